@@ -1,0 +1,62 @@
+// Package mail composes Muster's emails from templates and (in the sender)
+// delivers the outbox.
+package mail
+
+import (
+	"bytes"
+	"embed"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+var (
+	textTemplates = texttemplate.Must(texttemplate.New("").ParseFS(templateFS, "templates/*.txt"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").ParseFS(templateFS, "templates/*.html"))
+)
+
+// Message is a composed email.
+type Message struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Invitation is what the invitation email says (INV-3).
+type Invitation struct {
+	OrgName     string
+	InviterName string // empty when an operator set up the org
+	FirstName   string
+	Email       string
+	Link        string
+	ExpiresAt   time.Time
+	// Owner marks the Owner's set-up email.
+	Owner bool
+}
+
+// Expires is the link's expiry as the email prints it.
+func (i Invitation) Expires() string { return i.ExpiresAt.UTC().Format("January 2, 2006 at 15:04 UTC") }
+
+// ComposeInvitation renders the invitation email.
+func ComposeInvitation(inv Invitation) (*Message, error) {
+	subject := "You're invited to join " + inv.OrgName + " on Muster"
+	if inv.InviterName != "" {
+		subject = inv.InviterName + " invited you to join " + inv.OrgName + " on Muster"
+	}
+	return compose("invitation", subject, inv)
+}
+
+func compose(name, subject string, data any) (*Message, error) {
+	var text, html bytes.Buffer
+	if err := textTemplates.ExecuteTemplate(&text, name+".txt", data); err != nil {
+		return nil, err
+	}
+	if err := htmlTemplates.ExecuteTemplate(&html, name+".html", data); err != nil {
+		return nil, err
+	}
+	return &Message{Subject: strings.TrimSpace(subject), Text: text.String(), HTML: html.String()}, nil
+}

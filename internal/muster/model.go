@@ -1,0 +1,180 @@
+package muster
+
+import "time"
+
+// Status is where a user is in the lifecycle (SPEC §3).
+type Status string
+
+const (
+	StatusPending     Status = "pending"
+	StatusActive      Status = "active"
+	StatusDeactivated Status = "deactivated"
+	// StatusWithdrawn marks an invitation that was withdrawn. Such users leave
+	// the user list; the record stays for the audit trail.
+	StatusWithdrawn Status = "withdrawn"
+)
+
+// ParseStatus returns the status named s.
+func ParseStatus(s string) (Status, bool) {
+	switch Status(s) {
+	case StatusPending, StatusActive, StatusDeactivated, StatusWithdrawn:
+		return Status(s), true
+	}
+	return "", false
+}
+
+// Label is the status as the console shows it.
+func (s Status) Label() string {
+	switch s {
+	case StatusPending:
+		return "Pending"
+	case StatusActive:
+		return "Active"
+	case StatusDeactivated:
+		return "Deactivated"
+	case StatusWithdrawn:
+		return "Withdrawn"
+	}
+	return string(s)
+}
+
+// HoldsSeat reports whether a user in this status holds a license seat (LIC-1).
+func (s Status) HoldsSeat() bool { return s == StatusPending || s == StatusActive }
+
+// Org is a customer account.
+type Org struct {
+	ID           int64
+	Name         string
+	Region       string
+	LicenseTotal int
+	// SeatsUsed counts Pending and Active users. It is kept in the same
+	// transaction as every change of status so the seat check stays O(1).
+	SeatsUsed    int
+	EmailAtScale bool
+	CreatedAt    time.Time
+}
+
+// SeatsFree is the number of seats left.
+func (o *Org) SeatsFree() int { return max(o.LicenseTotal-o.SeatsUsed, 0) }
+
+// User is a person in one organization.
+type User struct {
+	ID            int64
+	OrgID         int64
+	Email         string
+	FirstName     string
+	LastName      string
+	Role          Role
+	Status        Status
+	PasswordHash  string
+	InvitedAt     time.Time
+	InvitedByID   int64 // 0 when created by an operator or the first-run page
+	ActivatedAt   time.Time
+	DeactivatedAt time.Time
+	LastSignInAt  time.Time
+	UpdatedAt     time.Time
+	// Version increases with every change; it backs optimistic concurrency
+	// (ETag/If-Match) in the API.
+	Version int64
+
+	PrimaryTeamID    int64
+	SecondaryTeamIDs []int64
+}
+
+// Name is the user's full name.
+func (u *User) Name() string {
+	switch {
+	case u.FirstName == "":
+		return u.LastName
+	case u.LastName == "":
+		return u.FirstName
+	}
+	return u.FirstName + " " + u.LastName
+}
+
+// Team is a named group of users in an organization.
+type Team struct {
+	ID        int64
+	OrgID     int64
+	Name      string
+	IsDefault bool
+	CreatedAt time.Time
+
+	// Counts of Pending and Active users, filled by listings.
+	PrimaryCount   int
+	SecondaryCount int
+}
+
+// DefaultTeamName is the name of the team every organization starts with.
+const DefaultTeamName = "Default Team"
+
+// Invitation is a single-use link that lets a Pending user set a password.
+type Invitation struct {
+	ID        int64
+	OrgID     int64
+	UserID    int64
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+	RevokedAt time.Time
+	// RevokedReason says why a link stopped working: "superseded" by a
+	// resend, "withdrawn", or "deactivated".
+	RevokedReason string
+}
+
+// Invitation link states, the Reason of the EGONE error for a dead link.
+const (
+	LinkExpired    = "expired"
+	LinkUsed       = "used"
+	LinkSuperseded = "superseded"
+	LinkWithdrawn  = "withdrawn"
+	LinkInactive   = "inactive"
+)
+
+// AuditEvent records who did what to whom (LOG-1).
+type AuditEvent struct {
+	ID          int64
+	OrgID       int64
+	ActorID     int64 // 0 for the system or an operator
+	ActorLabel  string
+	Action      string
+	TargetType  string
+	TargetID    int64
+	TargetLabel string
+	Before      map[string]any
+	After       map[string]any
+	Origin      string
+	CreatedAt   time.Time
+}
+
+// Audit actions.
+const (
+	ActionOrgCreated          = "org.created"
+	ActionLicenseTotalChanged = "org.license_total_changed"
+	ActionOwnershipMoved      = "org.ownership_transferred"
+	ActionUserInvited         = "user.invited"
+	ActionUserReinvited       = "user.invited_again"
+	ActionInviteResent        = "user.invite_resent"
+	ActionInviteWithdrawn     = "user.invite_withdrawn"
+	ActionUserActivated       = "user.activated"
+	ActionUserUpdated         = "user.updated"
+	ActionUserDeactivated     = "user.deactivated"
+	ActionTeamCreated         = "team.created"
+	ActionTeamRenamed         = "team.renamed"
+	ActionTeamRemoved         = "team.removed"
+)
+
+// OutboxMessage is an email waiting to be sent, written in the same
+// transaction as the change that causes it (INV-6).
+type OutboxMessage struct {
+	ID        int64
+	OrgID     int64
+	MessageID string
+	To        string
+	Subject   string
+	Text      string
+	HTML      string
+	CreatedAt time.Time
+}
+

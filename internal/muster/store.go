@@ -1,0 +1,111 @@
+package muster
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the durable state. Implementations hold data and keep the schema's
+// constraints; they never make authorization or lifecycle decisions, which
+// belong to the service layer.
+type Store interface {
+	// Update runs fn in a read-write transaction, committed when fn returns
+	// nil and rolled back otherwise.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is one transaction. Methods that find one row return an ENOTFOUND error
+// when it does not exist; a unique constraint broken by a write returns
+// ECONFLICT.
+type Tx interface {
+	CountOrgs(ctx context.Context) (int, error)
+	CreateOrg(ctx context.Context, org *Org) error
+	FindOrg(ctx context.Context, id int64) (*Org, error)
+	// TakeSeat increments the org's used seats if one is free and reports
+	// whether it did.
+	TakeSeat(ctx context.Context, orgID int64) (bool, error)
+	ReleaseSeat(ctx context.Context, orgID int64) error
+	// SetLicenseTotal sets the total unless it is below the used seats, and
+	// reports whether it did.
+	SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error)
+
+	CreateTeam(ctx context.Context, team *Team) error
+	FindTeam(ctx context.Context, orgID, id int64) (*Team, error)
+	FindTeamByName(ctx context.Context, orgID int64, name string) (*Team, error)
+	FindDefaultTeam(ctx context.Context, orgID int64) (*Team, error)
+	// FindTeams lists the org's teams by name, with the counts of Pending and
+	// Active users who have each as primary and as secondary team.
+	FindTeams(ctx context.Context, orgID int64) ([]*Team, error)
+	RenameTeam(ctx context.Context, orgID, id int64, name string) error
+	// DeleteTeam removes the team and its secondary memberships, after moving
+	// the primary memberships that remain (of deactivated and withdrawn
+	// users) to moveTo.
+	DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error
+	// CountPrimaryHolders counts the Pending and Active users whose primary
+	// team is teamID.
+	CountPrimaryHolders(ctx context.Context, teamID int64) (int, error)
+
+	CreateUser(ctx context.Context, user *User) error
+	// UpdateUser writes every field of user and its teams, and increments
+	// its version.
+	UpdateUser(ctx context.Context, user *User) error
+	FindUser(ctx context.Context, orgID, id int64) (*User, error)
+	// FindUserByEmail finds the org's user with email, ignoring case.
+	FindUserByEmail(ctx context.Context, orgID int64, email string) (*User, error)
+	// FindLiveUserByEmail finds the Pending or Active user with email in any
+	// org, ignoring case.
+	FindLiveUserByEmail(ctx context.Context, email string) (*User, error)
+	FindUsers(ctx context.Context, filter UserFilter) ([]*User, error)
+
+	CreateInvitation(ctx context.Context, inv *Invitation) error
+	FindInvitationByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)
+	// UseInvitation marks a live invitation used and reports whether this
+	// call did it (false when another call got there first).
+	UseInvitation(ctx context.Context, id int64, now time.Time) (bool, error)
+	// RevokeInvitations ends every live invitation of the user.
+	RevokeInvitations(ctx context.Context, userID int64, reason string, now time.Time) error
+
+	CreateAuditEvent(ctx context.Context, event *AuditEvent) error
+	FindAuditEvents(ctx context.Context, filter AuditFilter) ([]*AuditEvent, error)
+
+	CreateOutboxMessage(ctx context.Context, msg *OutboxMessage) error
+}
+
+// UserFilter selects users for a listing, ordered by name then id.
+type UserFilter struct {
+	OrgID int64
+	// Query matches a prefix of the first name, last name, full name or
+	// email, ignoring case.
+	Query string
+	// Status selects one status; empty means every status but withdrawn.
+	Status Status
+	Role   Role
+	TeamID int64
+	After  *UserCursor
+	Limit  int
+}
+
+// UserCursor is the position after which a page of users starts.
+type UserCursor struct {
+	SortKey string
+	ID      int64
+}
+
+// AuditFilter selects audit events, newest first.
+type AuditFilter struct {
+	OrgID    int64
+	ActorID  int64
+	TargetID int64
+	// TargetType goes with TargetID ("user", "team", "org").
+	TargetType string
+	Action     string
+	Since      time.Time
+	Until      time.Time
+	BeforeID   int64
+	Limit      int
+}

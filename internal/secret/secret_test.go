@@ -1,0 +1,33 @@
+package secret
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestPasswordRoundTrip(t *testing.T) {
+	hash := HashPassword("correct horse battery")
+	if ok, err := CheckPassword(hash, "correct horse battery"); err != nil || !ok {
+		t.Fatalf("CheckPassword(right) = %v, %v; want true", ok, err)
+	}
+	if ok, err := CheckPassword(hash, "correct horse batterY"); err != nil || ok {
+		t.Fatalf("CheckPassword(wrong) = %v, %v; want false", ok, err)
+	}
+	if HashPassword("correct horse battery") == hash {
+		t.Fatal("two hashes of one password are equal: the salt is not random")
+	}
+	if _, err := CheckPassword("$2a$10$bcrypt", "x"); err != ErrMalformedHash {
+		t.Fatalf("CheckPassword(bcrypt) err = %v; want ErrMalformedHash", err)
+	}
+}
+
+func TestNewToken(t *testing.T) {
+	a, ha := NewToken()
+	b, _ := NewToken()
+	if len(a) != 43 || a == b {
+		t.Fatalf("tokens %q, %q: want two different 43-character tokens", a, b)
+	}
+	if !bytes.Equal(HashToken(a), ha) {
+		t.Fatal("HashToken does not match the hash NewToken returned")
+	}
+}

@@ -1,0 +1,57 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// AuditQuery selects audit events, newest first (LOG-1).
+type AuditQuery struct {
+	ActorID    int64
+	TargetType string
+	TargetID   int64
+	Action     string
+	Since      time.Time
+	Until      time.Time
+	// BeforeID is the ID of the last event of the previous page.
+	BeforeID int64
+	Limit    int
+}
+
+// AuditPage is one page of audit events.
+type AuditPage struct {
+	Events []*muster.AuditEvent
+	// NextBeforeID is the BeforeID of the next page; 0 on the last.
+	NextBeforeID int64
+}
+
+// FindAuditEvents lists the org's audit events for Owners and Admins.
+func (s *Service) FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	var page AuditPage
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		events, err := tx.FindAuditEvents(ctx, muster.AuditFilter{OrgID: a.orgID, ActorID: q.ActorID,
+			TargetType: q.TargetType, TargetID: q.TargetID, Action: q.Action, Since: q.Since, Until: q.Until,
+			BeforeID: q.BeforeID, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(events) > limit {
+			events = events[:limit]
+			page.NextBeforeID = events[limit-1].ID
+		}
+		page.Events = events
+		return nil
+	})
+	return &page, err
+}

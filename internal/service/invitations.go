@@ -1,0 +1,159 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/muster-app/muster/internal/mail"
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+)
+
+// InvitationPath is where an invitation link leads, below the base URL.
+const InvitationPath = "/invitations/"
+
+// sendInvitation ends the user's older links, makes a new one and queues the
+// invitation email, all in tx. It returns the link.
+func (s *Service) sendInvitation(ctx context.Context, tx muster.Tx, a *actor, org *muster.Org, u *muster.User,
+	now time.Time) (string, error) {
+	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, now); err != nil {
+		return "", err
+	}
+	token, hash := secret.NewToken()
+	inv := &muster.Invitation{OrgID: org.ID, UserID: u.ID, TokenHash: hash, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.InvitationTTL)}
+	if err := tx.CreateInvitation(ctx, inv); err != nil {
+		return "", err
+	}
+	link := s.cfg.BaseURL + InvitationPath + token
+	msg, err := mail.ComposeInvitation(mail.Invitation{
+		OrgName: org.Name, InviterName: a.name(), FirstName: u.FirstName, Email: u.Email, Link: link,
+		ExpiresAt: inv.ExpiresAt, Owner: u.Role == muster.RoleOwner,
+	})
+	if err != nil {
+		return "", err
+	}
+	err = tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{
+		OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL), To: u.Email, Subject: msg.Subject,
+		Text: msg.Text, HTML: msg.HTML, CreatedAt: now,
+	})
+	return link, err
+}
+
+// newMessageID returns a unique RFC 5322 Message-ID, fixed when the email is
+// queued so that every delivery attempt carries the same one.
+func newMessageID(baseURL string) string {
+	token, _ := secret.NewToken()
+	return "<" + token + "@" + hostOf(baseURL) + ">"
+}
+
+// InvitationInfo is what the accept page shows (INV-5).
+type InvitationInfo struct {
+	Org  *muster.Org
+	User *muster.User
+}
+
+// LookupInvitation checks an invitation link and returns whom it is for. A
+// dead link is an EGONE error whose Reason says why.
+func (s *Service) LookupInvitation(ctx context.Context, token string) (*InvitationInfo, error) {
+	var info InvitationInfo
+	err := s.view(ctx, func(tx muster.Tx) error {
+		_, u, err := s.liveInvitation(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		info.User = u
+		info.Org, err = tx.FindOrg(ctx, u.OrgID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+func (s *Service) liveInvitation(ctx context.Context, tx muster.Tx, token string) (*muster.Invitation, *muster.User, error) {
+	inv, err := tx.FindInvitationByTokenHash(ctx, secret.HashToken(token))
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return nil, nil, &muster.Error{Code: muster.ENOTFOUND, Message: "This link is not valid. Check that you copied all of it, or ask an administrator to send a new invitation."}
+	} else if err != nil {
+		return nil, nil, err
+	}
+	u, err := tx.FindUser(ctx, inv.OrgID, inv.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if reason := linkState(inv, u, s.now()); reason != "" {
+		return nil, nil, &muster.Error{Code: muster.EGONE, Reason: reason, Message: goneMessage(reason)}
+	}
+	return inv, u, nil
+}
+
+// linkState says why an invitation no longer works, or "" if it does.
+func linkState(inv *muster.Invitation, u *muster.User, now time.Time) string {
+	switch {
+	case !inv.UsedAt.IsZero():
+		return muster.LinkUsed
+	case !inv.RevokedAt.IsZero():
+		return inv.RevokedReason
+	case u.Status != muster.StatusPending:
+		return muster.LinkInactive
+	case !now.Before(inv.ExpiresAt):
+		return muster.LinkExpired
+	}
+	return ""
+}
+
+func goneMessage(reason string) string {
+	switch reason {
+	case muster.LinkExpired:
+		return "This invitation has expired. Ask an administrator of your organization to send you a new one."
+	case muster.LinkUsed:
+		return "This invitation has already been used. Sign in with your email address and password."
+	case muster.LinkSuperseded:
+		return "A newer invitation was sent to you, so this link no longer works. Use the link in the most recent email."
+	case muster.LinkWithdrawn:
+		return "This invitation was withdrawn. Ask an administrator of your organization if you think this is a mistake."
+	}
+	return "This invitation no longer works. Ask an administrator of your organization for help."
+}
+
+// AcceptInvitation sets the invitee's password and makes them Active. The
+// link is single-use: of two concurrent accepts, exactly one succeeds.
+func (s *Service) AcceptInvitation(ctx context.Context, token, password, origin string) (*muster.User, error) {
+	info, err := s.LookupInvitation(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	var v muster.Validation
+	muster.CheckPassword(&v, "password", password, info.User.Email)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	// Hash outside the transaction: argon2id takes tens of milliseconds and
+	// must not hold the write lock.
+	hash := secret.HashPassword(password)
+
+	var out *muster.User
+	err = s.update(ctx, func(tx muster.Tx) error {
+		inv, u, err := s.liveInvitation(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if ok, err := tx.UseInvitation(ctx, inv.ID, now); err != nil {
+			return err
+		} else if !ok {
+			return &muster.Error{Code: muster.EGONE, Reason: muster.LinkUsed, Message: goneMessage(muster.LinkUsed)}
+		}
+		before := userSnapshot(u)
+		u.Status, u.PasswordHash, u.ActivatedAt, u.LastSignInAt, u.UpdatedAt = muster.StatusActive, hash, now, now, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		out = u
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: origin}
+		return s.audit(ctx, tx, a, now, muster.ActionUserActivated, "user", u.ID, u.Email, before, userSnapshot(u))
+	})
+	return out, err
+}

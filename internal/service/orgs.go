@@ -1,0 +1,260 @@
+package service
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+)
+
+// NewOrg is what creating an organization asks for.
+type NewOrg struct {
+	Name           string
+	Region         string // empty: the deployment's region
+	LicenseTotal   int
+	OwnerEmail     string
+	OwnerFirstName string
+	OwnerLastName  string
+}
+
+// OrgSetup is a new organization with its Pending Owner and the Owner's
+// set-up link.
+type OrgSetup struct {
+	Org      *muster.Org
+	Owner    *muster.User
+	SetupURL string
+}
+
+// MaxLicenseTotal bounds the license total to a number a form can show.
+const MaxLicenseTotal = 10_000_000
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2,10}$`)
+
+// CreateOrg creates an organization, its Default Team and its Owner, who is
+// Pending with a set-up invitation. Only an operator may do it.
+func (s *Service) CreateOrg(ctx context.Context, in NewOrg) (*OrgSetup, error) {
+	p, ok := muster.PrincipalFrom(ctx)
+	if !ok || !p.IsOperator() {
+		return nil, muster.Errorf(muster.EFORBIDDEN, "Only an operator can create organizations.")
+	}
+	return s.createOrg(ctx, in, p.Origin, false)
+}
+
+// FirstRun creates the first organization from the first-run page. It is
+// refused once any organization exists.
+func (s *Service) FirstRun(ctx context.Context, in NewOrg, origin string) (*OrgSetup, error) {
+	return s.createOrg(ctx, in, origin, true)
+}
+
+// NeedsFirstRun reports whether the database has no organization yet.
+func (s *Service) NeedsFirstRun(ctx context.Context) (bool, error) {
+	var n int
+	err := s.view(ctx, func(tx muster.Tx) error {
+		var err error
+		n, err = tx.CountOrgs(ctx)
+		return err
+	})
+	return n == 0, err
+}
+
+func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyFirst bool) (*OrgSetup, error) {
+	in.Name = muster.CleanName(in.Name)
+	in.OwnerFirstName = muster.CleanName(in.OwnerFirstName)
+	in.OwnerLastName = muster.CleanName(in.OwnerLastName)
+	in.OwnerEmail = muster.NormalizeEmail(in.OwnerEmail)
+	if in.Region == "" {
+		in.Region = s.cfg.Region
+	}
+	var v muster.Validation
+	muster.CheckName(&v, "org", "Organization name", in.Name)
+	if !regionPattern.MatchString(in.Region) {
+		v.Add("region", "Region must be a short code in lower case, like us or eu.")
+	}
+	checkLicenseTotal(&v, in.LicenseTotal)
+	muster.CheckName(&v, "first_name", "First name", in.OwnerFirstName)
+	muster.CheckName(&v, "last_name", "Last name", in.OwnerLastName)
+	muster.CheckEmail(&v, "email", in.OwnerEmail)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+
+	var setup OrgSetup
+	err := s.update(ctx, func(tx muster.Tx) error {
+		if onlyFirst {
+			if n, err := tx.CountOrgs(ctx); err != nil {
+				return err
+			} else if n > 0 {
+				return muster.Errorf(muster.ECONFLICT, "Muster is already set up. Sign in instead.")
+			}
+		}
+		if err := checkEmailFree(ctx, tx, in.OwnerEmail); err != nil {
+			return err
+		}
+		now := s.now()
+		org := &muster.Org{Name: in.Name, Region: in.Region, LicenseTotal: in.LicenseTotal, SeatsUsed: 1, CreatedAt: now}
+		if err := tx.CreateOrg(ctx, org); err != nil {
+			return err
+		}
+		team := &muster.Team{OrgID: org.ID, Name: muster.DefaultTeamName, IsDefault: true, CreatedAt: now}
+		if err := tx.CreateTeam(ctx, team); err != nil {
+			return err
+		}
+		owner := &muster.User{
+			OrgID: org.ID, Email: in.OwnerEmail, FirstName: in.OwnerFirstName, LastName: in.OwnerLastName,
+			Role: muster.RoleOwner, Status: muster.StatusPending, InvitedAt: now, UpdatedAt: now,
+			PrimaryTeamID: team.ID,
+		}
+		if err := tx.CreateUser(ctx, owner); err != nil {
+			return err
+		}
+		a := &actor{orgID: org.ID, role: muster.RoleOwner, origin: origin}
+		if err := s.audit(ctx, tx, a, now, muster.ActionOrgCreated, "org", org.ID, org.Name, nil,
+			map[string]any{"name": org.Name, "region": org.Region, "license_total": org.LicenseTotal}); err != nil {
+			return err
+		}
+		url, err := s.sendInvitation(ctx, tx, a, org, owner, now)
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, a, now, muster.ActionUserInvited, "user", owner.ID, owner.Email, nil,
+			userSnapshot(owner)); err != nil {
+			return err
+		}
+		setup = OrgSetup{Org: org, Owner: owner, SetupURL: url}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &setup, nil
+}
+
+func checkLicenseTotal(v *muster.Validation, total int) {
+	if total < 1 || total > MaxLicenseTotal {
+		v.Add("licenses", "The license total must be a whole number from 1 to "+strconv.Itoa(MaxLicenseTotal)+".")
+	}
+}
+
+// Org returns the actor's organization.
+func (s *Service) Org(ctx context.Context) (*muster.Org, error) {
+	var org *muster.Org
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadActor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		org, err = tx.FindOrg(ctx, a.orgID)
+		return err
+	})
+	return org, err
+}
+
+// LicenseUsage returns the organization with its license total and used
+// seats, for Owners and Admins (CON-4).
+func (s *Service) LicenseUsage(ctx context.Context) (*muster.Org, error) {
+	var org *muster.Org
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		org, err = tx.FindOrg(ctx, a.orgID)
+		return err
+	})
+	return org, err
+}
+
+// SetLicenseTotal changes the license total; only the Owner may (LIC-2). A
+// total below the seats in use is refused with the numbers.
+func (s *Service) SetLicenseTotal(ctx context.Context, total int) (*muster.Org, error) {
+	var v muster.Validation
+	checkLicenseTotal(&v, total)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var org *muster.Org
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadActor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if a.role != muster.RoleOwner {
+			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can change the license total.")
+		}
+		before, err := tx.FindOrg(ctx, a.orgID)
+		if err != nil {
+			return err
+		}
+		if ok, err := tx.SetLicenseTotal(ctx, a.orgID, total); err != nil {
+			return err
+		} else if !ok {
+			return &muster.Error{Code: muster.ECONFLICT, Message: "The license total can't be lower than the " +
+				strconv.Itoa(before.SeatsUsed) + " licenses in use. Withdraw pending invitations or deactivate users first.",
+				Fields: []muster.FieldError{{Field: "licenses", Message: strconv.Itoa(before.SeatsUsed) + " licenses are in use."}}}
+		}
+		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, s.now(), muster.ActionLicenseTotalChanged, "org", org.ID, org.Name,
+			map[string]any{"license_total": before.LicenseTotal}, map[string]any{"license_total": org.LicenseTotal})
+	})
+	return org, err
+}
+
+// TransferOwnership makes an Active Admin the Owner and the Owner an Admin
+// (OWN-1). The Owner confirms with their password; an operator needs none.
+func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, password string) error {
+	return s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadActor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if a.role != muster.RoleOwner {
+			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
+		}
+		if a.user != nil {
+			if ok, err := secret.CheckPassword(a.user.PasswordHash, password); err != nil || !ok {
+				return &muster.Error{Code: muster.EFORBIDDEN, Message: "That password is not right.",
+					Fields: []muster.FieldError{{Field: "password", Message: "That password is not right."}}}
+			}
+		}
+		to, err := tx.FindUser(ctx, a.orgID, toUserID)
+		if err != nil {
+			return err
+		}
+		if to.Role != muster.RoleAdmin || to.Status != muster.StatusActive {
+			return muster.Errorf(muster.ECONFLICT, "Ownership can only go to an active Admin.")
+		}
+		owner := a.user
+		if owner == nil {
+			if owner, err = findOwner(ctx, tx, a.orgID); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		// The old Owner steps down first: the schema allows one Owner per org.
+		owner.Role, owner.UpdatedAt = muster.RoleAdmin, now
+		if err := tx.UpdateUser(ctx, owner); err != nil {
+			return err
+		}
+		to.Role, to.UpdatedAt = muster.RoleOwner, now
+		if err := tx.UpdateUser(ctx, to); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, now, muster.ActionOwnershipMoved, "user", to.ID, to.Email,
+			map[string]any{"owner": owner.Email}, map[string]any{"owner": to.Email})
+	})
+}
+
+func findOwner(ctx context.Context, tx muster.Tx, orgID int64) (*muster.User, error) {
+	users, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: orgID, Role: muster.RoleOwner, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(users) == 0 {
+		return nil, muster.Errorf(muster.ENOTFOUND, "The organization has no Owner.")
+	}
+	return users[0], nil
+}

@@ -1,0 +1,141 @@
+// Package service holds every rule of Muster: who may do what to whom
+// (SPEC §2), the user lifecycle (§3), seats, teams and the audit trail. Each
+// operation runs in one store transaction that re-reads the actor, decides,
+// writes the change, its audit event and its emails, and commits; a refused
+// operation returns a *muster.Error and writes nothing.
+package service
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// Config holds the settings the rules depend on.
+type Config struct {
+	// BaseURL is where this deployment's console is reached; links in emails
+	// start with it.
+	BaseURL string
+	// Region is the region this deployment serves (AUTH-4).
+	Region string
+	// InvitationTTL is how long an invitation link stays valid (INV-4).
+	InvitationTTL time.Duration
+	// Now returns the current time; tests set it.
+	Now func() time.Time
+}
+
+// Service is Muster's one service layer.
+type Service struct {
+	store muster.Store
+	cfg   Config
+}
+
+// New returns a service over store.
+func New(store muster.Store, cfg Config) *Service {
+	if cfg.InvitationTTL == 0 {
+		cfg.InvitationTTL = 7 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us"
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	return &Service{store: store, cfg: cfg}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// actor is the principal as the database knows it at this moment.
+type actor struct {
+	user   *muster.User // nil for an operator
+	orgID  int64
+	role   muster.Role
+	origin string
+}
+
+func (a *actor) id() int64 {
+	if a.user == nil {
+		return 0
+	}
+	return a.user.ID
+}
+
+func (a *actor) label() string {
+	if a.user == nil {
+		return "Operator"
+	}
+	return a.user.Name() + " <" + a.user.Email + ">"
+}
+
+func (a *actor) name() string {
+	if a.user == nil {
+		return ""
+	}
+	return a.user.Name()
+}
+
+// loadActor resolves the context's principal inside tx. Only Active users
+// act; a user deactivated or demoted a moment ago is judged by what they are
+// now (ROLE-3, DEA-1).
+func loadActor(ctx context.Context, tx muster.Tx) (*actor, error) {
+	p, ok := muster.PrincipalFrom(ctx)
+	if !ok {
+		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Please sign in.")
+	}
+	if p.IsOperator() {
+		if _, err := tx.FindOrg(ctx, p.OrgID); err != nil {
+			return nil, err
+		}
+		return &actor{orgID: p.OrgID, role: muster.RoleOwner, origin: p.Origin}, nil
+	}
+	u, err := tx.FindUser(ctx, p.OrgID, p.UserID)
+	if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
+		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
+	} else if err != nil {
+		return nil, err
+	}
+	return &actor{user: u, orgID: u.OrgID, role: u.Role, origin: p.Origin}, nil
+}
+
+// loadAdmin resolves the actor and requires Owner or Admin.
+func loadAdmin(ctx context.Context, tx muster.Tx) (*actor, error) {
+	a, err := loadActor(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := muster.CheckAdminister(a.role); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// audit writes one audit event in tx.
+func (s *Service) audit(ctx context.Context, tx muster.Tx, a *actor, now time.Time, action, targetType string,
+	targetID int64, targetLabel string, before, after map[string]any) error {
+	return tx.CreateAuditEvent(ctx, &muster.AuditEvent{
+		OrgID:       a.orgID,
+		ActorID:     a.id(),
+		ActorLabel:  a.label(),
+		Action:      action,
+		TargetType:  targetType,
+		TargetID:    targetID,
+		TargetLabel: targetLabel,
+		Before:      before,
+		After:       after,
+		Origin:      a.origin,
+		CreatedAt:   now,
+	})
+}
+
+// update runs fn in a write transaction; view in a read-only one.
+func (s *Service) update(ctx context.Context, fn func(muster.Tx) error) error {
+	return s.store.Update(ctx, fn)
+}
+
+func (s *Service) view(ctx context.Context, fn func(muster.Tx) error) error {
+	return s.store.View(ctx, fn)
+}

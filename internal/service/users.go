@@ -1,0 +1,554 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// InviteInput is the "Invite a User" form (INV-1).
+type InviteInput struct {
+	FirstName        string
+	LastName         string
+	Email            string
+	Role             muster.Role
+	PrimaryTeamID    int64
+	SecondaryTeamIDs []int64
+}
+
+// Invited is the outcome of an invitation: the Pending user and the link the
+// email carries.
+type Invited struct {
+	User *muster.User
+	// Link is the sign-in link sent by email. Interfaces do not show it to
+	// the inviter; tests and the operator CLI use it.
+	Link string
+	// Again reports that a deactivated or withdrawn user came back.
+	Again bool
+}
+
+func (in *InviteInput) clean() {
+	in.FirstName = muster.CleanName(in.FirstName)
+	in.LastName = muster.CleanName(in.LastName)
+	in.Email = strings.TrimSpace(in.Email)
+}
+
+func (in *InviteInput) validate() error {
+	var v muster.Validation
+	muster.CheckName(&v, "first_name", "First name", in.FirstName)
+	muster.CheckName(&v, "last_name", "Last name", in.LastName)
+	muster.CheckEmail(&v, "email", in.Email)
+	if _, ok := muster.ParseRole(string(in.Role)); !ok {
+		v.Add("role", "Choose a role.")
+	}
+	if in.PrimaryTeamID == 0 {
+		v.Add("primary_team", "Choose a primary team.")
+	}
+	return v.Err()
+}
+
+// Invite creates a Pending user who holds a seat and gets an invitation
+// email. An email that belongs to a deactivated or withdrawn user of the org
+// brings that same user record back (invite again).
+func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) {
+	in.clean()
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var out Invited
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := muster.CheckGrantRole(a.role, in.Role); err != nil {
+			return err
+		}
+		secondaries, err := checkTeams(ctx, tx, a.orgID, in.PrimaryTeamID, in.SecondaryTeamIDs)
+		if err != nil {
+			return err
+		}
+		if err := checkEmailFree(ctx, tx, in.Email); err != nil {
+			return err
+		}
+		prev, err := tx.FindUserByEmail(ctx, a.orgID, in.Email)
+		if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
+			return err
+		}
+		org, err := takeSeat(ctx, tx, a.orgID)
+		if err != nil {
+			return err
+		}
+
+		now := s.now()
+		u := prev
+		var before map[string]any
+		if u == nil {
+			u = &muster.User{OrgID: a.orgID}
+		} else {
+			before = userSnapshot(u)
+			out.Again = true
+		}
+		u.Email, u.FirstName, u.LastName, u.Role = in.Email, in.FirstName, in.LastName, in.Role
+		u.Status, u.InvitedAt, u.InvitedByID, u.UpdatedAt = muster.StatusPending, now, a.id(), now
+		u.ActivatedAt, u.DeactivatedAt, u.PasswordHash = time.Time{}, time.Time{}, ""
+		u.PrimaryTeamID, u.SecondaryTeamIDs = in.PrimaryTeamID, secondaries
+		action := muster.ActionUserInvited
+		if out.Again {
+			action = muster.ActionUserReinvited
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+		} else if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if out.Link, err = s.sendInvitation(ctx, tx, a, org, u, now); err != nil {
+			return err
+		}
+		out.User = u
+		return s.audit(ctx, tx, a, now, action, "user", u.ID, u.Email, before, userSnapshot(u))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// takeSeat takes a license seat or refuses with the numbers (INV-2, LIC-1).
+func takeSeat(ctx context.Context, tx muster.Tx, orgID int64) (*muster.Org, error) {
+	ok, err := tx.TakeSeat(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	org, err := tx.FindOrg(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, muster.Errorf(muster.ESEATS, "No licenses remaining: %d of %d in use. "+
+			"Withdraw a pending invitation or deactivate a user to free one.", org.SeatsUsed, org.LicenseTotal)
+	}
+	return org, nil
+}
+
+// checkEmailFree refuses an email that a Pending or Active user has, in
+// this org or another (INV-2).
+func checkEmailFree(ctx context.Context, tx muster.Tx, email string) error {
+	u, err := tx.FindLiveUserByEmail(ctx, email)
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	msg := "Another organization already has a user with this email."
+	if p, _ := muster.PrincipalFrom(ctx); p.OrgID == u.OrgID {
+		msg = fmt.Sprintf("%s is already %s in this organization.", u.Email, strings.ToLower(u.Status.Label()))
+	}
+	return &muster.Error{Code: muster.ECONFLICT, Message: msg, Fields: []muster.FieldError{{Field: "email", Message: msg}}}
+}
+
+// checkTeams checks that the teams belong to the org and returns the
+// secondary teams without duplicates or the primary team, which a user never
+// holds as both kinds.
+func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, secondaries []int64) ([]int64, error) {
+	if _, err := tx.FindTeam(ctx, orgID, primary); muster.ErrorCode(err) == muster.ENOTFOUND {
+		msg := "The chosen primary team does not exist. It may have been removed."
+		return nil, &muster.Error{Code: muster.EINVALID, Message: msg, Fields: []muster.FieldError{{Field: "primary_team", Message: msg}}}
+	} else if err != nil {
+		return nil, err
+	}
+	out := make([]int64, 0, len(secondaries))
+	for _, id := range secondaries {
+		if id == primary || slices.Contains(out, id) {
+			continue
+		}
+		if _, err := tx.FindTeam(ctx, orgID, id); muster.ErrorCode(err) == muster.ENOTFOUND {
+			msg := "A chosen secondary team does not exist. It may have been removed."
+			return nil, &muster.Error{Code: muster.EINVALID, Message: msg, Fields: []muster.FieldError{{Field: "secondary_teams", Message: msg}}}
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// loadTarget finds a user of the actor's org whom the actor may manage.
+func loadTarget(ctx context.Context, tx muster.Tx, a *actor, userID int64) (*muster.User, error) {
+	u, err := tx.FindUser(ctx, a.orgID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status == muster.StatusWithdrawn {
+		return nil, muster.Errorf(muster.ENOTFOUND, "User not found.")
+	}
+	return u, nil
+}
+
+// ResendInvite sends a Pending user a new link; every older link stops
+// working.
+func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, error) {
+	var out Invited
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		u, err := loadTarget(ctx, tx, a, userID)
+		if err != nil {
+			return err
+		}
+		if err := muster.CheckManageUser(a.role, u.Role); err != nil {
+			return err
+		}
+		if err := muster.CheckTransition(muster.ActionInviteResent, u.Status); err != nil {
+			return err
+		}
+		org, err := tx.FindOrg(ctx, a.orgID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if out.Link, err = s.sendInvitation(ctx, tx, a, org, u, now); err != nil {
+			return err
+		}
+		out.User = u
+		return s.audit(ctx, tx, a, now, muster.ActionInviteResent, "user", u.ID, u.Email, nil, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Withdraw withdraws a Pending user's invitation: the link dies, the seat is
+// freed and the user leaves the list.
+func (s *Service) Withdraw(ctx context.Context, userID int64) error {
+	return s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		u, err := loadTarget(ctx, tx, a, userID)
+		if err != nil {
+			return err
+		}
+		if err := muster.CheckManageUser(a.role, u.Role); err != nil {
+			return err
+		}
+		if err := muster.CheckTransition(muster.ActionInviteWithdrawn, u.Status); err != nil {
+			return err
+		}
+		now := s.now()
+		before := userSnapshot(u)
+		u.Status, u.UpdatedAt = muster.StatusWithdrawn, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkWithdrawn, now); err != nil {
+			return err
+		}
+		if err := tx.ReleaseSeat(ctx, a.orgID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, now, muster.ActionInviteWithdrawn, "user", u.ID, u.Email, before, userSnapshot(u))
+	})
+}
+
+// UserUpdate changes some of a user's fields; nil fields stay as they are.
+type UserUpdate struct {
+	FirstName        *string
+	LastName         *string
+	Role             *muster.Role
+	PrimaryTeamID    *int64
+	SecondaryTeamIDs *[]int64
+}
+
+// UpdateUser edits a Pending or Active user's name, role and teams.
+func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) (*muster.User, error) {
+	var v muster.Validation
+	if upd.FirstName != nil {
+		*upd.FirstName = muster.CleanName(*upd.FirstName)
+		muster.CheckName(&v, "first_name", "First name", *upd.FirstName)
+	}
+	if upd.LastName != nil {
+		*upd.LastName = muster.CleanName(*upd.LastName)
+		muster.CheckName(&v, "last_name", "Last name", *upd.LastName)
+	}
+	if upd.Role != nil {
+		if _, ok := muster.ParseRole(string(*upd.Role)); !ok {
+			v.Add("role", "Choose a role.")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out *muster.User
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		u, err := loadTarget(ctx, tx, a, userID)
+		if err != nil {
+			return err
+		}
+		self := u.ID == a.id()
+		roleChange := upd.Role != nil && *upd.Role != u.Role
+		switch {
+		case self && roleChange:
+			return muster.Errorf(muster.EFORBIDDEN, "You can't change your own role.")
+		case u.Role == muster.RoleOwner && roleChange:
+			return muster.Errorf(muster.EFORBIDDEN, "The Owner's role changes only by transferring ownership.")
+		case self && u.Role == muster.RoleOwner:
+			// The Owner may edit their own name and teams.
+		default:
+			if err := muster.CheckManageUser(a.role, u.Role); err != nil {
+				return err
+			}
+		}
+		if err := muster.CheckTransition(muster.ActionUserUpdated, u.Status); err != nil {
+			return err
+		}
+		if roleChange {
+			if err := muster.CheckGrantRole(a.role, *upd.Role); err != nil {
+				return err
+			}
+		}
+		before := userSnapshot(u)
+		if upd.FirstName != nil {
+			u.FirstName = *upd.FirstName
+		}
+		if upd.LastName != nil {
+			u.LastName = *upd.LastName
+		}
+		if upd.Role != nil {
+			u.Role = *upd.Role
+		}
+		primary, secondaries := u.PrimaryTeamID, u.SecondaryTeamIDs
+		if upd.PrimaryTeamID != nil {
+			primary = *upd.PrimaryTeamID
+		}
+		if upd.SecondaryTeamIDs != nil {
+			secondaries = *upd.SecondaryTeamIDs
+		}
+		if u.SecondaryTeamIDs, err = checkTeams(ctx, tx, a.orgID, primary, secondaries); err != nil {
+			return err
+		}
+		u.PrimaryTeamID = primary
+		out = u
+		after := userSnapshot(u)
+		if equalSnapshots(before, after) {
+			return nil
+		}
+		now := s.now()
+		u.UpdatedAt = now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, now, muster.ActionUserUpdated, "user", u.ID, u.Email, before, after)
+	})
+	return out, err
+}
+
+// Deactivate ends an Active user's access at once and frees their seat;
+// their memberships and everything they own stay with their teams.
+func (s *Service) Deactivate(ctx context.Context, userID int64) error {
+	return s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		u, err := loadTarget(ctx, tx, a, userID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.ID == a.id():
+			return muster.Errorf(muster.EFORBIDDEN, "You can't deactivate yourself.")
+		case u.Role == muster.RoleOwner:
+			return muster.Errorf(muster.EFORBIDDEN, "The Owner can't be deactivated. Ownership must be transferred first.")
+		}
+		if err := muster.CheckManageUser(a.role, u.Role); err != nil {
+			return err
+		}
+		if err := muster.CheckTransition(muster.ActionUserDeactivated, u.Status); err != nil {
+			return err
+		}
+		now := s.now()
+		before := userSnapshot(u)
+		u.Status, u.DeactivatedAt, u.UpdatedAt = muster.StatusDeactivated, now, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkInactive, now); err != nil {
+			return err
+		}
+		if err := tx.ReleaseSeat(ctx, a.orgID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, now, muster.ActionUserDeactivated, "user", u.ID, u.Email, before, userSnapshot(u))
+	})
+}
+
+// InviteAgainDraft returns the invitation form pre-filled for a deactivated
+// user: their name, email, previous role and teams (SPEC §3).
+func (s *Service) InviteAgainDraft(ctx context.Context, userID int64) (*InviteInput, error) {
+	var out *InviteInput
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		u, err := loadTarget(ctx, tx, a, userID)
+		if err != nil {
+			return err
+		}
+		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
+			return err
+		}
+		out = &InviteInput{FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Role: u.Role,
+			PrimaryTeamID: u.PrimaryTeamID, SecondaryTeamIDs: u.SecondaryTeamIDs}
+		return nil
+	})
+	return out, err
+}
+
+// UserQuery selects a page of users for the Users tab.
+type UserQuery struct {
+	Search string
+	Status muster.Status
+	Role   muster.Role
+	TeamID int64
+	// Cursor is the NextCursor of the previous page; empty for the first.
+	Cursor string
+	Limit  int
+}
+
+// UserPage is one page of users.
+type UserPage struct {
+	Users      []*muster.User
+	NextCursor string
+}
+
+// Page sizes for user listings.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// FindUsers lists the org's users by name, 50 to a page by default.
+func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	after, err := decodeUserCursor(q.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	var page UserPage
+	err = s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		users, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: a.orgID, Query: q.Search, Status: q.Status,
+			Role: q.Role, TeamID: q.TeamID, After: after, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(users) > limit {
+			users = users[:limit]
+			last := users[limit-1]
+			page.NextCursor = encodeUserCursor(muster.SearchKey(last.FirstName+" "+last.LastName), last.ID)
+		}
+		page.Users = users
+		return nil
+	})
+	return &page, err
+}
+
+func encodeUserCursor(sortKey string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10) + ":" + sortKey))
+}
+
+func decodeUserCursor(s string) (*muster.UserCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := muster.Errorf(muster.EINVALID, "The page cursor is not valid. Start again from the first page.")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	idText, key, ok := strings.Cut(string(b), ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || id <= 0 {
+		return nil, bad
+	}
+	return &muster.UserCursor{SortKey: key, ID: id}, nil
+}
+
+// FindUser returns a user of the actor's org. Owners and Admins see anyone;
+// everybody sees themself.
+func (s *Service) FindUser(ctx context.Context, userID int64) (*muster.User, error) {
+	var u *muster.User
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadActor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if userID == a.id() {
+			u = a.user
+			return nil
+		}
+		if err := muster.CheckAdminister(a.role); err != nil {
+			return err
+		}
+		u, err = loadTarget(ctx, tx, a, userID)
+		return err
+	})
+	return u, err
+}
+
+// Me returns the signed-in user.
+func (s *Service) Me(ctx context.Context) (*muster.User, error) {
+	var u *muster.User
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadActor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if a.user == nil {
+			return muster.Errorf(muster.ENOTFOUND, "An operator has no profile.")
+		}
+		u = a.user
+		return nil
+	})
+	return u, err
+}
+
+// userSnapshot is how a user appears in audit events.
+func userSnapshot(u *muster.User) map[string]any {
+	secondaries := make([]any, len(u.SecondaryTeamIDs))
+	for i, id := range u.SecondaryTeamIDs {
+		secondaries[i] = id
+	}
+	return map[string]any{
+		"email": u.Email, "first_name": u.FirstName, "last_name": u.LastName, "role": string(u.Role),
+		"status": string(u.Status), "primary_team_id": u.PrimaryTeamID, "secondary_team_ids": secondaries,
+	}
+}
+
+func equalSnapshots(a, b map[string]any) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}

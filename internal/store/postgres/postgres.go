@@ -1,0 +1,60 @@
+// Package postgres opens Muster's store on PostgreSQL, which several Muster
+// instances can share.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect describes PostgreSQL to the shared store.
+func Dialect() sqlstore.Dialect {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sqlstore.Dialect{
+		Goose:             goose.DialectPostgres,
+		Migrations:        sub,
+		IsUniqueViolation: isUniqueViolation,
+		LockRow:           " FOR UPDATE",
+	}
+}
+
+func isUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// Open connects a pgx pool to the database at url (a postgres:// URL; its
+// search_path parameter selects a schema) and migrates it.
+func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	db := sqlstore.New(sqlDB, sqlDB, Dialect(), pool.Close)
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}

@@ -1,0 +1,226 @@
+// Package sqlstore implements muster.Store once, over database/sql, for every
+// SQL dialect Muster supports. The queries use $N placeholders, which both
+// PostgreSQL and SQLite accept; what differs between the dialects (opening,
+// pragmas, pools, migrations, error codes) lives in the dialect packages.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// Dialect is what the shared store needs to know about a database engine.
+type Dialect struct {
+	// Goose names the dialect for migrations.
+	Goose goose.Dialect
+	// Migrations holds the dialect's NNNNN_name.sql files.
+	Migrations fs.FS
+	// IsUniqueViolation reports whether err is a broken unique constraint.
+	IsUniqueViolation func(err error) bool
+	// LockRow is appended to a SELECT that reads a row the transaction will
+	// update (" FOR UPDATE" on PostgreSQL; SQLite writers are serialized).
+	LockRow string
+}
+
+// DB is a muster.Store over one or two database/sql pools.
+type DB struct {
+	write   *sql.DB
+	read    *sql.DB
+	dialect Dialect
+	closers []func()
+}
+
+var _ muster.Store = (*DB)(nil)
+
+// New returns a store that runs read-write transactions on write and
+// read-only ones on read (which may be the same pool). Close calls closers
+// after closing the pools.
+func New(write, read *sql.DB, dialect Dialect, closers ...func()) *DB {
+	return &DB{write: write, read: read, dialect: dialect, closers: closers}
+}
+
+// Migrate brings the schema up to the newest migration.
+func (db *DB) Migrate(ctx context.Context) error {
+	provider, err := goose.NewProvider(db.dialect.Goose, db.write, db.dialect.Migrations)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// Update implements muster.Store.
+func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
+	return db.run(ctx, db.write, nil, fn)
+}
+
+// View implements muster.Store.
+func (db *DB) View(ctx context.Context, fn func(muster.Tx) error) error {
+	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(muster.Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
+	tx := &Tx{tx: sqlTx, dialect: &db.dialect}
+	if opts == nil || !opts.ReadOnly {
+		tx.lockRow = db.dialect.LockRow
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.mapError(fmt.Errorf("store: commit: %w", err))
+	}
+	return nil
+}
+
+// Ping implements muster.Store.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.read.PingContext(ctx)
+}
+
+// Close implements muster.Store.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	for _, c := range db.closers {
+		c()
+	}
+	return err
+}
+
+func (db *DB) mapError(err error) error {
+	if db.dialect.IsUniqueViolation(err) {
+		return &muster.Error{Code: muster.ECONFLICT, Message: "This conflicts with a change made at the same time. Please try again."}
+	}
+	return err
+}
+
+// Tx implements muster.Tx on a database/sql transaction.
+type Tx struct {
+	tx      *sql.Tx
+	dialect *Dialect
+	lockRow string // the dialect's LockRow in read-write transactions
+}
+
+var _ muster.Tx = (*Tx)(nil)
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, tx.mapError(err)
+	}
+	return res, nil
+}
+
+// insert runs an INSERT … RETURNING id and returns the id.
+func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	if err := tx.tx.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id); err != nil {
+		return 0, tx.mapError(err)
+	}
+	return id, nil
+}
+
+// affected runs a statement and reports whether it changed a row.
+func (tx *Tx) affected(ctx context.Context, query string, args ...any) (bool, error) {
+	res, err := tx.exec(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (tx *Tx) mapError(err error) error {
+	if tx.dialect.IsUniqueViolation(err) {
+		return &muster.Error{Code: muster.ECONFLICT, Message: "This conflicts with something that already exists."}
+	}
+	return err
+}
+
+// notFound turns sql.ErrNoRows into an ENOTFOUND error about what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return muster.Errorf(muster.ENOTFOUND, "%s not found.", what)
+	}
+	return err
+}
+
+// micros is how times are stored: microseconds since the epoch, NULL for the
+// zero time.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// nullTime scans a column written by micros.
+type nullTime struct{ t *time.Time }
+
+func (n nullTime) Scan(src any) error {
+	var v sql.NullInt64
+	if err := v.Scan(src); err != nil {
+		return err
+	}
+	if v.Valid {
+		*n.t = time.UnixMicro(v.Int64).UTC()
+	} else {
+		*n.t = time.Time{}
+	}
+	return nil
+}
+
+// nullID stores 0 as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+type nullInt struct{ v *int64 }
+
+func (n nullInt) Scan(src any) error {
+	var v sql.NullInt64
+	if err := v.Scan(src); err != nil {
+		return err
+	}
+	*n.v = v.Int64
+	return nil
+}
+
+// placeholders returns "$from, $from+1, …" for n arguments.
+func placeholders(from, n int) string {
+	b := make([]byte, 0, n*4)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Appendf(b, "$%d", from+i)
+	}
+	return string(b)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

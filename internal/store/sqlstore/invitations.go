@@ -1,0 +1,45 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// CreateInvitation implements muster.Tx.
+func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) error {
+	id, err := tx.insert(ctx, `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`,
+		inv.OrgID, inv.UserID, inv.TokenHash, micros(inv.CreatedAt), micros(inv.ExpiresAt))
+	inv.ID = id
+	return err
+}
+
+// FindInvitationByTokenHash implements muster.Tx.
+func (tx *Tx) FindInvitationByTokenHash(ctx context.Context, hash []byte) (*muster.Invitation, error) {
+	var inv muster.Invitation
+	err := tx.tx.QueryRowContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at,
+			revoked_at, revoked_reason
+		FROM invitations WHERE token_hash = $1`, hash).
+		Scan(&inv.ID, &inv.OrgID, &inv.UserID, &inv.TokenHash, nullTime{&inv.CreatedAt}, nullTime{&inv.ExpiresAt},
+			nullTime{&inv.UsedAt}, nullTime{&inv.RevokedAt}, &inv.RevokedReason)
+	if err != nil {
+		return nil, notFound(err, "Invitation")
+	}
+	return &inv, nil
+}
+
+// UseInvitation implements muster.Tx. The conditions in the UPDATE make the
+// link single-use even when two requests race: only one sees a row change.
+func (tx *Tx) UseInvitation(ctx context.Context, id int64, now time.Time) (bool, error) {
+	return tx.affected(ctx, `UPDATE invitations SET used_at = $2
+		WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, id, micros(now))
+}
+
+// RevokeInvitations implements muster.Tx.
+func (tx *Tx) RevokeInvitations(ctx context.Context, userID int64, reason string, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE invitations SET revoked_at = $2, revoked_reason = $3
+		WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, userID, micros(now), reason)
+	return err
+}

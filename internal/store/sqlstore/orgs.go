@@ -1,0 +1,54 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// CountOrgs implements muster.Tx.
+func (tx *Tx) CountOrgs(ctx context.Context) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM orgs`).Scan(&n)
+	return n, err
+}
+
+// CreateOrg implements muster.Tx.
+func (tx *Tx) CreateOrg(ctx context.Context, org *muster.Org) error {
+	id, err := tx.insert(ctx, `INSERT INTO orgs (name, region, license_total, seats_used, email_at_scale, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		org.Name, org.Region, org.LicenseTotal, org.SeatsUsed, org.EmailAtScale, micros(org.CreatedAt))
+	org.ID = id
+	return err
+}
+
+// FindOrg implements muster.Tx.
+func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
+	var o muster.Org
+	err := tx.tx.QueryRowContext(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at
+		FROM orgs WHERE id = $1`, id).
+		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt})
+	if err != nil {
+		return nil, notFound(err, "Organization")
+	}
+	return &o, nil
+}
+
+// TakeSeat implements muster.Tx. The conditional update is the whole seat
+// check: it takes the org row's lock, so concurrent invitations on any number
+// of instances queue behind it and never push seats_used past the total.
+func (tx *Tx) TakeSeat(ctx context.Context, orgID int64) (bool, error) {
+	return tx.affected(ctx, `UPDATE orgs SET seats_used = seats_used + 1
+		WHERE id = $1 AND seats_used < license_total`, orgID)
+}
+
+// ReleaseSeat implements muster.Tx.
+func (tx *Tx) ReleaseSeat(ctx context.Context, orgID int64) error {
+	_, err := tx.exec(ctx, `UPDATE orgs SET seats_used = seats_used - 1 WHERE id = $1`, orgID)
+	return err
+}
+
+// SetLicenseTotal implements muster.Tx.
+func (tx *Tx) SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error) {
+	return tx.affected(ctx, `UPDATE orgs SET license_total = $2 WHERE id = $1 AND seats_used <= $2`, orgID, total)
+}

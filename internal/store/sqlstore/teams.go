@@ -1,0 +1,115 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+const teamColumns = `id, org_id, name, is_default, created_at`
+
+func scanTeam(row interface{ Scan(...any) error }, t *muster.Team, extra ...any) error {
+	return row.Scan(append([]any{&t.ID, &t.OrgID, &t.Name, &t.IsDefault, nullTime{&t.CreatedAt}}, extra...)...)
+}
+
+// CreateTeam implements muster.Tx.
+func (tx *Tx) CreateTeam(ctx context.Context, team *muster.Team) error {
+	id, err := tx.insert(ctx, `INSERT INTO teams (org_id, name, name_key, is_default, created_at)
+		VALUES ($1, $2, $3, $4, $5)`,
+		team.OrgID, team.Name, muster.SearchKey(team.Name), team.IsDefault, micros(team.CreatedAt))
+	team.ID = id
+	return err
+}
+
+// FindTeam implements muster.Tx.
+func (tx *Tx) FindTeam(ctx context.Context, orgID, id int64) (*muster.Team, error) {
+	return tx.findTeam(ctx, `org_id = $1 AND id = $2`, orgID, id)
+}
+
+// FindTeamByName implements muster.Tx.
+func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*muster.Team, error) {
+	return tx.findTeam(ctx, `org_id = $1 AND name_key = $2`, orgID, muster.SearchKey(name))
+}
+
+// FindDefaultTeam implements muster.Tx.
+func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, error) {
+	return tx.findTeam(ctx, `org_id = $1 AND is_default`, orgID)
+}
+
+func (tx *Tx) findTeam(ctx context.Context, where string, args ...any) (*muster.Team, error) {
+	var t muster.Team
+	row := tx.tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where, args...)
+	if err := scanTeam(row, &t); err != nil {
+		return nil, notFound(err, "Team")
+	}
+	return &t, nil
+}
+
+// FindTeams implements muster.Tx.
+func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
+	rows, err := tx.tx.QueryContext(ctx, `
+		SELECT t.id, t.org_id, t.name, t.is_default, t.created_at,
+			coalesce(c.primaries, 0), coalesce(c.secondaries, 0)
+		FROM teams t
+		LEFT JOIN (
+			SELECT m.team_id,
+				sum(CASE WHEN m.kind = 'primary' THEN 1 ELSE 0 END) AS primaries,
+				sum(CASE WHEN m.kind = 'secondary' THEN 1 ELSE 0 END) AS secondaries
+			FROM memberships m
+			JOIN users u ON u.id = m.user_id
+			WHERE u.org_id = $1 AND u.status IN ('pending', 'active')
+			GROUP BY m.team_id
+		) c ON c.team_id = t.id
+		WHERE t.org_id = $1
+		ORDER BY t.is_default DESC, t.name_key, t.id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var teams []*muster.Team
+	for rows.Next() {
+		var t muster.Team
+		if err := scanTeam(rows, &t, &t.PrimaryCount, &t.SecondaryCount); err != nil {
+			return nil, err
+		}
+		teams = append(teams, &t)
+	}
+	return teams, rows.Err()
+}
+
+// RenameTeam implements muster.Tx.
+func (tx *Tx) RenameTeam(ctx context.Context, orgID, id int64, name string) error {
+	_, err := tx.exec(ctx, `UPDATE teams SET name = $3, name_key = $4 WHERE org_id = $1 AND id = $2`,
+		orgID, id, name, muster.SearchKey(name))
+	return err
+}
+
+// DeleteTeam implements muster.Tx.
+func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
+	// A user whose primary team is moveTo and who also had it as secondary
+	// would then hold it twice: drop that secondary first.
+	steps := []struct {
+		query string
+		args  []any
+	}{
+		{`DELETE FROM memberships WHERE team_id = $1 AND kind = 'secondary'`, []any{id}},
+		{`DELETE FROM memberships WHERE team_id = $2 AND kind = 'secondary'
+			AND user_id IN (SELECT user_id FROM memberships WHERE team_id = $1 AND kind = 'primary')`, []any{id, moveTo}},
+		{`UPDATE memberships SET team_id = $2 WHERE team_id = $1 AND kind = 'primary'`, []any{id, moveTo}},
+		{`DELETE FROM teams WHERE org_id = $1 AND id = $2`, []any{orgID, id}},
+	}
+	for _, s := range steps {
+		if _, err := tx.exec(ctx, s.query, s.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountPrimaryHolders implements muster.Tx.
+func (tx *Tx) CountPrimaryHolders(ctx context.Context, teamID int64) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.team_id = $1 AND m.kind = 'primary' AND u.status IN ('pending', 'active')`, teamID).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,187 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role, u.status, u.password_hash,
+	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version`
+
+func scanUser(row interface{ Scan(...any) error }, u *muster.User) error {
+	return row.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
+		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
+		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version)
+}
+
+// userKeys returns the normalized columns that searching and sorting use.
+func userKeys(u *muster.User) (emailKey, sortKey, lastKey string) {
+	return muster.NormalizeEmail(u.Email), muster.SearchKey(u.FirstName + " " + u.LastName), muster.SearchKey(u.LastName)
+}
+
+// CreateUser implements muster.Tx.
+func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
+	emailKey, sortKey, lastKey := userKeys(u)
+	u.Version = 1
+	id, err := tx.insert(ctx, `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key, last_key,
+			role, status, password_hash, invited_at, invited_by, activated_at, deactivated_at, last_sign_in_at,
+			updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		u.OrgID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status, u.PasswordHash,
+		micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
+		micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version)
+	if err != nil {
+		return err
+	}
+	u.ID = id
+	return tx.insertMemberships(ctx, u)
+}
+
+// UpdateUser implements muster.Tx.
+func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
+	emailKey, sortKey, lastKey := userKeys(u)
+	var version int64
+	err := tx.tx.QueryRowContext(ctx, `UPDATE users SET email = $3, email_key = $4, first_name = $5, last_name = $6,
+			sort_key = $7, last_key = $8, role = $9, status = $10, password_hash = $11, invited_at = $12,
+			invited_by = $13, activated_at = $14, deactivated_at = $15, last_sign_in_at = $16, updated_at = $17,
+			version = version + 1
+		WHERE org_id = $1 AND id = $2 RETURNING version`,
+		u.OrgID, u.ID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status,
+		u.PasswordHash, micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
+		micros(u.LastSignInAt), micros(u.UpdatedAt)).Scan(&version)
+	if err != nil {
+		return notFound(tx.mapError(err), "User")
+	}
+	u.Version = version
+	if _, err := tx.exec(ctx, `DELETE FROM memberships WHERE user_id = $1`, u.ID); err != nil {
+		return err
+	}
+	return tx.insertMemberships(ctx, u)
+}
+
+func (tx *Tx) insertMemberships(ctx context.Context, u *muster.User) error {
+	args := []any{u.ID, u.PrimaryTeamID}
+	values := []string{`($1, $2, 'primary')`}
+	for _, id := range u.SecondaryTeamIDs {
+		args = append(args, id)
+		values = append(values, "($1, $"+itoa(len(args))+", 'secondary')")
+	}
+	_, err := tx.exec(ctx, `INSERT INTO memberships (user_id, team_id, kind) VALUES `+strings.Join(values, ", "), args...)
+	return err
+}
+
+// FindUser implements muster.Tx.
+func (tx *Tx) FindUser(ctx context.Context, orgID, id int64) (*muster.User, error) {
+	return tx.findUser(ctx, `u.org_id = $1 AND u.id = $2`, orgID, id)
+}
+
+// FindUserByEmail implements muster.Tx.
+func (tx *Tx) FindUserByEmail(ctx context.Context, orgID int64, email string) (*muster.User, error) {
+	return tx.findUser(ctx, `u.org_id = $1 AND u.email_key = $2`, orgID, muster.NormalizeEmail(email))
+}
+
+// FindLiveUserByEmail implements muster.Tx.
+func (tx *Tx) FindLiveUserByEmail(ctx context.Context, email string) (*muster.User, error) {
+	return tx.findUser(ctx, `u.email_key = $1 AND u.status IN ('pending', 'active')`, muster.NormalizeEmail(email))
+}
+
+func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (*muster.User, error) {
+	var u muster.User
+	row := tx.tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+tx.lockRow, args...)
+	if err := scanUser(row, &u); err != nil {
+		return nil, notFound(err, "User")
+	}
+	if err := tx.loadMemberships(ctx, []*muster.User{&u}); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// FindUsers implements muster.Tx. Every branch of the WHERE clause is a range
+// on an indexed key, so a page costs an index walk of its own length.
+func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.User, error) {
+	var (
+		where = []string{`u.org_id = $1`}
+		args  = []any{f.OrgID}
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + itoa(len(args))
+	}
+	if f.Status != "" {
+		where = append(where, `u.status = `+arg(f.Status))
+	} else {
+		where = append(where, `u.status IN ('pending', 'active', 'deactivated')`)
+	}
+	if f.Role != "" {
+		where = append(where, `u.role = `+arg(f.Role))
+	}
+	if f.TeamID != 0 {
+		where = append(where, `u.id IN (SELECT m.user_id FROM memberships m WHERE m.team_id = `+arg(f.TeamID)+`)`)
+	}
+	if q := muster.SearchKey(f.Query); q != "" {
+		lo, hi := arg(q), arg(q+"\U0010FFFF")
+		where = append(where, `((u.sort_key >= `+lo+` AND u.sort_key < `+hi+`)
+			OR (u.last_key >= `+lo+` AND u.last_key < `+hi+`)
+			OR (u.email_key >= `+lo+` AND u.email_key < `+hi+`))`)
+	}
+	if f.After != nil {
+		k, id := arg(f.After.SortKey), arg(f.After.ID)
+		where = append(where, `(u.sort_key > `+k+` OR (u.sort_key = `+k+` AND u.id > `+id+`))`)
+	}
+	query := `SELECT ` + userColumns + ` FROM users u WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY u.sort_key, u.id LIMIT ` + arg(f.Limit)
+	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	users := make([]*muster.User, 0, f.Limit)
+	for rows.Next() {
+		var u muster.User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, err
+		}
+		users = append(users, &u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return users, tx.loadMemberships(ctx, users)
+}
+
+// loadMemberships fills the teams of users with one query.
+func (tx *Tx) loadMemberships(ctx context.Context, users []*muster.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*muster.User, len(users))
+	args := make([]any, len(users))
+	for i, u := range users {
+		byID[u.ID] = u
+		args[i] = u.ID
+		u.SecondaryTeamIDs = nil
+	}
+	rows, err := tx.tx.QueryContext(ctx, `SELECT user_id, team_id, kind FROM memberships
+		WHERE user_id IN (`+placeholders(1, len(args))+`) ORDER BY user_id, team_id`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var userID, teamID int64
+		var kind string
+		if err := rows.Scan(&userID, &teamID, &kind); err != nil {
+			return err
+		}
+		u := byID[userID]
+		if kind == "primary" {
+			u.PrimaryTeamID = teamID
+		} else {
+			u.SecondaryTeamIDs = append(u.SecondaryTeamIDs, teamID)
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,149 @@
+// Package storetest opens real stores for tests: a SQLite file in a temporary
+// directory and a fresh schema in the PostgreSQL at MUSTER_TEST_POSTGRES_URL.
+//
+// PostgreSQL tests skip when the server is unreachable, unless
+// MUSTER_TEST_REQUIRE names "postgres" (or is "all"): then they fail, so that
+// CI never passes without running them.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema set-up
+
+	"github.com/muster-app/muster/internal/store/postgres"
+	"github.com/muster-app/muster/internal/store/sqlite"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+// DefaultPostgresURL is used when MUSTER_TEST_POSTGRES_URL is unset.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Required reports whether MUSTER_TEST_REQUIRE names dep ("postgres",
+// "chromium") or is "all".
+func Required(dep string) bool {
+	for _, d := range strings.Split(os.Getenv("MUSTER_TEST_REQUIRE"), ",") {
+		if d = strings.TrimSpace(d); d == "all" || d == dep {
+			return true
+		}
+	}
+	return false
+}
+
+// Dialects are the names of the stores Run runs a test against.
+var Dialects = []string{"sqlite", "postgres"}
+
+// Run runs fn as a subtest against each store, each freshly opened and
+// migrated.
+func Run(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(d, func(t *testing.T) {
+			fn(t, Open(t, d))
+		})
+	}
+}
+
+// Open opens a fresh store of the dialect, closed when the test ends.
+func Open(tb testing.TB, dialect string) *sqlstore.DB {
+	tb.Helper()
+	switch dialect {
+	case "sqlite":
+		return OpenSQLite(tb)
+	case "postgres":
+		return OpenPostgres(tb)
+	}
+	tb.Fatalf("storetest: unknown dialect %q", dialect)
+	return nil
+}
+
+// OpenSQLite opens a store on a new SQLite file.
+func OpenSQLite(tb testing.TB) *sqlstore.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "muster.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// OpenPostgres opens a store on a new, empty schema, dropped when the test
+// ends.
+func OpenPostgres(tb testing.TB) *sqlstore.DB {
+	tb.Helper()
+	url := PostgresSchema(tb)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// PostgresSchema creates an empty schema and returns a URL that selects it,
+// so that several stores (as several instances would) can share it.
+func PostgresSchema(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv("MUSTER_TEST_POSTGRES_URL")
+	if base == "" {
+		base = DefaultPostgresURL
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		if Required("postgres") {
+			tb.Fatalf("storetest: PostgreSQL at %s is required (MUSTER_TEST_REQUIRE) but unreachable: %v", redact(base), err)
+		}
+		tb.Skipf("storetest: PostgreSQL at %s unreachable, skipping: %v", redact(base), err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "muster_test_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+	})
+	return withSearchPath(tb, base, schema)
+}
+
+func withSearchPath(tb testing.TB, base, schema string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
