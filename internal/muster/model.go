@@ -177,4 +177,3 @@ type OutboxMessage struct {
 	HTML      string
 	CreatedAt time.Time
 }
-

@@ -28,7 +28,7 @@ type fixture struct {
 // clock is a settable time source.
 type clock struct{ now atomic.Int64 }
 
-func (c *clock) Now() time.Time        { return time.UnixMicro(c.now.Load()) }
+func (c *clock) Now() time.Time          { return time.UnixMicro(c.now.Load()) }
 func (c *clock) Advance(d time.Duration) { c.now.Add(d.Microseconds()) }
 
 var emailSeq atomic.Int64

@@ -107,7 +107,6 @@ func (s *Service) RenameTeam(ctx context.Context, teamID int64, name string) (*m
 	return team, err
 }
 
-
 // RemoveTeam removes a team other than the Default Team. It is refused while
 // any Pending or Active user has it as primary team; secondary memberships
 // are dropped and deactivated users whose primary it was move to the Default

@@ -146,4 +146,3 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
-
