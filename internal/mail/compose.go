@@ -60,3 +60,21 @@ func compose(name, subject string, data any) (*Message, error) {
 	}
 	return &Message{Subject: strings.TrimSpace(subject), Text: text.String(), HTML: html.String()}, nil
 }
+
+// PasswordReset is what the password reset email says (AUTH-2).
+type PasswordReset struct {
+	OrgName   string
+	FirstName string
+	Link      string
+	ExpiresAt time.Time
+}
+
+// Expires is the link's expiry as the email prints it.
+func (p PasswordReset) Expires() string {
+	return p.ExpiresAt.UTC().Format("January 2, 2006 at 15:04 UTC")
+}
+
+// ComposePasswordReset renders the password reset email.
+func ComposePasswordReset(p PasswordReset) (*Message, error) {
+	return compose("password_reset", "Reset your Muster password", p)
+}

@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid identity
 	ESEATS        = "seat_limit"   // no license seat is free
 	EGONE         = "gone"         // a link that has expired, been used or been withdrawn
+	ETOOMANY      = "rate_limited" // too many attempts; try again later
 	EINTERNAL     = "internal"     // a fault; never shown in detail
 )
 

@@ -160,6 +160,8 @@ const (
 	ActionUserActivated       = "user.activated"
 	ActionUserUpdated         = "user.updated"
 	ActionUserDeactivated     = "user.deactivated"
+	ActionPasswordChanged     = "user.password_changed"
+	ActionPasswordReset       = "user.password_reset"
 	ActionTeamCreated         = "team.created"
 	ActionTeamRenamed         = "team.renamed"
 	ActionTeamRemoved         = "team.removed"
@@ -176,4 +178,12 @@ type OutboxMessage struct {
 	Text      string
 	HTML      string
 	CreatedAt time.Time
+
+	// Delivery state, kept by the sender.
+	NextAttemptAt time.Time
+	Attempts      int
+	SentAt        time.Time
+	FailedAt      time.Time
+	LastError     string
+	DeliveredVia  string
 }

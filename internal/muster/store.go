@@ -74,6 +74,33 @@ type Tx interface {
 	FindAuditEvents(ctx context.Context, filter AuditFilter) ([]*AuditEvent, error)
 
 	CreateOutboxMessage(ctx context.Context, msg *OutboxMessage) error
+	// LeaseOutboxMessages claims up to limit messages that are due at now
+	// and not leased by another sender, until the lease ends at until. Two
+	// senders, on any instances, never claim the same message.
+	LeaseOutboxMessages(ctx context.Context, now, until time.Time, limit int) ([]*OutboxMessage, error)
+	MarkOutboxSent(ctx context.Context, id int64, via string, now time.Time) error
+	MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastError string) error
+	MarkOutboxFailed(ctx context.Context, id int64, now time.Time, lastError string) error
+	FindOutboxMessages(ctx context.Context, filter OutboxFilter) ([]*OutboxMessage, error)
+	FindOutboxMessage(ctx context.Context, orgID, id int64) (*OutboxMessage, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	FindSessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
+	FindUserSessions(ctx context.Context, userID int64) ([]*Session, error)
+	TouchSession(ctx context.Context, id int64, now time.Time) error
+	DeleteSession(ctx context.Context, userID, id int64) (bool, error)
+	// DeleteUserSessions ends every session of the user but keepID (0 for
+	// none).
+	DeleteUserSessions(ctx context.Context, userID, keepID int64) error
+
+	CreatePasswordReset(ctx context.Context, r *PasswordReset) error
+	FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (*PasswordReset, error)
+	// UsePasswordResets marks every unused reset link of the user used and
+	// reports whether the one with id was among them.
+	UsePasswordResets(ctx context.Context, userID, id int64, now time.Time) (bool, error)
+
+	// RevokeUserAPITokens ends every API token the user created.
+	RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error
 }
 
 // UserFilter selects users for a listing, ordered by name then id.

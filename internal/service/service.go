@@ -30,6 +30,9 @@ type Config struct {
 type Service struct {
 	store muster.Store
 	cfg   Config
+	// Failed sign-ins per account and per IP address, and password reset
+	// requests per account (AUTH-1).
+	accountFailures, ipFailures, resetRequests *limiter
 }
 
 // New returns a service over store.
@@ -44,7 +47,13 @@ func New(store muster.Store, cfg Config) *Service {
 		cfg.Region = "us"
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Service{store: store, cfg: cfg}
+	return &Service{
+		store:           store,
+		cfg:             cfg,
+		accountFailures: newLimiter(failuresPerAccount, failureWindow),
+		ipFailures:      newLimiter(failuresPerIP, failureWindow),
+		resetRequests:   newLimiter(resetsPerAccount, resetWindow),
+	}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -391,6 +391,14 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) error {
 		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkInactive, now); err != nil {
 			return err
 		}
+		// Access ends in the same transaction: the user's next request, on
+		// any instance, finds no session and no token (DEA-1).
+		if err := tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
+			return err
+		}
+		if err := tx.RevokeUserAPITokens(ctx, u.ID, now); err != nil {
+			return err
+		}
 		if err := tx.ReleaseSeat(ctx, a.orgID); err != nil {
 			return err
 		}

@@ -31,6 +31,7 @@ func Dialect() sqlstore.Dialect {
 		Migrations:        sub,
 		IsUniqueViolation: isUniqueViolation,
 		LockRow:           " FOR UPDATE",
+		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 	}
 }
 

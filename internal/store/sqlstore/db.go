@@ -29,6 +29,9 @@ type Dialect struct {
 	// LockRow is appended to a SELECT that reads a row the transaction will
 	// update (" FOR UPDATE" on PostgreSQL; SQLite writers are serialized).
 	LockRow string
+	// SkipLocked is appended to a SELECT … LIMIT that claims queue rows
+	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL).
+	SkipLocked string
 }
 
 // DB is a muster.Store over one or two database/sql pools.

@@ -2,9 +2,20 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 )
+
+const outboxColumns = `id, org_id, message_id, recipient, subject, body_text, body_html, created_at,
+	next_attempt_at, attempts, sent_at, failed_at, last_error, delivered_via`
+
+func scanOutbox(row interface{ Scan(...any) error }, m *muster.OutboxMessage) error {
+	return row.Scan(&m.ID, nullInt{&m.OrgID}, &m.MessageID, &m.To, &m.Subject, &m.Text, &m.HTML,
+		nullTime{&m.CreatedAt}, nullTime{&m.NextAttemptAt}, &m.Attempts, nullTime{&m.SentAt}, nullTime{&m.FailedAt},
+		&m.LastError, &m.DeliveredVia)
+}
 
 // CreateOutboxMessage implements muster.Tx.
 func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) error {
@@ -13,5 +24,86 @@ func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) 
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
 		nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt))
 	m.ID = id
+	m.NextAttemptAt = m.CreatedAt
 	return err
+}
+
+// LeaseOutboxMessages implements muster.Tx. On PostgreSQL the inner SELECT
+// skips rows another sender has locked; SQLite has one writer at a time.
+func (tx *Tx) LeaseOutboxMessages(ctx context.Context, now, until time.Time, limit int) ([]*muster.OutboxMessage, error) {
+	rows, err := tx.tx.QueryContext(ctx, `UPDATE outbox SET lease_until = $2, attempts = attempts + 1
+		WHERE id IN (
+			SELECT id FROM outbox
+			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+				AND (lease_until IS NULL OR lease_until <= $1)
+			ORDER BY next_attempt_at, id LIMIT $3`+tx.dialect.SkipLocked+`)
+		RETURNING `+outboxColumns, micros(now), micros(until), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collectOutbox(rows)
+}
+
+func collectOutbox(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}) ([]*muster.OutboxMessage, error) {
+	defer rows.Close()
+	var out []*muster.OutboxMessage
+	for rows.Next() {
+		var m muster.OutboxMessage
+		if err := scanOutbox(rows, &m); err != nil {
+			return nil, err
+		}
+		out = append(out, &m)
+	}
+	return out, rows.Err()
+}
+
+// MarkOutboxSent implements muster.Tx.
+func (tx *Tx) MarkOutboxSent(ctx context.Context, id int64, via string, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE outbox SET sent_at = $2, delivered_via = $3, lease_until = NULL, last_error = ''
+		WHERE id = $1`, id, micros(now), via)
+	return err
+}
+
+// MarkOutboxRetry implements muster.Tx.
+func (tx *Tx) MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastError string) error {
+	_, err := tx.exec(ctx, `UPDATE outbox SET next_attempt_at = $2, last_error = $3, lease_until = NULL
+		WHERE id = $1`, id, micros(next), lastError)
+	return err
+}
+
+// MarkOutboxFailed implements muster.Tx.
+func (tx *Tx) MarkOutboxFailed(ctx context.Context, id int64, now time.Time, lastError string) error {
+	_, err := tx.exec(ctx, `UPDATE outbox SET failed_at = $2, last_error = $3, lease_until = NULL
+		WHERE id = $1`, id, micros(now), lastError)
+	return err
+}
+
+// FindOutboxMessages implements muster.Tx.
+func (tx *Tx) FindOutboxMessages(ctx context.Context, f muster.OutboxFilter) ([]*muster.OutboxMessage, error) {
+	where, args := []string{`org_id = $1`}, []any{f.OrgID, f.Limit}
+	if f.BeforeID != 0 {
+		args = append(args, f.BeforeID)
+		where = append(where, `id < $3`)
+	}
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT $2`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collectOutbox(rows)
+}
+
+// FindOutboxMessage implements muster.Tx.
+func (tx *Tx) FindOutboxMessage(ctx context.Context, orgID, id int64) (*muster.OutboxMessage, error) {
+	var m muster.OutboxMessage
+	row := tx.tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE org_id = $1 AND id = $2`, orgID, id)
+	if err := scanOutbox(row, &m); err != nil {
+		return nil, notFound(err, "Message")
+	}
+	return &m, nil
 }

@@ -1,0 +1,43 @@
+package muster
+
+import "time"
+
+// Session is a signed-in browser. Only the hash of its cookie's token is
+// stored; deleting the row signs the browser out on its next request, on
+// every instance (AUTH-3, DEA-1).
+type Session struct {
+	ID         int64
+	OrgID      int64
+	UserID     int64
+	TokenHash  []byte
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	IP         string
+	UserAgent  string
+}
+
+// PasswordReset is a single-use, short-lived link to set a new password
+// (AUTH-2).
+type PasswordReset struct {
+	ID        int64
+	OrgID     int64
+	UserID    int64
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// Outbox delivery routes.
+const (
+	DeliveredBySMTP    = "smtp"
+	DeliveredToMailbox = "mailbox"
+)
+
+// OutboxFilter selects outbox messages, newest first.
+type OutboxFilter struct {
+	OrgID    int64
+	BeforeID int64
+	Limit    int
+}

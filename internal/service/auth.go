@@ -1,0 +1,361 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/muster-app/muster/internal/mail"
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+)
+
+// Sign-in settings.
+const (
+	SessionTTL       = 14 * 24 * time.Hour
+	PasswordResetTTL = time.Hour
+	// sessionTouchEvery bounds how often a session's last-seen time is
+	// written: authenticating a request is then a read.
+	sessionTouchEvery = 5 * time.Minute
+
+	failuresPerAccount = 5
+	failuresPerIP      = 30
+	failureWindow      = 15 * time.Minute
+	resetsPerAccount   = 3
+	resetWindow        = time.Hour
+)
+
+// ResetPath is where a password reset link leads, below the base URL.
+const ResetPath = "/password-reset/"
+
+// Client describes the browser or program making a request.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+func (c Client) origin() string { return "web " + c.IP }
+
+// SignedIn is a new session: the token goes into the cookie, the rest is
+// what the database keeps.
+type SignedIn struct {
+	User    *muster.User
+	Session *muster.Session
+	Token   string
+}
+
+var errBadCredentials = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "That email and password don't match an active account."}
+
+var errTooManyAttempts = &muster.Error{Code: muster.ETOOMANY, Message: "Too many sign-in attempts. Wait 15 minutes and try again, or reset your password."}
+
+// dummyHash is checked against when no account matches, so that a wrong
+// email takes as long as a wrong password (DEA-2).
+var dummyHash = secret.HashPassword("muster-dummy-password")
+
+// SignIn checks an email and password and starts a session. Every failure
+// gets the same answer whether or not the email exists, and failures are
+// limited per account and per IP address (AUTH-1, DEA-2).
+func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (*SignedIn, error) {
+	now := s.now()
+	accountKey, ipKey := "account:"+muster.NormalizeEmail(email), "ip:"+c.IP
+	if !s.accountFailures.allowed(accountKey, now) || !s.ipFailures.allowed(ipKey, now) {
+		return nil, errTooManyAttempts
+	}
+	var u *muster.User
+	err := s.view(ctx, func(tx muster.Tx) error {
+		var err error
+		u, err = tx.FindLiveUserByEmail(ctx, email)
+		return err
+	})
+	if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
+		return nil, err
+	}
+	hash := dummyHash
+	if u != nil && u.Status == muster.StatusActive && u.PasswordHash != "" {
+		hash = u.PasswordHash
+	}
+	ok, _ := secret.CheckPassword(hash, password)
+	if !ok || u == nil || u.Status != muster.StatusActive {
+		s.accountFailures.add(accountKey, now)
+		s.ipFailures.add(ipKey, now)
+		return nil, errBadCredentials
+	}
+	s.accountFailures.reset(accountKey)
+
+	var out *SignedIn
+	err = s.update(ctx, func(tx muster.Tx) error {
+		// Re-read: the user may have been deactivated since the check.
+		cur, err := tx.FindUser(ctx, u.OrgID, u.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != muster.StatusActive || cur.PasswordHash != u.PasswordHash {
+			return errBadCredentials
+		}
+		cur.LastSignInAt = now
+		if err := tx.UpdateUser(ctx, cur); err != nil {
+			return err
+		}
+		out, err = startSession(ctx, tx, cur, c, now)
+		return err
+	})
+	return out, err
+}
+
+func startSession(ctx context.Context, tx muster.Tx, u *muster.User, c Client, now time.Time) (*SignedIn, error) {
+	token, hash := secret.NewToken()
+	sess := &muster.Session{OrgID: u.OrgID, UserID: u.ID, TokenHash: hash, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(SessionTTL), IP: c.IP, UserAgent: truncate(c.UserAgent, 300)}
+	if err := tx.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return &SignedIn{User: u, Session: sess, Token: token}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+var errSessionEnded = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "Your session has ended. Please sign in again."}
+
+// Authenticate resolves a session token to its Active user. A session of a
+// user deactivated a moment ago, on any instance, is refused (DEA-1).
+func (s *Service) Authenticate(ctx context.Context, token string) (*muster.User, *muster.Session, error) {
+	now := s.now()
+	var (
+		u    *muster.User
+		sess *muster.Session
+	)
+	err := s.view(ctx, func(tx muster.Tx) error {
+		var err error
+		sess, err = tx.FindSessionByTokenHash(ctx, secret.HashToken(token))
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return errSessionEnded
+		} else if err != nil {
+			return err
+		}
+		if !now.Before(sess.ExpiresAt) {
+			return errSessionEnded
+		}
+		u, err = tx.FindUser(ctx, sess.OrgID, sess.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Status != muster.StatusActive {
+			return errSessionEnded
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if now.Sub(sess.LastSeenAt) >= sessionTouchEvery {
+		err = s.update(ctx, func(tx muster.Tx) error { return tx.TouchSession(ctx, sess.ID, now) })
+		sess.LastSeenAt = now
+	}
+	return u, sess, err
+}
+
+// SignOut ends the session with token.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	return s.update(ctx, func(tx muster.Tx) error {
+		sess, err := tx.FindSessionByTokenHash(ctx, secret.HashToken(token))
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.DeleteSession(ctx, sess.UserID, sess.ID)
+		return err
+	})
+}
+
+// Sessions lists the signed-in user's own sessions.
+func (s *Service) Sessions(ctx context.Context) ([]*muster.Session, error) {
+	var out []*muster.Session
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadUser(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out, err = tx.FindUserSessions(ctx, a.user.ID)
+		return err
+	})
+	return out, err
+}
+
+// RevokeSession ends one of the signed-in user's own sessions.
+func (s *Service) RevokeSession(ctx context.Context, sessionID int64) error {
+	return s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadUser(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if ok, err := tx.DeleteSession(ctx, a.user.ID, sessionID); err != nil {
+			return err
+		} else if !ok {
+			return muster.Errorf(muster.ENOTFOUND, "Session not found.")
+		}
+		return nil
+	})
+}
+
+// loadUser resolves the actor and requires a user, not an operator.
+func loadUser(ctx context.Context, tx muster.Tx) (*actor, error) {
+	a, err := loadActor(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if a.user == nil {
+		return nil, muster.Errorf(muster.EFORBIDDEN, "Only a signed-in user can do this.")
+	}
+	return a, nil
+}
+
+// ChangePassword sets a new password for the signed-in user after checking
+// the current one, and ends every other session of theirs (AUTH-3).
+func (s *Service) ChangePassword(ctx context.Context, current, password string, keepSessionID int64) error {
+	me, err := s.Me(ctx)
+	if err != nil {
+		return err
+	}
+	var v muster.Validation
+	if ok, _ := secret.CheckPassword(me.PasswordHash, current); !ok {
+		v.Add("current_password", "That is not your current password.")
+	}
+	muster.CheckPassword(&v, "password", password, me.Email)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	hash := secret.HashPassword(password)
+	return s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadUser(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if a.user.PasswordHash != me.PasswordHash {
+			return muster.Errorf(muster.ECONFLICT, "Your password was changed elsewhere a moment ago. Please try again.")
+		}
+		now := s.now()
+		a.user.PasswordHash, a.user.UpdatedAt = hash, now
+		if err := tx.UpdateUser(ctx, a.user); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(ctx, a.user.ID, keepSessionID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, now, muster.ActionPasswordChanged, "user", a.user.ID, a.user.Email, nil, nil)
+	})
+}
+
+// RequestPasswordReset emails a reset link to an Active user with email.
+// It answers the same for every email — unknown, Pending and Deactivated
+// ones get nothing (AUTH-2, DEA-2).
+func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Client) error {
+	now := s.now()
+	key := "reset:" + muster.NormalizeEmail(email)
+	if !s.resetRequests.allowed(key, now) {
+		return nil
+	}
+	s.resetRequests.add(key, now)
+	return s.update(ctx, func(tx muster.Tx) error {
+		u, err := tx.FindLiveUserByEmail(ctx, email)
+		if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		org, err := tx.FindOrg(ctx, u.OrgID)
+		if err != nil {
+			return err
+		}
+		token, hash := secret.NewToken()
+		reset := &muster.PasswordReset{OrgID: u.OrgID, UserID: u.ID, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(PasswordResetTTL)}
+		if err := tx.CreatePasswordReset(ctx, reset); err != nil {
+			return err
+		}
+		msg, err := mail.ComposePasswordReset(mail.PasswordReset{OrgName: org.Name, FirstName: u.FirstName,
+			Link: s.cfg.BaseURL + ResetPath + token, ExpiresAt: reset.ExpiresAt})
+		if err != nil {
+			return err
+		}
+		return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
+			To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now})
+	})
+}
+
+var errResetLinkDead = &muster.Error{Code: muster.EGONE, Reason: muster.LinkUsed,
+	Message: "This password reset link has expired or has already been used. Ask for a new one."}
+
+// CheckPasswordReset reports whether a reset link still works.
+func (s *Service) CheckPasswordReset(ctx context.Context, token string) error {
+	return s.view(ctx, func(tx muster.Tx) error {
+		_, _, err := s.liveReset(ctx, tx, token)
+		return err
+	})
+}
+
+func (s *Service) liveReset(ctx context.Context, tx muster.Tx, token string) (*muster.PasswordReset, *muster.User, error) {
+	r, err := tx.FindPasswordResetByTokenHash(ctx, secret.HashToken(token))
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return nil, nil, errResetLinkDead
+	} else if err != nil {
+		return nil, nil, err
+	}
+	u, err := tx.FindUser(ctx, r.OrgID, r.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !r.UsedAt.IsZero() || !s.now().Before(r.ExpiresAt) || u.Status != muster.StatusActive {
+		return nil, nil, errResetLinkDead
+	}
+	return r, u, nil
+}
+
+// ResetPassword sets a new password with a reset link, ends every session
+// of the user and signs them in.
+func (s *Service) ResetPassword(ctx context.Context, token, password string, c Client) (*SignedIn, error) {
+	var u *muster.User
+	if err := s.view(ctx, func(tx muster.Tx) error {
+		var err error
+		_, u, err = s.liveReset(ctx, tx, token)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var v muster.Validation
+	muster.CheckPassword(&v, "password", password, u.Email)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	hash := secret.HashPassword(password)
+	var out *SignedIn
+	err := s.update(ctx, func(tx muster.Tx) error {
+		r, u, err := s.liveReset(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if ok, err := tx.UsePasswordResets(ctx, u.ID, r.ID, now); err != nil {
+			return err
+		} else if !ok {
+			return errResetLinkDead
+		}
+		u.PasswordHash, u.UpdatedAt, u.LastSignInAt = hash, now, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
+			return err
+		}
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.origin()}
+		if err := s.audit(ctx, tx, a, now, muster.ActionPasswordReset, "user", u.ID, u.Email, nil, nil); err != nil {
+			return err
+		}
+		out, err = startSession(ctx, tx, u, c, now)
+		return err
+	})
+	return out, err
+}

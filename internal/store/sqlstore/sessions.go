@@ -1,0 +1,112 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+const sessionColumns = `id, org_id, user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent`
+
+func scanSession(row interface{ Scan(...any) error }, s *muster.Session) error {
+	return row.Scan(&s.ID, &s.OrgID, &s.UserID, &s.TokenHash, nullTime{&s.CreatedAt}, nullTime{&s.LastSeenAt},
+		nullTime{&s.ExpiresAt}, &s.IP, &s.UserAgent)
+}
+
+// CreateSession implements muster.Tx.
+func (tx *Tx) CreateSession(ctx context.Context, s *muster.Session) error {
+	id, err := tx.insert(ctx, `INSERT INTO sessions (org_id, user_id, token_hash, created_at, last_seen_at,
+			expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.OrgID, s.UserID, s.TokenHash, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent)
+	s.ID = id
+	return err
+}
+
+// FindSessionByTokenHash implements muster.Tx.
+func (tx *Tx) FindSessionByTokenHash(ctx context.Context, hash []byte) (*muster.Session, error) {
+	var s muster.Session
+	row := tx.tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, hash)
+	if err := scanSession(row, &s); err != nil {
+		return nil, notFound(err, "Session")
+	}
+	return &s, nil
+}
+
+// FindUserSessions implements muster.Tx.
+func (tx *Tx) FindUserSessions(ctx context.Context, userID int64) ([]*muster.Session, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1
+		ORDER BY last_seen_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*muster.Session
+	for rows.Next() {
+		var s muster.Session
+		if err := scanSession(rows, &s); err != nil {
+			return nil, err
+		}
+		out = append(out, &s)
+	}
+	return out, rows.Err()
+}
+
+// TouchSession implements muster.Tx.
+func (tx *Tx) TouchSession(ctx context.Context, id int64, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, micros(now))
+	return err
+}
+
+// DeleteSession implements muster.Tx.
+func (tx *Tx) DeleteSession(ctx context.Context, userID, id int64) (bool, error) {
+	return tx.affected(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id = $2`, userID, id)
+}
+
+// DeleteUserSessions implements muster.Tx.
+func (tx *Tx) DeleteUserSessions(ctx context.Context, userID, keepID int64) error {
+	_, err := tx.exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keepID)
+	return err
+}
+
+// CreatePasswordReset implements muster.Tx.
+func (tx *Tx) CreatePasswordReset(ctx context.Context, r *muster.PasswordReset) error {
+	id, err := tx.insert(ctx, `INSERT INTO password_resets (org_id, user_id, token_hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, r.OrgID, r.UserID, r.TokenHash, micros(r.CreatedAt), micros(r.ExpiresAt))
+	r.ID = id
+	return err
+}
+
+// FindPasswordResetByTokenHash implements muster.Tx.
+func (tx *Tx) FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (*muster.PasswordReset, error) {
+	var r muster.PasswordReset
+	err := tx.tx.QueryRowContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at
+		FROM password_resets WHERE token_hash = $1`, hash).
+		Scan(&r.ID, &r.OrgID, &r.UserID, &r.TokenHash, nullTime{&r.CreatedAt}, nullTime{&r.ExpiresAt}, nullTime{&r.UsedAt})
+	if err != nil {
+		return nil, notFound(err, "Password reset")
+	}
+	return &r, nil
+}
+
+// UsePasswordResets implements muster.Tx.
+func (tx *Tx) UsePasswordResets(ctx context.Context, userID, id int64, now time.Time) (bool, error) {
+	// The row with id is updated only if still unused, so of two racing
+	// resets with one link only the first sees it change.
+	ok, err := tx.affected(ctx, `UPDATE password_resets SET used_at = $3
+		WHERE user_id = $1 AND id = $2 AND used_at IS NULL AND expires_at > $3`, userID, id, micros(now))
+	if err != nil || !ok {
+		return false, err
+	}
+	_, err = tx.exec(ctx, `UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`,
+		userID, micros(now))
+	return err == nil, err
+}
+
+// RevokeUserAPITokens implements muster.Tx.
+func (tx *Tx) RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
+		userID, micros(now))
+	return err
+}
