@@ -1,0 +1,253 @@
+package service_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+const password = "a long enough secret"
+
+var browser = service.Client{IP: "192.0.2.10", UserAgent: "test"}
+
+func TestSignInSameAnswerForUnknownEmail(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		pending, _ := f.invite("Pia", muster.RoleBasic)
+		deactivated := f.active("Dee", muster.RoleBasic)
+		if err := f.svc.Deactivate(f.as(f.owner), deactivated.ID); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var messages []string
+		for _, try := range []struct{ email, password string }{
+			{f.owner.Email, "wrong password!"},
+			{"nobody@example.com", "wrong password!"},
+			{pending.Email, password},
+			{deactivated.Email, password},
+		} {
+			_, err := f.svc.SignIn(ctx, try.email, try.password, service.Client{IP: "192.0.2." + try.email[:1]})
+			wantCode(t, err, muster.EUNAUTHORIZED)
+			messages = append(messages, muster.ErrorMessage(err))
+		}
+		for _, m := range messages[1:] {
+			if m != messages[0] {
+				t.Fatalf("sign-in answers differ: %q vs %q; they must not reveal whether an account exists", m, messages[0])
+			}
+		}
+		in, err := f.svc.SignIn(ctx, strings.ToUpper(f.owner.Email), password, browser)
+		if err != nil {
+			t.Fatalf("SignIn with the right password (email in upper case): %v", err)
+		}
+		if u, _, err := f.svc.Authenticate(ctx, in.Token); err != nil || u.ID != f.owner.ID {
+			t.Fatalf("Authenticate(new session) = %v, %v; want the Owner", u, err)
+		}
+	})
+}
+
+func TestSignInThrottlesPerAccount(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		ctx := context.Background()
+		for i := range 5 {
+			// A different address each time: the account limit must hold
+			// however the attacker spreads out.
+			_, err := f.svc.SignIn(ctx, f.owner.Email, "wrong password!", service.Client{IP: "198.51.100." + string(rune('1'+i))})
+			wantCode(t, err, muster.EUNAUTHORIZED)
+		}
+		_, err := f.svc.SignIn(ctx, f.owner.Email, password, browser)
+		wantCode(t, err, muster.ETOOMANY)
+		// An unknown email is throttled the same way, so throttling does
+		// not reveal which emails exist either.
+		for range 5 {
+			f.svc.SignIn(ctx, "ghost@example.com", "wrong password!", browser)
+		}
+		_, err = f.svc.SignIn(ctx, "ghost@example.com", "wrong password!", service.Client{IP: "203.0.113.1"})
+		wantCode(t, err, muster.ETOOMANY)
+
+		f.clock.Advance(16 * time.Minute)
+		if _, err := f.svc.SignIn(ctx, f.owner.Email, password, browser); err != nil {
+			t.Fatalf("SignIn after the window: %v", err)
+		}
+	})
+}
+
+func TestSignInThrottlesPerIP(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		ctx := context.Background()
+		attacker := service.Client{IP: "203.0.113.7"}
+		for i := range 30 {
+			f.svc.SignIn(ctx, "user"+string(rune('a'+i%26))+string(rune('a'+i/26))+"@example.com", "wrong password!", attacker)
+		}
+		_, err := f.svc.SignIn(ctx, f.owner.Email, password, attacker)
+		wantCode(t, err, muster.ETOOMANY)
+		if _, err := f.svc.SignIn(ctx, f.owner.Email, password, browser); err != nil {
+			t.Fatalf("SignIn from another address: %v", err)
+		}
+	})
+}
+
+func TestDeactivationEndsSessionsAtOnce(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		u := f.active("Sam", muster.RoleManager)
+		ctx := context.Background()
+		in, err := f.svc.SignIn(ctx, u.Email, password, browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second instance on the same database sees the same sessions.
+		other := newService(db, f.clock)
+		if _, _, err := other.Authenticate(ctx, in.Token); err != nil {
+			t.Fatalf("Authenticate before deactivation: %v", err)
+		}
+		if err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = other.Authenticate(ctx, in.Token)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if sessions := countSessions(t, db, u.ID); sessions != 0 {
+			t.Fatalf("%d sessions remain after deactivation; want 0", sessions)
+		}
+		_, err = f.svc.SignIn(ctx, u.Email, password, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+	})
+}
+
+func countSessions(t *testing.T, db *sqlstore.DB, userID int64) int {
+	t.Helper()
+	var n int
+	err := db.View(context.Background(), func(tx muster.Tx) error {
+		s, err := tx.FindUserSessions(context.Background(), userID)
+		n = len(s)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSessionsListRevokeAndPasswordChange(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		ctx := context.Background()
+		a, err := f.svc.SignIn(ctx, f.owner.Email, password, browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := f.svc.SignIn(ctx, f.owner.Email, password, service.Client{IP: "192.0.2.99", UserAgent: "phone"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.svc.SignIn(ctx, f.owner.Email, password, browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions, err := f.svc.Sessions(f.as(f.owner))
+		if err != nil || len(sessions) != 3 {
+			t.Fatalf("Sessions = %d, %v; want 3", len(sessions), err)
+		}
+		if err := f.svc.RevokeSession(f.as(f.owner), b.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = f.svc.Authenticate(ctx, b.Token)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+
+		// Another user can't revoke the Owner's session.
+		other := f.active("Ann", muster.RoleAdmin)
+		wantCode(t, f.svc.RevokeSession(f.as(other), a.Session.ID), muster.ENOTFOUND)
+
+		err = f.svc.ChangePassword(f.as(f.owner), "not my password", "another long secret", a.Session.ID)
+		wantCode(t, err, muster.EINVALID)
+		if err := f.svc.ChangePassword(f.as(f.owner), password, "another long secret", a.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.svc.Authenticate(ctx, a.Token); err != nil {
+			t.Fatalf("the session that changed the password ended: %v", err)
+		}
+		_, _, err = f.svc.Authenticate(ctx, c.Token)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if _, err := f.svc.SignIn(ctx, f.owner.Email, "another long secret", browser); err != nil {
+			t.Fatalf("SignIn with the new password: %v", err)
+		}
+	})
+}
+
+func TestPasswordReset(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		ctx := context.Background()
+		u := f.active("Rita", muster.RoleBasic)
+		old, err := f.svc.SignIn(ctx, u.Email, password, browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, _ := f.invite("Pete", muster.RoleBasic)
+		gone := f.active("Gus", muster.RoleBasic)
+		if err := f.svc.Deactivate(f.as(f.owner), gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		before := outboxCount(t, db, f.org.ID)
+		for _, email := range []string{"nobody@example.com", pending.Email, gone.Email, u.Email} {
+			if err := f.svc.RequestPasswordReset(ctx, email, browser); err != nil {
+				t.Fatalf("RequestPasswordReset(%s) = %v; want the same quiet answer for every email", email, err)
+			}
+		}
+		msgs := outboxMessages(t, db, f.org.ID)
+		if len(msgs) != before+1 || msgs[0].To != u.Email {
+			t.Fatalf("reset emails: %d new, newest to %s; want exactly one, to the active user", len(msgs)-before, msgs[0].To)
+		}
+		link := msgs[0].Text[strings.Index(msgs[0].Text, service.ResetPath):]
+		token := strings.Fields(link)[0][len(service.ResetPath):]
+
+		_, err = f.svc.ResetPassword(ctx, token, "short", browser)
+		wantCode(t, err, muster.EINVALID)
+		in, err := f.svc.ResetPassword(ctx, token, "a brand new secret", browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.svc.Authenticate(ctx, in.Token); err != nil {
+			t.Fatalf("not signed in after reset: %v", err)
+		}
+		_, _, err = f.svc.Authenticate(ctx, old.Token)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		_, err = f.svc.ResetPassword(ctx, token, "yet another secret", browser)
+		wantCode(t, err, muster.EGONE)
+
+		// A fresh link expires after an hour.
+		if err := f.svc.RequestPasswordReset(ctx, u.Email, browser); err != nil {
+			t.Fatal(err)
+		}
+		msgs = outboxMessages(t, db, f.org.ID)
+		link = msgs[0].Text[strings.Index(msgs[0].Text, service.ResetPath):]
+		token = strings.Fields(link)[0][len(service.ResetPath):]
+		f.clock.Advance(61 * time.Minute)
+		_, err = f.svc.ResetPassword(ctx, token, "yet another secret", browser)
+		wantCode(t, err, muster.EGONE)
+	})
+}
+
+func outboxMessages(t *testing.T, db *sqlstore.DB, orgID int64) []*muster.OutboxMessage {
+	t.Helper()
+	var msgs []*muster.OutboxMessage
+	err := db.View(context.Background(), func(tx muster.Tx) error {
+		var err error
+		msgs, err = tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: orgID, Limit: 1000})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+func outboxCount(t *testing.T, db *sqlstore.DB, orgID int64) int {
+	return len(outboxMessages(t, db, orgID))
+}
