@@ -22,7 +22,7 @@ var seq atomic.Int64
 
 type fakeClock struct{ now atomic.Int64 }
 
-func (c *fakeClock) Now() time.Time           { return time.UnixMicro(c.now.Load()).UTC() }
+func (c *fakeClock) Now() time.Time          { return time.UnixMicro(c.now.Load()).UTC() }
 func (c *fakeClock) Advance(d time.Duration) { c.now.Add(d.Microseconds()) }
 
 func newClock() *fakeClock {
