@@ -1,0 +1,67 @@
+package service
+
+import (
+	"context"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// MailboxPage is one page of the org's outgoing email, newest first.
+type MailboxPage struct {
+	Messages     []*muster.OutboxMessage
+	NextBeforeID int64
+}
+
+// loadOwner resolves the actor and requires the Owner.
+func loadOwner(ctx context.Context, tx muster.Tx) (*actor, error) {
+	a, err := loadActor(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if a.role != muster.RoleOwner {
+		return nil, muster.Errorf(muster.EFORBIDDEN, "Only the Owner can read the organization's mailbox.")
+	}
+	return a, nil
+}
+
+// Mailbox lists the email the org has sent or is sending: the local mailbox
+// when no SMTP server is set, and the messages that failed for good. Only
+// the Owner reads it: it holds other people's sign-in links.
+func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*MailboxPage, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	var page MailboxPage
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadOwner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		msgs, err := tx.FindOutboxMessages(ctx, muster.OutboxFilter{OrgID: a.orgID, BeforeID: beforeID, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(msgs) > limit {
+			msgs = msgs[:limit]
+			page.NextBeforeID = msgs[limit-1].ID
+		}
+		page.Messages = msgs
+		return nil
+	})
+	return &page, err
+}
+
+// MailboxMessage returns one message of the org's mailbox, for the Owner.
+func (s *Service) MailboxMessage(ctx context.Context, id int64) (*muster.OutboxMessage, error) {
+	var msg *muster.OutboxMessage
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadOwner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		msg, err = tx.FindOutboxMessage(ctx, a.orgID, id)
+		return err
+	})
+	return msg, err
+}
