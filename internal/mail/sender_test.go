@@ -75,7 +75,7 @@ func TestSenderDeliversInvitation(t *testing.T) {
 			t.Fatalf("no invitation link in the text part:\n%s", msg.Text)
 		}
 		token := link[strings.LastIndex(link, "/")+1:]
-		if _, err := svc.AcceptInvitation(context.Background(), token, "a long enough secret", "test"); err != nil {
+		if _, err := svc.AcceptInvitation(context.Background(), token, "a long enough secret", service.Client{IP: "192.0.2.1"}); err != nil {
 			t.Fatalf("following the emailed link: %v", err)
 		}
 		// Sent messages are not claimed again.

@@ -98,11 +98,12 @@ func (f *fixture) active(first string, role muster.Role) *muster.User {
 func (f *fixture) accept(link string) *muster.User {
 	f.t.Helper()
 	token := link[strings.LastIndex(link, "/")+1:]
-	u, err := f.svc.AcceptInvitation(context.Background(), token, "a long enough secret", "test")
+	in, err := f.svc.AcceptInvitation(context.Background(), token, "a long enough secret",
+		service.Client{IP: "192.0.2.1", UserAgent: "test"})
 	if err != nil {
 		f.t.Fatalf("AcceptInvitation: %v", err)
 	}
-	return u
+	return in.User
 }
 
 func wantCode(t *testing.T, err error, code string) {

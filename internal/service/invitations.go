@@ -118,9 +118,10 @@ func goneMessage(reason string) string {
 	return "This invitation no longer works. Ask an administrator of your organization for help."
 }
 
-// AcceptInvitation sets the invitee's password and makes them Active. The
-// link is single-use: of two concurrent accepts, exactly one succeeds.
-func (s *Service) AcceptInvitation(ctx context.Context, token, password, origin string) (*muster.User, error) {
+// AcceptInvitation sets the invitee's password, makes them Active and signs
+// them in (INV-5). The link is single-use: of two concurrent accepts, exactly
+// one succeeds.
+func (s *Service) AcceptInvitation(ctx context.Context, token, password string, c Client) (*SignedIn, error) {
 	info, err := s.LookupInvitation(ctx, token)
 	if err != nil {
 		return nil, err
@@ -134,7 +135,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password, origin 
 	// must not hold the write lock.
 	hash := secret.HashPassword(password)
 
-	var out *muster.User
+	var out *SignedIn
 	err = s.update(ctx, func(tx muster.Tx) error {
 		inv, u, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
@@ -151,9 +152,12 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password, origin 
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		out = u
-		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: origin}
-		return s.audit(ctx, tx, a, now, muster.ActionUserActivated, "user", u.ID, u.Email, before, userSnapshot(u))
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.origin()}
+		if err := s.audit(ctx, tx, a, now, muster.ActionUserActivated, "user", u.ID, u.Email, before, userSnapshot(u)); err != nil {
+			return err
+		}
+		out, err = startSession(ctx, tx, u, c, now)
+		return err
 	})
 	return out, err
 }
