@@ -150,9 +150,10 @@ func TestSessionsListRevokeAndPasswordChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Accepting the set-up invitation signed the Owner in: 1 + 3.
 		sessions, err := f.svc.Sessions(f.as(f.owner))
-		if err != nil || len(sessions) != 3 {
-			t.Fatalf("Sessions = %d, %v; want 3", len(sessions), err)
+		if err != nil || len(sessions) != 4 {
+			t.Fatalf("Sessions = %d, %v; want 4", len(sessions), err)
 		}
 		if err := f.svc.RevokeSession(f.as(f.owner), b.Session.ID); err != nil {
 			t.Fatal(err)
