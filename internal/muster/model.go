@@ -162,6 +162,8 @@ const (
 	ActionUserDeactivated     = "user.deactivated"
 	ActionPasswordChanged     = "user.password_changed"
 	ActionPasswordReset       = "user.password_reset"
+	ActionAPITokenCreated     = "api_token.created"
+	ActionAPITokenRevoked     = "api_token.revoked"
 	ActionTeamCreated         = "team.created"
 	ActionTeamRenamed         = "team.renamed"
 	ActionTeamRemoved         = "team.removed"

@@ -41,3 +41,23 @@ type OutboxFilter struct {
 	BeforeID int64
 	Limit    int
 }
+
+// APIToken lets a program call the API as its creator, with the creator's
+// current role as its ceiling (API-1). Only the hash of the secret is kept.
+type APIToken struct {
+	ID         int64
+	OrgID      int64
+	UserID     int64
+	Name       string
+	TokenHash  []byte
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time // zero: never
+	RevokedAt  time.Time
+
+	CreatorName string // filled by listings
+}
+
+// APITokenPrefix starts every API token, so that a leaked one is easy to
+// recognise in logs and by secret scanners.
+const APITokenPrefix = "mst_"

@@ -99,6 +99,12 @@ type Tx interface {
 	// reports whether the one with id was among them.
 	UsePasswordResets(ctx context.Context, userID, id int64, now time.Time) (bool, error)
 
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
+	// FindAPITokens lists the org's live (unrevoked) tokens, newest first.
+	FindAPITokens(ctx context.Context, orgID int64) ([]*APIToken, error)
+	RevokeAPIToken(ctx context.Context, orgID, id int64, now time.Time) (bool, error)
+	TouchAPIToken(ctx context.Context, id int64, now time.Time) error
 	// RevokeUserAPITokens ends every API token the user created.
 	RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error
 }

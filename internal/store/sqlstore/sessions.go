@@ -103,10 +103,3 @@ func (tx *Tx) UsePasswordResets(ctx context.Context, userID, id int64, now time.
 		userID, micros(now))
 	return err == nil, err
 }
-
-// RevokeUserAPITokens implements muster.Tx.
-func (tx *Tx) RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error {
-	_, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
-		userID, micros(now))
-	return err
-}

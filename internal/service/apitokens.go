@@ -1,0 +1,154 @@
+package service
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+)
+
+// apiTokenTouchEvery bounds how often a token's last-used time is written.
+const apiTokenTouchEvery = time.Minute
+
+// NewAPIToken is a token just created; Secret is shown once and never again.
+type NewAPIToken struct {
+	Token  *muster.APIToken
+	Secret string
+}
+
+// CreateAPIToken creates an API token for the signed-in Owner or Admin. It
+// acts as its creator and dies when the creator is deactivated or is no
+// longer an Owner or Admin (API-1). expiresAt may be zero for no expiry.
+func (s *Service) CreateAPIToken(ctx context.Context, name string, expiresAt time.Time) (*NewAPIToken, error) {
+	name = muster.CleanName(name)
+	var v muster.Validation
+	muster.CheckName(&v, "name", "Token name", name)
+	now := s.now()
+	if !expiresAt.IsZero() && !expiresAt.After(now) {
+		v.Add("expires_at", "The expiry date must be in the future.")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out NewAPIToken
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if a.user == nil {
+			return muster.Errorf(muster.EFORBIDDEN, "API tokens belong to a user; an operator can't create one.")
+		}
+		token, hash := secret.NewToken()
+		t := &muster.APIToken{OrgID: a.orgID, UserID: a.user.ID, Name: name, TokenHash: hash, CreatedAt: now,
+			ExpiresAt: expiresAt.UTC().Truncate(time.Microsecond), CreatorName: a.user.Name()}
+		if err := tx.CreateAPIToken(ctx, t); err != nil {
+			return err
+		}
+		out = NewAPIToken{Token: t, Secret: muster.APITokenPrefix + token}
+		return s.audit(ctx, tx, a, now, muster.ActionAPITokenCreated, "api_token", t.ID, t.Name, nil,
+			map[string]any{"name": t.Name, "expires_at": formatTime(t.ExpiresAt)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// APITokens lists the org's live API tokens for Owners and Admins.
+func (s *Service) APITokens(ctx context.Context) ([]*muster.APIToken, error) {
+	var out []*muster.APIToken
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out, err = tx.FindAPITokens(ctx, a.orgID)
+		return err
+	})
+	return out, err
+}
+
+// RevokeAPIToken ends an API token of the org. Admins revoke their own
+// tokens; the Owner revokes any.
+func (s *Service) RevokeAPIToken(ctx context.Context, id int64) error {
+	return s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		tokens, err := tx.FindAPITokens(ctx, a.orgID)
+		if err != nil {
+			return err
+		}
+		var t *muster.APIToken
+		for _, c := range tokens {
+			if c.ID == id {
+				t = c
+			}
+		}
+		if t == nil {
+			return muster.Errorf(muster.ENOTFOUND, "API token not found.")
+		}
+		if a.role != muster.RoleOwner && t.UserID != a.id() {
+			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can revoke another person's API token.")
+		}
+		now := s.now()
+		if _, err := tx.RevokeAPIToken(ctx, a.orgID, id, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, now, muster.ActionAPITokenRevoked, "api_token", t.ID, t.Name, nil, nil)
+	})
+}
+
+var errTokenInvalid = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "The API token is missing, revoked, expired, or its creator can no longer use the API."}
+
+// AuthenticateAPIToken resolves an API token to the principal it acts as.
+// Its creator must be Active and still an Owner or Admin, as they are at this
+// moment: a deactivated or demoted creator's token fails on its very next
+// call.
+func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (muster.Principal, error) {
+	if len(token) <= len(muster.APITokenPrefix) || token[:len(muster.APITokenPrefix)] != muster.APITokenPrefix {
+		return muster.Principal{}, errTokenInvalid
+	}
+	now := s.now()
+	var t *muster.APIToken
+	err := s.view(ctx, func(tx muster.Tx) error {
+		var err error
+		t, err = tx.FindAPITokenByHash(ctx, secret.HashToken(token[len(muster.APITokenPrefix):]))
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return errTokenInvalid
+		} else if err != nil {
+			return err
+		}
+		if !t.RevokedAt.IsZero() || (!t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)) {
+			return errTokenInvalid
+		}
+		u, err := tx.FindUser(ctx, t.OrgID, t.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Status != muster.StatusActive || !muster.CanAdminister(u.Role) {
+			return errTokenInvalid
+		}
+		return nil
+	})
+	if err != nil {
+		return muster.Principal{}, err
+	}
+	if now.Sub(t.LastUsedAt) >= apiTokenTouchEvery {
+		if err := s.update(ctx, func(tx muster.Tx) error { return tx.TouchAPIToken(ctx, t.ID, now) }); err != nil {
+			return muster.Principal{}, err
+		}
+	}
+	return muster.Principal{UserID: t.UserID, OrgID: t.OrgID, Origin: "api token " + strconv.FormatInt(t.ID, 10)}, nil
+}
