@@ -92,6 +92,12 @@ func (u *User) Name() string {
 	return u.FirstName + " " + u.LastName
 }
 
+// ExportedUser is a user as the audit user list shows them.
+type ExportedUser struct {
+	User
+	InvitedByName string
+}
+
 // Team is a named group of users in an organization.
 type Team struct {
 	ID        int64

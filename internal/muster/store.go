@@ -61,6 +61,10 @@ type Tx interface {
 	// org, ignoring case.
 	FindLiveUserByEmail(ctx context.Context, email string) (*User, error)
 	FindUsers(ctx context.Context, filter UserFilter) ([]*User, error)
+	// ExportUsers returns up to limit users of the org with IDs above
+	// afterID, in ID order, of every status but withdrawn, with their teams
+	// and the name of whoever invited them.
+	ExportUsers(ctx context.Context, orgID, afterID int64, limit int) ([]*ExportedUser, error)
 
 	CreateInvitation(ctx context.Context, inv *Invitation) error
 	FindInvitationByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)

@@ -185,3 +185,39 @@ func (tx *Tx) loadMemberships(ctx context.Context, users []*muster.User) error {
 	}
 	return rows.Err()
 }
+
+// ExportUsers implements muster.Tx.
+func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) ([]*muster.ExportedUser, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+userColumns+`,
+			coalesce(i.first_name || ' ' || i.last_name, '')
+		FROM users u LEFT JOIN users i ON i.id = u.invited_by
+		WHERE u.org_id = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
+		ORDER BY u.id LIMIT $3`, orgID, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]*muster.ExportedUser, 0, limit)
+	users := make([]*muster.User, 0, limit)
+	for rows.Next() {
+		var e muster.ExportedUser
+		if err := scanUser(rowWithExtra{rows, &e.InvitedByName}, &e.User); err != nil {
+			return nil, err
+		}
+		out = append(out, &e)
+		users = append(users, &e.User)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, tx.loadMemberships(ctx, users)
+}
+
+// rowWithExtra scans a row's leading columns into what a scan function
+// asks for and the trailing ones into extra.
+type rowWithExtra struct {
+	row   interface{ Scan(...any) error }
+	extra any
+}
+
+func (r rowWithExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra)...) }
