@@ -34,6 +34,8 @@ type Tx interface {
 	// reports whether it did.
 	SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error)
 
+	SetEmailAtScale(ctx context.Context, orgID int64, on bool) error
+
 	CreateTeam(ctx context.Context, team *Team) error
 	FindTeam(ctx context.Context, orgID, id int64) (*Team, error)
 	FindTeamByName(ctx context.Context, orgID int64, name string) (*Team, error)
@@ -102,6 +104,22 @@ type Tx interface {
 	// UsePasswordResets marks every unused reset link of the user used and
 	// reports whether the one with id was among them.
 	UsePasswordResets(ctx context.Context, userID, id int64, now time.Time) (bool, error)
+
+	// CreateSendAs inserts the permission and its grants.
+	CreateSendAs(ctx context.Context, p *SendAsPermission) error
+	// UpdateSendAs writes the permission's fields and replaces its grants.
+	UpdateSendAs(ctx context.Context, p *SendAsPermission) error
+	DeleteSendAs(ctx context.Context, orgID, id int64) error
+	FindSendAs(ctx context.Context, orgID, id int64) (*SendAsPermission, error)
+	FindSendAsByEmail(ctx context.Context, orgID int64, email string) (*SendAsPermission, error)
+	// FindSendAsPermissions lists the org's permissions by From Email.
+	FindSendAsPermissions(ctx context.Context, orgID int64) ([]*SendAsPermission, error)
+	// FindUserSendAs lists the permissions granted to the user.
+	FindUserSendAs(ctx context.Context, userID int64) ([]*SendAsPermission, error)
+	// FindActiveUserIDs lists the org's Active users' IDs.
+	FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error)
+	// DeleteUserSendAsGrants removes every grant of the user.
+	DeleteUserSendAsGrants(ctx context.Context, userID int64) error
 
 	CreateAPIToken(ctx context.Context, t *APIToken) error
 	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)

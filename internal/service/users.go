@@ -399,6 +399,9 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) error {
 		if err := tx.RevokeUserAPITokens(ctx, u.ID, now); err != nil {
 			return err
 		}
+		if err := s.revokeSendAs(ctx, tx, a, u); err != nil {
+			return err
+		}
 		if err := tx.ReleaseSeat(ctx, a.orgID); err != nil {
 			return err
 		}

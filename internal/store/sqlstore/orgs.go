@@ -48,6 +48,12 @@ func (tx *Tx) ReleaseSeat(ctx context.Context, orgID int64) error {
 	return err
 }
 
+// SetEmailAtScale implements muster.Tx.
+func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {
+	_, err := tx.exec(ctx, `UPDATE orgs SET email_at_scale = $2 WHERE id = $1`, orgID, on)
+	return err
+}
+
 // SetLicenseTotal implements muster.Tx.
 func (tx *Tx) SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error) {
 	return tx.affected(ctx, `UPDATE orgs SET license_total = $2 WHERE id = $1 AND seats_used <= $2`, orgID, total)

@@ -1,0 +1,323 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// SetEmailAtScale turns the Email at Scale feature on or off; only the
+// Owner may. Turning it off hides Send As Permissions and keeps their data.
+func (s *Service) SetEmailAtScale(ctx context.Context, on bool) (*muster.Org, error) {
+	var org *muster.Org
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadActor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if a.role != muster.RoleOwner {
+			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can turn Email at Scale on or off.")
+		}
+		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
+			return err
+		}
+		if org.EmailAtScale == on {
+			return nil
+		}
+		if err := tx.SetEmailAtScale(ctx, a.orgID, on); err != nil {
+			return err
+		}
+		org.EmailAtScale = on
+		return s.audit(ctx, tx, a, s.now(), muster.ActionEmailAtScaleChanged, "org", org.ID, org.Name,
+			map[string]any{"email_at_scale": !on}, map[string]any{"email_at_scale": on})
+	})
+	return org, err
+}
+
+// loadSendAsAdmin resolves an Owner or Admin of an org with Email at Scale.
+func loadSendAsAdmin(ctx context.Context, tx muster.Tx) (*actor, error) {
+	a, err := loadAdmin(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	org, err := tx.FindOrg(ctx, a.orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !org.EmailAtScale {
+		return nil, muster.Errorf(muster.ENOTFOUND, "Send As Permissions come with Email at Scale, which is off for this organization.")
+	}
+	return a, nil
+}
+
+// SendAsInput is the New Permission form and its Assign Users step.
+type SendAsInput struct {
+	FromName  string
+	FromEmail string
+	// DifferentReplyTo asks for replies to go to ReplyToName <ReplyToEmail>.
+	DifferentReplyTo bool
+	ReplyToName      string
+	ReplyToEmail     string
+	UserIDs          []int64
+	// SelectAll grants every user who is Active when the permission is
+	// saved, and nobody who becomes Active later (SEND-2).
+	SelectAll bool
+}
+
+func (in *SendAsInput) validate() error {
+	in.FromName = muster.CleanName(in.FromName)
+	in.FromEmail = strings.TrimSpace(in.FromEmail)
+	in.ReplyToName = muster.CleanName(in.ReplyToName)
+	in.ReplyToEmail = strings.TrimSpace(in.ReplyToEmail)
+	var v muster.Validation
+	muster.CheckName(&v, "from_name", "From Name", in.FromName)
+	muster.CheckEmail(&v, "from_email", in.FromEmail)
+	if in.DifferentReplyTo {
+		muster.CheckName(&v, "reply_to_name", "Reply-To Name", in.ReplyToName)
+		muster.CheckEmail(&v, "reply_to_email", in.ReplyToEmail)
+	} else {
+		in.ReplyToName, in.ReplyToEmail = "", ""
+	}
+	return v.Err()
+}
+
+// grantees resolves the users a permission is granted to: all Active users
+// now, or the listed ones, each of whom must be Active in the org.
+func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput) ([]int64, error) {
+	if in.SelectAll {
+		return tx.FindActiveUserIDs(ctx, orgID)
+	}
+	ids := slices.Clone(in.UserIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for _, id := range ids {
+		u, err := tx.FindUser(ctx, orgID, id)
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return nil, fieldError(muster.EINVALID, "users", "A chosen user does not exist in this organization.")
+		} else if err != nil {
+			return nil, err
+		}
+		if u.Status != muster.StatusActive {
+			return nil, fieldError(muster.EINVALID, "users", fmt.Sprintf(
+				"Only active users can be granted Send As; %s is %s.", u.Name(), strings.ToLower(u.Status.Label())))
+		}
+	}
+	return ids, nil
+}
+
+func fieldError(code, field, msg string) *muster.Error {
+	return &muster.Error{Code: code, Message: msg, Fields: []muster.FieldError{{Field: field, Message: msg}}}
+}
+
+// checkFromEmailFree refuses a From Email another permission of the org has,
+// ignoring case.
+func checkFromEmailFree(ctx context.Context, tx muster.Tx, orgID, id int64, email string) error {
+	other, err := tx.FindSendAsByEmail(ctx, orgID, email)
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if other.ID == id {
+		return nil
+	}
+	return fieldError(muster.ECONFLICT, "from_email", "A Send As permission for "+other.FromEmail+" already exists.")
+}
+
+func sendAsSnapshot(p *muster.SendAsPermission) map[string]any {
+	return map[string]any{"from_name": p.FromName, "from_email": p.FromEmail, "reply_to_name": p.ReplyToName,
+		"reply_to_email": p.ReplyToEmail}
+}
+
+// CreateSendAs creates a Send As permission with its grants (SEND-1).
+func (s *Service) CreateSendAs(ctx context.Context, in SendAsInput) (*muster.SendAsPermission, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var p *muster.SendAsPermission
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadSendAsAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := checkFromEmailFree(ctx, tx, a.orgID, 0, in.FromEmail); err != nil {
+			return err
+		}
+		ids, err := grantees(ctx, tx, a.orgID, in)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		p = &muster.SendAsPermission{OrgID: a.orgID, FromName: in.FromName, FromEmail: in.FromEmail,
+			ReplyToName: in.ReplyToName, ReplyToEmail: in.ReplyToEmail, CreatedAt: now, UpdatedAt: now, UserIDs: ids}
+		if err := tx.CreateSendAs(ctx, p); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, a, now, muster.ActionSendAsCreated, "send_as", p.ID, p.FromEmail, nil,
+			sendAsSnapshot(p)); err != nil {
+			return err
+		}
+		return s.auditGrants(ctx, tx, a, p, nil, ids)
+	})
+	return p, err
+}
+
+// auditGrants writes one event for the users added and one for those
+// removed.
+func (s *Service) auditGrants(ctx context.Context, tx muster.Tx, a *actor, p *muster.SendAsPermission, before, after []int64) error {
+	added, removed := diffIDs(before, after), diffIDs(after, before)
+	now := s.now()
+	if len(added) > 0 {
+		if err := s.audit(ctx, tx, a, now, muster.ActionSendAsAssigned, "send_as", p.ID, p.FromEmail, nil,
+			map[string]any{"user_ids": added}); err != nil {
+			return err
+		}
+	}
+	if len(removed) > 0 {
+		return s.audit(ctx, tx, a, now, muster.ActionSendAsUnassigned, "send_as", p.ID, p.FromEmail,
+			map[string]any{"user_ids": removed}, nil)
+	}
+	return nil
+}
+
+// diffIDs returns the IDs in b that are not in a.
+func diffIDs(a, b []int64) []int64 {
+	var out []int64
+	for _, id := range b {
+		if !slices.Contains(a, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// UpdateSendAs changes a permission's details and users.
+func (s *Service) UpdateSendAs(ctx context.Context, id int64, in SendAsInput) (*muster.SendAsPermission, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var p *muster.SendAsPermission
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadSendAsAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if p, err = tx.FindSendAs(ctx, a.orgID, id); err != nil {
+			return err
+		}
+		if err := checkFromEmailFree(ctx, tx, a.orgID, p.ID, in.FromEmail); err != nil {
+			return err
+		}
+		ids, err := grantees(ctx, tx, a.orgID, in)
+		if err != nil {
+			return err
+		}
+		before, beforeIDs := sendAsSnapshot(p), p.UserIDs
+		now := s.now()
+		p.FromName, p.FromEmail, p.ReplyToName, p.ReplyToEmail = in.FromName, in.FromEmail, in.ReplyToName, in.ReplyToEmail
+		p.UpdatedAt, p.UserIDs = now, ids
+		if err := tx.UpdateSendAs(ctx, p); err != nil {
+			return err
+		}
+		if after := sendAsSnapshot(p); !equalSnapshots(before, after) {
+			if err := s.audit(ctx, tx, a, now, muster.ActionSendAsUpdated, "send_as", p.ID, p.FromEmail, before, after); err != nil {
+				return err
+			}
+		}
+		return s.auditGrants(ctx, tx, a, p, beforeIDs, ids)
+	})
+	return p, err
+}
+
+// DeleteSendAs deletes a permission and its grants.
+func (s *Service) DeleteSendAs(ctx context.Context, id int64) error {
+	return s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadSendAsAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		p, err := tx.FindSendAs(ctx, a.orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteSendAs(ctx, a.orgID, id); err != nil {
+			return err
+		}
+		before := sendAsSnapshot(p)
+		before["user_ids"] = p.UserIDs
+		return s.audit(ctx, tx, a, s.now(), muster.ActionSendAsDeleted, "send_as", p.ID, p.FromEmail, before, nil)
+	})
+}
+
+// SendAsPermissions lists the org's permissions with their users.
+func (s *Service) SendAsPermissions(ctx context.Context) ([]*muster.SendAsPermission, error) {
+	var out []*muster.SendAsPermission
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadSendAsAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out, err = tx.FindSendAsPermissions(ctx, a.orgID)
+		return err
+	})
+	return out, err
+}
+
+// SendAs returns one permission of the org.
+func (s *Service) SendAs(ctx context.Context, id int64) (*muster.SendAsPermission, error) {
+	var p *muster.SendAsPermission
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadSendAsAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		p, err = tx.FindSendAs(ctx, a.orgID, id)
+		return err
+	})
+	return p, err
+}
+
+// MySenderAddresses lists the sender addresses granted to the signed-in
+// user (SEND-4); none while the org has Email at Scale off.
+func (s *Service) MySenderAddresses(ctx context.Context) ([]*muster.SendAsPermission, error) {
+	var out []*muster.SendAsPermission
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadUser(ctx, tx)
+		if err != nil {
+			return err
+		}
+		org, err := tx.FindOrg(ctx, a.orgID)
+		if err != nil || !org.EmailAtScale {
+			return err
+		}
+		out, err = tx.FindUserSendAs(ctx, a.user.ID)
+		for _, p := range out {
+			p.UserIDs = nil // other people's grants are not the user's business
+		}
+		return err
+	})
+	return out, err
+}
+
+// revokeSendAs removes a deactivated user's grants, with an audit event per
+// permission (SEND-2).
+func (s *Service) revokeSendAs(ctx context.Context, tx muster.Tx, a *actor, u *muster.User) error {
+	perms, err := tx.FindUserSendAs(ctx, u.ID)
+	if err != nil || len(perms) == 0 {
+		return err
+	}
+	if err := tx.DeleteUserSendAsGrants(ctx, u.ID); err != nil {
+		return err
+	}
+	now := s.now()
+	for _, p := range perms {
+		if err := s.audit(ctx, tx, a, now, muster.ActionSendAsUnassigned, "send_as", p.ID, p.FromEmail,
+			map[string]any{"user_ids": []int64{u.ID}, "reason": "deactivated"}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}

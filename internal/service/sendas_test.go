@@ -1,0 +1,154 @@
+package service_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+func TestSendAs(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 50)
+		owner := f.as(f.owner)
+		ann := f.active("Ann", muster.RoleBasic)
+		bob := f.active("Bob", muster.RoleManager)
+		admin := f.active("Ada", muster.RoleAdmin)
+		newsletter := service.SendAsInput{FromName: "Acme News", FromEmail: "news@acme.example",
+			DifferentReplyTo: true, ReplyToName: "Comms Team", ReplyToEmail: "comms@acme.example",
+			UserIDs: []int64{ann.ID, bob.ID}}
+
+		_, err := f.svc.CreateSendAs(owner, newsletter)
+		wantCode(t, err, muster.ENOTFOUND) // Email at Scale is off
+		_, err = f.svc.SetEmailAtScale(f.as(admin), true)
+		wantCode(t, err, muster.EFORBIDDEN)
+		if _, err := f.svc.SetEmailAtScale(owner, true); err != nil {
+			t.Fatal(err)
+		}
+
+		p, err := f.svc.CreateSendAs(f.as(admin), newsletter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.HasReplyTo() || len(p.UserIDs) != 2 {
+			t.Fatalf("permission = %+v; want reply-to and two users", p)
+		}
+		mine, err := f.svc.MySenderAddresses(f.as(ann))
+		if err != nil || len(mine) != 1 || mine[0].FromEmail != "news@acme.example" {
+			t.Fatalf("Ann's sender addresses = %v, %v; want news@acme.example", mine, err)
+		}
+		if mine, _ := f.svc.MySenderAddresses(f.as(admin)); len(mine) != 0 {
+			t.Fatalf("Ada, not granted, sees %d addresses", len(mine))
+		}
+
+		// Deactivation removes the grant.
+		if err := f.svc.Deactivate(owner, bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		p, err = f.svc.SendAs(owner, p.ID)
+		if err != nil || len(p.UserIDs) != 1 || p.UserIDs[0] != ann.ID {
+			t.Fatalf("grants after Bob's deactivation = %v, %v; want Ann only", p.UserIDs, err)
+		}
+		events, _ := f.svc.FindAuditEvents(owner, service.AuditQuery{Action: muster.ActionSendAsUnassigned})
+		if len(events.Events) != 1 || events.Events[0].TargetID != p.ID {
+			t.Fatalf("unassign events = %v; want one for the permission", events.Events)
+		}
+
+		// Bad input: each refused, nothing written.
+		pending, _ := f.invite("Pat", muster.RoleBasic)
+		other := setup(t, db, 5)
+		stranger := other.active("Sid", muster.RoleBasic)
+		before := countAuditEvents(t, f)
+		for name, in := range map[string]service.SendAsInput{
+			"malformed":  {FromName: "X", FromEmail: "not an email"},
+			"duplicate":  {FromName: "X", FromEmail: "NEWS@acme.example"},
+			"pending":    {FromName: "X", FromEmail: "x@acme.example", UserIDs: []int64{pending.ID}},
+			"deactivate": {FromName: "X", FromEmail: "x@acme.example", UserIDs: []int64{bob.ID}},
+			"other org":  {FromName: "X", FromEmail: "x@acme.example", UserIDs: []int64{stranger.ID}},
+			"long name":  {FromName: string(make([]byte, 101)), FromEmail: "x@acme.example"},
+			"reply-to":   {FromName: "X", FromEmail: "x@acme.example", DifferentReplyTo: true, ReplyToEmail: "bad"},
+		} {
+			if _, err := f.svc.CreateSendAs(owner, in); err == nil {
+				t.Errorf("%s: created; want refused", name)
+			} else if msg := muster.ErrorMessage(err); msg == "" || muster.ErrorCode(err) == muster.EINTERNAL {
+				t.Errorf("%s: %v; want a clear refusal", name, err)
+			}
+		}
+		if perms, _ := f.svc.SendAsPermissions(owner); len(perms) != 1 || countAuditEvents(t, f) != before {
+			t.Fatalf("after refused input: %d permissions, %d new audit events; want 1 and 0", len(perms), countAuditEvents(t, f)-before)
+		}
+
+		// Select All covers the Active users of the moment, not an invitee
+		// racing in, who is Pending.
+		var wg sync.WaitGroup
+		var all *muster.SendAsPermission
+		var invited []*muster.User
+		var mu sync.Mutex
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			all, err = f.svc.CreateSendAs(owner, service.SendAsInput{FromName: "All", FromEmail: "all@acme.example", SelectAll: true})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		for i := range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := f.svc.Invite(owner, service.InviteInput{FirstName: "Racer", LastName: string(rune('A' + i)),
+					Email: uniqueEmail("racer"), Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				invited = append(invited, res.User)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		want := map[int64]bool{f.owner.ID: true, ann.ID: true, admin.ID: true}
+		if len(all.UserIDs) != len(want) {
+			t.Fatalf("Select All granted %v; want exactly the Active users %v", all.UserIDs, want)
+		}
+		for _, id := range all.UserIDs {
+			if !want[id] {
+				t.Fatalf("Select All granted user %d, who is not Active", id)
+			}
+		}
+
+		// Delete, confirmed in the UI, removes grants too.
+		if err := f.svc.DeleteSendAs(owner, all.ID); err != nil {
+			t.Fatal(err)
+		}
+		if mine, _ := f.svc.MySenderAddresses(f.as(admin)); len(mine) != 0 {
+			t.Fatalf("Ada still has %d addresses after delete", len(mine))
+		}
+		// Off again: hidden, data kept.
+		if _, err := f.svc.SetEmailAtScale(owner, false); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.SendAsPermissions(owner)
+		wantCode(t, err, muster.ENOTFOUND)
+		f.svc.SetEmailAtScale(owner, true)
+		if perms, _ := f.svc.SendAsPermissions(owner); len(perms) != 1 {
+			t.Fatalf("after off and on: %d permissions; want the 1 kept", len(perms))
+		}
+		basic := f.active("Bea", muster.RoleBasic)
+		_, err = f.svc.SendAsPermissions(f.as(basic))
+		wantCode(t, err, muster.EFORBIDDEN)
+	})
+}
+
+func countAuditEvents(t *testing.T, f *fixture) int {
+	t.Helper()
+	page, err := f.svc.FindAuditEvents(f.as(f.owner), service.AuditQuery{Limit: service.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(page.Events)
+}

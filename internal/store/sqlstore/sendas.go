@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+const sendAsColumns = `p.id, p.org_id, p.from_name, p.from_email, p.reply_to_name, p.reply_to_email, p.created_at,
+	p.updated_at`
+
+func scanSendAs(row interface{ Scan(...any) error }, p *muster.SendAsPermission) error {
+	return row.Scan(&p.ID, &p.OrgID, &p.FromName, &p.FromEmail, &p.ReplyToName, &p.ReplyToEmail,
+		nullTime{&p.CreatedAt}, nullTime{&p.UpdatedAt})
+}
+
+// CreateSendAs implements muster.Tx.
+func (tx *Tx) CreateSendAs(ctx context.Context, p *muster.SendAsPermission) error {
+	id, err := tx.insert(ctx, `INSERT INTO send_as_permissions (org_id, from_name, from_email, from_email_key,
+			reply_to_name, reply_to_email, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, p.OrgID, p.FromName, p.FromEmail, muster.NormalizeEmail(p.FromEmail),
+		p.ReplyToName, p.ReplyToEmail, micros(p.CreatedAt), micros(p.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	p.ID = id
+	return tx.insertGrants(ctx, p)
+}
+
+// UpdateSendAs implements muster.Tx.
+func (tx *Tx) UpdateSendAs(ctx context.Context, p *muster.SendAsPermission) error {
+	_, err := tx.exec(ctx, `UPDATE send_as_permissions SET from_name = $3, from_email = $4, from_email_key = $5,
+			reply_to_name = $6, reply_to_email = $7, updated_at = $8
+		WHERE org_id = $1 AND id = $2`, p.OrgID, p.ID, p.FromName, p.FromEmail, muster.NormalizeEmail(p.FromEmail),
+		p.ReplyToName, p.ReplyToEmail, micros(p.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE permission_id = $1`, p.ID); err != nil {
+		return err
+	}
+	return tx.insertGrants(ctx, p)
+}
+
+// insertGrants inserts p's grants in chunks that stay under every
+// dialect's limit on bound parameters.
+func (tx *Tx) insertGrants(ctx context.Context, p *muster.SendAsPermission) error {
+	const chunk = 500
+	for start := 0; start < len(p.UserIDs); start += chunk {
+		ids := p.UserIDs[start:min(start+chunk, len(p.UserIDs))]
+		args := []any{p.ID, micros(p.UpdatedAt)}
+		values := make([]string, len(ids))
+		for i, id := range ids {
+			args = append(args, id)
+			values[i] = "($1, $" + itoa(len(args)) + ", $2)"
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO send_as_grants (permission_id, user_id, created_at) VALUES `+
+			strings.Join(values, ", "), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteSendAs implements muster.Tx.
+func (tx *Tx) DeleteSendAs(ctx context.Context, orgID, id int64) error {
+	if _, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE permission_id = $1
+		AND permission_id IN (SELECT id FROM send_as_permissions WHERE org_id = $2)`, id, orgID); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, `DELETE FROM send_as_permissions WHERE org_id = $1 AND id = $2`, orgID, id)
+	return err
+}
+
+// FindSendAs implements muster.Tx.
+func (tx *Tx) FindSendAs(ctx context.Context, orgID, id int64) (*muster.SendAsPermission, error) {
+	return tx.findOneSendAs(ctx, `p.org_id = $1 AND p.id = $2`, orgID, id)
+}
+
+// FindSendAsByEmail implements muster.Tx.
+func (tx *Tx) FindSendAsByEmail(ctx context.Context, orgID int64, email string) (*muster.SendAsPermission, error) {
+	return tx.findOneSendAs(ctx, `p.org_id = $1 AND p.from_email_key = $2`, orgID, muster.NormalizeEmail(email))
+}
+
+func (tx *Tx) findOneSendAs(ctx context.Context, where string, args ...any) (*muster.SendAsPermission, error) {
+	perms, err := tx.findSendAs(ctx, `SELECT `+sendAsColumns+` FROM send_as_permissions p WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(perms) == 0 {
+		return nil, muster.Errorf(muster.ENOTFOUND, "Send As permission not found.")
+	}
+	return perms[0], nil
+}
+
+// FindSendAsPermissions implements muster.Tx.
+func (tx *Tx) FindSendAsPermissions(ctx context.Context, orgID int64) ([]*muster.SendAsPermission, error) {
+	return tx.findSendAs(ctx, `SELECT `+sendAsColumns+` FROM send_as_permissions p WHERE p.org_id = $1
+		ORDER BY p.from_email_key, p.id`, orgID)
+}
+
+// FindUserSendAs implements muster.Tx.
+func (tx *Tx) FindUserSendAs(ctx context.Context, userID int64) ([]*muster.SendAsPermission, error) {
+	return tx.findSendAs(ctx, `SELECT `+sendAsColumns+` FROM send_as_permissions p
+		JOIN send_as_grants g ON g.permission_id = p.id WHERE g.user_id = $1
+		ORDER BY p.from_email_key, p.id`, userID)
+}
+
+// findSendAs runs a query for permissions and fills their grants with one
+// more query.
+func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*muster.SendAsPermission, error) {
+	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var perms []*muster.SendAsPermission
+	byID := map[int64]*muster.SendAsPermission{}
+	for rows.Next() {
+		var p muster.SendAsPermission
+		if err := scanSendAs(rows, &p); err != nil {
+			return nil, err
+		}
+		perms = append(perms, &p)
+		byID[p.ID] = &p
+	}
+	if err := rows.Err(); err != nil || len(perms) == 0 {
+		return perms, err
+	}
+	ids := make([]any, len(perms))
+	for i, p := range perms {
+		ids[i] = p.ID
+	}
+	grants, err := tx.tx.QueryContext(ctx, `SELECT permission_id, user_id FROM send_as_grants
+		WHERE permission_id IN (`+placeholders(1, len(ids))+`) ORDER BY permission_id, user_id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer grants.Close()
+	for grants.Next() {
+		var pid, uid int64
+		if err := grants.Scan(&pid, &uid); err != nil {
+			return nil, err
+		}
+		byID[pid].UserIDs = append(byID[pid].UserIDs, uid)
+	}
+	return perms, grants.Err()
+}
+
+// FindActiveUserIDs implements muster.Tx.
+func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// DeleteUserSendAsGrants implements muster.Tx.
+func (tx *Tx) DeleteUserSendAsGrants(ctx context.Context, userID int64) error {
+	_, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE user_id = $1`, userID)
+	return err
+}
