@@ -39,7 +39,7 @@ type Invitation struct {
 }
 
 // Expires is the link's expiry as the email prints it.
-func (i Invitation) Expires() string { return i.ExpiresAt.UTC().Format("January 2, 2006 at 15:04 UTC") }
+func (i Invitation) Expires() string { return formatExpiry(i.ExpiresAt) }
 
 // ComposeInvitation renders the invitation email.
 func ComposeInvitation(inv Invitation) (*Message, error) {
@@ -71,10 +71,29 @@ type PasswordReset struct {
 
 // Expires is the link's expiry as the email prints it.
 func (p PasswordReset) Expires() string {
-	return p.ExpiresAt.UTC().Format("January 2, 2006 at 15:04 UTC")
+	return formatExpiry(p.ExpiresAt)
 }
 
 // ComposePasswordReset renders the password reset email.
 func ComposePasswordReset(p PasswordReset) (*Message, error) {
 	return compose("password_reset", "Reset your Muster password", p)
 }
+
+// ReportReady is what the email about a finished user list says (AUD-1).
+type ReportReady struct {
+	OrgName   string
+	FirstName string
+	Rows      int
+	Link      string
+	ExpiresAt time.Time
+}
+
+// Expires is the link's expiry as the email prints it.
+func (r ReportReady) Expires() string { return formatExpiry(r.ExpiresAt) }
+
+// ComposeReportReady renders the email with the user list's link.
+func ComposeReportReady(r ReportReady) (*Message, error) {
+	return compose("report_ready", "Your user list of "+r.OrgName+" is ready", r)
+}
+
+func formatExpiry(t time.Time) string { return t.UTC().Format("January 2, 2006 at 15:04 UTC") }

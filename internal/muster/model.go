@@ -176,6 +176,7 @@ const (
 	ActionSendAsAssigned      = "send_as.assigned"
 	ActionSendAsUnassigned    = "send_as.unassigned"
 	ActionSendAsDeleted       = "send_as.deleted"
+	ActionReportRequested     = "report.requested"
 	ActionTeamCreated         = "team.created"
 	ActionTeamRenamed         = "team.renamed"
 	ActionTeamRemoved         = "team.removed"

@@ -121,6 +121,28 @@ type Tx interface {
 	// DeleteUserSendAsGrants removes every grant of the user.
 	DeleteUserSendAsGrants(ctx context.Context, userID int64) error
 
+	CreateReport(ctx context.Context, r *Report) error
+	FindReport(ctx context.Context, orgID, id int64) (*Report, error)
+	// FindActiveReport finds the org's queued or running report.
+	FindActiveReport(ctx context.Context, orgID int64) (*Report, error)
+	// LeaseReport claims the oldest queued report, or a running one whose
+	// runner's lease has ended, and marks it running until until.
+	LeaseReport(ctx context.Context, now, until time.Time) (*Report, error)
+	// UpdateReportProgress records rows written and extends the lease.
+	UpdateReportProgress(ctx context.Context, id int64, rowsWritten, rowsTotal int, leaseUntil time.Time) error
+	DeleteReportChunks(ctx context.Context, id int64) error
+	AppendReportChunk(ctx context.Context, id int64, seq int, data []byte) error
+	// ReportChunk returns chunk seq of a report, ENOTFOUND past the last.
+	ReportChunk(ctx context.Context, id int64, seq int) ([]byte, error)
+	// FinishReport marks the report done if attempt is still its latest
+	// run, and reports whether it did.
+	FinishReport(ctx context.Context, r *Report, attempt int) (bool, error)
+	FailReport(ctx context.Context, id int64, now, expiresAt time.Time, lastError string) error
+	// DeleteExpiredReports deletes finished reports that expired before now.
+	DeleteExpiredReports(ctx context.Context, now time.Time) (int, error)
+	// CountExportUsers counts the users an export of the org writes.
+	CountExportUsers(ctx context.Context, orgID int64) (int, error)
+
 	CreateAPIToken(ctx context.Context, t *APIToken) error
 	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	// FindAPITokens lists the org's live (unrevoked) tokens, newest first.

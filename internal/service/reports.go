@@ -1,0 +1,281 @@
+package service
+
+import (
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/muster-app/muster/internal/mail"
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// Report settings.
+const (
+	ReportTTL         = 7 * 24 * time.Hour
+	reportLease       = 2 * time.Minute
+	reportChunkSize   = 256 << 10
+	ReportPathPrefix  = "/reports/"
+	reportPathSuffix  = "/download"
+	reportMaxAttempts = 3
+)
+
+// ReportURL is the download link of a report.
+func (s *Service) ReportURL(id int64) string {
+	return s.cfg.BaseURL + ReportPathPrefix + strconv.FormatInt(id, 10) + reportPathSuffix
+}
+
+// RequestUserList starts a background export of the user list; the
+// requester gets an email with a link when it is done (AUD-1). While one is
+// queued or running for the org, that one is returned instead.
+func (s *Service) RequestUserList(ctx context.Context) (*muster.Report, error) {
+	var r *muster.Report
+	err := s.update(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if a.user == nil {
+			return muster.Errorf(muster.EFORBIDDEN, "The user list is emailed to the person who asks; an operator can use muster users export.")
+		}
+		r, err = tx.FindActiveReport(ctx, a.orgID)
+		if err == nil || muster.ErrorCode(err) != muster.ENOTFOUND {
+			return err
+		}
+		total, err := tx.CountExportUsers(ctx, a.orgID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		r = &muster.Report{OrgID: a.orgID, RequestedBy: a.user.ID, Status: muster.ReportQueued, RowsTotal: total, CreatedAt: now}
+		if err := tx.CreateReport(ctx, r); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, now, muster.ActionReportRequested, "report", r.ID, "User list", nil, nil)
+	})
+	return r, err
+}
+
+// ActiveReport returns the org's queued or running report, or nil.
+func (s *Service) ActiveReport(ctx context.Context) (*muster.Report, error) {
+	var r *muster.Report
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		r, err = tx.FindActiveReport(ctx, a.orgID)
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			r, err = nil, nil
+		}
+		return err
+	})
+	return r, err
+}
+
+// Report returns one of the org's reports with its progress.
+func (s *Service) Report(ctx context.Context, id int64) (*muster.Report, error) {
+	var r *muster.Report
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		r, err = tx.FindReport(ctx, a.orgID, id)
+		return err
+	})
+	return r, err
+}
+
+// OpenReport returns a finished report's CSV for an Owner or Admin of its
+// org (AUD-2): anyone else gets ENOTFOUND, an expired one EGONE. The CSV is
+// read from the database chunk by chunk as the caller reads.
+func (s *Service) OpenReport(ctx context.Context, id int64) (*muster.Report, io.ReadCloser, error) {
+	r, err := s.Report(ctx, id)
+	if muster.ErrorCode(err) == muster.EFORBIDDEN {
+		return nil, nil, muster.Errorf(muster.ENOTFOUND, "Report not found.")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case r.Status == muster.ReportDone && !s.now().Before(r.ExpiresAt):
+		return nil, nil, &muster.Error{Code: muster.EGONE, Reason: muster.LinkExpired,
+			Message: "This user list has expired. Download a new one from the Users tab."}
+	case r.Status != muster.ReportDone:
+		return nil, nil, muster.Errorf(muster.ECONFLICT, "This user list is not ready yet.")
+	}
+	zr, err := gzip.NewReader(&chunkReader{ctx: ctx, s: s, id: r.ID})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, zr, nil
+}
+
+// chunkReader reads a report's stored chunks in order, one query each.
+type chunkReader struct {
+	ctx context.Context
+	s   *Service
+	id  int64
+	seq int
+	buf []byte
+	eof bool
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	for len(c.buf) == 0 {
+		if c.eof {
+			return 0, io.EOF
+		}
+		err := c.s.view(c.ctx, func(tx muster.Tx) error {
+			var err error
+			c.buf, err = tx.ReportChunk(c.ctx, c.id, c.seq)
+			return err
+		})
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			c.eof = true
+			continue
+		} else if err != nil {
+			return 0, err
+		}
+		c.seq++
+	}
+	n := copy(p, c.buf)
+	c.buf = c.buf[n:]
+	return n, nil
+}
+
+// RunNextReport runs one queued report, or one whose runner died, and
+// reports whether there was one. The finished CSV and the email to the
+// requester are committed together, so the email goes out once however often
+// a run is interrupted and restarted.
+func (s *Service) RunNextReport(ctx context.Context) (bool, error) {
+	var r *muster.Report
+	err := s.update(ctx, func(tx muster.Tx) error {
+		var err error
+		now := s.now()
+		r, err = tx.LeaseReport(ctx, now, now.Add(reportLease))
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			r, err = nil, nil
+		}
+		return err
+	})
+	if err != nil || r == nil {
+		return false, err
+	}
+	if err := s.runReport(ctx, r); err != nil {
+		if ctx.Err() != nil {
+			return true, ctx.Err() // shutting down: the lease ends and another run starts over
+		}
+		if r.Attempts < reportMaxAttempts {
+			return true, fmt.Errorf("report %d, attempt %d: %w", r.ID, r.Attempts, err)
+		}
+		now := s.now()
+		failErr := s.update(ctx, func(tx muster.Tx) error {
+			return tx.FailReport(ctx, r.ID, now, now.Add(ReportTTL), err.Error())
+		})
+		return true, fmt.Errorf("report %d failed for good: %w (recording: %v)", r.ID, err, failErr)
+	}
+	return true, nil
+}
+
+func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
+	if err := s.update(ctx, func(tx muster.Tx) error { return tx.DeleteReportChunks(ctx, r.ID) }); err != nil {
+		return err
+	}
+	chunks := &chunkWriter{ctx: ctx, s: s, id: r.ID}
+	zw := gzip.NewWriter(chunks)
+	var requester *muster.User
+	var org *muster.Org
+	err := s.view(ctx, func(tx muster.Tx) error {
+		var err error
+		if org, err = tx.FindOrg(ctx, r.OrgID); err != nil {
+			return err
+		}
+		if requester, err = tx.FindUser(ctx, r.OrgID, r.RequestedBy); err != nil {
+			return err
+		}
+		return exportUsers(ctx, tx, r.OrgID, zw, func(rows int) {
+			r.RowsWritten = rows
+			// Progress for the console, and a longer lease.
+			chunks.err = s.update(ctx, func(tx muster.Tx) error {
+				return tx.UpdateReportProgress(ctx, r.ID, rows, max(rows, r.RowsTotal), s.now().Add(reportLease))
+			})
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := chunks.flush(); err != nil {
+		return err
+	}
+	now := s.now()
+	r.ByteSize, r.FinishedAt, r.ExpiresAt = chunks.size, now, now.Add(ReportTTL)
+	return s.update(ctx, func(tx muster.Tx) error {
+		if ok, err := tx.FinishReport(ctx, r, r.Attempts); err != nil || !ok {
+			return err // !ok: a later run took over and will send the email
+		}
+		msg, err := mail.ComposeReportReady(mail.ReportReady{OrgName: org.Name, FirstName: requester.FirstName,
+			Rows: r.RowsWritten, Link: s.ReportURL(r.ID), ExpiresAt: r.ExpiresAt})
+		if err != nil {
+			return err
+		}
+		return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
+			To: requester.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now})
+	})
+}
+
+// chunkWriter stores what is written in chunks of reportChunkSize, each in
+// its own short transaction, so memory stays bounded.
+type chunkWriter struct {
+	ctx  context.Context
+	s    *Service
+	id   int64
+	seq  int
+	buf  []byte
+	size int64
+	err  error // a failed progress update, reported on the next write
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= reportChunkSize {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+func (c *chunkWriter) flush() error {
+	if len(c.buf) == 0 {
+		return c.err
+	}
+	err := c.s.update(c.ctx, func(tx muster.Tx) error { return tx.AppendReportChunk(c.ctx, c.id, c.seq, c.buf) })
+	if err != nil {
+		return err
+	}
+	c.size += int64(len(c.buf))
+	c.seq++
+	c.buf = c.buf[:0]
+	return nil
+}
+
+// DeleteExpiredReports deletes reports past their expiry; the server runs it
+// now and then.
+func (s *Service) DeleteExpiredReports(ctx context.Context) (int, error) {
+	var n int
+	err := s.update(ctx, func(tx muster.Tx) error {
+		var err error
+		n, err = tx.DeleteExpiredReports(ctx, s.now())
+		return err
+	})
+	return n, err
+}

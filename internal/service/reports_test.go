@@ -1,0 +1,123 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+func TestUserListReport(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 2000)
+		admin := f.active("Ada", muster.RoleAdmin)
+		for i := range 3 {
+			f.invite("Person"+string(rune('A'+i)), muster.RoleBasic)
+		}
+		ctx := context.Background()
+		r, err := f.svc.RequestUserList(f.as(admin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := f.svc.RequestUserList(f.as(f.owner))
+		if err != nil || again.ID != r.ID {
+			t.Fatalf("second request = %v, %v; want the same queued report (one at a time per org)", again, err)
+		}
+		if r.Status != muster.ReportQueued || r.RowsTotal != 5 {
+			t.Fatalf("report = %+v; want queued with 5 rows to write", r)
+		}
+		before := outboxCount(t, db, f.org.ID)
+		if ran, err := f.svc.RunNextReport(ctx); err != nil || !ran {
+			t.Fatalf("RunNextReport = %v, %v", ran, err)
+		}
+		if ran, _ := f.svc.RunNextReport(ctx); ran {
+			t.Fatal("a finished report ran again")
+		}
+		msgs := outboxMessages(t, db, f.org.ID)
+		if len(msgs) != before+1 || msgs[0].To != admin.Email || !strings.Contains(msgs[0].Text, f.svc.ReportURL(r.ID)) {
+			t.Fatalf("want one email to the requester with the link; newest: %+v", msgs[0])
+		}
+
+		var want bytes.Buffer
+		if err := f.svc.ExportUsers(f.as(f.owner), &want, nil); err != nil {
+			t.Fatal(err)
+		}
+		done, rc, err := f.svc.OpenReport(f.as(f.owner), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("downloaded CSV (%v):\n%s\nwant:\n%s", err, got, want.String())
+		}
+		if done.Status != muster.ReportDone || done.RowsWritten != 5 {
+			t.Fatalf("report = %+v; want done with 5 rows", done)
+		}
+
+		basic := f.active("Bea", muster.RoleBasic)
+		_, _, err = f.svc.OpenReport(f.as(basic), r.ID)
+		wantCode(t, err, muster.ENOTFOUND)
+		other := setup(t, db, 5)
+		_, _, err = other.svc.OpenReport(other.as(other.owner), r.ID)
+		wantCode(t, err, muster.ENOTFOUND)
+
+		f.clock.Advance(7*24*time.Hour + time.Second)
+		_, _, err = f.svc.OpenReport(f.as(f.owner), r.ID)
+		wantCode(t, err, muster.EGONE)
+		if n, err := f.svc.DeleteExpiredReports(ctx); err != nil || n != 1 {
+			t.Fatalf("DeleteExpiredReports = %d, %v; want 1", n, err)
+		}
+		_, _, err = f.svc.OpenReport(f.as(f.owner), r.ID)
+		wantCode(t, err, muster.ENOTFOUND)
+	})
+}
+
+// TestInterruptedReportRunsAgainAndEmailsOnce abandons a run half way, as a
+// killed server would, and checks that another run finishes it with one
+// email.
+func TestInterruptedReportRunsAgainAndEmailsOnce(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 10)
+		r, err := f.svc.RequestUserList(f.as(f.owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		// The "killed" runner: claims the report, writes a stray chunk, dies.
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			now := f.clock.Now()
+			if _, err := tx.LeaseReport(ctx, now, now.Add(2*time.Minute)); err != nil {
+				return err
+			}
+			return tx.AppendReportChunk(ctx, r.ID, 0, []byte("half a gzip stream"))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ran, _ := f.svc.RunNextReport(ctx); ran {
+			t.Fatal("a report was run again while its runner's lease holds")
+		}
+		f.clock.Advance(3 * time.Minute)
+		before := outboxCount(t, db, f.org.ID)
+		if ran, err := f.svc.RunNextReport(ctx); err != nil || !ran {
+			t.Fatalf("RunNextReport after the lease = %v, %v", ran, err)
+		}
+		if n := outboxCount(t, db, f.org.ID) - before; n != 1 {
+			t.Fatalf("%d emails; want 1", n)
+		}
+		_, rc, err := f.svc.OpenReport(f.as(f.owner), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		if err != nil || !strings.Contains(string(got), f.owner.Email) {
+			t.Fatalf("CSV after restart: %v\n%s", err, got)
+		}
+	})
+}
