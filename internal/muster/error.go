@@ -16,6 +16,7 @@ const (
 	ESEATS        = "seat_limit"   // no license seat is free
 	EGONE         = "gone"         // a link that has expired, been used or been withdrawn
 	ETOOMANY      = "rate_limited" // too many attempts; try again later
+	ESTALE        = "stale"        // the resource changed since the client read it (If-Match)
 	EINTERNAL     = "internal"     // a fault; never shown in detail
 )
 

@@ -143,6 +143,13 @@ type Tx interface {
 	// CountExportUsers counts the users an export of the org writes.
 	CountExportUsers(ctx context.Context, orgID int64) (int, error)
 
+	// ClaimIdempotencyKey inserts rec unless its key exists, and returns
+	// the existing record (nil when rec was inserted). Records created
+	// before expiredBefore are replaced.
+	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, expiredBefore time.Time) (*IdempotencyRecord, error)
+	CompleteIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) error
+	DeleteIdempotencyKey(ctx context.Context, orgID, userID int64, key string) error
+
 	CreateAPIToken(ctx context.Context, t *APIToken) error
 	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	// FindAPITokens lists the org's live (unrevoked) tokens, newest first.

@@ -264,6 +264,9 @@ func (s *Service) Withdraw(ctx context.Context, userID int64) error {
 
 // UserUpdate changes some of a user's fields; nil fields stay as they are.
 type UserUpdate struct {
+	// IfVersion, when not zero, refuses the update with ESTALE unless the
+	// user is still at this version (the API's If-Match).
+	IfVersion        int64
 	FirstName        *string
 	LastName         *string
 	Role             *muster.Role
@@ -299,6 +302,9 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 		u, err := loadTarget(ctx, tx, a, userID)
 		if err != nil {
 			return err
+		}
+		if upd.IfVersion != 0 && upd.IfVersion != u.Version {
+			return muster.Errorf(muster.ESTALE, "The user changed since you read it. Read it again and retry.")
 		}
 		self := u.ID == a.id()
 		roleChange := upd.Role != nil && *upd.Role != u.Role
