@@ -1,0 +1,390 @@
+// Package api serves Muster's JSON API under /api/v1 (API-1..3). Handlers
+// parse a request, call one service method and render its result; every
+// rule lives in the service. Errors are RFC 9457 problem details.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+// OpenAPI is the API's OpenAPI 3.1 description, served at
+// /api/v1/openapi.json.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// Server is the API's HTTP handler.
+type Server struct {
+	svc *service.Service
+	log *slog.Logger
+	mux *http.ServeMux
+	// patterns are the routes registered, for Routes.
+	patterns []string
+	// OnReportRequested, if set, is called after a report is queued, to wake
+	// the runner.
+	OnReportRequested func()
+}
+
+// New returns the API handler; mount it at /api/v1/.
+func New(svc *service.Service, log *slog.Logger) *Server {
+	s := &Server{svc: svc, log: log, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// Routes lists the API's routes as "METHOD /path/{param}".
+func (s *Server) Routes() []string { return s.patterns }
+
+func (s *Server) routes() {
+	s.patterns = append(s.patterns, "GET /api/v1/openapi.json")
+	s.mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(OpenAPI)
+	})
+	s.handle("GET /api/v1/me", s.handleMe)
+	s.handle("GET /api/v1/users", s.handleUserList)
+	s.handle("POST /api/v1/users", s.handleUserInvite)
+	s.handle("GET /api/v1/users/{id}", s.handleUserGet)
+	s.handle("PATCH /api/v1/users/{id}", s.handleUserUpdate)
+	s.handle("POST /api/v1/users/{id}/resend", s.handleUserResend)
+	s.handle("POST /api/v1/users/{id}/withdraw", s.handleUserWithdraw)
+	s.handle("POST /api/v1/users/{id}/deactivate", s.handleUserDeactivate)
+	s.handle("GET /api/v1/users/{id}/invite-again", s.handleUserInviteAgainDraft)
+	s.handle("POST /api/v1/users/{id}/invite-again", s.handleUserInviteAgain)
+	s.handle("GET /api/v1/teams", s.handleTeamList)
+	s.handle("POST /api/v1/teams", s.handleTeamCreate)
+	s.handle("GET /api/v1/teams/{id}", s.handleTeamGet)
+	s.handle("PATCH /api/v1/teams/{id}", s.handleTeamRename)
+	s.handle("DELETE /api/v1/teams/{id}", s.handleTeamRemove)
+	s.handle("GET /api/v1/license", s.handleLicenseGet)
+	s.handle("PUT /api/v1/license", s.handleLicenseSet)
+	s.handle("GET /api/v1/audit-events", s.handleAuditList)
+	s.handle("GET /api/v1/send-as", s.handleSendAsList)
+	s.handle("POST /api/v1/send-as", s.handleSendAsCreate)
+	s.handle("GET /api/v1/send-as/{id}", s.handleSendAsGet)
+	s.handle("PUT /api/v1/send-as/{id}", s.handleSendAsUpdate)
+	s.handle("DELETE /api/v1/send-as/{id}", s.handleSendAsDelete)
+	s.handle("POST /api/v1/reports", s.handleReportCreate)
+	s.handle("GET /api/v1/reports/{id}", s.handleReportGet)
+	s.handle("GET /api/v1/reports/{id}/download", s.handleReportDownload)
+	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "not_found", "Not Found", "There is no such API route.", nil)
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// handle registers an authenticated route. POST routes honour
+// Idempotency-Key.
+func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		ctx, err := s.authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="muster"`)
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(ctx)
+		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
+			s.idempotent(w, r, fn)
+			return
+		}
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (context.Context, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Send an API token as Authorization: Bearer mst_….")
+	}
+	p, err := s.svc.AuthenticateAPIToken(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return nil, err
+	}
+	return muster.NewContext(r.Context(), p), nil
+}
+
+// idempotent runs fn once per Idempotency-Key and replays its response to
+// repeats within 24 hours; the same key with another request is refused.
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, fn func(http.ResponseWriter, *http.Request) error) {
+	key := r.Header.Get("Idempotency-Key")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		s.writeError(w, r, bodyError(err))
+		return
+	}
+	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
+	old, err := s.svc.ClaimIdempotencyKey(r.Context(), key, sum[:])
+	for err == nil && old != nil && old.StatusCode == 0 && bytes.Equal(old.RequestHash, sum[:]) {
+		// The first request with this key is still running: wait for it.
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(25 * time.Millisecond):
+		}
+		old, err = s.svc.ClaimIdempotencyKey(r.Context(), key, sum[:])
+	}
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	case old != nil && !bytes.Equal(old.RequestHash, sum[:]):
+		writeProblem(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused",
+			"This Idempotency-Key was used with a different request. Use a new key for a new request.", nil)
+		return
+	case old != nil:
+		w.Header().Set("Content-Type", old.ContentType)
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(old.StatusCode)
+		w.Write(old.Body)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	if err := fn(rec, r); err != nil {
+		s.writeError(rec, r, err)
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if rec.status >= 500 {
+		err = s.svc.ReleaseIdempotencyKey(ctx, key)
+	} else {
+		err = s.svc.CompleteIdempotencyKey(ctx, key, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes())
+	}
+	if err != nil {
+		s.log.Error("api: recording idempotent response", "err", err)
+	}
+}
+
+// recorder passes a response through and keeps a copy.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// statusOf maps service error codes to HTTP statuses.
+var statusOf = map[string]int{
+	muster.EINVALID:      http.StatusUnprocessableEntity,
+	muster.ENOTFOUND:     http.StatusNotFound,
+	muster.ECONFLICT:     http.StatusConflict,
+	muster.EFORBIDDEN:    http.StatusForbidden,
+	muster.EUNAUTHORIZED: http.StatusUnauthorized,
+	muster.ESEATS:        http.StatusConflict,
+	muster.EGONE:         http.StatusGone,
+	muster.ETOOMANY:      http.StatusTooManyRequests,
+	muster.ESTALE:        http.StatusPreconditionFailed,
+	muster.EINTERNAL:     http.StatusInternalServerError,
+}
+
+var titleOf = map[string]string{
+	muster.EINVALID:      "Invalid request",
+	muster.ENOTFOUND:     "Not found",
+	muster.ECONFLICT:     "Conflict",
+	muster.EFORBIDDEN:    "Forbidden",
+	muster.EUNAUTHORIZED: "Unauthorized",
+	muster.ESEATS:        "No licenses remaining",
+	muster.EGONE:         "Gone",
+	muster.ETOOMANY:      "Too many requests",
+	muster.ESTALE:        "Precondition failed",
+	muster.EINTERNAL:     "Internal error",
+}
+
+// problem is an RFC 9457 problem details object with Muster's extensions.
+type problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Code   string       `json:"code"`
+	Errors []fieldError `json:"errors,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ProblemTypeBase prefixes each problem's type URI.
+const ProblemTypeBase = "https://muster.example/problems/"
+
+func writeProblem(w http.ResponseWriter, status int, code, title, detail string, fields []muster.FieldError) {
+	p := problem{Type: ProblemTypeBase + code, Title: title, Status: status, Detail: detail, Code: code}
+	for _, f := range fields {
+		p.Errors = append(p.Errors, fieldError{Field: f.Field, Message: f.Message})
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := muster.ErrorCode(err)
+	if code == muster.EINTERNAL {
+		s.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusBadRequest
+	}
+	if code == "bad_request" {
+		status = http.StatusBadRequest
+	}
+	title := titleOf[code]
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	writeProblem(w, status, code, title, muster.ErrorMessage(err), muster.ErrorFields(err))
+}
+
+// writeJSON writes v with an ETag of its bytes, or etag if given.
+func writeJSON(w http.ResponseWriter, status int, v any, etag string) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if etag == "" {
+		etag = bodyETag(b)
+	}
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func bodyETag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf(`"%x"`, sum[:12])
+}
+
+// badRequest is an error about the request's form rather than its content.
+func badRequest(msg string) error {
+	return &muster.Error{Code: "bad_request", Message: msg}
+}
+
+// decode reads a JSON body into v, refusing unknown fields, trailing data,
+// wrong types and bodies over 1 MiB, each with a message that says which.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if dec.More() {
+		return badRequest("The body must hold one JSON object and nothing after it.")
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var (
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		tooLarge  *http.MaxBytesError
+		unknownFn = strings.HasPrefix(err.Error(), "json: unknown field ")
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return badRequest("The body is larger than 1 MiB.")
+	case errors.As(err, &syntax):
+		return badRequest(fmt.Sprintf("The body is not valid JSON (at byte %d).", syntax.Offset))
+	case errors.As(err, &typeErr):
+		return badRequest(fmt.Sprintf("The field %q must be %s, not %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+	case unknownFn:
+		return badRequest("Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + ".")
+	case errors.Is(err, io.EOF):
+		return badRequest("The body is empty; send a JSON object.")
+	}
+	return badRequest("The body could not be read: " + err.Error())
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "a number"
+	case goKind == "string":
+		return "a string"
+	case goKind == "bool":
+		return "true or false"
+	case goKind == "slice":
+		return "an array"
+	}
+	return "an object"
+}
+
+// pathID parses the {id} path value.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, muster.Errorf(muster.ENOTFOUND, "Not found.")
+	}
+	return id, nil
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, badRequest(fmt.Sprintf("The query parameter %s must be a whole number.", name))
+	}
+	return n, nil
+}
+
+// queryTime parses an optional RFC 3339 query parameter.
+func queryTime(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, badRequest(fmt.Sprintf("The query parameter %s must be a time like 2026-01-31T09:00:00Z.", name))
+	}
+	return t, nil
+}
+
+// etagOf is the ETag writeJSON gives v.
+func etagOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return bodyETag(b)
+}

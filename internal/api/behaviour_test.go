@@ -1,0 +1,305 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+type userBody struct {
+	ID      int64  `json:"id"`
+	Status  string `json:"status"`
+	Role    string `json:"role"`
+	Version int64  `json:"version"`
+}
+
+func (e *env) invite(token, role string) *response {
+	e.t.Helper()
+	return e.do("POST", "/api/v1/users", token, map[string]any{"first_name": "New", "last_name": "Person",
+		"email": email("new"), "role": role, "primary_team_id": e.org.defaultTeam})
+}
+
+// TestPermissionsThroughTheAPI runs SPEC §2 through the API with the tokens
+// an Owner and an Admin can hold.
+func TestPermissionsThroughTheAPI(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		o := e.org
+		for _, c := range []struct {
+			name, token, role string
+			want              int
+		}{
+			{"owner invites admin", o.ownerToken, "admin", 201},
+			{"owner invites manager", o.ownerToken, "manager", 201},
+			{"admin invites manager", o.adminToken, "manager", 201},
+			{"admin invites basic", o.adminToken, "basic", 201},
+			{"admin invites admin", o.adminToken, "admin", 403},
+			{"owner invites owner", o.ownerToken, "owner", 403},
+		} {
+			if res := e.invite(c.token, c.role); res.status != c.want {
+				t.Errorf("%s: %d %s; want %d", c.name, res.status, res.body, c.want)
+			}
+		}
+		// Admin acting on the Owner and on another Admin: refused.
+		if res := e.do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", o.owner.ID), o.adminToken, nil); res.status != 403 {
+			t.Errorf("admin deactivates owner: %d; want 403", res.status)
+		}
+		if res := e.do("PATCH", fmt.Sprintf("/api/v1/users/%d", o.admin.ID), o.adminToken, map[string]any{"role": "basic"}); res.status != 403 {
+			t.Errorf("admin changes own role: %d; want 403", res.status)
+		}
+		if res := e.do("PUT", "/api/v1/license", o.adminToken, map[string]any{"total": 30}); res.status != 403 {
+			t.Errorf("admin sets license total: %d; want 403", res.status)
+		}
+		if res := e.do("PUT", "/api/v1/license", o.ownerToken, map[string]any{"total": 30}); res.status != 200 {
+			t.Errorf("owner sets license total: %d %s; want 200", res.status, res.body)
+		}
+		if res := e.do("PUT", "/api/v1/license", o.ownerToken, map[string]any{"total": 1}); res.status != 409 || res.problemCode(t) != "conflict" {
+			t.Errorf("license total below used: %d %s; want 409 conflict", res.status, res.body)
+		}
+		// Manager's and Basic User's have no tokens; a demoted Admin's dies.
+		if res := e.do("PATCH", fmt.Sprintf("/api/v1/users/%d", o.admin.ID), o.ownerToken, map[string]any{"role": "manager"}); res.status != 200 {
+			t.Fatalf("demote admin: %d %s", res.status, res.body)
+		}
+		if res := e.do("GET", "/api/v1/users", o.adminToken, nil); res.status != 401 {
+			t.Errorf("demoted admin's token: %d; want 401", res.status)
+		}
+		if res := e.do("GET", "/api/v1/users", "", nil); res.status != 401 || res.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("no token: %d; want 401 with WWW-Authenticate", res.status)
+		}
+	})
+}
+
+func TestSeatLimitAndDeactivatedCreator(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		o := e.org
+		if res := e.do("PUT", "/api/v1/license", o.ownerToken, map[string]any{"total": 4}); res.status != 200 {
+			t.Fatalf("set total: %d %s", res.status, res.body)
+		}
+		if res := e.invite(o.adminToken, "basic"); res.status != 201 {
+			t.Fatalf("invite into the last seat: %d %s", res.status, res.body)
+		}
+		res := e.invite(o.adminToken, "basic")
+		if res.status != 409 || res.problemCode(t) != muster.ESEATS ||
+			!strings.Contains(string(res.body), "No licenses remaining: 4 of 4 in use.") {
+			t.Fatalf("invite past the total: %d %s; want 409 seat_limit with the numbers", res.status, res.body)
+		}
+		if res := e.do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", o.admin.ID), o.ownerToken, nil); res.status != 200 {
+			t.Fatalf("deactivate admin: %d %s", res.status, res.body)
+		}
+		if res := e.do("GET", "/api/v1/me", o.adminToken, nil); res.status != 401 {
+			t.Fatalf("deactivated creator's token: %d; want 401 on its very next call", res.status)
+		}
+	})
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		o := e.org
+		body := map[string]any{"first_name": "Ida", "last_name": "Empotent", "email": email("ida"), "role": "basic",
+			"primary_team_id": o.defaultTeam}
+		var wg sync.WaitGroup
+		results := make([]*response, 2)
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = e.do("POST", "/api/v1/users", o.ownerToken, body, "Idempotency-Key", "key-1")
+			}()
+		}
+		wg.Wait()
+		var a, b userBody
+		results[0].decode(t, &a)
+		results[1].decode(t, &b)
+		if results[0].status != 201 || results[1].status != 201 || a.ID != b.ID {
+			t.Fatalf("two concurrent POSTs with one key: %d %s / %d %s; want the same 201", results[0].status,
+				results[0].body, results[1].status, results[1].body)
+		}
+		var page struct{ Data []userBody }
+		e.do("GET", "/api/v1/users?q=ida", o.ownerToken, nil).decode(t, &page)
+		if len(page.Data) != 1 {
+			t.Fatalf("%d users named Ida; want exactly 1", len(page.Data))
+		}
+		again := e.do("POST", "/api/v1/users", o.ownerToken, body, "Idempotency-Key", "key-1")
+		if again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("repeat: %d %v; want the first response replayed", again.status, again.header)
+		}
+		body["first_name"] = "Other"
+		if res := e.do("POST", "/api/v1/users", o.ownerToken, body, "Idempotency-Key", "key-1"); res.status != 422 {
+			t.Fatalf("same key, other body: %d; want 422", res.status)
+		}
+	})
+}
+
+func TestIfMatch(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		o := e.org
+		path := fmt.Sprintf("/api/v1/users/%d", o.manager.ID)
+		got := e.do("GET", path, o.ownerToken, nil)
+		etag := got.header.Get("ETag")
+		if etag == "" {
+			t.Fatal("no ETag")
+		}
+		if res := e.do("PATCH", path, o.ownerToken, map[string]any{"first_name": "Maxine"}, "If-Match", etag); res.status != 200 {
+			t.Fatalf("PATCH with a fresh ETag: %d %s", res.status, res.body)
+		}
+		if res := e.do("PATCH", path, o.ownerToken, map[string]any{"first_name": "Maxwell"}, "If-Match", etag); res.status != 412 {
+			t.Fatalf("PATCH with a stale ETag: %d; want 412", res.status)
+		}
+		var u struct {
+			FirstName string `json:"first_name"`
+		}
+		e.do("GET", path, o.ownerToken, nil).decode(t, &u)
+		if u.FirstName != "Maxine" {
+			t.Fatalf("first name = %q; the stale PATCH must change nothing", u.FirstName)
+		}
+		team := e.do("GET", fmt.Sprintf("/api/v1/teams/%d", o.defaultTeam), o.ownerToken, nil)
+		if team.header.Get("ETag") == "" {
+			t.Fatal("no ETag on a team")
+		}
+	})
+}
+
+func TestBadBodies(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		o := e.org
+		for name, c := range map[string]struct {
+			body string
+			want string
+		}{
+			"unknown field": {`{"name":"A","colour":"red"}`, `Unknown field "colour"`},
+			"wrong type":    {`{"name":42}`, `"name" must be a string`},
+			"not json":      {`{name:`, "not valid JSON"},
+			"empty":         {``, "empty"},
+			"two objects":   {`{"name":"A"}{"name":"B"}`, "nothing after it"},
+			"too large":     {`{"name":"` + strings.Repeat("x", 2<<20) + `"}`, "larger than 1 MiB"},
+		} {
+			res := e.do("POST", "/api/v1/teams", o.ownerToken, c.body)
+			var p struct{ Detail string }
+			res.decode(t, &p)
+			if res.status != 400 || !strings.Contains(p.Detail, c.want) {
+				t.Errorf("%s: %d %s; want 400 saying %q", name, res.status, res.body, c.want)
+			}
+		}
+		res := e.do("POST", "/api/v1/users", o.ownerToken, map[string]any{"first_name": "", "last_name": "X",
+			"email": "bad", "role": "basic", "primary_team_id": o.defaultTeam})
+		var p struct {
+			Code   string
+			Errors []struct{ Field, Message string }
+		}
+		res.decode(t, &p)
+		if res.status != 422 || p.Code != "invalid" || len(p.Errors) != 2 {
+			t.Fatalf("invalid invite: %d %s; want 422 with errors for first_name and email", res.status, res.body)
+		}
+		if res, err := http.Get(e.srv.URL + "/api/v1/nothing"); err != nil || res.StatusCode != http.StatusNotFound ||
+			res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("unknown route: %v, %v; want a 404 problem", res, err)
+		}
+	})
+}
+
+// TestTenantIsolation walks every route of the OpenAPI document with a
+// valid token of org A and the ids of org B's resources, and requires 404
+// and no change in org B. A route added to the document is covered without
+// touching this test.
+func TestTenantIsolation(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		a, b := e.org, e.newOrg()
+		bCtx := muster.NewContext(context.Background(), muster.Principal{UserID: b.owner.ID, OrgID: b.owner.OrgID, Origin: "test"})
+		if _, err := e.svc.SetEmailAtScale(bCtx, true); err != nil {
+			t.Fatal(err)
+		}
+		aCtx := muster.NewContext(context.Background(), muster.Principal{UserID: a.owner.ID, OrgID: a.owner.OrgID, Origin: "test"})
+		if _, err := e.svc.SetEmailAtScale(aCtx, true); err != nil {
+			t.Fatal(err)
+		}
+		// Org B has one resource of every kind, all with distinct ids; the
+		// sweep tries each of B's ids in every {id} slot.
+		team, err := e.svc.CreateTeam(bCtx, "B team")
+		if err != nil {
+			t.Fatal(err)
+		}
+		perm := e.do("POST", "/api/v1/send-as", b.ownerToken, map[string]any{"from_name": "B", "from_email": "b@b.example",
+			"user_ids": []int64{b.manager.ID}})
+		var permID struct{ ID int64 }
+		perm.decode(t, &permID)
+		rep, err := e.svc.RequestUserList(bCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.RunNextReport(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// B's ids per kind of resource, named by the path's first segment.
+		ids := map[string][]int64{
+			"users":   {b.owner.ID, b.admin.ID, b.manager.ID},
+			"teams":   {team.ID, b.defaultTeam},
+			"send-as": {permID.ID},
+			"reports": {rep.ID},
+		}
+
+		before := snapshot(t, e, b)
+		routes := 0
+		for path, item := range document.Paths.Map() {
+			if !strings.Contains(path, "{id}") {
+				continue
+			}
+			kind := strings.Split(strings.TrimPrefix(path, "/api/v1/"), "/")[0]
+			if len(ids[kind]) == 0 {
+				t.Errorf("the sweep has no org B ids for %s: add a resource of that kind", path)
+			}
+			for method := range item.Operations() {
+				routes++
+				for _, id := range ids[kind] {
+					res := e.do(method, strings.ReplaceAll(path, "{id}", fmt.Sprint(id)), a.ownerToken, sweepBody(method, path, a))
+					if res.status != 404 {
+						t.Errorf("%s %s with org B's id %d: %d %s; want 404", method, path, id, res.status, res.body)
+					}
+				}
+			}
+		}
+		if routes < 15 {
+			t.Fatalf("swept only %d routes", routes)
+		}
+		if after := snapshot(t, e, b); after != before {
+			t.Fatalf("org B changed:\nbefore %s\nafter  %s", before, after)
+		}
+	})
+}
+
+// sweepBody is a body that would be valid for the route in the attacker's
+// own org, so that only the tenant check can refuse it.
+func sweepBody(method, path string, a org) any {
+	switch {
+	case method == "GET" || method == "DELETE":
+		return nil
+	case strings.HasPrefix(path, "/api/v1/users/{id}") && method == "PATCH":
+		return map[string]any{"first_name": "Hacked"}
+	case strings.HasPrefix(path, "/api/v1/users/{id}/invite-again"):
+		return map[string]any{"role": "basic"}
+	case strings.HasPrefix(path, "/api/v1/teams"):
+		return map[string]any{"name": "Hacked"}
+	case strings.HasPrefix(path, "/api/v1/send-as"):
+		return map[string]any{"from_name": "Hacked", "from_email": "hacked@a.example", "user_ids": []int64{}}
+	}
+	return nil
+}
+
+// snapshot renders org B's users, teams, license, permissions and audit
+// trail as one string.
+func snapshot(t *testing.T, e *env, b org) string {
+	t.Helper()
+	var s strings.Builder
+	for _, path := range []string{"/api/v1/users?limit=200", "/api/v1/teams", "/api/v1/license", "/api/v1/send-as",
+		"/api/v1/audit-events?limit=200"} {
+		res := e.do("GET", path, b.ownerToken, nil)
+		if res.status != 200 {
+			t.Fatalf("snapshot %s: %d %s", path, res.status, res.body)
+		}
+		s.Write(res.body)
+	}
+	return s.String()
+}

@@ -1,0 +1,417 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+type teamJSON struct {
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	IsDefault      bool   `json:"is_default"`
+	PrimaryCount   int    `json:"primary_count"`
+	SecondaryCount int    `json:"secondary_count"`
+}
+
+func toTeamJSON(t *muster.Team) teamJSON {
+	return teamJSON{ID: t.ID, Name: t.Name, IsDefault: t.IsDefault, PrimaryCount: t.PrimaryCount, SecondaryCount: t.SecondaryCount}
+}
+
+type teamList struct {
+	Data []teamJSON `json:"data"`
+}
+
+type teamBody struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) handleTeamList(w http.ResponseWriter, r *http.Request) error {
+	teams, err := s.svc.Teams(r.Context())
+	if err != nil {
+		return err
+	}
+	out := teamList{Data: make([]teamJSON, len(teams))}
+	for i, t := range teams {
+		out.Data[i] = toTeamJSON(t)
+	}
+	return writeJSON(w, http.StatusOK, out, "")
+}
+
+// findTeam returns the team with id from the org's list, which carries its
+// counts.
+func (s *Server) findTeam(r *http.Request, id int64) (*muster.Team, error) {
+	teams, err := s.svc.Teams(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range teams {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return nil, muster.Errorf(muster.ENOTFOUND, "Team not found.")
+}
+
+func (s *Server) handleTeamGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.findTeam(r, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toTeamJSON(t), "")
+}
+
+func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) error {
+	var body teamBody
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	t, err := s.svc.CreateTeam(r.Context(), body.Name)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/teams/%d", t.ID))
+	return writeJSON(w, http.StatusCreated, toTeamJSON(t), "")
+}
+
+func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body teamBody
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
+		cur, err := s.findTeam(r, id)
+		if err != nil {
+			return err
+		}
+		if etagOf(toTeamJSON(cur)) != match {
+			return muster.Errorf(muster.ESTALE, "The team changed since you read it. Read it again and retry.")
+		}
+	}
+	if _, err := s.svc.RenameTeam(r.Context(), id, body.Name); err != nil {
+		return err
+	}
+	t, err := s.findTeam(r, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toTeamJSON(t), "")
+}
+
+func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.RemoveTeam(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type licenseJSON struct {
+	Total     int `json:"total"`
+	Used      int `json:"used"`
+	Remaining int `json:"remaining"`
+}
+
+func toLicenseJSON(o *muster.Org) licenseJSON {
+	return licenseJSON{Total: o.LicenseTotal, Used: o.SeatsUsed, Remaining: o.SeatsFree()}
+}
+
+func (s *Server) handleLicenseGet(w http.ResponseWriter, r *http.Request) error {
+	org, err := s.svc.LicenseUsage(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toLicenseJSON(org), "")
+}
+
+func (s *Server) handleLicenseSet(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Total int `json:"total"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
+		cur, err := s.svc.LicenseUsage(r.Context())
+		if err != nil {
+			return err
+		}
+		if etagOf(toLicenseJSON(cur)) != match {
+			return muster.Errorf(muster.ESTALE, "The license usage changed since you read it. Read it again and retry.")
+		}
+	}
+	org, err := s.svc.SetLicenseTotal(r.Context(), body.Total)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toLicenseJSON(org), "")
+}
+
+type auditJSON struct {
+	ID         int64          `json:"id"`
+	ActorID    *int64         `json:"actor_id"`
+	Actor      string         `json:"actor"`
+	Action     string         `json:"action"`
+	TargetType string         `json:"target_type"`
+	TargetID   int64          `json:"target_id"`
+	Target     string         `json:"target"`
+	Before     map[string]any `json:"before"`
+	After      map[string]any `json:"after"`
+	Origin     string         `json:"origin"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+type auditPage struct {
+	Data       []auditJSON `json:"data"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var query service.AuditQuery
+	var err error
+	if query.ActorID, err = queryInt(r, "actor_id"); err != nil {
+		return err
+	}
+	if query.TargetID, err = queryInt(r, "target_id"); err != nil {
+		return err
+	}
+	query.TargetType, query.Action = q.Get("target_type"), q.Get("action")
+	if query.TargetID != 0 && query.TargetType == "" {
+		query.TargetType = "user"
+	}
+	if query.Since, err = queryTime(r, "since"); err != nil {
+		return err
+	}
+	if query.Until, err = queryTime(r, "until"); err != nil {
+		return err
+	}
+	if query.BeforeID, err = queryInt(r, "cursor"); err != nil {
+		return badRequest("The cursor is not valid. Start again from the first page.")
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	query.Limit = int(limit)
+	page, err := s.svc.FindAuditEvents(r.Context(), query)
+	if err != nil {
+		return err
+	}
+	out := auditPage{Data: make([]auditJSON, len(page.Events))}
+	for i, e := range page.Events {
+		j := auditJSON{ID: e.ID, Actor: e.ActorLabel, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
+			Target: e.TargetLabel, Before: e.Before, After: e.After, Origin: e.Origin, CreatedAt: e.CreatedAt.UTC()}
+		if e.ActorID != 0 {
+			j.ActorID = &e.ActorID
+		}
+		out.Data[i] = j
+	}
+	if page.NextBeforeID != 0 {
+		c := fmt.Sprint(page.NextBeforeID)
+		out.NextCursor = &c
+	}
+	return writeJSON(w, http.StatusOK, out, "")
+}
+
+type sendAsJSON struct {
+	ID           int64   `json:"id"`
+	FromName     string  `json:"from_name"`
+	FromEmail    string  `json:"from_email"`
+	ReplyToName  *string `json:"reply_to_name"`
+	ReplyToEmail *string `json:"reply_to_email"`
+	UserIDs      []int64 `json:"user_ids"`
+}
+
+func toSendAsJSON(p *muster.SendAsPermission) sendAsJSON {
+	j := sendAsJSON{ID: p.ID, FromName: p.FromName, FromEmail: p.FromEmail, UserIDs: p.UserIDs}
+	if p.HasReplyTo() {
+		j.ReplyToName, j.ReplyToEmail = &p.ReplyToName, &p.ReplyToEmail
+	}
+	if j.UserIDs == nil {
+		j.UserIDs = []int64{}
+	}
+	return j
+}
+
+type sendAsBody struct {
+	FromName     string  `json:"from_name"`
+	FromEmail    string  `json:"from_email"`
+	ReplyToName  *string `json:"reply_to_name"`
+	ReplyToEmail *string `json:"reply_to_email"`
+	UserIDs      []int64 `json:"user_ids"`
+	// SelectAll grants every user Active at this moment.
+	SelectAll bool `json:"select_all"`
+}
+
+func (b sendAsBody) input() service.SendAsInput {
+	in := service.SendAsInput{FromName: b.FromName, FromEmail: b.FromEmail, UserIDs: b.UserIDs, SelectAll: b.SelectAll}
+	if b.ReplyToEmail != nil || b.ReplyToName != nil {
+		in.DifferentReplyTo = true
+		if b.ReplyToName != nil {
+			in.ReplyToName = *b.ReplyToName
+		}
+		if b.ReplyToEmail != nil {
+			in.ReplyToEmail = *b.ReplyToEmail
+		}
+	}
+	return in
+}
+
+func (s *Server) handleSendAsList(w http.ResponseWriter, r *http.Request) error {
+	perms, err := s.svc.SendAsPermissions(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Data []sendAsJSON `json:"data"`
+	}{Data: make([]sendAsJSON, len(perms))}
+	for i, p := range perms {
+		out.Data[i] = toSendAsJSON(p)
+	}
+	return writeJSON(w, http.StatusOK, out, "")
+}
+
+func (s *Server) handleSendAsCreate(w http.ResponseWriter, r *http.Request) error {
+	var body sendAsBody
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	p, err := s.svc.CreateSendAs(r.Context(), body.input())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/send-as/%d", p.ID))
+	return writeJSON(w, http.StatusCreated, toSendAsJSON(p), "")
+}
+
+func (s *Server) handleSendAsGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.SendAs(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toSendAsJSON(p), "")
+}
+
+func (s *Server) handleSendAsUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body sendAsBody
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
+		cur, err := s.svc.SendAs(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if etagOf(toSendAsJSON(cur)) != match {
+			return muster.Errorf(muster.ESTALE, "The permission changed since you read it. Read it again and retry.")
+		}
+	}
+	p, err := s.svc.UpdateSendAs(r.Context(), id, body.input())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toSendAsJSON(p), "")
+}
+
+func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteSendAs(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type reportJSON struct {
+	ID          int64      `json:"id"`
+	Status      string     `json:"status"`
+	RowsWritten int        `json:"rows_written"`
+	RowsTotal   int        `json:"rows_total"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	DownloadURL *string    `json:"download_url"`
+}
+
+func toReportJSON(r *muster.Report) reportJSON {
+	j := reportJSON{ID: r.ID, Status: string(r.Status), RowsWritten: r.RowsWritten, RowsTotal: r.RowsTotal,
+		CreatedAt: r.CreatedAt.UTC(), FinishedAt: timePtr(r.FinishedAt), ExpiresAt: timePtr(r.ExpiresAt)}
+	if r.Status == muster.ReportDone {
+		u := fmt.Sprintf("/api/v1/reports/%d/download", r.ID)
+		j.DownloadURL = &u
+	}
+	return j
+}
+
+func (s *Server) handleReportCreate(w http.ResponseWriter, r *http.Request) error {
+	rep, err := s.svc.RequestUserList(r.Context())
+	if err != nil {
+		return err
+	}
+	if s.OnReportRequested != nil {
+		s.OnReportRequested()
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/reports/%d", rep.ID))
+	return writeJSON(w, http.StatusAccepted, toReportJSON(rep), "")
+}
+
+func (s *Server) handleReportGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.svc.Report(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toReportJSON(rep), "")
+}
+
+func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rep, rc, err := s.svc.OpenReport(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`,
+		strings.ReplaceAll(rep.FinishedAt.UTC().Format("2006-01-02T15-04-05Z"), ":", "-")))
+	if _, err := io.Copy(w, rc); err != nil {
+		// The status is sent; all that is left is to log and cut the body short.
+		s.log.Error("api: streaming a report", "report", id, "err", err)
+	}
+	return nil
+}
