@@ -1,0 +1,381 @@
+// Package config loads Muster's settings from command-line flags and MUSTER_*
+// environment variables (a flag wins over its variable), validates them once
+// and hands them out as one Config value. There is no global configuration:
+// each command passes its Config to what it builds.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/muster-app/muster/internal/store"
+)
+
+// Config is the validated configuration of one Muster process.
+type Config struct {
+	// Addr is the TCP address the server listens on (host:port).
+	Addr string
+	// DatabaseURL is a postgres:// URL or the path of a SQLite file.
+	DatabaseURL string
+	// BaseURL is where people reach this deployment; links in emails start
+	// with it. It has no trailing slash.
+	BaseURL string
+	// BaseURLDerived reports that BaseURL was not given but derived from
+	// Addr, so a server listening on a port chosen at start may correct it.
+	BaseURLDerived bool
+	// SMTPURL is smtp://user:pass@host:port (or smtps://); empty keeps mail
+	// in the local mailbox.
+	SMTPURL string
+	// MailFrom is the From address of the email Muster sends.
+	MailFrom string
+	// Region is the region this deployment serves (AUTH-4).
+	Region string
+	// Regions are the sign-in URLs of the deployment's sister regions, in the
+	// order given.
+	Regions []Region
+	// InvitationTTL is how long an invitation link stays valid (INV-4).
+	InvitationTTL time.Duration
+}
+
+// Region is another deployment's region and where its people sign in.
+type Region struct {
+	Code string
+	URL  string
+}
+
+// Option is one setting: its flag, its environment variable, its default
+// and what it means.
+type Option struct {
+	Flag    string
+	Env     string
+	Default string
+	// Arg names the flag's value in usage text.
+	Arg   string
+	Usage string
+}
+
+// Flag names, for Bind.
+const (
+	FlagAddr          = "addr"
+	FlagDB            = "db"
+	FlagBaseURL       = "base-url"
+	FlagSMTP          = "smtp"
+	FlagMailFrom      = "mail-from"
+	FlagRegion        = "region"
+	FlagRegions       = "regions"
+	FlagInvitationTTL = "invitation-ttl"
+)
+
+// Defaults.
+const (
+	DefaultAddr          = "127.0.0.1:8080"
+	DefaultRegion        = "us"
+	DefaultInvitationTTL = 7 * 24 * time.Hour
+	// MaxInvitationTTL bounds --invitation-ttl.
+	MaxInvitationTTL = 90 * 24 * time.Hour
+)
+
+// Options returns every setting, in the order usage text lists them.
+func Options() []Option {
+	return []Option{
+		{FlagAddr, "MUSTER_ADDR", DefaultAddr, "host:port", "address the server listens on"},
+		{FlagDB, "MUSTER_DATABASE_URL", store.DefaultSQLitePath, "url",
+			"database: a SQLite file path, or a postgres:// URL for PostgreSQL"},
+		{FlagBaseURL, "MUSTER_BASE_URL", "http://<addr>", "url",
+			"URL people use to reach Muster; links in emails start with it"},
+		{FlagSMTP, "MUSTER_SMTP_URL", "", "url",
+			"SMTP server as smtp://user:pass@host:port (smtps:// for TLS); unset keeps mail in a local mailbox"},
+		{FlagMailFrom, "MUSTER_MAIL_FROM", "", "address", "From address of Muster's email (needed with --smtp)"},
+		{FlagRegion, "MUSTER_REGION", DefaultRegion, "code", "region this deployment serves (us, eu, ca, au…)"},
+		{FlagRegions, "MUSTER_REGIONS", "", "list",
+			"sign-in URLs of the other regions: eu=https://eu.example.com,ca=https://ca.example.com"},
+		{FlagInvitationTTL, "MUSTER_INVITATION_TTL", DefaultInvitationTTL.String(), "duration",
+			"how long invitation and set-up links stay valid"},
+	}
+}
+
+// Loader reads a Config: it registers flags on a FlagSet and, after the
+// flags are parsed, combines them with the environment.
+type Loader struct {
+	options []Option
+	values  map[string]*string
+	fs      *flag.FlagSet
+}
+
+// Bind registers the named settings' flags on fs (every setting when names
+// is empty). Settings whose flags a command does not take still come from
+// the environment, so every command sees the deployment's configuration.
+func Bind(fs *flag.FlagSet, names ...string) *Loader {
+	l := &Loader{values: map[string]*string{}, fs: fs}
+	for _, o := range Options() {
+		if len(names) > 0 && !slices.Contains(names, o.Flag) {
+			continue
+		}
+		l.options = append(l.options, o)
+		l.values[o.Flag] = fs.String(o.Flag, "", o.Usage)
+	}
+	return l
+}
+
+// Options returns the settings bound as flags, for usage text.
+func (l *Loader) Options() []Option { return l.options }
+
+// Load returns the validated configuration. getenv looks up environment
+// variables (os.Getenv); call Load after parsing the FlagSet.
+func (l *Loader) Load(getenv func(string) string) (*Config, error) {
+	set := map[string]bool{}
+	l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	raw := map[string]string{}
+	for _, o := range Options() {
+		if v, ok := l.values[o.Flag]; ok && set[o.Flag] {
+			raw[o.Flag] = *v
+		} else if v := getenv(o.Env); v != "" {
+			raw[o.Flag] = v
+		}
+	}
+	return parse(raw)
+}
+
+// Error lists every problem with the configuration.
+type Error struct {
+	Problems []Problem
+}
+
+// Problem is what is wrong with one setting.
+type Problem struct {
+	Flag, Env, Message string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "--%s (%s): %s", p.Flag, p.Env, p.Message)
+	}
+	return b.String()
+}
+
+var regionCode = regexp.MustCompile(`^[a-z]{2,10}$`)
+
+// parse turns the raw settings (flag name → value as given) into a Config,
+// filling defaults and checking every value.
+func parse(raw map[string]string) (*Config, error) {
+	var problems []Problem
+	bad := func(flagName, format string, args ...any) {
+		for _, o := range Options() {
+			if o.Flag == flagName {
+				problems = append(problems, Problem{Flag: o.Flag, Env: o.Env, Message: fmt.Sprintf(format, args...)})
+			}
+		}
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(raw[name]); v != "" {
+			return v
+		}
+		return def
+	}
+
+	c := &Config{
+		Addr:        get(FlagAddr, DefaultAddr),
+		DatabaseURL: get(FlagDB, store.DefaultSQLitePath),
+		SMTPURL:     get(FlagSMTP, ""),
+		MailFrom:    get(FlagMailFrom, ""),
+		Region:      get(FlagRegion, DefaultRegion),
+	}
+
+	host, port, addrErr := net.SplitHostPort(c.Addr)
+	if addrErr != nil {
+		bad(FlagAddr, "%q is not a host:port address, like 127.0.0.1:8080 or :8080", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad(FlagAddr, "%q has no valid port number (0 to 65535)", c.Addr)
+	}
+
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		bad(FlagDB, "%s", err)
+	}
+
+	if v := get(FlagBaseURL, ""); v != "" {
+		u, err := checkHTTPURL(v)
+		if err != nil {
+			bad(FlagBaseURL, "%s", err)
+		} else if u.RawQuery != "" || u.Fragment != "" {
+			bad(FlagBaseURL, "%q must not have a query or fragment", v)
+		}
+		c.BaseURL = strings.TrimRight(v, "/")
+	} else if addrErr == nil {
+		c.BaseURL = DeriveBaseURL(host, port)
+		c.BaseURLDerived = true
+	}
+
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		switch {
+		case err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "":
+			bad(FlagSMTP, "must look like smtp://user:password@host:587 or smtps://user:password@host:465")
+		case u.Port() != "":
+			if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+				bad(FlagSMTP, "has no valid port number")
+			}
+		}
+		if c.MailFrom == "" {
+			bad(FlagMailFrom, "is needed to send mail through --smtp, like \"Muster <muster@example.com>\"")
+		}
+	}
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			bad(FlagMailFrom, "%q is not an email address, like muster@example.com or \"Muster <muster@example.com>\"", c.MailFrom)
+		}
+	}
+
+	if !regionCode.MatchString(c.Region) {
+		bad(FlagRegion, "%q is not a region code: 2 to 10 lower-case letters, like us or eu", c.Region)
+	}
+	regions, err := ParseRegions(get(FlagRegions, ""))
+	if err != nil {
+		bad(FlagRegions, "%s", err)
+	}
+	c.Regions = regions
+
+	c.InvitationTTL = DefaultInvitationTTL
+	if v := get(FlagInvitationTTL, ""); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(FlagInvitationTTL, "%q is not a duration, like 168h or 72h30m", v)
+		case d < time.Minute || d > MaxInvitationTTL:
+			bad(FlagInvitationTTL, "must be between 1m and %s", fmtHours(MaxInvitationTTL))
+		default:
+			c.InvitationTTL = d
+		}
+	}
+
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+func fmtHours(d time.Duration) string { return strconv.Itoa(int(d.Hours())) + "h" }
+
+// DeriveBaseURL is the base URL of a server listening on host:port when no
+// --base-url is given: http://host:port, with localhost for a wildcard host.
+func DeriveBaseURL(host, port string) string {
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func checkDatabaseURL(v string) error {
+	if store.IsPostgres(v) {
+		u, err := url.Parse(v)
+		if err != nil {
+			return errors.New("is not a valid URL, like postgres://user:password@host:5432/muster")
+		}
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return fmt.Errorf("%s names no host, like postgres://user:password@host:5432/muster", RedactURL(v))
+		}
+		return nil
+	}
+	scheme, _, ok := strings.Cut(v, "://")
+	if ok && scheme != "sqlite" && scheme != "file" {
+		return fmt.Errorf("%q is neither a SQLite file path nor a postgres:// URL", scheme+"://…")
+	}
+	return nil
+}
+
+func checkHTTPURL(v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http:// or https:// URL", v)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q must not contain a user name or password", u.Redacted())
+	}
+	return u, nil
+}
+
+// ParseRegions parses a list like "eu=https://eu.example.com,ca=https://ca.example.com".
+// Spaces around items are ignored; codes must be unique.
+func ParseRegions(s string) ([]Region, error) {
+	var out []Region
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		code, rawURL, ok := strings.Cut(item, "=")
+		code, rawURL = strings.TrimSpace(code), strings.TrimSpace(rawURL)
+		if !ok || rawURL == "" {
+			return nil, fmt.Errorf("%q should be code=URL, like eu=https://eu.example.com", item)
+		}
+		if !regionCode.MatchString(code) {
+			return nil, fmt.Errorf("%q is not a region code: 2 to 10 lower-case letters, like eu", code)
+		}
+		u, err := checkHTTPURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("region %s: %w", code, err)
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("region %s: %q must not have a query or fragment", code, rawURL)
+		}
+		if slices.ContainsFunc(out, func(r Region) bool { return r.Code == code }) {
+			return nil, fmt.Errorf("region %s is listed twice", code)
+		}
+		out = append(out, Region{Code: code, URL: strings.TrimRight(rawURL, "/")})
+	}
+	return out, nil
+}
+
+// RedactedDatabaseURL is the database URL fit for logs: a PostgreSQL
+// password, in the user info or the query, is replaced by xxxxx.
+func (c *Config) RedactedDatabaseURL() string { return RedactURL(c.DatabaseURL) }
+
+// RedactedSMTPURL is the SMTP URL without its password.
+func (c *Config) RedactedSMTPURL() string { return RedactURL(c.SMTPURL) }
+
+// RedactURL hides the password of a URL; a string that is not a URL with a
+// scheme (a file path) is returned as it is.
+func RedactURL(raw string) string {
+	if !strings.Contains(raw, "://") {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// PrintUsage writes the options as a table: flag, environment variable,
+// default, and the meaning on the next line.
+func PrintUsage(w io.Writer, options []Option) {
+	flagWidth, envWidth := 0, 0
+	for _, o := range options {
+		flagWidth = max(flagWidth, len("--"+o.Flag+" "+o.Arg))
+		envWidth = max(envWidth, len(o.Env))
+	}
+	for _, o := range options {
+		def := o.Default
+		if def == "" {
+			def = "(unset)"
+		}
+		fmt.Fprintf(w, "  %-*s  %-*s  default %s\n      %s\n", flagWidth, "--"+o.Flag+" "+o.Arg, envWidth, o.Env, def, o.Usage)
+	}
+}

@@ -1,0 +1,217 @@
+package config_test
+
+import (
+	"flag"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/config"
+)
+
+// load parses args on a FlagSet bound to every setting and loads the
+// configuration with env as the environment.
+func load(t *testing.T, env map[string]string, args ...string) (*config.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := config.Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse %v: %v", args, err)
+	}
+	return l.Load(func(k string) string { return env[k] })
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &config.Config{
+		Addr:           "127.0.0.1:8080",
+		DatabaseURL:    "muster-data/muster.db",
+		BaseURL:        "http://127.0.0.1:8080",
+		BaseURLDerived: true,
+		Region:         "us",
+		InvitationTTL:  168 * time.Hour,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("defaults = %+v; want %+v", c, want)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	env := map[string]string{
+		"MUSTER_ADDR":           "127.0.0.1:9000",
+		"MUSTER_DATABASE_URL":   "postgres://muster:secret@db.internal:5432/muster",
+		"MUSTER_BASE_URL":       "https://env.example.com/",
+		"MUSTER_SMTP_URL":       "smtp://u:p@mail.example.com:587",
+		"MUSTER_MAIL_FROM":      "env@example.com",
+		"MUSTER_REGION":         "eu",
+		"MUSTER_REGIONS":        "us=https://us.example.com",
+		"MUSTER_INVITATION_TTL": "24h",
+	}
+	t.Run("EnvOverDefault", func(t *testing.T) {
+		c, err := load(t, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Addr != "127.0.0.1:9000" || c.DatabaseURL != env["MUSTER_DATABASE_URL"] ||
+			c.BaseURL != "https://env.example.com" || c.BaseURLDerived || c.SMTPURL != env["MUSTER_SMTP_URL"] ||
+			c.MailFrom != "env@example.com" || c.Region != "eu" || c.InvitationTTL != 24*time.Hour ||
+			!reflect.DeepEqual(c.Regions, []config.Region{{Code: "us", URL: "https://us.example.com"}}) {
+			t.Fatalf("config = %+v", c)
+		}
+	})
+	t.Run("FlagOverEnv", func(t *testing.T) {
+		c, err := load(t, env, "--addr", ":7000", "--db", "/var/lib/muster/m.db", "--base-url", "https://flag.example.com",
+			"--smtp", "smtps://mail.example.com", "--mail-from", "Muster <flag@example.com>", "--region", "ca",
+			"--regions", "eu=https://eu.example.com, au=https://au.example.com/", "--invitation-ttl", "72h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &config.Config{
+			Addr: ":7000", DatabaseURL: "/var/lib/muster/m.db", BaseURL: "https://flag.example.com",
+			SMTPURL: "smtps://mail.example.com", MailFrom: "Muster <flag@example.com>", Region: "ca",
+			Regions:       []config.Region{{"eu", "https://eu.example.com"}, {"au", "https://au.example.com"}},
+			InvitationTTL: 72 * time.Hour,
+		}
+		if !reflect.DeepEqual(c, want) {
+			t.Fatalf("config = %+v; want %+v", c, want)
+		}
+	})
+	t.Run("EmptyFlagOverEnvMeansDefault", func(t *testing.T) {
+		c, err := load(t, map[string]string{"MUSTER_REGION": "eu"}, "--region=")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Region != "us" {
+			t.Fatalf("region = %q; want the default us", c.Region)
+		}
+	})
+	t.Run("UnboundFlagStillReadsEnv", func(t *testing.T) {
+		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+		l := config.Bind(fs, config.FlagDB)
+		if fs.Lookup("addr") != nil {
+			t.Fatal("--addr bound though only --db was asked for")
+		}
+		if err := fs.Parse([]string{"--db", "x.db"}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.Load(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DatabaseURL != "x.db" || c.Region != "eu" {
+			t.Fatalf("config = %+v", c)
+		}
+	})
+}
+
+func TestDerivedBaseURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		":8080":          "http://localhost:8080",
+		"0.0.0.0:80":     "http://localhost:80",
+		"[::1]:8080":     "http://[::1]:8080",
+		"muster.lan:443": "http://muster.lan:443",
+	} {
+		c, err := load(t, nil, "--addr", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.BaseURL != want || !c.BaseURLDerived {
+			t.Errorf("addr %s: base URL %q (derived %v); want %q", addr, c.BaseURL, c.BaseURLDerived, want)
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+		flag string // the flag the problem names
+		msg  string // part of the message
+	}{
+		"ErrAddrNoPort":       {args: []string{"--addr", "localhost"}, flag: "addr", msg: "host:port"},
+		"ErrAddrBadPort":      {args: []string{"--addr", "localhost:99999"}, flag: "addr", msg: "port"},
+		"ErrDBScheme":         {args: []string{"--db", "mysql://x/y"}, flag: "db", msg: "neither"},
+		"ErrDBPostgresNoHost": {args: []string{"--db", "postgres:///muster"}, flag: "db", msg: "no host"},
+		"ErrBaseURLScheme":    {args: []string{"--base-url", "ftp://x.example.com"}, flag: "base-url", msg: "http"},
+		"ErrBaseURLRelative":  {args: []string{"--base-url", "muster.example.com"}, flag: "base-url", msg: "http"},
+		"ErrBaseURLQuery":     {args: []string{"--base-url", "https://x.example.com/?a=1"}, flag: "base-url", msg: "query"},
+		"ErrBaseURLPassword": {args: []string{"--base-url", "https://u:secret@x.example.com"}, flag: "base-url",
+			msg: "password"},
+		"ErrSMTPScheme":       {args: []string{"--smtp", "http://mail", "--mail-from", "a@example.com"}, flag: "smtp", msg: "smtp://"},
+		"ErrSMTPNoFrom":       {args: []string{"--smtp", "smtp://mail.example.com"}, flag: "mail-from", msg: "needed"},
+		"ErrMailFrom":         {args: []string{"--mail-from", "not an address"}, flag: "mail-from", msg: "not an email"},
+		"ErrRegion":           {args: []string{"--region", "EU"}, flag: "region", msg: "region code"},
+		"ErrRegionsFromEnv":   {env: map[string]string{"MUSTER_REGIONS": "eu"}, flag: "regions", msg: "code=URL"},
+		"ErrRegionsCode":      {args: []string{"--regions", "Europe=https://eu.example.com"}, flag: "regions", msg: "region code"},
+		"ErrRegionsURL":       {args: []string{"--regions", "eu=eu.example.com"}, flag: "regions", msg: "http"},
+		"ErrRegionsDuplicate": {args: []string{"--regions", "eu=https://a.example,eu=https://b.example"}, flag: "regions", msg: "twice"},
+		"ErrTTLSyntax":        {args: []string{"--invitation-ttl", "7d"}, flag: "invitation-ttl", msg: "duration"},
+		"ErrTTLZero":          {args: []string{"--invitation-ttl", "0s"}, flag: "invitation-ttl", msg: "between"},
+		"ErrTTLTooLong":       {args: []string{"--invitation-ttl", "9000h"}, flag: "invitation-ttl", msg: "between"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(t, tc.env, tc.args...)
+			cerr, ok := err.(*config.Error)
+			if !ok {
+				t.Fatalf("err = %v; want a *config.Error", err)
+			}
+			if len(cerr.Problems) != 1 || cerr.Problems[0].Flag != tc.flag || !strings.Contains(cerr.Problems[0].Message, tc.msg) {
+				t.Fatalf("problems = %+v; want one about --%s containing %q", cerr.Problems, tc.flag, tc.msg)
+			}
+			if !strings.Contains(err.Error(), "--"+tc.flag+" (") {
+				t.Fatalf("error %q does not name --%s", err, tc.flag)
+			}
+		})
+	}
+	t.Run("ErrSeveral", func(t *testing.T) {
+		_, err := load(t, nil, "--addr", "x", "--region", "1")
+		if cerr, ok := err.(*config.Error); !ok || len(cerr.Problems) != 2 {
+			t.Fatalf("err = %v; want two problems", err)
+		}
+	})
+}
+
+func TestParseRegions(t *testing.T) {
+	got, err := config.ParseRegions(" eu = https://eu.example.com/ ,, ca=http://ca.example.com:8080/muster ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []config.Region{{"eu", "https://eu.example.com"}, {"ca", "http://ca.example.com:8080/muster"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("regions = %+v; want %+v", got, want)
+	}
+	if got, err := config.ParseRegions(""); err != nil || got != nil {
+		t.Fatalf("empty list = %v, %v", got, err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"muster-data/muster.db":                       "muster-data/muster.db",
+		"postgres://muster:s3cret@db:5432/muster":     "postgres://muster:xxxxx@db:5432/muster",
+		"postgres://muster@db/muster?password=s3cret": "postgres://muster@db/muster?password=xxxxx",
+		"postgres://db/muster?sslmode=disable":        "postgres://db/muster?sslmode=disable",
+		"smtp://apikey:s3cret@smtp.example.com:587":   "smtp://apikey:xxxxx@smtp.example.com:587",
+	} {
+		if got := config.RedactURL(in); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("RedactURL(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestPrintUsage(t *testing.T) {
+	var b strings.Builder
+	config.PrintUsage(&b, config.Options())
+	for _, o := range config.Options() {
+		if !strings.Contains(b.String(), "--"+o.Flag) || !strings.Contains(b.String(), o.Env) {
+			t.Errorf("usage lacks --%s or %s:\n%s", o.Flag, o.Env, b.String())
+		}
+	}
+}
