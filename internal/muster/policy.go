@@ -115,3 +115,22 @@ func CheckPassword(v *Validation, field, password, email string) {
 		v.Add(field, "This password is too common. Choose another.")
 	}
 }
+
+// CheckUserAction refuses an action (resend, withdraw, deactivate) by an
+// actor with role actorRole and ID actorID on target: nobody deactivates
+// themself or the Owner (ROLE-2), each role manages only the roles below its
+// ceiling, and the lifecycle allows each action from some statuses only.
+func CheckUserAction(action string, actorRole Role, actorID int64, target *User) error {
+	if action == ActionUserDeactivated {
+		switch {
+		case target.ID == actorID:
+			return Errorf(EFORBIDDEN, "You can't deactivate yourself.")
+		case target.Role == RoleOwner:
+			return Errorf(EFORBIDDEN, "The Owner can't be deactivated. Ownership must be transferred first.")
+		}
+	}
+	if err := CheckManageUser(actorRole, target.Role); err != nil {
+		return err
+	}
+	return CheckTransition(action, target.Status)
+}

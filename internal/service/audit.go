@@ -29,11 +29,7 @@ type AuditPage struct {
 
 // FindAuditEvents lists the org's audit events for Owners and Admins.
 func (s *Service) FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	limit = min(limit, MaxPageSize)
+	limit := pageLimit(q.Limit)
 	var page AuditPage
 	err := s.view(ctx, func(tx muster.Tx) error {
 		a, err := loadAdmin(ctx, tx)

@@ -28,10 +28,7 @@ func loadOwner(ctx context.Context, tx muster.Tx) (*actor, error) {
 // when no SMTP server is set, and the messages that failed for good. Only
 // the Owner reads it: it holds other people's sign-in links.
 func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*MailboxPage, error) {
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	limit = min(limit, MaxPageSize)
+	limit = pageLimit(limit)
 	var page MailboxPage
 	err := s.view(ctx, func(tx muster.Tx) error {
 		a, err := loadOwner(ctx, tx)

@@ -192,23 +192,30 @@ func loadTarget(ctx context.Context, tx muster.Tx, a *actor, userID int64) (*mus
 	return u, nil
 }
 
+// loadActionTarget resolves an Owner or Admin and the user of their org that
+// the action is about, and checks that the actor may take it.
+func loadActionTarget(ctx context.Context, tx muster.Tx, userID int64, action string) (*actor, *muster.User, error) {
+	a, err := loadAdmin(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := loadTarget(ctx, tx, a, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := muster.CheckUserAction(action, a.role, a.id(), u); err != nil {
+		return nil, nil, err
+	}
+	return a, u, nil
+}
+
 // ResendInvite sends a Pending user a new link; every older link stops
 // working.
 func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, error) {
 	var out Invited
 	err := s.update(ctx, func(tx muster.Tx) error {
-		a, err := loadAdmin(ctx, tx)
+		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionInviteResent)
 		if err != nil {
-			return err
-		}
-		u, err := loadTarget(ctx, tx, a, userID)
-		if err != nil {
-			return err
-		}
-		if err := muster.CheckManageUser(a.role, u.Role); err != nil {
-			return err
-		}
-		if err := muster.CheckTransition(muster.ActionInviteResent, u.Status); err != nil {
 			return err
 		}
 		org, err := tx.FindOrg(ctx, a.orgID)
@@ -232,18 +239,8 @@ func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, err
 // freed and the user leaves the list.
 func (s *Service) Withdraw(ctx context.Context, userID int64) error {
 	return s.update(ctx, func(tx muster.Tx) error {
-		a, err := loadAdmin(ctx, tx)
+		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionInviteWithdrawn)
 		if err != nil {
-			return err
-		}
-		u, err := loadTarget(ctx, tx, a, userID)
-		if err != nil {
-			return err
-		}
-		if err := muster.CheckManageUser(a.role, u.Role); err != nil {
-			return err
-		}
-		if err := muster.CheckTransition(muster.ActionInviteWithdrawn, u.Status); err != nil {
 			return err
 		}
 		now := s.now()
@@ -368,24 +365,8 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 // their memberships and everything they own stay with their teams.
 func (s *Service) Deactivate(ctx context.Context, userID int64) error {
 	return s.update(ctx, func(tx muster.Tx) error {
-		a, err := loadAdmin(ctx, tx)
+		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionUserDeactivated)
 		if err != nil {
-			return err
-		}
-		u, err := loadTarget(ctx, tx, a, userID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case u.ID == a.id():
-			return muster.Errorf(muster.EFORBIDDEN, "You can't deactivate yourself.")
-		case u.Role == muster.RoleOwner:
-			return muster.Errorf(muster.EFORBIDDEN, "The Owner can't be deactivated. Ownership must be transferred first.")
-		}
-		if err := muster.CheckManageUser(a.role, u.Role); err != nil {
-			return err
-		}
-		if err := muster.CheckTransition(muster.ActionUserDeactivated, u.Status); err != nil {
 			return err
 		}
 		now := s.now()
@@ -461,13 +442,17 @@ const (
 	MaxPageSize     = 200
 )
 
+// pageLimit is the page size asked for, defaulted and capped.
+func pageLimit(asked int) int {
+	if asked <= 0 {
+		return DefaultPageSize
+	}
+	return min(asked, MaxPageSize)
+}
+
 // FindUsers lists the org's users by name, 50 to a page by default.
 func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	limit = min(limit, MaxPageSize)
+	limit := pageLimit(q.Limit)
 	after, err := decodeUserCursor(q.Cursor)
 	if err != nil {
 		return nil, err
