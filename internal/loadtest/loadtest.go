@@ -1,0 +1,267 @@
+// Package loadtest drives a running Muster through its JSON API with
+// concurrent clients and measures it (issue: scale). It seeds an org through
+// the service layer, so every rule and audit event applies to the seed too.
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+// Config is one load run.
+type Config struct {
+	URL         string // the server, e.g. http://127.0.0.1:8080
+	Users       int    // users to seed before the phases
+	Clients     int    // concurrent HTTP clients
+	Invites     int    // invitations in the invite phase
+	Reads       int    // requests in the read phase
+	DeactivateP int    // percent of seeded users deactivated in the last phase
+	// ServerPID, if not 0, is sampled for RSS and CPU time.
+	ServerPID int
+}
+
+// Seed is what the phases need from the seeded org.
+type Seed struct {
+	Token  string
+	Teams  []int64
+	Users  []int64 // every seeded user
+	Active []int64 // seeded users who accepted, to deactivate
+}
+
+var firstNames = strings.Fields(`Ada Alan Alice Amir Ana Andrea Anna Arjun Ben Bianca Carla Carlos Chen Chloe Daniel
+	David Diego Elena Emma Eva Farah Felix Grace Hana Hugo Ines Isaac Ivan Jack James Jana Jin Jonas Julia Kai Kenji Lara
+	Leo Lina Lucas Luis Maya Mei Mia Milan Nadia Nina Noah Nora Omar Oscar Paula Pedro Priya Rafael Rosa Ruth Sam Sara
+	Sofia Tariq Tom Uma Victor Wei Yara Yusuf Zoe`)
+
+var lastNames = strings.Fields(`Abbott Adams Ahmed Alvarez Baker Bauer Becker Brown Campbell Chen Clark Costa Davies
+	Diaz Dubois Evans Fischer Garcia Gomez Green Hall Hansen Hoffmann Hughes Ito Jansen Jones Kim Klein Kowalski Lee
+	Lopez Martin Meyer Miller Moreau Muller Nguyen Novak Ortiz Park Patel Perez Quinn Rossi Santos Schmidt Silva Singh
+	Smith Suzuki Tanaka Taylor Thomas Torres Wagner Walker Wang White Wilson Wong Young Zhang`)
+
+// NewSeed creates an org with cfg.Users users (DeactivateP percent of them
+// Active) through svc, an API token for its Owner, and 20 teams.
+func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, error) {
+	op := muster.NewContext(ctx, muster.Principal{Origin: "load"})
+	setup, err := svc.CreateOrg(op, service.NewOrg{Name: "Load Test", LicenseTotal: cfg.Users + cfg.Invites + 10,
+		OwnerEmail: fmt.Sprintf("owner-%d@load.example", time.Now().UnixNano()), OwnerFirstName: "Load", OwnerLastName: "Owner"})
+	if err != nil {
+		return nil, err
+	}
+	token := func(link string) string { return link[strings.LastIndex(link, "/")+1:] }
+	const password = "load test password"
+	signedIn, err := svc.AcceptInvitation(ctx, token(setup.SetupURL), password, service.Client{IP: "127.0.0.1"})
+	if err != nil {
+		return nil, err
+	}
+	owner := muster.NewContext(ctx, muster.Principal{UserID: signedIn.User.ID, OrgID: setup.Org.ID, Origin: "load"})
+	tok, err := svc.CreateAPIToken(owner, "load test", time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	seed := &Seed{Token: tok.Secret}
+	for i := range 20 {
+		t, err := svc.CreateTeam(owner, fmt.Sprintf("Team %02d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		seed.Teams = append(seed.Teams, t.ID)
+	}
+	activate := cfg.Users * cfg.DeactivateP / 100
+	var mu sync.Mutex
+	err = parallel(ctx, cfg.Clients, cfg.Users, func(i int) error {
+		res, err := svc.Invite(owner, seed.invite(i, "seed"))
+		if err != nil {
+			return err
+		}
+		if i < activate {
+			if _, err := svc.AcceptInvitation(ctx, token(res.Link), password, service.Client{IP: "127.0.0.1"}); err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seed.Users = append(seed.Users, res.User.ID)
+		if i < activate {
+			seed.Active = append(seed.Active, res.User.ID)
+		}
+		return nil
+	})
+	return seed, err
+}
+
+// invite is the i-th invitation: a primary and a secondary team.
+func (s *Seed) invite(i int, tag string) service.InviteInput {
+	primary := s.Teams[i%len(s.Teams)]
+	secondary := s.Teams[(i+7)%len(s.Teams)]
+	return service.InviteInput{FirstName: firstNames[i%len(firstNames)], LastName: lastNames[(i/len(firstNames))%len(lastNames)],
+		Email: fmt.Sprintf("%s-%d-%d@load.example", tag, i, rand.Int64()), Role: muster.RoleBasic,
+		PrimaryTeamID: primary, SecondaryTeamIDs: []int64{secondary}}
+}
+
+// parallel runs fn(0..n-1) on c goroutines and returns the first error.
+func parallel(ctx context.Context, c, n int, fn func(i int) error) error {
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// Result is one phase's figures.
+type Result struct {
+	Phase      string  `json:"phase"`
+	Ops        int     `json:"ops"`
+	Errors     int     `json:"errors"`
+	Seconds    float64 `json:"seconds"`
+	OpsPerSec  float64 `json:"ops_per_sec"`
+	P50ms      float64 `json:"p50_ms"`
+	P95ms      float64 `json:"p95_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	Maxms      float64 `json:"max_ms"`
+	PeakRSSMiB float64 `json:"server_peak_rss_mib"`
+	CPUSeconds float64 `json:"server_cpu_seconds"`
+	FirstError string  `json:"first_error,omitempty"`
+}
+
+// Client sends API requests with a token.
+type Client struct {
+	URL   string
+	Token string
+	HTTP  *http.Client
+}
+
+// Do sends one request and fails unless the status is want.
+func (c *Client) Do(ctx context.Context, method, path string, body any, want int) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
+// Phase runs op(0..n-1) on clients goroutines, timing each, while sampling
+// the server process.
+func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int) error) Result {
+	lat := make([]time.Duration, n)
+	var errs atomic.Int64
+	var firstErr atomic.Value
+	sampler := startSampler(pid)
+	start := time.Now()
+	parallel(ctx, clients, n, func(i int) error {
+		t := time.Now()
+		if err := op(i); err != nil {
+			errs.Add(1)
+			firstErr.CompareAndSwap(nil, err.Error())
+		}
+		lat[i] = time.Since(t)
+		return nil
+	})
+	elapsed := time.Since(start)
+	rss, cpu := sampler.stop()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(lat[min(n-1, int(float64(n)*p))]) / 1e6
+	}
+	r := Result{Phase: name, Ops: n, Errors: int(errs.Load()), Seconds: elapsed.Seconds(),
+		OpsPerSec: float64(n) / elapsed.Seconds(), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99),
+		Maxms: pct(1), PeakRSSMiB: rss, CPUSeconds: cpu}
+	if e, ok := firstErr.Load().(string); ok {
+		r.FirstError = e
+	}
+	return r
+}
+
+// Run runs the three phases against the server.
+func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
+	c := &Client{URL: strings.TrimRight(cfg.URL, "/"), Token: seed.Token,
+		HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients * 2}, Timeout: 30 * time.Second}}
+	var results []Result
+	results = append(results, Phase(ctx, "invite", cfg.Clients, cfg.Invites, cfg.ServerPID, func(i int) error {
+		in := seed.invite(i, "invite")
+		return c.Do(ctx, "POST", "/api/v1/users", map[string]any{"first_name": in.FirstName, "last_name": in.LastName,
+			"email": in.Email, "role": "basic", "primary_team_id": in.PrimaryTeamID, "secondary_team_ids": in.SecondaryTeamIDs},
+			http.StatusCreated)
+	}))
+	results = append(results, Phase(ctx, "read", cfg.Clients, cfg.Reads, cfg.ServerPID, func(i int) error {
+		switch i % 3 {
+		case 0:
+			return c.Do(ctx, "GET", "/api/v1/users?limit=50", nil, http.StatusOK)
+		case 1:
+			name := firstNames[i%len(firstNames)]
+			return c.Do(ctx, "GET", "/api/v1/users?limit=50&q="+strings.ToLower(name[:min(3, len(name))]), nil, http.StatusOK)
+		default:
+			return c.Do(ctx, "GET", fmt.Sprintf("/api/v1/users/%d", seed.Users[i%len(seed.Users)]), nil, http.StatusOK)
+		}
+	}))
+	results = append(results, Phase(ctx, "deactivate", cfg.Clients, len(seed.Active), cfg.ServerPID, func(i int) error {
+		return c.Do(ctx, "POST", fmt.Sprintf("/api/v1/users/%d/deactivate", seed.Active[i]), nil, http.StatusOK)
+	}))
+	return results
+}
+
+// WriteTable writes results as a table a person reads.
+func WriteTable(w io.Writer, results []Result) {
+	fmt.Fprintf(w, "%-11s %8s %7s %9s %8s %8s %8s %8s %9s %8s\n", "phase", "ops", "errors", "ops/s", "p50 ms",
+		"p95 ms", "p99 ms", "max ms", "peak RSS", "CPU s")
+	for _, r := range results {
+		fmt.Fprintf(w, "%-11s %8d %7d %9.0f %8.2f %8.2f %8.2f %8.2f %7.1fMi %8.2f\n", r.Phase, r.Ops, r.Errors,
+			r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms, r.Maxms, r.PeakRSSMiB, r.CPUSeconds)
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
+		}
+	}
+}
