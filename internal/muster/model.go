@@ -79,6 +79,16 @@ type User struct {
 
 	PrimaryTeamID    int64
 	SecondaryTeamIDs []int64
+
+	// InvitationExpiresAt is when a Pending user's newest link expires;
+	// listings fill it.
+	InvitationExpiresAt time.Time
+}
+
+// InvitationExpired reports whether a Pending user's link has expired: they
+// stay Pending, shown as expired, and can be sent a new one (INV-4).
+func (u *User) InvitationExpired(now time.Time) bool {
+	return u.Status == StatusPending && !u.InvitationExpiresAt.IsZero() && !now.Before(u.InvitationExpiresAt)
 }
 
 // Name is the user's full name.

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -27,6 +28,29 @@ func TestInviteAcceptList(t *testing.T) {
 		org, err := f.svc.LicenseUsage(f.as(f.owner))
 		if err != nil || org.SeatsUsed != 2 {
 			t.Fatalf("seats used = %v, %v; want 2", org, err)
+		}
+	})
+}
+
+func TestExpiredInvitationIsMarkedAndCanBeResent(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		u, _ := f.invite("Eve", muster.RoleBasic)
+		page, err := f.svc.FindUsers(f.as(f.owner), service.UserQuery{Search: "eve"})
+		if err != nil || len(page.Users) != 1 || page.Users[0].InvitationExpired(f.clock.Now()) {
+			t.Fatalf("fresh invitation listed as %+v, %v; want not expired", page.Users, err)
+		}
+		f.clock.Advance(7*24*time.Hour + time.Minute)
+		page, _ = f.svc.FindUsers(f.as(f.owner), service.UserQuery{Search: "eve"})
+		if got := page.Users[0]; got.Status != muster.StatusPending || !got.InvitationExpired(f.clock.Now()) {
+			t.Fatalf("after 7 days: %+v; want Pending and expired", got)
+		}
+		if _, err := f.svc.ResendInvite(f.as(f.owner), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		page, _ = f.svc.FindUsers(f.as(f.owner), service.UserQuery{Search: "eve"})
+		if page.Users[0].InvitationExpired(f.clock.Now()) {
+			t.Fatal("still expired after a resend")
 		}
 	})
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -149,7 +150,42 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return users, tx.loadMemberships(ctx, users)
+	if err := tx.loadMemberships(ctx, users); err != nil {
+		return nil, err
+	}
+	return users, tx.loadInvitationExpiry(ctx, users)
+}
+
+// loadInvitationExpiry fills the expiry of Pending users' newest links with
+// one query.
+func (tx *Tx) loadInvitationExpiry(ctx context.Context, users []*muster.User) error {
+	byID := map[int64]*muster.User{}
+	var args []any
+	for _, u := range users {
+		if u.Status == muster.StatusPending {
+			byID[u.ID] = u
+			args = append(args, u.ID)
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	rows, err := tx.tx.QueryContext(ctx, `SELECT user_id, max(expires_at) FROM invitations
+		WHERE user_id IN (`+placeholders(1, len(args))+`) AND used_at IS NULL AND revoked_at IS NULL
+		GROUP BY user_id`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var expires time.Time
+		if err := rows.Scan(&id, nullTime{&expires}); err != nil {
+			return err
+		}
+		byID[id].InvitationExpiresAt = expires
+	}
+	return rows.Err()
 }
 
 // loadMemberships fills the teams of users with one query.
