@@ -2,9 +2,11 @@ package service
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/report"
 )
 
 // AuditQuery selects audit events, newest first (LOG-1).
@@ -50,4 +52,40 @@ func (s *Service) FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage
 		return nil
 	})
 	return &page, err
+}
+
+// ExportAuditEvents writes the org's audit events that match q as CSV,
+// newest first, for Owners and Admins (LOG-1). It pages through them inside
+// one read transaction, holding one page at a time.
+func (s *Service) ExportAuditEvents(ctx context.Context, w io.Writer, q AuditQuery) error {
+	return s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		aw, err := report.NewAuditCSVWriter(w)
+		if err != nil {
+			return err
+		}
+		filter := muster.AuditFilter{OrgID: a.orgID, ActorID: q.ActorID, TargetType: q.TargetType,
+			TargetID: q.TargetID, Action: q.Action, Since: q.Since, Until: q.Until, BeforeID: q.BeforeID, Limit: exportBatch}
+		for {
+			events, err := tx.FindAuditEvents(ctx, filter)
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				if err := aw.Write(e); err != nil {
+					return err
+				}
+			}
+			if err := aw.Flush(); err != nil {
+				return err
+			}
+			if len(events) < exportBatch {
+				return nil
+			}
+			filter.BeforeID = events[len(events)-1].ID
+		}
+	})
 }
