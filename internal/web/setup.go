@@ -1,0 +1,189 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+// setupPage is the first-run form: the first organization and its Owner.
+type setupPage struct {
+	Page
+	// Message is the service's summary of what went wrong, if anything.
+	Message                                   string
+	Org, Licenses, FirstName, LastName, Email Field
+}
+
+// setupDonePage shows the new Owner's set-up link.
+type setupDonePage struct {
+	Page
+	OrgName    string
+	OwnerName  string
+	OwnerEmail string
+	SetupURL   string
+	// Mailbox says the copy sent by email is kept in the local mailbox.
+	Mailbox bool
+}
+
+// homePage is shown at / once Muster is set up.
+type homePage struct {
+	Page
+}
+
+// newSetupPage returns the form holding what was typed, with the error's
+// messages beside the fields they are about. The form's input names are the
+// service's field names, so its messages land where they belong.
+func newSetupPage(in form, err error) setupPage {
+	p := setupPage{
+		Page: Page{Title: "Set up Muster"},
+		Org: Field{ID: "org", Label: "Organization name", Type: "text", Value: in.get("org"),
+			Autocomplete: "organization", Max: muster.MaxNameLength},
+		Licenses: Field{ID: "licenses", Label: "License total", Type: "number", Value: in.get("licenses"),
+			Hint: "How many people your organization may have, invited or active. You can change it later.",
+			Max:  service.MaxLicenseTotal},
+		FirstName: Field{ID: "first_name", Label: "First Name", Type: "text", Value: in.get("first_name"),
+			Autocomplete: "given-name", Max: muster.MaxNameLength},
+		LastName: Field{ID: "last_name", Label: "Last Name", Type: "text", Value: in.get("last_name"),
+			Autocomplete: "family-name", Max: muster.MaxNameLength},
+		Email: Field{ID: "email", Label: "Email", Type: "email", Value: in.get("email"),
+			Hint: "Your email is your username.", Autocomplete: "email", Max: muster.MaxEmailLength},
+	}
+	if err == nil {
+		return p
+	}
+	byID := map[string]*Field{"org": &p.Org, "licenses": &p.Licenses, "first_name": &p.FirstName,
+		"last_name": &p.LastName, "email": &p.Email}
+	shown := 0
+	for _, fe := range muster.ErrorFields(err) {
+		if f, ok := byID[fe.Field]; ok && f.Error == "" {
+			f.Error = fe.Message
+			shown++
+		}
+	}
+	switch {
+	case shown == 0:
+		p.Message = muster.ErrorMessage(err)
+	case shown == 1:
+		p.Message = "Please correct the problem marked below."
+	default:
+		p.Message = "Please correct the " + strconv.Itoa(shown) + " problems marked below."
+	}
+	return p
+}
+
+// form is the submitted form.
+type form map[string][]string
+
+func (u form) get(k string) string {
+	if v := u[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// handleHome sends a fresh deployment to the first-run page.
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	needs, err := s.svc.NeedsFirstRun(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if needs {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", homePage{Page: Page{Title: "Muster"}})
+}
+
+// handleSetupForm shows the first-run form while no organization exists.
+func (s *Server) handleSetupForm(w http.ResponseWriter, r *http.Request) {
+	needs, err := s.svc.NeedsFirstRun(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !needs {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "setup", newSetupPage(form{}, nil))
+}
+
+// maxFormBytes bounds the first-run form's body.
+const maxFormBytes = 64 << 10
+
+// handleSetupCreate creates the first organization and shows its Owner's
+// set-up link. The service refuses once an organization exists.
+func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, r, http.StatusBadRequest, "message", messagePage{
+			Page: Page{Title: "Bad request"}, Heading: "Bad request",
+			Message: "The form could not be read. Go back and try again.", Link: "/setup", LinkText: "Back to the form",
+		})
+		return
+	}
+	in := form(r.PostForm)
+	// A license total that is not a whole number goes to the service as 0,
+	// which it refuses in its own words.
+	licenses, _ := strconv.Atoi(strings.TrimSpace(in.get("licenses")))
+	res, err := s.svc.FirstRun(r.Context(), service.NewOrg{
+		Name:           in.get("org"),
+		LicenseTotal:   licenses,
+		OwnerEmail:     in.get("email"),
+		OwnerFirstName: in.get("first_name"),
+		OwnerLastName:  in.get("last_name"),
+	}, "web "+clientIP(r))
+	switch code := muster.ErrorCode(err); {
+	case err == nil:
+	case code == muster.EINTERNAL:
+		s.serverError(w, r, err)
+		return
+	case code == muster.ECONFLICT && len(muster.ErrorFields(err)) == 0:
+		// Already set up, by this form or by muster init.
+		s.render(w, r, http.StatusConflict, "message", messagePage{
+			Page: Page{Title: "Already set up"}, Heading: "Muster is already set up",
+			Message: muster.ErrorMessage(err), Link: "/", LinkText: "Go to Muster",
+		})
+		return
+	default:
+		s.render(w, r, statusFor(code), "setup", newSetupPage(in, err))
+		return
+	}
+	s.log.Info("first run: organization created", "org_id", res.Org.ID, "owner_id", res.Owner.ID)
+	// The page carries a link that makes its holder the Owner.
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "setup_done", setupDonePage{
+		Page:       Page{Title: "Muster is set up"},
+		OrgName:    res.Org.Name,
+		OwnerName:  res.Owner.Name(),
+		OwnerEmail: res.Owner.Email,
+		SetupURL:   res.SetupURL,
+		Mailbox:    s.mailbox,
+	})
+}
+
+// statusFor maps a service error code to the status of the page that shows
+// it.
+func statusFor(code string) int {
+	switch code {
+	case muster.EINVALID:
+		return http.StatusUnprocessableEntity
+	case muster.ECONFLICT, muster.ESEATS:
+		return http.StatusConflict
+	case muster.ENOTFOUND:
+		return http.StatusNotFound
+	case muster.EFORBIDDEN:
+		return http.StatusForbidden
+	case muster.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case muster.EGONE:
+		return http.StatusGone
+	case muster.ETOOMANY:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
+}

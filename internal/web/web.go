@@ -1,0 +1,168 @@
+// Package web serves Muster's browser pages and the operational endpoints
+// (/healthz, /readyz, /metrics). Handlers parse a request, call one service
+// method and render a page; every rule lives in the service.
+package web
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/muster-app/muster/internal/service"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// Pinger is the database, as /readyz sees it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is what the web server is built from.
+type Config struct {
+	Service *service.Service
+	// DB is pinged by /readyz.
+	DB  Pinger
+	Log *slog.Logger
+	// API, when set, serves everything under /api/v1/.
+	API http.Handler
+	// Mailbox says that no SMTP server is configured, so email stays in the
+	// local mailbox; pages that mention sent email say so.
+	Mailbox bool
+}
+
+// ReadyTimeout bounds the database ping of /readyz.
+const ReadyTimeout = 2 * time.Second
+
+// ContentSecurityPolicy is sent with every response. Pages have no inline
+// script or style.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Server is Muster's HTTP handler.
+type Server struct {
+	svc     *service.Service
+	db      Pinger
+	log     *slog.Logger
+	pages   *pages
+	mailbox bool
+	mux     *http.ServeMux
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds the server, parsing its templates; it fails if one is missing
+// or broken.
+func New(cfg Config) (*Server, error) {
+	pg, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		svc:     cfg.Service,
+		db:      cfg.DB,
+		log:     cfg.Log,
+		pages:   pg,
+		mailbox: cfg.Mailbox,
+		mux:     http.NewServeMux(),
+		metrics: newMetrics(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.routes(cfg.API)
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
+	s.handler = s.observe(securityHeaders(csrf.Handler(s.mux)))
+	return s, nil
+}
+
+// Registry is the Prometheus registry /metrics serves, for collectors of
+// other parts of the process.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
+
+func (s *Server) routes(api http.Handler) {
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	files := http.FileServerFS(static)
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})))
+
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+
+	s.mux.HandleFunc("GET /{$}", s.handleHome)
+	s.mux.HandleFunc("GET /setup", s.handleSetupForm)
+	s.mux.HandleFunc("POST /setup", s.handleSetupCreate)
+
+	if api != nil {
+		s.mux.Handle("/api/v1/", api)
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("ok"))
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.Warn("readyz: database unreachable", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("database unreachable"))
+		return
+	}
+	w.Write([]byte("ok"))
+}
+
+func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusForbidden, "message", messagePage{
+		Page:     Page{Title: "Request refused"},
+		Heading:  "Request refused",
+		Message:  "This form was sent from another site, so Muster did not act on it. Go back to Muster and try again.",
+		Link:     "/",
+		LinkText: "Go to Muster",
+	})
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the address the request came from, without its port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

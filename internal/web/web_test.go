@@ -1,0 +1,366 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
+)
+
+const baseURL = "https://muster.example.com"
+
+// env is a web server on a real SQLite store.
+type env struct {
+	t   *testing.T
+	db  *sqlstore.DB
+	srv *httptest.Server
+	log *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith builds the server; pinger, if set, replaces the store for
+// /readyz.
+func newEnvWith(t *testing.T, pinger web.Pinger) *env {
+	t.Helper()
+	db := storetest.OpenSQLite(t)
+	e := &env{t: t, db: db, log: &syncBuffer{}}
+	if pinger == nil {
+		pinger = db
+	}
+	s, err := web.New(web.Config{
+		Service: service.New(db, service.Config{BaseURL: baseURL}),
+		DB:      pinger,
+		Log:     slog.New(slog.NewJSONHandler(e.log, nil)),
+		Mailbox: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(s)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+// do sends a request without following redirects.
+func (e *env) do(method, path string, form url.Values, header http.Header) *response {
+	e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &response{Response: resp, body: string(b)}
+}
+
+func (e *env) get(path string) *response { return e.do("GET", path, nil, nil) }
+
+func (e *env) orgCount() int {
+	e.t.Helper()
+	var n int
+	err := e.db.View(context.Background(), func(tx muster.Tx) error {
+		var err error
+		n, err = tx.CountOrgs(context.Background())
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func wantStatus(t *testing.T, r *response, status int) {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("%s %s: status %d; want %d\n%s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, r.body)
+	}
+}
+
+func wantRedirect(t *testing.T, r *response, to string) {
+	t.Helper()
+	wantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != to {
+		t.Fatalf("%s %s: Location %q; want %q", r.Request.Method, r.Request.URL.Path, loc, to)
+	}
+}
+
+func validSetup() url.Values {
+	return url.Values{"org": {"Acme Corp"}, "licenses": {"25"}, "first_name": {"Olive"},
+		"last_name": {"Owner"}, "email": {"Olive@Example.com"}}
+}
+
+func TestHealthz(t *testing.T) {
+	e := newEnv(t)
+	r := e.get("/healthz")
+	wantStatus(t, r, http.StatusOK)
+	if r.body != "ok" {
+		t.Fatalf("body = %q; want ok", r.body)
+	}
+	if r := e.do("POST", "/healthz", url.Values{}, nil); r.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST /healthz = %d; want 405", r.StatusCode)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		r := newEnv(t).get("/readyz")
+		wantStatus(t, r, http.StatusOK)
+	})
+	t.Run("ErrDatabaseClosed", func(t *testing.T) {
+		e := newEnv(t)
+		e.db.Close()
+		wantStatus(t, e.get("/readyz"), http.StatusServiceUnavailable)
+	})
+	t.Run("ErrSlowDatabase", func(t *testing.T) {
+		p := &slowPinger{}
+		e := newEnvWith(t, p)
+		wantStatus(t, e.get("/readyz"), http.StatusServiceUnavailable)
+		if p.timeout <= 0 || p.timeout > web.ReadyTimeout {
+			t.Fatalf("ping deadline in %v; want at most %v", p.timeout, web.ReadyTimeout)
+		}
+	})
+}
+
+// slowPinger reports how long it was given and answers as if the database
+// had not answered in time.
+type slowPinger struct{ timeout time.Duration }
+
+func (p *slowPinger) Ping(ctx context.Context) error {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return errors.New("no deadline")
+	}
+	p.timeout = time.Until(d)
+	return context.DeadlineExceeded
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	e.get("/healthz")
+	e.get("/healthz")
+	e.get("/no-such-page")
+	r := e.get("/metrics")
+	wantStatus(t, r, http.StatusOK)
+	for _, want := range []string{
+		`muster_http_requests_total{route="GET /healthz",status="200"} 2`,
+		`muster_http_requests_total{route="unmatched",status="404"} 1`,
+		`muster_http_request_duration_seconds_bucket{route="GET /healthz",status="200",le="+Inf"} 2`,
+		"go_goroutines ",
+		"process_cpu_seconds_total ",
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	for _, r := range []*response{
+		e.get("/"), e.get("/setup"), e.get("/healthz"), e.get("/static/muster.css"), e.get("/nope"),
+		e.do("POST", "/setup", validSetup(), http.Header{"Sec-Fetch-Site": {"cross-site"}}),
+	} {
+		for k, want := range map[string]string{
+			"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+				"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+			"X-Content-Type-Options": "nosniff",
+			"Referrer-Policy":        "same-origin",
+			"X-Frame-Options":        "DENY",
+		} {
+			if got := r.Header.Get(k); got != want {
+				t.Errorf("%s %s: %s = %q; want %q", r.Request.Method, r.Request.URL.Path, k, got, want)
+			}
+		}
+	}
+}
+
+func TestStatic(t *testing.T) {
+	r := newEnv(t).get("/static/muster.css")
+	wantStatus(t, r, http.StatusOK)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+		t.Fatalf("Content-Type = %q; want text/css", ct)
+	}
+}
+
+var labelFor = regexp.MustCompile(`<label for="([a-z_]+)">([^<]+)</label>`)
+
+func TestFirstRun(t *testing.T) {
+	e := newEnv(t)
+
+	wantRedirect(t, e.get("/"), "/setup")
+
+	form := e.get("/setup")
+	wantStatus(t, form, http.StatusOK)
+	labels := map[string]string{}
+	for _, m := range labelFor.FindAllStringSubmatch(form.body, -1) {
+		labels[m[1]] = m[2]
+	}
+	for id, label := range map[string]string{"org": "Organization name", "first_name": "First Name",
+		"last_name": "Last Name", "email": "Email", "licenses": "License total"} {
+		if labels[id] != label {
+			t.Errorf("label for %s = %q; want %q", id, labels[id], label)
+		}
+		if !strings.Contains(form.body, `<input id="`+id+`" name="`+id+`"`) {
+			t.Errorf("no input with id and name %s", id)
+		}
+	}
+	if strings.Contains(form.body, "<script") || strings.Contains(form.body, "<style") || strings.Contains(form.body, "style=") {
+		t.Error("the page has inline script or style, which the CSP blocks")
+	}
+
+	t.Run("ErrInvalid", func(t *testing.T) {
+		in := validSetup()
+		in.Set("org", "  ")
+		in.Set("licenses", "0")
+		in.Set("email", "not-an-email")
+		r := e.do("POST", "/setup", in, nil)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		for _, want := range []string{
+			`<p class="field-error" id="org-error">Organization name is required.</p>`,
+			`<p class="field-error" id="licenses-error">The license total must be a whole number from 1 to 10000000.</p>`,
+			`<p class="field-error" id="email-error">Enter an email address like name@example.com.</p>`,
+			`value="not-an-email"`, `value="Olive"`, `value="Owner"`, `value="0"`,
+			`aria-invalid="true"`, `aria-describedby="email-error email-hint"`,
+			`<div class="alert" role="alert">Please correct the 3 problems marked below.</div>`,
+		} {
+			if !strings.Contains(r.body, want) {
+				t.Errorf("page lacks %s", want)
+			}
+		}
+		if n := e.orgCount(); n != 0 {
+			t.Fatalf("%d orgs after a refused form; want 0", n)
+		}
+	})
+
+	t.Run("ErrCrossOrigin", func(t *testing.T) {
+		r := e.do("POST", "/setup", validSetup(), http.Header{"Sec-Fetch-Site": {"cross-site"}})
+		wantStatus(t, r, http.StatusForbidden)
+		if n := e.orgCount(); n != 0 {
+			t.Fatalf("%d orgs after a cross-origin post; want 0", n)
+		}
+		r = e.do("POST", "/setup", validSetup(), http.Header{"Origin": {"https://evil.example"}})
+		wantStatus(t, r, http.StatusForbidden)
+	})
+
+	t.Run("OK", func(t *testing.T) {
+		r := e.do("POST", "/setup", validSetup(), http.Header{"Sec-Fetch-Site": {"same-origin"}})
+		wantStatus(t, r, http.StatusOK)
+		if !strings.Contains(r.body, "Open this link to set your password") {
+			t.Fatalf("page lacks the set-up instruction:\n%s", r.body)
+		}
+		link := regexp.MustCompile(`<a href="(` + regexp.QuoteMeta(baseURL+service.InvitationPath) + `[^"]+)">`).FindStringSubmatch(r.body)
+		if link == nil {
+			t.Fatalf("page has no set-up link under %s:\n%s", baseURL+service.InvitationPath, r.body)
+		}
+		if r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("Cache-Control = %q; want no-store", r.Header.Get("Cache-Control"))
+		}
+		if !strings.Contains(r.body, "olive@example.com") {
+			t.Error("page does not name the Owner's email")
+		}
+		if strings.Contains(e.log.String(), strings.TrimPrefix(link[1], baseURL+service.InvitationPath)) {
+			t.Error("the log holds the set-up token")
+		}
+		if n := e.orgCount(); n != 1 {
+			t.Fatalf("%d orgs; want 1", n)
+		}
+	})
+
+	t.Run("ErrAlreadySetUp", func(t *testing.T) {
+		in := validSetup()
+		in.Set("email", "mallory@example.com")
+		r := e.do("POST", "/setup", in, nil)
+		wantStatus(t, r, http.StatusConflict)
+		if !strings.Contains(r.body, "Muster is already set up. Sign in instead.") {
+			t.Fatalf("page lacks the service's message:\n%s", r.body)
+		}
+		if n := e.orgCount(); n != 1 {
+			t.Fatalf("%d orgs after a second first run; want 1", n)
+		}
+	})
+
+	t.Run("AfterSetup", func(t *testing.T) {
+		wantRedirect(t, e.get("/setup"), "/")
+		r := e.get("/")
+		wantStatus(t, r, http.StatusOK)
+		if !strings.Contains(r.body, "Muster is running") || !strings.Contains(r.body, "Sign in (coming soon)") {
+			t.Fatalf("home page:\n%s", r.body)
+		}
+	})
+}
+
+func TestRequestLog(t *testing.T) {
+	e := newEnv(t)
+	token := "a9Zx0bQ7yC4kP2mN8rT5vW1sD6fH3jL0"
+	e.get("/invitations/" + token + "?token=query-secret&password=hunter2")
+	log := e.log.String()
+	for _, secret := range []string{token, "query-secret", "hunter2"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("log holds %q:\n%s", secret, log)
+		}
+	}
+	for _, want := range []string{`"msg":"request"`, `"path":"/invitations/REDACTED"`, `"status":404`, `"method":"GET"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %s:\n%s", want, log)
+		}
+	}
+}
