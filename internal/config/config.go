@@ -88,18 +88,18 @@ const (
 // Options returns every setting, in the order usage text lists them.
 func Options() []Option {
 	return []Option{
-		{FlagAddr, "MUSTER_ADDR", DefaultAddr, "host:port", "address the server listens on"},
-		{FlagDB, "MUSTER_DATABASE_URL", store.DefaultSQLitePath, "url",
+		{FlagAddr, "MUSTER_ADDR", DefaultAddr, "HOST:PORT", "address the server listens on"},
+		{FlagDB, "MUSTER_DATABASE_URL", store.DefaultSQLitePath, "URL",
 			"database: a SQLite file path, or a postgres:// URL for PostgreSQL"},
-		{FlagBaseURL, "MUSTER_BASE_URL", "http://<addr>", "url",
+		{FlagBaseURL, "MUSTER_BASE_URL", "http://<addr>", "URL",
 			"URL people use to reach Muster; links in emails start with it"},
-		{FlagSMTP, "MUSTER_SMTP_URL", "", "url",
+		{FlagSMTP, "MUSTER_SMTP_URL", "", "URL",
 			"SMTP server as smtp://user:pass@host:port (smtps:// for TLS); unset keeps mail in a local mailbox"},
-		{FlagMailFrom, "MUSTER_MAIL_FROM", "", "address", "From address of Muster's email (needed with --smtp)"},
-		{FlagRegion, "MUSTER_REGION", DefaultRegion, "code", "region this deployment serves (us, eu, ca, au…)"},
-		{FlagRegions, "MUSTER_REGIONS", "", "list",
+		{FlagMailFrom, "MUSTER_MAIL_FROM", "", "ADDRESS", "From address of Muster's email (needed with --smtp)"},
+		{FlagRegion, "MUSTER_REGION", DefaultRegion, "CODE", "region this deployment serves (us, eu, ca, au…)"},
+		{FlagRegions, "MUSTER_REGIONS", "", "LIST",
 			"sign-in URLs of the other regions: eu=https://eu.example.com,ca=https://ca.example.com"},
-		{FlagInvitationTTL, "MUSTER_INVITATION_TTL", DefaultInvitationTTL.String(), "duration",
+		{FlagInvitationTTL, "MUSTER_INVITATION_TTL", "168h", "DURATION",
 			"how long invitation and set-up links stay valid"},
 	}
 }

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/muster-app/muster/internal/api"
+	"github.com/muster-app/muster/internal/config"
+	"github.com/muster-app/muster/internal/mail"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/web"
+)
+
+const serveDescription = `
+Runs Muster: the web console, the JSON API under /api/v1, the mail outbox and
+the report jobs. Migrations run at start. On an empty database the console
+opens with a first-run page that creates the first organization.
+
+Health: /healthz (the process is up), /readyz (the database answers),
+/metrics (Prometheus). Logs are JSON lines on stderr. SIGTERM or SIGINT
+stops the server gracefully.
+`
+
+// ShutdownTimeout bounds how long a stopping server waits for requests in
+// flight.
+const ShutdownTimeout = 20 * time.Second
+
+// reportPoll is how often the report runner looks for queued reports when
+// nobody wakes it.
+const reportPoll = 15 * time.Second
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("serve")
+	fs.config()
+	if err := fs.parse(e, args, "serve [flags]", serveDescription); err != nil {
+		return err
+	}
+	cfg, err := fs.load(e)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("muster stopped on an error", "err", err)
+		return &reportedError{err}
+	}
+	return nil
+}
+
+// serve runs the server until ctx ends or a SIGTERM or SIGINT arrives.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("opening the database %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	defer db.Close()
+	schema, err := schemaVersion(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	dialect := "sqlite"
+	if store.IsPostgres(cfg.DatabaseURL) {
+		dialect = "postgres"
+	}
+	log.Info("database ready", "database", cfg.RedactedDatabaseURL(), "dialect", dialect, "schema_version", schema)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if cfg.BaseURLDerived {
+		// With --addr :0 the port is known only now.
+		if host, port, err := net.SplitHostPort(cfg.Addr); err == nil && port == "0" {
+			cfg.BaseURL = config.DeriveBaseURL(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		}
+	}
+
+	var transport mail.Transport = mail.Mailbox{}
+	if cfg.SMTPURL != "" {
+		if transport, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+
+	svc := service.New(db, serviceConfig(cfg))
+	sender := &mail.Sender{Store: db, Transport: transport, Log: log}
+	reports := &reportRunner{svc: svc, log: log, wake: make(chan struct{}, 1)}
+	apiServer := api.New(svc, log)
+	apiServer.OnReportRequested = reports.Wake
+	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == ""})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	server := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// Background work stops after the server has answered its last request.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var work sync.WaitGroup
+	work.Go(func() { sender.Run(workCtx) })
+	work.Go(func() { reports.Run(workCtx) })
+
+	log.Info("muster is listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
+		"database", cfg.RedactedDatabaseURL(), "region", cfg.Region, "version", version())
+	if cfg.SMTPURL == "" {
+		log.Info("no SMTP server set (--smtp): mail is kept in a local mailbox, which the Owner reads in the console")
+	} else {
+		log.Info("mail goes out through SMTP", "smtp", cfg.RedactedSMTPURL(), "from", cfg.MailFrom)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(ln) }()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	stop() // a second signal ends the process at once
+	log.Info("shutting down", "timeout", ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	shutdownErr := server.Shutdown(shutdownCtx)
+	stopWork()
+	work.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("shutting down: %w", shutdownErr)
+	}
+	log.Info("muster stopped")
+	return nil
+}
+
+// reportRunner runs queued user-list reports (AUD-1) and deletes expired
+// ones.
+type reportRunner struct {
+	svc  *service.Service
+	log  *slog.Logger
+	wake chan struct{}
+}
+
+// Wake asks the runner to look for queued reports now.
+func (r *reportRunner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs reports until ctx ends.
+func (r *reportRunner) Run(ctx context.Context) {
+	poll := time.NewTicker(reportPoll)
+	defer poll.Stop()
+	var nextCleanup time.Time
+	for {
+		for ctx.Err() == nil {
+			ran, err := r.svc.RunNextReport(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.log.Error("reports: running a report failed", "err", err)
+			}
+			if !ran || err != nil {
+				break
+			}
+		}
+		if now := time.Now(); now.After(nextCleanup) && ctx.Err() == nil {
+			if n, err := r.svc.DeleteExpiredReports(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("reports: deleting expired reports failed", "err", err)
+			} else if n > 0 {
+				r.log.Info("reports: deleted expired reports", "count", n)
+			}
+			nextCleanup = now.Add(time.Hour)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+		case <-r.wake:
+		}
+	}
+}
