@@ -102,7 +102,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	reports := &reportRunner{svc: svc, log: log, wake: make(chan struct{}, 1)}
 	apiServer := api.New(svc, log)
 	apiServer.OnReportRequested = reports.Wake
-	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == ""})
+	regions := make([]web.RegionLink, len(cfg.Regions))
+	for i, r := range cfg.Regions {
+		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
+	}
+	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
+		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions})
 	if err != nil {
 		ln.Close()
 		return err

@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/muster-app/muster/internal/muster"
 )
 
 //go:embed templates
@@ -14,7 +16,8 @@ var templateFS embed.FS
 
 // pageNames are the pages; each is templates/NAME.html rendered inside
 // templates/layout.html.
-var pageNames = []string{"home", "setup", "setup_done", "message"}
+var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
+	"sessions", "change_password"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {
@@ -39,6 +42,8 @@ func parsePages() (*pages, error) {
 // Page is what every page's data starts with.
 type Page struct {
 	Title string
+	// User is the signed-in user, for the header; nil on public pages.
+	User *muster.User
 }
 
 // Field is one labelled input of a form.

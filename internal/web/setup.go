@@ -28,11 +28,6 @@ type setupDonePage struct {
 	Mailbox bool
 }
 
-// homePage is shown at / once Muster is set up.
-type homePage struct {
-	Page
-}
-
 // newSetupPage returns the form holding what was typed, with the error's
 // messages beside the fields they are about. The form's input names are the
 // service's field names, so its messages land where they belong.
@@ -84,7 +79,8 @@ func (u form) get(k string) string {
 	return ""
 }
 
-// handleHome sends a fresh deployment to the first-run page.
+// handleHome sends a fresh deployment to the first-run page, and otherwise
+// shows the signed-in user's profile.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	needs, err := s.svc.NeedsFirstRun(r.Context())
 	if err != nil {
@@ -95,7 +91,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "home", homePage{Page: Page{Title: "Muster"}})
+	s.requireUser(s.handleProfile)(w, r)
 }
 
 // handleSetupForm shows the first-run form while no organization exists.

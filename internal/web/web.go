@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,13 @@ type Config struct {
 	// Mailbox says that no SMTP server is configured, so email stays in the
 	// local mailbox; pages that mention sent email say so.
 	Mailbox bool
+	// BaseURL is where people reach Muster; an https one makes session
+	// cookies Secure.
+	BaseURL string
+	// Region is this deployment's region; Regions are the others, offered
+	// on the sign-in page (AUTH-4).
+	Region  string
+	Regions []RegionLink
 }
 
 // ReadyTimeout bounds the database ping of /readyz.
@@ -53,9 +61,13 @@ type Server struct {
 	log     *slog.Logger
 	pages   *pages
 	mailbox bool
-	mux     *http.ServeMux
-	metrics *metrics
-	handler http.Handler
+	// secureCookies is set when Muster is served over HTTPS.
+	secureCookies bool
+	region        string
+	regions       []RegionLink
+	mux           *http.ServeMux
+	metrics       *metrics
+	handler       http.Handler
 }
 
 // New builds the server, parsing its templates; it fails if one is missing
@@ -66,13 +78,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc:     cfg.Service,
-		db:      cfg.DB,
-		log:     cfg.Log,
-		pages:   pg,
-		mailbox: cfg.Mailbox,
-		mux:     http.NewServeMux(),
-		metrics: newMetrics(),
+		svc:           cfg.Service,
+		db:            cfg.DB,
+		log:           cfg.Log,
+		pages:         pg,
+		mailbox:       cfg.Mailbox,
+		secureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
+		region:        cfg.Region,
+		regions:       cfg.Regions,
+		mux:           http.NewServeMux(),
+		metrics:       newMetrics(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -107,6 +122,21 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("GET /{$}", s.handleHome)
 	s.mux.HandleFunc("GET /setup", s.handleSetupForm)
 	s.mux.HandleFunc("POST /setup", s.handleSetupCreate)
+
+	s.mux.HandleFunc("GET /signin", s.handleSignInForm)
+	s.mux.HandleFunc("POST /signin", s.handleSignIn)
+	s.mux.HandleFunc("GET /signin/region", s.handleRegion)
+	s.mux.HandleFunc("POST /signout", s.handleSignOut)
+	s.mux.HandleFunc("GET "+service.InvitationPath+"{token}", s.handleInvitationForm)
+	s.mux.HandleFunc("POST "+service.InvitationPath+"{token}", s.handleInvitationAccept)
+	s.mux.HandleFunc("GET /password-reset", s.handleResetRequestForm)
+	s.mux.HandleFunc("POST /password-reset", s.handleResetRequest)
+	s.mux.HandleFunc("GET "+service.ResetPath+"{token}", s.handleResetForm)
+	s.mux.HandleFunc("POST "+service.ResetPath+"{token}", s.handleReset)
+	s.mux.HandleFunc("GET /account/sessions", s.requireUser(s.handleSessions))
+	s.mux.HandleFunc("POST /account/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
+	s.mux.HandleFunc("GET /account/password", s.requireUser(s.handlePasswordForm))
+	s.mux.HandleFunc("POST /account/password", s.requireUser(s.handlePasswordChange))
 
 	if api != nil {
 		s.mux.Handle("/api/v1/", api)
