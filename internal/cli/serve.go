@@ -98,7 +98,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 
 	svc := service.New(db, serviceConfig(cfg))
-	sender := &mail.Sender{Store: db, Transport: transport, Log: log}
+	sender := &mail.Sender{Store: db, Transport: transport, Log: log, FirstRetry: cfg.MailRetry, Poll: time.Second}
 	reports := &reportRunner{svc: svc, log: log, wake: make(chan struct{}, 1)}
 	apiServer := api.New(svc, log)
 	apiServer.OnReportRequested = reports.Wake

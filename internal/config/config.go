@@ -45,6 +45,9 @@ type Config struct {
 	Regions []Region
 	// InvitationTTL is how long an invitation link stays valid (INV-4).
 	InvitationTTL time.Duration
+	// MailRetry is the wait before the first retry of an email that could
+	// not be sent; each further failure doubles it, up to an hour.
+	MailRetry time.Duration
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -74,6 +77,7 @@ const (
 	FlagRegion        = "region"
 	FlagRegions       = "regions"
 	FlagInvitationTTL = "invitation-ttl"
+	FlagMailRetry     = "mail-retry"
 )
 
 // Defaults.
@@ -83,6 +87,7 @@ const (
 	DefaultInvitationTTL = 7 * 24 * time.Hour
 	// MaxInvitationTTL bounds --invitation-ttl.
 	MaxInvitationTTL = 90 * 24 * time.Hour
+	DefaultMailRetry = 30 * time.Second
 )
 
 // Options returns every setting, in the order usage text lists them.
@@ -101,6 +106,8 @@ func Options() []Option {
 			"sign-in URLs of the other regions: eu=https://eu.example.com,ca=https://ca.example.com"},
 		{FlagInvitationTTL, "MUSTER_INVITATION_TTL", "168h", "DURATION",
 			"how long invitation and set-up links stay valid"},
+		{FlagMailRetry, "MUSTER_MAIL_RETRY", "30s", "DURATION",
+			"wait before retrying an email the SMTP server refused; doubles per failure up to 1h, for 3 days"},
 	}
 }
 
@@ -258,6 +265,19 @@ func parse(raw map[string]string) (*Config, error) {
 			bad(FlagInvitationTTL, "must be between 1m and %s", fmtHours(MaxInvitationTTL))
 		default:
 			c.InvitationTTL = d
+		}
+	}
+
+	c.MailRetry = DefaultMailRetry
+	if v := get(FlagMailRetry, ""); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(FlagMailRetry, "%q is not a duration, like 30s or 2m", v)
+		case d < 100*time.Millisecond || d > time.Hour:
+			bad(FlagMailRetry, "must be between 100ms and 1h")
+		default:
+			c.MailRetry = d
 		}
 	}
 

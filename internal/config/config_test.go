@@ -36,6 +36,7 @@ func TestDefaults(t *testing.T) {
 		BaseURLDerived: true,
 		Region:         "us",
 		InvitationTTL:  168 * time.Hour,
+		MailRetry:      30 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v; want %+v", c, want)
@@ -77,6 +78,7 @@ func TestPrecedence(t *testing.T) {
 			SMTPURL: "smtps://mail.example.com", MailFrom: "Muster <flag@example.com>", Region: "ca",
 			Regions:       []config.Region{{"eu", "https://eu.example.com"}, {"au", "https://au.example.com"}},
 			InvitationTTL: 72 * time.Hour,
+			MailRetry:     30 * time.Second,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Fatalf("config = %+v; want %+v", c, want)
