@@ -1,0 +1,275 @@
+// Package e2e_test runs the real muster binary as child processes: killed
+// and restarted, or several at once on one PostgreSQL.
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/mail/mailtest"
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/store/storetest"
+)
+
+// binary is the muster command, built once for the package's tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "muster-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "muster")
+	build := exec.Command("go", "build", "-o", binary, "github.com/muster-app/muster/cmd/muster")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building muster:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running muster serve.
+type server struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	URL  string
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// serve starts muster serve with args and waits until it is ready.
+func serve(t *testing.T, args ...string) *server {
+	t.Helper()
+	addr := freePort(t)
+	s := &server{t: t, URL: "http://" + addr, logs: &syncBuffer{}}
+	s.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--base-url", s.URL}, args...)...)
+	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("server %s log:\n%s", s.URL, s.logs.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(s.URL + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("muster serve did not become ready:\n%s", s.logs.String())
+	return nil
+}
+
+// kill ends the server with SIGKILL, as a crash would.
+func (s *server) kill() {
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+}
+
+// org creates an org through the service on the same database and returns
+// the Owner's context; the Owner has accepted.
+func org(t *testing.T, db *sqlstore.DB, svc *service.Service) (context.Context, *muster.Team) {
+	t.Helper()
+	res, err := svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
+		service.NewOrg{Name: "Acme", LicenseTotal: 20, OwnerEmail: "owner@example.com", OwnerFirstName: "Olive", OwnerLastName: "Owner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept(t, svc, res.SetupURL)
+	ctx := muster.NewContext(context.Background(), muster.Principal{UserID: res.Owner.ID, OrgID: res.Org.ID, Origin: "test"})
+	teams, err := svc.Teams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, teams[0]
+}
+
+func accept(t *testing.T, svc *service.Service, link string) *muster.User {
+	t.Helper()
+	in, err := svc.AcceptInvitation(context.Background(), link[strings.LastIndex(link, "/")+1:], "a long enough secret",
+		service.Client{IP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.User
+}
+
+func invite(t *testing.T, svc *service.Service, owner context.Context, team *muster.Team, name string, role muster.Role) *service.Invited {
+	t.Helper()
+	res, err := svc.Invite(owner, service.InviteInput{FirstName: name, LastName: "Test", Email: strings.ToLower(name) + "@example.com",
+		Role: role, PrimaryTeamID: team.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestCommittedMailSurvivesSIGKILL: with the SMTP server down, invitations
+// are committed and the server is killed with SIGKILL; once SMTP and the
+// server are back, every committed email arrives exactly once (INV-6).
+func TestCommittedMailSurvivesSIGKILL(t *testing.T) {
+	smtp := mailtest.Start(t)
+	smtp.Stop()
+	dbPath := filepath.Join(t.TempDir(), "muster.db")
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test"})
+
+	args := []string{"--db", dbPath, "--smtp", smtp.URL(), "--mail-from", "muster@example.com", "--mail-retry", "200ms"}
+	first := serve(t, args...)
+	owner, team := org(t, db, svc)
+	for _, name := range []string{"Ann", "Bob", "Cid", "Dot", "Eve"} {
+		invite(t, svc, owner, team, name, muster.RoleBasic)
+	}
+	// Let the sender fail a few times against the closed port.
+	time.Sleep(1500 * time.Millisecond)
+	first.kill()
+	if n := len(smtp.Messages()); n != 0 {
+		t.Fatalf("%d emails arrived while SMTP was down", n)
+	}
+
+	smtp.Restart(t)
+	serve(t, args...)
+	const want = 6 // the Owner's set-up email and five invitations
+	msgs := smtp.WaitFor(t, want, 30*time.Second)
+	time.Sleep(1500 * time.Millisecond) // time enough for a duplicate to show
+	msgs = smtp.Messages()
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if m.MessageID == "" || seen[m.MessageID] {
+			t.Fatalf("Message-ID %q arrived twice or is empty", m.MessageID)
+		}
+		seen[m.MessageID] = true
+	}
+	if len(msgs) != want {
+		t.Fatalf("%d emails arrived; want %d, each once", len(msgs), want)
+	}
+}
+
+// browser keeps cookies. Cookies do not tell ports apart, so one browser
+// carries its session to every instance on 127.0.0.1, as a load balancer in
+// front of them would.
+func browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func get(t *testing.T, c *http.Client, u string) (int, string, string) {
+	t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(b)
+}
+
+// TestTwoInstancesOnePostgres: a session works on both instances;
+// deactivation through one ends it on the other at its next request (DEA-1).
+func TestTwoInstancesOnePostgres(t *testing.T) {
+	dbURL := storetest.PostgresSchema(t)
+	db, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test"})
+	owner, team := org(t, db, svc)
+	dee := accept(t, svc, invite(t, svc, owner, team, "Dee", muster.RoleManager).Link)
+	token, err := svc.CreateAPIToken(owner, "e2e", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a, b := serve(t, "--db", dbURL), serve(t, "--db", dbURL)
+	person := browser()
+	res, err := person.PostForm(a.URL+"/signin", url.Values{"email": {dee.Email}, "password": {"a long enough secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in on A: %d", res.StatusCode)
+	}
+	for _, s := range []*server{a, b} {
+		if status, _, body := get(t, person, s.URL+"/"); status != 200 || !strings.Contains(body, "Dee Test") {
+			t.Fatalf("profile on %s: %d", s.URL, status)
+		}
+	}
+
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/users/%d/deactivate", a.URL, dee.ID), nil)
+	req.Header.Set("Authorization", "Bearer "+token.Secret)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("deactivate through A: %d", res.StatusCode)
+	}
+	status, location, _ := get(t, person, b.URL+"/")
+	if status != http.StatusSeeOther || location != "/signin?notice=session-ended" {
+		t.Fatalf("Dee's next request on B: %d %q; want the sign-in page", status, location)
+	}
+}
