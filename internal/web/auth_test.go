@@ -379,3 +379,26 @@ func TestSessionCookieFlags(t *testing.T) {
 		t.Fatalf("session cookie = %+v; want HttpOnly, SameSite=Lax", c)
 	}
 }
+
+func TestMailboxIsTheOwnersToRead(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	teams, _ := s.svc.Teams(ownerCtx)
+	_, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com",
+		Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	p := b.get("/settings/mailbox")
+	want(t, p, 200, "ada@example.com", "Olive Owner invited you to join Acme on Muster", "Queued")
+	link := p.body[strings.Index(p.body, `href="/settings/mailbox/`)+6:]
+	link = link[:strings.Index(link, `"`)]
+	want(t, b.get(link), 200, "Your email address is your username: ada@example.com", "/invitations/")
+
+	ada := s.browser()
+	ada.acceptInvitation(s.deliver("ada@example.com").Link("/invitations/"), "ada's long password")
+	want(t, ada.get("/settings/mailbox"), http.StatusForbidden, "Only the Owner")
+	want(t, ada.get(link), http.StatusForbidden)
+}

@@ -137,6 +137,8 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("POST /account/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
 	s.mux.HandleFunc("GET /account/password", s.requireUser(s.handlePasswordForm))
 	s.mux.HandleFunc("POST /account/password", s.requireUser(s.handlePasswordChange))
+	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
+	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
 
 	if api != nil {
 		s.mux.Handle("/api/v1/", api)

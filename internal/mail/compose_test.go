@@ -1,0 +1,71 @@
+package mail
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (run go test -update to accept):\n%s", path, got)
+	}
+}
+
+func TestInvitationGolden(t *testing.T) {
+	expires := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	for name, inv := range map[string]Invitation{
+		"invitation": {OrgName: "Acme & Co", InviterName: "Olive O'Neil", FirstName: "Zoë", Email: "zoe@example.com",
+			Link: "https://muster.example.com/invitations/abc123", ExpiresAt: expires},
+		"setup": {OrgName: "Acme & Co", FirstName: "Olive", Email: "olive@example.com",
+			Link: "https://muster.example.com/invitations/def456", ExpiresAt: expires, Owner: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			msg, err := ComposeInvitation(inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".subject", msg.Subject)
+			golden(t, name+".txt", msg.Text)
+			golden(t, name+".html", msg.HTML)
+			if strings.Contains(msg.HTML, "<script") || !strings.Contains(msg.HTML, "Acme &amp; Co") {
+				t.Error("HTML part does not escape the org name")
+			}
+		})
+	}
+}
+
+func TestPasswordResetAndReportGolden(t *testing.T) {
+	expires := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	msg, err := ComposePasswordReset(PasswordReset{OrgName: "Acme", FirstName: "Olive",
+		Link: "https://muster.example.com/password-reset/xyz", ExpiresAt: expires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "password_reset.txt", msg.Text)
+	golden(t, "password_reset.html", msg.HTML)
+	msg, err = ComposeReportReady(ReportReady{OrgName: "Acme", FirstName: "Olive", Rows: 1234,
+		Link: "https://muster.example.com/reports/7/download", ExpiresAt: expires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report_ready.txt", msg.Text)
+	golden(t, "report_ready.html", msg.HTML)
+}

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// mailboxPage lists the org's email for the Owner: the local mailbox when no
+// SMTP server is set, and any message that could not be sent (INV-6).
+type mailboxPage struct {
+	Page
+	Mailbox  bool
+	Messages []mailRow
+	Next     string
+}
+
+type mailRow struct {
+	URL     string
+	To      string
+	Subject string
+	Status  string
+	Failed  bool
+	Time    string
+}
+
+// mailStatus says where a message is, in words.
+func mailStatus(m *muster.OutboxMessage) string {
+	switch {
+	case !m.FailedAt.IsZero():
+		return "Not delivered: " + m.LastError
+	case m.DeliveredVia == muster.DeliveredToMailbox:
+		return "In the mailbox"
+	case !m.SentAt.IsZero():
+		return "Sent"
+	case m.Attempts > 0:
+		return "Retrying: " + m.LastError
+	}
+	return "Queued"
+}
+
+func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
+	u, _ := current(r)
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	page, err := s.svc.Mailbox(r.Context(), before, 50)
+	if s.refused(w, r, err) {
+		return
+	}
+	p := mailboxPage{Page: Page{Title: "Mailbox", User: u}, Mailbox: s.mailbox}
+	for _, m := range page.Messages {
+		p.Messages = append(p.Messages, mailRow{URL: "/settings/mailbox/" + strconv.FormatInt(m.ID, 10), To: m.To,
+			Subject: m.Subject, Status: mailStatus(m), Failed: !m.FailedAt.IsZero(), Time: humanTime(m.CreatedAt)})
+	}
+	if page.NextBeforeID != 0 {
+		p.Next = "/settings/mailbox?before=" + strconv.FormatInt(page.NextBeforeID, 10)
+	}
+	s.render(w, r, http.StatusOK, "mailbox", p)
+}
+
+// mailPage shows one message.
+type mailPage struct {
+	Page
+	Message *muster.OutboxMessage
+	Status  string
+	Time    string
+}
+
+func (s *Server) handleMailboxMessage(w http.ResponseWriter, r *http.Request) {
+	u, _ := current(r)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	m, err := s.svc.MailboxMessage(r.Context(), id)
+	if s.refused(w, r, err) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "mail", mailPage{Page: Page{Title: m.Subject, User: u}, Message: m,
+		Status: mailStatus(m), Time: humanTime(m.CreatedAt)})
+}
+
+// refused renders the page for a service refusal and reports whether there
+// was one.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch code := muster.ErrorCode(err); code {
+	case "":
+		return false
+	case muster.ENOTFOUND:
+		s.notFound(w, r)
+	case muster.EFORBIDDEN:
+		u, _ := current(r)
+		s.render(w, r, http.StatusForbidden, "message", messagePage{Page: Page{Title: "Not allowed", User: u},
+			Heading: "Not allowed", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Back to your profile"})
+	case muster.EINTERNAL:
+		s.serverError(w, r, err)
+	default:
+		u, _ := current(r)
+		s.render(w, r, statusFor(code), "message", messagePage{Page: Page{Title: "Not done", User: u},
+			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Back"})
+	}
+	return true
+}
