@@ -195,20 +195,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// statusOf maps service error codes to HTTP statuses.
-var statusOf = map[string]int{
-	muster.EINVALID:      http.StatusUnprocessableEntity,
-	muster.ENOTFOUND:     http.StatusNotFound,
-	muster.ECONFLICT:     http.StatusConflict,
-	muster.EFORBIDDEN:    http.StatusForbidden,
-	muster.EUNAUTHORIZED: http.StatusUnauthorized,
-	muster.ESEATS:        http.StatusConflict,
-	muster.EGONE:         http.StatusGone,
-	muster.ETOOMANY:      http.StatusTooManyRequests,
-	muster.ESTALE:        http.StatusPreconditionFailed,
-	muster.EINTERNAL:     http.StatusInternalServerError,
-}
-
 var titleOf = map[string]string{
 	muster.EINVALID:      "Invalid request",
 	muster.ENOTFOUND:     "Not found",
@@ -255,13 +241,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == muster.EINTERNAL {
 		s.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusBadRequest
-	}
-	if code == "bad_request" {
-		status = http.StatusBadRequest
-	}
+	status := muster.HTTPStatus(code)
 	title := titleOf[code]
 	if title == "" {
 		title = http.StatusText(status)

@@ -3,14 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"strconv"
-	"strings"
 
 	"github.com/muster-app/muster/internal/config"
 	"github.com/muster-app/muster/internal/store"
-	"github.com/muster-app/muster/internal/store/postgres"
-	"github.com/muster-app/muster/internal/store/sqlite"
 )
 
 const migrateDescription = `
@@ -44,29 +39,6 @@ func migrate(ctx context.Context, cfg *config.Config) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("migrating the database %s: %w", cfg.RedactedDatabaseURL(), err)
 	}
-	if err := db.Close(); err != nil {
-		return 0, err
-	}
-	return schemaVersion(cfg.DatabaseURL)
-}
-
-// schemaVersion is the newest migration this binary carries for the
-// database's dialect, which is the schema version once the store is open.
-func schemaVersion(databaseURL string) (int64, error) {
-	migrations := sqlite.Dialect().Migrations
-	if store.IsPostgres(databaseURL) {
-		migrations = postgres.Dialect().Migrations
-	}
-	names, err := fs.Glob(migrations, "*.sql")
-	if err != nil {
-		return 0, err
-	}
-	var newest int64
-	for _, name := range names {
-		digits, _, _ := strings.Cut(name, "_")
-		if v, err := strconv.ParseInt(digits, 10, 64); err == nil {
-			newest = max(newest, v)
-		}
-	}
-	return newest, nil
+	defer db.Close()
+	return db.Version(ctx)
 }

@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("opening the database %s: %w", cfg.RedactedDatabaseURL(), err)
 	}
 	defer db.Close()
-	schema, err := schemaVersion(cfg.DatabaseURL)
+	schema, err := db.Version(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package muster
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Error codes. Every refusal the service makes carries one of these; each
@@ -44,6 +45,32 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// HTTPStatus is the HTTP status that answers a refusal with code, for the
+// console and the API alike.
+func HTTPStatus(code string) int {
+	switch code {
+	case EINVALID:
+		return http.StatusUnprocessableEntity
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case ECONFLICT, ESEATS:
+		return http.StatusConflict
+	case EFORBIDDEN:
+		return http.StatusForbidden
+	case EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case EGONE:
+		return http.StatusGone
+	case ETOOMANY:
+		return http.StatusTooManyRequests
+	case ESTALE:
+		return http.StatusPreconditionFailed
+	case EINTERNAL:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
 }
 
 // ErrorCode returns the code of err, EINTERNAL for errors that are not *Error,
@@ -108,8 +135,11 @@ func (v *Validation) Err() error {
 		return nil
 	}
 	msg := v.fields[0].Message
-	if len(v.fields) > 1 {
-		msg = fmt.Sprintf("%s (and %d more problems)", msg, len(v.fields)-1)
+	switch n := len(v.fields) - 1; {
+	case n == 1:
+		msg += " (and 1 more problem)"
+	case n > 1:
+		msg = fmt.Sprintf("%s (and %d more problems)", msg, n)
 	}
 	return &Error{Code: EINVALID, Message: msg, Fields: v.fields}
 }

@@ -177,7 +177,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	switch code := muster.ErrorCode(err); code {
 	case "":
 	case muster.EUNAUTHORIZED, muster.ETOOMANY:
-		s.render(w, r, statusFor(code), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
+		s.render(w, r, muster.HTTPStatus(code), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
 		return
 	default:
 		s.serverError(w, r, err)
@@ -269,7 +269,7 @@ func (s *Server) linkGone(w http.ResponseWriter, r *http.Request, err error) {
 		h = heading[e.Reason]
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, statusFor(muster.ErrorCode(err)), "message", messagePage{
+	s.render(w, r, muster.HTTPStatus(muster.ErrorCode(err)), "message", messagePage{
 		Page: Page{Title: h}, Heading: h, Message: muster.ErrorMessage(err), Link: "/signin", LinkText: "Go to sign in",
 	})
 }
@@ -316,7 +316,7 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 			s.linkGoneOr500(w, r, lookupErr)
 			return
 		}
-		s.render(w, r, statusFor(code), "password", s.invitationPage(info, token, err))
+		s.render(w, r, muster.HTTPStatus(code), "password", s.invitationPage(info, token, err))
 		return
 	default:
 		s.linkGoneOr500(w, r, err)
@@ -393,7 +393,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	switch code := muster.ErrorCode(err); code {
 	case "":
 	case muster.EINVALID:
-		s.render(w, r, statusFor(code), "password", s.resetPage(token, err))
+		s.render(w, r, muster.HTTPStatus(code), "password", s.resetPage(token, err))
 		return
 	default:
 		s.linkGoneOr500(w, r, err)
@@ -510,7 +510,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	default:
-		s.render(w, r, statusFor(code), "change_password", newChangePasswordPage(u, err))
+		s.render(w, r, muster.HTTPStatus(code), "change_password", newChangePasswordPage(u, err))
 		return
 	}
 	http.Redirect(w, r, "/account/sessions?notice=password-changed", http.StatusSeeOther)

@@ -97,7 +97,7 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error) bool
 		s.serverError(w, r, err)
 	default:
 		u, _ := current(r)
-		s.render(w, r, statusFor(code), "message", messagePage{Page: Page{Title: "Not done", User: u},
+		s.render(w, r, muster.HTTPStatus(code), "message", messagePage{Page: Page{Title: "Not done", User: u},
 			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Back"})
 	}
 	return true

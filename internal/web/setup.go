@@ -146,7 +146,7 @@ func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	default:
-		s.render(w, r, statusFor(code), "setup", newSetupPage(in, err))
+		s.render(w, r, muster.HTTPStatus(code), "setup", newSetupPage(in, err))
 		return
 	}
 	s.log.Info("first run: organization created", "org_id", res.Org.ID, "owner_id", res.Owner.ID)
@@ -160,26 +160,4 @@ func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
 		SetupURL:   res.SetupURL,
 		Mailbox:    s.mailbox,
 	})
-}
-
-// statusFor maps a service error code to the status of the page that shows
-// it.
-func statusFor(code string) int {
-	switch code {
-	case muster.EINVALID:
-		return http.StatusUnprocessableEntity
-	case muster.ECONFLICT, muster.ESEATS:
-		return http.StatusConflict
-	case muster.ENOTFOUND:
-		return http.StatusNotFound
-	case muster.EFORBIDDEN:
-		return http.StatusForbidden
-	case muster.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case muster.EGONE:
-		return http.StatusGone
-	case muster.ETOOMANY:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusBadRequest
 }

@@ -63,6 +63,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// Version returns the schema version the database is at.
+func (db *DB) Version(ctx context.Context) (int64, error) {
+	provider, err := goose.NewProvider(db.dialect.Goose, db.write, db.dialect.Migrations)
+	if err != nil {
+		return 0, fmt.Errorf("store: migrations: %w", err)
+	}
+	return provider.GetDBVersion(ctx)
+}
+
 // Update implements muster.Store.
 func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
 	return db.run(ctx, db.write, nil, fn)
