@@ -1,4 +1,5 @@
-// Package cli is the muster command: serve, init, migrate and version. It
+// Package cli is the muster command: serve, init, migrate, the operator
+// commands users, token and org, and version. It
 // parses flags and the environment into a config.Config, builds the parts of
 // Muster and calls the service layer as an operator; it decides nothing
 // itself. cmd/muster only calls Run.
@@ -44,6 +45,9 @@ func commands() []command {
 		{"serve", "run the server: console, API, mail outbox and report jobs", runServe},
 		{"init", "create an organization and its Owner, and print the Owner's set-up link", runInit},
 		{"migrate", "bring the database schema up to date", runMigrate},
+		{"users", "export an organization's user list as CSV (users export)", runUsers},
+		{"token", "create an API token for an Owner or Admin (token create)", runToken},
+		{"org", "change an organization's license total or Email at Scale (org update)", runOrg},
 		{"version", "print the version", runVersion},
 	}
 }
