@@ -2,6 +2,7 @@ package secret
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -15,6 +16,10 @@ func TestPasswordRoundTrip(t *testing.T) {
 	}
 	if HashPassword("correct horse battery") == hash {
 		t.Fatal("two hashes of one password are equal: the salt is not random")
+	}
+	cheap := TestParams.Hash("correct horse battery")
+	if ok, err := CheckPassword(cheap, "correct horse battery"); err != nil || !ok || !strings.Contains(cheap, "m=64,t=1,p=1") {
+		t.Fatalf("a hash made with other parameters: %q %v %v", cheap, ok, err)
 	}
 	if _, err := CheckPassword("$2a$10$bcrypt", "x"); err != ErrMalformedHash {
 		t.Fatalf("CheckPassword(bcrypt) err = %v; want ErrMalformedHash", err)
