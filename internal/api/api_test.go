@@ -21,6 +21,7 @@ import (
 
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
@@ -56,7 +57,7 @@ var document = func() *openapi3.T {
 
 func newEnv(t *testing.T, db *sqlstore.DB) *env {
 	t.Helper()
-	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com"})
+	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", PasswordParams: secret.TestParams})
 	srv := httptest.NewServer(api.New(svc, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	doc := *document

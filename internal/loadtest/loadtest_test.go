@@ -10,6 +10,7 @@ import (
 
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/loadtest"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/storetest"
 )
@@ -18,7 +19,7 @@ import (
 // that each operation succeeded and was counted.
 func TestRunSmallLoad(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	svc := service.New(db, service.Config{BaseURL: "http://load.invalid"})
+	svc := service.New(db, service.Config{BaseURL: "http://load.invalid", PasswordParams: secret.TestParams})
 	srv := httptest.NewServer(api.New(svc, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	cfg := loadtest.Config{URL: srv.URL, Users: 40, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10, ServerPID: os.Getpid()}

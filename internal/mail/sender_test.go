@@ -13,6 +13,7 @@ import (
 	"github.com/muster-app/muster/internal/mail"
 	"github.com/muster-app/muster/internal/mail/mailtest"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
@@ -56,7 +57,7 @@ func newSender(t *testing.T, db *sqlstore.DB, srv *mailtest.Server, c *fakeClock
 func TestSenderDeliversInvitation(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		owner := queueOrg(t, svc)
 
@@ -88,7 +89,7 @@ func TestSenderDeliversInvitation(t *testing.T) {
 func TestSenderRetriesUntilServerIsBack(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		sender := newSender(t, db, srv, c)
 		ctx := context.Background()
@@ -116,7 +117,7 @@ func TestSenderRetriesUntilServerIsBack(t *testing.T) {
 func TestSenderGivesUpAfterMaxAgeAndKeepsTheMessage(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		srv.SetFailing(true)
 		sender := newSender(t, db, srv, c)
@@ -150,7 +151,7 @@ func TestSenderGivesUpAfterMaxAgeAndKeepsTheMessage(t *testing.T) {
 func TestConcurrentSendersSendEachMessageOnce(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		const orgs = 30
 		for range orgs {

@@ -47,9 +47,9 @@ var errBadCredentials = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "That
 
 var errTooManyAttempts = &muster.Error{Code: muster.ETOOMANY, Message: "Too many sign-in attempts. Wait 15 minutes and try again, or reset your password."}
 
-// dummyHash is checked against when no account matches, so that a wrong
-// email takes as long as a wrong password (DEA-2).
-var dummyHash = secret.HashPassword("muster-dummy-password")
+// hashPassword hashes a new password. Callers hash outside transactions:
+// argon2id takes tens of milliseconds and must not hold the write lock.
+func (s *Service) hashPassword(password string) string { return s.cfg.PasswordParams.Hash(password) }
 
 // SignIn checks an email and password and starts a session. Every failure
 // gets the same answer whether or not the email exists, and failures are
@@ -69,7 +69,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
 		return nil, err
 	}
-	hash := dummyHash
+	hash := s.dummyHash
 	if u != nil && u.Status == muster.StatusActive && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
@@ -229,7 +229,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash := secret.HashPassword(password)
+	hash := s.hashPassword(password)
 	return s.update(ctx, func(tx muster.Tx) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
@@ -330,7 +330,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	hash := secret.HashPassword(password)
+	hash := s.hashPassword(password)
 	var out *SignedIn
 	err := s.update(ctx, func(tx muster.Tx) error {
 		r, u, err := s.liveReset(ctx, tx, token)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
@@ -40,7 +41,7 @@ func uniqueEmail(name string) string {
 }
 
 func newService(db *sqlstore.DB, c *clock) *service.Service {
-	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now})
+	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
 }
 
 // setup creates an org with licenses seats whose Owner has accepted.

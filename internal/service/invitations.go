@@ -133,7 +133,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 	}
 	// Hash outside the transaction: argon2id takes tens of milliseconds and
 	// must not hold the write lock.
-	hash := secret.HashPassword(password)
+	hash := s.hashPassword(password)
 
 	var out *SignedIn
 	err = s.update(ctx, func(tx muster.Tx) error {

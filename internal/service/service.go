@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
 )
 
 // Config holds the settings the rules depend on.
@@ -24,6 +25,9 @@ type Config struct {
 	InvitationTTL time.Duration
 	// Now returns the current time; tests set it.
 	Now func() time.Time
+	// PasswordParams are argon2id's costs for new password hashes; zero
+	// means secret.DefaultParams. Tests use secret.TestParams.
+	PasswordParams secret.Params
 }
 
 // Service is Muster's one service layer.
@@ -33,6 +37,9 @@ type Service struct {
 	// Failed sign-ins per account and per IP address, and password reset
 	// requests per account (AUTH-1).
 	accountFailures, ipFailures, resetRequests *limiter
+	// dummyHash is checked against when no account matches, so that a
+	// wrong email takes as long as a wrong password (DEA-2).
+	dummyHash string
 }
 
 // New returns a service over store.
@@ -46,10 +53,14 @@ func New(store muster.Store, cfg Config) *Service {
 	if cfg.Region == "" {
 		cfg.Region = "us"
 	}
+	if cfg.PasswordParams == (secret.Params{}) {
+		cfg.PasswordParams = secret.DefaultParams
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return &Service{
 		store:           store,
 		cfg:             cfg,
+		dummyHash:       cfg.PasswordParams.Hash("muster-dummy-password"),
 		accountFailures: newLimiter(failuresPerAccount, failureWindow),
 		ipFailures:      newLimiter(failuresPerIP, failureWindow),
 		resetRequests:   newLimiter(resetsPerAccount, resetWindow),

@@ -17,6 +17,7 @@ import (
 	"github.com/muster-app/muster/internal/mail"
 	"github.com/muster-app/muster/internal/mail/mailtest"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
@@ -42,7 +43,7 @@ func newSite(t *testing.T) *site {
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
-	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Now: clock})
+	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Now: clock, PasswordParams: secret.TestParams})
 	h, err := web.New(web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
 		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}})
 	if err != nil {
