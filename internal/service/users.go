@@ -74,11 +74,15 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 		if err != nil {
 			return err
 		}
-		if err := checkEmailFree(ctx, tx, in.Email); err != nil {
-			return err
-		}
+		// Find (and lock) the org's earlier record of the email before
+		// checking that the email is free: read the other way round, an
+		// invitation committed in between would be invited again, taking a
+		// second seat for one user (LIC-1).
 		prev, err := tx.FindUserByEmail(ctx, a.orgID, in.Email)
 		if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
+			return err
+		}
+		if err := checkEmailFree(ctx, tx, in.Email); err != nil {
 			return err
 		}
 		org, err := takeSeat(ctx, tx, a.orgID)

@@ -1,0 +1,326 @@
+package service_test
+
+// Licenses (LIC-1, LIC-2): used = Pending + Active, never above the total,
+// whatever runs at the same time and on however many instances.
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/postgres"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/store/storetest"
+)
+
+// raceInvites runs n invitations at once, spread over the services and
+// over the actors (so that they don't queue behind one actor's row), and
+// returns how many succeeded and the codes of the others.
+func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors []*muster.User, n int) (ok int, codes map[string]int) {
+	t.Helper()
+	team := f.defaultTeam().ID
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	codes = map[string]int{}
+	for i := range n {
+		svc, actor := services[i%len(services)], actors[i%len(actors)]
+		email := uniqueEmail("racer")
+		wg.Go(func() {
+			<-start
+			_, err := svc.Invite(f.as(actor), service.InviteInput{FirstName: "Racer", LastName: "Tester",
+				Email: email, Role: muster.RoleBasic, PrimaryTeamID: team})
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				ok++
+			} else {
+				codes[muster.ErrorCode(err)]++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return ok, codes
+}
+
+// wantSeatsConsistent checks LIC-1 from the outside: the counter equals
+// the Pending and Active users listed, and never exceeds the total.
+func wantSeatsConsistent(t *testing.T, f *fixture) (used, total int) {
+	t.Helper()
+	used, total = f.seats(t)
+	live := f.countStatus(t, muster.StatusPending) + f.countStatus(t, muster.StatusActive)
+	if used != live || used > total {
+		t.Fatalf("license counter %d of %d; %d users are Pending or Active", used, total, live)
+	}
+	return used, total
+}
+
+func TestConcurrentInvitesNeverExceedSeats(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 8) // the Owner, two Admins and 5 free seats
+		admins := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
+		ok, codes := raceInvites(t, f, []*service.Service{f.svc}, admins, 50)
+		if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
+			t.Fatalf("50 concurrent invites: %d succeeded, refusals %v; want 5 and 45 %s", ok, codes, muster.ESEATS)
+		}
+		if n := f.countStatus(t, muster.StatusPending); n != 5 {
+			t.Fatalf("%d Pending users; want 5", n)
+		}
+		if used, total := wantSeatsConsistent(t, f); used != total {
+			t.Fatalf("seats used %d of %d; want all", used, total)
+		}
+		if n := len(auditTrail(t, f, muster.AuditFilter{Action: muster.ActionUserInvited})); n != 3+5 {
+			t.Fatalf("%d invitation audit events; want 8 (the Owner's, the Admins' and 5)", n)
+		}
+	})
+}
+
+// Two Muster instances, each with its own pool, over one PostgreSQL schema.
+func TestConcurrentInvitesTwoInstancesPostgres(t *testing.T) {
+	t.Parallel()
+	url := storetest.PostgresSchema(t)
+	open := func() *sqlstore.DB {
+		db, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db1, db2 := open(), open()
+	f := setup(t, db1, 8)
+	admins := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
+	second := newService(db2, f.clock)
+	ok, codes := raceInvites(t, f, []*service.Service{f.svc, second}, admins, 50)
+	if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
+		t.Fatalf("50 invites over two instances: %d succeeded, refusals %v; want 5 and 45 %s", ok, codes, muster.ESEATS)
+	}
+	if n := f.countStatus(t, muster.StatusPending); n != 5 {
+		t.Fatalf("%d Pending users; want 5", n)
+	}
+	if used, total := wantSeatsConsistent(t, f); used != total {
+		t.Fatalf("seats used %d of %d; want all", used, total)
+	}
+	// Both instances see the same counter.
+	org, err := second.LicenseUsage(f.as(f.owner))
+	if err != nil || org.SeatsUsed != 8 {
+		t.Fatalf("second instance sees %v, %v; want 8 used", org, err)
+	}
+}
+
+// Seats come back when an invitation is withdrawn or a user deactivated,
+// and go again when a user is invited again.
+func TestSeatsFreedAndTakenAgain(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 3)
+		pending, _ := f.invite("Penny", muster.RoleBasic)
+		active := f.active("Andy", muster.RoleBasic)
+		if used, total := wantSeatsConsistent(t, f); used != 3 || total != 3 {
+			t.Fatalf("seats %d of %d; want 3 of 3", used, total)
+		}
+		newcomer := service.InviteInput{FirstName: "Nora", LastName: "New", Email: uniqueEmail("nora"),
+			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID}
+		err := f.refused(t, muster.ESEATS, func() error { _, err := f.svc.Invite(f.as(f.owner), newcomer); return err })
+		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "3 of 3") {
+			t.Fatalf("no-seat message %q does not give the numbers", msg)
+		}
+
+		if err := f.svc.Withdraw(f.as(f.owner), pending.ID); err != nil {
+			t.Fatal(err)
+		}
+		if used, _ := wantSeatsConsistent(t, f); used != 2 {
+			t.Fatalf("seats used after withdraw = %d; want 2", used)
+		}
+		if _, err := f.svc.Invite(f.as(f.owner), newcomer); err != nil {
+			t.Fatalf("invite with the freed seat: %v", err)
+		}
+		wantSeatsConsistent(t, f)
+
+		if err := f.svc.Deactivate(f.as(f.owner), active.ID); err != nil {
+			t.Fatal(err)
+		}
+		if used, _ := wantSeatsConsistent(t, f); used != 2 {
+			t.Fatalf("seats used after deactivate = %d; want 2", used)
+		}
+		// The deactivated user can come back into the freed seat…
+		again, err := f.svc.Invite(f.as(f.owner), service.InviteInput{FirstName: "Andy", LastName: "Tester",
+			Email: active.Email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+		if err != nil || again.User.ID != active.ID {
+			t.Fatalf("invite again = %v, %v; want user #%d back", again, err, active.ID)
+		}
+		// …and the withdrawn one can't while no seat is free.
+		f.refused(t, muster.ESEATS, func() error {
+			_, err := f.svc.Invite(f.as(f.owner), service.InviteInput{FirstName: "Penny", LastName: "Tester",
+				Email: pending.Email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+			return err
+		})
+		if u := f.user(t, pending.ID); u.Status != muster.StatusWithdrawn {
+			t.Fatalf("refused invite again left the user %s; want withdrawn", u.Status)
+		}
+	})
+}
+
+// LIC-2: lowering the total below the seats in use is refused with the
+// numbers; otherwise the Owner sets it freely and existing users stay.
+func TestLicenseTotal(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 10)
+		f.invite("Una", muster.RoleBasic)
+		f.active("Vera", muster.RoleBasic)
+		err := f.refused(t, muster.ECONFLICT, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), 2); return err })
+		if !strings.Contains(muster.ErrorMessage(err), "3") {
+			t.Fatalf("message %q does not say how many licenses are in use", muster.ErrorMessage(err))
+		}
+		for _, bad := range []int{0, -1, service.MaxLicenseTotal + 1} {
+			f.refused(t, muster.EINVALID, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), bad); return err })
+		}
+		e := f.changed(t, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), 3); return err })
+		wantEvent(t, e, muster.ActionLicenseTotalChanged, f.owner, "org", f.org.ID)
+		wantChange(t, e, "license_total", 10, 3)
+		if used, total := wantSeatsConsistent(t, f); used != 3 || total != 3 {
+			t.Fatalf("seats %d of %d; want 3 of 3", used, total)
+		}
+		f.refused(t, muster.ESEATS, func() error {
+			_, err := f.svc.Invite(f.as(f.owner), service.InviteInput{FirstName: "Wes", LastName: "Tester",
+				Email: uniqueEmail("wes"), Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+			return err
+		})
+	})
+}
+
+// The same email invited many times at once: one Pending user, one seat.
+func TestConcurrentInvitesOfOneEmail(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 50)
+		admins := f.admins(t, 4)
+		email := uniqueEmail("twin")
+		ok, codes := raceSame(t, 10, func() error {
+			_, err := f.svc.Invite(f.as(admins.next()), service.InviteInput{FirstName: "Twin", LastName: "Tester",
+				Email: email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+			return err
+		})
+		if ok != 1 || codes[muster.ECONFLICT] != 9 {
+			t.Fatalf("10 concurrent invites of one email: %d succeeded, refusals %v; want 1 and 9 %s", ok, codes, muster.ECONFLICT)
+		}
+		if used, _ := wantSeatsConsistent(t, f); used != 6 {
+			t.Fatalf("seats used = %d; want 6 (the Owner, 4 Admins and the twin)", used)
+		}
+	})
+}
+
+// One deactivated user invited again many times at once: they come back
+// once, holding one seat (LIC-1).
+func TestConcurrentInviteAgainTakesOneSeat(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 50)
+		admins := f.admins(t, 4)
+		gone := f.deactivated(t, "Gwen", muster.RoleBasic)
+		ok, codes := raceSame(t, 10, func() error {
+			_, err := f.svc.Invite(f.as(admins.next()), service.InviteInput{FirstName: "Gwen", LastName: "Tester",
+				Email: gone.Email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+			return err
+		})
+		if ok != 1 || codes[muster.ECONFLICT] != 9 {
+			t.Fatalf("10 concurrent invites again: %d succeeded, refusals %v; want 1 and 9 %s", ok, codes, muster.ECONFLICT)
+		}
+		if used, _ := wantSeatsConsistent(t, f); used != 6 {
+			t.Fatalf("seats used = %d; want 6 (the Owner, 4 Admins and Gwen)", used)
+		}
+		if n := len(auditTrail(t, f, muster.AuditFilter{Action: muster.ActionUserReinvited})); n != 1 {
+			t.Fatalf("%d invited-again events; want 1", n)
+		}
+	})
+}
+
+// Withdrawing and deactivating at the same time as others do the same
+// never frees a seat twice.
+func TestConcurrentReleasesFreeOneSeatEach(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 10)
+		admin := f.active("Ada", muster.RoleAdmin)
+		pending, _ := f.invite("Pia", muster.RoleBasic)
+		active := f.active("Abe", muster.RoleBasic)
+		actors := &rotation{users: []*muster.User{f.owner, admin}}
+		ok, codes := raceSame(t, 6, func() error { return f.svc.Withdraw(f.as(actors.next()), pending.ID) })
+		if ok != 1 || codes[muster.EINTERNAL] != 0 {
+			t.Fatalf("concurrent withdrawals: %d succeeded, refusals %v; want 1 and no internal errors", ok, codes)
+		}
+		ok, codes = raceSame(t, 6, func() error { return f.svc.Deactivate(f.as(actors.next()), active.ID) })
+		if ok != 1 || codes[muster.ECONFLICT] != 5 {
+			t.Fatalf("concurrent deactivations: %d succeeded, refusals %v; want 1 and 5 %s", ok, codes, muster.ECONFLICT)
+		}
+		if used, _ := wantSeatsConsistent(t, f); used != 2 {
+			t.Fatalf("seats used = %d; want 2 (Owner and Admin)", used)
+		}
+	})
+}
+
+// raceSame runs call n times at once.
+func raceSame(t *testing.T, n int, call func() error) (ok int, codes map[string]int) {
+	t.Helper()
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	codes = map[string]int{}
+	for range n {
+		wg.Go(func() {
+			<-start
+			err := call()
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				ok++
+			} else {
+				codes[muster.ErrorCode(err)]++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return ok, codes
+}
+
+// rotation hands out its users in turn, safely from many goroutines.
+type rotation struct {
+	mu    sync.Mutex
+	n     int
+	users []*muster.User
+}
+
+func (r *rotation) next() *muster.User {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	return r.users[r.n%len(r.users)]
+}
+
+// admins makes n Active Admins and returns them with the Owner in a
+// rotation.
+func (f *fixture) admins(t *testing.T, n int) *rotation {
+	t.Helper()
+	r := &rotation{users: []*muster.User{f.owner}}
+	for range n {
+		r.users = append(r.users, f.active("Admin", muster.RoleAdmin))
+	}
+	return r
+}

@@ -1,0 +1,195 @@
+package service_test
+
+// Teams (TEAM-2, TEAM-3, TEAM-4).
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+// TEAM-2: names are trimmed, 1-100 characters, unique in the org ignoring
+// case.
+func TestTeamNames(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+
+		created, err := f.svc.CreateTeam(owner, "   Sales \t  Team  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created.Name != "Sales Team" || findTeam(t, f, created.ID).Name != "Sales Team" {
+			t.Fatalf("team name = %q; want it trimmed to %q", created.Name, "Sales Team")
+		}
+		for _, name := range []string{"X", strings.Repeat("n", 100), strings.Repeat("é", 100), "Ünïcödé Team"} {
+			if _, err := f.svc.CreateTeam(owner, name); err != nil {
+				t.Fatalf("CreateTeam(%d characters %q): %v", len([]rune(name)), name, err)
+			}
+		}
+
+		create := func(name string) func() error {
+			return func() error { _, err := f.svc.CreateTeam(owner, name); return err }
+		}
+		for _, bad := range []string{"", "   ", "\t\n", strings.Repeat("n", 101), strings.Repeat("x", 300), "Bell\x07Team"} {
+			err := f.refused(t, muster.EINVALID, create(bad))
+			if fields := muster.ErrorFields(err); len(fields) != 1 || fields[0].Field != "name" {
+				t.Fatalf("CreateTeam(%q) fields = %v; want the name field", bad, fields)
+			}
+		}
+		for _, dup := range []string{"sales team", "SALES TEAM", "  Sales   Team ", "default team", muster.DefaultTeamName, "ünïcödé team"} {
+			f.refused(t, muster.ECONFLICT, create(dup))
+		}
+
+		// Renaming follows the same rules.
+		support := f.team(t, "Support")
+		rename := func(id int64, name string) func() error {
+			return func() error { _, err := f.svc.RenameTeam(owner, id, name); return err }
+		}
+		f.refused(t, muster.ECONFLICT, rename(support.ID, "SALES team"))
+		f.refused(t, muster.EINVALID, rename(support.ID, "  "))
+		f.refused(t, muster.EINVALID, rename(support.ID, strings.Repeat("s", 101)))
+		f.refused(t, muster.ENOTFOUND, rename(999_999, "Ghosts"))
+		// Its own name in another case is not a clash.
+		e := f.changed(t, rename(support.ID, " SUPPORT "))
+		wantChange(t, e, "name", "Support", "SUPPORT")
+		if got := findTeam(t, f, support.ID).Name; got != "SUPPORT" {
+			t.Fatalf("renamed team = %q; want SUPPORT", got)
+		}
+		// Renaming to the very same name changes nothing, not even the log.
+		before := f.state(t)
+		if _, err := f.svc.RenameTeam(owner, support.ID, "  SUPPORT"); err != nil {
+			t.Fatal(err)
+		}
+		if d := diffStates(before, f.state(t)); d != "" {
+			t.Fatalf("a rename to the same name changed the org:\n%s", d)
+		}
+		// The names are per org: another org may have a Sales Team.
+		g := secondOrg(t, f)
+		if _, err := g.svc.CreateTeam(g.as(g.owner), "sales team"); err != nil {
+			t.Fatalf("another org can't have its own Sales Team: %v", err)
+		}
+	})
+}
+
+// TEAM-3: Remove is refused while Pending or Active users have the team as
+// primary, saying how many; secondary memberships are dropped; deactivated
+// and withdrawn users whose primary it was move to the Default Team.
+func TestRemoveTeam(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 20)
+		def := f.defaultTeam()
+		doomed, other := f.team(t, "Doomed"), f.team(t, "Other")
+
+		pending, _ := f.inviteInto(t, "Pam", muster.RoleBasic, doomed.ID)
+		_, link := f.inviteInto(t, "Art", muster.RoleManager, doomed.ID, other.ID)
+		active := f.accept(link)
+		_, link = f.inviteInto(t, "Dot", muster.RoleBasic, doomed.ID, def.ID, other.ID)
+		gone := f.accept(link)
+		if err := f.svc.Deactivate(f.as(f.owner), gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		withdrawn, _ := f.inviteInto(t, "Wyn", muster.RoleBasic, doomed.ID)
+		if err := f.svc.Withdraw(f.as(f.owner), withdrawn.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, link = f.inviteInto(t, "Sec", muster.RoleBasic, other.ID, doomed.ID)
+		secondary := f.accept(link)
+
+		team := findTeam(t, f, doomed.ID)
+		if team.PrimaryCount != 2 || team.SecondaryCount != 1 {
+			t.Fatalf("Doomed counts %d primary, %d secondary; want 2 and 1 (Pending and Active only)", team.PrimaryCount, team.SecondaryCount)
+		}
+
+		remove := func() error { return f.svc.RemoveTeam(f.as(f.owner), doomed.ID) }
+		err := f.refused(t, muster.ECONFLICT, remove)
+		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "2 users") || !strings.Contains(msg, "Doomed") {
+			t.Fatalf("refusal %q does not say that 2 users have Doomed as primary team", msg)
+		}
+
+		// The message follows the number.
+		if _, err := f.svc.UpdateUser(f.as(f.owner), pending.ID, service.UserUpdate{PrimaryTeamID: &other.ID}); err != nil {
+			t.Fatal(err)
+		}
+		err = f.refused(t, muster.ECONFLICT, remove)
+		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "1 user ") {
+			t.Fatalf("refusal %q does not say that 1 user has Doomed as primary team", msg)
+		}
+		if _, err := f.svc.UpdateUser(f.as(f.owner), active.ID, service.UserUpdate{PrimaryTeamID: &def.ID}); err != nil {
+			t.Fatal(err)
+		}
+
+		e := f.changed(t, remove)
+		wantEvent(t, e, muster.ActionTeamRemoved, f.owner, "team", doomed.ID)
+		if findTeam(t, f, doomed.ID) != nil {
+			t.Fatal("removed team still listed")
+		}
+		if page, err := f.svc.FindUsers(f.as(f.owner), service.UserQuery{TeamID: doomed.ID}); err != nil || len(page.Users) != 0 {
+			t.Fatalf("users still in the removed team: %v, %v", page.Users, err)
+		}
+
+		wantTeams := func(u *muster.User, primary int64, secondaries ...int64) {
+			t.Helper()
+			got := f.user(t, u.ID)
+			slices.Sort(secondaries)
+			if got.PrimaryTeamID != primary || !slices.Equal(got.SecondaryTeamIDs, secondaries) {
+				t.Fatalf("%s: primary %d, secondary %v; want %d, %v", got.FirstName, got.PrimaryTeamID, got.SecondaryTeamIDs, primary, secondaries)
+			}
+		}
+		wantTeams(secondary, other.ID)      // the secondary membership is dropped
+		wantTeams(active, def.ID, other.ID) // untouched
+		wantTeams(gone, def.ID, other.ID)   // moved to the Default Team, no longer also a secondary of it
+		wantTeams(withdrawn, def.ID)        // moved too
+		if u := f.user(t, gone.ID); u.Status != muster.StatusDeactivated {
+			t.Fatalf("deactivated user is now %s", u.Status)
+		}
+
+		// Invite again pre-fills the team the user was moved to.
+		draft, err := f.svc.InviteAgainDraft(f.as(f.owner), gone.ID)
+		if err != nil || draft.PrimaryTeamID != def.ID || !slices.Equal(draft.SecondaryTeamIDs, []int64{other.ID}) {
+			t.Fatalf("draft after removal = %+v, %v; want primary Default Team, secondary Other", draft, err)
+		}
+
+		// A removed team can't be used or removed again.
+		f.refused(t, muster.ENOTFOUND, remove)
+		f.refused(t, muster.EINVALID, func() error {
+			_, err := f.svc.UpdateUser(f.as(f.owner), active.ID, service.UserUpdate{SecondaryTeamIDs: &[]int64{doomed.ID}})
+			return err
+		})
+	})
+}
+
+// TEAM-4: the Default Team exists from the start, comes first, and can't be
+// renamed or removed, by anyone.
+func TestDefaultTeam(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 5)
+		f.team(t, "Aardvarks")
+		teams, err := f.svc.Teams(f.as(f.owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		def := teams[0]
+		if !def.IsDefault || def.Name != muster.DefaultTeamName || def.PrimaryCount != 1 {
+			t.Fatalf("first team = %+v; want the Default Team, holding the Owner", def)
+		}
+		for _, c := range []context.Context{f.as(f.owner), operator(f.org.ID)} {
+			err := f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.RenameTeam(c, def.ID, "Everyone"); return err })
+			if !strings.Contains(muster.ErrorMessage(err), "Default Team") {
+				t.Fatalf("message %q does not name the Default Team", muster.ErrorMessage(err))
+			}
+			f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.RemoveTeam(c, def.ID) })
+		}
+	})
+}
