@@ -129,6 +129,13 @@ func CheckUserAction(action string, actorRole Role, actorID int64, target *User)
 			return Errorf(EFORBIDDEN, "The Owner can't be deactivated. Ownership must be transferred first.")
 		}
 	}
+	if action == ActionInviteResent && target.Role == RoleOwner && actorRole == RoleOwner {
+		// A new org's Owner is Pending until they use the set-up link. When
+		// it expires, the operator (who acts with the Owner's powers; the
+		// Owner can't act while Pending) sends a new one, or nobody could
+		// ever sign in to the org (INV-4). Resending changes nothing else.
+		return CheckTransition(action, target.Status)
+	}
 	if err := CheckManageUser(actorRole, target.Role); err != nil {
 		return err
 	}

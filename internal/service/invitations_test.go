@@ -256,3 +256,50 @@ func TestInvitationPasswordRules(t *testing.T) {
 		}
 	})
 }
+
+// A new org's Owner is Pending until they use the set-up link. When it
+// expires, the operator (who acts with the Owner's powers) sends a new one;
+// otherwise nobody could ever sign in to the org (INV-4). Nobody else may.
+func TestExpiredOwnerSetupLinkCanBeResent(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 5)
+		res, err := f.svc.CreateOrg(operator(0), service.NewOrg{Name: "Late Starters", LicenseTotal: 5,
+			OwnerEmail: uniqueEmail("late"), OwnerFirstName: "Lea", OwnerLastName: "Late"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := &fixture{t: t, db: db, svc: f.svc, clock: f.clock, org: res.Org, owner: res.Owner}
+		op := operator(res.Org.ID)
+		// The operator invites an Admin while the Owner is away.
+		teams, err := g.svc.Teams(op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := g.svc.Invite(op, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: uniqueEmail("ada"),
+			Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := g.accept(inv.Link)
+
+		f.clock.Advance(7*24*time.Hour + time.Minute)
+		_, err = g.svc.LookupInvitation(context.Background(), tokenOf(res.SetupURL))
+		wantGone(t, err, muster.LinkExpired)
+
+		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.ResendInvite(g.as(admin), res.Owner.ID); return err })
+		var resent *service.Invited
+		e := g.changed(t, func() (err error) { resent, err = g.svc.ResendInvite(op, res.Owner.ID); return err })
+		wantEvent(t, e, muster.ActionInviteResent, nil, "user", res.Owner.ID)
+		owner := g.accept(resent.Link)
+		if owner.Role != muster.RoleOwner || owner.Status != muster.StatusActive {
+			t.Fatalf("after the resent set-up link: %s %s; want an Active Owner", owner.Status, owner.Role)
+		}
+		// Resending changed nothing else about the Owner: the rest stays
+		// out of reach.
+		g.owner = owner
+		g.refused(t, muster.EFORBIDDEN, func() error { return g.svc.Deactivate(op, owner.ID) })
+		g.refused(t, muster.ECONFLICT, func() error { _, err := g.svc.ResendInvite(op, owner.ID); return err })
+	})
+}
