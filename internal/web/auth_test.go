@@ -403,3 +403,61 @@ func TestMailboxIsTheOwnersToRead(t *testing.T) {
 	want(t, ada.get("/settings/mailbox"), http.StatusForbidden, "Only the Owner")
 	want(t, ada.get(link), http.StatusForbidden)
 }
+
+// TestEmailedReportLink follows the user-list email's link as the Owner, a
+// Basic User, an Admin of another org, and after expiry (AUD-2).
+func TestEmailedReportLink(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	teams, _ := s.svc.Teams(ownerCtx)
+	if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Bea", LastName: "Basic", Email: "bea@example.com",
+		Role: muster.RoleBasic, PrimaryTeamID: teams[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	bea := s.browser()
+	bea.acceptInvitation(s.deliver("bea@example.com").Link("/invitations/"), "bea's long password")
+	if _, err := s.svc.RequestUserList(ownerCtx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.RunNextReport(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	link := s.deliver(owner.Email).Link("/reports/")
+	if link == "" {
+		t.Fatal("the report email has no link")
+	}
+
+	signedOut := s.browser()
+	if p := signedOut.get(link); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin?next=") {
+		t.Fatalf("signed out: %d %s; want the sign-in page", p.status, p.location)
+	}
+	b := s.browser()
+	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	p := b.get(link)
+	want(t, p, 200, "\uFEFFFirst Name,Last Name,Email,Role,Status", "Bea,Basic,bea@example.com,Basic User,Active")
+
+	want(t, bea.get(link), http.StatusNotFound)
+	other := newSiteOn(t, s) // another org on the same database
+	want(t, other.get(link), http.StatusNotFound)
+
+	s.advance(7*24*time.Hour + time.Minute)
+	want(t, b.get(link), http.StatusGone, "This user list has expired")
+}
+
+// newSiteOn signs in the Owner of a second org of s and returns their
+// browser.
+func newSiteOn(t *testing.T, s *site) *browser {
+	t.Helper()
+	email := fmt.Sprintf("other%d@example.com", time.Now().UnixNano())
+	if _, err := s.svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
+		service.NewOrg{Name: "Other", LicenseTotal: 5, OwnerEmail: email, OwnerFirstName: "Oscar", OwnerLastName: "Other"}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	link := s.deliver(email).Link("/invitations/")
+	b.get(link)
+	if p := b.post(link, url.Values{"password": {"oscar's long password"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("other owner's accept: %d", p.status)
+	}
+	return b
+}

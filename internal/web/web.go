@@ -137,6 +137,7 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("POST /account/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
 	s.mux.HandleFunc("GET /account/password", s.requireUser(s.handlePasswordForm))
 	s.mux.HandleFunc("POST /account/password", s.requireUser(s.handlePasswordChange))
+	s.mux.HandleFunc("GET "+service.ReportPathPrefix+"{id}/download", s.requireUser(s.handleReportDownload))
 	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
 
