@@ -461,3 +461,60 @@ func newSiteOn(t *testing.T, s *site) *browser {
 	}
 	return b
 }
+
+func TestAPITokensPage(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	b := s.browser()
+	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.get("/settings/api-tokens"), 200, "No API tokens yet", `<label for="name">Token name</label>`)
+	want(t, b.post("/settings/api-tokens", url.Values{"name": {" "}, "expires": {"30"}}), 422, "Token name is required.")
+	p := b.post("/settings/api-tokens", url.Values{"name": {"HR sync"}, "expires": {"30"}})
+	want(t, p, 200, "Copy your new token now", "HR sync", "Olive Owner")
+	secret := p.body[strings.Index(p.body, `value="mst_`)+7:]
+	secret = secret[:strings.Index(secret, `"`)]
+	if _, err := s.svc.AuthenticateAPIToken(context.Background(), secret); err != nil {
+		t.Fatalf("the token shown does not work: %v", err)
+	}
+	if strings.Contains(b.get("/settings/api-tokens").body, secret) {
+		t.Fatal("the token is shown again")
+	}
+	tokens, _ := s.svc.APITokens(ownerCtx)
+	want(t, b.post(fmt.Sprintf("/settings/api-tokens/%d/revoke", tokens[0].ID), nil), http.StatusSeeOther)
+	if _, err := s.svc.AuthenticateAPIToken(context.Background(), secret); err == nil {
+		t.Fatal("a revoked token still works")
+	}
+
+	teams, _ := s.svc.Teams(ownerCtx)
+	if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Max", LastName: "Manager", Email: "max@example.com",
+		Role: muster.RoleManager, PrimaryTeamID: teams[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	max := s.browser()
+	max.acceptInvitation(s.deliver("max@example.com").Link("/invitations/"), "max's long password")
+	want(t, max.get("/settings/api-tokens"), http.StatusForbidden, "Only Owners and Admins")
+	want(t, max.post("/settings/api-tokens", url.Values{"name": {"mine"}}), http.StatusForbidden)
+}
+
+func TestSecureCookieOverHTTPS(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", PasswordParams: secret.TestParams})
+	res, err := svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
+		service.NewOrg{Name: "Acme", LicenseTotal: 5, OwnerEmail: "o@example.com", OwnerFirstName: "O", OwnerLastName: "O"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), BaseURL: "https://muster.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := res.SetupURL[strings.Index(res.SetupURL, "/invitations/"):]
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", link, strings.NewReader("password=a+long+enough+secret"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.ServeHTTP(rec, req)
+	cookies := rec.Result().Cookies()
+	if rec.Code != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly {
+		t.Fatalf("accept over https: %d %+v; want a Secure, HttpOnly session cookie", rec.Code, cookies)
+	}
+}

@@ -138,6 +138,9 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("GET /account/password", s.requireUser(s.handlePasswordForm))
 	s.mux.HandleFunc("POST /account/password", s.requireUser(s.handlePasswordChange))
 	s.mux.HandleFunc("GET "+service.ReportPathPrefix+"{id}/download", s.requireUser(s.handleReportDownload))
+	s.mux.HandleFunc("GET /settings/api-tokens", s.requireUser(s.handleAPITokens))
+	s.mux.HandleFunc("POST /settings/api-tokens", s.requireUser(s.handleAPITokenCreate))
+	s.mux.HandleFunc("POST /settings/api-tokens/{id}/revoke", s.requireUser(s.handleAPITokenRevoke))
 	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
 

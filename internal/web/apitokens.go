@@ -1,0 +1,113 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// apiTokensPage lists the org's API tokens and creates new ones (API-1).
+type apiTokensPage struct {
+	Page
+	Notice string
+	// Secret is a token just created, shown this once.
+	Secret    string
+	Tokens    []tokenRow
+	Name      Field
+	Expires   string
+	Lifetimes []tokenLifetime
+}
+
+type tokenRow struct {
+	Name, Creator, Created, LastUsed, Expires string
+	RevokeURL                                 string
+}
+
+// tokenLifetime is a choice of the "Expires after" select; Days 0 is never.
+type tokenLifetime struct {
+	Value, Label string
+	Days         int
+}
+
+var tokenLifetimes = []tokenLifetime{{"30", "30 days", 30}, {"90", "90 days", 90}, {"365", "1 year", 365}, {"never", "Never", 0}}
+
+func newTokenNameField(value, errMsg string) Field {
+	return Field{ID: "name", Label: "Token name", Type: "text", Value: value, Error: errMsg,
+		Hint: "What the token is for, like \"HR sync\".", Max: muster.MaxNameLength}
+}
+
+func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status int, p apiTokensPage) {
+	u, _ := current(r)
+	tokens, err := s.svc.APITokens(r.Context())
+	if s.refused(w, r, err) {
+		return
+	}
+	p.Page, p.Lifetimes = Page{Title: "API tokens", User: u}, tokenLifetimes
+	if p.Name.ID == "" {
+		p.Name = newTokenNameField("", "")
+	}
+	if p.Expires == "" {
+		p.Expires = "90"
+	}
+	for _, t := range tokens {
+		row := tokenRow{Name: t.Name, Creator: t.CreatorName, Created: humanTime(t.CreatedAt), LastUsed: "Never",
+			Expires: "Never", RevokeURL: "/settings/api-tokens/" + strconv.FormatInt(t.ID, 10) + "/revoke"}
+		if !t.LastUsedAt.IsZero() {
+			row.LastUsed = humanTime(t.LastUsedAt)
+		}
+		if !t.ExpiresAt.IsZero() {
+			row.Expires = humanTime(t.ExpiresAt)
+		}
+		p.Tokens = append(p.Tokens, row)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "api_tokens", p)
+}
+
+func (s *Server) handleAPITokens(w http.ResponseWriter, r *http.Request) {
+	notice := ""
+	if r.URL.Query().Get("notice") == "revoked" {
+		notice = "The token has been revoked. Programs using it are refused from now on."
+	}
+	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Notice: notice})
+}
+
+func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	var expiresAt time.Time
+	expires := r.PostForm.Get("expires")
+	for _, l := range tokenLifetimes {
+		if l.Value == expires && l.Days > 0 {
+			expiresAt = time.Now().AddDate(0, 0, l.Days)
+		}
+	}
+	tok, err := s.svc.CreateAPIToken(r.Context(), r.PostForm.Get("name"), expiresAt)
+	if err == nil {
+		s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Secret: tok.Secret})
+		return
+	}
+	for _, fe := range muster.ErrorFields(err) {
+		if fe.Field == "name" {
+			s.renderAPITokens(w, r, muster.HTTPStatus(muster.ErrorCode(err)),
+				apiTokensPage{Expires: expires, Name: newTokenNameField(r.PostForm.Get("name"), fe.Message)})
+			return
+		}
+	}
+	s.refused(w, r, err)
+}
+
+func (s *Server) handleAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	if s.refused(w, r, s.svc.RevokeAPIToken(r.Context(), id)) {
+		return
+	}
+	http.Redirect(w, r, "/settings/api-tokens?notice=revoked", http.StatusSeeOther)
+}
