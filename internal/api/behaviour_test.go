@@ -303,3 +303,47 @@ func snapshot(t *testing.T, e *env, b org) string {
 	}
 	return s.String()
 }
+
+// TestAdminRowsThroughTheAPI runs the §2 rows an Admin shares with the
+// Owner, with each one's token: managing Managers and Basic Users, teams,
+// the license counter, the user list, Send As and one's own profile.
+func TestAdminRowsThroughTheAPI(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		o := e.org
+		ownerCtx := muster.NewContext(context.Background(), muster.Principal{UserID: o.owner.ID, OrgID: o.owner.OrgID, Origin: "test"})
+		if _, err := e.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+			t.Fatal(err)
+		}
+		for name, token := range map[string]string{"owner": o.ownerToken, "admin": o.adminToken} {
+			t.Run(name, func(t *testing.T) {
+				var pending, active userBody
+				e.invite(token, "basic").decode(t, &pending)
+				e.invite(token, "manager").decode(t, &active)
+				for _, c := range []struct {
+					method, path string
+					body         any
+					want         int
+				}{
+					{"POST", fmt.Sprintf("/api/v1/users/%d/resend", pending.ID), nil, 200},
+					{"PATCH", fmt.Sprintf("/api/v1/users/%d", pending.ID), map[string]any{"role": "manager"}, 200},
+					{"POST", fmt.Sprintf("/api/v1/users/%d/withdraw", pending.ID), nil, 204},
+					{"POST", fmt.Sprintf("/api/v1/users/%d/deactivate", active.ID), nil, 409}, // still Pending
+					{"POST", "/api/v1/teams", map[string]any{"name": "Team of " + name}, 201},
+					{"PATCH", fmt.Sprintf("/api/v1/teams/%d", o.defaultTeam), map[string]any{"name": "Renamed"}, 403},
+					{"DELETE", fmt.Sprintf("/api/v1/teams/%d", o.defaultTeam), nil, 403},
+					{"GET", "/api/v1/license", nil, 200},
+					{"POST", "/api/v1/reports", nil, 202},
+					{"POST", "/api/v1/send-as", map[string]any{"from_name": "News", "from_email": name + "@news.example",
+						"user_ids": []int64{o.manager.ID}}, 201},
+					{"GET", "/api/v1/send-as", nil, 200},
+					{"GET", "/api/v1/audit-events?limit=5", nil, 200},
+					{"GET", "/api/v1/me", nil, 200},
+				} {
+					if res := e.do(c.method, c.path, token, c.body); res.status != c.want {
+						t.Errorf("%s %s: %d %s; want %d", c.method, c.path, res.status, res.body, c.want)
+					}
+				}
+			})
+		}
+	})
+}
