@@ -36,9 +36,12 @@ func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, e
 	return tx.findTeam(ctx, `org_id = $1 AND is_default`, orgID)
 }
 
+// findTeam reads one team; in a write transaction it locks the row, so that
+// a team chosen for a membership cannot be removed before the membership is
+// written, and a removal waits for such a write and then counts it.
 func (tx *Tx) findTeam(ctx context.Context, where string, args ...any) (*muster.Team, error) {
 	var t muster.Team
-	row := tx.tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where, args...)
+	row := tx.tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where+tx.lockRow, args...)
 	if err := scanTeam(row, &t); err != nil {
 		return nil, notFound(err, "Team")
 	}
