@@ -39,12 +39,12 @@ func newTokenNameField(value, errMsg string) Field {
 }
 
 func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status int, p apiTokensPage) {
-	u, _ := current(r)
 	tokens, err := s.svc.APITokens(r.Context())
 	if s.refused(w, r, err) {
 		return
 	}
-	p.Page, p.Lifetimes = Page{Title: "API tokens", User: u}, tokenLifetimes
+	p.Page, p.Lifetimes = s.page(w, r, "API tokens"), tokenLifetimes
+	p.Section = "api-tokens"
 	if p.Name.ID == "" {
 		p.Name = newTokenNameField("", "")
 	}

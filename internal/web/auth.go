@@ -421,13 +421,13 @@ type sessionRow struct {
 }
 
 func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
-	u, cur := current(r)
+	_, cur := current(r)
 	list, err := s.svc.Sessions(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	p := sessionsPage{Page: Page{Title: "Your sessions", User: u}, Notice: accountNotices[r.URL.Query().Get("notice")]}
+	p := sessionsPage{Page: s.page(w, r, "Your sessions"), Notice: accountNotices[r.URL.Query().Get("notice")]}
 	for _, sess := range list {
 		p.Sessions = append(p.Sessions, sessionRow{ID: sess.ID, Current: sess.ID == cur.ID, Device: device(sess.UserAgent),
 			IP: sess.IP, Started: humanTime(sess.CreatedAt), LastSeen: humanTime(sess.LastSeenAt),

@@ -41,13 +41,13 @@ func mailStatus(m *muster.OutboxMessage) string {
 }
 
 func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
-	u, _ := current(r)
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	page, err := s.svc.Mailbox(r.Context(), before, 50)
 	if s.refused(w, r, err) {
 		return
 	}
-	p := mailboxPage{Page: Page{Title: "Mailbox", User: u}, Mailbox: s.mailbox}
+	p := mailboxPage{Page: s.page(w, r, "Mailbox"), Mailbox: s.mailbox}
+	p.Section = "mailbox"
 	for _, m := range page.Messages {
 		p.Messages = append(p.Messages, mailRow{URL: "/settings/mailbox/" + strconv.FormatInt(m.ID, 10), To: m.To,
 			Subject: m.Subject, Status: mailStatus(m), Failed: !m.FailedAt.IsZero(), Time: humanTime(m.CreatedAt)})
@@ -67,7 +67,6 @@ type mailPage struct {
 }
 
 func (s *Server) handleMailboxMessage(w http.ResponseWriter, r *http.Request) {
-	u, _ := current(r)
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		s.notFound(w, r)
@@ -77,8 +76,9 @@ func (s *Server) handleMailboxMessage(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, r, err) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "mail", mailPage{Page: Page{Title: m.Subject, User: u}, Message: m,
-		Status: mailStatus(m), Time: humanTime(m.CreatedAt)})
+	p := mailPage{Page: s.page(w, r, m.Subject), Message: m, Status: mailStatus(m), Time: humanTime(m.CreatedAt)}
+	p.Section = "mailbox"
+	s.render(w, r, http.StatusOK, "mail", p)
 }
 
 // refused renders the page for a service refusal and reports whether there

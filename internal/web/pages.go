@@ -17,7 +17,7 @@ var templateFS embed.FS
 // pageNames are the pages; each is templates/NAME.html rendered inside
 // templates/layout.html.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
-	"sessions", "change_password", "mailbox", "mail", "api_tokens"}
+	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {
@@ -44,6 +44,13 @@ type Page struct {
 	Title string
 	// User is the signed-in user, for the header; nil on public pages.
 	User *muster.User
+	// Admin is set for Owners and Admins, who see Settings and License.
+	Admin   bool
+	License *muster.Org
+	// Flash is the outcome of the form sent before this page.
+	Flash string
+	// Section marks the Settings sidebar entry and tab that are open.
+	Section string
 }
 
 // Field is one labelled input of a form.

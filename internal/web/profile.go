@@ -18,6 +18,7 @@ type profilePage struct {
 
 func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 	u, _ := current(r)
+	page := s.page(w, r, u.Name())
 	org, err := s.svc.Org(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
@@ -37,7 +38,7 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 	for _, t := range teams {
 		names[t.ID] = t.Name
 	}
-	p := profilePage{Page: Page{Title: u.Name(), User: u}, OrgName: org.Name, PrimaryTeam: names[u.PrimaryTeamID],
+	p := profilePage{Page: page, OrgName: org.Name, PrimaryTeam: names[u.PrimaryTeamID],
 		SenderAddresses: senders}
 	for _, id := range u.SecondaryTeamIDs {
 		p.SecondaryTeams = append(p.SecondaryTeams, names[id])

@@ -44,6 +44,9 @@ type Config struct {
 	// on the sign-in page (AUTH-4).
 	Region  string
 	Regions []RegionLink
+	// OnReportRequested, if set, is called after a user list is requested,
+	// to wake the report runner.
+	OnReportRequested func()
 }
 
 // ReadyTimeout bounds the database ping of /readyz.
@@ -62,12 +65,13 @@ type Server struct {
 	pages   *pages
 	mailbox bool
 	// secureCookies is set when Muster is served over HTTPS.
-	secureCookies bool
-	region        string
-	regions       []RegionLink
-	mux           *http.ServeMux
-	metrics       *metrics
-	handler       http.Handler
+	secureCookies     bool
+	region            string
+	regions           []RegionLink
+	onReportRequested func()
+	mux               *http.ServeMux
+	metrics           *metrics
+	handler           http.Handler
 }
 
 // New builds the server, parsing its templates; it fails if one is missing
@@ -78,16 +82,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc:           cfg.Service,
-		db:            cfg.DB,
-		log:           cfg.Log,
-		pages:         pg,
-		mailbox:       cfg.Mailbox,
-		secureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
-		region:        cfg.Region,
-		regions:       cfg.Regions,
-		mux:           http.NewServeMux(),
-		metrics:       newMetrics(),
+		svc:               cfg.Service,
+		db:                cfg.DB,
+		log:               cfg.Log,
+		pages:             pg,
+		mailbox:           cfg.Mailbox,
+		secureCookies:     strings.HasPrefix(cfg.BaseURL, "https://"),
+		region:            cfg.Region,
+		regions:           cfg.Regions,
+		onReportRequested: cfg.OnReportRequested,
+		mux:               http.NewServeMux(),
+		metrics:           newMetrics(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -138,6 +143,24 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("GET /account/password", s.requireUser(s.handlePasswordForm))
 	s.mux.HandleFunc("POST /account/password", s.requireUser(s.handlePasswordChange))
 	s.mux.HandleFunc("GET "+service.ReportPathPrefix+"{id}/download", s.requireUser(s.handleReportDownload))
+	s.mux.HandleFunc("GET /settings", s.requireUser(s.handleSettings))
+	s.mux.HandleFunc("GET "+usersPath, s.requireUser(s.handleUsers))
+	s.mux.HandleFunc("GET "+usersPath+"/users/invite", s.requireUser(s.handleInviteForm))
+	s.mux.HandleFunc("POST "+usersPath+"/users/invite", s.requireUser(s.handleInvite))
+	s.mux.HandleFunc("POST "+usersPath+"/users/download", s.requireUser(s.handleDownloadUsers))
+	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/resend", s.requireUser(s.handleResend))
+	for action := range userActions {
+		s.mux.HandleFunc("GET "+usersPath+"/users/{id}/"+action, s.requireUser(s.handleUserConfirm(action)))
+		s.mux.HandleFunc("POST "+usersPath+"/users/{id}/"+action, s.requireUser(s.handleUserAction(action)))
+	}
+	s.mux.HandleFunc("GET "+usersPath+"/users/{id}/edit", s.requireUser(s.handleEditForm))
+	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/edit", s.requireUser(s.handleEdit))
+	s.mux.HandleFunc("GET "+teamsPath, s.requireUser(s.handleTeams))
+	s.mux.HandleFunc("POST "+teamsPath, s.requireUser(s.handleTeamCreate))
+	s.mux.HandleFunc("GET "+teamsPath+"/{id}/rename", s.requireUser(s.handleTeamRenameForm))
+	s.mux.HandleFunc("POST "+teamsPath+"/{id}/rename", s.requireUser(s.handleTeamRename))
+	s.mux.HandleFunc("GET "+teamsPath+"/{id}/remove", s.requireUser(s.handleTeamRemoveConfirm))
+	s.mux.HandleFunc("POST "+teamsPath+"/{id}/remove", s.requireUser(s.handleTeamRemove))
 	s.mux.HandleFunc("GET /settings/api-tokens", s.requireUser(s.handleAPITokens))
 	s.mux.HandleFunc("POST /settings/api-tokens", s.requireUser(s.handleAPITokenCreate))
 	s.mux.HandleFunc("POST /settings/api-tokens/{id}/revoke", s.requireUser(s.handleAPITokenRevoke))

@@ -1,0 +1,142 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+// follow posts a form and loads the page it redirects to.
+func (b *browser) follow(p page) page {
+	b.s.t.Helper()
+	if p.status != http.StatusSeeOther {
+		b.s.t.Fatalf("want a redirect, got %d\n%s", p.status, p.body)
+	}
+	return b.get(p.location)
+}
+
+// TestConsoleWalkthrough follows the help pages without JavaScript: invite,
+// teams, resend, withdraw, edit, deactivate, invite again, seats.
+func TestConsoleWalkthrough(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	if _, err := s.svc.SetLicenseTotal(ownerCtx, 4); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	home := b.get("/")
+	want(t, home, 200, `<summary>Olive Owner</summary>`, `href="/settings">Settings</a>`, "<strong>1</strong> used", "<strong>4</strong> total", "<strong>3</strong> remaining")
+	p := b.follow(b.get("/settings"))
+	want(t, p, 200, "Roles &amp; Access", ">Users</a>", ">Teams</a>", "Invite a User", `aria-label="Download user list"`, "User Management")
+	if strings.Contains(p.body, "Send As Permissions") {
+		t.Fatal("the Send As tab shows without Email at Scale")
+	}
+
+	invite := func(first, email, role, primary string, secondaries ...string) page {
+		f := url.Values{"first_name": {first}, "last_name": {"Tester"}, "email": {email}, "role": {role}, "primary_team": {primary}}
+		f["secondary_teams"] = secondaries
+		return b.post("/settings/roles-access/users/invite", f)
+	}
+	teams, _ := s.svc.Teams(ownerCtx)
+	def := fmt.Sprint(teams[0].ID)
+	want(t, b.get("/settings/roles-access/users/invite"), 200, `<label for="first_name">First Name</label>`,
+		`<label for="primary_team">Primary Team</label>`, "Secondary Teams", "Basic User", "Default Team")
+	// Errors beside their fields, the form keeping what was typed.
+	p = invite("", "not-an-email", "basic", def)
+	want(t, p, 422, "First name is required.", "Enter an email address like name@example.com.", `value="not-an-email"`)
+	p = b.follow(invite("Bella", "bella@example.com", "basic", def))
+	want(t, p, 200, "Invitation sent to bella@example.com.", "Bella Tester", "Pending", `aria-label="Actions for Bella Tester"`, "Resend invite", "Withdraw")
+
+	// Create Team; invite a Manager into it; Remove refused with the count.
+	p = b.follow(b.post("/settings/roles-access/teams", url.Values{"name": {"Marketing"}}))
+	want(t, p, 200, "Created the team Marketing.")
+	teams, _ = s.svc.Teams(ownerCtx)
+	var marketing *muster.Team
+	for _, tm := range teams {
+		if tm.Name == "Marketing" {
+			marketing = tm
+		}
+	}
+	want(t, b.post("/settings/roles-access/teams", url.Values{"name": {"marketing"}}), 409, "A team named &#34;Marketing&#34; already exists.")
+	b.follow(invite("Max", "max@example.com", "manager", fmt.Sprint(marketing.ID)))
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/teams/%d/remove", marketing.ID)), 200, "Remove Marketing?")
+	p = b.post(fmt.Sprintf("/settings/roles-access/teams/%d/remove", marketing.ID), nil)
+	want(t, p, 409, "Marketing can&#39;t be removed: 1 user has it as their primary team.",
+		fmt.Sprintf(`href="/settings/roles-access?team=%d"`, marketing.ID))
+
+	// Resend: the old link dies.
+	bella := findUser(t, s, ownerCtx, "bella@example.com")
+	oldLink := s.deliver("bella@example.com").Link("/invitations/")
+	p = b.follow(b.post(fmt.Sprintf("/settings/roles-access/users/%d/resend", bella.ID), nil))
+	want(t, p, 200, "A new invitation was sent to bella@example.com.")
+	want(t, s.browser().get(oldLink), http.StatusGone)
+
+	// Withdraw, confirmed: seat freed, row gone.
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/withdraw", bella.ID)), 200, "Withdraw the invitation of Bella Tester?", "seat is freed")
+	p = b.follow(b.post(fmt.Sprintf("/settings/roles-access/users/%d/withdraw", bella.ID), nil))
+	want(t, p, 200, "was withdrawn", "<strong>2</strong> used")
+	if strings.Contains(p.body, "bella@example.com") {
+		t.Fatal("a withdrawn user is still listed")
+	}
+
+	// Edit: role and teams, with × and Add.
+	max := findUser(t, s, ownerCtx, "max@example.com")
+	edit := fmt.Sprintf("/settings/roles-access/users/%d/edit", max.ID)
+	want(t, b.get(edit), 200, `<label for="role">Role</label>`, `<label for="primary_team">Primary Team</label>`, "Add a secondary team")
+	p = b.post(edit, url.Values{"role": {"basic"}, "primary_team": {fmt.Sprint(marketing.ID)}, "add_secondary": {def}, "add": {"1"}})
+	want(t, p, 200, `aria-label="Remove Default Team"`)
+	p = b.post(edit, url.Values{"role": {"basic"}, "primary_team": {fmt.Sprint(marketing.ID)}, "secondary_teams": {def}, "remove_secondary": {def}})
+	if strings.Contains(p.body, `aria-label="Remove Default Team"`) {
+		t.Fatal("× did not remove the secondary team")
+	}
+	p = b.follow(b.post(edit, url.Values{"role": {"basic"}, "primary_team": {fmt.Sprint(marketing.ID)}, "secondary_teams": {def}, "save": {"1"}}))
+	want(t, p, 200, "Saved the changes to Max Tester.")
+	if got := findUser(t, s, ownerCtx, "max@example.com"); got.Role != muster.RoleBasic || len(got.SecondaryTeamIDs) != 1 {
+		t.Fatalf("after Save: %+v", got)
+	}
+
+	// Deactivate, confirmed; the person's next click lands on sign-in.
+	maxBrowser := s.browser()
+	maxBrowser.acceptInvitation(s.deliver("max@example.com").Link("/invitations/"), "max's long password")
+	want(t, maxBrowser.get("/"), 200, "Max Tester")
+	want(t, maxBrowser.get("/settings/roles-access"), http.StatusForbidden)
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/deactivate", max.ID)), 200, "Deactivate Max Tester?", "sessions")
+	p = b.follow(b.post(fmt.Sprintf("/settings/roles-access/users/%d/deactivate", max.ID), nil))
+	want(t, p, 200, "Max Tester was deactivated.", "Invite again")
+	if p := maxBrowser.get("/"); p.status != http.StatusSeeOther {
+		t.Fatalf("deactivated user's next click: %d", p.status)
+	}
+
+	// Invite again: pre-filled with the previous role and teams.
+	p = b.get(fmt.Sprintf("/settings/roles-access/users/invite?again=%d", max.ID))
+	want(t, p, 200, "Invite again", `value="max@example.com"`, `<option value="basic" selected>`,
+		fmt.Sprintf(`<option value="%d" selected>Marketing</option>`, marketing.ID),
+		fmt.Sprintf(`value="%s" checked`, def))
+
+	// Fill the seats and see the exact message.
+	b.follow(invite("Cy", "cy@example.com", "basic", def))
+	b.follow(invite("Di", "di@example.com", "basic", def))
+	b.follow(invite("Ed", "ed@example.com", "basic", def))
+	p = invite("Fay", "fay@example.com", "basic", def)
+	want(t, p, http.StatusConflict, "No licenses remaining: 4 of 4 in use. Withdraw a pending invitation or deactivate a user to free one.", `value="fay@example.com"`)
+
+	// Download user list: queued, and the page says it will be emailed.
+	p = b.follow(b.post("/settings/roles-access/users/download", nil))
+	want(t, p, 200, "will be emailed to "+owner.Email)
+}
+
+func findUser(t *testing.T, s *site, ctx context.Context, email string) *muster.User {
+	t.Helper()
+	page, err := s.svc.FindUsers(ctx, service.UserQuery{Search: email})
+	if err != nil || len(page.Users) != 1 {
+		t.Fatalf("find %s: %v %v", email, page, err)
+	}
+	return page.Users[0]
+}
