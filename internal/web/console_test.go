@@ -140,3 +140,22 @@ func findUser(t *testing.T, s *site, ctx context.Context, email string) *muster.
 	}
 	return page.Users[0]
 }
+
+func TestAuditLogPage(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	if _, err := s.svc.CreateTeam(ownerCtx, "Marketing"); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.get("/settings/audit-log"), 200, "team.created", "Marketing", "user.activated", "org.created")
+	p := b.get("/settings/audit-log?action=team.created")
+	want(t, p, 200, "team.created")
+	if strings.Contains(p.body, "org.created") {
+		t.Fatal("the action filter let other actions through")
+	}
+	want(t, b.get("/settings/audit-log?from=2000-01-01&to=2000-01-02"), 200, "No events match.")
+	csv := b.get("/settings/audit-log.csv?action=team.created")
+	want(t, csv, 200, "Time,Actor,Action,Target Type,Target,Before,After,Origin", "team.created")
+}

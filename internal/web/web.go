@@ -161,6 +161,8 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("POST "+teamsPath+"/{id}/rename", s.requireUser(s.handleTeamRename))
 	s.mux.HandleFunc("GET "+teamsPath+"/{id}/remove", s.requireUser(s.handleTeamRemoveConfirm))
 	s.mux.HandleFunc("POST "+teamsPath+"/{id}/remove", s.requireUser(s.handleTeamRemove))
+	s.mux.HandleFunc("GET /settings/audit-log", s.requireUser(s.handleAuditLog))
+	s.mux.HandleFunc("GET /settings/audit-log.csv", s.requireUser(s.handleAuditExport))
 	s.mux.HandleFunc("GET /settings/api-tokens", s.requireUser(s.handleAPITokens))
 	s.mux.HandleFunc("POST /settings/api-tokens", s.requireUser(s.handleAPITokenCreate))
 	s.mux.HandleFunc("POST /settings/api-tokens/{id}/revoke", s.requireUser(s.handleAPITokenRevoke))
