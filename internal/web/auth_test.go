@@ -26,13 +26,14 @@ import (
 
 // site is a web server with real SMTP delivery and a settable clock.
 type site struct {
-	t      *testing.T
-	db     *sqlstore.DB
-	svc    *service.Service
-	srv    *httptest.Server
-	smtp   *mailtest.Server
-	sender *mail.Sender
-	now    atomic.Int64
+	t          *testing.T
+	ownerEmail string
+	db         *sqlstore.DB
+	svc        *service.Service
+	srv        *httptest.Server
+	smtp       *mailtest.Server
+	sender     *mail.Sender
+	now        atomic.Int64
 }
 
 func newSite(t *testing.T) *site {
@@ -83,6 +84,7 @@ func (s *site) deliver(rcpt string) *mailtest.Message {
 func (s *site) org() (owner *muster.User, ownerCtx context.Context) {
 	s.t.Helper()
 	email := fmt.Sprintf("owner%d@example.com", time.Now().UnixNano())
+	s.ownerEmail = email
 	res, err := s.svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
 		service.NewOrg{Name: "Acme", LicenseTotal: 10, OwnerEmail: email, OwnerFirstName: "Olive", OwnerLastName: "Owner"})
 	if err != nil {

@@ -63,6 +63,64 @@ func byButton(name string) chromedp.Search {
 	return chromedp.Search(fmt.Sprintf(`//*[(self::button or self::a or self::summary) and (normalize-space(.)=%q or @aria-label=%q)]`, name, name))
 }
 
+// tab is one browser tab driven by a test.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// do runs actions that do not load a page.
+func (b tab) do(name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// load runs actions that load a page and waits for it.
+func (b tab) load(name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if _, err := chromedp.RunResponse(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// text is the page's visible text.
+func (b tab) text() string {
+	b.t.Helper()
+	body, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return body
+}
+
+// sees fails unless the page shows every one of texts.
+func (b tab) sees(what string, texts ...string) {
+	b.t.Helper()
+	body := b.text()
+	for _, s := range texts {
+		if !strings.Contains(body, s) {
+			b.t.Fatalf("%s: the page does not show %q:\n%s", what, s, body)
+		}
+	}
+}
+
+// signIn signs in through the sign-in page.
+func (b tab) signIn(base, email, password string) {
+	b.t.Helper()
+	b.load("sign-in page", chromedp.Navigate(base+"/signin"))
+	b.do("type", chromedp.SendKeys(byLabel("Email"), email), chromedp.SendKeys(byLabel("Password"), password))
+	b.load("sign in", chromedp.Click(byButton("Sign in")))
+}
+
+// otherBrowser is a second person: a browser context with its own cookies.
+func otherBrowser(t *testing.T, ctx context.Context) tab {
+	other, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	return tab{t: t, ctx: other}
+}
+
 func TestBrowserInviteAndWithdraw(t *testing.T) {
 	ctx := chromium(t)
 	s := newSite(t)
@@ -83,27 +141,8 @@ func TestBrowserInviteAndWithdraw(t *testing.T) {
 		}
 	}()
 
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	navigate := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if _, err := chromedp.RunResponse(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func() string {
-		t.Helper()
-		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return body
-	}
-
+	b := tab{t: t, ctx: ctx}
+	step, navigate, text := b.do, b.load, b.text
 	navigate("open the set-up link", chromedp.Navigate(link))
 	screenshot(t, ctx, "accept")
 	step("type a password", chromedp.SendKeys(byLabel("Password"), "olive's long password"))
@@ -138,5 +177,67 @@ func TestBrowserInviteAndWithdraw(t *testing.T) {
 	body := text()
 	if !strings.Contains(body, "was withdrawn") || strings.Contains(body, "bella@example.com") || !strings.Contains(body, "1 used") {
 		t.Fatalf("after withdrawing:\n%s", body)
+	}
+}
+
+func TestBrowserSendAs(t *testing.T) {
+	ctx := chromium(t)
+	s := newSite(t)
+	_, ownerCtx := s.org()
+	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+		t.Fatal(err)
+	}
+	teams, _ := s.svc.Teams(ownerCtx)
+	people := map[string]*muster.User{}
+	for _, name := range []string{"Ann", "Bob"} {
+		res, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: name, LastName: "Sender",
+			Email: strings.ToLower(name) + "@example.com", Role: muster.RoleBasic, PrimaryTeamID: teams[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.browser().acceptInvitation(s.deliver(res.User.Email).Link("/invitations/"), name+"'s long password")
+		people[name] = res.User
+	}
+	b := tab{t: t, ctx: ctx}
+	defer func() {
+		if t.Failed() {
+			os.Setenv("MUSTER_SCREENSHOTS", t.TempDir())
+			screenshot(t, ctx, "failure")
+			t.Logf("failure screenshot in %s", os.Getenv("MUSTER_SCREENSHOTS"))
+		}
+	}()
+	b.signIn(s.srv.URL, s.ownerEmail, "owner's long password")
+	b.load("Send As tab", chromedp.Navigate(s.srv.URL+"/settings/roles-access"))
+	b.load("open it", chromedp.Click(byButton("Send As Permissions")))
+	b.load("New Permission", chromedp.Click(byButton("New Permission")))
+	b.do("details",
+		chromedp.SendKeys(byLabel("From Name"), "Acme News"),
+		chromedp.SendKeys(byLabel("From Email"), "news@acme.example"),
+		chromedp.Click(chromedp.Search(`//input[@name="different_reply_to"]`)),
+		chromedp.SendKeys(byLabel("Reply-To Name"), "Comms Team"),
+		chromedp.SendKeys(byLabel("Reply-To Email"), "comms@acme.example"))
+	screenshot(t, ctx, "sendas-details")
+	b.load("Next: Assign Users", chromedp.Click(byButton("Next: Assign Users")))
+	b.load("+ Ann", chromedp.Click(byButton("Add Ann Sender")))
+	b.load("+ Bob", chromedp.Click(byButton("Add Bob Sender")))
+	screenshot(t, ctx, "sendas-assign")
+	b.load("Save Permission", chromedp.Click(byButton("Save Permission")))
+	b.sees("after saving", "Remind each user to also add news@acme.example", "Acme News <news@acme.example>", "Comms Team <comms@acme.example>")
+	screenshot(t, ctx, "sendas-list")
+
+	ann := otherBrowser(t, ctx)
+	ann.signIn(s.srv.URL, "ann@example.com", "Ann's long password")
+	ann.sees("Ann's profile", "My sender addresses", "news@acme.example", "replies go to Comms Team")
+
+	if err := s.svc.Deactivate(ownerCtx, people["Bob"].ID); err != nil {
+		t.Fatal(err)
+	}
+	perms, _ := s.svc.SendAsPermissions(ownerCtx)
+	if len(perms) != 1 || len(perms[0].UserIDs) != 1 || perms[0].UserIDs[0] != people["Ann"].ID {
+		t.Fatalf("grants after Bob's deactivation: %+v", perms)
+	}
+	b.load("list again", chromedp.Navigate(s.srv.URL+"/settings/roles-access/send-as"))
+	if body := b.text(); !strings.Contains(body, "Acme News <news@acme.example>") {
+		t.Fatalf("list:\n%s", body)
 	}
 }

@@ -17,7 +17,8 @@ var templateFS embed.FS
 // pageNames are the pages; each is templates/NAME.html rendered inside
 // templates/layout.html.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
-	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit"}
+	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
+	"sendas_form"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {

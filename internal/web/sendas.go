@@ -1,0 +1,250 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+const sendAsPath = usersPath + "/send-as"
+
+// sendAsListPage is the Send As Permissions tab (SEND-1).
+type sendAsListPage struct {
+	Page
+	Perms []sendAsRow
+}
+
+type sendAsRow struct {
+	From, ReplyTo string
+	Users         int
+	EditURL       string
+	DeleteURL     string
+}
+
+func (s *Server) handleSendAsList(w http.ResponseWriter, r *http.Request) {
+	perms, err := s.svc.SendAsPermissions(r.Context())
+	if s.refused(w, r, err) {
+		return
+	}
+	p := sendAsListPage{Page: s.page(w, r, "Send As Permissions")}
+	p.Section = "send-as"
+	for _, perm := range perms {
+		row := sendAsRow{From: perm.FromName + " <" + perm.FromEmail + ">", Users: len(perm.UserIDs),
+			EditURL:   sendAsPath + "/" + strconv.FormatInt(perm.ID, 10) + "/edit",
+			DeleteURL: sendAsPath + "/" + strconv.FormatInt(perm.ID, 10) + "/delete"}
+		if perm.HasReplyTo() {
+			row.ReplyTo = perm.ReplyToName + " <" + perm.ReplyToEmail + ">"
+		}
+		p.Perms = append(p.Perms, row)
+	}
+	s.render(w, r, http.StatusOK, "sendas_list", p)
+}
+
+// sendAsFormPage is both steps of New Permission (and of Edit): the
+// details, then Assign Users. The details travel as hidden fields in the
+// second step, so every step works without JavaScript.
+type sendAsFormPage struct {
+	Page
+	Action       string
+	Assign       bool // the second step
+	Message      string
+	FromName     Field
+	FromEmail    Field
+	DifferentTo  bool
+	ReplyToName  Field
+	ReplyToEmail Field
+	Search       string
+	Candidates   []userChoice
+	Chosen       []userChoice
+	SelectAll    bool
+}
+
+type userChoice struct {
+	ID          int64
+	Name, Email string
+}
+
+// sendAsState is what the form posts back.
+type sendAsState struct {
+	in   service.SendAsInput
+	step string
+}
+
+func readSendAsForm(r *http.Request) sendAsState {
+	f := r.PostForm
+	st := sendAsState{step: f.Get("step"), in: service.SendAsInput{FromName: f.Get("from_name"), FromEmail: f.Get("from_email"),
+		DifferentReplyTo: f.Get("different_reply_to") != "", ReplyToName: f.Get("reply_to_name"),
+		ReplyToEmail: f.Get("reply_to_email"), UserIDs: formIDs(f["user_ids"]), SelectAll: f.Get("select_all") != ""}}
+	if add, err := strconv.ParseInt(f.Get("add"), 10, 64); err == nil && !slices.Contains(st.in.UserIDs, add) {
+		st.in.UserIDs = append(st.in.UserIDs, add)
+	}
+	if remove, err := strconv.ParseInt(f.Get("remove"), 10, 64); err == nil {
+		st.in.UserIDs = slices.DeleteFunc(st.in.UserIDs, func(id int64) bool { return id == remove })
+		st.in.SelectAll = false
+	}
+	if f.Get("remove") == "all" {
+		st.in.SelectAll = false
+	}
+	if f.Has("choose_all") {
+		st.in.SelectAll = true
+	}
+	return st
+}
+
+func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action string, st sendAsState, assign bool, err error) {
+	in := st.in
+	p := sendAsFormPage{Page: s.page(w, r, "Send As Permission"), Action: action, Assign: assign, DifferentTo: in.DifferentReplyTo,
+		FromName:     Field{ID: "from_name", Label: "From Name", Type: "text", Value: in.FromName, Max: muster.MaxNameLength},
+		FromEmail:    Field{ID: "from_email", Label: "From Email", Type: "email", Value: in.FromEmail, Max: muster.MaxEmailLength},
+		ReplyToName:  Field{ID: "reply_to_name", Label: "Reply-To Name", Type: "text", Value: in.ReplyToName, Max: muster.MaxNameLength},
+		ReplyToEmail: Field{ID: "reply_to_email", Label: "Reply-To Email", Type: "email", Value: in.ReplyToEmail, Max: muster.MaxEmailLength},
+		Search:       r.PostForm.Get("q"), SelectAll: in.SelectAll}
+	p.Section = "send-as"
+	for _, fe := range muster.ErrorFields(err) {
+		switch fe.Field {
+		case "from_name":
+			p.FromName.Error, p.Assign = fe.Message, false
+		case "from_email":
+			p.FromEmail.Error, p.Assign = fe.Message, false
+		case "reply_to_name":
+			p.ReplyToName.Error, p.Assign = fe.Message, false
+		case "reply_to_email":
+			p.ReplyToEmail.Error, p.Assign = fe.Message, false
+		default:
+			p.Message = fe.Message
+		}
+	}
+	if err != nil && len(muster.ErrorFields(err)) == 0 {
+		p.Message = muster.ErrorMessage(err)
+	}
+	if p.Assign {
+		active, ferr := s.svc.FindUsers(r.Context(), service.UserQuery{Search: p.Search, Status: muster.StatusActive, Limit: 50})
+		if s.refused(w, r, ferr) {
+			return
+		}
+		for _, u := range active.Users {
+			c := userChoice{ID: u.ID, Name: u.Name(), Email: u.Email}
+			if slices.Contains(in.UserIDs, u.ID) {
+				continue
+			}
+			p.Candidates = append(p.Candidates, c)
+		}
+		for _, id := range in.UserIDs {
+			u, ferr := s.svc.FindUser(r.Context(), id)
+			if ferr == nil {
+				p.Chosen = append(p.Chosen, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
+			}
+		}
+	}
+	status := http.StatusOK
+	if err != nil {
+		status = muster.HTTPStatus(muster.ErrorCode(err))
+	}
+	s.render(w, r, status, "sendas_form", p)
+}
+
+func (s *Server) handleSendAsNew(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.svc.SendAsPermissions(r.Context()); s.refused(w, r, err) {
+		return
+	}
+	s.renderSendAsForm(w, r, sendAsPath+"/new", sendAsState{}, false, nil)
+}
+
+// sendAsStep handles a post of either step: moving between steps, "+",
+// "×" and Select All re-render; Save Permission calls save.
+func (s *Server) sendAsStep(w http.ResponseWriter, r *http.Request, action string,
+	save func(service.SendAsInput) (*muster.SendAsPermission, error)) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	st := readSendAsForm(r)
+	if st.step != "save" {
+		s.renderSendAsForm(w, r, action, st, st.step != "details", nil)
+		return
+	}
+	p, err := save(st.in)
+	if err != nil {
+		if muster.ErrorCode(err) == muster.EINTERNAL || muster.ErrorCode(err) == muster.EFORBIDDEN {
+			s.refused(w, r, err)
+			return
+		}
+		s.renderSendAsForm(w, r, action, st, true, err)
+		return
+	}
+	// SEND-3: the grant alone does not make a mail client send as the address.
+	s.redirectWith(w, r, sendAsPath, "Saved the permission for "+p.FromEmail+". Remind each user to also add "+
+		p.FromEmail+" as a \"send as\" address in their mail client.")
+}
+
+func (s *Server) handleSendAsCreate(w http.ResponseWriter, r *http.Request) {
+	s.sendAsStep(w, r, sendAsPath+"/new", func(in service.SendAsInput) (*muster.SendAsPermission, error) {
+		return s.svc.CreateSendAs(r.Context(), in)
+	})
+}
+
+func sendAsID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil
+}
+
+func (s *Server) handleSendAsEditForm(w http.ResponseWriter, r *http.Request) {
+	id, ok := sendAsID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	perm, err := s.svc.SendAs(r.Context(), id)
+	if s.refused(w, r, err) {
+		return
+	}
+	st := sendAsState{in: service.SendAsInput{FromName: perm.FromName, FromEmail: perm.FromEmail,
+		DifferentReplyTo: perm.HasReplyTo(), ReplyToName: perm.ReplyToName, ReplyToEmail: perm.ReplyToEmail, UserIDs: perm.UserIDs}}
+	s.renderSendAsForm(w, r, sendAsPath+"/"+strconv.FormatInt(id, 10)+"/edit", st, false, nil)
+}
+
+func (s *Server) handleSendAsEdit(w http.ResponseWriter, r *http.Request) {
+	id, ok := sendAsID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	s.sendAsStep(w, r, sendAsPath+"/"+strconv.FormatInt(id, 10)+"/edit", func(in service.SendAsInput) (*muster.SendAsPermission, error) {
+		return s.svc.UpdateSendAs(r.Context(), id, in)
+	})
+}
+
+func (s *Server) handleSendAsDeleteConfirm(w http.ResponseWriter, r *http.Request) {
+	id, ok := sendAsID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	perm, err := s.svc.SendAs(r.Context(), id)
+	if s.refused(w, r, err) {
+		return
+	}
+	p := confirmPage{Page: s.page(w, r, "Delete "+perm.FromEmail+"?"), Heading: "Delete the permission for " + perm.FromEmail + "?",
+		Lines:  []string{strconv.Itoa(len(perm.UserIDs)) + " users will no longer be allowed to send as " + perm.FromEmail + "."},
+		Action: sendAsPath + "/" + strconv.FormatInt(id, 10) + "/delete", Button: "Delete", Cancel: sendAsPath}
+	p.Section = "send-as"
+	s.render(w, r, http.StatusOK, "confirm", p)
+}
+
+func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) {
+	id, ok := sendAsID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	perm, err := s.svc.SendAs(r.Context(), id)
+	if s.refused(w, r, err) {
+		return
+	}
+	if s.refused(w, r, s.svc.DeleteSendAs(r.Context(), id)) {
+		return
+	}
+	s.redirectWith(w, r, sendAsPath, "Deleted the permission for "+perm.FromEmail+".")
+}
