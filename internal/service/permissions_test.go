@@ -534,7 +534,14 @@ func TestPermissionsSettings(t *testing.T) {
 			}
 			return err
 		})},
-		{"sees the teams", allRoles, readOnly, read(func(f *fixture, ctx context.Context, a *muster.User) error {
+		{"sees their own teams", allRoles, readOnly, read(func(f *fixture, ctx context.Context, a *muster.User) error {
+			primary, _, err := f.svc.MyTeams(ctx)
+			if err == nil && primary.ID != a.PrimaryTeamID {
+				f.t.Errorf("MyTeams primary = #%d; want #%d", primary.ID, a.PrimaryTeamID)
+			}
+			return err
+		})},
+		{"lists every team with counts (Teams tab)", adminRoles, readOnly, read(func(f *fixture, ctx context.Context, a *muster.User) error {
 			teams, err := f.svc.Teams(ctx)
 			if err == nil && len(teams) == 0 {
 				f.t.Error("no teams listed")

@@ -8,11 +8,12 @@ import (
 )
 
 // Teams lists the org's teams, the Default Team first, with the number of
-// Pending and Active users who have each as primary and secondary team.
+// Pending and Active users who have each as primary and secondary team: the
+// Teams tab, for Owners and Admins (TEAM-1).
 func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
 	var teams []*muster.Team
 	err := s.view(ctx, func(tx muster.Tx) error {
-		a, err := loadActor(ctx, tx)
+		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -20,6 +21,29 @@ func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
 		return err
 	})
 	return teams, err
+}
+
+// MyTeams returns the signed-in user's primary team and then their
+// secondary teams: what everyone sees of teams on their own profile.
+func (s *Service) MyTeams(ctx context.Context) (primary *muster.Team, secondaries []*muster.Team, err error) {
+	err = s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadUser(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if primary, err = tx.FindTeam(ctx, a.orgID, a.user.PrimaryTeamID); err != nil {
+			return err
+		}
+		for _, id := range a.user.SecondaryTeamIDs {
+			t, err := tx.FindTeam(ctx, a.orgID, id)
+			if err != nil {
+				return err
+			}
+			secondaries = append(secondaries, t)
+		}
+		return nil
+	})
+	return primary, secondaries, err
 }
 
 // checkTeamName cleans and validates a team name and refuses one that

@@ -58,13 +58,15 @@ func (in *InviteInput) validate() error {
 // brings that same user record back (invite again).
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) {
 	in.clean()
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
 	var out Invited
 	err := s.update(ctx, func(tx muster.Tx) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
+			return err
+		}
+		// Who may invite is decided before what they typed is judged, so
+		// that a Manager learns only that they may not.
+		if err := in.validate(); err != nil {
 			return err
 		}
 		if err := muster.CheckGrantRole(a.role, in.Role); err != nil {

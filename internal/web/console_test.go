@@ -159,3 +159,94 @@ func TestAuditLogPage(t *testing.T) {
 	csv := b.get("/settings/audit-log.csv?action=team.created")
 	want(t, csv, 200, "Time,Actor,Action,Target Type,Target,Before,After,Origin", "team.created")
 }
+
+// TestSettingsRefuseManagersAndBasicUsers walks every Settings page and
+// action as a Manager and as a Basic User: each is refused and changes
+// nothing; their header has no Settings item.
+func TestSettingsRefuseManagersAndBasicUsers(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+		t.Fatal(err)
+	}
+	teams, _ := s.svc.Teams(ownerCtx)
+	team, _ := s.svc.CreateTeam(ownerCtx, "Ops")
+	perm, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "News", FromEmail: "news@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []muster.Role{muster.RoleManager, muster.RoleBasic} {
+		email := string(role) + "@example.com"
+		if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Some", LastName: role.Label(), Email: email,
+			Role: role, PrimaryTeamID: teams[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		b := s.browser()
+		b.acceptInvitation(s.deliver(email).Link("/invitations/"), "a long enough secret")
+		home := b.get("/")
+		want(t, home, 200, "Some "+role.Label())
+		if strings.Contains(home.body, `href="/settings"`) || strings.Contains(home.body, "remaining") {
+			t.Fatalf("%s sees Settings or the license counter:\n%s", role, home.body)
+		}
+		before, _ := s.svc.FindAuditEvents(ownerCtx, service.AuditQuery{Limit: 1})
+		ids := map[string]int64{"user": owner.ID, "team": team.ID, "perm": perm.ID}
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/settings/roles-access"}, {"GET", "/settings/roles-access/users/invite"},
+			{"POST", "/settings/roles-access/users/invite"}, {"POST", "/settings/roles-access/users/download"},
+			{"POST", fmt.Sprintf("/settings/roles-access/users/%d/resend", ids["user"])},
+			{"GET", fmt.Sprintf("/settings/roles-access/users/%d/withdraw", ids["user"])},
+			{"POST", fmt.Sprintf("/settings/roles-access/users/%d/deactivate", ids["user"])},
+			{"GET", fmt.Sprintf("/settings/roles-access/users/%d/edit", ids["user"])},
+			{"POST", fmt.Sprintf("/settings/roles-access/users/%d/edit", ids["user"])},
+			{"GET", "/settings/roles-access/teams"}, {"POST", "/settings/roles-access/teams"},
+			{"GET", fmt.Sprintf("/settings/roles-access/teams/%d/rename", ids["team"])},
+			{"POST", fmt.Sprintf("/settings/roles-access/teams/%d/remove", ids["team"])},
+			{"GET", "/settings/roles-access/send-as"}, {"GET", "/settings/roles-access/send-as/new"},
+			{"POST", "/settings/roles-access/send-as/new"},
+			{"GET", fmt.Sprintf("/settings/roles-access/send-as/%d/edit", ids["perm"])},
+			{"POST", fmt.Sprintf("/settings/roles-access/send-as/%d/delete", ids["perm"])},
+			{"GET", "/settings/audit-log"}, {"GET", "/settings/audit-log.csv"},
+			{"GET", "/settings/api-tokens"}, {"POST", "/settings/api-tokens"},
+			{"GET", "/settings/mailbox"},
+		} {
+			var p page
+			if c.method == "GET" {
+				p = b.get(c.path)
+			} else {
+				p = b.post(c.path, url.Values{"name": {"x"}, "step": {"save"}, "from_name": {"x"}, "from_email": {"x@y.example"}})
+			}
+			if p.status != http.StatusForbidden && p.status != http.StatusNotFound {
+				t.Errorf("%s: %s %s: %d; want refused", role, c.method, c.path, p.status)
+			}
+		}
+		after, _ := s.svc.FindAuditEvents(ownerCtx, service.AuditQuery{Limit: 1})
+		if after.Events[0].ID != before.Events[0].ID {
+			t.Fatalf("%s changed something: %+v", role, after.Events[0])
+		}
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	s := newSite(t)
+	owner, _ := s.org()
+	b := s.browser()
+	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	req, _ := http.NewRequest("POST", s.srv.URL+"/settings/roles-access/teams", strings.NewReader("name=Evil"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	res, err := b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site POST with the session cookie: %d; want 403", res.StatusCode)
+	}
+	teams, _ := s.svc.Teams(muster.NewContext(context.Background(), muster.Principal{UserID: owner.ID, OrgID: owner.OrgID}))
+	for _, tm := range teams {
+		if tm.Name == "Evil" {
+			t.Fatal("the cross-site POST created a team")
+		}
+	}
+}

@@ -24,7 +24,7 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	teams, err := s.svc.Teams(r.Context())
+	primary, secondaries, err := s.svc.MyTeams(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -34,14 +34,9 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	names := make(map[int64]string, len(teams))
-	for _, t := range teams {
-		names[t.ID] = t.Name
-	}
-	p := profilePage{Page: page, OrgName: org.Name, PrimaryTeam: names[u.PrimaryTeamID],
-		SenderAddresses: senders}
-	for _, id := range u.SecondaryTeamIDs {
-		p.SecondaryTeams = append(p.SecondaryTeams, names[id])
+	p := profilePage{Page: page, OrgName: org.Name, PrimaryTeam: primary.Name, SenderAddresses: senders}
+	for _, t := range secondaries {
+		p.SecondaryTeams = append(p.SecondaryTeams, t.Name)
 	}
 	s.render(w, r, http.StatusOK, "profile", p)
 }
