@@ -236,8 +236,13 @@ func TestBrowserSendAs(t *testing.T) {
 	if len(perms) != 1 || len(perms[0].UserIDs) != 1 || perms[0].UserIDs[0] != people["Ann"].ID {
 		t.Fatalf("grants after Bob's deactivation: %+v", perms)
 	}
+	// The console shows the grant gone too.
 	b.load("list again", chromedp.Navigate(s.srv.URL+"/settings/roles-access/send-as"))
-	if body := b.text(); !strings.Contains(body, "Acme News <news@acme.example>") {
-		t.Fatalf("list:\n%s", body)
+	b.do("open the actions", chromedp.Click(byButton("Actions for Acme News <news@acme.example>")))
+	b.load("Edit", chromedp.Click(byButton("Edit")))
+	b.load("to the users", chromedp.Click(byButton("Next: Assign Users")))
+	b.sees("assigned after Bob's deactivation", "Ann Sender")
+	if body := b.text(); strings.Contains(body, "Bob Sender") {
+		t.Fatalf("Bob, deactivated, is still assigned or offered:\n%s", body)
 	}
 }

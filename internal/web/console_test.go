@@ -250,3 +250,28 @@ func TestCrossOriginPostRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestOrganizationSettings(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	b := s.browser()
+	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.get("/settings/organization"), 200, "License total", "Email at Scale")
+	want(t, b.post("/settings/organization/licenses", url.Values{"licenses": {"0"}}), 422, "from 1 to")
+	want(t, b.follow(b.post("/settings/organization/licenses", url.Values{"licenses": {"25"}})), 200, "The license total is now 25.", "<strong>25</strong> total")
+	p := b.follow(b.post("/settings/organization/email-at-scale", url.Values{"email_at_scale": {"on"}}))
+	want(t, p, 200, "Email at Scale is on.")
+	want(t, b.get("/settings/roles-access"), 200, "Send As Permissions")
+	want(t, b.follow(b.post("/settings/organization/email-at-scale", nil)), 200, "Email at Scale is off.")
+
+	teams, _ := s.svc.Teams(ownerCtx)
+	if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com",
+		Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	ada := s.browser()
+	ada.acceptInvitation(s.deliver("ada@example.com").Link("/invitations/"), "ada's long password")
+	want(t, ada.get("/settings/organization"), 200, "Only the Owner changes these settings.")
+	want(t, ada.post("/settings/organization/licenses", url.Values{"licenses": {"99"}}), http.StatusForbidden, "Only the Owner can change the license total.")
+	want(t, ada.post("/settings/organization/email-at-scale", url.Values{"email_at_scale": {"on"}}), http.StatusForbidden)
+}
