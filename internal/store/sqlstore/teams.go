@@ -48,22 +48,32 @@ func (tx *Tx) findTeam(ctx context.Context, where string, args ...any) (*muster.
 	return &t, nil
 }
 
-// FindTeams implements muster.Tx.
+// FindTeams implements muster.Tx. The counts are every membership of the
+// org's teams, read from memberships_team alone, less the memberships of
+// the org's users who are neither Pending nor Active (Deactivated and
+// Withdrawn, the other statuses users.status allows), which are few: so
+// only those users' memberships cost a lookup (in the memberships key, which
+// holds kind), not every member's. A membership only ever joins a user to a
+// team of the user's own org. It still reads every membership: O(users).
 func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
 	rows, err := tx.tx.QueryContext(ctx, `
 		SELECT t.id, t.org_id, t.name, t.is_default, t.created_at,
-			coalesce(c.primaries, 0), coalesce(c.secondaries, 0)
+			coalesce(sum(CASE WHEN c.kind = 'primary' THEN c.n END), 0),
+			coalesce(sum(CASE WHEN c.kind = 'secondary' THEN c.n END), 0)
 		FROM teams t
 		LEFT JOIN (
-			SELECT m.team_id,
-				sum(CASE WHEN m.kind = 'primary' THEN 1 ELSE 0 END) AS primaries,
-				sum(CASE WHEN m.kind = 'secondary' THEN 1 ELSE 0 END) AS secondaries
+			SELECT m.team_id, m.kind, count(*) AS n
 			FROM memberships m
-			JOIN users u ON u.id = m.user_id
-			WHERE u.org_id = $1 AND u.status IN ('pending', 'active')
-			GROUP BY m.team_id
+			WHERE m.team_id IN (SELECT id FROM teams WHERE org_id = $1)
+			GROUP BY m.team_id, m.kind
+			UNION ALL
+			SELECT m.team_id, m.kind, -count(*)
+			FROM users u CROSS JOIN memberships m
+			WHERE u.org_id = $1 AND u.status IN ('deactivated', 'withdrawn') AND m.user_id = u.id
+			GROUP BY m.team_id, m.kind
 		) c ON c.team_id = t.id
 		WHERE t.org_id = $1
+		GROUP BY t.id, t.org_id, t.name, t.is_default, t.created_at, t.name_key
 		ORDER BY t.is_default DESC, t.name_key, t.id`, orgID)
 	if err != nil {
 		return nil, err

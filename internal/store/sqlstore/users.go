@@ -100,40 +100,23 @@ func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (*muster.
 	return &u, nil
 }
 
-// FindUsers implements muster.Tx. Every branch of the WHERE clause is a range
-// on an indexed key, so a page costs an index walk of its own length.
+// selectiveLimit is how few users a search or team must select for
+// FindUsers to start from them, through their own index, and sort them,
+// rather than walk the list in name order until a page is full. Starting
+// from the matches costs about one row each; walking costs about
+// page size × users / matches rows. At 100,000 users the two meet near
+// 2,000 matches. A variable so that tests can lower it.
+var selectiveLimit = 2000
+
+// FindUsers implements muster.Tx. Every plan is an index walk: a page of
+// the list (or of a status or role) walks its index in name order from the
+// cursor; a search or team filter that selects few users starts from their
+// own index instead and sorts what it finds (see findUsersQuery).
 func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.User, error) {
-	var (
-		where = []string{`u.org_id = $1`}
-		args  = []any{f.OrgID}
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + itoa(len(args))
+	query, args, err := tx.findUsersQuery(ctx, f)
+	if err != nil {
+		return nil, err
 	}
-	if f.Status != "" {
-		where = append(where, `u.status = `+arg(f.Status))
-	} else {
-		where = append(where, `u.status IN ('pending', 'active', 'deactivated')`)
-	}
-	if f.Role != "" {
-		where = append(where, `u.role = `+arg(f.Role))
-	}
-	if f.TeamID != 0 {
-		where = append(where, `u.id IN (SELECT m.user_id FROM memberships m WHERE m.team_id = `+arg(f.TeamID)+`)`)
-	}
-	if q := muster.SearchKey(f.Query); q != "" {
-		lo, hi := arg(q), arg(q+"\U0010FFFF")
-		where = append(where, `((u.sort_key >= `+lo+` AND u.sort_key < `+hi+`)
-			OR (u.last_key >= `+lo+` AND u.last_key < `+hi+`)
-			OR (u.email_key >= `+lo+` AND u.email_key < `+hi+`))`)
-	}
-	if f.After != nil {
-		k, id := arg(f.After.SortKey), arg(f.After.ID)
-		where = append(where, `(u.sort_key > `+k+` OR (u.sort_key = `+k+` AND u.id > `+id+`))`)
-	}
-	query := `SELECT ` + userColumns + ` FROM users u WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY u.sort_key, u.id LIMIT ` + arg(f.Limit)
 	rows, err := tx.tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -154,6 +137,111 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 		return nil, err
 	}
 	return users, tx.loadInvitationExpiry(ctx, users)
+}
+
+// findUsersQuery builds FindUsers' query in one of three shapes:
+//
+//   - walk: users in name order from the cursor, through users_org_sort
+//     (or users_org_status_sort, users_org_role_sort), each filter checked
+//     row by row, until the page is full;
+//   - team: the team's memberships (memberships_team), then their users,
+//     sorted — when the team has fewer than selectiveLimit memberships;
+//   - search: the page's first matches of the full name (users_org_sort,
+//     in order, so at most a page of them) with every match of the last
+//     name (users_org_last) and of the email (the org_id, email_key unique
+//     index), sorted — when fewer than selectiveLimit last names match.
+//     Full names that match are a contiguous range of the list, which a
+//     walk may have to reach from far; last names that match are spread
+//     through it, so a walk fills a page soon once many do.
+//
+// The shapes return the same rows; the MATERIALIZED CTE and the UNION keep
+// each planner from turning a start-from-matches shape back into a walk,
+// and CROSS JOIN fixes the join order in SQLite.
+func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, []any, error) {
+	var (
+		where = []string{`u.org_id = $1`} // every filter but the team and the search
+		args  = []any{f.OrgID}
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + itoa(len(args))
+	}
+	if f.Status != "" {
+		where = append(where, `u.status = `+arg(f.Status))
+	} else {
+		where = append(where, `u.status IN ('pending', 'active', 'deactivated')`)
+	}
+	if f.Role != "" {
+		where = append(where, `u.role = `+arg(f.Role))
+	}
+	if f.After != nil {
+		where = append(where, `(u.sort_key, u.id) > (`+arg(f.After.SortKey)+`, `+arg(f.After.ID)+`)`)
+	}
+	var team, search string
+	var teamFew, searchFew bool
+	var err error
+	if f.TeamID != 0 {
+		team = arg(f.TeamID)
+		teamFew, err = tx.fewerThan(ctx, selectiveLimit, `SELECT 1 FROM memberships WHERE team_id = $1`, f.TeamID)
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	q := muster.SearchKey(f.Query)
+	var lo, hi string
+	if q != "" {
+		lo, hi = arg(q), arg(q+"\U0010FFFF")
+		search = `((u.sort_key >= ` + lo + ` AND u.sort_key < ` + hi + `)
+			OR (u.last_key >= ` + lo + ` AND u.last_key < ` + hi + `)
+			OR (u.email_key >= ` + lo + ` AND u.email_key < ` + hi + `))`
+		if !teamFew {
+			searchFew, err = tx.fewerThan(ctx, selectiveLimit,
+				`SELECT 1 FROM users WHERE org_id = $1 AND last_key >= $2 AND last_key < $3`, f.OrgID, q, q+"\U0010FFFF")
+			if err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	inTeam := `EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.team_id = ` + team + `)`
+	limit := arg(f.Limit)
+	and := func(conds ...string) string { return strings.Join(conds, " AND ") }
+	order := ` ORDER BY u.sort_key, u.id LIMIT ` + limit
+	switch {
+	case teamFew:
+		if search != "" {
+			where = append(where, search)
+		}
+		return `WITH m AS MATERIALIZED (SELECT user_id FROM memberships WHERE team_id = ` + team + `)
+			SELECT ` + userColumns + ` FROM m CROSS JOIN users u
+			WHERE u.id = m.user_id AND ` + and(where...) + order, args, nil
+	case searchFew:
+		if team != "" {
+			where = append(where, inTeam)
+		}
+		return `SELECT ` + userColumns + ` FROM (
+				SELECT id FROM (SELECT u.id FROM users u
+					WHERE ` + and(append(where, `u.sort_key >= `+lo, `u.sort_key < `+hi)...) + order + `) a
+				UNION SELECT id FROM users WHERE org_id = $1 AND last_key >= ` + lo + ` AND last_key < ` + hi + `
+				UNION SELECT id FROM users WHERE org_id = $1 AND email_key >= ` + lo + ` AND email_key < ` + hi + `
+			) s CROSS JOIN users u
+			WHERE u.id = s.id AND ` + and(where...) + order, args, nil
+	default:
+		if team != "" {
+			where = append(where, inTeam)
+		}
+		if search != "" {
+			where = append(where, search)
+		}
+		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + order, args, nil
+	}
+}
+
+// fewerThan reports whether query, a SELECT, returns fewer than n rows. It
+// reads at most n.
+func (tx *Tx) fewerThan(ctx context.Context, n int, query string, args ...any) (bool, error) {
+	var count int
+	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(n)+`) c`, args...).Scan(&count)
+	return count < n, err
 }
 
 // loadInvitationExpiry fills the expiry of Pending users' newest links with

@@ -48,7 +48,10 @@ CREATE TABLE users (
 -- whole deployment. Deactivated and withdrawn records keep theirs for history.
 CREATE UNIQUE INDEX users_live_email ON users (email_key) WHERE status IN ('pending', 'active');
 CREATE UNIQUE INDEX users_one_owner ON users (org_id) WHERE role = 'owner';
-CREATE INDEX users_org_sort ON users (org_id, sort_key, id);
+-- The list walks users_org_sort in name order; it also holds what the
+-- list's filters and search test (status, last_key, email_key), so that a
+-- walk reads the table only for the rows it returns.
+CREATE INDEX users_org_sort ON users (org_id, sort_key, id, status, last_key, email_key);
 CREATE INDEX users_org_last ON users (org_id, last_key);
 CREATE INDEX users_org_status_sort ON users (org_id, status, sort_key, id);
 CREATE INDEX users_org_role_sort ON users (org_id, role, sort_key, id);
@@ -58,8 +61,10 @@ CREATE TABLE memberships (
     team_id INTEGER NOT NULL REFERENCES teams (id),
     kind    TEXT    NOT NULL CHECK (kind IN ('primary', 'secondary')),
     -- One row per user and team: a team is never both kinds for one user.
+    -- The rows are stored in key order, so a user's memberships, kind
+    -- included, are read from the key alone (PostgreSQL: INCLUDE (kind)).
     PRIMARY KEY (user_id, team_id)
-);
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX memberships_one_primary ON memberships (user_id) WHERE kind = 'primary';
 CREATE INDEX memberships_team ON memberships (team_id, kind, user_id);
 

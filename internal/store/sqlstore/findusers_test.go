@@ -1,0 +1,181 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/store/storetest"
+)
+
+// TestFindUsersShapes pages through many filters with FindUsers, whose
+// query takes one of several shapes by how many users a search or team
+// selects, and compares every page with the same filter applied in Go; and
+// checks FindTeams' counts, which subtract the users who are not live.
+func TestFindUsersShapes(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		// With a limit of 12, the Small team (8 members) and searches that
+		// match few last names start from their matches; the rest walk.
+		defer sqlstore.SetSelectiveLimit(12)()
+		ctx := context.Background()
+		now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+		rng := rand.New(rand.NewPCG(11, 23))
+		org := &muster.Org{Name: "Shapes", Region: "us", LicenseTotal: 1000, CreatedAt: now}
+		teams := map[string]*muster.Team{}
+		var users []*muster.User
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.CreateOrg(ctx, org); err != nil {
+				return err
+			}
+			for i, name := range []string{"Default", "Big", "Small", "Empty"} {
+				teams[name] = &muster.Team{OrgID: org.ID, Name: name, IsDefault: i == 0, CreatedAt: now}
+				if err := tx.CreateTeam(ctx, teams[name]); err != nil {
+					return err
+				}
+			}
+			firsts := []string{"Mar", "Maria", "Mark", "Marta", "Sam", "Samuel", "Sara", "Alex", "Zoë", "José", "Li"}
+			// The last names before the blank are common, the rest rare.
+			lasts := []string{"Martin", "Marsh", "Smith", "Sanchez", "Alvarez", "", "Zhang", "O'Brien", "Da Silva", "Samson", "Lee"}
+			common := slices.Index(lasts, "")
+			statuses := []muster.Status{muster.StatusActive, muster.StatusActive, muster.StatusActive,
+				muster.StatusPending, muster.StatusDeactivated, muster.StatusWithdrawn}
+			for i := range 240 {
+				last := lasts[rng.IntN(common)]
+				if rng.IntN(10) == 0 {
+					last = lasts[common+1+rng.IntN(len(lasts)-common-1)]
+				}
+				first := firsts[rng.IntN(len(firsts))]
+				local := strings.ToLower(strings.NewReplacer("ë", "e", "é", "e", "'", "", " ", "").Replace(first + "." + last))
+				if i%3 == 0 {
+					local = "x" + local
+				}
+				u := &muster.User{OrgID: org.ID, Email: fmt.Sprintf("%s%d@example.com", local, i),
+					FirstName: first, LastName: last, Role: muster.RoleBasic, Status: statuses[rng.IntN(len(statuses))],
+					InvitedAt: now, UpdatedAt: now, PrimaryTeamID: teams["Default"].ID}
+				if i%7 == 0 {
+					u.Role = muster.RoleAdmin
+				}
+				switch {
+				case i%30 == 0:
+					u.PrimaryTeamID = teams["Small"].ID
+				case rng.IntN(2) == 0:
+					u.PrimaryTeamID = teams["Big"].ID
+				}
+				if u.PrimaryTeamID != teams["Big"].ID && rng.IntN(4) == 0 {
+					u.SecondaryTeamIDs = []int64{teams["Big"].ID}
+				}
+				if err := tx.CreateUser(ctx, u); err != nil {
+					return err
+				}
+				users = append(users, u)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sortKey := func(u *muster.User) string { return muster.SearchKey(u.FirstName + " " + u.LastName) }
+		slices.SortFunc(users, func(a, b *muster.User) int {
+			if c := strings.Compare(sortKey(a), sortKey(b)); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		want := func(f muster.UserFilter) []int64 {
+			q := muster.SearchKey(f.Query)
+			var ids []int64
+			for _, u := range users {
+				switch {
+				case f.Status == "" && u.Status == muster.StatusWithdrawn,
+					f.Status != "" && u.Status != f.Status,
+					f.Role != "" && u.Role != f.Role,
+					f.TeamID != 0 && u.PrimaryTeamID != f.TeamID && !slices.Contains(u.SecondaryTeamIDs, f.TeamID),
+					q != "" && !strings.HasPrefix(sortKey(u), q) && !strings.HasPrefix(muster.SearchKey(u.LastName), q) &&
+						!strings.HasPrefix(muster.NormalizeEmail(u.Email), q):
+					continue
+				}
+				ids = append(ids, u.ID)
+			}
+			return ids
+		}
+		var listed []*muster.Team
+		err = db.View(ctx, func(tx muster.Tx) error {
+			var err error
+			listed, err = tx.FindTeams(ctx, org.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, team := range listed {
+			var primaries, secondaries int
+			for _, u := range users {
+				if u.Status != muster.StatusPending && u.Status != muster.StatusActive {
+					continue
+				}
+				if u.PrimaryTeamID == team.ID {
+					primaries++
+				}
+				if slices.Contains(u.SecondaryTeamIDs, team.ID) {
+					secondaries++
+				}
+			}
+			if team.PrimaryCount != primaries || team.SecondaryCount != secondaries {
+				t.Errorf("FindTeams: %s has %d primaries and %d secondaries; want %d and %d",
+					team.Name, team.PrimaryCount, team.SecondaryCount, primaries, secondaries)
+			}
+		}
+
+		var filters []muster.UserFilter
+		teamIDs := []int64{0, teams["Default"].ID, teams["Big"].ID, teams["Small"].ID, teams["Empty"].ID}
+		for _, q := range []string{"", "m", "mar", "MARt", "maria m", "s", "sa", "sam", "samuel samson", "z", "zo",
+			"zh", "jos", "o'", "da s", "li", "lee", "x", "xmar", "example", "nobody"} {
+			for _, team := range teamIDs {
+				filters = append(filters, muster.UserFilter{Query: q, TeamID: team})
+			}
+		}
+		for _, q := range []string{"", "sam"} {
+			for _, status := range []muster.Status{muster.StatusPending, muster.StatusDeactivated, muster.StatusWithdrawn} {
+				for _, role := range []muster.Role{"", muster.RoleAdmin} {
+					for _, team := range teamIDs {
+						filters = append(filters, muster.UserFilter{Query: q, Status: status, Role: role, TeamID: team})
+					}
+				}
+			}
+		}
+		for _, f := range filters {
+			f.OrgID, f.Limit = org.ID, 9
+			wantIDs := want(f)
+			var got []int64
+			for page := 0; ; page++ {
+				var found []*muster.User
+				err := db.View(ctx, func(tx muster.Tx) error {
+					var err error
+					found, err = tx.FindUsers(ctx, f)
+					return err
+				})
+				if err != nil {
+					t.Fatalf("%+v: %v", f, err)
+				}
+				for _, u := range found {
+					got = append(got, u.ID)
+				}
+				if len(found) < f.Limit || page > len(users) {
+					break
+				}
+				last := found[len(found)-1]
+				f.After = &muster.UserCursor{SortKey: sortKey(last), ID: last.ID}
+			}
+			f.After = nil
+			if !slices.Equal(got, wantIDs) {
+				t.Errorf("query %q status %q role %q team %d: got %v; want %v", f.Query, f.Status, f.Role, f.TeamID, got, wantIDs)
+			}
+		}
+	})
+}
