@@ -47,6 +47,12 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// The list queries' best plans depend on their arguments (how many
+	// users a search or team matches); a cached generic plan can be 20x
+	// slower, so every execution is planned for its own values.
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
