@@ -27,9 +27,17 @@ func subcommand(args []string, verbs ...string) (string, []string, error) {
 	return "", nil, usagef("unknown action %q; want %s", args[0], strings.Join(verbs, " or "))
 }
 
-// operatorService opens the store and returns the service and a context in
-// which an operator acts on the org.
-func operatorService(ctx context.Context, cfg *config.Config, orgID int64) (*service.Service, context.Context, func(), error) {
+// operator reads --org and the configuration, opens the store and returns
+// the service and a context in which an operator acts on the org.
+func (fs *flagSet) operator(ctx context.Context, e *env, org string) (*service.Service, context.Context, func(), error) {
+	orgID, err := parseOrg(org)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := fs.load(e)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("opening the database %s: %w", cfg.RedactedDatabaseURL(), err)
@@ -59,15 +67,7 @@ func runUsers(ctx context.Context, e *env, args []string) error {
 			"download, every status but withdrawn invitations, streamed in batches."); err != nil {
 		return err
 	}
-	orgID, err := parseOrg(*org)
-	if err != nil {
-		return err
-	}
-	cfg, err := fs.load(e)
-	if err != nil {
-		return err
-	}
-	svc, opCtx, done, err := operatorService(ctx, cfg, orgID)
+	svc, opCtx, done, err := fs.operator(ctx, e, *org)
 	if err != nil {
 		return err
 	}
@@ -95,10 +95,6 @@ func runToken(ctx context.Context, e *env, args []string) error {
 			"and prints it once. Muster keeps only its hash."); err != nil {
 		return err
 	}
-	orgID, err := parseOrg(*org)
-	if err != nil {
-		return err
-	}
 	var expiresAt time.Time
 	if *expires != "" {
 		d, err := time.ParseDuration(*expires)
@@ -107,15 +103,12 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		}
 		expiresAt = time.Now().Add(d)
 	}
-	cfg, err := fs.load(e)
-	if err != nil {
-		return err
-	}
-	svc, opCtx, done, err := operatorService(ctx, cfg, orgID)
+	svc, opCtx, done, err := fs.operator(ctx, e, *org)
 	if err != nil {
 		return err
 	}
 	defer done()
+	p, _ := muster.PrincipalFrom(opCtx)
 	page, err := svc.FindUsers(opCtx, service.UserQuery{Search: *user, Status: muster.StatusActive, Limit: service.MaxPageSize})
 	if err != nil {
 		return refusal("no token was created", err, nil)
@@ -129,7 +122,7 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	if creator == nil {
 		return fmt.Errorf("no token was created: the organization has no Active user with the email %q", *user)
 	}
-	asUser := muster.NewContext(ctx, muster.Principal{UserID: creator.ID, OrgID: orgID, Origin: "cli"})
+	asUser := muster.NewContext(ctx, muster.Principal{UserID: creator.ID, OrgID: p.OrgID, Origin: "cli"})
 	tok, err := svc.CreateAPIToken(asUser, *name, expiresAt)
 	if err != nil {
 		return refusal("no token was created", err, map[string]string{"name": "--name", "expires_at": "--expires"})
@@ -152,18 +145,10 @@ func runOrg(ctx context.Context, e *env, args []string) error {
 		"Changes an organization's settings as its Owner could."); err != nil {
 		return err
 	}
-	orgID, err := parseOrg(*org)
-	if err != nil {
-		return err
-	}
 	if *eas == "" && *licenses == "" {
 		return usagef("say what to change: --email-at-scale or --licenses")
 	}
-	cfg, err := fs.load(e)
-	if err != nil {
-		return err
-	}
-	svc, opCtx, done, err := operatorService(ctx, cfg, orgID)
+	svc, opCtx, done, err := fs.operator(ctx, e, *org)
 	if err != nil {
 		return err
 	}

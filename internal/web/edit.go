@@ -77,30 +77,17 @@ func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, u *muster.Us
 }
 
 func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathUserID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
+	if u, ok := s.targetUser(w, r); ok {
+		s.renderEdit(w, r, u, u.Role, u.PrimaryTeamID, u.SecondaryTeamIDs, nil)
 	}
-	u, err := s.svc.FindUser(r.Context(), id)
-	if s.refused(w, r, err) {
-		return
-	}
-	s.renderEdit(w, r, u, u.Role, u.PrimaryTeamID, u.SecondaryTeamIDs, nil)
 }
 
 func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathUserID(r)
+	u, ok := s.targetUser(w, r)
 	if !ok || !s.parseForm(w, r) {
-		if !ok {
-			s.notFound(w, r)
-		}
 		return
 	}
-	u, err := s.svc.FindUser(r.Context(), id)
-	if s.refused(w, r, err) {
-		return
-	}
+	id := u.ID
 	f := r.PostForm
 	role := u.Role
 	if v := f.Get("role"); v != "" {

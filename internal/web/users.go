@@ -256,6 +256,21 @@ func pathUserID(r *http.Request) (int64, bool) {
 	return id, err == nil
 }
 
+// targetUser returns the user the path's {id} names, of the actor's org,
+// and answers a refusal itself.
+func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (*muster.User, bool) {
+	id, ok := pathUserID(r)
+	if !ok {
+		s.notFound(w, r)
+		return nil, false
+	}
+	u, err := s.svc.FindUser(r.Context(), id)
+	if s.refused(w, r, err) {
+		return nil, false
+	}
+	return u, true
+}
+
 func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathUserID(r)
 	if !ok {
@@ -319,15 +334,11 @@ var userActions = map[string]userAction{
 func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathUserID(r)
+		u, ok := s.targetUser(w, r)
 		if !ok {
-			s.notFound(w, r)
 			return
 		}
-		u, err := s.svc.FindUser(r.Context(), id)
-		if s.refused(w, r, err) {
-			return
-		}
+		id := u.ID
 		p := confirmPage{Page: s.page(w, r, a.heading(u)), Heading: a.heading(u), Lines: a.lines(u),
 			Action: userPath(id, action), Button: a.button, Cancel: usersPath}
 		p.Section = "users"
@@ -338,16 +349,11 @@ func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 func (s *Server) handleUserAction(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathUserID(r)
+		u, ok := s.targetUser(w, r)
 		if !ok {
-			s.notFound(w, r)
 			return
 		}
-		u, err := s.svc.FindUser(r.Context(), id)
-		if s.refused(w, r, err) {
-			return
-		}
-		if s.refused(w, r, a.run(s, r, id)) {
+		if s.refused(w, r, a.run(s, r, u.ID)) {
 			return
 		}
 		s.redirectWith(w, r, usersPath, a.done(u))
