@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -122,7 +123,25 @@ func otherBrowser(t *testing.T, ctx context.Context) tab {
 }
 
 func TestBrowserInviteAndWithdraw(t *testing.T) {
+	for _, js := range []bool{true, false} {
+		t.Run(map[bool]string{true: "JavaScript", false: "NoJavaScript"}[js], func(t *testing.T) {
+			browserInviteAndWithdraw(t, js)
+		})
+	}
+}
+
+// browserInviteAndWithdraw follows the set-up link, opens Settings from the
+// name menu, invites a Basic User and withdraws the invitation — with
+// JavaScript on or off, since every action must work without it (CON-6).
+func browserInviteAndWithdraw(t *testing.T, javascript bool) {
 	ctx := chromium(t)
+	if !javascript {
+		// Set on the tab before the first page; it holds across navigations.
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled,
+			emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s := newSite(t)
 	res, err := s.svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
 		service.NewOrg{Name: "Acme", LicenseTotal: 5, OwnerEmail: "olive@example.com", OwnerFirstName: "Olive", OwnerLastName: "Owner"})
