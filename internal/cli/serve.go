@@ -107,7 +107,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
 	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, OnReportRequested: reports.Wake})
+		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, OnReportRequested: reports.Wake, Pprof: cfg.Pprof})
 	if err != nil {
 		ln.Close()
 		return err

@@ -48,6 +48,9 @@ type Config struct {
 	// MailRetry is the wait before the first retry of an email that could
 	// not be sent; each further failure doubles it, up to an hour.
 	MailRetry time.Duration
+	// Pprof serves Go's profiles at /debug/pprof/. Off by default: the
+	// profiles reveal the program's insides to anyone who can reach them.
+	Pprof bool
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -78,6 +81,7 @@ const (
 	FlagRegions       = "regions"
 	FlagInvitationTTL = "invitation-ttl"
 	FlagMailRetry     = "mail-retry"
+	FlagPprof         = "pprof"
 )
 
 // Defaults.
@@ -108,6 +112,8 @@ func Options() []Option {
 			"how long invitation and set-up links stay valid"},
 		{FlagMailRetry, "MUSTER_MAIL_RETRY", "30s", "DURATION",
 			"wait before retrying an email the SMTP server refused; doubles per failure up to 1h, for 3 days"},
+		{FlagPprof, "MUSTER_PPROF", "false", "BOOL",
+			"serve Go profiles at /debug/pprof/ (for measuring; keep off where others can reach the server)"},
 	}
 }
 
@@ -266,6 +272,14 @@ func parse(raw map[string]string) (*Config, error) {
 		default:
 			c.InvitationTTL = d
 		}
+	}
+
+	if v := get(FlagPprof, ""); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(FlagPprof, "%q is not true or false", v)
+		}
+		c.Pprof = on
 	}
 
 	c.MailRetry = DefaultMailRetry

@@ -520,3 +520,19 @@ func TestSecureCookieOverHTTPS(t *testing.T) {
 		t.Fatalf("accept over https: %d %+v; want a Secure, HttpOnly session cookie", rec.Code, cookies)
 	}
 }
+
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test", PasswordParams: secret.TestParams})
+	for _, on := range []bool{false, true} {
+		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), Pprof: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/", nil))
+		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; rec.Code != want {
+			t.Errorf("pprof %v: /debug/pprof/ answered %d; want %d", on, rec.Code, want)
+		}
+	}
+}

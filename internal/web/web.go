@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -44,6 +45,8 @@ type Config struct {
 	// on the sign-in page (AUTH-4).
 	Region  string
 	Regions []RegionLink
+	// Pprof serves Go's profiles at /debug/pprof/.
+	Pprof bool
 	// OnReportRequested, if set, is called after a user list is requested,
 	// to wake the report runner.
 	OnReportRequested func()
@@ -98,6 +101,13 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.routes(cfg.API)
+	if cfg.Pprof {
+		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
