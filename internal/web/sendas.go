@@ -190,16 +190,27 @@ func sendAsID(r *http.Request) (int64, bool) {
 	return id, err == nil
 }
 
-func (s *Server) handleSendAsEditForm(w http.ResponseWriter, r *http.Request) {
+// targetSendAs returns the permission the path's {id} names, of the
+// actor's org, and answers a refusal itself.
+func (s *Server) targetSendAs(w http.ResponseWriter, r *http.Request) (*muster.SendAsPermission, bool) {
 	id, ok := sendAsID(r)
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil, false
 	}
 	perm, err := s.svc.SendAs(r.Context(), id)
 	if s.refused(w, r, err) {
+		return nil, false
+	}
+	return perm, true
+}
+
+func (s *Server) handleSendAsEditForm(w http.ResponseWriter, r *http.Request) {
+	perm, ok := s.targetSendAs(w, r)
+	if !ok {
 		return
 	}
+	id := perm.ID
 	st := sendAsState{in: service.SendAsInput{FromName: perm.FromName, FromEmail: perm.FromEmail,
 		DifferentReplyTo: perm.HasReplyTo(), ReplyToName: perm.ReplyToName, ReplyToEmail: perm.ReplyToEmail, UserIDs: perm.UserIDs}}
 	s.renderSendAsForm(w, r, sendAsPath+"/"+strconv.FormatInt(id, 10)+"/edit", st, false, nil)
@@ -217,15 +228,11 @@ func (s *Server) handleSendAsEdit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSendAsDeleteConfirm(w http.ResponseWriter, r *http.Request) {
-	id, ok := sendAsID(r)
+	perm, ok := s.targetSendAs(w, r)
 	if !ok {
-		s.notFound(w, r)
 		return
 	}
-	perm, err := s.svc.SendAs(r.Context(), id)
-	if s.refused(w, r, err) {
-		return
-	}
+	id := perm.ID
 	p := confirmPage{Page: s.page(w, r, "Delete "+perm.FromEmail+"?"), Heading: "Delete the permission for " + perm.FromEmail + "?",
 		Lines:  []string{strconv.Itoa(len(perm.UserIDs)) + " users will no longer be allowed to send as " + perm.FromEmail + "."},
 		Action: sendAsPath + "/" + strconv.FormatInt(id, 10) + "/delete", Button: "Delete", Cancel: sendAsPath}
@@ -234,15 +241,11 @@ func (s *Server) handleSendAsDeleteConfirm(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) {
-	id, ok := sendAsID(r)
+	perm, ok := s.targetSendAs(w, r)
 	if !ok {
-		s.notFound(w, r)
 		return
 	}
-	perm, err := s.svc.SendAs(r.Context(), id)
-	if s.refused(w, r, err) {
-		return
-	}
+	id := perm.ID
 	if s.refused(w, r, s.svc.DeleteSendAs(r.Context(), id)) {
 		return
 	}
