@@ -244,12 +244,18 @@ func (s *Server) handleUserDeactivate(w http.ResponseWriter, r *http.Request) er
 	return s.userAfter(w, r, id, func() error { return s.svc.Deactivate(r.Context(), id) })
 }
 
-func (s *Server) handleUserInviteAgainDraft(w http.ResponseWriter, r *http.Request) error {
+// inviteAgainDraft is the previous invitation of the deactivated user the
+// path names.
+func (s *Server) inviteAgainDraft(r *http.Request) (*service.InviteInput, error) {
 	id, err := pathID(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	draft, err := s.svc.InviteAgainDraft(r.Context(), id)
+	return s.svc.InviteAgainDraft(r.Context(), id)
+}
+
+func (s *Server) handleUserInviteAgainDraft(w http.ResponseWriter, r *http.Request) error {
+	draft, err := s.inviteAgainDraft(r)
 	if err != nil {
 		return err
 	}
@@ -264,11 +270,7 @@ func (s *Server) handleUserInviteAgainDraft(w http.ResponseWriter, r *http.Reque
 // handleUserInviteAgain invites a deactivated user again, with the previous
 // role and teams unless the body gives others.
 func (s *Server) handleUserInviteAgain(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	draft, err := s.svc.InviteAgainDraft(r.Context(), id)
+	draft, err := s.inviteAgainDraft(r)
 	if err != nil {
 		return err
 	}
