@@ -12,14 +12,15 @@ type MailboxPage struct {
 	NextBeforeID int64
 }
 
-// loadOwner resolves the actor and requires the Owner.
-func loadOwner(ctx context.Context, tx muster.Tx) (*actor, error) {
+// loadOwner resolves the actor and requires the Owner (or an operator, who
+// acts with the Owner's powers); what names the refused action.
+func loadOwner(ctx context.Context, tx muster.Tx, what string) (*actor, error) {
 	a, err := loadActor(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
 	if a.role != muster.RoleOwner {
-		return nil, muster.Errorf(muster.EFORBIDDEN, "Only the Owner can read the organization's mailbox.")
+		return nil, muster.Errorf(muster.EFORBIDDEN, "Only the Owner can %s.", what)
 	}
 	return a, nil
 }
@@ -31,7 +32,7 @@ func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*Mail
 	limit = pageLimit(limit)
 	var page MailboxPage
 	err := s.view(ctx, func(tx muster.Tx) error {
-		a, err := loadOwner(ctx, tx)
+		a, err := loadOwner(ctx, tx, "read the organization's mailbox")
 		if err != nil {
 			return err
 		}
@@ -53,7 +54,7 @@ func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*Mail
 func (s *Service) MailboxMessage(ctx context.Context, id int64) (*muster.OutboxMessage, error) {
 	var msg *muster.OutboxMessage
 	err := s.view(ctx, func(tx muster.Tx) error {
-		a, err := loadOwner(ctx, tx)
+		a, err := loadOwner(ctx, tx, "read the organization's mailbox")
 		if err != nil {
 			return err
 		}

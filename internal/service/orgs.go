@@ -176,12 +176,9 @@ func (s *Service) SetLicenseTotal(ctx context.Context, total int) (*muster.Org, 
 	}
 	var org *muster.Org
 	err := s.update(ctx, func(tx muster.Tx) error {
-		a, err := loadActor(ctx, tx)
+		a, err := loadOwner(ctx, tx, "change the license total")
 		if err != nil {
 			return err
-		}
-		if a.role != muster.RoleOwner {
-			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can change the license total.")
 		}
 		before, err := tx.FindOrg(ctx, a.orgID)
 		if err != nil {
@@ -207,12 +204,9 @@ func (s *Service) SetLicenseTotal(ctx context.Context, total int) (*muster.Org, 
 // (OWN-1). The Owner confirms with their password; an operator needs none.
 func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, password string) error {
 	return s.update(ctx, func(tx muster.Tx) error {
-		a, err := loadActor(ctx, tx)
+		a, err := loadOwner(ctx, tx, "transfer ownership")
 		if err != nil {
 			return err
-		}
-		if a.role != muster.RoleOwner {
-			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
 		}
 		if a.user != nil {
 			if ok, err := secret.CheckPassword(a.user.PasswordHash, password); err != nil || !ok {

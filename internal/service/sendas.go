@@ -14,12 +14,9 @@ import (
 func (s *Service) SetEmailAtScale(ctx context.Context, on bool) (*muster.Org, error) {
 	var org *muster.Org
 	err := s.update(ctx, func(tx muster.Tx) error {
-		a, err := loadActor(ctx, tx)
+		a, err := loadOwner(ctx, tx, "turn Email at Scale on or off")
 		if err != nil {
 			return err
-		}
-		if a.role != muster.RoleOwner {
-			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can turn Email at Scale on or off.")
 		}
 		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
 			return err

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -58,5 +57,3 @@ func (s *Server) redirectWith(w http.ResponseWriter, r *http.Request, target, ms
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, usersPath, http.StatusSeeOther)
 }
-
-func asMusterError(err error, target **muster.Error) bool { return errors.As(err, target) }
