@@ -83,13 +83,6 @@ func (s *Service) liveInvitation(ctx context.Context, tx muster.Tx, token string
 	if err != nil {
 		return nil, nil, err
 	}
-	// In a write transaction FindUser may have waited for a concurrent
-	// accept of this very link to commit: read the link again, so that the
-	// loser is told it was used rather than that the user is no longer
-	// Pending.
-	if inv, err = tx.FindInvitationByTokenHash(ctx, inv.TokenHash); err != nil {
-		return nil, nil, err
-	}
 	if reason := linkState(inv, u, s.now()); reason != "" {
 		return nil, nil, &muster.Error{Code: muster.EGONE, Reason: reason, Message: goneMessage(reason)}
 	}

@@ -16,12 +16,14 @@ func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) erro
 	return err
 }
 
-// FindInvitationByTokenHash implements muster.Tx.
+// FindInvitationByTokenHash implements muster.Tx. In a write transaction it
+// locks the link, so that of two accepts of one link the second waits and
+// then sees it used.
 func (tx *Tx) FindInvitationByTokenHash(ctx context.Context, hash []byte) (*muster.Invitation, error) {
 	var inv muster.Invitation
 	err := tx.tx.QueryRowContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at,
 			revoked_at, revoked_reason
-		FROM invitations WHERE token_hash = $1`, hash).
+		FROM invitations WHERE token_hash = $1`+tx.lockRow, hash).
 		Scan(&inv.ID, &inv.OrgID, &inv.UserID, &inv.TokenHash, nullTime{&inv.CreatedAt}, nullTime{&inv.ExpiresAt},
 			nullTime{&inv.UsedAt}, nullTime{&inv.RevokedAt}, &inv.RevokedReason)
 	if err != nil {
