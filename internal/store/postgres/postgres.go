@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ func Dialect() sqlstore.Dialect {
 		IsUniqueViolation: isUniqueViolation,
 		LockRow:           " FOR UPDATE",
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
+		ViewIsolation:     sql.LevelRepeatableRead,
 	}
 }
 

@@ -29,6 +29,10 @@ type Dialect struct {
 	// LockRow is appended to a SELECT that reads a row the transaction will
 	// update (" FOR UPDATE" on PostgreSQL; SQLite writers are serialized).
 	LockRow string
+	// ViewIsolation is the isolation of read-only transactions: one
+	// snapshot for the whole transaction (REPEATABLE READ on PostgreSQL;
+	// a SQLite read transaction is one snapshot already).
+	ViewIsolation sql.IsolationLevel
 	// SkipLocked is appended to a SELECT … LIMIT that claims queue rows
 	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL).
 	SkipLocked string
@@ -79,7 +83,7 @@ func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
 
 // View implements muster.Store.
 func (db *DB) View(ctx context.Context, fn func(muster.Tx) error) error {
-	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true, Isolation: db.dialect.ViewIsolation}, fn)
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(muster.Tx) error) error {
