@@ -33,6 +33,7 @@ func Dialect() sqlstore.Dialect {
 		Goose:             goose.DialectSQLite3,
 		Migrations:        sub,
 		IsUniqueViolation: isUniqueViolation,
+		PrepareStatements: true,
 	}
 }
 

@@ -26,7 +26,7 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t *muster.APIToken) error {
 // FindAPITokenByHash implements muster.Tx.
 func (tx *Tx) FindAPITokenByHash(ctx context.Context, hash []byte) (*muster.APIToken, error) {
 	var t muster.APIToken
-	row := tx.tx.QueryRowContext(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens t WHERE t.token_hash = $1`, hash)
+	row := tx.queryRow(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens t WHERE t.token_hash = $1`, hash)
 	if err := scanAPIToken(row, &t); err != nil {
 		return nil, notFound(err, "API token")
 	}
@@ -35,7 +35,7 @@ func (tx *Tx) FindAPITokenByHash(ctx context.Context, hash []byte) (*muster.APIT
 
 // FindAPITokens implements muster.Tx.
 func (tx *Tx) FindAPITokens(ctx context.Context, orgID int64) ([]*muster.APIToken, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+apiTokenColumns+`, u.first_name || ' ' || u.last_name
+	rows, err := tx.query(ctx, `SELECT `+apiTokenColumns+`, u.first_name || ' ' || u.last_name
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.org_id = $1 AND t.revoked_at IS NULL ORDER BY t.id DESC`, orgID)
 	if err != nil {

@@ -67,7 +67,7 @@ func (tx *Tx) FindAuditEvents(ctx context.Context, f muster.AuditFilter) ([]*mus
 	if f.BeforeID != 0 {
 		where = append(where, `id < `+arg(f.BeforeID))
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT id, org_id, actor_id, actor_label, action, target_type, target_id,
+	rows, err := tx.query(ctx, `SELECT id, org_id, actor_id, actor_label, action, target_type, target_id,
 			target_label, before_json, after_json, origin, created_at
 		FROM audit_events WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT `+arg(f.Limit), args...)
 	if err != nil {

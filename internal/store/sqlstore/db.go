@@ -36,14 +36,21 @@ type Dialect struct {
 	// SkipLocked is appended to a SELECT … LIMIT that claims queue rows
 	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL).
 	SkipLocked string
+	// PrepareStatements makes the store keep each query prepared on every
+	// connection. SQLite parses a query each time it runs unprepared; pgx
+	// keeps its own per-connection statement cache, so PostgreSQL does not
+	// need it.
+	PrepareStatements bool
 }
 
 // DB is a muster.Store over one or two database/sql pools.
 type DB struct {
-	write   *sql.DB
-	read    *sql.DB
-	dialect Dialect
-	closers []func()
+	write      *sql.DB
+	read       *sql.DB
+	writeStmts *stmtCache // nil unless the dialect prepares statements
+	readStmts  *stmtCache
+	dialect    Dialect
+	closers    []func()
 }
 
 var _ muster.Store = (*DB)(nil)
@@ -52,7 +59,11 @@ var _ muster.Store = (*DB)(nil)
 // read-only ones on read (which may be the same pool). Close calls closers
 // after closing the pools.
 func New(write, read *sql.DB, dialect Dialect, closers ...func()) *DB {
-	return &DB{write: write, read: read, dialect: dialect, closers: closers}
+	db := &DB{write: write, read: read, dialect: dialect, closers: closers}
+	if dialect.PrepareStatements {
+		db.writeStmts, db.readStmts = newStmtCache(write), newStmtCache(read)
+	}
+	return db
 }
 
 // Migrate brings the schema up to the newest migration.
@@ -78,21 +89,21 @@ func (db *DB) Version(ctx context.Context) (int64, error) {
 
 // Update implements muster.Store.
 func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
-	return db.run(ctx, db.write, nil, fn)
+	return db.run(ctx, db.write, db.writeStmts, nil, fn)
 }
 
 // View implements muster.Store.
 func (db *DB) View(ctx context.Context, fn func(muster.Tx) error) error {
-	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true, Isolation: db.dialect.ViewIsolation}, fn)
+	return db.run(ctx, db.read, db.readStmts, &sql.TxOptions{ReadOnly: true, Isolation: db.dialect.ViewIsolation}, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(muster.Tx) error) error {
+func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, opts *sql.TxOptions, fn func(muster.Tx) error) error {
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	tx := &Tx{tx: sqlTx, dialect: &db.dialect}
+	tx := &Tx{tx: sqlTx, stmts: stmts, dialect: &db.dialect}
 	if opts == nil || !opts.ReadOnly {
 		tx.lockRow = db.dialect.LockRow
 	}
@@ -115,6 +126,8 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close implements muster.Store.
 func (db *DB) Close() error {
+	db.writeStmts.close()
+	db.readStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -135,14 +148,48 @@ func (db *DB) mapError(err error) error {
 // Tx implements muster.Tx on a database/sql transaction.
 type Tx struct {
 	tx      *sql.Tx
+	stmts   *stmtCache // the pool's prepared statements, or nil
 	dialect *Dialect
 	lockRow string // the dialect's LockRow in read-write transactions
 }
 
 var _ muster.Tx = (*Tx)(nil)
 
+// prepared returns query prepared on the transaction's connection, or nil
+// when it is not (yet) in the pool's cache.
+func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
+	if s := tx.stmts.get(query); s != nil {
+		return tx.tx.StmtContext(ctx, s)
+	}
+	return nil
+}
+
+// query runs a query that returns rows.
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := tx.prepared(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, query, args...)
+}
+
+// queryRow runs a query that returns at most one row.
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := tx.prepared(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := tx.tx.ExecContext(ctx, query, args...)
+	var (
+		res sql.Result
+		err error
+	)
+	if s := tx.prepared(ctx, query); s != nil {
+		res, err = s.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.tx.ExecContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, tx.mapError(err)
 	}
@@ -152,7 +199,7 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // insert runs an INSERT … RETURNING id and returns the id.
 func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
 	var id int64
-	if err := tx.tx.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id); err != nil {
+	if err := tx.queryRow(ctx, query+" RETURNING id", args...).Scan(&id); err != nil {
 		return 0, tx.mapError(err)
 	}
 	return id, nil
@@ -227,16 +274,28 @@ func (n nullInt) Scan(src any) error {
 	return nil
 }
 
-// placeholders returns "$from, $from+1, …" for n arguments.
-func placeholders(from, n int) string {
-	b := make([]byte, 0, n*4)
+// inList returns "$1, $2, …" for an IN (…) of ids and its arguments. The
+// list is padded, with the first id again, to a power of two, so that lists
+// of any length make only a few distinct queries (each prepared once, see
+// stmtCache). ids must not be empty.
+func inList(ids []any) (string, []any) {
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	args := append(make([]any, 0, n), ids...)
+	for len(args) < n {
+		args = append(args, ids[0])
+	}
+	b := make([]byte, 0, n*5)
 	for i := range n {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = fmt.Appendf(b, "$%d", from+i)
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(i+1), 10)
 	}
-	return string(b)
+	return string(b), args
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -8,3 +8,24 @@ func SetSelectiveLimit(n int) (restore func()) {
 	selectiveLimit = n
 	return func() { selectiveLimit = old }
 }
+
+// PreparedStatements is how many statements db's pools hold prepared.
+func PreparedStatements(db *DB) int {
+	n := 0
+	for _, c := range []*stmtCache{db.writeStmts, db.readStmts} {
+		if c == nil {
+			continue
+		}
+		c.mu.Lock()
+		for _, s := range c.stmts {
+			if s != nil {
+				n++
+			}
+		}
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// InList exposes inList to tests.
+var InList = inList

@@ -21,7 +21,7 @@ func (tx *Tx) ClaimIdempotencyKey(ctx context.Context, rec *muster.IdempotencyRe
 		return nil, err
 	}
 	var old muster.IdempotencyRecord
-	err = tx.tx.QueryRowContext(ctx, `SELECT org_id, user_id, idem_key, request_hash, status_code, content_type,
+	err = tx.queryRow(ctx, `SELECT org_id, user_id, idem_key, request_hash, status_code, content_type,
 			coalesce(body, ''), created_at
 		FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 AND idem_key = $3`, rec.OrgID, rec.UserID, rec.Key).
 		Scan(&old.OrgID, &old.UserID, &old.Key, &old.RequestHash, &old.StatusCode, &old.ContentType, &old.Body,

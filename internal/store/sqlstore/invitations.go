@@ -21,7 +21,7 @@ func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) erro
 // then sees it used.
 func (tx *Tx) FindInvitationByTokenHash(ctx context.Context, hash []byte) (*muster.Invitation, error) {
 	var inv muster.Invitation
-	err := tx.tx.QueryRowContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at,
+	err := tx.queryRow(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at,
 			revoked_at, revoked_reason
 		FROM invitations WHERE token_hash = $1`+tx.lockRow, hash).
 		Scan(&inv.ID, &inv.OrgID, &inv.UserID, &inv.TokenHash, nullTime{&inv.CreatedAt}, nullTime{&inv.ExpiresAt},

@@ -9,7 +9,7 @@ import (
 // CountOrgs implements muster.Tx.
 func (tx *Tx) CountOrgs(ctx context.Context) (int, error) {
 	var n int
-	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM orgs`).Scan(&n)
+	err := tx.queryRow(ctx, `SELECT count(*) FROM orgs`).Scan(&n)
 	return n, err
 }
 
@@ -25,7 +25,7 @@ func (tx *Tx) CreateOrg(ctx context.Context, org *muster.Org) error {
 // FindOrg implements muster.Tx.
 func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 	var o muster.Org
-	err := tx.tx.QueryRowContext(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at
+	err := tx.queryRow(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at
 		FROM orgs WHERE id = $1`, id).
 		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt})
 	if err != nil {

@@ -31,7 +31,7 @@ func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) 
 // LeaseOutboxMessages implements muster.Tx. On PostgreSQL the inner SELECT
 // skips rows another sender has locked; SQLite has one writer at a time.
 func (tx *Tx) LeaseOutboxMessages(ctx context.Context, now, until time.Time, limit int) ([]*muster.OutboxMessage, error) {
-	rows, err := tx.tx.QueryContext(ctx, `UPDATE outbox SET lease_until = $2, attempts = attempts + 1
+	rows, err := tx.query(ctx, `UPDATE outbox SET lease_until = $2, attempts = attempts + 1
 		WHERE id IN (
 			SELECT id FROM outbox
 			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
@@ -90,7 +90,7 @@ func (tx *Tx) FindOutboxMessages(ctx context.Context, f muster.OutboxFilter) ([]
 		args = append(args, f.BeforeID)
 		where = append(where, `id < $3`)
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+
+	rows, err := tx.query(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT $2`, args...)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (tx *Tx) FindOutboxMessages(ctx context.Context, f muster.OutboxFilter) ([]
 // FindOutboxMessage implements muster.Tx.
 func (tx *Tx) FindOutboxMessage(ctx context.Context, orgID, id int64) (*muster.OutboxMessage, error) {
 	var m muster.OutboxMessage
-	row := tx.tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE org_id = $1 AND id = $2`, orgID, id)
+	row := tx.queryRow(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE org_id = $1 AND id = $2`, orgID, id)
 	if err := scanOutbox(row, &m); err != nil {
 		return nil, notFound(err, "Message")
 	}

@@ -18,7 +18,7 @@ func scanReport(row interface{ Scan(...any) error }, r *muster.Report) error {
 
 func (tx *Tx) findReport(ctx context.Context, query string, args ...any) (*muster.Report, error) {
 	var r muster.Report
-	if err := scanReport(tx.tx.QueryRowContext(ctx, query, args...), &r); err != nil {
+	if err := scanReport(tx.queryRow(ctx, query, args...), &r); err != nil {
 		return nil, notFound(err, "Report")
 	}
 	return &r, nil
@@ -76,7 +76,7 @@ func (tx *Tx) AppendReportChunk(ctx context.Context, id int64, seq int, data []b
 // ReportChunk implements muster.Tx.
 func (tx *Tx) ReportChunk(ctx context.Context, id int64, seq int) ([]byte, error) {
 	var data []byte
-	err := tx.tx.QueryRowContext(ctx, `SELECT data FROM report_chunks WHERE report_id = $1 AND seq = $2`, id, seq).Scan(&data)
+	err := tx.queryRow(ctx, `SELECT data FROM report_chunks WHERE report_id = $1 AND seq = $2`, id, seq).Scan(&data)
 	if err != nil {
 		return nil, notFound(err, "Report chunk")
 	}
@@ -116,7 +116,7 @@ func (tx *Tx) DeleteExpiredReports(ctx context.Context, now time.Time) (int, err
 // CountExportUsers implements muster.Tx.
 func (tx *Tx) CountExportUsers(ctx context.Context, orgID int64) (int, error) {
 	var n int
-	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM users
+	err := tx.queryRow(ctx, `SELECT count(*) FROM users
 		WHERE org_id = $1 AND status IN ('pending', 'active', 'deactivated')`, orgID).Scan(&n)
 	return n, err
 }

@@ -110,7 +110,7 @@ func (tx *Tx) FindUserSendAs(ctx context.Context, userID int64) ([]*muster.SendA
 // findSendAs runs a query for permissions and fills their grants with one
 // more query.
 func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*muster.SendAsPermission, error) {
-	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +132,9 @@ func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*mus
 	for i, p := range perms {
 		ids[i] = p.ID
 	}
-	grants, err := tx.tx.QueryContext(ctx, `SELECT permission_id, user_id FROM send_as_grants
-		WHERE permission_id IN (`+placeholders(1, len(ids))+`) ORDER BY permission_id, user_id`, ids...)
+	list, args := inList(ids)
+	grants, err := tx.query(ctx, `SELECT permission_id, user_id FROM send_as_grants
+		WHERE permission_id IN (`+list+`) ORDER BY permission_id, user_id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +151,7 @@ func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*mus
 
 // FindActiveUserIDs implements muster.Tx.
 func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
+	rows, err := tx.query(ctx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func (tx *Tx) CreateSession(ctx context.Context, s *muster.Session) error {
 // FindSessionByTokenHash implements muster.Tx.
 func (tx *Tx) FindSessionByTokenHash(ctx context.Context, hash []byte) (*muster.Session, error) {
 	var s muster.Session
-	row := tx.tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, hash)
+	row := tx.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, hash)
 	if err := scanSession(row, &s); err != nil {
 		return nil, notFound(err, "Session")
 	}
@@ -36,7 +36,7 @@ func (tx *Tx) FindSessionByTokenHash(ctx context.Context, hash []byte) (*muster.
 
 // FindUserSessions implements muster.Tx.
 func (tx *Tx) FindUserSessions(ctx context.Context, userID int64) ([]*muster.Session, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1
+	rows, err := tx.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1
 		ORDER BY last_seen_at DESC, id DESC`, userID)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (tx *Tx) CreatePasswordReset(ctx context.Context, r *muster.PasswordReset) 
 // FindPasswordResetByTokenHash implements muster.Tx.
 func (tx *Tx) FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (*muster.PasswordReset, error) {
 	var r muster.PasswordReset
-	err := tx.tx.QueryRowContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at
+	err := tx.queryRow(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at
 		FROM password_resets WHERE token_hash = $1`, hash).
 		Scan(&r.ID, &r.OrgID, &r.UserID, &r.TokenHash, nullTime{&r.CreatedAt}, nullTime{&r.ExpiresAt}, nullTime{&r.UsedAt})
 	if err != nil {

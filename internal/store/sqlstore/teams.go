@@ -41,7 +41,7 @@ func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, e
 // written, and a removal waits for such a write and then counts it.
 func (tx *Tx) findTeam(ctx context.Context, where string, args ...any) (*muster.Team, error) {
 	var t muster.Team
-	row := tx.tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where+tx.lockRow, args...)
+	row := tx.queryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where+tx.lockRow, args...)
 	if err := scanTeam(row, &t); err != nil {
 		return nil, notFound(err, "Team")
 	}
@@ -56,7 +56,7 @@ func (tx *Tx) findTeam(ctx context.Context, where string, args ...any) (*muster.
 // holds kind), not every member's. A membership only ever joins a user to a
 // team of the user's own org. It still reads every membership: O(users).
 func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
-	rows, err := tx.tx.QueryContext(ctx, `
+	rows, err := tx.query(ctx, `
 		SELECT t.id, t.org_id, t.name, t.is_default, t.created_at,
 			coalesce(sum(CASE WHEN c.kind = 'primary' THEN c.n END), 0),
 			coalesce(sum(CASE WHEN c.kind = 'secondary' THEN c.n END), 0)
@@ -122,7 +122,7 @@ func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 // CountPrimaryHolders implements muster.Tx.
 func (tx *Tx) CountPrimaryHolders(ctx context.Context, teamID int64) (int, error) {
 	var n int
-	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+	err := tx.queryRow(ctx, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.team_id = $1 AND m.kind = 'primary' AND u.status IN ('pending', 'active')`, teamID).Scan(&n)
 	return n, err
 }

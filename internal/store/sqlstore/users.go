@@ -44,7 +44,7 @@ func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
 func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 	emailKey, sortKey, lastKey := userKeys(u)
 	var version int64
-	err := tx.tx.QueryRowContext(ctx, `UPDATE users SET email = $3, email_key = $4, first_name = $5, last_name = $6,
+	err := tx.queryRow(ctx, `UPDATE users SET email = $3, email_key = $4, first_name = $5, last_name = $6,
 			sort_key = $7, last_key = $8, role = $9, status = $10, password_hash = $11, invited_at = $12,
 			invited_by = $13, activated_at = $14, deactivated_at = $15, last_sign_in_at = $16, updated_at = $17,
 			version = version + 1
@@ -90,7 +90,7 @@ func (tx *Tx) FindLiveUserByEmail(ctx context.Context, email string) (*muster.Us
 
 func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (*muster.User, error) {
 	var u muster.User
-	row := tx.tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+tx.lockRow, args...)
+	row := tx.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+tx.lockRow, args...)
 	if err := scanUser(row, &u); err != nil {
 		return nil, notFound(err, "User")
 	}
@@ -117,7 +117,7 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 // reads at most n.
 func (tx *Tx) fewerThan(ctx context.Context, n int, query string, args ...any) (bool, error) {
 	var count int
-	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(n)+`) c`, args...).Scan(&count)
+	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(n)+`) c`, args...).Scan(&count)
 	return count < n, err
 }
 
@@ -258,8 +258,9 @@ func (tx *Tx) loadInvitationExpiry(ctx context.Context, users []*muster.User) er
 	if len(args) == 0 {
 		return nil
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT user_id, max(expires_at) FROM invitations
-		WHERE user_id IN (`+placeholders(1, len(args))+`) AND used_at IS NULL AND revoked_at IS NULL
+	list, args := inList(args)
+	rows, err := tx.query(ctx, `SELECT user_id, max(expires_at) FROM invitations
+		WHERE user_id IN (`+list+`) AND used_at IS NULL AND revoked_at IS NULL
 		GROUP BY user_id`, args...)
 	if err != nil {
 		return err
@@ -288,8 +289,9 @@ func (tx *Tx) loadMemberships(ctx context.Context, users []*muster.User) error {
 		args[i] = u.ID
 		u.SecondaryTeamIDs = nil
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT user_id, team_id, kind FROM memberships
-		WHERE user_id IN (`+placeholders(1, len(args))+`) ORDER BY user_id, team_id`, args...)
+	list, args := inList(args)
+	rows, err := tx.query(ctx, `SELECT user_id, team_id, kind FROM memberships
+		WHERE user_id IN (`+list+`) ORDER BY user_id, team_id`, args...)
 	if err != nil {
 		return err
 	}
@@ -312,7 +314,7 @@ func (tx *Tx) loadMemberships(ctx context.Context, users []*muster.User) error {
 
 // ExportUsers implements muster.Tx.
 func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) ([]*muster.ExportedUser, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+userColumns+`,
+	rows, err := tx.query(ctx, `SELECT `+userColumns+`,
 			coalesce(i.first_name || ' ' || i.last_name, '')
 		FROM users u LEFT JOIN users i ON i.id = u.invited_by
 		WHERE u.org_id = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')

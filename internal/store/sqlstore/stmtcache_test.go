@@ -1,0 +1,105 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlite"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+func openSQLite(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "muster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestPreparedStatements: on SQLite, a query the store has run is soon
+// prepared, and the prepared statement gives the same answers.
+func TestPreparedStatements(t *testing.T) {
+	db := openSQLite(t)
+	defer db.Close()
+	ctx := context.Background()
+	org := &muster.Org{Name: "Acme", Region: "us", LicenseTotal: 5, CreatedAt: time.Now()}
+	if err := db.Update(ctx, func(tx muster.Tx) error { return tx.CreateOrg(ctx, org) }); err != nil {
+		t.Fatal(err)
+	}
+	before := sqlstore.PreparedStatements(db)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got *muster.Org
+		err := db.View(ctx, func(tx muster.Tx) (err error) {
+			got, err = tx.FindOrg(ctx, org.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "Acme" || got.LicenseTotal != 5 {
+			t.Fatalf("read %+v; want the org written", got)
+		}
+		if sqlstore.PreparedStatements(db) > before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the org query was never prepared")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCloseWhilePreparing: a statement first run in a write transaction is
+// prepared on the writer pool, whose one connection that transaction holds;
+// closing the store meanwhile must not wait for it.
+func TestCloseWhilePreparing(t *testing.T) {
+	db := openSQLite(t)
+	ctx := context.Background()
+	inside, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		db.Update(ctx, func(tx muster.Tx) error {
+			_, err := tx.CountOrgs(ctx) // first run: starts preparing, which waits for this connection
+			close(inside)
+			<-release
+			return err
+		})
+	}()
+	<-inside
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for a statement being prepared")
+	}
+	close(release)
+}
+
+// TestInList: lists of ids are padded to a power of two with the first id,
+// so that a page of any length runs one of a few prepared queries.
+func TestInList(t *testing.T) {
+	for _, c := range []struct {
+		ids  []any
+		list string
+		args []any
+	}{
+		{[]any{int64(7)}, "$1", []any{int64(7)}},
+		{[]any{int64(7), int64(8), int64(9)}, "$1, $2, $3, $4", []any{int64(7), int64(8), int64(9), int64(7)}},
+		{[]any{int64(1), int64(2), int64(3), int64(4)}, "$1, $2, $3, $4", []any{int64(1), int64(2), int64(3), int64(4)}},
+	} {
+		list, args := sqlstore.InList(c.ids)
+		if list != c.list || len(args) != len(c.args) {
+			t.Fatalf("InList(%v) = %q, %v; want %q, %v", c.ids, list, args, c.list, c.args)
+		}
+		for i := range args {
+			if args[i] != c.args[i] {
+				t.Fatalf("InList(%v) args %v; want %v", c.ids, args, c.args)
+			}
+		}
+	}
+}
