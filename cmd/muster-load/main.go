@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/loadtest"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
 )
@@ -42,6 +43,7 @@ func run() error {
 	flag.IntVar(&cfg.Reads, "reads", 30_000, "requests in the read phase")
 	flag.IntVar(&cfg.DeactivateP, "deactivate-pct", 10, "percent of seeded users to deactivate")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server to sample (set by --spawn)")
+	pprof := flag.Bool("pprof", false, "start the spawned server with /debug/pprof")
 	flag.Parse()
 	if *dbURL == "" {
 		return fmt.Errorf("--db is required")
@@ -55,7 +57,11 @@ func run() error {
 	}
 	defer db.Close()
 	started := time.Now()
-	seed, err := loadtest.NewSeed(ctx, service.New(db, service.Config{BaseURL: "http://load.invalid"}), cfg)
+	// The seeded users never sign in during the run, so their passwords
+	// are hashed cheaply: production's argon2id costs would make seeding
+	// 100,000 users take many minutes.
+	seeder := service.New(db, service.Config{BaseURL: "http://load.invalid", PasswordParams: secret.TestParams})
+	seed, err := loadtest.NewSeed(ctx, seeder, cfg)
 	if err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
@@ -66,7 +72,12 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		cmd := exec.CommandContext(ctx, *spawn, "serve", "--db", *dbURL, "--addr", addr)
+		args := []string{"serve", "--db", *dbURL, "--addr", addr}
+		if *pprof {
+			args = append(args, "--pprof", "true")
+			fmt.Printf("profiles at http://%s/debug/pprof/\n", addr)
+		}
+		cmd := exec.CommandContext(ctx, *spawn, args...)
 		cmd.Stderr = nil
 		if err := cmd.Start(); err != nil {
 			return err

@@ -22,7 +22,12 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+// commitStatser is a store that groups commits (sqlstore on SQLite).
+type commitStatser interface {
+	CommitStats() (writes, commits int64)
+}
+
+func newMetrics(db Pinger) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -41,6 +46,18 @@ func newMetrics() *metrics {
 		m.requests,
 		m.duration,
 	)
+	if db, ok := db.(commitStatser); ok {
+		m.registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "muster_store_grouped_writes_total",
+				Help: "Write transactions committed in a group commit (SQLite).",
+			}, func() float64 { w, _ := db.CommitStats(); return float64(w) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "muster_store_group_commits_total",
+				Help: "Database commits of grouped write transactions (SQLite); writes per commit is the group size.",
+			}, func() float64 { _, c := db.CommitStats(); return float64(c) }),
+		)
+	}
 	return m
 }
 

@@ -95,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 		regions:           cfg.Regions,
 		onReportRequested: cfg.OnReportRequested,
 		mux:               http.NewServeMux(),
-		metrics:           newMetrics(),
+		metrics:           newMetrics(cfg.DB),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -34,6 +34,7 @@ func Dialect() sqlstore.Dialect {
 		Migrations:        sub,
 		IsUniqueViolation: isUniqueViolation,
 		PrepareStatements: true,
+		GroupCommit:       true,
 	}
 }
 

@@ -41,6 +41,11 @@ type Dialect struct {
 	// keeps its own per-connection statement cache, so PostgreSQL does not
 	// need it.
 	PrepareStatements bool
+	// GroupCommit makes concurrent write transactions run one after
+	// another as savepoints of one database transaction, committed once
+	// (see groupCommit). For SQLite, whose single writer spends most of a
+	// small write transaction on its commit.
+	GroupCommit bool
 }
 
 // DB is a muster.Store over one or two database/sql pools.
@@ -49,6 +54,7 @@ type DB struct {
 	read       *sql.DB
 	writeStmts *stmtCache // nil unless the dialect prepares statements
 	readStmts  *stmtCache
+	group      *groupCommit // nil unless the dialect groups commits
 	dialect    Dialect
 	closers    []func()
 }
@@ -62,6 +68,9 @@ func New(write, read *sql.DB, dialect Dialect, closers ...func()) *DB {
 	db := &DB{write: write, read: read, dialect: dialect, closers: closers}
 	if dialect.PrepareStatements {
 		db.writeStmts, db.readStmts = newStmtCache(write), newStmtCache(read)
+	}
+	if dialect.GroupCommit {
+		db.group = startGroupCommit(db)
 	}
 	return db
 }
@@ -89,6 +98,9 @@ func (db *DB) Version(ctx context.Context) (int64, error) {
 
 // Update implements muster.Store.
 func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
+	if db.group != nil {
+		return db.group.update(ctx, fn)
+	}
 	return db.run(ctx, db.write, db.writeStmts, nil, fn)
 }
 
@@ -126,6 +138,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close implements muster.Store.
 func (db *DB) Close() error {
+	db.group.close()
 	db.writeStmts.close()
 	db.readStmts.close()
 	err := db.write.Close()
@@ -151,6 +164,9 @@ type Tx struct {
 	stmts   *stmtCache // the pool's prepared statements, or nil
 	dialect *Dialect
 	lockRow string // the dialect's LockRow in read-write transactions
+	// detached, if set, replaces the context of every statement (see
+	// groupCommit.run).
+	detached context.Context
 }
 
 var _ muster.Tx = (*Tx)(nil)
@@ -164,8 +180,17 @@ func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
 	return nil
 }
 
+// context is the context a statement runs in.
+func (tx *Tx) context(ctx context.Context) context.Context {
+	if tx.detached != nil {
+		return tx.detached
+	}
+	return ctx
+}
+
 // query runs a query that returns rows.
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.context(ctx)
 	if s := tx.prepared(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -174,6 +199,7 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // queryRow runs a query that returns at most one row.
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.context(ctx)
 	if s := tx.prepared(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
@@ -181,6 +207,7 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.context(ctx)
 	var (
 		res sql.Result
 		err error

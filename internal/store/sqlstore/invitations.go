@@ -12,7 +12,11 @@ func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) erro
 	id, err := tx.insert(ctx, `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5)`,
 		inv.OrgID, inv.UserID, inv.TokenHash, micros(inv.CreatedAt), micros(inv.ExpiresAt))
+	if err != nil {
+		return err
+	}
 	inv.ID = id
+	_, err = tx.exec(ctx, `UPDATE users SET invitation_expires_at = $2 WHERE id = $1`, inv.UserID, micros(inv.ExpiresAt))
 	return err
 }
 

@@ -85,7 +85,11 @@ func (c *stmtCache) close() {
 		return
 	}
 	c.mu.Lock()
-	close(c.done)
+	select {
+	case <-c.done: // closed before
+	default:
+		close(c.done)
+	}
 	c.mu.Unlock()
 	c.wg.Wait()
 	c.mu.Lock()

@@ -54,32 +54,6 @@ func TestPreparedStatements(t *testing.T) {
 	}
 }
 
-// TestCloseWhilePreparing: a statement first run in a write transaction is
-// prepared on the writer pool, whose one connection that transaction holds;
-// closing the store meanwhile must not wait for it.
-func TestCloseWhilePreparing(t *testing.T) {
-	db := openSQLite(t)
-	ctx := context.Background()
-	inside, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		db.Update(ctx, func(tx muster.Tx) error {
-			_, err := tx.CountOrgs(ctx) // first run: starts preparing, which waits for this connection
-			close(inside)
-			<-release
-			return err
-		})
-	}()
-	<-inside
-	closed := make(chan error, 1)
-	go func() { closed <- db.Close() }()
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close waited for a statement being prepared")
-	}
-	close(release)
-}
-
 // TestInList: lists of ids are padded to a power of two with the first id,
 // so that a page of any length runs one of a few prepared queries.
 func TestInList(t *testing.T) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,12 +10,19 @@ import (
 )
 
 const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role, u.status, u.password_hash,
-	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version`
+	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version,
+	u.invitation_expires_at`
 
 func scanUser(row interface{ Scan(...any) error }, u *muster.User) error {
-	return row.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
+	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
 		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
-		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version)
+		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt})
+	if u.Status != muster.StatusPending {
+		// The column keeps the last link's expiry; it means something
+		// only while the user is Pending.
+		u.InvitationExpiresAt = time.Time{}
+	}
+	return err
 }
 
 // userKeys returns the normalized columns that searching and sorting use.
@@ -56,10 +64,27 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 		return notFound(tx.mapError(err), "User")
 	}
 	u.Version = version
+	// Most updates (a deactivation, a new role) leave the teams as they
+	// are; rewriting them would still change three indexes.
+	was := muster.User{ID: u.ID}
+	if err := tx.loadMemberships(ctx, []*muster.User{&was}); err != nil {
+		return err
+	}
+	if was.PrimaryTeamID == u.PrimaryTeamID && slices.Equal(was.SecondaryTeamIDs, sortedIDs(u.SecondaryTeamIDs)) {
+		return nil
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM memberships WHERE user_id = $1`, u.ID); err != nil {
 		return err
 	}
 	return tx.insertMemberships(ctx, u)
+}
+
+// sortedIDs returns ids in increasing order, as loadMemberships gives them.
+func sortedIDs(ids []int64) []int64 {
+	if slices.IsSorted(ids) {
+		return ids
+	}
+	return slices.Sorted(slices.Values(ids))
 }
 
 func (tx *Tx) insertMemberships(ctx context.Context, u *muster.User) error {
@@ -133,10 +158,7 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := tx.loadMemberships(ctx, users); err != nil {
-		return nil, err
-	}
-	return users, tx.loadInvitationExpiry(ctx, users)
+	return users, tx.loadMemberships(ctx, users)
 }
 
 // findUsersQuery builds FindUsers' query in one of three shapes:
@@ -242,39 +264,6 @@ func (tx *Tx) fewerThan(ctx context.Context, n int, query string, args ...any) (
 	var count int
 	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(n)+`) c`, args...).Scan(&count)
 	return count < n, err
-}
-
-// loadInvitationExpiry fills the expiry of Pending users' newest links with
-// one query.
-func (tx *Tx) loadInvitationExpiry(ctx context.Context, users []*muster.User) error {
-	byID := map[int64]*muster.User{}
-	var args []any
-	for _, u := range users {
-		if u.Status == muster.StatusPending {
-			byID[u.ID] = u
-			args = append(args, u.ID)
-		}
-	}
-	if len(args) == 0 {
-		return nil
-	}
-	list, args := inList(args)
-	rows, err := tx.query(ctx, `SELECT user_id, max(expires_at) FROM invitations
-		WHERE user_id IN (`+list+`) AND used_at IS NULL AND revoked_at IS NULL
-		GROUP BY user_id`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var expires time.Time
-		if err := rows.Scan(&id, nullTime{&expires}); err != nil {
-			return err
-		}
-		byID[id].InvitationExpiresAt = expires
-	}
-	return rows.Err()
 }
 
 // loadMemberships fills the teams of users with one query.
