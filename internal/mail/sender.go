@@ -200,38 +200,77 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Outcomes are recorded together, each write transaction costing a
+	// commit, but at most recordWithin after a send, so that a sender that
+	// dies leaves few sent messages unrecorded (they would be sent again).
+	var sent []delivery
+	var first time.Time
 	for _, m := range batch {
-		s.deliver(ctx, m)
+		if len(sent) == 0 {
+			first = time.Now()
+		}
+		sent = append(sent, s.send(ctx, m))
+		if time.Since(first) >= recordWithin {
+			s.record(ctx, sent)
+			sent = sent[:0]
+		}
 	}
+	s.record(ctx, sent)
 	return len(batch), nil
 }
 
-func (s *Sender) deliver(ctx context.Context, m *muster.OutboxMessage) {
+// recordWithin bounds how long a sent message's outcome waits to be
+// recorded with others'.
+const recordWithin = 100 * time.Millisecond
+
+// delivery is the outcome of one attempt to send a message.
+type delivery struct {
+	m   *muster.OutboxMessage
+	err error
+}
+
+func (s *Sender) send(ctx context.Context, m *muster.OutboxMessage) delivery {
 	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	sendErr := s.Transport.Send(sendCtx, m)
-	cancel()
+	defer cancel()
+	return delivery{m: m, err: s.Transport.Send(sendCtx, m)}
+}
+
+// record writes the outcomes of deliveries in one transaction.
+func (s *Sender) record(ctx context.Context, deliveries []delivery) {
+	if len(deliveries) == 0 {
+		return
+	}
 	// Record the outcome even if ctx is ending, so a sent message is not
 	// sent again.
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := s.Now().UTC()
 	err := s.Store.Update(recordCtx, func(tx muster.Tx) error {
-		switch {
-		case sendErr == nil:
-			return tx.MarkOutboxSent(recordCtx, m.ID, s.Transport.Via(), now)
-		case now.Sub(m.CreatedAt) >= s.MaxAge:
-			return tx.MarkOutboxFailed(recordCtx, m.ID, now, sendErr.Error())
-		default:
-			return tx.MarkOutboxRetry(recordCtx, m.ID, now.Add(s.backoff(m.Attempts)), sendErr.Error())
+		for _, d := range deliveries {
+			var err error
+			switch {
+			case d.err == nil:
+				err = tx.MarkOutboxSent(recordCtx, d.m.ID, s.Transport.Via(), now)
+			case now.Sub(d.m.CreatedAt) >= s.MaxAge:
+				err = tx.MarkOutboxFailed(recordCtx, d.m.ID, now, d.err.Error())
+			default:
+				err = tx.MarkOutboxRetry(recordCtx, d.m.ID, now.Add(s.backoff(d.m.Attempts)), d.err.Error())
+			}
+			if err != nil {
+				return err
+			}
 		}
+		return nil
 	})
-	switch {
-	case err != nil:
-		s.Log.Error("outbox: recording delivery failed", "message_id", m.MessageID, "err", err)
-	case sendErr != nil:
-		s.Log.Warn("outbox: delivery failed, will retry", "message_id", m.MessageID, "attempts", m.Attempts, "err", sendErr)
-	default:
-		s.Log.Info("outbox: delivered", "message_id", m.MessageID, "via", s.Transport.Via())
+	for _, d := range deliveries {
+		switch {
+		case err != nil:
+			s.Log.Error("outbox: recording delivery failed", "message_id", d.m.MessageID, "err", err)
+		case d.err != nil:
+			s.Log.Warn("outbox: delivery failed, will retry", "message_id", d.m.MessageID, "attempts", d.m.Attempts, "err", d.err)
+		default:
+			s.Log.Info("outbox: delivered", "message_id", d.m.MessageID, "via", s.Transport.Via())
+		}
 	}
 }
 
