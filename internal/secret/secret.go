@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -59,9 +60,34 @@ func HashPassword(password string) string { return DefaultParams.Hash(password) 
 func (p Params) Hash(password string) string {
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	return p.format(salt, idKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen))
+}
+
+// DummyHash returns a hash with p's costs that no password matches (its
+// key is random), to check against when no account matches, so that the
+// answer takes as long. It costs nothing to make.
+func (p Params) DummyHash() string {
+	salt, key := make([]byte, saltLen), make([]byte, keyLen)
+	rand.Read(salt)
+	rand.Read(key)
+	return p.format(salt, key)
+}
+
+func (p Params) format(salt, key []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// hashing bounds the argon2id hashes computed at once. Each takes its
+// memory cost (64 MiB by default) for as long as it runs, so a burst of
+// sign-ins must queue rather than take memory without bound; more at once
+// than there are CPUs would not finish sooner anyway.
+var hashing = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
 }
 
 // ErrMalformedHash is returned for a stored hash that is not argon2id PHC.
@@ -91,6 +117,6 @@ func CheckPassword(hash, password string) (bool, error) {
 	if err != nil {
 		return false, ErrMalformedHash
 	}
-	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
+	got := idKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -36,3 +36,20 @@ func TestNewToken(t *testing.T) {
 		t.Fatal("HashToken does not match the hash NewToken returned")
 	}
 }
+
+// TestDummyHash: the hash checked when no account matches has the real
+// costs (so the answer takes as long) and matches no password.
+func TestDummyHash(t *testing.T) {
+	dummy := DefaultParams.DummyHash()
+	if !strings.Contains(dummy, "$m=65536,t=1,p=2$") {
+		t.Fatalf("dummy hash %q does not have the default costs", dummy)
+	}
+	for _, pw := range []string{"", "muster-dummy-password", "correct horse battery"} {
+		if ok, err := CheckPassword(dummy, pw); err != nil || ok {
+			t.Fatalf("CheckPassword(dummy, %q) = %v, %v; want false", pw, ok, err)
+		}
+	}
+	if DefaultParams.DummyHash() == dummy {
+		t.Fatal("two dummy hashes are equal")
+	}
+}

@@ -60,7 +60,7 @@ func New(store muster.Store, cfg Config) *Service {
 	return &Service{
 		store:           store,
 		cfg:             cfg,
-		dummyHash:       cfg.PasswordParams.Hash("muster-dummy-password"),
+		dummyHash:       cfg.PasswordParams.DummyHash(),
 		accountFailures: newLimiter(failuresPerAccount, failureWindow),
 		ipFailures:      newLimiter(failuresPerIP, failureWindow),
 		resetRequests:   newLimiter(resetsPerAccount, resetWindow),
