@@ -56,6 +56,10 @@ type APIToken struct {
 	RevokedAt  time.Time
 
 	CreatorName string // filled by listings
+	// The creator's status and role as they are now, filled by
+	// FindAPITokenByHash: the token acts with them.
+	CreatorStatus Status
+	CreatorRole   Role
 }
 
 // APITokenPrefix starts every API token, so that a leaked one is easy to

@@ -151,6 +151,7 @@ type Tx interface {
 	DeleteIdempotencyKey(ctx context.Context, orgID, userID int64, key string) error
 
 	CreateAPIToken(ctx context.Context, t *APIToken) error
+	// FindAPITokenByHash finds a token with its creator's status and role.
 	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	// FindAPITokens lists the org's live (unrevoked) tokens, newest first.
 	FindAPITokens(ctx context.Context, orgID int64) ([]*APIToken, error)

@@ -133,11 +133,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (muste
 		if !t.RevokedAt.IsZero() || (!t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)) {
 			return errTokenInvalid
 		}
-		u, err := tx.FindUser(ctx, t.OrgID, t.UserID)
-		if err != nil {
-			return err
-		}
-		if u.Status != muster.StatusActive || !muster.CanAdminister(u.Role) {
+		if t.CreatorStatus != muster.StatusActive || !muster.CanAdminister(t.CreatorRole) {
 			return errTokenInvalid
 		}
 		return nil

@@ -26,8 +26,9 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t *muster.APIToken) error {
 // FindAPITokenByHash implements muster.Tx.
 func (tx *Tx) FindAPITokenByHash(ctx context.Context, hash []byte) (*muster.APIToken, error) {
 	var t muster.APIToken
-	row := tx.queryRow(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens t WHERE t.token_hash = $1`, hash)
-	if err := scanAPIToken(row, &t); err != nil {
+	row := tx.queryRow(ctx, `SELECT `+apiTokenColumns+`, u.status, u.role
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1`, hash)
+	if err := scanAPIToken(row, &t, &t.CreatorStatus, &t.CreatorRole); err != nil {
 		return nil, notFound(err, "API token")
 	}
 	return &t, nil
