@@ -191,6 +191,13 @@ func TestBrowserWalkthrough(t *testing.T) {
 		!strings.Contains(row, "Default Team") {
 		t.Fatalf("Max's row after editing: %q", row)
 	}
+	// Olive's own menu offers Edit but not to deactivate herself (ROLE-2).
+	ownMenu := inRow("olive@example.com", "Actions for Olive Owner")
+	olive.Do("open Olive's own actions", chromedp.Click(ownMenu))
+	if row := olive.Row("olive@example.com"); !strings.Contains(row, "Edit") || strings.Contains(row, "Deactivate") {
+		t.Fatalf("Olive's own menu: %q", row)
+	}
+	olive.Do("close it", chromedp.Click(ownMenu))
 	// The new role holds from Max's next request (ROLE-3).
 	max.Do("open the name menu", chromedp.Click(byButton("Max Miller")))
 	max.Click("profile as admin", byButton("Your profile"))

@@ -115,3 +115,60 @@ func TestBrowserSendAs(t *testing.T) {
 	b.Sees("assigned after Bob's deactivation", "Ann Sender")
 	b.SeesNot("Bob, deactivated, is still assigned or offered", "Bob Sender")
 }
+
+// TestBrowserSearchAsYouType: typing in the Users tab's search box shows
+// the matching users without a page load, keeps the caret in the box and
+// puts the search in the address; without JavaScript the same form finds
+// them by a plain submit (CON-2, CON-6).
+func TestBrowserSearchAsYouType(t *testing.T) {
+	for _, js := range []bool{true, false} {
+		t.Run(map[bool]string{true: "JavaScript", false: "NoJavaScript"}[js], func(t *testing.T) {
+			b := browsertest.Chromium(t)
+			if !js {
+				b.DisableJavaScript()
+			}
+			s := newSite(t)
+			_, ownerCtx := s.org()
+			teams, _ := s.svc.Teams(ownerCtx)
+			for _, name := range []string{"Bella", "Bertram", "Cid"} {
+				if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: name, LastName: "Searcher",
+					Email: strings.ToLower(name) + "@example.com", Role: muster.RoleBasic, PrimaryTeamID: teams[0].ID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b.SignIn(s.srv.URL, s.ownerEmail, "owner's long password")
+			b.Open("users", s.srv.URL+"/settings/roles-access")
+			b.Sees("every user", "bella@example.com", "bertram@example.com", "cid@example.com")
+			cell := func(email string) chromedp.Search {
+				return chromedp.Search(`//td[normalize-space(.)="` + email + `"]`)
+			}
+			if !js {
+				b.Type("search", "Search", "bel")
+				b.Click("users found", byButton("Search"))
+				b.Sees("after searching", "bella@example.com")
+				b.SeesNot("after searching", "bertram@example.com", "cid@example.com")
+				return
+			}
+			// A page load would lose this.
+			b.Do("mark the page", chromedp.Evaluate[chromedp.Void](`window.stillHere = true`))
+			b.Do("type, and wait for the others to go",
+				chromedp.SendKeys(byLabel("Search"), "be"),
+				chromedp.WaitNotPresent(cell("cid@example.com")))
+			b.Sees("after typing be", "bella@example.com", "bertram@example.com")
+			b.Do("type on, and wait for Bertram to go",
+				chromedp.SendKeys(byLabel("Search"), "l"),
+				chromedp.WaitNotPresent(cell("bertram@example.com")))
+			b.Screenshot("users found as you type")
+			b.Sees("after typing bel", "bella@example.com", "1 user shown")
+			ctx, cancel := context.WithTimeout(b.Ctx, browsertest.StepTimeout)
+			defer cancel()
+			same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillHere === true && document.activeElement.id === "q"`))
+			if err != nil || !same {
+				t.Fatalf("the page was reloaded or the search box lost focus (%v)", err)
+			}
+			if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "q=bel") {
+				t.Fatalf("the address after searching is %q (%v); want it to hold the search", loc, err)
+			}
+		})
+	}
+}
