@@ -53,7 +53,17 @@ func Chromium(t *testing.T) *Tab {
 	}
 	shots := &shots{t: t}
 	t.Cleanup(shots.keep)
-	return &Tab{T: t, Ctx: ctx, shots: shots}
+	tab := &Tab{T: t, Ctx: ctx, shots: shots}
+	t.Cleanup(tab.atFailure) // before keep: cleanups run last first
+	return tab
+}
+
+// atFailure records the page as it is when the test has failed, which may
+// be later than the last page loaded.
+func (b *Tab) atFailure() {
+	if b.T.Failed() {
+		b.Screenshot("at failure")
+	}
 }
 
 // Tab is one browser tab driven by a test: one person.
@@ -70,11 +80,12 @@ type Tab struct {
 func (b *Tab) Other(name string) *Tab {
 	b.T.Helper()
 	ctx, cancel := chromedp.NewContext(b.Ctx, chromedp.WithNewBrowserContext())
-	b.T.Cleanup(cancel)
+	other := &Tab{T: b.T, Ctx: ctx, Name: name, shots: b.shots}
+	b.T.Cleanup(func() { other.atFailure(); cancel() })
 	if err := chromedp.Do(ctx); err != nil {
 		b.T.Fatalf("opening a browser context for %s: %v", name, err)
 	}
-	return &Tab{T: b.T, Ctx: ctx, Name: name, shots: b.shots}
+	return other
 }
 
 // DisableJavaScript turns scripts off for the tab; it holds across
@@ -319,7 +330,7 @@ func (s *shots) keep() {
 	for _, sh := range s.kept {
 		os.WriteFile(filepath.Join(dir, sh.name), sh.png, 0o644)
 	}
-	s.t.Logf("screenshots of the %d pages this test loaded are in %s (the last is where it failed)", len(s.kept), dir)
+	s.t.Logf("%d screenshots of the pages this test loaded are in %s; the last ones show where it failed", len(s.kept), dir)
 }
 
 // ByLabel finds the input, select or textarea a <label for> names.
