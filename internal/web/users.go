@@ -95,17 +95,31 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	names := teamNames(p.Teams)
 	now := time.Now()
+	actor, _ := current(r)
 	for _, u := range users.Users {
 		row := userRow{ID: u.ID, Name: u.Name(), Email: u.Email, Role: u.Role.Label(), Status: u.Status,
 			Expired: u.InvitationExpired(now), PrimaryTeam: names[u.PrimaryTeamID]}
 		for _, id := range u.SecondaryTeamIDs {
 			row.SecondaryTeams = append(row.SecondaryTeams, names[id])
 		}
+		// The menu offers what the policy allows the actor, so nobody is
+		// offered an action that is always refused, such as deactivating
+		// themselves or the Owner.
+		allowed := func(action string) bool { return muster.CheckUserAction(action, actor.Role, actor.ID, u) == nil }
 		switch u.Status {
 		case muster.StatusPending:
-			row.ResendURL, row.WithdrawURL, row.EditURL = userPath(u.ID, "resend"), userPath(u.ID, "withdraw"), userPath(u.ID, "edit")
+			row.EditURL = userPath(u.ID, "edit")
+			if allowed(muster.ActionInviteResent) {
+				row.ResendURL = userPath(u.ID, "resend")
+			}
+			if allowed(muster.ActionInviteWithdrawn) {
+				row.WithdrawURL = userPath(u.ID, "withdraw")
+			}
 		case muster.StatusActive:
-			row.EditURL, row.DeactivateURL = userPath(u.ID, "edit"), userPath(u.ID, "deactivate")
+			row.EditURL = userPath(u.ID, "edit")
+			if allowed(muster.ActionUserDeactivated) {
+				row.DeactivateURL = userPath(u.ID, "deactivate")
+			}
 		case muster.StatusDeactivated:
 			row.InviteAgainURL = usersPath + "/users/invite?again=" + strconv.FormatInt(u.ID, 10)
 		}

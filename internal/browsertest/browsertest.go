@@ -1,0 +1,370 @@
+// Package browsertest drives Debian's chromium through chromedp for the
+// console's browser tests: one Tab per person, elements found by label,
+// role and visible text, and a screenshot of every page a Tab loads, kept
+// when the test fails (and always under MUSTER_SCREENSHOTS=dir) so a person
+// can look at what the test saw.
+//
+// It is a normal package so that internal/web and internal/e2e share it;
+// only tests import it.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/muster-app/muster/internal/store/storetest"
+)
+
+// StepTimeout bounds one step: an element that never appears fails the
+// test after this long instead of at the test binary's deadline.
+const StepTimeout = 20 * time.Second
+
+// Chromium starts a browser for the test and returns its first tab. Without
+// chromium the test skips, unless MUSTER_TEST_REQUIRE names chromium (or is
+// all).
+func Chromium(t *testing.T) *Tab {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if storetest.Required("chromium") {
+			t.Fatal("chromium is required (MUSTER_TEST_REQUIRE) but not installed")
+		}
+		t.Skip("chromium is not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1280, 900))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first run starts the browser; it must not carry a step's timeout,
+	// whose end would close the browser with it.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	shots := &shots{t: t}
+	t.Cleanup(shots.keep)
+	tab := &Tab{T: t, Ctx: ctx, shots: shots}
+	t.Cleanup(tab.atFailure) // before keep: cleanups run last first
+	return tab
+}
+
+// atFailure records the page as it is when the test has failed, which may
+// be later than the last page loaded.
+func (b *Tab) atFailure() {
+	if b.T.Failed() {
+		b.Screenshot("at failure")
+	}
+}
+
+// Tab is one browser tab driven by a test: one person.
+type Tab struct {
+	T   *testing.T
+	Ctx context.Context
+	// Name prefixes this tab's screenshots, to tell people apart.
+	Name  string
+	shots *shots
+}
+
+// Other is a second person: a new browser context with its own cookies, in
+// the same browser. name prefixes its screenshots.
+func (b *Tab) Other(name string) *Tab {
+	b.T.Helper()
+	ctx, cancel := chromedp.NewContext(b.Ctx, chromedp.WithNewBrowserContext())
+	other := &Tab{T: b.T, Ctx: ctx, Name: name, shots: b.shots}
+	b.T.Cleanup(func() { other.atFailure(); cancel() })
+	if err := chromedp.Do(ctx); err != nil {
+		b.T.Fatalf("opening a browser context for %s: %v", name, err)
+	}
+	return other
+}
+
+// DisableJavaScript turns scripts off for the tab; it holds across
+// navigations. Call it before the first page.
+func (b *Tab) DisableJavaScript() {
+	b.T.Helper()
+	if _, err := chromedp.Call(b.Ctx, emulation.SetScriptExecutionDisabled,
+		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		b.T.Fatal(err)
+	}
+}
+
+func (b *Tab) step() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.Ctx, StepTimeout)
+}
+
+// Do runs actions that do not load a page, such as typing or opening a
+// menu.
+func (b *Tab) Do(name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.Screenshot(name + " (failed)")
+		b.T.Fatalf("%s: %v", name, err)
+	}
+}
+
+// Load runs actions that load a page, waits for it and records a
+// screenshot of it named name.
+func (b *Tab) Load(name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	_, err := chromedp.RunResponse(ctx, actions...)
+	b.Screenshot(name)
+	if err != nil {
+		b.T.Fatalf("%s: %v", name, err)
+	}
+}
+
+// Open loads url.
+func (b *Tab) Open(name, url string) { b.T.Helper(); b.Load(name, chromedp.Navigate(url)) }
+
+// Click clicks what sel finds and waits for the page it loads.
+func (b *Tab) Click(name string, sel chromedp.Search) {
+	b.T.Helper()
+	b.Load(name, chromedp.Click(sel))
+}
+
+// Text is the page's visible text.
+func (b *Tab) Text() string {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		b.T.Fatal(err)
+	}
+	return body
+}
+
+// Sees fails unless the page shows every one of texts.
+func (b *Tab) Sees(what string, texts ...string) {
+	b.T.Helper()
+	body := b.Text()
+	for _, s := range texts {
+		if !strings.Contains(body, s) {
+			b.T.Fatalf("%s: the page does not show %q:\n%s", what, s, body)
+		}
+	}
+}
+
+// SeesNot fails if the page shows any of texts.
+func (b *Tab) SeesNot(what string, texts ...string) {
+	b.T.Helper()
+	body := b.Text()
+	for _, s := range texts {
+		if strings.Contains(body, s) {
+			b.T.Fatalf("%s: the page shows %q:\n%s", what, s, body)
+		}
+	}
+}
+
+// Value is the current value of the field a label names.
+func (b *Tab) Value(label string) string {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Value(ByLabel(label)))
+	if err != nil {
+		b.T.Fatalf("value of %q: %v", label, err)
+	}
+	return v
+}
+
+// Selected is the visible text of the chosen option of the select a label
+// names.
+func (b *Tab) Selected(label string) string {
+	b.T.Helper()
+	value := b.Value(label)
+	ctx, cancel := b.step()
+	defer cancel()
+	text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.Search(
+		fmt.Sprintf(`//select[@id=//label[normalize-space(.)=%q]/@for]/option[@value=%q]`, label, value))))
+	if err != nil {
+		b.T.Fatalf("chosen option of %q: %v", label, err)
+	}
+	return strings.TrimSpace(text)
+}
+
+// Checked reports whether the checkbox a label wraps is ticked.
+func (b *Tab) Checked(label string) bool {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	on, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[bool](ByCheckbox(label), "checked"))
+	if err != nil {
+		b.T.Fatalf("checkbox %q: %v", label, err)
+	}
+	return on
+}
+
+// Href is where the link with the visible text name leads.
+func (b *Tab) Href(name string) string {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	res, err := chromedp.Run(ctx, chromedp.AttributeValue(ByButton(name), "href"))
+	if err != nil || !res.Exists {
+		b.T.Fatalf("link %q: %v", name, err)
+	}
+	return res.Value
+}
+
+// Type types into fields given as label, text, label, text…
+func (b *Tab) Type(what string, labelText ...string) {
+	b.T.Helper()
+	var actions []chromedp.Action[chromedp.Void]
+	for i := 0; i+1 < len(labelText); i += 2 {
+		actions = append(actions, chromedp.SendKeys(ByLabel(labelText[i]), labelText[i+1]))
+	}
+	b.Do(what, actions...)
+}
+
+// Choose picks the option with the visible text option in the select a
+// label names, as a person would with the keyboard or mouse.
+func (b *Tab) Choose(label, option string) {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	res, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.Search(
+		fmt.Sprintf(`//select[@id=//label[normalize-space(.)=%q]/@for]/option[normalize-space(.)=%q]`, label, option)), "value"))
+	if err != nil || !res.Exists {
+		b.Screenshot("choose " + option + " (failed)")
+		b.T.Fatalf("%s has no option %q: %v", label, option, err)
+	}
+	b.Do("choose "+option+" as "+label, chromedp.SetValue(ByLabel(label), res.Value))
+}
+
+// SignIn signs in through the sign-in page.
+func (b *Tab) SignIn(base, email, password string) {
+	b.T.Helper()
+	b.Open("sign-in page", base+"/signin")
+	b.Type("type email and password", "Email", email, "Password", password)
+	b.Click("sign in", ByButton("Sign in"))
+}
+
+// Screenshot records the page as name: written at once under
+// MUSTER_SCREENSHOTS, and otherwise kept until the test ends and written
+// only if it failed.
+func (b *Tab) Screenshot(name string) {
+	b.T.Helper()
+	if b.Name != "" {
+		name = b.Name + " " + name
+	}
+	ctx, cancel := b.step()
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.T.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	b.shots.add(name, png)
+}
+
+// shots are a test's screenshots, numbered in the order they were taken.
+type shots struct {
+	t    *testing.T
+	mu   sync.Mutex
+	n    int
+	kept []shot // without MUSTER_SCREENSHOTS, until the test ends
+	dir  string // under MUSTER_SCREENSHOTS
+}
+
+type shot struct {
+	name string
+	png  []byte
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func fileName(n int, name string) string {
+	name = strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	return fmt.Sprintf("%02d-%s.png", n, name)
+}
+
+func (s *shots) add(name string, png []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n++
+	if root := os.Getenv("MUSTER_SCREENSHOTS"); root != "" {
+		if s.dir == "" {
+			s.dir = filepath.Join(root, unsafeName.ReplaceAllString(s.t.Name(), "-"))
+			os.RemoveAll(s.dir) // an earlier run's pictures would mislead
+			if err := os.MkdirAll(s.dir, 0o755); err != nil {
+				s.t.Logf("screenshots: %v", err)
+			}
+			s.t.Logf("screenshots in %s", s.dir)
+		}
+		if err := os.WriteFile(filepath.Join(s.dir, fileName(s.n, name)), png, 0o644); err != nil {
+			s.t.Logf("screenshot %s: %v", name, err)
+		}
+		return
+	}
+	s.kept = append(s.kept, shot{fileName(s.n, name), png})
+}
+
+// keep writes the kept screenshots to a directory that outlives the test,
+// if it failed.
+func (s *shots) keep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.t.Failed() || len(s.kept) == 0 {
+		return
+	}
+	dir, err := os.MkdirTemp("", "muster-screenshots-")
+	if err != nil {
+		s.t.Logf("screenshots: %v", err)
+		return
+	}
+	for _, sh := range s.kept {
+		os.WriteFile(filepath.Join(dir, sh.name), sh.png, 0o644)
+	}
+	s.t.Logf("%d screenshots of the pages this test loaded are in %s; the last ones show where it failed", len(s.kept), dir)
+}
+
+// ByLabel finds the input, select or textarea a <label for> names.
+func ByLabel(label string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//*[@id=//label[normalize-space(.)=%q]/@for]`, label))
+}
+
+// ByCheckbox finds the checkbox a wrapping <label> names.
+func ByCheckbox(label string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//label[normalize-space(.)=%q]//input[@type="checkbox"]`, label))
+}
+
+// ByButton finds a button, link or menu (summary) by its visible text or
+// accessible name.
+func ByButton(name string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//*[(self::button or self::a or self::summary) and (normalize-space(.)=%q or @aria-label=%q)]`, name, name))
+}
+
+// InRow narrows ByButton to the table row that shows text, such as a
+// user's email.
+func InRow(text, name string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//tr[td[normalize-space(.)=%q]]//*[(self::button or self::a or self::summary) and (normalize-space(.)=%q or @aria-label=%q)]`,
+		text, name, name))
+}
+
+// Row is the visible text of the table row with a cell that reads cell,
+// such as a user's email.
+func (b *Tab) Row(cell string) string {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(fmt.Sprintf(`//tr[td[normalize-space(.)=%q]]`, cell))))
+	if err != nil {
+		b.T.Fatalf("no row shows %q: %v", cell, err)
+	}
+	return text
+}
