@@ -14,12 +14,12 @@ import (
 
 // Report settings.
 const (
-	ReportTTL         = 7 * 24 * time.Hour
-	reportLease       = 2 * time.Minute
-	reportChunkSize   = 256 << 10
-	ReportPathPrefix  = "/reports/"
-	reportPathSuffix  = "/download"
-	reportMaxAttempts = 3
+	ReportTTL          = 7 * 24 * time.Hour
+	defaultReportLease = 2 * time.Minute
+	reportChunkSize    = 256 << 10
+	ReportPathPrefix   = "/reports/"
+	reportPathSuffix   = "/download"
+	reportMaxAttempts  = 3
 )
 
 // ReportURL is the download link of a report.
@@ -155,7 +155,7 @@ func (s *Service) RunNextReport(ctx context.Context) (bool, error) {
 	err := s.update(ctx, func(tx muster.Tx) error {
 		var err error
 		now := s.now()
-		r, err = tx.LeaseReport(ctx, now, now.Add(reportLease))
+		r, err = tx.LeaseReport(ctx, now, now.Add(s.cfg.ReportLease))
 		if muster.ErrorCode(err) == muster.ENOTFOUND {
 			r, err = nil, nil
 		}
@@ -200,7 +200,7 @@ func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
 			r.RowsWritten = rows
 			// Progress for the console, and a longer lease.
 			chunks.err = s.update(ctx, func(tx muster.Tx) error {
-				return tx.UpdateReportProgress(ctx, r.ID, rows, max(rows, r.RowsTotal), s.now().Add(reportLease))
+				return tx.UpdateReportProgress(ctx, r.ID, rows, max(rows, r.RowsTotal), s.now().Add(s.cfg.ReportLease))
 			})
 		})
 	})
