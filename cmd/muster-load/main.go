@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -201,7 +202,7 @@ func exportSeed(ctx context.Context, dbURL string, users int) (int64, string, er
 }
 
 // timeCLIExport runs muster users export, counts the CSV's lines and
-// reports the wall time and the process's peak RSS (getrusage).
+// reports the wall time and the process's peak RSS.
 func timeCLIExport(ctx context.Context, bin, dbURL string, orgID int64, users int) (map[string]any, error) {
 	cmd := exec.CommandContext(ctx, bin, "users", "export", "--org", strconv.FormatInt(orgID, 10), "--db", dbURL)
 	out, err := cmd.StdoutPipe()
@@ -214,6 +215,25 @@ func timeCLIExport(ctx context.Context, bin, dbURL string, orgID int64, users in
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	// getrusage's ru_maxrss is no use here: the child starts in this
+	// process's memory (vfork) and inherits its high-water mark, the seed
+	// included. The child's own mark, VmHWM, is read until it exits.
+	var hwm atomic.Int64
+	stopHWM := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if kb := vmHWM(cmd.Process.Pid); kb > 0 {
+				hwm.Store(kb)
+			}
+			select {
+			case <-stopHWM:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	buf := make([]byte, 256<<10)
 	var lines, size int
 	for {
@@ -224,21 +244,35 @@ func timeCLIExport(ctx context.Context, bin, dbURL string, orgID int64, users in
 			break
 		}
 	}
-	if err := cmd.Wait(); err != nil {
+	err = cmd.Wait()
+	close(stopHWM)
+	if err != nil {
 		return nil, fmt.Errorf("muster users export: %w: %s", err, stderr.String())
 	}
 	elapsed := time.Since(start)
 	if lines-1 != users {
 		return nil, fmt.Errorf("muster users export wrote %d rows; want %d", lines-1, users)
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var maxRSS float64
-	if ru != nil {
-		maxRSS = float64(ru.Maxrss) / 1024 // KiB on Linux
-	}
+	maxRSS := float64(hwm.Load()) / 1024
 	cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	return map[string]any{"rows": lines - 1, "bytes": size, "seconds": elapsed.Seconds(), "max_rss_mib": maxRSS,
 		"cpu_seconds": cpu}, nil
+}
+
+// vmHWM reads a process's peak resident set size, in KiB, from
+// /proc/PID/status; 0 once the process is gone.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func dialect(url string) string {

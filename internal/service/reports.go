@@ -16,7 +16,7 @@ import (
 const (
 	ReportTTL          = 7 * 24 * time.Hour
 	defaultReportLease = 2 * time.Minute
-	reportChunkSize    = 256 << 10
+	reportChunkSize    = 1 << 20
 	ReportPathPrefix   = "/reports/"
 	reportPathSuffix   = "/download"
 	reportMaxAttempts  = 3
