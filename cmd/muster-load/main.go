@@ -4,9 +4,18 @@
 //
 //	go build -o /tmp/muster ./cmd/muster
 //	go run ./cmd/muster-load --db /tmp/load.db --spawn /tmp/muster --users 10000 --clients 8
+//
+// With --export it measures the user-list export instead (AUD-5): it seeds
+// the org in bulk (internal/benchseed) unless the database already holds it,
+// starts the server, notes its idle RSS, then runs --runs reports through
+// the API, one after another, each followed by its download, and as many
+// runs of the operator command muster users export:
+//
+//	go run ./cmd/muster-load --export --db /tmp/export.db --spawn /tmp/muster --users 1000000 --runs 3
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -16,9 +25,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/muster-app/muster/internal/benchseed"
 	"github.com/muster-app/muster/internal/loadtest"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
@@ -44,12 +57,21 @@ func run() error {
 	flag.IntVar(&cfg.DeactivateP, "deactivate-pct", 10, "percent of seeded users to deactivate")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server to sample (set by --spawn)")
 	pprof := flag.Bool("pprof", false, "start the spawned server with /debug/pprof")
+	export := flag.Bool("export", false, "measure the user-list export instead of the load phases (needs --spawn)")
+	runs := flag.Int("runs", 3, "with --export: reports, downloads and CLI exports to time")
+	idle := flag.Duration("idle", 3*time.Second, "with --export: wait after the server is ready before noting its idle RSS")
 	flag.Parse()
 	if *dbURL == "" {
 		return fmt.Errorf("--db is required")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *export {
+		if *spawn == "" {
+			return fmt.Errorf("--export needs --spawn: the server's memory is measured")
+		}
+		return runExport(ctx, *dbURL, *spawn, cfg.Users, *runs, *idle)
+	}
 
 	db, err := store.Open(ctx, *dbURL)
 	if err != nil {
@@ -99,6 +121,169 @@ func run() error {
 	line, _ := json.Marshal(map[string]any{"users": cfg.Users, "clients": cfg.Clients, "db": dialect(*dbURL), "phases": results})
 	fmt.Println(string(line))
 	return nil
+}
+
+// runExport seeds (unless done), then measures the export as the server
+// and the CLI run it.
+func runExport(ctx context.Context, dbURL, bin string, users, runs int, idle time.Duration) error {
+	orgID, token, err := exportSeed(ctx, dbURL, users)
+	if err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, "serve", "--db", dbURL, "--addr", addr)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	url := "http://" + addr
+	if err := waitReady(ctx, url); err != nil {
+		return err
+	}
+	time.Sleep(idle)
+	results, err := loadtest.MeasureExport(ctx, loadtest.ExportConfig{URL: url, Token: token, Users: users, Runs: runs,
+		ServerPID: cmd.Process.Pid})
+	loadtest.WriteExportTable(os.Stdout, results)
+	if err != nil {
+		return err
+	}
+	var cli []map[string]any
+	for run := 1; run <= runs; run++ {
+		r, err := timeCLIExport(ctx, bin, dbURL, orgID, users)
+		if err != nil {
+			return err
+		}
+		r["run"] = run
+		fmt.Printf("cli       %4d %9d %10d %9.2f   max RSS %.1fMi  CPU %.2fs\n", run, r["rows"], r["bytes"], r["seconds"],
+			r["max_rss_mib"], r["cpu_seconds"])
+		cli = append(cli, r)
+	}
+	line, _ := json.Marshal(map[string]any{"users": users, "db": dialect(dbURL), "export": results, "cli": cli})
+	fmt.Println(string(line))
+	return nil
+}
+
+// exportSeed seeds the org unless the database already holds it, and
+// returns its id and a new API token of its Owner.
+func exportSeed(ctx context.Context, dbURL string, users int) (int64, string, error) {
+	started := time.Now()
+	fresh := false
+	if store.IsPostgres(dbURL) {
+		db, err := store.Open(ctx, dbURL)
+		if err != nil {
+			return 0, "", err
+		}
+		_, _, err = benchseed.Owner(ctx, db)
+		db.Close()
+		if err != nil {
+			if err := benchseed.Postgres(ctx, dbURL, users); err != nil {
+				return 0, "", fmt.Errorf("seeding: %w", err)
+			}
+			fresh = true
+		}
+	} else if _, err := os.Stat(dbURL); os.IsNotExist(err) {
+		if err := benchseed.SQLite(ctx, dbURL, users); err != nil {
+			return 0, "", fmt.Errorf("seeding: %w", err)
+		}
+		fresh = true
+	}
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return 0, "", err
+	}
+	defer db.Close()
+	owner, u, err := benchseed.Owner(ctx, db)
+	if err != nil {
+		return 0, "", err
+	}
+	tok, err := service.New(db, service.Config{BaseURL: "http://load.invalid"}).CreateAPIToken(owner, "export benchmark", time.Time{})
+	if err != nil {
+		return 0, "", err
+	}
+	if fresh {
+		fmt.Printf("seeded %d users in %s\n", users, time.Since(started).Round(time.Millisecond))
+	}
+	return u.OrgID, tok.Secret, nil
+}
+
+// timeCLIExport runs muster users export, counts the CSV's lines and
+// reports the wall time and the process's peak RSS.
+func timeCLIExport(ctx context.Context, bin, dbURL string, orgID int64, users int) (map[string]any, error) {
+	cmd := exec.CommandContext(ctx, bin, "users", "export", "--org", strconv.FormatInt(orgID, 10), "--db", dbURL)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	// getrusage's ru_maxrss is no use here: the child starts in this
+	// process's memory (vfork) and inherits its high-water mark, the seed
+	// included. The child's own mark, VmHWM, is read until it exits.
+	var hwm atomic.Int64
+	stopHWM := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if kb := vmHWM(cmd.Process.Pid); kb > 0 {
+				hwm.Store(kb)
+			}
+			select {
+			case <-stopHWM:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	buf := make([]byte, 256<<10)
+	var lines, size int
+	for {
+		n, err := out.Read(buf)
+		lines += bytes.Count(buf[:n], []byte{'\n'})
+		size += n
+		if err != nil {
+			break
+		}
+	}
+	err = cmd.Wait()
+	close(stopHWM)
+	if err != nil {
+		return nil, fmt.Errorf("muster users export: %w: %s", err, stderr.String())
+	}
+	elapsed := time.Since(start)
+	if lines-1 != users {
+		return nil, fmt.Errorf("muster users export wrote %d rows; want %d", lines-1, users)
+	}
+	maxRSS := float64(hwm.Load()) / 1024
+	cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	return map[string]any{"rows": lines - 1, "bytes": size, "seconds": elapsed.Seconds(), "max_rss_mib": maxRSS,
+		"cpu_seconds": cpu}, nil
+}
+
+// vmHWM reads a process's peak resident set size, in KiB, from
+// /proc/PID/status; 0 once the process is gone.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func dialect(url string) string {

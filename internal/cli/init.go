@@ -130,7 +130,8 @@ func refusal(what string, err error, flags map[string]string) error {
 
 // serviceConfig is the part of the configuration the service needs.
 func serviceConfig(cfg *config.Config) service.Config {
-	return service.Config{BaseURL: cfg.BaseURL, Region: cfg.Region, InvitationTTL: cfg.InvitationTTL}
+	return service.Config{BaseURL: cfg.BaseURL, Region: cfg.Region, InvitationTTL: cfg.InvitationTTL,
+		ReportLease: cfg.ReportLease}
 }
 
 // humanDuration writes whole days as days ("7 days"), anything else as Go

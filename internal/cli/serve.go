@@ -99,7 +99,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 	svc := service.New(db, serviceConfig(cfg))
 	sender := &mail.Sender{Store: db, Transport: transport, Log: log, FirstRetry: cfg.MailRetry, Poll: time.Second}
-	reports := &reportRunner{svc: svc, log: log, wake: make(chan struct{}, 1)}
+	// A report whose runner died is taken over once its lease runs out, so
+	// the runner looks at least that often.
+	reports := &reportRunner{svc: svc, log: log, wake: make(chan struct{}, 1), poll: min(reportPoll, cfg.ReportLease)}
 	apiServer := api.New(svc, log)
 	apiServer.OnReportRequested = reports.Wake
 	regions := make([]web.RegionLink, len(cfg.Regions))
@@ -165,6 +167,7 @@ type reportRunner struct {
 	svc  *service.Service
 	log  *slog.Logger
 	wake chan struct{}
+	poll time.Duration
 }
 
 // Wake asks the runner to look for queued reports now.
@@ -177,7 +180,7 @@ func (r *reportRunner) Wake() {
 
 // Run runs reports until ctx ends.
 func (r *reportRunner) Run(ctx context.Context) {
-	poll := time.NewTicker(reportPoll)
+	poll := time.NewTicker(r.poll)
 	defer poll.Stop()
 	var nextCleanup time.Time
 	for {

@@ -48,6 +48,10 @@ type Config struct {
 	// MailRetry is the wait before the first retry of an email that could
 	// not be sent; each further failure doubles it, up to an hour.
 	MailRetry time.Duration
+	// ReportLease is how long a report runner holds a report without
+	// reporting progress; a report whose runner died (a killed server) is
+	// restarted by another runner once its lease has run out.
+	ReportLease time.Duration
 	// Pprof serves Go's profiles at /debug/pprof/. Off by default: the
 	// profiles reveal the program's insides to anyone who can reach them.
 	Pprof bool
@@ -82,6 +86,7 @@ const (
 	FlagInvitationTTL = "invitation-ttl"
 	FlagMailRetry     = "mail-retry"
 	FlagPprof         = "pprof"
+	FlagReportLease   = "report-lease"
 )
 
 // Defaults.
@@ -92,6 +97,10 @@ const (
 	// MaxInvitationTTL bounds --invitation-ttl.
 	MaxInvitationTTL = 90 * 24 * time.Hour
 	DefaultMailRetry = 30 * time.Second
+	// DefaultReportLease is long beside the time a report takes between two
+	// progress updates (one batch of users, milliseconds), so a slow
+	// database does not make two runners race for a report.
+	DefaultReportLease = 2 * time.Minute
 )
 
 // Options returns every setting, in the order usage text lists them.
@@ -112,6 +121,8 @@ func Options() []Option {
 			"how long invitation and set-up links stay valid"},
 		{FlagMailRetry, "MUSTER_MAIL_RETRY", "30s", "DURATION",
 			"wait before retrying an email the SMTP server refused; doubles per failure up to 1h, for 3 days"},
+		{FlagReportLease, "MUSTER_REPORT_LEASE", "2m", "DURATION",
+			"how long a report job whose server died stays claimed before another run restarts it"},
 		{FlagPprof, "MUSTER_PPROF", "false", "BOOL",
 			"serve Go profiles at /debug/pprof/ (for measuring; keep off where others can reach the server)"},
 	}
@@ -292,6 +303,19 @@ func parse(raw map[string]string) (*Config, error) {
 			bad(FlagMailRetry, "must be between 100ms and 1h")
 		default:
 			c.MailRetry = d
+		}
+	}
+
+	c.ReportLease = DefaultReportLease
+	if v := get(FlagReportLease, ""); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(FlagReportLease, "%q is not a duration, like 2m or 30s", v)
+		case d < time.Second || d > time.Hour:
+			bad(FlagReportLease, "must be between 1s and 1h")
+		default:
+			c.ReportLease = d
 		}
 	}
 

@@ -37,6 +37,7 @@ func TestDefaults(t *testing.T) {
 		Region:         "us",
 		InvitationTTL:  168 * time.Hour,
 		MailRetry:      30 * time.Second,
+		ReportLease:    2 * time.Minute,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v; want %+v", c, want)
@@ -79,6 +80,7 @@ func TestPrecedence(t *testing.T) {
 			Regions:       []config.Region{{"eu", "https://eu.example.com"}, {"au", "https://au.example.com"}},
 			InvitationTTL: 72 * time.Hour,
 			MailRetry:     30 * time.Second,
+			ReportLease:   2 * time.Minute,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Fatalf("config = %+v; want %+v", c, want)
@@ -157,6 +159,8 @@ func TestValidation(t *testing.T) {
 		"ErrTTLSyntax":        {args: []string{"--invitation-ttl", "7d"}, flag: "invitation-ttl", msg: "duration"},
 		"ErrTTLZero":          {args: []string{"--invitation-ttl", "0s"}, flag: "invitation-ttl", msg: "between"},
 		"ErrTTLTooLong":       {args: []string{"--invitation-ttl", "9000h"}, flag: "invitation-ttl", msg: "between"},
+		"ErrReportLeaseShort": {args: []string{"--report-lease", "500ms"}, flag: "report-lease", msg: "between"},
+		"ErrReportLeaseEnv":   {env: map[string]string{"MUSTER_REPORT_LEASE": "2"}, flag: "report-lease", msg: "duration"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, tc.env, tc.args...)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/loadtest"
@@ -40,6 +41,46 @@ func TestRunSmallLoad(t *testing.T) {
 	var table strings.Builder
 	loadtest.WriteTable(&table, results)
 	if !strings.Contains(table.String(), "deactivate") {
+		t.Errorf("table:\n%s", table.String())
+	}
+}
+
+// TestMeasureExport runs two reports and downloads against an in-process
+// API whose runner starts when a report is requested, and checks that each
+// listed every seeded user.
+func TestMeasureExport(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	svc := service.New(db, service.Config{BaseURL: "http://load.invalid", PasswordParams: secret.TestParams})
+	a := api.New(svc, slog.New(slog.DiscardHandler))
+	a.OnReportRequested = func() {
+		go func() {
+			if _, err := svc.RunNextReport(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	seed, err := loadtest.NewSeed(context.Background(), svc, loadtest.Config{Users: 30, Clients: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := loadtest.MeasureExport(context.Background(), loadtest.ExportConfig{URL: srv.URL, Token: seed.Token,
+		Users: 31, Runs: 2, ServerPID: os.Getpid(), Poll: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 4 {
+		t.Fatalf("%d results; want a report and a download per run", len(results))
+	}
+	for _, r := range results {
+		if r.Rows != 31 || r.Seconds <= 0 || r.PeakRSSMiB <= 0 || (r.Phase == "download") != (r.Bytes > 0) {
+			t.Errorf("result %+v; want 31 rows and sane figures", r)
+		}
+	}
+	var table strings.Builder
+	loadtest.WriteExportTable(&table, results)
+	if !strings.Contains(table.String(), "download") {
 		t.Errorf("table:\n%s", table.String())
 	}
 }

@@ -2,9 +2,12 @@ package service_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +89,88 @@ func TestExportUsersGolden(t *testing.T) {
 
 		basic := f.active("Bea", muster.RoleBasic)
 		wantCode(t, f.svc.ExportUsers(f.as(basic), &bytes.Buffer{}, nil), muster.EFORBIDDEN)
+	})
+}
+
+// TestExportUsersInterleavedOrgs pages through one org's export in small
+// batches while another org's users sit between its users' ids: each batch
+// holds only the org's users, in id order, none twice or missing, with
+// their own primary and secondary teams.
+func TestExportUsersInterleavedOrgs(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		a, b := setup(t, db, 50), setup(t, db, 50)
+		teamsOf := func(f *fixture) []int64 {
+			extra, err := f.svc.CreateTeam(f.as(f.owner), "Extra")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []int64{f.defaultTeam().ID, extra.ID}
+		}
+		aTeams, bTeams := teamsOf(a), teamsOf(b)
+		want := map[int64]bool{a.owner.ID: true}
+		for i := range 12 {
+			for _, f := range []*fixture{a, b} {
+				teams := aTeams
+				if f == b {
+					teams = bTeams
+				}
+				in := service.InviteInput{FirstName: fmt.Sprintf("U%d", i), LastName: "Tester", Email: uniqueEmail("u"),
+					Role: muster.RoleBasic, PrimaryTeamID: teams[i%2]}
+				if i%3 != 0 {
+					in.SecondaryTeamIDs = []int64{teams[(i+1)%2]}
+				}
+				res, err := f.svc.Invite(f.as(f.owner), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f == a && i == 5 {
+					if err := a.svc.Withdraw(a.as(a.owner), res.User.ID); err != nil {
+						t.Fatal(err)
+					}
+				} else if f == a {
+					want[res.User.ID] = true
+				}
+			}
+		}
+
+		ctx := context.Background()
+		var after int64
+		seen := 0
+		for {
+			var batch []*muster.ExportedUser
+			err := db.View(ctx, func(tx muster.Tx) error {
+				var err error
+				if batch, err = tx.ExportUsers(ctx, a.org.ID, after, 4); err != nil {
+					return err
+				}
+				for _, u := range batch {
+					stored, err := tx.FindUser(ctx, a.org.ID, u.ID)
+					if err != nil {
+						return fmt.Errorf("user %d of the export: %w", u.ID, err)
+					}
+					if u.PrimaryTeamID != stored.PrimaryTeamID || !slices.Equal(u.SecondaryTeamIDs, stored.SecondaryTeamIDs) {
+						t.Errorf("user %d exported with teams %d %v; stored %d %v", u.ID, u.PrimaryTeamID,
+							u.SecondaryTeamIDs, stored.PrimaryTeamID, stored.SecondaryTeamIDs)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range batch {
+				if u.ID <= after || !want[u.ID] {
+					t.Fatalf("exported user %d after %d: out of order, twice, withdrawn or of another org", u.ID, after)
+				}
+				after = u.ID
+				seen++
+			}
+			if len(batch) < 4 {
+				break
+			}
+		}
+		if seen != len(want) {
+			t.Fatalf("exported %d users; want %d", seen, len(want))
+		}
 	})
 }

@@ -23,6 +23,9 @@ type Config struct {
 	Region string
 	// InvitationTTL is how long an invitation link stays valid (INV-4).
 	InvitationTTL time.Duration
+	// ReportLease is how long a report runner holds a report between two
+	// progress updates before another may restart it; zero means 2 minutes.
+	ReportLease time.Duration
 	// Now returns the current time; tests set it.
 	Now func() time.Time
 	// PasswordParams are argon2id's costs for new password hashes; zero
@@ -49,6 +52,9 @@ func New(store muster.Store, cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ReportLease == 0 {
+		cfg.ReportLease = defaultReportLease
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us"
