@@ -57,6 +57,7 @@ func run() error {
 	flag.IntVar(&cfg.DeactivateP, "deactivate-pct", 10, "percent of seeded users to deactivate")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server to sample (set by --spawn)")
 	pprof := flag.Bool("pprof", false, "start the spawned server with /debug/pprof")
+	bulk := flag.Bool("bulk", false, "seed in bulk (internal/benchseed) instead of inviting every user through the service")
 	export := flag.Bool("export", false, "measure the user-list export instead of the load phases (needs --spawn)")
 	runs := flag.Int("runs", 3, "with --export: reports, downloads and CLI exports to time")
 	idle := flag.Duration("idle", 3*time.Second, "with --export: wait after the server is ready before noting its idle RSS")
@@ -73,17 +74,30 @@ func run() error {
 		return runExport(ctx, *dbURL, *spawn, cfg.Users, *runs, *idle)
 	}
 
+	started := time.Now()
+	if *bulk {
+		if err := bulkSeed(ctx, *dbURL, cfg.Users); err != nil {
+			return err
+		}
+	}
 	db, err := store.Open(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	started := time.Now()
 	// The seeded users never sign in during the run, so their passwords
 	// are hashed cheaply: production's argon2id costs would make seeding
 	// 100,000 users take many minutes.
 	seeder := service.New(db, service.Config{BaseURL: "http://load.invalid", PasswordParams: secret.TestParams})
-	seed, err := loadtest.NewSeed(ctx, seeder, cfg)
+	var seed *loadtest.Seed
+	if *bulk {
+		var owner context.Context
+		if owner, _, err = benchseed.Owner(ctx, db); err == nil {
+			seed, err = loadtest.SeedExisting(owner, seeder, cfg)
+		}
+	} else {
+		seed, err = loadtest.NewSeed(ctx, seeder, cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
@@ -173,25 +187,8 @@ func runExport(ctx context.Context, dbURL, bin string, users, runs int, idle tim
 // returns its id and a new API token of its Owner.
 func exportSeed(ctx context.Context, dbURL string, users int) (int64, string, error) {
 	started := time.Now()
-	fresh := false
-	if store.IsPostgres(dbURL) {
-		db, err := store.Open(ctx, dbURL)
-		if err != nil {
-			return 0, "", err
-		}
-		_, _, err = benchseed.Owner(ctx, db)
-		db.Close()
-		if err != nil {
-			if err := benchseed.Postgres(ctx, dbURL, users); err != nil {
-				return 0, "", fmt.Errorf("seeding: %w", err)
-			}
-			fresh = true
-		}
-	} else if _, err := os.Stat(dbURL); os.IsNotExist(err) {
-		if err := benchseed.SQLite(ctx, dbURL, users); err != nil {
-			return 0, "", fmt.Errorf("seeding: %w", err)
-		}
-		fresh = true
+	if err := bulkSeed(ctx, dbURL, users); err != nil {
+		return 0, "", err
 	}
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
@@ -206,10 +203,32 @@ func exportSeed(ctx context.Context, dbURL string, users int) (int64, string, er
 	if err != nil {
 		return 0, "", err
 	}
-	if fresh {
-		fmt.Printf("seeded %d users in %s\n", users, time.Since(started).Round(time.Millisecond))
-	}
+	fmt.Printf("seeded or found %d users in %s\n", users, time.Since(started).Round(time.Millisecond))
 	return u.OrgID, tok.Secret, nil
+}
+
+// bulkSeed writes benchseed's org of n users into the database unless it
+// holds it already.
+func bulkSeed(ctx context.Context, dbURL string, n int) error {
+	if store.IsPostgres(dbURL) {
+		db, err := store.Open(ctx, dbURL)
+		if err != nil {
+			return err
+		}
+		_, _, err = benchseed.Owner(ctx, db)
+		db.Close()
+		if err == nil {
+			return nil
+		}
+		if err := benchseed.Postgres(ctx, dbURL, n); err != nil {
+			return fmt.Errorf("seeding: %w", err)
+		}
+	} else if _, err := os.Stat(dbURL); os.IsNotExist(err) {
+		if err := benchseed.SQLite(ctx, dbURL, n); err != nil {
+			return fmt.Errorf("seeding: %w", err)
+		}
+	}
+	return nil
 }
 
 // timeCLIExport runs muster users export, counts the CSV's lines and

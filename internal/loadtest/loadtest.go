@@ -102,6 +102,45 @@ func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, erro
 	return seed, err
 }
 
+// SeedExisting prepares the phases over an org that is already seeded (in
+// bulk): an API token for its Owner, who acts in owner, its teams, its
+// users, and cfg.DeactivateP percent of cfg.Users of its Active users.
+func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*Seed, error) {
+	tok, err := svc.CreateAPIToken(owner, "load test", time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	seed := &Seed{Token: tok.Secret}
+	teams, err := svc.Teams(owner)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range teams {
+		seed.Teams = append(seed.Teams, t.ID)
+	}
+	deactivate := cfg.Users * cfg.DeactivateP / 100
+	for q := (service.UserQuery{Limit: 200}); ; {
+		page, err := svc.FindUsers(owner, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range page.Users {
+			seed.Users = append(seed.Users, u.ID)
+			if u.Status == muster.StatusActive && u.Role != muster.RoleOwner && len(seed.Active) < deactivate {
+				seed.Active = append(seed.Active, u.ID)
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	// Shuffled, so that reads and deactivations spread over the list
+	// rather than follow its alphabetical order.
+	rand.Shuffle(len(seed.Users), func(i, j int) { seed.Users[i], seed.Users[j] = seed.Users[j], seed.Users[i] })
+	return seed, nil
+}
+
 // invite is the i-th invitation: a primary and a secondary team.
 func (s *Seed) invite(i int, tag string) service.InviteInput {
 	primary := s.Teams[i%len(s.Teams)]
