@@ -172,8 +172,10 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 //     sorted — when the team has fewer than selectiveLimit memberships;
 //   - search: the page's first matches of the full name (users_org_sort,
 //     in order, so at most a page of them) with every match of the last
-//     name (users_org_last) and of the email (the org_id, email_key unique
-//     index), sorted — when fewer than selectiveLimit last names match.
+//     name (users_org_last_sort) and of the email (users_org_email_sort),
+//     sorted — when fewer than selectiveLimit last names and emails match.
+//     Without a role or team filter, the matches are sorted and cut to a
+//     page from those indexes alone, before any user row is read.
 //     Full names that match are a contiguous range of the list, which a
 //     walk may have to reach from far; last names that match are spread
 //     through it, so a walk fills a page soon once many do.
@@ -190,16 +192,24 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		args = append(args, v)
 		return "$" + itoa(len(args))
 	}
+	// matched holds the same filters on the columns the search's match
+	// indexes cover (m.id, m.sort_key, m.status), when there are no others.
+	var matched []string
 	if f.Status != "" {
-		where = append(where, `u.status = `+arg(f.Status))
+		status := arg(f.Status)
+		where = append(where, `u.status = `+status)
+		matched = append(matched, `m.status = `+status)
 	} else {
 		where = append(where, `u.status IN ('pending', 'active', 'deactivated')`)
+		matched = append(matched, `m.status IN ('pending', 'active', 'deactivated')`)
 	}
 	if f.Role != "" {
 		where = append(where, `u.role = `+arg(f.Role))
 	}
 	if f.After != nil {
-		where = append(where, `(u.sort_key, u.id) > (`+arg(f.After.SortKey)+`, `+arg(f.After.ID)+`)`)
+		key, id := arg(f.After.SortKey), arg(f.After.ID)
+		where = append(where, `(u.sort_key, u.id) > (`+key+`, `+id+`)`)
+		matched = append(matched, `(m.sort_key, m.id) > (`+key+`, `+id+`)`)
 	}
 	var team, search string
 	var teamFew, searchFew bool
@@ -219,8 +229,15 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 			OR (u.last_key >= ` + lo + ` AND u.last_key < ` + hi + `)
 			OR (u.email_key >= ` + lo + ` AND u.email_key < ` + hi + `))`
 		if !teamFew {
+			// Starting from the matches reads every last name and every
+			// email that matches: both must be few. (Emails often start
+			// with a first name, so a common one matches thousands.)
 			searchFew, err = tx.fewerThan(ctx, selectiveLimit,
 				`SELECT 1 FROM users WHERE org_id = $1 AND last_key >= $2 AND last_key < $3`, f.OrgID, q, q+"\U0010FFFF")
+			if err == nil && searchFew {
+				searchFew, err = tx.fewerThan(ctx, selectiveLimit,
+					`SELECT 1 FROM users WHERE org_id = $1 AND email_key >= $2 AND email_key < $3`, f.OrgID, q, q+"\U0010FFFF")
+			}
 			if err != nil {
 				return "", nil, err
 			}
@@ -238,6 +255,20 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		return `WITH m AS MATERIALIZED (SELECT user_id FROM memberships WHERE team_id = ` + team + `)
 			SELECT ` + userColumns + ` FROM m CROSS JOIN users u
 			WHERE u.id = m.user_id AND ` + and(where...) + order, args, nil
+	case searchFew && team == "" && f.Role == "":
+		// The matches' ids, names and statuses come from the indexes
+		// alone; only the page's users are read from the table.
+		return `SELECT ` + userColumns + ` FROM (
+				SELECT m.id FROM (
+					SELECT id, sort_key, status FROM (SELECT u.id, u.sort_key, u.status FROM users u
+						WHERE ` + and(append(where, `u.sort_key >= `+lo, `u.sort_key < `+hi)...) + order + `) a
+					UNION SELECT id, sort_key, status FROM users
+						WHERE org_id = $1 AND last_key >= ` + lo + ` AND last_key < ` + hi + `
+					UNION SELECT id, sort_key, status FROM users
+						WHERE org_id = $1 AND email_key >= ` + lo + ` AND email_key < ` + hi + `
+				) m WHERE ` + and(matched...) + ` ORDER BY m.sort_key, m.id LIMIT ` + limit + `
+			) s CROSS JOIN users u
+			WHERE u.id = s.id ORDER BY u.sort_key, u.id`, args, nil
 	case searchFew:
 		if team != "" {
 			where = append(where, inTeam)
