@@ -87,7 +87,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 		if err := checkEmailFree(ctx, tx, in.Email); err != nil {
 			return err
 		}
-		org, err := takeSeat(ctx, tx, a.orgID)
+		org, err := tx.FindOrg(ctx, a.orgID)
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,13 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 			return err
 		}
 		out.User = u
-		return s.audit(ctx, tx, a, now, action, "user", u.ID, u.Email, before, userSnapshot(u))
+		if err := s.audit(ctx, tx, a, now, action, "user", u.ID, u.Email, before, userSnapshot(u)); err != nil {
+			return err
+		}
+		// The seat is taken last: on PostgreSQL it locks the org's row
+		// until the commit, and every invitation of the org waits for it.
+		// Refused, it rolls back all of the above.
+		return takeSeat(ctx, tx, a.orgID)
 	})
 	if err != nil {
 		return nil, err
@@ -127,20 +133,16 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 }
 
 // takeSeat takes a license seat or refuses with the numbers (INV-2, LIC-1).
-func takeSeat(ctx context.Context, tx muster.Tx, orgID int64) (*muster.Org, error) {
-	ok, err := tx.TakeSeat(ctx, orgID)
-	if err != nil {
-		return nil, err
+func takeSeat(ctx context.Context, tx muster.Tx, orgID int64) error {
+	if ok, err := tx.TakeSeat(ctx, orgID); ok || err != nil {
+		return err
 	}
 	org, err := tx.FindOrg(ctx, orgID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if !ok {
-		return nil, muster.Errorf(muster.ESEATS, "No licenses remaining: %d of %d in use. "+
-			"Withdraw a pending invitation or deactivate a user to free one.", org.SeatsUsed, org.LicenseTotal)
-	}
-	return org, nil
+	return muster.Errorf(muster.ESEATS, "No licenses remaining: %d of %d in use. "+
+		"Withdraw a pending invitation or deactivate a user to free one.", org.SeatsUsed, org.LicenseTotal)
 }
 
 // checkEmailFree refuses an email that a Pending or Active user has, in
@@ -395,10 +397,11 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) error {
 		if err := s.revokeSendAs(ctx, tx, a, u); err != nil {
 			return err
 		}
-		if err := tx.ReleaseSeat(ctx, a.orgID); err != nil {
+		if err := s.audit(ctx, tx, a, now, muster.ActionUserDeactivated, "user", u.ID, u.Email, before, userSnapshot(u)); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionUserDeactivated, "user", u.ID, u.Email, before, userSnapshot(u))
+		// Last, as in Invite: it locks the org's row until the commit.
+		return tx.ReleaseSeat(ctx, a.orgID)
 	})
 }
 
