@@ -43,6 +43,10 @@ type Tx interface {
 	// FindTeams lists the org's teams by name, with the counts of Pending and
 	// Active users who have each as primary and as secondary team.
 	FindTeams(ctx context.Context, orgID int64) ([]*Team, error)
+	// FindTeamList lists the org's teams in FindTeams' order without the
+	// member counts, which read every membership (a second at a million
+	// users): for pages that only name teams.
+	FindTeamList(ctx context.Context, orgID int64) ([]*Team, error)
 	RenameTeam(ctx context.Context, orgID, id int64, name string) error
 	// DeleteTeam removes the team and its secondary memberships, after moving
 	// the primary memberships that remain (of deactivated and withdrawn
@@ -67,9 +71,6 @@ type Tx interface {
 	// afterID, in ID order, of every status but withdrawn, with their teams
 	// and the name of whoever invited them.
 	ExportUsers(ctx context.Context, orgID, afterID int64, limit int) ([]*ExportedUser, error)
-	// ExportTeamNames returns the names of the org's teams by id, without
-	// FindTeams' member counts, which take a second at a million users.
-	ExportTeamNames(ctx context.Context, orgID int64) (map[int64]string, error)
 
 	CreateInvitation(ctx context.Context, inv *Invitation) error
 	FindInvitationByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)

@@ -35,9 +35,13 @@ func (s *Service) ExportUsers(ctx context.Context, w io.Writer, progress func(ro
 // cores the export takes about as long as the slower half rather than both.
 // At most exportAhead batches wait between the two, so memory stays bounded.
 func exportUsers(ctx context.Context, tx muster.Tx, orgID int64, w io.Writer, progress func(int)) error {
-	names, err := tx.ExportTeamNames(ctx, orgID)
+	teams, err := tx.FindTeamList(ctx, orgID)
 	if err != nil {
 		return err
+	}
+	names := make(map[int64]string, len(teams))
+	for _, t := range teams {
+		names[t.ID] = t.Name
 	}
 	cw, err := report.NewCSVWriter(w)
 	if err != nil {

@@ -23,6 +23,22 @@ func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
 	return teams, err
 }
 
+// TeamList lists the org's teams like Teams, without the member counts,
+// for Owners and Admins: for pages that only name teams (the Users tab,
+// the invite and edit forms), since the counts read every membership.
+func (s *Service) TeamList(ctx context.Context) ([]*muster.Team, error) {
+	var teams []*muster.Team
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		teams, err = tx.FindTeamList(ctx, a.orgID)
+		return err
+	})
+	return teams, err
+}
+
 // MyTeams returns the signed-in user's primary team and then their
 // secondary teams: what everyone sees of teams on their own profile.
 func (s *Service) MyTeams(ctx context.Context) (primary *muster.Team, secondaries []*muster.Team, err error) {

@@ -27,7 +27,7 @@ type editPage struct {
 
 func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, u *muster.User, role muster.Role, primary int64,
 	secondaries []int64, err error) {
-	teams, terr := s.svc.Teams(r.Context())
+	teams, terr := s.svc.TeamList(r.Context())
 	if s.refused(w, r, terr) {
 		return
 	}

@@ -81,7 +81,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, r, err) {
 		return
 	}
-	if p.Teams, err = s.svc.Teams(r.Context()); s.refused(w, r, err) {
+	if p.Teams, err = s.svc.TeamList(r.Context()); s.refused(w, r, err) {
 		return
 	}
 	if p.Report, err = s.svc.ActiveReport(r.Context()); s.refused(w, r, err) {
@@ -162,7 +162,7 @@ type checkOption struct {
 }
 
 func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, in service.InviteInput, again bool, err error) (inviteForm, bool) {
-	teams, terr := s.svc.Teams(r.Context())
+	teams, terr := s.svc.TeamList(r.Context())
 	if s.refused(w, r, terr) {
 		return inviteForm{}, false
 	}

@@ -126,3 +126,22 @@ func (tx *Tx) CountPrimaryHolders(ctx context.Context, teamID int64) (int, error
 		WHERE m.team_id = $1 AND m.kind = 'primary' AND u.status IN ('pending', 'active')`, teamID).Scan(&n)
 	return n, err
 }
+
+// FindTeamList implements muster.Tx.
+func (tx *Tx) FindTeamList(ctx context.Context, orgID int64) ([]*muster.Team, error) {
+	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams WHERE org_id = $1
+		ORDER BY is_default DESC, name_key, id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var teams []*muster.Team
+	for rows.Next() {
+		var t muster.Team
+		if err := scanTeam(rows, &t); err != nil {
+			return nil, err
+		}
+		teams = append(teams, &t)
+	}
+	return teams, rows.Err()
+}

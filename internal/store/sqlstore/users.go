@@ -375,25 +375,6 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	return out, tx.exportMemberships(ctx, batch)
 }
 
-// ExportTeamNames implements muster.Tx.
-func (tx *Tx) ExportTeamNames(ctx context.Context, orgID int64) (map[int64]string, error) {
-	rows, err := tx.query(ctx, `SELECT id, name FROM teams WHERE org_id = $1`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		names[id] = name
-	}
-	return names, rows.Err()
-}
-
 // exportMemberships fills in the teams of users, who are in id order, with
 // one range scan of the memberships' key (user_id, team_id): an IN list of
 // a batch's ids, as loadMemberships sends, takes SQLite longer to parse than
