@@ -11,29 +11,25 @@ import (
 // Pending and Active users who have each as primary and secondary team: the
 // Teams tab, for Owners and Admins (TEAM-1).
 func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
-	var teams []*muster.Team
-	err := s.view(ctx, func(tx muster.Tx) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		teams, err = tx.FindTeams(ctx, a.orgID)
-		return err
-	})
-	return teams, err
+	return s.listTeams(ctx, muster.Tx.FindTeams)
 }
 
 // TeamList lists the org's teams like Teams, without the member counts,
 // for Owners and Admins: for pages that only name teams (the Users tab,
 // the invite and edit forms), since the counts read every membership.
 func (s *Service) TeamList(ctx context.Context) ([]*muster.Team, error) {
+	return s.listTeams(ctx, muster.Tx.FindTeamList)
+}
+
+func (s *Service) listTeams(ctx context.Context,
+	find func(muster.Tx, context.Context, int64) ([]*muster.Team, error)) ([]*muster.Team, error) {
 	var teams []*muster.Team
 	err := s.view(ctx, func(tx muster.Tx) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		teams, err = tx.FindTeamList(ctx, a.orgID)
+		teams, err = find(tx, ctx, a.orgID)
 		return err
 	})
 	return teams, err
