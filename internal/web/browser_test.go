@@ -149,6 +149,7 @@ func TestBrowserSearchAsYouType(t *testing.T) {
 				b.SeesNot("after searching", "bertram@example.com", "cid@example.com")
 				return
 			}
+			b.Do("no Clear before a search", chromedp.WaitNotVisible(byButton("Clear")))
 			// A page load would lose this.
 			b.Do("mark the page", chromedp.Evaluate[chromedp.Void](`window.stillHere = true`))
 			b.Do("type, and wait for the others to go",
@@ -169,6 +170,8 @@ func TestBrowserSearchAsYouType(t *testing.T) {
 			if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "q=bel") {
 				t.Fatalf("the address after searching is %q (%v); want it to hold the search", loc, err)
 			}
+			// Clear appears with the search, as it does after a page load.
+			b.Do("Clear is offered", chromedp.WaitVisible(byButton("Clear")))
 		})
 	}
 }

@@ -38,6 +38,11 @@
           throw new Error("search: no results in the page");
         }
         results.innerHTML = fresh.innerHTML;
+        var clear = document.getElementById("clear-filters");
+        var freshClear = fresh.ownerDocument.getElementById("clear-filters");
+        if (clear && freshClear) {
+          clear.hidden = freshClear.hidden;
+        }
         results.removeAttribute("aria-busy");
         var n = results.querySelectorAll("tbody tr").length;
         status.textContent = n === 1 ? "1 user shown" : n + " users shown";
