@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -70,7 +71,10 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	write, err := sql.Open("sqlite", dsn(url.Values{"_txlock": {"immediate"}}))
+	// The writer does not checkpoint the WAL after its commits (a tenth of
+	// an invitation's time); a connection of its own does, in the
+	// background (see checkpoint).
+	write, err := sql.Open("sqlite", dsn(url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)"}}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -82,11 +86,53 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	}
 	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
 	read.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)*2))
+	checkpointer, err := sql.Open("sqlite", dsn(nil))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	checkpointer.SetMaxOpenConns(1)
+	stop := startCheckpoints(checkpointer)
 
-	db := sqlstore.New(write, read, Dialect())
+	db := sqlstore.New(write, read, Dialect(), stop)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkpointEvery is how often the WAL is copied back into the database
+// file. SQLite's own default, after every 1,000 pages written, is a few
+// hundred milliseconds at full write speed.
+const checkpointEvery = 200 * time.Millisecond
+
+// startCheckpoints checkpoints the WAL on db every checkpointEvery until the
+// returned function is called, which then closes db. A PASSIVE checkpoint
+// waits for nobody: it copies what no reader still needs, and the writer
+// starts the WAL over once it has all been copied.
+func startCheckpoints(db *sql.DB) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(checkpointEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				// A failed checkpoint is tried again at the next tick; the
+				// WAL only grows meanwhile.
+				db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`) //nolint:errcheck
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		db.Close()
+	}
 }
