@@ -73,7 +73,8 @@ func (g *groupCommit) update(ctx context.Context, fn func(muster.Tx) error) erro
 }
 
 // CommitStats reports how many write transactions have committed and in
-// how many database commits; with group commit off, the two are equal.
+// how many database commits they took; both are 0 when the dialect does
+// not group commits (PostgreSQL).
 func (db *DB) CommitStats() (writes, commits int64) {
 	if db.group == nil {
 		return 0, 0
