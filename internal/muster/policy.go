@@ -116,6 +116,28 @@ func CheckPassword(v *Validation, field, password, email string) {
 	}
 }
 
+// CheckEditUser refuses an edit of target by an actor with role actorRole
+// and ID actorID; roleChange says whether the edit changes target's role.
+// The Owner edits their own name and teams but nobody edits their own role
+// or the Owner's (which changes only by a transfer); otherwise each role
+// edits only the roles below its ceiling, and only Pending and Active users.
+func CheckEditUser(actorRole Role, actorID int64, target *User, roleChange bool) error {
+	self := target.ID == actorID
+	switch {
+	case self && roleChange:
+		return Errorf(EFORBIDDEN, "You can't change your own role.")
+	case target.Role == RoleOwner && roleChange:
+		return Errorf(EFORBIDDEN, "The Owner's role changes only by transferring ownership.")
+	case self && target.Role == RoleOwner:
+		// The Owner may edit their own name and teams.
+	default:
+		if err := CheckManageUser(actorRole, target.Role); err != nil {
+			return err
+		}
+	}
+	return CheckTransition(ActionUserUpdated, target.Status)
+}
+
 // CheckUserAction refuses an action (resend, withdraw, deactivate) by an
 // actor with role actorRole and ID actorID on target: nobody deactivates
 // themself or the Owner (ROLE-2), each role manages only the roles below its

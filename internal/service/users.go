@@ -311,21 +311,8 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 		if upd.IfVersion != 0 && upd.IfVersion != u.Version {
 			return muster.Errorf(muster.ESTALE, "The user changed since you read it. Read it again and retry.")
 		}
-		self := u.ID == a.id()
 		roleChange := upd.Role != nil && *upd.Role != u.Role
-		switch {
-		case self && roleChange:
-			return muster.Errorf(muster.EFORBIDDEN, "You can't change your own role.")
-		case u.Role == muster.RoleOwner && roleChange:
-			return muster.Errorf(muster.EFORBIDDEN, "The Owner's role changes only by transferring ownership.")
-		case self && u.Role == muster.RoleOwner:
-			// The Owner may edit their own name and teams.
-		default:
-			if err := muster.CheckManageUser(a.role, u.Role); err != nil {
-				return err
-			}
-		}
-		if err := muster.CheckTransition(muster.ActionUserUpdated, u.Status); err != nil {
+		if err := muster.CheckEditUser(a.role, a.id(), u, roleChange); err != nil {
 			return err
 		}
 		if roleChange {

@@ -106,21 +106,19 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 		// offered an action that is always refused, such as deactivating
 		// themselves or the Owner.
 		allowed := func(action string) bool { return muster.CheckUserAction(action, actor.Role, actor.ID, u) == nil }
-		switch u.Status {
-		case muster.StatusPending:
+		if muster.CheckEditUser(actor.Role, actor.ID, u, false) == nil {
 			row.EditURL = userPath(u.ID, "edit")
-			if allowed(muster.ActionInviteResent) {
-				row.ResendURL = userPath(u.ID, "resend")
-			}
-			if allowed(muster.ActionInviteWithdrawn) {
-				row.WithdrawURL = userPath(u.ID, "withdraw")
-			}
-		case muster.StatusActive:
-			row.EditURL = userPath(u.ID, "edit")
-			if allowed(muster.ActionUserDeactivated) {
-				row.DeactivateURL = userPath(u.ID, "deactivate")
-			}
-		case muster.StatusDeactivated:
+		}
+		if allowed(muster.ActionInviteResent) {
+			row.ResendURL = userPath(u.ID, "resend")
+		}
+		if allowed(muster.ActionInviteWithdrawn) {
+			row.WithdrawURL = userPath(u.ID, "withdraw")
+		}
+		if allowed(muster.ActionUserDeactivated) {
+			row.DeactivateURL = userPath(u.ID, "deactivate")
+		}
+		if muster.CheckTransition(muster.ActionUserReinvited, u.Status) == nil {
 			row.InviteAgainURL = usersPath + "/users/invite?again=" + strconv.FormatInt(u.ID, 10)
 		}
 		p.Rows = append(p.Rows, row)

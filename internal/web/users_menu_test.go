@@ -49,6 +49,9 @@ func TestUsersMenuOffersOnlyAllowedActions(t *testing.T) {
 			t.Errorf("an Admin is offered to deactivate %s (%s)", u.Name(), u.Role.Label())
 		}
 	}
+	if strings.Contains(p.body, edit(people["Abe"])) {
+		t.Error("an Admin is offered to edit another Admin")
+	}
 	// What the menu leaves out is still refused if asked for directly.
 	want(t, ada.post(deactivate(people["Abe"]), nil), 403)
 }
