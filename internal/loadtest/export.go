@@ -3,7 +3,6 @@ package loadtest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,7 +74,7 @@ func MeasureExport(ctx context.Context, cfg ExportConfig) ([]ExportResult, error
 		s := startSampler(cfg.ServerPID)
 		start := time.Now()
 		var rep reportJSON
-		if err := c.json(ctx, "POST", "/api/v1/reports", http.StatusAccepted, &rep); err != nil {
+		if err := c.call(ctx, "POST", "/api/v1/reports", nil, http.StatusAccepted, &rep); err != nil {
 			s.stop()
 			return results, err
 		}
@@ -92,7 +91,7 @@ func MeasureExport(ctx context.Context, cfg ExportConfig) ([]ExportResult, error
 				return results, ctx.Err()
 			case <-time.After(cfg.Poll):
 			}
-			if err := c.json(ctx, "GET", fmt.Sprintf("/api/v1/reports/%d", rep.ID), http.StatusOK, &rep); err != nil {
+			if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/reports/%d", rep.ID), nil, http.StatusOK, &rep); err != nil {
 				s.stop()
 				return results, err
 			}
@@ -126,33 +125,10 @@ func MeasureExport(ctx context.Context, cfg ExportConfig) ([]ExportResult, error
 	return results, nil
 }
 
-func (c *Client) request(ctx context.Context, method, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	return c.HTTP.Do(req)
-}
-
-// json sends a request without a body and decodes the answer into v.
-func (c *Client) json(ctx context.Context, method, path string, want int, v any) error {
-	res, err := c.request(ctx, method, path)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(b))
-	}
-	return json.Unmarshal(b, v)
-}
-
 // download reads a CSV and counts its records by line (the generated
 // users have no line breaks in their cells), the header excepted.
 func (c *Client) download(ctx context.Context, path string) (int, int64, error) {
-	res, err := c.request(ctx, "GET", path)
+	res, err := c.request(ctx, "GET", path, nil)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -201,6 +201,12 @@ type Client struct {
 
 // Do sends one request and fails unless the status is want.
 func (c *Client) Do(ctx context.Context, method, path string, body any, want int) error {
+	return c.call(ctx, method, path, body, want, nil)
+}
+
+// call sends body (if not nil) as JSON, fails unless the status is want,
+// and decodes the answer into out (if not nil).
+func (c *Client) call(ctx context.Context, method, path string, body any, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -209,15 +215,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, want int
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := c.HTTP.Do(req)
+	res, err := c.request(ctx, method, path, rd)
 	if err != nil {
 		return err
 	}
@@ -226,7 +224,23 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, want int
 	if res.StatusCode != want {
 		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(b))
 	}
-	return nil
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+// request sends a request with the token, and body as JSON if not nil.
+func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.HTTP.Do(req)
 }
 
 // Phase runs op(0..n-1) on clients goroutines, timing each, while sampling
