@@ -34,6 +34,7 @@ func Dialect() sqlstore.Dialect {
 		LockRow:           " FOR UPDATE",
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:     sql.LevelRepeatableRead,
+		ExportOrg:         "u.org_id",
 	}
 }
 

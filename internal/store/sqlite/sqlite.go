@@ -34,6 +34,7 @@ func Dialect() sqlstore.Dialect {
 		Goose:             goose.DialectSQLite3,
 		Migrations:        sub,
 		IsUniqueViolation: isUniqueViolation,
+		ExportOrg:         "+u.org_id",
 		PrepareStatements: true,
 		GroupCommit:       true,
 	}

@@ -41,6 +41,12 @@ type Dialect struct {
 	// keeps its own per-connection statement cache, so PostgreSQL does not
 	// need it.
 	PrepareStatements bool
+	// ExportOrg is how ExportUsers names the org column in its filter so
+	// that each batch is read as a range of the primary key: "+u.org_id"
+	// on SQLite, which keeps its planner off the org's indexes (none is in
+	// id order); "u.org_id" on PostgreSQL, whose statistics already lead
+	// it to the primary key (see ExportUsers).
+	ExportOrg string
 	// GroupCommit makes concurrent write transactions run one after
 	// another as savepoints of one database transaction, committed once
 	// (see groupCommit). For SQLite, whose single writer spends most of a

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/muster-app/muster/internal/muster"
 )
 
@@ -342,16 +340,13 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	// it for every batch, O(users²); the unary + keeps it off them.
 	// PostgreSQL's statistics lead it to the primary key already, and the +
 	// would hide the org's share of the table from its estimate (it then
-	// planned a parallel scan per batch: 60–90 s at a million users). An
-	// index on (org_id, id) would spare the rows of other orgs.
-	org := "u.org_id"
-	if tx.dialect.Goose == goose.DialectSQLite3 {
-		org = "+u.org_id"
-	}
+	// planned a parallel scan per batch: 60–90 s at a million users): hence
+	// Dialect.ExportOrg. An index on (org_id, id) would spare the rows of
+	// other orgs.
 	rows, err := tx.query(ctx, `SELECT `+userColumns+`,
 			coalesce(i.first_name || ' ' || i.last_name, '')
 		FROM users u LEFT JOIN users i ON i.id = u.invited_by
-		WHERE `+org+` = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
+		WHERE `+tx.dialect.ExportOrg+` = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
 		ORDER BY u.id LIMIT $3`, orgID, afterID, limit)
 	if err != nil {
 		return nil, err
