@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -315,6 +316,12 @@ func (tx *Tx) loadMemberships(ctx context.Context, users []*muster.User) error {
 	if err != nil {
 		return err
 	}
+	return scanMemberships(rows, func(userID int64) *muster.User { return byID[userID] })
+}
+
+// scanMemberships reads rows of (user_id, team_id, kind) into the users
+// that of returns, skipping the rows for which it returns nil.
+func scanMemberships(rows *sql.Rows, of func(userID int64) *muster.User) error {
 	defer rows.Close()
 	for rows.Next() {
 		var userID, teamID int64
@@ -322,10 +329,12 @@ func (tx *Tx) loadMemberships(ctx context.Context, users []*muster.User) error {
 		if err := rows.Scan(&userID, &teamID, &kind); err != nil {
 			return err
 		}
-		u := byID[userID]
-		if kind == "primary" {
+		u := of(userID)
+		switch {
+		case u == nil:
+		case kind == "primary":
 			u.PrimaryTeamID = teamID
-		} else {
+		default:
 			u.SecondaryTeamIDs = append(u.SecondaryTeamIDs, teamID)
 		}
 	}
@@ -383,29 +392,16 @@ func (tx *Tx) exportMemberships(ctx context.Context, users []muster.ExportedUser
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	i := 0
-	for rows.Next() {
-		var userID, teamID int64
-		var kind string
-		if err := rows.Scan(&userID, &teamID, &kind); err != nil {
-			return err
-		}
+	i := 0 // rows and users are both in id order
+	return scanMemberships(rows, func(userID int64) *muster.User {
 		for i < len(users) && users[i].ID < userID {
 			i++
 		}
-		if i == len(users) {
-			break
+		if i < len(users) && users[i].ID == userID {
+			return &users[i].User
 		}
-		if u := &users[i].User; u.ID == userID {
-			if kind == "primary" {
-				u.PrimaryTeamID = teamID
-			} else {
-				u.SecondaryTeamIDs = append(u.SecondaryTeamIDs, teamID)
-			}
-		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // rowWithExtra scans a row's leading columns into what a scan function
