@@ -8,6 +8,9 @@ import (
 
 const teamColumns = `id, org_id, name, is_default, created_at`
 
+// teamOrder is the order of team lists: the Default Team, then by name.
+const teamOrder = `t.is_default DESC, t.name_key, t.id`
+
 func scanTeam(row interface{ Scan(...any) error }, t *muster.Team, extra ...any) error {
 	return row.Scan(append([]any{&t.ID, &t.OrgID, &t.Name, &t.IsDefault, nullTime{&t.CreatedAt}}, extra...)...)
 }
@@ -74,7 +77,7 @@ func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error
 		) c ON c.team_id = t.id
 		WHERE t.org_id = $1
 		GROUP BY t.id, t.org_id, t.name, t.is_default, t.created_at, t.name_key
-		ORDER BY t.is_default DESC, t.name_key, t.id`, orgID)
+		ORDER BY `+teamOrder, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -129,8 +132,7 @@ func (tx *Tx) CountPrimaryHolders(ctx context.Context, teamID int64) (int, error
 
 // FindTeamList implements muster.Tx.
 func (tx *Tx) FindTeamList(ctx context.Context, orgID int64) ([]*muster.Team, error) {
-	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams WHERE org_id = $1
-		ORDER BY is_default DESC, name_key, id`, orgID)
+	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder, orgID)
 	if err != nil {
 		return nil, err
 	}
