@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -56,6 +57,9 @@ func run() error {
 	flag.IntVar(&cfg.Reads, "reads", 30_000, "requests in the read phase")
 	flag.IntVar(&cfg.DeactivateP, "deactivate-pct", 10, "percent of seeded users to deactivate")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server to sample (set by --spawn)")
+	phases := flag.String("phases", strings.Join(loadtest.DefaultPhases, ","),
+		"phases to run, in order, from "+strings.Join(loadtest.PhaseNames, ", ")+
+			" (page, search and get are the read phase's kinds of request alone)")
 	pprof := flag.Bool("pprof", false, "start the spawned server with /debug/pprof")
 	bulk := flag.Bool("bulk", false, "seed in bulk (internal/benchseed) instead of inviting every user through the service")
 	export := flag.Bool("export", false, "measure the user-list export instead of the load phases (needs --spawn)")
@@ -64,6 +68,12 @@ func run() error {
 	flag.Parse()
 	if *dbURL == "" {
 		return fmt.Errorf("--db is required")
+	}
+	cfg.Phases = strings.Split(*phases, ",")
+	for _, p := range cfg.Phases {
+		if !slices.Contains(loadtest.PhaseNames, p) {
+			return fmt.Errorf("--phases: unknown phase %q", p)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -29,6 +29,10 @@ type Config struct {
 	Invites     int    // invitations in the invite phase
 	Reads       int    // requests in the read phase
 	DeactivateP int    // percent of seeded users deactivated in the last phase
+	// Phases names the phases to run, in order: "invite", "read" and
+	// "deactivate" (DefaultPhases), or "page", "search" and "get", each one
+	// kind of the read phase's requests alone. Reads requests each.
+	Phases []string
 	// ServerPID, if not 0, is sampled for RSS and CPU time.
 	ServerPID int
 }
@@ -278,31 +282,53 @@ func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int)
 	return r
 }
 
-// Run runs the three phases against the server.
+// DefaultPhases are the phases Run runs when Config.Phases is empty.
+var DefaultPhases = []string{"invite", "read", "deactivate"}
+
+// PhaseNames are the phases Config.Phases may name.
+var PhaseNames = []string{"invite", "read", "deactivate", "page", "search", "get"}
+
+// Run runs cfg.Phases (or DefaultPhases) against the server.
 func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 	c := &Client{URL: strings.TrimRight(cfg.URL, "/"), Token: seed.Token,
 		HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients * 2}, Timeout: 30 * time.Second}}
+	// The read phase's three kinds of request, each a third of it.
+	page := func(int) error { return c.Do(ctx, "GET", "/api/v1/users?limit=50", nil, http.StatusOK) }
+	search := func(i int) error {
+		name := firstNames[i%len(firstNames)]
+		return c.Do(ctx, "GET", "/api/v1/users?limit=50&q="+strings.ToLower(name[:min(3, len(name))]), nil, http.StatusOK)
+	}
+	get := func(i int) error {
+		return c.Do(ctx, "GET", fmt.Sprintf("/api/v1/users/%d", seed.Users[i%len(seed.Users)]), nil, http.StatusOK)
+	}
+	phases := map[string]struct {
+		n  int
+		op func(i int) error
+	}{
+		"invite": {cfg.Invites, func(i int) error {
+			in := seed.invite(i, "invite")
+			return c.Do(ctx, "POST", "/api/v1/users", map[string]any{"first_name": in.FirstName, "last_name": in.LastName,
+				"email": in.Email, "role": "basic", "primary_team_id": in.PrimaryTeamID, "secondary_team_ids": in.SecondaryTeamIDs},
+				http.StatusCreated)
+		}},
+		"read": {cfg.Reads, func(i int) error { return []func(int) error{page, search, get}[i%3](i) }},
+		"deactivate": {len(seed.Active), func(i int) error {
+			return c.Do(ctx, "POST", fmt.Sprintf("/api/v1/users/%d/deactivate", seed.Active[i]), nil, http.StatusOK)
+		}},
+		"page":   {cfg.Reads, page},
+		"search": {cfg.Reads, search},
+		"get":    {cfg.Reads, get},
+	}
+	names := cfg.Phases
+	if len(names) == 0 {
+		names = DefaultPhases
+	}
 	var results []Result
-	results = append(results, Phase(ctx, "invite", cfg.Clients, cfg.Invites, cfg.ServerPID, func(i int) error {
-		in := seed.invite(i, "invite")
-		return c.Do(ctx, "POST", "/api/v1/users", map[string]any{"first_name": in.FirstName, "last_name": in.LastName,
-			"email": in.Email, "role": "basic", "primary_team_id": in.PrimaryTeamID, "secondary_team_ids": in.SecondaryTeamIDs},
-			http.StatusCreated)
-	}))
-	results = append(results, Phase(ctx, "read", cfg.Clients, cfg.Reads, cfg.ServerPID, func(i int) error {
-		switch i % 3 {
-		case 0:
-			return c.Do(ctx, "GET", "/api/v1/users?limit=50", nil, http.StatusOK)
-		case 1:
-			name := firstNames[i%len(firstNames)]
-			return c.Do(ctx, "GET", "/api/v1/users?limit=50&q="+strings.ToLower(name[:min(3, len(name))]), nil, http.StatusOK)
-		default:
-			return c.Do(ctx, "GET", fmt.Sprintf("/api/v1/users/%d", seed.Users[i%len(seed.Users)]), nil, http.StatusOK)
+	for _, name := range names {
+		if p, ok := phases[name]; ok {
+			results = append(results, Phase(ctx, name, cfg.Clients, p.n, cfg.ServerPID, p.op))
 		}
-	}))
-	results = append(results, Phase(ctx, "deactivate", cfg.Clients, len(seed.Active), cfg.ServerPID, func(i int) error {
-		return c.Do(ctx, "POST", fmt.Sprintf("/api/v1/users/%d/deactivate", seed.Active[i]), nil, http.StatusOK)
-	}))
+	}
 	return results
 }
 

@@ -43,6 +43,18 @@ func TestRunSmallLoad(t *testing.T) {
 	if !strings.Contains(table.String(), "deactivate") {
 		t.Errorf("table:\n%s", table.String())
 	}
+
+	// Each kind of read alone, in the order asked.
+	cfg.Phases = []string{"search", "get", "page"}
+	results = loadtest.Run(context.Background(), cfg, seed)
+	if len(results) != 3 {
+		t.Fatalf("phases %v gave %d results", cfg.Phases, len(results))
+	}
+	for i, r := range results {
+		if r.Phase != cfg.Phases[i] || r.Errors != 0 || r.Ops != cfg.Reads {
+			t.Errorf("phase %+v; want %s with %d operations, no errors", r, cfg.Phases[i], cfg.Reads)
+		}
+	}
 }
 
 // TestMeasureExport runs two reports and downloads against an in-process

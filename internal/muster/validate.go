@@ -24,6 +24,25 @@ func SearchKey(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 
+// SearchPrefixLength is how many letters of a search key the store's
+// search indexes hold apart: a search at least this long reads only the
+// users whose keys begin with its first SearchPrefixLength letters, in name
+// order.
+const SearchPrefixLength = 3
+
+// SearchPrefix returns the first SearchPrefixLength letters (runes) of a
+// search key, and whether it has that many.
+func SearchPrefix(key string) (string, bool) {
+	n := 0
+	for i := range key {
+		if n == SearchPrefixLength {
+			return key[:i], true
+		}
+		n++
+	}
+	return key, n == SearchPrefixLength
+}
+
 // CleanName trims a name and folds runs of white space into one space.
 func CleanName(s string) string {
 	return strings.Join(strings.Fields(s), " ")

@@ -2,28 +2,72 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 )
 
+// userColumns are the columns scanUser reads, of users u. The last is the
+// user's teams, read with the user (see teamsColumn).
 const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role, u.status, u.password_hash,
 	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version,
-	u.invitation_expires_at`
+	u.invitation_expires_at, ` + teamsColumn
+
+// teamsColumn is the memberships of users u as one string: the team ids
+// separated by commas, the primary team's marked with a "p" ("7,p3,12"),
+// read from the memberships' key alone, with the user rather than in a
+// second query for a page's users. (string_agg is in both dialects; an
+// ORDER BY in it would cost SQLite a sorter per user, so teams sorts.)
+const teamsColumn = `(SELECT string_agg(CASE m.kind WHEN 'primary' THEN 'p' ELSE '' END || m.team_id, ',')
+		FROM memberships m WHERE m.user_id = u.id)`
 
 func scanUser(row interface{ Scan(...any) error }, u *muster.User) error {
 	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
 		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
-		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt})
+		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt}, teams{u})
 	if u.Status != muster.StatusPending {
 		// The column keeps the last link's expiry; it means something
 		// only while the user is Pending.
 		u.InvitationExpiresAt = time.Time{}
 	}
 	return err
+}
+
+// teams scans teamsColumn into a user's PrimaryTeamID and SecondaryTeamIDs,
+// the latter in increasing order.
+type teams struct{ u *muster.User }
+
+func (t teams) Scan(src any) error {
+	t.u.PrimaryTeamID, t.u.SecondaryTeamIDs = 0, nil
+	var list string
+	switch v := src.(type) {
+	case nil:
+		return nil
+	case string:
+		list = v
+	case []byte:
+		list = string(v)
+	default:
+		return fmt.Errorf("teams: unexpected %T", src)
+	}
+	for item := range strings.SplitSeq(list, ",") {
+		primary := strings.HasPrefix(item, "p")
+		id, err := strconv.ParseInt(strings.TrimPrefix(item, "p"), 10, 64)
+		if err != nil {
+			return fmt.Errorf("teams: %q: %w", list, err)
+		}
+		if primary {
+			t.u.PrimaryTeamID = id
+		} else {
+			t.u.SecondaryTeamIDs = append(t.u.SecondaryTeamIDs, id)
+		}
+	}
+	slices.Sort(t.u.SecondaryTeamIDs)
+	return nil
 }
 
 // userKeys returns the normalized columns that searching and sorting use.
@@ -67,8 +111,8 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 	u.Version = version
 	// Most updates (a deactivation, a new role) leave the teams as they
 	// are; rewriting them would still change three indexes.
-	was := muster.User{ID: u.ID}
-	if err := tx.loadMemberships(ctx, []*muster.User{&was}); err != nil {
+	var was muster.User
+	if err := tx.queryRow(ctx, `SELECT `+teamsColumn+` FROM users u WHERE u.id = $1`, u.ID).Scan(teams{&was}); err != nil {
 		return err
 	}
 	if was.PrimaryTeamID == u.PrimaryTeamID && slices.Equal(was.SecondaryTeamIDs, sortedIDs(u.SecondaryTeamIDs)) {
@@ -80,7 +124,7 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 	return tx.insertMemberships(ctx, u)
 }
 
-// sortedIDs returns ids in increasing order, as loadMemberships gives them.
+// sortedIDs returns ids in increasing order, as teamsColumn lists them.
 func sortedIDs(ids []int64) []int64 {
 	if slices.IsSorted(ids) {
 		return ids
@@ -120,24 +164,23 @@ func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (*muster.
 	if err := scanUser(row, &u); err != nil {
 		return nil, notFound(err, "User")
 	}
-	if err := tx.loadMemberships(ctx, []*muster.User{&u}); err != nil {
-		return nil, err
-	}
 	return &u, nil
 }
 
-// selectiveLimit is how few users a search or team must select for
-// FindUsers to start from them, through their own index, and sort them,
-// rather than walk the list in name order until a page is full. Starting
-// from the matches costs about one row each; walking costs about
-// page size × users / matches rows. At 100,000 users the two meet near
-// 2,000 matches. A variable so that tests can lower it.
+// selectiveLimit is how few users a team, or a search shorter than
+// muster.SearchPrefixLength, must select for FindUsers to start from them,
+// through their own index, and sort them, rather than walk the list in name
+// order until a page is full. Starting from the matches costs about one row
+// each; walking costs about page size × users / matches rows. At 100,000
+// users the two meet near 2,000 matches. A variable so that tests can lower
+// it.
 var selectiveLimit = 2000
 
 // FindUsers implements muster.Tx. Every plan is an index walk: a page of
 // the list (or of a status or role) walks its index in name order from the
-// cursor; a search or team filter that selects few users starts from their
-// own index instead and sorts what it finds (see findUsersQuery).
+// cursor; a search walks the names, last names and emails that match it in
+// name order, each through its own index; a team that selects few users
+// starts from its memberships instead and sorts them (see findUsersQuery).
 func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.User, error) {
 	query, args, err := tx.findUsersQuery(ctx, f)
 	if err != nil {
@@ -159,7 +202,7 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return users, tx.loadMemberships(ctx, users)
+	return users, nil
 }
 
 // findUsersQuery builds FindUsers' query in one of three shapes:
@@ -169,15 +212,16 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 //     row by row, until the page is full;
 //   - team: the team's memberships (memberships_team), then their users,
 //     sorted — when the team has fewer than selectiveLimit memberships;
-//   - search: the page's first matches of the full name (users_org_sort,
-//     in order, so at most a page of them) with every match of the last
-//     name (users_org_last_sort) and of the email (users_org_email_sort),
-//     sorted — when fewer than selectiveLimit last names and emails match.
-//     Without a role or team filter, the matches are sorted and cut to a
-//     page from those indexes alone, before any user row is read.
-//     Full names that match are a contiguous range of the list, which a
-//     walk may have to reach from far; last names that match are spread
-//     through it, so a walk fills a page soon once many do.
+//   - search: the page's first matches of each kind, merged: full names
+//     (a range of users_org_sort), last names and emails (of
+//     users_org_last_prefix and users_org_email_prefix, which hold each
+//     key's first three letters before the sort key). For a search of
+//     three letters or more, each kind is walked in name order and read
+//     only until a page of it is full, from the indexes alone; only the
+//     page's users are read from the table. A shorter search reads every
+//     last name and email that matches, and takes this shape only when
+//     fewer than selectiveLimit do; otherwise it walks, and soon fills a
+//     page, matches being many.
 //
 // The shapes return the same rows; the MATERIALIZED CTE and the UNION keep
 // each planner from turning a start-from-matches shape back into a walk,
@@ -191,27 +235,19 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		args = append(args, v)
 		return "$" + itoa(len(args))
 	}
-	// matched holds the same filters on the columns the search's match
-	// indexes cover (m.id, m.sort_key, m.status), when there are no others.
-	var matched []string
 	if f.Status != "" {
-		status := arg(f.Status)
-		where = append(where, `u.status = `+status)
-		matched = append(matched, `m.status = `+status)
+		where = append(where, `u.status = `+arg(f.Status))
 	} else {
 		where = append(where, `u.status IN ('pending', 'active', 'deactivated')`)
-		matched = append(matched, `m.status IN ('pending', 'active', 'deactivated')`)
 	}
 	if f.Role != "" {
 		where = append(where, `u.role = `+arg(f.Role))
 	}
 	if f.After != nil {
-		key, id := arg(f.After.SortKey), arg(f.After.ID)
-		where = append(where, `(u.sort_key, u.id) > (`+key+`, `+id+`)`)
-		matched = append(matched, `(m.sort_key, m.id) > (`+key+`, `+id+`)`)
+		where = append(where, `(u.sort_key, u.id) > (`+arg(f.After.SortKey)+`, `+arg(f.After.ID)+`)`)
 	}
-	var team, search string
-	var teamFew, searchFew bool
+	var team string
+	var teamFew bool
 	var err error
 	if f.TeamID != 0 {
 		team = arg(f.TeamID)
@@ -221,24 +257,31 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		}
 	}
 	q := muster.SearchKey(f.Query)
-	var lo, hi string
+	var nameMatch, lastMatch, emailMatch string
+	var searchMerged bool
 	if q != "" {
-		lo, hi = arg(q), arg(q+"\U0010FFFF")
-		search = `((u.sort_key >= ` + lo + ` AND u.sort_key < ` + hi + `)
-			OR (u.last_key >= ` + lo + ` AND u.last_key < ` + hi + `)
-			OR (u.email_key >= ` + lo + ` AND u.email_key < ` + hi + `))`
-		if !teamFew {
-			// Starting from the matches reads every last name and every
-			// email that matches: both must be few. (Emails often start
-			// with a first name, so a common one matches thousands.)
-			searchFew, err = tx.fewerThan(ctx, selectiveLimit,
-				`SELECT 1 FROM users WHERE org_id = $1 AND last_key >= $2 AND last_key < $3`, f.OrgID, q, q+"\U0010FFFF")
-			if err == nil && searchFew {
-				searchFew, err = tx.fewerThan(ctx, selectiveLimit,
-					`SELECT 1 FROM users WHERE org_id = $1 AND email_key >= $2 AND email_key < $3`, f.OrgID, q, q+"\U0010FFFF")
-			}
-			if err != nil {
-				return "", nil, err
+		lo, hi := arg(q), arg(q+"\U0010FFFF")
+		nameMatch, lastMatch, emailMatch = between(`u.sort_key`, lo, hi), between(`u.last_key`, lo, hi),
+			between(`u.email_key`, lo, hi)
+		if prefix, ok := muster.SearchPrefix(q); ok {
+			p := arg(prefix)
+			lastMatch = `substr(u.last_key, 1, 3) = ` + p + ` AND ` + lastMatch
+			emailMatch = `substr(u.email_key, 1, 3) = ` + p + ` AND ` + emailMatch
+			searchMerged = true
+		} else if !teamFew {
+			// Keys that begin with q are those whose first three letters
+			// do. Both kinds of match must be few: emails often start with
+			// a first name, so a common one matches thousands.
+			lastMatch, emailMatch = between(`substr(u.last_key, 1, 3)`, lo, hi), between(`substr(u.email_key, 1, 3)`, lo, hi)
+			for _, match := range []string{`substr(last_key, 1, 3)`, `substr(email_key, 1, 3)`} {
+				searchMerged, err = tx.fewerThan(ctx, selectiveLimit, `SELECT 1 FROM users WHERE org_id = $1 AND `+
+					between(match, `$2`, `$3`), f.OrgID, q, q+"\U0010FFFF")
+				if err != nil {
+					return "", nil, err
+				}
+				if !searchMerged {
+					break
+				}
 			}
 		}
 	}
@@ -248,46 +291,41 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 	order := ` ORDER BY u.sort_key, u.id LIMIT ` + limit
 	switch {
 	case teamFew:
-		if search != "" {
-			where = append(where, search)
+		if nameMatch != "" {
+			where = append(where, `(`+nameMatch+` OR `+lastMatch+` OR `+emailMatch+`)`)
 		}
 		return `WITH m AS MATERIALIZED (SELECT user_id FROM memberships WHERE team_id = ` + team + `)
 			SELECT ` + userColumns + ` FROM m CROSS JOIN users u
 			WHERE u.id = m.user_id AND ` + and(where...) + order, args, nil
-	case searchFew && team == "" && f.Role == "":
-		// The matches' ids, names and statuses come from the indexes
-		// alone; only the page's users are read from the table.
-		return `SELECT ` + userColumns + ` FROM (
-				SELECT m.id FROM (
-					SELECT id, sort_key, status FROM (SELECT u.id, u.sort_key, u.status FROM users u
-						WHERE ` + and(append(where, `u.sort_key >= `+lo, `u.sort_key < `+hi)...) + order + `) a
-					UNION SELECT id, sort_key, status FROM users
-						WHERE org_id = $1 AND last_key >= ` + lo + ` AND last_key < ` + hi + `
-					UNION SELECT id, sort_key, status FROM users
-						WHERE org_id = $1 AND email_key >= ` + lo + ` AND email_key < ` + hi + `
-				) m WHERE ` + and(matched...) + ` ORDER BY m.sort_key, m.id LIMIT ` + limit + `
-			) s CROSS JOIN users u
-			WHERE u.id = s.id ORDER BY u.sort_key, u.id`, args, nil
-	case searchFew:
+	case searchMerged:
 		if team != "" {
 			where = append(where, inTeam)
 		}
+		// The page's first matches of each kind, in name order.
+		matches := func(match string) string {
+			return `(SELECT u.id, u.sort_key FROM users u WHERE ` + and(append(slices.Clip(where), match)...) + order + `)`
+		}
 		return `SELECT ` + userColumns + ` FROM (
-				SELECT id FROM (SELECT u.id FROM users u
-					WHERE ` + and(append(where, `u.sort_key >= `+lo, `u.sort_key < `+hi)...) + order + `) a
-				UNION SELECT id FROM users WHERE org_id = $1 AND last_key >= ` + lo + ` AND last_key < ` + hi + `
-				UNION SELECT id FROM users WHERE org_id = $1 AND email_key >= ` + lo + ` AND email_key < ` + hi + `
+				SELECT id, sort_key FROM ` + matches(nameMatch) + ` a
+				UNION SELECT id, sort_key FROM ` + matches(lastMatch) + ` b
+				UNION SELECT id, sort_key FROM ` + matches(emailMatch) + ` c
+				ORDER BY sort_key, id LIMIT ` + limit + `
 			) s CROSS JOIN users u
-			WHERE u.id = s.id AND ` + and(where...) + order, args, nil
+			WHERE u.id = s.id ORDER BY u.sort_key, u.id`, args, nil
 	default:
 		if team != "" {
 			where = append(where, inTeam)
 		}
-		if search != "" {
-			where = append(where, search)
+		if nameMatch != "" {
+			where = append(where, `(`+nameMatch+` OR `+lastMatch+` OR `+emailMatch+`)`)
 		}
 		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + order, args, nil
 	}
+}
+
+// between is the condition that col lies in [lo, hi).
+func between(col, lo, hi string) string {
+	return `(` + col + ` >= ` + lo + ` AND ` + col + ` < ` + hi + `)`
 }
 
 // fewerThan reports whether query, a SELECT, returns fewer than n rows. It
@@ -296,49 +334,6 @@ func (tx *Tx) fewerThan(ctx context.Context, n int, query string, args ...any) (
 	var count int
 	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(n)+`) c`, args...).Scan(&count)
 	return count < n, err
-}
-
-// loadMemberships fills the teams of users with one query.
-func (tx *Tx) loadMemberships(ctx context.Context, users []*muster.User) error {
-	if len(users) == 0 {
-		return nil
-	}
-	byID := make(map[int64]*muster.User, len(users))
-	args := make([]any, len(users))
-	for i, u := range users {
-		byID[u.ID] = u
-		args[i] = u.ID
-		u.SecondaryTeamIDs = nil
-	}
-	list, args := inList(args)
-	rows, err := tx.query(ctx, `SELECT user_id, team_id, kind FROM memberships
-		WHERE user_id IN (`+list+`) ORDER BY user_id, team_id`, args...)
-	if err != nil {
-		return err
-	}
-	return scanMemberships(rows, func(userID int64) *muster.User { return byID[userID] })
-}
-
-// scanMemberships reads rows of (user_id, team_id, kind) into the users
-// that of returns, skipping the rows for which it returns nil.
-func scanMemberships(rows *sql.Rows, of func(userID int64) *muster.User) error {
-	defer rows.Close()
-	for rows.Next() {
-		var userID, teamID int64
-		var kind string
-		if err := rows.Scan(&userID, &teamID, &kind); err != nil {
-			return err
-		}
-		u := of(userID)
-		switch {
-		case u == nil:
-		case kind == "primary":
-			u.PrimaryTeamID = teamID
-		default:
-			u.SecondaryTeamIDs = append(u.SecondaryTeamIDs, teamID)
-		}
-	}
-	return rows.Err()
 }
 
 // ExportUsers implements muster.Tx.
@@ -376,32 +371,7 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	for i := range batch {
 		out[i] = &batch[i]
 	}
-	return out, tx.exportMemberships(ctx, batch)
-}
-
-// exportMemberships fills in the teams of users, who are in id order, with
-// one range scan of the memberships' key (user_id, team_id): an IN list of
-// a batch's ids, as loadMemberships sends, takes SQLite longer to parse than
-// to run. Rows of users outside the batch in the range are skipped.
-func (tx *Tx) exportMemberships(ctx context.Context, users []muster.ExportedUser) error {
-	if len(users) == 0 {
-		return nil
-	}
-	rows, err := tx.query(ctx, `SELECT user_id, team_id, kind FROM memberships
-		WHERE user_id BETWEEN $1 AND $2 ORDER BY user_id, team_id`, users[0].ID, users[len(users)-1].ID)
-	if err != nil {
-		return err
-	}
-	i := 0 // rows and users are both in id order
-	return scanMemberships(rows, func(userID int64) *muster.User {
-		for i < len(users) && users[i].ID < userID {
-			i++
-		}
-		if i < len(users) && users[i].ID == userID {
-			return &users[i].User
-		}
-		return nil
-	})
+	return out, nil
 }
 
 // rowWithExtra scans a row's leading columns into what a scan function
