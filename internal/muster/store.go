@@ -37,7 +37,13 @@ type Tx interface {
 	SetEmailAtScale(ctx context.Context, orgID int64, on bool) error
 
 	CreateTeam(ctx context.Context, team *Team) error
+	// FindTeam finds the org's team; in a write transaction it locks the
+	// team's row until the commit, for a transaction that changes the team.
 	FindTeam(ctx context.Context, orgID, id int64) (*Team, error)
+	// FindTeamShared is FindTeam for a transaction that only refers to the
+	// team (a membership): the team cannot change until the commit, but
+	// other such transactions need not wait for it.
+	FindTeamShared(ctx context.Context, orgID, id int64) (*Team, error)
 	FindTeamByName(ctx context.Context, orgID int64, name string) (*Team, error)
 	FindDefaultTeam(ctx context.Context, orgID int64) (*Team, error)
 	// FindTeams lists the org's teams by name, with the counts of Pending and
@@ -60,7 +66,13 @@ type Tx interface {
 	// UpdateUser writes every field of user and its teams, and increments
 	// its version.
 	UpdateUser(ctx context.Context, user *User) error
+	// FindUser finds the org's user; in a write transaction it locks the
+	// user's row until the commit, for a transaction that changes the user.
 	FindUser(ctx context.Context, orgID, id int64) (*User, error)
+	// PeekUser is FindUser without the lock, for a user the transaction
+	// reads but does not change: the actor, whose concurrent requests would
+	// otherwise run one at a time.
+	PeekUser(ctx context.Context, orgID, id int64) (*User, error)
 	// FindUserByEmail finds the org's user with email, ignoring case.
 	FindUserByEmail(ctx context.Context, orgID int64, email string) (*User, error)
 	// FindLiveUserByEmail finds the Pending or Active user with email in any

@@ -235,6 +235,10 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 		if err != nil {
 			return err
 		}
+		// Read again, locked, so that two changes cannot both pass the check.
+		if a.user, err = tx.FindUser(ctx, a.orgID, a.user.ID); err != nil {
+			return err
+		}
 		if a.user.PasswordHash != me.PasswordHash {
 			return muster.Errorf(muster.ECONFLICT, "Your password was changed elsewhere a moment ago. Please try again.")
 		}

@@ -227,6 +227,10 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 				return err
 			}
 		}
+		// Read again, locked: loadOwner reads the actor without a lock.
+		if owner, err = tx.FindUser(ctx, a.orgID, owner.ID); err != nil {
+			return err
+		}
 		now := s.now()
 		// The old Owner steps down first: the schema allows one Owner per org.
 		owner.Role, owner.UpdatedAt = muster.RoleAdmin, now

@@ -17,8 +17,8 @@ import (
 )
 
 // raceInvites runs n invitations at once, spread over the services and
-// over the actors (so that they don't queue behind one actor's row), and
-// returns how many succeeded and the codes of the others.
+// over the actors, and returns how many succeeded and the codes of the
+// others.
 func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors []*muster.User, n int) (ok int, codes map[string]int) {
 	t.Helper()
 	team := f.defaultTeam().ID

@@ -118,7 +118,10 @@ func loadActor(ctx context.Context, tx muster.Tx) (*actor, error) {
 		}
 		return &actor{orgID: p.OrgID, role: muster.RoleOwner, origin: p.Origin}, nil
 	}
-	u, err := tx.FindUser(ctx, p.OrgID, p.UserID)
+	// Read, not locked: one person's requests would otherwise wait for each
+	// other on PostgreSQL. A transaction that changes the actor's own row
+	// reads it again with FindUser.
+	u, err := tx.PeekUser(ctx, p.OrgID, p.UserID)
 	if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
 		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
 	} else if err != nil {

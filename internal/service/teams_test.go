@@ -6,6 +6,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -190,6 +191,81 @@ func TestDefaultTeam(t *testing.T) {
 				t.Fatalf("message %q does not name the Default Team", muster.ErrorMessage(err))
 			}
 			f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.RemoveTeam(c, def.ID) })
+		}
+	})
+}
+
+// TestRemoveTeamRacesInvites removes a team while one Owner invites people
+// into it, as primary team of some and secondary of others, from many
+// requests at once. Whichever comes first, the outcome is one a person
+// could have had one after another: the removal is refused because someone
+// has the team as primary, or it goes through and every invitation that
+// lost says the team does not exist. Nothing fails in another way
+// (PostgreSQL: no deadlock between the invitations' share locks on the
+// teams and the removal's lock).
+func TestRemoveTeamRacesInvites(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		for round := range 5 {
+			f := setup(t, db, 100)
+			def, doomed := f.defaultTeam(), f.team(t, "Doomed")
+			var (
+				mu      sync.Mutex
+				wg      sync.WaitGroup
+				start   = make(chan struct{})
+				invited []*muster.User
+				codes   = map[string]int{}
+			)
+			for i := range 12 {
+				// Half have Doomed as primary team, half as secondary next
+				// to the Default Team (locked first then).
+				in := service.InviteInput{FirstName: "Racer", LastName: "Tester", Email: uniqueEmail("racer"),
+					Role: muster.RoleBasic, PrimaryTeamID: doomed.ID}
+				if i%2 == 1 {
+					in.PrimaryTeamID, in.SecondaryTeamIDs = def.ID, []int64{doomed.ID}
+				}
+				wg.Go(func() {
+					<-start
+					res, err := f.svc.Invite(f.as(f.owner), in)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						codes[muster.ErrorCode(err)]++
+						if muster.ErrorCode(err) != muster.EINVALID || !strings.Contains(muster.ErrorMessage(err), "does not exist") {
+							t.Errorf("round %d: invitation failed with %v; want only \"team does not exist\"", round, err)
+						}
+						return
+					}
+					invited = append(invited, res.User)
+				})
+			}
+			var removeErr error
+			wg.Go(func() {
+				<-start
+				removeErr = f.svc.RemoveTeam(f.as(f.owner), doomed.ID)
+			})
+			close(start)
+			wg.Wait()
+
+			primaries := 0
+			for _, u := range invited {
+				u = f.user(t, u.ID)
+				if u.PrimaryTeamID == doomed.ID {
+					primaries++
+				}
+				if removeErr == nil && (u.PrimaryTeamID == doomed.ID || slices.Contains(u.SecondaryTeamIDs, doomed.ID)) {
+					t.Fatalf("round %d: team removed, yet %s is still in it", round, u.Email)
+				}
+			}
+			switch {
+			case removeErr == nil && codes[muster.EINVALID] == 0 && len(invited) < 12:
+				t.Fatalf("round %d: %d invitations missing without an error", round, 12-len(invited))
+			case removeErr != nil && (muster.ErrorCode(removeErr) != muster.ECONFLICT || primaries == 0 || len(codes) != 0):
+				t.Fatalf("round %d: removal refused with %v while %d users have the team as primary, other errors %v",
+					round, removeErr, primaries, codes)
+			}
+			wantSeatsConsistent(t, f)
 		}
 	})
 }

@@ -165,7 +165,7 @@ func checkEmailFree(ctx context.Context, tx muster.Tx, email string) error {
 // secondary teams without duplicates or the primary team, which a user never
 // holds as both kinds.
 func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, secondaries []int64) ([]int64, error) {
-	if _, err := tx.FindTeam(ctx, orgID, primary); muster.ErrorCode(err) == muster.ENOTFOUND {
+	if _, err := tx.FindTeamShared(ctx, orgID, primary); muster.ErrorCode(err) == muster.ENOTFOUND {
 		msg := "The chosen primary team does not exist. It may have been removed."
 		return nil, &muster.Error{Code: muster.EINVALID, Message: msg, Fields: []muster.FieldError{{Field: "primary_team", Message: msg}}}
 	} else if err != nil {
@@ -176,7 +176,7 @@ func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, seconda
 		if id == primary || slices.Contains(out, id) {
 			continue
 		}
-		if _, err := tx.FindTeam(ctx, orgID, id); muster.ErrorCode(err) == muster.ENOTFOUND {
+		if _, err := tx.FindTeamShared(ctx, orgID, id); muster.ErrorCode(err) == muster.ENOTFOUND {
 			msg := "A chosen secondary team does not exist. It may have been removed."
 			return nil, &muster.Error{Code: muster.EINVALID, Message: msg, Fields: []muster.FieldError{{Field: "secondary_teams", Message: msg}}}
 		} else if err != nil {

@@ -32,6 +32,7 @@ func Dialect() sqlstore.Dialect {
 		Migrations:        sub,
 		IsUniqueViolation: isUniqueViolation,
 		LockRow:           " FOR UPDATE",
+		ShareRow:          " FOR SHARE",
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:     sql.LevelRepeatableRead,
 		ExportOrg:         "u.org_id",

@@ -29,6 +29,10 @@ type Dialect struct {
 	// LockRow is appended to a SELECT that reads a row the transaction will
 	// update (" FOR UPDATE" on PostgreSQL; SQLite writers are serialized).
 	LockRow string
+	// ShareRow is appended to a SELECT that reads a row the transaction
+	// needs unchanged until it commits but does not update (" FOR SHARE"):
+	// it holds off LockRow and updates, not other ShareRows.
+	ShareRow string
 	// ViewIsolation is the isolation of read-only transactions: one
 	// snapshot for the whole transaction (REPEATABLE READ on PostgreSQL;
 	// a SQLite read transaction is one snapshot already).
@@ -121,10 +125,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, opts *sql
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	tx := &Tx{tx: sqlTx, stmts: stmts, dialect: &db.dialect}
-	if opts == nil || !opts.ReadOnly {
-		tx.lockRow = db.dialect.LockRow
-	}
+	tx := &Tx{tx: sqlTx, stmts: stmts, dialect: &db.dialect, writes: opts == nil || !opts.ReadOnly}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -169,13 +170,29 @@ type Tx struct {
 	tx      *sql.Tx
 	stmts   *stmtCache // the pool's prepared statements, or nil
 	dialect *Dialect
-	lockRow string // the dialect's LockRow in read-write transactions
+	writes  bool // a read-write transaction, whose reads may lock rows
 	// detached, if set, replaces the context of every statement (see
 	// groupCommit.run).
 	detached context.Context
 }
 
 var _ muster.Tx = (*Tx)(nil)
+
+// forUpdate is the dialect's LockRow in a read-write transaction.
+func (tx *Tx) forUpdate() string {
+	if tx.writes {
+		return tx.dialect.LockRow
+	}
+	return ""
+}
+
+// forShare is the dialect's ShareRow in a read-write transaction.
+func (tx *Tx) forShare() string {
+	if tx.writes {
+		return tx.dialect.ShareRow
+	}
+	return ""
+}
 
 // prepared returns query prepared on the transaction's connection, or nil
 // when it is not (yet) in the pool's cache.

@@ -26,25 +26,34 @@ func (tx *Tx) CreateTeam(ctx context.Context, team *muster.Team) error {
 
 // FindTeam implements muster.Tx.
 func (tx *Tx) FindTeam(ctx context.Context, orgID, id int64) (*muster.Team, error) {
-	return tx.findTeam(ctx, `org_id = $1 AND id = $2`, orgID, id)
+	return tx.findTeam(ctx, tx.forUpdate(), `org_id = $1 AND id = $2`, orgID, id)
+}
+
+// FindTeamShared implements muster.Tx. The share lock keeps a team chosen
+// for a membership from being removed before the membership is written (a
+// removal waits for such a write, then counts it), while invitations into
+// the same team go on side by side.
+func (tx *Tx) FindTeamShared(ctx context.Context, orgID, id int64) (*muster.Team, error) {
+	return tx.findTeam(ctx, tx.forShare(), `org_id = $1 AND id = $2`, orgID, id)
 }
 
 // FindTeamByName implements muster.Tx.
 func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*muster.Team, error) {
-	return tx.findTeam(ctx, `org_id = $1 AND name_key = $2`, orgID, muster.SearchKey(name))
+	return tx.findTeam(ctx, tx.forUpdate(), `org_id = $1 AND name_key = $2`, orgID, muster.SearchKey(name))
 }
 
-// FindDefaultTeam implements muster.Tx.
+// FindDefaultTeam implements muster.Tx. It takes no lock: the Default Team
+// is never changed or removed. (A lock here, taken by a team's removal
+// after the team's, waited for invitations that share-lock the Default
+// Team and then the removed one: a deadlock.)
 func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, error) {
-	return tx.findTeam(ctx, `org_id = $1 AND is_default`, orgID)
+	return tx.findTeam(ctx, "", `org_id = $1 AND is_default`, orgID)
 }
 
-// findTeam reads one team; in a write transaction it locks the row, so that
-// a team chosen for a membership cannot be removed before the membership is
-// written, and a removal waits for such a write and then counts it.
-func (tx *Tx) findTeam(ctx context.Context, where string, args ...any) (*muster.Team, error) {
+// findTeam reads one team, locking its row as lock says.
+func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*muster.Team, error) {
 	var t muster.Team
-	row := tx.queryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where+tx.lockRow, args...)
+	row := tx.queryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where+lock, args...)
 	if err := scanTeam(row, &t); err != nil {
 		return nil, notFound(err, "Team")
 	}

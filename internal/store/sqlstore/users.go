@@ -145,22 +145,29 @@ func (tx *Tx) insertMemberships(ctx context.Context, u *muster.User) error {
 
 // FindUser implements muster.Tx.
 func (tx *Tx) FindUser(ctx context.Context, orgID, id int64) (*muster.User, error) {
-	return tx.findUser(ctx, `u.org_id = $1 AND u.id = $2`, orgID, id)
+	return tx.findUser(ctx, tx.forUpdate(), `u.org_id = $1 AND u.id = $2`, orgID, id)
+}
+
+// PeekUser implements muster.Tx.
+func (tx *Tx) PeekUser(ctx context.Context, orgID, id int64) (*muster.User, error) {
+	return tx.findUser(ctx, "", `u.org_id = $1 AND u.id = $2`, orgID, id)
 }
 
 // FindUserByEmail implements muster.Tx.
 func (tx *Tx) FindUserByEmail(ctx context.Context, orgID int64, email string) (*muster.User, error) {
-	return tx.findUser(ctx, `u.org_id = $1 AND u.email_key = $2`, orgID, muster.NormalizeEmail(email))
+	return tx.findUser(ctx, tx.forUpdate(), `u.org_id = $1 AND u.email_key = $2`, orgID, muster.NormalizeEmail(email))
 }
 
 // FindLiveUserByEmail implements muster.Tx.
 func (tx *Tx) FindLiveUserByEmail(ctx context.Context, email string) (*muster.User, error) {
-	return tx.findUser(ctx, `u.email_key = $1 AND u.status IN ('pending', 'active')`, muster.NormalizeEmail(email))
+	return tx.findUser(ctx, tx.forUpdate(), `u.email_key = $1 AND u.status IN ('pending', 'active')`,
+		muster.NormalizeEmail(email))
 }
 
-func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (*muster.User, error) {
+// findUser reads one user, locking the row as lock says.
+func (tx *Tx) findUser(ctx context.Context, lock, where string, args ...any) (*muster.User, error) {
 	var u muster.User
-	row := tx.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+tx.lockRow, args...)
+	row := tx.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+lock, args...)
 	if err := scanUser(row, &u); err != nil {
 		return nil, notFound(err, "User")
 	}
