@@ -122,7 +122,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (muste
 	}
 	now := s.now()
 	var t *muster.APIToken
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.store.Read(ctx, func(tx muster.Tx) error {
 		var err error
 		t, err = tx.FindAPITokenByHash(ctx, secret.HashToken(token[len(muster.APITokenPrefix):]))
 		if muster.ErrorCode(err) == muster.ENOTFOUND {

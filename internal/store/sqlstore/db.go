@@ -125,7 +125,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, opts *sql
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	tx := &Tx{tx: sqlTx, stmts: stmts, dialect: &db.dialect, writes: opts == nil || !opts.ReadOnly}
+	tx := &Tx{conn: sqlTx, tx: sqlTx, stmts: stmts, dialect: &db.dialect, writes: opts == nil || !opts.ReadOnly}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -133,6 +133,11 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, opts *sql
 		return db.mapError(fmt.Errorf("store: commit: %w", err))
 	}
 	return nil
+}
+
+// Read implements muster.Store.
+func (db *DB) Read(ctx context.Context, fn func(muster.Tx) error) error {
+	return fn(&Tx{conn: db.read, stmts: db.readStmts, dialect: &db.dialect})
 }
 
 // Ping implements muster.Store.
@@ -165,9 +170,11 @@ func (db *DB) mapError(err error) error {
 	return err
 }
 
-// Tx implements muster.Tx on a database/sql transaction.
+// Tx implements muster.Tx on a database/sql transaction, or on a pool
+// for Read.
 type Tx struct {
-	tx      *sql.Tx
+	conn    conn
+	tx      *sql.Tx    // conn, or nil outside a transaction
 	stmts   *stmtCache // the pool's prepared statements, or nil
 	dialect *Dialect
 	writes  bool // a read-write transaction, whose reads may lock rows
@@ -177,6 +184,13 @@ type Tx struct {
 }
 
 var _ muster.Tx = (*Tx)(nil)
+
+// conn is what *sql.Tx and *sql.DB have in common that Tx uses.
+type conn interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
 
 // forUpdate is the dialect's LockRow in a read-write transaction.
 func (tx *Tx) forUpdate() string {
@@ -195,12 +209,14 @@ func (tx *Tx) forShare() string {
 }
 
 // prepared returns query prepared on the transaction's connection, or nil
-// when it is not (yet) in the pool's cache.
+// when it is not (yet) in the pool's cache. Outside a transaction (Read)
+// it is the pool's statement itself.
 func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
-	if s := tx.stmts.get(query); s != nil {
-		return tx.tx.StmtContext(ctx, s)
+	s := tx.stmts.get(query)
+	if s == nil || tx.tx == nil {
+		return s
 	}
-	return nil
+	return tx.tx.StmtContext(ctx, s)
 }
 
 // context is the context a statement runs in.
@@ -217,7 +233,7 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	if s := tx.prepared(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
-	return tx.tx.QueryContext(ctx, query, args...)
+	return tx.conn.QueryContext(ctx, query, args...)
 }
 
 // queryRow runs a query that returns at most one row.
@@ -226,7 +242,7 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	if s := tx.prepared(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return tx.tx.QueryRowContext(ctx, query, args...)
+	return tx.conn.QueryRowContext(ctx, query, args...)
 }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -238,7 +254,7 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	if s := tx.prepared(ctx, query); s != nil {
 		res, err = s.ExecContext(ctx, args...)
 	} else {
-		res, err = tx.tx.ExecContext(ctx, query, args...)
+		res, err = tx.conn.ExecContext(ctx, query, args...)
 	}
 	if err != nil {
 		return nil, tx.mapError(err)

@@ -114,7 +114,7 @@ func (g *groupCommit) runGroup(first *groupedWrite) {
 		return
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	tx := &Tx{tx: sqlTx, stmts: g.db.writeStmts, dialect: &g.db.dialect, writes: true}
+	tx := &Tx{conn: sqlTx, tx: sqlTx, stmts: g.db.writeStmts, dialect: &g.db.dialect, writes: true}
 
 	var ran []*groupedWrite // the writes that succeeded, to hear of the commit
 	taken := 0

@@ -9,6 +9,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/store/storetest"
 )
 
 func openSQLite(t *testing.T) *sqlstore.DB {
@@ -76,4 +77,44 @@ func TestInList(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReadOutsideTransaction: Read runs a lone statement on the pool, on
+// both stores, prepared or not, and sees what was committed before it.
+func TestReadOutsideTransaction(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		org := &muster.Org{Name: "Acme", Region: "us", LicenseTotal: 5, CreatedAt: time.Now()}
+		if err := db.Update(ctx, func(tx muster.Tx) error { return tx.CreateOrg(ctx, org) }); err != nil {
+			t.Fatal(err)
+		}
+		// Enough rounds for SQLite to prepare the query in the background,
+		// so that later rounds run the pool's prepared statement.
+		for total := 6; total < 60; total++ {
+			if err := db.Update(ctx, func(tx muster.Tx) error {
+				_, err := tx.SetLicenseTotal(ctx, org.ID, total)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var got *muster.Org
+			if err := db.Read(ctx, func(tx muster.Tx) (err error) {
+				got, err = tx.FindOrg(ctx, org.ID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if got.LicenseTotal != total {
+				t.Fatalf("Read gave license total %d; want %d, just committed", got.LicenseTotal, total)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		err := db.Read(ctx, func(tx muster.Tx) error {
+			_, err := tx.FindOrg(ctx, org.ID+1000)
+			return err
+		})
+		if muster.ErrorCode(err) != muster.ENOTFOUND {
+			t.Fatalf("Read of a missing org: %v; want %s", err, muster.ENOTFOUND)
+		}
+	})
 }
