@@ -28,7 +28,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/muster-app/muster/internal/muster"
-	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
@@ -86,13 +85,8 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 			return err
 		}, []string{findUsersCount, findUsersMain}})
 	}
-	firstPage := func() error {
-		_, err := svc.FindUsers(env.owner, service.UserQuery{Limit: benchPageSize})
-		return err
-	}
 	team := env.teams[5].ID
 	cases = append(cases,
-		planCase{"FindUsers: memberships of a page", firstPage, []string{"FROM memberships\n"}},
 		planCase{"FindTeams (team counts)", func() error {
 			_, err := svc.Teams(env.owner)
 			return err
