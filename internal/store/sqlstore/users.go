@@ -312,12 +312,14 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		matches := func(match string) string {
 			return `(SELECT u.id, u.sort_key FROM users u WHERE ` + and(append(slices.Clip(where), match)...) + order + `)`
 		}
-		// Each user is counted in the first kind they match, so the kinds
-		// are disjoint and one sort of at most three pages merges them.
+		// UNION drops the users who match in more than one way. (Making
+		// the kinds disjoint instead, for a UNION ALL, would make a kind
+		// whose matches mostly match another way too, such as emails that
+		// begin with the first name searched, read all of its matches.)
 		return `SELECT ` + userColumns + ` FROM (
 				SELECT id, sort_key FROM ` + matches(nameMatch) + ` a
-				UNION ALL SELECT id, sort_key FROM ` + matches(lastMatch+` AND NOT `+nameMatch) + ` b
-				UNION ALL SELECT id, sort_key FROM ` + matches(emailMatch+` AND NOT `+nameMatch+` AND NOT (`+lastMatch+`)`) + ` c
+				UNION SELECT id, sort_key FROM ` + matches(lastMatch) + ` b
+				UNION SELECT id, sort_key FROM ` + matches(emailMatch) + ` c
 				ORDER BY sort_key, id LIMIT ` + limit + `
 			) s CROSS JOIN users u
 			WHERE u.id = s.id ORDER BY s.sort_key, s.id`, args, nil

@@ -9,7 +9,7 @@
 DROP INDEX users_org_last_sort;
 DROP INDEX users_org_email_sort;
 CREATE INDEX users_org_last_prefix ON users (org_id, substr(last_key, 1, 3), sort_key, id) INCLUDE (last_key, status, role);
-CREATE INDEX users_org_email_prefix ON users (org_id, substr(email_key, 1, 3), sort_key, id) INCLUDE (email_key, last_key, status, role);
+CREATE INDEX users_org_email_prefix ON users (org_id, substr(email_key, 1, 3), sort_key, id) INCLUDE (email_key, status, role);
 
 -- +goose Down
 DROP INDEX users_org_email_prefix;
