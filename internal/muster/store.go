@@ -14,6 +14,10 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
+	// ViewBulk is View for a transaction that reads much of the database
+	// once (an export, a report's download): it runs where it does not push
+	// out of the caches the pages that every request reads.
+	ViewBulk(ctx context.Context, fn func(Tx) error) error
 	// Read runs fn, which reads with a single statement, outside a
 	// transaction: a lone statement sees one snapshot anyway, and BEGIN and
 	// COMMIT would cost PostgreSQL two more round trips. Statements after

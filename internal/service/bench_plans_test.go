@@ -215,7 +215,7 @@ func benchTracedStore(t *testing.T, env *benchEnv) (traced *sqlstore.DB, raw *sq
 	if err != nil {
 		t.Fatal(err)
 	}
-	traced = sqlstore.New(pool, pool, dialect)
+	traced = sqlstore.New(sqlstore.Pools{Write: pool, Read: pool}, dialect)
 	t.Cleanup(func() { traced.Close() })
 	raw, err = sql.Open(driverName, dsn)
 	if err != nil {

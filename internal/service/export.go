@@ -21,7 +21,7 @@ const (
 // whatever the org's size. progress, if not nil, is called after each batch
 // with the number of rows written so far.
 func (s *Service) ExportUsers(ctx context.Context, w io.Writer, progress func(rows int)) error {
-	return s.view(ctx, func(tx muster.Tx) error {
+	return s.store.ViewBulk(ctx, func(tx muster.Tx) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err

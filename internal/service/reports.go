@@ -131,7 +131,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 		if c.eof {
 			return 0, io.EOF
 		}
-		err := c.s.view(c.ctx, func(tx muster.Tx) error {
+		err := c.s.store.ViewBulk(c.ctx, func(tx muster.Tx) error {
 			var err error
 			c.buf, err = tx.ReportChunk(c.ctx, c.id, c.seq)
 			return err
@@ -196,7 +196,7 @@ func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
 	}
 	var requester *muster.User
 	var org *muster.Org
-	err = s.view(ctx, func(tx muster.Tx) error {
+	err = s.store.ViewBulk(ctx, func(tx muster.Tx) error {
 		var err error
 		if org, err = tx.FindOrg(ctx, r.OrgID); err != nil {
 			return err

@@ -62,7 +62,7 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	db := sqlstore.New(sqlDB, sqlDB, Dialect(), pool.Close)
+	db := sqlstore.New(sqlstore.Pools{Write: sqlDB, Read: sqlDB}, Dialect(), pool.Close)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

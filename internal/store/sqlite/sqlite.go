@@ -92,16 +92,28 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	}
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
-	checkpointer, err := sql.Open("sqlite", dsn(nil))
+	// Exports and report downloads read a whole org once; with the readers'
+	// caches they would push out the pages every request reads (and hold
+	// the whole budget in memory while they run). They get connections with
+	// SQLite's default cache instead.
+	bulk, err := sql.Open("sqlite", dsn(url.Values{"_pragma": {"query_only(1)"}}))
 	if err != nil {
 		write.Close()
 		read.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	bulk.SetMaxOpenConns(readers)
+	checkpointer, err := sql.Open("sqlite", dsn(nil))
+	if err != nil {
+		write.Close()
+		read.Close()
+		bulk.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
 	checkpointer.SetMaxOpenConns(1)
 	stop := startCheckpoints(checkpointer)
 
-	db := sqlstore.New(write, read, Dialect(), stop)
+	db := sqlstore.New(sqlstore.Pools{Write: write, Read: read, Bulk: bulk}, Dialect(), stop)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -58,12 +58,14 @@ type Dialect struct {
 	GroupCommit bool
 }
 
-// DB is a muster.Store over one or two database/sql pools.
+// DB is a muster.Store over database/sql pools.
 type DB struct {
 	write      *sql.DB
 	read       *sql.DB
+	bulk       *sql.DB
 	writeStmts *stmtCache // nil unless the dialect prepares statements
 	readStmts  *stmtCache
+	bulkStmts  *stmtCache
 	group      *groupCommit // nil unless the dialect groups commits
 	dialect    Dialect
 	closers    []func()
@@ -71,13 +73,28 @@ type DB struct {
 
 var _ muster.Store = (*DB)(nil)
 
-// New returns a store that runs read-write transactions on write and
-// read-only ones on read (which may be the same pool). Close calls closers
-// after closing the pools.
-func New(write, read *sql.DB, dialect Dialect, closers ...func()) *DB {
-	db := &DB{write: write, read: read, dialect: dialect, closers: closers}
+// Pools are the connection pools a DB runs its transactions on; they may
+// be one and the same.
+type Pools struct {
+	Write *sql.DB // read-write transactions
+	Read  *sql.DB // read-only ones
+	Bulk  *sql.DB // read-only ones that read much of the database (ViewBulk); Read if nil
+}
+
+// New returns a store over pools. Close calls closers after closing the
+// pools.
+func New(pools Pools, dialect Dialect, closers ...func()) *DB {
+	if pools.Bulk == nil {
+		pools.Bulk = pools.Read
+	}
+	db := &DB{write: pools.Write, read: pools.Read, bulk: pools.Bulk, dialect: dialect, closers: closers}
 	if dialect.PrepareStatements {
-		db.writeStmts, db.readStmts = newStmtCache(write), newStmtCache(read)
+		db.writeStmts, db.readStmts = newStmtCache(db.write), newStmtCache(db.read)
+		if db.bulk != db.read {
+			db.bulkStmts = newStmtCache(db.bulk)
+		} else {
+			db.bulkStmts = db.readStmts
+		}
 	}
 	if dialect.GroupCommit {
 		db.group = startGroupCommit(db)
@@ -119,6 +136,11 @@ func (db *DB) View(ctx context.Context, fn func(muster.Tx) error) error {
 	return db.run(ctx, db.read, db.readStmts, &sql.TxOptions{ReadOnly: true, Isolation: db.dialect.ViewIsolation}, fn)
 }
 
+// ViewBulk implements muster.Store.
+func (db *DB) ViewBulk(ctx context.Context, fn func(muster.Tx) error) error {
+	return db.run(ctx, db.bulk, db.bulkStmts, &sql.TxOptions{ReadOnly: true, Isolation: db.dialect.ViewIsolation}, fn)
+}
+
 func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, opts *sql.TxOptions, fn func(muster.Tx) error) error {
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
@@ -142,10 +164,12 @@ func (db *DB) Read(ctx context.Context, fn func(muster.Tx) error) error {
 
 // Ping implements muster.Store.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.write.PingContext(ctx); err != nil {
-		return err
+	for _, pool := range []*sql.DB{db.write, db.read, db.bulk} {
+		if err := pool.PingContext(ctx); err != nil {
+			return err
+		}
 	}
-	return db.read.PingContext(ctx)
+	return nil
 }
 
 // Close implements muster.Store.
@@ -153,9 +177,15 @@ func (db *DB) Close() error {
 	db.group.close()
 	db.writeStmts.close()
 	db.readStmts.close()
+	if db.bulkStmts != db.readStmts {
+		db.bulkStmts.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
+	}
+	if db.bulk != db.read && db.bulk != db.write {
+		err = errors.Join(err, db.bulk.Close())
 	}
 	for _, c := range db.closers {
 		c()

@@ -29,3 +29,12 @@ func PreparedStatements(db *DB) int {
 
 // InList exposes inList to tests.
 var InList = inList
+
+// PragmaOnPools returns PRAGMA name as a connection of the read pool and
+// one of the bulk pool see it.
+func PragmaOnPools(db *DB, name string) (read, bulk int64, err error) {
+	if err = db.read.QueryRow(`PRAGMA ` + name).Scan(&read); err == nil {
+		err = db.bulk.QueryRow(`PRAGMA ` + name).Scan(&bulk)
+	}
+	return read, bulk, err
+}

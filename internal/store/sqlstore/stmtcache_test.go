@@ -118,3 +118,23 @@ func TestReadOutsideTransaction(t *testing.T) {
 		}
 	})
 }
+
+// TestPageCaches: on SQLite the read connections share a large page cache;
+// exports and downloads (ViewBulk) read on connections with SQLite's
+// default, so that reading a whole org once neither evicts the pages every
+// request reads nor holds the budget in memory.
+func TestPageCaches(t *testing.T) {
+	db := openSQLite(t)
+	defer db.Close()
+	read, bulk, err := sqlstore.PragmaOnPools(db, "cache_size")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Negative sizes are KiB.
+	if bulk != -2000 {
+		t.Errorf("bulk connections' cache_size = %d; want SQLite's default, -2000", bulk)
+	}
+	if read > -8*1024 {
+		t.Errorf("read connections' cache_size = %d; want at least 8 MiB (-8192)", read)
+	}
+}
