@@ -72,10 +72,10 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	// The writer does not checkpoint the WAL after its commits (a tenth of
-	// an invitation's time); a connection of its own does, in the
-	// background (see checkpoint).
-	write, err := sql.Open("sqlite", dsn(url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)"}}))
+	// A connection of its own checkpoints the WAL in the background (see
+	// startCheckpoints); the writer does only past walRestartPages.
+	write, err := sql.Open("sqlite", dsn(url.Values{"_txlock": {"immediate"},
+		"_pragma": {fmt.Sprintf("wal_autocheckpoint(%d)", walRestartPages)}}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -133,10 +133,21 @@ const readCacheBudget = 48 << 20
 // hundred milliseconds at full write speed.
 const checkpointEvery = 200 * time.Millisecond
 
+// walRestartPages is how large the WAL may grow, in pages, before the
+// writer checkpoints it itself after a commit. The background checkpoints
+// copy the WAL into the database but cannot start it over: only a write
+// that begins when all of it has been copied does, and under a steady
+// stream of writes that moment never comes (the WAL reached 1.5 GB after
+// 20,000 invitations). The writer's own checkpoint, right after its commit,
+// leaves nothing uncopied for its next write, which starts the WAL over.
+// Below this size the writer leaves checkpoints to the background: after
+// every 1,000 pages, SQLite's default, they took a tenth of an
+// invitation's time. A variable so that tests can lower it.
+var walRestartPages = 16384 // 64 MiB of 4 KiB pages
+
 // startCheckpoints checkpoints the WAL on db every checkpointEvery until the
 // returned function is called, which then closes db. A PASSIVE checkpoint
-// waits for nobody: it copies what no reader still needs, and the writer
-// starts the WAL over once it has all been copied.
+// waits for nobody: it copies what no reader still needs.
 func startCheckpoints(db *sql.DB) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,4 +48,77 @@ func TestBackgroundCheckpoints(t *testing.T) {
 			t.Fatalf("the database file stayed at %d bytes: nothing was checkpointed", before)
 		}
 	}
+}
+
+// TestWALStaysBounded: under a steady stream of writes, with readers
+// beside them, the WAL file stays near walRestartPages instead of growing
+// with every write.
+func TestWALStaysBounded(t *testing.T) {
+	const limitPages = 256 // 1 MiB
+	defer sqlite.SetWALRestartPages(limitPages)()
+	path := filepath.Join(t.TempDir(), "muster.db")
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	var largest atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // watch the WAL's size
+		for {
+			if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > largest.Load() {
+				largest.Store(fi.Size())
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	})
+	for range 2 { // readers, each reading over and over
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := db.View(ctx, func(tx muster.Tx) error { _, err := tx.CountOrgs(ctx); return err }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	// Writers: 4,800 commits of a page or two each.
+	name := strings.Repeat("A long organization name ", 3)
+	var writers sync.WaitGroup
+	for w := range 8 {
+		writers.Go(func() {
+			for i := range 600 {
+				err := db.Update(ctx, func(tx muster.Tx) error {
+					return tx.CreateOrg(ctx, &muster.Org{Name: fmt.Sprintf("%s%d-%d", name, w, i), Region: "us",
+						LicenseTotal: 5, CreatedAt: time.Now()})
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(stop)
+	wg.Wait()
+	// Some slack over the limit: frames of the commits that run while a
+	// checkpoint is under way are added before the WAL starts over.
+	got, limit := largest.Load(), int64(limitPages)*4096
+	if got > 4*limit {
+		t.Fatalf("the WAL grew to %d bytes; want it near %d", got, limit)
+	}
+	t.Logf("the WAL reached %d bytes (limit %d)", got, limit)
 }
