@@ -142,7 +142,9 @@ const checkpointEvery = 200 * time.Millisecond
 // leaves nothing uncopied for its next write, which starts the WAL over.
 // Below this size the writer leaves checkpoints to the background: after
 // every 1,000 pages, SQLite's default, they took a tenth of an
-// invitation's time. A variable so that tests can lower it.
+// invitation's time. (Readers whose transactions always overlap would still
+// keep the WAL from starting over, as with any SQLite; requests leave gaps.)
+// A variable so that tests can lower it.
 var walRestartPages = 16384 // 64 MiB of 4 KiB pages
 
 // startCheckpoints checkpoints the WAL on db every checkpointEvery until the
