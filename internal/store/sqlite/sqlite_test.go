@@ -13,19 +13,28 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/sqlite"
+	"github.com/muster-app/muster/internal/store/sqlstore"
 )
+
+// openFile opens a store in a new file, closed when the test ends, and
+// returns it with the file's path.
+func openFile(t *testing.T) (*sqlstore.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "muster.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
 
 // TestBackgroundCheckpoints: the writer leaves checkpoints to a background
 // connection, which still copies committed pages from the WAL into the
 // database file while the store is open; else the WAL would grow forever.
 func TestBackgroundCheckpoints(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "muster.db")
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openFile(t)
 	size := func() int64 {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -56,13 +65,8 @@ func TestBackgroundCheckpoints(t *testing.T) {
 func TestWALStaysBounded(t *testing.T) {
 	const limitPages = 256 // 1 MiB
 	defer sqlite.SetWALRestartPages(limitPages)()
-	path := filepath.Join(t.TempDir(), "muster.db")
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openFile(t)
 
 	var largest atomic.Int64
 	stop := make(chan struct{})
