@@ -235,9 +235,13 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 		if err != nil {
 			return err
 		}
-		// Read again, locked, so that two changes cannot both pass the check.
+		// Read again, locked, so that two changes cannot both pass the check
+		// (nor one pass after the user was deactivated).
 		if a.user, err = tx.FindUser(ctx, a.orgID, a.user.ID); err != nil {
 			return err
+		}
+		if a.user.Status != muster.StatusActive {
+			return muster.Errorf(muster.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
 		}
 		if a.user.PasswordHash != me.PasswordHash {
 			return muster.Errorf(muster.ECONFLICT, "Your password was changed elsewhere a moment ago. Please try again.")
