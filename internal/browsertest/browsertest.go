@@ -243,7 +243,11 @@ func (b *Tab) Choose(label, option string) {
 		b.Screenshot("choose " + option + " (failed)")
 		b.T.Fatalf("%s has no option %q: %v", label, option, err)
 	}
-	b.Do("choose "+option+" as "+label, chromedp.SetValue(ByLabel(label), res.Value))
+	// SetValue alone fires no event; a person's choice fires change.
+	b.Do("choose "+option+" as "+label, chromedp.SetValue(ByLabel(label), res.Value),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`[...document.querySelectorAll("label")]
+			.filter(l => l.textContent.trim() === %q && l.htmlFor)
+			.forEach(l => document.getElementById(l.htmlFor).dispatchEvent(new Event("change", {bubbles: true})))`, label)))
 }
 
 // SignIn signs in through the sign-in page.

@@ -13,7 +13,7 @@ import (
 	"github.com/muster-app/muster/internal/mail/mailtest"
 )
 
-var byButton, inRow = browsertest.ByButton, browsertest.InRow
+var byButton, byCheckbox, inRow = browsertest.ByButton, browsertest.ByCheckbox, browsertest.InRow
 
 // counter is the license counter in the console's upper right (CON-4).
 func counter(used, total int) string {
@@ -45,7 +45,8 @@ func mailFor(t *testing.T, smtp *mailtest.Server, rcpt string, nth int) *mailtes
 }
 
 // inviteThroughForm fills "Invite a User" and clicks Invite; role and
-// primary are left as the form offers them when empty.
+// primary are left as the form offers them when empty. It checks that the
+// Secondary Teams leave out the Primary Team.
 func inviteThroughForm(b *browsertest.Tab, first, last, email, role, primary string) {
 	b.T.Helper()
 	b.Click("invite form", byButton("Invite a User"))
@@ -53,8 +54,11 @@ func inviteThroughForm(b *browsertest.Tab, first, last, email, role, primary str
 	if role != "" {
 		b.Choose("Role", role)
 	}
+	b.Do("the Default Team, primary, is not offered as secondary", chromedp.WaitNotVisible(byCheckbox("Default Team")))
 	if primary != "" {
 		b.Choose("Primary Team", primary)
+		b.Do(primary+", primary, is not offered as secondary", chromedp.WaitNotVisible(byCheckbox(primary)),
+			chromedp.WaitVisible(byCheckbox("Default Team")))
 	}
 	b.Click("invited "+first, byButton("Invite"))
 }
