@@ -227,9 +227,16 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 				return err
 			}
 		}
-		// Read again, locked: loadOwner reads the actor without a lock.
+		// Read again, locked: loadOwner reads the actor without a lock, and
+		// a transfer that committed since has made them an Admin.
 		if owner, err = tx.FindUser(ctx, a.orgID, owner.ID); err != nil {
 			return err
+		}
+		if owner.Role != muster.RoleOwner {
+			if a.user != nil {
+				return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
+			}
+			return muster.Errorf(muster.ECONFLICT, "Ownership changed a moment ago. Please try again.")
 		}
 		now := s.now()
 		// The old Owner steps down first: the schema allows one Owner per org.
