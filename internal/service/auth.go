@@ -241,7 +241,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 			return err
 		}
 		if a.user.Status != muster.StatusActive {
-			return muster.Errorf(muster.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
+			return errSessionEnded
 		}
 		if a.user.PasswordHash != me.PasswordHash {
 			return muster.Errorf(muster.ECONFLICT, "Your password was changed elsewhere a moment ago. Please try again.")

@@ -123,7 +123,7 @@ func loadActor(ctx context.Context, tx muster.Tx) (*actor, error) {
 	// reads it again with FindUser.
 	u, err := tx.PeekUser(ctx, p.OrgID, p.UserID)
 	if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
-		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
+		return nil, errSessionEnded
 	} else if err != nil {
 		return nil, err
 	}

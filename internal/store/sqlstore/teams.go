@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -90,16 +91,7 @@ func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var teams []*muster.Team
-	for rows.Next() {
-		var t muster.Team
-		if err := scanTeam(rows, &t, &t.PrimaryCount, &t.SecondaryCount); err != nil {
-			return nil, err
-		}
-		teams = append(teams, &t)
-	}
-	return teams, rows.Err()
+	return scanTeams(rows, true)
 }
 
 // RenameTeam implements muster.Tx.
@@ -145,11 +137,21 @@ func (tx *Tx) FindTeamList(ctx context.Context, orgID int64) ([]*muster.Team, er
 	if err != nil {
 		return nil, err
 	}
+	return scanTeams(rows, false)
+}
+
+// scanTeams reads rows of teamColumns, followed by the member counts when
+// counted, and closes rows.
+func scanTeams(rows *sql.Rows, counted bool) ([]*muster.Team, error) {
 	defer rows.Close()
 	var teams []*muster.Team
 	for rows.Next() {
 		var t muster.Team
-		if err := scanTeam(rows, &t); err != nil {
+		var counts []any
+		if counted {
+			counts = []any{&t.PrimaryCount, &t.SecondaryCount}
+		}
+		if err := scanTeam(rows, &t, counts...); err != nil {
 			return nil, err
 		}
 		teams = append(teams, &t)
