@@ -31,12 +31,12 @@ With --json, prints {"org_id":…,"owner_id":…,"setup_url":"…"}.
 // initFlags maps the service's field names to the flags that carry them, so
 // that its messages name what the operator typed.
 var initFlags = map[string]string{
-	"org":        "--org",
-	"licenses":   "--licenses",
-	"first_name": "--owner-first-name",
-	"last_name":  "--owner-last-name",
-	"email":      "--owner-email",
-	"region":     "--region",
+	muster.FieldName:         "--org",
+	muster.FieldLicenseTotal: "--licenses",
+	muster.FieldFirstName:    "--owner-first-name",
+	muster.FieldLastName:     "--owner-last-name",
+	muster.FieldEmail:        "--owner-email",
+	muster.FieldRegion:       "--region",
 }
 
 // initResult is the --json answer.

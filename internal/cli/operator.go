@@ -125,7 +125,7 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	asUser := muster.NewContext(ctx, muster.Principal{UserID: creator.ID, OrgID: p.OrgID, Origin: "cli"})
 	tok, err := svc.CreateAPIToken(asUser, *name, expiresAt)
 	if err != nil {
-		return refusal("no token was created", err, map[string]string{"name": "--name", "expires_at": "--expires"})
+		return refusal("no token was created", err, map[string]string{muster.FieldName: "--name", muster.FieldExpiresAt: "--expires"})
 	}
 	fmt.Fprintln(e.stdout, tok.Secret)
 	return nil
@@ -168,7 +168,7 @@ func runOrg(ctx context.Context, e *env, args []string) error {
 			return usagef("--licenses: %q is not a whole number", *licenses)
 		}
 		if _, err := svc.SetLicenseTotal(opCtx, total); err != nil {
-			return refusal("the license total was not changed", err, map[string]string{"licenses": "--licenses"})
+			return refusal("the license total was not changed", err, map[string]string{muster.FieldLicenseTotal: "--licenses"})
 		}
 	}
 	o, err := svc.Org(opCtx)

@@ -24,10 +24,9 @@ func CheckGrantRole(actor, target Role) error {
 		return nil
 	case target == RoleOwner:
 		return &Error{Code: EFORBIDDEN, Message: "Nobody can be made Owner this way: the Owner transfers ownership to an Admin.",
-			Fields: []FieldError{{Field: "role", Message: "Choose Admin, Manager or Basic User."}}}
+			Fields: []FieldError{{Field: FieldRole, Message: "Choose Admin, Manager or Basic User."}}}
 	default:
-		msg := "Only the Owner can give the " + target.Label() + " role."
-		return &Error{Code: EFORBIDDEN, Message: msg, Fields: []FieldError{{Field: "role", Message: msg}}}
+		return FieldErrorf(EFORBIDDEN, FieldRole, "Only the Owner can give the %s role.", target.Label())
 	}
 }
 

@@ -24,10 +24,10 @@ type NewAPIToken struct {
 func (s *Service) CreateAPIToken(ctx context.Context, name string, expiresAt time.Time) (*NewAPIToken, error) {
 	name = muster.CleanName(name)
 	var v muster.Validation
-	muster.CheckName(&v, "name", "Token name", name)
+	muster.CheckName(&v, muster.FieldName, "Token name", name)
 	now := s.now()
 	if !expiresAt.IsZero() && !expiresAt.After(now) {
-		v.Add("expires_at", "The expiry date must be in the future.")
+		v.Add(muster.FieldExpiresAt, "The expiry date must be in the future.")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

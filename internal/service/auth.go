@@ -223,9 +223,9 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 	}
 	var v muster.Validation
 	if ok, _ := secret.CheckPassword(me.PasswordHash, current); !ok {
-		v.Add("current_password", "That is not your current password.")
+		v.Add(muster.FieldCurrentPassword, "That is not your current password.")
 	}
-	muster.CheckPassword(&v, "password", password, me.Email)
+	muster.CheckPassword(&v, muster.FieldPassword, password, me.Email)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 		return nil, err
 	}
 	var v muster.Validation
-	muster.CheckPassword(&v, "password", password, u.Email)
+	muster.CheckPassword(&v, muster.FieldPassword, password, u.Email)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

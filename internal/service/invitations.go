@@ -127,7 +127,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 		return nil, err
 	}
 	var v muster.Validation
-	muster.CheckPassword(&v, "password", password, info.User.Email)
+	muster.CheckPassword(&v, muster.FieldPassword, password, info.User.Email)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -68,14 +68,14 @@ func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyF
 		in.Region = s.cfg.Region
 	}
 	var v muster.Validation
-	muster.CheckName(&v, "org", "Organization name", in.Name)
+	muster.CheckName(&v, muster.FieldName, "Organization name", in.Name)
 	if !regionPattern.MatchString(in.Region) {
-		v.Add("region", "Region must be a short code in lower case, like us or eu.")
+		v.Add(muster.FieldRegion, "Region must be a short code in lower case, like us or eu.")
 	}
 	checkLicenseTotal(&v, in.LicenseTotal)
-	muster.CheckName(&v, "first_name", "First name", in.OwnerFirstName)
-	muster.CheckName(&v, "last_name", "Last name", in.OwnerLastName)
-	muster.CheckEmail(&v, "email", in.OwnerEmail)
+	muster.CheckName(&v, muster.FieldFirstName, "First name", in.OwnerFirstName)
+	muster.CheckName(&v, muster.FieldLastName, "Last name", in.OwnerLastName)
+	muster.CheckEmail(&v, muster.FieldEmail, in.OwnerEmail)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyF
 
 func checkLicenseTotal(v *muster.Validation, total int) {
 	if total < 1 || total > MaxLicenseTotal {
-		v.Add("licenses", "The license total must be a whole number from 1 to "+strconv.Itoa(MaxLicenseTotal)+".")
+		v.Add(muster.FieldLicenseTotal, "The license total must be a whole number from 1 to "+strconv.Itoa(MaxLicenseTotal)+".")
 	}
 }
 
@@ -189,7 +189,7 @@ func (s *Service) SetLicenseTotal(ctx context.Context, total int) (*muster.Org, 
 		} else if !ok {
 			return &muster.Error{Code: muster.ECONFLICT, Message: "The license total can't be lower than the " +
 				strconv.Itoa(before.SeatsUsed) + " licenses in use. Withdraw pending invitations or deactivate users first.",
-				Fields: []muster.FieldError{{Field: "licenses", Message: strconv.Itoa(before.SeatsUsed) + " licenses are in use."}}}
+				Fields: []muster.FieldError{{Field: muster.FieldLicenseTotal, Message: strconv.Itoa(before.SeatsUsed) + " licenses are in use."}}}
 		}
 		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
 			return err
@@ -210,8 +210,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		}
 		if a.user != nil {
 			if ok, err := secret.CheckPassword(a.user.PasswordHash, password); err != nil || !ok {
-				return &muster.Error{Code: muster.EFORBIDDEN, Message: "That password is not right.",
-					Fields: []muster.FieldError{{Field: "password", Message: "That password is not right."}}}
+				return muster.FieldErrorf(muster.EFORBIDDEN, muster.FieldPassword, "That password is not right.")
 			}
 		}
 		to, err := tx.FindUser(ctx, a.orgID, toUserID)

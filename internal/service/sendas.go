@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -70,11 +69,11 @@ func (in *SendAsInput) validate() error {
 	in.ReplyToName = muster.CleanName(in.ReplyToName)
 	in.ReplyToEmail = strings.TrimSpace(in.ReplyToEmail)
 	var v muster.Validation
-	muster.CheckName(&v, "from_name", "From Name", in.FromName)
-	muster.CheckEmail(&v, "from_email", in.FromEmail)
+	muster.CheckName(&v, muster.FieldFromName, "From Name", in.FromName)
+	muster.CheckEmail(&v, muster.FieldFromEmail, in.FromEmail)
 	if in.DifferentReplyTo {
-		muster.CheckName(&v, "reply_to_name", "Reply-To Name", in.ReplyToName)
-		muster.CheckEmail(&v, "reply_to_email", in.ReplyToEmail)
+		muster.CheckName(&v, muster.FieldReplyToName, "Reply-To Name", in.ReplyToName)
+		muster.CheckEmail(&v, muster.FieldReplyToEmail, in.ReplyToEmail)
 	} else {
 		in.ReplyToName, in.ReplyToEmail = "", ""
 	}
@@ -93,20 +92,16 @@ func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput) ([
 	for _, id := range ids {
 		u, err := tx.FindUser(ctx, orgID, id)
 		if muster.ErrorCode(err) == muster.ENOTFOUND {
-			return nil, fieldError(muster.EINVALID, "users", "A chosen user does not exist in this organization.")
+			return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldUserIDs, "A chosen user does not exist in this organization.")
 		} else if err != nil {
 			return nil, err
 		}
 		if u.Status != muster.StatusActive {
-			return nil, fieldError(muster.EINVALID, "users", fmt.Sprintf(
-				"Only active users can be granted Send As; %s is %s.", u.Name(), strings.ToLower(u.Status.Label())))
+			return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldUserIDs,
+				"Only active users can be granted Send As; %s is %s.", u.Name(), strings.ToLower(u.Status.Label()))
 		}
 	}
 	return ids, nil
-}
-
-func fieldError(code, field, msg string) *muster.Error {
-	return &muster.Error{Code: code, Message: msg, Fields: []muster.FieldError{{Field: field, Message: msg}}}
 }
 
 // checkFromEmailFree refuses a From Email another permission of the org has,
@@ -121,7 +116,7 @@ func checkFromEmailFree(ctx context.Context, tx muster.Tx, orgID, id int64, emai
 	if other.ID == id {
 		return nil
 	}
-	return fieldError(muster.ECONFLICT, "from_email", "A Send As permission for "+other.FromEmail+" already exists.")
+	return muster.FieldErrorf(muster.ECONFLICT, muster.FieldFromEmail, "A Send As permission for %s already exists.", other.FromEmail)
 }
 
 func sendAsSnapshot(p *muster.SendAsPermission) map[string]any {

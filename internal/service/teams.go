@@ -63,7 +63,7 @@ func (s *Service) MyTeams(ctx context.Context) (primary *muster.Team, secondarie
 func checkTeamName(ctx context.Context, tx muster.Tx, orgID, teamID int64, name string) (string, error) {
 	name = muster.CleanName(name)
 	var v muster.Validation
-	muster.CheckName(&v, "name", "Team name", name)
+	muster.CheckName(&v, muster.FieldName, "Team name", name)
 	if err := v.Err(); err != nil {
 		return "", err
 	}
@@ -76,8 +76,7 @@ func checkTeamName(ctx context.Context, tx muster.Tx, orgID, teamID int64, name 
 	if other.ID == teamID {
 		return name, nil
 	}
-	msg := fmt.Sprintf("A team named %q already exists.", other.Name)
-	return "", &muster.Error{Code: muster.ECONFLICT, Message: msg, Fields: []muster.FieldError{{Field: "name", Message: msg}}}
+	return "", muster.FieldErrorf(muster.ECONFLICT, muster.FieldName, "A team named %q already exists.", other.Name)
 }
 
 // CreateTeam creates a team.

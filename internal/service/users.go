@@ -41,14 +41,14 @@ func (in *InviteInput) clean() {
 
 func (in *InviteInput) validate() error {
 	var v muster.Validation
-	muster.CheckName(&v, "first_name", "First name", in.FirstName)
-	muster.CheckName(&v, "last_name", "Last name", in.LastName)
-	muster.CheckEmail(&v, "email", in.Email)
+	muster.CheckName(&v, muster.FieldFirstName, "First name", in.FirstName)
+	muster.CheckName(&v, muster.FieldLastName, "Last name", in.LastName)
+	muster.CheckEmail(&v, muster.FieldEmail, in.Email)
 	if _, ok := muster.ParseRole(string(in.Role)); !ok {
-		v.Add("role", "Choose a role.")
+		v.Add(muster.FieldRole, "Choose a role.")
 	}
 	if in.PrimaryTeamID == 0 {
-		v.Add("primary_team", "Choose a primary team.")
+		v.Add(muster.FieldPrimaryTeamID, "Choose a primary team.")
 	}
 	return v.Err()
 }
@@ -158,7 +158,7 @@ func checkEmailFree(ctx context.Context, tx muster.Tx, email string) error {
 	if p, _ := muster.PrincipalFrom(ctx); p.OrgID == u.OrgID {
 		msg = fmt.Sprintf("%s is already %s in this organization.", u.Email, strings.ToLower(u.Status.Label()))
 	}
-	return &muster.Error{Code: muster.ECONFLICT, Message: msg, Fields: []muster.FieldError{{Field: "email", Message: msg}}}
+	return muster.FieldErrorf(muster.ECONFLICT, muster.FieldEmail, "%s", msg)
 }
 
 // checkTeams checks that the teams belong to the org and returns the
@@ -166,8 +166,8 @@ func checkEmailFree(ctx context.Context, tx muster.Tx, email string) error {
 // holds as both kinds.
 func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, secondaries []int64) ([]int64, error) {
 	if _, err := tx.FindTeamShared(ctx, orgID, primary); muster.ErrorCode(err) == muster.ENOTFOUND {
-		msg := "The chosen primary team does not exist. It may have been removed."
-		return nil, &muster.Error{Code: muster.EINVALID, Message: msg, Fields: []muster.FieldError{{Field: "primary_team", Message: msg}}}
+		return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldPrimaryTeamID,
+			"The chosen primary team does not exist. It may have been removed.")
 	} else if err != nil {
 		return nil, err
 	}
@@ -177,8 +177,8 @@ func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, seconda
 			continue
 		}
 		if _, err := tx.FindTeamShared(ctx, orgID, id); muster.ErrorCode(err) == muster.ENOTFOUND {
-			msg := "A chosen secondary team does not exist. It may have been removed."
-			return nil, &muster.Error{Code: muster.EINVALID, Message: msg, Fields: []muster.FieldError{{Field: "secondary_teams", Message: msg}}}
+			return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldSecondaryTeamIDs,
+				"A chosen secondary team does not exist. It may have been removed.")
 		} else if err != nil {
 			return nil, err
 		}
@@ -284,15 +284,15 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 	var v muster.Validation
 	if upd.FirstName != nil {
 		*upd.FirstName = muster.CleanName(*upd.FirstName)
-		muster.CheckName(&v, "first_name", "First name", *upd.FirstName)
+		muster.CheckName(&v, muster.FieldFirstName, "First name", *upd.FirstName)
 	}
 	if upd.LastName != nil {
 		*upd.LastName = muster.CleanName(*upd.LastName)
-		muster.CheckName(&v, "last_name", "Last name", *upd.LastName)
+		muster.CheckName(&v, muster.FieldLastName, "Last name", *upd.LastName)
 	}
 	if upd.Role != nil {
 		if _, ok := muster.ParseRole(string(*upd.Role)); !ok {
-			v.Add("role", "Choose a role.")
+			v.Add(muster.FieldRole, "Choose a role.")
 		}
 	}
 	if err := v.Err(); err != nil {

@@ -90,14 +90,13 @@ func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Secret: tok.Secret})
 		return
 	}
-	for _, fe := range muster.ErrorFields(err) {
-		if fe.Field == "name" {
-			s.renderAPITokens(w, r, muster.HTTPStatus(muster.ErrorCode(err)),
-				apiTokensPage{Expires: expires, Name: newTokenNameField(r.PostForm.Get("name"), fe.Message)})
-			return
-		}
+	name := newTokenNameField(r.PostForm.Get("name"), "")
+	showFieldErrors(err, map[string]*string{muster.FieldName: &name.Error})
+	if name.Error == "" {
+		s.refused(w, r, err)
+		return
 	}
-	s.refused(w, r, err)
+	s.renderAPITokens(w, r, muster.HTTPStatus(muster.ErrorCode(err)), apiTokensPage{Expires: expires, Name: name})
 }
 
 func (s *Server) handleAPITokenRevoke(w http.ResponseWriter, r *http.Request) {

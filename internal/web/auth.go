@@ -244,11 +244,7 @@ type passwordPage struct {
 func newPasswordField(err error) Field {
 	f := Field{ID: "password", Label: "Password", Type: "password", Autocomplete: "new-password",
 		Hint: muster.PasswordRules, Max: muster.MaxPasswordLength}
-	for _, fe := range muster.ErrorFields(err) {
-		if fe.Field == "password" {
-			f.Error = fe.Message
-		}
-	}
+	showFieldErrors(err, map[string]*string{muster.FieldPassword: &f.Error})
 	return f
 }
 
@@ -479,17 +475,8 @@ func newChangePasswordPage(u *muster.User, err error) changePasswordPage {
 			Autocomplete: "current-password", Max: muster.MaxPasswordLength},
 		Pass: newPasswordField(nil)}
 	p.Pass.Label = "New password"
-	for _, fe := range muster.ErrorFields(err) {
-		switch fe.Field {
-		case "current_password":
-			p.Current.Error = fe.Message
-		case "password":
-			p.Pass.Error = fe.Message
-		}
-	}
-	if err != nil && p.Current.Error == "" && p.Pass.Error == "" {
-		p.Message = muster.ErrorMessage(err)
-	}
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldCurrentPassword: &p.Current.Error,
+		muster.FieldPassword: &p.Pass.Error})
 	return p
 }
 

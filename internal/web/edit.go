@@ -56,19 +56,8 @@ func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, u *muster.Us
 			p.Secondaries = append(p.Secondaries, checkOption{strconv.FormatInt(id, 10), names[id], true})
 		}
 	}
-	for _, fe := range muster.ErrorFields(err) {
-		switch fe.Field {
-		case "role":
-			p.Role.Error = fe.Message
-		case "primary_team":
-			p.Primary.Error = fe.Message
-		default:
-			p.Message = fe.Message
-		}
-	}
-	if err != nil && len(muster.ErrorFields(err)) == 0 {
-		p.Message = muster.ErrorMessage(err)
-	}
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldRole: &p.Role.Error,
+		muster.FieldPrimaryTeamID: &p.Primary.Error})
 	status := http.StatusOK
 	if err != nil {
 		status = muster.HTTPStatus(muster.ErrorCode(err))

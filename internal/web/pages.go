@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -77,6 +78,30 @@ func (f Field) DescribedBy() string {
 		ids = append(ids, f.ID+"-hint")
 	}
 	return strings.Join(ids, " ")
+}
+
+// showFieldErrors puts each of err's field messages beside the input it is
+// about: inputs maps the service's field names (muster.Field…) to the Error
+// of the input that shows them. It returns what the top of the form says:
+// err's own message when no input shows one, else a summary.
+func showFieldErrors(err error, inputs map[string]*string) string {
+	if err == nil {
+		return ""
+	}
+	shown := 0
+	for _, fe := range muster.ErrorFields(err) {
+		if msg, ok := inputs[fe.Field]; ok && *msg == "" {
+			*msg = fe.Message
+			shown++
+		}
+	}
+	switch shown {
+	case 0:
+		return muster.ErrorMessage(err)
+	case 1:
+		return "Please correct the problem marked below."
+	}
+	return "Please correct the " + strconv.Itoa(shown) + " problems marked below."
 }
 
 // messagePage is a page with one message and an optional link.

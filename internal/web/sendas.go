@@ -103,22 +103,12 @@ func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action
 		ReplyToEmail: Field{ID: "reply_to_email", Label: "Reply-To Email", Type: "email", Value: in.ReplyToEmail, Max: muster.MaxEmailLength},
 		Search:       r.PostForm.Get("q"), SelectAll: in.SelectAll}
 	p.Section = "send-as"
-	for _, fe := range muster.ErrorFields(err) {
-		switch fe.Field {
-		case "from_name":
-			p.FromName.Error, p.Assign = fe.Message, false
-		case "from_email":
-			p.FromEmail.Error, p.Assign = fe.Message, false
-		case "reply_to_name":
-			p.ReplyToName.Error, p.Assign = fe.Message, false
-		case "reply_to_email":
-			p.ReplyToEmail.Error, p.Assign = fe.Message, false
-		default:
-			p.Message = fe.Message
-		}
-	}
-	if err != nil && len(muster.ErrorFields(err)) == 0 {
-		p.Message = muster.ErrorMessage(err)
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldFromName: &p.FromName.Error,
+		muster.FieldFromEmail: &p.FromEmail.Error, muster.FieldReplyToName: &p.ReplyToName.Error,
+		muster.FieldReplyToEmail: &p.ReplyToEmail.Error})
+	if p.FromName.Error != "" || p.FromEmail.Error != "" || p.ReplyToName.Error != "" || p.ReplyToEmail.Error != "" {
+		// A problem with the details sends the admin back to them.
+		p.Assign = false
 	}
 	if p.Assign {
 		active, ferr := s.svc.FindUsers(r.Context(), service.UserQuery{Search: p.Search, Status: muster.StatusActive, Limit: 50})

@@ -49,23 +49,9 @@ func newSetupPage(in form, err error) setupPage {
 	if err == nil {
 		return p
 	}
-	byID := map[string]*Field{"org": &p.Org, "licenses": &p.Licenses, "first_name": &p.FirstName,
-		"last_name": &p.LastName, "email": &p.Email}
-	shown := 0
-	for _, fe := range muster.ErrorFields(err) {
-		if f, ok := byID[fe.Field]; ok && f.Error == "" {
-			f.Error = fe.Message
-			shown++
-		}
-	}
-	switch {
-	case shown == 0:
-		p.Message = muster.ErrorMessage(err)
-	case shown == 1:
-		p.Message = "Please correct the problem marked below."
-	default:
-		p.Message = "Please correct the " + strconv.Itoa(shown) + " problems marked below."
-	}
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldName: &p.Org.Error,
+		muster.FieldLicenseTotal: &p.Licenses.Error, muster.FieldFirstName: &p.FirstName.Error,
+		muster.FieldLastName: &p.LastName.Error, muster.FieldEmail: &p.Email.Error})
 	return p
 }
 

@@ -191,29 +191,9 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, in servic
 		}
 		f.Secondary = append(f.Secondary, checkOption{strconv.FormatInt(t.ID, 10), t.Name, checked})
 	}
-	shown := false
-	for _, fe := range muster.ErrorFields(err) {
-		shown = true
-		switch fe.Field {
-		case "first_name":
-			f.FirstName.Error = fe.Message
-		case "last_name":
-			f.LastName.Error = fe.Message
-		case "email":
-			f.Email.Error = fe.Message
-		case "role":
-			f.Role.Error = fe.Message
-		case "primary_team":
-			f.Primary.Error = fe.Message
-		case "secondary_teams":
-			f.SecondaryError = fe.Message
-		default:
-			shown = false
-		}
-	}
-	if err != nil && !shown {
-		f.Message = muster.ErrorMessage(err)
-	}
+	f.Message = showFieldErrors(err, map[string]*string{muster.FieldFirstName: &f.FirstName.Error,
+		muster.FieldLastName: &f.LastName.Error, muster.FieldEmail: &f.Email.Error, muster.FieldRole: &f.Role.Error,
+		muster.FieldPrimaryTeamID: &f.Primary.Error, muster.FieldSecondaryTeamIDs: &f.SecondaryError})
 	return f, true
 }
 

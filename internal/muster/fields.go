@@ -1,0 +1,33 @@
+package muster
+
+// Field names, which a refusal's FieldErrors use to say which input a
+// message is about. They are the property names of the API's request bodies;
+// the console and the command line map them to their own inputs (a form's
+// input, a flag), each in one place.
+const (
+	FieldName             = "name" // of a team, an API token or an organization
+	FieldFirstName        = "first_name"
+	FieldLastName         = "last_name"
+	FieldEmail            = "email"
+	FieldRole             = "role"
+	FieldPrimaryTeamID    = "primary_team_id"
+	FieldSecondaryTeamIDs = "secondary_team_ids"
+	FieldLicenseTotal     = "total"
+	FieldRegion           = "region"
+	FieldFromName         = "from_name"
+	FieldFromEmail        = "from_email"
+	FieldReplyToName      = "reply_to_name"
+	FieldReplyToEmail     = "reply_to_email"
+	FieldUserIDs          = "user_ids"
+	FieldPassword         = "password"
+	FieldCurrentPassword  = "current_password"
+	FieldExpiresAt        = "expires_at"
+)
+
+// FieldErrorf returns an *Error with code whose message is also shown
+// beside field.
+func FieldErrorf(code, field, format string, args ...any) *Error {
+	e := Errorf(code, format, args...)
+	e.Fields = []FieldError{{Field: field, Message: e.Message}}
+	return e
+}
