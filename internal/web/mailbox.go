@@ -67,38 +67,11 @@ type mailPage struct {
 }
 
 func (s *Server) handleMailboxMessage(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.notFound(w, r)
-		return
-	}
-	m, err := s.svc.MailboxMessage(r.Context(), id)
-	if s.refused(w, r, err) {
+	m, ok := pathTarget(s, w, r, s.svc.MailboxMessage)
+	if !ok {
 		return
 	}
 	p := mailPage{Page: s.page(w, r, m.Subject), Message: m, Status: mailStatus(m), Time: humanTime(m.CreatedAt)}
 	p.Section = "mailbox"
 	s.render(w, r, http.StatusOK, "mail", p)
-}
-
-// refused renders the page for a service refusal and reports whether there
-// was one.
-func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch code := muster.ErrorCode(err); code {
-	case "":
-		return false
-	case muster.ENOTFOUND:
-		s.notFound(w, r)
-	case muster.EFORBIDDEN:
-		u, _ := current(r)
-		s.render(w, r, http.StatusForbidden, "message", messagePage{Page: Page{Title: "Not allowed", User: u},
-			Heading: "Not allowed", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Back to your profile"})
-	case muster.EINTERNAL:
-		s.serverError(w, r, err)
-	default:
-		u, _ := current(r)
-		s.render(w, r, muster.HTTPStatus(code), "message", messagePage{Page: Page{Title: "Not done", User: u},
-			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Back"})
-	}
-	return true
 }

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"html/template"
-	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -78,68 +75,4 @@ func (f Field) DescribedBy() string {
 		ids = append(ids, f.ID+"-hint")
 	}
 	return strings.Join(ids, " ")
-}
-
-// showFieldErrors puts each of err's field messages beside the input it is
-// about: inputs maps the service's field names (muster.Field…) to the Error
-// of the input that shows them. It returns what the top of the form says:
-// err's own message when no input shows one, else a summary.
-func showFieldErrors(err error, inputs map[string]*string) string {
-	if err == nil {
-		return ""
-	}
-	shown := 0
-	for _, fe := range muster.ErrorFields(err) {
-		if msg, ok := inputs[fe.Field]; ok && *msg == "" {
-			*msg = fe.Message
-			shown++
-		}
-	}
-	switch shown {
-	case 0:
-		return muster.ErrorMessage(err)
-	case 1:
-		return "Please correct the problem marked below."
-	}
-	return "Please correct the " + strconv.Itoa(shown) + " problems marked below."
-}
-
-// messagePage is a page with one message and an optional link.
-type messagePage struct {
-	Page
-	Heading  string
-	Message  string
-	Link     string
-	LinkText string
-}
-
-// render writes a page with status. The page is rendered in full before
-// anything is sent, so a template error becomes a plain 500.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	t, ok := s.pages.byName[name]
-	if !ok {
-		s.log.Error("web: no such page", "page", name)
-		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
-		return
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		s.log.Error("web: rendering failed", "page", name, "err", err)
-		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
-
-// serverError logs an internal error and shows a page that says nothing
-// about it.
-func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("web: internal error", "method", r.Method, "route", r.Pattern, "err", err)
-	s.render(w, r, http.StatusInternalServerError, "message", messagePage{
-		Page:    Page{Title: "Something went wrong"},
-		Heading: "Something went wrong",
-		Message: "Something went wrong on our side. Please try again.",
-	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -13,8 +12,8 @@ import (
 // Admin of its org, from any instance: the CSV lives in the database
 // (AUD-2). Anyone else is told there is nothing here.
 func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
+	id, ok := pathID(r)
+	if !ok {
 		s.notFound(w, r)
 		return
 	}
@@ -23,8 +22,8 @@ func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request) {
 	case "":
 	case muster.EGONE:
 		u, _ := current(r)
-		s.render(w, r, http.StatusGone, "message", messagePage{Page: Page{Title: "This user list has expired", User: u},
-			Heading: "This user list has expired", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Go to Muster"})
+		s.message(w, r, http.StatusGone, messagePage{Page: Page{User: u}, Heading: "This user list has expired",
+			Message: muster.ErrorMessage(err), Link: "/", LinkText: "Go to Muster"})
 		return
 	default:
 		s.refused(w, r, err)

@@ -175,24 +175,10 @@ func (s *Server) handleSendAsCreate(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func sendAsID(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return id, err == nil
-}
-
 // targetSendAs returns the permission the path's {id} names, of the
 // actor's org, and answers a refusal itself.
 func (s *Server) targetSendAs(w http.ResponseWriter, r *http.Request) (*muster.SendAsPermission, bool) {
-	id, ok := sendAsID(r)
-	if !ok {
-		s.notFound(w, r)
-		return nil, false
-	}
-	perm, err := s.svc.SendAs(r.Context(), id)
-	if s.refused(w, r, err) {
-		return nil, false
-	}
-	return perm, true
+	return pathTarget(s, w, r, s.svc.SendAs)
 }
 
 func (s *Server) handleSendAsEditForm(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +193,7 @@ func (s *Server) handleSendAsEditForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSendAsEdit(w http.ResponseWriter, r *http.Request) {
-	id, ok := sendAsID(r)
+	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -222,12 +208,10 @@ func (s *Server) handleSendAsDeleteConfirm(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		return
 	}
-	id := perm.ID
-	p := confirmPage{Page: s.page(w, r, "Delete "+perm.FromEmail+"?"), Heading: "Delete the permission for " + perm.FromEmail + "?",
-		Lines:  []string{strconv.Itoa(len(perm.UserIDs)) + " users will no longer be allowed to send as " + perm.FromEmail + "."},
-		Action: sendAsPath + "/" + strconv.FormatInt(id, 10) + "/delete", Button: "Delete", Cancel: sendAsPath}
-	p.Section = "send-as"
-	s.render(w, r, http.StatusOK, "confirm", p)
+	s.renderConfirm(w, r, "Delete "+perm.FromEmail+"?", "send-as", confirmPage{
+		Heading: "Delete the permission for " + perm.FromEmail + "?",
+		Lines:   []string{strconv.Itoa(len(perm.UserIDs)) + " users will no longer be allowed to send as " + perm.FromEmail + "."},
+		Action:  sendAsPath + "/" + strconv.FormatInt(perm.ID, 10) + "/delete", Button: "Delete", Cancel: sendAsPath})
 }
 
 func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -31,19 +32,19 @@ type setupDonePage struct {
 // newSetupPage returns the form holding what was typed, with the error's
 // messages beside the fields they are about. The form's input names are the
 // service's field names, so its messages land where they belong.
-func newSetupPage(in form, err error) setupPage {
+func newSetupPage(in url.Values, err error) setupPage {
 	p := setupPage{
 		Page: Page{Title: "Set up Muster"},
-		Org: Field{ID: "org", Label: "Organization name", Type: "text", Value: in.get("org"),
+		Org: Field{ID: "org", Label: "Organization name", Type: "text", Value: in.Get("org"),
 			Autocomplete: "organization", Max: muster.MaxNameLength},
-		Licenses: Field{ID: "licenses", Label: "License total", Type: "number", Value: in.get("licenses"),
+		Licenses: Field{ID: "licenses", Label: "License total", Type: "number", Value: in.Get("licenses"),
 			Hint: "How many people your organization may have, invited or active. You can change it later.",
 			Max:  service.MaxLicenseTotal},
-		FirstName: Field{ID: "first_name", Label: "First Name", Type: "text", Value: in.get("first_name"),
+		FirstName: Field{ID: "first_name", Label: "First Name", Type: "text", Value: in.Get("first_name"),
 			Autocomplete: "given-name", Max: muster.MaxNameLength},
-		LastName: Field{ID: "last_name", Label: "Last Name", Type: "text", Value: in.get("last_name"),
+		LastName: Field{ID: "last_name", Label: "Last Name", Type: "text", Value: in.Get("last_name"),
 			Autocomplete: "family-name", Max: muster.MaxNameLength},
-		Email: Field{ID: "email", Label: "Email", Type: "email", Value: in.get("email"),
+		Email: Field{ID: "email", Label: "Email", Type: "email", Value: in.Get("email"),
 			Hint: "Your email is your username.", Autocomplete: "email", Max: muster.MaxEmailLength},
 	}
 	if err == nil {
@@ -53,16 +54,6 @@ func newSetupPage(in form, err error) setupPage {
 		muster.FieldLicenseTotal: &p.Licenses.Error, muster.FieldFirstName: &p.FirstName.Error,
 		muster.FieldLastName: &p.LastName.Error, muster.FieldEmail: &p.Email.Error})
 	return p
-}
-
-// form is the submitted form.
-type form map[string][]string
-
-func (u form) get(k string) string {
-	if v := u[k]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // handleHome sends a fresh deployment to the first-run page, and otherwise
@@ -91,33 +82,25 @@ func (s *Server) handleSetupForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "setup", newSetupPage(form{}, nil))
+	s.render(w, r, http.StatusOK, "setup", newSetupPage(url.Values{}, nil))
 }
-
-// maxFormBytes bounds the first-run form's body.
-const maxFormBytes = 64 << 10
 
 // handleSetupCreate creates the first organization and shows its Owner's
 // set-up link. The service refuses once an organization exists.
 func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		s.render(w, r, http.StatusBadRequest, "message", messagePage{
-			Page: Page{Title: "Bad request"}, Heading: "Bad request",
-			Message: "The form could not be read. Go back and try again.", Link: "/setup", LinkText: "Back to the form",
-		})
+	if !s.parseFormBack(w, r, "/setup", "Back to the form") {
 		return
 	}
-	in := form(r.PostForm)
+	in := r.PostForm
 	// A license total that is not a whole number goes to the service as 0,
 	// which it refuses in its own words.
-	licenses, _ := strconv.Atoi(strings.TrimSpace(in.get("licenses")))
+	licenses, _ := strconv.Atoi(strings.TrimSpace(in.Get("licenses")))
 	res, err := s.svc.FirstRun(r.Context(), service.NewOrg{
-		Name:           in.get("org"),
+		Name:           in.Get("org"),
 		LicenseTotal:   licenses,
-		OwnerEmail:     in.get("email"),
-		OwnerFirstName: in.get("first_name"),
-		OwnerLastName:  in.get("last_name"),
+		OwnerEmail:     in.Get("email"),
+		OwnerFirstName: in.Get("first_name"),
+		OwnerLastName:  in.Get("last_name"),
 	}, "web "+clientIP(r))
 	switch code := muster.ErrorCode(err); {
 	case err == nil:
@@ -126,10 +109,8 @@ func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	case code == muster.ECONFLICT && len(muster.ErrorFields(err)) == 0:
 		// Already set up, by this form or by muster init.
-		s.render(w, r, http.StatusConflict, "message", messagePage{
-			Page: Page{Title: "Already set up"}, Heading: "Muster is already set up",
-			Message: muster.ErrorMessage(err), Link: "/", LinkText: "Go to Muster",
-		})
+		s.message(w, r, http.StatusConflict, messagePage{Page: Page{Title: "Already set up"},
+			Heading: "Muster is already set up", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Go to Muster"})
 		return
 	default:
 		s.render(w, r, muster.HTTPStatus(code), "setup", newSetupPage(in, err))

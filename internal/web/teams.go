@@ -90,8 +90,8 @@ type renamePage struct {
 }
 
 func (s *Server) findTeam(w http.ResponseWriter, r *http.Request) (*muster.Team, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
+	id, ok := pathID(r)
+	if !ok {
 		s.notFound(w, r)
 		return nil, false
 	}
@@ -144,13 +144,11 @@ func (s *Server) handleTeamRemoveConfirm(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	p := confirmPage{Page: s.page(w, r, "Remove "+t.Name+"?"), Heading: "Remove " + t.Name + "?",
+	s.renderConfirm(w, r, "Remove "+t.Name+"?", "teams", confirmPage{Heading: "Remove " + t.Name + "?",
 		Lines: []string{"Users who have it as a secondary team lose it.",
 			"Deactivated users whose primary team it was move to the Default Team.",
 			"Assets stay with the users' other teams."},
-		Action: teamPath(t.ID, "remove"), Button: "Remove", Cancel: teamsPath}
-	p.Section = "teams"
-	s.render(w, r, http.StatusOK, "confirm", p)
+		Action: teamPath(t.ID, "remove"), Button: "Remove", Cancel: teamsPath})
 }
 
 func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) {

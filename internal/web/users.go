@@ -243,28 +243,14 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 	s.redirectWith(w, r, usersPath, "Invitation sent to "+res.User.Email+".")
 }
 
-func pathUserID(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return id, err == nil
-}
-
 // targetUser returns the user the path's {id} names, of the actor's org,
 // and answers a refusal itself.
 func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (*muster.User, bool) {
-	id, ok := pathUserID(r)
-	if !ok {
-		s.notFound(w, r)
-		return nil, false
-	}
-	u, err := s.svc.FindUser(r.Context(), id)
-	if s.refused(w, r, err) {
-		return nil, false
-	}
-	return u, true
+	return pathTarget(s, w, r, s.svc.FindUser)
 }
 
 func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathUserID(r)
+	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -274,16 +260,6 @@ func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.redirectWith(w, r, usersPath, "A new invitation was sent to "+res.User.Email+". Earlier links no longer work.")
-}
-
-// confirmPage asks before a destructive action (CON-5).
-type confirmPage struct {
-	Page
-	Heading string
-	Lines   []string
-	Action  string
-	Button  string
-	Cancel  string
 }
 
 // userAction is a confirmed action on a user: its wording and its call.
@@ -330,11 +306,8 @@ func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		id := u.ID
-		p := confirmPage{Page: s.page(w, r, a.heading(u)), Heading: a.heading(u), Lines: a.lines(u),
-			Action: userPath(id, action), Button: a.button, Cancel: usersPath}
-		p.Section = "users"
-		s.render(w, r, http.StatusOK, "confirm", p)
+		s.renderConfirm(w, r, a.heading(u), "users", confirmPage{Heading: a.heading(u), Lines: a.lines(u),
+			Action: userPath(u.ID, action), Button: a.button, Cancel: usersPath})
 	}
 }
 

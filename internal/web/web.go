@@ -8,7 +8,6 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -119,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 // other parts of the process.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
+// routes registers every page, by method and path.
 func (s *Server) routes(api http.Handler) {
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -197,12 +197,14 @@ func (s *Server) routes(api http.Handler) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// handleHealthz says the process is up.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write([]byte("ok"))
 }
 
+// handleReadyz says the database answers within ReadyTimeout.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -215,35 +217,4 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ok"))
-}
-
-func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusForbidden, "message", messagePage{
-		Page:     Page{Title: "Request refused"},
-		Heading:  "Request refused",
-		Message:  "This form was sent from another site, so Muster did not act on it. Go back to Muster and try again.",
-		Link:     "/",
-		LinkText: "Go to Muster",
-	})
-}
-
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		next.ServeHTTP(w, r)
-	})
-}
-
-// clientIP is the address the request came from, without its port.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

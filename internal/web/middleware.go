@@ -1,0 +1,122 @@
+package web
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+// sessionCookie holds the session token; the database keeps its hash.
+const sessionCookie = "muster_session"
+
+// signedInKey carries the signed-in user and session in a request context.
+type signedInKey struct{}
+
+// signedIn is what requireUser puts in a request context under signedInKey.
+type signedIn struct {
+	user    *muster.User
+	session *muster.Session
+}
+
+// current returns the signed-in user and session of a request that went
+// through requireUser.
+func current(r *http.Request) (*muster.User, *muster.Session) {
+	si, _ := r.Context().Value(signedInKey{}).(signedIn)
+	return si.user, si.session
+}
+
+// requireUser lets a request through only with a live session of an Active
+// user, checked in the database on every request so that a deactivation or
+// a revoked session on any instance ends access at once (DEA-1). Anything
+// else lands on the sign-in page.
+func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil {
+			s.toSignIn(w, r, "")
+			return
+		}
+		u, sess, err := s.svc.Authenticate(r.Context(), c.Value)
+		switch muster.ErrorCode(err) {
+		case "":
+		case muster.EUNAUTHORIZED:
+			s.clearSession(w)
+			s.toSignIn(w, r, noticeSessionEnded)
+			return
+		default:
+			s.serverError(w, r, err)
+			return
+		}
+		ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: "web " + clientIP(r)})
+		ctx = context.WithValue(ctx, signedInKey{}, signedIn{user: u, session: sess})
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r.WithContext(ctx))
+	}
+}
+
+// toSignIn sends the browser to the sign-in page, to come back afterwards.
+func (s *Server) toSignIn(w http.ResponseWriter, r *http.Request, notice string) {
+	q := url.Values{}
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		q.Set("next", r.URL.RequestURI())
+	}
+	if notice != "" {
+		q.Set("notice", notice)
+	}
+	target := "/signin"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// startSession sets the session cookie: HttpOnly, SameSite=Lax, and Secure
+// when Muster is served over HTTPS (AUTH-5).
+func (s *Server) startSession(w http.ResponseWriter, in *service.SignedIn) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: in.Token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies, Expires: in.Session.ExpiresAt})
+}
+
+// clearSession tells the browser to forget the session cookie.
+func (s *Server) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies, MaxAge: -1})
+}
+
+// client describes the browser of a request, for the sessions it starts.
+func client(r *http.Request) service.Client {
+	return service.Client{IP: clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// clientIP is the address the request came from, without its port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleCrossOrigin answers a form sent from another site, which the
+// cross-origin protection refused before routing.
+func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
+	s.message(w, r, http.StatusForbidden, messagePage{Heading: "Request refused",
+		Message: "This form was sent from another site, so Muster did not act on it. Go back to Muster and try again.",
+		Link:    "/", LinkText: "Go to Muster"})
+}

@@ -1,0 +1,137 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// RegionLink is another region's deployment, for the sign-in page's region
+// selector (AUTH-4).
+type RegionLink struct {
+	Code string
+	URL  string // the region's base URL
+}
+
+// regionNames are the names the selector shows for well-known codes.
+var regionNames = map[string]string{
+	"us": "United States", "eu": "Europe", "ca": "Canada", "au": "Australia", "uk": "United Kingdom",
+}
+
+// regionName is the selector's name for a region code: a well-known name,
+// else the code in capitals.
+func regionName(code string) string {
+	if n, ok := regionNames[code]; ok {
+		return n
+	}
+	return strings.ToUpper(code)
+}
+
+// Notices shown on the sign-in page, by code, so that no text travels in
+// the URL.
+const (
+	noticeSessionEnded = "session-ended"
+	noticeSignedOut    = "signed-out"
+)
+
+var notices = map[string]string{
+	noticeSessionEnded: "Your session has ended. Please sign in again.",
+	noticeSignedOut:    "You have signed out.",
+}
+
+// safeNext returns next if it is a path on this site, else "/".
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") {
+		return next
+	}
+	return "/"
+}
+
+// signInPage is the sign-in form with its region selector.
+type signInPage struct {
+	Page
+	Notice  string
+	Message string
+	Next    string
+	Email   Field
+	Pass    Field
+	Region  string
+	Regions []regionOption
+}
+
+// regionOption is one choice of the region selector.
+type regionOption struct {
+	Code, Name string
+	Selected   bool
+}
+
+// newSignInPage returns the sign-in form holding email, with message (a
+// refusal) above it, and the region selector when other regions are set.
+func (s *Server) newSignInPage(r *http.Request, email, message string) signInPage {
+	p := signInPage{
+		Page:    Page{Title: "Sign in"},
+		Notice:  notices[r.URL.Query().Get("notice")],
+		Message: message,
+		Next:    safeNext(r.FormValue("next")),
+		Email: Field{ID: "email", Label: "Email", Type: "email", Value: email, Autocomplete: "username",
+			Max: muster.MaxEmailLength},
+		Pass:   Field{ID: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Max: muster.MaxPasswordLength},
+		Region: s.region,
+	}
+	if len(s.regions) > 0 {
+		p.Regions = append(p.Regions, regionOption{Code: s.region, Name: regionName(s.region), Selected: true})
+		for _, rl := range s.regions {
+			p.Regions = append(p.Regions, regionOption{Code: rl.Code, Name: regionName(rl.Code)})
+		}
+	}
+	return p
+}
+
+func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signin", s.newSignInPage(r, "", ""))
+}
+
+// handleSignIn starts a session and returns to the page that asked for it.
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	email := r.PostForm.Get("email")
+	in, err := s.svc.SignIn(r.Context(), email, r.PostForm.Get("password"), client(r))
+	switch code := muster.ErrorCode(err); code {
+	case "":
+	case muster.EUNAUTHORIZED, muster.ETOOMANY:
+		s.render(w, r, muster.HTTPStatus(code), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
+		return
+	default:
+		s.serverError(w, r, err)
+		return
+	}
+	s.startSession(w, in)
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// handleRegion sends the person to the chosen region's sign-in page.
+func (s *Server) handleRegion(w http.ResponseWriter, r *http.Request) {
+	code := r.URL.Query().Get("region")
+	for _, rl := range s.regions {
+		if rl.Code == code {
+			http.Redirect(w, r, strings.TrimRight(rl.URL, "/")+"/signin", http.StatusSeeOther)
+			return
+		}
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// handleSignOut ends this browser's session.
+func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.svc.SignOut(r.Context(), c.Value); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/signin?notice="+noticeSignedOut, http.StatusSeeOther)
+}
