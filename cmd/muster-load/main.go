@@ -36,6 +36,7 @@ import (
 	"github.com/muster-app/muster/internal/loadtest"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/store"
 )
 
@@ -98,7 +99,7 @@ func run() error {
 	// The seeded users never sign in during the run, so their passwords
 	// are hashed cheaply: production's argon2id costs would make seeding
 	// 100,000 users take many minutes.
-	seeder := service.New(db, service.Config{BaseURL: "http://load.invalid", PasswordParams: secret.TestParams})
+	seeder := service.New(db, service.Config{BaseURL: "http://load.invalid", Links: web.NewLinks("http://load.invalid"), PasswordParams: secret.TestParams})
 	var seed *loadtest.Seed
 	if *bulk {
 		var owner context.Context
@@ -209,7 +210,7 @@ func exportSeed(ctx context.Context, dbURL string, users int) (int64, string, er
 	if err != nil {
 		return 0, "", err
 	}
-	tok, err := service.New(db, service.Config{BaseURL: "http://load.invalid"}).CreateAPIToken(owner, "export benchmark", time.Time{})
+	tok, err := service.New(db, service.Config{BaseURL: "http://load.invalid", Links: web.NewLinks("http://load.invalid")}).CreateAPIToken(owner, "export benchmark", time.Time{})
 	if err != nil {
 		return 0, "", err
 	}

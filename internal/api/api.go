@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -38,9 +39,6 @@ type Server struct {
 	mux *http.ServeMux
 	// patterns are the routes registered, for Routes.
 	patterns []string
-	// OnReportRequested, if set, is called after a report is queued, to wake
-	// the runner.
-	OnReportRequested func()
 }
 
 // New returns the API handler; mount it at /api/v1/.
@@ -120,11 +118,12 @@ func (s *Server) authenticate(r *http.Request) (context.Context, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Send an API token as Authorization: Bearer mst_….")
 	}
-	p, err := s.svc.AuthenticateAPIToken(r.Context(), strings.TrimSpace(token))
+	t, err := s.svc.AuthenticateAPIToken(r.Context(), strings.TrimSpace(token))
 	if err != nil {
 		return nil, err
 	}
-	return muster.NewContext(r.Context(), p), nil
+	return muster.NewContext(r.Context(), muster.Principal{UserID: t.UserID, OrgID: t.OrgID,
+		Origin: "api token " + strconv.FormatInt(t.ID, 10)}), nil
 }
 
 // idempotent runs fn once per Idempotency-Key and replays its response to
@@ -237,16 +236,16 @@ func writeProblem(w http.ResponseWriter, status int, code, title, detail string,
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var bad *requestError
+	if errors.As(err, &bad) {
+		writeProblem(w, http.StatusBadRequest, codeBadRequest, "Bad request", bad.msg, nil)
+		return
+	}
 	code := muster.ErrorCode(err)
 	if code == muster.EINTERNAL {
 		s.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status := muster.HTTPStatus(code)
-	title := titleOf[code]
-	if title == "" {
-		title = http.StatusText(status)
-	}
-	writeProblem(w, status, code, title, muster.ErrorMessage(err), muster.ErrorFields(err))
+	writeProblem(w, httperr.Status(err), code, titleOf[code], muster.ErrorMessage(err), muster.ErrorFields(err))
 }
 
 // writeJSON writes v with an ETag of its bytes, or etag if given.
@@ -270,10 +269,19 @@ func bodyETag(b []byte) string {
 	return fmt.Sprintf(`"%x"`, sum[:12])
 }
 
+// codeBadRequest is the API's own problem code, beside the service's (see
+// muster.EINVALID and the others): a request the API could not read at all
+// (its JSON, a query parameter's form), refused before the service sees it.
+const codeBadRequest = "bad_request"
+
+// requestError is a request the API could not read; it answers 400 with
+// codeBadRequest.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string { return "api: bad request: " + e.msg }
+
 // badRequest is an error about the request's form rather than its content.
-func badRequest(msg string) error {
-	return &muster.Error{Code: "bad_request", Message: msg}
-}
+func badRequest(msg string) error { return &requestError{msg: msg} }
 
 // decode reads a JSON body into v, refusing unknown fields, trailing data,
 // wrong types and bodies over 1 MiB, each with a message that says which.
@@ -360,11 +368,21 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	return t, nil
 }
 
-// etagOf is the ETag writeJSON gives v.
-func etagOf(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ""
+// versionETag is the ETag of a resource at version, which every change of
+// what its update sets increments.
+func versionETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// ifMatchVersion reads an If-Match header holding a versionETag: 0 when
+// there is none (or "*"), and -1, which no version matches, for any other
+// ETag.
+func ifMatchVersion(r *http.Request) int64 {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" || v == "*" {
+		return 0
 	}
-	return bodyETag(b)
+	n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(v, `"v`), `"`), 10, 64)
+	if err != nil || n <= 0 {
+		return -1
+	}
+	return n
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 var seq atomic.Int64
@@ -57,7 +58,7 @@ var document = func() *openapi3.T {
 
 func newEnv(t *testing.T, db *sqlstore.DB) *env {
 	t.Helper()
-	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", PasswordParams: secret.TestParams})
+	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), PasswordParams: secret.TestParams})
 	srv := httptest.NewServer(api.New(svc, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	doc := *document
@@ -114,7 +115,7 @@ func (e *env) newOrg() org {
 func (e *env) accept(link string) *muster.User {
 	e.t.Helper()
 	in, err := e.svc.AcceptInvitation(context.Background(), link[strings.LastIndex(link, "/")+1:],
-		"a long enough secret", service.Client{IP: "192.0.2.1"})
+		"a long enough secret", service.Client{IP: "192.0.2.1", Origin: "web " + "192.0.2.1"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -23,6 +23,12 @@ func toTeamJSON(t *muster.Team) teamJSON {
 	return teamJSON{ID: t.ID, Name: t.Name, IsDefault: t.IsDefault, PrimaryCount: t.PrimaryCount, SecondaryCount: t.SecondaryCount}
 }
 
+// writeTeam writes a team with the ETag of its version: the counts change
+// as people come and go, and renaming with If-Match must not fail for that.
+func writeTeam(w http.ResponseWriter, status int, t *muster.Team) error {
+	return writeJSON(w, status, toTeamJSON(t), versionETag(t.Version))
+}
+
 type teamList struct {
 	Data []teamJSON `json:"data"`
 }
@@ -43,31 +49,16 @@ func (s *Server) handleTeamList(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out, "")
 }
 
-// findTeam returns the team with id from the org's list, which carries its
-// counts.
-func (s *Server) findTeam(r *http.Request, id int64) (*muster.Team, error) {
-	teams, err := s.svc.Teams(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range teams {
-		if t.ID == id {
-			return t, nil
-		}
-	}
-	return nil, muster.Errorf(muster.ENOTFOUND, "Team not found.")
-}
-
 func (s *Server) handleTeamGet(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	t, err := s.findTeam(r, id)
+	t, err := s.svc.Team(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toTeamJSON(t), "")
+	return writeTeam(w, http.StatusOK, t)
 }
 
 func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) error {
@@ -80,7 +71,7 @@ func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/teams/%d", t.ID))
-	return writeJSON(w, http.StatusCreated, toTeamJSON(t), "")
+	return writeTeam(w, http.StatusCreated, t)
 }
 
 func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) error {
@@ -92,23 +83,11 @@ func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
-	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
-		cur, err := s.findTeam(r, id)
-		if err != nil {
-			return err
-		}
-		if etagOf(toTeamJSON(cur)) != match {
-			return muster.Errorf(muster.ESTALE, "The team changed since you read it. Read it again and retry.")
-		}
-	}
-	if _, err := s.svc.RenameTeam(r.Context(), id, body.Name); err != nil {
-		return err
-	}
-	t, err := s.findTeam(r, id)
+	t, err := s.svc.RenameTeam(r.Context(), id, body.Name, ifMatchVersion(r))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toTeamJSON(t), "")
+	return writeTeam(w, http.StatusOK, t)
 }
 
 func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) error {
@@ -116,7 +95,7 @@ func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.svc.RemoveTeam(r.Context(), id); err != nil {
+	if _, err := s.svc.RemoveTeam(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -133,12 +112,19 @@ func toLicenseJSON(o *muster.Org) licenseJSON {
 	return licenseJSON{Total: o.LicenseTotal, Used: o.SeatsUsed, Remaining: o.SeatsFree()}
 }
 
+// writeLicense writes the license usage with the ETag of the org's settings'
+// version: seats are taken and freed all the time, and changing the total
+// with If-Match must not fail for that.
+func writeLicense(w http.ResponseWriter, o *muster.Org) error {
+	return writeJSON(w, http.StatusOK, toLicenseJSON(o), versionETag(o.Version))
+}
+
 func (s *Server) handleLicenseGet(w http.ResponseWriter, r *http.Request) error {
 	org, err := s.svc.LicenseUsage(r.Context())
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toLicenseJSON(org), "")
+	return writeLicense(w, org)
 }
 
 func (s *Server) handleLicenseSet(w http.ResponseWriter, r *http.Request) error {
@@ -148,20 +134,11 @@ func (s *Server) handleLicenseSet(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
-	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
-		cur, err := s.svc.LicenseUsage(r.Context())
-		if err != nil {
-			return err
-		}
-		if etagOf(toLicenseJSON(cur)) != match {
-			return muster.Errorf(muster.ESTALE, "The license usage changed since you read it. Read it again and retry.")
-		}
-	}
-	org, err := s.svc.SetLicenseTotal(r.Context(), body.Total)
+	org, err := s.svc.SetLicenseTotal(r.Context(), body.Total, ifMatchVersion(r))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toLicenseJSON(org), "")
+	return writeLicense(w, org)
 }
 
 type auditJSON struct {
@@ -240,6 +217,11 @@ type sendAsJSON struct {
 	UserIDs      []int64 `json:"user_ids"`
 }
 
+// writeSendAs writes a permission with the ETag of its version.
+func writeSendAs(w http.ResponseWriter, status int, p *muster.SendAsPermission) error {
+	return writeJSON(w, status, toSendAsJSON(p), versionETag(p.Version))
+}
+
 func toSendAsJSON(p *muster.SendAsPermission) sendAsJSON {
 	j := sendAsJSON{ID: p.ID, FromName: p.FromName, FromEmail: p.FromEmail, UserIDs: p.UserIDs}
 	if p.HasReplyTo() {
@@ -299,7 +281,7 @@ func (s *Server) handleSendAsCreate(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/send-as/%d", p.ID))
-	return writeJSON(w, http.StatusCreated, toSendAsJSON(p), "")
+	return writeSendAs(w, http.StatusCreated, p)
 }
 
 func (s *Server) handleSendAsGet(w http.ResponseWriter, r *http.Request) error {
@@ -311,7 +293,7 @@ func (s *Server) handleSendAsGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toSendAsJSON(p), "")
+	return writeSendAs(w, http.StatusOK, p)
 }
 
 func (s *Server) handleSendAsUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -323,20 +305,13 @@ func (s *Server) handleSendAsUpdate(w http.ResponseWriter, r *http.Request) erro
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
-	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
-		cur, err := s.svc.SendAs(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if etagOf(toSendAsJSON(cur)) != match {
-			return muster.Errorf(muster.ESTALE, "The permission changed since you read it. Read it again and retry.")
-		}
-	}
-	p, err := s.svc.UpdateSendAs(r.Context(), id, body.input())
+	in := body.input()
+	in.IfVersion = ifMatchVersion(r)
+	p, err := s.svc.UpdateSendAs(r.Context(), id, in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toSendAsJSON(p), "")
+	return writeSendAs(w, http.StatusOK, p)
 }
 
 func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) error {
@@ -344,7 +319,7 @@ func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteSendAs(r.Context(), id); err != nil {
+	if _, err := s.svc.DeleteSendAs(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -376,9 +351,6 @@ func (s *Server) handleReportCreate(w http.ResponseWriter, r *http.Request) erro
 	rep, err := s.svc.RequestUserList(r.Context())
 	if err != nil {
 		return err
-	}
-	if s.OnReportRequested != nil {
-		s.OnReportRequested()
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/reports/%d", rep.ID))
 	return writeJSON(w, http.StatusAccepted, toReportJSON(rep), "")

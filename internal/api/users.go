@@ -3,8 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -51,11 +49,8 @@ func toUserJSON(u *muster.User) userJSON {
 	return j
 }
 
-// userETag is a user's version, which every change increments.
-func userETag(u *muster.User) string { return `"v` + strconv.FormatInt(u.Version, 10) + `"` }
-
 func writeUser(w http.ResponseWriter, status int, u *muster.User) error {
-	return writeJSON(w, status, toUserJSON(u), userETag(u))
+	return writeJSON(w, status, toUserJSON(u), versionETag(u.Version))
 }
 
 type userPage struct {
@@ -73,21 +68,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	query := service.UserQuery{Search: q.Get("q"), Cursor: q.Get("cursor")}
-	if v := q.Get("status"); v != "" {
-		st, ok := muster.ParseStatus(v)
-		if !ok || st == muster.StatusWithdrawn {
-			return badRequest("status must be pending, active or deactivated.")
-		}
-		query.Status = st
-	}
-	if v := q.Get("role"); v != "" {
-		role, ok := muster.ParseRole(v)
-		if !ok {
-			return badRequest("role must be owner, admin, manager or basic.")
-		}
-		query.Role = role
-	}
+	query := service.UserQuery{Search: q.Get("q"), Cursor: q.Get("cursor"), Status: q.Get("status"),
+		Role: q.Get("role")}
 	team, err := queryInt(r, "team_id")
 	if err != nil {
 		return err
@@ -160,17 +142,15 @@ type userPatchJSON struct {
 	SecondaryTeamIDs *[]int64 `json:"secondary_team_ids"`
 }
 
-// ifMatchVersion reads an If-Match header holding a user ETag.
-func ifMatchVersion(r *http.Request) (int64, error) {
-	v := strings.TrimSpace(r.Header.Get("If-Match"))
-	if v == "" || v == "*" {
-		return 0, nil
+// update is the change the body asks for, if the user is at ifVersion.
+func (b userPatchJSON) update(ifVersion int64) service.UserUpdate {
+	upd := service.UserUpdate{IfVersion: ifVersion, FirstName: b.FirstName, LastName: b.LastName,
+		PrimaryTeamID: b.PrimaryTeamID, SecondaryTeamIDs: b.SecondaryTeamIDs}
+	if b.Role != nil {
+		role := muster.Role(*b.Role)
+		upd.Role = &role
 	}
-	n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(v, `"v`), `"`), 10, 64)
-	if err != nil || n <= 0 {
-		return 0, muster.Errorf(muster.ESTALE, "If-Match does not match the user's current ETag.")
-	}
-	return n, nil
+	return upd
 }
 
 func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -178,21 +158,11 @@ func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	version, err := ifMatchVersion(r)
-	if err != nil {
-		return err
-	}
 	var body userPatchJSON
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
-	upd := service.UserUpdate{IfVersion: version, FirstName: body.FirstName, LastName: body.LastName,
-		PrimaryTeamID: body.PrimaryTeamID, SecondaryTeamIDs: body.SecondaryTeamIDs}
-	if body.Role != nil {
-		role := muster.Role(*body.Role)
-		upd.Role = &role
-	}
-	u, err := s.svc.UpdateUser(r.Context(), id, upd)
+	u, err := s.svc.UpdateUser(r.Context(), id, body.update(ifMatchVersion(r)))
 	if err != nil {
 		return err
 	}
@@ -211,24 +181,12 @@ func (s *Server) handleUserResend(w http.ResponseWriter, r *http.Request) error 
 	return writeUser(w, http.StatusOK, res.User)
 }
 
-// userAfter answers an action with the user as it now is.
-func (s *Server) userAfter(w http.ResponseWriter, r *http.Request, id int64, action func() error) error {
-	if err := action(); err != nil {
-		return err
-	}
-	u, err := s.svc.FindUser(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeUser(w, http.StatusOK, u)
-}
-
 func (s *Server) handleUserWithdraw(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	if err := s.svc.Withdraw(r.Context(), id); err != nil {
+	if _, err := s.svc.Withdraw(r.Context(), id); err != nil {
 		return err
 	}
 	// A withdrawn invitation leaves the user list.
@@ -241,21 +199,19 @@ func (s *Server) handleUserDeactivate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	return s.userAfter(w, r, id, func() error { return s.svc.Deactivate(r.Context(), id) })
-}
-
-// inviteAgainDraft is the previous invitation of the deactivated user the
-// path names.
-func (s *Server) inviteAgainDraft(r *http.Request) (*service.InviteInput, error) {
-	id, err := pathID(r)
+	u, err := s.svc.Deactivate(r.Context(), id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return s.svc.InviteAgainDraft(r.Context(), id)
+	return writeUser(w, http.StatusOK, u)
 }
 
 func (s *Server) handleUserInviteAgainDraft(w http.ResponseWriter, r *http.Request) error {
-	draft, err := s.inviteAgainDraft(r)
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	draft, err := s.svc.InviteAgainDraft(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -270,33 +226,17 @@ func (s *Server) handleUserInviteAgainDraft(w http.ResponseWriter, r *http.Reque
 // handleUserInviteAgain invites a deactivated user again, with the previous
 // role and teams unless the body gives others.
 func (s *Server) handleUserInviteAgain(w http.ResponseWriter, r *http.Request) error {
-	draft, err := s.inviteAgainDraft(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	body := userPatchJSON{}
+	var body userPatchJSON
 	if r.ContentLength != 0 {
 		if err := decode(w, r, &body); err != nil {
 			return err
 		}
 	}
-	in := *draft
-	if body.FirstName != nil {
-		in.FirstName = *body.FirstName
-	}
-	if body.LastName != nil {
-		in.LastName = *body.LastName
-	}
-	if body.Role != nil {
-		in.Role = muster.Role(*body.Role)
-	}
-	if body.PrimaryTeamID != nil {
-		in.PrimaryTeamID = *body.PrimaryTeamID
-	}
-	if body.SecondaryTeamIDs != nil {
-		in.SecondaryTeamIDs = *body.SecondaryTeamIDs
-	}
-	res, err := s.svc.Invite(r.Context(), in)
+	res, err := s.svc.InviteAgain(r.Context(), id, body.update(ifMatchVersion(r)))
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/web"
 )
 
 // Version changes whenever the generated data changes, so that an older
@@ -53,7 +54,7 @@ const (
 )
 
 func newService(db *sqlstore.DB) *service.Service {
-	return service.New(db, service.Config{BaseURL: "https://muster.example.com"})
+	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
 }
 
 // SQLite writes a seeded database of n users (Owner included) to path, a

@@ -14,6 +14,7 @@ import (
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 // TestSeed seeds a small org on each store and reads it back as an Owner
@@ -52,7 +53,7 @@ func TestSeed(t *testing.T) {
 			if u.Status != muster.StatusActive || u.Role != muster.RoleOwner {
 				t.Fatalf("the Owner is %s %s; want an Active Owner", u.Status, u.Role)
 			}
-			svc := service.New(db, service.Config{BaseURL: "https://muster.example.com"})
+			svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
 			var out bytes.Buffer
 			if err := svc.ExportUsers(owner, &out, nil); err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/web"
 )
 
 const initSynopsis = "init --org NAME --owner-email EMAIL --owner-first-name FIRST --owner-last-name LAST --licenses N [flags]"
@@ -131,7 +132,7 @@ func refusal(what string, err error, flags map[string]string) error {
 // serviceConfig is the part of the configuration the service needs.
 func serviceConfig(cfg *config.Config) service.Config {
 	return service.Config{BaseURL: cfg.BaseURL, Region: cfg.Region, InvitationTTL: cfg.InvitationTTL,
-		ReportLease: cfg.ReportLease}
+		ReportLease: cfg.ReportLease, Links: web.NewLinks(cfg.BaseURL)}
 }
 
 // humanDuration writes whole days as days ("7 days"), anything else as Go

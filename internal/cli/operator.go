@@ -108,24 +108,10 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer done()
-	p, _ := muster.PrincipalFrom(opCtx)
-	page, err := svc.FindUsers(opCtx, service.UserQuery{Search: *user, Status: muster.StatusActive, Limit: service.MaxPageSize})
+	tok, err := svc.CreateAPITokenFor(opCtx, strings.TrimSpace(*user), *name, expiresAt)
 	if err != nil {
-		return refusal("no token was created", err, nil)
-	}
-	var creator *muster.User
-	for _, u := range page.Users {
-		if strings.EqualFold(u.Email, strings.TrimSpace(*user)) {
-			creator = u
-		}
-	}
-	if creator == nil {
-		return fmt.Errorf("no token was created: the organization has no Active user with the email %q", *user)
-	}
-	asUser := muster.NewContext(ctx, muster.Principal{UserID: creator.ID, OrgID: p.OrgID, Origin: "cli"})
-	tok, err := svc.CreateAPIToken(asUser, *name, expiresAt)
-	if err != nil {
-		return refusal("no token was created", err, map[string]string{muster.FieldName: "--name", muster.FieldExpiresAt: "--expires"})
+		return refusal("no token was created", err, map[string]string{muster.FieldEmail: "--user",
+			muster.FieldName: "--name", muster.FieldExpiresAt: "--expires"})
 	}
 	fmt.Fprintln(e.stdout, tok.Secret)
 	return nil
@@ -167,7 +153,7 @@ func runOrg(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usagef("--licenses: %q is not a whole number", *licenses)
 		}
-		if _, err := svc.SetLicenseTotal(opCtx, total); err != nil {
+		if _, err := svc.SetLicenseTotal(opCtx, total, 0); err != nil {
 			return refusal("the license total was not changed", err, map[string]string{muster.FieldLicenseTotal: "--licenses"})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/web"
 )
 
 func TestOperatorCommands(t *testing.T) {
@@ -38,9 +39,9 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := service.New(db, service.Config{BaseURL: baseURL})
+	svc := service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL)})
 	token := created.SetupURL[strings.LastIndex(created.SetupURL, "/")+1:]
-	if _, err := svc.AcceptInvitation(context.Background(), token, "a long enough secret", service.Client{}); err != nil {
+	if _, err := svc.AcceptInvitation(context.Background(), token, "a long enough secret", service.Client{Origin: "test"}); err != nil {
 		t.Fatal(err)
 	}
 

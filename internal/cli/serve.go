@@ -21,6 +21,7 @@ import (
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/worker"
 )
 
 const serveDescription = `
@@ -119,19 +120,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 
-	svc := service.New(db, serviceConfig(cfg))
-	sender := &mail.Sender{Store: db, Transport: transport, Log: log, FirstRetry: cfg.MailRetry, Poll: time.Second}
+	workers := &worker.Workers{
+		Mail: &worker.MailSender{Store: db, Transport: transport, Log: log, FirstRetry: cfg.MailRetry, Poll: time.Second},
+	}
+	svcCfg := serviceConfig(cfg)
+	svcCfg.Waker = workers
+	svc := service.New(db, svcCfg)
 	// A report whose runner died is taken over once its lease runs out, so
 	// the runner looks at least that often.
-	reports := &reportRunner{svc: svc, log: log, wake: make(chan struct{}, 1), poll: min(reportPoll, cfg.ReportLease)}
+	workers.Reports = &worker.ReportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}
 	apiServer := api.New(svc, log)
-	apiServer.OnReportRequested = reports.Wake
 	regions := make([]web.RegionLink, len(cfg.Regions))
 	for i, r := range cfg.Regions {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
 	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, OnReportRequested: reports.Wake, Pprof: cfg.Pprof})
+		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, Pprof: cfg.Pprof})
 	if err != nil {
 		ln.Close()
 		return err
@@ -147,8 +151,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var work sync.WaitGroup
-	work.Go(func() { sender.Run(workCtx) })
-	work.Go(func() { reports.Run(workCtx) })
+	work.Go(func() { workers.Run(workCtx) })
 
 	log.Info("muster is listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
 		"database", cfg.RedactedDatabaseURL(), "region", cfg.Region, "version", version())
@@ -181,53 +184,4 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("muster stopped")
 	return nil
-}
-
-// reportRunner runs queued user-list reports (AUD-1) and deletes expired
-// ones.
-type reportRunner struct {
-	svc  *service.Service
-	log  *slog.Logger
-	wake chan struct{}
-	poll time.Duration
-}
-
-// Wake asks the runner to look for queued reports now.
-func (r *reportRunner) Wake() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run runs reports until ctx ends.
-func (r *reportRunner) Run(ctx context.Context) {
-	poll := time.NewTicker(r.poll)
-	defer poll.Stop()
-	var nextCleanup time.Time
-	for {
-		for ctx.Err() == nil {
-			ran, err := r.svc.RunNextReport(ctx)
-			if err != nil && ctx.Err() == nil {
-				r.log.Error("reports: running a report failed", "err", err)
-			}
-			if !ran || err != nil {
-				break
-			}
-		}
-		if now := time.Now(); now.After(nextCleanup) && ctx.Err() == nil {
-			if n, err := r.svc.DeleteExpiredReports(ctx); err != nil && ctx.Err() == nil {
-				r.log.Error("reports: deleting expired reports failed", "err", err)
-			} else if n > 0 {
-				r.log.Info("reports: deleted expired reports", "count", n)
-			}
-			nextCleanup = now.Add(time.Hour)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-poll.C:
-		case <-r.wake:
-		}
-	}
 }

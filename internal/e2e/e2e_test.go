@@ -26,6 +26,7 @@ import (
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 // binary is the muster command, built once for the package's tests.
@@ -144,7 +145,7 @@ func org(t *testing.T, db *sqlstore.DB, svc *service.Service) (context.Context, 
 func accept(t *testing.T, svc *service.Service, link string) *muster.User {
 	t.Helper()
 	in, err := svc.AcceptInvitation(context.Background(), link[strings.LastIndex(link, "/")+1:], "a long enough secret",
-		service.Client{IP: "127.0.0.1"})
+		service.Client{IP: "127.0.0.1", Origin: "web " + "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestCommittedMailSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := service.New(db, service.Config{BaseURL: "http://muster.test"})
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test")})
 
 	args := []string{"--db", dbPath, "--smtp", smtp.URL(), "--mail-from", "muster@example.com", "--mail-retry", "200ms"}
 	first := serve(t, args...)
@@ -234,7 +235,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := service.New(db, service.Config{BaseURL: "http://muster.test"})
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test")})
 	owner, team := org(t, db, svc)
 	dee := accept(t, svc, invite(t, svc, owner, team, "Dee", muster.RoleManager).Link)
 	token, err := svc.CreateAPIToken(owner, "e2e", time.Time{})

@@ -20,6 +20,7 @@ import (
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 // reportUsers is the size of the org whose user list is interrupted: large
@@ -65,7 +66,7 @@ func testReportSurvivesSIGKILL(t *testing.T, db *sqlstore.DB, dbURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := service.New(db, service.Config{BaseURL: "http://muster.test"}).CreateAPIToken(ownerCtx, "e2e reports", time.Time{})
+	token, err := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test")}).CreateAPIToken(ownerCtx, "e2e reports", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,15 @@ import (
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/worker"
 )
 
 // TestRunSmallLoad runs every phase against an in-process API and checks
 // that each operation succeeded and was counted.
 func TestRunSmallLoad(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	svc := service.New(db, service.Config{BaseURL: "http://load.invalid", PasswordParams: secret.TestParams})
+	svc := service.New(db, service.Config{BaseURL: "http://load.invalid", Links: web.NewLinks("http://load.invalid"), PasswordParams: secret.TestParams})
 	srv := httptest.NewServer(api.New(svc, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	cfg := loadtest.Config{URL: srv.URL, Users: 40, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10, ServerPID: os.Getpid()}
@@ -62,15 +64,16 @@ func TestRunSmallLoad(t *testing.T) {
 // listed every seeded user.
 func TestMeasureExport(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	svc := service.New(db, service.Config{BaseURL: "http://load.invalid", PasswordParams: secret.TestParams})
-	a := api.New(svc, slog.New(slog.DiscardHandler))
-	a.OnReportRequested = func() {
-		go func() {
-			if _, err := svc.RunNextReport(context.Background()); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
+	workers := &worker.Workers{}
+	svc := service.New(db, service.Config{BaseURL: "http://load.invalid", Links: web.NewLinks("http://load.invalid"),
+		PasswordParams: secret.TestParams, Waker: workers})
+	log := slog.New(slog.DiscardHandler)
+	workers.Reports = &worker.ReportRunner{Service: svc, Log: log, Poll: time.Hour}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { workers.Run(ctx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	a := api.New(svc, log)
 	srv := httptest.NewServer(a)
 	defer srv.Close()
 	seed, err := loadtest.NewSeed(context.Background(), svc, loadtest.Config{Users: 30, Clients: 2})

@@ -3,7 +3,6 @@ package muster
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Error codes. Every refusal the service makes carries one of these; each
@@ -19,6 +18,13 @@ const (
 	ETOOMANY      = "rate_limited" // too many attempts; try again later
 	ESTALE        = "stale"        // the resource changed since the client read it (If-Match)
 	EINTERNAL     = "internal"     // a fault; never shown in detail
+)
+
+// Reasons refine a code where an interface needs to tell cases apart.
+const (
+	// ReasonTeamInUse: a team can't be removed while it is someone's
+	// primary team (TEAM-3); the console links to those users.
+	ReasonTeamInUse = "team_in_use"
 )
 
 // Error is a refusal with a code and a message an administrator understands.
@@ -45,32 +51,6 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// HTTPStatus is the HTTP status that answers a refusal with code, for the
-// console and the API alike.
-func HTTPStatus(code string) int {
-	switch code {
-	case EINVALID:
-		return http.StatusUnprocessableEntity
-	case ENOTFOUND:
-		return http.StatusNotFound
-	case ECONFLICT, ESEATS:
-		return http.StatusConflict
-	case EFORBIDDEN:
-		return http.StatusForbidden
-	case EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case EGONE:
-		return http.StatusGone
-	case ETOOMANY:
-		return http.StatusTooManyRequests
-	case ESTALE:
-		return http.StatusPreconditionFailed
-	case EINTERNAL:
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest
 }
 
 // ErrorCode returns the code of err, EINTERNAL for errors that are not *Error,

@@ -52,6 +52,9 @@ type Org struct {
 	SeatsUsed    int
 	EmailAtScale bool
 	CreatedAt    time.Time
+	// Version increases with every change of the settings (license total,
+	// Email at Scale), not of SeatsUsed; it backs the API's If-Match.
+	Version int64
 }
 
 // SeatsFree is the number of seats left.
@@ -115,8 +118,13 @@ type Team struct {
 	Name      string
 	IsDefault bool
 	CreatedAt time.Time
+	// Version increases when the team is renamed, not when its members
+	// change; it backs the API's If-Match.
+	Version int64
 
-	// Counts of Pending and Active users, filled by listings.
+	// Counts of the Pending and Active users who have the team as their
+	// primary and as a secondary team, kept by the store with every change
+	// of a membership or a status.
 	PrimaryCount   int
 	SecondaryCount int
 }
@@ -164,6 +172,16 @@ type AuditEvent struct {
 	CreatedAt   time.Time
 }
 
+// Audit target types: what an event's TargetID names.
+const (
+	TargetUser     = "user"
+	TargetTeam     = "team"
+	TargetOrg      = "org"
+	TargetSendAs   = "send_as"
+	TargetAPIToken = "api_token"
+	TargetReport   = "report"
+)
+
 // Audit actions.
 const (
 	ActionOrgCreated          = "org.created"
@@ -186,10 +204,13 @@ const (
 	ActionSendAsAssigned      = "send_as.assigned"
 	ActionSendAsUnassigned    = "send_as.unassigned"
 	ActionSendAsDeleted       = "send_as.deleted"
-	ActionReportRequested     = "report.requested"
-	ActionTeamCreated         = "team.created"
-	ActionTeamRenamed         = "team.renamed"
-	ActionTeamRemoved         = "team.removed"
+	// ActionSendAsRevoked: a deactivated user's grants were removed, one
+	// event for all of their permissions.
+	ActionSendAsRevoked   = "send_as.revoked"
+	ActionReportRequested = "report.requested"
+	ActionTeamCreated     = "team.created"
+	ActionTeamRenamed     = "team.renamed"
+	ActionTeamRemoved     = "team.removed"
 )
 
 // OutboxMessage is an email waiting to be sent, written in the same

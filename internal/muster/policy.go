@@ -117,9 +117,10 @@ func CheckPassword(v *Validation, field, password, email string) {
 
 // CheckEditUser refuses an edit of target by an actor with role actorRole
 // and ID actorID; roleChange says whether the edit changes target's role.
-// The Owner edits their own name and teams but nobody edits their own role
-// or the Owner's (which changes only by a transfer); otherwise each role
-// edits only the roles below its ceiling, and only Pending and Active users.
+// Owners and Admins edit their own name and teams, but nobody edits their
+// own role or the Owner's (which changes only by a transfer); otherwise each
+// role edits only the roles below its ceiling, and only Pending and Active
+// users.
 func CheckEditUser(actorRole Role, actorID int64, target *User, roleChange bool) error {
 	self := target.ID == actorID
 	switch {
@@ -127,8 +128,8 @@ func CheckEditUser(actorRole Role, actorID int64, target *User, roleChange bool)
 		return Errorf(EFORBIDDEN, "You can't change your own role.")
 	case target.Role == RoleOwner && roleChange:
 		return Errorf(EFORBIDDEN, "The Owner's role changes only by transferring ownership.")
-	case self && target.Role == RoleOwner:
-		// The Owner may edit their own name and teams.
+	case self && CanAdminister(actorRole):
+		// Owners and Admins keep their own name and teams up to date.
 	default:
 		if err := CheckManageUser(actorRole, target.Role); err != nil {
 			return err

@@ -13,6 +13,9 @@ type SendAsPermission struct {
 	ReplyToEmail string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Version increases with every change of the permission or its grants;
+	// it backs the API's If-Match.
+	Version int64
 	// UserIDs are the users granted the identity, in ID order.
 	UserIDs []int64
 }

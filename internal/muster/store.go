@@ -31,8 +31,25 @@ type Store interface {
 
 // Tx is one transaction. Methods that find one row return an ENOTFOUND error
 // when it does not exist; a unique constraint broken by a write returns
-// ECONFLICT.
+// ECONFLICT. It is composed of one interface per area, so that a reader (or
+// a fake in a test) finds an area's methods together.
 type Tx interface {
+	OrgTx
+	TeamTx
+	UserTx
+	InvitationTx
+	AuditTx
+	OutboxTx
+	SessionTx
+	PasswordResetTx
+	SendAsTx
+	ReportTx
+	IdempotencyTx
+	APITokenTx
+}
+
+// OrgTx reads and writes organizations and their seats.
+type OrgTx interface {
 	CountOrgs(ctx context.Context) (int, error)
 	CreateOrg(ctx context.Context, org *Org) error
 	FindOrg(ctx context.Context, id int64) (*Org, error)
@@ -43,35 +60,35 @@ type Tx interface {
 	// SetLicenseTotal sets the total unless it is below the used seats, and
 	// reports whether it did.
 	SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error)
-
 	SetEmailAtScale(ctx context.Context, orgID int64, on bool) error
+}
 
+// TeamTx reads and writes teams. Memberships are written with their users
+// (UserTx); the store keeps each team's member counts as they change.
+type TeamTx interface {
 	CreateTeam(ctx context.Context, team *Team) error
 	// FindTeam finds the org's team; in a write transaction it locks the
 	// team's row until the commit, for a transaction that changes the team.
 	FindTeam(ctx context.Context, orgID, id int64) (*Team, error)
 	// FindTeamShared is FindTeam for a transaction that only refers to the
-	// team (a membership): the team cannot change until the commit, but
+	// team (a membership): the team cannot be removed until the commit, but
 	// other such transactions need not wait for it.
 	FindTeamShared(ctx context.Context, orgID, id int64) (*Team, error)
 	FindTeamByName(ctx context.Context, orgID int64, name string) (*Team, error)
 	FindDefaultTeam(ctx context.Context, orgID int64) (*Team, error)
-	// FindTeams lists the org's teams by name, with the counts of Pending and
-	// Active users who have each as primary and as secondary team.
+	// FindTeams lists the org's teams, the Default Team first and then by
+	// name, with their member counts.
 	FindTeams(ctx context.Context, orgID int64) ([]*Team, error)
-	// FindTeamList lists the org's teams in FindTeams' order without the
-	// member counts, which read every membership (a second at a million
-	// users): for pages that only name teams.
-	FindTeamList(ctx context.Context, orgID int64) ([]*Team, error)
-	RenameTeam(ctx context.Context, orgID, id int64, name string) error
+	// RenameTeam renames the team and increments its version.
+	RenameTeam(ctx context.Context, team *Team, name string) error
 	// DeleteTeam removes the team and its secondary memberships, after moving
 	// the primary memberships that remain (of deactivated and withdrawn
 	// users) to moveTo.
 	DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error
-	// CountPrimaryHolders counts the Pending and Active users whose primary
-	// team is teamID.
-	CountPrimaryHolders(ctx context.Context, teamID int64) (int, error)
+}
 
+// UserTx reads and writes users with their memberships.
+type UserTx interface {
 	CreateUser(ctx context.Context, user *User) error
 	// UpdateUser writes every field of user and its teams, and increments
 	// its version.
@@ -83,6 +100,9 @@ type Tx interface {
 	// reads but does not change: the actor, whose concurrent requests would
 	// otherwise run one at a time.
 	PeekUser(ctx context.Context, orgID, id int64) (*User, error)
+	// FindUsersByID finds the org's users with the ids, in id order,
+	// without locks; ids of no user of the org are left out.
+	FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*User, error)
 	// FindUserByEmail finds the org's user with email, ignoring case.
 	FindUserByEmail(ctx context.Context, orgID int64, email string) (*User, error)
 	// FindLiveUserByEmail finds the Pending or Active user with email in any
@@ -93,7 +113,12 @@ type Tx interface {
 	// afterID, in ID order, of every status but withdrawn, with their teams
 	// and the name of whoever invited them.
 	ExportUsers(ctx context.Context, orgID, afterID int64, limit int) ([]*ExportedUser, error)
+	// CountExportUsers counts the users an export of the org writes.
+	CountExportUsers(ctx context.Context, orgID int64) (int, error)
+}
 
+// InvitationTx reads and writes invitation links.
+type InvitationTx interface {
 	CreateInvitation(ctx context.Context, inv *Invitation) error
 	FindInvitationByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)
 	// UseInvitation marks a live invitation used and reports whether this
@@ -101,10 +126,16 @@ type Tx interface {
 	UseInvitation(ctx context.Context, id int64, now time.Time) (bool, error)
 	// RevokeInvitations ends every live invitation of the user.
 	RevokeInvitations(ctx context.Context, userID int64, reason string, now time.Time) error
+}
 
+// AuditTx writes and reads the audit log.
+type AuditTx interface {
 	CreateAuditEvent(ctx context.Context, event *AuditEvent) error
 	FindAuditEvents(ctx context.Context, filter AuditFilter) ([]*AuditEvent, error)
+}
 
+// OutboxTx queues email and keeps its delivery state (INV-6).
+type OutboxTx interface {
 	CreateOutboxMessage(ctx context.Context, msg *OutboxMessage) error
 	// LeaseOutboxMessages claims up to limit messages that are due at now
 	// and not leased by another sender, until the lease ends at until. Two
@@ -115,7 +146,10 @@ type Tx interface {
 	MarkOutboxFailed(ctx context.Context, id int64, now time.Time, lastError string) error
 	FindOutboxMessages(ctx context.Context, filter OutboxFilter) ([]*OutboxMessage, error)
 	FindOutboxMessage(ctx context.Context, orgID, id int64) (*OutboxMessage, error)
+}
 
+// SessionTx reads and writes console sessions (AUTH-3).
+type SessionTx interface {
 	CreateSession(ctx context.Context, s *Session) error
 	FindSessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
 	FindUserSessions(ctx context.Context, userID int64) ([]*Session, error)
@@ -124,18 +158,27 @@ type Tx interface {
 	// DeleteUserSessions ends every session of the user but keepID (0 for
 	// none).
 	DeleteUserSessions(ctx context.Context, userID, keepID int64) error
+}
 
+// PasswordResetTx reads and writes password reset links (AUTH-2).
+type PasswordResetTx interface {
 	CreatePasswordReset(ctx context.Context, r *PasswordReset) error
 	FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (*PasswordReset, error)
 	// UsePasswordResets marks every unused reset link of the user used and
 	// reports whether the one with id was among them.
 	UsePasswordResets(ctx context.Context, userID, id int64, now time.Time) (bool, error)
+}
 
+// SendAsTx reads and writes Send As permissions and their grants.
+type SendAsTx interface {
 	// CreateSendAs inserts the permission and its grants.
 	CreateSendAs(ctx context.Context, p *SendAsPermission) error
-	// UpdateSendAs writes the permission's fields and replaces its grants.
+	// UpdateSendAs writes the permission's fields, replaces its grants and
+	// increments its version.
 	UpdateSendAs(ctx context.Context, p *SendAsPermission) error
 	DeleteSendAs(ctx context.Context, orgID, id int64) error
+	// FindSendAs finds the org's permission; in a write transaction it
+	// locks it until the commit.
 	FindSendAs(ctx context.Context, orgID, id int64) (*SendAsPermission, error)
 	FindSendAsByEmail(ctx context.Context, orgID int64, email string) (*SendAsPermission, error)
 	// FindSendAsPermissions lists the org's permissions by From Email.
@@ -144,9 +187,13 @@ type Tx interface {
 	FindUserSendAs(ctx context.Context, userID int64) ([]*SendAsPermission, error)
 	// FindActiveUserIDs lists the org's Active users' IDs.
 	FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error)
-	// DeleteUserSendAsGrants removes every grant of the user.
+	// DeleteUserSendAsGrants removes every grant of the user (and increments
+	// the versions of the permissions concerned).
 	DeleteUserSendAsGrants(ctx context.Context, userID int64) error
+}
 
+// ReportTx reads and writes user-list reports and their chunks (AUD-1).
+type ReportTx interface {
 	CreateReport(ctx context.Context, r *Report) error
 	FindReport(ctx context.Context, orgID, id int64) (*Report, error)
 	// FindActiveReport finds the org's queued or running report.
@@ -166,16 +213,20 @@ type Tx interface {
 	FailReport(ctx context.Context, id int64, now, expiresAt time.Time, lastError string) error
 	// DeleteExpiredReports deletes finished reports that expired before now.
 	DeleteExpiredReports(ctx context.Context, now time.Time) (int, error)
-	// CountExportUsers counts the users an export of the org writes.
-	CountExportUsers(ctx context.Context, orgID int64) (int, error)
+}
 
+// IdempotencyTx keeps the outcomes of requests sent with an idempotency key.
+type IdempotencyTx interface {
 	// ClaimIdempotencyKey inserts rec unless its key exists, and returns
 	// the existing record (nil when rec was inserted). Records created
 	// before expiredBefore are replaced.
 	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, expiredBefore time.Time) (*IdempotencyRecord, error)
 	CompleteIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) error
 	DeleteIdempotencyKey(ctx context.Context, orgID, userID int64, key string) error
+}
 
+// APITokenTx reads and writes API tokens (API-1).
+type APITokenTx interface {
 	CreateAPIToken(ctx context.Context, t *APIToken) error
 	// FindAPITokenByHash finds a token with its creator's status and role.
 	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
@@ -212,7 +263,7 @@ type AuditFilter struct {
 	OrgID    int64
 	ActorID  int64
 	TargetID int64
-	// TargetType goes with TargetID ("user", "team", "org").
+	// TargetType goes with TargetID (TargetUser, TargetTeam…).
 	TargetType string
 	Action     string
 	Since      time.Time

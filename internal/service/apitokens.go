@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -22,34 +21,68 @@ type NewAPIToken struct {
 // acts as its creator and dies when the creator is deactivated or is no
 // longer an Owner or Admin (API-1). expiresAt may be zero for no expiry.
 func (s *Service) CreateAPIToken(ctx context.Context, name string, expiresAt time.Time) (*NewAPIToken, error) {
+	return s.createAPIToken(ctx, name, expiresAt, func(tx *txn, a *actor) (*muster.User, error) {
+		if a.user == nil {
+			return nil, muster.Errorf(muster.EFORBIDDEN, "API tokens belong to a user; an operator can't create one.")
+		}
+		return a.user, nil
+	})
+}
+
+// CreateAPITokenFor creates an API token that acts as the org's Active
+// Owner or Admin with email: for an operator at the command line, who has
+// no token of their own.
+func (s *Service) CreateAPITokenFor(ctx context.Context, email, name string, expiresAt time.Time) (*NewAPIToken, error) {
+	return s.createAPIToken(ctx, name, expiresAt, func(tx *txn, a *actor) (*muster.User, error) {
+		if a.user != nil {
+			return nil, muster.Errorf(muster.EFORBIDDEN, "Only an operator can create an API token for someone else.")
+		}
+		u, err := tx.FindUserByEmail(ctx, a.orgID, email)
+		if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
+			return nil, muster.FieldErrorf(muster.ENOTFOUND, muster.FieldEmail,
+				"The organization has no Active user with the email %q.", email)
+		} else if err != nil {
+			return nil, err
+		}
+		if !muster.CanAdminister(u.Role) {
+			return nil, muster.FieldErrorf(muster.EFORBIDDEN, muster.FieldEmail,
+				"%s is a %s; API tokens act as an Owner or Admin.", u.Email, u.Role.Label())
+		}
+		return u, nil
+	})
+}
+
+// createAPIToken creates a token that acts as the user creator picks.
+func (s *Service) createAPIToken(ctx context.Context, name string, expiresAt time.Time,
+	creator func(*txn, *actor) (*muster.User, error)) (*NewAPIToken, error) {
 	name = muster.CleanName(name)
-	var v muster.Validation
-	muster.CheckName(&v, muster.FieldName, "Token name", name)
-	now := s.now()
-	if !expiresAt.IsZero() && !expiresAt.After(now) {
-		v.Add(muster.FieldExpiresAt, "The expiry date must be in the future.")
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	var out NewAPIToken
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if a.user == nil {
-			return muster.Errorf(muster.EFORBIDDEN, "API tokens belong to a user; an operator can't create one.")
+		var v muster.Validation
+		muster.CheckName(&v, muster.FieldName, "Token name", name)
+		if !expiresAt.IsZero() && !expiresAt.After(tx.now) {
+			v.Add(muster.FieldExpiresAt, "The expiry date must be in the future.")
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		u, err := creator(tx, a)
+		if err != nil {
+			return err
 		}
 		token, hash := secret.NewToken()
-		t := &muster.APIToken{OrgID: a.orgID, UserID: a.user.ID, Name: name, TokenHash: hash, CreatedAt: now,
-			ExpiresAt: expiresAt.UTC().Truncate(time.Microsecond), CreatorName: a.user.Name()}
+		t := &muster.APIToken{OrgID: a.orgID, UserID: u.ID, Name: name, TokenHash: hash, CreatedAt: tx.now,
+			ExpiresAt: expiresAt.UTC().Truncate(time.Microsecond), CreatorName: u.Name()}
 		if err := tx.CreateAPIToken(ctx, t); err != nil {
 			return err
 		}
 		out = NewAPIToken{Token: t, Secret: muster.APITokenPrefix + token}
-		return s.audit(ctx, tx, a, now, muster.ActionAPITokenCreated, "api_token", t.ID, t.Name, nil,
-			map[string]any{"name": t.Name, "expires_at": formatTime(t.ExpiresAt)})
+		return tx.audit(ctx, a, muster.ActionAPITokenCreated, muster.TargetAPIToken, t.ID, t.Name, nil,
+			map[string]any{"name": t.Name, "expires_at": formatTime(t.ExpiresAt), "acts_as": u.Email})
 	})
 	if err != nil {
 		return nil, err
@@ -67,7 +100,7 @@ func formatTime(t time.Time) string {
 // APITokens lists the org's live API tokens for Owners and Admins.
 func (s *Service) APITokens(ctx context.Context) ([]*muster.APIToken, error) {
 	var out []*muster.APIToken
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -81,7 +114,7 @@ func (s *Service) APITokens(ctx context.Context) ([]*muster.APIToken, error) {
 // RevokeAPIToken ends an API token of the org. Admins revoke their own
 // tokens; the Owner revokes any.
 func (s *Service) RevokeAPIToken(ctx context.Context, id int64) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -102,23 +135,23 @@ func (s *Service) RevokeAPIToken(ctx context.Context, id int64) error {
 		if a.role != muster.RoleOwner && t.UserID != a.id() {
 			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can revoke another person's API token.")
 		}
-		now := s.now()
+		now := tx.now
 		if _, err := tx.RevokeAPIToken(ctx, a.orgID, id, now); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionAPITokenRevoked, "api_token", t.ID, t.Name, nil, nil)
+		return tx.audit(ctx, a, muster.ActionAPITokenRevoked, muster.TargetAPIToken, t.ID, t.Name, nil, nil)
 	})
 }
 
 var errTokenInvalid = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "The API token is missing, revoked, expired, or its creator can no longer use the API."}
 
-// AuthenticateAPIToken resolves an API token to the principal it acts as.
-// Its creator must be Active and still an Owner or Admin, as they are at this
-// moment: a deactivated or demoted creator's token fails on its very next
-// call.
-func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (muster.Principal, error) {
+// AuthenticateAPIToken finds a live API token; it acts as its creator
+// (UserID) in its org. Its creator must be Active and still an Owner or
+// Admin, as they are at this moment: a deactivated or demoted creator's
+// token fails on its very next call.
+func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*muster.APIToken, error) {
 	if len(token) <= len(muster.APITokenPrefix) || token[:len(muster.APITokenPrefix)] != muster.APITokenPrefix {
-		return muster.Principal{}, errTokenInvalid
+		return nil, errTokenInvalid
 	}
 	now := s.now()
 	var t *muster.APIToken
@@ -139,12 +172,12 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (muste
 		return nil
 	})
 	if err != nil {
-		return muster.Principal{}, err
+		return nil, err
 	}
 	if now.Sub(t.LastUsedAt) >= apiTokenTouchEvery {
-		if err := s.update(ctx, func(tx muster.Tx) error { return tx.TouchAPIToken(ctx, t.ID, now) }); err != nil {
-			return muster.Principal{}, err
+		if err := s.update(ctx, func(tx *txn) error { return tx.TouchAPIToken(ctx, t.ID, now) }); err != nil {
+			return nil, err
 		}
 	}
-	return muster.Principal{UserID: t.UserID, OrgID: t.OrgID, Origin: "api token " + strconv.FormatInt(t.ID, 10)}, nil
+	return t, nil
 }

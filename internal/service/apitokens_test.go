@@ -23,10 +23,11 @@ func TestAPITokens(t *testing.T) {
 		if !strings.HasPrefix(tok.Secret, muster.APITokenPrefix) || len(tok.Secret) < 40 {
 			t.Fatalf("secret %q: want a long mst_ token", tok.Secret)
 		}
-		p, err := f.svc.AuthenticateAPIToken(ctx, tok.Secret)
-		if err != nil || p.UserID != admin.ID || p.OrgID != f.org.ID {
-			t.Fatalf("AuthenticateAPIToken = %+v, %v; want Ada's principal", p, err)
+		found, err := f.svc.AuthenticateAPIToken(ctx, tok.Secret)
+		if err != nil || found.UserID != admin.ID || found.OrgID != f.org.ID {
+			t.Fatalf("AuthenticateAPIToken = %+v, %v; want Ada's token", found, err)
 		}
+		p := muster.Principal{UserID: found.UserID, OrgID: found.OrgID, Origin: "test"}
 		// The token acts with its creator's ceiling: an Admin can't invite an Admin.
 		_, err = f.svc.Invite(muster.NewContext(ctx, p), service.InviteInput{FirstName: "X", LastName: "Y",
 			Email: uniqueEmail("x"), Role: muster.RoleAdmin, PrimaryTeamID: f.defaultTeam().ID})
@@ -53,7 +54,7 @@ func TestAPITokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.Deactivate(f.as(f.owner), second.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), second.ID); err != nil {
 			t.Fatal(err)
 		}
 		_, err = f.svc.AuthenticateAPIToken(ctx, bos.Secret)

@@ -33,7 +33,7 @@ type AuditPage struct {
 func (s *Service) FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 	limit := pageLimit(q.Limit)
 	var page AuditPage
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -58,7 +58,7 @@ func (s *Service) FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage
 // newest first, for Owners and Admins (LOG-1). It pages through them inside
 // one read transaction, holding one page at a time.
 func (s *Service) ExportAuditEvents(ctx context.Context, w io.Writer, q AuditQuery) error {
-	return s.view(ctx, func(tx muster.Tx) error {
+	return s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err

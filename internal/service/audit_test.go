@@ -61,7 +61,7 @@ func TestAuditEventContents(t *testing.T) {
 		wantChange(t, e, "role", "manager", "basic")
 
 		// An operator's change is the operator's.
-		e = f.changed(t, func() error { _, err := f.svc.SetLicenseTotal(operator(f.org.ID), 12); return err })
+		e = f.changed(t, func() error { _, err := f.svc.SetLicenseTotal(operator(f.org.ID), 12, 0); return err })
 		wantEvent(t, e, muster.ActionLicenseTotalChanged, nil, "org", f.org.ID)
 		if e.ActorLabel != "Operator" || e.Origin != "test" {
 			t.Fatalf("operator event label %q origin %q", e.ActorLabel, e.Origin)
@@ -123,7 +123,7 @@ func TestNoOpWritesNoAuditEvent(t *testing.T) {
 		if _, err := f.svc.UpdateUser(f.as(f.owner), u.ID, service.UserUpdate{FirstName: ptr("Nils"), PrimaryTeamID: &u.PrimaryTeamID}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.RenameTeam(f.as(f.owner), team.ID, "Same"); err != nil {
+		if _, err := f.svc.RenameTeam(f.as(f.owner), team.ID, "Same", 0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.svc.SetEmailAtScale(f.as(f.owner), false); err != nil {

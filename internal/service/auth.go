@@ -24,16 +24,14 @@ const (
 	resetWindow        = time.Hour
 )
 
-// ResetPath is where a password reset link leads, below the base URL.
-const ResetPath = "/password-reset/"
-
 // Client describes the browser or program making a request.
 type Client struct {
 	IP        string
 	UserAgent string
+	// Origin is where the request came from, as the audit log shows it; the
+	// interface that received it says (e.g. "web 192.0.2.1").
+	Origin string
 }
-
-func (c Client) origin() string { return "web " + c.IP }
 
 // SignedIn is a new session: the token goes into the cookie, the rest is
 // what the database keeps.
@@ -61,7 +59,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		return nil, errTooManyAttempts
 	}
 	var u *muster.User
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		var err error
 		u, err = tx.FindLiveUserByEmail(ctx, email)
 		return err
@@ -82,7 +80,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	s.accountFailures.reset(accountKey)
 
 	var out *SignedIn
-	err = s.update(ctx, func(tx muster.Tx) error {
+	err = s.update(ctx, func(tx *txn) error {
 		// Re-read: the user may have been deactivated since the check.
 		cur, err := tx.FindUser(ctx, u.OrgID, u.ID)
 		if err != nil {
@@ -128,7 +126,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*muster.User,
 		u    *muster.User
 		sess *muster.Session
 	)
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		var err error
 		sess, err = tx.FindSessionByTokenHash(ctx, secret.HashToken(token))
 		if muster.ErrorCode(err) == muster.ENOTFOUND {
@@ -152,7 +150,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*muster.User,
 		return nil, nil, err
 	}
 	if now.Sub(sess.LastSeenAt) >= sessionTouchEvery {
-		err = s.update(ctx, func(tx muster.Tx) error { return tx.TouchSession(ctx, sess.ID, now) })
+		err = s.update(ctx, func(tx *txn) error { return tx.TouchSession(ctx, sess.ID, now) })
 		sess.LastSeenAt = now
 	}
 	return u, sess, err
@@ -160,7 +158,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*muster.User,
 
 // SignOut ends the session with token.
 func (s *Service) SignOut(ctx context.Context, token string) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		sess, err := tx.FindSessionByTokenHash(ctx, secret.HashToken(token))
 		if muster.ErrorCode(err) == muster.ENOTFOUND {
 			return nil
@@ -175,7 +173,7 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 // Sessions lists the signed-in user's own sessions.
 func (s *Service) Sessions(ctx context.Context) ([]*muster.Session, error) {
 	var out []*muster.Session
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
 			return err
@@ -188,7 +186,7 @@ func (s *Service) Sessions(ctx context.Context) ([]*muster.Session, error) {
 
 // RevokeSession ends one of the signed-in user's own sessions.
 func (s *Service) RevokeSession(ctx context.Context, sessionID int64) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
 			return err
@@ -230,7 +228,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 		return err
 	}
 	hash := s.hashPassword(password)
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
 			return err
@@ -246,7 +244,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 		if a.user.PasswordHash != me.PasswordHash {
 			return muster.Errorf(muster.ECONFLICT, "Your password was changed elsewhere a moment ago. Please try again.")
 		}
-		now := s.now()
+		now := tx.now
 		a.user.PasswordHash, a.user.UpdatedAt = hash, now
 		if err := tx.UpdateUser(ctx, a.user); err != nil {
 			return err
@@ -254,7 +252,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 		if err := tx.DeleteUserSessions(ctx, a.user.ID, keepSessionID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionPasswordChanged, "user", a.user.ID, a.user.Email, nil, nil)
+		return tx.audit(ctx, a, muster.ActionPasswordChanged, muster.TargetUser, a.user.ID, a.user.Email, nil, nil)
 	})
 }
 
@@ -268,7 +266,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 		return nil
 	}
 	s.resetRequests.add(key, now)
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		u, err := tx.FindLiveUserByEmail(ctx, email)
 		if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
 			return nil
@@ -285,7 +283,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 			return err
 		}
 		msg, err := mail.ComposePasswordReset(mail.PasswordReset{OrgName: org.Name, FirstName: u.FirstName,
-			Link: s.cfg.BaseURL + ResetPath + token, ExpiresAt: reset.ExpiresAt})
+			Link: s.cfg.Links.PasswordReset(token), ExpiresAt: reset.ExpiresAt})
 		if err != nil {
 			return err
 		}
@@ -299,7 +297,7 @@ var errResetLinkDead = &muster.Error{Code: muster.EGONE, Reason: muster.LinkUsed
 
 // CheckPasswordReset reports whether a reset link still works.
 func (s *Service) CheckPasswordReset(ctx context.Context, token string) error {
-	return s.view(ctx, func(tx muster.Tx) error {
+	return s.view(ctx, func(tx *txn) error {
 		_, _, err := s.liveReset(ctx, tx, token)
 		return err
 	})
@@ -326,7 +324,7 @@ func (s *Service) liveReset(ctx context.Context, tx muster.Tx, token string) (*m
 // of the user and signs them in.
 func (s *Service) ResetPassword(ctx context.Context, token, password string, c Client) (*SignedIn, error) {
 	var u *muster.User
-	if err := s.view(ctx, func(tx muster.Tx) error {
+	if err := s.view(ctx, func(tx *txn) error {
 		var err error
 		_, u, err = s.liveReset(ctx, tx, token)
 		return err
@@ -340,12 +338,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 	}
 	hash := s.hashPassword(password)
 	var out *SignedIn
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		r, u, err := s.liveReset(ctx, tx, token)
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := tx.now
 		if ok, err := tx.UsePasswordResets(ctx, u.ID, r.ID, now); err != nil {
 			return err
 		} else if !ok {
@@ -358,8 +356,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 		if err := tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
 			return err
 		}
-		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.origin()}
-		if err := s.audit(ctx, tx, a, now, muster.ActionPasswordReset, "user", u.ID, u.Email, nil, nil); err != nil {
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.Origin}
+		if err := tx.audit(ctx, a, muster.ActionPasswordReset, muster.TargetUser, u.ID, u.Email, nil, nil); err != nil {
 			return err
 		}
 		out, err = startSession(ctx, tx, u, c, now)

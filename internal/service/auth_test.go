@@ -9,18 +9,22 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/web"
 )
 
 const password = "a long enough secret"
 
-var browser = service.Client{IP: "192.0.2.10", UserAgent: "test"}
+var browser = service.Client{IP: "192.0.2.10", UserAgent: "test", Origin: "web " + "192.0.2.10"}
+
+// resetPrefix is where reset links start in the emails.
+var resetPrefix = web.NewLinks("").PasswordReset("")
 
 func TestSignInSameAnswerForUnknownEmail(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		pending, _ := f.invite("Pia", muster.RoleBasic)
 		deactivated := f.active("Dee", muster.RoleBasic)
-		if err := f.svc.Deactivate(f.as(f.owner), deactivated.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), deactivated.ID); err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
@@ -31,7 +35,7 @@ func TestSignInSameAnswerForUnknownEmail(t *testing.T) {
 			{pending.Email, password},
 			{deactivated.Email, password},
 		} {
-			_, err := f.svc.SignIn(ctx, try.email, try.password, service.Client{IP: "192.0.2." + try.email[:1]})
+			_, err := f.svc.SignIn(ctx, try.email, try.password, service.Client{IP: "192.0.2." + try.email[:1], Origin: "web " + "192.0.2." + try.email[:1]})
 			wantCode(t, err, muster.EUNAUTHORIZED)
 			messages = append(messages, muster.ErrorMessage(err))
 		}
@@ -57,7 +61,7 @@ func TestSignInThrottlesPerAccount(t *testing.T) {
 		for i := range 5 {
 			// A different address each time: the account limit must hold
 			// however the attacker spreads out.
-			_, err := f.svc.SignIn(ctx, f.owner.Email, "wrong password!", service.Client{IP: "198.51.100." + string(rune('1'+i))})
+			_, err := f.svc.SignIn(ctx, f.owner.Email, "wrong password!", service.Client{IP: "198.51.100." + string(rune('1'+i)), Origin: "web " + "198.51.100." + string(rune('1'+i))})
 			wantCode(t, err, muster.EUNAUTHORIZED)
 		}
 		_, err := f.svc.SignIn(ctx, f.owner.Email, password, browser)
@@ -67,7 +71,7 @@ func TestSignInThrottlesPerAccount(t *testing.T) {
 		for range 5 {
 			f.svc.SignIn(ctx, "ghost@example.com", "wrong password!", browser)
 		}
-		_, err = f.svc.SignIn(ctx, "ghost@example.com", "wrong password!", service.Client{IP: "203.0.113.1"})
+		_, err = f.svc.SignIn(ctx, "ghost@example.com", "wrong password!", service.Client{IP: "203.0.113.1", Origin: "web " + "203.0.113.1"})
 		wantCode(t, err, muster.ETOOMANY)
 
 		f.clock.Advance(16 * time.Minute)
@@ -81,7 +85,7 @@ func TestSignInThrottlesPerIP(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		ctx := context.Background()
-		attacker := service.Client{IP: "203.0.113.7"}
+		attacker := service.Client{IP: "203.0.113.7", Origin: "web " + "203.0.113.7"}
 		for i := range 30 {
 			f.svc.SignIn(ctx, "user"+string(rune('a'+i%26))+string(rune('a'+i/26))+"@example.com", "wrong password!", attacker)
 		}
@@ -107,7 +111,7 @@ func TestDeactivationEndsSessionsAtOnce(t *testing.T) {
 		if _, _, err := other.Authenticate(ctx, in.Token); err != nil {
 			t.Fatalf("Authenticate before deactivation: %v", err)
 		}
-		if err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = other.Authenticate(ctx, in.Token)
@@ -142,7 +146,7 @@ func TestSessionsListRevokeAndPasswordChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := f.svc.SignIn(ctx, f.owner.Email, password, service.Client{IP: "192.0.2.99", UserAgent: "phone"})
+		b, err := f.svc.SignIn(ctx, f.owner.Email, password, service.Client{IP: "192.0.2.99", UserAgent: "phone", Origin: "web " + "192.0.2.99"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +196,7 @@ func TestPasswordReset(t *testing.T) {
 		}
 		pending, _ := f.invite("Pete", muster.RoleBasic)
 		gone := f.active("Gus", muster.RoleBasic)
-		if err := f.svc.Deactivate(f.as(f.owner), gone.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), gone.ID); err != nil {
 			t.Fatal(err)
 		}
 		before := outboxCount(t, db, f.org.ID)
@@ -205,8 +209,8 @@ func TestPasswordReset(t *testing.T) {
 		if len(msgs) != before+1 || msgs[0].To != u.Email {
 			t.Fatalf("reset emails: %d new, newest to %s; want exactly one, to the active user", len(msgs)-before, msgs[0].To)
 		}
-		link := msgs[0].Text[strings.Index(msgs[0].Text, service.ResetPath):]
-		token := strings.Fields(link)[0][len(service.ResetPath):]
+		link := msgs[0].Text[strings.Index(msgs[0].Text, resetPrefix):]
+		token := strings.Fields(link)[0][len(resetPrefix):]
 
 		_, err = f.svc.ResetPassword(ctx, token, "short", browser)
 		wantCode(t, err, muster.EINVALID)
@@ -227,8 +231,8 @@ func TestPasswordReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgs = outboxMessages(t, db, f.org.ID)
-		link = msgs[0].Text[strings.Index(msgs[0].Text, service.ResetPath):]
-		token = strings.Fields(link)[0][len(service.ResetPath):]
+		link = msgs[0].Text[strings.Index(msgs[0].Text, resetPrefix):]
+		token = strings.Fields(link)[0][len(resetPrefix):]
 		f.clock.Advance(61 * time.Minute)
 		_, err = f.svc.ResetPassword(ctx, token, "yet another secret", browser)
 		wantCode(t, err, muster.EGONE)

@@ -27,7 +27,6 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
@@ -56,7 +55,6 @@ func TestBenchQueryPlans(t *testing.T) {
 
 func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 	env := benchOpen(t, dialect)
-	ctx := context.Background()
 	traced, raw := benchTracedStore(t, env)
 	svc := benchService(traced)
 	var version string
@@ -85,18 +83,11 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 			return err
 		}, []string{findUsersCount, findUsersMain}})
 	}
-	team := env.teams[5].ID
 	cases = append(cases,
 		planCase{"FindTeams (team counts)", func() error {
 			_, err := svc.Teams(env.owner)
 			return err
 		}, []string{"FROM teams t"}},
-		planCase{"CountPrimaryHolders", func() error {
-			return traced.View(ctx, func(tx muster.Tx) error {
-				_, err := tx.CountPrimaryHolders(ctx, team)
-				return err
-			})
-		}, []string{"SELECT count(*) FROM memberships m"}},
 	)
 	for _, c := range cases {
 		benchTrace.start()

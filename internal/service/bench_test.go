@@ -29,6 +29,7 @@ import (
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 const benchPageSize = 50
@@ -62,7 +63,7 @@ type benchEnv struct {
 }
 
 func benchService(db *sqlstore.DB) *service.Service {
-	return service.New(db, service.Config{BaseURL: "https://muster.example.com"})
+	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
 }
 
 // benchOpen opens a seeded store of the dialect for one benchmark (or
@@ -198,8 +199,8 @@ func benchCases(tb testing.TB, env *benchEnv) []benchCase {
 		{"search_1_letter", service.UserQuery{Limit: benchPageSize, Search: "s"}, true},
 		{"search_rare", service.UserQuery{Limit: benchPageSize, Search: "zim"}, false},
 		{"search_no_match", service.UserQuery{Limit: benchPageSize, Search: "qzx"}, false},
-		{"status_filter", service.UserQuery{Limit: benchPageSize, Status: muster.StatusDeactivated}, true},
-		{"role_filter", service.UserQuery{Limit: benchPageSize, Role: muster.RoleAdmin}, true},
+		{"status_filter", service.UserQuery{Limit: benchPageSize, Status: string(muster.StatusDeactivated)}, true},
+		{"role_filter", service.UserQuery{Limit: benchPageSize, Role: string(muster.RoleAdmin)}, true},
 		{"team_filter", service.UserQuery{Limit: benchPageSize, TeamID: env.teams[5].ID}, true},
 		{"team_filter_tiny", service.UserQuery{Limit: benchPageSize, TeamID: last.ID}, false},
 	}
@@ -271,7 +272,7 @@ func BenchmarkTeams(b *testing.B) {
 			})
 			b.Run("remove_refused", func(b *testing.B) {
 				for b.Loop() {
-					err := env.svc.RemoveTeam(env.owner, env.teams[5].ID)
+					_, err := env.svc.RemoveTeam(env.owner, env.teams[5].ID)
 					if muster.ErrorCode(err) != muster.ECONFLICT {
 						b.Fatalf("RemoveTeam = %v; want a refusal", err)
 					}

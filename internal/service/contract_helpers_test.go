@@ -40,18 +40,17 @@ func (f *fixture) state(t *testing.T) orgState {
 	ctx := operator(f.org.ID)
 	var s orgState
 
+	// Every user, withdrawn ones too, which no interface lists: straight
+	// from the store.
 	var users []*muster.User
 	for _, status := range []muster.Status{"", muster.StatusWithdrawn} {
-		cursor := ""
-		for {
-			page, err := f.svc.FindUsers(ctx, service.UserQuery{Status: status, Cursor: cursor, Limit: service.MaxPageSize})
-			if err != nil {
-				t.Fatalf("state: FindUsers: %v", err)
-			}
-			users = append(users, page.Users...)
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
+		err := f.db.View(ctx, func(tx muster.Tx) error {
+			page, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: f.org.ID, Status: status, Limit: 1 << 20})
+			users = append(users, page...)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("state: FindUsers: %v", err)
 		}
 	}
 	slices.SortFunc(users, func(a, b *muster.User) int { return int(a.ID - b.ID) })
@@ -225,28 +224,19 @@ func wantChange(t *testing.T, e *muster.AuditEvent, key string, from, to any) {
 	}
 }
 
-// user re-reads a user as the operator sees them, withdrawn ones included.
+// user re-reads a user from the store, withdrawn ones included.
 func (f *fixture) user(t *testing.T, id int64) *muster.User {
 	t.Helper()
-	for _, status := range []muster.Status{"", muster.StatusWithdrawn} {
-		cursor := ""
-		for {
-			page, err := f.svc.FindUsers(operator(f.org.ID), service.UserQuery{Status: status, Cursor: cursor, Limit: service.MaxPageSize})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, u := range page.Users {
-				if u.ID == id {
-					return u
-				}
-			}
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
-		}
+	var u *muster.User
+	err := f.db.View(context.Background(), func(tx muster.Tx) error {
+		var err error
+		u, err = tx.PeekUser(context.Background(), f.org.ID, id)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("user %d: %v", id, err)
 	}
-	t.Fatalf("user #%d is not in org %d", id, f.org.ID)
-	return nil
+	return u
 }
 
 // listed reports whether the user is on the Users tab (every status but
@@ -282,7 +272,7 @@ func (f *fixture) countStatus(t *testing.T, status muster.Status) int {
 	n := 0
 	cursor := ""
 	for {
-		page, err := f.svc.FindUsers(operator(f.org.ID), service.UserQuery{Status: status, Cursor: cursor, Limit: service.MaxPageSize})
+		page, err := f.svc.FindUsers(operator(f.org.ID), service.UserQuery{Status: string(status), Cursor: cursor, Limit: service.MaxPageSize})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +286,7 @@ func (f *fixture) countStatus(t *testing.T, status muster.Status) int {
 // owners counts the org's Owners, whatever their status.
 func (f *fixture) owners(t *testing.T) []*muster.User {
 	t.Helper()
-	page, err := f.svc.FindUsers(operator(f.org.ID), service.UserQuery{Role: muster.RoleOwner, Limit: service.MaxPageSize})
+	page, err := f.svc.FindUsers(operator(f.org.ID), service.UserQuery{Role: string(muster.RoleOwner), Limit: service.MaxPageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +318,7 @@ func (f *fixture) inviteInto(t *testing.T, first string, role muster.Role, prima
 func (f *fixture) deactivated(t *testing.T, first string, role muster.Role) *muster.User {
 	t.Helper()
 	u := f.active(first, role)
-	if err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+	if _, err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
 		t.Fatalf("Deactivate %s: %v", first, err)
 	}
 	u.Status = muster.StatusDeactivated
@@ -340,7 +330,7 @@ func (f *fixture) deactivated(t *testing.T, first string, role muster.Role) *mus
 func (f *fixture) withdrawn(t *testing.T, first string, role muster.Role) (*muster.User, string) {
 	t.Helper()
 	u, link := f.invite(first, role)
-	if err := f.svc.Withdraw(f.as(f.owner), u.ID); err != nil {
+	if _, err := f.svc.Withdraw(f.as(f.owner), u.ID); err != nil {
 		t.Fatalf("Withdraw %s: %v", first, err)
 	}
 	u.Status = muster.StatusWithdrawn

@@ -35,7 +35,7 @@ func (s *Service) ExportUsers(ctx context.Context, w io.Writer, progress func(ro
 // cores the export takes about as long as the slower half rather than both.
 // At most exportAhead batches wait between the two, so memory stays bounded.
 func exportUsers(ctx context.Context, tx muster.Tx, orgID int64, w io.Writer, progress func(int)) error {
-	teams, err := tx.FindTeamList(ctx, orgID)
+	teams, err := tx.FindTeams(ctx, orgID)
 	if err != nil {
 		return err
 	}

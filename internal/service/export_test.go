@@ -54,11 +54,11 @@ func TestExportUsersGolden(t *testing.T) {
 		f.clock.Advance(time.Hour)
 		f.accept(gone.Link)
 		f.clock.Advance(time.Hour)
-		if err := f.svc.Deactivate(owner, gone.User.ID); err != nil {
+		if _, err := f.svc.Deactivate(owner, gone.User.ID); err != nil {
 			t.Fatal(err)
 		}
 		withdrawn := invite("Wendy", "Withdrawn", "wendy@example.org", muster.RoleBasic, def)
-		if err := f.svc.Withdraw(owner, withdrawn.User.ID); err != nil {
+		if _, err := f.svc.Withdraw(owner, withdrawn.User.ID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -124,7 +124,7 @@ func TestExportUsersInterleavedOrgs(t *testing.T) {
 					t.Fatal(err)
 				}
 				if f == a && i == 5 {
-					if err := a.svc.Withdraw(a.as(a.owner), res.User.ID); err != nil {
+					if _, err := a.svc.Withdraw(a.as(a.owner), res.User.ID); err != nil {
 						t.Fatal(err)
 					}
 				} else if f == a {

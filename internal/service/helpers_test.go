@@ -13,6 +13,7 @@ import (
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 // fixture is an organization set up for a test: a service on a real store,
@@ -41,7 +42,7 @@ func uniqueEmail(name string) string {
 }
 
 func newService(db *sqlstore.DB, c *clock) *service.Service {
-	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
+	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
 }
 
 // setup creates an org with licenses seats whose Owner has accepted.
@@ -100,7 +101,7 @@ func (f *fixture) accept(link string) *muster.User {
 	f.t.Helper()
 	token := link[strings.LastIndex(link, "/")+1:]
 	in, err := f.svc.AcceptInvitation(context.Background(), token, "a long enough secret",
-		service.Client{IP: "192.0.2.1", UserAgent: "test"})
+		service.Client{IP: "192.0.2.1", UserAgent: "test", Origin: "web " + "192.0.2.1"})
 	if err != nil {
 		f.t.Fatalf("AcceptInvitation: %v", err)
 	}

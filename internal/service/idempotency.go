@@ -33,7 +33,7 @@ func (s *Service) ClaimIdempotencyKey(ctx context.Context, key string, requestHa
 	}
 	now := s.now()
 	var old *muster.IdempotencyRecord
-	err = s.update(ctx, func(tx muster.Tx) error {
+	err = s.update(ctx, func(tx *txn) error {
 		var err error
 		old, err = tx.ClaimIdempotencyKey(ctx, &muster.IdempotencyRecord{OrgID: p.OrgID, UserID: p.UserID, Key: key,
 			RequestHash: requestHash, CreatedAt: now}, now.Add(-IdempotencyTTL))
@@ -48,7 +48,7 @@ func (s *Service) CompleteIdempotencyKey(ctx context.Context, key string, status
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		return tx.CompleteIdempotencyKey(ctx, &muster.IdempotencyRecord{OrgID: p.OrgID, UserID: p.UserID, Key: key,
 			StatusCode: status, ContentType: contentType, Body: body})
 	})
@@ -61,5 +61,5 @@ func (s *Service) ReleaseIdempotencyKey(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx muster.Tx) error { return tx.DeleteIdempotencyKey(ctx, p.OrgID, p.UserID, key) })
+	return s.update(ctx, func(tx *txn) error { return tx.DeleteIdempotencyKey(ctx, p.OrgID, p.UserID, key) })
 }

@@ -9,13 +9,10 @@ import (
 	"github.com/muster-app/muster/internal/secret"
 )
 
-// InvitationPath is where an invitation link leads, below the base URL.
-const InvitationPath = "/invitations/"
-
 // sendInvitation ends the user's older links, makes a new one and queues the
 // invitation email, all in tx. It returns the link.
-func (s *Service) sendInvitation(ctx context.Context, tx muster.Tx, a *actor, org *muster.Org, u *muster.User,
-	now time.Time) (string, error) {
+func (s *Service) sendInvitation(ctx context.Context, tx *txn, a *actor, org *muster.Org, u *muster.User) (string, error) {
+	now := tx.now
 	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, now); err != nil {
 		return "", err
 	}
@@ -25,7 +22,7 @@ func (s *Service) sendInvitation(ctx context.Context, tx muster.Tx, a *actor, or
 	if err := tx.CreateInvitation(ctx, inv); err != nil {
 		return "", err
 	}
-	link := s.cfg.BaseURL + InvitationPath + token
+	link := s.cfg.Links.Invitation(token)
 	msg, err := mail.ComposeInvitation(mail.Invitation{
 		OrgName: org.Name, InviterName: a.name(), FirstName: u.FirstName, Email: u.Email, Link: link,
 		ExpiresAt: inv.ExpiresAt, Owner: u.Role == muster.RoleOwner,
@@ -57,7 +54,7 @@ type InvitationInfo struct {
 // dead link is an EGONE error whose Reason says why.
 func (s *Service) LookupInvitation(ctx context.Context, token string) (*InvitationInfo, error) {
 	var info InvitationInfo
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		_, u, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
 			return err
@@ -136,12 +133,12 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 	hash := s.hashPassword(password)
 
 	var out *SignedIn
-	err = s.update(ctx, func(tx muster.Tx) error {
+	err = s.update(ctx, func(tx *txn) error {
 		inv, u, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := tx.now
 		if ok, err := tx.UseInvitation(ctx, inv.ID, now); err != nil {
 			return err
 		} else if !ok {
@@ -152,8 +149,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.origin()}
-		if err := s.audit(ctx, tx, a, now, muster.ActionUserActivated, "user", u.ID, u.Email, before, userSnapshot(u)); err != nil {
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.Origin}
+		if err := tx.audit(ctx, a, muster.ActionUserActivated, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
 			return err
 		}
 		out, err = startSession(ctx, tx, u, c, now)

@@ -299,7 +299,7 @@ func TestExpiredOwnerSetupLinkCanBeResent(t *testing.T) {
 		// Resending changed nothing else about the Owner: the rest stays
 		// out of reach.
 		g.owner = owner
-		g.refused(t, muster.EFORBIDDEN, func() error { return g.svc.Deactivate(op, owner.ID) })
+		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.Deactivate(op, owner.ID); return err })
 		g.refused(t, muster.ECONFLICT, func() error { _, err := g.svc.ResendInvite(op, owner.ID); return err })
 	})
 }

@@ -30,12 +30,12 @@ func makeTarget(t *testing.T, f *fixture, status muster.Status, role muster.Role
 		u = f.accept(link)
 	case muster.StatusDeactivated:
 		u = f.accept(link)
-		if err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
 			t.Fatal(err)
 		}
 		u.Status = muster.StatusDeactivated
 	case muster.StatusWithdrawn:
-		if err := f.svc.Withdraw(f.as(f.owner), u.ID); err != nil {
+		if _, err := f.svc.Withdraw(f.as(f.owner), u.ID); err != nil {
 			t.Fatal(err)
 		}
 		u.Status = muster.StatusWithdrawn
@@ -77,7 +77,7 @@ func TestLifecycleTable(t *testing.T) {
 		{name: "withdraw", want: map[muster.Status]string{P: "", A: conflict, D: conflict, W: notFound},
 			run: func(t *testing.T, f *fixture, lt lifeTarget) (func() error, func(*testing.T, *muster.AuditEvent)) {
 				used, _ := f.seats(t)
-				return func() error { return f.svc.Withdraw(f.as(f.owner), lt.user.ID) },
+				return func() error { _, err := f.svc.Withdraw(f.as(f.owner), lt.user.ID); return err },
 					func(t *testing.T, e *muster.AuditEvent) {
 						wantEvent(t, e, muster.ActionInviteWithdrawn, f.owner, "user", lt.user.ID)
 						wantChange(t, e, "status", P, W)
@@ -121,7 +121,7 @@ func TestLifecycleTable(t *testing.T) {
 		{name: "deactivate", want: map[muster.Status]string{P: conflict, A: "", D: conflict, W: notFound},
 			run: func(t *testing.T, f *fixture, lt lifeTarget) (func() error, func(*testing.T, *muster.AuditEvent)) {
 				used, _ := f.seats(t)
-				return func() error { return f.svc.Deactivate(f.as(f.owner), lt.user.ID) },
+				return func() error { _, err := f.svc.Deactivate(f.as(f.owner), lt.user.ID); return err },
 					func(t *testing.T, e *muster.AuditEvent) {
 						wantEvent(t, e, muster.ActionUserDeactivated, f.owner, "user", lt.user.ID)
 						wantChange(t, e, "status", A, D)
@@ -255,7 +255,7 @@ func TestDeactivateEffects(t *testing.T) {
 		used, _ := f.seats(t)
 		before := auditTrail(t, f, muster.AuditFilter{})
 
-		if err := f.svc.Deactivate(f.as(f.owner), dee.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), dee.ID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -266,14 +266,14 @@ func TestDeactivateEffects(t *testing.T) {
 			switch {
 			case e.Action == muster.ActionUserDeactivated && e.TargetID == dee.ID:
 				deactivations++
-			case e.Action == muster.ActionSendAsUnassigned && e.TargetID == perm.ID:
+			case e.Action == muster.ActionSendAsRevoked && e.TargetID == dee.ID:
 				unassigned++
 			default:
 				t.Errorf("unexpected audit event %s on %s #%d", e.Action, e.TargetType, e.TargetID)
 			}
 		}
 		if deactivations != 1 || unassigned != 1 {
-			t.Fatalf("deactivation wrote %d deactivated and %d send-as unassigned events; want 1 and 1", deactivations, unassigned)
+			t.Fatalf("deactivation wrote %d deactivated and %d send-as revoked events; want 1 and 1", deactivations, unassigned)
 		}
 		if _, _, err := f.svc.Authenticate(context.Background(), in.Token); muster.ErrorCode(err) != muster.EUNAUTHORIZED {
 			t.Fatalf("session after deactivation: %v; want unauthorized", err)
@@ -320,7 +320,7 @@ func TestInviteAgain(t *testing.T) {
 		ops, hr := f.team(t, "Ops"), f.team(t, "HR")
 		u, link := f.inviteInto(t, "Reggie", muster.RoleManager, ops.ID, hr.ID, f.defaultTeam().ID)
 		u = f.accept(link)
-		if err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -364,10 +364,10 @@ func TestInviteAgain(t *testing.T) {
 			if i%2 == 0 {
 				// Back to Deactivated through Active.
 				f.accept(res.Link)
-				if err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+				if _, err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
 					t.Fatal(err)
 				}
-			} else if err := f.svc.Withdraw(f.as(f.owner), u.ID); err != nil {
+			} else if _, err := f.svc.Withdraw(f.as(f.owner), u.ID); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -31,7 +31,7 @@ func loadOwner(ctx context.Context, tx muster.Tx, what string) (*actor, error) {
 func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*MailboxPage, error) {
 	limit = pageLimit(limit)
 	var page MailboxPage
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadOwner(ctx, tx, "read the organization's mailbox")
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*Mail
 // MailboxMessage returns one message of the org's mailbox, for the Owner.
 func (s *Service) MailboxMessage(ctx context.Context, id int64) (*muster.OutboxMessage, error) {
 	var msg *muster.OutboxMessage
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadOwner(ctx, tx, "read the organization's mailbox")
 		if err != nil {
 			return err

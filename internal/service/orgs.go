@@ -51,7 +51,7 @@ func (s *Service) FirstRun(ctx context.Context, in NewOrg, origin string) (*OrgS
 // NeedsFirstRun reports whether the database has no organization yet.
 func (s *Service) NeedsFirstRun(ctx context.Context) (bool, error) {
 	var n int
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		var err error
 		n, err = tx.CountOrgs(ctx)
 		return err
@@ -81,7 +81,7 @@ func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyF
 	}
 
 	var setup OrgSetup
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		if onlyFirst {
 			if n, err := tx.CountOrgs(ctx); err != nil {
 				return err
@@ -92,7 +92,7 @@ func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyF
 		if err := checkEmailFree(ctx, tx, in.OwnerEmail); err != nil {
 			return err
 		}
-		now := s.now()
+		now := tx.now
 		org := &muster.Org{Name: in.Name, Region: in.Region, LicenseTotal: in.LicenseTotal, SeatsUsed: 1, CreatedAt: now}
 		if err := tx.CreateOrg(ctx, org); err != nil {
 			return err
@@ -110,15 +110,15 @@ func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyF
 			return err
 		}
 		a := &actor{orgID: org.ID, role: muster.RoleOwner, origin: origin}
-		if err := s.audit(ctx, tx, a, now, muster.ActionOrgCreated, "org", org.ID, org.Name, nil,
+		if err := tx.audit(ctx, a, muster.ActionOrgCreated, muster.TargetOrg, org.ID, org.Name, nil,
 			map[string]any{"name": org.Name, "region": org.Region, "license_total": org.LicenseTotal}); err != nil {
 			return err
 		}
-		url, err := s.sendInvitation(ctx, tx, a, org, owner, now)
+		url, err := s.sendInvitation(ctx, tx, a, org, owner)
 		if err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, a, now, muster.ActionUserInvited, "user", owner.ID, owner.Email, nil,
+		if err := tx.audit(ctx, a, muster.ActionUserInvited, muster.TargetUser, owner.ID, owner.Email, nil,
 			userSnapshot(owner)); err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func checkLicenseTotal(v *muster.Validation, total int) {
 // Org returns the actor's organization.
 func (s *Service) Org(ctx context.Context) (*muster.Org, error) {
 	var org *muster.Org
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadActor(ctx, tx)
 		if err != nil {
 			return err
@@ -155,7 +155,7 @@ func (s *Service) Org(ctx context.Context) (*muster.Org, error) {
 // seats, for Owners and Admins (CON-4).
 func (s *Service) LicenseUsage(ctx context.Context) (*muster.Org, error) {
 	var org *muster.Org
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -167,21 +167,26 @@ func (s *Service) LicenseUsage(ctx context.Context) (*muster.Org, error) {
 }
 
 // SetLicenseTotal changes the license total; only the Owner may (LIC-2). A
-// total below the seats in use is refused with the numbers.
-func (s *Service) SetLicenseTotal(ctx context.Context, total int) (*muster.Org, error) {
+// total below the seats in use is refused with the numbers. A non-zero
+// ifVersion refuses the change with ESTALE unless the org's settings are
+// still at that version (the API's If-Match).
+func (s *Service) SetLicenseTotal(ctx context.Context, total int, ifVersion int64) (*muster.Org, error) {
 	var v muster.Validation
 	checkLicenseTotal(&v, total)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var org *muster.Org
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadOwner(ctx, tx, "change the license total")
 		if err != nil {
 			return err
 		}
 		before, err := tx.FindOrg(ctx, a.orgID)
 		if err != nil {
+			return err
+		}
+		if err := checkVersion("license total", ifVersion, before.Version); err != nil {
 			return err
 		}
 		if ok, err := tx.SetLicenseTotal(ctx, a.orgID, total); err != nil {
@@ -194,7 +199,7 @@ func (s *Service) SetLicenseTotal(ctx context.Context, total int) (*muster.Org, 
 		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, s.now(), muster.ActionLicenseTotalChanged, "org", org.ID, org.Name,
+		return tx.audit(ctx, a, muster.ActionLicenseTotalChanged, muster.TargetOrg, org.ID, org.Name,
 			map[string]any{"license_total": before.LicenseTotal}, map[string]any{"license_total": org.LicenseTotal})
 	})
 	return org, err
@@ -203,7 +208,7 @@ func (s *Service) SetLicenseTotal(ctx context.Context, total int) (*muster.Org, 
 // TransferOwnership makes an Active Admin the Owner and the Owner an Admin
 // (OWN-1). The Owner confirms with their password; an operator needs none.
 func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, password string) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		a, err := loadOwner(ctx, tx, "transfer ownership")
 		if err != nil {
 			return err
@@ -237,7 +242,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 			}
 			return muster.Errorf(muster.ECONFLICT, "Ownership changed a moment ago. Please try again.")
 		}
-		now := s.now()
+		now := tx.now
 		// The old Owner steps down first: the schema allows one Owner per org.
 		owner.Role, owner.UpdatedAt = muster.RoleAdmin, now
 		if err := tx.UpdateUser(ctx, owner); err != nil {
@@ -247,7 +252,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		if err := tx.UpdateUser(ctx, to); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionOwnershipMoved, "user", to.ID, to.Email,
+		return tx.audit(ctx, a, muster.ActionOwnershipMoved, muster.TargetUser, to.ID, to.Email,
 			map[string]any{"owner": owner.Email}, map[string]any{"owner": to.Email})
 	})
 }

@@ -41,9 +41,9 @@ func TestTransferOwnership(t *testing.T) {
 		}
 
 		// The change applies to both at once (ROLE-3).
-		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.SetLicenseTotal(f.as(old), 11); return err })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.SetLicenseTotal(f.as(old), 11, 0); return err })
 		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.TransferOwnership(f.as(old), heir.ID, password) })
-		if _, err := f.svc.SetLicenseTotal(f.as(heir), 11); err != nil {
+		if _, err := f.svc.SetLicenseTotal(f.as(heir), 11, 0); err != nil {
 			t.Fatalf("the new Owner can't change the license total: %v", err)
 		}
 		// The old Owner, now an Admin, is managed by the new Owner like any Admin.
@@ -51,7 +51,7 @@ func TestTransferOwnership(t *testing.T) {
 			t.Fatalf("the new Owner can't demote the old one: %v", err)
 		}
 		// And the new Owner is untouchable in turn.
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.Deactivate(operator(f.org.ID), heir.ID) })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.Deactivate(operator(f.org.ID), heir.ID); return err })
 
 		// An operator transfers without a password (recovery from the CLI).
 		f.owner = heir

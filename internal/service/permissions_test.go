@@ -156,7 +156,7 @@ func TestPermissionsManageUsers(t *testing.T) {
 		}},
 		{"withdraw", muster.StatusPending, func(t *testing.T, f *fixture, o *permOrg, actor, target *muster.User, link string) (func() error, func(*testing.T, *muster.AuditEvent)) {
 			used, _ := f.seats(t)
-			return func() error { return f.svc.Withdraw(f.as(actor), target.ID) }, func(t *testing.T, e *muster.AuditEvent) {
+			return func() error { _, err := f.svc.Withdraw(f.as(actor), target.ID); return err }, func(t *testing.T, e *muster.AuditEvent) {
 				wantEvent(t, e, muster.ActionInviteWithdrawn, actor, "user", target.ID)
 				wantChange(t, e, "status", muster.StatusPending, muster.StatusWithdrawn)
 				if f.listed(t, target.ID) {
@@ -193,7 +193,7 @@ func TestPermissionsManageUsers(t *testing.T) {
 		}},
 		{"deactivate", muster.StatusActive, func(t *testing.T, f *fixture, o *permOrg, actor, target *muster.User, link string) (func() error, func(*testing.T, *muster.AuditEvent)) {
 			used, _ := f.seats(t)
-			return func() error { return f.svc.Deactivate(f.as(actor), target.ID) }, func(t *testing.T, e *muster.AuditEvent) {
+			return func() error { _, err := f.svc.Deactivate(f.as(actor), target.ID); return err }, func(t *testing.T, e *muster.AuditEvent) {
 				wantEvent(t, e, muster.ActionUserDeactivated, actor, "user", target.ID)
 				wantChange(t, e, "status", muster.StatusActive, muster.StatusDeactivated)
 				if now, _ := f.seats(t); now != used-1 {
@@ -322,8 +322,8 @@ func TestPermissionsOwnerIsUntouchable(t *testing.T) {
 			_, err := f.svc.UpdateUser(ctx, f.owner.ID, service.UserUpdate{Role: ptr(muster.RoleBasic)})
 			return err
 		}},
-		{"deactivates the Owner", func(f *fixture, ctx context.Context) error { return f.svc.Deactivate(ctx, f.owner.ID) }},
-		{"withdraws the Owner", func(f *fixture, ctx context.Context) error { return f.svc.Withdraw(ctx, f.owner.ID) }},
+		{"deactivates the Owner", func(f *fixture, ctx context.Context) error { _, err := f.svc.Deactivate(ctx, f.owner.ID); return err }},
+		{"withdraws the Owner", func(f *fixture, ctx context.Context) error { _, err := f.svc.Withdraw(ctx, f.owner.ID); return err }},
 	}
 	var cases []permCase
 	for _, actor := range allRoles {
@@ -366,14 +366,14 @@ func TestPermissionsOperatorCannotUnseatOwner(t *testing.T) {
 		}
 		g := &fixture{t: t, db: db, svc: f.svc, clock: f.clock, org: res.Org, owner: res.Owner}
 		op := operator(res.Org.ID)
-		g.refused(t, muster.EFORBIDDEN, func() error { return g.svc.Withdraw(op, res.Owner.ID) })
+		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.Withdraw(op, res.Owner.ID); return err })
 		g.refused(t, muster.EFORBIDDEN, func() error {
 			_, err := g.svc.UpdateUser(op, res.Owner.ID, service.UserUpdate{Role: ptr(muster.RoleAdmin)})
 			return err
 		})
 		// Once the Owner is Active, the operator can't deactivate them either.
 		g.owner = g.accept(res.SetupURL)
-		g.refused(t, muster.EFORBIDDEN, func() error { return g.svc.Deactivate(op, res.Owner.ID) })
+		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.Deactivate(op, res.Owner.ID); return err })
 		if owners := g.owners(t); len(owners) != 1 || owners[0].ID != res.Owner.ID {
 			t.Fatalf("owners = %v; want exactly the original Owner", owners)
 		}
@@ -403,7 +403,7 @@ func TestPermissionsTeams(t *testing.T) {
 				prepare: func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
 					team := f.team(t, "Old "+uniqueEmail("t"))
 					name := "New " + uniqueEmail("t")
-					return func() error { _, err := f.svc.RenameTeam(f.as(a), team.ID, name); return err },
+					return func() error { _, err := f.svc.RenameTeam(f.as(a), team.ID, name, 0); return err },
 						func(t *testing.T, e *muster.AuditEvent) {
 							wantEvent(t, e, muster.ActionTeamRenamed, a, "team", team.ID)
 							wantChange(t, e, "name", team.Name, name)
@@ -415,7 +415,7 @@ func TestPermissionsTeams(t *testing.T) {
 			permCase{name: actor.Label() + " removes a team", actor: actor, want: want,
 				prepare: func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
 					team := f.team(t, "Doomed "+uniqueEmail("t"))
-					return func() error { return f.svc.RemoveTeam(f.as(a), team.ID) },
+					return func() error { _, err := f.svc.RemoveTeam(f.as(a), team.ID); return err },
 						func(t *testing.T, e *muster.AuditEvent) {
 							wantEvent(t, e, muster.ActionTeamRemoved, a, "team", team.ID)
 							wantChange(t, e, "name", team.Name, nil)
@@ -427,11 +427,11 @@ func TestPermissionsTeams(t *testing.T) {
 			// TEAM-4: nobody renames or removes the Default Team.
 			permCase{name: actor.Label() + " renames the Default Team", actor: actor, want: muster.EFORBIDDEN,
 				prepare: func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
-					return func() error { _, err := f.svc.RenameTeam(f.as(a), f.defaultTeam().ID, "Everyone"); return err }, nil
+					return func() error { _, err := f.svc.RenameTeam(f.as(a), f.defaultTeam().ID, "Everyone", 0); return err }, nil
 				}},
 			permCase{name: actor.Label() + " removes the Default Team", actor: actor, want: muster.EFORBIDDEN,
 				prepare: func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
-					return func() error { return f.svc.RemoveTeam(f.as(a), f.defaultTeam().ID) }, nil
+					return func() error { _, err := f.svc.RemoveTeam(f.as(a), f.defaultTeam().ID); return err }, nil
 				}},
 		)
 	}
@@ -515,7 +515,7 @@ func TestPermissionsSettings(t *testing.T) {
 		}},
 		{"changes the license total", []muster.Role{muster.RoleOwner}, writes, func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
 			_, total := f.seats(t)
-			return func() error { _, err := f.svc.SetLicenseTotal(f.as(a), total+1); return err },
+			return func() error { _, err := f.svc.SetLicenseTotal(f.as(a), total+1, 0); return err },
 				func(t *testing.T, e *muster.AuditEvent) {
 					wantEvent(t, e, muster.ActionLicenseTotalChanged, a, "org", f.org.ID)
 					wantChange(t, e, "license_total", total, total+1)
@@ -579,7 +579,7 @@ func TestPermissionsNobodyChangesThemselves(t *testing.T) {
 		}
 		cases = append(cases, permCase{name: actor.Label() + " deactivates themself", actor: actor, want: muster.EFORBIDDEN,
 			prepare: func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
-				return func() error { return f.svc.Deactivate(f.as(a), a.ID) }, nil
+				return func() error { _, err := f.svc.Deactivate(f.as(a), a.ID); return err }, nil
 			}})
 	}
 	runPermCases(t, cases)
@@ -605,7 +605,7 @@ func TestRoleChangeAppliesToNextCall(t *testing.T) {
 				Email: uniqueEmail("late"), Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
 			return err
 		})
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.Deactivate(f.as(admin), victim.ID) })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.Deactivate(f.as(admin), victim.ID); return err })
 		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.FindUsers(f.as(admin), service.UserQuery{}); return err })
 
 		// Promoted back: the next call works again.
@@ -618,7 +618,7 @@ func TestRoleChangeAppliesToNextCall(t *testing.T) {
 
 		// Deactivated: every call of the user's context is refused as
 		// unauthenticated, even reading their own profile.
-		if err := f.svc.Deactivate(f.as(f.owner), admin.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), admin.ID); err != nil {
 			t.Fatal(err)
 		}
 		ctx := f.as(admin)
@@ -634,7 +634,7 @@ func TestRoleChangeAppliesToNextCall(t *testing.T) {
 					Email: uniqueEmail("ghost"), Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
 				return err
 			},
-			"Deactivate": func() error { return f.svc.Deactivate(ctx, victim.ID) },
+			"Deactivate": func() error { _, err := f.svc.Deactivate(ctx, victim.ID); return err },
 			"CreateTeam": func() error { _, err := f.svc.CreateTeam(ctx, "Ghosts"); return err },
 			"UpdateUser": func() error {
 				_, err := f.svc.UpdateUser(ctx, victim.ID, service.UserUpdate{FirstName: ptr("Haunted")})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/muster-app/muster/internal/mail"
@@ -17,25 +16,18 @@ const (
 	ReportTTL          = 7 * 24 * time.Hour
 	defaultReportLease = 2 * time.Minute
 	reportChunkSize    = 1 << 20
-	ReportPathPrefix   = "/reports/"
-	reportPathSuffix   = "/download"
 	reportMaxAttempts  = 3
 	// reportProgressEvery is how often a running report saves its progress
 	// (and so renews its lease), at most.
 	reportProgressEvery = time.Second
 )
 
-// ReportURL is the download link of a report.
-func (s *Service) ReportURL(id int64) string {
-	return s.cfg.BaseURL + ReportPathPrefix + strconv.FormatInt(id, 10) + reportPathSuffix
-}
-
 // RequestUserList starts a background export of the user list; the
 // requester gets an email with a link when it is done (AUD-1). While one is
 // queued or running for the org, that one is returned instead.
 func (s *Service) RequestUserList(ctx context.Context) (*muster.Report, error) {
 	var r *muster.Report
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -51,12 +43,12 @@ func (s *Service) RequestUserList(ctx context.Context) (*muster.Report, error) {
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := tx.now
 		r = &muster.Report{OrgID: a.orgID, RequestedBy: a.user.ID, Status: muster.ReportQueued, RowsTotal: total, CreatedAt: now}
 		if err := tx.CreateReport(ctx, r); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionReportRequested, "report", r.ID, "User list", nil, nil)
+		return tx.audit(ctx, a, muster.ActionReportRequested, muster.TargetReport, r.ID, "User list", nil, nil)
 	})
 	return r, err
 }
@@ -64,24 +56,30 @@ func (s *Service) RequestUserList(ctx context.Context) (*muster.Report, error) {
 // ActiveReport returns the org's queued or running report, or nil.
 func (s *Service) ActiveReport(ctx context.Context) (*muster.Report, error) {
 	var r *muster.Report
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		r, err = tx.FindActiveReport(ctx, a.orgID)
-		if muster.ErrorCode(err) == muster.ENOTFOUND {
-			r, err = nil, nil
-		}
+		r, err = findActiveReport(ctx, tx, a.orgID)
 		return err
 	})
+	return r, err
+}
+
+// findActiveReport finds the org's queued or running report; nil for none.
+func findActiveReport(ctx context.Context, tx muster.Tx, orgID int64) (*muster.Report, error) {
+	r, err := tx.FindActiveReport(ctx, orgID)
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return nil, nil
+	}
 	return r, err
 }
 
 // Report returns one of the org's reports with its progress.
 func (s *Service) Report(ctx context.Context, id int64) (*muster.Report, error) {
 	var r *muster.Report
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -155,9 +153,9 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 // a run is interrupted and restarted.
 func (s *Service) RunNextReport(ctx context.Context) (bool, error) {
 	var r *muster.Report
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		var err error
-		now := s.now()
+		now := tx.now
 		r, err = tx.LeaseReport(ctx, now, now.Add(s.cfg.ReportLease))
 		if muster.ErrorCode(err) == muster.ENOTFOUND {
 			r, err = nil, nil
@@ -174,9 +172,8 @@ func (s *Service) RunNextReport(ctx context.Context) (bool, error) {
 		if r.Attempts < reportMaxAttempts {
 			return true, fmt.Errorf("report %d, attempt %d: %w", r.ID, r.Attempts, err)
 		}
-		now := s.now()
-		failErr := s.update(ctx, func(tx muster.Tx) error {
-			return tx.FailReport(ctx, r.ID, now, now.Add(ReportTTL), err.Error())
+		failErr := s.update(ctx, func(tx *txn) error {
+			return tx.FailReport(ctx, r.ID, tx.now, tx.now.Add(ReportTTL), err.Error())
 		})
 		return true, fmt.Errorf("report %d failed for good: %w (recording: %v)", r.ID, err, failErr)
 	}
@@ -184,7 +181,7 @@ func (s *Service) RunNextReport(ctx context.Context) (bool, error) {
 }
 
 func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
-	if err := s.update(ctx, func(tx muster.Tx) error { return tx.DeleteReportChunks(ctx, r.ID) }); err != nil {
+	if err := s.update(ctx, func(tx *txn) error { return tx.DeleteReportChunks(ctx, r.ID) }); err != nil {
 		return err
 	}
 	chunks := &chunkWriter{ctx: ctx, s: s, id: r.ID}
@@ -215,8 +212,8 @@ func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
 				return
 			}
 			saved = now
-			chunks.err = s.update(ctx, func(tx muster.Tx) error {
-				return tx.UpdateReportProgress(ctx, r.ID, rows, max(rows, r.RowsTotal), s.now().Add(s.cfg.ReportLease))
+			chunks.err = s.update(ctx, func(tx *txn) error {
+				return tx.UpdateReportProgress(ctx, r.ID, rows, max(rows, r.RowsTotal), tx.now.Add(s.cfg.ReportLease))
 			})
 		})
 	})
@@ -231,12 +228,12 @@ func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
 	}
 	now := s.now()
 	r.ByteSize, r.FinishedAt, r.ExpiresAt = chunks.size, now, now.Add(ReportTTL)
-	return s.update(ctx, func(tx muster.Tx) error {
+	return s.update(ctx, func(tx *txn) error {
 		if ok, err := tx.FinishReport(ctx, r, r.Attempts); err != nil || !ok {
 			return err // !ok: a later run took over and will send the email
 		}
 		msg, err := mail.ComposeReportReady(mail.ReportReady{OrgName: org.Name, FirstName: requester.FirstName,
-			Rows: r.RowsWritten, Link: s.ReportURL(r.ID), ExpiresAt: r.ExpiresAt})
+			Rows: r.RowsWritten, Link: s.cfg.Links.ReportDownload(r.ID), ExpiresAt: r.ExpiresAt})
 		if err != nil {
 			return err
 		}
@@ -274,7 +271,7 @@ func (c *chunkWriter) flush() error {
 	if len(c.buf) == 0 {
 		return c.err
 	}
-	err := c.s.update(c.ctx, func(tx muster.Tx) error { return tx.AppendReportChunk(c.ctx, c.id, c.seq, c.buf) })
+	err := c.s.update(c.ctx, func(tx *txn) error { return tx.AppendReportChunk(c.ctx, c.id, c.seq, c.buf) })
 	if err != nil {
 		return err
 	}
@@ -288,7 +285,7 @@ func (c *chunkWriter) flush() error {
 // now and then.
 func (s *Service) DeleteExpiredReports(ctx context.Context) (int, error) {
 	var n int
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		var err error
 		n, err = tx.DeleteExpiredReports(ctx, s.now())
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/web"
 )
 
 func TestUserListReport(t *testing.T) {
@@ -39,7 +40,7 @@ func TestUserListReport(t *testing.T) {
 			t.Fatal("a finished report ran again")
 		}
 		msgs := outboxMessages(t, db, f.org.ID)
-		if len(msgs) != before+1 || msgs[0].To != admin.Email || !strings.Contains(msgs[0].Text, f.svc.ReportURL(r.ID)) {
+		if len(msgs) != before+1 || msgs[0].To != admin.Email || !strings.Contains(msgs[0].Text, web.NewLinks("https://muster.example.com").ReportDownload(r.ID)) {
 			t.Fatalf("want one email to the requester with the link; newest: %+v", msgs[0])
 		}
 

@@ -135,7 +135,7 @@ func TestSeatsFreedAndTakenAgain(t *testing.T) {
 			t.Fatalf("no-seat message %q does not give the numbers", msg)
 		}
 
-		if err := f.svc.Withdraw(f.as(f.owner), pending.ID); err != nil {
+		if _, err := f.svc.Withdraw(f.as(f.owner), pending.ID); err != nil {
 			t.Fatal(err)
 		}
 		if used, _ := wantSeatsConsistent(t, f); used != 2 {
@@ -146,7 +146,7 @@ func TestSeatsFreedAndTakenAgain(t *testing.T) {
 		}
 		wantSeatsConsistent(t, f)
 
-		if err := f.svc.Deactivate(f.as(f.owner), active.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), active.ID); err != nil {
 			t.Fatal(err)
 		}
 		if used, _ := wantSeatsConsistent(t, f); used != 2 {
@@ -179,14 +179,14 @@ func TestLicenseTotal(t *testing.T) {
 		f := setup(t, db, 10)
 		f.invite("Una", muster.RoleBasic)
 		f.active("Vera", muster.RoleBasic)
-		err := f.refused(t, muster.ECONFLICT, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), 2); return err })
+		err := f.refused(t, muster.ECONFLICT, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), 2, 0); return err })
 		if !strings.Contains(muster.ErrorMessage(err), "3") {
 			t.Fatalf("message %q does not say how many licenses are in use", muster.ErrorMessage(err))
 		}
 		for _, bad := range []int{0, -1, service.MaxLicenseTotal + 1} {
-			f.refused(t, muster.EINVALID, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), bad); return err })
+			f.refused(t, muster.EINVALID, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), bad, 0); return err })
 		}
-		e := f.changed(t, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), 3); return err })
+		e := f.changed(t, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), 3, 0); return err })
 		wantEvent(t, e, muster.ActionLicenseTotalChanged, f.owner, "org", f.org.ID)
 		wantChange(t, e, "license_total", 10, 3)
 		if used, total := wantSeatsConsistent(t, f); used != 3 || total != 3 {
@@ -259,11 +259,11 @@ func TestConcurrentReleasesFreeOneSeatEach(t *testing.T) {
 		pending, _ := f.invite("Pia", muster.RoleBasic)
 		active := f.active("Abe", muster.RoleBasic)
 		actors := &rotation{users: []*muster.User{f.owner, admin}}
-		ok, codes := raceSame(t, 6, func() error { return f.svc.Withdraw(f.as(actors.next()), pending.ID) })
+		ok, codes := raceSame(t, 6, func() error { _, err := f.svc.Withdraw(f.as(actors.next()), pending.ID); return err })
 		if ok != 1 || codes[muster.EINTERNAL] != 0 {
 			t.Fatalf("concurrent withdrawals: %d succeeded, refusals %v; want 1 and no internal errors", ok, codes)
 		}
-		ok, codes = raceSame(t, 6, func() error { return f.svc.Deactivate(f.as(actors.next()), active.ID) })
+		ok, codes = raceSame(t, 6, func() error { _, err := f.svc.Deactivate(f.as(actors.next()), active.ID); return err })
 		if ok != 1 || codes[muster.ECONFLICT] != 5 {
 			t.Fatalf("concurrent deactivations: %d succeeded, refusals %v; want 1 and 5 %s", ok, codes, muster.ECONFLICT)
 		}

@@ -12,7 +12,7 @@ import (
 // Owner may. Turning it off hides Send As Permissions and keeps their data.
 func (s *Service) SetEmailAtScale(ctx context.Context, on bool) (*muster.Org, error) {
 	var org *muster.Org
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadOwner(ctx, tx, "turn Email at Scale on or off")
 		if err != nil {
 			return err
@@ -26,8 +26,10 @@ func (s *Service) SetEmailAtScale(ctx context.Context, on bool) (*muster.Org, er
 		if err := tx.SetEmailAtScale(ctx, a.orgID, on); err != nil {
 			return err
 		}
-		org.EmailAtScale = on
-		return s.audit(ctx, tx, a, s.now(), muster.ActionEmailAtScaleChanged, "org", org.ID, org.Name,
+		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
+			return err
+		}
+		return tx.audit(ctx, a, muster.ActionEmailAtScaleChanged, muster.TargetOrg, org.ID, org.Name,
 			map[string]any{"email_at_scale": !on}, map[string]any{"email_at_scale": on})
 	})
 	return org, err
@@ -61,6 +63,9 @@ type SendAsInput struct {
 	// SelectAll grants every user who is Active when the permission is
 	// saved, and nobody who becomes Active later (SEND-2).
 	SelectAll bool
+	// IfVersion, when not zero, refuses an update with ESTALE unless the
+	// permission is still at this version (the API's If-Match).
+	IfVersion int64
 }
 
 func (in *SendAsInput) validate() error {
@@ -130,7 +135,7 @@ func (s *Service) CreateSendAs(ctx context.Context, in SendAsInput) (*muster.Sen
 		return nil, err
 	}
 	var p *muster.SendAsPermission
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -142,34 +147,33 @@ func (s *Service) CreateSendAs(ctx context.Context, in SendAsInput) (*muster.Sen
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := tx.now
 		p = &muster.SendAsPermission{OrgID: a.orgID, FromName: in.FromName, FromEmail: in.FromEmail,
 			ReplyToName: in.ReplyToName, ReplyToEmail: in.ReplyToEmail, CreatedAt: now, UpdatedAt: now, UserIDs: ids}
 		if err := tx.CreateSendAs(ctx, p); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, a, now, muster.ActionSendAsCreated, "send_as", p.ID, p.FromEmail, nil,
+		if err := tx.audit(ctx, a, muster.ActionSendAsCreated, muster.TargetSendAs, p.ID, p.FromEmail, nil,
 			sendAsSnapshot(p)); err != nil {
 			return err
 		}
-		return s.auditGrants(ctx, tx, a, p, nil, ids)
+		return auditGrants(ctx, tx, a, p, nil, ids)
 	})
 	return p, err
 }
 
 // auditGrants writes one event for the users added and one for those
 // removed.
-func (s *Service) auditGrants(ctx context.Context, tx muster.Tx, a *actor, p *muster.SendAsPermission, before, after []int64) error {
+func auditGrants(ctx context.Context, tx *txn, a *actor, p *muster.SendAsPermission, before, after []int64) error {
 	added, removed := diffIDs(before, after), diffIDs(after, before)
-	now := s.now()
 	if len(added) > 0 {
-		if err := s.audit(ctx, tx, a, now, muster.ActionSendAsAssigned, "send_as", p.ID, p.FromEmail, nil,
+		if err := tx.audit(ctx, a, muster.ActionSendAsAssigned, muster.TargetSendAs, p.ID, p.FromEmail, nil,
 			map[string]any{"user_ids": added}); err != nil {
 			return err
 		}
 	}
 	if len(removed) > 0 {
-		return s.audit(ctx, tx, a, now, muster.ActionSendAsUnassigned, "send_as", p.ID, p.FromEmail,
+		return tx.audit(ctx, a, muster.ActionSendAsUnassigned, muster.TargetSendAs, p.ID, p.FromEmail,
 			map[string]any{"user_ids": removed}, nil)
 	}
 	return nil
@@ -192,12 +196,15 @@ func (s *Service) UpdateSendAs(ctx context.Context, id int64, in SendAsInput) (*
 		return nil, err
 	}
 	var p *muster.SendAsPermission
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if p, err = tx.FindSendAs(ctx, a.orgID, id); err != nil {
+			return err
+		}
+		if err := checkVersion("permission", in.IfVersion, p.Version); err != nil {
 			return err
 		}
 		if err := checkFromEmailFree(ctx, tx, a.orgID, p.ID, in.FromEmail); err != nil {
@@ -208,31 +215,31 @@ func (s *Service) UpdateSendAs(ctx context.Context, id int64, in SendAsInput) (*
 			return err
 		}
 		before, beforeIDs := sendAsSnapshot(p), p.UserIDs
-		now := s.now()
+		now := tx.now
 		p.FromName, p.FromEmail, p.ReplyToName, p.ReplyToEmail = in.FromName, in.FromEmail, in.ReplyToName, in.ReplyToEmail
 		p.UpdatedAt, p.UserIDs = now, ids
 		if err := tx.UpdateSendAs(ctx, p); err != nil {
 			return err
 		}
 		if after := sendAsSnapshot(p); !equalSnapshots(before, after) {
-			if err := s.audit(ctx, tx, a, now, muster.ActionSendAsUpdated, "send_as", p.ID, p.FromEmail, before, after); err != nil {
+			if err := tx.audit(ctx, a, muster.ActionSendAsUpdated, muster.TargetSendAs, p.ID, p.FromEmail, before, after); err != nil {
 				return err
 			}
 		}
-		return s.auditGrants(ctx, tx, a, p, beforeIDs, ids)
+		return auditGrants(ctx, tx, a, p, beforeIDs, ids)
 	})
 	return p, err
 }
 
 // DeleteSendAs deletes a permission and its grants.
-func (s *Service) DeleteSendAs(ctx context.Context, id int64) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+func (s *Service) DeleteSendAs(ctx context.Context, id int64) (*muster.SendAsPermission, error) {
+	var p *muster.SendAsPermission
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		p, err := tx.FindSendAs(ctx, a.orgID, id)
-		if err != nil {
+		if p, err = tx.FindSendAs(ctx, a.orgID, id); err != nil {
 			return err
 		}
 		if err := tx.DeleteSendAs(ctx, a.orgID, id); err != nil {
@@ -240,14 +247,15 @@ func (s *Service) DeleteSendAs(ctx context.Context, id int64) error {
 		}
 		before := sendAsSnapshot(p)
 		before["user_ids"] = p.UserIDs
-		return s.audit(ctx, tx, a, s.now(), muster.ActionSendAsDeleted, "send_as", p.ID, p.FromEmail, before, nil)
+		return tx.audit(ctx, a, muster.ActionSendAsDeleted, muster.TargetSendAs, p.ID, p.FromEmail, before, nil)
 	})
+	return p, err
 }
 
 // SendAsPermissions lists the org's permissions with their users.
 func (s *Service) SendAsPermissions(ctx context.Context) ([]*muster.SendAsPermission, error) {
 	var out []*muster.SendAsPermission
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -261,7 +269,7 @@ func (s *Service) SendAsPermissions(ctx context.Context) ([]*muster.SendAsPermis
 // SendAs returns one permission of the org.
 func (s *Service) SendAs(ctx context.Context, id int64) (*muster.SendAsPermission, error) {
 	var p *muster.SendAsPermission
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -276,7 +284,7 @@ func (s *Service) SendAs(ctx context.Context, id int64) (*muster.SendAsPermissio
 // user (SEND-4); none while the org has Email at Scale off.
 func (s *Service) MySenderAddresses(ctx context.Context) ([]*muster.SendAsPermission, error) {
 	var out []*muster.SendAsPermission
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
 			return err
@@ -294,9 +302,9 @@ func (s *Service) MySenderAddresses(ctx context.Context) ([]*muster.SendAsPermis
 	return out, err
 }
 
-// revokeSendAs removes a deactivated user's grants, with an audit event per
-// permission (SEND-2).
-func (s *Service) revokeSendAs(ctx context.Context, tx muster.Tx, a *actor, u *muster.User) error {
+// revokeSendAs removes a deactivated user's grants (SEND-2), with one audit
+// event that names the permissions.
+func revokeSendAs(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
 	perms, err := tx.FindUserSendAs(ctx, u.ID)
 	if err != nil || len(perms) == 0 {
 		return err
@@ -304,12 +312,56 @@ func (s *Service) revokeSendAs(ctx context.Context, tx muster.Tx, a *actor, u *m
 	if err := tx.DeleteUserSendAsGrants(ctx, u.ID); err != nil {
 		return err
 	}
-	now := s.now()
-	for _, p := range perms {
-		if err := s.audit(ctx, tx, a, now, muster.ActionSendAsUnassigned, "send_as", p.ID, p.FromEmail,
-			map[string]any{"user_ids": []int64{u.ID}, "reason": "deactivated"}, nil); err != nil {
+	ids := make([]int64, len(perms))
+	emails := make([]string, len(perms))
+	for i, p := range perms {
+		ids[i], emails[i] = p.ID, p.FromEmail
+	}
+	return tx.audit(ctx, a, muster.ActionSendAsRevoked, muster.TargetUser, u.ID, u.Email,
+		map[string]any{"send_as_ids": ids, "from_emails": emails}, map[string]any{"reason": "deactivated"})
+}
+
+// SendAsAccess refuses anyone who may not manage the org's Send As
+// permissions: the New Permission page asks before it shows the form.
+func (s *Service) SendAsAccess(ctx context.Context) error {
+	return s.view(ctx, func(tx *txn) error {
+		_, err := loadSendAsAdmin(ctx, tx)
+		return err
+	})
+}
+
+// SendAsAssignees is what Assign Users shows: the users chosen so far and
+// the Active users the search finds among the others.
+type SendAsAssignees struct {
+	Chosen     []*muster.User
+	Candidates []*muster.User
+}
+
+// FindSendAsAssignees returns the chosen users (those of the org among
+// chosenIDs) and up to limit other Active users that match search, for the
+// Assign Users step (SEND-1).
+func (s *Service) FindSendAsAssignees(ctx context.Context, search string, chosenIDs []int64, limit int) (*SendAsAssignees, error) {
+	var out SendAsAssignees
+	err := s.view(ctx, func(tx *txn) error {
+		a, err := loadSendAsAdmin(ctx, tx)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		if out.Chosen, err = tx.FindUsersByID(ctx, a.orgID, chosenIDs); err != nil {
+			return err
+		}
+		// Enough to fill the page after leaving out the chosen ones.
+		found, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: a.orgID, Query: search,
+			Status: muster.StatusActive, Limit: limit + len(out.Chosen)})
+		if err != nil {
+			return err
+		}
+		for _, u := range found {
+			if !slices.Contains(chosenIDs, u.ID) && len(out.Candidates) < limit {
+				out.Candidates = append(out.Candidates, u)
+			}
+		}
+		return nil
+	})
+	return &out, err
 }

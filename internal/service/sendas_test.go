@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -44,16 +45,17 @@ func TestSendAs(t *testing.T) {
 		}
 
 		// Deactivation removes the grant.
-		if err := f.svc.Deactivate(owner, bob.ID); err != nil {
+		if _, err := f.svc.Deactivate(owner, bob.ID); err != nil {
 			t.Fatal(err)
 		}
 		p, err = f.svc.SendAs(owner, p.ID)
 		if err != nil || len(p.UserIDs) != 1 || p.UserIDs[0] != ann.ID {
 			t.Fatalf("grants after Bob's deactivation = %v, %v; want Ann only", p.UserIDs, err)
 		}
-		events, _ := f.svc.FindAuditEvents(owner, service.AuditQuery{Action: muster.ActionSendAsUnassigned})
-		if len(events.Events) != 1 || events.Events[0].TargetID != p.ID {
-			t.Fatalf("unassign events = %v; want one for the permission", events.Events)
+		events, err := f.svc.FindAuditEvents(owner, service.AuditQuery{Action: muster.ActionSendAsRevoked})
+		if err != nil || len(events.Events) != 1 || events.Events[0].TargetID != bob.ID ||
+			fmt.Sprint(events.Events[0].Before["from_emails"]) != "[news@acme.example]" {
+			t.Fatalf("revoke events = %+v, %v; want one for Bob naming news@acme.example", events, err)
 		}
 
 		// Bad input: each refused, nothing written.
@@ -122,7 +124,7 @@ func TestSendAs(t *testing.T) {
 		}
 
 		// Delete, confirmed in the UI, removes grants too.
-		if err := f.svc.DeleteSendAs(owner, all.ID); err != nil {
+		if _, err := f.svc.DeleteSendAs(owner, all.ID); err != nil {
 			t.Fatal(err)
 		}
 		if mine, _ := f.svc.MySenderAddresses(f.as(admin)); len(mine) != 0 {

@@ -31,6 +31,33 @@ type Config struct {
 	// PasswordParams are argon2id's costs for new password hashes; zero
 	// means secret.DefaultParams. Tests use secret.TestParams.
 	PasswordParams secret.Params
+	// Links makes the links that emails carry.
+	Links Links
+	// Waker, if set, is told after each commit what it queued for the
+	// background workers.
+	Waker Waker
+}
+
+// Links makes the URLs of the pages that emails link to; the console, which
+// serves those pages, provides them.
+type Links interface {
+	Invitation(token string) string
+	PasswordReset(token string) string
+	ReportDownload(id int64) string
+}
+
+// Queue names the background work a transaction can leave behind.
+type Queue uint8
+
+const (
+	QueueMail    Queue = 1 << iota // email in the outbox
+	QueueReports                   // a user-list report to run
+)
+
+// Waker wakes the background workers that serve queues, so that work
+// queued by a request starts at once rather than at the next poll.
+type Waker interface {
+	Wake(queues Queue)
 }
 
 // Service is Muster's one service layer.
@@ -47,6 +74,9 @@ type Service struct {
 
 // New returns a service over store.
 func New(store muster.Store, cfg Config) *Service {
+	if cfg.Links == nil {
+		panic("service: Config.Links is required: the links that emails carry")
+	}
 	if cfg.InvitationTTL == 0 {
 		cfg.InvitationTTL = 7 * 24 * time.Hour
 	}
@@ -142,9 +172,32 @@ func loadAdmin(ctx context.Context, tx muster.Tx) (*actor, error) {
 	return a, nil
 }
 
-// audit writes one audit event in tx.
-func (s *Service) audit(ctx context.Context, tx muster.Tx, a *actor, now time.Time, action, targetType string,
-	targetID int64, targetLabel string, before, after map[string]any) error {
+// txn is one transaction of the service: the store's, with the time it
+// began, which everything it writes carries, and what it queued for the
+// background workers, which are woken once it has committed.
+type txn struct {
+	muster.Tx
+	now    time.Time
+	queued Queue
+}
+
+// CreateOutboxMessage queues an email and notes that the mail sender has
+// work.
+func (tx *txn) CreateOutboxMessage(ctx context.Context, msg *muster.OutboxMessage) error {
+	tx.queued |= QueueMail
+	return tx.Tx.CreateOutboxMessage(ctx, msg)
+}
+
+// CreateReport queues a report and notes that the report runner has work.
+func (tx *txn) CreateReport(ctx context.Context, r *muster.Report) error {
+	tx.queued |= QueueReports
+	return tx.Tx.CreateReport(ctx, r)
+}
+
+// audit writes one audit event about the target of targetType with
+// targetID, named targetLabel.
+func (tx *txn) audit(ctx context.Context, a *actor, action, targetType string, targetID int64, targetLabel string,
+	before, after map[string]any) error {
 	return tx.CreateAuditEvent(ctx, &muster.AuditEvent{
 		OrgID:       a.orgID,
 		ActorID:     a.id(),
@@ -156,15 +209,29 @@ func (s *Service) audit(ctx context.Context, tx muster.Tx, a *actor, now time.Ti
 		Before:      before,
 		After:       after,
 		Origin:      a.origin,
-		CreatedAt:   now,
+		CreatedAt:   tx.now,
 	})
 }
 
-// update runs fn in a write transaction; view in a read-only one.
-func (s *Service) update(ctx context.Context, fn func(muster.Tx) error) error {
-	return s.store.Update(ctx, fn)
+// update runs fn in a write transaction and, once it has committed, wakes
+// the workers for what it queued.
+func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
+	var queued Queue
+	err := s.store.Update(ctx, func(tx muster.Tx) error {
+		t := &txn{Tx: tx, now: s.now()}
+		if err := fn(t); err != nil {
+			return err
+		}
+		queued = t.queued
+		return nil
+	})
+	if err == nil && queued != 0 && s.cfg.Waker != nil {
+		s.cfg.Waker.Wake(queued)
+	}
+	return err
 }
 
-func (s *Service) view(ctx context.Context, fn func(muster.Tx) error) error {
-	return s.store.View(ctx, fn)
+// view runs fn in a read-only transaction.
+func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
+	return s.store.View(ctx, func(tx muster.Tx) error { return fn(&txn{Tx: tx, now: s.now()}) })
 }

@@ -9,36 +9,40 @@ import (
 
 // Teams lists the org's teams, the Default Team first, with the number of
 // Pending and Active users who have each as primary and secondary team: the
-// Teams tab, for Owners and Admins (TEAM-1).
+// Teams tab and the team choices of the forms, for Owners and Admins
+// (TEAM-1).
 func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
-	return s.listTeams(ctx, muster.Tx.FindTeams)
-}
-
-// TeamList lists the org's teams like Teams, without the member counts,
-// for Owners and Admins: for pages that only name teams (the Users tab,
-// the invite and edit forms), since the counts read every membership.
-func (s *Service) TeamList(ctx context.Context) ([]*muster.Team, error) {
-	return s.listTeams(ctx, muster.Tx.FindTeamList)
-}
-
-func (s *Service) listTeams(ctx context.Context,
-	find func(muster.Tx, context.Context, int64) ([]*muster.Team, error)) ([]*muster.Team, error) {
 	var teams []*muster.Team
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		teams, err = find(tx, ctx, a.orgID)
+		teams, err = tx.FindTeams(ctx, a.orgID)
 		return err
 	})
 	return teams, err
 }
 
+// Team returns one team of the org with its member counts, for Owners and
+// Admins.
+func (s *Service) Team(ctx context.Context, id int64) (*muster.Team, error) {
+	var team *muster.Team
+	err := s.view(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		team, err = tx.FindTeam(ctx, a.orgID, id)
+		return err
+	})
+	return team, err
+}
+
 // MyTeams returns the signed-in user's primary team and then their
 // secondary teams: what everyone sees of teams on their own profile.
 func (s *Service) MyTeams(ctx context.Context) (primary *muster.Team, secondaries []*muster.Team, err error) {
-	err = s.view(ctx, func(tx muster.Tx) error {
+	err = s.view(ctx, func(tx *txn) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
 			return err
@@ -82,7 +86,7 @@ func checkTeamName(ctx context.Context, tx muster.Tx, orgID, teamID int64, name 
 // CreateTeam creates a team.
 func (s *Service) CreateTeam(ctx context.Context, name string) (*muster.Team, error) {
 	var team *muster.Team
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -90,19 +94,18 @@ func (s *Service) CreateTeam(ctx context.Context, name string) (*muster.Team, er
 		if name, err = checkTeamName(ctx, tx, a.orgID, 0, name); err != nil {
 			return err
 		}
-		now := s.now()
-		team = &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: now}
+		team = &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: tx.now}
 		if err := tx.CreateTeam(ctx, team); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionTeamCreated, "team", team.ID, team.Name, nil,
+		return tx.audit(ctx, a, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil,
 			map[string]any{"name": team.Name})
 	})
 	return team, err
 }
 
 // loadEditableTeam finds a team of the actor's org that is not the Default
-// Team (TEAM-4).
+// Team (TEAM-4), locked for a change.
 func loadEditableTeam(ctx context.Context, tx muster.Tx, a *actor, teamID int64, verb string) (*muster.Team, error) {
 	team, err := tx.FindTeam(ctx, a.orgID, teamID)
 	if err != nil {
@@ -114,15 +117,20 @@ func loadEditableTeam(ctx context.Context, tx muster.Tx, a *actor, teamID int64,
 	return team, nil
 }
 
-// RenameTeam renames a team other than the Default Team.
-func (s *Service) RenameTeam(ctx context.Context, teamID int64, name string) (*muster.Team, error) {
+// RenameTeam renames a team other than the Default Team. A non-zero
+// ifVersion refuses the change with ESTALE unless the team is still at that
+// version (the API's If-Match).
+func (s *Service) RenameTeam(ctx context.Context, teamID int64, name string, ifVersion int64) (*muster.Team, error) {
 	var team *muster.Team
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if team, err = loadEditableTeam(ctx, tx, a, teamID, "renamed"); err != nil {
+			return err
+		}
+		if err := checkVersion("team", ifVersion, team.Version); err != nil {
 			return err
 		}
 		if name, err = checkTeamName(ctx, tx, a.orgID, team.ID, name); err != nil {
@@ -132,40 +140,46 @@ func (s *Service) RenameTeam(ctx context.Context, teamID int64, name string) (*m
 			return nil
 		}
 		before := team.Name
-		if err := tx.RenameTeam(ctx, a.orgID, team.ID, name); err != nil {
+		if err := tx.RenameTeam(ctx, team, name); err != nil {
 			return err
 		}
-		team.Name = name
-		return s.audit(ctx, tx, a, s.now(), muster.ActionTeamRenamed, "team", team.ID, team.Name,
+		return tx.audit(ctx, a, muster.ActionTeamRenamed, muster.TargetTeam, team.ID, team.Name,
 			map[string]any{"name": before}, map[string]any{"name": team.Name})
 	})
 	return team, err
+}
+
+// checkVersion refuses a change of a resource (named what) at version
+// current unless ifVersion is zero or current.
+func checkVersion(what string, ifVersion, current int64) error {
+	if ifVersion != 0 && ifVersion != current {
+		return muster.Errorf(muster.ESTALE, "The %s changed since you read it. Read it again and retry.", what)
+	}
+	return nil
 }
 
 // RemoveTeam removes a team other than the Default Team. It is refused while
 // any Pending or Active user has it as primary team; secondary memberships
 // are dropped and deactivated users whose primary it was move to the Default
 // Team (TEAM-3).
-func (s *Service) RemoveTeam(ctx context.Context, teamID int64) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+func (s *Service) RemoveTeam(ctx context.Context, teamID int64) (*muster.Team, error) {
+	var team *muster.Team
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		team, err := loadEditableTeam(ctx, tx, a, teamID, "removed")
-		if err != nil {
+		// Locked, the team's counts include every membership committed
+		// before, and none can be added until the removal commits.
+		if team, err = loadEditableTeam(ctx, tx, a, teamID, "removed"); err != nil {
 			return err
 		}
-		n, err := tx.CountPrimaryHolders(ctx, team.ID)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
+		if n := team.PrimaryCount; n > 0 {
 			users := "users have"
 			if n == 1 {
 				users = "user has"
 			}
-			return &muster.Error{Code: muster.ECONFLICT, Reason: "team_in_use",
+			return &muster.Error{Code: muster.ECONFLICT, Reason: muster.ReasonTeamInUse,
 				Message: fmt.Sprintf("%s can't be removed: %d %s it as their primary team. Move them to another team first.",
 					team.Name, n, users)}
 		}
@@ -176,7 +190,8 @@ func (s *Service) RemoveTeam(ctx context.Context, teamID int64) error {
 		if err := tx.DeleteTeam(ctx, a.orgID, team.ID, def.ID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, s.now(), muster.ActionTeamRemoved, "team", team.ID, team.Name,
+		return tx.audit(ctx, a, muster.ActionTeamRemoved, muster.TargetTeam, team.ID, team.Name,
 			map[string]any{"name": team.Name}, nil)
 	})
+	return team, err
 }

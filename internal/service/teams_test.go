@@ -52,7 +52,7 @@ func TestTeamNames(t *testing.T) {
 		// Renaming follows the same rules.
 		support := f.team(t, "Support")
 		rename := func(id int64, name string) func() error {
-			return func() error { _, err := f.svc.RenameTeam(owner, id, name); return err }
+			return func() error { _, err := f.svc.RenameTeam(owner, id, name, 0); return err }
 		}
 		f.refused(t, muster.ECONFLICT, rename(support.ID, "SALES team"))
 		f.refused(t, muster.EINVALID, rename(support.ID, "  "))
@@ -66,7 +66,7 @@ func TestTeamNames(t *testing.T) {
 		}
 		// Renaming to the very same name changes nothing, not even the log.
 		before := f.state(t)
-		if _, err := f.svc.RenameTeam(owner, support.ID, "  SUPPORT"); err != nil {
+		if _, err := f.svc.RenameTeam(owner, support.ID, "  SUPPORT", 0); err != nil {
 			t.Fatal(err)
 		}
 		if d := diffStates(before, f.state(t)); d != "" {
@@ -96,11 +96,11 @@ func TestRemoveTeam(t *testing.T) {
 		active := f.accept(link)
 		_, link = f.inviteInto(t, "Dot", muster.RoleBasic, doomed.ID, def.ID, other.ID)
 		gone := f.accept(link)
-		if err := f.svc.Deactivate(f.as(f.owner), gone.ID); err != nil {
+		if _, err := f.svc.Deactivate(f.as(f.owner), gone.ID); err != nil {
 			t.Fatal(err)
 		}
 		withdrawn, _ := f.inviteInto(t, "Wyn", muster.RoleBasic, doomed.ID)
-		if err := f.svc.Withdraw(f.as(f.owner), withdrawn.ID); err != nil {
+		if _, err := f.svc.Withdraw(f.as(f.owner), withdrawn.ID); err != nil {
 			t.Fatal(err)
 		}
 		_, link = f.inviteInto(t, "Sec", muster.RoleBasic, other.ID, doomed.ID)
@@ -111,7 +111,7 @@ func TestRemoveTeam(t *testing.T) {
 			t.Fatalf("Doomed counts %d primary, %d secondary; want 2 and 1 (Pending and Active only)", team.PrimaryCount, team.SecondaryCount)
 		}
 
-		remove := func() error { return f.svc.RemoveTeam(f.as(f.owner), doomed.ID) }
+		remove := func() error { _, err := f.svc.RemoveTeam(f.as(f.owner), doomed.ID); return err }
 		err := f.refused(t, muster.ECONFLICT, remove)
 		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "2 users") || !strings.Contains(msg, "Doomed") {
 			t.Fatalf("refusal %q does not say that 2 users have Doomed as primary team", msg)
@@ -186,11 +186,11 @@ func TestDefaultTeam(t *testing.T) {
 			t.Fatalf("first team = %+v; want the Default Team, holding the Owner", def)
 		}
 		for _, c := range []context.Context{f.as(f.owner), operator(f.org.ID)} {
-			err := f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.RenameTeam(c, def.ID, "Everyone"); return err })
+			err := f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.RenameTeam(c, def.ID, "Everyone", 0); return err })
 			if !strings.Contains(muster.ErrorMessage(err), "Default Team") {
 				t.Fatalf("message %q does not name the Default Team", muster.ErrorMessage(err))
 			}
-			f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.RemoveTeam(c, def.ID) })
+			f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.RemoveTeam(c, def.ID); return err })
 		}
 	})
 }
@@ -243,7 +243,7 @@ func TestRemoveTeamRacesInvites(t *testing.T) {
 			var removeErr error
 			wg.Go(func() {
 				<-start
-				removeErr = f.svc.RemoveTeam(f.as(f.owner), doomed.ID)
+				_, removeErr = f.svc.RemoveTeam(f.as(f.owner), doomed.ID)
 			})
 			close(start)
 			wg.Wait()

@@ -57,79 +57,134 @@ func (in *InviteInput) validate() error {
 // email. An email that belongs to a deactivated or withdrawn user of the org
 // brings that same user record back (invite again).
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) {
-	in.clean()
-	var out Invited
-	err := s.update(ctx, func(tx muster.Tx) error {
+	var out *Invited
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		// Who may invite is decided before what they typed is judged, so
-		// that a Manager learns only that they may not.
-		if err := in.validate(); err != nil {
-			return err
-		}
-		if err := muster.CheckGrantRole(a.role, in.Role); err != nil {
-			return err
-		}
-		secondaries, err := checkTeams(ctx, tx, a.orgID, in.PrimaryTeamID, in.SecondaryTeamIDs)
-		if err != nil {
-			return err
-		}
-		// Find (and lock) the org's earlier record of the email before
-		// checking that the email is free: read the other way round, an
-		// invitation committed in between would be invited again, taking a
-		// second seat for one user (LIC-1).
-		prev, err := tx.FindUserByEmail(ctx, a.orgID, in.Email)
-		if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
-			return err
-		}
-		if err := checkEmailFree(ctx, tx, in.Email); err != nil {
-			return err
-		}
-		org, err := tx.FindOrg(ctx, a.orgID)
-		if err != nil {
-			return err
-		}
-
-		now := s.now()
-		u := prev
-		var before map[string]any
-		if u == nil {
-			u = &muster.User{OrgID: a.orgID}
-		} else {
-			before = userSnapshot(u)
-			out.Again = true
-		}
-		u.Email, u.FirstName, u.LastName, u.Role = in.Email, in.FirstName, in.LastName, in.Role
-		u.Status, u.InvitedAt, u.InvitedByID, u.UpdatedAt = muster.StatusPending, now, a.id(), now
-		u.ActivatedAt, u.DeactivatedAt, u.PasswordHash = time.Time{}, time.Time{}, ""
-		u.PrimaryTeamID, u.SecondaryTeamIDs = in.PrimaryTeamID, secondaries
-		action := muster.ActionUserInvited
-		if out.Again {
-			action = muster.ActionUserReinvited
-			if err := tx.UpdateUser(ctx, u); err != nil {
-				return err
-			}
-		} else if err := tx.CreateUser(ctx, u); err != nil {
-			return err
-		}
-		if out.Link, err = s.sendInvitation(ctx, tx, a, org, u, now); err != nil {
-			return err
-		}
-		out.User = u
-		if err := s.audit(ctx, tx, a, now, action, "user", u.ID, u.Email, before, userSnapshot(u)); err != nil {
-			return err
-		}
-		// The seat is taken last: on PostgreSQL it locks the org's row
-		// until the commit, and every invitation of the org waits for it.
-		// Refused, it rolls back all of the above.
-		return takeSeat(ctx, tx, a.orgID)
+		out, err = s.invite(ctx, tx, a, in)
+		return err
 	})
+	return out, err
+}
+
+// InviteAgain invites a deactivated user again: the same record comes back
+// Pending with their previous name, role and teams, except what changes
+// gives otherwise (SPEC §3).
+func (s *Service) InviteAgain(ctx context.Context, userID int64, changes UserUpdate) (*Invited, error) {
+	var out *Invited
+	err := s.update(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		u, err := loadTarget(ctx, tx, a, userID)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion("user", changes.IfVersion, u.Version); err != nil {
+			return err
+		}
+		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
+			return err
+		}
+		in := reinvitation(u)
+		changes.apply(&in)
+		out, err = s.invite(ctx, tx, a, in)
+		return err
+	})
+	return out, err
+}
+
+// reinvitation is the invitation of a deactivated user as it was.
+func reinvitation(u *muster.User) InviteInput {
+	return InviteInput{FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Role: u.Role,
+		PrimaryTeamID: u.PrimaryTeamID, SecondaryTeamIDs: u.SecondaryTeamIDs}
+}
+
+// apply sets the fields of in that upd changes.
+func (upd UserUpdate) apply(in *InviteInput) {
+	if upd.FirstName != nil {
+		in.FirstName = *upd.FirstName
+	}
+	if upd.LastName != nil {
+		in.LastName = *upd.LastName
+	}
+	if upd.Role != nil {
+		in.Role = *upd.Role
+	}
+	if upd.PrimaryTeamID != nil {
+		in.PrimaryTeamID = *upd.PrimaryTeamID
+	}
+	if upd.SecondaryTeamIDs != nil {
+		in.SecondaryTeamIDs = *upd.SecondaryTeamIDs
+	}
+}
+
+// invite is Invite inside tx, for the Owner or Admin a.
+func (s *Service) invite(ctx context.Context, tx *txn, a *actor, in InviteInput) (*Invited, error) {
+	in.clean()
+	// Who may invite is decided before what they typed is judged, so that
+	// a Manager learns only that they may not.
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if err := muster.CheckGrantRole(a.role, in.Role); err != nil {
+		return nil, err
+	}
+	secondaries, err := checkTeams(ctx, tx, a.orgID, in.PrimaryTeamID, in.SecondaryTeamIDs)
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	// Find (and lock) the org's earlier record of the email before checking
+	// that the email is free: read the other way round, an invitation
+	// committed in between would be invited again, taking a second seat for
+	// one user (LIC-1).
+	prev, err := tx.FindUserByEmail(ctx, a.orgID, in.Email)
+	if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
+		return nil, err
+	}
+	if err := checkEmailFree(ctx, tx, in.Email); err != nil {
+		return nil, err
+	}
+	org, err := tx.FindOrg(ctx, a.orgID)
+	if err != nil {
+		return nil, err
+	}
+
+	out := &Invited{User: prev}
+	var before map[string]any
+	if prev == nil {
+		out.User = &muster.User{OrgID: a.orgID}
+	} else {
+		before = userSnapshot(prev)
+		out.Again = true
+	}
+	u, now := out.User, tx.now
+	u.Email, u.FirstName, u.LastName, u.Role = in.Email, in.FirstName, in.LastName, in.Role
+	u.Status, u.InvitedAt, u.InvitedByID, u.UpdatedAt = muster.StatusPending, now, a.id(), now
+	u.ActivatedAt, u.DeactivatedAt, u.PasswordHash = time.Time{}, time.Time{}, ""
+	u.PrimaryTeamID, u.SecondaryTeamIDs = in.PrimaryTeamID, secondaries
+	action := muster.ActionUserInvited
+	if out.Again {
+		action = muster.ActionUserReinvited
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return nil, err
+		}
+	} else if err := tx.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	if out.Link, err = s.sendInvitation(ctx, tx, a, org, u); err != nil {
+		return nil, err
+	}
+	if err := tx.audit(ctx, a, action, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
+		return nil, err
+	}
+	// The seat is taken last: on PostgreSQL it locks the org's row until
+	// the commit, and every invitation of the org waits for it. Refused, it
+	// rolls back all of the above.
+	return out, takeSeat(ctx, tx, a.orgID)
 }
 
 // takeSeat takes a license seat or refuses with the numbers (INV-2, LIC-1).
@@ -221,7 +276,7 @@ func loadActionTarget(ctx context.Context, tx muster.Tx, userID int64, action st
 // working.
 func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, error) {
 	var out Invited
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionInviteResent)
 		if err != nil {
 			return err
@@ -230,12 +285,11 @@ func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, err
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		if out.Link, err = s.sendInvitation(ctx, tx, a, org, u, now); err != nil {
+		if out.Link, err = s.sendInvitation(ctx, tx, a, org, u); err != nil {
 			return err
 		}
 		out.User = u
-		return s.audit(ctx, tx, a, now, muster.ActionInviteResent, "user", u.ID, u.Email, nil, nil)
+		return tx.audit(ctx, a, muster.ActionInviteResent, muster.TargetUser, u.ID, u.Email, nil, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -245,26 +299,30 @@ func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, err
 
 // Withdraw withdraws a Pending user's invitation: the link dies, the seat is
 // freed and the user leaves the list.
-func (s *Service) Withdraw(ctx context.Context, userID int64) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+func (s *Service) Withdraw(ctx context.Context, userID int64) (*muster.User, error) {
+	var out *muster.User
+	err := s.update(ctx, func(tx *txn) error {
 		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionInviteWithdrawn)
 		if err != nil {
 			return err
 		}
-		now := s.now()
 		before := userSnapshot(u)
-		u.Status, u.UpdatedAt = muster.StatusWithdrawn, now
+		u.Status, u.UpdatedAt = muster.StatusWithdrawn, tx.now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkWithdrawn, now); err != nil {
+		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkWithdrawn, tx.now); err != nil {
 			return err
 		}
-		if err := tx.ReleaseSeat(ctx, a.orgID); err != nil {
+		if err := tx.audit(ctx, a, muster.ActionInviteWithdrawn, muster.TargetUser, u.ID, u.Email, before,
+			userSnapshot(u)); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionInviteWithdrawn, "user", u.ID, u.Email, before, userSnapshot(u))
+		out = u
+		// Last, as in Invite: it locks the org's row until the commit.
+		return tx.ReleaseSeat(ctx, a.orgID)
 	})
+	return out, err
 }
 
 // UserUpdate changes some of a user's fields; nil fields stay as they are.
@@ -299,7 +357,7 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 		return nil, err
 	}
 	var out *muster.User
-	err := s.update(ctx, func(tx muster.Tx) error {
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -346,25 +404,26 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 		if equalSnapshots(before, after) {
 			return nil
 		}
-		now := s.now()
+		now := tx.now
 		u.UpdatedAt = now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, now, muster.ActionUserUpdated, "user", u.ID, u.Email, before, after)
+		return tx.audit(ctx, a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, after)
 	})
 	return out, err
 }
 
 // Deactivate ends an Active user's access at once and frees their seat;
 // their memberships and everything they own stay with their teams.
-func (s *Service) Deactivate(ctx context.Context, userID int64) error {
-	return s.update(ctx, func(tx muster.Tx) error {
+func (s *Service) Deactivate(ctx context.Context, userID int64) (*muster.User, error) {
+	var out *muster.User
+	err := s.update(ctx, func(tx *txn) error {
 		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionUserDeactivated)
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := tx.now
 		before := userSnapshot(u)
 		u.Status, u.DeactivatedAt, u.UpdatedAt = muster.StatusDeactivated, now, now
 		if err := tx.UpdateUser(ctx, u); err != nil {
@@ -381,22 +440,24 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) error {
 		if err := tx.RevokeUserAPITokens(ctx, u.ID, now); err != nil {
 			return err
 		}
-		if err := s.revokeSendAs(ctx, tx, a, u); err != nil {
+		if err := revokeSendAs(ctx, tx, a, u); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, a, now, muster.ActionUserDeactivated, "user", u.ID, u.Email, before, userSnapshot(u)); err != nil {
+		if err := tx.audit(ctx, a, muster.ActionUserDeactivated, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
 			return err
 		}
+		out = u
 		// Last, as in Invite: it locks the org's row until the commit.
 		return tx.ReleaseSeat(ctx, a.orgID)
 	})
+	return out, err
 }
 
 // InviteAgainDraft returns the invitation form pre-filled for a deactivated
 // user: their name, email, previous role and teams (SPEC §3).
 func (s *Service) InviteAgainDraft(ctx context.Context, userID int64) (*InviteInput, error) {
 	var out *InviteInput
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -408,18 +469,20 @@ func (s *Service) InviteAgainDraft(ctx context.Context, userID int64) (*InviteIn
 		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
 			return err
 		}
-		out = &InviteInput{FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Role: u.Role,
-			PrimaryTeamID: u.PrimaryTeamID, SecondaryTeamIDs: u.SecondaryTeamIDs}
+		in := reinvitation(u)
+		out = &in
 		return nil
 	})
 	return out, err
 }
 
-// UserQuery selects a page of users for the Users tab.
+// UserQuery selects a page of users for the Users tab. Status and Role are
+// as the person gave them: empty for any, else a status the list shows
+// (pending, active, deactivated) and a role.
 type UserQuery struct {
 	Search string
-	Status muster.Status
-	Role   muster.Role
+	Status string
+	Role   string
 	TeamID int64
 	// Cursor is the NextCursor of the previous page; empty for the first.
 	Cursor string
@@ -448,31 +511,93 @@ func pageLimit(asked int) int {
 
 // FindUsers lists the org's users by name, 50 to a page by default.
 func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error) {
-	limit := pageLimit(q.Limit)
-	after, err := decodeUserCursor(q.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	var page UserPage
-	err = s.view(ctx, func(tx muster.Tx) error {
+	var page *UserPage
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		users, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: a.orgID, Query: q.Search, Status: q.Status,
-			Role: q.Role, TeamID: q.TeamID, After: after, Limit: limit + 1})
+		page, err = findUserPage(ctx, tx, a, q)
+		return err
+	})
+	return page, err
+}
+
+// UserDirectory is what the Users tab shows: a page of users, the org's
+// teams (which name the users' teams and filter the list) and the
+// user-list report in progress, if any.
+type UserDirectory struct {
+	UserPage
+	Teams  []*muster.Team
+	Report *muster.Report
+}
+
+// FindUserDirectory returns the Users tab for q, for Owners and Admins, read
+// in one transaction.
+func (s *Service) FindUserDirectory(ctx context.Context, q UserQuery) (*UserDirectory, error) {
+	var d UserDirectory
+	err := s.view(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if len(users) > limit {
-			users = users[:limit]
-			last := users[limit-1]
-			page.NextCursor = encodeUserCursor(muster.SearchKey(last.FirstName+" "+last.LastName), last.ID)
+		page, err := findUserPage(ctx, tx, a, q)
+		if err != nil {
+			return err
 		}
-		page.Users = users
-		return nil
+		d.UserPage = *page
+		if d.Teams, err = tx.FindTeams(ctx, a.orgID); err != nil {
+			return err
+		}
+		d.Report, err = findActiveReport(ctx, tx, a.orgID)
+		return err
 	})
-	return &page, err
+	return &d, err
+}
+
+// findUserPage reads the page of the org's users that q selects.
+func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPage, error) {
+	limit := pageLimit(q.Limit)
+	filter, err := q.filter(a.orgID)
+	if err != nil {
+		return nil, err
+	}
+	filter.Limit = limit + 1
+	users, err := tx.FindUsers(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	page := &UserPage{Users: users}
+	if len(users) > limit {
+		page.Users = users[:limit]
+		last := users[limit-1]
+		page.NextCursor = encodeUserCursor(muster.SearchKey(last.FirstName+" "+last.LastName), last.ID)
+	}
+	return page, nil
+}
+
+// filter is the store's filter for q in the org, or an EINVALID error for
+// a status, role or cursor that q may not have. Withdrawn invitations left
+// the list (SPEC §1): they are not a status to list.
+func (q UserQuery) filter(orgID int64) (muster.UserFilter, error) {
+	f := muster.UserFilter{OrgID: orgID, Query: q.Search, TeamID: q.TeamID}
+	if q.Status != "" {
+		st, ok := muster.ParseStatus(q.Status)
+		if !ok || st == muster.StatusWithdrawn {
+			return f, muster.Errorf(muster.EINVALID, "The status must be pending, active or deactivated.")
+		}
+		f.Status = st
+	}
+	if q.Role != "" {
+		role, ok := muster.ParseRole(q.Role)
+		if !ok {
+			return f, muster.Errorf(muster.EINVALID, "The role must be owner, admin, manager or basic.")
+		}
+		f.Role = role
+	}
+	var err error
+	f.After, err = decodeUserCursor(q.Cursor)
+	return f, err
 }
 
 func encodeUserCursor(sortKey string, id int64) string {
@@ -500,7 +625,7 @@ func decodeUserCursor(s string) (*muster.UserCursor, error) {
 // everybody sees themself.
 func (s *Service) FindUser(ctx context.Context, userID int64) (*muster.User, error) {
 	var u *muster.User
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadActor(ctx, tx)
 		if err != nil {
 			return err
@@ -518,10 +643,35 @@ func (s *Service) FindUser(ctx context.Context, userID int64) (*muster.User, err
 	return u, err
 }
 
+// UserAndTeams is a user with the org's teams, which a form that edits the
+// user offers.
+type UserAndTeams struct {
+	User  *muster.User
+	Teams []*muster.Team
+}
+
+// FindUserAndTeams returns a user of the org and the org's teams, for
+// Owners and Admins.
+func (s *Service) FindUserAndTeams(ctx context.Context, userID int64) (*UserAndTeams, error) {
+	var out UserAndTeams
+	err := s.view(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if out.User, err = loadTarget(ctx, tx, a, userID); err != nil {
+			return err
+		}
+		out.Teams, err = tx.FindTeams(ctx, a.orgID)
+		return err
+	})
+	return &out, err
+}
+
 // Me returns the signed-in user.
 func (s *Service) Me(ctx context.Context) (*muster.User, error) {
 	var u *muster.User
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadActor(ctx, tx)
 		if err != nil {
 			return err

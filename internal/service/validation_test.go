@@ -185,7 +185,7 @@ func TestOtherOrgIDs(t *testing.T) {
 
 		calls := map[string]func(ctx context.Context) error{
 			"resend":   func(ctx context.Context) error { _, err := f.svc.ResendInvite(ctx, theirPending.ID); return err },
-			"withdraw": func(ctx context.Context) error { return f.svc.Withdraw(ctx, theirPending.ID) },
+			"withdraw": func(ctx context.Context) error { _, err := f.svc.Withdraw(ctx, theirPending.ID); return err },
 			"edit": func(ctx context.Context) error {
 				_, err := f.svc.UpdateUser(ctx, theirActive.ID, service.UserUpdate{FirstName: ptr("Hijacked")})
 				return err
@@ -194,14 +194,14 @@ func TestOtherOrgIDs(t *testing.T) {
 				_, err := f.svc.UpdateUser(ctx, theirActive.ID, service.UserUpdate{Role: ptr(muster.RoleManager)})
 				return err
 			},
-			"deactivate":     func(ctx context.Context) error { return f.svc.Deactivate(ctx, theirActive.ID) },
+			"deactivate":     func(ctx context.Context) error { _, err := f.svc.Deactivate(ctx, theirActive.ID); return err },
 			"invite again":   func(ctx context.Context) error { _, err := f.svc.InviteAgainDraft(ctx, theirGone.ID); return err },
 			"open user":      func(ctx context.Context) error { _, err := f.svc.FindUser(ctx, theirActive.ID); return err },
 			"transfer":       func(ctx context.Context) error { return f.svc.TransferOwnership(ctx, theirAdmin.ID, password) },
-			"rename team":    func(ctx context.Context) error { _, err := f.svc.RenameTeam(ctx, theirTeam.ID, "Ours"); return err },
-			"remove team":    func(ctx context.Context) error { return f.svc.RemoveTeam(ctx, theirTeam.ID) },
+			"rename team":    func(ctx context.Context) error { _, err := f.svc.RenameTeam(ctx, theirTeam.ID, "Ours", 0); return err },
+			"remove team":    func(ctx context.Context) error { _, err := f.svc.RemoveTeam(ctx, theirTeam.ID); return err },
 			"open send as":   func(ctx context.Context) error { _, err := f.svc.SendAs(ctx, theirPerm.ID); return err },
-			"delete send as": func(ctx context.Context) error { return f.svc.DeleteSendAs(ctx, theirPerm.ID) },
+			"delete send as": func(ctx context.Context) error { _, err := f.svc.DeleteSendAs(ctx, theirPerm.ID); return err },
 			"edit send as": func(ctx context.Context) error {
 				_, err := f.svc.UpdateSendAs(ctx, theirPerm.ID, service.SendAsInput{FromName: "Ours", FromEmail: uniqueEmail("ours")})
 				return err
@@ -237,9 +237,9 @@ func TestOtherOrgIDs(t *testing.T) {
 		// A principal whose org is not the user's own is no one.
 		forged := muster.NewContext(context.Background(), muster.Principal{UserID: theirAdmin.ID, OrgID: f.org.ID, Origin: "test"})
 		f.refused(t, muster.EUNAUTHORIZED, func() error { _, err := f.svc.FindUsers(forged, service.UserQuery{}); return err }, g)
-		f.refused(t, muster.EUNAUTHORIZED, func() error { return f.svc.Deactivate(forged, mine.ID) }, g)
+		f.refused(t, muster.EUNAUTHORIZED, func() error { _, err := f.svc.Deactivate(forged, mine.ID); return err }, g)
 		// No principal at all.
-		f.refused(t, muster.EUNAUTHORIZED, func() error { return f.svc.Deactivate(context.Background(), mine.ID) }, g)
+		f.refused(t, muster.EUNAUTHORIZED, func() error { _, err := f.svc.Deactivate(context.Background(), mine.ID); return err }, g)
 	})
 }
 
@@ -253,9 +253,9 @@ func TestOtherBadInput(t *testing.T) {
 			wantCode(t, err, muster.EINVALID)
 		}
 		for _, id := range []int64{0, -1, 987_654} {
-			f.refused(t, muster.ENOTFOUND, func() error { return f.svc.Deactivate(f.as(f.owner), id) })
-			f.refused(t, muster.ENOTFOUND, func() error { return f.svc.Withdraw(f.as(f.owner), id) })
-			f.refused(t, muster.ENOTFOUND, func() error { return f.svc.RemoveTeam(f.as(f.owner), id) })
+			f.refused(t, muster.ENOTFOUND, func() error { _, err := f.svc.Deactivate(f.as(f.owner), id); return err })
+			f.refused(t, muster.ENOTFOUND, func() error { _, err := f.svc.Withdraw(f.as(f.owner), id); return err })
+			f.refused(t, muster.ENOTFOUND, func() error { _, err := f.svc.RemoveTeam(f.as(f.owner), id); return err })
 		}
 
 		// Creating an organization checks its fields too.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 )
 
@@ -96,7 +97,7 @@ func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.refused(w, r, err)
 		return
 	}
-	s.renderAPITokens(w, r, muster.HTTPStatus(muster.ErrorCode(err)), apiTokensPage{Expires: expires, Name: name})
+	s.renderAPITokens(w, r, httperr.Status(err), apiTokensPage{Expires: expires, Name: name})
 }
 
 func (s *Server) handleAPITokenRevoke(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ import (
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
 	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/worker"
 )
 
 // site is a web server with real SMTP delivery and a settable clock.
@@ -32,7 +33,7 @@ type site struct {
 	svc        *service.Service
 	srv        *httptest.Server
 	smtp       *mailtest.Server
-	sender     *mail.Sender
+	sender     *worker.MailSender
 	now        atomic.Int64
 }
 
@@ -44,7 +45,7 @@ func newSite(t *testing.T) *site {
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
-	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Now: clock, PasswordParams: secret.TestParams})
+	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams})
 	h, err := web.New(web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
 		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}})
 	if err != nil {
@@ -55,7 +56,7 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.sender = &mail.Sender{Store: s.db, Transport: transport, Now: clock, Log: slog.New(slog.DiscardHandler)}
+	s.sender = &worker.MailSender{Store: s.db, Transport: transport, Now: clock, Log: slog.New(slog.DiscardHandler)}
 	return s
 }
 
@@ -221,7 +222,7 @@ func TestDeadLinksEachSayWhy(t *testing.T) {
 	want(t, b.get(oldLink), http.StatusGone, "A newer invitation was sent", "most recent email")
 
 	withdrawn, withdrawnLink := invite("withdrawn")
-	if err := s.svc.Withdraw(owner, withdrawn.ID); err != nil {
+	if _, err := s.svc.Withdraw(owner, withdrawn.ID); err != nil {
 		t.Fatal(err)
 	}
 	want(t, b.get(withdrawnLink), http.StatusGone, "This invitation was withdrawn")
@@ -232,7 +233,7 @@ func TestDeadLinksEachSayWhy(t *testing.T) {
 
 	deactivated, deactivatedLink := invite("deactivated")
 	s.browser().acceptInvitation(deactivatedLink, "a long enough secret")
-	if err := s.svc.Deactivate(owner, deactivated.ID); err != nil {
+	if _, err := s.svc.Deactivate(owner, deactivated.ID); err != nil {
 		t.Fatal(err)
 	}
 	want(t, b.get(deactivatedLink), http.StatusGone)
@@ -270,7 +271,7 @@ func TestSignInSessionsAndDeactivation(t *testing.T) {
 	dee := s.browser()
 	dee.acceptInvitation(s.deliver("dee@example.com").Link("/invitations/"), "dee's long password")
 	want(t, dee.get("/"), 200, "Dee Parting", "Manager")
-	if err := s.svc.Deactivate(ownerCtx, res.User.ID); err != nil {
+	if _, err := s.svc.Deactivate(ownerCtx, res.User.ID); err != nil {
 		t.Fatal(err)
 	}
 	p = dee.get("/")
@@ -500,7 +501,7 @@ func TestAPITokensPage(t *testing.T) {
 
 func TestSecureCookieOverHTTPS(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", PasswordParams: secret.TestParams})
+	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), PasswordParams: secret.TestParams})
 	res, err := svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
 		service.NewOrg{Name: "Acme", LicenseTotal: 5, OwnerEmail: "o@example.com", OwnerFirstName: "O", OwnerLastName: "O"})
 	if err != nil {
@@ -523,7 +524,7 @@ func TestSecureCookieOverHTTPS(t *testing.T) {
 
 func TestPprofOnlyWhenAsked(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	svc := service.New(db, service.Config{BaseURL: "http://muster.test", PasswordParams: secret.TestParams})
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test"), PasswordParams: secret.TestParams})
 	for _, on := range []bool{false, true} {
 		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), Pprof: on})
 		if err != nil {

@@ -38,13 +38,13 @@ func BenchmarkUsersTab(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
 			db := benchStore(b, dialect, n)
-			svc := service.New(db, service.Config{BaseURL: "https://muster.example.com"})
+			svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
 			h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler),
 				BaseURL: "https://muster.example.com"})
 			if err != nil {
 				b.Fatal(err)
 			}
-			in, err := svc.SignIn(context.Background(), benchseed.OwnerEmail, benchseed.OwnerPassword, service.Client{IP: "192.0.2.1"})
+			in, err := svc.SignIn(context.Background(), benchseed.OwnerEmail, benchseed.OwnerPassword, service.Client{IP: "192.0.2.1", Origin: "web " + "192.0.2.1"})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -100,7 +100,7 @@ func TestBrowserSendAs(t *testing.T) {
 	ann.SignIn(s.srv.URL, "ann@example.com", "Ann's long password")
 	ann.Sees("Ann's profile", "My sender addresses", "news@acme.example", "replies go to Comms Team")
 
-	if err := s.svc.Deactivate(ownerCtx, people["Bob"].ID); err != nil {
+	if _, err := s.svc.Deactivate(ownerCtx, people["Bob"].ID); err != nil {
 		t.Fatal(err)
 	}
 	perms, _ := s.svc.SendAsPermissions(ownerCtx)

@@ -26,7 +26,7 @@ func (b *browser) follow(p page) page {
 func TestConsoleWalkthrough(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
-	if _, err := s.svc.SetLicenseTotal(ownerCtx, 4); err != nil {
+	if _, err := s.svc.SetLicenseTotal(ownerCtx, 4, 0); err != nil {
 		t.Fatal(err)
 	}
 	b := s.browser()

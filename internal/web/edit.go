@@ -5,18 +5,21 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
 
-// editPage is Edit user (TEAM-5): role, Primary Team, and Secondary Teams
-// each with "×" and a way to add one. Without JavaScript "×" and Add send
-// the form back to this page, which shows the change; Save applies it.
+// editPage is Edit user (TEAM-5): name, role, Primary Team, and Secondary
+// Teams each with "×" and a way to add one. Without JavaScript "×" and Add
+// send the form back to this page, which shows the change; Save applies it.
 type editPage struct {
 	Page
 	UserName    string
 	Email       string
 	Message     string
+	FirstName   Field
+	LastName    Field
 	Role        selectField
 	RoleFixed   string // the role, when the actor may not change it
 	Primary     selectField
@@ -25,14 +28,24 @@ type editPage struct {
 	Action      string
 }
 
-func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, u *muster.User, role muster.Role, primary int64,
-	secondaries []int64, err error) {
-	teams, terr := s.svc.TeamList(r.Context())
-	if s.refused(w, r, terr) {
-		return
-	}
+// userEdit is the edit form's state: what the user is and what the form
+// holds.
+type userEdit struct {
+	user                *muster.User
+	firstName, lastName string
+	role                muster.Role
+	primary             int64
+	secondaries         []int64
+}
+
+func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, teams []*muster.Team, e userEdit, err error) {
 	actor, _ := current(r)
+	u := e.user
 	p := editPage{Page: s.page(w, r, "Edit "+u.Name()), UserName: u.Name(), Email: u.Email,
+		FirstName: Field{ID: "first_name", Label: "First Name", Type: "text", Value: e.firstName, Autocomplete: "off",
+			Max: muster.MaxNameLength},
+		LastName: Field{ID: "last_name", Label: "Last Name", Type: "text", Value: e.lastName, Autocomplete: "off",
+			Max: muster.MaxNameLength},
 		Role: selectField{ID: "role", Label: "Role"}, Primary: selectField{ID: "primary_team", Label: "Primary Team"},
 		Action: userPath(u.ID, "edit")}
 	p.Section = "users"
@@ -41,72 +54,93 @@ func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, u *muster.Us
 		p.RoleFixed = u.Role.Label()
 	} else {
 		for _, rl := range grantable {
-			p.Role.Options = append(p.Role.Options, option{string(rl), rl.Label(), rl == role})
+			p.Role.Options = append(p.Role.Options, option{string(rl), rl.Label(), rl == e.role})
 		}
 	}
 	names := teamNames(teams)
 	for _, t := range teams {
-		p.Primary.Options = append(p.Primary.Options, option{strconv.FormatInt(t.ID, 10), t.Name, t.ID == primary})
-		if t.ID != primary && !slices.Contains(secondaries, t.ID) {
+		p.Primary.Options = append(p.Primary.Options, option{strconv.FormatInt(t.ID, 10), t.Name, t.ID == e.primary})
+		if t.ID != e.primary && !slices.Contains(e.secondaries, t.ID) {
 			p.AddOptions = append(p.AddOptions, option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
 		}
 	}
-	for _, id := range secondaries {
-		if id != primary && names[id] != "" {
+	for _, id := range e.secondaries {
+		if id != e.primary && names[id] != "" {
 			p.Secondaries = append(p.Secondaries, checkOption{strconv.FormatInt(id, 10), names[id], true})
 		}
 	}
-	p.Message = showFieldErrors(err, map[string]*string{muster.FieldRole: &p.Role.Error,
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldFirstName: &p.FirstName.Error,
+		muster.FieldLastName: &p.LastName.Error, muster.FieldRole: &p.Role.Error,
 		muster.FieldPrimaryTeamID: &p.Primary.Error})
-	status := http.StatusOK
-	if err != nil {
-		status = muster.HTTPStatus(muster.ErrorCode(err))
-	}
-	s.render(w, r, status, "edit", p)
+	s.render(w, r, httperr.Status(err), "edit", p)
 }
 
 func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) {
-	if u, ok := s.targetUser(w, r); ok {
-		s.renderEdit(w, r, u, u.Role, u.PrimaryTeamID, u.SecondaryTeamIDs, nil)
+	ut, ok := pathTarget(s, w, r, s.svc.FindUserAndTeams)
+	if !ok {
+		return
 	}
+	u := ut.User
+	s.renderEdit(w, r, ut.Teams, userEdit{user: u, firstName: u.FirstName, lastName: u.LastName, role: u.Role,
+		primary: u.PrimaryTeamID, secondaries: u.SecondaryTeamIDs}, nil)
 }
 
+// handleEdit saves the form, or, for "×" and Add, shows it again changed.
 func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.targetUser(w, r)
-	if !ok || !s.parseForm(w, r) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r)
 		return
 	}
-	id := u.ID
+	if !s.parseForm(w, r) {
+		return
+	}
 	f := r.PostForm
-	role := u.Role
-	if v := f.Get("role"); v != "" {
-		role = muster.Role(v)
-	}
-	primary, _ := strconv.ParseInt(f.Get("primary_team"), 10, 64)
-	secondaries := formIDs(f["secondary_teams"])
-	if remove, err := strconv.ParseInt(f.Get("remove_secondary"), 10, 64); err == nil {
-		secondaries = slices.DeleteFunc(secondaries, func(id int64) bool { return id == remove })
-		s.renderEdit(w, r, u, role, primary, secondaries, nil)
-		return
-	}
-	if f.Has("add") {
-		if add, err := strconv.ParseInt(f.Get("add_secondary"), 10, 64); err == nil && !slices.Contains(secondaries, add) {
-			secondaries = append(secondaries, add)
+	e := userEdit{firstName: f.Get("first_name"), lastName: f.Get("last_name"), role: muster.Role(f.Get("role")),
+		secondaries: formIDs(f["secondary_teams"])}
+	e.primary, _ = strconv.ParseInt(f.Get("primary_team"), 10, 64)
+	remove, removing := strconv.ParseInt(f.Get("remove_secondary"), 10, 64)
+	var err error
+	switch {
+	case removing == nil:
+		e.secondaries = slices.DeleteFunc(e.secondaries, func(id int64) bool { return id == remove })
+	case f.Has("add"):
+		if add, err := strconv.ParseInt(f.Get("add_secondary"), 10, 64); err == nil && !slices.Contains(e.secondaries, add) {
+			e.secondaries = append(e.secondaries, add)
 		}
-		s.renderEdit(w, r, u, role, primary, secondaries, nil)
-		return
-	}
-	upd := service.UserUpdate{PrimaryTeamID: &primary, SecondaryTeamIDs: &secondaries}
-	if role != u.Role {
-		upd.Role = &role
-	}
-	if _, err := s.svc.UpdateUser(r.Context(), id, upd); err != nil {
+	default:
+		upd := service.UserUpdate{PrimaryTeamID: &e.primary, SecondaryTeamIDs: &e.secondaries}
+		if f.Has("first_name") {
+			upd.FirstName = &e.firstName
+		}
+		if f.Has("last_name") {
+			upd.LastName = &e.lastName
+		}
+		if e.role != "" { // no role select: the actor may not change it
+			upd.Role = &e.role
+		}
+		var saved *muster.User
+		if saved, err = s.svc.UpdateUser(r.Context(), id, upd); err == nil {
+			s.redirectWith(w, r, usersPath, "Saved the changes to "+saved.Name()+".")
+			return
+		}
 		if muster.ErrorCode(err) == muster.EINTERNAL {
 			s.serverError(w, r, err)
 			return
 		}
-		s.renderEdit(w, r, u, role, primary, secondaries, err)
+	}
+	// The form again, as changed or refused, with the user and the teams
+	// as they are now.
+	ut, ok := pathTarget(s, w, r, s.svc.FindUserAndTeams)
+	if !ok {
 		return
 	}
-	s.redirectWith(w, r, usersPath, "Saved the changes to "+u.Name()+".")
+	e.user = ut.User
+	if e.role == "" {
+		e.role = ut.User.Role
+	}
+	if !f.Has("first_name") {
+		e.firstName, e.lastName = ut.User.FirstName, ut.User.LastName
+	}
+	s.renderEdit(w, r, ut.Teams, e, err)
 }

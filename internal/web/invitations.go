@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -12,7 +13,7 @@ import (
 func invitationPage(info *service.InvitationInfo, token string, err error) passwordPage {
 	p := newPasswordPage("Join "+info.Org.Name,
 		"Choose a password to finish setting up your account. Your email address is your username.",
-		service.InvitationPath+token, err)
+		invitationPath+token, err)
 	p.OrgName, p.Email = info.Org.Name, info.User.Email
 	return p
 }
@@ -36,7 +37,7 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 			s.linkGoneOr500(w, r, lookupErr)
 			return
 		}
-		s.render(w, r, muster.HTTPStatus(muster.ErrorCode(err)), "password", invitationPage(info, token, err))
+		s.render(w, r, httperr.Status(err), "password", invitationPage(info, token, err))
 	})
 }
 
@@ -60,7 +61,7 @@ func (s *Server) linkGone(w http.ResponseWriter, r *http.Request, err error) {
 		h = linkHeadings[e.Reason]
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.message(w, r, muster.HTTPStatus(muster.ErrorCode(err)), messagePage{Heading: h,
+	s.message(w, r, httperr.Status(err), messagePage{Heading: h,
 		Message: muster.ErrorMessage(err), Link: "/signin", LinkText: "Go to sign in"})
 }
 

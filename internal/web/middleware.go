@@ -51,7 +51,7 @@ func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: "web " + clientIP(r)})
+		ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: webOrigin(clientIP(r))})
 		ctx = context.WithValue(ctx, signedInKey{}, signedIn{user: u, session: sess})
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r.WithContext(ctx))
@@ -87,10 +87,15 @@ func (s *Server) clearSession(w http.ResponseWriter) {
 		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies, MaxAge: -1})
 }
 
-// client describes the browser of a request, for the sessions it starts.
+// client describes the browser of a request, for the sessions it starts
+// and the audit events it causes.
 func client(r *http.Request) service.Client {
-	return service.Client{IP: clientIP(r), UserAgent: r.UserAgent()}
+	ip := clientIP(r)
+	return service.Client{IP: ip, UserAgent: r.UserAgent(), Origin: webOrigin(ip)}
 }
+
+// webOrigin is how the audit log names a request from the console.
+func webOrigin(ip string) string { return "web " + ip }
 
 // clientIP is the address the request came from, without its port.
 func clientIP(r *http.Request) string {

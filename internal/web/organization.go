@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -44,12 +45,12 @@ func (s *Server) handleOrgLicenses(w http.ResponseWriter, r *http.Request) {
 	}
 	v := strings.TrimSpace(r.PostForm.Get("licenses"))
 	total, _ := strconv.Atoi(v) // not a number: 0, which the service refuses in its words
-	org, err := s.svc.SetLicenseTotal(r.Context(), total)
+	org, err := s.svc.SetLicenseTotal(r.Context(), total, 0)
 	switch code := muster.ErrorCode(err); code {
 	case "":
 		s.redirectWith(w, r, "/settings/organization", "The license total is now "+strconv.Itoa(org.LicenseTotal)+".")
 	case muster.EINVALID, muster.ECONFLICT:
-		s.renderOrg(w, r, muster.HTTPStatus(code), v, err)
+		s.renderOrg(w, r, httperr.Status(err), v, err)
 	default:
 		s.refused(w, r, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -97,7 +98,7 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 
 // resetPage is the password form of a reset link (AUTH-2).
 func resetPage(token string, err error) passwordPage {
-	return newPasswordPage("Choose a new password", "Your other sessions will end.", service.ResetPath+token, err)
+	return newPasswordPage("Choose a new password", "Your other sessions will end.", resetPath+token, err)
 }
 
 func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +114,7 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 // handleReset sets the new password of a reset link and signs in.
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	s.setPasswordByLink(w, r, s.svc.ResetPassword, func(token string, err error) {
-		s.render(w, r, muster.HTTPStatus(muster.ErrorCode(err)), "password", resetPage(token, err))
+		s.render(w, r, httperr.Status(err), "password", resetPage(token, err))
 	})
 }
 
@@ -157,7 +158,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	default:
-		s.render(w, r, muster.HTTPStatus(code), "change_password", newChangePasswordPage(u, err))
+		s.render(w, r, httperr.Status(err), "change_password", newChangePasswordPage(u, err))
 		return
 	}
 	http.Redirect(w, r, "/account/sessions?notice=password-changed", http.StatusSeeOther)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 )
 
@@ -78,7 +79,7 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error) bool
 	case muster.EINTERNAL:
 		s.serverError(w, r, err)
 	default:
-		s.message(w, r, muster.HTTPStatus(code), messagePage{Page: Page{Title: "Not done", User: u},
+		s.message(w, r, httperr.Status(err), messagePage{Page: Page{Title: "Not done", User: u},
 			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Back"})
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -59,6 +60,7 @@ type sendAsFormPage struct {
 	Search       string
 	Candidates   []userChoice
 	Chosen       []userChoice
+	ChosenIDs    []int64 // the chosen users, which the details step passes on
 	SelectAll    bool
 }
 
@@ -110,34 +112,29 @@ func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action
 		// A problem with the details sends the admin back to them.
 		p.Assign = false
 	}
+	// The details step carries the chosen users on, unseen, to the next.
+	p.ChosenIDs = in.UserIDs
 	if p.Assign {
-		active, ferr := s.svc.FindUsers(r.Context(), service.UserQuery{Search: p.Search, Status: muster.StatusActive, Limit: 50})
+		found, ferr := s.svc.FindSendAsAssignees(r.Context(), p.Search, in.UserIDs, sendAsCandidates)
 		if s.refused(w, r, ferr) {
 			return
 		}
-		for _, u := range active.Users {
-			c := userChoice{ID: u.ID, Name: u.Name(), Email: u.Email}
-			if slices.Contains(in.UserIDs, u.ID) {
-				continue
-			}
-			p.Candidates = append(p.Candidates, c)
+		for _, u := range found.Candidates {
+			p.Candidates = append(p.Candidates, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
 		}
-		for _, id := range in.UserIDs {
-			u, ferr := s.svc.FindUser(r.Context(), id)
-			if ferr == nil {
-				p.Chosen = append(p.Chosen, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
-			}
+		for _, u := range found.Chosen {
+			p.Chosen = append(p.Chosen, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
 		}
 	}
-	status := http.StatusOK
-	if err != nil {
-		status = muster.HTTPStatus(muster.ErrorCode(err))
-	}
-	s.render(w, r, status, "sendas_form", p)
+	s.render(w, r, httperr.Status(err), "sendas_form", p)
 }
 
+// sendAsCandidates is how many Active users Assign Users offers at once;
+// the search finds the others.
+const sendAsCandidates = 50
+
 func (s *Server) handleSendAsNew(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.svc.SendAsPermissions(r.Context()); s.refused(w, r, err) {
+	if s.refused(w, r, s.svc.SendAsAccess(r.Context())) {
 		return
 	}
 	s.renderSendAsForm(w, r, sendAsPath+"/new", sendAsState{}, false, nil)
@@ -215,12 +212,13 @@ func (s *Server) handleSendAsDeleteConfirm(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) {
-	perm, ok := s.targetSendAs(w, r)
+	id, ok := pathID(r)
 	if !ok {
+		s.notFound(w, r)
 		return
 	}
-	id := perm.ID
-	if s.refused(w, r, s.svc.DeleteSendAs(r.Context(), id)) {
+	perm, err := s.svc.DeleteSendAs(r.Context(), id)
+	if s.refused(w, r, err) {
 		return
 	}
 	s.redirectWith(w, r, sendAsPath, "Deleted the permission for "+perm.FromEmail+".")

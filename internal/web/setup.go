@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -101,7 +102,7 @@ func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
 		OwnerEmail:     in.Get("email"),
 		OwnerFirstName: in.Get("first_name"),
 		OwnerLastName:  in.Get("last_name"),
-	}, "web "+clientIP(r))
+	}, webOrigin(clientIP(r)))
 	switch code := muster.ErrorCode(err); {
 	case err == nil:
 	case code == muster.EINTERNAL:
@@ -113,7 +114,7 @@ func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
 			Heading: "Muster is already set up", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Go to Muster"})
 		return
 	default:
-		s.render(w, r, muster.HTTPStatus(code), "setup", newSetupPage(in, err))
+		s.render(w, r, httperr.Status(err), "setup", newSetupPage(in, err))
 		return
 	}
 	s.log.Info("first run: organization created", "org_id", res.Org.ID, "owner_id", res.Owner.ID)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 )
 
@@ -102,7 +103,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	switch code := muster.ErrorCode(err); code {
 	case "":
 	case muster.EUNAUTHORIZED, muster.ETOOMANY:
-		s.render(w, r, muster.HTTPStatus(code), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
+		s.render(w, r, httperr.Status(err), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
 		return
 	default:
 		s.serverError(w, r, err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 )
 
@@ -75,7 +76,7 @@ func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) {
 			s.refused(w, r, err)
 			return
 		}
-		s.renderTeams(w, r, muster.HTTPStatus(muster.ErrorCode(err)), p)
+		s.renderTeams(w, r, httperr.Status(err), p)
 		return
 	}
 	s.redirectWith(w, r, teamsPath, "Created the team "+t.Name+".")
@@ -89,58 +90,48 @@ type renamePage struct {
 	Action   string
 }
 
-func (s *Server) findTeam(w http.ResponseWriter, r *http.Request) (*muster.Team, bool) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r)
-		return nil, false
-	}
-	teams, err := s.svc.Teams(r.Context())
-	if s.refused(w, r, err) {
-		return nil, false
-	}
-	for _, t := range teams {
-		if t.ID == id {
-			return t, true
-		}
-	}
-	s.notFound(w, r)
-	return nil, false
-}
-
 func (s *Server) renderRename(w http.ResponseWriter, r *http.Request, status int, t *muster.Team, value string, err error) {
 	p := renamePage{Page: s.page(w, r, "Rename "+t.Name), TeamName: t.Name, Action: teamPath(t.ID, "rename"),
-		Name: Field{ID: "name", Label: "New name", Type: "text", Value: value, Max: muster.MaxNameLength,
-			Error: muster.ErrorMessage(err)}}
+		Name: Field{ID: "name", Label: "New name", Type: "text", Value: value, Max: muster.MaxNameLength}}
 	p.Section = "teams"
+	if msg := showFieldErrors(err, map[string]*string{muster.FieldName: &p.Name.Error}); p.Name.Error == "" {
+		p.Name.Error = msg
+	}
 	s.render(w, r, status, "team_rename", p)
 }
 
 func (s *Server) handleTeamRenameForm(w http.ResponseWriter, r *http.Request) {
-	if t, ok := s.findTeam(w, r); ok {
+	if t, ok := pathTarget(s, w, r, s.svc.Team); ok {
 		s.renderRename(w, r, http.StatusOK, t, t.Name, nil)
 	}
 }
 
 func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.findTeam(w, r)
-	if !ok || !s.parseForm(w, r) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if !s.parseForm(w, r) {
 		return
 	}
 	name := r.PostForm.Get("name")
-	renamed, err := s.svc.RenameTeam(r.Context(), t.ID, name)
-	switch code := muster.ErrorCode(err); code {
+	renamed, err := s.svc.RenameTeam(r.Context(), id, name, 0)
+	switch muster.ErrorCode(err) {
 	case "":
-		s.redirectWith(w, r, teamsPath, "Renamed "+t.Name+" to "+renamed.Name+".")
+		s.redirectWith(w, r, teamsPath, "The team is now called "+renamed.Name+".")
 	case muster.EINVALID, muster.ECONFLICT:
-		s.renderRename(w, r, muster.HTTPStatus(code), t, name, err)
+		// The form again, under the team's name as it is.
+		if t, ok := pathTarget(s, w, r, s.svc.Team); ok {
+			s.renderRename(w, r, httperr.Status(err), t, name, err)
+		}
 	default:
 		s.refused(w, r, err)
 	}
 }
 
 func (s *Server) handleTeamRemoveConfirm(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.findTeam(w, r)
+	t, ok := pathTarget(s, w, r, s.svc.Team)
 	if !ok {
 		return
 	}
@@ -152,19 +143,20 @@ func (s *Server) handleTeamRemoveConfirm(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.findTeam(w, r)
+	id, ok := pathID(r)
 	if !ok {
+		s.notFound(w, r)
 		return
 	}
-	err := s.svc.RemoveTeam(r.Context(), t.ID)
+	t, err := s.svc.RemoveTeam(r.Context(), id)
 	var e *muster.Error
 	switch {
 	case err == nil:
 		s.redirectWith(w, r, teamsPath, "Removed the team "+t.Name+".")
-	case errors.As(err, &e) && e.Reason == "team_in_use":
+	case errors.As(err, &e) && e.Reason == muster.ReasonTeamInUse:
 		p := s.teamsPage(w, r)
 		p.InUse = e.Message
-		p.InUseLink = usersPath + "?team=" + strconv.FormatInt(t.ID, 10)
+		p.InUseLink = usersPath + "?team=" + strconv.FormatInt(id, 10)
 		s.renderTeams(w, r, http.StatusConflict, p)
 	default:
 		s.refused(w, r, err)

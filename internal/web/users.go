@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -69,24 +70,13 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 		Role: q.Get("role")}
 	p.Section = "users"
 	p.TeamID, _ = strconv.ParseInt(q.Get("team"), 10, 64)
-	query := service.UserQuery{Search: p.Search, TeamID: p.TeamID, Cursor: q.Get("after")}
-	if st, ok := muster.ParseStatus(p.Status); ok && st != muster.StatusWithdrawn {
-		query.Status = st
-	}
-	if role, ok := muster.ParseRole(p.Role); ok {
-		query.Role = role
-	}
-	p.Filtered = p.Search != "" || query.Status != "" || query.Role != "" || p.TeamID != 0
-	users, err := s.svc.FindUsers(r.Context(), query)
+	p.Filtered = p.Search != "" || p.Status != "" || p.Role != "" || p.TeamID != 0
+	users, err := s.svc.FindUserDirectory(r.Context(), service.UserQuery{Search: p.Search, Status: p.Status,
+		Role: p.Role, TeamID: p.TeamID, Cursor: q.Get("after")})
 	if s.refused(w, r, err) {
 		return
 	}
-	if p.Teams, err = s.svc.TeamList(r.Context()); s.refused(w, r, err) {
-		return
-	}
-	if p.Report, err = s.svc.ActiveReport(r.Context()); s.refused(w, r, err) {
-		return
-	}
+	p.Teams, p.Report = users.Teams, users.Report
 	for _, st := range []muster.Status{muster.StatusPending, muster.StatusActive, muster.StatusDeactivated} {
 		p.Statuses = append(p.Statuses, option{string(st), st.Label(), string(st) == p.Status})
 	}
@@ -137,7 +127,8 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 // inviteForm is "Invite a User" (INV-1), also pre-filled for Invite again.
 type inviteForm struct {
 	Page
-	Again     bool
+	// Again is the deactivated user invited again; 0 for a new invitation.
+	Again     int64
 	Message   string
 	FirstName Field
 	LastName  Field
@@ -159,8 +150,8 @@ type checkOption struct {
 	Checked      bool
 }
 
-func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, in service.InviteInput, again bool, err error) (inviteForm, bool) {
-	teams, terr := s.svc.TeamList(r.Context())
+func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, in service.InviteInput, again int64, err error) (inviteForm, bool) {
+	teams, terr := s.svc.Teams(r.Context())
 	if s.refused(w, r, terr) {
 		return inviteForm{}, false
 	}
@@ -198,13 +189,13 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, in servic
 }
 
 func (s *Server) handleInviteForm(w http.ResponseWriter, r *http.Request) {
-	in, again := service.InviteInput{}, false
+	in, again := service.InviteInput{}, int64(0)
 	if id, err := strconv.ParseInt(r.URL.Query().Get("again"), 10, 64); err == nil {
 		draft, err := s.svc.InviteAgainDraft(r.Context(), id)
 		if s.refused(w, r, err) {
 			return
 		}
-		in, again = *draft, true
+		in, again = *draft, id
 	}
 	if f, ok := s.newInviteForm(w, r, in, again, nil); ok {
 		s.render(w, r, http.StatusOK, "invite", f)
@@ -229,14 +220,22 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 	primary, _ := strconv.ParseInt(f.Get("primary_team"), 10, 64)
 	in := service.InviteInput{FirstName: f.Get("first_name"), LastName: f.Get("last_name"), Email: f.Get("email"),
 		Role: muster.Role(f.Get("role")), PrimaryTeamID: primary, SecondaryTeamIDs: formIDs(f["secondary_teams"])}
-	res, err := s.svc.Invite(r.Context(), in)
+	again, _ := strconv.ParseInt(f.Get("again"), 10, 64)
+	var res *service.Invited
+	var err error
+	if again > 0 {
+		res, err = s.svc.InviteAgain(r.Context(), again, service.UserUpdate{FirstName: &in.FirstName,
+			LastName: &in.LastName, Role: &in.Role, PrimaryTeamID: &in.PrimaryTeamID, SecondaryTeamIDs: &in.SecondaryTeamIDs})
+	} else {
+		res, err = s.svc.Invite(r.Context(), in)
+	}
 	if err != nil {
 		if muster.ErrorCode(err) == muster.EINTERNAL {
 			s.serverError(w, r, err)
 			return
 		}
-		if form, ok := s.newInviteForm(w, r, in, f.Get("again") != "", err); ok {
-			s.render(w, r, muster.HTTPStatus(muster.ErrorCode(err)), "invite", form)
+		if form, ok := s.newInviteForm(w, r, in, again, err); ok {
+			s.render(w, r, httperr.Status(err), "invite", form)
 		}
 		return
 	}
@@ -268,7 +267,7 @@ type userAction struct {
 	lines   func(u *muster.User) []string
 	button  string
 	done    func(u *muster.User) string
-	run     func(s *Server, r *http.Request, id int64) error
+	run     func(s *Server, r *http.Request, id int64) (*muster.User, error)
 }
 
 var userActions = map[string]userAction{
@@ -283,7 +282,9 @@ var userActions = map[string]userAction{
 		done: func(u *muster.User) string {
 			return "The invitation of " + u.Name() + " was withdrawn. A license seat is free."
 		},
-		run: func(s *Server, r *http.Request, id int64) error { return s.svc.Withdraw(r.Context(), id) },
+		run: func(s *Server, r *http.Request, id int64) (*muster.User, error) {
+			return s.svc.Withdraw(r.Context(), id)
+		},
 	},
 	"deactivate": {
 		heading: func(u *muster.User) string { return "Deactivate " + u.Name() + "?" },
@@ -295,7 +296,9 @@ var userActions = map[string]userAction{
 		},
 		button: "Deactivate",
 		done:   func(u *muster.User) string { return u.Name() + " was deactivated. A license seat is free." },
-		run:    func(s *Server, r *http.Request, id int64) error { return s.svc.Deactivate(r.Context(), id) },
+		run: func(s *Server, r *http.Request, id int64) (*muster.User, error) {
+			return s.svc.Deactivate(r.Context(), id)
+		},
 	},
 }
 
@@ -314,11 +317,13 @@ func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 func (s *Server) handleUserAction(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, ok := s.targetUser(w, r)
+		id, ok := pathID(r)
 		if !ok {
+			s.notFound(w, r)
 			return
 		}
-		if s.refused(w, r, a.run(s, r, u.ID)) {
+		u, err := a.run(s, r, id)
+		if s.refused(w, r, err) {
 			return
 		}
 		s.redirectWith(w, r, usersPath, a.done(u))
@@ -329,9 +334,6 @@ func (s *Server) handleDownloadUsers(w http.ResponseWriter, r *http.Request) {
 	rep, err := s.svc.RequestUserList(r.Context())
 	if s.refused(w, r, err) {
 		return
-	}
-	if s.onReportRequested != nil {
-		s.onReportRequested()
 	}
 	u, _ := current(r)
 	msg := "Your user list is being prepared. It will be emailed to " + u.Email + " when it is ready."

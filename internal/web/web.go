@@ -46,9 +46,6 @@ type Config struct {
 	Regions []RegionLink
 	// Pprof serves Go's profiles at /debug/pprof/.
 	Pprof bool
-	// OnReportRequested, if set, is called after a user list is requested,
-	// to wake the report runner.
-	OnReportRequested func()
 }
 
 // ReadyTimeout bounds the database ping of /readyz.
@@ -67,13 +64,12 @@ type Server struct {
 	pages   *pages
 	mailbox bool
 	// secureCookies is set when Muster is served over HTTPS.
-	secureCookies     bool
-	region            string
-	regions           []RegionLink
-	onReportRequested func()
-	mux               *http.ServeMux
-	metrics           *metrics
-	handler           http.Handler
+	secureCookies bool
+	region        string
+	regions       []RegionLink
+	mux           *http.ServeMux
+	metrics       *metrics
+	handler       http.Handler
 }
 
 // New builds the server, parsing its templates; it fails if one is missing
@@ -84,17 +80,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc:               cfg.Service,
-		db:                cfg.DB,
-		log:               cfg.Log,
-		pages:             pg,
-		mailbox:           cfg.Mailbox,
-		secureCookies:     strings.HasPrefix(cfg.BaseURL, "https://"),
-		region:            cfg.Region,
-		regions:           cfg.Regions,
-		onReportRequested: cfg.OnReportRequested,
-		mux:               http.NewServeMux(),
-		metrics:           newMetrics(cfg.DB),
+		svc:           cfg.Service,
+		db:            cfg.DB,
+		log:           cfg.Log,
+		pages:         pg,
+		mailbox:       cfg.Mailbox,
+		secureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
+		region:        cfg.Region,
+		regions:       cfg.Regions,
+		mux:           http.NewServeMux(),
+		metrics:       newMetrics(cfg.DB),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -142,17 +137,17 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("POST /signin", s.handleSignIn)
 	s.mux.HandleFunc("GET /signin/region", s.handleRegion)
 	s.mux.HandleFunc("POST /signout", s.handleSignOut)
-	s.mux.HandleFunc("GET "+service.InvitationPath+"{token}", s.handleInvitationForm)
-	s.mux.HandleFunc("POST "+service.InvitationPath+"{token}", s.handleInvitationAccept)
+	s.mux.HandleFunc("GET "+invitationPath+"{token}", s.handleInvitationForm)
+	s.mux.HandleFunc("POST "+invitationPath+"{token}", s.handleInvitationAccept)
 	s.mux.HandleFunc("GET /password-reset", s.handleResetRequestForm)
 	s.mux.HandleFunc("POST /password-reset", s.handleResetRequest)
-	s.mux.HandleFunc("GET "+service.ResetPath+"{token}", s.handleResetForm)
-	s.mux.HandleFunc("POST "+service.ResetPath+"{token}", s.handleReset)
+	s.mux.HandleFunc("GET "+resetPath+"{token}", s.handleResetForm)
+	s.mux.HandleFunc("POST "+resetPath+"{token}", s.handleReset)
 	s.mux.HandleFunc("GET /account/sessions", s.requireUser(s.handleSessions))
 	s.mux.HandleFunc("POST /account/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
 	s.mux.HandleFunc("GET /account/password", s.requireUser(s.handlePasswordForm))
 	s.mux.HandleFunc("POST /account/password", s.requireUser(s.handlePasswordChange))
-	s.mux.HandleFunc("GET "+service.ReportPathPrefix+"{id}/download", s.requireUser(s.handleReportDownload))
+	s.mux.HandleFunc("GET "+reportPath+"{id}/download", s.requireUser(s.handleReportDownload))
 	s.mux.HandleFunc("GET /settings", s.requireUser(s.handleSettings))
 	s.mux.HandleFunc("GET "+usersPath, s.requireUser(s.handleUsers))
 	s.mux.HandleFunc("GET "+usersPath+"/users/invite", s.requireUser(s.handleInviteForm))

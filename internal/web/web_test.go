@@ -64,7 +64,7 @@ func newEnvWith(t *testing.T, pinger web.Pinger) *env {
 		pinger = db
 	}
 	s, err := web.New(web.Config{
-		Service: service.New(db, service.Config{BaseURL: baseURL}),
+		Service: service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL)}),
 		DB:      pinger,
 		Log:     slog.New(slog.NewJSONHandler(e.log, nil)),
 		Mailbox: true,
@@ -307,9 +307,9 @@ func TestFirstRun(t *testing.T) {
 		if !strings.Contains(r.body, "Open this link to set your password") {
 			t.Fatalf("page lacks the set-up instruction:\n%s", r.body)
 		}
-		link := regexp.MustCompile(`<a href="(` + regexp.QuoteMeta(baseURL+service.InvitationPath) + `[^"]+)">`).FindStringSubmatch(r.body)
+		link := regexp.MustCompile(`<a href="(` + regexp.QuoteMeta(web.NewLinks(baseURL).Invitation("")) + `[^"]+)">`).FindStringSubmatch(r.body)
 		if link == nil {
-			t.Fatalf("page has no set-up link under %s:\n%s", baseURL+service.InvitationPath, r.body)
+			t.Fatalf("page has no set-up link under %s:\n%s", web.NewLinks(baseURL).Invitation(""), r.body)
 		}
 		if r.Header.Get("Cache-Control") != "no-store" {
 			t.Errorf("Cache-Control = %q; want no-store", r.Header.Get("Cache-Control"))
@@ -317,7 +317,7 @@ func TestFirstRun(t *testing.T) {
 		if !strings.Contains(r.body, "olive@example.com") {
 			t.Error("page does not name the Owner's email")
 		}
-		if strings.Contains(e.log.String(), strings.TrimPrefix(link[1], baseURL+service.InvitationPath)) {
+		if strings.Contains(e.log.String(), strings.TrimPrefix(link[1], web.NewLinks(baseURL).Invitation(""))) {
 			t.Error("the log holds the set-up token")
 		}
 		if n := e.orgCount(); n != 1 {

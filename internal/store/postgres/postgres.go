@@ -32,7 +32,7 @@ func Dialect() sqlstore.Dialect {
 		Migrations:        sub,
 		IsUniqueViolation: isUniqueViolation,
 		LockRow:           " FOR UPDATE",
-		ShareRow:          " FOR SHARE",
+		ShareRow:          " FOR KEY SHARE",
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:     sql.LevelRepeatableRead,
 		ExportOrg:         "u.org_id",

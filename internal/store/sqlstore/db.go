@@ -30,8 +30,10 @@ type Dialect struct {
 	// update (" FOR UPDATE" on PostgreSQL; SQLite writers are serialized).
 	LockRow string
 	// ShareRow is appended to a SELECT that reads a row the transaction
-	// needs unchanged until it commits but does not update (" FOR SHARE"):
-	// it holds off LockRow and updates, not other ShareRows.
+	// needs to exist until it commits but does not update (" FOR KEY
+	// SHARE"): it holds off LockRow, deletes and updates of the row's keys,
+	// but neither other ShareRows nor updates of its other columns (a
+	// team's member counts, which the same transactions change).
 	ShareRow string
 	// ViewIsolation is the isolation of read-only transactions: one
 	// snapshot for the whole transaction (REPEATABLE READ on PostgreSQL;
@@ -395,3 +397,12 @@ func inList(ids []any) (string, []any) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// anySlice returns ids as arguments for inList.
+func anySlice(ids []int64) []any {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return args
+}

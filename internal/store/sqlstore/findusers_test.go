@@ -104,26 +104,14 @@ func TestFindUsersShapes(t *testing.T) {
 			}
 			return ids
 		}
-		var listed, named []*muster.Team
+		var listed []*muster.Team
 		err = db.View(ctx, func(tx muster.Tx) error {
 			var err error
-			if listed, err = tx.FindTeams(ctx, org.ID); err != nil {
-				return err
-			}
-			named, err = tx.FindTeamList(ctx, org.ID)
+			listed, err = tx.FindTeams(ctx, org.ID)
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
-		}
-		// FindTeamList is the same list without the counts.
-		if len(named) != len(listed) {
-			t.Fatalf("FindTeamList: %d teams; FindTeams %d", len(named), len(listed))
-		}
-		for i := range named {
-			if named[i].ID != listed[i].ID || named[i].Name != listed[i].Name || named[i].IsDefault != listed[i].IsDefault {
-				t.Errorf("FindTeamList[%d] = %+v; FindTeams has %+v", i, named[i], listed[i])
-			}
 		}
 		for _, team := range listed {
 			var primaries, secondaries int

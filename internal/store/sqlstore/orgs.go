@@ -18,16 +18,16 @@ func (tx *Tx) CreateOrg(ctx context.Context, org *muster.Org) error {
 	id, err := tx.insert(ctx, `INSERT INTO orgs (name, region, license_total, seats_used, email_at_scale, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
 		org.Name, org.Region, org.LicenseTotal, org.SeatsUsed, org.EmailAtScale, micros(org.CreatedAt))
-	org.ID = id
+	org.ID, org.Version = id, 1
 	return err
 }
 
 // FindOrg implements muster.Tx.
 func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 	var o muster.Org
-	err := tx.queryRow(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at
+	err := tx.queryRow(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at, version
 		FROM orgs WHERE id = $1`, id).
-		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt})
+		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt}, &o.Version)
 	if err != nil {
 		return nil, notFound(err, "Organization")
 	}
@@ -50,11 +50,12 @@ func (tx *Tx) ReleaseSeat(ctx context.Context, orgID int64) error {
 
 // SetEmailAtScale implements muster.Tx.
 func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {
-	_, err := tx.exec(ctx, `UPDATE orgs SET email_at_scale = $2 WHERE id = $1`, orgID, on)
+	_, err := tx.exec(ctx, `UPDATE orgs SET email_at_scale = $2, version = version + 1 WHERE id = $1`, orgID, on)
 	return err
 }
 
 // SetLicenseTotal implements muster.Tx.
 func (tx *Tx) SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error) {
-	return tx.affected(ctx, `UPDATE orgs SET license_total = $2 WHERE id = $1 AND seats_used <= $2`, orgID, total)
+	return tx.affected(ctx, `UPDATE orgs SET license_total = $2, version = version + 1
+		WHERE id = $1 AND seats_used <= $2`, orgID, total)
 }

@@ -8,11 +8,11 @@ import (
 )
 
 const sendAsColumns = `p.id, p.org_id, p.from_name, p.from_email, p.reply_to_name, p.reply_to_email, p.created_at,
-	p.updated_at`
+	p.updated_at, p.version`
 
 func scanSendAs(row interface{ Scan(...any) error }, p *muster.SendAsPermission) error {
 	return row.Scan(&p.ID, &p.OrgID, &p.FromName, &p.FromEmail, &p.ReplyToName, &p.ReplyToEmail,
-		nullTime{&p.CreatedAt}, nullTime{&p.UpdatedAt})
+		nullTime{&p.CreatedAt}, nullTime{&p.UpdatedAt}, &p.Version)
 }
 
 // CreateSendAs implements muster.Tx.
@@ -24,18 +24,18 @@ func (tx *Tx) CreateSendAs(ctx context.Context, p *muster.SendAsPermission) erro
 	if err != nil {
 		return err
 	}
-	p.ID = id
+	p.ID, p.Version = id, 1
 	return tx.insertGrants(ctx, p)
 }
 
 // UpdateSendAs implements muster.Tx.
 func (tx *Tx) UpdateSendAs(ctx context.Context, p *muster.SendAsPermission) error {
-	_, err := tx.exec(ctx, `UPDATE send_as_permissions SET from_name = $3, from_email = $4, from_email_key = $5,
-			reply_to_name = $6, reply_to_email = $7, updated_at = $8
-		WHERE org_id = $1 AND id = $2`, p.OrgID, p.ID, p.FromName, p.FromEmail, muster.NormalizeEmail(p.FromEmail),
-		p.ReplyToName, p.ReplyToEmail, micros(p.UpdatedAt))
+	err := tx.queryRow(ctx, `UPDATE send_as_permissions SET from_name = $3, from_email = $4, from_email_key = $5,
+			reply_to_name = $6, reply_to_email = $7, updated_at = $8, version = version + 1
+		WHERE org_id = $1 AND id = $2 RETURNING version`, p.OrgID, p.ID, p.FromName, p.FromEmail,
+		muster.NormalizeEmail(p.FromEmail), p.ReplyToName, p.ReplyToEmail, micros(p.UpdatedAt)).Scan(&p.Version)
 	if err != nil {
-		return err
+		return notFound(err, "Send As permission")
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE permission_id = $1`, p.ID); err != nil {
 		return err
@@ -73,9 +73,10 @@ func (tx *Tx) DeleteSendAs(ctx context.Context, orgID, id int64) error {
 	return err
 }
 
-// FindSendAs implements muster.Tx.
+// FindSendAs implements muster.Tx. In a write transaction it locks the
+// permission's row, so that its version cannot change before the commit.
 func (tx *Tx) FindSendAs(ctx context.Context, orgID, id int64) (*muster.SendAsPermission, error) {
-	return tx.findOneSendAs(ctx, `p.org_id = $1 AND p.id = $2`, orgID, id)
+	return tx.findOneSendAs(ctx, `p.org_id = $1 AND p.id = $2`+tx.forUpdate(), orgID, id)
 }
 
 // FindSendAsByEmail implements muster.Tx.
@@ -169,6 +170,11 @@ func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, erro
 
 // DeleteUserSendAsGrants implements muster.Tx.
 func (tx *Tx) DeleteUserSendAsGrants(ctx context.Context, userID int64) error {
+	// The permissions' grants change, so do their versions.
+	if _, err := tx.exec(ctx, `UPDATE send_as_permissions SET version = version + 1
+		WHERE id IN (SELECT permission_id FROM send_as_grants WHERE user_id = $1)`, userID); err != nil {
+		return err
+	}
 	_, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE user_id = $1`, userID)
 	return err
 }

@@ -2,18 +2,20 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"maps"
+	"slices"
 
 	"github.com/muster-app/muster/internal/muster"
 )
 
-const teamColumns = `id, org_id, name, is_default, created_at`
+const teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version, t.primary_count, t.secondary_count`
 
 // teamOrder is the order of team lists: the Default Team, then by name.
 const teamOrder = `t.is_default DESC, t.name_key, t.id`
 
-func scanTeam(row interface{ Scan(...any) error }, t *muster.Team, extra ...any) error {
-	return row.Scan(append([]any{&t.ID, &t.OrgID, &t.Name, &t.IsDefault, nullTime{&t.CreatedAt}}, extra...)...)
+func scanTeam(row interface{ Scan(...any) error }, t *muster.Team) error {
+	return row.Scan(&t.ID, &t.OrgID, &t.Name, &t.IsDefault, nullTime{&t.CreatedAt}, &t.Version, &t.PrimaryCount,
+		&t.SecondaryCount)
 }
 
 // CreateTeam implements muster.Tx.
@@ -21,13 +23,13 @@ func (tx *Tx) CreateTeam(ctx context.Context, team *muster.Team) error {
 	id, err := tx.insert(ctx, `INSERT INTO teams (org_id, name, name_key, is_default, created_at)
 		VALUES ($1, $2, $3, $4, $5)`,
 		team.OrgID, team.Name, muster.SearchKey(team.Name), team.IsDefault, micros(team.CreatedAt))
-	team.ID = id
+	team.ID, team.Version = id, 1
 	return err
 }
 
 // FindTeam implements muster.Tx.
 func (tx *Tx) FindTeam(ctx context.Context, orgID, id int64) (*muster.Team, error) {
-	return tx.findTeam(ctx, tx.forUpdate(), `org_id = $1 AND id = $2`, orgID, id)
+	return tx.findTeam(ctx, tx.forUpdate(), `t.org_id = $1 AND t.id = $2`, orgID, id)
 }
 
 // FindTeamShared implements muster.Tx. The share lock keeps a team chosen
@@ -35,12 +37,12 @@ func (tx *Tx) FindTeam(ctx context.Context, orgID, id int64) (*muster.Team, erro
 // removal waits for such a write, then counts it), while invitations into
 // the same team go on side by side.
 func (tx *Tx) FindTeamShared(ctx context.Context, orgID, id int64) (*muster.Team, error) {
-	return tx.findTeam(ctx, tx.forShare(), `org_id = $1 AND id = $2`, orgID, id)
+	return tx.findTeam(ctx, tx.forShare(), `t.org_id = $1 AND t.id = $2`, orgID, id)
 }
 
 // FindTeamByName implements muster.Tx.
 func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*muster.Team, error) {
-	return tx.findTeam(ctx, tx.forUpdate(), `org_id = $1 AND name_key = $2`, orgID, muster.SearchKey(name))
+	return tx.findTeam(ctx, tx.forUpdate(), `t.org_id = $1 AND t.name_key = $2`, orgID, muster.SearchKey(name))
 }
 
 // FindDefaultTeam implements muster.Tx. It takes no lock: the Default Team
@@ -48,57 +50,83 @@ func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*mu
 // after the team's, waited for invitations that share-lock the Default
 // Team and then the removed one: a deadlock.)
 func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, error) {
-	return tx.findTeam(ctx, "", `org_id = $1 AND is_default`, orgID)
+	return tx.findTeam(ctx, "", `t.org_id = $1 AND t.is_default`, orgID)
 }
 
 // findTeam reads one team, locking its row as lock says.
 func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*muster.Team, error) {
 	var t muster.Team
-	row := tx.queryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE `+where+lock, args...)
+	row := tx.queryRow(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+lock, args...)
 	if err := scanTeam(row, &t); err != nil {
 		return nil, notFound(err, "Team")
 	}
 	return &t, nil
 }
 
-// FindTeams implements muster.Tx. The counts are every membership of the
-// org's teams, read from memberships_team alone, less the memberships of
-// the org's users who are neither Pending nor Active (Deactivated and
-// Withdrawn, the other statuses users.status allows), which are few: so
-// only those users' memberships cost a lookup (in the memberships key, which
-// holds kind), not every member's. A membership only ever joins a user to a
-// team of the user's own org. It still reads every membership: O(users).
+// FindTeams implements muster.Tx.
 func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
-	rows, err := tx.query(ctx, `
-		SELECT t.id, t.org_id, t.name, t.is_default, t.created_at,
-			coalesce(sum(CASE WHEN c.kind = 'primary' THEN c.n END), 0),
-			coalesce(sum(CASE WHEN c.kind = 'secondary' THEN c.n END), 0)
-		FROM teams t
-		LEFT JOIN (
-			SELECT m.team_id, m.kind, count(*) AS n
-			FROM memberships m
-			WHERE m.team_id IN (SELECT id FROM teams WHERE org_id = $1)
-			GROUP BY m.team_id, m.kind
-			UNION ALL
-			SELECT m.team_id, m.kind, -count(*)
-			FROM users u CROSS JOIN memberships m
-			WHERE u.org_id = $1 AND u.status IN ('deactivated', 'withdrawn') AND m.user_id = u.id
-			GROUP BY m.team_id, m.kind
-		) c ON c.team_id = t.id
-		WHERE t.org_id = $1
-		GROUP BY t.id, t.org_id, t.name, t.is_default, t.created_at, t.name_key
-		ORDER BY `+teamOrder, orgID)
+	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder, orgID)
 	if err != nil {
 		return nil, err
 	}
-	return scanTeams(rows, true)
+	defer rows.Close()
+	var teams []*muster.Team
+	for rows.Next() {
+		var t muster.Team
+		if err := scanTeam(rows, &t); err != nil {
+			return nil, err
+		}
+		teams = append(teams, &t)
+	}
+	return teams, rows.Err()
 }
 
 // RenameTeam implements muster.Tx.
-func (tx *Tx) RenameTeam(ctx context.Context, orgID, id int64, name string) error {
-	_, err := tx.exec(ctx, `UPDATE teams SET name = $3, name_key = $4 WHERE org_id = $1 AND id = $2`,
-		orgID, id, name, muster.SearchKey(name))
-	return err
+func (tx *Tx) RenameTeam(ctx context.Context, team *muster.Team, name string) error {
+	err := tx.queryRow(ctx, `UPDATE teams SET name = $3, name_key = $4, version = version + 1
+		WHERE org_id = $1 AND id = $2 RETURNING version`,
+		team.OrgID, team.ID, name, muster.SearchKey(name)).Scan(&team.Version)
+	if err != nil {
+		return notFound(tx.mapError(err), "Team")
+	}
+	team.Name = name
+	return nil
+}
+
+// memberCounts are changes to a team's counts of Pending and Active members.
+type memberCounts struct{ primary, secondary int }
+
+// countMembers applies changes to teams' member counts. Teams are updated
+// in increasing id order, as every transaction that counts does, so that
+// two never wait for each other's teams; each holds the team's row until it
+// commits (on PostgreSQL), as TakeSeat holds the org's.
+func (tx *Tx) countMembers(ctx context.Context, changes map[int64]memberCounts) error {
+	for _, id := range slices.Sorted(maps.Keys(changes)) {
+		c := changes[id]
+		if c == (memberCounts{}) {
+			continue
+		}
+		if _, err := tx.exec(ctx, `UPDATE teams SET primary_count = primary_count + $2,
+			secondary_count = secondary_count + $3 WHERE id = $1`, id, c.primary, c.secondary); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addMemberships adds sign (1 or -1) to changes for each of u's
+// memberships.
+func addMemberships(changes map[int64]memberCounts, u *muster.User, sign int) {
+	if u.PrimaryTeamID != 0 {
+		c := changes[u.PrimaryTeamID]
+		c.primary += sign
+		changes[u.PrimaryTeamID] = c
+	}
+	for _, id := range u.SecondaryTeamIDs {
+		c := changes[id]
+		c.secondary += sign
+		changes[id] = c
+	}
 }
 
 // DeleteTeam implements muster.Tx.
@@ -121,40 +149,4 @@ func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 		}
 	}
 	return nil
-}
-
-// CountPrimaryHolders implements muster.Tx.
-func (tx *Tx) CountPrimaryHolders(ctx context.Context, teamID int64) (int, error) {
-	var n int
-	err := tx.queryRow(ctx, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.team_id = $1 AND m.kind = 'primary' AND u.status IN ('pending', 'active')`, teamID).Scan(&n)
-	return n, err
-}
-
-// FindTeamList implements muster.Tx.
-func (tx *Tx) FindTeamList(ctx context.Context, orgID int64) ([]*muster.Team, error) {
-	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder, orgID)
-	if err != nil {
-		return nil, err
-	}
-	return scanTeams(rows, false)
-}
-
-// scanTeams reads rows of teamColumns, followed by the member counts when
-// counted, and closes rows.
-func scanTeams(rows *sql.Rows, counted bool) ([]*muster.Team, error) {
-	defer rows.Close()
-	var teams []*muster.Team
-	for rows.Next() {
-		var t muster.Team
-		var counts []any
-		if counted {
-			counts = []any{&t.PrimaryCount, &t.SecondaryCount}
-		}
-		if err := scanTeam(rows, &t, counts...); err != nil {
-			return nil, err
-		}
-		teams = append(teams, &t)
-	}
-	return teams, rows.Err()
 }

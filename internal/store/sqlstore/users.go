@@ -90,38 +90,61 @@ func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
 		return err
 	}
 	u.ID = id
-	return tx.insertMemberships(ctx, u)
+	if err := tx.insertMemberships(ctx, u); err != nil {
+		return err
+	}
+	if !u.Status.HoldsSeat() {
+		return nil
+	}
+	changes := map[int64]memberCounts{}
+	addMemberships(changes, u, 1)
+	return tx.countMembers(ctx, changes)
 }
 
-// UpdateUser implements muster.Tx.
+// UpdateUser implements muster.Tx. It keeps the member counts of the
+// user's teams, old and new, when the memberships or whether the user
+// counts (is Pending or Active) change.
 func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
+	var was muster.User
+	err := tx.queryRow(ctx, `SELECT u.status, `+teamsColumn+` FROM users u WHERE u.org_id = $1 AND u.id = $2`,
+		u.OrgID, u.ID).Scan(&was.Status, teams{&was})
+	if err != nil {
+		return notFound(err, "User")
+	}
 	emailKey, sortKey, lastKey := userKeys(u)
-	var version int64
-	err := tx.queryRow(ctx, `UPDATE users SET email = $3, email_key = $4, first_name = $5, last_name = $6,
+	err = tx.queryRow(ctx, `UPDATE users SET email = $3, email_key = $4, first_name = $5, last_name = $6,
 			sort_key = $7, last_key = $8, role = $9, status = $10, password_hash = $11, invited_at = $12,
 			invited_by = $13, activated_at = $14, deactivated_at = $15, last_sign_in_at = $16, updated_at = $17,
 			version = version + 1
 		WHERE org_id = $1 AND id = $2 RETURNING version`,
 		u.OrgID, u.ID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status,
 		u.PasswordHash, micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
-		micros(u.LastSignInAt), micros(u.UpdatedAt)).Scan(&version)
+		micros(u.LastSignInAt), micros(u.UpdatedAt)).Scan(&u.Version)
 	if err != nil {
 		return notFound(tx.mapError(err), "User")
 	}
-	u.Version = version
-	// Most updates (a deactivation, a new role) leave the teams as they
-	// are; rewriting them would still change three indexes.
-	var was muster.User
-	if err := tx.queryRow(ctx, `SELECT `+teamsColumn+` FROM users u WHERE u.id = $1`, u.ID).Scan(teams{&was}); err != nil {
-		return err
+	// Most updates (a sign-in, a new role) leave the teams as they are;
+	// rewriting them would still change three indexes.
+	sameTeams := was.PrimaryTeamID == u.PrimaryTeamID && slices.Equal(was.SecondaryTeamIDs, sortedIDs(u.SecondaryTeamIDs))
+	if !sameTeams {
+		if _, err := tx.exec(ctx, `DELETE FROM memberships WHERE user_id = $1`, u.ID); err != nil {
+			return err
+		}
+		if err := tx.insertMemberships(ctx, u); err != nil {
+			return err
+		}
 	}
-	if was.PrimaryTeamID == u.PrimaryTeamID && slices.Equal(was.SecondaryTeamIDs, sortedIDs(u.SecondaryTeamIDs)) {
+	if sameTeams && was.Status.HoldsSeat() == u.Status.HoldsSeat() {
 		return nil
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM memberships WHERE user_id = $1`, u.ID); err != nil {
-		return err
+	changes := map[int64]memberCounts{}
+	if was.Status.HoldsSeat() {
+		addMemberships(changes, &was, -1)
 	}
-	return tx.insertMemberships(ctx, u)
+	if u.Status.HoldsSeat() {
+		addMemberships(changes, u, 1)
+	}
+	return tx.countMembers(ctx, changes)
 }
 
 // sortedIDs returns ids in increasing order, as teamsColumn lists them.
@@ -162,6 +185,37 @@ func (tx *Tx) FindUserByEmail(ctx context.Context, orgID int64, email string) (*
 func (tx *Tx) FindLiveUserByEmail(ctx context.Context, email string) (*muster.User, error) {
 	return tx.findUser(ctx, tx.forUpdate(), `u.email_key = $1 AND u.status IN ('pending', 'active')`,
 		muster.NormalizeEmail(email))
+}
+
+// FindUsersByID implements muster.Tx.
+func (tx *Tx) FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*muster.User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var users []*muster.User
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(ids)), 500) {
+		list, args := inList(anySlice(chunk))
+		// The org is the last argument, after the padded list.
+		args = append(args, orgID)
+		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
+			AND u.org_id = $`+itoa(len(args))+` ORDER BY u.id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var u muster.User
+			if err := scanUser(rows, &u); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			users = append(users, &u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
 }
 
 // findUser reads one user, locking the row as lock says.

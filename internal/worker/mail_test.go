@@ -1,4 +1,4 @@
-package mail_test
+package worker_test
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/worker"
 )
 
 var seq atomic.Int64
@@ -45,19 +47,19 @@ func queueOrg(t *testing.T, svc *service.Service) string {
 	return email
 }
 
-func newSender(t *testing.T, db *sqlstore.DB, srv *mailtest.Server, c *fakeClock) *mail.Sender {
+func newSender(t *testing.T, db *sqlstore.DB, srv *mailtest.Server, c *fakeClock) *worker.MailSender {
 	t.Helper()
 	transport, err := mail.NewSMTP(srv.URL(), "muster@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &mail.Sender{Store: db, Transport: transport, Now: c.Now, Log: slog.New(slog.DiscardHandler)}
+	return &worker.MailSender{Store: db, Transport: transport, Now: c.Now, Log: slog.New(slog.DiscardHandler)}
 }
 
 func TestSenderDeliversInvitation(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		owner := queueOrg(t, svc)
 
@@ -76,7 +78,7 @@ func TestSenderDeliversInvitation(t *testing.T) {
 			t.Fatalf("no invitation link in the text part:\n%s", msg.Text)
 		}
 		token := link[strings.LastIndex(link, "/")+1:]
-		if _, err := svc.AcceptInvitation(context.Background(), token, "a long enough secret", service.Client{IP: "192.0.2.1"}); err != nil {
+		if _, err := svc.AcceptInvitation(context.Background(), token, "a long enough secret", service.Client{IP: "192.0.2.1", Origin: "web " + "192.0.2.1"}); err != nil {
 			t.Fatalf("following the emailed link: %v", err)
 		}
 		// Sent messages are not claimed again.
@@ -89,7 +91,7 @@ func TestSenderDeliversInvitation(t *testing.T) {
 func TestSenderRetriesUntilServerIsBack(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		sender := newSender(t, db, srv, c)
 		ctx := context.Background()
@@ -117,7 +119,7 @@ func TestSenderRetriesUntilServerIsBack(t *testing.T) {
 func TestSenderGivesUpAfterMaxAgeAndKeepsTheMessage(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		srv.SetFailing(true)
 		sender := newSender(t, db, srv, c)
@@ -151,7 +153,7 @@ func TestSenderGivesUpAfterMaxAgeAndKeepsTheMessage(t *testing.T) {
 func TestConcurrentSendersSendEachMessageOnce(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock()
-		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Now: c.Now, PasswordParams: secret.TestParams})
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
 		srv := mailtest.Start(t)
 		const orgs = 30
 		for range orgs {

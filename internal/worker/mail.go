@@ -1,119 +1,22 @@
-package mail
+package worker
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"math"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
-	gomail "github.com/wneessen/go-mail"
-
+	"github.com/muster-app/muster/internal/mail"
 	"github.com/muster-app/muster/internal/muster"
 )
 
-// Transport delivers one message.
-type Transport interface {
-	// Via names the route for the outbox's record ("smtp", "mailbox").
-	Via() string
-	Send(ctx context.Context, m *muster.OutboxMessage) error
-}
-
-// Mailbox is the transport when no SMTP server is set: messages stay in the
-// database, where the Owner reads them in the console.
-type Mailbox struct{}
-
-// Via implements Transport.
-func (Mailbox) Via() string { return muster.DeliveredToMailbox }
-
-// Send implements Transport; the outbox row is the mailbox.
-func (Mailbox) Send(context.Context, *muster.OutboxMessage) error { return nil }
-
-// SMTP delivers through an SMTP server, with STARTTLS when the server offers
-// it (smtp://) or TLS from the start (smtps://).
-type SMTP struct {
-	host     string
-	port     int
-	implicit bool
-	user     string
-	password string
-	from     string
-}
-
-// NewSMTP parses smtp://user:pass@host:port (or smtps://) and the From
-// address.
-func NewSMTP(rawURL, from string) (*SMTP, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-		return nil, fmt.Errorf("mail: the SMTP URL must look like smtp://user:password@host:587")
-	}
-	if from == "" {
-		return nil, errors.New("mail: a From address is needed to send through SMTP (--mail-from)")
-	}
-	s := &SMTP{host: u.Hostname(), implicit: u.Scheme == "smtps", from: from, port: 587}
-	if s.implicit {
-		s.port = 465
-	}
-	if p := u.Port(); p != "" {
-		if s.port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("mail: bad SMTP port %q", p)
-		}
-	}
-	if u.User != nil {
-		s.user = u.User.Username()
-		s.password, _ = u.User.Password()
-	}
-	return s, nil
-}
-
-// Via implements Transport.
-func (s *SMTP) Via() string { return muster.DeliveredBySMTP }
-
-// Send implements Transport.
-func (s *SMTP) Send(ctx context.Context, m *muster.OutboxMessage) error {
-	msg := gomail.NewMsg()
-	if err := msg.From(s.from); err != nil {
-		return err
-	}
-	if err := msg.To(m.To); err != nil {
-		return err
-	}
-	msg.Subject(m.Subject)
-	// The Message-ID was fixed when the email was queued, so a message sent
-	// twice after a crash can be recognised by the receiver.
-	msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<>"))
-	msg.SetDateWithValue(m.CreatedAt)
-	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
-	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
-
-	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(30 * time.Second)}
-	if s.implicit {
-		opts = append(opts, gomail.WithSSL())
-	} else {
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
-	}
-	if s.user != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(s.user), gomail.WithPassword(s.password))
-	}
-	client, err := gomail.NewClient(s.host, opts...)
-	if err != nil {
-		return err
-	}
-	return client.DialAndSendWithContext(ctx, msg)
-}
-
-// Sender delivers the outbox: it claims due messages, sends them, and
+// MailSender delivers the outbox: it claims due messages, sends them, and
 // retries failures with exponential backoff for up to MaxAge before marking
 // them failed, where the Owner sees them (INV-6). Any number of senders may
 // run against one database; a message is claimed by one at a time.
-type Sender struct {
+type MailSender struct {
 	Store     muster.Store
-	Transport Transport
+	Transport mail.Transport
 	Log       *slog.Logger
 	// Poll is how often the outbox is checked when nobody calls Wake.
 	Poll time.Duration
@@ -126,10 +29,10 @@ type Sender struct {
 	FirstRetry time.Duration
 	Now        func() time.Time
 
-	wake chan struct{}
+	wake wakeup
 }
 
-func (s *Sender) defaults() {
+func (s *MailSender) defaults() {
 	if s.Poll == 0 {
 		s.Poll = 2 * time.Second
 	}
@@ -148,21 +51,13 @@ func (s *Sender) defaults() {
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
-	if s.wake == nil {
-		s.wake = make(chan struct{}, 1)
-	}
 }
 
 // Wake asks the sender to look at the outbox now.
-func (s *Sender) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+func (s *MailSender) Wake() { s.wake.wake() }
 
 // Run delivers until ctx ends.
-func (s *Sender) Run(ctx context.Context) {
+func (s *MailSender) Run(ctx context.Context) {
 	s.defaults()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -171,7 +66,7 @@ func (s *Sender) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
-		case <-s.wake:
+		case <-s.wake.c():
 		}
 		for {
 			n, err := s.SendDue(ctx)
@@ -188,7 +83,7 @@ func (s *Sender) Run(ctx context.Context) {
 
 // SendDue claims one batch of due messages and tries each once. It returns
 // how many it claimed.
-func (s *Sender) SendDue(ctx context.Context) (int, error) {
+func (s *MailSender) SendDue(ctx context.Context) (int, error) {
 	s.defaults()
 	var batch []*muster.OutboxMessage
 	err := s.Store.Update(ctx, func(tx muster.Tx) error {
@@ -229,14 +124,14 @@ type delivery struct {
 	err error
 }
 
-func (s *Sender) send(ctx context.Context, m *muster.OutboxMessage) delivery {
+func (s *MailSender) send(ctx context.Context, m *muster.OutboxMessage) delivery {
 	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return delivery{m: m, err: s.Transport.Send(sendCtx, m)}
 }
 
 // record writes the outcomes of deliveries in one transaction.
-func (s *Sender) record(ctx context.Context, deliveries []delivery) {
+func (s *MailSender) record(ctx context.Context, deliveries []delivery) {
 	if len(deliveries) == 0 {
 		return
 	}
@@ -275,7 +170,7 @@ func (s *Sender) record(ctx context.Context, deliveries []delivery) {
 }
 
 // backoff is the wait after the attempts-th failure.
-func (s *Sender) backoff(attempts int) time.Duration {
+func (s *MailSender) backoff(attempts int) time.Duration {
 	d := float64(s.FirstRetry) * math.Pow(2, float64(max(attempts-1, 0)))
 	return time.Duration(min(d, float64(time.Hour)))
 }

@@ -1,0 +1,63 @@
+// Package worker runs Muster's background work: the mail sender, which
+// delivers the outbox (INV-6), and the report runner, which builds
+// user-list reports (AUD-1). Each claims its work from the database, so any
+// number of instances share it, polls for work now and then, and is woken
+// at once when the service commits work for it.
+package worker
+
+import (
+	"context"
+	"sync"
+
+	"github.com/muster-app/muster/internal/service"
+)
+
+// Workers are the background workers of one instance. It is the service's
+// Waker.
+type Workers struct {
+	Mail    *MailSender
+	Reports *ReportRunner
+}
+
+var _ service.Waker = (*Workers)(nil)
+
+// Wake implements service.Waker.
+func (w *Workers) Wake(queues service.Queue) {
+	if queues&service.QueueMail != 0 && w.Mail != nil {
+		w.Mail.Wake()
+	}
+	if queues&service.QueueReports != 0 && w.Reports != nil {
+		w.Reports.Wake()
+	}
+}
+
+// Run runs every worker until ctx ends.
+func (w *Workers) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	if w.Mail != nil {
+		wg.Go(func() { w.Mail.Run(ctx) })
+	}
+	if w.Reports != nil {
+		wg.Go(func() { w.Reports.Run(ctx) })
+	}
+	wg.Wait()
+}
+
+// wakeup wakes a worker's loop; waking it while it is awake already, or
+// many times while it sleeps, wakes it once.
+type wakeup struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (w *wakeup) c() chan struct{} {
+	w.once.Do(func() { w.ch = make(chan struct{}, 1) })
+	return w.ch
+}
+
+func (w *wakeup) wake() {
+	select {
+	case w.c() <- struct{}{}:
+	default:
+	}
+}
