@@ -36,8 +36,8 @@ import (
 	"github.com/muster-app/muster/internal/loadtest"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/web"
 )
 
 func main() {
