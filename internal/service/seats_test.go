@@ -16,12 +16,10 @@ import (
 	"github.com/muster-app/muster/internal/store/storetest"
 )
 
-// raceInvites runs n invitations at once, spread over the services and
-// over the actors, and returns how many succeeded and the codes of the
-// others.
-func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors []*muster.User, n int) (ok int, codes map[string]int) {
+// race runs call(0), …, call(n-1) at once and returns how many succeeded
+// and the error codes of the others.
+func race(t *testing.T, n int, call func(i int) error) (ok int, codes map[string]int) {
 	t.Helper()
-	team := f.defaultTeam().ID
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
@@ -29,12 +27,9 @@ func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors [
 	)
 	codes = map[string]int{}
 	for i := range n {
-		svc, actor := services[i%len(services)], actors[i%len(actors)]
-		email := uniqueEmail("racer")
 		wg.Go(func() {
 			<-start
-			_, err := svc.Invite(f.as(actor), service.InviteInput{FirstName: "Racer", LastName: "Tester",
-				Email: email, Role: muster.RoleBasic, PrimaryTeamID: team})
+			err := call(i)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -47,6 +42,18 @@ func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors [
 	close(start)
 	wg.Wait()
 	return ok, codes
+}
+
+// raceInvites runs n invitations of new people at once, spread over the
+// services and over the actors.
+func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors []*muster.User, n int) (ok int, codes map[string]int) {
+	t.Helper()
+	team := f.defaultTeam().ID
+	return race(t, n, func(i int) error {
+		_, err := services[i%len(services)].Invite(f.as(actors[i%len(actors)]), service.InviteInput{FirstName: "Racer",
+			LastName: "Tester", Email: uniqueEmail("racer"), Role: muster.RoleBasic, PrimaryTeamID: team})
+		return err
+	})
 }
 
 // wantSeatsConsistent checks LIC-1 from the outside: the counter equals
@@ -208,8 +215,8 @@ func TestConcurrentInvitesOfOneEmail(t *testing.T) {
 		f := setup(t, db, 50)
 		admins := f.admins(t, 4)
 		email := uniqueEmail("twin")
-		ok, codes := raceSame(t, 10, func() error {
-			_, err := f.svc.Invite(f.as(admins.next()), service.InviteInput{FirstName: "Twin", LastName: "Tester",
+		ok, codes := race(t, 10, func(i int) error {
+			_, err := f.svc.Invite(f.as(admins[i%len(admins)]), service.InviteInput{FirstName: "Twin", LastName: "Tester",
 				Email: email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
 			return err
 		})
@@ -231,8 +238,8 @@ func TestConcurrentInviteAgainTakesOneSeat(t *testing.T) {
 		f := setup(t, db, 50)
 		admins := f.admins(t, 4)
 		gone := f.deactivated(t, "Gwen", muster.RoleBasic)
-		ok, codes := raceSame(t, 10, func() error {
-			_, err := f.svc.Invite(f.as(admins.next()), service.InviteInput{FirstName: "Gwen", LastName: "Tester",
+		ok, codes := race(t, 10, func(i int) error {
+			_, err := f.svc.Invite(f.as(admins[i%len(admins)]), service.InviteInput{FirstName: "Gwen", LastName: "Tester",
 				Email: gone.Email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
 			return err
 		})
@@ -258,12 +265,12 @@ func TestConcurrentReleasesFreeOneSeatEach(t *testing.T) {
 		admin := f.active("Ada", muster.RoleAdmin)
 		pending, _ := f.invite("Pia", muster.RoleBasic)
 		active := f.active("Abe", muster.RoleBasic)
-		actors := &rotation{users: []*muster.User{f.owner, admin}}
-		ok, codes := raceSame(t, 6, func() error { return f.svc.Withdraw(f.as(actors.next()), pending.ID) })
+		actors := []*muster.User{f.owner, admin}
+		ok, codes := race(t, 6, func(i int) error { return f.svc.Withdraw(f.as(actors[i%2]), pending.ID) })
 		if ok != 1 || codes[muster.EINTERNAL] != 0 {
 			t.Fatalf("concurrent withdrawals: %d succeeded, refusals %v; want 1 and no internal errors", ok, codes)
 		}
-		ok, codes = raceSame(t, 6, func() error { return f.svc.Deactivate(f.as(actors.next()), active.ID) })
+		ok, codes = race(t, 6, func(i int) error { return f.svc.Deactivate(f.as(actors[i%2]), active.ID) })
 		if ok != 1 || codes[muster.ECONFLICT] != 5 {
 			t.Fatalf("concurrent deactivations: %d succeeded, refusals %v; want 1 and 5 %s", ok, codes, muster.ECONFLICT)
 		}
@@ -273,54 +280,12 @@ func TestConcurrentReleasesFreeOneSeatEach(t *testing.T) {
 	})
 }
 
-// raceSame runs call n times at once.
-func raceSame(t *testing.T, n int, call func() error) (ok int, codes map[string]int) {
+// admins makes n Active Admins and returns them after the Owner.
+func (f *fixture) admins(t *testing.T, n int) []*muster.User {
 	t.Helper()
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	codes = map[string]int{}
+	users := []*muster.User{f.owner}
 	for range n {
-		wg.Go(func() {
-			<-start
-			err := call()
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				ok++
-			} else {
-				codes[muster.ErrorCode(err)]++
-			}
-		})
+		users = append(users, f.active("Admin", muster.RoleAdmin))
 	}
-	close(start)
-	wg.Wait()
-	return ok, codes
-}
-
-// rotation hands out its users in turn, safely from many goroutines.
-type rotation struct {
-	mu    sync.Mutex
-	n     int
-	users []*muster.User
-}
-
-func (r *rotation) next() *muster.User {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.n++
-	return r.users[r.n%len(r.users)]
-}
-
-// admins makes n Active Admins and returns them with the Owner in a
-// rotation.
-func (f *fixture) admins(t *testing.T, n int) *rotation {
-	t.Helper()
-	r := &rotation{users: []*muster.User{f.owner}}
-	for range n {
-		r.users = append(r.users, f.active("Admin", muster.RoleAdmin))
-	}
-	return r
+	return users
 }
