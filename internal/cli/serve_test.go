@@ -52,7 +52,10 @@ func TestServe(t *testing.T) {
 			if strings.HasPrefix(dbURL, "postgres") {
 				// A password the server must not log (the test server trusts
 				// 127.0.0.1 and ignores it).
-				u, _ := url.Parse(dbURL)
+				u, err := url.Parse(dbURL)
+				if err != nil {
+					t.Fatal(err)
+				}
 				u.User = url.UserPassword(u.User.Username(), "s3cret-pw")
 				dbURL = u.String()
 			}
