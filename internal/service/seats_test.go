@@ -44,18 +44,6 @@ func race(t *testing.T, n int, call func(i int) error) (ok int, codes map[string
 	return ok, codes
 }
 
-// raceInvites runs n invitations of new people at once, spread over the
-// services and over the actors.
-func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors []*muster.User, n int) (ok int, codes map[string]int) {
-	t.Helper()
-	team := f.defaultTeam().ID
-	return race(t, n, func(i int) error {
-		_, err := services[i%len(services)].Invite(f.as(actors[i%len(actors)]), service.InviteInput{FirstName: "Racer",
-			LastName: "Tester", Email: uniqueEmail("racer"), Role: muster.RoleBasic, PrimaryTeamID: team})
-		return err
-	})
-}
-
 // wantSeatsConsistent checks LIC-1 from the outside: the counter equals
 // the Pending and Active users listed, and never exceeds the total.
 func wantSeatsConsistent(t *testing.T, f *fixture) (used, total int) {
@@ -68,25 +56,46 @@ func wantSeatsConsistent(t *testing.T, f *fixture) (used, total int) {
 	return used, total
 }
 
+// raceForLastSeats sets up an org of 8 seats on db (the Owner, two Admins
+// and 5 free) and sends 50 invitations at once, spread over the three
+// actors and over a service on db and one on each of others (instances
+// sharing the database). Exactly 5 get a seat; the others are told that no
+// seat is free (LIC-1).
+func raceForLastSeats(t *testing.T, db *sqlstore.DB, others ...*sqlstore.DB) *fixture {
+	t.Helper()
+	f := setup(t, db, 8)
+	actors := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
+	services := []*service.Service{f.svc}
+	for _, o := range others {
+		services = append(services, newService(o, f.clock))
+	}
+	team := f.defaultTeam().ID
+	ok, codes := race(t, 50, func(i int) error {
+		_, err := services[i%len(services)].Invite(f.as(actors[i%len(actors)]), service.InviteInput{FirstName: "Racer",
+			LastName: "Tester", Email: uniqueEmail("racer"), Role: muster.RoleBasic, PrimaryTeamID: team})
+		return err
+	})
+	if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
+		t.Fatalf("50 invites at once on %d instances: %d succeeded, refusals %v; want 5 and 45 %s",
+			len(services), ok, codes, muster.ESEATS)
+	}
+	if n := f.countStatus(t, muster.StatusPending); n != 5 {
+		t.Fatalf("%d Pending users; want 5", n)
+	}
+	if used, total := wantSeatsConsistent(t, f); used != total {
+		t.Fatalf("seats used %d of %d; want all", used, total)
+	}
+	if n := len(auditTrail(t, f, muster.AuditFilter{Action: muster.ActionUserInvited})); n != 3+5 {
+		t.Fatalf("%d invitation audit events; want 8 (the Owner's, the Admins' and 5)", n)
+	}
+	return f
+}
+
 func TestConcurrentInvitesNeverExceedSeats(t *testing.T) {
 	t.Parallel()
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		t.Parallel()
-		f := setup(t, db, 8) // the Owner, two Admins and 5 free seats
-		admins := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
-		ok, codes := raceInvites(t, f, []*service.Service{f.svc}, admins, 50)
-		if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
-			t.Fatalf("50 concurrent invites: %d succeeded, refusals %v; want 5 and 45 %s", ok, codes, muster.ESEATS)
-		}
-		if n := f.countStatus(t, muster.StatusPending); n != 5 {
-			t.Fatalf("%d Pending users; want 5", n)
-		}
-		if used, total := wantSeatsConsistent(t, f); used != total {
-			t.Fatalf("seats used %d of %d; want all", used, total)
-		}
-		if n := len(auditTrail(t, f, muster.AuditFilter{Action: muster.ActionUserInvited})); n != 3+5 {
-			t.Fatalf("%d invitation audit events; want 8 (the Owner's, the Admins' and 5)", n)
-		}
+		raceForLastSeats(t, db)
 	})
 }
 
@@ -103,21 +112,9 @@ func TestConcurrentInvitesTwoInstancesPostgres(t *testing.T) {
 		return db
 	}
 	db1, db2 := open(), open()
-	f := setup(t, db1, 8)
-	admins := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
-	second := newService(db2, f.clock)
-	ok, codes := raceInvites(t, f, []*service.Service{f.svc, second}, admins, 50)
-	if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
-		t.Fatalf("50 invites over two instances: %d succeeded, refusals %v; want 5 and 45 %s", ok, codes, muster.ESEATS)
-	}
-	if n := f.countStatus(t, muster.StatusPending); n != 5 {
-		t.Fatalf("%d Pending users; want 5", n)
-	}
-	if used, total := wantSeatsConsistent(t, f); used != total {
-		t.Fatalf("seats used %d of %d; want all", used, total)
-	}
+	f := raceForLastSeats(t, db1, db2)
 	// Both instances see the same counter.
-	org, err := second.LicenseUsage(f.as(f.owner))
+	org, err := newService(db2, f.clock).LicenseUsage(f.as(f.owner))
 	if err != nil || org.SeatsUsed != 8 {
 		t.Fatalf("second instance sees %v, %v; want 8 used", org, err)
 	}
