@@ -3,34 +3,29 @@ package main_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/muster-app/muster/internal/testsupport"
 )
 
-// build compiles the muster binary into a temporary directory.
+func TestMain(m *testing.M) { testsupport.Main(m) }
+
+// build returns the muster binary, built once for the package's tests.
 func build(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "muster")
-	cmd := exec.Command(goBin, "build", "-o", bin, "-ldflags", "-X github.com/muster-app/muster/internal/cli.Version=v0.0.0-test", ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testsupport.Muster(t)
 }
 
 // environ is the test's environment without MUSTER_* settings.
@@ -50,7 +45,7 @@ func TestBinary(t *testing.T) {
 
 	t.Run("Version", func(t *testing.T) {
 		out, err := exec.Command(bin, "version").Output()
-		if err != nil || !strings.HasPrefix(string(out), "muster v0.0.0-test ") {
+		if err != nil || !strings.HasPrefix(string(out), "muster "+testsupport.Version+" ") {
 			t.Fatalf("muster version = %q, %v", out, err)
 		}
 	})
@@ -71,13 +66,13 @@ func TestBinary(t *testing.T) {
 		// The server logs the address it listens on; the rest of the log is
 		// kept for failure messages.
 		addrc := make(chan string, 1)
-		var logged lockedBuilder
+		var logged testsupport.Buffer
 		logDone := make(chan struct{})
 		go func() {
 			defer close(logDone)
 			sc := bufio.NewScanner(stderr)
 			for sc.Scan() {
-				logged.WriteString(sc.Text() + "\n")
+				fmt.Fprintln(&logged, sc.Text())
 				var line struct{ Msg, Addr string }
 				if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "muster is listening" {
 					addrc <- line.Addr
@@ -96,9 +91,9 @@ func TestBinary(t *testing.T) {
 		for deadline := time.Now().Add(10 * time.Second); !healthy && time.Now().Before(deadline); {
 			resp, err := client.Get("http://" + addr + "/healthz")
 			if err == nil {
-				body, _ := io.ReadAll(resp.Body)
+				body, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				healthy = resp.StatusCode == http.StatusOK && string(body) == "ok"
+				healthy = err == nil && resp.StatusCode == http.StatusOK && string(body) == "ok"
 			}
 			if !healthy {
 				time.Sleep(50 * time.Millisecond)
@@ -128,22 +123,4 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("no clean stop in the log:\n%s", logged.String())
 		}
 	})
-}
-
-// lockedBuilder is a strings.Builder safe for one writer and one reader.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) WriteString(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.WriteString(s)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -87,7 +87,10 @@ func (e *env) newOrg() org {
 	as := func(u *muster.User) context.Context {
 		return muster.NewContext(context.Background(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: "test"})
 	}
-	teams, _ := e.svc.Teams(as(o.owner))
+	teams, err := e.svc.Teams(as(o.owner))
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	o.defaultTeam = teams[0].ID
 	invite := func(first string, role muster.Role) *muster.User {
 		res, err := e.svc.Invite(as(o.owner), service.InviteInput{FirstName: first, LastName: "Test", Email: email(first),
@@ -124,9 +127,19 @@ func (e *env) accept(link string) *muster.User {
 
 // response is an API answer, already checked against the OpenAPI document.
 type response struct {
-	status int
-	header http.Header
-	body   []byte
+	method, path string // the request's
+	status       int
+	header       http.Header
+	body         []byte
+}
+
+// want fails the test unless the answer has status; it returns r.
+func (r *response) want(t *testing.T, status int) *response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s %s: %d %s; want %d", r.method, r.path, r.status, r.body, status)
+	}
+	return r
 }
 
 func (r *response) decode(t *testing.T, v any) {
@@ -153,7 +166,10 @@ func (e *env) do(method, path, token string, body any, header ...string) *respon
 	case string:
 		rd = strings.NewReader(b)
 	default:
-		j, _ := json.Marshal(b)
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
 		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
@@ -179,7 +195,7 @@ func (e *env) do(method, path, token string, body any, header ...string) *respon
 		e.t.Fatal(err)
 	}
 	e.validate(req, res, b)
-	return &response{status: res.StatusCode, header: res.Header, body: b}
+	return &response{method: method, path: path, status: res.StatusCode, header: res.Header, body: b}
 }
 
 // validate checks a response against the document: its route exists and

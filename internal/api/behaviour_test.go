@@ -119,7 +119,7 @@ func TestIdempotencyKey(t *testing.T) {
 				results[0].body, results[1].status, results[1].body)
 		}
 		var page struct{ Data []userBody }
-		e.do("GET", "/api/v1/users?q=ida", o.ownerToken, nil).decode(t, &page)
+		e.do("GET", "/api/v1/users?q=ida", o.ownerToken, nil).want(t, 200).decode(t, &page)
 		if len(page.Data) != 1 {
 			t.Fatalf("%d users named Ida; want exactly 1", len(page.Data))
 		}
@@ -134,31 +134,73 @@ func TestIdempotencyKey(t *testing.T) {
 	})
 }
 
+// TestIfMatch: each update the API offers with an ETag, after another
+// request changed the resource, refuses the ETag read before with 412
+// "stale" and changes nothing; the current ETag is taken (API-3).
 func TestIfMatch(t *testing.T) {
 	runStores(t, func(t *testing.T, e *env) {
 		o := e.org
-		path := fmt.Sprintf("/api/v1/users/%d", o.manager.ID)
-		got := e.do("GET", path, o.ownerToken, nil)
-		etag := got.header.Get("ETag")
-		if etag == "" {
-			t.Fatal("no ETag")
+		ownerCtx := muster.NewContext(context.Background(), muster.Principal{UserID: o.owner.ID, OrgID: o.owner.OrgID, Origin: "test"})
+		if _, err := e.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+			t.Fatal(err)
 		}
-		if res := e.do("PATCH", path, o.ownerToken, map[string]any{"first_name": "Maxine"}, "If-Match", etag); res.status != 200 {
-			t.Fatalf("PATCH with a fresh ETag: %d %s", res.status, res.body)
+		var team, perm struct{ ID int64 }
+		e.do("POST", "/api/v1/teams", o.ownerToken, map[string]any{"name": "Support"}).want(t, 201).decode(t, &team)
+		e.do("POST", "/api/v1/send-as", o.ownerToken, map[string]any{"from_name": "News", "from_email": "news@acme.example",
+			"user_ids": []int64{o.manager.ID}}).want(t, 201).decode(t, &perm)
+		sendAs := func(fromName any) any {
+			return map[string]any{"from_name": fromName, "from_email": "news@acme.example", "user_ids": []int64{o.manager.ID}}
 		}
-		if res := e.do("PATCH", path, o.ownerToken, map[string]any{"first_name": "Maxwell"}, "If-Match", etag); res.status != 412 {
-			t.Fatalf("PATCH with a stale ETag: %d; want 412", res.status)
-		}
-		var u struct {
-			FirstName string `json:"first_name"`
-		}
-		e.do("GET", path, o.ownerToken, nil).decode(t, &u)
-		if u.FirstName != "Maxine" {
-			t.Fatalf("first name = %q; the stale PATCH must change nothing", u.FirstName)
-		}
-		team := e.do("GET", fmt.Sprintf("/api/v1/teams/%d", o.defaultTeam), o.ownerToken, nil)
-		if team.header.Get("ETag") == "" {
-			t.Fatal("no ETag on a team")
+		for _, c := range []struct {
+			name, method, path string
+			// body is the update's body setting field to a value.
+			body  func(v any) any
+			field string
+			// The values set by another request, by the stale update and by
+			// the update with the current ETag.
+			other, stale, current any
+		}{
+			{"user", "PATCH", fmt.Sprintf("/api/v1/users/%d", o.manager.ID), func(v any) any { return map[string]any{"first_name": v} },
+				"first_name", "Maxine", "Maxwell", "Max"},
+			{"team", "PATCH", fmt.Sprintf("/api/v1/teams/%d", team.ID), func(v any) any { return map[string]any{"name": v} },
+				"name", "Support Desk", "Helpdesk", "Customer Care"},
+			{"send as", "PUT", fmt.Sprintf("/api/v1/send-as/%d", perm.ID), sendAs,
+				"from_name", "Acme News", "Acme Updates", "Acme Letters"},
+			{"license total", "PUT", "/api/v1/license", func(v any) any { return map[string]any{"total": v} },
+				"total", 30, 40, 50},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				// field reads the resource and returns the field and the ETag.
+				field := func() (string, string) {
+					t.Helper()
+					res := e.do("GET", c.path, o.ownerToken, nil).want(t, 200)
+					var got map[string]any
+					res.decode(t, &got)
+					if res.header.Get("ETag") == "" {
+						t.Fatalf("GET %s: no ETag", c.path)
+					}
+					return fmt.Sprint(got[c.field]), res.header.Get("ETag")
+				}
+				_, read := field()
+				e.do(c.method, c.path, o.ownerToken, c.body(c.other)).want(t, 200)
+
+				res := e.do(c.method, c.path, o.ownerToken, c.body(c.stale), "If-Match", read).want(t, 412)
+				if code := res.problemCode(t); code != muster.ESTALE {
+					t.Fatalf("update with the ETag read before the change: problem code %q; want %q", code, muster.ESTALE)
+				}
+				got, current := field()
+				if got != fmt.Sprint(c.other) {
+					t.Fatalf("%s = %s after the stale update; want %v, as the other request left it", c.field, got, c.other)
+				}
+				if current == read {
+					t.Fatalf("the ETag %s did not change when the %s did", read, c.field)
+				}
+
+				e.do(c.method, c.path, o.ownerToken, c.body(c.current), "If-Match", current).want(t, 200)
+				if got, _ := field(); got != fmt.Sprint(c.current) {
+					t.Fatalf("%s = %s after the update with the current ETag; want %v", c.field, got, c.current)
+				}
+			})
 		}
 	})
 }
@@ -194,9 +236,14 @@ func TestBadBodies(t *testing.T) {
 		if res.status != 422 || p.Code != "invalid" || len(p.Errors) != 2 {
 			t.Fatalf("invalid invite: %d %s; want 422 with errors for first_name and email", res.status, res.body)
 		}
-		if res, err := http.Get(e.srv.URL + "/api/v1/nothing"); err != nil || res.StatusCode != http.StatusNotFound ||
-			res.Header.Get("Content-Type") != "application/problem+json" {
-			t.Fatalf("unknown route: %v, %v; want a 404 problem", res, err)
+		// Not in the document, so not through e.do, which checks against it.
+		unknown, err := http.Get(e.srv.URL + "/api/v1/nothing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		unknown.Body.Close()
+		if unknown.StatusCode != http.StatusNotFound || unknown.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("unknown route: %d %s; want a 404 problem", unknown.StatusCode, unknown.Header.Get("Content-Type"))
 		}
 	})
 }
@@ -225,13 +272,13 @@ func TestTenantIsolation(t *testing.T) {
 		perm := e.do("POST", "/api/v1/send-as", b.ownerToken, map[string]any{"from_name": "B", "from_email": "b@b.example",
 			"user_ids": []int64{b.manager.ID}})
 		var permID struct{ ID int64 }
-		perm.decode(t, &permID)
+		perm.want(t, 201).decode(t, &permID)
 		rep, err := e.svc.RequestUserList(bCtx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.RunNextReport(context.Background()); err != nil {
-			t.Fatal(err)
+		if ran, err := e.svc.RunNextReport(context.Background()); err != nil || !ran {
+			t.Fatalf("RunNextReport = %v, %v; want org B's report run", ran, err)
 		}
 		// B's ids per kind of resource, named by the path's first segment.
 		ids := map[string][]int64{
@@ -317,8 +364,8 @@ func TestAdminRowsThroughTheAPI(t *testing.T) {
 		for name, token := range map[string]string{"owner": o.ownerToken, "admin": o.adminToken} {
 			t.Run(name, func(t *testing.T) {
 				var pending, active userBody
-				e.invite(token, "basic").decode(t, &pending)
-				e.invite(token, "manager").decode(t, &active)
+				e.invite(token, "basic").want(t, 201).decode(t, &pending)
+				e.invite(token, "manager").want(t, 201).decode(t, &active)
 				for _, c := range []struct {
 					method, path string
 					body         any

@@ -304,7 +304,10 @@ func (s *shots) add(name string, png []byte) {
 	if root := os.Getenv("MUSTER_SCREENSHOTS"); root != "" {
 		if s.dir == "" {
 			s.dir = filepath.Join(root, unsafeName.ReplaceAllString(s.t.Name(), "-"))
-			os.RemoveAll(s.dir) // an earlier run's pictures would mislead
+			// An earlier run's pictures would mislead.
+			if err := os.RemoveAll(s.dir); err != nil {
+				s.t.Logf("screenshots: %v", err)
+			}
 			if err := os.MkdirAll(s.dir, 0o755); err != nil {
 				s.t.Logf("screenshots: %v", err)
 			}
@@ -332,7 +335,9 @@ func (s *shots) keep() {
 		return
 	}
 	for _, sh := range s.kept {
-		os.WriteFile(filepath.Join(dir, sh.name), sh.png, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, sh.name), sh.png, 0o644); err != nil {
+			s.t.Logf("screenshot %s: %v", sh.name, err)
+		}
 	}
 	s.t.Logf("%d screenshots of the pages this test loaded are in %s; the last ones show where it failed", len(s.kept), dir)
 }

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,30 +9,15 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/muster-app/muster/internal/cli"
+	"github.com/muster-app/muster/internal/testsupport"
 )
 
 // logBuffer collects a server's log lines while it runs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer struct{ testsupport.Buffer }
 
 // lines returns the JSON log lines.
 func (l *logBuffer) lines(t *testing.T) []map[string]any {
@@ -68,7 +52,10 @@ func TestServe(t *testing.T) {
 			if strings.HasPrefix(dbURL, "postgres") {
 				// A password the server must not log (the test server trusts
 				// 127.0.0.1 and ignores it).
-				u, _ := url.Parse(dbURL)
+				u, err := url.Parse(dbURL)
+				if err != nil {
+					t.Fatal(err)
+				}
 				u.User = url.UserPassword(u.User.Username(), "s3cret-pw")
 				dbURL = u.String()
 			}

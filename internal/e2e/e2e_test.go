@@ -3,7 +3,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,52 +24,18 @@ import (
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/web"
 )
 
-// binary is the muster command, built once for the package's tests.
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "muster-e2e")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "muster")
-	build := exec.Command("go", "build", "-o", binary, "github.com/muster-app/muster/cmd/muster")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building muster:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m) }
 
 // server is a running muster serve.
 type server struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	URL  string
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testsupport.Buffer
 }
 
 func freePort(t *testing.T) string {
@@ -88,8 +52,8 @@ func freePort(t *testing.T) string {
 func serve(t *testing.T, args ...string) *server {
 	t.Helper()
 	addr := freePort(t)
-	s := &server{t: t, URL: "http://" + addr, logs: &syncBuffer{}}
-	s.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--base-url", s.URL}, args...)...)
+	s := &server{t: t, URL: "http://" + addr, logs: &testsupport.Buffer{}}
+	s.cmd = exec.Command(testsupport.Muster(t), append([]string{"serve", "--addr", addr, "--base-url", s.URL}, args...)...)
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
@@ -118,10 +82,36 @@ func serve(t *testing.T, args ...string) *server {
 	return nil
 }
 
-// kill ends the server with SIGKILL, as a crash would.
+// kill ends the server with SIGKILL, as a crash would, and waits until it
+// is gone.
 func (s *server) kill() {
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.cmd.Wait()
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		s.t.Fatal(err)
+	}
+	// Wait reports the kill ("signal: killed"); that is the expected end.
+	if err := s.cmd.Wait(); s.cmd.ProcessState == nil {
+		s.t.Fatalf("waiting for the killed server: %v", err)
+	}
+}
+
+// stop ends the server with SIGTERM and waits until it has stopped
+// cleanly, so that it sends nothing more.
+func (s *server) stop() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			s.t.Fatalf("the server did not stop cleanly on SIGTERM: %v\n%s", err, s.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("the server did not stop within 30s of SIGTERM:\n%s", s.logs.String())
+	}
 }
 
 // org creates an org through the service on the same database and returns
@@ -182,19 +172,31 @@ func TestCommittedMailSurvivesSIGKILL(t *testing.T) {
 	for _, name := range []string{"Ann", "Bob", "Cid", "Dot", "Eve"} {
 		invite(t, svc, owner, team, name, muster.RoleBasic)
 	}
-	// Let the sender fail a few times against the closed port.
-	time.Sleep(1500 * time.Millisecond)
+	const want = 6 // the Owner's set-up email and five invitations
+	// The kill comes once the sender has tried every email against the
+	// closed port and recorded the failure.
+	waitOutbox(t, db, team.OrgID, "every email tried once and refused", func(msgs []*muster.OutboxMessage) bool {
+		for _, m := range msgs {
+			if m.Attempts == 0 || m.LastError == "" {
+				return false
+			}
+		}
+		return len(msgs) == want
+	})
 	first.kill()
 	if n := len(smtp.Messages()); n != 0 {
 		t.Fatalf("%d emails arrived while SMTP was down", n)
 	}
 
 	smtp.Restart(t)
-	serve(t, args...)
-	const want = 6 // the Owner's set-up email and five invitations
-	msgs := smtp.WaitFor(t, want, 30*time.Second)
-	time.Sleep(1500 * time.Millisecond) // time enough for a duplicate to show
-	msgs = smtp.Messages()
+	second := serve(t, args...)
+	smtp.WaitFor(t, want, 30*time.Second)
+	// Once the outbox holds every email as sent, no sender claims one
+	// again; stopping the server ends any delivery still under way. What
+	// has arrived then is all that ever will.
+	waitOutbox(t, db, team.OrgID, "every email sent", allSent)
+	second.stop()
+	msgs := smtp.Messages()
 	seen := map[string]bool{}
 	for _, m := range msgs {
 		if m.MessageID == "" || seen[m.MessageID] {
@@ -210,8 +212,12 @@ func TestCommittedMailSurvivesSIGKILL(t *testing.T) {
 // browser keeps cookies. Cookies do not tell ports apart, so one browser
 // carries its session to every instance on 127.0.0.1, as a load balancer in
 // front of them would.
-func browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
+func browser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
@@ -222,7 +228,10 @@ func get(t *testing.T, c *http.Client, u string) (int, string, string) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", u, err)
+	}
 	return res.StatusCode, res.Header.Get("Location"), string(b)
 }
 
@@ -244,7 +253,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 
 	a, b := serve(t, "--db", dbURL), serve(t, "--db", dbURL)
-	person := browser()
+	person := browser(t)
 	res, err := person.PostForm(a.URL+"/signin", url.Values{"email": {dee.Email}, "password": {"a long enough secret"}})
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +268,10 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		}
 	}
 
-	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/users/%d/deactivate", a.URL, dee.ID), nil)
+	req, err := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/users/%d/deactivate", a.URL, dee.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+token.Secret)
 	res, err = http.DefaultClient.Do(req)
 	if err != nil {

@@ -77,7 +77,11 @@ func testReportSurvivesSIGKILL(t *testing.T, db *sqlstore.DB, dbURL string) {
 	first := serve(t, args...)
 	api := &reportClient{t: t, token: token.Secret}
 	rep := api.do("POST", first.URL+"/api/v1/reports", http.StatusAccepted)
-	for rep.RowsWritten == 0 && rep.Status != "done" && rep.Status != "failed" {
+	// Polled without a pause, to kill the server as soon as progress shows.
+	for deadline := time.Now().Add(time.Minute); rep.RowsWritten == 0 && rep.Status != "done" && rep.Status != "failed"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the report showed no progress within a minute: %+v", rep)
+		}
 		rep = api.do("GET", fmt.Sprintf("%s/api/v1/reports/%d", first.URL, rep.ID), http.StatusOK)
 	}
 	first.kill()
@@ -110,7 +114,7 @@ func testReportSurvivesSIGKILL(t *testing.T, db *sqlstore.DB, dbURL string) {
 	}
 
 	// Every committed email goes out, then count: the report's email arrived once.
-	waitOutboxSent(t, db, owner.OrgID)
+	waitOutbox(t, db, owner.OrgID, "every email sent", allSent)
 	emails := reportEmails(smtp, owner.Email)
 	if len(emails) != 1 {
 		t.Fatalf("%d report emails arrived; want exactly one", len(emails))
@@ -120,7 +124,7 @@ func testReportSurvivesSIGKILL(t *testing.T, db *sqlstore.DB, dbURL string) {
 		t.Fatalf("the email links to %q; want the report on %s", link, second.URL)
 	}
 
-	person := browser()
+	person := browser(t)
 	res, err := person.PostForm(second.URL+"/signin", url.Values{"email": {owner.Email}, "password": {benchseed.OwnerPassword}})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +181,9 @@ func (c *reportClient) do(method, u string, want int) reportJSON {
 	}
 	defer res.Body.Close()
 	var buf bytes.Buffer
-	buf.ReadFrom(res.Body)
+	if _, err := buf.ReadFrom(res.Body); err != nil {
+		c.t.Fatalf("%s %s: reading the answer: %v", method, u, err)
+	}
 	if res.StatusCode != want {
 		c.t.Fatalf("%s %s: %d %s; want %d", method, u, res.StatusCode, buf.String(), want)
 	}
@@ -202,32 +208,43 @@ func findReport(t *testing.T, db *sqlstore.DB, orgID, id int64) *muster.Report {
 	return r
 }
 
-// waitOutboxSent waits until the org's outbox holds no unsent email.
-func waitOutboxSent(t *testing.T, db *sqlstore.DB, orgID int64) {
+// waitOutbox waits until done holds for the org's outbox, polling it
+// until a deadline.
+func waitOutbox(t *testing.T, db *sqlstore.DB, orgID int64, what string, done func([]*muster.OutboxMessage) bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		var unsent []string
+		var msgs []*muster.OutboxMessage
 		err := db.View(context.Background(), func(tx muster.Tx) error {
-			msgs, err := tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: orgID, Limit: 100})
-			for _, m := range msgs {
-				if m.SentAt.IsZero() {
-					unsent = append(unsent, m.Subject)
-				}
-			}
+			var err error
+			msgs, err = tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: orgID, Limit: 100})
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(unsent) == 0 {
+		if done(msgs) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("emails still unsent: %q", unsent)
+			var state []string
+			for _, m := range msgs {
+				state = append(state, fmt.Sprintf("%q: %d attempts, sent %v, error %q", m.Subject, m.Attempts, !m.SentAt.IsZero(), m.LastError))
+			}
+			t.Fatalf("waited a minute for %s; the outbox holds:\n%s", what, strings.Join(state, "\n"))
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // poll interval
 	}
+}
+
+// allSent says whether every email in msgs has been sent.
+func allSent(msgs []*muster.OutboxMessage) bool {
+	for _, m := range msgs {
+		if m.SentAt.IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // reportEmails returns the emails to rcpt that link to a report.

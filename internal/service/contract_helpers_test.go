@@ -345,6 +345,22 @@ func (f *fixture) acceptLink(link string) (*service.SignedIn, error) {
 	return f.svc.AcceptInvitation(context.Background(), tokenOf(link), password, browser)
 }
 
+// pendingOwnerOrg creates another organization in f's database whose Owner
+// has not used the set-up link yet, as after muster init; it returns the
+// org, acted on with f's service and clock, and the Owner's set-up link.
+func pendingOwnerOrg(t *testing.T, f *fixture) (g *fixture, setupURL string) {
+	t.Helper()
+	res, err := f.svc.CreateOrg(operator(0), service.NewOrg{Name: "Pending Owner Inc", LicenseTotal: 5,
+		OwnerEmail: uniqueEmail("pendingowner"), OwnerFirstName: "Pat", OwnerLastName: "Pending"})
+	if err != nil {
+		t.Fatalf("CreateOrg: %v", err)
+	}
+	if res.Owner.Status != muster.StatusPending {
+		t.Fatalf("a new org's Owner is %s; want Pending", res.Owner.Status)
+	}
+	return &fixture{t: t, db: f.db, svc: f.svc, clock: f.clock, org: res.Org, owner: res.Owner}, res.SetupURL
+}
+
 // secondOrg creates another organization in the same database, with its
 // own Active Owner.
 func secondOrg(t *testing.T, f *fixture) *fixture {

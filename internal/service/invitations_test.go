@@ -6,7 +6,6 @@ package service_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,34 +61,15 @@ func TestConcurrentAcceptsOneWins(t *testing.T) {
 		f := setup(t, db, 10)
 		for round := range 5 {
 			u, link := f.invite("Twin", muster.RoleBasic)
-			var (
-				wg      sync.WaitGroup
-				start   = make(chan struct{})
-				results [2]error
-				tokens  [2]string
-			)
-			for i := range results {
-				wg.Go(func() {
-					<-start
-					in, err := f.acceptLink(link)
-					results[i] = err
-					if err == nil {
-						tokens[i] = in.Token
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			won := 0
-			for i, err := range results {
-				switch muster.ErrorCode(err) {
-				case "":
-					won++
-				case muster.EGONE:
+			var results [2]error
+			won, _ := race(t, len(results), func(i int) error {
+				_, results[i] = f.acceptLink(link)
+				return results[i]
+			})
+			for _, err := range results {
+				if err != nil {
 					// The loser is told the link was used, so they sign in.
 					wantGone(t, err, muster.LinkUsed)
-				default:
-					t.Fatalf("round %d: accept %d failed with %v; want success or %s", round, i, err, muster.EGONE)
 				}
 			}
 			if won != 1 {
@@ -265,13 +245,8 @@ func TestExpiredOwnerSetupLinkCanBeResent(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		t.Parallel()
 		f := setup(t, db, 5)
-		res, err := f.svc.CreateOrg(operator(0), service.NewOrg{Name: "Late Starters", LicenseTotal: 5,
-			OwnerEmail: uniqueEmail("late"), OwnerFirstName: "Lea", OwnerLastName: "Late"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := &fixture{t: t, db: db, svc: f.svc, clock: f.clock, org: res.Org, owner: res.Owner}
-		op := operator(res.Org.ID)
+		g, setupURL := pendingOwnerOrg(t, f)
+		op := operator(g.org.ID)
 		// The operator invites an Admin while the Owner is away.
 		teams, err := g.svc.Teams(op)
 		if err != nil {
@@ -285,13 +260,13 @@ func TestExpiredOwnerSetupLinkCanBeResent(t *testing.T) {
 		admin := g.accept(inv.Link)
 
 		f.clock.Advance(7*24*time.Hour + time.Minute)
-		_, err = g.svc.LookupInvitation(context.Background(), tokenOf(res.SetupURL))
+		_, err = g.svc.LookupInvitation(context.Background(), tokenOf(setupURL))
 		wantGone(t, err, muster.LinkExpired)
 
-		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.ResendInvite(g.as(admin), res.Owner.ID); return err })
+		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.ResendInvite(g.as(admin), g.owner.ID); return err })
 		var resent *service.Invited
-		e := g.changed(t, func() (err error) { resent, err = g.svc.ResendInvite(op, res.Owner.ID); return err })
-		wantEvent(t, e, muster.ActionInviteResent, nil, "user", res.Owner.ID)
+		e := g.changed(t, func() (err error) { resent, err = g.svc.ResendInvite(op, g.owner.ID); return err })
+		wantEvent(t, e, muster.ActionInviteResent, nil, "user", g.owner.ID)
 		owner := g.accept(resent.Link)
 		if owner.Role != muster.RoleOwner || owner.Status != muster.StatusActive {
 			t.Fatalf("after the resent set-up link: %s %s; want an Active Owner", owner.Status, owner.Role)

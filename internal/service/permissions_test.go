@@ -359,22 +359,18 @@ func TestPermissionsOperatorCannotUnseatOwner(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		t.Parallel()
 		f := setup(t, db, 5)
-		res, err := f.svc.CreateOrg(operator(0), service.NewOrg{Name: "Pending Owner Inc", LicenseTotal: 5,
-			OwnerEmail: uniqueEmail("pendingowner"), OwnerFirstName: "Pat", OwnerLastName: "Pending"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := &fixture{t: t, db: db, svc: f.svc, clock: f.clock, org: res.Org, owner: res.Owner}
-		op := operator(res.Org.ID)
-		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.Withdraw(op, res.Owner.ID); return err })
+		g, setupURL := pendingOwnerOrg(t, f)
+		op := operator(g.org.ID)
+		ownerID := g.owner.ID
+		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.Withdraw(op, ownerID); return err })
 		g.refused(t, muster.EFORBIDDEN, func() error {
-			_, err := g.svc.UpdateUser(op, res.Owner.ID, service.UserUpdate{Role: ptr(muster.RoleAdmin)})
+			_, err := g.svc.UpdateUser(op, ownerID, service.UserUpdate{Role: ptr(muster.RoleAdmin)})
 			return err
 		})
 		// Once the Owner is Active, the operator can't deactivate them either.
-		g.owner = g.accept(res.SetupURL)
-		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.Deactivate(op, res.Owner.ID); return err })
-		if owners := g.owners(t); len(owners) != 1 || owners[0].ID != res.Owner.ID {
+		g.owner = g.accept(setupURL)
+		g.refused(t, muster.EFORBIDDEN, func() error { _, err := g.svc.Deactivate(op, ownerID); return err })
+		if owners := g.owners(t); len(owners) != 1 || owners[0].ID != ownerID {
 			t.Fatalf("owners = %v; want exactly the original Owner", owners)
 		}
 	})

@@ -36,8 +36,8 @@ func TestUserListReport(t *testing.T) {
 		if ran, err := f.svc.RunNextReport(ctx); err != nil || !ran {
 			t.Fatalf("RunNextReport = %v, %v", ran, err)
 		}
-		if ran, _ := f.svc.RunNextReport(ctx); ran {
-			t.Fatal("a finished report ran again")
+		if ran, err := f.svc.RunNextReport(ctx); err != nil || ran {
+			t.Fatalf("RunNextReport after the report finished = %v, %v; want nothing to run", ran, err)
 		}
 		msgs := outboxMessages(t, db, f.org.ID)
 		if len(msgs) != before+1 || msgs[0].To != admin.Email || !strings.Contains(msgs[0].Text, web.NewLinks("https://muster.example.com").ReportDownload(r.ID)) {
@@ -101,8 +101,8 @@ func TestInterruptedReportRunsAgainAndEmailsOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ran, _ := f.svc.RunNextReport(ctx); ran {
-			t.Fatal("a report was run again while its runner's lease holds")
+		if ran, err := f.svc.RunNextReport(ctx); err != nil || ran {
+			t.Fatalf("RunNextReport while the runner's lease holds = %v, %v; want nothing to run", ran, err)
 		}
 		f.clock.Advance(3 * time.Minute)
 		before := outboxCount(t, db, f.org.ID)

@@ -16,12 +16,10 @@ import (
 	"github.com/muster-app/muster/internal/store/storetest"
 )
 
-// raceInvites runs n invitations at once, spread over the services and
-// over the actors, and returns how many succeeded and the codes of the
-// others.
-func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors []*muster.User, n int) (ok int, codes map[string]int) {
+// race runs call(0), …, call(n-1) at once and returns how many succeeded
+// and the error codes of the others.
+func race(t *testing.T, n int, call func(i int) error) (ok int, codes map[string]int) {
 	t.Helper()
-	team := f.defaultTeam().ID
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
@@ -29,12 +27,9 @@ func raceInvites(t *testing.T, f *fixture, services []*service.Service, actors [
 	)
 	codes = map[string]int{}
 	for i := range n {
-		svc, actor := services[i%len(services)], actors[i%len(actors)]
-		email := uniqueEmail("racer")
 		wg.Go(func() {
 			<-start
-			_, err := svc.Invite(f.as(actor), service.InviteInput{FirstName: "Racer", LastName: "Tester",
-				Email: email, Role: muster.RoleBasic, PrimaryTeamID: team})
+			err := call(i)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -61,25 +56,46 @@ func wantSeatsConsistent(t *testing.T, f *fixture) (used, total int) {
 	return used, total
 }
 
+// raceForLastSeats sets up an org of 8 seats on db (the Owner, two Admins
+// and 5 free) and sends 50 invitations at once, spread over the three
+// actors and over a service on db and one on each of others (instances
+// sharing the database). Exactly 5 get a seat; the others are told that no
+// seat is free (LIC-1).
+func raceForLastSeats(t *testing.T, db *sqlstore.DB, others ...*sqlstore.DB) *fixture {
+	t.Helper()
+	f := setup(t, db, 8)
+	actors := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
+	services := []*service.Service{f.svc}
+	for _, o := range others {
+		services = append(services, newService(o, f.clock))
+	}
+	team := f.defaultTeam().ID
+	ok, codes := race(t, 50, func(i int) error {
+		_, err := services[i%len(services)].Invite(f.as(actors[i%len(actors)]), service.InviteInput{FirstName: "Racer",
+			LastName: "Tester", Email: uniqueEmail("racer"), Role: muster.RoleBasic, PrimaryTeamID: team})
+		return err
+	})
+	if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
+		t.Fatalf("50 invites at once on %d instances: %d succeeded, refusals %v; want 5 and 45 %s",
+			len(services), ok, codes, muster.ESEATS)
+	}
+	if n := f.countStatus(t, muster.StatusPending); n != 5 {
+		t.Fatalf("%d Pending users; want 5", n)
+	}
+	if used, total := wantSeatsConsistent(t, f); used != total {
+		t.Fatalf("seats used %d of %d; want all", used, total)
+	}
+	if n := len(auditTrail(t, f, muster.AuditFilter{Action: muster.ActionUserInvited})); n != 3+5 {
+		t.Fatalf("%d invitation audit events; want 8 (the Owner's, the Admins' and 5)", n)
+	}
+	return f
+}
+
 func TestConcurrentInvitesNeverExceedSeats(t *testing.T) {
 	t.Parallel()
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		t.Parallel()
-		f := setup(t, db, 8) // the Owner, two Admins and 5 free seats
-		admins := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
-		ok, codes := raceInvites(t, f, []*service.Service{f.svc}, admins, 50)
-		if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
-			t.Fatalf("50 concurrent invites: %d succeeded, refusals %v; want 5 and 45 %s", ok, codes, muster.ESEATS)
-		}
-		if n := f.countStatus(t, muster.StatusPending); n != 5 {
-			t.Fatalf("%d Pending users; want 5", n)
-		}
-		if used, total := wantSeatsConsistent(t, f); used != total {
-			t.Fatalf("seats used %d of %d; want all", used, total)
-		}
-		if n := len(auditTrail(t, f, muster.AuditFilter{Action: muster.ActionUserInvited})); n != 3+5 {
-			t.Fatalf("%d invitation audit events; want 8 (the Owner's, the Admins' and 5)", n)
-		}
+		raceForLastSeats(t, db)
 	})
 }
 
@@ -96,21 +112,9 @@ func TestConcurrentInvitesTwoInstancesPostgres(t *testing.T) {
 		return db
 	}
 	db1, db2 := open(), open()
-	f := setup(t, db1, 8)
-	admins := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
-	second := newService(db2, f.clock)
-	ok, codes := raceInvites(t, f, []*service.Service{f.svc, second}, admins, 50)
-	if ok != 5 || codes[muster.ESEATS] != 45 || len(codes) != 1 {
-		t.Fatalf("50 invites over two instances: %d succeeded, refusals %v; want 5 and 45 %s", ok, codes, muster.ESEATS)
-	}
-	if n := f.countStatus(t, muster.StatusPending); n != 5 {
-		t.Fatalf("%d Pending users; want 5", n)
-	}
-	if used, total := wantSeatsConsistent(t, f); used != total {
-		t.Fatalf("seats used %d of %d; want all", used, total)
-	}
+	f := raceForLastSeats(t, db1, db2)
 	// Both instances see the same counter.
-	org, err := second.LicenseUsage(f.as(f.owner))
+	org, err := newService(db2, f.clock).LicenseUsage(f.as(f.owner))
 	if err != nil || org.SeatsUsed != 8 {
 		t.Fatalf("second instance sees %v, %v; want 8 used", org, err)
 	}
@@ -208,8 +212,8 @@ func TestConcurrentInvitesOfOneEmail(t *testing.T) {
 		f := setup(t, db, 50)
 		admins := f.admins(t, 4)
 		email := uniqueEmail("twin")
-		ok, codes := raceSame(t, 10, func() error {
-			_, err := f.svc.Invite(f.as(admins.next()), service.InviteInput{FirstName: "Twin", LastName: "Tester",
+		ok, codes := race(t, 10, func(i int) error {
+			_, err := f.svc.Invite(f.as(admins[i%len(admins)]), service.InviteInput{FirstName: "Twin", LastName: "Tester",
 				Email: email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
 			return err
 		})
@@ -231,8 +235,8 @@ func TestConcurrentInviteAgainTakesOneSeat(t *testing.T) {
 		f := setup(t, db, 50)
 		admins := f.admins(t, 4)
 		gone := f.deactivated(t, "Gwen", muster.RoleBasic)
-		ok, codes := raceSame(t, 10, func() error {
-			_, err := f.svc.Invite(f.as(admins.next()), service.InviteInput{FirstName: "Gwen", LastName: "Tester",
+		ok, codes := race(t, 10, func(i int) error {
+			_, err := f.svc.Invite(f.as(admins[i%len(admins)]), service.InviteInput{FirstName: "Gwen", LastName: "Tester",
 				Email: gone.Email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
 			return err
 		})
@@ -258,12 +262,12 @@ func TestConcurrentReleasesFreeOneSeatEach(t *testing.T) {
 		admin := f.active("Ada", muster.RoleAdmin)
 		pending, _ := f.invite("Pia", muster.RoleBasic)
 		active := f.active("Abe", muster.RoleBasic)
-		actors := &rotation{users: []*muster.User{f.owner, admin}}
-		ok, codes := raceSame(t, 6, func() error { _, err := f.svc.Withdraw(f.as(actors.next()), pending.ID); return err })
+		actors := []*muster.User{f.owner, admin}
+		ok, codes := race(t, 6, func(i int) error { _, err := f.svc.Withdraw(f.as(actors[i%2]), pending.ID); return err })
 		if ok != 1 || codes[muster.EINTERNAL] != 0 {
 			t.Fatalf("concurrent withdrawals: %d succeeded, refusals %v; want 1 and no internal errors", ok, codes)
 		}
-		ok, codes = raceSame(t, 6, func() error { _, err := f.svc.Deactivate(f.as(actors.next()), active.ID); return err })
+		ok, codes = race(t, 6, func(i int) error { _, err := f.svc.Deactivate(f.as(actors[i%2]), active.ID); return err })
 		if ok != 1 || codes[muster.ECONFLICT] != 5 {
 			t.Fatalf("concurrent deactivations: %d succeeded, refusals %v; want 1 and 5 %s", ok, codes, muster.ECONFLICT)
 		}
@@ -273,54 +277,12 @@ func TestConcurrentReleasesFreeOneSeatEach(t *testing.T) {
 	})
 }
 
-// raceSame runs call n times at once.
-func raceSame(t *testing.T, n int, call func() error) (ok int, codes map[string]int) {
+// admins makes n Active Admins and returns them after the Owner.
+func (f *fixture) admins(t *testing.T, n int) []*muster.User {
 	t.Helper()
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	codes = map[string]int{}
+	users := []*muster.User{f.owner}
 	for range n {
-		wg.Go(func() {
-			<-start
-			err := call()
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				ok++
-			} else {
-				codes[muster.ErrorCode(err)]++
-			}
-		})
+		users = append(users, f.active("Admin", muster.RoleAdmin))
 	}
-	close(start)
-	wg.Wait()
-	return ok, codes
-}
-
-// rotation hands out its users in turn, safely from many goroutines.
-type rotation struct {
-	mu    sync.Mutex
-	n     int
-	users []*muster.User
-}
-
-func (r *rotation) next() *muster.User {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.n++
-	return r.users[r.n%len(r.users)]
-}
-
-// admins makes n Active Admins and returns them with the Owner in a
-// rotation.
-func (f *fixture) admins(t *testing.T, n int) *rotation {
-	t.Helper()
-	r := &rotation{users: []*muster.User{f.owner}}
-	for range n {
-		r.users = append(r.users, f.active("Admin", muster.RoleAdmin))
-	}
-	return r
+	return users
 }

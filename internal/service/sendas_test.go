@@ -40,8 +40,8 @@ func TestSendAs(t *testing.T) {
 		if err != nil || len(mine) != 1 || mine[0].FromEmail != "news@acme.example" {
 			t.Fatalf("Ann's sender addresses = %v, %v; want news@acme.example", mine, err)
 		}
-		if mine, _ := f.svc.MySenderAddresses(f.as(admin)); len(mine) != 0 {
-			t.Fatalf("Ada, not granted, sees %d addresses", len(mine))
+		if mine, err := f.svc.MySenderAddresses(f.as(admin)); err != nil || len(mine) != 0 {
+			t.Fatalf("Ada, not granted: sender addresses %v, %v; want none", mine, err)
 		}
 
 		// Deactivation removes the grant.
@@ -78,8 +78,8 @@ func TestSendAs(t *testing.T) {
 				t.Errorf("%s: %v; want a clear refusal", name, err)
 			}
 		}
-		if perms, _ := f.svc.SendAsPermissions(owner); len(perms) != 1 || countAuditEvents(t, f) != before {
-			t.Fatalf("after refused input: %d permissions, %d new audit events; want 1 and 0", len(perms), countAuditEvents(t, f)-before)
+		if perms, err := f.svc.SendAsPermissions(owner); err != nil || len(perms) != 1 || countAuditEvents(t, f) != before {
+			t.Fatalf("after refused input: %d permissions (%v), %d new audit events; want 1 and 0", len(perms), err, countAuditEvents(t, f)-before)
 		}
 
 		// Select All covers the Active users of the moment, not an invitee
@@ -127,8 +127,8 @@ func TestSendAs(t *testing.T) {
 		if _, err := f.svc.DeleteSendAs(owner, all.ID); err != nil {
 			t.Fatal(err)
 		}
-		if mine, _ := f.svc.MySenderAddresses(f.as(admin)); len(mine) != 0 {
-			t.Fatalf("Ada still has %d addresses after delete", len(mine))
+		if mine, err := f.svc.MySenderAddresses(f.as(admin)); err != nil || len(mine) != 0 {
+			t.Fatalf("Ada's sender addresses after delete: %v, %v; want none", mine, err)
 		}
 		// Off again: hidden, data kept.
 		if _, err := f.svc.SetEmailAtScale(owner, false); err != nil {
@@ -136,9 +136,11 @@ func TestSendAs(t *testing.T) {
 		}
 		_, err = f.svc.SendAsPermissions(owner)
 		wantCode(t, err, muster.ENOTFOUND)
-		f.svc.SetEmailAtScale(owner, true)
-		if perms, _ := f.svc.SendAsPermissions(owner); len(perms) != 1 {
-			t.Fatalf("after off and on: %d permissions; want the 1 kept", len(perms))
+		if _, err := f.svc.SetEmailAtScale(owner, true); err != nil {
+			t.Fatal(err)
+		}
+		if perms, err := f.svc.SendAsPermissions(owner); err != nil || len(perms) != 1 {
+			t.Fatalf("after off and on: %d permissions, %v; want the 1 kept", len(perms), err)
 		}
 		basic := f.active("Bea", muster.RoleBasic)
 		_, err = f.svc.SendAsPermissions(f.as(basic))

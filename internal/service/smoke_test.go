@@ -41,16 +41,19 @@ func TestExpiredInvitationIsMarkedAndCanBeResent(t *testing.T) {
 			t.Fatalf("fresh invitation listed as %+v, %v; want not expired", page.Users, err)
 		}
 		f.clock.Advance(7*24*time.Hour + time.Minute)
-		page, _ = f.svc.FindUsers(f.as(f.owner), service.UserQuery{Search: "eve"})
+		page, err = f.svc.FindUsers(f.as(f.owner), service.UserQuery{Search: "eve"})
+		if err != nil || len(page.Users) != 1 {
+			t.Fatalf("after 7 days: %v, %v; want Eve listed", page, err)
+		}
 		if got := page.Users[0]; got.Status != muster.StatusPending || !got.InvitationExpired(f.clock.Now()) {
 			t.Fatalf("after 7 days: %+v; want Pending and expired", got)
 		}
 		if _, err := f.svc.ResendInvite(f.as(f.owner), u.ID); err != nil {
 			t.Fatal(err)
 		}
-		page, _ = f.svc.FindUsers(f.as(f.owner), service.UserQuery{Search: "eve"})
-		if page.Users[0].InvitationExpired(f.clock.Now()) {
-			t.Fatal("still expired after a resend")
+		page, err = f.svc.FindUsers(f.as(f.owner), service.UserQuery{Search: "eve"})
+		if err != nil || len(page.Users) != 1 || page.Users[0].InvitationExpired(f.clock.Now()) {
+			t.Fatalf("after a resend: %v, %v; want Eve listed, not expired", page, err)
 		}
 	})
 }

@@ -57,7 +57,7 @@ func TestMigrationsMatch(t *testing.T) {
 			t.Fatalf("%s holds no migrations", dir)
 		}
 		for i, name := range names[dir] {
-			if v, _ := strconv.Atoi(name[:min(5, len(name))]); v != i+1 {
+			if v, err := strconv.Atoi(name[:min(5, len(name))]); err != nil || v != i+1 {
 				t.Errorf("%s: migration %d is %s; want version %05d (no gaps, no repeats)", dir, i+1, name, i+1)
 			}
 		}

@@ -3,186 +3,26 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/muster-app/muster/internal/mail"
-	"github.com/muster-app/muster/internal/mail/mailtest"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
 	"github.com/muster-app/muster/internal/web"
-	"github.com/muster-app/muster/internal/worker"
 )
-
-// site is a web server with real SMTP delivery and a settable clock.
-type site struct {
-	t          *testing.T
-	ownerEmail string
-	db         *sqlstore.DB
-	svc        *service.Service
-	srv        *httptest.Server
-	smtp       *mailtest.Server
-	sender     *worker.MailSender
-	now        atomic.Int64
-}
-
-func newSite(t *testing.T) *site {
-	t.Helper()
-	s := &site{t: t, db: storetest.OpenSQLite(t), smtp: mailtest.Start(t)}
-	s.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
-	clock := func() time.Time { return time.UnixMicro(s.now.Load()) }
-	s.srv = httptest.NewUnstartedServer(nil)
-	s.srv.Start()
-	t.Cleanup(s.srv.Close)
-	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams})
-	h, err := web.New(web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
-		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.srv.Config.Handler = h
-	transport, err := mail.NewSMTP(s.smtp.URL(), "muster@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.sender = &worker.MailSender{Store: s.db, Transport: transport, Now: clock, Log: slog.New(slog.DiscardHandler)}
-	return s
-}
-
-func (s *site) advance(d time.Duration) { s.now.Add(d.Microseconds()) }
-
-// deliver sends what the outbox holds and returns the newest email to rcpt.
-func (s *site) deliver(rcpt string) *mailtest.Message {
-	s.t.Helper()
-	for {
-		n, err := s.sender.SendDue(context.Background())
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
-	m := s.smtp.LastTo(rcpt)
-	if m == nil {
-		s.t.Fatalf("no email to %s", rcpt)
-	}
-	return m
-}
-
-// org creates an org with its Owner signed up through the emailed link.
-func (s *site) org() (owner *muster.User, ownerCtx context.Context) {
-	s.t.Helper()
-	email := fmt.Sprintf("owner%d@example.com", time.Now().UnixNano())
-	s.ownerEmail = email
-	res, err := s.svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
-		service.NewOrg{Name: "Acme", LicenseTotal: 10, OwnerEmail: email, OwnerFirstName: "Olive", OwnerLastName: "Owner"})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	b := s.browser()
-	b.acceptInvitation(s.deliver(email).Link("/invitations/"), "owner's long password")
-	return res.Owner, muster.NewContext(context.Background(), muster.Principal{UserID: res.Owner.ID, OrgID: res.Org.ID, Origin: "test"})
-}
-
-// browser is a person with cookies.
-type browser struct {
-	s      *site
-	client *http.Client
-}
-
-func (s *site) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{s: s, client: &http.Client{Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-type page struct {
-	status   int
-	location string
-	body     string
-}
-
-func (b *browser) do(method, target string, form url.Values) page {
-	b.s.t.Helper()
-	if strings.HasPrefix(target, "/") {
-		target = b.s.srv.URL + target
-	}
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, target, body)
-	if err != nil {
-		b.s.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return page{status: res.StatusCode, location: res.Header.Get("Location"), body: string(raw)}
-}
-
-func (b *browser) get(target string) page { return b.do("GET", target, nil) }
-
-func (b *browser) post(target string, form url.Values) page { return b.do("POST", target, form) }
-
-func (b *browser) acceptInvitation(link, password string) page {
-	b.s.t.Helper()
-	if link == "" {
-		b.s.t.Fatal("no invitation link")
-	}
-	if p := b.get(link); p.status != 200 || !strings.Contains(p.body, "Join Acme") {
-		b.s.t.Fatalf("accept page: %d\n%s", p.status, p.body)
-	}
-	p := b.post(link, url.Values{"password": {password}})
-	if p.status != http.StatusSeeOther || p.location != "/" {
-		b.s.t.Fatalf("accepting: %d %s\n%s", p.status, p.location, p.body)
-	}
-	return p
-}
-
-func (b *browser) signIn(email, password string) page {
-	return b.post("/signin", url.Values{"email": {email}, "password": {password}})
-}
-
-func want(t *testing.T, p page, status int, text ...string) {
-	t.Helper()
-	if p.status != status {
-		t.Fatalf("status %d (Location %q); want %d\n%s", p.status, p.location, status, p.body)
-	}
-	for _, s := range text {
-		if !strings.Contains(p.body, s) {
-			t.Fatalf("page lacks %q:\n%s", s, p.body)
-		}
-	}
-}
 
 func TestInvitationEmailToSignedIn(t *testing.T) {
 	s := newSite(t)
 	_, owner := s.org()
-	teams, _ := s.svc.Teams(owner)
 	email := "bella@example.com"
-	if _, err := s.svc.Invite(owner, service.InviteInput{FirstName: "Bella", LastName: "Basic", Email: email,
-		Role: muster.RoleBasic, PrimaryTeamID: teams[0].ID}); err != nil {
-		t.Fatal(err)
-	}
+	s.invite(owner, "Bella", "Basic", email, muster.RoleBasic)
 	msg := s.deliver(email)
 	if !strings.Contains(msg.Text, "Olive Owner has invited you to join Acme") ||
 		!strings.Contains(msg.Text, "Your email address is your username: "+email) || !strings.Contains(msg.HTML, "Getting started") {
@@ -203,15 +43,10 @@ func TestInvitationEmailToSignedIn(t *testing.T) {
 func TestDeadLinksEachSayWhy(t *testing.T) {
 	s := newSite(t)
 	_, owner := s.org()
-	teams, _ := s.svc.Teams(owner)
 	invite := func(name string) (*muster.User, string) {
 		t.Helper()
-		res, err := s.svc.Invite(owner, service.InviteInput{FirstName: name, LastName: "X", Email: name + "@example.com",
-			Role: muster.RoleBasic, PrimaryTeamID: teams[0].ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.User, s.deliver(name + "@example.com").Link("/invitations/")
+		u := s.invite(owner, name, "X", name+"@example.com", muster.RoleBasic)
+		return u, s.deliver(name + "@example.com").Link("/invitations/")
 	}
 	b := s.browser()
 
@@ -252,39 +87,28 @@ func TestSignInSessionsAndDeactivation(t *testing.T) {
 	b := s.browser()
 	// Not signed in: the sign-in page, which comes back afterwards.
 	p := b.get("/account/sessions")
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin?next=%2Faccount%2Fsessions") {
-		t.Fatalf("signed-out visit: %d %s", p.status, p.location)
+	if p.StatusCode != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin?next=%2Faccount%2Fsessions") {
+		t.Fatalf("signed-out visit: %d %s", p.StatusCode, p.location)
 	}
-	p = b.post("/signin", url.Values{"email": {owner.Email}, "password": {"owner's long password"}, "next": {"/account/sessions"}})
-	if p.status != http.StatusSeeOther || p.location != "/account/sessions" {
-		t.Fatalf("sign-in: %d %s\n%s", p.status, p.location, p.body)
-	}
+	p = b.post("/signin", url.Values{"email": {owner.Email}, "password": {ownerPassword}, "next": {"/account/sessions"}})
+	wantRedirect(t, p, "/account/sessions")
 	want(t, b.get("/account/sessions"), 200, "This browser", "End session")
 
 	// A second browser of a user who is then deactivated.
-	teams, _ := s.svc.Teams(ownerCtx)
-	res, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Dee", LastName: "Parting", Email: "dee@example.com",
-		Role: muster.RoleManager, PrimaryTeamID: teams[0].ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dee := s.browser()
-	dee.acceptInvitation(s.deliver("dee@example.com").Link("/invitations/"), "dee's long password")
+	deeUser := s.invite(ownerCtx, "Dee", "Parting", "dee@example.com", muster.RoleManager)
+	dee := s.join("dee@example.com", "dee's long password")
 	want(t, dee.get("/"), 200, "Dee Parting", "Manager")
-	if _, err := s.svc.Deactivate(ownerCtx, res.User.ID); err != nil {
+	if _, err := s.svc.Deactivate(ownerCtx, deeUser.ID); err != nil {
 		t.Fatal(err)
 	}
-	p = dee.get("/")
-	if p.status != http.StatusSeeOther || p.location != "/signin?notice=session-ended" {
-		t.Fatalf("deactivated user's next request: %d %s; want the sign-in page", p.status, p.location)
-	}
+	wantRedirect(t, dee.get("/"), "/signin?notice=session-ended")
 	want(t, dee.signIn("dee@example.com", "dee's long password"), 401, "don&#39;t match an active account")
 
 	// Sign out ends the session in the database, not only the cookie.
 	want(t, b.post("/signout", nil), http.StatusSeeOther)
 	p = b.get("/")
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin") {
-		t.Fatalf("after sign-out: %d %s", p.status, p.location)
+	if p.StatusCode != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin") {
+		t.Fatalf("after sign-out: %d %s", p.StatusCode, p.location)
 	}
 }
 
@@ -301,15 +125,15 @@ func TestSignInDoesNotTellWhichEmailsExist(t *testing.T) {
 		t.Fatalf("the pages differ:\n%s\n---\n%s", known.body, unknown.body)
 	}
 	for range 4 { // 5 failures in all
-		b.signIn(owner.Email, "wrong password!")
+		want(t, b.signIn(owner.Email, "wrong password!"), 401)
 	}
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusTooManyRequests, "Too many sign-in attempts")
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusTooManyRequests, "Too many sign-in attempts")
 
 	// Password reset answers the same for every email.
 	r1 := b.post("/password-reset", url.Values{"email": {"nobody@example.com"}})
 	r2 := b.post("/password-reset", url.Values{"email": {owner.Email}})
-	if r1.status != 200 || r1.body != r2.body {
-		t.Fatalf("reset answers differ or fail: %d / %d", r1.status, r2.status)
+	if r1.StatusCode != 200 || r1.body != r2.body {
+		t.Fatalf("reset answers differ or fail: %d / %d", r1.StatusCode, r2.StatusCode)
 	}
 }
 
@@ -317,18 +141,15 @@ func TestPasswordResetThroughEmail(t *testing.T) {
 	s := newSite(t)
 	owner, _ := s.org()
 	old := s.browser()
-	want(t, old.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, old.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	b := s.browser()
 	want(t, b.post("/password-reset", url.Values{"email": {owner.Email}}), 200, "Check your email")
 	link := s.deliver(owner.Email).Link("/password-reset/")
 	want(t, b.get(link), 200, "Choose a new password")
-	p := b.post(link, url.Values{"password": {"a brand new password"}})
-	if p.status != http.StatusSeeOther || p.location != "/" {
-		t.Fatalf("reset: %d %s\n%s", p.status, p.location, p.body)
-	}
+	wantRedirect(t, b.post(link, url.Values{"password": {"a brand new password"}}), "/")
 	want(t, b.get("/"), 200, "Olive Owner")
-	if p := old.get("/"); p.status != http.StatusSeeOther {
-		t.Fatalf("the session from before the reset still works: %d", p.status)
+	if p := old.get("/"); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the session from before the reset still works: %d", p.StatusCode)
 	}
 	want(t, s.browser().get(link), http.StatusGone)
 }
@@ -337,17 +158,15 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	s := newSite(t)
 	owner, _ := s.org()
 	a, other := s.browser(), s.browser()
-	want(t, a.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
-	want(t, other.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, a.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	want(t, other.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	want(t, a.post("/account/password", url.Values{"current_password": {"wrong"}, "password": {"a brand new password"}}),
 		422, "That is not your current password.")
-	p := a.post("/account/password", url.Values{"current_password": {"owner's long password"}, "password": {"a brand new password"}})
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("change: %d\n%s", p.status, p.body)
-	}
+	p := a.post("/account/password", url.Values{"current_password": {ownerPassword}, "password": {"a brand new password"}})
+	want(t, p, http.StatusSeeOther)
 	want(t, a.get("/account/sessions?notice=password-changed"), 200, "Your password has been changed")
-	if p := other.get("/"); p.status != http.StatusSeeOther {
-		t.Fatalf("the other session survived a password change: %d", p.status)
+	if p := other.get("/"); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other session survived a password change: %d", p.StatusCode)
 	}
 }
 
@@ -355,26 +174,17 @@ func TestRegionSelector(t *testing.T) {
 	s := newSite(t)
 	b := s.browser()
 	want(t, b.get("/signin"), 200, `<label for="region">Region</label>`, "United States", "Europe")
-	p := b.get("/signin/region?region=eu")
-	if p.status != http.StatusSeeOther || p.location != "https://eu.muster.example/signin" {
-		t.Fatalf("choosing Europe: %d %s", p.status, p.location)
-	}
-	if p := b.get("/signin/region?region=mars"); p.location != "/signin" {
-		t.Fatalf("an unknown region: %s", p.location)
-	}
+	wantRedirect(t, b.get("/signin/region?region=eu"), "https://eu.muster.example/signin")
+	wantRedirect(t, b.get("/signin/region?region=mars"), "/signin")
 }
 
 func TestSessionCookieFlags(t *testing.T) {
 	s := newSite(t)
 	owner, _ := s.org()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := client.PostForm(s.srv.URL+"/signin", url.Values{"email": {owner.Email}, "password": {"owner's long password"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	p := s.browser().signIn(owner.Email, ownerPassword)
+	want(t, p, http.StatusSeeOther)
 	var c *http.Cookie
-	for _, k := range res.Cookies() {
+	for _, k := range p.Cookies() {
 		if k.Name == "muster_session" {
 			c = k
 		}
@@ -387,22 +197,16 @@ func TestSessionCookieFlags(t *testing.T) {
 func TestMailboxIsTheOwnersToRead(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
-	teams, _ := s.svc.Teams(ownerCtx)
-	_, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com",
-		Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
 	b := s.browser()
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	p := b.get("/settings/mailbox")
 	want(t, p, 200, "ada@example.com", "Olive Owner invited you to join Acme on Muster", "Queued")
 	link := p.body[strings.Index(p.body, `href="/settings/mailbox/`)+6:]
 	link = link[:strings.Index(link, `"`)]
 	want(t, b.get(link), 200, "Your email address is your username: ada@example.com", "/invitations/")
 
-	ada := s.browser()
-	ada.acceptInvitation(s.deliver("ada@example.com").Link("/invitations/"), "ada's long password")
+	ada := s.join("ada@example.com", "ada's long password")
 	want(t, ada.get("/settings/mailbox"), http.StatusForbidden, "Only the Owner")
 	want(t, ada.get(link), http.StatusForbidden)
 }
@@ -412,18 +216,13 @@ func TestMailboxIsTheOwnersToRead(t *testing.T) {
 func TestEmailedReportLink(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
-	teams, _ := s.svc.Teams(ownerCtx)
-	if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Bea", LastName: "Basic", Email: "bea@example.com",
-		Role: muster.RoleBasic, PrimaryTeamID: teams[0].ID}); err != nil {
-		t.Fatal(err)
-	}
-	bea := s.browser()
-	bea.acceptInvitation(s.deliver("bea@example.com").Link("/invitations/"), "bea's long password")
+	s.invite(ownerCtx, "Bea", "Basic", "bea@example.com", muster.RoleBasic)
+	bea := s.join("bea@example.com", "bea's long password")
 	if _, err := s.svc.RequestUserList(ownerCtx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.svc.RunNextReport(context.Background()); err != nil {
-		t.Fatal(err)
+	if ran, err := s.svc.RunNextReport(context.Background()); err != nil || !ran {
+		t.Fatalf("RunNextReport = %v, %v; want the requested report run", ran, err)
 	}
 	link := s.deliver(owner.Email).Link("/reports/")
 	if link == "" {
@@ -431,45 +230,28 @@ func TestEmailedReportLink(t *testing.T) {
 	}
 
 	signedOut := s.browser()
-	if p := signedOut.get(link); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin?next=") {
-		t.Fatalf("signed out: %d %s; want the sign-in page", p.status, p.location)
+	if p := signedOut.get(link); p.StatusCode != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin?next=") {
+		t.Fatalf("signed out: %d %s; want the sign-in page", p.StatusCode, p.location)
 	}
 	b := s.browser()
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	p := b.get(link)
 	want(t, p, 200, "\uFEFFFirst Name,Last Name,Email,Role,Status", "Bea,Basic,bea@example.com,Basic User,Active")
 
 	want(t, bea.get(link), http.StatusNotFound)
-	other := newSiteOn(t, s) // another org on the same database
+	// The Owner of another org on the same database.
+	_, other := s.createOrg("Other", "Oscar", "Other", "oscar@example.com", "oscar's long password")
 	want(t, other.get(link), http.StatusNotFound)
 
 	s.advance(7*24*time.Hour + time.Minute)
 	want(t, b.get(link), http.StatusGone, "This user list has expired")
 }
 
-// newSiteOn signs in the Owner of a second org of s and returns their
-// browser.
-func newSiteOn(t *testing.T, s *site) *browser {
-	t.Helper()
-	email := fmt.Sprintf("other%d@example.com", time.Now().UnixNano())
-	if _, err := s.svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
-		service.NewOrg{Name: "Other", LicenseTotal: 5, OwnerEmail: email, OwnerFirstName: "Oscar", OwnerLastName: "Other"}); err != nil {
-		t.Fatal(err)
-	}
-	b := s.browser()
-	link := s.deliver(email).Link("/invitations/")
-	b.get(link)
-	if p := b.post(link, url.Values{"password": {"oscar's long password"}}); p.status != http.StatusSeeOther {
-		t.Fatalf("other owner's accept: %d", p.status)
-	}
-	return b
-}
-
 func TestAPITokensPage(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
 	b := s.browser()
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	want(t, b.get("/settings/api-tokens"), 200, "No API tokens yet", `<label for="name">Token name</label>`)
 	want(t, b.post("/settings/api-tokens", url.Values{"name": {" "}, "expires": {"30"}}), 422, "Token name is required.")
 	p := b.post("/settings/api-tokens", url.Values{"name": {"HR sync"}, "expires": {"30"}})
@@ -482,19 +264,17 @@ func TestAPITokensPage(t *testing.T) {
 	if strings.Contains(b.get("/settings/api-tokens").body, secret) {
 		t.Fatal("the token is shown again")
 	}
-	tokens, _ := s.svc.APITokens(ownerCtx)
+	tokens, err := s.svc.APITokens(ownerCtx)
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("API tokens = %v, %v; want the one created", tokens, err)
+	}
 	want(t, b.post(fmt.Sprintf("/settings/api-tokens/%d/revoke", tokens[0].ID), nil), http.StatusSeeOther)
 	if _, err := s.svc.AuthenticateAPIToken(context.Background(), secret); err == nil {
 		t.Fatal("a revoked token still works")
 	}
 
-	teams, _ := s.svc.Teams(ownerCtx)
-	if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Max", LastName: "Manager", Email: "max@example.com",
-		Role: muster.RoleManager, PrimaryTeamID: teams[0].ID}); err != nil {
-		t.Fatal(err)
-	}
-	max := s.browser()
-	max.acceptInvitation(s.deliver("max@example.com").Link("/invitations/"), "max's long password")
+	s.invite(ownerCtx, "Max", "Manager", "max@example.com", muster.RoleManager)
+	max := s.join("max@example.com", "max's long password")
 	want(t, max.get("/settings/api-tokens"), http.StatusForbidden, "Only Owners and Admins")
 	want(t, max.post("/settings/api-tokens", url.Values{"name": {"mine"}}), http.StatusForbidden)
 }

@@ -12,15 +12,6 @@ import (
 	"github.com/muster-app/muster/internal/service"
 )
 
-// follow posts a form and loads the page it redirects to.
-func (b *browser) follow(p page) page {
-	b.s.t.Helper()
-	if p.status != http.StatusSeeOther {
-		b.s.t.Fatalf("want a redirect, got %d\n%s", p.status, p.body)
-	}
-	return b.get(p.location)
-}
-
 // TestConsoleWalkthrough follows the help pages without JavaScript: invite,
 // teams, resend, withdraw, edit, deactivate, invite again, seats.
 func TestConsoleWalkthrough(t *testing.T) {
@@ -30,7 +21,7 @@ func TestConsoleWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.browser()
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	home := b.get("/")
 	want(t, home, 200, `<summary>Olive Owner</summary>`, `href="/settings">Settings</a>`, "<strong>1</strong> used", "<strong>4</strong> total", "<strong>3</strong> remaining")
 	p := b.follow(b.get("/settings"))
@@ -44,8 +35,7 @@ func TestConsoleWalkthrough(t *testing.T) {
 		f["secondary_teams"] = secondaries
 		return b.post("/settings/roles-access/users/invite", f)
 	}
-	teams, _ := s.svc.Teams(ownerCtx)
-	def := fmt.Sprint(teams[0].ID)
+	def := fmt.Sprint(s.defaultTeam(ownerCtx).ID)
 	want(t, b.get("/settings/roles-access/users/invite"), 200, `<label for="first_name">First Name</label>`,
 		`<label for="primary_team">Primary Team</label>`, "Secondary Teams", "Basic User", "Default Team")
 	// Errors beside their fields, the form keeping what was typed.
@@ -57,12 +47,9 @@ func TestConsoleWalkthrough(t *testing.T) {
 	// Create Team; invite a Manager into it; Remove refused with the count.
 	p = b.follow(b.post("/settings/roles-access/teams", url.Values{"name": {"Marketing"}}))
 	want(t, p, 200, "Created the team Marketing.")
-	teams, _ = s.svc.Teams(ownerCtx)
-	var marketing *muster.Team
-	for _, tm := range teams {
-		if tm.Name == "Marketing" {
-			marketing = tm
-		}
+	marketing := findTeam(t, s, ownerCtx, "Marketing")
+	if marketing == nil {
+		t.Fatal("the team Marketing was not created")
 	}
 	want(t, b.post("/settings/roles-access/teams", url.Values{"name": {"marketing"}}), 409, "A team named &#34;Marketing&#34; already exists.")
 	b.follow(invite("Max", "max@example.com", "manager", fmt.Sprint(marketing.ID)))
@@ -103,15 +90,14 @@ func TestConsoleWalkthrough(t *testing.T) {
 	}
 
 	// Deactivate, confirmed; the person's next click lands on sign-in.
-	maxBrowser := s.browser()
-	maxBrowser.acceptInvitation(s.deliver("max@example.com").Link("/invitations/"), "max's long password")
+	maxBrowser := s.join("max@example.com", "max's long password")
 	want(t, maxBrowser.get("/"), 200, "Max Tester")
 	want(t, maxBrowser.get("/settings/roles-access"), http.StatusForbidden)
 	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/deactivate", max.ID)), 200, "Deactivate Max Tester?", "sessions")
 	p = b.follow(b.post(fmt.Sprintf("/settings/roles-access/users/%d/deactivate", max.ID), nil))
 	want(t, p, 200, "Max Tester was deactivated.", "Invite again")
-	if p := maxBrowser.get("/"); p.status != http.StatusSeeOther {
-		t.Fatalf("deactivated user's next click: %d", p.status)
+	if p := maxBrowser.get("/"); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("deactivated user's next click: %d", p.StatusCode)
 	}
 
 	// Invite again: pre-filled with the previous role and teams.
@@ -141,6 +127,31 @@ func findUser(t *testing.T, s *site, ctx context.Context, email string) *muster.
 	return page.Users[0]
 }
 
+// findTeam returns the team of ctx's org named name, or nil.
+func findTeam(t *testing.T, s *site, ctx context.Context, name string) *muster.Team {
+	t.Helper()
+	teams, err := s.svc.Teams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range teams {
+		if tm.Name == name {
+			return tm
+		}
+	}
+	return nil
+}
+
+// newestEvent returns the newest audit event of ctx's org.
+func newestEvent(t *testing.T, s *site, ctx context.Context) *muster.AuditEvent {
+	t.Helper()
+	page, err := s.svc.FindAuditEvents(ctx, service.AuditQuery{Limit: 1})
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("newest audit event: %v, %v", page, err)
+	}
+	return page.Events[0]
+}
+
 func TestAuditLogPage(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
@@ -148,7 +159,7 @@ func TestAuditLogPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.browser()
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	want(t, b.get("/settings/audit-log"), 200, "team.created", "Marketing", "user.activated", "org.created")
 	p := b.get("/settings/audit-log?action=team.created")
 	want(t, p, 200, "team.created")
@@ -169,26 +180,24 @@ func TestSettingsRefuseManagersAndBasicUsers(t *testing.T) {
 	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
 		t.Fatal(err)
 	}
-	teams, _ := s.svc.Teams(ownerCtx)
-	team, _ := s.svc.CreateTeam(ownerCtx, "Ops")
+	team, err := s.svc.CreateTeam(ownerCtx, "Ops")
+	if err != nil {
+		t.Fatal(err)
+	}
 	perm, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "News", FromEmail: "news@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, role := range []muster.Role{muster.RoleManager, muster.RoleBasic} {
 		email := string(role) + "@example.com"
-		if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Some", LastName: role.Label(), Email: email,
-			Role: role, PrimaryTeamID: teams[0].ID}); err != nil {
-			t.Fatal(err)
-		}
-		b := s.browser()
-		b.acceptInvitation(s.deliver(email).Link("/invitations/"), "a long enough secret")
+		s.invite(ownerCtx, "Some", role.Label(), email, role)
+		b := s.join(email, "a long enough secret")
 		home := b.get("/")
 		want(t, home, 200, "Some "+role.Label())
 		if strings.Contains(home.body, `href="/settings"`) || strings.Contains(home.body, "remaining") {
 			t.Fatalf("%s sees Settings or the license counter:\n%s", role, home.body)
 		}
-		before, _ := s.svc.FindAuditEvents(ownerCtx, service.AuditQuery{Limit: 1})
+		before := newestEvent(t, s, ownerCtx)
 		ids := map[string]int64{"user": owner.ID, "team": team.ID, "perm": perm.ID}
 		for _, c := range []struct{ method, path string }{
 			{"GET", "/settings/roles-access"}, {"GET", "/settings/roles-access/users/invite"},
@@ -215,13 +224,12 @@ func TestSettingsRefuseManagersAndBasicUsers(t *testing.T) {
 			} else {
 				p = b.post(c.path, url.Values{"name": {"x"}, "step": {"save"}, "from_name": {"x"}, "from_email": {"x@y.example"}})
 			}
-			if p.status != http.StatusForbidden && p.status != http.StatusNotFound {
-				t.Errorf("%s: %s %s: %d; want refused", role, c.method, c.path, p.status)
+			if p.StatusCode != http.StatusForbidden && p.StatusCode != http.StatusNotFound {
+				t.Errorf("%s: %s %s: %d; want refused", role, c.method, c.path, p.StatusCode)
 			}
 		}
-		after, _ := s.svc.FindAuditEvents(ownerCtx, service.AuditQuery{Limit: 1})
-		if after.Events[0].ID != before.Events[0].ID {
-			t.Fatalf("%s changed something: %+v", role, after.Events[0])
+		if after := newestEvent(t, s, ownerCtx); after.ID != before.ID {
+			t.Fatalf("%s changed something: %+v", role, after)
 		}
 	}
 }
@@ -230,24 +238,13 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	s := newSite(t)
 	owner, _ := s.org()
 	b := s.browser()
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
-	req, _ := http.NewRequest("POST", s.srv.URL+"/settings/roles-access/teams", strings.NewReader("name=Evil"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	req.Header.Set("Origin", "https://evil.example")
-	res, err := b.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-site POST with the session cookie: %d; want 403", res.StatusCode)
-	}
-	teams, _ := s.svc.Teams(muster.NewContext(context.Background(), muster.Principal{UserID: owner.ID, OrgID: owner.OrgID}))
-	for _, tm := range teams {
-		if tm.Name == "Evil" {
-			t.Fatal("the cross-site POST created a team")
-		}
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	p := b.do("POST", "/settings/roles-access/teams", url.Values{"name": {"Evil"}},
+		http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}})
+	want(t, p, http.StatusForbidden)
+	ownerCtx := muster.NewContext(context.Background(), muster.Principal{UserID: owner.ID, OrgID: owner.OrgID})
+	if findTeam(t, s, ownerCtx, "Evil") != nil {
+		t.Fatal("the cross-site POST created a team")
 	}
 }
 
@@ -255,7 +252,7 @@ func TestOrganizationSettings(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
 	b := s.browser()
-	want(t, b.signIn(owner.Email, "owner's long password"), http.StatusSeeOther)
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	want(t, b.get("/settings/organization"), 200, "License total", "Email at Scale")
 	want(t, b.post("/settings/organization/licenses", url.Values{"licenses": {"0"}}), 422, "from 1 to")
 	want(t, b.follow(b.post("/settings/organization/licenses", url.Values{"licenses": {"25"}})), 200, "The license total is now 25.", "<strong>25</strong> total")
@@ -264,13 +261,8 @@ func TestOrganizationSettings(t *testing.T) {
 	want(t, b.get("/settings/roles-access"), 200, "Send As Permissions")
 	want(t, b.follow(b.post("/settings/organization/email-at-scale", nil)), 200, "Email at Scale is off.")
 
-	teams, _ := s.svc.Teams(ownerCtx)
-	if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com",
-		Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID}); err != nil {
-		t.Fatal(err)
-	}
-	ada := s.browser()
-	ada.acceptInvitation(s.deliver("ada@example.com").Link("/invitations/"), "ada's long password")
+	s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
+	ada := s.join("ada@example.com", "ada's long password")
 	want(t, ada.get("/settings/organization"), 200, "Only the Owner changes these settings.")
 	want(t, ada.post("/settings/organization/licenses", url.Values{"licenses": {"99"}}), http.StatusForbidden, "Only the Owner can change the license total.")
 	want(t, ada.post("/settings/organization/email-at-scale", url.Values{"email_at_scale": {"on"}}), http.StatusForbidden)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
-	"github.com/muster-app/muster/internal/service"
 )
 
 // TestUsersMenuOffersOnlyAllowedActions: each row's "…" menu offers what
@@ -15,25 +14,19 @@ import (
 func TestUsersMenuOffersOnlyAllowedActions(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
-	teams, _ := s.svc.Teams(ownerCtx)
 	people := map[string]*muster.User{}
 	for _, p := range []struct {
 		name string
 		role muster.Role
 	}{{"Ada", muster.RoleAdmin}, {"Abe", muster.RoleAdmin}, {"Meg", muster.RoleManager}} {
-		res, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: p.name, LastName: "Tester",
-			Email: strings.ToLower(p.name) + "@example.com", Role: p.role, PrimaryTeamID: teams[0].ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.browser().acceptInvitation(s.deliver(res.User.Email).Link("/invitations/"), p.name+"'s long password")
-		people[p.name] = res.User
+		people[p.name] = s.invite(ownerCtx, p.name, "Tester", strings.ToLower(p.name)+"@example.com", p.role)
+		s.join(people[p.name].Email, p.name+"'s long password")
 	}
 	deactivate := func(u *muster.User) string { return fmt.Sprintf("/settings/roles-access/users/%d/deactivate", u.ID) }
 	edit := func(u *muster.User) string { return fmt.Sprintf("/settings/roles-access/users/%d/edit", u.ID) }
 
 	olive := s.browser()
-	olive.signIn(owner.Email, "owner's long password")
+	wantRedirect(t, olive.signIn(owner.Email, ownerPassword), "/")
 	p := olive.get("/settings/roles-access")
 	want(t, p, 200, edit(owner), deactivate(people["Ada"]), deactivate(people["Abe"]), deactivate(people["Meg"]))
 	if strings.Contains(p.body, deactivate(owner)) {
@@ -41,7 +34,7 @@ func TestUsersMenuOffersOnlyAllowedActions(t *testing.T) {
 	}
 
 	ada := s.browser()
-	ada.signIn("ada@example.com", "Ada's long password")
+	wantRedirect(t, ada.signIn("ada@example.com", "Ada's long password"), "/")
 	p = ada.get("/settings/roles-access")
 	want(t, p, 200, deactivate(people["Meg"]))
 	for _, u := range []*muster.User{owner, people["Ada"], people["Abe"]} {

@@ -1,147 +1,17 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/muster-app/muster/internal/muster"
-	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/sqlstore"
-	"github.com/muster-app/muster/internal/store/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
-
-const baseURL = "https://muster.example.com"
-
-// env is a web server on a real SQLite store.
-type env struct {
-	t   *testing.T
-	db  *sqlstore.DB
-	srv *httptest.Server
-	log *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	return newEnvWith(t, nil)
-}
-
-// newEnvWith builds the server; pinger, if set, replaces the store for
-// /readyz.
-func newEnvWith(t *testing.T, pinger web.Pinger) *env {
-	t.Helper()
-	db := storetest.OpenSQLite(t)
-	e := &env{t: t, db: db, log: &syncBuffer{}}
-	if pinger == nil {
-		pinger = db
-	}
-	s, err := web.New(web.Config{
-		Service: service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL)}),
-		DB:      pinger,
-		Log:     slog.New(slog.NewJSONHandler(e.log, nil)),
-		Mailbox: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = httptest.NewServer(s)
-	t.Cleanup(e.srv.Close)
-	return e
-}
-
-type response struct {
-	*http.Response
-	body string
-}
-
-// do sends a request without following redirects.
-func (e *env) do(method, path string, form url.Values, header http.Header) *response {
-	e.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return &response{Response: resp, body: string(b)}
-}
-
-func (e *env) get(path string) *response { return e.do("GET", path, nil, nil) }
-
-func (e *env) orgCount() int {
-	e.t.Helper()
-	var n int
-	err := e.db.View(context.Background(), func(tx muster.Tx) error {
-		var err error
-		n, err = tx.CountOrgs(context.Background())
-		return err
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return n
-}
-
-func wantStatus(t *testing.T, r *response, status int) {
-	t.Helper()
-	if r.StatusCode != status {
-		t.Fatalf("%s %s: status %d; want %d\n%s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, r.body)
-	}
-}
-
-func wantRedirect(t *testing.T, r *response, to string) {
-	t.Helper()
-	wantStatus(t, r, http.StatusSeeOther)
-	if loc := r.Header.Get("Location"); loc != to {
-		t.Fatalf("%s %s: Location %q; want %q", r.Request.Method, r.Request.URL.Path, loc, to)
-	}
-}
 
 func validSetup() url.Values {
 	return url.Values{"org": {"Acme Corp"}, "licenses": {"25"}, "first_name": {"Olive"},
@@ -151,7 +21,7 @@ func validSetup() url.Values {
 func TestHealthz(t *testing.T) {
 	e := newEnv(t)
 	r := e.get("/healthz")
-	wantStatus(t, r, http.StatusOK)
+	want(t, r, http.StatusOK)
 	if r.body != "ok" {
 		t.Fatalf("body = %q; want ok", r.body)
 	}
@@ -163,17 +33,19 @@ func TestHealthz(t *testing.T) {
 func TestReadyz(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		r := newEnv(t).get("/readyz")
-		wantStatus(t, r, http.StatusOK)
+		want(t, r, http.StatusOK)
 	})
 	t.Run("ErrDatabaseClosed", func(t *testing.T) {
 		e := newEnv(t)
-		e.db.Close()
-		wantStatus(t, e.get("/readyz"), http.StatusServiceUnavailable)
+		if err := e.db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want(t, e.get("/readyz"), http.StatusServiceUnavailable)
 	})
 	t.Run("ErrSlowDatabase", func(t *testing.T) {
 		p := &slowPinger{}
 		e := newEnvWith(t, p)
-		wantStatus(t, e.get("/readyz"), http.StatusServiceUnavailable)
+		want(t, e.get("/readyz"), http.StatusServiceUnavailable)
 		if p.timeout <= 0 || p.timeout > web.ReadyTimeout {
 			t.Fatalf("ping deadline in %v; want at most %v", p.timeout, web.ReadyTimeout)
 		}
@@ -199,7 +71,7 @@ func TestMetrics(t *testing.T) {
 	e.get("/healthz")
 	e.get("/no-such-page")
 	r := e.get("/metrics")
-	wantStatus(t, r, http.StatusOK)
+	want(t, r, http.StatusOK)
 	for _, want := range []string{
 		`muster_http_requests_total{route="GET /healthz",status="200"} 2`,
 		`muster_http_requests_total{route="unmatched",status="404"} 1`,
@@ -215,7 +87,7 @@ func TestMetrics(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
-	for _, r := range []*response{
+	for _, r := range []page{
 		e.get("/"), e.get("/setup"), e.get("/healthz"), e.get("/static/muster.css"), e.get("/nope"),
 		e.do("POST", "/setup", validSetup(), http.Header{"Sec-Fetch-Site": {"cross-site"}}),
 	} {
@@ -235,7 +107,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestStatic(t *testing.T) {
 	r := newEnv(t).get("/static/muster.css")
-	wantStatus(t, r, http.StatusOK)
+	want(t, r, http.StatusOK)
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
 		t.Fatalf("Content-Type = %q; want text/css", ct)
 	}
@@ -249,7 +121,7 @@ func TestFirstRun(t *testing.T) {
 	wantRedirect(t, e.get("/"), "/setup")
 
 	form := e.get("/setup")
-	wantStatus(t, form, http.StatusOK)
+	want(t, form, http.StatusOK)
 	labels := map[string]string{}
 	for _, m := range labelFor.FindAllStringSubmatch(form.body, -1) {
 		labels[m[1]] = m[2]
@@ -273,7 +145,7 @@ func TestFirstRun(t *testing.T) {
 		in.Set("licenses", "0")
 		in.Set("email", "not-an-email")
 		r := e.do("POST", "/setup", in, nil)
-		wantStatus(t, r, http.StatusUnprocessableEntity)
+		want(t, r, http.StatusUnprocessableEntity)
 		for _, want := range []string{
 			`<p class="field-error" id="org-error">Organization name is required.</p>`,
 			`<p class="field-error" id="licenses-error">The license total must be a whole number from 1 to 10000000.</p>`,
@@ -293,17 +165,17 @@ func TestFirstRun(t *testing.T) {
 
 	t.Run("ErrCrossOrigin", func(t *testing.T) {
 		r := e.do("POST", "/setup", validSetup(), http.Header{"Sec-Fetch-Site": {"cross-site"}})
-		wantStatus(t, r, http.StatusForbidden)
+		want(t, r, http.StatusForbidden)
 		if n := e.orgCount(); n != 0 {
 			t.Fatalf("%d orgs after a cross-origin post; want 0", n)
 		}
 		r = e.do("POST", "/setup", validSetup(), http.Header{"Origin": {"https://evil.example"}})
-		wantStatus(t, r, http.StatusForbidden)
+		want(t, r, http.StatusForbidden)
 	})
 
 	t.Run("OK", func(t *testing.T) {
 		r := e.do("POST", "/setup", validSetup(), http.Header{"Sec-Fetch-Site": {"same-origin"}})
-		wantStatus(t, r, http.StatusOK)
+		want(t, r, http.StatusOK)
 		if !strings.Contains(r.body, "Open this link to set your password") {
 			t.Fatalf("page lacks the set-up instruction:\n%s", r.body)
 		}
@@ -329,7 +201,7 @@ func TestFirstRun(t *testing.T) {
 		in := validSetup()
 		in.Set("email", "mallory@example.com")
 		r := e.do("POST", "/setup", in, nil)
-		wantStatus(t, r, http.StatusConflict)
+		want(t, r, http.StatusConflict)
 		if !strings.Contains(r.body, "Muster is already set up. Sign in instead.") {
 			t.Fatalf("page lacks the service's message:\n%s", r.body)
 		}

@@ -120,10 +120,13 @@ func PostgresSchema(tb testing.TB) string {
 	tb.Cleanup(func() {
 		admin, err := sql.Open("pgx", base)
 		if err != nil {
+			tb.Errorf("dropping the test schema %s: %v", schema, err)
 			return
 		}
 		defer admin.Close()
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			tb.Errorf("dropping the test schema %s: %v", schema, err)
+		}
 	})
 	return withSearchPath(tb, base, schema)
 }

@@ -1,0 +1,92 @@
+// Package testsupport holds what tests of several packages share and no
+// other test-support package fits: a buffer that a server writes its log to
+// while the test reads it, and the muster binary, built once per test
+// process for the tests that run it as a child process.
+//
+// It is a normal package so that those packages' tests can share it; only
+// tests import it.
+package testsupport
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Buffer is a bytes.Buffer safe for one goroutine writing (a server's log,
+// a child process's output) while another reads.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what has been written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Version is the version the binary built by Muster reports.
+const Version = "v0.0.0-test"
+
+var built struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// Muster returns the path of the muster command built from this module's
+// ./cmd/muster, reporting Version. The first call in a test process builds
+// it into a temporary directory (a few seconds with a warm build cache); the
+// other calls, from any test of the process, reuse it. A package whose tests
+// call Muster runs them through Main, which removes the directory at the
+// end.
+func Muster(tb testing.TB) string {
+	tb.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "muster-bin")
+		if built.err != nil {
+			return
+		}
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		}
+		built.path = filepath.Join(built.dir, "muster")
+		cmd := exec.Command(goBin, "build", "-o", built.path,
+			"-ldflags", "-X github.com/muster-app/muster/internal/cli.Version="+Version,
+			"github.com/muster-app/muster/cmd/muster")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build ./cmd/muster: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		tb.Fatal(built.err)
+	}
+	return built.path
+}
+
+// Main runs the tests of m and removes the binary Muster built, if any:
+//
+//	func TestMain(m *testing.M) { testsupport.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		if err := os.RemoveAll(built.dir); err != nil {
+			fmt.Fprintln(os.Stderr, "testsupport: removing the built binary:", err)
+		}
+	}
+	os.Exit(code)
+}
