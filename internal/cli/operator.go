@@ -290,9 +290,9 @@ func runOrgUpdate(ctx context.Context, e *env, args []string) error {
 }
 
 const orgTransferDescription = `
-Makes an Active Admin of the organization its Owner, and the Owner an Admin,
-as the Owner can from Settings → Organization. Each sees their new role on
-their next request. The change is in the audit log.
+Makes an Active Admin of the organization its Owner, and the Owner an Admin.
+Each sees their new role on their next request. The change is in the audit
+log.
 `
 
 func runOrgTransfer(ctx context.Context, e *env, args []string) error {
