@@ -323,11 +323,12 @@ func runOrgTransfer(ctx context.Context, e *env, args []string) error {
 		return refusal(refused, err, nil)
 	}
 	if err := svc.TransferOwnership(opCtx, next.ID, ""); err != nil {
+		// Say why, as far as the user read before the transfer shows it.
 		switch {
 		case muster.ErrorCode(err) != muster.ECONFLICT:
 		case next.Role == muster.RoleOwner:
 			return fmt.Errorf("%s: %s is the Owner already.", refused, next.Email)
-		default:
+		case next.Role != muster.RoleAdmin || next.Status != muster.StatusActive:
 			return fmt.Errorf("%s: %s %s's role is %s and status %s.", refused, muster.ErrorMessage(err),
 				next.Email, next.Role.Label(), next.Status.Label())
 		}
