@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/muster-app/muster/internal/config"
@@ -38,17 +39,20 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, e *env, args []string) error
+	// verbs are the actions of a command that takes one ("users export").
+	verbs []string
 }
 
 func commands() []command {
 	return []command{
-		{"serve", "run the server: console, API, mail outbox and report jobs", runServe},
-		{"init", "create an organization and its Owner, and print the Owner's set-up link", runInit},
-		{"migrate", "bring the database schema up to date", runMigrate},
-		{"users", "export an organization's user list as CSV (users export)", runUsers},
-		{"token", "create an API token for an Owner or Admin (token create)", runToken},
-		{"org", "change an organization's license total or Email at Scale (org update)", runOrg},
-		{"version", "print the version", runVersion},
+		{"serve", "run the server: console, API, mail outbox and report jobs", runServe, nil},
+		{"init", "create an organization and its Owner, and print the Owner's set-up link", runInit, nil},
+		{"migrate", "bring the database schema up to date", runMigrate, nil},
+		{"users", "export an organization's user list as CSV (users export)", runUsers, []string{"export"}},
+		{"token", "create an API token for an Owner or Admin (token create)", runToken, []string{"create"}},
+		{"org", "change an organization's settings or transfer its ownership (org update, org transfer)", runOrg,
+			[]string{"update", "transfer"}},
+		{"version", "print the version", runVersion, nil},
 	}
 }
 
@@ -68,8 +72,8 @@ func run(ctx context.Context, e *env, args []string) int {
 	switch name {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[1] != "" {
-			// "muster help init" is "muster init --help".
-			return run(ctx, e, []string{args[1], "--help"})
+			// "muster help org transfer" is "muster org transfer --help".
+			return run(ctx, e, append(slices.Clip(args[1:]), "--help"))
 		}
 		printUsage(e.stdout)
 		return 0
@@ -79,6 +83,17 @@ func run(ctx context.Context, e *env, args []string) int {
 	for _, c := range commands() {
 		if c.name != name {
 			continue
+		}
+		if len(c.verbs) > 0 && len(args) > 1 {
+			switch verb := args[1]; {
+			case verb == "-h" || verb == "-help" || verb == "--help":
+				fmt.Fprintf(e.stdout, "Usage: muster %s %s [flags]\n\n%s.\n\nRun 'muster %s <action> --help' for an action's flags.\n",
+					name, strings.Join(c.verbs, "|"), strings.ToUpper(c.summary[:1])+c.summary[1:], name)
+				return 0
+			case slices.Contains(c.verbs, verb):
+				// Messages name the action: "muster org transfer: …".
+				name += " " + verb
+			}
 		}
 		err := c.run(ctx, e, args[1:])
 		switch {
@@ -166,7 +181,8 @@ func (fs *flagSet) parse(e *env, args []string, synopsis, description string) er
 				width = max(width, len("--"+f.name+" "+f.arg))
 			}
 			for _, f := range fs.own {
-				fmt.Fprintf(e.stdout, "  %-*s  %s\n", width, strings.TrimSpace("--"+f.name+" "+f.arg), f.usage)
+				usage := strings.ReplaceAll(f.usage, "\n", "\n"+strings.Repeat(" ", width+4))
+				fmt.Fprintf(e.stdout, "  %-*s  %s\n", width, strings.TrimSpace("--"+f.name+" "+f.arg), usage)
 			}
 		}
 		if fs.loader != nil && len(fs.loader.Options()) > 0 {

@@ -3,7 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/store/sqlstore"
 )
 
 // subcommand splits "muster users export …" into the verb and its args.
@@ -27,10 +30,17 @@ func subcommand(args []string, verbs ...string) (string, []string, error) {
 	return "", nil, usagef("unknown action %q; want %s", args[0], strings.Join(verbs, " or "))
 }
 
-// operator reads --org and the configuration, opens the store and returns
-// the service and a context in which an operator acts on the org.
+// orgFlag adds the --org flag of the operator commands.
+func (fs *flagSet) orgFlag() *string {
+	return fs.string("org", "ID|NAME", "the organization's id (init prints it, the console shows it on Settings →\n"+
+		"Organization) or its name, in any case; a number is always an id")
+}
+
+// operator reads the configuration, opens the database, which must exist,
+// finds the organization that --org names and returns the service and a
+// context in which an operator acts on that organization.
 func (fs *flagSet) operator(ctx context.Context, e *env, org string) (*service.Service, context.Context, func(), error) {
-	orgID, err := parseOrg(org)
+	id, name, err := parseOrg(org)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -38,20 +48,112 @@ func (fs *flagSet) operator(ctx context.Context, e *env, org string) (*service.S
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.OpenExisting(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("opening the database %s: %w", cfg.RedactedDatabaseURL(), err)
+		var ne *store.NotExistError
+		if errors.As(err, &ne) {
+			return nil, nil, nil, noDatabase(cfg)
+		}
+		return nil, nil, nil, fmt.Errorf("opening the database %s: %w", describeDatabase(cfg), err)
+	}
+	if id, err = findOrg(ctx, db, cfg, id, name); err != nil {
+		db.Close()
+		return nil, nil, nil, err
 	}
 	svc := service.New(db, serviceConfig(cfg))
-	return svc, muster.NewContext(ctx, muster.Principal{OrgID: orgID, Origin: "cli"}), func() { db.Close() }, nil
+	return svc, muster.NewContext(ctx, muster.Principal{OrgID: id, Origin: "cli"}), func() { db.Close() }, nil
 }
 
-func parseOrg(s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, usagef("--org: give the organization's id (a number, as muster init printed it)")
+// parseOrg reads --org: a number is an organization's id, anything else its
+// name.
+func parseOrg(s string) (id int64, name string, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, "", usagef("--org: name the organization by its id (muster init printed it) or its name")
 	}
-	return id, nil
+	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if id <= 0 {
+			return 0, "", usagef("--org: %d is not an organization's id", id)
+		}
+		return id, "", nil
+	}
+	return 0, s, nil
+}
+
+// findOrg returns the id of the organization that --org names, or says
+// which database lacks it.
+func findOrg(ctx context.Context, db *sqlstore.DB, cfg *config.Config, id int64, name string) (int64, error) {
+	var orgs int
+	err := db.View(ctx, func(tx muster.Tx) error {
+		var o *muster.Org
+		var err error
+		if name != "" {
+			o, err = tx.FindOrgByName(ctx, name)
+		} else {
+			o, err = tx.FindOrg(ctx, id)
+		}
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			orgs, _ = tx.CountOrgs(ctx)
+		} else if err == nil {
+			id = o.ID
+		}
+		return err
+	})
+	switch muster.ErrorCode(err) {
+	case "":
+		return id, nil
+	case muster.ECONFLICT:
+		return 0, fmt.Errorf("--org: %s Give --org the id of the one you mean.", muster.ErrorMessage(err))
+	case muster.ENOTFOUND:
+		what := fmt.Sprintf("no organization with id %d", id)
+		if name != "" {
+			what = fmt.Sprintf("no organization named %q", name)
+		}
+		hint := "muster init printed the organization's id, and the console shows it on Settings → Organization."
+		if orgs == 0 {
+			hint = "It has no organization at all: is it the database 'muster serve' uses?"
+		}
+		return 0, fmt.Errorf("there is %s in the database %s.\n%s", what, describeDatabase(cfg), hint)
+	}
+	return 0, fmt.Errorf("finding the organization in the database %s: %w", describeDatabase(cfg), err)
+}
+
+// describeDatabase names the database the configuration selects and where
+// that came from: a PostgreSQL URL without its password, or a SQLite file's
+// absolute path.
+func describeDatabase(cfg *config.Config) string {
+	where := cfg.RedactedDatabaseURL()
+	if !store.IsPostgres(cfg.DatabaseURL) {
+		where = store.SQLitePath(cfg.DatabaseURL)
+		if abs, err := filepath.Abs(where); err == nil {
+			where = abs
+		}
+	}
+	switch cfg.DatabaseURLFrom {
+	case "default":
+		return fmt.Sprintf("%s (the default, %s in the current directory)", where, store.DefaultSQLitePath)
+	case "":
+		return where
+	}
+	return fmt.Sprintf("%s (from %s)", where, cfg.DatabaseURLFrom)
+}
+
+// noDatabase explains that the SQLite file the operator's command names does
+// not exist, which usually means the command ran in another directory than
+// 'muster serve'.
+func noDatabase(cfg *config.Config) error {
+	var advice string
+	switch cfg.DatabaseURLFrom {
+	case "default":
+		advice = "Run the command in the directory where you ran 'muster serve' or 'muster init', or give the\n" +
+			"database's path with --db (or MUSTER_DATABASE_URL)."
+	case "MUSTER_DATABASE_URL":
+		advice = "Check MUSTER_DATABASE_URL, or give the path of the database 'muster serve' uses with --db."
+	default:
+		advice = "Check the path: give --db the database 'muster serve' or 'muster init' uses."
+	}
+	return fmt.Errorf("there is no database at %s.\n%s Only init, migrate and serve create a database.",
+		describeDatabase(cfg), advice)
 }
 
 func runUsers(ctx context.Context, e *env, args []string) error {
@@ -60,9 +162,9 @@ func runUsers(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fs := newFlagSet("users " + verb)
-	org := fs.string("org", "ID", "the organization's id")
+	org := fs.orgFlag()
 	fs.config(config.FlagDB)
-	if err := fs.parse(e, args, "users export --org ID > users.csv",
+	if err := fs.parse(e, args, "users export --org ID|NAME > users.csv",
 		"Writes the organization's user list as CSV to standard output: the same columns as the console's\n"+
 			"download, every status but withdrawn invitations, streamed in batches."); err != nil {
 		return err
@@ -118,16 +220,23 @@ func runToken(ctx context.Context, e *env, args []string) error {
 }
 
 func runOrg(ctx context.Context, e *env, args []string) error {
-	verb, args, err := subcommand(args, "update")
+	verb, args, err := subcommand(args, "update", "transfer")
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("org " + verb)
-	org := fs.string("org", "ID", "the organization's id")
+	if verb == "transfer" {
+		return runOrgTransfer(ctx, e, args)
+	}
+	return runOrgUpdate(ctx, e, args)
+}
+
+func runOrgUpdate(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("org update")
+	org := fs.orgFlag()
 	eas := fs.string("email-at-scale", "true|false", "turn Email at Scale (Send As Permissions) on or off")
 	licenses := fs.string("licenses", "N", "the new license total")
 	fs.config(config.FlagDB)
-	if err := fs.parse(e, args, "org update --org ID [--email-at-scale true|false] [--licenses N]",
+	if err := fs.parse(e, args, "org update --org ID|NAME [--email-at-scale true|false] [--licenses N]",
 		"Changes an organization's settings as its Owner could."); err != nil {
 		return err
 	}
@@ -163,5 +272,63 @@ func runOrg(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s (id %d): %d of %d licenses in use; Email at Scale %s.\n", o.Name, o.ID, o.SeatsUsed,
 		o.LicenseTotal, map[bool]string{true: "on", false: "off"}[o.EmailAtScale])
+	return nil
+}
+
+const orgTransferDescription = `
+Makes an Active Admin of the organization its Owner, and the Owner an Admin.
+Each sees their new role on their next request. The change is in the audit
+log.
+`
+
+func runOrgTransfer(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("org transfer")
+	org := fs.orgFlag()
+	to := fs.string("to", "EMAIL", "the Active Admin who becomes the Owner")
+	fs.config(config.FlagDB)
+	if err := fs.parse(e, args, "org transfer --org ID|NAME --to EMAIL", orgTransferDescription); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*to) == "" {
+		return usagef("--to: give the email of the Active Admin who becomes the Owner")
+	}
+	svc, opCtx, done, err := fs.operator(ctx, e, *org)
+	if err != nil {
+		return err
+	}
+	defer done()
+	const refused = "ownership was not transferred"
+	next, err := svc.FindUserByEmail(opCtx, *to)
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return fmt.Errorf("%s: the organization has no user with the email %q.", refused, strings.TrimSpace(*to))
+	} else if err != nil {
+		return refusal(refused, err, nil)
+	}
+	owners, err := svc.FindUsers(opCtx, service.UserQuery{Role: muster.RoleOwner, Limit: 1})
+	if err != nil {
+		return refusal(refused, err, nil)
+	}
+	if err := svc.TransferOwnership(opCtx, next.ID, ""); err != nil {
+		// Say why, as far as the user read before the transfer shows it.
+		switch {
+		case muster.ErrorCode(err) != muster.ECONFLICT:
+		case next.Role == muster.RoleOwner:
+			return fmt.Errorf("%s: %s is the Owner already.", refused, next.Email)
+		case next.Role != muster.RoleAdmin || next.Status != muster.StatusActive:
+			return fmt.Errorf("%s: %s %s's role is %s and status %s.", refused, muster.ErrorMessage(err),
+				next.Email, next.Role.Label(), next.Status.Label())
+		}
+		return refusal(refused, err, nil)
+	}
+	o, err := svc.Org(opCtx)
+	if err != nil {
+		return err
+	}
+	from, fromName := "the Owner", "the former Owner"
+	if len(owners.Users) == 1 {
+		from, fromName = owners.Users[0].Name()+" <"+owners.Users[0].Email+">", owners.Users[0].Name()
+	}
+	fmt.Fprintf(e.stdout, "Ownership of %s (id %d) moved from %s to %s <%s>; %s is now an Admin.\n",
+		o.Name, o.ID, from, next.Name(), next.Email, fromName)
 	return nil
 }

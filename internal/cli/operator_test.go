@@ -69,7 +69,7 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("users export: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = run(t, "users", "export", "--db", dbURL, "--org", "999")
-	if r.code != 1 || !strings.Contains(r.stderr, "not found") {
+	if r.code != 1 || !strings.Contains(r.stderr, "no organization with id 999 in the database "+dbURL) {
 		t.Fatalf("export of an unknown org: %d %q", r.code, r.stderr)
 	}
 	r = run(t, "users", "delete", "--db", dbURL)

@@ -27,6 +27,10 @@ type Config struct {
 	Addr string
 	// DatabaseURL is a postgres:// URL or the path of a SQLite file.
 	DatabaseURL string
+	// DatabaseURLFrom says where DatabaseURL came from: "--db",
+	// "MUSTER_DATABASE_URL" or "default", for messages about a database
+	// that is not where the operator expected it.
+	DatabaseURLFrom string
 	// BaseURL is where people reach this deployment; links in emails start
 	// with it. It has no trailing slash.
 	BaseURL string
@@ -159,15 +163,23 @@ func (l *Loader) Options() []Option { return l.options }
 func (l *Loader) Load(getenv func(string) string) (*Config, error) {
 	set := map[string]bool{}
 	l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	raw := map[string]string{}
+	raw, from := map[string]string{}, map[string]string{}
 	for _, o := range Options() {
 		if v, ok := l.values[o.Flag]; ok && set[o.Flag] {
-			raw[o.Flag] = *v
+			raw[o.Flag], from[o.Flag] = *v, "--"+o.Flag
 		} else if v := getenv(o.Env); v != "" {
-			raw[o.Flag] = v
+			raw[o.Flag], from[o.Flag] = v, o.Env
 		}
 	}
-	return parse(raw)
+	c, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	c.DatabaseURLFrom = "default"
+	if strings.TrimSpace(raw[FlagDB]) != "" {
+		c.DatabaseURLFrom = from[FlagDB]
+	}
+	return c, nil
 }
 
 // Error lists every problem with the configuration.

@@ -30,14 +30,15 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &config.Config{
-		Addr:           "127.0.0.1:8080",
-		DatabaseURL:    "muster-data/muster.db",
-		BaseURL:        "http://127.0.0.1:8080",
-		BaseURLDerived: true,
-		Region:         "us",
-		InvitationTTL:  168 * time.Hour,
-		MailRetry:      30 * time.Second,
-		ReportLease:    2 * time.Minute,
+		Addr:            "127.0.0.1:8080",
+		DatabaseURL:     "muster-data/muster.db",
+		DatabaseURLFrom: "default",
+		BaseURL:         "http://127.0.0.1:8080",
+		BaseURLDerived:  true,
+		Region:          "us",
+		InvitationTTL:   168 * time.Hour,
+		MailRetry:       30 * time.Second,
+		ReportLease:     2 * time.Minute,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v; want %+v", c, want)
@@ -61,6 +62,7 @@ func TestPrecedence(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.Addr != "127.0.0.1:9000" || c.DatabaseURL != env["MUSTER_DATABASE_URL"] ||
+			c.DatabaseURLFrom != "MUSTER_DATABASE_URL" ||
 			c.BaseURL != "https://env.example.com" || c.BaseURLDerived || c.SMTPURL != env["MUSTER_SMTP_URL"] ||
 			c.MailFrom != "env@example.com" || c.Region != "eu" || c.InvitationTTL != 24*time.Hour ||
 			!reflect.DeepEqual(c.Regions, []config.Region{{Code: "us", URL: "https://us.example.com"}}) {
@@ -75,7 +77,7 @@ func TestPrecedence(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := &config.Config{
-			Addr: ":7000", DatabaseURL: "/var/lib/muster/m.db", BaseURL: "https://flag.example.com",
+			Addr: ":7000", DatabaseURL: "/var/lib/muster/m.db", DatabaseURLFrom: "--db", BaseURL: "https://flag.example.com",
 			SMTPURL: "smtps://mail.example.com", MailFrom: "Muster <flag@example.com>", Region: "ca",
 			Regions:       []config.Region{{"eu", "https://eu.example.com"}, {"au", "https://au.example.com"}},
 			InvitationTTL: 72 * time.Hour,
@@ -219,5 +221,30 @@ func TestPrintUsage(t *testing.T) {
 		if !strings.Contains(b.String(), "--"+o.Flag) || !strings.Contains(b.String(), o.Env) {
 			t.Errorf("usage lacks --%s or %s:\n%s", o.Flag, o.Env, b.String())
 		}
+	}
+}
+
+func TestDatabaseURLFrom(t *testing.T) {
+	env := map[string]string{"MUSTER_DATABASE_URL": "/srv/muster/muster.db"}
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		args []string
+		url  string
+		from string
+	}{
+		"Default":           {url: "muster-data/muster.db", from: "default"},
+		"Env":               {env: env, url: "/srv/muster/muster.db", from: "MUSTER_DATABASE_URL"},
+		"Flag":              {env: env, args: []string{"--db", "x.db"}, url: "x.db", from: "--db"},
+		"EmptyFlagDefaults": {env: env, args: []string{"--db="}, url: "muster-data/muster.db", from: "default"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := load(t, tc.env, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DatabaseURL != tc.url || c.DatabaseURLFrom != tc.from {
+				t.Fatalf("database %q from %q; want %q from %q", c.DatabaseURL, c.DatabaseURLFrom, tc.url, tc.from)
+			}
+		})
 	}
 }

@@ -53,6 +53,10 @@ type OrgTx interface {
 	CountOrgs(ctx context.Context) (int, error)
 	CreateOrg(ctx context.Context, org *Org) error
 	FindOrg(ctx context.Context, id int64) (*Org, error)
+	// FindOrgByName finds the organization named name, ignoring case. Names
+	// need not be unique: a name that several organizations have is refused
+	// with ECONFLICT, naming their IDs.
+	FindOrgByName(ctx context.Context, name string) (*Org, error)
 	// TakeSeat increments the org's used seats if one is free and reports
 	// whether it did.
 	TakeSeat(ctx context.Context, orgID int64) (bool, error)

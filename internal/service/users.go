@@ -700,3 +700,21 @@ func userSnapshot(u *muster.User) map[string]any {
 func equalSnapshots(a, b map[string]any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
+
+// FindUserByEmail returns the user of the actor's org with email, ignoring
+// case, for Owners, Admins and operators (who name people by email, as
+// `muster org transfer --to` does). A withdrawn invitation is not found.
+func (s *Service) FindUserByEmail(ctx context.Context, email string) (*muster.User, error) {
+	var u *muster.User
+	err := s.view(ctx, func(tx muster.Tx) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if u, err = tx.FindUserByEmail(ctx, a.orgID, email); err == nil && u.Status == muster.StatusWithdrawn {
+			u, err = nil, muster.Errorf(muster.ENOTFOUND, "User not found.")
+		}
+		return err
+	})
+	return u, err
+}

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -58,4 +61,48 @@ func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {
 func (tx *Tx) SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error) {
 	return tx.affected(ctx, `UPDATE orgs SET license_total = $2, version = version + 1
 		WHERE id = $1 AND seats_used <= $2`, orgID, total)
+}
+
+// FindOrgByName implements muster.Tx. Names are compared as
+// muster.SearchKey folds them, in Go, so that both dialects fold case alike
+// (SQLite's lower() knows only ASCII); it reads every organization's name,
+// which is cheap for the few organizations of a deployment and serves only
+// the operator commands.
+func (tx *Tx) FindOrgByName(ctx context.Context, name string) (*muster.Org, error) {
+	matches, err := tx.findOrgIDsByName(ctx, muster.SearchKey(name))
+	if err != nil {
+		return nil, fmt.Errorf("finding the organization named %q: %w", name, err)
+	}
+	switch len(matches) {
+	case 0:
+		return nil, muster.Errorf(muster.ENOTFOUND, "Organization not found.")
+	case 1:
+		return tx.FindOrg(ctx, matches[0])
+	}
+	ids := make([]string, len(matches))
+	for i, id := range matches {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	return nil, muster.Errorf(muster.ECONFLICT, "%d organizations are named %q: ids %s.",
+		len(matches), muster.CleanName(name), strings.Join(ids, ", "))
+}
+
+func (tx *Tx) findOrgIDsByName(ctx context.Context, key string) ([]int64, error) {
+	rows, err := tx.query(ctx, `SELECT id, name FROM orgs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		if muster.SearchKey(name) == key {
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
 }

@@ -1,0 +1,71 @@
+package sqlstore_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/store/storetest"
+)
+
+func TestFindOrgByName(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+		orgs := map[string]*muster.Org{}
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			for _, name := range []string{"Acme Corp", "Écoles Réunies", "Twin", "twin", "Acme Corp Europe"} {
+				orgs[name] = &muster.Org{Name: name, Region: "us", LicenseTotal: 5, CreatedAt: now}
+				if err := tx.CreateOrg(ctx, orgs[name]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		find := func(name string) (*muster.Org, error) {
+			var o *muster.Org
+			err := db.View(ctx, func(tx muster.Tx) error {
+				var err error
+				o, err = tx.FindOrgByName(ctx, name)
+				return err
+			})
+			return o, err
+		}
+
+		t.Run("OK", func(t *testing.T) {
+			for asked, want := range map[string]string{
+				"Acme Corp": "Acme Corp", "ACME CORP": "Acme Corp", "  acme   corp ": "Acme Corp",
+				"écoles réunies": "Écoles Réunies", "ÉCOLES RÉUNIES": "Écoles Réunies",
+			} {
+				o, err := find(asked)
+				if err != nil {
+					t.Fatalf("%q: %v", asked, err)
+				}
+				if o.ID != orgs[want].ID || o.Name != want || o.LicenseTotal != 5 {
+					t.Fatalf("%q found %+v; want %s (id %d)", asked, o, want, orgs[want].ID)
+				}
+			}
+		})
+		t.Run("ErrNotFound", func(t *testing.T) {
+			for _, asked := range []string{"Acme", "Acme Corp E", "Nobody", ""} {
+				if _, err := find(asked); muster.ErrorCode(err) != muster.ENOTFOUND {
+					t.Fatalf("%q: %v; want ENOTFOUND", asked, err)
+				}
+			}
+		})
+		t.Run("ErrAmbiguous", func(t *testing.T) {
+			_, err := find("TWIN")
+			want := "2 organizations are named \"TWIN\": ids " +
+				strconv.FormatInt(orgs["Twin"].ID, 10) + ", " + strconv.FormatInt(orgs["twin"].ID, 10) + "."
+			if muster.ErrorCode(err) != muster.ECONFLICT || muster.ErrorMessage(err) != want {
+				t.Fatalf("err = %v; want ECONFLICT %q", err, want)
+			}
+		})
+	})
+}
