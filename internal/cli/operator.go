@@ -304,31 +304,12 @@ func runOrgTransfer(ctx context.Context, e *env, args []string) error {
 	} else if err != nil {
 		return refusal(refused, err, nil)
 	}
-	owners, err := svc.FindUsers(opCtx, service.UserQuery{Role: muster.RoleOwner, Limit: 1})
+	moved, err := svc.TransferOwnership(opCtx, next.ID, "")
 	if err != nil {
 		return refusal(refused, err, nil)
 	}
-	if err := svc.TransferOwnership(opCtx, next.ID, ""); err != nil {
-		// Say why, as far as the user read before the transfer shows it.
-		switch {
-		case muster.ErrorCode(err) != muster.ECONFLICT:
-		case next.Role == muster.RoleOwner:
-			return fmt.Errorf("%s: %s is the Owner already.", refused, next.Email)
-		case next.Role != muster.RoleAdmin || next.Status != muster.StatusActive:
-			return fmt.Errorf("%s: %s %s's role is %s and status %s.", refused, muster.ErrorMessage(err),
-				next.Email, next.Role.Label(), next.Status.Label())
-		}
-		return refusal(refused, err, nil)
-	}
-	o, err := svc.Org(opCtx)
-	if err != nil {
-		return err
-	}
-	from, fromName := "the Owner", "the former Owner"
-	if len(owners.Users) == 1 {
-		from, fromName = owners.Users[0].Name()+" <"+owners.Users[0].Email+">", owners.Users[0].Name()
-	}
-	fmt.Fprintf(e.stdout, "Ownership of %s (id %d) moved from %s to %s <%s>; %s is now an Admin.\n",
-		o.Name, o.ID, from, next.Name(), next.Email, fromName)
+	fmt.Fprintf(e.stdout, "Ownership of %s (id %d) moved from %s <%s> to %s <%s>; %s is now an Admin.\n",
+		moved.Org.Name, moved.Org.ID, moved.From.Name(), moved.From.Email, moved.To.Name(), moved.To.Email,
+		moved.From.Name())
 	return nil
 }

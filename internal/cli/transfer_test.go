@@ -13,6 +13,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/store/storetest"
@@ -49,7 +50,7 @@ func newOrg(t *testing.T, dbURL, name, ownerEmail string) *orgFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &orgFixture{dbURL: dbURL, orgID: created.OrgID, db: db, svc: service.New(db, service.Config{BaseURL: baseURL}),
+	return &orgFixture{dbURL: dbURL, orgID: created.OrgID, db: db, svc: service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL)}),
 		op: muster.NewContext(context.Background(), muster.Principal{OrgID: created.OrgID, Origin: "cli"})}
 }
 
@@ -126,7 +127,7 @@ func TestOrgTransfer(t *testing.T) {
 			f.invite(t, "paula@example.com", muster.RoleAdmin, false)
 			f.invite(t, "bob@example.com", muster.RoleBasic, true)
 			wendy := f.invite(t, "wendy@example.com", muster.RoleAdmin, false)
-			if err := f.svc.Withdraw(f.op, wendy.ID); err != nil {
+			if _, err := f.svc.Withdraw(f.op, wendy.ID); err != nil {
 				t.Fatal(err)
 			}
 			org := strconv.FormatInt(f.orgID, 10)
@@ -136,8 +137,8 @@ func TestOrgTransfer(t *testing.T) {
 				to   string
 				want string
 			}{
-				"ErrNotAdmin":    {"bob@example.com", "ownership was not transferred: Ownership can only go to an active Admin. bob@example.com's role is Basic User and status Active."},
-				"ErrNotActive":   {"Paula@Example.com", "ownership was not transferred: Ownership can only go to an active Admin. paula@example.com's role is Admin and status Pending."},
+				"ErrNotAdmin":    {"bob@example.com", "ownership was not transferred: Ownership can only go to an Active Admin; bob@example.com is a Basic User and Active."},
+				"ErrNotActive":   {"Paula@Example.com", "ownership was not transferred: Ownership can only go to an Active Admin; paula@example.com is an Admin and Pending."},
 				"ErrOwner":       {"olive@example.com", "ownership was not transferred: olive@example.com is the Owner already."},
 				"ErrUnknownUser": {"nobody@example.com", `ownership was not transferred: the organization has no user with the email "nobody@example.com".`},
 				"ErrWithdrawn":   {"wendy@example.com", `ownership was not transferred: the organization has no user with the email "wendy@example.com".`},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
@@ -205,25 +206,45 @@ func (s *Service) SetLicenseTotal(ctx context.Context, total int, ifVersion int6
 	return org, err
 }
 
+// OwnershipTransfer is a transfer of ownership that took place (OWN-1).
+type OwnershipTransfer struct {
+	Org *muster.Org
+	// From is the former Owner, now an Admin; To is the new Owner.
+	From, To *muster.User
+}
+
 // TransferOwnership makes an Active Admin the Owner and the Owner an Admin
 // (OWN-1). The Owner confirms with their password; an operator needs none.
-func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, password string) error {
-	return s.update(ctx, func(tx *txn) error {
+func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, password string) (*OwnershipTransfer, error) {
+	// The password is checked before the transaction, as at sign-in:
+	// argon2id takes tens of milliseconds and must not hold the write lock.
+	var checkedHash string
+	if p, ok := muster.PrincipalFrom(ctx); ok && !p.IsOperator() {
+		me, err := s.Me(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := secret.CheckPassword(me.PasswordHash, password); err != nil || !ok {
+			return nil, muster.FieldErrorf(muster.EFORBIDDEN, muster.FieldPassword, "That password is not right.")
+		}
+		checkedHash = me.PasswordHash
+	}
+	var out OwnershipTransfer
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadOwner(ctx, tx, "transfer ownership")
 		if err != nil {
 			return err
-		}
-		if a.user != nil {
-			if ok, err := secret.CheckPassword(a.user.PasswordHash, password); err != nil || !ok {
-				return muster.FieldErrorf(muster.EFORBIDDEN, muster.FieldPassword, "That password is not right.")
-			}
 		}
 		to, err := tx.FindUser(ctx, a.orgID, toUserID)
 		if err != nil {
 			return err
 		}
-		if to.Role != muster.RoleAdmin || to.Status != muster.StatusActive {
-			return muster.Errorf(muster.ECONFLICT, "Ownership can only go to an active Admin.")
+		switch {
+		case to.Role == muster.RoleOwner:
+			return muster.Errorf(muster.ECONFLICT, "%s is the Owner already.", to.Email)
+		case to.Role != muster.RoleAdmin || to.Status != muster.StatusActive:
+			return muster.Errorf(muster.ECONFLICT, "Ownership can only go to an Active Admin; %s is %s and %s.",
+				to.Email, article(to.Role.Label()), to.Status.Label())
 		}
 		owner := a.user
 		if owner == nil {
@@ -232,29 +253,46 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 			}
 		}
 		// Read again, locked: loadOwner reads the actor without a lock, and
-		// a transfer that committed since has made them an Admin.
+		// a transfer that committed since has made them an Admin (or a
+		// password change has made the one checked stale).
 		if owner, err = tx.FindUser(ctx, a.orgID, owner.ID); err != nil {
 			return err
 		}
-		if owner.Role != muster.RoleOwner {
-			if a.user != nil {
-				return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
-			}
+		switch {
+		case owner.Role == muster.RoleOwner && (a.user == nil || owner.PasswordHash == checkedHash):
+		case a.user != nil:
+			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
+		default:
 			return muster.Errorf(muster.ECONFLICT, "Ownership changed a moment ago. Please try again.")
 		}
-		now := tx.now
 		// The old Owner steps down first: the schema allows one Owner per org.
-		owner.Role, owner.UpdatedAt = muster.RoleAdmin, now
+		owner.Role, owner.UpdatedAt = muster.RoleAdmin, tx.now
 		if err := tx.UpdateUser(ctx, owner); err != nil {
 			return err
 		}
-		to.Role, to.UpdatedAt = muster.RoleOwner, now
+		to.Role, to.UpdatedAt = muster.RoleOwner, tx.now
 		if err := tx.UpdateUser(ctx, to); err != nil {
 			return err
 		}
+		if out.Org, err = tx.FindOrg(ctx, a.orgID); err != nil {
+			return err
+		}
+		out.From, out.To = owner, to
 		return tx.audit(ctx, a, muster.ActionOwnershipMoved, muster.TargetUser, to.ID, to.Email,
 			map[string]any{"owner": owner.Email}, map[string]any{"owner": to.Email})
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// article puts "a" or "an" before a word.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOU", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }
 
 func findOwner(ctx context.Context, tx muster.Tx, orgID int64) (*muster.User, error) {

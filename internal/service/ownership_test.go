@@ -32,7 +32,7 @@ func TestTransferOwnership(t *testing.T) {
 		heir := f.active("Hal", muster.RoleAdmin)
 		old := f.owner
 
-		e := f.changed(t, func() error { return f.svc.TransferOwnership(f.as(old), heir.ID, password) })
+		e := f.changed(t, func() error { _, err := f.svc.TransferOwnership(f.as(old), heir.ID, password); return err })
 		wantEvent(t, e, muster.ActionOwnershipMoved, old, "user", heir.ID)
 		wantChange(t, e, "owner", old.Email, heir.Email)
 		wantOwner(t, f, heir.ID)
@@ -42,7 +42,7 @@ func TestTransferOwnership(t *testing.T) {
 
 		// The change applies to both at once (ROLE-3).
 		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.SetLicenseTotal(f.as(old), 11, 0); return err })
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.TransferOwnership(f.as(old), heir.ID, password) })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.TransferOwnership(f.as(old), heir.ID, password); return err })
 		if _, err := f.svc.SetLicenseTotal(f.as(heir), 11, 0); err != nil {
 			t.Fatalf("the new Owner can't change the license total: %v", err)
 		}
@@ -56,7 +56,7 @@ func TestTransferOwnership(t *testing.T) {
 		// An operator transfers without a password (recovery from the CLI).
 		f.owner = heir
 		back := f.active("Bea", muster.RoleAdmin)
-		e = f.changed(t, func() error { return f.svc.TransferOwnership(operator(f.org.ID), back.ID, "") })
+		e = f.changed(t, func() error { _, err := f.svc.TransferOwnership(operator(f.org.ID), back.ID, ""); return err })
 		wantEvent(t, e, muster.ActionOwnershipMoved, nil, "user", back.ID)
 		wantOwner(t, f, back.ID)
 	})
@@ -101,7 +101,7 @@ func TestTransferOwnershipRefused(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				f := f.on(t)
-				f.refused(t, c.code, func() error { return f.svc.TransferOwnership(f.as(c.actor), c.to, c.password) }, g.on(t))
+				f.refused(t, c.code, func() error { _, err := f.svc.TransferOwnership(f.as(c.actor), c.to, c.password); return err }, g.on(t))
 				wantOwner(t, f, f.owner.ID)
 				wantOwner(t, g, g.owner.ID)
 			})
@@ -117,7 +117,7 @@ func TestConcurrentTransfersLeaveOneOwner(t *testing.T) {
 		t.Parallel()
 		f := setup(t, db, 10)
 		heirs := []*muster.User{f.active("Ann", muster.RoleAdmin), f.active("Ben", muster.RoleAdmin)}
-		ok, codes := race(t, 2, func(i int) error { return f.svc.TransferOwnership(f.as(f.owner), heirs[i].ID, password) })
+		ok, codes := race(t, 2, func(i int) error { _, err := f.svc.TransferOwnership(f.as(f.owner), heirs[i].ID, password); return err })
 		if ok != 1 || codes[muster.EFORBIDDEN] != 1 {
 			t.Fatalf("two concurrent transfers: %d succeeded, refusals %v; want 1 and 1 %s", ok, codes, muster.EFORBIDDEN)
 		}

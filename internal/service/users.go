@@ -706,7 +706,7 @@ func equalSnapshots(a, b map[string]any) bool {
 // `muster org transfer --to` does). A withdrawn invitation is not found.
 func (s *Service) FindUserByEmail(ctx context.Context, email string) (*muster.User, error) {
 	var u *muster.User
-	err := s.view(ctx, func(tx muster.Tx) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
