@@ -32,11 +32,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/muster-app/muster/internal/benchseed"
-	"github.com/muster-app/muster/internal/loadtest"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/testsupport/benchseed"
+	"github.com/muster-app/muster/internal/testsupport/loadtest"
 	"github.com/muster-app/muster/internal/web"
 )
 

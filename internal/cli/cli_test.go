@@ -14,7 +14,7 @@ import (
 	"github.com/muster-app/muster/internal/config"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store"
-	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 const baseURL = "https://muster.example.com"

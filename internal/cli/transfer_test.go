@@ -13,10 +13,10 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/store/sqlstore"
-	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 // orgFixture is an organization made by muster init, with people in it.

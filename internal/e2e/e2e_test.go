@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muster-app/muster/internal/mail/mailtest"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/store/sqlstore"
-	"github.com/muster-app/muster/internal/store/storetest"
 	"github.com/muster-app/muster/internal/testsupport"
+	"github.com/muster-app/muster/internal/testsupport/mailtest"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
 

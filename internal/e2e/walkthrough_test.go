@@ -9,8 +9,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/muster-app/muster/internal/browsertest"
-	"github.com/muster-app/muster/internal/mail/mailtest"
+	"github.com/muster-app/muster/internal/testsupport/browsertest"
+	"github.com/muster-app/muster/internal/testsupport/mailtest"
 )
 
 var byButton, byCheckbox, inRow = browsertest.ByButton, browsertest.ByCheckbox, browsertest.InRow

@@ -13,7 +13,7 @@ import (
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlstore"
-	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 // race runs call(0), …, call(n-1) at once and returns how many succeeded

@@ -194,10 +194,13 @@ func TestOtherOrgIDs(t *testing.T) {
 				_, err := f.svc.UpdateUser(ctx, theirActive.ID, service.UserUpdate{Role: ptr(muster.RoleManager)})
 				return err
 			},
-			"deactivate":     func(ctx context.Context) error { _, err := f.svc.Deactivate(ctx, theirActive.ID); return err },
-			"invite again":   func(ctx context.Context) error { _, err := f.svc.InviteAgainDraft(ctx, theirGone.ID); return err },
-			"open user":      func(ctx context.Context) error { _, err := f.svc.FindUser(ctx, theirActive.ID); return err },
-			"transfer":       func(ctx context.Context) error { _, err := f.svc.TransferOwnership(ctx, theirAdmin.ID, password); return err },
+			"deactivate":   func(ctx context.Context) error { _, err := f.svc.Deactivate(ctx, theirActive.ID); return err },
+			"invite again": func(ctx context.Context) error { _, err := f.svc.InviteAgainDraft(ctx, theirGone.ID); return err },
+			"open user":    func(ctx context.Context) error { _, err := f.svc.FindUser(ctx, theirActive.ID); return err },
+			"transfer": func(ctx context.Context) error {
+				_, err := f.svc.TransferOwnership(ctx, theirAdmin.ID, password)
+				return err
+			},
 			"rename team":    func(ctx context.Context) error { _, err := f.svc.RenameTeam(ctx, theirTeam.ID, "Ours", 0); return err },
 			"remove team":    func(ctx context.Context) error { _, err := f.svc.RemoveTeam(ctx, theirTeam.ID); return err },
 			"open send as":   func(ctx context.Context) error { _, err := f.svc.SendAs(ctx, theirPerm.ID); return err },

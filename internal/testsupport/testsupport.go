@@ -1,7 +1,11 @@
-// Package testsupport holds what tests of several packages share and no
-// other test-support package fits: a buffer that a server writes its log to
-// while the test reads it, and the muster binary, built once per test
-// process for the tests that run it as a child process.
+// Package testsupport and the packages below it are tooling for tests and
+// measurements, never imported by the server: benchseed (large orgs for
+// benchmarks), browsertest (Chromium), loadtest (muster-load's phases),
+// mailtest (an SMTP server), storetest (a store per test, on both
+// databases). This package holds what is shared and fits none of them: a
+// buffer that a server writes its log to while the test reads it, and the
+// muster binary, built once per test process for the tests that run it as a
+// child process.
 //
 // It is a normal package so that those packages' tests can share it; only
 // tests import it.

@@ -18,12 +18,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/muster-app/muster/internal/benchseed"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
-	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport/benchseed"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
 

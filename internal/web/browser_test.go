@@ -7,9 +7,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/muster-app/muster/internal/browsertest"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/testsupport/browsertest"
 )
 
 var (

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/mail"
-	"github.com/muster-app/muster/internal/mail/mailtest"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
-	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport/mailtest"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/worker"
 )

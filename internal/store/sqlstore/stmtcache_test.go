@@ -9,7 +9,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
-	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 func openSQLite(t *testing.T) *sqlstore.DB {

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/api"
-	"github.com/muster-app/muster/internal/loadtest"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/storetest"
+	"github.com/muster-app/muster/internal/testsupport/loadtest"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/worker"
 )
