@@ -126,72 +126,38 @@ func (s *Server) authenticate(r *http.Request) (context.Context, error) {
 		Origin: "api token " + strconv.FormatInt(t.ID, 10)}), nil
 }
 
-// idempotent runs fn once per Idempotency-Key and replays its response to
-// repeats within 24 hours; the same key with another request is refused.
+// idempotent runs fn with the request's Idempotency-Key in its context:
+// the service makes the change once per key and gives its outcome back to
+// repeats within 24 hours, which fn renders as it rendered the first
+// (Idempotent-Replayed: true); the same key with another request is
+// refused (API-3). The key belongs to the request's method, path and body.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, fn func(http.ResponseWriter, *http.Request) error) {
-	key := r.Header.Get("Idempotency-Key")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		s.writeError(w, r, bodyError(err))
 		return
 	}
 	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
-	old, err := s.svc.ClaimIdempotencyKey(r.Context(), key, sum[:])
-	for err == nil && old != nil && old.StatusCode == 0 && bytes.Equal(old.RequestHash, sum[:]) {
-		// The first request with this key is still running: wait for it.
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(25 * time.Millisecond):
-		}
-		old, err = s.svc.ClaimIdempotencyKey(r.Context(), key, sum[:])
-	}
-	switch {
-	case err != nil:
-		s.writeError(w, r, err)
-		return
-	case old != nil && !bytes.Equal(old.RequestHash, sum[:]):
-		writeProblem(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused",
-			"This Idempotency-Key was used with a different request. Use a new key for a new request.", nil)
-		return
-	case old != nil:
-		w.Header().Set("Content-Type", old.ContentType)
-		w.Header().Set("Idempotent-Replayed", "true")
-		w.WriteHeader(old.StatusCode)
-		w.Write(old.Body)
-		return
-	}
+	idem := &service.Idempotency{Key: r.Header.Get("Idempotency-Key"), RequestHash: sum[:]}
+	r = r.WithContext(service.WithIdempotency(r.Context(), idem))
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	if err := fn(rec, r); err != nil {
-		s.writeError(rec, r, err)
-	}
-	ctx := context.WithoutCancel(r.Context())
-	if rec.status >= 500 {
-		err = s.svc.ReleaseIdempotencyKey(ctx, key)
-	} else {
-		err = s.svc.CompleteIdempotencyKey(ctx, key, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes())
-	}
-	if err != nil {
-		s.log.Error("api: recording idempotent response", "err", err)
+	rw := &replayMarker{ResponseWriter: w, idem: idem}
+	if err := fn(rw, r); err != nil {
+		s.writeError(rw, r, err)
 	}
 }
 
-// recorder passes a response through and keeps a copy.
-type recorder struct {
+// replayMarker marks a response that replays an earlier outcome.
+type replayMarker struct {
 	http.ResponseWriter
-	status int
-	body   bytes.Buffer
+	idem *service.Idempotency
 }
 
-func (r *recorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
+func (m *replayMarker) WriteHeader(status int) {
+	if m.idem.Replayed {
+		m.Header().Set("Idempotent-Replayed", "true")
+	}
+	m.ResponseWriter.WriteHeader(status)
 }
 
 var titleOf = map[string]string{
@@ -245,7 +211,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == muster.EINTERNAL {
 		s.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeProblem(w, httperr.Status(err), code, titleOf[code], muster.ErrorMessage(err), muster.ErrorFields(err))
+	title := titleOf[code]
+	var e *muster.Error
+	if errors.As(err, &e) && e.Reason == muster.ReasonIdempotencyKeyReused {
+		// The code a client tells apart from a refusal of the request
+		// itself: it must use a new key.
+		code, title = e.Reason, "Idempotency-Key reused"
+	}
+	writeProblem(w, httperr.Status(err), code, title, muster.ErrorMessage(err), muster.ErrorFields(err))
 }
 
 // writeJSON writes v with an ETag of its bytes, or etag if given.

@@ -2,15 +2,24 @@ package muster
 
 import "time"
 
-// IdempotencyRecord is the stored outcome of an API request sent with an
-// Idempotency-Key (API-3).
+// IdempotencyRecord is the outcome of a change made under an idempotency key
+// (API-3): written in the same transaction as the change, so that a change
+// committed always has its outcome, and a change rolled back (refused, or
+// cut short by a crash) leaves no trace of the key.
 type IdempotencyRecord struct {
-	OrgID       int64
-	UserID      int64
-	Key         string
+	OrgID int64
+	// UserID is whom the key belongs to: the API token's creator.
+	UserID int64
+	Key    string
+	// RequestHash identifies the request the key was first used with; the
+	// key with another request is refused.
 	RequestHash []byte
-	StatusCode  int // 0 while the first request is still running
-	ContentType string
-	Body        []byte
-	CreatedAt   time.Time
+	// Outcome is the change's result, encoded by the service, which a
+	// repeat of the request gets back.
+	Outcome   []byte
+	CreatedAt time.Time
 }
+
+// ReasonIdempotencyKeyReused refines EINVALID: the key was used before with
+// another request.
+const ReasonIdempotencyKeyReused = "idempotency_key_reused"

@@ -62,14 +62,16 @@ func (o *Org) SeatsFree() int { return max(o.LicenseTotal-o.SeatsUsed, 0) }
 
 // User is a person in one organization.
 type User struct {
-	ID            int64
-	OrgID         int64
-	Email         string
-	FirstName     string
-	LastName      string
-	Role          Role
-	Status        Status
-	PasswordHash  string
+	ID        int64
+	OrgID     int64
+	Email     string
+	FirstName string
+	LastName  string
+	Role      Role
+	Status    Status
+	// PasswordHash is never encoded: a user is stored as the outcome of a
+	// change (an idempotency record) and must not carry it there.
+	PasswordHash  string `json:"-"`
 	InvitedAt     time.Time
 	InvitedByID   int64 // 0 when created by an operator or the first-run page
 	ActivatedAt   time.Time

@@ -219,14 +219,22 @@ type ReportTx interface {
 	DeleteExpiredReports(ctx context.Context, now time.Time) (int, error)
 }
 
-// IdempotencyTx keeps the outcomes of requests sent with an idempotency key.
+// IdempotencyTx keeps the outcomes of changes made under an idempotency key.
 type IdempotencyTx interface {
-	// ClaimIdempotencyKey inserts rec unless its key exists, and returns
-	// the existing record (nil when rec was inserted). Records created
-	// before expiredBefore are replaced.
-	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, expiredBefore time.Time) (*IdempotencyRecord, error)
+	// ClaimIdempotencyKey inserts rec, without its outcome, unless its key
+	// exists, and reports whether it did; a record created before
+	// expiredBefore is replaced. A transaction that claims a key another
+	// uncommitted transaction claimed waits for that one to end.
+	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, expiredBefore time.Time) (bool, error)
+	// CompleteIdempotencyKey stores the outcome of the change of the key
+	// that this transaction claimed.
 	CompleteIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) error
-	DeleteIdempotencyKey(ctx context.Context, orgID, userID int64, key string) error
+	// FindIdempotencyRecord finds the record of a key created at or after
+	// expiredBefore.
+	FindIdempotencyRecord(ctx context.Context, orgID, userID int64, key string, expiredBefore time.Time) (*IdempotencyRecord, error)
+	// DeleteExpiredIdempotencyRecords deletes records created before
+	// expiredBefore and reports how many.
+	DeleteExpiredIdempotencyRecords(ctx context.Context, expiredBefore time.Time) (int, error)
 }
 
 // APITokenTx reads and writes API tokens (API-1).

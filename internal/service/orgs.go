@@ -230,7 +230,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		checkedHash = me.PasswordHash
 	}
 	var out OwnershipTransfer
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &out, func(tx *txn) error {
 		a, err := loadOwner(ctx, tx, "transfer ownership")
 		if err != nil {
 			return err

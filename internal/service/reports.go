@@ -27,7 +27,7 @@ const (
 // queued or running for the org, that one is returned instead.
 func (s *Service) RequestUserList(ctx context.Context) (*muster.Report, error) {
 	var r *muster.Report
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &r, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -281,13 +281,23 @@ func (c *chunkWriter) flush() error {
 	return nil
 }
 
-// DeleteExpiredReports deletes reports past their expiry; the server runs it
-// now and then.
-func (s *Service) DeleteExpiredReports(ctx context.Context) (int, error) {
-	var n int
+// Expired counts what DeleteExpired deleted.
+type Expired struct {
+	Reports            int
+	IdempotencyRecords int
+}
+
+// DeleteExpired deletes what has outlived its use: reports past their expiry
+// and the outcomes of idempotency keys older than IdempotencyTTL. The server
+// runs it now and then.
+func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
+	var n Expired
 	err := s.update(ctx, func(tx *txn) error {
 		var err error
-		n, err = tx.DeleteExpiredReports(ctx, s.now())
+		if n.Reports, err = tx.DeleteExpiredReports(ctx, tx.now); err != nil {
+			return err
+		}
+		n.IdempotencyRecords, err = tx.DeleteExpiredIdempotencyRecords(ctx, tx.now.Add(-IdempotencyTTL))
 		return err
 	})
 	return n, err

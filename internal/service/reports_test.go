@@ -71,8 +71,8 @@ func TestUserListReport(t *testing.T) {
 		f.clock.Advance(7*24*time.Hour + time.Second)
 		_, _, err = f.svc.OpenReport(f.as(f.owner), r.ID)
 		wantCode(t, err, muster.EGONE)
-		if n, err := f.svc.DeleteExpiredReports(ctx); err != nil || n != 1 {
-			t.Fatalf("DeleteExpiredReports = %d, %v; want 1", n, err)
+		if n, err := f.svc.DeleteExpired(ctx); err != nil || n.Reports != 1 {
+			t.Fatalf("DeleteExpired = %+v, %v; want 1 report", n, err)
 		}
 		_, _, err = f.svc.OpenReport(f.as(f.owner), r.ID)
 		wantCode(t, err, muster.ENOTFOUND)

@@ -135,7 +135,7 @@ func (s *Service) CreateSendAs(ctx context.Context, in SendAsInput) (*muster.Sen
 		return nil, err
 	}
 	var p *muster.SendAsPermission
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &p, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
 		if err != nil {
 			return err

@@ -86,7 +86,7 @@ func checkTeamName(ctx context.Context, tx muster.Tx, orgID, teamID int64, name 
 // CreateTeam creates a team.
 func (s *Service) CreateTeam(ctx context.Context, name string) (*muster.Team, error) {
 	var team *muster.Team
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &team, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err

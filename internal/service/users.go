@@ -27,8 +27,9 @@ type InviteInput struct {
 type Invited struct {
 	User *muster.User
 	// Link is the sign-in link sent by email. Interfaces do not show it to
-	// the inviter; tests and the operator CLI use it.
-	Link string
+	// the inviter; tests and the operator CLI use it. It is never encoded
+	// (into an idempotency record's outcome).
+	Link string `json:"-"`
 	// Again reports that a deactivated or withdrawn user came back.
 	Again bool
 }
@@ -58,7 +59,7 @@ func (in *InviteInput) validate() error {
 // brings that same user record back (invite again).
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) {
 	var out *Invited
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &out, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -74,7 +75,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 // gives otherwise (SPEC §3).
 func (s *Service) InviteAgain(ctx context.Context, userID int64, changes UserUpdate) (*Invited, error) {
 	var out *Invited
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &out, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -276,7 +277,7 @@ func loadActionTarget(ctx context.Context, tx muster.Tx, userID int64, action st
 // working.
 func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, error) {
 	var out Invited
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &out, func(tx *txn) error {
 		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionInviteResent)
 		if err != nil {
 			return err
@@ -301,7 +302,7 @@ func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, err
 // freed and the user leaves the list.
 func (s *Service) Withdraw(ctx context.Context, userID int64) (*muster.User, error) {
 	var out *muster.User
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &out, func(tx *txn) error {
 		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionInviteWithdrawn)
 		if err != nil {
 			return err
@@ -418,7 +419,7 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 // their memberships and everything they own stay with their teams.
 func (s *Service) Deactivate(ctx context.Context, userID int64) (*muster.User, error) {
 	var out *muster.User
-	err := s.update(ctx, func(tx *txn) error {
+	err := change(ctx, s, &out, func(tx *txn) error {
 		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionUserDeactivated)
 		if err != nil {
 			return err

@@ -8,8 +8,7 @@ import (
 	"github.com/muster-app/muster/internal/service"
 )
 
-// ReportRunner runs queued user-list reports (AUD-1) and deletes expired
-// ones.
+// ReportRunner runs queued user-list reports (AUD-1).
 type ReportRunner struct {
 	Service *service.Service
 	Log     *slog.Logger
@@ -28,7 +27,6 @@ func (r *ReportRunner) Wake() { r.wake.wake() }
 func (r *ReportRunner) Run(ctx context.Context) {
 	poll := time.NewTicker(r.Poll)
 	defer poll.Stop()
-	var nextCleanup time.Time
 	for {
 		for ctx.Err() == nil {
 			ran, err := r.Service.RunNextReport(ctx)
@@ -38,14 +36,6 @@ func (r *ReportRunner) Run(ctx context.Context) {
 			if !ran || err != nil {
 				break
 			}
-		}
-		if now := time.Now(); now.After(nextCleanup) && ctx.Err() == nil {
-			if n, err := r.Service.DeleteExpiredReports(ctx); err != nil && ctx.Err() == nil {
-				r.Log.Error("reports: deleting expired reports failed", "err", err)
-			} else if n > 0 {
-				r.Log.Info("reports: deleted expired reports", "count", n)
-			}
-			nextCleanup = now.Add(time.Hour)
 		}
 		select {
 		case <-ctx.Done():

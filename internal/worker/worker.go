@@ -1,6 +1,6 @@
 // Package worker runs Muster's background work: the mail sender, which
-// delivers the outbox (INV-6), and the report runner, which builds
-// user-list reports (AUD-1). Each claims its work from the database, so any
+// delivers the outbox (INV-6), the report runner, which builds user-list
+// reports (AUD-1), and the janitor, which deletes expired data. Each claims its work from the database, so any
 // number of instances share it, polls for work now and then, and is woken
 // at once when the service commits work for it.
 package worker
@@ -17,6 +17,7 @@ import (
 type Workers struct {
 	Mail    *MailSender
 	Reports *ReportRunner
+	Janitor *Janitor
 }
 
 var _ service.Waker = (*Workers)(nil)
@@ -39,6 +40,9 @@ func (w *Workers) Run(ctx context.Context) {
 	}
 	if w.Reports != nil {
 		wg.Go(func() { w.Reports.Run(ctx) })
+	}
+	if w.Janitor != nil {
+		wg.Go(func() { w.Janitor.Run(ctx) })
 	}
 	wg.Wait()
 }
