@@ -74,6 +74,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/teams/{id}", s.handleTeamRemove)
 	s.handle("GET /api/v1/license", s.handleLicenseGet)
 	s.handle("PUT /api/v1/license", s.handleLicenseSet)
+	s.handle("POST /api/v1/ownership-transfers", s.handleOwnershipTransfer)
 	s.handle("GET /api/v1/audit-events", s.handleAuditList)
 	s.handle("GET /api/v1/send-as", s.handleSendAsList)
 	s.handle("POST /api/v1/send-as", s.handleSendAsCreate)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -214,6 +216,31 @@ func (e *env) validate(req *http.Request, res *http.Response, body []byte) {
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		e.t.Fatalf("%s %s → %d does not match the OpenAPI document: %v\n%s", req.Method, req.URL.Path, res.StatusCode, err, body)
+	}
+	e.checkErrorFields(route.Operation, req, body)
+}
+
+// checkErrorFields fails the test if a problem names in errors[].field
+// something that is not a property of the operation's request body, which
+// is what a client would look for (the service names fields once, as the
+// API's JSON does).
+func (e *env) checkErrorFields(op *openapi3.Operation, req *http.Request, body []byte) {
+	e.t.Helper()
+	var p struct{ Errors []struct{ Field string } }
+	if json.Unmarshal(body, &p) != nil || len(p.Errors) == 0 {
+		return
+	}
+	var props openapi3.Schemas
+	if op.RequestBody != nil {
+		if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil {
+			props = mt.Schema.Value.Properties
+		}
+	}
+	for _, f := range p.Errors {
+		if _, ok := props[f.Field]; !ok {
+			e.t.Errorf("%s %s: errors[].field %q is not a property of the request body (%v)", req.Method,
+				req.URL.Path, f.Field, slices.Sorted(maps.Keys(props)))
+		}
 	}
 }
 

@@ -141,6 +141,30 @@ func (s *Server) handleLicenseSet(w http.ResponseWriter, r *http.Request) error 
 	return writeLicense(w, org)
 }
 
+type ownershipTransferBody struct {
+	UserID   int64  `json:"user_id"`
+	Password string `json:"password"`
+}
+
+type ownershipTransferJSON struct {
+	Owner         userJSON `json:"owner"`
+	PreviousOwner userJSON `json:"previous_owner"`
+}
+
+// handleOwnershipTransfer makes an Active Admin the Owner (OWN-1).
+func (s *Server) handleOwnershipTransfer(w http.ResponseWriter, r *http.Request) error {
+	var body ownershipTransferBody
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	moved, err := s.svc.TransferOwnership(r.Context(), body.UserID, body.Password)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ownershipTransferJSON{Owner: toUserJSON(moved.To),
+		PreviousOwner: toUserJSON(moved.From)}, "")
+}
+
 type auditJSON struct {
 	ID         int64          `json:"id"`
 	ActorID    *int64         `json:"actor_id"`

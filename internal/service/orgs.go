@@ -206,6 +206,34 @@ func (s *Service) SetLicenseTotal(ctx context.Context, total int, ifVersion int6
 	return org, err
 }
 
+// OrgSettings is what Settings → Organization shows: the organization and,
+// to its Owner, the Active Admins ownership can be transferred to.
+type OrgSettings struct {
+	Org *muster.Org
+	// Heirs are the Active Admins, by name; empty unless the actor is the
+	// Owner.
+	Heirs []*muster.User
+}
+
+// FindOrgSettings returns the organization's settings page, for Owners and
+// Admins.
+func (s *Service) FindOrgSettings(ctx context.Context) (*OrgSettings, error) {
+	var out OrgSettings
+	err := s.view(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if out.Org, err = tx.FindOrg(ctx, a.orgID); err != nil || a.role != muster.RoleOwner {
+			return err
+		}
+		out.Heirs, err = tx.FindUsers(ctx, muster.UserFilter{OrgID: a.orgID, Role: muster.RoleAdmin,
+			Status: muster.StatusActive, Limit: MaxPageSize})
+		return err
+	})
+	return &out, err
+}
+
 // OwnershipTransfer is a transfer of ownership that took place (OWN-1).
 type OwnershipTransfer struct {
 	Org *muster.Org

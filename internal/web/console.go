@@ -36,13 +36,26 @@ type confirmPage struct {
 	Action  string
 	Button  string
 	Cancel  string
+	// Message is a refusal of the confirmed action, shown above the form.
+	Message string
+	// Password, when set, asks for the actor's password to confirm.
+	Password *Field
+	// Hidden are the form's other values.
+	Hidden []hiddenInput
 }
+
+type hiddenInput struct{ Name, Value string }
 
 // renderConfirm shows p, titled title, in the Settings section section.
 func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, title, section string, p confirmPage) {
+	s.renderConfirmStatus(w, r, http.StatusOK, title, section, p)
+}
+
+// renderConfirmStatus is renderConfirm with a status, for a refusal.
+func (s *Server) renderConfirmStatus(w http.ResponseWriter, r *http.Request, status int, title, section string, p confirmPage) {
 	p.Page = s.page(w, r, title)
 	p.Section = section
-	s.render(w, r, http.StatusOK, "confirm", p)
+	s.render(w, r, status, "confirm", p)
 }
 
 // handleSettings opens Settings at Roles & Access.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -266,4 +267,34 @@ func TestOrganizationSettings(t *testing.T) {
 	want(t, ada.get("/settings/organization"), 200, "Only the Owner changes these settings.")
 	want(t, ada.post("/settings/organization/licenses", url.Values{"licenses": {"99"}}), http.StatusForbidden, "Only the Owner can change the license total.")
 	want(t, ada.post("/settings/organization/email-at-scale", url.Values{"email_at_scale": {"on"}}), http.StatusForbidden)
+}
+
+// TestOwnershipTransferInConsole: on Settings → Organization the Owner
+// chooses an Active Admin, reads what the transfer does and confirms with
+// their password; a wrong one changes nothing. Afterwards the former Owner
+// sees the page as an Admin does, and the new Owner as the Owner (OWN-1).
+func TestOwnershipTransferInConsole(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	want(t, b.get("/settings/organization"), 200, "Transfer ownership", "Make someone an Admin first")
+
+	s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
+	ada := s.join("ada@example.com", "ada's long password")
+	page := b.get("/settings/organization")
+	want(t, page, 200, "Transfer ownership", "New Owner", "Ada Admin &lt;ada@example.com&gt;")
+	heir := regexp.MustCompile(`<option value="(\d+)">Ada Admin`).FindStringSubmatch(page.body)
+	if heir == nil {
+		t.Fatalf("no Ada in the New Owner choices:\n%s", page.body)
+	}
+	want(t, b.get("/settings/organization/transfer?to="+heir[1]), 200, "Make Ada Admin the Owner?",
+		"You become an Admin", "Your password")
+	want(t, b.post("/settings/organization/transfer", url.Values{"to": {heir[1]}, "password": {"not my password"}}),
+		http.StatusForbidden, "That password is not right.")
+	want(t, ada.get("/settings/organization"), 200, "Only the Owner changes these settings.")
+
+	done := b.follow(b.post("/settings/organization/transfer", url.Values{"to": {heir[1]}, "password": {ownerPassword}}))
+	want(t, done, 200, "Ada Admin is now the Owner of Acme. You are an Admin.", "Only the Owner changes these settings.")
+	want(t, ada.get("/settings/organization"), 200, "License total", "Transfer ownership")
 }

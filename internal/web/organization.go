@@ -11,25 +11,34 @@ import (
 )
 
 // orgPage shows the organization's settings; the Owner changes the license
-// total (LIC-2) and Email at Scale (SEND-1) here.
+// total (LIC-2) and Email at Scale (SEND-1), and transfers ownership (OWN-1)
+// here.
 type orgPage struct {
 	Page
 	Org      *muster.Org
 	Owner    bool
 	Licenses Field
+	// Heir chooses the Active Admin who becomes the Owner.
+	Heir selectField
 }
 
 func (s *Server) renderOrg(w http.ResponseWriter, r *http.Request, status int, licenses string, err error) {
-	org, oerr := s.svc.LicenseUsage(r.Context())
-	if s.refused(w, r, oerr) {
+	settings, serr := s.svc.FindOrgSettings(r.Context())
+	if s.refused(w, r, serr) {
 		return
 	}
+	org := settings.Org
 	u, _ := current(r)
 	p := orgPage{Page: s.page(w, r, "Organization"), Org: org, Owner: u.Role == muster.RoleOwner,
+		Heir: selectField{ID: "to", Label: "New Owner"},
 		Licenses: Field{ID: "licenses", Label: "License total", Type: "number", Value: licenses, Max: service.MaxLicenseTotal,
 			Hint: "Pending and Active users each hold a license.", Error: muster.ErrorMessage(err)}}
 	if p.Licenses.Value == "" {
 		p.Licenses.Value = strconv.Itoa(org.LicenseTotal)
+	}
+	for _, heir := range settings.Heirs {
+		p.Heir.Options = append(p.Heir.Options, option{Value: strconv.FormatInt(heir.ID, 10),
+			Label: heir.Name() + " <" + heir.Email + ">"})
 	}
 	p.Section = "organization"
 	s.render(w, r, status, "organization", p)
@@ -69,4 +78,60 @@ func (s *Server) handleOrgEmailAtScale(w http.ResponseWriter, r *http.Request) {
 		msg = "Email at Scale is on. Send As Permissions is a tab of Roles & Access."
 	}
 	s.redirectWith(w, r, "/settings/organization", msg)
+}
+
+// transferPage asks the Owner to confirm a transfer with their password
+// (OWN-1).
+func transferPage(heir *muster.User, err error) confirmPage {
+	p := confirmPage{Heading: "Make " + heir.Name() + " the Owner?",
+		Lines: []string{heir.Name() + " becomes the Owner: the only one who changes the license total and Email at Scale, " +
+			"manages Admins and transfers ownership.",
+			"You become an Admin, at once. Only " + heir.FirstName + " can give ownership back.",
+			"Sessions and API tokens stay signed in, with the new roles from their next request."},
+		Action: "/settings/organization/transfer", Button: "Transfer ownership", Cancel: "/settings/organization",
+		Password: &Field{ID: "password", Label: "Your password", Type: "password", Autocomplete: "current-password",
+			Max: muster.MaxPasswordLength},
+		Hidden: []hiddenInput{{"to", strconv.FormatInt(heir.ID, 10)}}}
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldPassword: &p.Password.Error})
+	return p
+}
+
+// transferHeir is the Admin the request's "to" names.
+func (s *Server) transferHeir(w http.ResponseWriter, r *http.Request) (*muster.User, bool) {
+	id, err := strconv.ParseInt(r.FormValue("to"), 10, 64)
+	if err != nil || id <= 0 {
+		s.notFound(w, r)
+		return nil, false
+	}
+	u, err := s.svc.FindUser(r.Context(), id)
+	if s.refused(w, r, err) {
+		return nil, false
+	}
+	return u, true
+}
+
+func (s *Server) handleTransferConfirm(w http.ResponseWriter, r *http.Request) {
+	if heir, ok := s.transferHeir(w, r); ok {
+		s.renderConfirm(w, r, "Transfer ownership", "organization", transferPage(heir, nil))
+	}
+}
+
+func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	to, _ := strconv.ParseInt(r.PostForm.Get("to"), 10, 64)
+	moved, err := s.svc.TransferOwnership(r.Context(), to, r.PostForm.Get("password"))
+	switch muster.ErrorCode(err) {
+	case "":
+		s.redirectWith(w, r, "/settings/organization", moved.To.Name()+" is now the Owner of "+moved.Org.Name+
+			". You are an Admin.")
+	case muster.EFORBIDDEN, muster.ECONFLICT:
+		// The form again, with why.
+		if heir, ok := s.transferHeir(w, r); ok {
+			s.renderConfirmStatus(w, r, httperr.Status(err), "Transfer ownership", "organization", transferPage(heir, err))
+		}
+	default:
+		s.refused(w, r, err)
+	}
 }
