@@ -22,9 +22,6 @@ const (
 	// a signed-in actor resending or withdrawing their own invitation
 	// (they are Active) or giving a role to themself.
 	na = "n/a"
-	// unsettled marks a case that issue 14 changes elsewhere; the table
-	// asserts nothing about it.
-	unsettled = "unsettled"
 )
 
 // actorKind is who acts.
@@ -85,7 +82,7 @@ var (
 // rows: "change the role" for the user's current role and "invite as or
 // give the role" for the new one; "promote to or demote from Admin" is the
 // Owner's alone through them. ROLE-2: nobody changes their own role or
-// deactivates themself; the Owner edits their own name and teams. Nobody
+// deactivates themself; Owners and Admins edit their own name and teams. Nobody
 // changes the Owner but by a transfer (OWN-1), which is not in this table;
 // the operator may only resend a Pending Owner's set-up link (INV-4).
 //
@@ -119,7 +116,7 @@ func TestPolicyRoleActionTarget(t *testing.T) {
 		}},
 		{edit, map[actorKind]outcomes{
 			owner:    {na, allowed, allowed, allowed, allowed},
-			admin:    {forbidden, forbidden, allowed, allowed, unsettled}, // issue 14: an Admin edits their own name
+			admin:    {forbidden, forbidden, allowed, allowed, allowed}, // an Admin edits their own name and teams
 			manager:  {forbidden, forbidden, forbidden, forbidden, forbidden},
 			basic:    {forbidden, forbidden, forbidden, forbidden, forbidden},
 			operator: {forbidden, allowed, allowed, allowed, na},
@@ -146,7 +143,7 @@ func TestPolicyRoleActionTarget(t *testing.T) {
 				t.Fatalf("%s: no row for the %s", c.action.name, actor.name)
 			}
 			for i, want := range row {
-				if want == na || want == unsettled {
+				if want == na {
 					continue
 				}
 				target := &muster.User{ID: 100, Status: c.action.status}

@@ -391,3 +391,88 @@ func sortedIDs(ids ...int64) []int64 {
 	slices.Sort(out)
 	return out
 }
+
+// TestInviteAgainWithChanges: InviteAgain brings a deactivated user back
+// Pending with their previous name and teams and the changes given, taking
+// a seat, under the same rules as Invite: a stale version, an Active user,
+// a role above the actor's ceiling and a full org are refused and change
+// nothing (SPEC §3).
+func TestInviteAgainWithChanges(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 3)
+		admin := f.active("Ada", muster.RoleAdmin)
+		ops := f.team(t, "Ops")
+		u := f.active("Reggie", muster.RoleBasic)
+		gone, err := f.svc.Deactivate(f.as(f.owner), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		manager, admins := muster.RoleManager, muster.RoleAdmin
+		f.refused(t, muster.ECONFLICT, func() error {
+			_, err := f.svc.InviteAgain(f.as(f.owner), admin.ID, service.UserUpdate{})
+			return err
+		})
+		f.refused(t, muster.ESTALE, func() error {
+			_, err := f.svc.InviteAgain(f.as(f.owner), u.ID, service.UserUpdate{IfVersion: gone.Version - 1})
+			return err
+		})
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.InviteAgain(f.as(admin), u.ID, service.UserUpdate{Role: &admins})
+			return err
+		})
+		if _, err := f.svc.SetLicenseTotal(f.as(f.owner), 3, 0); err != nil {
+			t.Fatal(err)
+		}
+		f.active("Filler", muster.RoleBasic)
+		f.refused(t, muster.ESEATS, func() error {
+			_, err := f.svc.InviteAgain(f.as(f.owner), u.ID, service.UserUpdate{})
+			return err
+		})
+		if _, err := f.svc.SetLicenseTotal(f.as(f.owner), 4, 0); err != nil {
+			t.Fatal(err)
+		}
+
+		primary := ops.ID
+		res, err := f.svc.InviteAgain(f.as(admin), u.ID, service.UserUpdate{IfVersion: gone.Version, Role: &manager,
+			PrimaryTeamID: &primary})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := f.user(t, u.ID)
+		if !res.Again || got.ID != u.ID || got.Status != muster.StatusPending || got.Role != muster.RoleManager ||
+			got.PrimaryTeamID != ops.ID || got.FirstName != "Reggie" || res.Link == "" {
+			t.Fatalf("invited again: %+v (again %v); want Reggie back Pending, a Manager in Ops, with a new link", got, res.Again)
+		}
+		if used, total := f.seats(t); used != total {
+			t.Fatalf("%d of %d seats used; want the last one taken", used, total)
+		}
+	})
+}
+
+// TestAdminEditsOwnName: an Admin edits their own name (and teams) but not
+// their own role, nor another Admin (ROLE-2).
+func TestAdminEditsOwnName(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setup(t, db, 5)
+		ada, abe := f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)
+		first, last := "Adelaide", "Admin-Smith"
+		got, err := f.svc.UpdateUser(f.as(ada), ada.ID, service.UserUpdate{FirstName: &first, LastName: &last})
+		if err != nil || got.Name() != "Adelaide Admin-Smith" {
+			t.Fatalf("Ada renames herself: %+v, %v; want Adelaide Admin-Smith", got, err)
+		}
+		basic := muster.RoleBasic
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.UpdateUser(f.as(ada), ada.ID, service.UserUpdate{Role: &basic})
+			return err
+		})
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.UpdateUser(f.as(ada), abe.ID, service.UserUpdate{FirstName: &first})
+			return err
+		})
+	})
+}
