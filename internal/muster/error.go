@@ -36,6 +36,9 @@ type Error struct {
 	// Reason refines Code where an interface needs to tell cases apart (for
 	// EGONE: "expired", "used", "withdrawn", "superseded").
 	Reason string
+	// Err is the cause, for logs: a store's own error behind a refusal.
+	// It is never shown to the person refused.
+	Err error
 }
 
 // FieldError is a message about one input field.
@@ -45,8 +48,14 @@ type FieldError struct {
 }
 
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("muster: %s: %s (%v)", e.Code, e.Message, e.Err)
+	}
 	return fmt.Sprintf("muster: %s: %s", e.Code, e.Message)
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {

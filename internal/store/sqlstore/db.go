@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -262,19 +263,71 @@ func (tx *Tx) context(ctx context.Context) context.Context {
 // query runs a query that returns rows.
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = tx.context(ctx)
+	var (
+		rows *sql.Rows
+		err  error
+	)
 	if s := tx.prepared(ctx, query); s != nil {
-		return s.QueryContext(ctx, args...)
+		rows, err = s.QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.conn.QueryContext(ctx, query, args...)
 	}
-	return tx.conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, failed(query, err)
+	}
+	return rows, nil
 }
 
 // queryRow runs a query that returns at most one row.
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
 	ctx = tx.context(ctx)
 	if s := tx.prepared(ctx, query); s != nil {
-		return s.QueryRowContext(ctx, args...)
+		return row{s.QueryRowContext(ctx, args...), query}
 	}
-	return tx.conn.QueryRowContext(ctx, query, args...)
+	return row{tx.conn.QueryRowContext(ctx, query, args...), query}
+}
+
+// row is one row of a query, whose Scan says which statement failed.
+type row struct {
+	row   *sql.Row
+	query string
+}
+
+// Scan copies the row's columns into dest; sql.ErrNoRows, wrapped, says
+// there was none.
+func (r row) Scan(dest ...any) error {
+	if err := r.row.Scan(dest...); err != nil {
+		return failed(r.query, err)
+	}
+	return nil
+}
+
+// failed wraps a driver's error with the statement it answered ("sqlstore:
+// UPDATE teams: …"), so that a log line says what was being done.
+func failed(query string, err error) error {
+	return fmt.Errorf("sqlstore: %s: %w", statement(query), err)
+}
+
+// statement names a query by its verb and first table: "UPDATE teams",
+// "SELECT … FROM users".
+func statement(query string) string {
+	words := strings.Fields(query)
+	if len(words) == 0 {
+		return "empty statement"
+	}
+	verb := strings.ToUpper(words[0])
+	after := map[string]string{"SELECT": "FROM", "DELETE": "FROM", "INSERT": "INTO", "UPDATE": "UPDATE",
+		"WITH": "FROM"}[verb]
+	for i, w := range words[:len(words)-1] {
+		if strings.EqualFold(w, after) {
+			table := strings.Trim(words[i+1], "(),")
+			if verb == "SELECT" || verb == "WITH" {
+				return verb + " … FROM " + table
+			}
+			return verb + " " + table
+		}
+	}
+	return verb
 }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -289,7 +342,7 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		res, err = tx.conn.ExecContext(ctx, query, args...)
 	}
 	if err != nil {
-		return nil, tx.mapError(err)
+		return nil, tx.mapError(failed(query, err))
 	}
 	return res, nil
 }
@@ -313,9 +366,11 @@ func (tx *Tx) affected(ctx context.Context, query string, args ...any) (bool, er
 	return n > 0, err
 }
 
+// mapError turns a broken unique constraint into ECONFLICT, which keeps the
+// driver's error as its cause.
 func (tx *Tx) mapError(err error) error {
 	if tx.dialect.IsUniqueViolation(err) {
-		return &muster.Error{Code: muster.ECONFLICT, Message: "This conflicts with something that already exists."}
+		return &muster.Error{Code: muster.ECONFLICT, Message: "This conflicts with something that already exists.", Err: err}
 	}
 	return err
 }
