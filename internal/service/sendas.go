@@ -290,16 +290,26 @@ func (s *Service) MySenderAddresses(ctx context.Context) ([]*muster.SendAsPermis
 			return err
 		}
 		org, err := tx.FindOrg(ctx, a.orgID)
-		if err != nil || !org.EmailAtScale {
+		if err != nil {
 			return err
 		}
-		out, err = tx.FindUserSendAs(ctx, a.user.ID)
-		for _, p := range out {
-			p.UserIDs = nil // other people's grants are not the user's business
-		}
+		out, err = senderAddresses(ctx, tx, org, a.user)
 		return err
 	})
 	return out, err
+}
+
+// senderAddresses lists the sender addresses granted to u; none while org
+// has Email at Scale off.
+func senderAddresses(ctx context.Context, tx muster.Tx, org *muster.Org, u *muster.User) ([]*muster.SendAsPermission, error) {
+	if !org.EmailAtScale {
+		return nil, nil
+	}
+	perms, err := tx.FindUserSendAs(ctx, u.ID)
+	for _, p := range perms {
+		p.UserIDs = nil // other people's grants are not the user's business
+	}
+	return perms, err
 }
 
 // revokeSendAs removes a deactivated user's grants (SEND-2), with one audit

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -47,19 +48,30 @@ func (s *Service) MyTeams(ctx context.Context) (primary *muster.Team, secondarie
 		if err != nil {
 			return err
 		}
-		if primary, err = tx.FindTeam(ctx, a.orgID, a.user.PrimaryTeamID); err != nil {
-			return err
-		}
-		for _, id := range a.user.SecondaryTeamIDs {
-			t, err := tx.FindTeam(ctx, a.orgID, id)
-			if err != nil {
-				return err
-			}
-			secondaries = append(secondaries, t)
-		}
-		return nil
+		primary, secondaries, err = userTeams(ctx, tx, a.user)
+		return err
 	})
 	return primary, secondaries, err
+}
+
+// userTeams reads u's primary team and secondary teams.
+func userTeams(ctx context.Context, tx muster.Tx, u *muster.User) (primary *muster.Team, secondaries []*muster.Team, err error) {
+	teams, err := tx.FindTeams(ctx, u.OrgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, t := range teams {
+		switch {
+		case t.ID == u.PrimaryTeamID:
+			primary = t
+		case slices.Contains(u.SecondaryTeamIDs, t.ID):
+			secondaries = append(secondaries, t)
+		}
+	}
+	if primary == nil {
+		return nil, nil, muster.Errorf(muster.ENOTFOUND, "Team not found.")
+	}
+	return primary, secondaries, nil
 }
 
 // checkTeamName cleans and validates a team name and refuses one that

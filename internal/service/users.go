@@ -80,14 +80,11 @@ func (s *Service) InviteAgain(ctx context.Context, userID int64, changes UserUpd
 		if err != nil {
 			return err
 		}
-		u, err := loadTarget(ctx, tx, a, userID)
+		u, err := loadDeactivated(ctx, tx, a, userID)
 		if err != nil {
 			return err
 		}
 		if err := checkVersion("user", changes.IfVersion, u.Version); err != nil {
-			return err
-		}
-		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
 			return err
 		}
 		in := reinvitation(u)
@@ -96,6 +93,15 @@ func (s *Service) InviteAgain(ctx context.Context, userID int64, changes UserUpd
 		return err
 	})
 	return out, err
+}
+
+// loadDeactivated finds a user of the actor's org who may be invited again.
+func loadDeactivated(ctx context.Context, tx muster.Tx, a *actor, userID int64) (*muster.User, error) {
+	u, err := loadTarget(ctx, tx, a, userID)
+	if err != nil {
+		return nil, err
+	}
+	return u, muster.CheckTransition(muster.ActionUserReinvited, u.Status)
 }
 
 // reinvitation is the invitation of a deactivated user as it was.
@@ -454,6 +460,35 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) (*muster.User, e
 	return out, err
 }
 
+// InviteForm is what "Invite a User" offers: the org's teams and, to invite
+// a deactivated user again, their previous invitation.
+type InviteForm struct {
+	Draft InviteInput
+	Teams []*muster.Team
+}
+
+// FindInviteForm returns the invitation form for Owners and Admins,
+// pre-filled for the deactivated user againID (0 for a new invitation).
+func (s *Service) FindInviteForm(ctx context.Context, againID int64) (*InviteForm, error) {
+	var out InviteForm
+	err := s.view(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if againID != 0 {
+			u, err := loadDeactivated(ctx, tx, a, againID)
+			if err != nil {
+				return err
+			}
+			out.Draft = reinvitation(u)
+		}
+		out.Teams, err = tx.FindTeams(ctx, a.orgID)
+		return err
+	})
+	return &out, err
+}
+
 // InviteAgainDraft returns the invitation form pre-filled for a deactivated
 // user: their name, email, previous role and teams (SPEC §3).
 func (s *Service) InviteAgainDraft(ctx context.Context, userID int64) (*InviteInput, error) {
@@ -463,11 +498,8 @@ func (s *Service) InviteAgainDraft(ctx context.Context, userID int64) (*InviteIn
 		if err != nil {
 			return err
 		}
-		u, err := loadTarget(ctx, tx, a, userID)
+		u, err := loadDeactivated(ctx, tx, a, userID)
 		if err != nil {
-			return err
-		}
-		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
 			return err
 		}
 		in := reinvitation(u)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
 
@@ -102,13 +101,31 @@ func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	aq, _ := auditQuery(r.URL.Query())
 	aq.BeforeID = 0
-	// Check access before the first byte: a refusal must be a page.
-	if _, err := s.svc.FindAuditEvents(r.Context(), service.AuditQuery{Limit: 1}); s.refused(w, r, err) {
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="audit-log.csv"`)
-	if err := s.svc.ExportAuditEvents(r.Context(), w, aq); err != nil && muster.ErrorCode(err) == muster.EINTERNAL {
+	csv := &download{w: w, filename: "audit-log.csv"}
+	err := s.svc.ExportAuditEvents(r.Context(), csv, aq)
+	switch {
+	case err != nil && !csv.started:
+		// Refused before the first byte: a page says why.
+		s.refused(w, r, err)
+	case err != nil:
+		// The status is sent; all that is left is to log and cut the file short.
 		s.log.Error("web: exporting the audit log", "err", err)
 	}
+}
+
+// download is a CSV file sent as an attachment. Its headers go out with its
+// first byte, so that a refusal that comes before any can still be a page.
+type download struct {
+	w        http.ResponseWriter
+	filename string
+	started  bool
+}
+
+func (d *download) Write(p []byte) (int, error) {
+	if !d.started {
+		d.started = true
+		d.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		d.w.Header().Set("Content-Disposition", `attachment; filename="`+d.filename+`"`)
+	}
+	return d.w.Write(p)
 }

@@ -19,23 +19,12 @@ type profilePage struct {
 func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 	u, _ := current(r)
 	page := s.page(w, r, u.Name())
-	org, err := s.svc.Org(r.Context())
-	if err != nil {
-		s.serverError(w, r, err)
+	me, err := s.svc.FindProfile(r.Context())
+	if s.refused(w, r, err) {
 		return
 	}
-	primary, secondaries, err := s.svc.MyTeams(r.Context())
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	senders, err := s.svc.MySenderAddresses(r.Context())
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	p := profilePage{Page: page, OrgName: org.Name, PrimaryTeam: primary.Name, SenderAddresses: senders}
-	for _, t := range secondaries {
+	p := profilePage{Page: page, OrgName: me.Org.Name, PrimaryTeam: me.PrimaryTeam.Name, SenderAddresses: me.SenderAddresses}
+	for _, t := range me.SecondaryTeams {
 		p.SecondaryTeams = append(p.SecondaryTeams, t.Name)
 	}
 	s.render(w, r, http.StatusOK, "profile", p)

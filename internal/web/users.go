@@ -150,11 +150,8 @@ type checkOption struct {
 	Checked      bool
 }
 
-func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, in service.InviteInput, again int64, err error) (inviteForm, bool) {
-	teams, terr := s.svc.Teams(r.Context())
-	if s.refused(w, r, terr) {
-		return inviteForm{}, false
-	}
+func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []*muster.Team, in service.InviteInput,
+	again int64, err error) inviteForm {
 	u, _ := current(r)
 	f := inviteForm{Page: s.page(w, r, "Invite a User"), Again: again,
 		FirstName: Field{ID: "first_name", Label: "First Name", Type: "text", Value: in.FirstName, Autocomplete: "off", Max: muster.MaxNameLength},
@@ -185,21 +182,16 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, in servic
 	f.Message = showFieldErrors(err, map[string]*string{muster.FieldFirstName: &f.FirstName.Error,
 		muster.FieldLastName: &f.LastName.Error, muster.FieldEmail: &f.Email.Error, muster.FieldRole: &f.Role.Error,
 		muster.FieldPrimaryTeamID: &f.Primary.Error, muster.FieldSecondaryTeamIDs: &f.SecondaryError})
-	return f, true
+	return f
 }
 
 func (s *Server) handleInviteForm(w http.ResponseWriter, r *http.Request) {
-	in, again := service.InviteInput{}, int64(0)
-	if id, err := strconv.ParseInt(r.URL.Query().Get("again"), 10, 64); err == nil {
-		draft, err := s.svc.InviteAgainDraft(r.Context(), id)
-		if s.refused(w, r, err) {
-			return
-		}
-		in, again = *draft, id
+	again, _ := strconv.ParseInt(r.URL.Query().Get("again"), 10, 64)
+	form, err := s.svc.FindInviteForm(r.Context(), max(again, 0))
+	if s.refused(w, r, err) {
+		return
 	}
-	if f, ok := s.newInviteForm(w, r, in, again, nil); ok {
-		s.render(w, r, http.StatusOK, "invite", f)
-	}
+	s.render(w, r, http.StatusOK, "invite", s.newInviteForm(w, r, form.Teams, form.Draft, max(again, 0), nil))
 }
 
 func formIDs(values []string) []int64 {
@@ -234,9 +226,12 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
-		if form, ok := s.newInviteForm(w, r, in, again, err); ok {
-			s.render(w, r, httperr.Status(err), "invite", form)
+		// The form again, with the teams as they are now.
+		teams, terr := s.svc.Teams(r.Context())
+		if s.refused(w, r, terr) {
+			return
 		}
+		s.render(w, r, httperr.Status(err), "invite", s.newInviteForm(w, r, teams, in, again, err))
 		return
 	}
 	s.redirectWith(w, r, usersPath, "Invitation sent to "+res.User.Email+".")
