@@ -1,5 +1,6 @@
-// Package mail composes Muster's emails from templates and (in the sender)
-// delivers the outbox.
+// Package mail composes Muster's emails from templates and holds the
+// transports that deliver them: SMTP, or the local mailbox when none is set.
+// The sender that works through the outbox is in package worker.
 package mail
 
 import (

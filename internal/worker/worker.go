@@ -1,8 +1,9 @@
 // Package worker runs Muster's background work: the mail sender, which
 // delivers the outbox (INV-6), the report runner, which builds user-list
-// reports (AUD-1), and the janitor, which deletes expired data. Each claims its work from the database, so any
-// number of instances share it, polls for work now and then, and is woken
-// at once when the service commits work for it.
+// reports (AUD-1), and the janitor, which deletes expired data. Each claims
+// its work from the database, so any number of instances share it, polls
+// for work now and then, and is woken at once when the service commits work
+// for it.
 package worker
 
 import (
