@@ -99,16 +99,9 @@ func formatTime(t time.Time) string {
 
 // APITokens lists the org's live API tokens for Owners and Admins.
 func (s *Service) APITokens(ctx context.Context) ([]*muster.APIToken, error) {
-	var out []*muster.APIToken
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		out, err = tx.FindAPITokens(ctx, a.orgID)
-		return err
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) ([]*muster.APIToken, error) {
+		return tx.FindAPITokens(ctx, a.orgID)
 	})
-	return out, err
 }
 
 // RevokeAPIToken ends an API token of the org. Admins revoke their own

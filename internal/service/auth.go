@@ -172,16 +172,9 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 
 // Sessions lists the signed-in user's own sessions.
 func (s *Service) Sessions(ctx context.Context) ([]*muster.Session, error) {
-	var out []*muster.Session
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadUser(ctx, tx)
-		if err != nil {
-			return err
-		}
-		out, err = tx.FindUserSessions(ctx, a.user.ID)
-		return err
+	return readAs(ctx, s, loadUser, func(tx *txn, a *actor) ([]*muster.Session, error) {
+		return tx.FindUserSessions(ctx, a.user.ID)
 	})
-	return out, err
 }
 
 // RevokeSession ends one of the signed-in user's own sessions.

@@ -140,31 +140,17 @@ func checkLicenseTotal(v *muster.Validation, total int) {
 
 // Org returns the actor's organization.
 func (s *Service) Org(ctx context.Context) (*muster.Org, error) {
-	var org *muster.Org
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadActor(ctx, tx)
-		if err != nil {
-			return err
-		}
-		org, err = tx.FindOrg(ctx, a.orgID)
-		return err
+	return readAs(ctx, s, loadActor, func(tx *txn, a *actor) (*muster.Org, error) {
+		return tx.FindOrg(ctx, a.orgID)
 	})
-	return org, err
 }
 
 // LicenseUsage returns the organization with its license total and used
 // seats, for Owners and Admins (CON-4).
 func (s *Service) LicenseUsage(ctx context.Context) (*muster.Org, error) {
-	var org *muster.Org
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		org, err = tx.FindOrg(ctx, a.orgID)
-		return err
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.Org, error) {
+		return tx.FindOrg(ctx, a.orgID)
 	})
-	return org, err
 }
 
 // SetLicenseTotal changes the license total; only the Owner may (LIC-2). A

@@ -55,16 +55,9 @@ func (s *Service) RequestUserList(ctx context.Context) (*muster.Report, error) {
 
 // ActiveReport returns the org's queued or running report, or nil.
 func (s *Service) ActiveReport(ctx context.Context) (*muster.Report, error) {
-	var r *muster.Report
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		r, err = findActiveReport(ctx, tx, a.orgID)
-		return err
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.Report, error) {
+		return findActiveReport(ctx, tx, a.orgID)
 	})
-	return r, err
 }
 
 // findActiveReport finds the org's queued or running report; nil for none.
@@ -78,16 +71,9 @@ func findActiveReport(ctx context.Context, tx muster.Tx, orgID int64) (*muster.R
 
 // Report returns one of the org's reports with its progress.
 func (s *Service) Report(ctx context.Context, id int64) (*muster.Report, error) {
-	var r *muster.Report
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		r, err = tx.FindReport(ctx, a.orgID, id)
-		return err
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.Report, error) {
+		return tx.FindReport(ctx, a.orgID, id)
 	})
-	return r, err
 }
 
 // OpenReport returns a finished report's CSV for an Owner or Admin of its

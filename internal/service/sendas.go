@@ -254,30 +254,16 @@ func (s *Service) DeleteSendAs(ctx context.Context, id int64) (*muster.SendAsPer
 
 // SendAsPermissions lists the org's permissions with their users.
 func (s *Service) SendAsPermissions(ctx context.Context) ([]*muster.SendAsPermission, error) {
-	var out []*muster.SendAsPermission
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadSendAsAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		out, err = tx.FindSendAsPermissions(ctx, a.orgID)
-		return err
+	return readAs(ctx, s, loadSendAsAdmin, func(tx *txn, a *actor) ([]*muster.SendAsPermission, error) {
+		return tx.FindSendAsPermissions(ctx, a.orgID)
 	})
-	return out, err
 }
 
 // SendAs returns one permission of the org.
 func (s *Service) SendAs(ctx context.Context, id int64) (*muster.SendAsPermission, error) {
-	var p *muster.SendAsPermission
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadSendAsAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		p, err = tx.FindSendAs(ctx, a.orgID, id)
-		return err
+	return readAs(ctx, s, loadSendAsAdmin, func(tx *txn, a *actor) (*muster.SendAsPermission, error) {
+		return tx.FindSendAs(ctx, a.orgID, id)
 	})
-	return p, err
 }
 
 // MySenderAddresses lists the sender addresses granted to the signed-in

@@ -231,6 +231,22 @@ func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 	return err
 }
 
+// readAs runs fn in a read-only transaction, for the actor load finds
+// (loadAdmin, loadUser…), and returns fn's result.
+func readAs[T any](ctx context.Context, s *Service, load func(context.Context, muster.Tx) (*actor, error),
+	fn func(*txn, *actor) (T, error)) (T, error) {
+	var out T
+	err := s.view(ctx, func(tx *txn) error {
+		a, err := load(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out, err = fn(tx, a)
+		return err
+	})
+	return out, err
+}
+
 // view runs fn in a read-only transaction.
 func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 	return s.store.View(ctx, func(tx muster.Tx) error { return fn(&txn{Tx: tx, now: s.now()}) })

@@ -13,31 +13,17 @@ import (
 // Teams tab and the team choices of the forms, for Owners and Admins
 // (TEAM-1).
 func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
-	var teams []*muster.Team
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		teams, err = tx.FindTeams(ctx, a.orgID)
-		return err
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) ([]*muster.Team, error) {
+		return tx.FindTeams(ctx, a.orgID)
 	})
-	return teams, err
 }
 
 // Team returns one team of the org with its member counts, for Owners and
 // Admins.
 func (s *Service) Team(ctx context.Context, id int64) (*muster.Team, error) {
-	var team *muster.Team
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		team, err = tx.FindTeam(ctx, a.orgID, id)
-		return err
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.Team, error) {
+		return tx.FindTeam(ctx, a.orgID, id)
 	})
-	return team, err
 }
 
 // MyTeams returns the signed-in user's primary team and then their

@@ -321,15 +321,20 @@ func (s *Service) Withdraw(ctx context.Context, userID int64) (*muster.User, err
 		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkWithdrawn, tx.now); err != nil {
 			return err
 		}
-		if err := tx.audit(ctx, a, muster.ActionInviteWithdrawn, muster.TargetUser, u.ID, u.Email, before,
-			userSnapshot(u)); err != nil {
-			return err
-		}
 		out = u
-		// Last, as in Invite: it locks the org's row until the commit.
-		return tx.ReleaseSeat(ctx, a.orgID)
+		return freeSeat(ctx, tx, a, u, muster.ActionInviteWithdrawn, before)
 	})
 	return out, err
+}
+
+// freeSeat ends a withdrawal or a deactivation of u, which was before: the
+// audit event of action, then the seat freed (LIC-1).
+func freeSeat(ctx context.Context, tx *txn, a *actor, u *muster.User, action string, before map[string]any) error {
+	if err := tx.audit(ctx, a, action, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
+		return err
+	}
+	// Last, as in Invite: it locks the org's row until the commit.
+	return tx.ReleaseSeat(ctx, a.orgID)
 }
 
 // UserUpdate changes some of a user's fields; nil fields stay as they are.
@@ -450,12 +455,8 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) (*muster.User, e
 		if err := revokeSendAs(ctx, tx, a, u); err != nil {
 			return err
 		}
-		if err := tx.audit(ctx, a, muster.ActionUserDeactivated, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
-			return err
-		}
 		out = u
-		// Last, as in Invite: it locks the org's row until the commit.
-		return tx.ReleaseSeat(ctx, a.orgID)
+		return freeSeat(ctx, tx, a, u, muster.ActionUserDeactivated, before)
 	})
 	return out, err
 }
@@ -544,16 +545,9 @@ func pageLimit(asked int) int {
 
 // FindUsers lists the org's users by name, 50 to a page by default.
 func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error) {
-	var page *UserPage
-	err := s.view(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		page, err = findUserPage(ctx, tx, a, q)
-		return err
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*UserPage, error) {
+		return findUserPage(ctx, tx, a, q)
 	})
-	return page, err
 }
 
 // UserDirectory is what the Users tab shows: a page of users, the org's
