@@ -165,3 +165,71 @@ func TestBrowserSearchAsYouType(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserSendAsEditKeepsUsers: editing a permission's details keeps its
+// users unless the admin removes them, and so do "Back to details" and
+// Select All on the way (SEND-1). Before, the details step dropped them and
+// Save Permission removed every grant.
+func TestBrowserSendAsEditKeepsUsers(t *testing.T) {
+	b := browsertest.Chromium(t)
+	s := newSite(t)
+	_, ownerCtx := s.org()
+	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+		t.Fatal(err)
+	}
+	bob := s.invite(ownerCtx, "Bob", "Sender", "bob@example.com", muster.RoleBasic)
+	s.join(bob.Email, "Bob's long password")
+	if _, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "Acme News", FromEmail: "news@acme.example",
+		UserIDs: []int64{bob.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
+	b.Open("send as", s.srv.URL+"/settings/roles-access/send-as")
+	b.Do("open the actions", chromedp.Click(byButton("Actions for Acme News <news@acme.example>")))
+	b.Click("edit", byButton("Edit"))
+	b.Retype("new From Name", "From Name", "Acme Weekly")
+	b.Click("to the users", byButton("Next: Assign Users"))
+	b.Do("Bob still assigned", chromedp.WaitVisible(byButton("Remove Bob Sender")))
+	b.Click("back to details", byButton("Back to details"))
+	b.Click("to the users again", byButton("Next: Assign Users"))
+	b.Do("Bob assigned after going back", chromedp.WaitVisible(byButton("Remove Bob Sender")))
+	b.Click("save", byButton("Save Permission"))
+	b.Sees("saved", "Acme Weekly <news@acme.example>")
+	perms, err := s.svc.SendAsPermissions(ownerCtx)
+	if err != nil || len(perms) != 1 || len(perms[0].UserIDs) != 1 || perms[0].UserIDs[0] != bob.ID {
+		t.Fatalf("after editing the From Name: %+v, %v; want Bob still granted", perms, err)
+	}
+
+	// New Permission: Select All, back to details, on: still every user.
+	b.Click("new permission", byButton("New Permission"))
+	b.Type("details", "From Name", "Acme Alerts", "From Email", "alerts@acme.example")
+	b.Click("assign", byButton("Next: Assign Users"))
+	b.Click("select all", byButton("Select All"))
+	b.Click("back to details", byButton("Back to details"))
+	b.Click("assign again", byButton("Next: Assign Users"))
+	b.Sees("select all kept", "Every active user when you save")
+}
+
+// TestBrowserSendAsWithoutReplyTo: with "Replies go to a different address"
+// unticked, the Reply-To fields are not required, so the details step goes
+// on and the permission saves without a Reply-To (SEND-1). Before, the
+// browser stopped on "Please fill out this field".
+func TestBrowserSendAsWithoutReplyTo(t *testing.T) {
+	b := browsertest.Chromium(t)
+	s := newSite(t)
+	_, ownerCtx := s.org()
+	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+		t.Fatal(err)
+	}
+	b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
+	b.Open("new permission", s.srv.URL+"/settings/roles-access/send-as/new")
+	b.Type("details", "From Name", "Acme News", "From Email", "news@acme.example")
+	b.Click("assign", byButton("Next: Assign Users"))
+	b.Sees("on the assign step", "Assign Users")
+	b.Click("save", byButton("Save Permission"))
+	b.Sees("saved", "Saved the permission for news@acme.example")
+	perms, err := s.svc.SendAsPermissions(ownerCtx)
+	if err != nil || len(perms) != 1 || perms[0].HasReplyTo() {
+		t.Fatalf("saved: %+v, %v; want one permission without a Reply-To", perms, err)
+	}
+}

@@ -62,6 +62,9 @@ type Field struct {
 	Hint         string
 	Autocomplete string
 	Max          int // maxlength, or max for numbers
+	// Optional fields are not required by the browser; the service says
+	// when one is needed (a Reply-To only when replies go elsewhere).
+	Optional bool
 }
 
 // DescribedBy lists the ids of the field's hint and error, for

@@ -99,11 +99,13 @@ func readSendAsForm(r *http.Request) sendAsState {
 func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action string, st sendAsState, assign bool, err error) {
 	in := st.in
 	p := sendAsFormPage{Page: s.page(w, r, "Send As Permission"), Action: action, Assign: assign, DifferentTo: in.DifferentReplyTo,
-		FromName:     Field{ID: "from_name", Label: "From Name", Type: "text", Value: in.FromName, Max: muster.MaxNameLength},
-		FromEmail:    Field{ID: "from_email", Label: "From Email", Type: "email", Value: in.FromEmail, Max: muster.MaxEmailLength},
-		ReplyToName:  Field{ID: "reply_to_name", Label: "Reply-To Name", Type: "text", Value: in.ReplyToName, Max: muster.MaxNameLength},
-		ReplyToEmail: Field{ID: "reply_to_email", Label: "Reply-To Email", Type: "email", Value: in.ReplyToEmail, Max: muster.MaxEmailLength},
-		Search:       r.PostForm.Get("q"), SelectAll: in.SelectAll}
+		FromName:  Field{ID: "from_name", Label: "From Name", Type: "text", Value: in.FromName, Max: muster.MaxNameLength},
+		FromEmail: Field{ID: "from_email", Label: "From Email", Type: "email", Value: in.FromEmail, Max: muster.MaxEmailLength},
+		ReplyToName: Field{ID: "reply_to_name", Label: "Reply-To Name", Type: "text", Value: in.ReplyToName,
+			Max: muster.MaxNameLength, Optional: true},
+		ReplyToEmail: Field{ID: "reply_to_email", Label: "Reply-To Email", Type: "email", Value: in.ReplyToEmail,
+			Max: muster.MaxEmailLength, Optional: true},
+		Search: r.PostForm.Get("q"), SelectAll: in.SelectAll}
 	p.Section = "send-as"
 	p.Message = showFieldErrors(err, map[string]*string{muster.FieldFromName: &p.FromName.Error,
 		muster.FieldFromEmail: &p.FromEmail.Error, muster.FieldReplyToName: &p.ReplyToName.Error,

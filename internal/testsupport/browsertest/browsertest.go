@@ -231,6 +231,17 @@ func (b *Tab) Type(what string, labelText ...string) {
 	b.Do(what, actions...)
 }
 
+// Retype replaces what fields given as label, text, label, text… hold, as a
+// person selecting all of a field's text and typing over it would.
+func (b *Tab) Retype(what string, labelText ...string) {
+	b.T.Helper()
+	var actions []chromedp.Action[chromedp.Void]
+	for i := 0; i+1 < len(labelText); i += 2 {
+		actions = append(actions, chromedp.Clear(ByLabel(labelText[i])), chromedp.SendKeys(ByLabel(labelText[i]), labelText[i+1]))
+	}
+	b.Do(what, actions...)
+}
+
 // Choose picks the option with the visible text option in the select a
 // label names, as a person would with the keyboard or mouse.
 func (b *Tab) Choose(label, option string) {
