@@ -302,6 +302,27 @@ func TestSecureCookieOverHTTPS(t *testing.T) {
 	}
 }
 
+// TestStrictTransportSecurity: over https every response tells the browser
+// to use nothing but https for the host from then on; over http, where the
+// header would be ignored and could only strand a test setup, none does.
+func TestStrictTransportSecurity(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	for base, want := range map[string]string{"https://muster.example.com": "max-age=31536000", "http://127.0.0.1:8080": ""} {
+		svc := service.New(db, service.Config{BaseURL: base, Links: web.NewLinks(base), PasswordParams: secret.TestParams})
+		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), BaseURL: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/", "/setup", "/signin", "/healthz", "/static/muster.css", "/nope"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			if got := rec.Header().Get("Strict-Transport-Security"); got != want {
+				t.Errorf("base URL %s: GET %s: Strict-Transport-Security %q; want %q", base, path, got, want)
+			}
+		}
+	}
+}
+
 func TestPprofOnlyWhenAsked(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test"), PasswordParams: secret.TestParams})
