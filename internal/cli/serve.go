@@ -38,6 +38,14 @@ stops the server gracefully.
 // flight.
 const ShutdownTimeout = 20 * time.Second
 
+// The server's fixed limits; --read-timeout and --write-timeout set the
+// others. A client has this long to send a request's headers, and an idle
+// kept-alive connection is closed after idleTimeout.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
 // reportPoll is how often the report runner looks for queued reports when
 // nobody wakes it.
 const reportPoll = 15 * time.Second
@@ -140,10 +148,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
+	// Every phase of a connection is bounded, so that clients that send
+	// slowly (a body trickled a byte at a time) or read slowly cannot hold
+	// connections, and the memory and file descriptors behind them, for ever.
+	// Report downloads move their write deadline on per chunk (download.Copy).
 	server := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: min(readHeaderTimeout, cfg.ReadTimeout),
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 

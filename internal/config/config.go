@@ -59,6 +59,12 @@ type Config struct {
 	// Pprof serves Go's profiles at /debug/pprof/. Off by default: the
 	// profiles reveal the program's insides to anyone who can reach them.
 	Pprof bool
+	// ReadTimeout bounds reading one request, body included, so that a
+	// client trickling a body cannot hold a connection for ever.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response; a streamed download gets it
+	// for each chunk instead, so it runs as long as the client reads.
+	WriteTimeout time.Duration
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -91,6 +97,8 @@ const (
 	FlagMailRetry     = "mail-retry"
 	FlagPprof         = "pprof"
 	FlagReportLease   = "report-lease"
+	FlagReadTimeout   = "read-timeout"
+	FlagWriteTimeout  = "write-timeout"
 )
 
 // Defaults.
@@ -105,6 +113,12 @@ const (
 	// progress updates (one batch of users, milliseconds), so a slow
 	// database does not make two runners race for a report.
 	DefaultReportLease = 2 * time.Minute
+	// DefaultReadTimeout is ample for Muster's requests, forms and JSON of a
+	// few kilobytes (at most a megabyte), over a slow mobile link.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout covers the slowest answer that is not streamed
+	// (a sign-in waiting for its password hash under load) many times.
+	DefaultWriteTimeout = 60 * time.Second
 )
 
 // Options returns every setting, in the order usage text lists them.
@@ -127,6 +141,10 @@ func Options() []Option {
 			"wait before retrying an email the SMTP server refused; doubles per failure up to 1h, for 3 days"},
 		{FlagReportLease, "MUSTER_REPORT_LEASE", "2m", "DURATION",
 			"how long a report job whose server died stays claimed before another run restarts it"},
+		{FlagReadTimeout, "MUSTER_READ_TIMEOUT", "30s", "DURATION",
+			"how long the server waits for a whole request, body included, before it closes the connection"},
+		{FlagWriteTimeout, "MUSTER_WRITE_TIMEOUT", "60s", "DURATION",
+			"how long the server takes to write a response; a download gets this long for each chunk"},
 		{FlagPprof, "MUSTER_PPROF", "false", "BOOL",
 			"serve Go profiles at /debug/pprof/ (for measuring; keep off where others can reach the server)"},
 	}
@@ -330,6 +348,23 @@ func parse(raw map[string]string) (*Config, error) {
 			c.ReportLease = d
 		}
 	}
+
+	serverTimeout := func(flagName string, def time.Duration) time.Duration {
+		v := get(flagName, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(flagName, "%q is not a duration, like 30s or 2m", v)
+		case d < 100*time.Millisecond || d > time.Hour:
+			bad(flagName, "must be between 100ms and 1h")
+		}
+		return d
+	}
+	c.ReadTimeout = serverTimeout(FlagReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = serverTimeout(FlagWriteTimeout, DefaultWriteTimeout)
 
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}

@@ -39,6 +39,8 @@ func TestDefaults(t *testing.T) {
 		InvitationTTL:   168 * time.Hour,
 		MailRetry:       30 * time.Second,
 		ReportLease:     2 * time.Minute,
+		ReadTimeout:     30 * time.Second,
+		WriteTimeout:    60 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v; want %+v", c, want)
@@ -72,7 +74,8 @@ func TestPrecedence(t *testing.T) {
 	t.Run("FlagOverEnv", func(t *testing.T) {
 		c, err := load(t, env, "--addr", ":7000", "--db", "/var/lib/muster/m.db", "--base-url", "https://flag.example.com",
 			"--smtp", "smtps://mail.example.com", "--mail-from", "Muster <flag@example.com>", "--region", "ca",
-			"--regions", "eu=https://eu.example.com, au=https://au.example.com/", "--invitation-ttl", "72h")
+			"--regions", "eu=https://eu.example.com, au=https://au.example.com/", "--invitation-ttl", "72h",
+			"--read-timeout", "10s", "--write-timeout", "2m")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,6 +86,8 @@ func TestPrecedence(t *testing.T) {
 			InvitationTTL: 72 * time.Hour,
 			MailRetry:     30 * time.Second,
 			ReportLease:   2 * time.Minute,
+			ReadTimeout:   10 * time.Second,
+			WriteTimeout:  2 * time.Minute,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Fatalf("config = %+v; want %+v", c, want)
@@ -163,6 +168,8 @@ func TestValidation(t *testing.T) {
 		"ErrTTLTooLong":       {args: []string{"--invitation-ttl", "9000h"}, flag: "invitation-ttl", msg: "between"},
 		"ErrReportLeaseShort": {args: []string{"--report-lease", "500ms"}, flag: "report-lease", msg: "between"},
 		"ErrReportLeaseEnv":   {env: map[string]string{"MUSTER_REPORT_LEASE": "2"}, flag: "report-lease", msg: "duration"},
+		"ErrReadTimeoutZero":  {args: []string{"--read-timeout", "0s"}, flag: "read-timeout", msg: "between"},
+		"ErrWriteTimeoutEnv":  {env: map[string]string{"MUSTER_WRITE_TIMEOUT": "60"}, flag: "write-timeout", msg: "duration"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, tc.env, tc.args...)
