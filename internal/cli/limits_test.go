@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,5 +119,72 @@ func TestServeCutsOffSlowBodies(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /healthz after the attack: %d", res.StatusCode)
+	}
+}
+
+// TestServeDebugAddr: Go's profiles are served on --debug-addr only, never
+// on the address people reach, and neither serves the command line, whose
+// --db may hold the database password.
+func TestServeDebugAddr(t *testing.T) {
+	addr, logs := startServe(t, "--debug-addr", "127.0.0.1:0", "--write-timeout", "1s")
+	m := logs.find(t, "profiles are served at /debug/pprof/")
+	if m == nil {
+		t.Fatalf("no log line says where the profiles are:\n%s", logs)
+	}
+	debugAddr, _ := m["debug_addr"].(string)
+	if debugAddr == "" || debugAddr == addr {
+		t.Fatalf("profiles at %q, the server at %q; want a listener of their own", debugAddr, addr)
+	}
+	for _, tc := range []struct {
+		addr, path string
+		want       int
+	}{
+		{addr, "/debug/pprof/", 404}, {addr, "/debug/pprof/cmdline", 404}, {addr, "/debug/pprof/heap", 404},
+		{debugAddr, "/debug/pprof/", 200}, {debugAddr, "/debug/pprof/heap", 200},
+		{debugAddr, "/debug/pprof/cmdline", 404},
+		// A profile outlasts the main server's write timeout (1s here).
+		{debugAddr, "/debug/pprof/profile?seconds=2", 200},
+	} {
+		res, err := http.Get("http://" + tc.addr + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != tc.want {
+			t.Errorf("GET %s%s = %d (%v); want %d\n%s", tc.addr, tc.path, res.StatusCode, err, tc.want, body)
+		}
+	}
+}
+
+// TestFlagErrorsHideSecrets: a value that holds a password, given to the
+// wrong flag or left over as an argument, is never printed with it.
+func TestFlagErrorsHideSecrets(t *testing.T) {
+	clearEnv(t)
+	const secretURL = "postgres://muster:s3cret@db.internal:5432/muster"
+	for _, args := range [][]string{
+		{"serve", "--pprof", secretURL},
+		{"serve", "--debug-addr", secretURL},
+		{"serve", "--debug-addr", "--db", secretURL},
+		{"serve", "--addr", secretURL},
+		{"serve", "--base-url", secretURL},
+		{"serve", "--base-url", "https://muster:s3cret@muster.example.com"},
+		{"serve", "--smtp", "smtp://u:s3cret@mail.example.com:99999", "--mail-from", "a@example.com"},
+		{"serve", "--mail-from", secretURL},
+		{"serve", "--region", secretURL},
+		{"serve", "--regions", "eu=" + secretURL},
+		{"serve", "--invitation-ttl", secretURL},
+		{"serve", "--read-timeout", secretURL},
+		{"serve", "--db", "mysql://muster:s3cret@db/muster"},
+		{"serve", "--db", "postgres://muster:s3c/ret@db.internal/muster"},
+		{"serve", "--db", "postgres://muster@db.internal/muster?password=s3cret&sslmode=x", "--addr", "x"},
+		{"init", "--json=" + secretURL},
+		{"migrate", secretURL},
+		{secretURL},
+	} {
+		r := run(t, args...)
+		if r.code == 0 || strings.Contains(r.stderr+r.stdout, "s3c") {
+			t.Errorf("muster %s: exit %d, printed\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
 	}
 }

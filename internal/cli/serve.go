@@ -89,6 +89,25 @@ func tuneGC(e *env) {
 	}
 }
 
+// serveDebug serves Go's profiles on a listener of their own at addr
+// (--debug-addr), apart from the server people reach. Profiles take up to a
+// minute to record, so there is no write timeout.
+func serveDebug(addr string, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	srv := &http.Server{Handler: web.Debug(), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	log.Info("profiles are served at /debug/pprof/", "debug_addr", ln.Addr().String())
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		log.Warn("--debug-addr is not a loopback address: anyone who reaches it can read the server's profiles",
+			"debug_addr", ln.Addr().String())
+	}
+	return srv, nil
+}
+
 // serve runs the server until ctx ends or a SIGTERM or SIGINT arrives.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -112,6 +131,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if cfg.DebugAddr != "" {
+		debug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer debug.Close()
 	}
 	if cfg.BaseURLDerived {
 		// With --addr :0 the port is known only now.
@@ -143,7 +170,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
 	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, Pprof: cfg.Pprof})
+		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions})
 	if err != nil {
 		ln.Close()
 		return err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -323,18 +324,29 @@ func TestStrictTransportSecurity(t *testing.T) {
 	}
 }
 
-func TestPprofOnlyWhenAsked(t *testing.T) {
+// TestProfilesOnlyOnTheDebugHandler: the server people reach never serves
+// Go's profiles; the debug handler (--debug-addr) serves them, but never the
+// command line, which may hold the database password.
+func TestProfilesOnlyOnTheDebugHandler(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test"), PasswordParams: secret.TestParams})
-	for _, on := range []bool{false, true} {
-		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), Pprof: on})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/", nil))
-		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; rec.Code != want {
-			t.Errorf("pprof %v: /debug/pprof/ answered %d; want %d", on, rec.Code, want)
+	h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for handler, paths := range map[string]map[string]int{
+		"main":  {"/debug/pprof/": 404, "/debug/pprof/cmdline": 404, "/debug/pprof/heap": 404, "/debug/pprof/symbol": 404},
+		"debug": {"/debug/pprof/": 200, "/debug/pprof/cmdline": 404, "/debug/pprof/heap": 200, "/debug/pprof/symbol": 200},
+	} {
+		for path, want := range paths {
+			rec := httptest.NewRecorder()
+			map[string]http.Handler{"main": h, "debug": web.Debug()}[handler].ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			if rec.Code != want {
+				t.Errorf("%s handler: GET %s = %d; want %d", handler, path, rec.Code, want)
+			}
+			if strings.Contains(rec.Body.String(), strings.Join(os.Args, "\x00")) {
+				t.Errorf("%s handler: GET %s shows the command line", handler, path)
+			}
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -44,8 +43,6 @@ type Config struct {
 	// on the sign-in page (AUTH-4).
 	Region  string
 	Regions []RegionLink
-	// Pprof serves Go's profiles at /debug/pprof/.
-	Pprof bool
 }
 
 // ReadyTimeout bounds the database ping of /readyz.
@@ -101,13 +98,6 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.routes(cfg.API)
-	if cfg.Pprof {
-		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
