@@ -292,8 +292,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 		if err != nil {
 			return err
 		}
+		// Private: the link is for the user alone, never for the Owner's
+		// mailbox, where it would let the Owner take over the account.
 		return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
-			To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now})
+			To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now, Private: true})
 	})
 }
 

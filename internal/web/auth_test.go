@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -349,4 +351,77 @@ func TestProfilesOnlyOnTheDebugHandler(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMailboxModeHidesResetLinks: without an SMTP server, the Owner's
+// Mailbox shows that an Admin asked for a password reset but never the
+// link, with which the Owner could take over the Admin's account; the reset
+// pages tell the Admin to ask the Owner to configure SMTP. Invitation links
+// stay visible: in mailbox mode the Owner hands them on.
+func TestMailboxModeHidesResetLinks(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	srv := httptest.NewUnstartedServer(nil)
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test"), PasswordParams: secret.TestParams})
+	h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), Mailbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	res, err := svc.CreateOrg(muster.NewContext(ctx, muster.Principal{Origin: "test"}),
+		service.NewOrg{Name: "Acme", LicenseTotal: 5, OwnerEmail: "olive@example.com", OwnerFirstName: "Olive", OwnerLastName: "Owner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept := func(link string) *muster.User {
+		in, err := svc.AcceptInvitation(ctx, link[strings.LastIndex(link, "/")+1:], ownerPassword, service.Client{IP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.User
+	}
+	owner := accept(res.SetupURL)
+	ownerCtx := muster.NewContext(ctx, muster.Principal{UserID: owner.ID, OrgID: owner.OrgID, Origin: "test"})
+	teams, err := svc.Teams(ownerCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invited, err := svc.Invite(ownerCtx, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com",
+		Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept(invited.Link)
+
+	ada := newClient(t, srv.URL, nil)
+	want(t, ada.get("/password-reset"), 200, "Ask your Owner to configure SMTP")
+	want(t, ada.post("/password-reset", url.Values{"email": {"ada@example.com"}}), 200, "Ask your Owner to configure SMTP")
+
+	olive := newClient(t, srv.URL, mustJar(t))
+	want(t, olive.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	mailbox := olive.get("/settings/mailbox")
+	want(t, mailbox, 200, "ada@example.com", "Reset your Muster password")
+	var sawReset, sawInvitation bool
+	for _, m := range regexp.MustCompile(`href="(/settings/mailbox/\d+)"`).FindAllStringSubmatch(mailbox.body, -1) {
+		p := olive.get(m[1])
+		want(t, p, 200)
+		if strings.Contains(p.body, "/password-reset/") {
+			t.Fatalf("the Owner reads a reset link at %s:\n%s", m[1], p.body)
+		}
+		sawReset = sawReset || strings.Contains(p.body, "ada@example.com asked for a password reset")
+		sawInvitation = sawInvitation || strings.Contains(p.body, "/invitations/")
+	}
+	if !sawReset || !sawInvitation {
+		t.Fatalf("the mailbox shows the reset request: %v, an invitation link: %v; want both", sawReset, sawInvitation)
+	}
+}
+
+func mustJar(t *testing.T) http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jar
 }
