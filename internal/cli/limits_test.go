@@ -25,10 +25,8 @@ func startServe(t *testing.T, args ...string) (addr string, logs *logBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &logBuffer{}
 	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--db",
-			filepath.Join(t.TempDir(), "muster.db")}, args...), io.Discard, logs)
-	}()
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "muster.db")}, args...)
+	go func() { done <- cli.Run(ctx, args, io.Discard, logs) }()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {
