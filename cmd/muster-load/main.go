@@ -61,7 +61,7 @@ func run() error {
 	phases := flag.String("phases", strings.Join(loadtest.DefaultPhases, ","),
 		"phases to run, in order, from "+strings.Join(loadtest.PhaseNames, ", ")+
 			" (page, search and get are the read phase's kinds of request alone)")
-	pprof := flag.Bool("pprof", false, "start the spawned server with /debug/pprof")
+	pprof := flag.Bool("pprof", false, "start the spawned server with its profiles (/debug/pprof/) on a second local address (--debug-addr)")
 	bulk := flag.Bool("bulk", false, "seed in bulk (internal/benchseed) instead of inviting every user through the service")
 	export := flag.Bool("export", false, "measure the user-list export instead of the load phases (needs --spawn)")
 	runs := flag.Int("runs", 3, "with --export: reports, downloads and CLI exports to time")
@@ -121,8 +121,12 @@ func run() error {
 		}
 		args := []string{"serve", "--db", *dbURL, "--addr", addr}
 		if *pprof {
-			args = append(args, "--pprof", "true")
-			fmt.Printf("profiles at http://%s/debug/pprof/\n", addr)
+			debugAddr, err := freeAddr()
+			if err != nil {
+				return err
+			}
+			args = append(args, "--debug-addr", debugAddr)
+			fmt.Printf("profiles at http://%s/debug/pprof/\n", debugAddr)
 		}
 		cmd := exec.CommandContext(ctx, *spawn, args...)
 		cmd.Stderr = nil

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,8 +93,8 @@ func (s *Server) routes() {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// handle registers an authenticated route. POST routes honour
-// Idempotency-Key.
+// handle registers an authenticated route. A write's body must be JSON
+// (jsonBody). POST routes honour Idempotency-Key.
 func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) {
 	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +105,9 @@ func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.R
 			return
 		}
 		r = r.WithContext(ctx)
+		if !jsonBody(w, r) {
+			return
+		}
 		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
 			s.idempotent(w, r, fn)
 			return
@@ -112,6 +116,36 @@ func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.R
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// jsonBody refuses, with 415, a write (POST, PUT, PATCH) whose body is not
+// declared JSON: a Content-Type of application/json or any +json type, in
+// UTF-8 if it names a charset. Nothing else is read as JSON, so that a form
+// or text body (a browser's cross-site form, curl -d without -H) is never
+// taken for one. A write without a body needs no Content-Type.
+func jsonBody(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return true
+	}
+	if r.ContentLength == 0 {
+		return true
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) &&
+		(params["charset"] == "" || strings.EqualFold(params["charset"], "utf-8")) {
+		return true
+	}
+	switch r.Method {
+	case http.MethodPatch:
+		w.Header().Set("Accept-Patch", "application/json") // RFC 5789
+	case http.MethodPost:
+		w.Header().Set("Accept-Post", "application/json")
+	}
+	writeProblem(w, http.StatusUnsupportedMediaType, codeUnsupportedMediaType, "Unsupported media type",
+		"The body must be JSON, sent with Content-Type: application/json.", nil)
+	return false
 }
 
 func (s *Server) authenticate(r *http.Request) (context.Context, error) {
@@ -247,6 +281,10 @@ func bodyETag(b []byte) string {
 // muster.EINVALID and the others): a request the API could not read at all
 // (its JSON, a query parameter's form), refused before the service sees it.
 const codeBadRequest = "bad_request"
+
+// codeUnsupportedMediaType answers a write whose body is not declared JSON
+// (415).
+const codeUnsupportedMediaType = "unsupported_media_type"
 
 // requestError is a request the API could not read; it answers 400 with
 // codeBadRequest.

@@ -2,11 +2,11 @@ package api
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/muster-app/muster/internal/download"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -405,7 +405,7 @@ func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request) er
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`,
 		strings.ReplaceAll(rep.FinishedAt.UTC().Format("2006-01-02T15-04-05Z"), ":", "-")))
-	if _, err := io.Copy(w, rc); err != nil {
+	if _, err := download.Copy(w, r, rc); err != nil {
 		// The status is sent; all that is left is to log and cut the body short.
 		s.log.Error("api: streaming a report", "report", id, "err", err)
 	}

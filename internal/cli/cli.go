@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/muster-app/muster/internal/config"
@@ -104,15 +105,17 @@ func run(ctx context.Context, e *env, args []string) int {
 		case errors.As(err, new(*reportedError)):
 			return 1
 		}
+		// Messages may quote what was typed, such as a database URL given
+		// to the wrong flag: its password is never printed.
 		var ue *usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(e.stderr, "muster %s: %s\nRun 'muster %s --help' for usage.\n", name, ue.msg, name)
+			fmt.Fprintf(e.stderr, "muster %s: %s\nRun 'muster %s --help' for usage.\n", name, config.RedactSecrets(ue.msg), name)
 			return 1
 		}
-		fmt.Fprintf(e.stderr, "muster %s: %v\n", name, err)
+		fmt.Fprintf(e.stderr, "muster %s: %s\n", name, config.RedactSecrets(err.Error()))
 		return 1
 	}
-	fmt.Fprintf(e.stderr, "muster: unknown command %q\n\n", name)
+	fmt.Fprintf(e.stderr, "muster: unknown command %s\n\n", config.RedactSecrets(strconv.Quote(name)))
 	printUsage(e.stderr)
 	return 1
 }

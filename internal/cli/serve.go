@@ -38,6 +38,14 @@ stops the server gracefully.
 // flight.
 const ShutdownTimeout = 20 * time.Second
 
+// The server's fixed limits; --read-timeout and --write-timeout set the
+// others. A client has this long to send a request's headers, and an idle
+// kept-alive connection is closed after idleTimeout.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
 // reportPoll is how often the report runner looks for queued reports when
 // nobody wakes it.
 const reportPoll = 15 * time.Second
@@ -81,6 +89,25 @@ func tuneGC(e *env) {
 	}
 }
 
+// serveDebug serves Go's profiles on a listener of their own at addr
+// (--debug-addr), apart from the server people reach. Profiles take up to a
+// minute to record, so there is no write timeout.
+func serveDebug(addr string, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	srv := &http.Server{Handler: web.Debug(), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	log.Info("profiles are served at /debug/pprof/", "debug_addr", ln.Addr().String())
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		log.Warn("--debug-addr is not a loopback address: anyone who reaches it can read the server's profiles",
+			"debug_addr", ln.Addr().String())
+	}
+	return srv, nil
+}
+
 // serve runs the server until ctx ends or a SIGTERM or SIGINT arrives.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -104,6 +131,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if cfg.DebugAddr != "" {
+		debug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer debug.Close()
 	}
 	if cfg.BaseURLDerived {
 		// With --addr :0 the port is known only now.
@@ -136,15 +171,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
 	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, Pprof: cfg.Pprof})
+		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions})
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	// Every phase of a connection is bounded, so that clients that send
+	// slowly (a body trickled a byte at a time) or read slowly cannot hold
+	// connections, and the memory and file descriptors behind them, for ever.
+	// Report downloads move their write deadline on per chunk (download.Copy).
 	server := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: min(readHeaderTimeout, cfg.ReadTimeout),
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 

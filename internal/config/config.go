@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/muster-app/muster/internal/store"
 )
@@ -56,9 +57,16 @@ type Config struct {
 	// reporting progress; a report whose runner died (a killed server) is
 	// restarted by another runner once its lease has run out.
 	ReportLease time.Duration
-	// Pprof serves Go's profiles at /debug/pprof/. Off by default: the
+	// DebugAddr is the address of a second listener that serves Go's
+	// profiles at /debug/pprof/, never served on Addr; empty for none. The
 	// profiles reveal the program's insides to anyone who can reach them.
-	Pprof bool
+	DebugAddr string
+	// ReadTimeout bounds reading one request, body included, so that a
+	// client trickling a body cannot hold a connection for ever.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response; a streamed download gets it
+	// for each chunk instead, so it runs as long as the client reads.
+	WriteTimeout time.Duration
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -89,8 +97,10 @@ const (
 	FlagRegions       = "regions"
 	FlagInvitationTTL = "invitation-ttl"
 	FlagMailRetry     = "mail-retry"
-	FlagPprof         = "pprof"
+	FlagDebugAddr     = "debug-addr"
 	FlagReportLease   = "report-lease"
+	FlagReadTimeout   = "read-timeout"
+	FlagWriteTimeout  = "write-timeout"
 )
 
 // Defaults.
@@ -105,6 +115,12 @@ const (
 	// progress updates (one batch of users, milliseconds), so a slow
 	// database does not make two runners race for a report.
 	DefaultReportLease = 2 * time.Minute
+	// DefaultReadTimeout is ample for Muster's requests, forms and JSON of a
+	// few kilobytes (at most a megabyte), over a slow mobile link.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout covers the slowest answer that is not streamed
+	// (a sign-in waiting for its password hash under load) many times.
+	DefaultWriteTimeout = 60 * time.Second
 )
 
 // Options returns every setting, in the order usage text lists them.
@@ -127,8 +143,12 @@ func Options() []Option {
 			"wait before retrying an email the SMTP server refused; doubles per failure up to 1h, for 3 days"},
 		{FlagReportLease, "MUSTER_REPORT_LEASE", "2m", "DURATION",
 			"how long a report job whose server died stays claimed before another run restarts it"},
-		{FlagPprof, "MUSTER_PPROF", "false", "BOOL",
-			"serve Go profiles at /debug/pprof/ (for measuring; keep off where others can reach the server)"},
+		{FlagReadTimeout, "MUSTER_READ_TIMEOUT", "30s", "DURATION",
+			"how long the server waits for a whole request, body included, before it closes the connection"},
+		{FlagWriteTimeout, "MUSTER_WRITE_TIMEOUT", "60s", "DURATION",
+			"how long the server takes to write a response; a download gets this long for each chunk"},
+		{FlagDebugAddr, "MUSTER_DEBUG_ADDR", "", "HOST:PORT",
+			"address of a second listener serving Go's profiles at /debug/pprof/, like 127.0.0.1:6060 (for measuring; keep it where only you reach it)"},
 	}
 }
 
@@ -209,10 +229,13 @@ var regionCode = regexp.MustCompile(`^[a-z]{2,10}$`)
 // filling defaults and checking every value.
 func parse(raw map[string]string) (*Config, error) {
 	var problems []Problem
+	// bad records a problem. Messages quote the value given, which may be a
+	// database or SMTP URL given to the wrong setting: its password is
+	// hidden.
 	bad := func(flagName, format string, args ...any) {
 		for _, o := range Options() {
 			if o.Flag == flagName {
-				problems = append(problems, Problem{Flag: o.Flag, Env: o.Env, Message: fmt.Sprintf(format, args...)})
+				problems = append(problems, Problem{Flag: o.Flag, Env: o.Env, Message: RedactSecrets(fmt.Sprintf(format, args...))})
 			}
 		}
 	}
@@ -297,12 +320,12 @@ func parse(raw map[string]string) (*Config, error) {
 		}
 	}
 
-	if v := get(FlagPprof, ""); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			bad(FlagPprof, "%q is not true or false", v)
+	if c.DebugAddr = get(FlagDebugAddr, ""); c.DebugAddr != "" {
+		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			bad(FlagDebugAddr, "%q is not a host:port address, like 127.0.0.1:6060", c.DebugAddr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad(FlagDebugAddr, "%q has no valid port number (0 to 65535)", c.DebugAddr)
 		}
-		c.Pprof = on
 	}
 
 	c.MailRetry = DefaultMailRetry
@@ -330,6 +353,23 @@ func parse(raw map[string]string) (*Config, error) {
 			c.ReportLease = d
 		}
 	}
+
+	serverTimeout := func(flagName string, def time.Duration) time.Duration {
+		v := get(flagName, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(flagName, "%q is not a duration, like 30s or 2m", v)
+		case d < 100*time.Millisecond || d > time.Hour:
+			bad(flagName, "must be between 100ms and 1h")
+		}
+		return d
+	}
+	c.ReadTimeout = serverTimeout(FlagReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = serverTimeout(FlagWriteTimeout, DefaultWriteTimeout)
 
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
@@ -432,6 +472,42 @@ func RedactURL(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// RedactSecrets hides the passwords in a text that may quote a setting as
+// given, such as an error message: the user info of every URL in it
+// (scheme://user:password@host, up to the last @ before a space, so that a
+// password with an unescaped @ or / is hidden whole) and the values of
+// password= parameters. It hides too much rather than too little: a text
+// without a secret in it may lose a user name.
+func RedactSecrets(text string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "://")
+		if i < 0 {
+			break
+		}
+		i += len("://")
+		b.WriteString(text[:i])
+		text = text[i:]
+		run := text
+		if end := strings.IndexFunc(run, unicode.IsSpace); end >= 0 {
+			run = run[:end]
+		}
+		at := strings.LastIndexByte(run, '@')
+		if at < 0 {
+			continue
+		}
+		if user, _, ok := strings.Cut(run[:at], ":"); ok && !strings.ContainsAny(user, "/?#") {
+			b.WriteString(user + ":")
+		}
+		b.WriteString("xxxxx")
+		text = text[at:]
+	}
+	b.WriteString(text)
+	return passwordParam.ReplaceAllString(b.String(), "${1}xxxxx")
+}
+
+var passwordParam = regexp.MustCompile(`(?i)((?:password|passwd|pwd)=)[^\s&]*`)
 
 // PrintUsage writes the options as a table: flag, environment variable,
 // default, and the meaning on the next line.

@@ -39,6 +39,8 @@ func TestDefaults(t *testing.T) {
 		InvitationTTL:   168 * time.Hour,
 		MailRetry:       30 * time.Second,
 		ReportLease:     2 * time.Minute,
+		ReadTimeout:     30 * time.Second,
+		WriteTimeout:    60 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v; want %+v", c, want)
@@ -72,7 +74,8 @@ func TestPrecedence(t *testing.T) {
 	t.Run("FlagOverEnv", func(t *testing.T) {
 		c, err := load(t, env, "--addr", ":7000", "--db", "/var/lib/muster/m.db", "--base-url", "https://flag.example.com",
 			"--smtp", "smtps://mail.example.com", "--mail-from", "Muster <flag@example.com>", "--region", "ca",
-			"--regions", "eu=https://eu.example.com, au=https://au.example.com/", "--invitation-ttl", "72h")
+			"--regions", "eu=https://eu.example.com, au=https://au.example.com/", "--invitation-ttl", "72h",
+			"--read-timeout", "10s", "--write-timeout", "2m")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,6 +86,8 @@ func TestPrecedence(t *testing.T) {
 			InvitationTTL: 72 * time.Hour,
 			MailRetry:     30 * time.Second,
 			ReportLease:   2 * time.Minute,
+			ReadTimeout:   10 * time.Second,
+			WriteTimeout:  2 * time.Minute,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Fatalf("config = %+v; want %+v", c, want)
@@ -163,6 +168,9 @@ func TestValidation(t *testing.T) {
 		"ErrTTLTooLong":       {args: []string{"--invitation-ttl", "9000h"}, flag: "invitation-ttl", msg: "between"},
 		"ErrReportLeaseShort": {args: []string{"--report-lease", "500ms"}, flag: "report-lease", msg: "between"},
 		"ErrReportLeaseEnv":   {env: map[string]string{"MUSTER_REPORT_LEASE": "2"}, flag: "report-lease", msg: "duration"},
+		"ErrDebugAddr":        {args: []string{"--debug-addr", "6060"}, flag: "debug-addr", msg: "host:port"},
+		"ErrReadTimeoutZero":  {args: []string{"--read-timeout", "0s"}, flag: "read-timeout", msg: "between"},
+		"ErrWriteTimeoutEnv":  {env: map[string]string{"MUSTER_WRITE_TIMEOUT": "60"}, flag: "write-timeout", msg: "duration"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, tc.env, tc.args...)
@@ -210,6 +218,24 @@ func TestRedact(t *testing.T) {
 	} {
 		if got := config.RedactURL(in); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("RedactURL(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// TestRedactSecrets: a message that quotes a value as given never shows a
+// password in it, wherever the value went.
+func TestRedactSecrets(t *testing.T) {
+	for in, want := range map[string]string{
+		`--addr: "postgres://muster:s3cret@db:5432/muster" is not host:port`: `--addr: "postgres://muster:xxxxx@db:5432/muster" is not host:port`,
+		`unexpected argument "smtp://apikey:s3cret@smtp.example.com:587"`:    `unexpected argument "smtp://apikey:xxxxx@smtp.example.com:587"`,
+		"postgres://muster:s3c@r/et@db/muster and http://x.example/":         "postgres://muster:xxxxx@db/muster and http://x.example/",
+		"postgres://s3cret@db/muster":                                        "postgres://xxxxx@db/muster",
+		"postgres://db/muster?sslmode=disable&password=s3cret&x=1":           "postgres://db/muster?sslmode=disable&password=xxxxx&x=1",
+		"host=db PASSWORD=s3cret dbname=muster":                              "host=db PASSWORD=xxxxx dbname=muster",
+		"nothing to hide: https://muster.example.com/a b@c":                  "nothing to hide: https://muster.example.com/a b@c",
+	} {
+		if got := config.RedactSecrets(in); got != want || strings.Contains(got, "s3c") {
+			t.Errorf("RedactSecrets(%q) = %q; want %q", in, got, want)
 		}
 	}
 }

@@ -226,6 +226,11 @@ type OutboxMessage struct {
 	Text      string
 	HTML      string
 	CreatedAt time.Time
+	// Private says that the body is for its recipient alone: it carries a
+	// secret, such as a password reset link, that lets whoever reads it act
+	// as them. The Owner's mailbox shows that it was sent, never what it
+	// says; the sender delivers it as it is.
+	Private bool
 
 	// Delivery state, kept by the sender.
 	NextAttemptAt time.Time

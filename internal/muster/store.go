@@ -171,6 +171,9 @@ type PasswordResetTx interface {
 	// UsePasswordResets marks every unused reset link of the user used and
 	// reports whether the one with id was among them.
 	UsePasswordResets(ctx context.Context, userID, id int64, now time.Time) (bool, error)
+	// EndPasswordResets marks every unused reset link of the user used: a
+	// link lives no longer than the password and status it was asked for.
+	EndPasswordResets(ctx context.Context, userID int64, now time.Time) error
 }
 
 // SendAsTx reads and writes Send As permissions and their grants.

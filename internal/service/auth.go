@@ -206,7 +206,8 @@ func loadUser(ctx context.Context, tx muster.Tx) (*actor, error) {
 }
 
 // ChangePassword sets a new password for the signed-in user after checking
-// the current one, and ends every other session of theirs (AUTH-3).
+// the current one, and ends every other session and every reset link of
+// theirs (AUTH-3).
 func (s *Service) ChangePassword(ctx context.Context, current, password string, keepSessionID int64) error {
 	me, err := s.Me(ctx)
 	if err != nil {
@@ -245,6 +246,10 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 		if err := tx.DeleteUserSessions(ctx, a.user.ID, keepSessionID); err != nil {
 			return err
 		}
+		// A reset link asked for before the change must not undo it.
+		if err := tx.EndPasswordResets(ctx, a.user.ID, now); err != nil {
+			return err
+		}
 		return tx.audit(ctx, a, muster.ActionPasswordChanged, muster.TargetUser, a.user.ID, a.user.Email, nil, nil)
 	})
 }
@@ -280,8 +285,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 		if err != nil {
 			return err
 		}
+		// Private: the link is for the user alone, never for the Owner's
+		// mailbox, where it would let the Owner take over the account.
 		return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
-			To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now})
+			To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now, Private: true})
 	})
 }
 
@@ -314,7 +321,7 @@ func (s *Service) liveReset(ctx context.Context, tx muster.Tx, token string) (*m
 }
 
 // ResetPassword sets a new password with a reset link, ends every session
-// of the user and signs them in.
+// and every other reset link of the user and signs them in.
 func (s *Service) ResetPassword(ctx context.Context, token, password string, c Client) (*SignedIn, error) {
 	var u *muster.User
 	if err := s.view(ctx, func(tx *txn) error {

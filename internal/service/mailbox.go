@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -27,7 +28,8 @@ func loadOwner(ctx context.Context, tx muster.Tx, what string) (*actor, error) {
 
 // Mailbox lists the email the org has sent or is sending: the local mailbox
 // when no SMTP server is set, and the messages that failed for good. Only
-// the Owner reads it: it holds other people's sign-in links.
+// the Owner reads it: it holds other people's invitation links. A private
+// message (a password reset link) shows only that it was sent (withheld).
 func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*MailboxPage, error) {
 	limit = pageLimit(limit)
 	var page MailboxPage
@@ -43,6 +45,9 @@ func (s *Service) Mailbox(ctx context.Context, beforeID int64, limit int) (*Mail
 		if len(msgs) > limit {
 			msgs = msgs[:limit]
 			page.NextBeforeID = msgs[limit-1].ID
+		}
+		for i, m := range msgs {
+			msgs[i] = withheld(m)
 		}
 		page.Messages = msgs
 		return nil
@@ -61,5 +66,26 @@ func (s *Service) MailboxMessage(ctx context.Context, id int64) (*muster.OutboxM
 		msg, err = tx.FindOutboxMessage(ctx, a.orgID, id)
 		return err
 	})
-	return msg, err
+	if err != nil {
+		return nil, err
+	}
+	return withheld(msg), nil
+}
+
+// withheld is m as the mailbox shows it: a private message's body, which
+// lets whoever reads it act as its recipient (a password reset link), is
+// replaced by a note that it was sent. A reset link is only ever shown to
+// the person it is for; invitation links stay, since in mailbox mode the
+// Owner hands them on.
+func withheld(m *muster.OutboxMessage) *muster.OutboxMessage {
+	if !m.Private {
+		return m
+	}
+	out := *m
+	out.Text = fmt.Sprintf("%s asked for a password reset. This email carries the link that sets a new password.\n\n"+
+		"The link is not shown here: it is only for %[1]s, since whoever holds it can take over the account.\n\n"+
+		"Without an SMTP server (--smtp) this email reaches no one. To let people reset their passwords by email, "+
+		"configure one.\n", m.To)
+	out.HTML = ""
+	return &out
 }

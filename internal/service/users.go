@@ -179,6 +179,11 @@ func (s *Service) invite(ctx context.Context, tx *txn, a *actor, in InviteInput)
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return nil, err
 		}
+		// The record comes back: a reset link of its earlier life must not
+		// come back with it once the invitation is accepted.
+		if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
+			return nil, err
+		}
 	} else if err := tx.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -442,6 +447,9 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) (*muster.User, e
 			return err
 		}
 		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkInactive, now); err != nil {
+			return err
+		}
+		if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
 			return err
 		}
 		// Access ends in the same transaction: the user's next request, on

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/muster-app/muster/internal/download"
 	"github.com/muster-app/muster/internal/service"
 )
 
@@ -101,31 +102,14 @@ func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	aq, _ := auditQuery(r.URL.Query())
 	aq.BeforeID = 0
-	csv := &download{w: w, filename: "audit-log.csv"}
+	csv := download.NewAttachment(w, r, "text/csv; charset=utf-8", "audit-log.csv")
 	err := s.svc.ExportAuditEvents(r.Context(), csv, aq)
 	switch {
-	case err != nil && !csv.started:
+	case err != nil && !csv.Started():
 		// Refused before the first byte: a page says why.
 		s.refused(w, r, err)
 	case err != nil:
 		// The status is sent; all that is left is to log and cut the file short.
 		s.log.Error("web: exporting the audit log", "err", err)
 	}
-}
-
-// download is a CSV file sent as an attachment. Its headers go out with its
-// first byte, so that a refusal that comes before any can still be a page.
-type download struct {
-	w        http.ResponseWriter
-	filename string
-	started  bool
-}
-
-func (d *download) Write(p []byte) (int, error) {
-	if !d.started {
-		d.started = true
-		d.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		d.w.Header().Set("Content-Disposition", `attachment; filename="`+d.filename+`"`)
-	}
-	return d.w.Write(p)
 }

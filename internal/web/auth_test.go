@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -302,18 +305,123 @@ func TestSecureCookieOverHTTPS(t *testing.T) {
 	}
 }
 
-func TestPprofOnlyWhenAsked(t *testing.T) {
+// TestStrictTransportSecurity: over https every response tells the browser
+// to use nothing but https for the host from then on; over http, where the
+// header would be ignored and could only strand a test setup, none does.
+func TestStrictTransportSecurity(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test"), PasswordParams: secret.TestParams})
-	for _, on := range []bool{false, true} {
-		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), Pprof: on})
+	for base, want := range map[string]string{"https://muster.example.com": "max-age=31536000", "http://127.0.0.1:8080": ""} {
+		svc := service.New(db, service.Config{BaseURL: base, Links: web.NewLinks(base), PasswordParams: secret.TestParams})
+		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), BaseURL: base})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/", nil))
-		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; rec.Code != want {
-			t.Errorf("pprof %v: /debug/pprof/ answered %d; want %d", on, rec.Code, want)
+		for _, path := range []string{"/", "/setup", "/signin", "/healthz", "/static/muster.css", "/nope"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			if got := rec.Header().Get("Strict-Transport-Security"); got != want {
+				t.Errorf("base URL %s: GET %s: Strict-Transport-Security %q; want %q", base, path, got, want)
+			}
 		}
 	}
+}
+
+// TestProfilesOnlyOnTheDebugHandler: the server people reach never serves
+// Go's profiles; the debug handler (--debug-addr) serves them, but never the
+// command line, which may hold the database password.
+func TestProfilesOnlyOnTheDebugHandler(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test"), PasswordParams: secret.TestParams})
+	h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for handler, paths := range map[string]map[string]int{
+		"main":  {"/debug/pprof/": 404, "/debug/pprof/cmdline": 404, "/debug/pprof/heap": 404, "/debug/pprof/symbol": 404},
+		"debug": {"/debug/pprof/": 200, "/debug/pprof/cmdline": 404, "/debug/pprof/heap": 200, "/debug/pprof/symbol": 200},
+	} {
+		for path, want := range paths {
+			rec := httptest.NewRecorder()
+			map[string]http.Handler{"main": h, "debug": web.Debug()}[handler].ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			if rec.Code != want {
+				t.Errorf("%s handler: GET %s = %d; want %d", handler, path, rec.Code, want)
+			}
+			if strings.Contains(rec.Body.String(), strings.Join(os.Args, "\x00")) {
+				t.Errorf("%s handler: GET %s shows the command line", handler, path)
+			}
+		}
+	}
+}
+
+// TestMailboxModeHidesResetLinks: without an SMTP server, the Owner's
+// Mailbox shows that an Admin asked for a password reset but never the
+// link, with which the Owner could take over the Admin's account; the reset
+// pages tell the Admin to ask the Owner to configure SMTP. Invitation links
+// stay visible: in mailbox mode the Owner hands them on.
+func TestMailboxModeHidesResetLinks(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	srv := httptest.NewUnstartedServer(nil)
+	svc := service.New(db, service.Config{BaseURL: "http://muster.test", Links: web.NewLinks("http://muster.test"), PasswordParams: secret.TestParams})
+	h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler), Mailbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	res, err := svc.CreateOrg(muster.NewContext(ctx, muster.Principal{Origin: "test"}),
+		service.NewOrg{Name: "Acme", LicenseTotal: 5, OwnerEmail: "olive@example.com", OwnerFirstName: "Olive", OwnerLastName: "Owner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept := func(link string) *muster.User {
+		in, err := svc.AcceptInvitation(ctx, link[strings.LastIndex(link, "/")+1:], ownerPassword, service.Client{IP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.User
+	}
+	owner := accept(res.SetupURL)
+	ownerCtx := muster.NewContext(ctx, muster.Principal{UserID: owner.ID, OrgID: owner.OrgID, Origin: "test"})
+	teams, err := svc.Teams(ownerCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invited, err := svc.Invite(ownerCtx, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com",
+		Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept(invited.Link)
+
+	ada := newClient(t, srv.URL, nil)
+	want(t, ada.get("/password-reset"), 200, "Ask your Owner to configure SMTP")
+	want(t, ada.post("/password-reset", url.Values{"email": {"ada@example.com"}}), 200, "Ask your Owner to configure SMTP")
+
+	olive := newClient(t, srv.URL, mustJar(t))
+	want(t, olive.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	mailbox := olive.get("/settings/mailbox")
+	want(t, mailbox, 200, "ada@example.com", "Reset your Muster password")
+	var sawReset, sawInvitation bool
+	for _, m := range regexp.MustCompile(`href="(/settings/mailbox/\d+)"`).FindAllStringSubmatch(mailbox.body, -1) {
+		p := olive.get(m[1])
+		want(t, p, 200)
+		if strings.Contains(p.body, "/password-reset/") {
+			t.Fatalf("the Owner reads a reset link at %s:\n%s", m[1], p.body)
+		}
+		sawReset = sawReset || strings.Contains(p.body, "ada@example.com asked for a password reset")
+		sawInvitation = sawInvitation || strings.Contains(p.body, "/invitations/")
+	}
+	if !sawReset || !sawInvitation {
+		t.Fatalf("the mailbox shows the reset request: %v, an invitation link: %v; want both", sawReset, sawInvitation)
+	}
+}
+
+func mustJar(t *testing.T) http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jar
 }

@@ -106,14 +106,21 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every response carries, and
+// Strict-Transport-Security when Muster is served over HTTPS (https set):
+// a browser that has seen it once never again sends the session cookie or
+// a password over plain HTTP to this host. It is sent on every response,
+// since behind a proxy that ends TLS the request reaches Muster as HTTP.
+func securityHeaders(next http.Handler, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		if https {
+			h.Set("Strict-Transport-Security", StrictTransportSecurity)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -69,16 +69,28 @@ func (s *Server) setPasswordByLink(w http.ResponseWriter, r *http.Request,
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// resetRequestPage asks for the email to send a reset link to.
+// resetRequestPage asks for the email to send a reset link to. In mailbox
+// mode (no SMTP server) its notice says that no email will reach them.
 type resetRequestPage struct {
 	Page
-	Email Field
+	Email  Field
+	Notice string
 }
 
 func (s *Server) handleResetRequestForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "reset_request", resetRequestPage{Page: Page{Title: "Reset your password"},
-		Email: Field{ID: "email", Label: "Email", Type: "email", Autocomplete: "username", Max: muster.MaxEmailLength}})
+	p := resetRequestPage{Page: Page{Title: "Reset your password"},
+		Email: Field{ID: "email", Label: "Email", Type: "email", Autocomplete: "username", Max: muster.MaxEmailLength}}
+	if s.mailbox {
+		p.Notice = noSMTPForReset
+	}
+	s.render(w, r, http.StatusOK, "reset_request", p)
 }
+
+// noSMTPForReset says, in mailbox mode, why no reset email will come: the
+// email stays in the Owner's mailbox, which never shows the link.
+const noSMTPForReset = "This Muster has no email server set up, so reset links are not emailed: " +
+	"the organization's Owner sees that you asked, but not the link, which is only for you. " +
+	"Ask your Owner to configure SMTP so that password reset emails reach you."
 
 // handleResetRequest answers the same for every email, so that the page
 // never tells whether an account exists (DEA-2).
@@ -88,6 +100,11 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.svc.RequestPasswordReset(r.Context(), r.PostForm.Get("email"), client(r)); err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	if s.mailbox {
+		s.message(w, r, http.StatusOK, messagePage{Heading: "No email will come", Message: noSMTPForReset,
+			Link: "/signin", LinkText: "Back to sign in"})
 		return
 	}
 	s.message(w, r, http.StatusOK, messagePage{Heading: "Check your email",

@@ -2,9 +2,9 @@ package web
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 
+	"github.com/muster-app/muster/internal/download"
 	"github.com/muster-app/muster/internal/muster"
 )
 
@@ -33,7 +33,7 @@ func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`,
 		rep.FinishedAt.UTC().Format("2006-01-02T15-04-05Z")))
-	if _, err := io.Copy(w, rc); err != nil {
+	if _, err := download.Copy(w, r, rc); err != nil {
 		s.log.Error("web: streaming a report", "report", id, "err", err)
 	}
 }

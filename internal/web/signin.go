@@ -2,7 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
@@ -41,13 +44,36 @@ var notices = map[string]string{
 	noticeSignedOut:    "You have signed out.",
 }
 
-// safeNext returns next if it is a path on this site, else "/".
+// safeNext returns next if it is a path on this site, else "/". It judges
+// next as a browser reads a Location header: browsers drop tabs and
+// newlines anywhere in a URL and read a backslash as a slash, so that
+// "/\t/evil.com" and "/\\evil.com" are both "//evil.com", another host.
+// Only a plain path passes: no control, space or backslash character
+// anywhere, no "//" start, and nothing url.Parse gives a scheme or host,
+// before or after percent-decoding.
 func safeNext(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") {
+	if localPath(next) {
 		return next
 	}
 	return "/"
 }
+
+func localPath(next string) bool {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || !utf8.ValidString(next) ||
+		strings.ContainsFunc(next, unsafeInPath) {
+		return false
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	// The decoded path too, for whatever decodes it once more on the way.
+	return !strings.HasPrefix(u.Path, "//") && !strings.ContainsFunc(u.Path, unsafeInPath)
+}
+
+// unsafeInPath reports the characters a browser drops or reads as a slash
+// in a URL, and those no path of Muster's holds unencoded.
+func unsafeInPath(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) }
 
 // signInPage is the sign-in form with its region selector.
 type signInPage struct {

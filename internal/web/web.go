@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -38,14 +37,12 @@ type Config struct {
 	// local mailbox; pages that mention sent email say so.
 	Mailbox bool
 	// BaseURL is where people reach Muster; an https one makes session
-	// cookies Secure.
+	// cookies Secure and adds Strict-Transport-Security to every response.
 	BaseURL string
 	// Region is this deployment's region; Regions are the others, offered
 	// on the sign-in page (AUTH-4).
 	Region  string
 	Regions []RegionLink
-	// Pprof serves Go's profiles at /debug/pprof/.
-	Pprof bool
 }
 
 // ReadyTimeout bounds the database ping of /readyz.
@@ -56,6 +53,11 @@ const ReadyTimeout = 2 * time.Second
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// StrictTransportSecurity is sent when the base URL is https: a year, the
+// figure browsers' preload lists ask for. Without includeSubDomains, since
+// other hosts under the same domain are not Muster's to decide for.
+const StrictTransportSecurity = "max-age=31536000"
+
 // Server is Muster's HTTP handler.
 type Server struct {
 	svc     *service.Service
@@ -63,7 +65,8 @@ type Server struct {
 	log     *slog.Logger
 	pages   *pages
 	mailbox bool
-	// secureCookies is set when Muster is served over HTTPS.
+	// secureCookies is set when Muster is served over HTTPS; it also sends
+	// Strict-Transport-Security.
 	secureCookies bool
 	region        string
 	regions       []RegionLink
@@ -95,17 +98,10 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.routes(cfg.API)
-	if cfg.Pprof {
-		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
-	s.handler = s.observe(securityHeaders(csrf.Handler(s.mux)))
+	s.handler = s.observe(securityHeaders(csrf.Handler(s.mux), s.secureCookies))
 	return s, nil
 }
 

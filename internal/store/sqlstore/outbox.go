@@ -8,21 +8,21 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 )
 
-const outboxColumns = `id, org_id, message_id, recipient, subject, body_text, body_html, created_at,
+const outboxColumns = `id, org_id, message_id, recipient, subject, body_text, body_html, created_at, private,
 	next_attempt_at, attempts, sent_at, failed_at, last_error, delivered_via`
 
 func scanOutbox(row interface{ Scan(...any) error }, m *muster.OutboxMessage) error {
 	return row.Scan(&m.ID, nullInt{&m.OrgID}, &m.MessageID, &m.To, &m.Subject, &m.Text, &m.HTML,
-		nullTime{&m.CreatedAt}, nullTime{&m.NextAttemptAt}, &m.Attempts, nullTime{&m.SentAt}, nullTime{&m.FailedAt},
+		nullTime{&m.CreatedAt}, &m.Private, nullTime{&m.NextAttemptAt}, &m.Attempts, nullTime{&m.SentAt}, nullTime{&m.FailedAt},
 		&m.LastError, &m.DeliveredVia)
 }
 
 // CreateOutboxMessage implements muster.Tx.
 func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) error {
 	id, err := tx.insert(ctx, `INSERT INTO outbox (org_id, message_id, recipient, subject, body_text, body_html,
-			created_at, next_attempt_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-		nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt))
+			created_at, next_attempt_at, private)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
+		nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt), m.Private)
 	m.ID = id
 	m.NextAttemptAt = m.CreatedAt
 	return err

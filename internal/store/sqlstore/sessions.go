@@ -99,7 +99,13 @@ func (tx *Tx) UsePasswordResets(ctx context.Context, userID, id int64, now time.
 	if err != nil || !ok {
 		return false, err
 	}
-	_, err = tx.exec(ctx, `UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`,
-		userID, micros(now))
+	err = tx.EndPasswordResets(ctx, userID, now)
 	return err == nil, err
+}
+
+// EndPasswordResets implements muster.Tx.
+func (tx *Tx) EndPasswordResets(ctx context.Context, userID int64, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`,
+		userID, micros(now))
+	return err
 }
