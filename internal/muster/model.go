@@ -213,6 +213,12 @@ const (
 	ActionTeamCreated     = "team.created"
 	ActionTeamRenamed     = "team.renamed"
 	ActionTeamRemoved     = "team.removed"
+	// ActionSessionsEnded: every session of the user was ended ("Sign out
+	// everywhere").
+	ActionSessionsEnded = "user.signed_out_everywhere"
+	// ActionInviteLinkCopied: an Owner or Admin took a Pending user's
+	// invitation link to pass it on themself; older links stopped working.
+	ActionInviteLinkCopied = "user.invite_link_copied"
 )
 
 // OutboxMessage is an email waiting to be sent, written in the same

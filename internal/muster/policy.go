@@ -47,12 +47,14 @@ func CheckManageUser(actor, target Role) error {
 // not allow it from (SPEC §3).
 func CheckTransition(action string, from Status) error {
 	allowed := map[string][]Status{
-		ActionInviteResent:    {StatusPending},
-		ActionInviteWithdrawn: {StatusPending},
-		ActionUserActivated:   {StatusPending},
-		ActionUserUpdated:     {StatusPending, StatusActive},
-		ActionUserDeactivated: {StatusActive},
-		ActionUserReinvited:   {StatusDeactivated, StatusWithdrawn},
+		ActionInviteResent:     {StatusPending},
+		ActionInviteWithdrawn:  {StatusPending},
+		ActionUserActivated:    {StatusPending},
+		ActionUserUpdated:      {StatusPending, StatusActive},
+		ActionUserDeactivated:  {StatusActive},
+		ActionUserReinvited:    {StatusDeactivated, StatusWithdrawn},
+		ActionInviteLinkCopied: {StatusPending},
+		ActionSessionsEnded:    {StatusActive},
 	}
 	for _, s := range allowed[action] {
 		if s == from {
@@ -73,6 +75,10 @@ func CheckTransition(action string, from Status) error {
 		msg = "Only active users can be deactivated; this user is %s."
 	case ActionUserReinvited:
 		msg = "Only deactivated users can be invited again; this user is %s."
+	case ActionInviteLinkCopied:
+		msg = "Only pending users have an invitation link; this user is %s."
+	case ActionSessionsEnded:
+		msg = "Only active users are signed in; this user is %s."
 	default:
 		msg = "This can't be done while the user is %s."
 	}
@@ -138,7 +144,8 @@ func CheckEditUser(actorRole Role, actorID int64, target *User, roleChange bool)
 	return CheckTransition(ActionUserUpdated, target.Status)
 }
 
-// CheckUserAction refuses an action (resend, withdraw, deactivate) by an
+// CheckUserAction refuses an action (resend, withdraw, deactivate, copy the
+// invitation link, sign out everywhere) by an
 // actor with role actorRole and ID actorID on target: nobody deactivates
 // themself or the Owner (ROLE-2), each role manages only the roles below its
 // ceiling, and the lifecycle allows each action from some statuses only.
@@ -150,6 +157,10 @@ func CheckUserAction(action string, actorRole Role, actorID int64, target *User)
 		case target.Role == RoleOwner:
 			return Errorf(EFORBIDDEN, "The Owner can't be deactivated. Ownership must be transferred first.")
 		}
+	}
+	if action == ActionSessionsEnded && target.ID == actorID {
+		// Everyone may sign themself out everywhere.
+		return nil
 	}
 	if action == ActionInviteResent && target.Role == RoleOwner && actorRole == RoleOwner {
 		// A new org's Owner is Pending until they use the set-up link. When

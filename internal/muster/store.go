@@ -2,6 +2,7 @@ package muster
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -113,6 +114,10 @@ type UserTx interface {
 	// org, ignoring case.
 	FindLiveUserByEmail(ctx context.Context, email string) (*User, error)
 	FindUsers(ctx context.Context, filter UserFilter) ([]*User, error)
+	// CountUsers counts the users filter selects, After and Limit aside,
+	// reading at most limit of them: a count of limit means "limit or
+	// more".
+	CountUsers(ctx context.Context, filter UserFilter, limit int) (int, error)
 	// ExportUsers returns up to limit users of the org with IDs above
 	// afterID, in ID order, of every status but withdrawn, with their teams
 	// and the name of whoever invited them.
@@ -253,7 +258,7 @@ type APITokenTx interface {
 	RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error
 }
 
-// UserFilter selects users for a listing, ordered by name then id.
+// UserFilter selects users for a listing, in the order Sort and Desc give.
 type UserFilter struct {
 	OrgID int64
 	// Query matches a prefix of the first name, last name, full name or
@@ -263,12 +268,85 @@ type UserFilter struct {
 	Status Status
 	Role   Role
 	TeamID int64
-	After  *UserCursor
-	Limit  int
+	// PrimaryOnly narrows TeamID to the users whose primary team it is.
+	PrimaryOnly bool
+	// Sort is the order; empty means by name. Desc reverses it.
+	Sort UserSort
+	Desc bool
+	// After is where the page starts: past this user, in the order.
+	After *UserCursor
+	Limit int
 }
 
-// UserCursor is the position after which a page of users starts.
+// UserSort is an order of the user list: by one column, ties broken by
+// name (for role and status) and then by id, so that every order is total
+// and a page's last user says exactly where the next page begins.
+type UserSort string
+
+// The orders of the user list. Role and status sort by their codes, which
+// sort as their labels do (Admin, Basic User, Manager, Owner; Active,
+// Deactivated, Pending). Users who never signed in come first in
+// last-sign-in order, last when it is reversed.
+const (
+	SortName       UserSort = "name"
+	SortEmail      UserSort = "email"
+	SortRole       UserSort = "role"
+	SortStatus     UserSort = "status"
+	SortInvited    UserSort = "invited"
+	SortLastSignIn UserSort = "last_sign_in"
+)
+
+// UserSorts lists every order.
+var UserSorts = []UserSort{SortName, SortEmail, SortRole, SortStatus, SortInvited, SortLastSignIn}
+
+// ParseUserSort returns the order named s; empty is by name.
+func ParseUserSort(s string) (UserSort, bool) {
+	if s == "" {
+		return SortName, true
+	}
+	for _, o := range UserSorts {
+		if string(o) == s {
+			return o, true
+		}
+	}
+	return "", false
+}
+
+// Cursor returns the position of u in the order: a page that starts after
+// it starts with the user that follows u.
+func (o UserSort) Cursor(u *User) *UserCursor {
+	c := &UserCursor{SortKey: SearchKey(u.FirstName + " " + u.LastName), ID: u.ID}
+	switch o {
+	case SortEmail:
+		c.Key = NormalizeEmail(u.Email)
+	case SortRole:
+		c.Key = string(u.Role)
+	case SortStatus:
+		c.Key = string(u.Status)
+	case SortInvited:
+		c.Key = strconv.FormatInt(micros(u.InvitedAt), 10)
+	case SortLastSignIn:
+		c.Key = strconv.FormatInt(micros(u.LastSignInAt), 10)
+	}
+	return c
+}
+
+// micros is t in microseconds since the Unix epoch, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// UserCursor is the position after which a page of users starts: the last
+// user's values of the order's columns and their id.
 type UserCursor struct {
+	// Key is the order's first column unless it is by name: the email key,
+	// the role, the status, or a time in microseconds (0 for never).
+	Key string
+	// SortKey is the name's sort key (SearchKey of the full name): the
+	// order's column by name, and the tie-break of role and status.
 	SortKey string
 	ID      int64
 }

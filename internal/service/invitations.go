@@ -12,17 +12,11 @@ import (
 // sendInvitation ends the user's older links, makes a new one and queues the
 // invitation email, all in tx. It returns the link.
 func (s *Service) sendInvitation(ctx context.Context, tx *txn, a *actor, org *muster.Org, u *muster.User) (string, error) {
+	link, inv, err := s.newInvitationLink(ctx, tx, org, u)
+	if err != nil {
+		return "", err
+	}
 	now := tx.now
-	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, now); err != nil {
-		return "", err
-	}
-	token, hash := secret.NewToken()
-	inv := &muster.Invitation{OrgID: org.ID, UserID: u.ID, TokenHash: hash, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.InvitationTTL)}
-	if err := tx.CreateInvitation(ctx, inv); err != nil {
-		return "", err
-	}
-	link := s.cfg.Links.Invitation(token)
 	msg, err := mail.ComposeInvitation(mail.Invitation{
 		OrgName: org.Name, InviterName: a.name(), FirstName: u.FirstName, Email: u.Email, Link: link,
 		ExpiresAt: inv.ExpiresAt, Owner: u.Role == muster.RoleOwner,
@@ -35,6 +29,22 @@ func (s *Service) sendInvitation(ctx context.Context, tx *txn, a *actor, org *mu
 		Text: msg.Text, HTML: msg.HTML, CreatedAt: now,
 	})
 	return link, err
+}
+
+// newInvitationLink ends the user's older links and makes a new one, in
+// tx.
+func (s *Service) newInvitationLink(ctx context.Context, tx *txn, org *muster.Org, u *muster.User) (string, *muster.Invitation, error) {
+	now := tx.now
+	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, now); err != nil {
+		return "", nil, err
+	}
+	token, hash := secret.NewToken()
+	inv := &muster.Invitation{OrgID: org.ID, UserID: u.ID, TokenHash: hash, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.InvitationTTL)}
+	if err := tx.CreateInvitation(ctx, inv); err != nil {
+		return "", nil, err
+	}
+	return s.cfg.Links.Invitation(token), inv, nil
 }
 
 // newMessageID returns a unique RFC 5322 Message-ID, fixed when the email is

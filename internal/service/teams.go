@@ -172,24 +172,132 @@ func (s *Service) RemoveTeam(ctx context.Context, teamID int64) (*muster.Team, e
 		if team, err = loadEditableTeam(ctx, tx, a, teamID, "removed"); err != nil {
 			return err
 		}
-		if n := team.PrimaryCount; n > 0 {
-			users := "users have"
-			if n == 1 {
-				users = "user has"
-			}
-			return &muster.Error{Code: muster.ECONFLICT, Reason: muster.ReasonTeamInUse,
-				Message: fmt.Sprintf("%s can't be removed: %d %s it as their primary team. Move them to another team first.",
-					team.Name, n, users)}
+		return s.removeTeam(ctx, tx, a, team)
+	})
+	return team, err
+}
+
+// removeTeam removes team, locked in tx, unless Pending or Active users
+// have it as their primary team.
+func (s *Service) removeTeam(ctx context.Context, tx *txn, a *actor, team *muster.Team) error {
+	if n := team.PrimaryCount; n > 0 {
+		users := "users have"
+		if n == 1 {
+			users = "user has"
 		}
-		def, err := tx.FindDefaultTeam(ctx, a.orgID)
+		return &muster.Error{Code: muster.ECONFLICT, Reason: muster.ReasonTeamInUse,
+			Message: fmt.Sprintf("%s can't be removed: %d %s it as their primary team. Move them to another team first.",
+				team.Name, n, users)}
+	}
+	def, err := tx.FindDefaultTeam(ctx, a.orgID)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteTeam(ctx, a.orgID, team.ID, def.ID); err != nil {
+		return err
+	}
+	return tx.audit(ctx, a, muster.ActionTeamRemoved, muster.TargetTeam, team.ID, team.Name,
+		map[string]any{"name": team.Name}, nil)
+}
+
+// TeamRemoval is what removing a team involves: the team, the Pending and
+// Active users who have it as their primary team and so block its removal
+// (counted, and listed up to MaxBulkUsers), and the other teams they can be
+// moved to (TEAM-3).
+type TeamRemoval struct {
+	Team *muster.Team
+	// Blockers are the users who have the team as primary team, by name;
+	// BlockerCount counts them all.
+	Blockers     []*muster.User
+	BlockerCount int
+	Others       []*muster.Team
+}
+
+// FindTeamRemoval returns what removing a team involves, for Owners and
+// Admins: the confirmation page of Remove.
+func (s *Service) FindTeamRemoval(ctx context.Context, teamID int64) (*TeamRemoval, error) {
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*TeamRemoval, error) {
+		team, err := loadEditableTeam(ctx, tx, a, teamID, "removed")
+		if err != nil {
+			return nil, err
+		}
+		out := &TeamRemoval{Team: team}
+		if out.Blockers, err = primaryMembers(ctx, tx, a.orgID, team.ID); err != nil {
+			return nil, err
+		}
+		out.BlockerCount = team.PrimaryCount
+		teams, err := tx.FindTeams(ctx, a.orgID)
+		if err != nil {
+			return nil, err
+		}
+		out.Others = slices.DeleteFunc(teams, func(t *muster.Team) bool { return t.ID == team.ID })
+		return out, nil
+	})
+}
+
+// primaryMembers lists, by name, up to MaxBulkUsers Pending and Active
+// users whose primary team is teamID.
+func primaryMembers(ctx context.Context, tx muster.Tx, orgID, teamID int64) ([]*muster.User, error) {
+	users, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: orgID, TeamID: teamID, PrimaryOnly: true, Limit: MaxBulkUsers + 1})
+	return slices.DeleteFunc(users, func(u *muster.User) bool { return !u.Status.HoldsSeat() }), err
+}
+
+// MoveMembersAndRemoveTeam removes a team whose Pending and Active primary
+// members block its removal, after making moveTo their primary team (and
+// no longer a secondary one), in one transaction: each move is audited as
+// an edit of the user, under the edit's rules (an Admin moves no Admin),
+// then the removal. Up to MaxBulkUsers members are moved at once.
+func (s *Service) MoveMembersAndRemoveTeam(ctx context.Context, teamID, moveTo int64) (*muster.Team, error) {
+	var team *muster.Team
+	err := s.update(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteTeam(ctx, a.orgID, team.ID, def.ID); err != nil {
+		if team, err = loadEditableTeam(ctx, tx, a, teamID, "removed"); err != nil {
 			return err
 		}
-		return tx.audit(ctx, a, muster.ActionTeamRemoved, muster.TargetTeam, team.ID, team.Name,
-			map[string]any{"name": team.Name}, nil)
+		if moveTo == team.ID || moveTo == 0 {
+			return muster.FieldErrorf(muster.EINVALID, muster.FieldPrimaryTeamID, "Choose another team to move them to.")
+		}
+		to, err := tx.FindTeamShared(ctx, a.orgID, moveTo)
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return muster.FieldErrorf(muster.EINVALID, muster.FieldPrimaryTeamID, "The chosen team does not exist. It may have been removed.")
+		} else if err != nil {
+			return err
+		}
+		members, err := primaryMembers(ctx, tx, a.orgID, team.ID)
+		if err != nil {
+			return err
+		}
+		if len(members) > MaxBulkUsers {
+			return muster.Errorf(muster.ECONFLICT, "%s is the primary team of more than %d users: move them in steps "+
+				"with the Users tab's bulk Change teams first.", team.Name, MaxBulkUsers)
+		}
+		for _, m := range members {
+			u, err := tx.FindUser(ctx, a.orgID, m.ID)
+			if err != nil {
+				return err
+			}
+			if err := muster.CheckEditUser(a.role, a.id(), u, false); err != nil {
+				return muster.Errorf(muster.EFORBIDDEN, "%s can't be moved: %s", u.Name(), muster.ErrorMessage(err))
+			}
+			before := userSnapshot(u)
+			u.PrimaryTeamID = to.ID
+			u.SecondaryTeamIDs = slices.DeleteFunc(u.SecondaryTeamIDs, func(id int64) bool { return id == to.ID || id == team.ID })
+			u.UpdatedAt = tx.now
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			if err := tx.audit(ctx, a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
+				return err
+			}
+		}
+		// Read again: the moves changed its counts.
+		if team, err = tx.FindTeam(ctx, a.orgID, team.ID); err != nil {
+			return err
+		}
+		return s.removeTeam(ctx, tx, a, team)
 	})
 	return team, err
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -373,6 +374,19 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	return s.editUser(ctx, userID, func(u *muster.User) (UserUpdate, error) {
+		if upd.IfVersion != 0 && upd.IfVersion != u.Version {
+			return upd, muster.Errorf(muster.ESTALE, "The user changed since you read it. Read it again and retry.")
+		}
+		return upd, nil
+	})
+}
+
+// editUser applies the update that edit makes of the user as they are,
+// read and locked in the transaction that writes, under UpdateUser's rules:
+// who may edit whom, which roles the actor gives, which teams exist. A
+// bulk team action computes its update from the user's teams this way.
+func (s *Service) editUser(ctx context.Context, userID int64, edit func(u *muster.User) (UserUpdate, error)) (*muster.User, error) {
 	var out *muster.User
 	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
@@ -383,8 +397,9 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 		if err != nil {
 			return err
 		}
-		if upd.IfVersion != 0 && upd.IfVersion != u.Version {
-			return muster.Errorf(muster.ESTALE, "The user changed since you read it. Read it again and retry.")
+		upd, err := edit(u)
+		if err != nil {
+			return err
 		}
 		roleChange := upd.Role != nil && *upd.Role != u.Role
 		if err := muster.CheckEditUser(a.role, a.id(), u, roleChange); err != nil {
@@ -526,16 +541,35 @@ type UserQuery struct {
 	Status string
 	Role   string
 	TeamID int64
-	// Cursor is the NextCursor of the previous page; empty for the first.
+	// Sort names the order (muster.UserSorts); empty is by name. Desc
+	// reverses it.
+	Sort string
+	Desc bool
+	// Cursor is the NextCursor or PrevCursor of the page before; empty for
+	// the first page. A cursor of another order starts from the first page.
 	Cursor string
 	Limit  int
+	// Count asks for Total, the number of users the filters select.
+	Count bool
 }
 
 // UserPage is one page of users.
 type UserPage struct {
-	Users      []*muster.User
+	Users []*muster.User
+	// NextCursor and PrevCursor open the pages after and before this one;
+	// empty when there is none.
 	NextCursor string
+	PrevCursor string
+	// Offset is how many users come before the page's first, in the order.
+	Offset int
+	// Total is the number of users the filters select, when asked for; a
+	// Total of MaxUserCount means at least that many.
+	Total int
 }
+
+// MaxUserCount bounds how many users a listing counts: beyond it, its
+// total says "more than".
+const MaxUserCount = 1_000_000
 
 // Page sizes for user listings.
 const (
@@ -590,56 +624,128 @@ func (s *Service) FindUserDirectory(ctx context.Context, q UserQuery) (*UserDire
 	return &d, err
 }
 
-// findUserPage reads the page of the org's users that q selects.
+// findUserPage reads the page of the org's users that q selects: after its
+// cursor, or before it, read backwards (the order reversed) and turned
+// round.
 func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPage, error) {
 	limit := pageLimit(q.Limit)
-	filter, err := q.filter(a.orgID)
+	filter, cur, err := q.filter(a.orgID)
 	if err != nil {
 		return nil, err
+	}
+	back := cur != nil && cur.Back
+	if cur != nil {
+		filter.After = &cur.UserCursor
+	}
+	if back {
+		filter.Desc = !filter.Desc
 	}
 	filter.Limit = limit + 1
 	users, err := tx.FindUsers(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
+	more := len(users) > limit
+	if more {
+		users = users[:limit]
+	}
 	page := &UserPage{Users: users}
-	if len(users) > limit {
-		page.Users = users[:limit]
-		last := users[limit-1]
-		page.NextCursor = encodeUserCursor(muster.SearchKey(last.FirstName+" "+last.LastName), last.ID)
+	if cur != nil {
+		page.Offset = cur.Offset
+	}
+	if back {
+		slices.Reverse(users)
+		if !more {
+			// The list's start: fewer users before than a page.
+			page.Offset = 0
+		}
+	}
+	filter.Desc = q.Desc
+	if len(users) > 0 {
+		first, last := users[0], users[len(users)-1]
+		if (back && more) || (!back && page.Offset > 0) {
+			page.PrevCursor = encodeUserCursor(userCursor{UserCursor: *filter.Sort.Cursor(first), Back: true,
+				Offset: max(page.Offset-limit, 0)}, filter)
+		}
+		if back || more {
+			page.NextCursor = encodeUserCursor(userCursor{UserCursor: *filter.Sort.Cursor(last),
+				Offset: page.Offset + len(users)}, filter)
+		}
+	}
+	if q.Count {
+		filter.After = nil
+		if page.Total, err = tx.CountUsers(ctx, filter, MaxUserCount); err != nil {
+			return nil, err
+		}
 	}
 	return page, nil
 }
 
-// filter is the store's filter for q in the org, or an EINVALID error for
-// a status, role or cursor that q may not have. Withdrawn invitations left
-// the list (SPEC §1): they are not a status to list.
-func (q UserQuery) filter(orgID int64) (muster.UserFilter, error) {
-	f := muster.UserFilter{OrgID: orgID, Query: q.Search, TeamID: q.TeamID}
+// filter is the store's filter for q in the org, and q's cursor when it is
+// of q's order; or an EINVALID error for a status, role, order or cursor
+// that q may not have. Withdrawn invitations left the list (SPEC §1): they
+// are not a status to list.
+func (q UserQuery) filter(orgID int64) (muster.UserFilter, *userCursor, error) {
+	f := muster.UserFilter{OrgID: orgID, Query: q.Search, TeamID: q.TeamID, Desc: q.Desc}
 	if q.Status != "" {
 		st, ok := muster.ParseStatus(q.Status)
 		if !ok || st == muster.StatusWithdrawn {
-			return f, muster.Errorf(muster.EINVALID, "The status must be pending, active or deactivated.")
+			return f, nil, muster.Errorf(muster.EINVALID, "The status must be pending, active or deactivated.")
 		}
 		f.Status = st
 	}
 	if q.Role != "" {
 		role, ok := muster.ParseRole(q.Role)
 		if !ok {
-			return f, muster.Errorf(muster.EINVALID, "The role must be owner, admin, manager or basic.")
+			return f, nil, muster.Errorf(muster.EINVALID, "The role must be owner, admin, manager or basic.")
 		}
 		f.Role = role
 	}
-	var err error
-	f.After, err = decodeUserCursor(q.Cursor)
-	return f, err
+	var ok bool
+	if f.Sort, ok = muster.ParseUserSort(q.Sort); !ok {
+		return f, nil, muster.Errorf(muster.EINVALID, "The order must be name, email, role, status, invited or last_sign_in.")
+	}
+	cur, err := decodeUserCursor(q.Cursor)
+	if err != nil || cur == nil {
+		return f, nil, err
+	}
+	if cur.Sort != f.Sort || cur.Desc != f.Desc {
+		// A page of another order: start from the first page of this one.
+		return f, nil, nil
+	}
+	return f, cur, nil
 }
 
-func encodeUserCursor(sortKey string, id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10) + ":" + sortKey))
+// userCursor is a page's cursor: where it starts, in which order, which
+// way it is read and how many users come before it.
+type userCursor struct {
+	muster.UserCursor
+	Sort   muster.UserSort
+	Desc   bool
+	Back   bool
+	Offset int
 }
 
-func decodeUserCursor(s string) (*muster.UserCursor, error) {
+// cursorJSON is how a cursor is encoded, in short names.
+type cursorJSON struct {
+	Sort    muster.UserSort `json:"s"`
+	Desc    bool            `json:"d,omitempty"`
+	Back    bool            `json:"b,omitempty"`
+	Offset  int             `json:"o,omitempty"`
+	Key     string          `json:"k,omitempty"`
+	SortKey string          `json:"n"`
+	ID      int64           `json:"i"`
+}
+
+func encodeUserCursor(c userCursor, f muster.UserFilter) string {
+	b, _ := json.Marshal(cursorJSON{Sort: f.Sort, Desc: f.Desc, Back: c.Back, Offset: c.Offset, Key: c.Key,
+		SortKey: c.SortKey, ID: c.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeUserCursor reads a cursor, and the cursors of earlier versions,
+// "ID:SORTKEY" in name order, which API clients may hold.
+func decodeUserCursor(s string) (*userCursor, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -648,12 +754,23 @@ func decodeUserCursor(s string) (*muster.UserCursor, error) {
 	if err != nil {
 		return nil, bad
 	}
+	if len(b) > 0 && b[0] == '{' {
+		var c cursorJSON
+		if err := json.Unmarshal(b, &c); err != nil || c.ID <= 0 || c.Offset < 0 {
+			return nil, bad
+		}
+		if _, ok := muster.ParseUserSort(string(c.Sort)); !ok {
+			return nil, bad
+		}
+		return &userCursor{UserCursor: muster.UserCursor{Key: c.Key, SortKey: c.SortKey, ID: c.ID}, Sort: c.Sort,
+			Desc: c.Desc, Back: c.Back, Offset: c.Offset}, nil
+	}
 	idText, key, ok := strings.Cut(string(b), ":")
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if !ok || err != nil || id <= 0 {
 		return nil, bad
 	}
-	return &muster.UserCursor{SortKey: key, ID: id}, nil
+	return &userCursor{UserCursor: muster.UserCursor{SortKey: key, ID: id}, Sort: muster.SortName}, nil
 }
 
 // FindUser returns a user of the actor's org. Owners and Admins see anyone;

@@ -57,7 +57,12 @@ func TestFindUsersShapes(t *testing.T) {
 				}
 				u := &muster.User{OrgID: org.ID, Email: fmt.Sprintf("%s%d@example.com", local, i),
 					FirstName: first, LastName: last, Role: muster.RoleBasic, Status: statuses[rng.IntN(len(statuses))],
-					InvitedAt: now, UpdatedAt: now, PrimaryTeamID: teams["Default"].ID}
+					InvitedAt: now.Add(time.Duration(rng.IntN(50)) * time.Minute), UpdatedAt: now,
+					PrimaryTeamID: teams["Default"].ID}
+				if rng.IntN(3) > 0 {
+					// Some sign-ins share a time; the rest never signed in.
+					u.LastSignInAt = now.Add(time.Duration(1+rng.IntN(40)) * time.Hour)
+				}
 				if i%7 == 0 {
 					u.Role = muster.RoleAdmin
 				}
@@ -96,6 +101,7 @@ func TestFindUsersShapes(t *testing.T) {
 					f.Status != "" && u.Status != f.Status,
 					f.Role != "" && u.Role != f.Role,
 					f.TeamID != 0 && u.PrimaryTeamID != f.TeamID && !slices.Contains(u.SecondaryTeamIDs, f.TeamID),
+					f.PrimaryOnly && u.PrimaryTeamID != f.TeamID,
 					q != "" && !strings.HasPrefix(sortKey(u), q) && !strings.HasPrefix(muster.SearchKey(u.LastName), q) &&
 						!strings.HasPrefix(muster.NormalizeEmail(u.Email), q):
 					continue
@@ -149,15 +155,71 @@ func TestFindUsersShapes(t *testing.T) {
 				}
 			}
 		}
+		// Every order, both ways, of a few of the filters: a walk, a team
+		// that starts from its members, a search by name and a rare one.
+		for _, sort := range muster.UserSorts {
+			for _, desc := range []bool{false, true} {
+				for _, f := range []muster.UserFilter{{}, {TeamID: teams["Small"].ID}, {TeamID: teams["Big"].ID},
+					{Query: "mar"}, {Query: "zh"}, {Query: "s", Role: muster.RoleAdmin}, {Status: muster.StatusPending},
+					{TeamID: teams["Big"].ID, PrimaryOnly: true}, {TeamID: teams["Small"].ID, PrimaryOnly: true, Query: "m"}} {
+					f.Sort, f.Desc = sort, desc
+					filters = append(filters, f)
+				}
+			}
+		}
+		micros := func(t time.Time) int64 {
+			if t.IsZero() {
+				return 0
+			}
+			return t.UnixMicro()
+		}
+		// order sorts ids as the filter's order does.
+		order := func(f muster.UserFilter, ids []int64) {
+			byID := map[int64]*muster.User{}
+			for _, u := range users {
+				byID[u.ID] = u
+			}
+			slices.SortStableFunc(ids, func(a, b int64) int {
+				ua, ub := byID[a], byID[b]
+				var c int
+				switch f.Sort {
+				case muster.SortEmail:
+					c = strings.Compare(muster.NormalizeEmail(ua.Email), muster.NormalizeEmail(ub.Email))
+				case muster.SortRole:
+					c = strings.Compare(string(ua.Role), string(ub.Role))
+				case muster.SortStatus:
+					c = strings.Compare(string(ua.Status), string(ub.Status))
+				case muster.SortInvited:
+					c = int(micros(ua.InvitedAt) - micros(ub.InvitedAt))
+				case muster.SortLastSignIn:
+					c = int(micros(ua.LastSignInAt) - micros(ub.LastSignInAt))
+				}
+				if c == 0 && (f.Sort == muster.SortRole || f.Sort == muster.SortStatus || f.Sort == "" || f.Sort == muster.SortName) {
+					c = strings.Compare(sortKey(ua), sortKey(ub))
+				}
+				if c == 0 {
+					c = int(ua.ID - ub.ID)
+				}
+				if f.Desc {
+					c = -c
+				}
+				return c
+			})
+		}
 		for _, f := range filters {
 			f.OrgID, f.Limit = org.ID, 9
 			wantIDs := want(f)
+			order(f, wantIDs)
 			var got []int64
+			var count int
 			for page := 0; ; page++ {
 				var found []*muster.User
 				err := db.View(ctx, func(tx muster.Tx) error {
 					var err error
-					found, err = tx.FindUsers(ctx, f)
+					if found, err = tx.FindUsers(ctx, f); err != nil {
+						return err
+					}
+					count, err = tx.CountUsers(ctx, f, 1000)
 					return err
 				})
 				if err != nil {
@@ -169,12 +231,16 @@ func TestFindUsersShapes(t *testing.T) {
 				if len(found) < f.Limit || page > len(users) {
 					break
 				}
-				last := found[len(found)-1]
-				f.After = &muster.UserCursor{SortKey: sortKey(last), ID: last.ID}
+				f.After = f.Sort.Cursor(found[len(found)-1])
 			}
 			f.After = nil
 			if !slices.Equal(got, wantIDs) {
-				t.Errorf("query %q status %q role %q team %d: got %v; want %v", f.Query, f.Status, f.Role, f.TeamID, got, wantIDs)
+				t.Errorf("query %q status %q role %q team %d sort %q desc %v: got %v; want %v", f.Query, f.Status, f.Role,
+					f.TeamID, f.Sort, f.Desc, got, wantIDs)
+			}
+			if count != len(wantIDs) {
+				t.Errorf("query %q status %q role %q team %d: counted %d; want %d", f.Query, f.Status, f.Role, f.TeamID,
+					count, len(wantIDs))
 			}
 		}
 	})

@@ -238,10 +238,11 @@ func (tx *Tx) findUser(ctx context.Context, lock, where string, args ...any) (*m
 var selectiveLimit = 2000
 
 // FindUsers implements muster.Tx. Every plan is an index walk: a page of
-// the list (or of a status or role) walks its index in name order from the
-// cursor; a search walks the names, last names and emails that match it in
-// name order, each through its own index; a team that selects few users
-// starts from its memberships instead and sorts them (see findUsersQuery).
+// the list (or of a status or role) walks its order's index from the
+// cursor; a search by name walks the names, last names and emails that
+// match it in name order, each through its own index; a team, or a search
+// in another order, that selects few users starts from them instead and
+// sorts them (see findUsersQuery).
 func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.User, error) {
 	query, args, err := tx.findUsersQuery(ctx, f)
 	if err != nil {
@@ -266,15 +267,155 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 	return users, nil
 }
 
-// findUsersQuery builds FindUsers' query in one of three shapes:
+// userOrder is the columns an order sorts by, in the order of the index
+// that holds them after org_id (migrations 00001 and 00014):
+// users_org_sort, users_org_email_order, users_org_role_sort,
+// users_org_status_sort, users_org_invited_order, users_org_signin_order.
+// Users who never signed in have no time, sorted as 0 in both dialects
+// (which sort NULL differently).
+func userOrder(o muster.UserSort) []string {
+	switch o {
+	case muster.SortEmail:
+		return []string{`u.email_key`, `u.id`}
+	case muster.SortRole:
+		return []string{`u.role`, `u.sort_key`, `u.id`}
+	case muster.SortStatus:
+		return []string{`u.status`, `u.sort_key`, `u.id`}
+	case muster.SortInvited:
+		return []string{`u.invited_at`, `u.id`}
+	case muster.SortLastSignIn:
+		return []string{`coalesce(u.last_sign_in_at, 0)`, `u.id`}
+	}
+	return []string{`u.sort_key`, `u.id`}
+}
+
+// cursorValues are c's values of userOrder(o)'s columns.
+func cursorValues(o muster.UserSort, c *muster.UserCursor) ([]any, error) {
+	switch o {
+	case muster.SortEmail:
+		return []any{c.Key, c.ID}, nil
+	case muster.SortRole, muster.SortStatus:
+		return []any{c.Key, c.SortKey, c.ID}, nil
+	case muster.SortInvited, muster.SortLastSignIn:
+		t, err := strconv.ParseInt(c.Key, 10, 64)
+		if err != nil {
+			return nil, muster.Errorf(muster.EINVALID, "The page cursor is not valid. Start again from the first page.")
+		}
+		return []any{t, c.ID}, nil
+	}
+	return []any{c.SortKey, c.ID}, nil
+}
+
+// orderBy is the ORDER BY list of cols, each descending when desc.
+func orderBy(cols []string, desc bool) string {
+	if !desc {
+		return strings.Join(cols, ", ")
+	}
+	return strings.Join(cols, " DESC, ") + " DESC"
+}
+
+// userConds are the conditions of a user listing, built with its
+// arguments.
+type userConds struct {
+	where []string
+	args  []any
+}
+
+func (c *userConds) arg(v any) string {
+	c.args = append(c.args, v)
+	return "$" + itoa(len(c.args))
+}
+
+// base adds the conditions of f that every shape tests row by row: the
+// org, the status and the role.
+func (c *userConds) base(f muster.UserFilter) {
+	c.where = append(c.where, `u.org_id = `+c.arg(f.OrgID))
+	switch {
+	case f.Status != "":
+		c.where = append(c.where, `u.status = `+c.arg(f.Status))
+	case f.Sort == muster.SortStatus:
+		// The listed statuses (active, deactivated, pending) are those
+		// before withdrawn: a range of the status order's index, which an
+		// IN list would break into three, to be merged by a sort.
+		c.where = append(c.where, `u.status < 'withdrawn'`)
+	default:
+		c.where = append(c.where, `u.status IN ('pending', 'active', 'deactivated')`)
+	}
+	if f.Role != "" {
+		c.where = append(c.where, `u.role = `+c.arg(f.Role))
+	}
+}
+
+// search is how a listing matches f.Query: the conditions of its three
+// kinds of match (full name, last name, email), and whether each kind can
+// be walked in name order from its own index (merged).
+type search struct {
+	name, last, email string
+	merged            bool
+}
+
+func (s search) any() string { return `(` + s.name + ` OR ` + s.last + ` OR ` + s.email + `)` }
+
+// matchConds builds the match conditions of q, a SearchKey, with c's
+// arguments.
+func matchConds(c *userConds, q string) search {
+	lo, hi := c.arg(q), c.arg(q+"\U0010FFFF")
+	s := search{name: between(`u.sort_key`, lo, hi), last: between(`u.last_key`, lo, hi), email: between(`u.email_key`, lo, hi)}
+	if prefix, ok := muster.SearchPrefix(q); ok {
+		p := c.arg(prefix)
+		s.last = `substr(u.last_key, 1, 3) = ` + p + ` AND ` + s.last
+		s.email = `substr(u.email_key, 1, 3) = ` + p + ` AND ` + s.email
+		s.merged = true
+	} else {
+		// Keys that begin with q are those whose first three letters do.
+		s.last, s.email = between(`substr(u.last_key, 1, 3)`, lo, hi), between(`substr(u.email_key, 1, 3)`, lo, hi)
+	}
+	return s
+}
+
+// search builds the match conditions of q, a SearchKey, with c's
+// arguments, and tells whether its matches are few enough to start from
+// (see findUsersQuery): in name order, the last names and emails that
+// match a search shorter than muster.SearchPrefixLength (the full names,
+// and the three kinds of a longer search, are walked in name order); in
+// another order, every kind.
+func (tx *Tx) search(ctx context.Context, c *userConds, orgID int64, q string, byName bool) (search, bool, error) {
+	s := matchConds(c, q)
+	if byName && s.merged {
+		return s, false, nil
+	}
+	sub := &userConds{}
+	org := `u.org_id = ` + sub.arg(orgID)
+	m := matchConds(sub, q)
+	// The name's condition uses the org, lo and hi only.
+	kinds := []struct {
+		cond string
+		args []any
+	}{{m.name, sub.args[:3]}, {m.last, sub.args}, {m.email, sub.args}}
+	if byName {
+		kinds = kinds[1:]
+	}
+	// Every kind of match must be few: emails often start with a first
+	// name, so a common one matches thousands.
+	for _, k := range kinds {
+		few, err := tx.fewerThan(ctx, selectiveLimit, `SELECT 1 FROM users u WHERE `+org+` AND `+k.cond, k.args...)
+		if err != nil || !few {
+			return s, false, err
+		}
+	}
+	return s, true, nil
+}
+
+// findUsersQuery builds FindUsers' query in one of four shapes:
 //
-//   - walk: users in name order from the cursor, through users_org_sort
-//     (or users_org_status_sort, users_org_role_sort), each filter checked
-//     row by row, until the page is full;
+//   - walk: users in the order from the cursor, through the order's index
+//     (users_org_sort by name, or users_org_status_sort, users_org_role_sort
+//     for a status or role filter), each filter checked row by row, until
+//     the page is full;
 //   - team: the team's memberships (memberships_team), then their users,
 //     sorted — when the team has fewer than selectiveLimit memberships;
-//   - search: the page's first matches of each kind, merged: full names
-//     (a range of users_org_sort), last names and emails (of
+//   - search by name: the page's first matches of each kind, merged: full
+//     names (a range of users_org_sort), last names and emails (of
 //     users_org_last_prefix and users_org_email_prefix, which hold each
 //     key's first three letters before the sort key). For a search of
 //     three letters or more, each kind is walked in name order and read
@@ -282,110 +423,141 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 //     page's users are read from the table. A shorter search reads every
 //     last name and email that matches, and takes this shape only when
 //     fewer than selectiveLimit do; otherwise it walks, and soon fills a
-//     page, matches being many.
+//     page, matches being many;
+//   - search in another order: every match, read through the same three
+//     indexes, sorted — when each kind has fewer than selectiveLimit
+//     matches; otherwise it walks the order's index, matches being many.
 //
 // The shapes return the same rows; the MATERIALIZED CTE and the UNION keep
 // each planner from turning a start-from-matches shape back into a walk,
 // and CROSS JOIN fixes the join order in SQLite.
 func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, []any, error) {
-	var (
-		where = []string{`u.org_id = $1`} // every filter but the team and the search
-		args  = []any{f.OrgID}
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + itoa(len(args))
-	}
-	if f.Status != "" {
-		where = append(where, `u.status = `+arg(f.Status))
-	} else {
-		where = append(where, `u.status IN ('pending', 'active', 'deactivated')`)
-	}
-	if f.Role != "" {
-		where = append(where, `u.role = `+arg(f.Role))
-	}
+	c := &userConds{}
+	c.base(f)
+	order := userOrder(f.Sort)
 	if f.After != nil {
-		where = append(where, `(u.sort_key, u.id) > (`+arg(f.After.SortKey)+`, `+arg(f.After.ID)+`)`)
+		vals, err := cursorValues(f.Sort, f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		marks := make([]string, len(vals))
+		for i, v := range vals {
+			marks[i] = c.arg(v)
+		}
+		cmp := ` > `
+		if f.Desc {
+			cmp = ` < `
+		}
+		c.where = append(c.where, `(`+strings.Join(order, ", ")+`)`+cmp+`(`+strings.Join(marks, ", ")+`)`)
 	}
-	var team string
+	var team, kind string
 	var teamFew bool
 	var err error
+	if f.PrimaryOnly {
+		kind = ` AND kind = 'primary'`
+	}
 	if f.TeamID != 0 {
-		team = arg(f.TeamID)
-		teamFew, err = tx.fewerThan(ctx, selectiveLimit, `SELECT 1 FROM memberships WHERE team_id = $1`, f.TeamID)
+		team = c.arg(f.TeamID)
+		teamFew, err = tx.fewerThan(ctx, selectiveLimit, `SELECT 1 FROM memberships WHERE team_id = $1`+kind, f.TeamID)
 		if err != nil {
 			return "", nil, err
 		}
 	}
+	byName := f.Sort == "" || f.Sort == muster.SortName
+	var s search
+	var searchFew bool
 	q := muster.SearchKey(f.Query)
-	var nameMatch, lastMatch, emailMatch string
-	var searchMerged bool
-	if q != "" {
-		lo, hi := arg(q), arg(q+"\U0010FFFF")
-		nameMatch, lastMatch, emailMatch = between(`u.sort_key`, lo, hi), between(`u.last_key`, lo, hi),
-			between(`u.email_key`, lo, hi)
-		if prefix, ok := muster.SearchPrefix(q); ok {
-			p := arg(prefix)
-			lastMatch = `substr(u.last_key, 1, 3) = ` + p + ` AND ` + lastMatch
-			emailMatch = `substr(u.email_key, 1, 3) = ` + p + ` AND ` + emailMatch
-			searchMerged = true
-		} else if !teamFew {
-			// Keys that begin with q are those whose first three letters
-			// do. Both kinds of match must be few: emails often start with
-			// a first name, so a common one matches thousands.
-			lastMatch, emailMatch = between(`substr(u.last_key, 1, 3)`, lo, hi), between(`substr(u.email_key, 1, 3)`, lo, hi)
-			for _, match := range []string{`substr(last_key, 1, 3)`, `substr(email_key, 1, 3)`} {
-				searchMerged, err = tx.fewerThan(ctx, selectiveLimit, `SELECT 1 FROM users WHERE org_id = $1 AND `+
-					between(match, `$2`, `$3`), f.OrgID, q, q+"\U0010FFFF")
-				if err != nil {
-					return "", nil, err
-				}
-				if !searchMerged {
-					break
-				}
-			}
+	switch {
+	case q != "" && teamFew:
+		// The team's few members are read and tested row by row.
+		s = matchConds(c, q)
+	case q != "":
+		if s, searchFew, err = tx.search(ctx, c, f.OrgID, q, byName); err != nil {
+			return "", nil, err
 		}
 	}
-	inTeam := `EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.team_id = ` + team + `)`
-	limit := arg(f.Limit)
+	inTeam := `EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.team_id = ` + team + kind + `)`
+	limit := c.arg(f.Limit)
 	and := func(conds ...string) string { return strings.Join(conds, " AND ") }
-	order := ` ORDER BY u.sort_key, u.id LIMIT ` + limit
+	tail := ` ORDER BY ` + orderBy(order, f.Desc) + ` LIMIT ` + limit
+	where := c.where
 	switch {
 	case teamFew:
-		if nameMatch != "" {
-			where = append(where, `(`+nameMatch+` OR `+lastMatch+` OR `+emailMatch+`)`)
+		if q != "" {
+			where = append(where, s.any())
 		}
-		return `WITH m AS MATERIALIZED (SELECT user_id FROM memberships WHERE team_id = ` + team + `)
+		return `WITH m AS MATERIALIZED (SELECT user_id FROM memberships WHERE team_id = ` + team + kind + `)
 			SELECT ` + userColumns + ` FROM m CROSS JOIN users u
-			WHERE u.id = m.user_id AND ` + and(where...) + order, args, nil
-	case searchMerged:
+			WHERE u.id = m.user_id AND ` + and(where...) + tail, c.args, nil
+	case q != "" && byName && (s.merged || searchFew):
 		if team != "" {
 			where = append(where, inTeam)
 		}
 		// The page's first matches of each kind, in name order.
 		matches := func(match string) string {
-			return `(SELECT u.id, u.sort_key FROM users u WHERE ` + and(append(slices.Clip(where), match)...) + order + `)`
+			return `(SELECT u.id, u.sort_key FROM users u WHERE ` + and(append(slices.Clip(where), match)...) + tail + `)`
 		}
 		// UNION drops the users who match in more than one way. (Making
 		// the kinds disjoint instead, for a UNION ALL, would make a kind
 		// whose matches mostly match another way too, such as emails that
 		// begin with the first name searched, read all of its matches.)
 		return `SELECT ` + userColumns + ` FROM (
-				SELECT id, sort_key FROM ` + matches(nameMatch) + ` a
-				UNION SELECT id, sort_key FROM ` + matches(lastMatch) + ` b
-				UNION SELECT id, sort_key FROM ` + matches(emailMatch) + ` c
-				ORDER BY sort_key, id LIMIT ` + limit + `
+				SELECT id, sort_key FROM ` + matches(s.name) + ` a
+				UNION SELECT id, sort_key FROM ` + matches(s.last) + ` b
+				UNION SELECT id, sort_key FROM ` + matches(s.email) + ` c
+				ORDER BY ` + orderBy([]string{"sort_key", "id"}, f.Desc) + ` LIMIT ` + limit + `
 			) s CROSS JOIN users u
-			WHERE u.id = s.id ORDER BY s.sort_key, s.id`, args, nil
+			WHERE u.id = s.id ORDER BY ` + orderBy([]string{"s.sort_key", "s.id"}, f.Desc), c.args, nil
+	case q != "" && searchFew:
+		// Every match, by id, from the indexes; then the page, sorted.
+		if team != "" {
+			where = append(where, inTeam)
+		}
+		org := where[0]
+		return `WITH s AS MATERIALIZED (
+				SELECT u.id FROM users u WHERE ` + org + ` AND ` + s.name + `
+				UNION SELECT u.id FROM users u WHERE ` + org + ` AND ` + s.last + `
+				UNION SELECT u.id FROM users u WHERE ` + org + ` AND ` + s.email + `)
+			SELECT ` + userColumns + ` FROM s CROSS JOIN users u
+			WHERE u.id = s.id AND ` + and(where...) + tail, c.args, nil
 	default:
 		if team != "" {
 			where = append(where, inTeam)
 		}
-		if nameMatch != "" {
-			where = append(where, `(`+nameMatch+` OR `+lastMatch+` OR `+emailMatch+`)`)
+		if q != "" {
+			where = append(where, s.any())
 		}
-		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + order, args, nil
+		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + tail, c.args, nil
 	}
+}
+
+// CountUsers implements muster.Tx: the listing's users, counted from the
+// same indexes as FindUsers reads them, up to limit.
+func (tx *Tx) CountUsers(ctx context.Context, f muster.UserFilter, limit int) (int, error) {
+	c := &userConds{}
+	f.Sort = muster.SortName
+	c.base(f)
+	from := `users u`
+	if f.TeamID != 0 {
+		from = `memberships m CROSS JOIN users u`
+		c.where = append(c.where, `m.team_id = `+c.arg(f.TeamID), `u.id = m.user_id`)
+		if f.PrimaryOnly {
+			c.where = append(c.where, `m.kind = 'primary'`)
+		}
+	}
+	and := func(conds ...string) string { return strings.Join(conds, " AND ") }
+	query := `SELECT 1 FROM ` + from + ` WHERE ` + and(c.where...)
+	if q := muster.SearchKey(f.Query); q != "" {
+		s := matchConds(c, q)
+		// Each kind of match from its own index, without the duplicates.
+		kind := func(match string) string {
+			return `SELECT u.id FROM ` + from + ` WHERE ` + and(append(slices.Clip(c.where), match)...)
+		}
+		query = kind(s.name) + ` UNION ` + kind(s.last) + ` UNION ` + kind(s.email)
+	}
+	var n int
+	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(limit)+`) c`, c.args...).Scan(&n)
+	return n, err
 }
 
 // between is the condition that col lies in [lo, hi).
