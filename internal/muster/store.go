@@ -210,6 +210,9 @@ type ReportTx interface {
 	FindReport(ctx context.Context, orgID, id int64) (*Report, error)
 	// FindActiveReport finds the org's queued or running report.
 	FindActiveReport(ctx context.Context, orgID int64) (*Report, error)
+	// FindUserReports lists the newest limit reports the user asked for,
+	// newest first.
+	FindUserReports(ctx context.Context, orgID, userID int64, limit int) ([]*Report, error)
 	// LeaseReport claims the oldest queued report, or a running one whose
 	// runner's lease has ended, and marks it running until until.
 	LeaseReport(ctx context.Context, now, until time.Time) (*Report, error)

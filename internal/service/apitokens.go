@@ -112,18 +112,9 @@ func (s *Service) RevokeAPIToken(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		tokens, err := tx.FindAPITokens(ctx, a.orgID)
+		t, err := findAPIToken(ctx, tx, a.orgID, id)
 		if err != nil {
 			return err
-		}
-		var t *muster.APIToken
-		for _, c := range tokens {
-			if c.ID == id {
-				t = c
-			}
-		}
-		if t == nil {
-			return muster.Errorf(muster.ENOTFOUND, "API token not found.")
 		}
 		if a.role != muster.RoleOwner && t.UserID != a.id() {
 			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can revoke another person's API token.")
@@ -173,4 +164,26 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*must
 		}
 	}
 	return t, nil
+}
+
+// FindAPIToken returns one live API token of the org, for Owners and
+// Admins.
+func (s *Service) FindAPIToken(ctx context.Context, id int64) (*muster.APIToken, error) {
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.APIToken, error) {
+		return findAPIToken(ctx, tx, a.orgID, id)
+	})
+}
+
+// findAPIToken finds a live token of the org.
+func findAPIToken(ctx context.Context, tx muster.Tx, orgID, id int64) (*muster.APIToken, error) {
+	tokens, err := tx.FindAPITokens(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tokens {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return nil, muster.Errorf(muster.ENOTFOUND, "API token not found.")
 }

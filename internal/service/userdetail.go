@@ -21,9 +21,12 @@ type UserDetail struct {
 	SendAs    []*muster.SendAsPermission
 	APITokens []*muster.APIToken
 	// Events are the newest events about the user or by them, newest
-	// first; History those of Events that changed their status.
+	// first; History those about them that changed their status, oldest
+	// first.
 	Events  []*muster.AuditEvent
 	History []*muster.AuditEvent
+	// People are the users the events name, by id.
+	People map[int64]*muster.User
 }
 
 // userDetailEvents is how many recent events the user page shows.
@@ -80,12 +83,13 @@ func (s *Service) FindUserDetail(ctx context.Context, userID int64) (*UserDetail
 			return nil, err
 		}
 		d.Events = mergeEvents(about, by, userDetailEvents)
-		for _, e := range about {
+		for _, e := range slices.Backward(about) {
 			if slices.Contains(statusActions, e.Action) {
 				d.History = append(d.History, e)
 			}
 		}
-		return d, nil
+		d.People, err = eventPeople(ctx, tx, a.orgID, d.Events)
+		return d, err
 	})
 }
 

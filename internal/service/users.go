@@ -599,7 +599,15 @@ type UserDirectory struct {
 	UserPage
 	Teams  []*muster.Team
 	Report *muster.Report
+	// Reports are the user lists the actor asked for that can still be
+	// downloaded, newest first: where an Admin finds theirs when no email
+	// server delivers the link.
+	Reports []*muster.Report
 }
+
+// recentReports is how many of their user lists the Users tab shows an
+// actor.
+const recentReports = 3
 
 // FindUserDirectory returns the Users tab for q, for Owners and Admins, read
 // in one transaction.
@@ -618,7 +626,15 @@ func (s *Service) FindUserDirectory(ctx context.Context, q UserQuery) (*UserDire
 		if d.Teams, err = tx.FindTeams(ctx, a.orgID); err != nil {
 			return err
 		}
-		d.Report, err = findActiveReport(ctx, tx, a.orgID)
+		if d.Report, err = findActiveReport(ctx, tx, a.orgID); err != nil || a.user == nil {
+			return err
+		}
+		reports, err := tx.FindUserReports(ctx, a.orgID, a.user.ID, recentReports)
+		for _, r := range reports {
+			if r.Status == muster.ReportDone && tx.now.Before(r.ExpiresAt) {
+				d.Reports = append(d.Reports, r)
+			}
+		}
 		return err
 	})
 	return &d, err

@@ -12,7 +12,7 @@ import (
 // apiTokensPage lists the org's API tokens and creates new ones (API-1).
 type apiTokensPage struct {
 	Page
-	Notice string
+	Message string
 	// Secret is a token just created, shown this once.
 	Secret    string
 	Tokens    []tokenRow
@@ -24,6 +24,19 @@ type apiTokensPage struct {
 type tokenRow struct {
 	Name, Creator, Created, LastUsed, Expires string
 	RevokeURL                                 string
+}
+
+// newTokenRow is a token as a table shows it.
+func newTokenRow(t *muster.APIToken) tokenRow {
+	row := tokenRow{Name: t.Name, Creator: t.CreatorName, Created: humanTime(t.CreatedAt), LastUsed: "Never",
+		Expires: "Never", RevokeURL: "/settings/api-tokens/" + strconv.FormatInt(t.ID, 10) + "/revoke"}
+	if !t.LastUsedAt.IsZero() {
+		row.LastUsed = humanTime(t.LastUsedAt)
+	}
+	if !t.ExpiresAt.IsZero() {
+		row.Expires = humanTime(t.ExpiresAt)
+	}
+	return row
 }
 
 // tokenLifetime is a choice of the "Expires after" select; Days 0 is never.
@@ -53,27 +66,18 @@ func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status 
 		p.Expires = "90"
 	}
 	for _, t := range tokens {
-		row := tokenRow{Name: t.Name, Creator: t.CreatorName, Created: humanTime(t.CreatedAt), LastUsed: "Never",
-			Expires: "Never", RevokeURL: "/settings/api-tokens/" + strconv.FormatInt(t.ID, 10) + "/revoke"}
-		if !t.LastUsedAt.IsZero() {
-			row.LastUsed = humanTime(t.LastUsedAt)
-		}
-		if !t.ExpiresAt.IsZero() {
-			row.Expires = humanTime(t.ExpiresAt)
-		}
-		p.Tokens = append(p.Tokens, row)
+		p.Tokens = append(p.Tokens, newTokenRow(t))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "api_tokens", p)
 }
 
 func (s *Server) handleAPITokens(w http.ResponseWriter, r *http.Request) {
-	notice := ""
-	if r.URL.Query().Get("notice") == "revoked" {
-		notice = "The token has been revoked. Programs using it are refused from now on."
-	}
-	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Notice: notice})
+	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{})
 }
+
+// Errors is the Create form's error summary.
+func (p apiTokensPage) Errors() *errorSummary { return summarize(p.Message, p.Name) }
 
 func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
@@ -97,7 +101,8 @@ func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.refused(w, r, err)
 		return
 	}
-	s.renderAPITokens(w, r, httperr.Status(err), apiTokensPage{Expires: expires, Name: name})
+	s.renderAPITokens(w, r, httperr.Status(err), apiTokensPage{Expires: expires, Name: name,
+		Message: "Please correct the problem marked below."})
 }
 
 func (s *Server) handleAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
@@ -109,5 +114,18 @@ func (s *Server) handleAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, r, s.svc.RevokeAPIToken(r.Context(), id)) {
 		return
 	}
-	http.Redirect(w, r, "/settings/api-tokens?notice=revoked", http.StatusSeeOther)
+	s.redirectWith(w, r, "/settings/api-tokens", "The token has been revoked. Programs using it are refused from now on.")
+}
+
+// handleAPITokenRevokeConfirm asks before revoking a token (CON-5).
+func (s *Server) handleAPITokenRevokeConfirm(w http.ResponseWriter, r *http.Request) {
+	t, ok := pathTarget(s, w, r, s.svc.FindAPIToken)
+	if !ok {
+		return
+	}
+	h := "Revoke the API token “" + t.Name + "”?"
+	s.renderConfirm(w, r, h, "api-tokens", confirmPage{Heading: h,
+		Lines: []string{"Programs that use it are refused from their next call. This can't be undone: " +
+			"a program needs a new token to work again.", "Created by " + t.CreatorName + " on " + humanTime(t.CreatedAt) + "."},
+		Action: "/settings/api-tokens/" + strconv.FormatInt(t.ID, 10) + "/revoke", Button: "Revoke", Cancel: "/settings/api-tokens"})
 }

@@ -167,7 +167,7 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		422, "That is not your current password.")
 	p := a.post("/account/password", url.Values{"current_password": {ownerPassword}, "password": {"a brand new password"}})
 	want(t, p, http.StatusSeeOther)
-	want(t, a.get("/account/sessions?notice=password-changed"), 200, "Your password has been changed")
+	want(t, a.follow(p), 200, "Your password has been changed")
 	if p := other.get("/"); p.StatusCode != http.StatusSeeOther {
 		t.Fatalf("the other session survived a password change: %d", p.StatusCode)
 	}

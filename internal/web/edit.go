@@ -11,21 +11,29 @@ import (
 )
 
 // editPage is Edit user (TEAM-5): name, role, Primary Team, and Secondary
-// Teams each with "×" and a way to add one. Without JavaScript "×" and Add
-// send the form back to this page, which shows the change; Save applies it.
+// Teams each with "×" and a way to add one, as the invite form has them.
+// Save applies the change.
 type editPage struct {
 	Page
-	UserName    string
-	Email       string
-	Message     string
-	FirstName   Field
-	LastName    Field
-	Role        selectField
-	RoleFixed   string // the role, when the actor may not change it
-	Primary     selectField
-	Secondaries []checkOption // the chosen secondary teams
-	AddOptions  []option      // teams that can be added
-	Action      string
+	UserName  string
+	Email     string
+	DetailURL string
+	Message   string
+	FirstName Field
+	LastName  Field
+	Role      selectField
+	RoleFixed string // the role, when the actor may not change it
+	Primary   selectField
+	teamChips
+	Action string
+	// Back is where Save and Cancel return: the page the edit began on.
+	Back string
+}
+
+// Errors is the form's error summary.
+func (p editPage) Errors() *errorSummary {
+	return summarize(p.Message, p.FirstName, p.LastName, p.Role, p.Primary,
+		groupRef{"add_secondary", "Secondary Teams", p.SecondaryError})
 }
 
 // userEdit is the edit form's state: what the user is and what the form
@@ -41,37 +49,26 @@ type userEdit struct {
 func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, teams []*muster.Team, e userEdit, err error) {
 	actor, _ := current(r)
 	u := e.user
-	p := editPage{Page: s.page(w, r, "Edit "+u.Name()), UserName: u.Name(), Email: u.Email,
+	p := editPage{Page: s.page(w, r, "Edit "+u.Name()), UserName: u.Name(), Email: u.Email, DetailURL: userPath(u.ID, ""),
 		FirstName: Field{ID: "first_name", Label: "First Name", Type: "text", Value: e.firstName, Autocomplete: "off",
 			Max: muster.MaxNameLength},
 		LastName: Field{ID: "last_name", Label: "Last Name", Type: "text", Value: e.lastName, Autocomplete: "off",
 			Max: muster.MaxNameLength},
-		Role: selectField{ID: "role", Label: "Role"}, Primary: selectField{ID: "primary_team", Label: "Primary Team"},
-		Action: userPath(u.ID, "edit")}
+		Primary: selectField{ID: "primary_team", Label: "Primary Team"}, Action: userPath(u.ID, "edit"), Back: back(r)}
 	p.Section = "users"
 	grantable := muster.GrantableRoles(actor.Role)
 	if u.ID == actor.ID || !slices.Contains(grantable, u.Role) {
 		p.RoleFixed = u.Role.Label()
 	} else {
-		for _, rl := range grantable {
-			p.Role.Options = append(p.Role.Options, option{string(rl), rl.Label(), rl == e.role})
-		}
+		p.Role = roleSelect(grantable, e.role)
 	}
-	names := teamNames(teams)
 	for _, t := range teams {
 		p.Primary.Options = append(p.Primary.Options, option{strconv.FormatInt(t.ID, 10), t.Name, t.ID == e.primary})
-		if t.ID != e.primary && !slices.Contains(e.secondaries, t.ID) {
-			p.AddOptions = append(p.AddOptions, option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
-		}
 	}
-	for _, id := range e.secondaries {
-		if id != e.primary && names[id] != "" {
-			p.Secondaries = append(p.Secondaries, checkOption{strconv.FormatInt(id, 10), names[id], true})
-		}
-	}
+	p.teamChips = newTeamChips(teams, e.primary, e.secondaries)
 	p.Message = showFieldErrors(err, map[string]*string{muster.FieldFirstName: &p.FirstName.Error,
 		muster.FieldLastName: &p.LastName.Error, muster.FieldRole: &p.Role.Error,
-		muster.FieldPrimaryTeamID: &p.Primary.Error})
+		muster.FieldPrimaryTeamID: &p.Primary.Error, muster.FieldSecondaryTeamIDs: &p.SecondaryError})
 	s.render(w, r, httperr.Status(err), "edit", p)
 }
 
@@ -99,16 +96,9 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 	e := userEdit{firstName: f.Get("first_name"), lastName: f.Get("last_name"), role: muster.Role(f.Get("role")),
 		secondaries: formIDs(f["secondary_teams"])}
 	e.primary, _ = strconv.ParseInt(f.Get("primary_team"), 10, 64)
-	remove, removing := strconv.ParseInt(f.Get("remove_secondary"), 10, 64)
+	var chips bool
 	var err error
-	switch {
-	case removing == nil:
-		e.secondaries = slices.DeleteFunc(e.secondaries, func(id int64) bool { return id == remove })
-	case f.Has("add"):
-		if add, err := strconv.ParseInt(f.Get("add_secondary"), 10, 64); err == nil && !slices.Contains(e.secondaries, add) {
-			e.secondaries = append(e.secondaries, add)
-		}
-	default:
+	if e.secondaries, chips = changeChips(f, e.secondaries); !chips {
 		upd := service.UserUpdate{PrimaryTeamID: &e.primary, SecondaryTeamIDs: &e.secondaries}
 		if f.Has("first_name") {
 			upd.FirstName = &e.firstName
@@ -121,7 +111,7 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 		}
 		var saved *muster.User
 		if saved, err = s.svc.UpdateUser(r.Context(), id, upd); err == nil {
-			s.redirectWith(w, r, usersPath, "Saved the changes to "+saved.Name()+".")
+			s.redirectWith(w, r, back(r), "Saved the changes to "+saved.Name()+".")
 			return
 		}
 		if muster.ErrorCode(err) == muster.EINTERNAL {

@@ -280,7 +280,11 @@ func (c *client) acceptInvitation(link, password string) {
 		c.t.Fatal("no invitation link")
 	}
 	want(c.t, c.get(link), http.StatusOK, "Join ")
-	wantRedirect(c.t, c.post(link, url.Values{"password": {password}}), "/")
+	p := c.post(link, url.Values{"password": {password}})
+	want(c.t, p, http.StatusSeeOther)
+	if p.location != "/welcome" && p.location != "/settings/roles-access" {
+		c.t.Fatalf("after accepting: Location %q; want the welcome page or Roles & Access", p.location)
+	}
 }
 
 func (c *client) signIn(email, password string) page {

@@ -38,7 +38,44 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 		s.render(w, r, httperr.Status(err), "password", invitationPage(info, token, err))
-	})
+	}, welcome)
+}
+
+// welcome is where a new user lands once they have set their password:
+// the Owner of a new organization on Roles & Access, whose first page says
+// what to do first; everyone else on a page that welcomes them.
+func welcome(in *service.SignedIn) string {
+	if in.User.Role == muster.RoleOwner {
+		return usersPath
+	}
+	return welcomePath
+}
+
+const welcomePath = "/welcome"
+
+// welcomePage greets a user who has just joined: their organization, role
+// and teams, and what they can do here.
+type welcomePage struct {
+	Page
+	OrgName        string
+	PrimaryTeam    string
+	SecondaryTeams []string
+	CanAdminister  bool
+}
+
+func (s *Server) handleWelcome(w http.ResponseWriter, r *http.Request) {
+	u, _ := current(r)
+	page := s.page(w, r, "Welcome")
+	me, err := s.svc.FindProfile(r.Context())
+	if s.refused(w, r, err) {
+		return
+	}
+	p := welcomePage{Page: page, OrgName: me.Org.Name, PrimaryTeam: me.PrimaryTeam.Name,
+		CanAdminister: muster.CanAdminister(u.Role)}
+	for _, t := range me.SecondaryTeams {
+		p.SecondaryTeams = append(p.SecondaryTeams, t.Name)
+	}
+	s.render(w, r, http.StatusOK, "welcome", p)
 }
 
 // linkHeadings name why a link (invitation, set-up or reset) no longer

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -58,12 +59,38 @@ func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "mailbox", p)
 }
 
-// mailPage shows one message.
+// mailPage shows one message, its links clickable.
 type mailPage struct {
 	Page
 	Message *muster.OutboxMessage
+	Body    []textPart
 	Status  string
 	Time    string
+}
+
+// textPart is a run of a plain-text email: text, or a link.
+type textPart struct{ Text, Link string }
+
+// linkPattern finds the web links in a plain-text email.
+var linkPattern = regexp.MustCompile(`https?://[^\s<>"]+[^\s<>".,;:!?)\]]`)
+
+// linkify splits text into runs, the http and https links among them
+// marked, so that the mailbox shows them as links (an invitation's, to pass
+// on).
+func linkify(text string) []textPart {
+	var parts []textPart
+	last := 0
+	for _, m := range linkPattern.FindAllStringIndex(text, -1) {
+		if m[0] > last {
+			parts = append(parts, textPart{Text: text[last:m[0]]})
+		}
+		parts = append(parts, textPart{Text: text[m[0]:m[1]], Link: text[m[0]:m[1]]})
+		last = m[1]
+	}
+	if last < len(text) {
+		parts = append(parts, textPart{Text: text[last:]})
+	}
+	return parts
 }
 
 func (s *Server) handleMailboxMessage(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +98,8 @@ func (s *Server) handleMailboxMessage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := mailPage{Page: s.page(w, r, m.Subject), Message: m, Status: mailStatus(m), Time: humanTime(m.CreatedAt)}
+	p := mailPage{Page: s.page(w, r, m.Subject), Message: m, Body: linkify(m.Text), Status: mailStatus(m),
+		Time: humanTime(m.CreatedAt)}
 	p.Section = "mailbox"
 	s.render(w, r, http.StatusOK, "mail", p)
 }

@@ -19,8 +19,12 @@ type orgPage struct {
 	Owner    bool
 	Licenses Field
 	// Heir chooses the Active Admin who becomes the Owner.
-	Heir selectField
+	Heir    selectField
+	Message string
 }
+
+// Errors is the license form's error summary.
+func (p orgPage) Errors() *errorSummary { return summarize(p.Message, p.Licenses) }
 
 func (s *Server) renderOrg(w http.ResponseWriter, r *http.Request, status int, licenses string, err error) {
 	settings, serr := s.svc.FindOrgSettings(r.Context())
@@ -32,7 +36,10 @@ func (s *Server) renderOrg(w http.ResponseWriter, r *http.Request, status int, l
 	p := orgPage{Page: s.page(w, r, "Organization"), Org: org, Owner: u.Role == muster.RoleOwner,
 		Heir: selectField{ID: "to", Label: "New Owner"},
 		Licenses: Field{ID: "licenses", Label: "License total", Type: "number", Value: licenses, Max: service.MaxLicenseTotal,
-			Hint: "Pending and Active users each hold a license.", Error: muster.ErrorMessage(err)}}
+			Error: muster.ErrorMessage(err)}}
+	if err != nil {
+		p.Message = "Please correct the problem marked below."
+	}
 	if p.Licenses.Value == "" {
 		p.Licenses.Value = strconv.Itoa(org.LicenseTotal)
 	}

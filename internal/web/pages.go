@@ -16,7 +16,27 @@ var templateFS embed.FS
 // templates/layout.html.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization"}
+	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome"}
+
+// templateFuncs are the functions templates call.
+var templateFuncs = template.FuncMap{
+	"summary": summarize,
+	// email lets a long email break before its @ only.
+	"email": func(e string) template.HTML {
+		local, domain, ok := strings.Cut(e, "@")
+		if !ok {
+			return template.HTML(template.HTMLEscapeString(e))
+		}
+		return template.HTML(template.HTMLEscapeString(local) + "<wbr>@" + template.HTMLEscapeString(domain))
+	},
+	"groupRefOf": func(id, label, msg string) groupRef { return groupRef{id, label, msg} },
+	"sortHead": func(label string, col sortColumn) any {
+		return struct {
+			Label string
+			Col   sortColumn
+		}{label, col}
+	},
+}
 
 // pages holds the parsed templates, one per page.
 type pages struct {
@@ -28,7 +48,7 @@ type pages struct {
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Option("missingkey=error").
+		t, err := template.New("layout.html").Option("missingkey=error").Funcs(templateFuncs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
@@ -50,6 +70,72 @@ type Page struct {
 	Flash string
 	// Section marks the Settings sidebar entry and tab that are open.
 	Section string
+	// Failed is set by render for a page sent with an error status: its
+	// title starts with "Error: ".
+	Failed bool
+	// Wide pages use the console's width without a Settings sidebar.
+	Wide bool
+}
+
+// LicenseNear is the share of licenses in use from which the counter
+// warns.
+const LicenseNear = 0.9
+
+// LicenseState says how close the org is to its license total: "full" at
+// it, "near" from LicenseNear, else "".
+func (p Page) LicenseState() string {
+	switch l := p.License; {
+	case l == nil:
+		return ""
+	case l.SeatsUsed >= l.LicenseTotal:
+		return "full"
+	case float64(l.SeatsUsed) >= LicenseNear*float64(l.LicenseTotal):
+		return "near"
+	}
+	return ""
+}
+
+// IsOwner reports whether the signed-in user is the Owner.
+func (p Page) IsOwner() bool { return p.User != nil && p.User.Role == muster.RoleOwner }
+
+// errorSummary is the box at the top of a form the server refused: what
+// went wrong, with a link to each input concerned. It takes the focus when
+// the page loads, and the page's title says there is an error.
+type errorSummary struct {
+	Message string
+	Links   []errorLink
+}
+
+type errorLink struct{ ID, Text string }
+
+// fieldRef is an input that can be in an error summary.
+type fieldRef interface {
+	ref() (id, label, msg string)
+}
+
+func (f Field) ref() (string, string, string)       { return f.ID, f.Label, f.Error }
+func (f selectField) ref() (string, string, string) { return f.ID, f.Label, f.Error }
+func (p personPicker) ref() (string, string, string) { return p.ID, p.Label, p.Error }
+
+// groupRef is an input group (checkboxes, chips) in an error summary: its
+// first control's id.
+type groupRef struct{ ID, Label, Error string }
+
+func (g groupRef) ref() (string, string, string) { return g.ID, g.Label, g.Error }
+
+// summarize is the error summary of a form whose top says msg and whose
+// fields may hold errors; nil when msg is empty.
+func summarize(msg string, fields ...fieldRef) *errorSummary {
+	if msg == "" {
+		return nil
+	}
+	s := &errorSummary{Message: msg}
+	for _, f := range fields {
+		if id, label, m := f.ref(); m != "" {
+			s.Links = append(s.Links, errorLink{ID: id, Text: label + ": " + m})
+		}
+	}
+	return s
 }
 
 // Field is one labelled input of a form.
@@ -67,6 +153,18 @@ type Field struct {
 	Optional bool
 }
 
+// Width is how wide the input is drawn, by what it holds: "s" for a
+// number, "l" for an email, "m" otherwise.
+func (f Field) Width() string {
+	switch f.Type {
+	case "number":
+		return "s"
+	case "email":
+		return "l"
+	}
+	return "m"
+}
+
 // DescribedBy lists the ids of the field's hint and error, for
 // aria-describedby.
 func (f Field) DescribedBy() string {
@@ -78,4 +176,83 @@ func (f Field) DescribedBy() string {
 		ids = append(ids, f.ID+"-hint")
 	}
 	return strings.Join(ids, " ")
+}
+
+// selectField is one labelled select of a form.
+type selectField struct {
+	ID, Label, Error, Hint string
+	Options                []option
+	// Roles, for a role select, says what each role offered can do.
+	Roles []roleHelp
+}
+
+// DescribedBy lists the ids of the select's hint, role help and error, for
+// aria-describedby.
+func (f selectField) DescribedBy() string {
+	var ids []string
+	if f.Error != "" {
+		ids = append(ids, f.ID+"-error")
+	}
+	if f.Hint != "" {
+		ids = append(ids, f.ID+"-hint")
+	}
+	if len(f.Roles) > 0 {
+		ids = append(ids, f.ID+"-roles")
+	}
+	return strings.Join(ids, " ")
+}
+
+// roleHelp is one line of what a role can do (SPEC §2).
+type roleHelp struct{ Label, Help string }
+
+// roleHelps says what each role can do, in one line (SPEC §2).
+var roleHelps = map[muster.Role]string{
+	muster.RoleOwner: "everything an Admin can, and changes the license total, manages Admins and transfers ownership.",
+	muster.RoleAdmin: "manages users, teams and Send As permissions, sees the license counter and downloads the user list; " +
+		"invites and changes Managers and Basic Users.",
+	muster.RoleManager: "sees their own profile, teams and sender addresses, as a Basic User does; no access to Settings.",
+	muster.RoleBasic:   "sees their own profile, teams and sender addresses; no access to Settings.",
+}
+
+// roleSelect is the Role select offering roles, chosen the one selected,
+// with what each can do.
+func roleSelect(roles []muster.Role, chosen muster.Role) selectField {
+	f := selectField{ID: "role", Label: "Role"}
+	for _, rl := range roles {
+		f.Options = append(f.Options, option{string(rl), rl.Label(), rl == chosen})
+		f.Roles = append(f.Roles, roleHelp{rl.Label(), roleHelps[rl]})
+	}
+	return f
+}
+
+// Errors is the set-up form's error summary.
+func (p setupPage) Errors() *errorSummary {
+	return summarize(p.Message, p.Org, p.Licenses, p.FirstName, p.LastName, p.Email)
+}
+
+// Errors is the sign-in form's error summary.
+func (p signInPage) Errors() *errorSummary { return summarize(p.Message) }
+
+// Errors is the password form's error summary.
+func (p passwordPage) Errors() *errorSummary {
+	if p.Message == "" && p.Pass.Error != "" {
+		return summarize("Please correct the problem marked below.", p.Pass)
+	}
+	return summarize(p.Message, p.Pass)
+}
+
+// Errors is the form's error summary.
+func (p changePasswordPage) Errors() *errorSummary { return summarize(p.Message, p.Current, p.Pass) }
+
+// Errors is the confirmation's error summary.
+func (p confirmPage) Errors() *errorSummary {
+	if p.Password != nil {
+		return summarize(p.Message, *p.Password)
+	}
+	return summarize(p.Message)
+}
+
+// Errors is the form's error summary.
+func (p sendAsFormPage) Errors() *errorSummary {
+	return summarize(p.Message, p.FromName, p.FromEmail, p.ReplyToName, p.ReplyToEmail)
 }

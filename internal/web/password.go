@@ -50,7 +50,7 @@ func newPasswordField(err error) Field {
 // (EINVALID) is shown by retry; any other refusal says the link is gone.
 func (s *Server) setPasswordByLink(w http.ResponseWriter, r *http.Request,
 	set func(ctx context.Context, token, password string, c service.Client) (*service.SignedIn, error),
-	retry func(token string, err error)) {
+	retry func(token string, err error), land func(in *service.SignedIn) string) {
 	if !s.parseForm(w, r) {
 		return
 	}
@@ -66,8 +66,11 @@ func (s *Server) setPasswordByLink(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	s.startSession(w, in)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, land(in), http.StatusSeeOther)
 }
+
+// home is where a password reset lands: the profile.
+func home(*service.SignedIn) string { return "/" }
 
 // resetRequestPage asks for the email to send a reset link to. In mailbox
 // mode (no SMTP server) its notice says that no email will reach them.
@@ -132,7 +135,7 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	s.setPasswordByLink(w, r, s.svc.ResetPassword, func(token string, err error) {
 		s.render(w, r, httperr.Status(err), "password", resetPage(token, err))
-	})
+	}, home)
 }
 
 // changePasswordPage changes the signed-in user's password.
@@ -178,5 +181,5 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, httperr.Status(err), "change_password", newChangePasswordPage(u, err))
 		return
 	}
-	http.Redirect(w, r, "/account/sessions?notice=password-changed", http.StatusSeeOther)
+	s.redirectWith(w, r, "/account/sessions", "Your password has been changed. Your other sessions have ended.")
 }

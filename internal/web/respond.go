@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -21,6 +22,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
 		return
 	}
+	if status >= 400 {
+		data = failed(data)
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, data); err != nil {
 		s.log.Error("web: rendering failed", "page", name, "err", err)
@@ -30,6 +34,18 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// failed returns data, a page struct that embeds Page, with Failed set, so
+// that the title of a page sent with an error status says so.
+func failed(data any) any {
+	v := reflect.New(reflect.TypeOf(data)).Elem()
+	v.Set(reflect.ValueOf(data))
+	if f := v.FieldByName("Failed"); f.IsValid() && f.CanSet() && f.Kind() == reflect.Bool {
+		f.SetBool(true)
+		return v.Interface()
+	}
+	return data
 }
 
 // messagePage is a page with one message and an optional link.

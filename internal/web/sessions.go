@@ -11,7 +11,6 @@ import (
 // sessionsPage lists the signed-in user's sessions (AUTH-3).
 type sessionsPage struct {
 	Page
-	Notice   string
 	Sessions []sessionRow
 }
 
@@ -26,13 +25,6 @@ type sessionRow struct {
 	RevokeURL string
 }
 
-// accountNotices are the notices of the sessions page, by code, so that no
-// text travels in the URL.
-var accountNotices = map[string]string{
-	"revoked":          "The session has ended.",
-	"password-changed": "Your password has been changed. Your other sessions have ended.",
-}
-
 func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
 	_, cur := current(r)
 	list, err := s.svc.Sessions(r.Context())
@@ -40,7 +32,8 @@ func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	p := sessionsPage{Page: s.page(w, r, "Your sessions"), Notice: accountNotices[r.URL.Query().Get("notice")]}
+	p := sessionsPage{Page: s.page(w, r, "Your sessions")}
+	p.Wide = true
 	for _, sess := range list {
 		p.Sessions = append(p.Sessions, sessionRow{ID: sess.ID, Current: sess.ID == cur.ID, Device: device(sess.UserAgent),
 			IP: sess.IP, Started: humanTime(sess.CreatedAt), LastSeen: humanTime(sess.LastSeenAt),
@@ -72,7 +65,7 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/signin?notice="+noticeSignedOut, http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/account/sessions?notice=revoked", http.StatusSeeOther)
+	s.redirectWith(w, r, "/account/sessions", "The session has ended.")
 }
 
 // device names a browser from its User-Agent, roughly.

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -21,10 +20,10 @@ type teamsPage struct {
 	Page
 	Teams []teamRow
 	Name  Field
-	// InUse is the refusal of a removal, with a link to the users concerned
-	// (TEAM-3).
-	InUse     string
-	InUseLink string
+	// Empty says the org has only the Default Team.
+	Empty bool
+	// Message is the refusal of Create.
+	Message string
 }
 
 type teamRow struct {
@@ -43,6 +42,7 @@ func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	for _, t := range teams {
+		p.Empty = len(teams) == 1
 		p.Teams = append(p.Teams, teamRow{ID: t.ID, Name: t.Name, Users: t.PrimaryCount + t.SecondaryCount,
 			Primary: t.PrimaryCount, IsDefault: t.IsDefault, RenameURL: teamPath(t.ID, "rename"), RemoveURL: teamPath(t.ID, "remove")})
 	}
@@ -72,6 +72,7 @@ func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) {
 		p := s.teamsPage(w, r)
 		p.Name = Field{ID: "name", Label: "Team name", Type: "text", Value: name, Max: muster.MaxNameLength,
 			Error: muster.ErrorMessage(err)}
+		p.Message = "Please correct the problem marked below."
 		if muster.ErrorCode(err) == muster.EINTERNAL || muster.ErrorCode(err) == muster.EFORBIDDEN {
 			s.refused(w, r, err)
 			return
@@ -130,35 +131,97 @@ func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) handleTeamRemoveConfirm(w http.ResponseWriter, r *http.Request) {
-	t, ok := pathTarget(s, w, r, s.svc.Team)
+// teamRemovePage confirms the removal of a team: it says up front who
+// blocks it (the Pending and Active users whose primary team it is,
+// counted and listed) and offers to move them all to another team and
+// remove it in one step (TEAM-3).
+type teamRemovePage struct {
+	Page
+	Name     string
+	Action   string
+	Blockers []userChoice
+	// More counts the blockers not listed.
+	More         int
+	BlockerCount int
+	MoveTo       selectField
+	UsersURL     string
+	Message      string
+}
+
+// maxListedBlockers is how many of the users who block a removal the page
+// names.
+const maxListedBlockers = 20
+
+func (s *Server) renderTeamRemove(w http.ResponseWriter, r *http.Request, status int, err error) {
+	rm, ok := pathTarget(s, w, r, s.svc.FindTeamRemoval)
 	if !ok {
 		return
 	}
-	s.renderConfirm(w, r, "Remove "+t.Name+"?", "teams", confirmPage{Heading: "Remove " + t.Name + "?",
-		Lines: []string{"Users who have it as a secondary team lose it.",
-			"Deactivated users whose primary team it was move to the Default Team.",
-			"Assets stay with the users' other teams."},
-		Action: teamPath(t.ID, "remove"), Button: "Remove", Cancel: teamsPath})
+	t := rm.Team
+	p := teamRemovePage{Page: s.page(w, r, "Remove "+t.Name), Name: t.Name, Action: teamPath(t.ID, "remove"),
+		BlockerCount: rm.BlockerCount, UsersURL: usersPath + "?team=" + strconv.FormatInt(t.ID, 10),
+		MoveTo: selectField{ID: "move_to", Label: "Move them to"}}
+	p.Section = "teams"
+	for i, u := range rm.Blockers {
+		if i == maxListedBlockers {
+			break
+		}
+		p.Blockers = append(p.Blockers, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
+	}
+	p.More = rm.BlockerCount - len(p.Blockers)
+	for _, o := range rm.Others {
+		p.MoveTo.Options = append(p.MoveTo.Options, option{strconv.FormatInt(o.ID, 10), o.Name, o.IsDefault})
+	}
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldPrimaryTeamID: &p.MoveTo.Error})
+	s.render(w, r, status, "team_remove", p)
 }
 
+// Errors is the form's error summary.
+func (p teamRemovePage) Errors() *errorSummary { return summarize(p.Message, p.MoveTo) }
+
+func (s *Server) handleTeamRemoveConfirm(w http.ResponseWriter, r *http.Request) {
+	s.renderTeamRemove(w, r, http.StatusOK, nil)
+}
+
+// handleTeamRemove removes a team, or, with move_to, moves the users whose
+// primary team it is to that team first, in the same step.
 func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
 		return
 	}
-	t, err := s.svc.RemoveTeam(r.Context(), id)
-	var e *muster.Error
-	switch {
-	case err == nil:
-		s.redirectWith(w, r, teamsPath, "Removed the team "+t.Name+".")
-	case errors.As(err, &e) && e.Reason == muster.ReasonTeamInUse:
-		p := s.teamsPage(w, r)
-		p.InUse = e.Message
-		p.InUseLink = usersPath + "?team=" + strconv.FormatInt(id, 10)
-		s.renderTeams(w, r, http.StatusConflict, p)
+	if !s.parseForm(w, r) {
+		return
+	}
+	var t *muster.Team
+	var err error
+	moved := ""
+	if v := r.PostForm.Get("move_to"); v != "" {
+		to, _ := strconv.ParseInt(v, 10, 64)
+		t, err = s.svc.MoveMembersAndRemoveTeam(r.Context(), id, to)
+		moved = " Its users moved to their new primary team."
+	} else {
+		t, err = s.svc.RemoveTeam(r.Context(), id)
+	}
+	switch muster.ErrorCode(err) {
+	case "":
+		s.redirectWith(w, r, teamsPath, "Removed the team "+t.Name+"."+moved)
+	case muster.EINVALID, muster.ECONFLICT:
+		// The confirmation again, with who blocks it now.
+		s.renderTeamRemove(w, r, httperr.Status(err), err)
 	default:
 		s.refused(w, r, err)
 	}
+}
+
+// Errors is the Create form's error summary.
+func (p teamsPage) Errors() *errorSummary { return summarize(p.Message, p.Name) }
+
+// Errors is the form's error summary.
+func (p renamePage) Errors() *errorSummary {
+	if p.Name.Error == "" {
+		return nil
+	}
+	return summarize("Please correct the problem marked below.", p.Name)
 }

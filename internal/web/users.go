@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
@@ -16,10 +15,19 @@ import (
 const usersPath = "/settings/roles-access"
 
 func userPath(id int64, action string) string {
-	return usersPath + "/users/" + strconv.FormatInt(id, 10) + "/" + action
+	p := usersPath + "/users/" + strconv.FormatInt(id, 10)
+	if action != "" {
+		p += "/" + action
+	}
+	return p
 }
 
-// usersPage is the Users tab (CON-2, CON-3).
+// pageSizes are the Users tab's choices of users per page.
+var pageSizes = []int{25, 50, 100}
+
+// usersPage is the Users tab (CON-2, CON-3): a page of users in one of six
+// orders, with its position in the whole ("1–50 of 308"), filters, bulk
+// actions and each row's "…" menu.
 type usersPage struct {
 	Page
 	Search   string
@@ -29,10 +37,33 @@ type usersPage struct {
 	Teams    []*muster.Team
 	Statuses []option
 	Roles    []option
-	Rows     []userRow
-	Next     string
-	Report   *muster.Report
-	Filtered bool
+	Sizes    []option
+	// Order is the current order, kept by the filter form.
+	Sort, Dir string
+	Columns   map[string]sortColumn
+	Rows      []userRow
+	// Range says which users the page shows of how many ("1–50 of 308").
+	Range      string
+	Prev, Next string
+	// Total counts the users the filters select; AllMatching offers to
+	// select them all for a bulk action.
+	Total       int
+	AllMatching string
+	BulkActions []option
+	Report      *muster.Report
+	Reports     []reportLink
+	Filtered    bool
+	// Guide shows the Owner of a new organization what to do first.
+	Guide   bool
+	Mailbox bool
+	// Back is this page's address, where a bulk action returns.
+	Back string
+}
+
+// sortColumn is a column header that sorts the list: its link, and its
+// aria-sort when the list is in its order.
+type sortColumn struct {
+	URL, AriaSort, Arrow string
 }
 
 type option struct {
@@ -40,6 +71,11 @@ type option struct {
 	Selected     bool
 }
 
+// reportLink is a finished user list its requester can download.
+type reportLink struct{ URL, Label string }
+
+// userRow is a user as the Users tab (and the user page) shows them, with
+// the actions the signed-in user may take.
 type userRow struct {
 	ID             int64
 	Name           string
@@ -47,13 +83,44 @@ type userRow struct {
 	Role           string
 	Status         muster.Status
 	Expired        bool
+	Invited        timeLabel
+	LastSignIn     timeLabel
 	PrimaryTeam    string
 	SecondaryTeams []string
+	DetailURL      string
 	ResendURL      string
+	CopyLinkURL    string
 	WithdrawURL    string
 	EditURL        string
 	DeactivateURL  string
 	InviteAgainURL string
+}
+
+// HasActions reports whether the row's "…" menu has anything in it.
+func (r userRow) HasActions() bool {
+	return r.ResendURL != "" || r.CopyLinkURL != "" || r.WithdrawURL != "" || r.EditURL != "" ||
+		r.DeactivateURL != "" || r.InviteAgainURL != ""
+}
+
+// timeLabel is a time as a table shows it: a short date, with the full
+// time for the datetime attribute and the tooltip.
+type timeLabel struct {
+	Short, Full, Machine string
+}
+
+func newTimeLabel(t time.Time) timeLabel {
+	if t.IsZero() {
+		return timeLabel{Short: "Never"}
+	}
+	return timeLabel{Short: shortDate(t, time.Now()), Full: humanTime(t), Machine: t.UTC().Format(time.RFC3339)}
+}
+
+// shortDate is t's day, its year left out when it is now's.
+func shortDate(t, now time.Time) string {
+	if t.UTC().Year() == now.UTC().Year() {
+		return t.UTC().Format("Jan 2")
+	}
+	return t.UTC().Format("Jan 2, 2006")
 }
 
 func teamNames(teams []*muster.Team) map[int64]string {
@@ -64,265 +131,176 @@ func teamNames(teams []*muster.Team) map[int64]string {
 	return names
 }
 
+// newUserRow is u as a row for actor, with the actions the policy allows
+// them, so that nobody is offered an action that is always refused, such
+// as deactivating themselves or the Owner.
+func newUserRow(actor, u *muster.User, names map[int64]string, now time.Time) userRow {
+	row := userRow{ID: u.ID, Name: u.Name(), Email: u.Email, Role: u.Role.Label(), Status: u.Status,
+		Expired: u.InvitationExpired(now), PrimaryTeam: names[u.PrimaryTeamID], Invited: newTimeLabel(u.InvitedAt),
+		LastSignIn: newTimeLabel(u.LastSignInAt), DetailURL: userPath(u.ID, "")}
+	for _, id := range u.SecondaryTeamIDs {
+		row.SecondaryTeams = append(row.SecondaryTeams, names[id])
+	}
+	allowed := func(action string) bool { return muster.CheckUserAction(action, actor.Role, actor.ID, u) == nil }
+	if muster.CheckEditUser(actor.Role, actor.ID, u, false) == nil {
+		row.EditURL = userPath(u.ID, "edit")
+	}
+	if allowed(muster.ActionInviteResent) {
+		row.ResendURL = userPath(u.ID, "resend")
+	}
+	if allowed(muster.ActionInviteLinkCopied) {
+		row.CopyLinkURL = userPath(u.ID, "invite-link")
+	}
+	if allowed(muster.ActionInviteWithdrawn) {
+		row.WithdrawURL = userPath(u.ID, "withdraw")
+	}
+	if allowed(muster.ActionUserDeactivated) {
+		row.DeactivateURL = userPath(u.ID, "deactivate")
+	}
+	if muster.CheckTransition(muster.ActionUserReinvited, u.Status) == nil &&
+		muster.CheckGrantRole(actor.Role, u.Role) == nil {
+		row.InviteAgainURL = usersPath + "/users/invite?again=" + strconv.FormatInt(u.ID, 10)
+	}
+	return row
+}
+
+// usersQuery reads the Users tab's query: filters, order, page size and
+// cursor.
+func usersQuery(q url.Values) service.UserQuery {
+	team, _ := strconv.ParseInt(q.Get("team"), 10, 64)
+	size, _ := strconv.Atoi(q.Get("size"))
+	if size <= 0 {
+		size = service.DefaultPageSize
+	}
+	return service.UserQuery{Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Role: q.Get("role"),
+		TeamID: team, Sort: q.Get("sort"), Desc: q.Get("dir") == "desc", Cursor: q.Get("after"), Limit: size, Count: true}
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// plural is "1 user" or "2 users".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return thousands(n) + " " + many
+}
+
+// userRange says which users a page shows of how many: "1–50 of 308".
+func userRange(page *service.UserPage) string {
+	if len(page.Users) == 0 {
+		return ""
+	}
+	total := thousands(page.Total)
+	if page.Total >= service.MaxUserCount {
+		total = "more than " + total
+	}
+	return thousands(page.Offset+1) + "–" + thousands(page.Offset+len(page.Users)) + " of " + total
+}
+
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := usersPage{Page: s.page(w, r, "Roles & Access"), Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"),
-		Role: q.Get("role")}
+	uq := usersQuery(q)
+	p := usersPage{Page: s.page(w, r, "Roles & Access"), Search: uq.Search, Status: uq.Status, Role: uq.Role,
+		TeamID: uq.TeamID, Sort: q.Get("sort"), Dir: q.Get("dir"), Mailbox: s.mailbox, Back: r.URL.RequestURI()}
 	p.Section = "users"
-	p.TeamID, _ = strconv.ParseInt(q.Get("team"), 10, 64)
 	p.Filtered = p.Search != "" || p.Status != "" || p.Role != "" || p.TeamID != 0
-	users, err := s.svc.FindUserDirectory(r.Context(), service.UserQuery{Search: p.Search, Status: p.Status,
-		Role: p.Role, TeamID: p.TeamID, Cursor: q.Get("after")})
+	users, err := s.svc.FindUserDirectory(r.Context(), uq)
 	if s.refused(w, r, err) {
 		return
 	}
-	p.Teams, p.Report = users.Teams, users.Report
+	p.Teams, p.Report, p.Total = users.Teams, users.Report, users.Total
+	for _, rep := range users.Reports {
+		p.Reports = append(p.Reports, reportLink{URL: reportPath + strconv.FormatInt(rep.ID, 10) + "/download",
+			Label: "User list of " + humanTime(rep.FinishedAt) + " (" + plural(rep.RowsTotal, "user", "users") + ")"})
+	}
 	for _, st := range []muster.Status{muster.StatusPending, muster.StatusActive, muster.StatusDeactivated} {
 		p.Statuses = append(p.Statuses, option{string(st), st.Label(), string(st) == p.Status})
 	}
 	for _, role := range muster.Roles {
 		p.Roles = append(p.Roles, option{string(role), role.Label(), string(role) == p.Role})
 	}
+	for _, n := range pageSizes {
+		p.Sizes = append(p.Sizes, option{strconv.Itoa(n), strconv.Itoa(n), n == uq.Limit})
+	}
+	for _, a := range bulkActions {
+		p.BulkActions = append(p.BulkActions, option{Value: string(a.action), Label: a.label})
+	}
+	p.Columns = sortColumns(q)
 	names := teamNames(p.Teams)
 	now := time.Now()
 	actor, _ := current(r)
 	for _, u := range users.Users {
-		row := userRow{ID: u.ID, Name: u.Name(), Email: u.Email, Role: u.Role.Label(), Status: u.Status,
-			Expired: u.InvitationExpired(now), PrimaryTeam: names[u.PrimaryTeamID]}
-		for _, id := range u.SecondaryTeamIDs {
-			row.SecondaryTeams = append(row.SecondaryTeams, names[id])
+		p.Rows = append(p.Rows, newUserRow(actor, u, names, now))
+	}
+	p.Range = userRange(&users.UserPage)
+	if p.Total > 0 {
+		p.AllMatching = "Select all " + plural(p.Total, "matching user", "matching users")
+	}
+	p.Guide = !p.Filtered && p.Total <= 1 && actor.Role == muster.RoleOwner
+	page := func(cursor string) string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
 		}
-		// The menu offers what the policy allows the actor, so nobody is
-		// offered an action that is always refused, such as deactivating
-		// themselves or the Owner.
-		allowed := func(action string) bool { return muster.CheckUserAction(action, actor.Role, actor.ID, u) == nil }
-		if muster.CheckEditUser(actor.Role, actor.ID, u, false) == nil {
-			row.EditURL = userPath(u.ID, "edit")
-		}
-		if allowed(muster.ActionInviteResent) {
-			row.ResendURL = userPath(u.ID, "resend")
-		}
-		if allowed(muster.ActionInviteWithdrawn) {
-			row.WithdrawURL = userPath(u.ID, "withdraw")
-		}
-		if allowed(muster.ActionUserDeactivated) {
-			row.DeactivateURL = userPath(u.ID, "deactivate")
-		}
-		if muster.CheckTransition(muster.ActionUserReinvited, u.Status) == nil {
-			row.InviteAgainURL = usersPath + "/users/invite?again=" + strconv.FormatInt(u.ID, 10)
-		}
-		p.Rows = append(p.Rows, row)
+		v.Set("after", cursor)
+		return usersPath + "?" + v.Encode()
 	}
 	if users.NextCursor != "" {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("after", users.NextCursor)
-		p.Next = usersPath + "?" + next.Encode()
+		p.Next = page(users.NextCursor)
+	}
+	if users.PrevCursor != "" {
+		p.Prev = page(users.PrevCursor)
 	}
 	s.render(w, r, http.StatusOK, "users", p)
 }
 
-// inviteForm is "Invite a User" (INV-1), also pre-filled for Invite again.
-type inviteForm struct {
-	Page
-	// Again is the deactivated user invited again; 0 for a new invitation.
-	Again     int64
-	Message   string
-	FirstName Field
-	LastName  Field
-	Email     Field
-	Role      selectField
-	Primary   selectField
-	// Secondary lists every team with whether it is chosen.
-	Secondary      []checkOption
-	SecondaryError string
-}
-
-type selectField struct {
-	ID, Label, Error string
-	Options          []option
-}
-
-type checkOption struct {
-	Value, Label string
-	Checked      bool
-}
-
-func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []*muster.Team, in service.InviteInput,
-	again int64, err error) inviteForm {
-	u, _ := current(r)
-	f := inviteForm{Page: s.page(w, r, "Invite a User"), Again: again,
-		FirstName: Field{ID: "first_name", Label: "First Name", Type: "text", Value: in.FirstName, Autocomplete: "off", Max: muster.MaxNameLength},
-		LastName:  Field{ID: "last_name", Label: "Last Name", Type: "text", Value: in.LastName, Autocomplete: "off", Max: muster.MaxNameLength},
-		Email: Field{ID: "email", Label: "Email", Type: "email", Value: in.Email, Autocomplete: "off", Max: muster.MaxEmailLength,
-			Hint: "This becomes their username."},
-		Role:    selectField{ID: "role", Label: "Role"},
-		Primary: selectField{ID: "primary_team", Label: "Primary Team"},
+// sortColumns are the Users tab's sortable headers: each links to its
+// order, ascending (dates newest first) or the other way round when the
+// list is already in it; the list starts again from the first page.
+func sortColumns(q url.Values) map[string]sortColumn {
+	cur, desc := q.Get("sort"), q.Get("dir") == "desc"
+	if cur == "" {
+		cur = string(muster.SortName)
 	}
-	f.Section = "users"
-	role := in.Role
-	if role == "" {
-		role = muster.RoleBasic
-	}
-	for _, rl := range muster.GrantableRoles(u.Role) {
-		f.Role.Options = append(f.Role.Options, option{string(rl), rl.Label(), rl == role})
-	}
-	for _, t := range teams {
-		// The Default Team comes first and is chosen when nothing else is.
-		f.Primary.Options = append(f.Primary.Options, option{strconv.FormatInt(t.ID, 10), t.Name,
-			t.ID == in.PrimaryTeamID || (in.PrimaryTeamID == 0 && t.IsDefault)})
-		checked := false
-		for _, id := range in.SecondaryTeamIDs {
-			checked = checked || id == t.ID
+	cols := map[string]sortColumn{}
+	for _, o := range muster.UserSorts {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "after" && k != "sort" && k != "dir" {
+				v[k] = vs
+			}
 		}
-		f.Secondary = append(f.Secondary, checkOption{strconv.FormatInt(t.ID, 10), t.Name, checked})
-	}
-	f.Message = showFieldErrors(err, map[string]*string{muster.FieldFirstName: &f.FirstName.Error,
-		muster.FieldLastName: &f.LastName.Error, muster.FieldEmail: &f.Email.Error, muster.FieldRole: &f.Role.Error,
-		muster.FieldPrimaryTeamID: &f.Primary.Error, muster.FieldSecondaryTeamIDs: &f.SecondaryError})
-	return f
-}
-
-func (s *Server) handleInviteForm(w http.ResponseWriter, r *http.Request) {
-	again, _ := strconv.ParseInt(r.URL.Query().Get("again"), 10, 64)
-	form, err := s.svc.FindInviteForm(r.Context(), max(again, 0))
-	if s.refused(w, r, err) {
-		return
-	}
-	s.render(w, r, http.StatusOK, "invite", s.newInviteForm(w, r, form.Teams, form.Draft, max(again, 0), nil))
-}
-
-func formIDs(values []string) []int64 {
-	var ids []int64
-	for _, v := range values {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-			ids = append(ids, id)
+		dates := o == muster.SortInvited || o == muster.SortLastSignIn
+		c := sortColumn{}
+		nextDesc := dates
+		if string(o) == cur {
+			nextDesc = !desc
+			c.AriaSort, c.Arrow = "ascending", "▲"
+			if desc {
+				c.AriaSort, c.Arrow = "descending", "▼"
+			}
 		}
-	}
-	return ids
-}
-
-func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	f := r.PostForm
-	primary, _ := strconv.ParseInt(f.Get("primary_team"), 10, 64)
-	in := service.InviteInput{FirstName: f.Get("first_name"), LastName: f.Get("last_name"), Email: f.Get("email"),
-		Role: muster.Role(f.Get("role")), PrimaryTeamID: primary, SecondaryTeamIDs: formIDs(f["secondary_teams"])}
-	again, _ := strconv.ParseInt(f.Get("again"), 10, 64)
-	var res *service.Invited
-	var err error
-	if again > 0 {
-		res, err = s.svc.InviteAgain(r.Context(), again, service.UserUpdate{FirstName: &in.FirstName,
-			LastName: &in.LastName, Role: &in.Role, PrimaryTeamID: &in.PrimaryTeamID, SecondaryTeamIDs: &in.SecondaryTeamIDs})
-	} else {
-		res, err = s.svc.Invite(r.Context(), in)
-	}
-	if err != nil {
-		if muster.ErrorCode(err) == muster.EINTERNAL {
-			s.serverError(w, r, err)
-			return
+		if o != muster.SortName {
+			v.Set("sort", string(o))
 		}
-		// The form again, with the teams as they are now.
-		teams, terr := s.svc.Teams(r.Context())
-		if s.refused(w, r, terr) {
-			return
+		if nextDesc {
+			v.Set("dir", "desc")
 		}
-		s.render(w, r, httperr.Status(err), "invite", s.newInviteForm(w, r, teams, in, again, err))
-		return
-	}
-	s.redirectWith(w, r, usersPath, "Invitation sent to "+res.User.Email+".")
-}
-
-// targetUser returns the user the path's {id} names, of the actor's org,
-// and answers a refusal itself.
-func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (*muster.User, bool) {
-	return pathTarget(s, w, r, s.svc.FindUser)
-}
-
-func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	res, err := s.svc.ResendInvite(r.Context(), id)
-	if s.refused(w, r, err) {
-		return
-	}
-	s.redirectWith(w, r, usersPath, "A new invitation was sent to "+res.User.Email+". Earlier links no longer work.")
-}
-
-// userAction is a confirmed action on a user: its wording and its call.
-type userAction struct {
-	heading func(u *muster.User) string
-	lines   func(u *muster.User) []string
-	button  string
-	done    func(u *muster.User) string
-	run     func(s *Server, r *http.Request, id int64) (*muster.User, error)
-}
-
-var userActions = map[string]userAction{
-	"withdraw": {
-		heading: func(u *muster.User) string { return "Withdraw the invitation of " + u.Name() + "?" },
-		lines: func(u *muster.User) []string {
-			return []string{"The invitation link sent to " + u.Email + " will stop working.",
-				"The license seat is freed and " + u.FirstName + " leaves the user list.",
-				"You can invite them again later."}
-		},
-		button: "Withdraw",
-		done: func(u *muster.User) string {
-			return "The invitation of " + u.Name() + " was withdrawn. A license seat is free."
-		},
-		run: func(s *Server, r *http.Request, id int64) (*muster.User, error) {
-			return s.svc.Withdraw(r.Context(), id)
-		},
-	},
-	"deactivate": {
-		heading: func(u *muster.User) string { return "Deactivate " + u.Name() + "?" },
-		lines: func(u *muster.User) []string {
-			return []string{u.FirstName + "'s access ends at once: every session and API token is ended and Send As permissions are removed.",
-				"The license seat is freed.",
-				"Everything " + u.FirstName + " owns stays with their teams.",
-				"You can reactivate them later by inviting the same email again."}
-		},
-		button: "Deactivate",
-		done:   func(u *muster.User) string { return u.Name() + " was deactivated. A license seat is free." },
-		run: func(s *Server, r *http.Request, id int64) (*muster.User, error) {
-			return s.svc.Deactivate(r.Context(), id)
-		},
-	},
-}
-
-func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
-	a := userActions[action]
-	return func(w http.ResponseWriter, r *http.Request) {
-		u, ok := s.targetUser(w, r)
-		if !ok {
-			return
+		c.URL = usersPath
+		if len(v) > 0 {
+			c.URL += "?" + v.Encode()
 		}
-		s.renderConfirm(w, r, a.heading(u), "users", confirmPage{Heading: a.heading(u), Lines: a.lines(u),
-			Action: userPath(u.ID, action), Button: a.button, Cancel: usersPath})
+		cols[string(o)] = c
 	}
-}
-
-func (s *Server) handleUserAction(action string) http.HandlerFunc {
-	a := userActions[action]
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(r)
-		if !ok {
-			s.notFound(w, r)
-			return
-		}
-		u, err := a.run(s, r, id)
-		if s.refused(w, r, err) {
-			return
-		}
-		s.redirectWith(w, r, usersPath, a.done(u))
-	}
+	return cols
 }
 
 func (s *Server) handleDownloadUsers(w http.ResponseWriter, r *http.Request) {
@@ -332,8 +310,12 @@ func (s *Server) handleDownloadUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	u, _ := current(r)
 	msg := "Your user list is being prepared. It will be emailed to " + u.Email + " when it is ready."
-	if rep.Status == muster.ReportRunning {
-		msg = "A user list is already being prepared; it will be emailed when it is ready."
+	if s.mailbox {
+		msg = "Your user list is being prepared. No email server is set up, so its download link will be listed " +
+			"on this tab when it is ready."
+	}
+	if rep.Status == muster.ReportRunning || rep.RequestedBy != u.ID {
+		msg = "A user list is already being prepared; it will be sent to whoever asked for it."
 	}
 	s.redirectWith(w, r, usersPath, msg)
 }

@@ -120,3 +120,22 @@ func (tx *Tx) CountExportUsers(ctx context.Context, orgID int64) (int, error) {
 		WHERE org_id = $1 AND status IN ('pending', 'active', 'deactivated')`, orgID).Scan(&n)
 	return n, err
 }
+
+// FindUserReports implements muster.Tx.
+func (tx *Tx) FindUserReports(ctx context.Context, orgID, userID int64, limit int) ([]*muster.Report, error) {
+	rows, err := tx.query(ctx, `SELECT `+reportColumns+` FROM reports WHERE org_id = $1 AND requested_by = $2
+		ORDER BY id DESC LIMIT $3`, orgID, userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*muster.Report
+	for rows.Next() {
+		var r muster.Report
+		if err := scanReport(rows, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}

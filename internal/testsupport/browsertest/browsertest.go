@@ -10,6 +10,7 @@ package browsertest
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -42,7 +45,7 @@ func Chromium(t *testing.T) *Tab {
 		}
 		t.Skip("chromium is not installed")
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1280, 900))
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1366, 900))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
@@ -387,4 +390,94 @@ func (b *Tab) Row(cell string) string {
 		b.T.Fatalf("no row shows %q: %v", cell, err)
 	}
 	return text
+}
+
+// Viewport makes the tab's window w×h CSS pixels; mobile emulates a phone
+// (its viewport meta tag honoured, touch). A phone: 390×844, mobile.
+func (b *Tab) Viewport(w, h int64, mobile bool) {
+	b.T.Helper()
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulatePortrait}
+	if mobile {
+		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
+	}
+	b.Do(fmt.Sprintf("viewport %d×%d", w, h), chromedp.EmulateViewport(w, h, opts...))
+}
+
+// Eval evaluates a JavaScript expression in the page and returns its value.
+func Eval[T any](b *Tab, expr string) T {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.T.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// Press sends keys (chromedp/kb names: kb.Escape, kb.ArrowDown…) to the
+// element that has the focus.
+func (b *Tab) Press(what, keys string) {
+	b.T.Helper()
+	b.Do(what, chromedp.KeyEvent(keys))
+}
+
+// Focused describes the element that has the focus: its tag, and its
+// accessible name as its aria-label or text gives it.
+func (b *Tab) Focused() string {
+	b.T.Helper()
+	return Eval[string](b, `(function (e) { return e ? e.tagName.toLowerCase() + " " +
+		(e.getAttribute("aria-label") || e.textContent).trim().replace(/\s+/g, " ") : "" })(document.activeElement)`)
+}
+
+//go:embed testdata/axe-core/axe.min.js
+var axeSource string
+
+// Audit runs the axe-core accessibility engine (vendored in
+// testdata/axe-core) on the page as it is and returns its violations of
+// impact serious or critical, each as "rule: what it asks — where".
+func (b *Tab) Audit() []string {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
+		b.T.Fatalf("loading axe-core: %v", err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]})
+		.then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+			.map(v => v.id + " (" + v.impact + "): " + v.help + " — " +
+				v.nodes.slice(0, 5).map(n => n.target.join(" ") + " " + n.failureSummary.replace(/\s+/g, " ")).join("; ")))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.T.Fatalf("running axe-core: %v", err)
+	}
+	return found
+}
+
+// Roles lists the roles the browser's accessibility tree gives to the
+// elements whose accessible name is name, as a screen reader is told them
+// ("button", "link", "menuitem"…).
+func (b *Tab) Roles(name string) []string {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	// The document as a JavaScript object: DOM.getDocument would renumber
+	// the nodes chromedp knows, and break its next query.
+	doc, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](`document`))
+	if err != nil {
+		b.T.Fatalf("reading the document: %v", err)
+	}
+	defer chromedp.Call(ctx, runtime.ReleaseObject, runtime.ReleaseObjectParams{ObjectID: doc.ObjectID})
+	res, err := chromedp.Call(ctx, accessibility.QueryAXTree, accessibility.QueryAXTreeParams{ObjectID: doc.ObjectID,
+		AccessibleName: name})
+	if err != nil {
+		b.T.Fatalf("reading the accessibility tree: %v", err)
+	}
+	var roles []string
+	for _, n := range res.Nodes {
+		if !n.Ignored && n.Role != nil {
+			roles = append(roles, strings.Trim(string(n.Role.Value), `"`))
+		}
+	}
+	return roles
 }

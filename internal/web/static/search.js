@@ -38,14 +38,18 @@
           throw new Error("search: no results in the page");
         }
         results.innerHTML = fresh.innerHTML;
+        if (window.musterEnhance) {
+          window.musterEnhance(results);
+        }
         var clear = document.getElementById("clear-filters");
         var freshClear = fresh.ownerDocument.getElementById("clear-filters");
         if (clear && freshClear) {
           clear.hidden = freshClear.hidden;
         }
         results.removeAttribute("aria-busy");
+        var range = document.getElementById("range");
         var n = results.querySelectorAll("tbody tr").length;
-        status.textContent = n === 1 ? "1 user shown" : n + " users shown";
+        status.textContent = (n === 1 ? "1 user shown" : n + " users shown") + (range ? ", " + range.textContent : "");
         history.replaceState(null, "", url);
       })
       .catch(function () {

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// userPage is everything about one person (issue 15): role, teams, status
+// and its history, last sign-in, active sessions with "Sign out
+// everywhere", Send As grants, the API tokens they created and their recent
+// audit events, with the same actions as their row's "…" menu.
+type userPage struct {
+	Page
+	userRow
+	Activated, Deactivated timeLabel
+	InvitedBy              string
+	SignOutURL             string
+	History                []auditRow
+	Events                 []auditRow
+	EventsURL              string
+	Sessions               []sessionRow
+	SendAs                 []string
+	Tokens                 []tokenRow
+	EmailAtScale           bool
+	// Back is this page's own address, where its actions return.
+	Back string
+}
+
+func (s *Server) handleUserPage(w http.ResponseWriter, r *http.Request) {
+	d, ok := pathTarget(s, w, r, s.svc.FindUserDetail)
+	if !ok {
+		return
+	}
+	actor, _ := current(r)
+	u := d.User
+	names := teamNames(d.Teams)
+	p := userPage{Page: s.page(w, r, u.Name()), userRow: newUserRow(actor, u, names, time.Now()),
+		Activated: newTimeLabel(u.ActivatedAt), Deactivated: newTimeLabel(u.DeactivatedAt),
+		EmailAtScale: d.Org.EmailAtScale, Back: userPath(u.ID, "")}
+	p.Section = "users"
+	if d.InvitedBy != nil {
+		p.InvitedBy = d.InvitedBy.Name()
+	}
+	if len(d.Sessions) > 0 && muster.CheckUserAction(muster.ActionSessionsEnded, actor.Role, actor.ID, u) == nil {
+		p.SignOutURL = userPath(u.ID, "sign-out")
+	}
+	for _, e := range d.History {
+		p.History = append(p.History, describeEvent(e, names, d.People))
+	}
+	for _, e := range d.Events {
+		p.Events = append(p.Events, describeEvent(e, names, d.People))
+	}
+	p.EventsURL = "/settings/audit-log?" + url.Values{"target": {strconv.FormatInt(u.ID, 10)}}.Encode()
+	for _, sess := range d.Sessions {
+		p.Sessions = append(p.Sessions, sessionRow{ID: sess.ID, Device: device(sess.UserAgent), IP: sess.IP,
+			Started: humanTime(sess.CreatedAt), LastSeen: humanTime(sess.LastSeenAt)})
+	}
+	for _, perm := range d.SendAs {
+		p.SendAs = append(p.SendAs, perm.FromName+" <"+perm.FromEmail+">")
+	}
+	for _, t := range d.APITokens {
+		p.Tokens = append(p.Tokens, newTokenRow(t))
+	}
+	s.render(w, r, http.StatusOK, "user", p)
+}
+
+// handleSignOutEverywhere ends every session of a user.
+func (s *Server) handleSignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	u, err := s.svc.SignOutEverywhere(r.Context(), id)
+	if s.refused(w, r, err) {
+		return
+	}
+	if me, _ := current(r); me.ID == u.ID {
+		s.clearSession(w)
+		http.Redirect(w, r, "/signin?notice="+noticeSignedOut, http.StatusSeeOther)
+		return
+	}
+	s.redirectWith(w, r, userPath(u.ID, ""), u.Name()+" is signed out everywhere: every browser they were signed in "+
+		"with must sign in again. Their API tokens still work; revoke them on Settings → API tokens.")
+}
