@@ -113,8 +113,8 @@ type fieldRef interface {
 	ref() (id, label, msg string)
 }
 
-func (f Field) ref() (string, string, string)       { return f.ID, f.Label, f.Error }
-func (f selectField) ref() (string, string, string) { return f.ID, f.Label, f.Error }
+func (f Field) ref() (string, string, string)        { return f.ID, f.Label, f.Error }
+func (f selectField) ref() (string, string, string)  { return f.ID, f.Label, f.Error }
 func (p personPicker) ref() (string, string, string) { return p.ID, p.Label, p.Error }
 
 // groupRef is an input group (checkboxes, chips) in an error summary: its
