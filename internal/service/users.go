@@ -689,12 +689,29 @@ func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPag
 		}
 	}
 	if q.Count {
-		filter.After = nil
-		if page.Total, err = tx.CountUsers(ctx, filter, MaxUserCount); err != nil {
+		if page.Total, err = countUsers(ctx, tx, filter); err != nil {
 			return nil, err
 		}
 	}
 	return page, nil
+}
+
+// countUsers counts the users filter selects, up to MaxUserCount. The whole
+// list is the org's seats in use (its Pending and Active users, kept in the
+// same transactions as their statuses: LIC-1) and its Deactivated users, so
+// that the list's first page does not count every user.
+func countUsers(ctx context.Context, tx *txn, filter muster.UserFilter) (int, error) {
+	filter.After = nil
+	if filter.Query != "" || filter.Status != "" || filter.Role != "" || filter.TeamID != 0 {
+		return tx.CountUsers(ctx, filter, MaxUserCount)
+	}
+	org, err := tx.FindOrg(ctx, filter.OrgID)
+	if err != nil {
+		return 0, err
+	}
+	filter.Status = muster.StatusDeactivated
+	n, err := tx.CountUsers(ctx, filter, MaxUserCount)
+	return min(org.SeatsUsed+n, MaxUserCount), err
 }
 
 // filter is the store's filter for q in the org, and q's cursor when it is

@@ -12,12 +12,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
@@ -49,12 +51,27 @@ func BenchmarkUsersTab(b *testing.B) {
 				b.Fatal(err)
 			}
 			cookie := &http.Cookie{Name: "muster_session", Value: in.Token}
-			for _, c := range []struct{ name, target, want string }{
+			cases := []struct{ name, target, want string }{
 				{"page", "/settings/roles-access", "Actions for "},
 				{"search_3_letters", "/settings/roles-access?q=mar", "Actions for "},
 				{"search_no_match", "/settings/roles-access?q=qzx", "No users match"},
 				{"status_filter", "/settings/roles-access?status=active", "Actions for "},
-			} {
+			}
+			// Every order, both ways, on its first page and on a page from
+			// the middle, reached by its cursor; and a search in another
+			// order than by name.
+			for _, o := range muster.UserSorts {
+				for _, dir := range []string{"asc", "desc"} {
+					target := "/settings/roles-access?sort=" + string(o) + "&dir=" + dir
+					cases = append(cases, struct{ name, target, want string }{"sort_" + string(o) + "_" + dir, target, "Actions for "})
+				}
+				cases = append(cases, struct{ name, target, want string }{"sort_" + string(o) + "_middle",
+					middlePage(b, db, svc, string(o), n), "Actions for "})
+			}
+			cases = append(cases, struct{ name, target, want string }{"search_by_last_sign_in",
+				"/settings/roles-access?q=mar&sort=last_sign_in&dir=desc", "Actions for "},
+				struct{ name, target, want string }{"search_rare_by_email", "/settings/roles-access?q=zim&sort=email", "Actions for "})
+			for _, c := range cases {
 				b.Run(c.name, func(b *testing.B) {
 					render := func() *httptest.ResponseRecorder {
 						req := httptest.NewRequest("GET", c.target, nil)
@@ -74,6 +91,30 @@ func BenchmarkUsersTab(b *testing.B) {
 			}
 		})
 	}
+}
+
+// middlePage is the Users tab's address of the page from the middle of
+// the list in order sort: its cursor found by paging, 200 at a time, through
+// the first half.
+func middlePage(b *testing.B, db *sqlstore.DB, svc *service.Service, sort string, n int) string {
+	ctx, _, err := benchseed.Owner(context.Background(), db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := service.UserQuery{Sort: sort, Limit: service.MaxPageSize}
+	for seen := 0; seen < n/2; seen += service.MaxPageSize {
+		page, err := svc.FindUsers(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	// The cursor of a page of 200 opens a page of 50 as well: it is where
+	// the next page starts, whatever its size.
+	return "/settings/roles-access?" + url.Values{"sort": {sort}, "after": {q.Cursor}}.Encode()
 }
 
 // benchStore opens a store of the dialect holding benchseed's org of n

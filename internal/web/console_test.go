@@ -303,3 +303,117 @@ func TestOwnershipTransferInConsole(t *testing.T) {
 	want(t, done, 200, "Ada Admin is now the Owner of Acme. You are an Admin.", "Only the Owner changes these settings.")
 	want(t, ada.get("/settings/organization"), 200, "License total", "Transfer ownership")
 }
+
+// TestAuditLogSentences: each event reads as a sentence, with only the
+// fields it changed, before → after, in words (team names, not ids); the
+// actor and target filters take a name, and a name that several people
+// share offers them.
+func TestAuditLogSentences(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	sales, err := s.svc.CreateTeam(ownerCtx, "Sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := s.invite(ownerCtx, "Mark", "Manager", "mark@example.com", muster.RoleBasic)
+	bea := s.invite(ownerCtx, "Bea", "Basic", "bea@example.com", muster.RoleBasic)
+	s.join(bea.Email, "Bea's long password")
+	s.invite(ownerCtx, "Bea", "Other", "bea.other@example.com", muster.RoleBasic)
+	if _, err := s.svc.UpdateUser(ownerCtx, mark.ID, service.UserUpdate{Role: ptr(muster.RoleManager)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.UpdateUser(ownerCtx, mark.ID, service.UserUpdate{PrimaryTeamID: &sales.ID,
+		SecondaryTeamIDs: &[]int64{s.defaultTeam(ownerCtx).ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.Deactivate(ownerCtx, bea.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	p := b.get("/settings/audit-log")
+	want(t, p, 200, "Olive Owner deactivated Bea Basic", "Olive Owner changed Mark Manager&#39;s role from Basic User to Manager",
+		"Olive Owner edited Mark Manager", "Primary team: Default Team → Sales", "Secondary teams: none → Default Team",
+		"Olive Owner invited Mark Manager as a Basic User", "Bea Basic accepted the invitation and signed in")
+	if strings.Contains(p.body, fmt.Sprintf("Primary team: %d", sales.ID)) {
+		t.Error("a team is shown by its id")
+	}
+	// One person by name: filtered by them, and the export keeps the id.
+	p = b.get("/settings/audit-log?target_q=mark")
+	want(t, p, 200, "Olive Owner edited Mark Manager", fmt.Sprintf(`href="/settings/audit-log.csv?target=%d"`, mark.ID))
+	if strings.Contains(p.body, "Bea Basic") {
+		t.Error("the target filter let events about others through")
+	}
+	// Two people called Bea: choose one.
+	want(t, b.get("/settings/audit-log?target_q=bea"), 200, "Several people match",
+		fmt.Sprintf(`href="/settings/audit-log?target=%d"`, bea.ID))
+	want(t, b.get("/settings/audit-log?target_q=nobody"), 422, "Nobody&#39;s name or email starts with")
+}
+
+// TestMailboxModeAndUserPage: without an email server the console says
+// where invitations and user lists went, offers Copy invite link (which
+// is audited and replaces the emailed link), lists an Admin's user lists
+// with their download links, and shows the Mailbox's links as links; the
+// user page shows a person and signs them out everywhere.
+func TestMailboxModeAndUserPage(t *testing.T) {
+	s := newSiteMailbox(t, true)
+	owner, ownerCtx := s.org()
+	ada := s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
+	s.join(ada.Email, "Ada's long password")
+	b := s.browser()
+	want(t, b.signIn(ada.Email, "Ada's long password"), http.StatusSeeOther)
+
+	p := b.post("/settings/roles-access/users/invite", url.Values{"first_name": {"Pat"}, "last_name": {"Pending"},
+		"email": {"pat@example.com"}, "role": {"basic"}, "primary_team": {fmt.Sprint(s.defaultTeam(ownerCtx).ID)}})
+	want(t, b.follow(p), 200, "The invitation to pat@example.com is waiting in the Mailbox", "Copy invite link")
+	pat := findUser(t, s, ownerCtx, "pat@example.com")
+	emailed := s.deliver("pat@example.com").Link("/invitations/")
+	p = b.post(fmt.Sprintf("/settings/roles-access/users/%d/invite-link", pat.ID), nil)
+	want(t, p, 200, "Invitation link of Pat Pending", `data-copy="invite-link"`, s.srv.URL+"/invitations/")
+	if e := newestEvent(t, s, ownerCtx); e.Action != muster.ActionInviteLinkCopied || e.ActorID != ada.ID {
+		t.Fatalf("newest event after Copy invite link: %s by %d", e.Action, e.ActorID)
+	}
+	want(t, s.browser().get(emailed), http.StatusGone)
+
+	// The Admin's user list: listed with its link once done.
+	want(t, b.follow(b.post("/settings/roles-access/users/download", nil)), 200,
+		"its download link will be listed on this tab when it is ready")
+	for {
+		ran, err := s.svc.RunNextReport(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ran {
+			break
+		}
+	}
+	p = b.get("/settings/roles-access")
+	want(t, p, 200, "Your user lists", "Download the User list of")
+	link := regexp.MustCompile(`href="(/reports/\d+/download)"`).FindStringSubmatch(p.body)
+	if link == nil {
+		t.Fatalf("no download link on the Users tab:\n%s", p.body)
+	}
+	want(t, b.get(link[1]), 200, "First Name,Last Name,Email")
+
+	// The Owner's Mailbox shows the invitation's link as a link.
+	olive := s.browser()
+	want(t, olive.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	mailbox := olive.get("/settings/mailbox")
+	msg := regexp.MustCompile(`href="(/settings/mailbox/\d+)"`).FindStringSubmatch(mailbox.body)
+	want(t, olive.get(msg[1]), 200, `<a href="`+s.srv.URL+`/`)
+
+	// The user page, and Sign out everywhere.
+	adaOther := s.browser()
+	want(t, adaOther.signIn(ada.Email, "Ada's long password"), http.StatusSeeOther)
+	p = olive.get(fmt.Sprintf("/settings/roles-access/users/%d", ada.ID))
+	want(t, p, 200, "Ada Admin", "Status history", "Olive Owner invited Ada Admin as an Admin", "Sign out everywhere",
+		"Ada Admin invited Pat Pending as a Basic User", "Ada Admin copied the invitation link of Pat Pending")
+	p = olive.follow(olive.post(fmt.Sprintf("/settings/roles-access/users/%d/sign-out", ada.ID), nil))
+	want(t, p, 200, "Ada Admin is signed out everywhere", "Not signed in anywhere.")
+	if p := adaOther.get("/"); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Ada's session survived Sign out everywhere: %d", p.StatusCode)
+	}
+	if e := newestEvent(t, s, ownerCtx); e.Action != muster.ActionSessionsEnded || e.TargetID != ada.ID {
+		t.Fatalf("newest event: %s about %d", e.Action, e.TargetID)
+	}
+}

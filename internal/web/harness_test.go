@@ -104,6 +104,14 @@ const ownerPassword = "owner's long password"
 
 func newSite(t *testing.T) *site {
 	t.Helper()
+	return newSiteMailbox(t, false)
+}
+
+// newSiteMailbox is newSite whose console says, when mailbox is set, that
+// no SMTP server is set up (mail is still delivered to the test's SMTP
+// server, so that tests can follow its links).
+func newSiteMailbox(t *testing.T, mailbox bool) *site {
+	t.Helper()
 	s := &site{t: t, db: storetest.OpenSQLite(t), smtp: mailtest.Start(t)}
 	s.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
 	clock := func() time.Time { return time.UnixMicro(s.now.Load()) }
@@ -111,7 +119,7 @@ func newSite(t *testing.T) *site {
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams})
-	h, err := web.New(web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
+	h, err := web.New(web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL, Mailbox: mailbox,
 		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ import (
 
 // Version changes whenever the generated data changes, so that an older
 // cached SQLite file is not reused.
-const Version = 3
+const Version = 4
 
 const (
 	// OwnerEmail is the seeded organization's Owner, who has accepted with
@@ -319,9 +319,19 @@ func Generate(n int, owner *muster.User, teamIDs []int64) *Data {
 		if status == muster.StatusPending {
 			invitationExpiresAt = invitedAt + 7*day
 		}
+		// Users who accepted signed in last some time after, spread by
+		// their id (not the generator, whose sequence the rest follows).
+		var lastSignIn any
+		if a, ok := activatedAt.(int64); ok {
+			last := a + (id*7919)%(200*day)
+			if x, ok := deactivatedAt.(int64); ok && last > x {
+				last = x
+			}
+			lastSignIn = last
+		}
 		d.Users = append(d.Users, []any{id, owner.OrgID, email, muster.NormalizeEmail(email), first, last,
 			muster.SearchKey(first + " " + last), muster.SearchKey(last), string(role), string(status), "",
-			invitedAt, owner.ID, activatedAt, deactivatedAt, nil, updatedAt, int64(1), invitationExpiresAt})
+			invitedAt, owner.ID, activatedAt, deactivatedAt, lastSignIn, updatedAt, int64(1), invitationExpiresAt})
 
 		primary := pickTeam()
 		d.Memberships = append(d.Memberships, []any{id, primary, "primary"})
