@@ -444,11 +444,15 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		for i, v := range vals {
 			marks[i] = c.arg(v)
 		}
-		cmp := ` > `
+		cmp, bound := ` > `, ` >= `
 		if f.Desc {
-			cmp = ` < `
+			cmp, bound = ` < `, ` <= `
 		}
-		c.where = append(c.where, `(`+strings.Join(order, ", ")+`)`+cmp+`(`+strings.Join(marks, ", ")+`)`)
+		// The bound on the first column alone is implied by the row
+		// comparison, but SQLite takes only it as the range of an index
+		// whose first column is an expression (last sign-in's coalesce).
+		c.where = append(c.where, order[0]+bound+marks[0],
+			`(`+strings.Join(order, ", ")+`)`+cmp+`(`+strings.Join(marks, ", ")+`)`)
 	}
 	var team, kind string
 	var teamFew bool
