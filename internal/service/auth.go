@@ -49,6 +49,23 @@ var errTooManyAttempts = &muster.Error{Code: muster.ETOOMANY, Message: "Too many
 // argon2id takes tens of milliseconds and must not hold the write lock.
 func (s *Service) hashPassword(password string) string { return s.cfg.PasswordParams.Hash(password) }
 
+// signInHooks are points of a sign-in where a test can hold it (see
+// export_test.go); nil outside tests.
+type signInHooks struct {
+	// admitted is called once the sign-in has passed the limits, before it
+	// waits for its turn to hash.
+	admitted func()
+	// hashing is called when the sign-in's turn to hash has come, just
+	// before it hashes.
+	hashing func()
+}
+
+func (h signInHooks) call(f func()) {
+	if f != nil {
+		f()
+	}
+}
+
 // SignIn checks an email and password and starts a session. Every failure
 // gets the same answer whether or not the email exists, and failures are
 // limited per account and per IP address (AUTH-1, DEA-2).
@@ -58,6 +75,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if !s.accountFailures.allowed(accountKey, now) || !s.ipFailures.allowed(ipKey, now) {
 		return nil, errTooManyAttempts
 	}
+	s.hooks.call(s.hooks.admitted)
 	var u *muster.User
 	err := s.view(ctx, func(tx *txn) error {
 		var err error
@@ -71,6 +89,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if u != nil && u.Status == muster.StatusActive && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
+	s.hooks.call(s.hooks.hashing)
 	ok, _ := secret.CheckPassword(hash, password)
 	if !ok || u == nil || u.Status != muster.StatusActive {
 		s.accountFailures.add(accountKey, now)

@@ -70,6 +70,8 @@ type Service struct {
 	// dummyHash is checked against when no account matches, so that a
 	// wrong email takes as long as a wrong password (DEA-2).
 	dummyHash string
+	// hooks are called at points of a sign-in; only tests set them.
+	hooks signInHooks
 }
 
 // New returns a service over store.
