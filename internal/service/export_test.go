@@ -6,3 +6,10 @@ package service
 func SetSignInHooks(s *Service, admitted, hashing func()) {
 	s.hooks = signInHooks{admitted: admitted, hashing: hashing}
 }
+
+// RateLimitKeys are the keys of the limits a sign-in of email from ip
+// counts against: the address at the account, the account, the address.
+func RateLimitKeys(email, ip string) (pair, account, address string) {
+	a := newSignInAttempt(email, ip)
+	return a.pair, a.account, a.address
+}

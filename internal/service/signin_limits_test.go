@@ -183,7 +183,7 @@ func TestSignInFloodIsAnsweredAtOnce(t *testing.T) {
 		// A real sign-in during the flood is answered (asked to come back
 		// shortly) rather than queued behind it.
 		_, err := f.svc.SignIn(ctx, f.owner.Email, password, browser)
-		wantCode(t, err, muster.ETOOMANY)
+		wantRetryAfter(t, err, time.Second)
 
 		close(release)
 		released = true
@@ -212,9 +212,10 @@ func TestSignInFailuresSlowDownWithoutLockingOut(t *testing.T) {
 		for range 3 {
 			wantCode(t, signIn(f.owner.Email, wrongPassword, attacker), muster.EUNAUTHORIZED)
 		}
-		// The 4th comes too soon, whatever its password.
-		wantCode(t, signIn(f.owner.Email, wrongPassword, attacker), muster.ETOOMANY)
-		wantCode(t, signIn(f.owner.Email, password, attacker), muster.ETOOMANY)
+		// The 4th comes too soon, whatever its password, and is told when
+		// to come back.
+		wantRetryAfter(t, signIn(f.owner.Email, wrongPassword, attacker), time.Second)
+		wantRetryAfter(t, signIn(f.owner.Email, password, attacker), time.Second)
 		// The Owner is not locked out.
 		if err := signIn(f.owner.Email, password, browser); err != nil {
 			t.Fatalf("the Owner's sign-in from another address after 3 failures elsewhere: %v", err)
@@ -222,7 +223,7 @@ func TestSignInFailuresSlowDownWithoutLockingOut(t *testing.T) {
 		// Each further failure doubles the wait.
 		for _, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
 			f.clock.Advance(wait - time.Millisecond)
-			wantCode(t, signIn(f.owner.Email, wrongPassword, attacker), muster.ETOOMANY)
+			wantRetryAfter(t, signIn(f.owner.Email, wrongPassword, attacker), time.Millisecond)
 			f.clock.Advance(time.Millisecond)
 			wantCode(t, signIn(f.owner.Email, wrongPassword, attacker), muster.EUNAUTHORIZED)
 		}
@@ -280,9 +281,9 @@ func TestSignInSharedAddressIsNotLockedOut(t *testing.T) {
 		}
 		fail(70)
 		// 100 failures: the address is held off for accounts that never
-		// signed in from it…
+		// signed in from it, until the window ends…
 		_, err := f.svc.SignIn(ctx, bob.Email, password, office)
-		wantCode(t, err, muster.ETOOMANY)
+		wantRetryAfter(t, err, 15*time.Minute)
 		// …but not for those that did, nor from other addresses.
 		if _, err := f.svc.SignIn(ctx, ann.Email, password, office); err != nil {
 			t.Fatalf("a colleague who signed in from the shared address before: %v", err)
@@ -313,14 +314,75 @@ func TestSignInDistributedAttackSparesKnownAddresses(t *testing.T) {
 		}
 		_, err := f.svc.SignIn(ctx, f.owner.Email, wrongPassword, from(addr(4, 0)))
 		wantCode(t, err, muster.ETOOMANY)
+		f.clock.Advance(5 * time.Minute)
 		_, err = f.svc.SignIn(ctx, f.owner.Email, password, from("192.0.2.77"))
-		wantCode(t, err, muster.ETOOMANY)
+		wantRetryAfter(t, err, 10*time.Minute)
 		if _, err := f.svc.SignIn(ctx, f.owner.Email, password, browser); err != nil {
 			t.Fatalf("the Owner from an address they signed in from before, during the attack: %v", err)
 		}
-		f.clock.Advance(15 * time.Minute)
+		f.clock.Advance(10 * time.Minute)
 		if _, err := f.svc.SignIn(ctx, f.owner.Email, password, from("192.0.2.77")); err != nil {
 			t.Fatalf("a new address once the window is over: %v", err)
+		}
+	})
+}
+
+// wantRetryAfter checks that err is a refusal as ETOOMANY that says to come
+// back after wait.
+func wantRetryAfter(t *testing.T, err error, wait time.Duration) {
+	t.Helper()
+	wantCode(t, err, muster.ETOOMANY)
+	if got := muster.ErrorRetryAfter(err); got != wait {
+		t.Fatalf("%v: retry after %s; want %s", err, got, wait)
+	}
+}
+
+// Old counts are deleted as sign-ins go on, so that a flood of emails that
+// never come back does not grow the table for ever.
+func TestSignInLimitRowsAreSwept(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		ctx := context.Background()
+		start := f.clock.Now()
+		// 2 failures leave 6 rows; a sign-in deletes up to 8 expired ones.
+		for i := range 2 {
+			_, err := f.svc.SignIn(ctx, fmt.Sprintf("gone%d@example.com", i), wrongPassword, from(addr(6, i)))
+			wantCode(t, err, muster.EUNAUTHORIZED)
+		}
+		live := func(key string) bool {
+			t.Helper()
+			var found bool
+			err := db.View(ctx, func(tx muster.Tx) error {
+				// As seen from the time they were written.
+				_, err := tx.FindRateLimit(ctx, key, start)
+				found = err == nil
+				if muster.ErrorCode(err) == muster.ENOTFOUND {
+					err = nil
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return found
+		}
+		pair, account, address := service.RateLimitKeys("gone0@example.com", addr(6, 0))
+		for _, k := range []string{pair, account, address} {
+			if !live(k) {
+				t.Fatalf("no row for %s after a failure", k)
+			}
+		}
+		f.clock.Advance(time.Hour)
+		if _, err := f.svc.SignIn(ctx, f.owner.Email, password, browser); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			pair, account, address := service.RateLimitKeys(fmt.Sprintf("gone%d@example.com", i), addr(6, i))
+			for _, k := range []string{pair, account, address} {
+				if live(k) {
+					t.Fatalf("the row %s, expired an hour ago, is still there after a sign-in", k)
+				}
+			}
 		}
 	})
 }
