@@ -245,6 +245,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == muster.EINTERNAL {
 		s.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	httperr.SetRetryAfter(w.Header(), err)
 	writeProblem(w, httperr.Status(err), code, titleOf[code], muster.ErrorMessage(err), muster.ErrorFields(err))
 }
 

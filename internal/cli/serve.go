@@ -135,7 +135,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
 	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, Pprof: cfg.Pprof})
+		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, Pprof: cfg.Pprof, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		ln.Close()
 		return err

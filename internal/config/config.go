@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -59,6 +60,11 @@ type Config struct {
 	// Pprof serves Go's profiles at /debug/pprof/. Off by default: the
 	// profiles reveal the program's insides to anyone who can reach them.
 	Pprof bool
+	// TrustedProxies are the reverse proxies (load balancers) in front of
+	// Muster: a request from one of them is taken to come from the address
+	// its X-Forwarded-For header names (the rightmost that is not itself
+	// a trusted proxy). Empty trusts none: the client is the peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -80,17 +86,18 @@ type Option struct {
 
 // Flag names, for Bind.
 const (
-	FlagAddr          = "addr"
-	FlagDB            = "db"
-	FlagBaseURL       = "base-url"
-	FlagSMTP          = "smtp"
-	FlagMailFrom      = "mail-from"
-	FlagRegion        = "region"
-	FlagRegions       = "regions"
-	FlagInvitationTTL = "invitation-ttl"
-	FlagMailRetry     = "mail-retry"
-	FlagPprof         = "pprof"
-	FlagReportLease   = "report-lease"
+	FlagAddr           = "addr"
+	FlagDB             = "db"
+	FlagBaseURL        = "base-url"
+	FlagSMTP           = "smtp"
+	FlagMailFrom       = "mail-from"
+	FlagRegion         = "region"
+	FlagRegions        = "regions"
+	FlagInvitationTTL  = "invitation-ttl"
+	FlagMailRetry      = "mail-retry"
+	FlagPprof          = "pprof"
+	FlagReportLease    = "report-lease"
+	FlagTrustedProxies = "trusted-proxies"
 )
 
 // Defaults.
@@ -129,6 +136,8 @@ func Options() []Option {
 			"how long a report job whose server died stays claimed before another run restarts it"},
 		{FlagPprof, "MUSTER_PPROF", "false", "BOOL",
 			"serve Go profiles at /debug/pprof/ (for measuring; keep off where others can reach the server)"},
+		{FlagTrustedProxies, "MUSTER_TRUSTED_PROXIES", "", "CIDRS",
+			"reverse proxies whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.0.2.7; unset trusts none"},
 	}
 }
 
@@ -331,10 +340,46 @@ func parse(raw map[string]string) (*Config, error) {
 		}
 	}
 
+	proxies, err := ParseTrustedProxies(get(FlagTrustedProxies, ""))
+	if err != nil {
+		bad(FlagTrustedProxies, "%s", err)
+	}
+	c.TrustedProxies = proxies
+
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
 	return c, nil
+}
+
+// ParseTrustedProxies parses a comma-separated list of CIDR prefixes
+// (10.0.0.0/8, fd00::/8) and single addresses (192.0.2.7, a /32 or /128).
+func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		var p netip.Prefix
+		if strings.Contains(item, "/") {
+			var err error
+			if p, err = netip.ParsePrefix(item); err != nil {
+				return nil, fmt.Errorf("%q is not an address or a CIDR prefix, like 10.0.0.0/8 or 192.0.2.7", item)
+			}
+			if p != p.Masked() {
+				return nil, fmt.Errorf("%q has bits set past its prefix length; did you mean %s?", item, p.Masked())
+			}
+		} else {
+			a, err := netip.ParseAddr(item)
+			if err != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not an address or a CIDR prefix, like 10.0.0.0/8 or 192.0.2.7", item)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func fmtHours(d time.Duration) string { return strconv.Itoa(int(d.Hours())) + "h" }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type Config struct {
 	Regions []RegionLink
 	// Pprof serves Go's profiles at /debug/pprof/.
 	Pprof bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (see clientIP); empty trusts none.
+	TrustedProxies []netip.Prefix
 }
 
 // ReadyTimeout bounds the database ping of /readyz.
@@ -67,9 +71,11 @@ type Server struct {
 	secureCookies bool
 	region        string
 	regions       []RegionLink
-	mux           *http.ServeMux
-	metrics       *metrics
-	handler       http.Handler
+	// trustedProxies are the peers whose X-Forwarded-For is believed.
+	trustedProxies []netip.Prefix
+	mux            *http.ServeMux
+	metrics        *metrics
+	handler        http.Handler
 }
 
 // New builds the server, parsing its templates; it fails if one is missing
@@ -80,16 +86,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc:           cfg.Service,
-		db:            cfg.DB,
-		log:           cfg.Log,
-		pages:         pg,
-		mailbox:       cfg.Mailbox,
-		secureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
-		region:        cfg.Region,
-		regions:       cfg.Regions,
-		mux:           http.NewServeMux(),
-		metrics:       newMetrics(cfg.DB),
+		svc:            cfg.Service,
+		db:             cfg.DB,
+		log:            cfg.Log,
+		pages:          pg,
+		mailbox:        cfg.Mailbox,
+		secureCookies:  strings.HasPrefix(cfg.BaseURL, "https://"),
+		region:         cfg.Region,
+		regions:        cfg.Regions,
+		trustedProxies: cfg.TrustedProxies,
+		mux:            http.NewServeMux(),
+		metrics:        newMetrics(cfg.DB),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
