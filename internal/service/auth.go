@@ -59,17 +59,16 @@ func (h signInHooks) call(f func()) {
 }
 
 // SignIn checks an email and password and starts a session. Every failure
-// gets the same answer whether or not the email exists. The attempt is
-// counted against the limits before the password is checked (AUTH-1, see
-// ratelimit.go), and the check waits for its turn to hash only briefly
-// (hashGate), so that neither attempts sent together nor a flood get past
-// the limits (DEA-2).
+// gets the same answer whether or not the email exists. A sign-in first
+// takes a place in the queue for password hashing (hashGate) and counts its
+// attempt against the limits (see ratelimit.go), both before its password
+// is checked, so that neither attempts sent together nor a flood get past
+// the limits (AUTH-1, DEA-2).
 func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (*SignedIn, error) {
-	// A flood that fills the hashing queue is answered here, before it
-	// costs the database anything.
-	if s.hashes.full() {
+	if !s.hashes.enter() {
 		return nil, errBusy
 	}
+	defer s.hashes.leave()
 	attempt, err := s.takeSignIn(ctx, email, c.IP)
 	if err != nil {
 		return nil, err
@@ -88,7 +87,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if u != nil && u.Status == muster.StatusActive && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
-	done, err := s.hashes.acquire(ctx, attempt.isKnown)
+	done, err := s.hashes.hash(ctx)
 	if err != nil {
 		s.giveBack(ctx, attempt)
 		return nil, err

@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"math"
-	"runtime"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -241,57 +239,52 @@ var errBusy = &muster.Error{Code: muster.ETOOMANY, RetryAfter: time.Second,
 
 // hashGate bounds the password hashes that sign-ins run: one per CPU at
 // once (argon2id uses its 64 MiB for as long as it runs, and more at once
-// would not finish sooner), and a short queue whose each place waits a
-// bounded time. A sign-in that finds the queue full, or waits too long, is
-// answered at once, rather than every sign-in queueing behind a flood. An
-// address that has signed in to the account before may queue a little
-// further, so that people signing in from where they usually do get a turn
-// during a flood from elsewhere.
+// would not finish sooner), and a short queue, each place of which waits
+// for a bounded time. A sign-in takes its place in the queue before
+// anything else, even counting its attempt, so that a flood past the queue
+// is answered at once without costing the database anything, and the
+// sign-ins that do get in are not queued behind it.
 type hashGate struct {
+	// places holds one token per sign-in between enter and leave: those
+	// hashing and those in the queue.
+	places chan struct{}
+	// slots holds one token per sign-in hashing.
 	slots chan struct{}
-	// waiting is how many sign-ins wait for a slot.
-	waiting atomic.Int64
-	// queue and knownQueue bound waiting, for a sign-in from an unknown
-	// and a known address; wait bounds how long one waits.
-	queue, knownQueue int64
-	wait              time.Duration
+	// wait bounds how long a sign-in waits for a slot.
+	wait time.Duration
 }
 
-func newHashGate() *hashGate {
-	n := runtime.GOMAXPROCS(0)
-	return &hashGate{slots: make(chan struct{}, n), queue: 2 * int64(n), knownQueue: 4 * int64(n), wait: time.Second}
+// hashQueuePerCPU is the queue's length per CPU, beside the one sign-in per
+// CPU that hashes: with 64 MiB hashes, about a second's work.
+const hashQueuePerCPU = 4
+
+func newHashGate(slots, queue int) *hashGate {
+	return &hashGate{places: make(chan struct{}, slots+queue), slots: make(chan struct{}, slots), wait: time.Second}
 }
 
-// full reports whether a sign-in would be turned away now even from a
-// known address.
-func (g *hashGate) full() bool { return g.waiting.Load() >= g.knownQueue }
-
-// acquire waits for a slot and returns the function that frees it, or
-// errBusy.
-func (g *hashGate) acquire(ctx context.Context, known bool) (func(), error) {
+// enter takes a place, or reports that there is none.
+func (g *hashGate) enter() bool {
 	select {
-	case g.slots <- struct{}{}:
-		return g.free, nil
+	case g.places <- struct{}{}:
+		return true
 	default:
+		return false
 	}
-	limit := g.queue
-	if known {
-		limit = g.knownQueue
-	}
-	if g.waiting.Add(1) > limit {
-		g.waiting.Add(-1)
-		return nil, errBusy
-	}
-	defer g.waiting.Add(-1)
+}
+
+// leave gives the place back.
+func (g *hashGate) leave() { <-g.places }
+
+// hash waits for a slot, for at most the gate's wait, and returns the
+// function that frees it, or errBusy.
+func (g *hashGate) hash(ctx context.Context) (func(), error) {
 	timer := time.NewTimer(g.wait)
 	defer timer.Stop()
 	select {
 	case g.slots <- struct{}{}:
-		return g.free, nil
+		return func() { <-g.slots }, nil
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	return nil, errBusy
 }
-
-func (g *hashGate) free() { <-g.slots }

@@ -7,6 +7,7 @@ package service
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ func New(store muster.Store, cfg Config) *Service {
 		store:     store,
 		cfg:       cfg,
 		dummyHash: cfg.PasswordParams.DummyHash(),
-		hashes:    newHashGate(),
+		hashes:    newHashGate(runtime.GOMAXPROCS(0), hashQueuePerCPU*runtime.GOMAXPROCS(0)),
 	}
 }
 
