@@ -177,11 +177,11 @@ func (s *Service) takeSignIn(ctx context.Context, email, ip string) (*signInAtte
 // giveBack returns the attempt of a sign-in whose password was never
 // checked.
 func (s *Service) giveBack(ctx context.Context, a *signInAttempt) {
-	// A failure leaves the attempt counted, which only errs on the safe
-	// side; the sign-in's own answer says what went wrong.
-	_ = s.update(context.WithoutCancel(ctx), func(tx *txn) error {
-		return a.giveBack(ctx, tx, false)
-	})
+	// Even for a client that has gone. A failure leaves the attempt
+	// counted, which errs on the safe side; the sign-in's own answer says
+	// what went wrong.
+	ctx = context.WithoutCancel(ctx)
+	_ = s.update(ctx, func(tx *txn) error { return a.giveBack(ctx, tx, false) })
 }
 
 // giveBack returns the attempt's counts in tx; forget, for the right
