@@ -42,7 +42,7 @@ var errBadCredentials = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "That
 func (s *Service) hashPassword(password string) string { return s.cfg.PasswordParams.Hash(password) }
 
 // signInHooks are points of a sign-in where a test can hold it (see
-// export_test.go); nil outside tests.
+// hooks_internal_test.go); nil outside tests.
 type signInHooks struct {
 	// admitted is called once the sign-in has passed the limits, before it
 	// waits for its turn to hash.
