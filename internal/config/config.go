@@ -86,19 +86,21 @@ type Option struct {
 
 // Flag names, for Bind.
 const (
-	FlagAddr           = "addr"
-	FlagDB             = "db"
-	FlagBaseURL        = "base-url"
-	FlagSMTP           = "smtp"
-	FlagMailFrom       = "mail-from"
-	FlagRegion         = "region"
-	FlagRegions        = "regions"
-	FlagInvitationTTL  = "invitation-ttl"
-	FlagMailRetry      = "mail-retry"
-	FlagPprof          = "pprof"
-	FlagReportLease    = "report-lease"
-	FlagTrustedProxies = "trusted-proxies"
+	FlagAddr          = "addr"
+	FlagDB            = "db"
+	FlagBaseURL       = "base-url"
+	FlagSMTP          = "smtp"
+	FlagMailFrom      = "mail-from"
+	FlagRegion        = "region"
+	FlagRegions       = "regions"
+	FlagInvitationTTL = "invitation-ttl"
+	FlagMailRetry     = "mail-retry"
+	FlagPprof         = "pprof"
+	FlagReportLease   = "report-lease"
 )
+
+// FlagTrustedProxies names the trusted proxies setting, for Bind.
+const FlagTrustedProxies = "trusted-proxies"
 
 // Defaults.
 const (

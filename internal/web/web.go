@@ -71,11 +71,12 @@ type Server struct {
 	secureCookies bool
 	region        string
 	regions       []RegionLink
+	mux           *http.ServeMux
+	metrics       *metrics
+	handler       http.Handler
+
 	// trustedProxies are the peers whose X-Forwarded-For is believed.
 	trustedProxies []netip.Prefix
-	mux            *http.ServeMux
-	metrics        *metrics
-	handler        http.Handler
 }
 
 // New builds the server, parsing its templates; it fails if one is missing
@@ -86,18 +87,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc:            cfg.Service,
-		db:             cfg.DB,
-		log:            cfg.Log,
-		pages:          pg,
-		mailbox:        cfg.Mailbox,
-		secureCookies:  strings.HasPrefix(cfg.BaseURL, "https://"),
-		region:         cfg.Region,
-		regions:        cfg.Regions,
-		trustedProxies: cfg.TrustedProxies,
-		mux:            http.NewServeMux(),
-		metrics:        newMetrics(cfg.DB),
+		svc:           cfg.Service,
+		db:            cfg.DB,
+		log:           cfg.Log,
+		pages:         pg,
+		mailbox:       cfg.Mailbox,
+		secureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
+		region:        cfg.Region,
+		regions:       cfg.Regions,
+		mux:           http.NewServeMux(),
+		metrics:       newMetrics(cfg.DB),
 	}
+	s.trustedProxies = cfg.TrustedProxies
 	if s.log == nil {
 		s.log = slog.Default()
 	}
