@@ -253,6 +253,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// itself: it must use a new key.
 		code, title = e.Reason, "Idempotency-Key reused"
 	}
+	httperr.SetRetryAfter(w.Header(), err)
 	writeProblem(w, httperr.Status(err), code, title, muster.ErrorMessage(err), muster.ErrorFields(err))
 }
 

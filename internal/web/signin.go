@@ -125,10 +125,11 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := r.PostForm.Get("email")
-	in, err := s.svc.SignIn(r.Context(), email, r.PostForm.Get("password"), client(r))
+	in, err := s.svc.SignIn(r.Context(), email, r.PostForm.Get("password"), s.client(r))
 	switch code := muster.ErrorCode(err); code {
 	case "":
 	case muster.EUNAUTHORIZED, muster.ETOOMANY:
+		httperr.SetRetryAfter(w.Header(), err)
 		s.render(w, r, httperr.Status(err), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
 		return
 	default:
