@@ -54,6 +54,8 @@ type consoleForm struct {
 	path string
 	form func() url.Values
 	ok   int
+	// undo, if set, puts things back after the valid form.
+	undo func()
 }
 
 func TestBadBytesConsole(t *testing.T) {
@@ -78,6 +80,8 @@ func TestBadBytesConsole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			ada := s.invite(ctx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
+			s.join("ada@example.com", "ada's long password")
 			s.invite(ctx, "Nina", "New", "nina@example.com", muster.RoleBasic)
 			invitationLink := s.deliver("nina@example.com").Link("/invitations/")
 
@@ -87,33 +91,42 @@ func TestBadBytesConsole(t *testing.T) {
 				{usersPath + "/users/invite", func() url.Values {
 					return url.Values{"first_name": {"Ivy"}, "last_name": {"Invitee"}, "email": {unique("ivy") + "@example.com"},
 						"role": {"basic"}, "primary_team": {fmt.Sprint(def.ID)}, "secondary_teams": {fmt.Sprint(sales.ID)}}
-				}, http.StatusSeeOther},
+				}, http.StatusSeeOther, nil},
 				{fmt.Sprintf("%s/users/%d/edit", usersPath, tess.ID), func() url.Values {
 					return url.Values{"first_name": {"Tessa"}, "last_name": {"Target"}, "role": {"basic"},
 						"primary_team": {fmt.Sprint(def.ID)}}
-				}, http.StatusSeeOther},
-				{usersPath + "/teams", func() url.Values { return url.Values{"name": {unique("Team ")}} }, http.StatusSeeOther},
+				}, http.StatusSeeOther, nil},
+				{usersPath + "/teams", func() url.Values { return url.Values{"name": {unique("Team ")}} }, http.StatusSeeOther, nil},
 				{fmt.Sprintf("%s/teams/%d/rename", usersPath, sales.ID), func() url.Values {
 					return url.Values{"name": {unique("Sales ")}}
-				}, http.StatusSeeOther},
+				}, http.StatusSeeOther, nil},
 				{usersPath + "/send-as/new", func() url.Values {
 					return url.Values{"step": {"save"}, "from_name": {"Support"}, "from_email": {unique("support") + "@example.com"},
 						"different_reply_to": {"on"}, "reply_to_name": {"Help"}, "reply_to_email": {"help@example.com"}, "q": {"te"}}
-				}, http.StatusSeeOther},
+				}, http.StatusSeeOther, nil},
 				{fmt.Sprintf("%s/send-as/%d/edit", usersPath, perm.ID), func() url.Values {
 					return url.Values{"step": {"save"}, "from_name": {unique("News ")}, "from_email": {"news@example.com"}}
-				}, http.StatusSeeOther},
-				{"/settings/api-tokens", func() url.Values { return url.Values{"name": {unique("Sync ")}, "expires": {"30"}} }, http.StatusOK},
-				{"/settings/organization/licenses", func() url.Values { return url.Values{"licenses": {"30"}} }, http.StatusSeeOther},
-				{"/password-reset", func() url.Values { return url.Values{"email": {ownerEmail}} }, http.StatusOK},
+				}, http.StatusSeeOther, nil},
+				{"/settings/api-tokens", func() url.Values { return url.Values{"name": {unique("Sync ")}, "expires": {"30"}} }, http.StatusOK, nil},
+				{"/settings/organization/licenses", func() url.Values { return url.Values{"licenses": {"30"}} }, http.StatusSeeOther, nil},
+				{"/password-reset", func() url.Values { return url.Values{"email": {ownerEmail}} }, http.StatusOK, nil},
 				{"/signin", func() url.Values {
 					return url.Values{"email": {ownerEmail}, "password": {password}, "next": {"/settings"}}
-				}, http.StatusSeeOther},
+				}, http.StatusSeeOther, nil},
+				{"/settings/organization/transfer", func() url.Values {
+					return url.Values{"to": {fmt.Sprint(ada.ID)}, "password": {password}}
+				}, http.StatusSeeOther, func() {
+					// Olive is the Owner again for the forms that follow.
+					adaCtx := muster.NewContext(context.Background(), muster.Principal{UserID: ada.ID, OrgID: ada.OrgID, Origin: "test"})
+					if _, err := s.svc.TransferOwnership(adaCtx, owner.ID, "ada's long password"); err != nil {
+						t.Fatal(err)
+					}
+				}},
 				{"/account/password", func() url.Values {
 					return url.Values{"current_password": {password}, "password": {password}}
-				}, http.StatusSeeOther},
+				}, http.StatusSeeOther, nil},
 				// Last: accepting uses the link up.
-				{invitationLink, func() url.Values { return url.Values{"password": {"nina's long password"}} }, http.StatusSeeOther},
+				{invitationLink, func() url.Values { return url.Values{"password": {"nina's long password"}} }, http.StatusSeeOther, nil},
 			}
 			attackForm := func(b *client, f consoleForm) {
 				t.Helper()
@@ -143,6 +156,9 @@ func TestBadBytesConsole(t *testing.T) {
 				if p := b.post(f.path, f.form()); p.StatusCode != f.ok {
 					t.Errorf("POST %s with a valid form: %d; want %d\n%s", path, p.StatusCode, f.ok, p.body)
 				}
+				if f.undo != nil {
+					f.undo()
+				}
 			}
 			for _, f := range forms {
 				attackForm(b, f)
@@ -152,7 +168,7 @@ func TestBadBytesConsole(t *testing.T) {
 			want(t, s.browser().post("/password-reset", url.Values{"email": {ownerEmail}}), http.StatusOK)
 			attackForm(s.browser(), consoleForm{s.deliver(ownerEmail).Link("/password-reset/"), func() url.Values {
 				return url.Values{"password": {password}}
-			}, http.StatusSeeOther})
+			}, http.StatusSeeOther, nil})
 
 			// What the console reads from a query.
 			b = s.browser()
@@ -160,7 +176,8 @@ func TestBadBytesConsole(t *testing.T) {
 			for _, path := range []string{usersPath + "?q=", usersPath + "?status=", usersPath + "?role=", usersPath + "?after=",
 				"/settings/audit-log?action=", "/settings/audit-log?actor=", "/settings/audit-log?from=",
 				"/settings/audit-log.csv?action=", "/signin?next=/", "/signin/region?region=", "/settings/mailbox?before=",
-				usersPath + "/users/invite?again=", "/account/sessions?notice=", "/settings/api-tokens?notice="} {
+				usersPath + "/users/invite?again=", "/account/sessions?notice=", "/settings/api-tokens?notice=",
+				"/settings/organization/transfer?to="} {
 				for _, a := range textAttacks {
 					target := path + url.QueryEscape(a.value)
 					p := b.get(target)
