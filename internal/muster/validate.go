@@ -130,8 +130,11 @@ func TextProblem(s string) string {
 }
 
 // NameProblem is TextProblem for a name (of a person, a team, an
-// organization, a sender or an API token), which also refuses the
-// characters InvisibleInName lists.
+// organization, a sender or an API token) and an email, which also refuses
+// the characters InvisibleInName lists and Unicode's noncharacters (such
+// as U+FFFF and U+10FFFF, which no text exchanged holds, and which the
+// store's prefix search uses as its upper bound: a name holding U+10FFFF
+// would not be found by its beginning).
 func NameProblem(s string) string {
 	if problem := TextProblem(s); problem != "" {
 		return problem
@@ -140,7 +143,17 @@ func NameProblem(s string) string {
 		r, _ := utf8.DecodeRuneInString(s[i:])
 		return fmt.Sprintf("must not contain invisible or text-direction characters (it holds U+%04X)", r)
 	}
+	if i := strings.IndexFunc(s, Noncharacter); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Sprintf("must not contain Unicode noncharacters (it holds U+%04X)", r)
+	}
 	return ""
+}
+
+// Noncharacter reports Unicode's noncharacters: U+FDD0–U+FDEF and the last
+// two code points of every plane (U+FFFE, U+FFFF … U+10FFFE, U+10FFFF).
+func Noncharacter(r rune) bool {
+	return (r >= 0xFDD0 && r <= 0xFDEF) || (r >= 0 && r <= unicode.MaxRune && r&0xFFFE == 0xFFFE)
 }
 
 // InvisibleInName reports the characters a name refuses although they are

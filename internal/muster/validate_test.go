@@ -57,7 +57,7 @@ func TestCheckNameRefusesLookalikes(t *testing.T) {
 			t.Errorf("CheckName(%q) passed; want U+%04X refused", name, r)
 		}
 	}
-	for _, bad := range []string{"Bad\xffName", "Nul\x00Byte", "Bell\x07"} {
+	for _, bad := range []string{"Bad\xffName", "Nul\x00Byte", "Bell\x07", "Ann\U0010FFFFx", "x\uFFFE", "\uFDD0"} {
 		var v muster.Validation
 		muster.CheckName(&v, muster.FieldName, "Team name", muster.CleanName(bad))
 		if !v.Has(muster.FieldName) {
