@@ -317,7 +317,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)
 	}
-	if dec.More() {
+	// More is false before a stray "}" or "]": only the end of the body
+	// will do (found by FuzzUserPatchJSON: "{}}" was taken).
+	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("The body must hold one JSON object and nothing after it.")
 	}
 	return checkJSONText(body)
