@@ -171,7 +171,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
 	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions})
+		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		ln.Close()
 		return err

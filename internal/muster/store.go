@@ -47,6 +47,7 @@ type Tx interface {
 	ReportTx
 	IdempotencyTx
 	APITokenTx
+	RateLimitTx
 }
 
 // OrgTx reads and writes organizations and their seats.

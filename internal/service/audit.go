@@ -23,6 +23,17 @@ type AuditQuery struct {
 	Limit    int
 }
 
+// check refuses filters that are not valid text (muster.TextProblem); the
+// interfaces refuse them first, in their own words.
+func (q AuditQuery) check() error {
+	for _, v := range []string{q.TargetType, q.Action} {
+		if problem := muster.TextProblem(v); problem != "" {
+			return muster.Errorf(muster.EINVALID, "The audit log's filter %s.", problem)
+		}
+	}
+	return nil
+}
+
 // AuditPage is one page of audit events.
 type AuditPage struct {
 	Events []*muster.AuditEvent
@@ -39,6 +50,9 @@ func (s *Service) FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage
 
 // findAuditPage reads the page of the org's audit events that q selects.
 func findAuditPage(ctx context.Context, tx *txn, a *actor, q AuditQuery) (*AuditPage, error) {
+	if err := q.check(); err != nil {
+		return nil, err
+	}
 	limit := pageLimit(q.Limit)
 	events, err := tx.FindAuditEvents(ctx, muster.AuditFilter{OrgID: a.orgID, ActorID: q.ActorID,
 		TargetType: q.TargetType, TargetID: q.TargetID, Action: q.Action, Since: q.Since, Until: q.Until,
@@ -61,6 +75,9 @@ func (s *Service) ExportAuditEvents(ctx context.Context, w io.Writer, q AuditQue
 	return s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := q.check(); err != nil {
 			return err
 		}
 		aw, err := report.NewAuditCSVWriter(w)
@@ -135,6 +152,9 @@ func (s *Service) FindAuditLog(ctx context.Context, q AuditLogQuery) (*AuditLog,
 			}
 			if search == "" {
 				return nil
+			}
+			if err := checkSearch(search); err != nil {
+				return muster.FieldErrorf(muster.EINVALID, role, "%s", muster.ErrorMessage(err))
 			}
 			users, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: a.orgID, Query: search, Limit: auditPickerLimit})
 			switch {

@@ -720,6 +720,9 @@ func countUsers(ctx context.Context, tx *txn, filter muster.UserFilter) (int, er
 // are not a status to list.
 func (q UserQuery) filter(orgID int64) (muster.UserFilter, *userCursor, error) {
 	f := muster.UserFilter{OrgID: orgID, Query: q.Search, TeamID: q.TeamID, Desc: q.Desc}
+	if err := checkSearch(q.Search); err != nil {
+		return f, nil, err
+	}
 	if q.Status != "" {
 		st, ok := muster.ParseStatus(q.Status)
 		if !ok || st == muster.StatusWithdrawn {
@@ -789,21 +792,36 @@ func decodeUserCursor(s string) (*userCursor, error) {
 	}
 	if len(b) > 0 && b[0] == '{' {
 		var c cursorJSON
-		if err := json.Unmarshal(b, &c); err != nil || c.ID <= 0 || c.Offset < 0 {
+		// The keys go to the store as text: a cursor made up to hold NUL
+		// or invalid UTF-8 is refused here, not by PostgreSQL.
+		if err := json.Unmarshal(b, &c); err != nil || c.ID <= 0 || c.Offset < 0 ||
+			muster.TextProblem(c.Key) != "" || muster.TextProblem(c.SortKey) != "" {
 			return nil, bad
 		}
-		if _, ok := muster.ParseUserSort(string(c.Sort)); !ok {
+		sort, ok := muster.ParseUserSort(string(c.Sort))
+		if !ok {
 			return nil, bad
 		}
-		return &userCursor{UserCursor: muster.UserCursor{Key: c.Key, SortKey: c.SortKey, ID: c.ID}, Sort: c.Sort,
+		return &userCursor{UserCursor: muster.UserCursor{Key: c.Key, SortKey: c.SortKey, ID: c.ID}, Sort: sort,
 			Desc: c.Desc, Back: c.Back, Offset: c.Offset}, nil
 	}
 	idText, key, ok := strings.Cut(string(b), ":")
 	id, err := strconv.ParseInt(idText, 10, 64)
-	if !ok || err != nil || id <= 0 {
+	// The key goes to the store as text: a cursor made up to hold NUL or
+	// invalid UTF-8 is refused here, not by PostgreSQL.
+	if !ok || err != nil || id <= 0 || muster.TextProblem(key) != "" {
 		return nil, bad
 	}
 	return &userCursor{UserCursor: muster.UserCursor{SortKey: key, ID: id}, Sort: muster.SortName}, nil
+}
+
+// checkSearch refuses a search that is not valid text (muster.TextProblem):
+// the interfaces refuse it first, with their own words.
+func checkSearch(search string) error {
+	if problem := muster.TextProblem(search); problem != "" {
+		return muster.Errorf(muster.EINVALID, "The search %s.", problem)
+	}
+	return nil
 }
 
 // FindUser returns a user of the actor's org. Owners and Admins see anyone;
@@ -895,6 +913,9 @@ func (s *Service) FindUserByEmail(ctx context.Context, email string) (*muster.Us
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
+		}
+		if muster.TextProblem(email) != "" {
+			return muster.Errorf(muster.ENOTFOUND, "User not found.")
 		}
 		if u, err = tx.FindUserByEmail(ctx, a.orgID, email); err == nil && u.Status == muster.StatusWithdrawn {
 			u, err = nil, muster.Errorf(muster.ENOTFOUND, "User not found.")

@@ -73,6 +73,9 @@ func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *Server) handleAPITokens(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{})
 }
 

@@ -120,7 +120,10 @@ func auditQuery(q url.Values) (service.AuditLogQuery, string, string) {
 }
 
 func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	if !s.parseForm(w, r) {
+		return
+	}
+	q := r.Form
 	aq, fromErr, toErr := auditQuery(q)
 	log, err := s.svc.FindAuditLog(r.Context(), aq)
 	status := http.StatusOK
@@ -489,7 +492,10 @@ func article(label string) string {
 }
 
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
-	aq, _, _ := auditQuery(r.URL.Query())
+	if !s.parseForm(w, r) {
+		return
+	}
+	aq, _, _ := auditQuery(r.Form)
 	aq.BeforeID = 0
 	csv := download.NewAttachment(w, r, "text/csv; charset=utf-8", "audit-log.csv")
 	err := s.svc.ExportAuditEvents(r.Context(), csv, aq.AuditQuery)

@@ -356,7 +356,7 @@ func TestAuditLogSentences(t *testing.T) {
 // with their download links, and shows the Mailbox's links as links; the
 // user page shows a person and signs them out everywhere.
 func TestMailboxModeAndUserPage(t *testing.T) {
-	s := newSiteMailbox(t, true)
+	s := newSiteMailbox(t)
 	owner, ownerCtx := s.org()
 	ada := s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
 	s.join(ada.Email, "Ada's long password")

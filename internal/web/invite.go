@@ -115,7 +115,10 @@ func (f inviteForm) Errors() *errorSummary {
 }
 
 func (s *Server) handleInviteForm(w http.ResponseWriter, r *http.Request) {
-	again, _ := strconv.ParseInt(r.URL.Query().Get("again"), 10, 64)
+	if !s.parseForm(w, r) {
+		return
+	}
+	again, _ := strconv.ParseInt(r.Form.Get("again"), 10, 64)
 	form, err := s.svc.FindInviteForm(r.Context(), max(again, 0))
 	if s.refused(w, r, err) {
 		return
@@ -199,6 +202,9 @@ func back(r *http.Request) string {
 }
 
 func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
@@ -224,6 +230,9 @@ type inviteLinkPage struct {
 // handleCopyInviteLink makes a new invitation link for an Owner or Admin to
 // pass on themself, and shows it with a Copy button.
 func (s *Server) handleCopyInviteLink(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
@@ -284,6 +293,9 @@ var userActions = map[string]userAction{
 func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.parseForm(w, r) {
+			return
+		}
 		u, ok := s.targetUser(w, r)
 		if !ok {
 			return
@@ -297,6 +309,9 @@ func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 func (s *Server) handleUserAction(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.parseForm(w, r) {
+			return
+		}
 		id, ok := pathID(r)
 		if !ok {
 			s.notFound(w, r)

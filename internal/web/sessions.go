@@ -26,6 +26,9 @@ type sessionRow struct {
 }
 
 func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	_, cur := current(r)
 	list, err := s.svc.Sessions(r.Context())
 	if err != nil {
@@ -68,8 +71,10 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 	s.redirectWith(w, r, "/account/sessions", "The session has ended.")
 }
 
-// device names a browser from its User-Agent, roughly.
+// device names a browser from its User-Agent, roughly. A User-Agent
+// recorded before Muster replaced bad bytes in it is cleaned here.
 func device(ua string) string {
+	ua = muster.RecordedText(ua, muster.MaxUserAgentLength)
 	for _, b := range []struct{ needle, name string }{
 		{"Edg/", "Edge"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
 	} {

@@ -206,7 +206,10 @@ func userRange(page *service.UserPage) string {
 }
 
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	if !s.parseForm(w, r) {
+		return
+	}
+	q := r.Form
 	uq := usersQuery(q)
 	p := usersPage{Page: s.page(w, r, "Roles & Access"), Search: uq.Search, Status: uq.Status, Role: uq.Role,
 		TeamID: uq.TeamID, Sort: q.Get("sort"), Dir: q.Get("dir"), Mailbox: s.mailbox, Back: r.URL.RequestURI()}
