@@ -17,6 +17,22 @@ var (
 	byButton = browsertest.ByButton
 )
 
+// withAndWithoutJS runs test in a browser with JavaScript, then in one
+// without: every action must work both ways (CON-6).
+func withAndWithoutJS(t *testing.T, test func(t *testing.T, b *browsertest.Tab, js bool)) {
+	for _, js := range []bool{true, false} {
+		t.Run(map[bool]string{true: "JavaScript", false: "NoJavaScript"}[js], func(t *testing.T) {
+			b := browsertest.Chromium(t)
+			if !js {
+				// Set on the tab before the first page; it holds across
+				// navigations.
+				b.DisableJavaScript()
+			}
+			test(t, b, js)
+		})
+	}
+}
+
 func TestBrowserInviteAndWithdraw(t *testing.T) {
 	for _, js := range []bool{true, false} {
 		t.Run(map[bool]string{true: "JavaScript", false: "NoJavaScript"}[js], func(t *testing.T) {
@@ -68,10 +84,7 @@ func browserInviteAndWithdraw(t *testing.T, javascript bool) {
 func TestBrowserSendAs(t *testing.T) {
 	b := browsertest.Chromium(t)
 	s := newSite(t)
-	_, ownerCtx := s.org()
-	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
-		t.Fatal(err)
-	}
+	_, ownerCtx := s.sendAsOrg()
 	people := map[string]*muster.User{}
 	for _, name := range []string{"Ann", "Bob"} {
 		people[name] = s.invite(ownerCtx, name, "Sender", strings.ToLower(name)+"@example.com", muster.RoleBasic)
@@ -115,55 +128,49 @@ func TestBrowserSendAs(t *testing.T) {
 // puts the search in the address; without JavaScript the same form finds
 // them by a plain submit (CON-2, CON-6).
 func TestBrowserSearchAsYouType(t *testing.T) {
-	for _, js := range []bool{true, false} {
-		t.Run(map[bool]string{true: "JavaScript", false: "NoJavaScript"}[js], func(t *testing.T) {
-			b := browsertest.Chromium(t)
-			if !js {
-				b.DisableJavaScript()
-			}
-			s := newSite(t)
-			_, ownerCtx := s.org()
-			for _, name := range []string{"Bella", "Bertram", "Cid"} {
-				s.invite(ownerCtx, name, "Searcher", strings.ToLower(name)+"@example.com", muster.RoleBasic)
-			}
-			b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
-			b.Open("users", s.srv.URL+"/settings/roles-access")
-			b.Sees("every user", "bella@example.com", "bertram@example.com", "cid@example.com")
-			cell := func(email string) chromedp.Search {
-				return chromedp.Search(`//td[normalize-space(.)="` + email + `"]`)
-			}
-			if !js {
-				b.Type("search", "Search", "bel")
-				b.Click("users found", byButton("Search"))
-				b.Sees("after searching", "bella@example.com")
-				b.SeesNot("after searching", "bertram@example.com", "cid@example.com")
-				return
-			}
-			b.Do("no Clear before a search", chromedp.WaitNotVisible(byButton("Clear")))
-			// A page load would lose this.
-			b.Do("mark the page", chromedp.Evaluate[chromedp.Void](`window.stillHere = true`))
-			b.Do("type, and wait for the others to go",
-				chromedp.SendKeys(byLabel("Search"), "be"),
-				chromedp.WaitNotPresent(cell("cid@example.com")))
-			b.Sees("after typing be", "bella@example.com", "bertram@example.com")
-			b.Do("type on, and wait for Bertram to go",
-				chromedp.SendKeys(byLabel("Search"), "l"),
-				chromedp.WaitNotPresent(cell("bertram@example.com")))
-			b.Screenshot("users found as you type")
-			b.Sees("after typing bel", "bella@example.com", "1 user shown")
-			ctx, cancel := context.WithTimeout(b.Ctx, browsertest.StepTimeout)
-			defer cancel()
-			same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillHere === true && document.activeElement.id === "q"`))
-			if err != nil || !same {
-				t.Fatalf("the page was reloaded or the search box lost focus (%v)", err)
-			}
-			if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "q=bel") {
-				t.Fatalf("the address after searching is %q (%v); want it to hold the search", loc, err)
-			}
-			// Clear appears with the search, as it does after a page load.
-			b.Do("Clear is offered", chromedp.WaitVisible(byButton("Clear")))
-		})
-	}
+	withAndWithoutJS(t, func(t *testing.T, b *browsertest.Tab, js bool) {
+		s := newSite(t)
+		_, ownerCtx := s.org()
+		for _, name := range []string{"Bella", "Bertram", "Cid"} {
+			s.invite(ownerCtx, name, "Searcher", strings.ToLower(name)+"@example.com", muster.RoleBasic)
+		}
+		b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
+		b.Open("users", s.srv.URL+"/settings/roles-access")
+		b.Sees("every user", "bella@example.com", "bertram@example.com", "cid@example.com")
+		cell := func(email string) chromedp.Search {
+			return chromedp.Search(`//td[normalize-space(.)="` + email + `"]`)
+		}
+		if !js {
+			b.Type("search", "Search", "bel")
+			b.Click("users found", byButton("Search"))
+			b.Sees("after searching", "bella@example.com")
+			b.SeesNot("after searching", "bertram@example.com", "cid@example.com")
+			return
+		}
+		b.Do("no Clear before a search", chromedp.WaitNotVisible(byButton("Clear")))
+		// A page load would lose this.
+		b.Do("mark the page", chromedp.Evaluate[chromedp.Void](`window.stillHere = true`))
+		b.Do("type, and wait for the others to go",
+			chromedp.SendKeys(byLabel("Search"), "be"),
+			chromedp.WaitNotPresent(cell("cid@example.com")))
+		b.Sees("after typing be", "bella@example.com", "bertram@example.com")
+		b.Do("type on, and wait for Bertram to go",
+			chromedp.SendKeys(byLabel("Search"), "l"),
+			chromedp.WaitNotPresent(cell("bertram@example.com")))
+		b.Screenshot("users found as you type")
+		b.Sees("after typing bel", "bella@example.com", "1 user shown")
+		ctx, cancel := context.WithTimeout(b.Ctx, browsertest.StepTimeout)
+		defer cancel()
+		same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillHere === true && document.activeElement.id === "q"`))
+		if err != nil || !same {
+			t.Fatalf("the page was reloaded or the search box lost focus (%v)", err)
+		}
+		if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "q=bel") {
+			t.Fatalf("the address after searching is %q (%v); want it to hold the search", loc, err)
+		}
+		// Clear appears with the search, as it does after a page load.
+		b.Do("Clear is offered", chromedp.WaitVisible(byButton("Clear")))
+	})
 }
 
 // TestBrowserSendAsEditKeepsUsers: editing a permission's details keeps its
@@ -173,10 +180,7 @@ func TestBrowserSearchAsYouType(t *testing.T) {
 func TestBrowserSendAsEditKeepsUsers(t *testing.T) {
 	b := browsertest.Chromium(t)
 	s := newSite(t)
-	_, ownerCtx := s.org()
-	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
-		t.Fatal(err)
-	}
+	_, ownerCtx := s.sendAsOrg()
 	bob := s.invite(ownerCtx, "Bob", "Sender", "bob@example.com", muster.RoleBasic)
 	s.join(bob.Email, "Bob's long password")
 	if _, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "Acme News", FromEmail: "news@acme.example",
@@ -217,10 +221,7 @@ func TestBrowserSendAsEditKeepsUsers(t *testing.T) {
 func TestBrowserSendAsWithoutReplyTo(t *testing.T) {
 	b := browsertest.Chromium(t)
 	s := newSite(t)
-	_, ownerCtx := s.org()
-	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
-		t.Fatal(err)
-	}
+	_, ownerCtx := s.sendAsOrg()
 	b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
 	b.Open("new permission", s.srv.URL+"/settings/roles-access/send-as/new")
 	b.Type("details", "From Name", "Acme News", "From Email", "news@acme.example")

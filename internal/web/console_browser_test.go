@@ -101,65 +101,59 @@ func openMenus(b *browsertest.Tab) int {
 // per user; "select all matching" covers every page of the filter. With
 // JavaScript and without.
 func TestBrowserBulkActions(t *testing.T) {
-	for _, js := range []bool{true, false} {
-		t.Run(map[bool]string{true: "JavaScript", false: "NoJavaScript"}[js], func(t *testing.T) {
-			b := browsertest.Chromium(t)
-			if !js {
-				b.DisableJavaScript()
-			}
-			s := newSite(t)
-			_, ownerCtx := s.org()
-			ann := s.invite(ownerCtx, "Ann", "Early", "ann@example.com", muster.RoleBasic)
-			bea := s.invite(ownerCtx, "Bea", "Active", "bea@example.com", muster.RoleBasic)
-			s.join(bea.Email, "Bea's long password")
-			if _, err := s.svc.SetLicenseTotal(ownerCtx, 100, 0); err != nil {
-				t.Fatal(err)
-			}
-			var pending []*muster.User
-			for i := range 30 {
-				pending = append(pending, s.invite(ownerCtx, fmt.Sprintf("P%02d", i), "Waiting", fmt.Sprintf("p%02d@example.com", i), muster.RoleBasic))
-			}
-			b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
-			b.Open("users", s.srv.URL+"/settings/roles-access?q=a")
+	withAndWithoutJS(t, func(t *testing.T, b *browsertest.Tab, _ bool) {
+		s := newSite(t)
+		_, ownerCtx := s.org()
+		ann := s.invite(ownerCtx, "Ann", "Early", "ann@example.com", muster.RoleBasic)
+		bea := s.invite(ownerCtx, "Bea", "Active", "bea@example.com", muster.RoleBasic)
+		s.join(bea.Email, "Bea's long password")
+		if _, err := s.svc.SetLicenseTotal(ownerCtx, 100, 0); err != nil {
+			t.Fatal(err)
+		}
+		var pending []*muster.User
+		for i := range 30 {
+			pending = append(pending, s.invite(ownerCtx, fmt.Sprintf("P%02d", i), "Waiting", fmt.Sprintf("p%02d@example.com", i), muster.RoleBasic))
+		}
+		b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
+		b.Open("users", s.srv.URL+"/settings/roles-access?q=a")
 
-			// Deactivate Ann (Pending: skipped) and Bea (Active).
-			b.Do("tick Ann and Bea", chromedp.Click(selectBox("Ann Early")), chromedp.Click(selectBox("Bea Active")))
-			b.Choose("With the selected users", "Deactivate")
-			b.Click("confirm", byButton("Continue"))
-			b.Sees("confirmation", "Deactivate 1 user?", "1 Pending user is skipped")
-			b.Click("results", byButton("Deactivate 1 user"))
-			b.Sees("results", "Deactivated 1 user.", "Skipped 1.")
-			if !strings.Contains(b.Row("bea@example.com"), "Deactivated") || !strings.Contains(b.Row("ann@example.com"), "Skipped") {
-				t.Fatalf("results rows: %q, %q", b.Row("bea@example.com"), b.Row("ann@example.com"))
-			}
+		// Deactivate Ann (Pending: skipped) and Bea (Active).
+		b.Do("tick Ann and Bea", chromedp.Click(selectBox("Ann Early")), chromedp.Click(selectBox("Bea Active")))
+		b.Choose("With the selected users", "Deactivate")
+		b.Click("confirm", byButton("Continue"))
+		b.Sees("confirmation", "Deactivate 1 user?", "1 Pending user is skipped")
+		b.Click("results", byButton("Deactivate 1 user"))
+		b.Sees("results", "Deactivated 1 user.", "Skipped 1.")
+		if !strings.Contains(b.Row("bea@example.com"), "Deactivated") || !strings.Contains(b.Row("ann@example.com"), "Skipped") {
+			t.Fatalf("results rows: %q, %q", b.Row("bea@example.com"), b.Row("ann@example.com"))
+		}
 
-			// Every Pending user of the filter, over two pages of 25.
-			b.Open("pending users", s.srv.URL+"/settings/roles-access?status=pending&size=25&q=p")
-			b.Sees("first page", "1–25 of 30")
-			b.Do("select all matching", chromedp.Click(browsertest.ByCheckbox("Select all 30 matching users")))
-			b.Choose("With the selected users", "Withdraw")
-			b.Click("confirm all", byButton("Continue"))
-			b.Sees("confirmation", "Withdraw 30 invitations?")
-			b.Click("withdrawn", byButton("Withdraw 30 invitations"))
-			b.Sees("results", "Withdrew 30 invitations.")
-			for _, u := range append(pending, ann) {
-				got, err := s.svc.FindUser(ownerCtx, u.ID)
-				if u.ID == ann.ID {
-					if err != nil || got.Status != muster.StatusPending {
-						t.Fatalf("Ann, not selected: %v %v", got, err)
-					}
-					continue
+		// Every Pending user of the filter, over two pages of 25.
+		b.Open("pending users", s.srv.URL+"/settings/roles-access?status=pending&size=25&q=p")
+		b.Sees("first page", "1–25 of 30")
+		b.Do("select all matching", chromedp.Click(browsertest.ByCheckbox("Select all 30 matching users")))
+		b.Choose("With the selected users", "Withdraw")
+		b.Click("confirm all", byButton("Continue"))
+		b.Sees("confirmation", "Withdraw 30 invitations?")
+		b.Click("withdrawn", byButton("Withdraw 30 invitations"))
+		b.Sees("results", "Withdrew 30 invitations.")
+		for _, u := range append(pending, ann) {
+			got, err := s.svc.FindUser(ownerCtx, u.ID)
+			if u.ID == ann.ID {
+				if err != nil || got.Status != muster.StatusPending {
+					t.Fatalf("Ann, not selected: %v %v", got, err)
 				}
-				if muster.ErrorCode(err) != muster.ENOTFOUND {
-					t.Fatalf("%s after the bulk withdrawal: %v, %v; want withdrawn", u.Email, got, err)
-				}
+				continue
 			}
-			events, err := s.svc.FindAuditEvents(ownerCtx, service.AuditQuery{Action: muster.ActionInviteWithdrawn, Limit: 100})
-			if err != nil || len(events.Events) != 30 {
-				t.Fatalf("%d withdrawal events (%v); want one per user, 30", len(events.Events), err)
+			if muster.ErrorCode(err) != muster.ENOTFOUND {
+				t.Fatalf("%s after the bulk withdrawal: %v, %v; want withdrawn", u.Email, got, err)
 			}
-		})
-	}
+		}
+		events, err := s.svc.FindAuditEvents(ownerCtx, service.AuditQuery{Action: muster.ActionInviteWithdrawn, Limit: 100})
+		if err != nil || len(events.Events) != 30 {
+			t.Fatalf("%d withdrawal events (%v); want one per user, 30", len(events.Events), err)
+		}
+	})
 }
 
 // selectBox is the checkbox that selects a user's row.
@@ -218,10 +212,7 @@ func TestBrowserPhone(t *testing.T) {
 func TestBrowserAccessibility(t *testing.T) {
 	b := browsertest.Chromium(t)
 	s := newSite(t)
-	_, ownerCtx := s.org()
-	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
-		t.Fatal(err)
-	}
+	_, ownerCtx := s.sendAsOrg()
 	bea := s.invite(ownerCtx, "Bea", "Basic", "bea@example.com", muster.RoleBasic)
 	s.join(bea.Email, "Bea's long password")
 	s.invite(ownerCtx, "Pat", "Pending", "pat@example.com", muster.RoleManager)

@@ -182,10 +182,7 @@ func TestAuditLogPage(t *testing.T) {
 // nothing; their header has no Settings item.
 func TestSettingsRefuseManagersAndBasicUsers(t *testing.T) {
 	s := newSite(t)
-	owner, ownerCtx := s.org()
-	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
-		t.Fatal(err)
-	}
+	owner, ownerCtx := s.sendAsOrg()
 	team, err := s.svc.CreateTeam(ownerCtx, "Ops")
 	if err != nil {
 		t.Fatal(err)

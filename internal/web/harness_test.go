@@ -175,6 +175,17 @@ func (s *site) org() (owner *muster.User, ownerCtx context.Context) {
 	return owner, muster.NewContext(context.Background(), muster.Principal{UserID: owner.ID, OrgID: owner.OrgID, Origin: "test"})
 }
 
+// sendAsOrg is org with Email at Scale on, so that Send As Permissions is
+// a tab of Roles & Access.
+func (s *site) sendAsOrg() (owner *muster.User, ownerCtx context.Context) {
+	s.t.Helper()
+	owner, ownerCtx = s.org()
+	if _, err := s.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+		s.t.Fatal(err)
+	}
+	return owner, ownerCtx
+}
+
 // createOrg creates an org through the service; its Owner follows the
 // emailed set-up link and sets password. It returns the Owner and the
 // browser they are signed in with.

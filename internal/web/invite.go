@@ -205,13 +205,8 @@ func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	id, ok := pathID(r)
+	res, ok := pathTarget(s, w, r, s.svc.ResendInvite)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	res, err := s.svc.ResendInvite(r.Context(), id)
-	if s.refused(w, r, err) {
 		return
 	}
 	msg := "A new invitation was sent to " + res.User.Email + ". Earlier links no longer work."
@@ -233,13 +228,8 @@ func (s *Server) handleCopyInviteLink(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	id, ok := pathID(r)
+	res, ok := pathTarget(s, w, r, s.svc.CopyInviteLink)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	res, err := s.svc.CopyInviteLink(r.Context(), id)
-	if s.refused(w, r, err) {
 		return
 	}
 	p := inviteLinkPage{Page: s.page(w, r, "Invitation link of "+res.User.Name()), Name: res.User.Name(),

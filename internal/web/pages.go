@@ -167,13 +167,19 @@ func (f Field) Width() string {
 
 // DescribedBy lists the ids of the field's hint and error, for
 // aria-describedby.
-func (f Field) DescribedBy() string {
+func (f Field) DescribedBy() string { return describedBy(f.ID, f.Error != "", f.Hint != "", false) }
+
+// describedBy lists, for aria-describedby, the ids of an input's error,
+// hint and role help, those it has.
+func describedBy(id string, hasError, hasHint, hasRoles bool) string {
 	var ids []string
-	if f.Error != "" {
-		ids = append(ids, f.ID+"-error")
-	}
-	if f.Hint != "" {
-		ids = append(ids, f.ID+"-hint")
+	for _, d := range []struct {
+		has    bool
+		suffix string
+	}{{hasError, "-error"}, {hasHint, "-hint"}, {hasRoles, "-roles"}} {
+		if d.has {
+			ids = append(ids, id+d.suffix)
+		}
 	}
 	return strings.Join(ids, " ")
 }
@@ -189,17 +195,7 @@ type selectField struct {
 // DescribedBy lists the ids of the select's hint, role help and error, for
 // aria-describedby.
 func (f selectField) DescribedBy() string {
-	var ids []string
-	if f.Error != "" {
-		ids = append(ids, f.ID+"-error")
-	}
-	if f.Hint != "" {
-		ids = append(ids, f.ID+"-hint")
-	}
-	if len(f.Roles) > 0 {
-		ids = append(ids, f.ID+"-roles")
-	}
-	return strings.Join(ids, " ")
+	return describedBy(f.ID, f.Error != "", f.Hint != "", len(f.Roles) > 0)
 }
 
 // roleHelp is one line of what a role can do (SPEC §2).

@@ -70,13 +70,8 @@ func (s *Server) handleUserPage(w http.ResponseWriter, r *http.Request) {
 
 // handleSignOutEverywhere ends every session of a user.
 func (s *Server) handleSignOutEverywhere(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	u, ok := pathTarget(s, w, r, s.svc.SignOutEverywhere)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	u, err := s.svc.SignOutEverywhere(r.Context(), id)
-	if s.refused(w, r, err) {
 		return
 	}
 	if me, _ := current(r); me.ID == u.ID {

@@ -448,11 +448,16 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		if f.Desc {
 			cmp, bound = ` < `, ` <= `
 		}
-		// The bound on the first column alone is implied by the row
-		// comparison, but SQLite takes only it as the range of an index
-		// whose first column is an expression (last sign-in's coalesce).
-		c.where = append(c.where, order[0]+bound+marks[0],
-			`(`+strings.Join(order, ", ")+`)`+cmp+`(`+strings.Join(marks, ", ")+`)`)
+		keyset := `(` + strings.Join(order, ", ") + `)` + cmp + `(` + strings.Join(marks, ", ") + `)`
+		if f.Sort == muster.SortLastSignIn {
+			// The bound on the first column alone is implied by the row
+			// comparison, but SQLite takes only it as the range of an
+			// index whose first column is an expression. (On the other
+			// orders it would make SQLite prefer it to the row
+			// comparison, a wider range.)
+			keyset = order[0] + bound + marks[0] + ` AND ` + keyset
+		}
+		c.where = append(c.where, keyset)
 	}
 	var team, kind string
 	var teamFew bool
