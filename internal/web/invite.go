@@ -34,13 +34,30 @@ type inviteForm struct {
 // the form back to its page, which shows the change.
 type teamChips struct {
 	Secondaries    []checkOption // the chosen secondary teams
-	AddOptions     []option      // teams that can be added
+	AddOptions     []addOption   // teams that can be added
 	SecondaryError string
+}
+
+// addOption is a team "Add a secondary team" offers; the primary team is
+// there, hidden, for the script that offers it once another is primary.
+type addOption struct {
+	Value, Label string
+	Hidden       bool
 }
 
 type checkOption struct {
 	Value, Label string
 	Checked      bool
+}
+
+// CanAdd reports whether a team is left to add.
+func (c teamChips) CanAdd() bool {
+	for _, o := range c.AddOptions {
+		if !o.Hidden {
+			return true
+		}
+	}
+	return false
 }
 
 // newTeamChips is the control for the org's teams with secondaries chosen
@@ -49,8 +66,8 @@ func newTeamChips(teams []*muster.Team, primary int64, secondaries []int64) team
 	var c teamChips
 	names := teamNames(teams)
 	for _, t := range teams {
-		if t.ID != primary && !slices.Contains(secondaries, t.ID) {
-			c.AddOptions = append(c.AddOptions, option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
+		if !slices.Contains(secondaries, t.ID) || t.ID == primary {
+			c.AddOptions = append(c.AddOptions, addOption{Value: strconv.FormatInt(t.ID, 10), Label: t.Name, Hidden: t.ID == primary})
 		}
 	}
 	for _, id := range secondaries {
@@ -138,11 +155,8 @@ func formIDs(values []string) []int64 {
 
 // invitedMessage says where an invitation went: by email, or, with no
 // email server, to the Mailbox, whose link the Owner passes on.
-func (s *Server) invitedMessage(u *muster.User, again bool) string {
+func (s *Server) invitedMessage(u *muster.User) string {
 	what := "Invitation sent to " + u.Email + "."
-	if again {
-		what = u.Name() + " is invited again; the invitation was sent to " + u.Email + "."
-	}
 	if s.mailbox {
 		what = "The invitation to " + u.Email + " is waiting in the Mailbox: no email server is set up, so it was " +
 			"not sent. Pass its link on, or use Copy invite link in their row."
@@ -170,7 +184,7 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 			res, err = s.svc.Invite(r.Context(), in)
 		}
 		if err == nil {
-			s.redirectWith(w, r, usersPath, s.invitedMessage(res.User, res.Again))
+			s.redirectWith(w, r, usersPath, s.invitedMessage(res.User))
 			return
 		}
 		if muster.ErrorCode(err) == muster.EINTERNAL {

@@ -208,3 +208,36 @@
     enhance(document);
   }
 })();
+
+// The invite and edit forms' "Add a secondary team" leaves out the team
+// chosen as Primary Team: a team is never both for one user. Without this
+// script every other team is offered when the page loads, and the service
+// drops a secondary team that is the primary one.
+(function () {
+  "use strict";
+  var primary = document.getElementById("primary_team");
+  var add = document.getElementById("add_secondary");
+  if (!primary || !add) {
+    return;
+  }
+  function leaveOutPrimary() {
+    Array.prototype.forEach.call(add.options, function (o) {
+      var isPrimary = o.value === primary.value;
+      o.hidden = isPrimary;
+      o.disabled = isPrimary;
+      if (isPrimary && o.selected) {
+        o.selected = false;
+      }
+    });
+    if (add.selectedIndex < 0 || add.options[add.selectedIndex].disabled) {
+      var first = Array.prototype.find.call(add.options, function (o) {
+        return !o.disabled;
+      });
+      if (first) {
+        first.selected = true;
+      }
+    }
+  }
+  primary.addEventListener("change", leaveOutPrimary);
+  leaveOutPrimary();
+})();
