@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
@@ -143,7 +144,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 		p.Confirm = true
 		p.Heading = wording.verb(plural(todo, wording.one, wording.many), team) + "?"
 		p.Button = wording.verb(plural(todo, wording.one, wording.many), team)
-		p.Lines = skippedLines(plan, wording)
+		p.Lines = append(whoLine(plan), skippedLines(plan, wording)...)
 		if plan.Action == service.BulkInviteAgain && plan.Org.SeatsFree() < todo {
 			p.Lines = append(p.Lines, "Only "+plural(plan.Org.SeatsFree(), "license seat is", "license seats are")+
 				" free: once they are taken, the others are refused.")
@@ -181,6 +182,33 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 		p.Heading += " Refused " + strconv.Itoa(refused) + "."
 	}
 	s.render(w, r, http.StatusOK, "bulk", p)
+}
+
+// bulkNamed is how many of the users a bulk action changes its
+// confirmation names.
+const bulkNamed = 10
+
+// whoLine names the users a bulk action is for, the first bulkNamed of
+// them.
+func whoLine(plan *service.BulkPlan) []string {
+	var names []string
+	n := 0
+	for _, it := range plan.Items {
+		if it.Skip == nil {
+			if n < bulkNamed {
+				names = append(names, it.User.Name())
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	line := "For " + strings.Join(names, ", ")
+	if n > len(names) {
+		line += " and " + plural(n-len(names), "other", "others")
+	}
+	return []string{line + "."}
 }
 
 // skippedLines say, before a bulk action, which users it skips and why:
