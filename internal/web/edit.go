@@ -73,10 +73,7 @@ func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, teams []*mus
 }
 
 func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	ut, ok := pathTarget(s, w, r, s.svc.FindUserAndTeams)
+	ut, ok := formTarget(s, w, r, s.svc.FindUserAndTeams)
 	if !ok {
 		return
 	}

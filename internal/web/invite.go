@@ -200,12 +200,6 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, httperr.Status(err), "invite", s.newInviteForm(w, r, teams, in, again, err))
 }
 
-// targetUser returns the user the path's {id} names, of the actor's org,
-// and answers a refusal itself.
-func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (*muster.User, bool) {
-	return pathTarget(s, w, r, s.svc.FindUser)
-}
-
 // back is where an action on a user returns: the page it was started from
 // (the user page sends its own address), else the Users tab.
 func back(r *http.Request) string {
@@ -216,10 +210,7 @@ func back(r *http.Request) string {
 }
 
 func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	res, ok := pathTarget(s, w, r, s.svc.ResendInvite)
+	res, ok := formTarget(s, w, r, s.svc.ResendInvite)
 	if !ok {
 		return
 	}
@@ -239,10 +230,7 @@ type inviteLinkPage struct {
 // handleCopyInviteLink makes a new invitation link for an Owner or Admin to
 // pass on themself, and shows it with a Copy button.
 func (s *Server) handleCopyInviteLink(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	res, ok := pathTarget(s, w, r, s.svc.CopyInviteLink)
+	res, ok := formTarget(s, w, r, s.svc.CopyInviteLink)
 	if !ok {
 		return
 	}
@@ -297,10 +285,7 @@ var userActions = map[string]userAction{
 func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.parseForm(w, r) {
-			return
-		}
-		u, ok := s.targetUser(w, r)
+		u, ok := formTarget(s, w, r, s.svc.FindUser)
 		if !ok {
 			return
 		}

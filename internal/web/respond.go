@@ -171,6 +171,18 @@ func pathTarget[T any](s *Server, w http.ResponseWriter, r *http.Request,
 	return v, true
 }
 
+// formTarget is pathTarget for a handler that also reads the form or the
+// query (such as where to go back to): it reads them first, through
+// parseForm.
+func formTarget[T any](s *Server, w http.ResponseWriter, r *http.Request,
+	find func(ctx context.Context, id int64) (T, error)) (T, bool) {
+	if !s.parseForm(w, r) {
+		var zero T
+		return zero, false
+	}
+	return pathTarget(s, w, r, find)
+}
+
 // showFieldErrors puts each of err's field messages beside the input it is
 // about: inputs maps the service's field names (muster.Field…) to the Error
 // of the input that shows them. It returns what the top of the form says:
