@@ -33,6 +33,8 @@ type Config struct {
 	Log *slog.Logger
 	// API, when set, serves everything under /api/v1/.
 	API http.Handler
+	// SCIM, when set, serves everything under /scim/v2/ (package scim).
+	SCIM http.Handler
 	// Mailbox says that no SMTP server is configured, so email stays in the
 	// local mailbox; pages that mention sent email say so.
 	Mailbox bool
@@ -68,11 +70,13 @@ type Server struct {
 	// secureCookies is set when Muster is served over HTTPS; it also sends
 	// Strict-Transport-Security.
 	secureCookies bool
-	region        string
-	regions       []RegionLink
-	mux           *http.ServeMux
-	metrics       *metrics
-	handler       http.Handler
+	// baseURL is --base-url, without a trailing slash; empty when unset.
+	baseURL string
+	region  string
+	regions []RegionLink
+	mux     *http.ServeMux
+	metrics *metrics
+	handler http.Handler
 }
 
 // New builds the server, parsing its templates; it fails if one is missing
@@ -97,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.routes(cfg.API)
+	s.routes(cfg.API, cfg.SCIM)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
@@ -110,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
 // routes registers every page, by method and path.
-func (s *Server) routes(api http.Handler) {
+func (s *Server) routes(api, scim http.Handler) {
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err)
@@ -184,6 +188,9 @@ func (s *Server) routes(api http.Handler) {
 
 	if api != nil {
 		s.mux.Handle("/api/v1/", api)
+	}
+	if scim != nil {
+		s.mux.Handle("/scim/v2/", scim)
 	}
 }
 
