@@ -93,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 		pages:         pg,
 		mailbox:       cfg.Mailbox,
 		secureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
+		baseURL:       strings.TrimRight(cfg.BaseURL, "/"),
 		region:        cfg.Region,
 		regions:       cfg.Regions,
 		mux:           http.NewServeMux(),
@@ -183,6 +184,9 @@ func (s *Server) routes(api, scim http.Handler) {
 	s.mux.HandleFunc("GET /settings/api-tokens", s.requireUser(s.handleAPITokens))
 	s.mux.HandleFunc("POST /settings/api-tokens", s.requireUser(s.handleAPITokenCreate))
 	s.mux.HandleFunc("POST /settings/api-tokens/{id}/revoke", s.requireUser(s.handleAPITokenRevoke))
+	s.mux.HandleFunc("GET /settings/provisioning", s.requireUser(s.handleProvisioning))
+	s.mux.HandleFunc("POST /settings/provisioning/tokens", s.requireUser(s.handleSCIMTokenCreate))
+	s.mux.HandleFunc("POST /settings/provisioning/tokens/{id}/revoke", s.requireUser(s.handleSCIMTokenRevoke))
 	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
 
