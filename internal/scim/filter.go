@@ -229,7 +229,7 @@ func unsupportedFilter(attrs map[string]filterAttr, why string) *Error {
 }
 
 // valuePathsInside rewrites each attr[filter].sub op value of a filter as
-// attr[(filter) and sub op value], the form RFC 7644's grammar has, which
+// attr[filter and sub op value], the form RFC 7644's grammar has, which
 // means the same: Entra ID asks for emails[type eq "work"].value eq "…",
 // which the parser does not read. Quoted strings are left as they are.
 func valuePathsInside(raw string) string {
@@ -252,14 +252,17 @@ func valuePathsInside(raw string) string {
 			open := opens[len(opens)-1]
 			opens = opens[:len(opens)-1]
 			rest, comparison := splitComparison(raw[i+2:])
-			if comparison == "" {
+			inner := out.String()[open+1:]
+			if comparison == "" || hasOr(inner) {
+				// The parser reads no parentheses inside brackets, so a
+				// filter with "or" there would change meaning: left as it
+				// is, it is refused.
 				out.WriteByte(c)
 				continue
 			}
-			inner := out.String()[open+1:]
 			head := out.String()[:open+1]
 			out.Reset()
-			out.WriteString(head + "(" + inner + ") and " + comparison + "]")
+			out.WriteString(head + inner + " and " + comparison + "]")
 			i = len(raw) - len(rest) - 1
 		case c == ']' && len(opens) > 0:
 			opens = opens[:len(opens)-1]
@@ -269,6 +272,20 @@ func valuePathsInside(raw string) string {
 		}
 	}
 	return out.String()
+}
+
+// hasOr reports whether a filter has an "or" outside its quoted strings.
+func hasOr(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if f[i] == '"' {
+			i = quoteEnd(f, i) - 1
+			continue
+		}
+		if i+4 <= len(f) && strings.EqualFold(f[i:i+4], " or ") {
+			return true
+		}
+	}
+	return false
 }
 
 // quoteEnd returns the index after the quoted string that starts at i.

@@ -81,6 +81,8 @@ type target struct {
 	attr   string
 	sub    string
 	filter filter.Expression
+	// name is the attribute as the request names it, for messages.
+	name string
 }
 
 // parseTarget reads a path (or a key of a path-less operation's value) of
@@ -105,7 +107,8 @@ func parseTarget(path, schema string) (t target, err error) {
 		return target{}, badRequest(TypeInvalidPath, "The path %q could not be read: write it like "+
 			`name.givenName or members[value eq "12"] (RFC 7644 §3.5.2).`, path)
 	}
-	t = target{attr: strings.ToLower(p.AttributePath.AttributeName), filter: p.ValueExpression}
+	t = target{attr: strings.ToLower(p.AttributePath.AttributeName), filter: p.ValueExpression,
+		name: p.AttributePath.AttributeName}
 	t.sub = strings.ToLower(p.AttributePath.SubAttributeName())
 	if p.SubAttribute != nil {
 		t.sub = strings.ToLower(*p.SubAttribute)
@@ -171,7 +174,7 @@ func applyObject(op operation, ns string, value any, schema string, apply applie
 		}
 		var t target
 		if ns == nsMuster {
-			t = target{ns: nsMuster, attr: strings.ToLower(key)}
+			t = target{ns: nsMuster, attr: strings.ToLower(key), name: key}
 		} else {
 			var err error
 			if t, err = parseTarget(key, schema); err != nil {
@@ -220,7 +223,7 @@ func applyUser(d *service.UserDraft, op operation, t target, v any) error {
 		return nil
 	case nsMuster:
 		if t.attr != "primaryteam" {
-			return badRequest(TypeInvalidPath, "Muster's extension has primaryTeam only, not %q.", t.attr)
+			return badRequest(TypeInvalidPath, "Muster's extension has primaryTeam only, not %q.", t.name)
 		}
 		if remove {
 			v = nil
@@ -258,7 +261,7 @@ func applyUser(d *service.UserDraft, op operation, t target, v any) error {
 	case t.attr == "roles":
 		return applyRoles(d, op, t, v)
 	}
-	return badRequest(TypeInvalidPath, "Users have no attribute %q.", t.attr)
+	return badRequest(TypeInvalidPath, "Users have no attribute %q.", t.name)
 }
 
 // applyName applies an operation on name or one of its sub-attributes.
@@ -340,7 +343,7 @@ func applyGroup(d *service.TeamDraft, op operation, t target, v any) error {
 	case t.ns == nsIgnore || readOnly[t.attr]:
 		return nil
 	case t.ns != nsCore:
-		return badRequest(TypeInvalidPath, "Groups have no attribute %q.", t.attr)
+		return badRequest(TypeInvalidPath, "Groups have no attribute %q.", t.name)
 	case t.attr == "displayname":
 		if remove {
 			return badRequest(TypeInvalidValue, "displayName, the team's name, can't be removed.")
@@ -361,7 +364,7 @@ func applyGroup(d *service.TeamDraft, op operation, t target, v any) error {
 		}
 		return applyMembers(d, op, t, v)
 	}
-	return badRequest(TypeInvalidPath, "Groups have no attribute %q.", t.attr)
+	return badRequest(TypeInvalidPath, "Groups have no attribute %q.", t.name)
 }
 
 // applyMembers applies an operation on a group's members: add adds users

@@ -228,9 +228,6 @@ func toError(err error) *Error {
 	case muster.EINVALID:
 		// SCIM answers bad values with 400 (the API's 422).
 		e.Status, e.ScimType = http.StatusBadRequest, TypeInvalidValue
-		if me.Reason == muster.ReasonImmutable {
-			e.ScimType = TypeMutability
-		}
 	case muster.ECONFLICT:
 		for _, f := range me.Fields {
 			if f.Field == muster.FieldEmail || f.Field == muster.FieldName {

@@ -9,7 +9,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -303,13 +302,10 @@ func (s *Service) ChangeProvisionedUser(ctx context.Context, userID, ifVersion i
 // applyDraft makes the changes from cur, u as it is, to d, and returns the
 // user as they are then.
 func (s *Service) applyDraft(ctx context.Context, tx *txn, a *actor, u *muster.User, cur, d UserDraft) (*muster.User, error) {
-	if muster.NormalizeEmail(d.Email) != muster.NormalizeEmail(cur.Email) {
-		return nil, &muster.Error{Code: muster.EINVALID, Reason: muster.ReasonImmutable,
-			Fields: []muster.FieldError{{Field: muster.FieldEmail, Message: "The email can't be changed."}},
-			Message: fmt.Sprintf("A user's userName is their email, %s, which is how they sign in; Muster does not change it. "+
-				"Deactivate this user and create one with the new email instead.", cur.Email)}
-	}
 	var upd UserUpdate
+	if d.Email != cur.Email {
+		upd.Email = &d.Email
+	}
 	if d.FirstName != cur.FirstName {
 		upd.FirstName = &d.FirstName
 	}
@@ -338,6 +334,10 @@ func (s *Service) applyDraft(ctx context.Context, tx *txn, a *actor, u *muster.U
 	live := u.Status.HoldsSeat()
 	switch {
 	case !live && d.Active:
+		if upd.Email != nil && muster.NormalizeEmail(*upd.Email) != muster.NormalizeEmail(u.Email) {
+			return nil, muster.FieldErrorf(muster.ECONFLICT, muster.FieldEmail, "%s is %s: make them active first, "+
+				"then change their email.", u.Email, strings.ToLower(u.Status.Label()))
+		}
 		in := reinvitation(u)
 		upd.apply(&in)
 		invited, err := s.invite(ctx, tx, a, in)
@@ -347,7 +347,7 @@ func (s *Service) applyDraft(ctx context.Context, tx *txn, a *actor, u *muster.U
 		return invited.User, nil
 	case changes:
 		// On a deactivated user, refused: edit only Pending and Active users.
-		if err := editUser(ctx, tx, a, u, upd); err != nil {
+		if err := s.editUser(ctx, tx, a, u, upd); err != nil {
 			return nil, err
 		}
 	}
@@ -574,7 +574,7 @@ func (s *Service) ProvisionTeam(ctx context.Context, d TeamDraft) (*ProvisionedT
 		if err := tx.audit(ctx, a, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil, after); err != nil {
 			return err
 		}
-		if err := changeMembers(ctx, tx, a, team, nil, d.Members); err != nil {
+		if err := s.changeMembers(ctx, tx, a, team, nil, d.Members); err != nil {
 			return err
 		}
 		out, err = teamWithMembers(ctx, tx, team)
@@ -636,7 +636,7 @@ func (s *Service) ChangeProvisionedTeam(ctx context.Context, teamID, ifVersion i
 		if err := edit(&d); err != nil {
 			return err
 		}
-		if err := changeMembers(ctx, tx, a, team, cur.Members, d.Members); err != nil {
+		if err := s.changeMembers(ctx, tx, a, team, cur.Members, d.Members); err != nil {
 			return err
 		}
 		if muster.CleanName(d.Name) != team.Name {
@@ -682,7 +682,7 @@ func memberIDs(members []muster.Member) []int64 {
 // after all of them are locked in id order, so that no transaction that
 // also changes one of them (and then the team's counts) waits for this
 // one while it waits for that one.
-func changeMembers(ctx context.Context, tx *txn, a *actor, team *muster.Team, old, new []int64) error {
+func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *muster.Team, old, new []int64) error {
 	var added, removed []int64
 	for _, id := range new {
 		if !slices.Contains(old, id) && !slices.Contains(added, id) {
@@ -738,7 +738,7 @@ func changeMembers(ctx context.Context, tx *txn, a *actor, team *muster.Team, ol
 			secondaries := slices.DeleteFunc(slices.Clone(u.SecondaryTeamIDs), func(t int64) bool { return t == team.ID })
 			upd.SecondaryTeamIDs = &secondaries
 		}
-		if err := editUser(ctx, tx, a, u, upd); err != nil {
+		if err := s.editUser(ctx, tx, a, u, upd); err != nil {
 			return aboutUser(u, err)
 		}
 	}

@@ -388,6 +388,10 @@ type UserUpdate struct {
 	SecondaryTeamIDs *[]int64
 	// ExternalID is the identity provider's id of the user (SCIM).
 	ExternalID *string
+	// Email is the user's new email, which is their login name: only an
+	// identity provider changes it (SCIM's userName), as the person's
+	// address changes in its directory.
+	Email *string
 }
 
 // clean cleans and validates the fields that upd changes, as they are,
@@ -411,6 +415,10 @@ func (upd *UserUpdate) clean() error {
 		*upd.ExternalID = strings.TrimSpace(*upd.ExternalID)
 		checkExternalID(&v, *upd.ExternalID)
 	}
+	if upd.Email != nil {
+		*upd.Email = strings.TrimSpace(*upd.Email)
+		muster.CheckEmail(&v, muster.FieldEmail, *upd.Email)
+	}
 	return v.Err()
 }
 
@@ -433,7 +441,7 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 			return err
 		}
 		out = u
-		return editUser(ctx, tx, a, u, upd)
+		return s.editUser(ctx, tx, a, u, upd)
 	})
 	return out, err
 }
@@ -441,7 +449,7 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 // editUser makes the cleaned update upd of u, read locked, if the actor a
 // may (CheckEditUser, CheckGrantRole), with its audit event; an update that
 // changes nothing writes nothing.
-func editUser(ctx context.Context, tx *txn, a *actor, u *muster.User, upd UserUpdate) error {
+func (s *Service) editUser(ctx context.Context, tx *txn, a *actor, u *muster.User, upd UserUpdate) error {
 	roleChange := upd.Role != nil && *upd.Role != u.Role
 	if err := muster.CheckEditUser(a.role, a.id(), u, roleChange); err != nil {
 		return err
@@ -464,6 +472,15 @@ func editUser(ctx context.Context, tx *txn, a *actor, u *muster.User, upd UserUp
 	if upd.ExternalID != nil {
 		u.ExternalID = *upd.ExternalID
 	}
+	emailChange := upd.Email != nil && muster.NormalizeEmail(*upd.Email) != muster.NormalizeEmail(u.Email)
+	if emailChange {
+		if err := checkNewEmail(ctx, tx, u, *upd.Email); err != nil {
+			return err
+		}
+	}
+	if upd.Email != nil {
+		u.Email = *upd.Email
+	}
 	primary, secondaries := u.PrimaryTeamID, u.SecondaryTeamIDs
 	if upd.PrimaryTeamID != nil {
 		primary = *upd.PrimaryTeamID
@@ -484,7 +501,45 @@ func editUser(ctx context.Context, tx *txn, a *actor, u *muster.User, upd UserUp
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return err
 	}
+	if emailChange {
+		if err := s.moveAddress(ctx, tx, a, u); err != nil {
+			return err
+		}
+	}
 	return tx.audit(ctx, a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, after)
+}
+
+// moveAddress ends what was sent to u's old email, which may now be
+// someone else's: their reset links, and a Pending user's invitation link,
+// which goes again, new, to the new address.
+func (s *Service) moveAddress(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
+	if err := tx.EndPasswordResets(ctx, u.ID, tx.now); err != nil {
+		return err
+	}
+	if u.Status != muster.StatusPending {
+		return nil
+	}
+	org, err := tx.FindOrg(ctx, u.OrgID)
+	if err != nil {
+		return err
+	}
+	_, err = s.sendInvitation(ctx, tx, a, org, u)
+	return err
+}
+
+// checkNewEmail refuses to give u an email that another user of the org has
+// (of any status: the org keeps one record per email) or that a Pending or
+// Active user of another org has (INV-2).
+func checkNewEmail(ctx context.Context, tx muster.Tx, u *muster.User, email string) error {
+	other, err := tx.FindUserByEmail(ctx, u.OrgID, email)
+	switch {
+	case err == nil && other.ID != u.ID:
+		return muster.FieldErrorf(muster.ECONFLICT, muster.FieldEmail, "%s is the email of another user of this organization, who is %s.",
+			other.Email, strings.ToLower(other.Status.Label()))
+	case err != nil && muster.ErrorCode(err) != muster.ENOTFOUND:
+		return err
+	}
+	return checkEmailFree(ctx, tx, email)
 }
 
 // Deactivate ends an Active user's access at once and frees their seat;
