@@ -25,9 +25,6 @@ const (
 	// ReasonTeamInUse: a team can't be removed while it is someone's
 	// primary team (TEAM-3); the console links to those users.
 	ReasonTeamInUse = "team_in_use"
-	// ReasonImmutable: the request changes something that never changes
-	// this way, such as a user's email through SCIM.
-	ReasonImmutable = "immutable"
 )
 
 // Error is a refusal with a code and a message an administrator understands.
