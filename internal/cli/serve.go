@@ -173,8 +173,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	for i, r := range cfg.Regions {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
-	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, SCIM: scimServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions})
+	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, SCIM: scimServer,
+		Mailbox: cfg.SMTPURL == "", BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions,
+		TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		ln.Close()
 		return err

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -67,6 +68,11 @@ type Config struct {
 	// WriteTimeout bounds writing one response; a streamed download gets it
 	// for each chunk instead, so it runs as long as the client reads.
 	WriteTimeout time.Duration
+	// TrustedProxies are the reverse proxies (load balancers) in front of
+	// Muster: a request from one of them is taken to come from the address
+	// its X-Forwarded-For header names (the rightmost that is not itself
+	// a trusted proxy). Empty trusts none: the client is the peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -102,6 +108,9 @@ const (
 	FlagReadTimeout   = "read-timeout"
 	FlagWriteTimeout  = "write-timeout"
 )
+
+// FlagTrustedProxies names the trusted proxies setting, for Bind.
+const FlagTrustedProxies = "trusted-proxies"
 
 // Defaults.
 const (
@@ -149,6 +158,8 @@ func Options() []Option {
 			"how long the server takes to write a response; a download gets this long for each chunk"},
 		{FlagDebugAddr, "MUSTER_DEBUG_ADDR", "", "HOST:PORT",
 			"address of a second listener serving Go's profiles at /debug/pprof/, like 127.0.0.1:6060 (for measuring; keep it where only you reach it)"},
+		{FlagTrustedProxies, "MUSTER_TRUSTED_PROXIES", "", "CIDRS",
+			"reverse proxies whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.0.2.7; unset trusts none"},
 	}
 }
 
@@ -370,11 +381,46 @@ func parse(raw map[string]string) (*Config, error) {
 	}
 	c.ReadTimeout = serverTimeout(FlagReadTimeout, DefaultReadTimeout)
 	c.WriteTimeout = serverTimeout(FlagWriteTimeout, DefaultWriteTimeout)
+	proxies, err := ParseTrustedProxies(get(FlagTrustedProxies, ""))
+	if err != nil {
+		bad(FlagTrustedProxies, "%s", err)
+	}
+	c.TrustedProxies = proxies
 
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
 	return c, nil
+}
+
+// ParseTrustedProxies parses a comma-separated list of CIDR prefixes
+// (10.0.0.0/8, fd00::/8) and single addresses (192.0.2.7, a /32 or /128).
+func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		var p netip.Prefix
+		if strings.Contains(item, "/") {
+			var err error
+			if p, err = netip.ParsePrefix(item); err != nil {
+				return nil, fmt.Errorf("%q is not an address or a CIDR prefix, like 10.0.0.0/8 or 192.0.2.7", item)
+			}
+			if p != p.Masked() {
+				return nil, fmt.Errorf("%q has bits set past its prefix length; did you mean %s?", item, p.Masked())
+			}
+		} else {
+			a, err := netip.ParseAddr(item)
+			if err != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not an address or a CIDR prefix, like 10.0.0.0/8 or 192.0.2.7", item)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func fmtHours(d time.Duration) string { return strconv.Itoa(int(d.Hours())) + "h" }

@@ -3,6 +3,7 @@ package config_test
 import (
 	"flag"
 	"io"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -171,6 +172,10 @@ func TestValidation(t *testing.T) {
 		"ErrDebugAddr":        {args: []string{"--debug-addr", "6060"}, flag: "debug-addr", msg: "host:port"},
 		"ErrReadTimeoutZero":  {args: []string{"--read-timeout", "0s"}, flag: "read-timeout", msg: "between"},
 		"ErrWriteTimeoutEnv":  {env: map[string]string{"MUSTER_WRITE_TIMEOUT": "60"}, flag: "write-timeout", msg: "duration"},
+		"ErrTrustedProxies": {args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.internal"}, flag: "trusted-proxies",
+			msg: "not an address"},
+		"ErrTrustedProxiesEnv": {env: map[string]string{"MUSTER_TRUSTED_PROXIES": "10.1.2.3/8"}, flag: "trusted-proxies",
+			msg: "10.0.0.0/8"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, tc.env, tc.args...)
@@ -192,6 +197,23 @@ func TestValidation(t *testing.T) {
 			t.Fatalf("err = %v; want two problems", err)
 		}
 	})
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := load(t, map[string]string{"MUSTER_TRUSTED_PROXIES": "192.0.2.0/24"},
+		"--trusted-proxies", " 10.0.0.0/8 , 192.0.2.7,,fd00::/8, 2001:db8::1 ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+		netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("2001:db8::1/128")}
+	if !reflect.DeepEqual(c.TrustedProxies, want) {
+		t.Fatalf("trusted proxies = %v; want %v (the flag wins over the variable)", c.TrustedProxies, want)
+	}
+	if c, err := load(t, map[string]string{"MUSTER_TRUSTED_PROXIES": "127.0.0.1"}); err != nil ||
+		!reflect.DeepEqual(c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}) {
+		t.Fatalf("from the environment: %v, %v", c, err)
+	}
 }
 
 func TestParseRegions(t *testing.T) {

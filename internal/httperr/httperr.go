@@ -4,7 +4,9 @@
 package httperr
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -33,4 +35,12 @@ func Status(err error) int {
 		return http.StatusPreconditionFailed
 	}
 	return http.StatusInternalServerError
+}
+
+// SetRetryAfter sets the Retry-After header of a refusal that says how long
+// to wait (an ETOOMANY's RetryAfter), in whole seconds, rounded up.
+func SetRetryAfter(h http.Header, err error) {
+	if d := muster.ErrorRetryAfter(err); d > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
 }

@@ -3,6 +3,7 @@ package muster
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Every refusal the service makes carries one of these; each
@@ -39,6 +40,8 @@ type Error struct {
 	// Err is the cause, for logs: a store's own error behind a refusal.
 	// It is never shown to the person refused.
 	Err error
+	// RetryAfter, for ETOOMANY, is how long to wait before trying again.
+	RetryAfter time.Duration
 }
 
 // FieldError is a message about one input field.
@@ -73,6 +76,16 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return EINTERNAL
+}
+
+// ErrorRetryAfter returns how long err says to wait before trying again:
+// its RetryAfter, 0 for none.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrorMessage returns the message that may be shown to a user: the *Error's

@@ -46,6 +46,7 @@ type Tx interface {
 	ReportTx
 	IdempotencyTx
 	APITokenTx
+	RateLimitTx
 	SCIMTokenTx
 }
 

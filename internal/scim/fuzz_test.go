@@ -1,16 +1,98 @@
 package scim
 
+// Fuzz targets of SCIM's filters and PATCH bodies: each input is parsed
+// (the parse's own properties) and then sent to SCIM on SQLite with the
+// org's token, where nothing may answer 5xx and what was saved stays
+// valid.
+
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
+
+// fuzzSCIM is SCIM on a fresh SQLite store: an org, its SCIM token, a
+// Pending user and a team with them as a member.
+type fuzzSCIM struct {
+	h           http.Handler
+	svc         *service.Service
+	owner       context.Context // an operator of the org
+	token       string
+	user, group int64
+}
+
+func newFuzzSCIM(tb testing.TB) *fuzzSCIM {
+	tb.Helper()
+	db := storetest.OpenSQLite(tb)
+	z := &fuzzSCIM{svc: service.New(db, service.Config{BaseURL: "https://muster.example.com",
+		Links: web.NewLinks("https://muster.example.com"), PasswordParams: secret.TestParams})}
+	z.h = New(z.svc, slog.New(slog.DiscardHandler), "https://muster.example.com")
+	setup, err := z.svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
+		service.NewOrg{Name: "Acme", LicenseTotal: service.MaxLicenseTotal, OwnerEmail: "owner@example.com",
+			OwnerFirstName: "Olive", OwnerLastName: "Owner"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// An operator reads what was saved.
+	z.owner = muster.NewContext(context.Background(), muster.Principal{OrgID: setup.Org.ID, Origin: "test"})
+	tok, err := z.svc.CreateSCIMToken(z.owner, "fuzz")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	z.token = tok.Secret
+	scim := muster.NewContext(context.Background(), muster.Principal{OrgID: setup.Org.ID, SCIMTokenID: tok.Token.ID, Origin: "test"})
+	u, err := z.svc.ProvisionUser(scim, service.UserDraft{Email: "tess@example.com", FirstName: "Tess", LastName: "Target", Active: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	t, err := z.svc.ProvisionTeam(scim, service.TeamDraft{Name: "Fuzzers", Members: []int64{u.User.ID}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	z.user, z.group = u.User.ID, t.Team.ID
+	return z
+}
+
+// send sends a request and checks what every answer must be: never 5xx,
+// SCIM's JSON (an Error with a detail for a refusal). It returns the
+// status.
+func (z *fuzzSCIM) send(t *testing.T, method, path string, body []byte) int {
+	t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+z.token)
+	req.Header.Set("Content-Type", ContentType)
+	rec := httptest.NewRecorder()
+	z.h.ServeHTTP(rec, req)
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s %q: %d\n%s", method, path, body, rec.Code, rec.Body)
+	}
+	if rec.Code == http.StatusNoContent {
+		return rec.Code
+	}
+	var answer map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil || rec.Header().Get("Content-Type") != ContentType {
+		t.Fatalf("%s %s %q: %d answered %q, %q", method, path, body, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	if rec.Code >= 400 && (answer["detail"] == "" || answer["status"] != fmt.Sprint(rec.Code)) {
+		t.Fatalf("%s %s %q: %d without a SCIM error: %s", method, path, body, rec.Code, rec.Body)
+	}
+	return rec.Code
+}
 
 // filterSeeds are filters the providers send, and some they should not.
 var filterSeeds = []string{
@@ -44,7 +126,13 @@ func FuzzFilter(f *testing.F) {
 	for _, s := range filterSeeds {
 		f.Add(s)
 	}
+	z := newFuzzSCIM(f)
 	f.Fuzz(func(t *testing.T, raw string) {
+		for _, path := range []string{"/scim/v2/Users", "/scim/v2/Groups"} {
+			if status := z.send(t, "GET", path+"?filter="+url.QueryEscape(raw), nil); status != 200 && status != 400 {
+				t.Fatalf("GET %s?filter=%q: %d; want 200 or 400", path, raw, status)
+			}
+		}
 		for _, res := range []struct {
 			schema string
 			attrs  map[string]filterAttr
@@ -106,12 +194,35 @@ var patchSeeds = []string{
 // FuzzPatch: whatever a PATCH body holds, reading it and applying it to a
 // user's draft and a team's draft never panics; a refusal is a SCIM error
 // of the 4xx kind (or a service refusal of a member), and a draft that is
-// accepted holds a role Muster has and positive member ids.
+// accepted holds a role Muster has and positive member ids. Sent to SCIM on
+// SQLite, for a user and a team, nothing answers 5xx, and the user and team
+// saved keep valid names.
 func FuzzPatch(f *testing.F) {
 	for _, s := range patchSeeds {
 		f.Add([]byte(s))
 	}
+	z := newFuzzSCIM(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
+		z.send(t, "PATCH", fmt.Sprintf("/scim/v2/Users/%d", z.user), body)
+		z.send(t, "PATCH", fmt.Sprintf("/scim/v2/Groups/%d", z.group), body)
+		p, err := z.svc.FindProvisionedUser(z.owner, z.user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := p.User
+		for _, name := range []string{u.FirstName, u.LastName, u.Email} {
+			if problem := muster.NameProblem(name); problem != "" || strings.TrimSpace(name) == "" {
+				t.Fatalf("after %q the user has the name %q (%s)", body, name, problem)
+			}
+		}
+		saved, err := z.svc.Team(z.owner, z.group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problem := muster.NameProblem(saved.Name); problem != "" || saved.Name == "" {
+			t.Fatalf("after %q the team is named %q (%s)", body, saved.Name, problem)
+		}
+
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		var v any

@@ -251,6 +251,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="muster-scim"`)
 	}
+	httperr.SetRetryAfter(w.Header(), err)
 	writeJSON(w, e.Status, errorBody{Schemas: []string{MessageError}, Status: strconv.Itoa(e.Status),
 		ScimType: e.ScimType, Detail: e.Detail})
 }

@@ -16,12 +16,6 @@ const (
 	// sessionTouchEvery bounds how often a session's last-seen time is
 	// written: authenticating a request is then a read.
 	sessionTouchEvery = 5 * time.Minute
-
-	failuresPerAccount = 5
-	failuresPerIP      = 30
-	failureWindow      = 15 * time.Minute
-	resetsPerAccount   = 3
-	resetWindow        = time.Hour
 )
 
 // Client describes the browser or program making a request.
@@ -43,23 +37,45 @@ type SignedIn struct {
 
 var errBadCredentials = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "That email and password don't match an active account."}
 
-var errTooManyAttempts = &muster.Error{Code: muster.ETOOMANY, Message: "Too many sign-in attempts. Wait 15 minutes and try again, or reset your password."}
-
 // hashPassword hashes a new password. Callers hash outside transactions:
 // argon2id takes tens of milliseconds and must not hold the write lock.
 func (s *Service) hashPassword(password string) string { return s.cfg.PasswordParams.Hash(password) }
 
-// SignIn checks an email and password and starts a session. Every failure
-// gets the same answer whether or not the email exists, and failures are
-// limited per account and per IP address (AUTH-1, DEA-2).
-func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (*SignedIn, error) {
-	now := s.now()
-	accountKey, ipKey := "account:"+muster.NormalizeEmail(email), "ip:"+c.IP
-	if !s.accountFailures.allowed(accountKey, now) || !s.ipFailures.allowed(ipKey, now) {
-		return nil, errTooManyAttempts
+// signInHooks are points of a sign-in where a test can hold it (see
+// hooks_internal_test.go); nil outside tests.
+type signInHooks struct {
+	// admitted is called once the sign-in has passed the limits, before it
+	// waits for its turn to hash.
+	admitted func()
+	// hashing is called when the sign-in's turn to hash has come, just
+	// before it hashes.
+	hashing func()
+}
+
+func (h signInHooks) call(f func()) {
+	if f != nil {
+		f()
 	}
+}
+
+// SignIn checks an email and password and starts a session. Every failure
+// gets the same answer whether or not the email exists. A sign-in first
+// takes a place in the queue for password hashing (hashGate) and counts its
+// attempt against the limits (see ratelimit.go), both before its password
+// is checked, so that neither attempts sent together nor a flood get past
+// the limits (AUTH-1, DEA-2).
+func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (*SignedIn, error) {
+	if !s.hashes.enter() {
+		return nil, errBusy
+	}
+	defer s.hashes.leave()
+	attempt, err := s.takeSignIn(ctx, email, c.IP)
+	if err != nil {
+		return nil, err
+	}
+	s.hooks.call(s.hooks.admitted)
 	var u *muster.User
-	err := s.view(ctx, func(tx *txn) error {
+	err = s.view(ctx, func(tx *txn) error {
 		var err error
 		u, err = tx.FindLiveUserByEmail(ctx, email)
 		return err
@@ -71,13 +87,18 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if u != nil && u.Status == muster.StatusActive && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
+	done, err := s.hashes.hash(ctx)
+	if err != nil {
+		s.giveBack(ctx, attempt)
+		return nil, err
+	}
+	s.hooks.call(s.hooks.hashing)
 	ok, _ := secret.CheckPassword(hash, password)
+	done()
 	if !ok || u == nil || u.Status != muster.StatusActive {
-		s.accountFailures.add(accountKey, now)
-		s.ipFailures.add(ipKey, now)
+		// The attempt stays counted.
 		return nil, errBadCredentials
 	}
-	s.accountFailures.reset(accountKey)
 
 	var out *SignedIn
 	err = s.update(ctx, func(tx *txn) error {
@@ -89,17 +110,26 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		if cur.Status != muster.StatusActive || cur.PasswordHash != u.PasswordHash {
 			return errBadCredentials
 		}
-		cur.LastSignInAt = now
+		// The right password: the attempt was no failure.
+		if err := attempt.giveBack(ctx, tx, true); err != nil {
+			return err
+		}
+		cur.LastSignInAt = tx.now
 		if err := tx.UpdateUser(ctx, cur); err != nil {
 			return err
 		}
-		out, err = startSession(ctx, tx, cur, c, now)
+		out, err = startSession(ctx, tx, cur, c, tx.now)
 		return err
 	})
 	return out, err
 }
 
+// startSession starts a session of u for the client c, whose address
+// becomes known for u (see knownAddressFor).
 func startSession(ctx context.Context, tx muster.Tx, u *muster.User, c Client, now time.Time) (*SignedIn, error) {
+	if err := rememberAddress(ctx, tx, u.Email, c.IP, now); err != nil {
+		return nil, err
+	}
 	token, hash := secret.NewToken()
 	sess := &muster.Session{OrgID: u.OrgID, UserID: u.ID, TokenHash: hash, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(SessionTTL), IP: c.IP, UserAgent: truncate(c.UserAgent, 300)}
@@ -109,12 +139,9 @@ func startSession(ctx context.Context, tx muster.Tx, u *muster.User, c Client, n
 	return &SignedIn{User: u, Session: sess, Token: token}, nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+// truncate makes a recorded header fit n bytes: invalid bytes and control
+// characters become U+FFFD, and no character is split (muster.RecordedText).
+func truncate(s string, n int) string { return muster.RecordedText(s, n) }
 
 var errSessionEnded = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "Your session has ended. Please sign in again."}
 
@@ -256,15 +283,15 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 
 // RequestPasswordReset emails a reset link to an Active user with email.
 // It answers the same for every email — unknown, Pending and Deactivated
-// ones get nothing (AUTH-2, DEA-2).
+// ones get nothing (AUTH-2, DEA-2), nor does an email past resetRequests.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Client) error {
-	now := s.now()
-	key := "reset:" + muster.NormalizeEmail(email)
-	if !s.resetRequests.allowed(key, now) {
-		return nil
-	}
-	s.resetRequests.add(key, now)
 	return s.update(ctx, func(tx *txn) error {
+		now := tx.now
+		// Counted for every email alike, in the database that every
+		// instance shares (AUTH-1).
+		if wait, err := resetRequests.take(ctx, tx, limitKey(resetRequests.kind, muster.NormalizeEmail(email)), now); err != nil || wait > 0 {
+			return err
+		}
 		u, err := tx.FindLiveUserByEmail(ctx, email)
 		if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
 			return nil

@@ -81,6 +81,9 @@ func checkCondition(c *muster.Condition, allowed map[string][]muster.CondOp) err
 	if !slices.Contains(allowed[c.Attr], c.Op) {
 		return muster.Errorf(muster.EINVALID, "Filtering on %s with %q is not supported.", c.Attr, c.Op)
 	}
+	if problem := muster.TextProblem(c.Value); problem != "" {
+		return muster.Errorf(muster.EINVALID, "A filter's value %s.", problem)
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ package service
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"time"
 
@@ -64,12 +65,14 @@ type Waker interface {
 type Service struct {
 	store muster.Store
 	cfg   Config
-	// Failed sign-ins per account and per IP address, and password reset
-	// requests per account (AUTH-1).
-	accountFailures, ipFailures, resetRequests *limiter
+	// hashes bounds the password hashes sign-ins run at once and the
+	// queue for them (AUTH-1).
+	hashes *hashGate
 	// dummyHash is checked against when no account matches, so that a
 	// wrong email takes as long as a wrong password (DEA-2).
 	dummyHash string
+	// hooks are called at points of a sign-in; only tests set them.
+	hooks signInHooks
 }
 
 // New returns a service over store.
@@ -94,12 +97,10 @@ func New(store muster.Store, cfg Config) *Service {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return &Service{
-		store:           store,
-		cfg:             cfg,
-		dummyHash:       cfg.PasswordParams.DummyHash(),
-		accountFailures: newLimiter(failuresPerAccount, failureWindow),
-		ipFailures:      newLimiter(failuresPerIP, failureWindow),
-		resetRequests:   newLimiter(resetsPerAccount, resetWindow),
+		store:     store,
+		cfg:       cfg,
+		dummyHash: cfg.PasswordParams.DummyHash(),
+		hashes:    newHashGate(runtime.GOMAXPROCS(0), hashQueuePerCPU*runtime.GOMAXPROCS(0)),
 	}
 }
 

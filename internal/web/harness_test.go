@@ -102,17 +102,29 @@ type site struct {
 
 const ownerPassword = "owner's long password"
 
-func newSite(t *testing.T) *site {
+// newSite starts the site; each of opts may change the web server's
+// configuration first.
+func newSite(t *testing.T, opts ...func(*web.Config)) *site {
 	t.Helper()
-	s := &site{t: t, db: storetest.OpenSQLite(t), smtp: mailtest.Start(t)}
+	return newSiteOn(t, storetest.OpenSQLite(t), opts...)
+}
+
+// newSiteOn is newSite on db, for tests that run on both stores.
+func newSiteOn(t *testing.T, db *sqlstore.DB, opts ...func(*web.Config)) *site {
+	t.Helper()
+	s := &site{t: t, db: db, smtp: mailtest.Start(t)}
 	s.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
 	clock := func() time.Time { return time.UnixMicro(s.now.Load()) }
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams})
-	h, err := web.New(web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
-		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}})
+	cfg := web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
+		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

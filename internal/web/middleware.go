@@ -4,7 +4,9 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -51,7 +53,7 @@ func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: webOrigin(clientIP(r))})
+		ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: webOrigin(s.clientIP(r))})
 		ctx = context.WithValue(ctx, signedInKey{}, signedIn{user: u, session: sess})
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r.WithContext(ctx))
@@ -87,23 +89,78 @@ func (s *Server) clearSession(w http.ResponseWriter) {
 		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies, MaxAge: -1})
 }
 
-// client describes the browser of a request, for the sessions it starts
-// and the audit events it causes.
-func client(r *http.Request) service.Client {
-	ip := clientIP(r)
-	return service.Client{IP: ip, UserAgent: r.UserAgent(), Origin: webOrigin(ip)}
+// client describes the browser of a request, for the sessions it starts,
+// the audit events it causes and the sign-in limits it counts against.
+func (s *Server) client(r *http.Request) service.Client {
+	ip := s.clientIP(r)
+	// The User-Agent is only recorded and shown: bad bytes in it are
+	// replaced rather than refused.
+	return service.Client{IP: ip, UserAgent: muster.RecordedText(r.UserAgent(), muster.MaxUserAgentLength),
+		Origin: webOrigin(ip)}
 }
 
 // webOrigin is how the audit log names a request from the console.
 func webOrigin(ip string) string { return "web " + ip }
 
-// clientIP is the address the request came from, without its port.
-func clientIP(r *http.Request) string {
+// clientIP is the address the request came from, without its port: the
+// peer's, unless the peer is a trusted proxy (--trusted-proxies). Then it
+// is the rightmost address of X-Forwarded-For that is not a trusted proxy
+// itself: each proxy appends the address it heard from, so the addresses
+// left of the first untrusted one are whatever the client chose to send.
+// An X-Forwarded-For from anyone else is ignored.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trustedProxy(peer) {
+		return host
+	}
+	client := peer.Unmap()
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		a, err := parseHop(hop)
+		if err != nil {
+			// Not an address: the last proxy that we trust is as far as
+			// the chain can be believed.
+			break
+		}
+		client = a
+		if !s.trustedProxy(a) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, perhaps with a
+// port ("192.0.2.1:4711", "[2001:db8::1]:4711").
+func parseHop(hop string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(hop)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(hop)
+		if perr != nil {
+			return netip.Addr{}, err
+		}
+		a = ap.Addr()
+	}
+	return a.WithZone("").Unmap(), nil
+}
+
+// trustedProxy reports whether a is one of the trusted proxies.
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	a = a.WithZone("").Unmap()
+	for _, p := range s.trustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // securityHeaders sets the headers every response carries, and

@@ -107,7 +107,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				slog.Int("status", status),
 				slog.Int64("bytes", sw.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-				slog.String("remote", clientIP(r)),
+				slog.String("remote", s.clientIP(r)),
 			)
 		}()
 		next.ServeHTTP(sw, r)

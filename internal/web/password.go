@@ -55,7 +55,7 @@ func (s *Server) setPasswordByLink(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	token := r.PathValue("token")
-	in, err := set(r.Context(), token, r.PostForm.Get("password"), client(r))
+	in, err := set(r.Context(), token, r.PostForm.Get("password"), s.client(r))
 	switch muster.ErrorCode(err) {
 	case "":
 	case muster.EINVALID:
@@ -98,7 +98,7 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	if err := s.svc.RequestPasswordReset(r.Context(), r.PostForm.Get("email"), client(r)); err != nil {
+	if err := s.svc.RequestPasswordReset(r.Context(), r.PostForm.Get("email"), s.client(r)); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

@@ -102,7 +102,7 @@ func (s *Server) handleSetupCreate(w http.ResponseWriter, r *http.Request) {
 		OwnerEmail:     in.Get("email"),
 		OwnerFirstName: in.Get("first_name"),
 		OwnerLastName:  in.Get("last_name"),
-	}, webOrigin(clientIP(r)))
+	}, webOrigin(s.clientIP(r)))
 	switch code := muster.ErrorCode(err); {
 	case err == nil:
 	case code == muster.EINTERNAL:

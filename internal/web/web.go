@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ type Config struct {
 	// on the sign-in page (AUTH-4).
 	Region  string
 	Regions []RegionLink
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (see clientIP); empty trusts none.
+	TrustedProxies []netip.Prefix
 }
 
 // ReadyTimeout bounds the database ping of /readyz.
@@ -77,6 +81,9 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	handler http.Handler
+
+	// trustedProxies are the peers whose X-Forwarded-For is believed.
+	trustedProxies []netip.Prefix
 }
 
 // New builds the server, parsing its templates; it fails if one is missing
@@ -99,6 +106,7 @@ func New(cfg Config) (*Server, error) {
 		mux:           http.NewServeMux(),
 		metrics:       newMetrics(cfg.DB),
 	}
+	s.trustedProxies = cfg.TrustedProxies
 	if s.log == nil {
 		s.log = slog.Default()
 	}
