@@ -148,6 +148,10 @@ func TestPatchIsAtomic(t *testing.T) {
 			{"bad role", patch(op("replace", "roles", "Emperor")), 400, scim.TypeInvalidValue, "Emperor"},
 			{"no operations", map[string]any{"schemas": []string{scim.MessagePatch}}, 400, scim.TypeInvalidSyntax, "Operations"},
 			{"not JSON", "{op: replace", 400, scim.TypeInvalidSyntax, "not valid JSON"},
+			{"not UTF-8", "{\"Operations\":[{\"op\":\"replace\",\"path\":\"name.givenName\",\"value\":\"A\xff\"}]}",
+				400, scim.TypeInvalidSyntax, "UTF-8"},
+			{"NUL in a name", patch(op("replace", "name.givenName", "A\x00da")), 400, scim.TypeInvalidValue, "control characters"},
+			{"NUL in externalId", patch(op("replace", "externalId", "e\x00")), 400, scim.TypeInvalidValue, "externalId"},
 			{"taken email", patch(op("replace", "userName", o.owner.Email)), 409, scim.TypeUniqueness, "another user of this organization"},
 			{"malformed email", patch(op("replace", "userName", "not an email")), 400, scim.TypeInvalidValue, "name@example.com"},
 		}
@@ -167,6 +171,10 @@ func TestPatchIsAtomic(t *testing.T) {
 		o.idp.do("PATCH", path, "active=false", "Content-Type", "application/x-www-form-urlencoded").
 			wantError(http.StatusUnsupportedMediaType, "")
 		// Filters beyond what Muster supports are refused, not guessed.
+		// Bad text in a filter's value, raw or escaped, is refused.
+		o.idp.get("/Users?filter=userName+eq+%22a%00%22").wantError(http.StatusBadRequest, scim.TypeInvalidFilter)
+		o.idp.get("/Users" + filterQuery(`userName eq "a\u0000"`)).wantError(http.StatusBadRequest, scim.TypeInvalidValue, "control characters")
+		o.idp.get("/Users?filter=userName+eq+%22a%ff%22").wantError(http.StatusBadRequest, scim.TypeInvalidFilter, "UTF-8")
 		for _, f := range []string{`title eq "x"`, `userName gt "a"`, `not (userName eq "a")`, `userName eq`, `emails[type eq "work" or type eq "home"].value eq "a"`} {
 			o.idp.get("/Users"+filterQuery(f)).wantError(http.StatusBadRequest, scim.TypeInvalidFilter, "The filter")
 		}

@@ -88,22 +88,34 @@ func (s *Server) resourceTypes(r *http.Request) []resourceType {
 	}
 }
 
-func (s *Server) handleResourceTypes(w http.ResponseWriter, r *http.Request) error {
-	types := s.resourceTypes(r)
-	list := listResponse{Schemas: []string{MessageList}, TotalResults: len(types), StartIndex: 1, ItemsPerPage: len(types)}
-	for _, t := range types {
-		list.Resources = append(list.Resources, t)
+// writeAll answers with every one of items, in one page.
+func writeAll[T any](w http.ResponseWriter, items []T) error {
+	list := listResponse{Schemas: []string{MessageList}, TotalResults: len(items), StartIndex: 1, ItemsPerPage: len(items),
+		Resources: make([]any, len(items))}
+	for i, item := range items {
+		list.Resources[i] = item
 	}
 	return writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Server) handleResourceType(w http.ResponseWriter, r *http.Request) error {
-	for _, t := range s.resourceTypes(r) {
-		if strings.EqualFold(t.ID, r.PathValue("name")) {
-			return writeJSON(w, http.StatusOK, t)
+// writeNamed answers with the one of items whose id is name, in any case,
+// or refuses with missing.
+func writeNamed[T any](w http.ResponseWriter, items []T, id func(T) string, name, missing string) error {
+	for _, item := range items {
+		if strings.EqualFold(id(item), name) {
+			return writeJSON(w, http.StatusOK, item)
 		}
 	}
-	return &Error{Status: http.StatusNotFound, Detail: "There is no such resource type: Muster has User and Group."}
+	return &Error{Status: http.StatusNotFound, Detail: missing}
+}
+
+func (s *Server) handleResourceTypes(w http.ResponseWriter, r *http.Request) error {
+	return writeAll(w, s.resourceTypes(r))
+}
+
+func (s *Server) handleResourceType(w http.ResponseWriter, r *http.Request) error {
+	return writeNamed(w, s.resourceTypes(r), func(t resourceType) string { return t.ID }, r.PathValue("name"),
+		"There is no such resource type: Muster has User and Group.")
 }
 
 // attribute describes an attribute of a schema (RFC 7643 §7).
@@ -216,20 +228,10 @@ func (s *Server) schemas(r *http.Request) []schema {
 }
 
 func (s *Server) handleSchemas(w http.ResponseWriter, r *http.Request) error {
-	all := s.schemas(r)
-	list := listResponse{Schemas: []string{MessageList}, TotalResults: len(all), StartIndex: 1, ItemsPerPage: len(all)}
-	for _, sc := range all {
-		list.Resources = append(list.Resources, sc)
-	}
-	return writeJSON(w, http.StatusOK, list)
+	return writeAll(w, s.schemas(r))
 }
 
 func (s *Server) handleSchema(w http.ResponseWriter, r *http.Request) error {
-	for _, sc := range s.schemas(r) {
-		if strings.EqualFold(sc.ID, r.PathValue("id")) {
-			return writeJSON(w, http.StatusOK, sc)
-		}
-	}
-	return &Error{Status: http.StatusNotFound, Detail: "There is no such schema. Muster has " + SchemaUser + ", " +
-		SchemaGroup + " and " + SchemaMuster + "."}
+	return writeNamed(w, s.schemas(r), func(sc schema) string { return sc.ID }, r.PathValue("id"),
+		"There is no such schema. Muster has "+SchemaUser+", "+SchemaGroup+" and "+SchemaMuster+".")
 }

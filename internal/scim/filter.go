@@ -53,6 +53,9 @@ func parseFilter(raw, schema string, attrs map[string]filterAttr) (cond *muster.
 	if len(raw) > 4096 {
 		return nil, badRequest(TypeInvalidFilter, "The filter is longer than 4096 characters.")
 	}
+	if problem := muster.TextProblem(raw); problem != "" {
+		return nil, badRequest(TypeInvalidFilter, "The filter %s.", problem)
+	}
 	defer func() {
 		// The parser is not ours: whatever it does with strange input, the
 		// answer is a refusal of the filter.

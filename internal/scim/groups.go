@@ -87,11 +87,7 @@ func (s *Server) handleGroupCreate(w http.ResponseWriter, r *http.Request) error
 
 // handleGroupReplace answers PUT /Groups/{id}.
 func (s *Server) handleGroupReplace(w http.ResponseWriter, r *http.Request) error {
-	teamID, err := pathID(r, "Team")
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	teamID, body, err := idAndBody(w, r, "Team")
 	if err != nil {
 		return err
 	}
@@ -108,11 +104,7 @@ func (s *Server) handleGroupReplace(w http.ResponseWriter, r *http.Request) erro
 // both providers expect (RFC 7644 §3.5.2 allows it): a large team's members
 // are not sent back for each change.
 func (s *Server) handleGroupPatch(w http.ResponseWriter, r *http.Request) error {
-	teamID, err := pathID(r, "Team")
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	teamID, body, err := idAndBody(w, r, "Team")
 	if err != nil {
 		return err
 	}

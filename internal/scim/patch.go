@@ -225,10 +225,7 @@ func applyUser(d *service.UserDraft, op operation, t target, v any) error {
 		if t.attr != "primaryteam" {
 			return badRequest(TypeInvalidPath, "Muster's extension has primaryTeam only, not %q.", t.name)
 		}
-		if remove {
-			v = nil
-		}
-		team, err := asString("primaryTeam", v)
+		team, err := optionalString(op, "primaryTeam", v)
 		d.PrimaryTeam = team
 		return err
 	}
@@ -250,10 +247,7 @@ func applyUser(d *service.UserDraft, op operation, t target, v any) error {
 		d.Email = strings.TrimSpace(s)
 		return err
 	case t.attr == "externalid":
-		if remove {
-			v = nil
-		}
-		s, err := asString("externalId", v)
+		s, err := optionalString(op, "externalId", v)
 		d.ExternalID = s
 		return err
 	case t.attr == "name":
@@ -282,9 +276,6 @@ func applyName(d *service.UserDraft, op operation, sub string, v any) error {
 		}
 		return nil
 	}
-	if op.op == "remove" {
-		v = nil
-	}
 	var to *string
 	switch sub {
 	case "givenname":
@@ -296,9 +287,19 @@ func applyName(d *service.UserDraft, op operation, sub string, v any) error {
 	default:
 		return badRequest(TypeInvalidPath, "name has no sub-attribute %q.", sub)
 	}
-	s, err := asString("name."+sub, v)
+	s, err := optionalString(op, "name."+sub, v)
 	*to = s
 	return err
+}
+
+// optionalString is the string an operation sets an optional attribute
+// to: its value, or "" for a remove, an empty string or null (RFC 7644
+// §3.5.2.3: clearing it).
+func optionalString(op operation, attr string, v any) (string, error) {
+	if op.op == "remove" {
+		return "", nil
+	}
+	return asString(attr, v)
 }
 
 // applyRoles applies an operation on roles: a user has one role, which an
@@ -352,10 +353,7 @@ func applyGroup(d *service.TeamDraft, op operation, t target, v any) error {
 		d.Name = s
 		return err
 	case t.attr == "externalid":
-		if remove {
-			v = nil
-		}
-		s, err := asString("externalId", v)
+		s, err := optionalString(op, "externalId", v)
 		d.ExternalID = s
 		return err
 	case t.attr == "members":

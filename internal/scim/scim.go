@@ -9,6 +9,7 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
@@ -280,16 +282,25 @@ func (s *Server) base(r *http.Request) string {
 	return scheme + "://" + r.Host + Prefix
 }
 
-// readBody decodes a JSON object body, numbers kept as json.Number.
+// readBody decodes a JSON object body, numbers kept as json.Number. A body
+// that is not UTF-8 is refused rather than read with its bad bytes
+// replaced, as encoding/json would.
 func readBody(w http.ResponseWriter, r *http.Request) (object, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Detail: "The body is larger than 8 MiB."}
+	case err != nil:
+		return nil, badRequest(TypeInvalidSyntax, "The body could not be read.")
+	case !utf8.Valid(raw):
+		return nil, badRequest(TypeInvalidSyntax, "The body is not valid UTF-8 text.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		var tooLarge *http.MaxBytesError
 		switch {
-		case errors.As(err, &tooLarge):
-			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Detail: "The body is larger than 8 MiB."}
 		case errors.Is(err, io.EOF):
 			return nil, badRequest(TypeInvalidSyntax, "The body is empty; send a JSON object.")
 		}
@@ -313,6 +324,16 @@ func pathID(r *http.Request, what string) (int64, error) {
 		return 0, muster.Errorf(muster.ENOTFOUND, "%s not found.", what)
 	}
 	return id, nil
+}
+
+// idAndBody reads the {id} of a resource's path and the request's body.
+func idAndBody(w http.ResponseWriter, r *http.Request, what string) (int64, object, error) {
+	id, err := pathID(r, what)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := readBody(w, r)
+	return id, body, err
 }
 
 // etag is the ETag of a resource at version: weak, as RFC 7644 §3.14's

@@ -82,11 +82,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 
 // handleUserReplace answers PUT /Users/{id}: the user as the body has them.
 func (s *Server) handleUserReplace(w http.ResponseWriter, r *http.Request) error {
-	userID, err := pathID(r, "User")
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	userID, body, err := idAndBody(w, r, "User")
 	if err != nil {
 		return err
 	}
@@ -102,11 +98,7 @@ func (s *Server) handleUserReplace(w http.ResponseWriter, r *http.Request) error
 // handleUserPatch answers PATCH /Users/{id}: every operation applies, in
 // one transaction, or none does.
 func (s *Server) handleUserPatch(w http.ResponseWriter, r *http.Request) error {
-	userID, err := pathID(r, "User")
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	userID, body, err := idAndBody(w, r, "User")
 	if err != nil {
 		return err
 	}

@@ -161,6 +161,21 @@ func loadProvisioned(ctx context.Context, tx muster.Tx, a *actor, userID int64) 
 	return u, err
 }
 
+// loadProvisionedAt resolves an Owner, Admin or SCIM token and the user of
+// their org that SCIM shows, locked, refusing with ESTALE unless the user is
+// at ifVersion (when it is not zero).
+func loadProvisionedAt(ctx context.Context, tx muster.Tx, userID, ifVersion int64) (*actor, *muster.User, error) {
+	a, err := loadAdmin(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := loadProvisioned(ctx, tx, a, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, u, checkVersion("user", ifVersion, u.Version)
+}
+
 // withTeams reads the org's teams and returns u with its own.
 func withTeams(ctx context.Context, tx muster.Tx, u *muster.User) (*ProvisionedUser, error) {
 	teams, err := tx.FindTeams(ctx, u.OrgID)
@@ -277,15 +292,8 @@ func (s *Service) ChangeProvisionedUser(ctx context.Context, userID, ifVersion i
 	edit func(*UserDraft) error) (*ProvisionedUser, error) {
 	var out *ProvisionedUser
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
+		a, u, err := loadProvisionedAt(ctx, tx, userID, ifVersion)
 		if err != nil {
-			return err
-		}
-		u, err := loadProvisioned(ctx, tx, a, userID)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion("user", ifVersion, u.Version); err != nil {
 			return err
 		}
 		cur := draftOf(u)
@@ -381,15 +389,8 @@ func endAccess(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
 // later creation with the same email brings the same user back.
 func (s *Service) DeleteProvisionedUser(ctx context.Context, userID, ifVersion int64) error {
 	return s.update(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
+		a, u, err := loadProvisionedAt(ctx, tx, userID, ifVersion)
 		if err != nil {
-			return err
-		}
-		u, err := loadProvisioned(ctx, tx, a, userID)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion("user", ifVersion, u.Version); err != nil {
 			return err
 		}
 		if u.Status.HoldsSeat() {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/muster-app/muster/internal/httperr"
-	"github.com/muster-app/muster/internal/muster"
 )
 
 // provisioningPage is Settings → Provisioning (SCIM): the SCIM base URL an
@@ -70,8 +69,11 @@ func (s *Server) renderProvisioning(w http.ResponseWriter, r *http.Request, stat
 }
 
 func (s *Server) handleProvisioning(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	notice := ""
-	if r.URL.Query().Get("notice") == "revoked" {
+	if r.Form.Get("notice") == "revoked" {
 		notice = "The SCIM token has been revoked. The identity provider using it is refused from now on."
 	}
 	s.renderProvisioning(w, r, http.StatusOK, provisioningPage{Notice: notice})
@@ -87,22 +89,11 @@ func (s *Server) handleSCIMTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := scimTokenNameField(r.PostForm.Get("name"))
-	showFieldErrors(err, map[string]*string{muster.FieldName: &name.Error})
-	if name.Error == "" {
-		s.refused(w, r, err)
-		return
+	if s.nameRefused(w, r, err, &name) {
+		s.renderProvisioning(w, r, httperr.Status(err), provisioningPage{Name: name})
 	}
-	s.renderProvisioning(w, r, httperr.Status(err), provisioningPage{Name: name})
 }
 
 func (s *Server) handleSCIMTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	if s.refused(w, r, s.svc.RevokeSCIMToken(r.Context(), id)) {
-		return
-	}
-	http.Redirect(w, r, "/settings/provisioning?notice=revoked", http.StatusSeeOther)
+	s.revokeToken(w, r, s.svc.RevokeSCIMToken, "/settings/provisioning?notice=revoked")
 }
