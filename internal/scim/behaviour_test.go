@@ -173,7 +173,7 @@ func TestPatchIsAtomic(t *testing.T) {
 		// Filters beyond what Muster supports are refused, not guessed.
 		// Bad text in a filter's value, raw or escaped, is refused.
 		o.idp.get("/Users?filter=userName+eq+%22a%00%22").wantError(http.StatusBadRequest, scim.TypeInvalidFilter)
-		o.idp.get("/Users" + filterQuery(`userName eq "a\u0000"`)).wantError(http.StatusBadRequest, scim.TypeInvalidValue, "control characters")
+		o.idp.get("/Users"+filterQuery(`userName eq "a\u0000"`)).wantError(http.StatusBadRequest, scim.TypeInvalidValue, "control characters")
 		o.idp.get("/Users?filter=userName+eq+%22a%ff%22").wantError(http.StatusBadRequest, scim.TypeInvalidFilter, "UTF-8")
 		for _, f := range []string{`title eq "x"`, `userName gt "a"`, `not (userName eq "a")`, `userName eq`, `emails[type eq "work" or type eq "home"].value eq "a"`} {
 			o.idp.get("/Users"+filterQuery(f)).wantError(http.StatusBadRequest, scim.TypeInvalidFilter, "The filter")

@@ -169,40 +169,14 @@ type response struct {
 // and the token, and reads the answer; header adds to the request's.
 func (c *client) do(method, path string, body any, header ...string) *response {
 	c.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	pairs := []string{"Authorization", "", "Content-Type", ""}
 	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		pairs[1] = "Bearer " + c.token
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
+	if body != nil {
+		pairs[3] = scim.ContentType
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	res, raw := testsupport.Do(c.t, method, c.base+path, body, append(pairs, header...)...)
 	r := &response{t: c.t, req: method + " " + path, status: res.StatusCode, header: res.Header, raw: raw}
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
@@ -396,16 +370,7 @@ func (o *org) scimCtx() context.Context {
 // answers that are not SCIM's.
 func (c *client) doRaw(method, path string) int {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	res.Body.Close()
+	res, _ := testsupport.Do(c.t, method, c.base+path, nil, "Authorization", "Bearer "+c.token)
 	return res.StatusCode
 }
 

@@ -1,12 +1,10 @@
 package scim_test
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"testing"
 
-	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -66,14 +64,7 @@ func TestSeatsUnderSCIM(t *testing.T) {
 func TestSeatsUnderSCIMTwoInstancesPostgres(t *testing.T) {
 	t.Parallel()
 	url := storetest.PostgresSchema(t)
-	open := func() *sqlstore.DB {
-		db, err := postgres.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	open := func() *sqlstore.DB { return storetest.OpenPostgresAt(t, url) }
 	o := newOrg(t, open(), 6)
 	db2 := open()
 	second := serve(t, newService(db2), db2, &testsupport.Buffer{})

@@ -69,14 +69,22 @@ func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *Server) handleAPITokens(w http.ResponseWriter, r *http.Request) {
+	if notice, ok := s.revokedNotice(w, r, "The token has been revoked. Programs using it are refused from now on."); ok {
+		s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Notice: notice})
+	}
+}
+
+// revokedNotice reads a token page's query and returns what its notice
+// says: msg after a revocation (revokeToken), else nothing; not ok when
+// the query was refused.
+func (s *Server) revokedNotice(w http.ResponseWriter, r *http.Request, msg string) (string, bool) {
 	if !s.parseForm(w, r) {
-		return
+		return "", false
 	}
-	notice := ""
 	if r.Form.Get("notice") == "revoked" {
-		notice = "The token has been revoked. Programs using it are refused from now on."
+		return msg, true
 	}
-	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Notice: notice})
+	return "", true
 }
 
 func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {

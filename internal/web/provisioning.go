@@ -69,14 +69,10 @@ func (s *Server) renderProvisioning(w http.ResponseWriter, r *http.Request, stat
 }
 
 func (s *Server) handleProvisioning(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+	notice, ok := s.revokedNotice(w, r, "The SCIM token has been revoked. The identity provider using it is refused from now on.")
+	if ok {
+		s.renderProvisioning(w, r, http.StatusOK, provisioningPage{Notice: notice})
 	}
-	notice := ""
-	if r.Form.Get("notice") == "revoked" {
-		notice = "The SCIM token has been revoked. The identity provider using it is refused from now on."
-	}
-	s.renderProvisioning(w, r, http.StatusOK, provisioningPage{Notice: notice})
 }
 
 func (s *Server) handleSCIMTokenCreate(w http.ResponseWriter, r *http.Request) {
