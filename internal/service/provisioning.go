@@ -147,8 +147,8 @@ func provisioned(u *muster.User, teams []*muster.Team) ProvisionedUser {
 	return p
 }
 
-// errUserNotFound answers for a user of another org, a withdrawn... any id
-// SCIM does not show.
+// errUserNotFound answers for any id SCIM does not show: no user, a user of
+// another org, a user deleted through SCIM.
 var errUserNotFound = muster.Errorf(muster.ENOTFOUND, "User not found.")
 
 // loadProvisioned finds a user of the actor's org that SCIM shows (not
