@@ -118,7 +118,7 @@ func (s *Service) ApplyBulk(ctx context.Context, in BulkInput) (*BulkPlan, error
 				u = res.User
 			}
 		case BulkAddSecondary, BulkSetPrimary:
-			u, it.Err = s.editUser(ctx, id, teamChange(plan.Action, plan.Team))
+			u, it.Err = s.editUserBy(ctx, id, teamChange(plan.Action, plan.Team))
 		}
 		if muster.ErrorCode(it.Err) == muster.EINTERNAL {
 			return nil, it.Err

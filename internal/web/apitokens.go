@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -73,10 +74,9 @@ func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *Server) handleAPITokens(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+	if s.parseForm(w, r) {
+		s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{})
 	}
-	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{})
 }
 
 // Errors is the Create form's error summary.
@@ -99,25 +99,41 @@ func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := newTokenNameField(r.PostForm.Get("name"), "")
+	if s.nameRefused(w, r, err, &name) {
+		s.renderAPITokens(w, r, httperr.Status(err), apiTokensPage{Expires: expires, Name: name,
+			Message: "Please correct the problem marked below."})
+	}
+}
+
+// nameRefused puts a refusal of a token's creation beside its name field
+// and reports whether the form is to be shown again; a refusal about
+// anything else is answered with its own page.
+func (s *Server) nameRefused(w http.ResponseWriter, r *http.Request, err error, name *Field) bool {
 	showFieldErrors(err, map[string]*string{muster.FieldName: &name.Error})
 	if name.Error == "" {
 		s.refused(w, r, err)
-		return
+		return false
 	}
-	s.renderAPITokens(w, r, httperr.Status(err), apiTokensPage{Expires: expires, Name: name,
-		Message: "Please correct the problem marked below."})
+	return true
 }
 
 func (s *Server) handleAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
+	s.revokeToken(w, r, s.svc.RevokeAPIToken, "/settings/api-tokens",
+		"The token has been revoked. Programs using it are refused from now on.")
+}
+
+// revokeToken revokes the token the path's {id} names with revoke, then
+// sends the browser to done, saying msg.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, revoke func(context.Context, int64) error, done, msg string) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
 		return
 	}
-	if s.refused(w, r, s.svc.RevokeAPIToken(r.Context(), id)) {
+	if s.refused(w, r, revoke(r.Context(), id)) {
 		return
 	}
-	s.redirectWith(w, r, "/settings/api-tokens", "The token has been revoked. Programs using it are refused from now on.")
+	s.redirectWith(w, r, done, msg)
 }
 
 // handleAPITokenRevokeConfirm asks before revoking a token (CON-5).

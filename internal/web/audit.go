@@ -79,6 +79,10 @@ var auditActions = []struct{ action, label string }{
 	{muster.ActionLicenseTotalChanged, "License total changed"},
 	{muster.ActionEmailAtScaleChanged, "Email at Scale turned on or off"},
 	{muster.ActionOwnershipMoved, "Ownership transferred"},
+	{muster.ActionUserSCIMDeleted, "User deleted through SCIM"},
+	{muster.ActionTeamExternalIDChanged, "Team linked to the identity provider"},
+	{muster.ActionSCIMTokenCreated, "SCIM token created"},
+	{muster.ActionSCIMTokenRevoked, "SCIM token revoked"},
 	{muster.ActionOrgCreated, "Organization created"},
 }
 
@@ -473,6 +477,14 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 		s, changes = actor+" turned Email at Scale "+w.value("email_at_scale", e.After["email_at_scale"]), nil
 	case muster.ActionOwnershipMoved:
 		s, changes = actor+" made "+target+" the Owner", nil
+	case muster.ActionUserSCIMDeleted:
+		s, changes = actor+" deleted "+target+" through SCIM", nil
+	case muster.ActionTeamExternalIDChanged:
+		s = actor + " changed the team " + target + "'s link to the identity provider"
+	case muster.ActionSCIMTokenCreated:
+		s, changes = actor+" created the SCIM token “"+target+"”", nil
+	case muster.ActionSCIMTokenRevoked:
+		s = actor + " revoked the SCIM token “" + target + "”"
 	default:
 		s = actor + " " + strings.ReplaceAll(e.Action, "_", " ") + " " + e.TargetType + " " + target
 	}

@@ -16,7 +16,7 @@ var templateFS embed.FS
 // templates/layout.html.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome"}
+	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning"}
 
 // templateFuncs are the functions templates call.
 var templateFuncs = template.FuncMap{

@@ -121,6 +121,7 @@ func TestBrowserScreenshots(t *testing.T) {
 			b.Type("name the token", "Token name", "Payroll export "+size.name)
 			b.Click("api token created", byButton("Create token"))
 			b.Click("api token revoke", browsertest.ByButton("Revoke HR sync"))
+			look("provisioning", "/settings/provisioning")
 			look("mailbox", "/settings/mailbox")
 			b.Click("mail", chromedp.Search(`(//td/a)[1]`))
 			look("welcome", "/welcome")
