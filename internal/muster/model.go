@@ -182,6 +182,7 @@ const (
 	TargetSendAs   = "send_as"
 	TargetAPIToken = "api_token"
 	TargetReport   = "report"
+	TargetWebhook  = "webhook"
 )
 
 // Audit actions.
@@ -213,6 +214,18 @@ const (
 	ActionTeamCreated     = "team.created"
 	ActionTeamRenamed     = "team.renamed"
 	ActionTeamRemoved     = "team.removed"
+)
+
+// Audit actions of webhook endpoints (EVT-1).
+const (
+	ActionWebhookCreated       = "webhook.created"
+	ActionWebhookUpdated       = "webhook.updated"
+	ActionWebhookSecretRotated = "webhook.secret_rotated"
+	ActionWebhookDeleted       = "webhook.deleted"
+	// ActionWebhookDisabled: Muster disabled an endpoint that answered 410
+	// Gone or failed for WebhookFailingLimit.
+	ActionWebhookDisabled    = "webhook.disabled"
+	ActionWebhookRedelivered = "webhook.redelivered"
 )
 
 // OutboxMessage is an email waiting to be sent, written in the same

@@ -47,6 +47,7 @@ type Tx interface {
 	IdempotencyTx
 	APITokenTx
 	RateLimitTx
+	WebhookTx
 }
 
 // OrgTx reads and writes organizations and their seats.
