@@ -31,6 +31,7 @@ type hookEnv struct {
 	t      *testing.T
 	db     *sqlstore.DB
 	svc    *service.Service
+	cfg    service.Config // svc's
 	clock  *fakeClock
 	sender *worker.WebhookSender
 	owner  *muster.User
@@ -64,11 +65,14 @@ func newHookEnv(t *testing.T, db *sqlstore.DB, edit ...func(*service.Config)) *h
 	c := &fakeClock{}
 	c.now.Store(time.Now().UTC().UnixMicro())
 	cfg := hookConfig(c, newBox(t))
+	workers := &worker.Workers{}
+	cfg.Waker = workers
 	for _, f := range edit {
 		f(&cfg)
 	}
-	h := &hookEnv{t: t, db: db, svc: service.New(db, cfg), clock: c}
+	h := &hookEnv{t: t, db: db, svc: service.New(db, cfg), cfg: cfg, clock: c}
 	h.sender = &worker.WebhookSender{Service: h.svc, Log: slog.New(slog.DiscardHandler), PerEndpoint: 4}
+	workers.Webhooks = h.sender
 	setup, err := h.svc.CreateOrg(muster.NewContext(context.Background(), muster.Principal{Origin: "test"}),
 		service.NewOrg{Name: "Acme", LicenseTotal: 50, OwnerEmail: fmt.Sprintf("owner%d@example.com", seq.Add(1)),
 			OwnerFirstName: "Olive", OwnerLastName: "Owner"})
