@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
@@ -248,6 +250,34 @@ func types(rs []*request) []string {
 	return out
 }
 
+// document is the API's OpenAPI document, whose webhooks section
+// describes each event type's body.
+var document = func() *openapi3.T {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
+	if err != nil {
+		panic(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		panic(err)
+	}
+	return doc
+}()
+
 // checkSchema checks a request's body against the webhook of its type in
-// the API's OpenAPI document.
-func checkSchema(t *testing.T, r *request) {}
+// the API's OpenAPI document: the objects are the API's, field for field.
+func checkSchema(t *testing.T, r *request) {
+	t.Helper()
+	item, ok := document.Webhooks[r.Event.Type]
+	if !ok || item.Post == nil {
+		t.Errorf("the OpenAPI document describes no webhook %q", r.Event.Type)
+		return
+	}
+	schema := item.Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	var body any
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.VisitJSON(body); err != nil {
+		t.Errorf("%s does not match the OpenAPI document: %v\n%s", r.Event.Type, err, r.Body)
+	}
+}
