@@ -13,10 +13,11 @@ import (
 var templateFS embed.FS
 
 // pageNames are the pages; each is templates/NAME.html rendered inside
-// templates/layout.html.
+// templates/layout.html, with the partials that templates/partial_*.html
+// define for several pages.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization"}
+	"sendas_form", "organization", "webhooks", "webhook", "webhook_edit", "webhook_secret", "webhook_delivery"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {
@@ -29,7 +30,7 @@ func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Option("missingkey=error").
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+			ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

@@ -189,6 +189,7 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("POST /settings/api-tokens/{id}/revoke", s.requireUser(s.handleAPITokenRevoke))
 	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
+	s.webhookRoutes()
 
 	if api != nil {
 		s.mux.Handle("/api/v1/", api)
