@@ -199,10 +199,30 @@ func Bind(fs *flag.FlagSet, names ...string) *Loader {
 			continue
 		}
 		l.options = append(l.options, o)
+		if o.Arg == "BOOL" {
+			// A switch: --webhooks-allow-private alone means true.
+			v := new(string)
+			fs.Var(boolText{v}, o.Flag, o.Usage)
+			l.values[o.Flag] = v
+			continue
+		}
 		l.values[o.Flag] = fs.String(o.Flag, "", o.Usage)
 	}
 	return l
 }
+
+// boolText is a flag that may be given without a value (true), kept as
+// text and checked with the other settings.
+type boolText struct{ v *string }
+
+func (b boolText) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolText) Set(s string) error { *b.v = s; return nil }
+func (b boolText) IsBoolFlag() bool   { return true }
 
 // Options returns the settings bound as flags, for usage text.
 func (l *Loader) Options() []Option { return l.options }

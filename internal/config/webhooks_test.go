@@ -24,17 +24,26 @@ func TestWebhookSettings(t *testing.T) {
 	if c, err = load(t, nil, "--webhooks-allow-private=false"); err != nil || c.WebhooksAllowPrivate || c.SecretKey != nil {
 		t.Fatalf("%+v, %v; want private addresses refused and no key", c, err)
 	}
+	if c, err = load(t, map[string]string{"MUSTER_WEBHOOKS_ALLOW_PRIVATE": "false"}, "--webhooks-allow-private"); err != nil ||
+		!c.WebhooksAllowPrivate {
+		t.Fatalf("--webhooks-allow-private alone: %+v, %v; want it on, over the environment", c, err)
+	}
 	for name, tc := range map[string]struct {
 		flag, value, msg string
 	}{
-		"ErrAllowPrivate": {"webhooks-allow-private", "yes please", "true or false"},
+		"ErrAllowPrivate": {"webhooks-allow-private=yes please", "", "true or false"},
 		"ErrKeyShort":     {"secret-key", base64.StdEncoding.EncodeToString([]byte("sixteen byte key")), "32 bytes, not of 16"},
 		"ErrKeyNotBase64": {"secret-key", "my secret passphrase!", "not base64"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := load(t, nil, "--"+tc.flag, tc.value)
+			args := []string{"--" + tc.flag, tc.value}
+			if tc.value == "" {
+				args = args[:1]
+			}
+			flagName, _, _ := strings.Cut(tc.flag, "=")
+			_, err := load(t, nil, args...)
 			cerr, ok := err.(*config.Error)
-			if !ok || len(cerr.Problems) != 1 || cerr.Problems[0].Flag != tc.flag || !strings.Contains(err.Error(), tc.msg) {
+			if !ok || len(cerr.Problems) != 1 || cerr.Problems[0].Flag != flagName || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("err = %v; want one problem about --%s saying %q", err, tc.flag, tc.msg)
 			}
 			if tc.flag == "secret-key" && strings.Contains(err.Error(), tc.value) {
