@@ -185,7 +185,8 @@ type WebhookTx interface {
 	// deliveries stop.
 	DeleteWebhookEndpoint(ctx context.Context, orgID, id int64, now time.Time) error
 	// FindWebhookEndpoint finds the org's endpoint; in a write transaction
-	// it locks it until the commit.
+	// it locks it until the commit, against other changes of the endpoint
+	// but not against the transactions that add deliveries for it.
 	FindWebhookEndpoint(ctx context.Context, orgID, id int64) (*WebhookEndpoint, error)
 	// FindWebhookEndpoints lists the org's endpoints, oldest first.
 	FindWebhookEndpoints(ctx context.Context, orgID int64) ([]*WebhookEndpoint, error)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/muster-app/muster/internal/mail"
@@ -212,24 +213,34 @@ func (s *Service) RecordWebhookOutcomes(ctx context.Context, outcomes []*Webhook
 		return nil
 	}
 	return s.update(ctx, func(tx *txn) error {
+		// The endpoints are locked first, in one order, before any
+		// delivery: a sender disabling an endpoint fails its pending
+		// deliveries, which another sender may be recording.
 		endpoints := map[int64]*muster.WebhookEndpoint{}
+		var ids []int64
 		for _, o := range outcomes {
-			d, a := o.Dispatch.Delivery, &o.Attempt
+			if d := o.Dispatch.Delivery; !slices.Contains(ids, d.EndpointID) {
+				ids = append(ids, d.EndpointID)
+				endpoints[d.EndpointID] = &muster.WebhookEndpoint{OrgID: d.OrgID}
+			}
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			e, err := tx.FindWebhookEndpoint(ctx, endpoints[id].OrgID, id)
+			if muster.ErrorCode(err) == muster.ENOTFOUND {
+				e = nil // deleted: its deliveries failed with it
+			} else if err != nil {
+				return err
+			}
+			endpoints[id] = e
+		}
+		for _, o := range outcomes {
+			a := &o.Attempt
 			a.Response = truncateUTF8(a.Response, webhook.ResponseExcerpt)
 			if err := tx.CreateWebhookAttempt(ctx, a); err != nil {
 				return err
 			}
-			e, ok := endpoints[d.EndpointID]
-			if !ok {
-				var err error
-				if e, err = tx.FindWebhookEndpoint(ctx, d.OrgID, d.EndpointID); muster.ErrorCode(err) == muster.ENOTFOUND {
-					e = nil // deleted: its deliveries failed with it
-				} else if err != nil {
-					return err
-				}
-				endpoints[d.EndpointID] = e
-			}
-			if err := s.recordOutcome(ctx, tx, e, o); err != nil {
+			if err := s.recordOutcome(ctx, tx, endpoints[o.Dispatch.Delivery.EndpointID], o); err != nil {
 				return err
 			}
 		}

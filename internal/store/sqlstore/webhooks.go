@@ -79,7 +79,7 @@ func (tx *Tx) DeleteWebhookEndpoint(ctx context.Context, orgID, id int64, now ti
 // FindWebhookEndpoint implements muster.Tx.
 func (tx *Tx) FindWebhookEndpoint(ctx context.Context, orgID, id int64) (*muster.WebhookEndpoint, error) {
 	e, err := scanEndpoint(tx.queryRow(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints
-		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`+tx.forUpdate(), orgID, id))
+		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`+tx.forNoKeyUpdate(), orgID, id))
 	if err != nil {
 		return nil, notFound(err, "Webhook endpoint")
 	}
