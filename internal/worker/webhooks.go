@@ -24,7 +24,8 @@ type WebhookSender struct {
 	// due with time) when nobody wakes it.
 	Poll time.Duration
 	// PerEndpoint bounds the requests in flight to one endpoint; the
-	// sender holds at most twice as many of its deliveries.
+	// sender holds at most heldPerSlot times as many of its deliveries,
+	// so that a claim takes several rounds' worth at once.
 	PerEndpoint int
 
 	once  sync.Once
@@ -42,8 +43,13 @@ type WebhookSender struct {
 // Outcomes are recorded together, each write transaction costing a commit,
 // but at most recordWithin after an attempt and recordBatch at a time.
 const (
-	webhookRecordWithin = 20 * time.Millisecond
+	webhookRecordWithin = 10 * time.Millisecond
 	webhookRecordBatch  = 64
+	// heldPerSlot is how many deliveries of an endpoint the sender holds
+	// per request it may have in flight. Those waiting for a slot wait at
+	// most heldPerSlot attempts of the endpoint (a minute at the timeout),
+	// well within their claim.
+	heldPerSlot = 4
 )
 
 func (s *WebhookSender) init() {
@@ -99,7 +105,7 @@ func (s *WebhookSender) DeliverDue(ctx context.Context) (int, error) {
 func (s *WebhookSender) free(endpointID int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return 2*s.PerEndpoint - s.held[endpointID]
+	return heldPerSlot*s.PerEndpoint - s.held[endpointID]
 }
 
 // dispatch claims due deliveries and starts sending them.

@@ -173,13 +173,18 @@ func (tx *Tx) FindWebhookEvents(ctx context.Context, ids []int64) ([]*muster.Web
 	return out, rows.Err()
 }
 
-// FindDueWebhookEndpoints implements muster.Tx.
+// FindDueWebhookEndpoints implements muster.Tx. Each endpoint is probed
+// with a subquery of its own (a LIMIT keeps it from being turned into a
+// join), which reads the first entries of its range of the due index (the
+// ORDER BY picks that index over the subject index, whose walk would pass
+// every delivery waiting for a retry).
 func (tx *Tx) FindDueWebhookEndpoints(ctx context.Context, now time.Time) ([]int64, error) {
 	rows, err := tx.query(ctx, `SELECT e.id FROM webhook_endpoints e
-		WHERE e.enabled AND e.deleted_at IS NULL AND EXISTS (
+		WHERE e.enabled AND e.deleted_at IS NULL AND (
 			SELECT 1 FROM webhook_deliveries d
 			WHERE d.endpoint_id = e.id AND d.state = 'pending' AND d.next_attempt_at <= $1
-				AND (d.lease_until IS NULL OR d.lease_until <= $1))
+				AND (d.lease_until IS NULL OR d.lease_until <= $1)
+			ORDER BY d.next_attempt_at LIMIT 1) IS NOT NULL
 		ORDER BY e.id`, micros(now))
 	if err != nil {
 		return nil, err
@@ -207,8 +212,12 @@ func deliveryDest(d *muster.WebhookDelivery) []any {
 
 // LeaseWebhookDeliveries implements muster.Tx. On PostgreSQL the inner
 // SELECT skips rows another sender has locked; SQLite has one writer at a
-// time. A delivery whose subject has an earlier one pending waits for it,
-// whether that one is due, claimed or waiting for its retry.
+// time. A delivery is claimed only while it is the earliest pending one of
+// its subject, whether that one is due, claimed or waiting for a retry.
+// The claim walks the due index in its order and stops at limit; the
+// subject's check is a subquery per row, on the subject index, so that
+// neither turns into a join over every pending delivery when the planner's
+// estimates are off (a table that grew since it was last analyzed).
 func (tx *Tx) LeaseWebhookDeliveries(ctx context.Context, endpointID int64, now, until time.Time, limit int) ([]*muster.WebhookDelivery, error) {
 	rows, err := tx.query(ctx, `UPDATE webhook_deliveries SET lease_until = $3, lease_seq = lease_seq + 1,
 			attempts = attempts + 1
@@ -216,8 +225,8 @@ func (tx *Tx) LeaseWebhookDeliveries(ctx context.Context, endpointID int64, now,
 			SELECT d.id FROM webhook_deliveries d
 			WHERE d.endpoint_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
 				AND (d.lease_until IS NULL OR d.lease_until <= $2)
-				AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-					WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject AND p.state = 'pending' AND p.id < d.id)
+				AND d.id = (SELECT min(p.id) FROM webhook_deliveries p
+					WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject AND p.state = 'pending')
 			ORDER BY d.next_attempt_at, d.id LIMIT $4`+tx.dialect.SkipLocked+`)
 		RETURNING `+strings.ReplaceAll(deliveryColumns, "d.", ""), endpointID, micros(now), micros(until), limit)
 	if err != nil {

@@ -52,8 +52,10 @@ CREATE TABLE webhook_deliveries (
     last_status     BIGINT  NOT NULL DEFAULT 0,
     last_error      TEXT    NOT NULL DEFAULT ''
 );
--- What a sender claims: an endpoint's due deliveries, oldest due first.
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at) WHERE state = 'pending';
+-- What a sender claims: an endpoint's due deliveries, oldest due first, in
+-- the order of the claim's ORDER BY, so that a claim reads only the first
+-- few whatever the planner's estimates.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at, id) WHERE state = 'pending';
 -- The order of a subject's deliveries: the earliest pending one goes first.
 CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (endpoint_id, subject, id) WHERE state = 'pending';
 -- The delivery log, newest first.
