@@ -26,6 +26,7 @@ import (
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/webhook"
@@ -62,7 +63,7 @@ var document = func() *openapi3.T {
 func newEnv(t *testing.T, db *sqlstore.DB, edit ...func(*service.Config)) *env {
 	t.Helper()
 	cfg := service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), PasswordParams: secret.TestParams}
-	cfg.SecretBox, cfg.WebhooksAllowPrivate = newBox(t), true // webhook endpoints on the tests' loopback receivers
+	cfg.SecretBox, cfg.WebhooksAllowPrivate = testsupport.SecretBox(t), true // webhook endpoints on the tests' loopback receivers
 	cfg.Webhooks = webhook.NewClient(webhook.Options{AllowPrivate: true})
 	for _, f := range edit {
 		f(&cfg)

@@ -249,13 +249,16 @@ func toDeliveryJSON(d *muster.WebhookDelivery) deliveryJSON {
 	return j
 }
 
-// pathDeliveryID parses the {delivery_id} path value.
-func pathDeliveryID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("delivery_id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, muster.Errorf(muster.ENOTFOUND, "Not found.")
+// pathDelivery parses the {id} and {delivery_id} path values.
+func pathDelivery(r *http.Request) (endpointID, deliveryID int64, err error) {
+	if endpointID, err = pathID(r); err != nil {
+		return 0, 0, err
 	}
-	return id, nil
+	deliveryID, err = strconv.ParseInt(r.PathValue("delivery_id"), 10, 64)
+	if err != nil || deliveryID <= 0 {
+		return 0, 0, muster.Errorf(muster.ENOTFOUND, "Not found.")
+	}
+	return endpointID, deliveryID, nil
 }
 
 func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request) error {
@@ -291,11 +294,7 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleWebhookDelivery(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	did, err := pathDeliveryID(r)
+	id, did, err := pathDelivery(r)
 	if err != nil {
 		return err
 	}
@@ -315,11 +314,7 @@ func (s *Server) handleWebhookDelivery(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleWebhookRedeliver(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	did, err := pathDeliveryID(r)
+	id, did, err := pathDelivery(r)
 	if err != nil {
 		return err
 	}

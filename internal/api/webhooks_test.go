@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/worker"
@@ -150,15 +148,4 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 		e.do("GET", path, tok, nil).want(t, 404)
 		e.do("GET", "/api/v1/webhooks/999999", e.org.ownerToken, nil).want(t, 404)
 	})
-}
-
-// newBox returns a secret box with a new random key.
-func newBox(t testing.TB) *secret.Box {
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
 }

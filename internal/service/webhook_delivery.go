@@ -370,11 +370,7 @@ func truncateUTF8(s string, n int) string {
 func (s *Service) SendTestWebhook(ctx context.Context, endpointID int64) (*muster.WebhookAttempt, error) {
 	var d *WebhookDispatch
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		e, err := tx.FindWebhookEndpoint(ctx, a.orgID, endpointID)
+		a, e, err := loadWebhook(ctx, tx, endpointID)
 		if err != nil {
 			return err
 		}

@@ -158,6 +158,20 @@ func (s *Service) newSecret(orgID int64) (sealed []byte, shown string, err error
 	return s.cfg.SecretBox.Seal(key, secretAAD(orgID)), shown, nil
 }
 
+// loadWebhook resolves an Owner or Admin and the endpoint of their org
+// with id, locked for a change.
+func loadWebhook(ctx context.Context, tx *txn, id int64) (*actor, *muster.WebhookEndpoint, error) {
+	a, err := loadAdmin(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := tx.FindWebhookEndpoint(ctx, a.orgID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, e, nil
+}
+
 // CreateWebhook creates an enabled endpoint and returns its signing
 // secret, shown this once (EVT-1). Owners and Admins may.
 func (s *Service) CreateWebhook(ctx context.Context, in WebhookInput) (*WebhookSecret, error) {
@@ -227,13 +241,11 @@ func (s *Service) UpdateWebhook(ctx context.Context, id int64, upd WebhookUpdate
 	}
 	var e *muster.WebhookEndpoint
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
+		a, found, err := loadWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if e, err = tx.FindWebhookEndpoint(ctx, a.orgID, id); err != nil {
-			return err
-		}
+		e = found
 		if err := checkVersion("webhook endpoint", upd.IfVersion, e.Version); err != nil {
 			return err
 		}
@@ -285,11 +297,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, id int64, overlap tim
 	}
 	var out WebhookSecret
 	err := change(ctx, s, &out, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		e, err := tx.FindWebhookEndpoint(ctx, a.orgID, id)
+		a, e, err := loadWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -319,13 +327,11 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, id int64, overlap tim
 func (s *Service) DeleteWebhook(ctx context.Context, id int64) (*muster.WebhookEndpoint, error) {
 	var e *muster.WebhookEndpoint
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
+		a, found, err := loadWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if e, err = tx.FindWebhookEndpoint(ctx, a.orgID, id); err != nil {
-			return err
-		}
+		e = found
 		if err := tx.DeleteWebhookEndpoint(ctx, a.orgID, e.ID, tx.now); err != nil {
 			return err
 		}
@@ -391,20 +397,22 @@ type WebhookDeliveryDetail struct {
 // FindWebhookDelivery returns one of an endpoint's deliveries with its
 // event's payload and its attempts.
 func (s *Service) FindWebhookDelivery(ctx context.Context, endpointID, deliveryID int64) (*WebhookDeliveryDetail, error) {
-	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*WebhookDeliveryDetail, error) {
-		e, d, err := loadDelivery(ctx, tx, a, endpointID, deliveryID)
+	var out *WebhookDeliveryDetail
+	err := s.view(ctx, func(tx *txn) error {
+		_, e, d, err := loadDelivery(ctx, tx, endpointID, deliveryID)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out := &WebhookDeliveryDetail{Endpoint: e, Delivery: d}
+		out = &WebhookDeliveryDetail{Endpoint: e, Delivery: d}
 		events, err := tx.FindWebhookEvents(ctx, []int64{d.EventID})
 		if err != nil || len(events) == 0 {
-			return nil, orNotFound(err, "Delivery")
+			return orNotFound(err, "Delivery")
 		}
 		out.Event = events[0]
 		out.Attempts, err = tx.FindWebhookAttempts(ctx, d.ID)
-		return out, err
+		return err
 	})
+	return out, err
 }
 
 func orNotFound(err error, what string) error {
@@ -414,21 +422,21 @@ func orNotFound(err error, what string) error {
 	return muster.Errorf(muster.ENOTFOUND, "%s not found.", what)
 }
 
-// loadDelivery finds an endpoint of the actor's org and one of its
-// deliveries.
-func loadDelivery(ctx context.Context, tx *txn, a *actor, endpointID, deliveryID int64) (*muster.WebhookEndpoint, *muster.WebhookDelivery, error) {
-	e, err := tx.FindWebhookEndpoint(ctx, a.orgID, endpointID)
+// loadDelivery resolves an Owner or Admin, an endpoint of their org and
+// one of its deliveries.
+func loadDelivery(ctx context.Context, tx *txn, endpointID, deliveryID int64) (*actor, *muster.WebhookEndpoint, *muster.WebhookDelivery, error) {
+	a, e, err := loadWebhook(ctx, tx, endpointID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	d, err := tx.FindWebhookDelivery(ctx, a.orgID, deliveryID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if d.EndpointID != e.ID {
-		return nil, nil, muster.Errorf(muster.ENOTFOUND, "Delivery not found.")
+		return nil, nil, nil, muster.Errorf(muster.ENOTFOUND, "Delivery not found.")
 	}
-	return e, d, nil
+	return a, e, d, nil
 }
 
 // checkEnabled refuses to queue deliveries for a disabled endpoint, which
@@ -445,14 +453,11 @@ func checkEnabled(e *muster.WebhookEndpoint) error {
 func (s *Service) RedeliverWebhook(ctx context.Context, endpointID, deliveryID int64) (*muster.WebhookDelivery, error) {
 	var d *muster.WebhookDelivery
 	err := change(ctx, s, &d, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
+		a, e, found, err := loadDelivery(ctx, tx, endpointID, deliveryID)
 		if err != nil {
 			return err
 		}
-		var e *muster.WebhookEndpoint
-		if e, d, err = loadDelivery(ctx, tx, a, endpointID, deliveryID); err != nil {
-			return err
-		}
+		d = found
 		if err := checkEnabled(e); err != nil {
 			return err
 		}
@@ -477,11 +482,7 @@ func (s *Service) RedeliverFailedWebhooks(ctx context.Context, endpointID int64,
 	}
 	var n int
 	err := change(ctx, s, &n, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		e, err := tx.FindWebhookEndpoint(ctx, a.orgID, endpointID)
+		a, e, err := loadWebhook(ctx, tx, endpointID)
 		if err != nil {
 			return err
 		}

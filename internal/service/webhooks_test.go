@@ -3,7 +3,6 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,18 +11,9 @@ import (
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/web"
 )
-
-func newBox(t testing.TB) *secret.Box {
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
 
 // hookService is a service on the fixture's store that can make webhook
 // endpoints; allowPrivate is the server's development flag.
@@ -59,7 +49,7 @@ func eventCount(t *testing.T, db *sqlstore.DB) int {
 func TestWebhookEventsAreAnOutbox(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 2)
-		svc := f.hookService(newBox(t), false)
+		svc := f.hookService(testsupport.SecretBox(t), false)
 		ctx := f.as(f.owner)
 		f.invite("Ann", muster.RoleBasic) // the second seat: none left
 		if n := eventCount(t, db); n != 0 {
@@ -129,7 +119,7 @@ func TestWebhookEventsAreAnOutbox(t *testing.T) {
 func TestWebhookURLs(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
-		strict, dev := f.hookService(newBox(t), false), f.hookService(newBox(t), true)
+		strict, dev := f.hookService(testsupport.SecretBox(t), false), f.hookService(testsupport.SecretBox(t), true)
 		ctx := f.as(f.owner)
 		for _, url := range []string{"http://hooks.example.com/", "https://127.0.0.1/hooks", "https://10.1.2.3/",
 			"https://169.254.169.254/latest/meta-data", "https://[::1]:8443/", "https://[fd00:ec2::254]/",
@@ -166,7 +156,7 @@ func TestWebhookURLs(t *testing.T) {
 func TestWebhookSecretsAtRest(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
-		box := newBox(t)
+		box := testsupport.SecretBox(t)
 		svc := f.hookService(box, false)
 		ctx := f.as(f.owner)
 		created, err := svc.CreateWebhook(ctx, service.WebhookInput{URL: "https://hooks.example.com/muster"})
@@ -185,7 +175,7 @@ func TestWebhookSecretsAtRest(t *testing.T) {
 		if bytes.Contains(stored.Secret, []byte(shown)) || len(stored.Secret) < 32+12 {
 			t.Fatal("the stored secret is not sealed")
 		}
-		if _, err := newBox(t).Open(stored.Secret, []byte(fmt.Sprintf("muster webhook secret, org %d", f.org.ID))); err == nil {
+		if _, err := testsupport.SecretBox(t).Open(stored.Secret, []byte(fmt.Sprintf("muster webhook secret, org %d", f.org.ID))); err == nil {
 			t.Fatal("another key opens the stored secret")
 		}
 

@@ -114,7 +114,7 @@ func newSite(t *testing.T, opts ...func(*web.Config)) *site {
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams,
-		SecretBox: newBox(t), WebhooksAllowPrivate: true, Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true})})
+		SecretBox: testsupport.SecretBox(t), WebhooksAllowPrivate: true, Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true})})
 	cfg := web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
 		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}}
 	for _, o := range opts {

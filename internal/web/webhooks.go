@@ -322,12 +322,8 @@ func (s *Server) handleWebhookEditForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWebhookEdit(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	id, ok := s.webhookPost(w, r)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	if !s.parseFormBack(w, r, webhookPath(id), "Back to the endpoint") {
 		return
 	}
 	types, all, problem := readWebhookForm(r)
@@ -355,11 +351,8 @@ func (s *Server) handleWebhookEdit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWebhookEnabled(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok || !s.parseForm(w, r) {
-		if !ok {
-			s.notFound(w, r)
-		}
+	id, ok := s.webhookPost(w, r)
+	if !ok {
 		return
 	}
 	on := r.PostForm.Get("enabled") == "true"
@@ -375,11 +368,8 @@ func (s *Server) handleWebhookEnabled(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok || !s.parseForm(w, r) {
-		if !ok {
-			s.notFound(w, r)
-		}
+	id, ok := s.webhookPost(w, r)
+	if !ok {
 		return
 	}
 	hours, err := strconv.Atoi(r.PostForm.Get("overlap"))
@@ -450,11 +440,8 @@ func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWebhookRedeliverFailed(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok || !s.parseForm(w, r) {
-		if !ok {
-			s.notFound(w, r)
-		}
+	id, ok := s.webhookPost(w, r)
+	if !ok {
 		return
 	}
 	since, err := time.Parse(sinceLayout, r.PostForm.Get("since"))
@@ -486,17 +473,32 @@ type attemptRow struct {
 	OK                                     bool
 }
 
-// pathDeliveryID is the path's {delivery_id}.
-func pathDeliveryID(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("delivery_id"), 10, 64)
-	return id, err == nil && id > 0
+// pathDelivery is the path's {id} and {delivery_id}, answering a bad one
+// itself.
+func (s *Server) pathDelivery(w http.ResponseWriter, r *http.Request) (endpointID, deliveryID int64, ok bool) {
+	endpointID, ok = pathID(r)
+	deliveryID, err := strconv.ParseInt(r.PathValue("delivery_id"), 10, 64)
+	if !ok || err != nil || deliveryID <= 0 {
+		s.notFound(w, r)
+		return 0, 0, false
+	}
+	return endpointID, deliveryID, true
+}
+
+// webhookPost is the path's {id} of a form posted about an endpoint, with
+// the form read; it answers a bad id or form itself.
+func (s *Server) webhookPost(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r)
+		return 0, false
+	}
+	return id, s.parseFormBack(w, r, webhookPath(id), "Back to the endpoint")
 }
 
 func (s *Server) handleWebhookDelivery(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	did, ok2 := pathDeliveryID(r)
-	if !ok || !ok2 {
-		s.notFound(w, r)
+	id, did, ok := s.pathDelivery(w, r)
+	if !ok {
 		return
 	}
 	detail, err := s.svc.FindWebhookDelivery(r.Context(), id, did)
@@ -531,10 +533,8 @@ func (s *Server) handleWebhookDelivery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWebhookRedeliver(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	did, ok2 := pathDeliveryID(r)
-	if !ok || !ok2 {
-		s.notFound(w, r)
+	id, did, ok := s.pathDelivery(w, r)
+	if !ok {
 		return
 	}
 	d, err := s.svc.RedeliverWebhook(r.Context(), id, did)

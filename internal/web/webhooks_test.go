@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"html"
 	"io"
@@ -19,22 +18,10 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/muster-app/muster/internal/muster"
-	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/testsupport/browsertest"
 	"github.com/muster-app/muster/internal/worker"
 )
-
-// newBox returns a secret box with a new random key.
-func newBox(t testing.TB) *secret.Box {
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
 
 // hookReceiver records the requests an endpoint gets.
 type hookReceiver struct {

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/webhook"
 	"github.com/muster-app/muster/internal/worker"
@@ -40,17 +40,6 @@ type hookEnv struct {
 	team   *muster.Team
 }
 
-// newBox returns a secret box with a new random key.
-func newBox(t testing.TB) *secret.Box {
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
-
 // hookConfig is the service configuration of webhook tests: endpoints on
 // the loopback receivers tests start are allowed.
 func hookConfig(c *fakeClock, box *secret.Box) service.Config {
@@ -66,7 +55,7 @@ func newHookEnv(t *testing.T, db *sqlstore.DB, edit ...func(*service.Config)) *h
 	t.Helper()
 	c := &fakeClock{}
 	c.now.Store(time.Now().UTC().UnixMicro())
-	cfg := hookConfig(c, newBox(t))
+	cfg := hookConfig(c, testsupport.SecretBox(t))
 	workers := &worker.Workers{}
 	cfg.Waker = workers
 	for _, f := range edit {

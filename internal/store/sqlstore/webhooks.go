@@ -90,17 +90,22 @@ func (tx *Tx) FindWebhookEndpoint(ctx context.Context, orgID, id int64) (*muster
 func (tx *Tx) FindWebhookEndpoints(ctx context.Context, orgID int64) ([]*muster.WebhookEndpoint, error) {
 	rows, err := tx.query(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints
 		WHERE org_id = $1 AND deleted_at IS NULL ORDER BY id`, orgID)
+	return collect(rows, err, func(rows *sql.Rows) (*muster.WebhookEndpoint, error) { return scanEndpoint(rows) })
+}
+
+// collect reads every row of a query's rows with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*muster.WebhookEndpoint
+	var out []T
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -109,23 +114,15 @@ func (tx *Tx) FindWebhookEndpoints(ctx context.Context, orgID int64) ([]*muster.
 func (tx *Tx) FindWebhookSubscribers(ctx context.Context, orgID int64) ([]*muster.WebhookSubscriber, error) {
 	rows, err := tx.query(ctx, `SELECT id, event_types FROM webhook_endpoints
 		WHERE org_id = $1 AND enabled AND deleted_at IS NULL ORDER BY id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*muster.WebhookSubscriber
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (*muster.WebhookSubscriber, error) {
 		var (
 			s     muster.WebhookSubscriber
 			types string
 		)
-		if err := rows.Scan(&s.ID, &types); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&s.ID, &types)
 		s.EventTypes = strings.Fields(types)
-		out = append(out, &s)
-	}
-	return out, rows.Err()
+		return &s, err
+	})
 }
 
 // CreateWebhookEvent implements muster.Tx.
@@ -154,23 +151,15 @@ func (tx *Tx) FindWebhookEvents(ctx context.Context, ids []int64) ([]*muster.Web
 	list, args := inList(anySlice(ids))
 	rows, err := tx.query(ctx, `SELECT id, org_id, msg_id, event_type, payload, created_at FROM webhook_events
 		WHERE id IN (`+list+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*muster.WebhookEvent
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (*muster.WebhookEvent, error) {
 		var (
 			ev      muster.WebhookEvent
 			payload string
 		)
-		if err := rows.Scan(&ev.ID, &ev.OrgID, &ev.MsgID, &ev.Type, &payload, nullTime{&ev.CreatedAt}); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&ev.ID, &ev.OrgID, &ev.MsgID, &ev.Type, &payload, nullTime{&ev.CreatedAt})
 		ev.Payload = []byte(payload)
-		out = append(out, &ev)
-	}
-	return out, rows.Err()
+		return &ev, err
+	})
 }
 
 // FindDueWebhookEndpoints implements muster.Tx. Each endpoint is probed
@@ -186,19 +175,10 @@ func (tx *Tx) FindDueWebhookEndpoints(ctx context.Context, now time.Time) ([]int
 				AND (d.lease_until IS NULL OR d.lease_until <= $1)
 			ORDER BY d.next_attempt_at LIMIT 1) IS NOT NULL
 		ORDER BY e.id`, micros(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (int64, error) {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		return id, rows.Scan(&id)
+	})
 }
 
 const deliveryColumns = `d.id, d.org_id, d.endpoint_id, d.event_id, d.subject, d.state, d.attempts, d.next_attempt_at,
@@ -229,19 +209,10 @@ func (tx *Tx) LeaseWebhookDeliveries(ctx context.Context, endpointID int64, now,
 					WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject AND p.state = 'pending')
 			ORDER BY d.next_attempt_at, d.id LIMIT $4`+tx.dialect.SkipLocked+`)
 		RETURNING `+strings.ReplaceAll(deliveryColumns, "d.", ""), endpointID, micros(now), micros(until), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*muster.WebhookDelivery
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (*muster.WebhookDelivery, error) {
 		var d muster.WebhookDelivery
-		if err := rows.Scan(deliveryDest(&d)...); err != nil {
-			return nil, err
-		}
-		out = append(out, &d)
-	}
-	return out, rows.Err()
+		return &d, rows.Scan(deliveryDest(&d)...)
+	})
 }
 
 // ClaimWebhookDelivery implements muster.Tx.
@@ -326,19 +297,10 @@ func (tx *Tx) FindWebhookDeliveries(ctx context.Context, f muster.WebhookDeliver
 	rows, err := tx.query(ctx, `SELECT `+deliveryColumns+`, e.event_type, e.msg_id
 		FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.id DESC LIMIT `+arg(f.Limit), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*muster.WebhookDelivery
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (*muster.WebhookDelivery, error) {
 		var d muster.WebhookDelivery
-		if err := rows.Scan(append(deliveryDest(&d), &d.EventType, &d.MsgID)...); err != nil {
-			return nil, err
-		}
-		out = append(out, &d)
-	}
-	return out, rows.Err()
+		return &d, rows.Scan(append(deliveryDest(&d), &d.EventType, &d.MsgID)...)
+	})
 }
 
 // FindWebhookDelivery implements muster.Tx.
@@ -357,24 +319,16 @@ func (tx *Tx) FindWebhookDelivery(ctx context.Context, orgID, id int64) (*muster
 func (tx *Tx) FindWebhookAttempts(ctx context.Context, deliveryID int64) ([]*muster.WebhookAttempt, error) {
 	rows, err := tx.query(ctx, `SELECT id, delivery_id, endpoint_id, attempted_at, status_code, latency_us, response, error
 		FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id`, deliveryID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*muster.WebhookAttempt
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (*muster.WebhookAttempt, error) {
 		var (
 			a       muster.WebhookAttempt
 			latency int64
 		)
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.EndpointID, nullTime{&a.AttemptedAt}, &a.StatusCode, &latency,
-			&a.Response, &a.Error); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&a.ID, &a.DeliveryID, &a.EndpointID, nullTime{&a.AttemptedAt}, &a.StatusCode, &latency,
+			&a.Response, &a.Error)
 		a.Latency = time.Duration(latency) * time.Microsecond
-		out = append(out, &a)
-	}
-	return out, rows.Err()
+		return &a, err
+	})
 }
 
 // DeleteExpiredWebhookDeliveries implements muster.Tx.
