@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
@@ -107,6 +108,11 @@ func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.R
 		}
 		r = r.WithContext(ctx)
 		if !jsonBody(w, r) {
+			return
+		}
+		// The key is stored: it is text like any other input.
+		if problem := muster.TextProblem(r.Header.Get("Idempotency-Key")); problem != "" {
+			s.writeError(w, r, badRequest("The Idempotency-Key header "+problem+"."))
 			return
 		}
 		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
@@ -298,17 +304,79 @@ func (e *requestError) Error() string { return "api: bad request: " + e.msg }
 func badRequest(msg string) error { return &requestError{msg: msg} }
 
 // decode reads a JSON body into v, refusing unknown fields, trailing data,
-// wrong types and bodies over 1 MiB, each with a message that says which.
+// wrong types and bodies over 1 MiB, each with a message that says which
+// (400), and strings that are not valid text (muster.TextProblem: invalid
+// UTF-8, which encoding/json would quietly turn into U+FFFD, and control
+// characters, such as an escaped \u0000), with a 422 naming the property.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return bodyError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)
 	}
-	if dec.More() {
+	// More is false before a stray "}" or "]": only the end of the body
+	// will do (found by FuzzUserPatchJSON: "{}}" was taken).
+	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("The body must hold one JSON object and nothing after it.")
 	}
-	return nil
+	return checkJSONText(body)
+}
+
+// checkJSONText refuses the first string value of body, a JSON document
+// already decoded without error, that is not valid text, naming its property
+// (and the properties around it, "a.b", for a nested one). Invalid UTF-8 is
+// looked for in the string as it was sent, since the decoder replaces it.
+func checkJSONText(body []byte) error {
+	type level struct {
+		object bool   // an object, else an array
+		key    string // the object's current property
+		value  bool   // the object's next token is the property's value
+	}
+	var stack []level
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF; decode has refused any other error
+		}
+		top := len(stack) - 1
+		if s, ok := tok.(string); ok && top >= 0 && stack[top].object && !stack[top].value {
+			stack[top].key, stack[top].value = s, true
+			continue
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			stack = append(stack, level{object: tok == json.Delim('{')})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:top]
+		default:
+			if s, ok := tok.(string); ok {
+				problem := muster.TextProblem(s)
+				if !utf8.Valid(body[start:dec.InputOffset()]) {
+					problem = "is not valid UTF-8 text"
+				}
+				if problem != "" {
+					var path []string
+					for _, l := range stack {
+						if l.object {
+							path = append(path, l.key)
+						}
+					}
+					field := strings.Join(path, ".")
+					return muster.FieldErrorf(muster.EINVALID, field, "The field %q %s.", field, problem)
+				}
+			}
+		}
+		if top := len(stack) - 1; top >= 0 && stack[top].object {
+			stack[top].value = false
+		}
+	}
 }
 
 func bodyError(err error) error {
@@ -356,11 +424,22 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// queryText returns the query parameter name, refusing one that is not valid
+// text (muster.TextProblem) with a 400 naming it. It is the API's one
+// reader of query parameters.
+func queryText(r *http.Request, name string) (string, error) {
+	v := r.URL.Query().Get(name)
+	if problem := muster.TextProblem(v); problem != "" {
+		return "", badRequest(fmt.Sprintf("The query parameter %s %s.", name, problem))
+	}
+	return v, nil
+}
+
 // queryInt parses an optional integer query parameter.
 func queryInt(r *http.Request, name string) (int64, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, nil
+	v, err := queryText(r, name)
+	if v == "" || err != nil {
+		return 0, err
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
@@ -371,9 +450,9 @@ func queryInt(r *http.Request, name string) (int64, error) {
 
 // queryTime parses an optional RFC 3339 query parameter.
 func queryTime(r *http.Request, name string) (time.Time, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return time.Time{}, nil
+	v, err := queryText(r, name)
+	if v == "" || err != nil {
+		return time.Time{}, err
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {

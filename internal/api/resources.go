@@ -157,7 +157,6 @@ type auditPage struct {
 }
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
 	var query service.AuditQuery
 	var err error
 	if query.ActorID, err = queryInt(r, "actor_id"); err != nil {
@@ -166,7 +165,12 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	if query.TargetID, err = queryInt(r, "target_id"); err != nil {
 		return err
 	}
-	query.TargetType, query.Action = q.Get("target_type"), q.Get("action")
+	if query.TargetType, err = queryText(r, "target_type"); err != nil {
+		return err
+	}
+	if query.Action, err = queryText(r, "action"); err != nil {
+		return err
+	}
 	if query.TargetID != 0 && query.TargetType == "" {
 		query.TargetType = "user"
 	}

@@ -35,9 +35,16 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	query := service.UserQuery{Search: q.Get("q"), Cursor: q.Get("cursor"), Status: q.Get("status"),
-		Role: q.Get("role")}
+	var uq service.UserQuery
+	for _, p := range []struct {
+		name string
+		v    *string
+	}{{"q", &uq.Search}, {"cursor", &uq.Cursor}, {"status", &uq.Status}, {"role", &uq.Role}} {
+		var err error
+		if *p.v, err = queryText(r, p.name); err != nil {
+			return err
+		}
+	}
 	team, err := queryInt(r, "team_id")
 	if err != nil {
 		return err
@@ -46,8 +53,8 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	query.TeamID, query.Limit = team, int(limit)
-	page, err := s.svc.FindUsers(r.Context(), query)
+	uq.TeamID, uq.Limit = team, int(limit)
+	page, err := s.svc.FindUsers(r.Context(), uq)
 	if err != nil {
 		return err
 	}

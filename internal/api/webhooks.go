@@ -266,7 +266,10 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	q := service.WebhookDeliveryQuery{State: r.URL.Query().Get("state")}
+	var q service.WebhookDeliveryQuery
+	if q.State, err = queryText(r, "state"); err != nil {
+		return err
+	}
 	if q.BeforeID, err = queryInt(r, "cursor"); err != nil {
 		return badRequest("The cursor is not valid. Start again from the first page.")
 	}
@@ -331,12 +334,18 @@ func (s *Server) handleWebhookRedeliverFailed(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	var body struct {
-		Since time.Time `json:"since"`
+		Since string `json:"since"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
-	n, err := s.svc.RedeliverFailedWebhooks(r.Context(), id, body.Since)
+	var since time.Time
+	if body.Since != "" {
+		if since, err = time.Parse(time.RFC3339, body.Since); err != nil {
+			return muster.FieldErrorf(muster.EINVALID, muster.FieldSince, "The time must look like 2026-01-31T09:00:00Z.")
+		}
+	}
+	n, err := s.svc.RedeliverFailedWebhooks(r.Context(), id, since)
 	if err != nil {
 		return err
 	}

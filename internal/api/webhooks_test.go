@@ -2,16 +2,19 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/worker"
@@ -148,4 +151,60 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 		e.do("GET", path, tok, nil).want(t, 404)
 		e.do("GET", "/api/v1/webhooks/999999", e.org.ownerToken, nil).want(t, 404)
 	})
+}
+
+// webhookOperations are the webhook routes' requests for the bad-bytes
+// walk (TestBadBytesOnEveryEndpoint), each ready to succeed.
+func (f *fixtures) webhookOperations() map[string]func() operation {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	f.t.Cleanup(receiver.Close)
+	// endpoint makes an endpoint and sends it a test event: a finished
+	// delivery, which can be redelivered once.
+	endpoint := func() (int64, int64) {
+		f.t.Helper()
+		created, err := f.e.svc.CreateWebhook(f.ctx, service.WebhookInput{URL: receiver.URL, EventTypes: []string{"team.created"}})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if _, err := f.e.svc.SendTestWebhook(f.ctx, created.Endpoint.ID); err != nil {
+			f.t.Fatal(err)
+		}
+		log, err := f.e.svc.FindWebhookLog(f.ctx, created.Endpoint.ID, service.WebhookDeliveryQuery{})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return created.Endpoint.ID, log.Deliveries[0].ID
+	}
+	body := func() map[string]any {
+		return map[string]any{"url": receiver.URL + "/" + f.unique("hooks"), "description": "HR sync",
+			"event_types": []string{"user.invited"}}
+	}
+	withDelivery := func() map[string]string {
+		e, d := endpoint()
+		return map[string]string{"id": fmt.Sprint(e), "delivery_id": fmt.Sprint(d)}
+	}
+	one := func() map[string]string { e, _ := endpoint(); return id(e) }
+	return map[string]func() operation{
+		"GET /api/v1/webhooks":         func() operation { return operation{} },
+		"POST /api/v1/webhooks":        func() operation { return operation{body: body()} },
+		"GET /api/v1/webhooks/{id}":    func() operation { return operation{path: one()} },
+		"DELETE /api/v1/webhooks/{id}": func() operation { return operation{path: one()} },
+		"PATCH /api/v1/webhooks/{id}": func() operation {
+			b := body()
+			b["enabled"] = true
+			return operation{path: one(), body: b}
+		},
+		"POST /api/v1/webhooks/{id}/rotate-secret": func() operation {
+			return operation{path: one(), body: map[string]any{"overlap_hours": 1}}
+		},
+		"POST /api/v1/webhooks/{id}/test": func() operation { return operation{path: one()} },
+		"GET /api/v1/webhooks/{id}/deliveries": func() operation {
+			return operation{path: one(), query: url.Values{"state": {"succeeded"}, "cursor": {"999999999"}, "limit": {"10"}}}
+		},
+		"GET /api/v1/webhooks/{id}/deliveries/{delivery_id}":            func() operation { return operation{path: withDelivery()} },
+		"POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": func() operation { return operation{path: withDelivery()} },
+		"POST /api/v1/webhooks/{id}/redeliver-failed": func() operation {
+			return operation{path: one(), body: map[string]any{"since": "2020-01-01T00:00:00Z"}}
+		},
+	}
 }

@@ -1,6 +1,7 @@
 package muster
 
 import (
+	"fmt"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -11,6 +12,8 @@ import (
 const (
 	MaxNameLength  = 100
 	MaxEmailLength = 254
+	// MaxUserAgentLength is how many bytes of a User-Agent a session keeps.
+	MaxUserAgentLength = 300
 )
 
 // NormalizeEmail is the form in which emails are compared: trimmed and lower
@@ -43,21 +46,29 @@ func SearchPrefix(key string) (string, bool) {
 	return key, n == SearchPrefixLength
 }
 
-// CleanName trims a name and folds runs of white space into one space.
+// CleanName trims a name and folds runs of white space into one space. The
+// line and paragraph separators (U+2028, U+2029) are left for CheckName to
+// refuse: folded, a name pasted with one would pass for another.
 func CleanName(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.FieldsFunc(s, foldedSpace), " ")
 }
 
+func foldedSpace(r rune) bool { return unicode.IsSpace(r) && r != '\u2028' && r != '\u2029' }
+
 // CheckName validates a person's or team's name that CleanName has cleaned;
-// label is how the form calls the field ("First name", "Team name").
+// label is how the form calls the field ("First name", "Team name"). Beyond
+// TextProblem, a name refuses the characters that make one name look like
+// another (InvisibleInName).
 func CheckName(v *Validation, field, label, name string) {
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
 		v.Add(field, label+" is required.")
 	case n > MaxNameLength:
 		v.Add(field, label+" must be at most 100 characters.")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		v.Add(field, label+" must not contain control characters.")
+	default:
+		if problem := NameProblem(name); problem != "" {
+			v.Add(field, label+" "+problem+".")
+		}
 	}
 }
 
@@ -65,6 +76,10 @@ func CheckName(v *Validation, field, label, name string) {
 // address such as name@example.com, no display name, a dot in the domain.
 func CheckEmail(v *Validation, field, email string) {
 	email = strings.TrimSpace(email)
+	if problem := TextProblem(email); problem != "" {
+		v.Add(field, "Email "+problem+".")
+		return
+	}
 	if email == "" {
 		v.Add(field, "Email is required.")
 		return
@@ -76,7 +91,7 @@ func CheckEmail(v *Validation, field, email string) {
 
 // ValidEmail reports whether email is one plain address.
 func ValidEmail(email string) bool {
-	if len(email) > MaxEmailLength || strings.ContainsAny(email, " \t\r\n<>\"(),;:[]\\") {
+	if len(email) > MaxEmailLength || strings.ContainsAny(email, " \t\r\n<>\"(),;:[]\\") || NameProblem(email) != "" {
 		return false
 	}
 	addr, err := mail.ParseAddress(email)
@@ -90,4 +105,100 @@ func ValidEmail(email string) bool {
 		return false
 	}
 	return true
+}
+
+// TextProblem says what is wrong with s as text from outside Muster, in
+// words that follow the input's name ("is not valid UTF-8 text"), or ""
+// when nothing is. Every text input of every interface (form and query
+// values, JSON strings, headers Muster keeps, cursors) is checked with it
+// once, where it comes in: text is valid UTF-8 and holds no control
+// character, neither NUL (which PostgreSQL cannot store) nor any other C0 or
+// C1 control, tab and newline included, since no input of Muster's is more
+// than one line.
+func TextProblem(s string) string {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return "is not valid UTF-8 text"
+		case unicode.IsControl(r):
+			return "must not contain control characters"
+		}
+		i += size
+	}
+	return ""
+}
+
+// NameProblem is TextProblem for a name (of a person, a team, an
+// organization, a sender or an API token) and an email, which also refuses
+// the characters InvisibleInName lists and Unicode's noncharacters (such
+// as U+FFFF and U+10FFFF, which no text exchanged holds, and which the
+// store's prefix search uses as its upper bound: a name holding U+10FFFF
+// would not be found by its beginning).
+func NameProblem(s string) string {
+	if problem := TextProblem(s); problem != "" {
+		return problem
+	}
+	if i := strings.IndexFunc(s, InvisibleInName); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Sprintf("must not contain invisible or text-direction characters (it holds U+%04X)", r)
+	}
+	if i := strings.IndexFunc(s, Noncharacter); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Sprintf("must not contain Unicode noncharacters (it holds U+%04X)", r)
+	}
+	return ""
+}
+
+// Noncharacter reports Unicode's noncharacters: U+FDD0–U+FDEF and the last
+// two code points of every plane (U+FFFE, U+FFFF … U+10FFFE, U+10FFFF).
+func Noncharacter(r rune) bool {
+	return (r >= 0xFDD0 && r <= 0xFDEF) || (r >= 0 && r <= unicode.MaxRune && r&0xFFFE == 0xFFFE)
+}
+
+// InvisibleInName reports the characters a name refuses although they are
+// valid text: they show nothing, or turn the text around them, so that
+// "Default\u200bTeam" would sit beside "Default Team" in a list looking the
+// same, and a bidirectional override can make a name read backwards. They
+// are the bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+// U+2066–U+2069), zero-width and invisible characters (U+00AD, U+180E,
+// U+200B–U+200D, U+2060–U+2065, U+206A–U+206F, U+FEFF) and the line and
+// paragraph separators (U+2028, U+2029).
+func InvisibleInName(r rune) bool {
+	switch {
+	case r == 0x00AD, r == 0x061C, r == 0x180E, r == 0xFEFF:
+		return true
+	case r >= 0x200B && r <= 0x200F, r >= 0x2028 && r <= 0x202E, r >= 0x2060 && r <= 0x206F:
+		return true
+	}
+	return false
+}
+
+// RecordedText returns a header Muster only records and shows, such as a
+// User-Agent, fit to store: each run of invalid bytes and each control or
+// invisible character (TextProblem, InvisibleInName) becomes U+FFFD, and the
+// result is cut to at most maxBytes bytes without splitting a character.
+func RecordedText(s string, maxBytes int) string {
+	clean := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || InvisibleInName(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	return TruncateText(clean, maxBytes)
+}
+
+// TruncateText cuts s to at most n bytes, never inside a character: a
+// character that would be cut goes whole.
+func TruncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -77,8 +77,12 @@ func timestamp(t time.Time) string {
 }
 
 // Neutralize prefixes a cell that a spreadsheet would run as a formula with
-// a single quote (AUD-4, OWASP "CSV injection").
+// a single quote (AUD-4, OWASP "CSV injection"), and keeps the file UTF-8:
+// Muster refuses text that is not (muster.TextProblem), but a SQLite
+// database may hold names stored before it did, whose invalid bytes become
+// U+FFFD here.
 func Neutralize(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

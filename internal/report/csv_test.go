@@ -14,6 +14,8 @@ func TestNeutralize(t *testing.T) {
 	for in, want := range map[string]string{
 		"=1+2": "'=1+2", "+1": "'+1", "-1": "'-1", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "\rx": "'\rx",
 		"Ann": "Ann", "": "", "a=b": "a=b", "Ö-": "Ö-",
+		// A name stored raw on SQLite before Muster checked its input.
+		"Bad\xff\xfeName": "Bad\uFFFDName", "=\xff": "'=\uFFFD",
 	} {
 		if got := Neutralize(in); got != want {
 			t.Errorf("Neutralize(%q) = %q; want %q", in, got, want)

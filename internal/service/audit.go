@@ -22,6 +22,17 @@ type AuditQuery struct {
 	Limit    int
 }
 
+// check refuses filters that are not valid text (muster.TextProblem); the
+// interfaces refuse them first, in their own words.
+func (q AuditQuery) check() error {
+	for _, v := range []string{q.TargetType, q.Action} {
+		if problem := muster.TextProblem(v); problem != "" {
+			return muster.Errorf(muster.EINVALID, "The audit log's filter %s.", problem)
+		}
+	}
+	return nil
+}
+
 // AuditPage is one page of audit events.
 type AuditPage struct {
 	Events []*muster.AuditEvent
@@ -36,6 +47,9 @@ func (s *Service) FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage
 	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := q.check(); err != nil {
 			return err
 		}
 		events, err := tx.FindAuditEvents(ctx, muster.AuditFilter{OrgID: a.orgID, ActorID: q.ActorID,
@@ -61,6 +75,9 @@ func (s *Service) ExportAuditEvents(ctx context.Context, w io.Writer, q AuditQue
 	return s.view(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := q.check(); err != nil {
 			return err
 		}
 		aw, err := report.NewAuditCSVWriter(w)

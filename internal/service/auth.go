@@ -139,12 +139,9 @@ func startSession(ctx context.Context, tx muster.Tx, u *muster.User, c Client, n
 	return &SignedIn{User: u, Session: sess, Token: token}, nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+// truncate makes a recorded header fit n bytes: invalid bytes and control
+// characters become U+FFFD, and no character is split (muster.RecordedText).
+func truncate(s string, n int) string { return muster.RecordedText(s, n) }
 
 var errSessionEnded = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "Your session has ended. Please sign in again."}
 

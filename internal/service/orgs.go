@@ -64,7 +64,6 @@ func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyF
 	in.Name = muster.CleanName(in.Name)
 	in.OwnerFirstName = muster.CleanName(in.OwnerFirstName)
 	in.OwnerLastName = muster.CleanName(in.OwnerLastName)
-	in.OwnerEmail = muster.NormalizeEmail(in.OwnerEmail)
 	if in.Region == "" {
 		in.Region = s.cfg.Region
 	}
@@ -76,10 +75,13 @@ func (s *Service) createOrg(ctx context.Context, in NewOrg, origin string, onlyF
 	checkLicenseTotal(&v, in.LicenseTotal)
 	muster.CheckName(&v, muster.FieldFirstName, "First name", in.OwnerFirstName)
 	muster.CheckName(&v, muster.FieldLastName, "Last name", in.OwnerLastName)
+	// Checked before it is normalized: lower-casing would turn invalid bytes
+	// into U+FFFD, valid text that is not what was sent.
 	muster.CheckEmail(&v, muster.FieldEmail, in.OwnerEmail)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	in.OwnerEmail = muster.NormalizeEmail(in.OwnerEmail)
 
 	var setup OrgSetup
 	err := s.update(ctx, func(tx *txn) error {

@@ -343,6 +343,9 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, search string, chosen
 		if err != nil {
 			return err
 		}
+		if err := checkSearch(search); err != nil {
+			return err
+		}
 		if out.Chosen, err = tx.FindUsersByID(ctx, a.orgID, chosenIDs); err != nil {
 			return err
 		}

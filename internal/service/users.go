@@ -616,6 +616,9 @@ func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPag
 // the list (SPEC §1): they are not a status to list.
 func (q UserQuery) filter(orgID int64) (muster.UserFilter, error) {
 	f := muster.UserFilter{OrgID: orgID, Query: q.Search, TeamID: q.TeamID}
+	if err := checkSearch(q.Search); err != nil {
+		return f, err
+	}
 	if q.Status != "" {
 		st, ok := muster.ParseStatus(q.Status)
 		if !ok || st == muster.StatusWithdrawn {
@@ -650,10 +653,21 @@ func decodeUserCursor(s string) (*muster.UserCursor, error) {
 	}
 	idText, key, ok := strings.Cut(string(b), ":")
 	id, err := strconv.ParseInt(idText, 10, 64)
-	if !ok || err != nil || id <= 0 {
+	// The key goes to the store as text: a cursor made up to hold NUL or
+	// invalid UTF-8 is refused here, not by PostgreSQL.
+	if !ok || err != nil || id <= 0 || muster.TextProblem(key) != "" {
 		return nil, bad
 	}
 	return &muster.UserCursor{SortKey: key, ID: id}, nil
+}
+
+// checkSearch refuses a search that is not valid text (muster.TextProblem):
+// the interfaces refuse it first, with their own words.
+func checkSearch(search string) error {
+	if problem := muster.TextProblem(search); problem != "" {
+		return muster.Errorf(muster.EINVALID, "The search %s.", problem)
+	}
+	return nil
 }
 
 // FindUser returns a user of the actor's org. Owners and Admins see anyone;
@@ -745,6 +759,9 @@ func (s *Service) FindUserByEmail(ctx context.Context, email string) (*muster.Us
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
+		}
+		if muster.TextProblem(email) != "" {
+			return muster.Errorf(muster.ENOTFOUND, "User not found.")
 		}
 		if u, err = tx.FindUserByEmail(ctx, a.orgID, email); err == nil && u.Status == muster.StatusWithdrawn {
 			u, err = nil, muster.Errorf(muster.ENOTFOUND, "User not found.")

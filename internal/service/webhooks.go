@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -67,6 +66,9 @@ func (s *Service) checkWebhookURL(v *muster.Validation, raw string) string {
 	if raw == "" {
 		return bad("The URL is required.")
 	}
+	if problem := muster.TextProblem(raw); problem != "" {
+		return bad("The URL " + problem + ".")
+	}
 	if len(raw) > maxWebhookURL {
 		return bad("The URL must be at most 2000 characters.")
 	}
@@ -106,11 +108,10 @@ func (s *Service) checkWebhookURL(v *muster.Validation, raw string) string {
 
 func checkWebhookDescription(v *muster.Validation, d string) string {
 	d = strings.TrimSpace(d)
-	switch {
-	case utf8.RuneCountInString(d) > maxWebhookDescription:
+	if problem := muster.TextProblem(d); problem != "" {
+		v.Add(muster.FieldDescription, "The description "+problem+".")
+	} else if utf8.RuneCountInString(d) > maxWebhookDescription {
 		v.Add(muster.FieldDescription, "The description must be at most 500 characters.")
-	case !utf8.ValidString(d) || strings.IndexFunc(d, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) >= 0:
-		v.Add(muster.FieldDescription, "The description must not contain control characters.")
 	}
 	return d
 }

@@ -125,7 +125,7 @@ func TestWebhookURLs(t *testing.T) {
 			"https://169.254.169.254/latest/meta-data", "https://[::1]:8443/", "https://[fd00:ec2::254]/",
 			"https://localhost/hooks", "https://a.localhost/", "https://user:pass@hooks.example.com/",
 			"https://hooks.example.com/#x", "hooks.example.com/muster", "", "ftp://hooks.example.com/",
-			"https://" + strings.Repeat("a", 2000) + ".example.com/"} {
+			"https://" + strings.Repeat("a", 2000) + ".example.com/", "https://hooks.example.com/\x00", "https://hooks.example.com/\xff"} {
 			_, err := strict.CreateWebhook(ctx, service.WebhookInput{URL: url})
 			wantCode(t, err, muster.EINVALID)
 			if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldURL {
@@ -135,6 +135,12 @@ func TestWebhookURLs(t *testing.T) {
 		if _, err := strict.CreateWebhook(ctx, service.WebhookInput{URL: "https://hooks.example.com/muster",
 			EventTypes: []string{"user.invited", "user.sneezed"}}); muster.ErrorCode(err) != muster.EINVALID {
 			t.Errorf("an unknown event type: %v", err)
+		}
+		for _, d := range []string{"HR\x00sync", "HR\xffsync", strings.Repeat("d", 501)} {
+			_, err := strict.CreateWebhook(ctx, service.WebhookInput{URL: "https://hooks.example.com/muster", Description: d})
+			if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldDescription {
+				t.Errorf("description %q: %v; want a refusal about description", d, err)
+			}
 		}
 		for _, url := range []string{"https://hooks.example.com/muster", "https://93.184.215.14/"} {
 			if _, err := strict.CreateWebhook(ctx, service.WebhookInput{URL: url}); err != nil {

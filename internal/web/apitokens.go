@@ -68,8 +68,11 @@ func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *Server) handleAPITokens(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	notice := ""
-	if r.URL.Query().Get("notice") == "revoked" {
+	if r.Form.Get("notice") == "revoked" {
 		notice = "The token has been revoked. Programs using it are refused from now on."
 	}
 	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Notice: notice})

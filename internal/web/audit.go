@@ -72,7 +72,10 @@ func describeChange(before, after map[string]any) string {
 }
 
 func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	if !s.parseForm(w, r) {
+		return
+	}
+	q := r.Form
 	aq, problem := auditQuery(q)
 	page, err := s.svc.FindAuditEvents(r.Context(), aq)
 	if s.refused(w, r, err) {
@@ -100,7 +103,10 @@ func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
-	aq, _ := auditQuery(r.URL.Query())
+	if !s.parseForm(w, r) {
+		return
+	}
+	aq, _ := auditQuery(r.Form)
 	aq.BeforeID = 0
 	csv := download.NewAttachment(w, r, "text/csv; charset=utf-8", "audit-log.csv")
 	err := s.svc.ExportAuditEvents(r.Context(), csv, aq)

@@ -107,7 +107,13 @@ const ownerPassword = "owner's long password"
 // configuration first.
 func newSite(t *testing.T, opts ...func(*web.Config)) *site {
 	t.Helper()
-	s := &site{t: t, db: storetest.OpenSQLite(t), smtp: mailtest.Start(t)}
+	return newSiteOn(t, storetest.OpenSQLite(t), opts...)
+}
+
+// newSiteOn is newSite on db, for tests that run on both stores.
+func newSiteOn(t *testing.T, db *sqlstore.DB, opts ...func(*web.Config)) *site {
+	t.Helper()
+	s := &site{t: t, db: db, smtp: mailtest.Start(t)}
 	s.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
 	clock := func() time.Time { return time.UnixMicro(s.now.Load()) }
 	s.srv = httptest.NewUnstartedServer(nil)

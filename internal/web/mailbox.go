@@ -41,7 +41,10 @@ func mailStatus(m *muster.OutboxMessage) string {
 }
 
 func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	if !s.parseForm(w, r) {
+		return
+	}
+	before, _ := strconv.ParseInt(r.Form.Get("before"), 10, 64)
 	page, err := s.svc.Mailbox(r.Context(), before, 50)
 	if s.refused(w, r, err) {
 		return

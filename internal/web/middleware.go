@@ -93,7 +93,10 @@ func (s *Server) clearSession(w http.ResponseWriter) {
 // the audit events it causes and the sign-in limits it counts against.
 func (s *Server) client(r *http.Request) service.Client {
 	ip := s.clientIP(r)
-	return service.Client{IP: ip, UserAgent: r.UserAgent(), Origin: webOrigin(ip)}
+	// The User-Agent is only recorded and shown: bad bytes in it are
+	// replaced rather than refused.
+	return service.Client{IP: ip, UserAgent: muster.RecordedText(r.UserAgent(), muster.MaxUserAgentLength),
+		Origin: webOrigin(ip)}
 }
 
 // webOrigin is how the audit log names a request from the console.

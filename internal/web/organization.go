@@ -111,6 +111,9 @@ func (s *Server) transferHeir(w http.ResponseWriter, r *http.Request) (*muster.U
 }
 
 func (s *Server) handleTransferConfirm(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	if heir, ok := s.transferHeir(w, r); ok {
 		s.renderConfirm(w, r, "Transfer ownership", "organization", transferPage(heir, nil))
 	}

@@ -3,8 +3,10 @@ package web
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -89,7 +91,11 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error) bool
 // maxFormBytes bounds the body of a form.
 const maxFormBytes = 64 << 10
 
-// parseForm reads a bounded form body, answering a bad one itself.
+// parseForm reads a bounded form body and the query into r.Form, answering
+// a bad one itself. It is the console's one edge for text: every handler
+// that reads a form or a query value calls it first, and it refuses a form
+// whose names or values are not valid text (muster.TextProblem), so that
+// nothing else reaches the service.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return s.parseFormBack(w, r, "/", "Go to Muster")
 }
@@ -98,12 +104,32 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 // labelled backText.
 func (s *Server) parseFormBack(w http.ResponseWriter, r *http.Request, back, backText string) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		s.message(w, r, http.StatusBadRequest, messagePage{Heading: "Bad request",
-			Message: "The form could not be read. Go back and try again.", Link: back, LinkText: backText})
-		return false
+	msg := "The form could not be read. Go back and try again."
+	err := r.ParseForm()
+	if err == nil {
+		if msg = formProblem(r.Form); msg == "" {
+			return true
+		}
 	}
-	return true
+	s.message(w, r, http.StatusBadRequest, messagePage{Heading: "Bad request", Message: msg, Link: back,
+		LinkText: backText})
+	return false
+}
+
+// formProblem says which input of form (query and body) is not valid text
+// and why, or "" when all are; names are checked like values.
+func formProblem(form url.Values) string {
+	for _, name := range slices.Sorted(maps.Keys(form)) {
+		if problem := muster.TextProblem(name); problem != "" {
+			return "An input's name " + problem + ". Go back and try again."
+		}
+		for _, v := range form[name] {
+			if problem := muster.TextProblem(v); problem != "" {
+				return "The input “" + name + "” " + problem + ". Go back, correct it and try again."
+			}
+		}
+	}
+	return ""
 }
 
 // pathID is the path's {id}: a positive number, else not ok.

@@ -34,13 +34,16 @@ var accountNotices = map[string]string{
 }
 
 func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	_, cur := current(r)
 	list, err := s.svc.Sessions(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	p := sessionsPage{Page: s.page(w, r, "Your sessions"), Notice: accountNotices[r.URL.Query().Get("notice")]}
+	p := sessionsPage{Page: s.page(w, r, "Your sessions"), Notice: accountNotices[r.Form.Get("notice")]}
 	for _, sess := range list {
 		p.Sessions = append(p.Sessions, sessionRow{ID: sess.ID, Current: sess.ID == cur.ID, Device: device(sess.UserAgent),
 			IP: sess.IP, Started: humanTime(sess.CreatedAt), LastSeen: humanTime(sess.LastSeenAt),
@@ -75,8 +78,10 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account/sessions?notice=revoked", http.StatusSeeOther)
 }
 
-// device names a browser from its User-Agent, roughly.
+// device names a browser from its User-Agent, roughly. A User-Agent
+// recorded before Muster replaced bad bytes in it is cleaned here.
 func device(ua string) string {
+	ua = muster.RecordedText(ua, muster.MaxUserAgentLength)
 	for _, b := range []struct{ needle, name string }{
 		{"Edg/", "Edge"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
 	} {

@@ -116,6 +116,9 @@ func (s *Server) newSignInPage(r *http.Request, email, message string) signInPag
 }
 
 func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	s.render(w, r, http.StatusOK, "signin", s.newSignInPage(r, "", ""))
 }
 
@@ -142,7 +145,10 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 
 // handleRegion sends the person to the chosen region's sign-in page.
 func (s *Server) handleRegion(w http.ResponseWriter, r *http.Request) {
-	code := r.URL.Query().Get("region")
+	if !s.parseForm(w, r) {
+		return
+	}
+	code := r.Form.Get("region")
 	for _, rl := range s.regions {
 		if rl.Code == code {
 			http.Redirect(w, r, strings.TrimRight(rl.URL, "/")+"/signin", http.StatusSeeOther)

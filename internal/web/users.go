@@ -65,7 +65,10 @@ func teamNames(teams []*muster.Team) map[int64]string {
 }
 
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	if !s.parseForm(w, r) {
+		return
+	}
+	q := r.Form
 	p := usersPage{Page: s.page(w, r, "Roles & Access"), Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"),
 		Role: q.Get("role")}
 	p.Section = "users"
@@ -186,7 +189,10 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []*
 }
 
 func (s *Server) handleInviteForm(w http.ResponseWriter, r *http.Request) {
-	again, _ := strconv.ParseInt(r.URL.Query().Get("again"), 10, 64)
+	if !s.parseForm(w, r) {
+		return
+	}
+	again, _ := strconv.ParseInt(r.Form.Get("again"), 10, 64)
 	form, err := s.svc.FindInviteForm(r.Context(), max(again, 0))
 	if s.refused(w, r, err) {
 		return

@@ -228,8 +228,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	q := service.WebhookDeliveryQuery{State: r.URL.Query().Get("state")}
-	q.BeforeID, _ = strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	if !s.parseFormBack(w, r, webhooksPath, "Back to Webhooks") {
+		return
+	}
+	q := service.WebhookDeliveryQuery{State: r.Form.Get("state")}
+	q.BeforeID, _ = strconv.ParseInt(r.Form.Get("before"), 10, 64)
 	log, err := s.svc.FindWebhookLog(r.Context(), id, q)
 	if s.refused(w, r, err) {
 		return
