@@ -148,7 +148,7 @@ func (tx *txn) webhookEvents(ctx context.Context, e *muster.AuditEvent) error {
 		muster.ActionUserActivated, muster.ActionUserDeactivated:
 		return tx.emitUser(ctx, e.OrgID, e.TargetID, userEvents[e.Action], nil)
 	case muster.ActionUserUpdated:
-		if prev := changed(e.Before, e.After, "role", "first_name", "last_name"); len(prev) > 0 {
+		if prev := changed(e.Before, e.After, "role", "first_name", "last_name", "email"); len(prev) > 0 {
 			if err := tx.emitUser(ctx, e.OrgID, e.TargetID, muster.EventUserUpdated, prev); err != nil {
 				return err
 			}

@@ -17,7 +17,8 @@ var templateFS embed.FS
 // define for several pages.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization", "webhooks", "webhook", "webhook_edit", "webhook_secret", "webhook_delivery"}
+	"sendas_form", "organization", "provisioning", "webhooks", "webhook", "webhook_edit", "webhook_secret",
+	"webhook_delivery"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {

@@ -557,3 +557,41 @@ func TestWebhookTestEvent(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhooksForSCIMChanges: an identity provider's changes through SCIM
+// send the same events as the console's: a user provisioned is invited,
+// renamed, and, still Pending, their invitation withdrawn when the provider
+// sets active to false.
+func TestWebhooksForSCIMChanges(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		h := newHookEnv(t, db)
+		rc := newReceiver(t, nil)
+		_, secret := h.endpoint(rc.URL(), muster.EventUserInvited, muster.EventInvitationWithdrawn, muster.EventUserUpdated)
+		tok, err := h.svc.CreateSCIMToken(h.ownerCtx(), "Okta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		idp := muster.NewContext(context.Background(), muster.Principal{OrgID: h.owner.OrgID, SCIMTokenID: tok.Token.ID, Origin: "scim"})
+		u, err := h.svc.ProvisionUser(idp, service.UserDraft{Email: "sam@example.com", FirstName: "Sam", LastName: "Scim", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.svc.ChangeProvisionedUser(idp, u.User.ID, 0, func(d *service.UserDraft) error {
+			d.FirstName, d.Active = "Samuel", false
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver()
+		got := rc.requests()
+		if ty := types(got); !slices.Equal(ty, []string{"user.invited", "user.updated", "user.invitation_withdrawn"}) {
+			t.Fatalf("the endpoint got %v; want the invitation, the new name and the withdrawal", ty)
+		}
+		for _, r := range got {
+			if err := verify(secret, r, false); err != nil {
+				t.Errorf("%s: %v", r.Event.Type, err)
+			}
+			checkSchema(t, r)
+		}
+	})
+}
