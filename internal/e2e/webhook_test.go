@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -20,6 +19,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
@@ -177,28 +177,11 @@ type hookClient struct {
 
 func (c *hookClient) do(method, u string, body any, want int, out any) {
 	c.t.Helper()
-	var rd io.Reader
+	header := []string{"Authorization", "Bearer " + c.token}
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
+		header = append(header, "Content-Type", "application/json")
 	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := testsupport.Do(c.t, method, u, body, header...)
 	if res.StatusCode != want {
 		c.t.Fatalf("%s %s: %d %s; want %d", method, u, res.StatusCode, b, want)
 	}

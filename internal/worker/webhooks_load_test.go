@@ -16,8 +16,6 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/postgres"
-	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/dnstest"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -29,25 +27,12 @@ import (
 // instances of Muster would.
 func openShared(t *testing.T, dialect string) (*sqlstore.DB, *sqlstore.DB) {
 	t.Helper()
-	open := func() (*sqlstore.DB, error) { return nil, nil }
-	switch dialect {
-	case "sqlite":
-		path := filepath.Join(t.TempDir(), "muster.db")
-		open = func() (*sqlstore.DB, error) { return sqlite.Open(context.Background(), path) }
-	case "postgres":
+	if dialect == "postgres" {
 		url := storetest.PostgresSchema(t)
-		open = func() (*sqlstore.DB, error) { return postgres.Open(context.Background(), url) }
+		return storetest.OpenPostgresAt(t, url), storetest.OpenPostgresAt(t, url)
 	}
-	var dbs [2]*sqlstore.DB
-	for i := range dbs {
-		db, err := open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
-	}
-	return dbs[0], dbs[1]
+	path := filepath.Join(t.TempDir(), "muster.db")
+	return storetest.OpenSQLiteAt(t, path), storetest.OpenSQLiteAt(t, path)
 }
 
 // TestWebhookSendersShareTheWork: senders of two instances on one database
