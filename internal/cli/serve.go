@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -19,17 +20,19 @@ import (
 	"github.com/muster-app/muster/internal/config"
 	"github.com/muster-app/muster/internal/mail"
 	"github.com/muster-app/muster/internal/scim"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/webhook"
 	"github.com/muster-app/muster/internal/worker"
 )
 
 const serveDescription = `
 Runs Muster: the web console, the JSON API under /api/v1, SCIM 2.0 for
-identity providers under /scim/v2, the mail outbox and the report jobs.
-Migrations run at start. On an empty database the console opens with a
-first-run page that creates the first organization.
+identity providers under /scim/v2, the mail outbox, the report jobs and
+webhook delivery. Migrations run at start. On an empty database the console
+opens with a first-run page that creates the first organization.
 
 Health: /healthz (the process is up), /readyz (the database answers),
 /metrics (Prometheus). Logs are JSON lines on stderr. SIGTERM or SIGINT
@@ -110,6 +113,36 @@ func serveDebug(addr string, log *slog.Logger) (*http.Server, error) {
 	return srv, nil
 }
 
+// secretBox is what seals webhook signing secrets: the key --secret-key
+// gives or, with SQLite, the key file kept beside the database (created on
+// the first start). With PostgreSQL and no key, webhook endpoints cannot be
+// created: instances sharing the database need one key, which only the
+// operator can give them all.
+func secretBox(cfg *config.Config, log *slog.Logger) (*secret.Box, error) {
+	key := cfg.SecretKey
+	if key == nil && !store.IsPostgres(cfg.DatabaseURL) {
+		path := filepath.Join(filepath.Dir(store.SQLitePath(cfg.DatabaseURL)), secretKeyFile)
+		var created bool
+		var err error
+		if key, created, err = secret.LoadOrCreateKeyFile(path); err != nil {
+			return nil, fmt.Errorf("the server key (--secret-key): %w", err)
+		}
+		if created {
+			log.Info("created the server key that encrypts webhook secrets; back it up with the database", "path", path)
+		}
+	}
+	if key == nil {
+		log.Warn("no --secret-key (MUSTER_SECRET_KEY): webhook endpoints cannot be created until every instance " +
+			"is started with the same key (openssl rand -base64 32)")
+		return nil, nil
+	}
+	return secret.NewBox(key)
+}
+
+// secretKeyFile is the name of the server key's file beside a SQLite
+// database.
+const secretKeyFile = "secret.key"
+
 // serve runs the server until ctx ends or a SIGTERM or SIGINT arrives.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -157,12 +190,26 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 
+	box, err := secretBox(cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
 	workers := &worker.Workers{
 		Mail: &worker.MailSender{Store: db, Transport: transport, Log: log, FirstRetry: cfg.MailRetry, Poll: time.Second},
 	}
 	svcCfg := serviceConfig(cfg)
 	svcCfg.Waker = workers
+	svcCfg.SecretBox, svcCfg.WebhooksAllowPrivate = box, cfg.WebhooksAllowPrivate
+	svcCfg.Webhooks = webhook.NewClient(webhook.Options{AllowPrivate: cfg.WebhooksAllowPrivate,
+		UserAgent: "Muster-Webhooks/" + version()})
 	svc := service.New(db, svcCfg)
+	workers.Webhooks = &worker.WebhookSender{Service: svc, Log: log}
+	if cfg.WebhooksAllowPrivate {
+		log.Warn("--webhooks-allow-private is set: webhook endpoints may use http:// and loopback or private " +
+			"addresses, so the console's Admins can make this server send requests into its own network; for local development only")
+	}
 	// A report whose runner died is taken over once its lease runs out, so
 	// the runner looks at least that often.
 	workers.Reports = &worker.ReportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/store"
 )
 
@@ -73,6 +74,13 @@ type Config struct {
 	// its X-Forwarded-For header names (the rightmost that is not itself
 	// a trusted proxy). Empty trusts none: the client is the peer.
 	TrustedProxies []netip.Prefix
+
+	// WebhooksAllowPrivate lets webhook endpoints use http:// and
+	// loopback, private and link-local addresses: for local development.
+	WebhooksAllowPrivate bool
+	// SecretKey is the server key that encrypts webhook signing secrets at
+	// rest (secret.KeySize bytes); nil when not given.
+	SecretKey []byte
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -111,6 +119,12 @@ const (
 
 // FlagTrustedProxies names the trusted proxies setting, for Bind.
 const FlagTrustedProxies = "trusted-proxies"
+
+// Flag names of the webhook settings (EVT-1), for Bind.
+const (
+	FlagWebhooksAllowPrivate = "webhooks-allow-private"
+	FlagSecretKey            = "secret-key"
+)
 
 // Defaults.
 const (
@@ -160,6 +174,10 @@ func Options() []Option {
 			"address of a second listener serving Go's profiles at /debug/pprof/, like 127.0.0.1:6060 (for measuring; keep it where only you reach it)"},
 		{FlagTrustedProxies, "MUSTER_TRUSTED_PROXIES", "", "CIDRS",
 			"reverse proxies whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.0.2.7; unset trusts none"},
+		{FlagWebhooksAllowPrivate, "MUSTER_WEBHOOKS_ALLOW_PRIVATE", "false", "BOOL",
+			"let webhook endpoints use http:// and loopback or private addresses, for local development only"},
+		{FlagSecretKey, "MUSTER_SECRET_KEY", "a key file beside a SQLite database", "KEY",
+			"base64 of 32 random bytes (openssl rand -base64 32) that encrypts webhook signing secrets; every instance on one PostgreSQL needs the same"},
 	}
 }
 
@@ -181,10 +199,30 @@ func Bind(fs *flag.FlagSet, names ...string) *Loader {
 			continue
 		}
 		l.options = append(l.options, o)
+		if o.Arg == "BOOL" {
+			// A switch: --webhooks-allow-private alone means true.
+			v := new(string)
+			fs.Var(boolText{v}, o.Flag, o.Usage)
+			l.values[o.Flag] = v
+			continue
+		}
 		l.values[o.Flag] = fs.String(o.Flag, "", o.Usage)
 	}
 	return l
 }
+
+// boolText is a flag that may be given without a value (true), kept as
+// text and checked with the other settings.
+type boolText struct{ v *string }
+
+func (b boolText) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolText) Set(s string) error { *b.v = s; return nil }
+func (b boolText) IsBoolFlag() bool   { return true }
 
 // Options returns the settings bound as flags, for usage text.
 func (l *Loader) Options() []Option { return l.options }
@@ -386,6 +424,21 @@ func parse(raw map[string]string) (*Config, error) {
 		bad(FlagTrustedProxies, "%s", err)
 	}
 	c.TrustedProxies = proxies
+
+	if v := get(FlagWebhooksAllowPrivate, ""); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(FlagWebhooksAllowPrivate, "%q is not true or false", v)
+		}
+		c.WebhooksAllowPrivate = b
+	}
+	if v := get(FlagSecretKey, ""); v != "" {
+		key, err := secret.ParseKey(v)
+		if err != nil {
+			bad(FlagSecretKey, "%s", err) // never the value: it is a secret
+		}
+		c.SecretKey = key
+	}
 
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}

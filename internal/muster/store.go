@@ -49,6 +49,7 @@ type Tx interface {
 	APITokenTx
 	RateLimitTx
 	SCIMTokenTx
+	WebhookTx
 }
 
 // OrgTx reads and writes organizations and their seats.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
+	"github.com/muster-app/muster/internal/webhook"
 )
 
 // Config holds the settings the rules depend on.
@@ -37,6 +38,15 @@ type Config struct {
 	// Waker, if set, is told after each commit what it queued for the
 	// background workers.
 	Waker Waker
+	// Webhooks sends webhook requests (EVT-1); nil sends with a client that
+	// connects to public addresses only.
+	Webhooks *webhook.Client
+	// WebhooksAllowPrivate accepts endpoint URLs on http:// and on
+	// loopback and private hosts: the server's flag for local development.
+	WebhooksAllowPrivate bool
+	// SecretBox seals webhook signing secrets at rest with the server's
+	// key; without it no endpoint can be created.
+	SecretBox *secret.Box
 }
 
 // Links makes the URLs of the pages that emails link to; the console, which
@@ -45,6 +55,7 @@ type Links interface {
 	Invitation(token string) string
 	PasswordReset(token string) string
 	ReportDownload(id int64) string
+	Webhook(id int64) string
 }
 
 // Queue names the background work a transaction can leave behind.
@@ -54,6 +65,9 @@ const (
 	QueueMail    Queue = 1 << iota // email in the outbox
 	QueueReports                   // a user-list report to run
 )
+
+// QueueWebhooks: webhook deliveries to send (EVT-1).
+const QueueWebhooks = QueueReports << 1
 
 // Waker wakes the background workers that serve queues, so that work
 // queued by a request starts at once rather than at the next poll.
@@ -115,6 +129,9 @@ type actor struct {
 	orgID  int64
 	role   muster.Role
 	origin string
+	// system names Muster itself acting on its own (disabling a failing
+	// webhook endpoint); empty for people and operators.
+	system string
 }
 
 // operator reports whether the actor is an operator at the command line,
@@ -129,6 +146,9 @@ func (a *actor) id() int64 {
 }
 
 func (a *actor) label() string {
+	if a.system != "" {
+		return a.system
+	}
 	if a.scim != nil {
 		return scimTokenLabel(a.scim)
 	}
@@ -201,6 +221,9 @@ type txn struct {
 	muster.Tx
 	now    time.Time
 	queued Queue
+	// hooks are the org's webhook endpoints, read at the first audit
+	// event; nil until then.
+	hooks *orgHooks
 }
 
 // CreateOutboxMessage queues an email and notes that the mail sender has
@@ -217,10 +240,10 @@ func (tx *txn) CreateReport(ctx context.Context, r *muster.Report) error {
 }
 
 // audit writes one audit event about the target of targetType with
-// targetID, named targetLabel.
+// targetID, named targetLabel, and the webhook events it makes (EVT-1).
 func (tx *txn) audit(ctx context.Context, a *actor, action, targetType string, targetID int64, targetLabel string,
 	before, after map[string]any) error {
-	return tx.CreateAuditEvent(ctx, &muster.AuditEvent{
+	e := &muster.AuditEvent{
 		OrgID:       a.orgID,
 		ActorID:     a.id(),
 		ActorLabel:  a.label(),
@@ -232,7 +255,11 @@ func (tx *txn) audit(ctx context.Context, a *actor, action, targetType string, t
 		After:       after,
 		Origin:      a.origin,
 		CreatedAt:   tx.now,
-	})
+	}
+	if err := tx.CreateAuditEvent(ctx, e); err != nil {
+		return err
+	}
+	return tx.webhookEvents(ctx, e)
 }
 
 // update runs fn in a write transaction and, once it has committed, wakes

@@ -13,10 +13,12 @@ import (
 var templateFS embed.FS
 
 // pageNames are the pages; each is templates/NAME.html rendered inside
-// templates/layout.html.
+// templates/layout.html, with the partials that templates/partial_*.html
+// define for several pages.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning"}
+	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning", "webhooks", "webhook", "webhook_edit",
+	"webhook_secret", "webhook_delivery"}
 
 // templateFuncs are the functions templates call.
 var templateFuncs = template.FuncMap{
@@ -49,7 +51,7 @@ func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Option("missingkey=error").Funcs(templateFuncs).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+			ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
