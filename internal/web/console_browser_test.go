@@ -234,7 +234,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		fmt.Sprintf("/settings/roles-access/users/%d", bea.ID), fmt.Sprintf("/settings/roles-access/users/%d/edit", bea.ID),
 		"/settings/roles-access/users/invite", "/settings/roles-access/teams", "/settings/roles-access/send-as",
 		"/settings/roles-access/send-as/new", "/settings/organization", "/settings/audit-log", "/settings/api-tokens",
-		"/settings/provisioning", "/settings/mailbox"} {
+		"/settings/provisioning", "/settings/webhooks", "/settings/mailbox"} {
 		b.Open(path, s.srv.URL+path)
 		audit(path)
 	}
