@@ -75,8 +75,9 @@ func TestAuditAndActivity(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("the Provisioning page: %d\n%s", res.StatusCode, body)
 		}
-		for _, want := range []string{o.srv.URL + "/scim/v2", "Okta", "user.scim_deleted", "team.renamed", userName,
-			"Inspectors", "SCIM token &#34;Okta&#34; (#"} {
+		// Each change in the console's words (the audit log's sentences).
+		for _, want := range []string{o.srv.URL + "/scim/v2", "Okta", "deleted Averil Audit through SCIM",
+			"renamed the team Auditors to Inspectors", "first name from Avery to Averil", "SCIM token &#34;Okta&#34; (#"} {
 			if !strings.Contains(body, want) {
 				t.Fatalf("the Provisioning page lacks %q:\n%s", want, body)
 			}
