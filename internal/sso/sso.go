@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -235,8 +236,13 @@ func (c *Client) AuthCodeURL(ctx context.Context, conn Connection, l Login) (str
 	if err != nil {
 		return "", err
 	}
-	return conn.oauth2(cp.p).AuthCodeURL(l.State, oidc.Nonce(l.Nonce),
-		oauth2.S256ChallengeOption(PKCEVerifier(l.BrowserSecret))), nil
+	to := conn.oauth2(cp.p).AuthCodeURL(l.State, oidc.Nonce(l.Nonce),
+		oauth2.S256ChallengeOption(PKCEVerifier(l.BrowserSecret)))
+	// The browser is sent there by a page: only a web address will do.
+	if u, err := url.Parse(to); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fail(ReasonProvider, "the provider's authorization_endpoint is not an http(s) URL", err)
+	}
+	return to, nil
 }
 
 // Claims are what Muster uses of a verified sign-in.
