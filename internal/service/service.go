@@ -13,6 +13,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
+	"github.com/muster-app/muster/internal/sso"
 )
 
 // Config holds the settings the rules depend on.
@@ -37,6 +38,17 @@ type Config struct {
 	// Waker, if set, is told after each commit what it queued for the
 	// background workers.
 	Waker Waker
+
+	// SSO is the OpenID Connect relying party that single sign-on
+	// (AUTH-6) talks to identity providers with; nil makes one with
+	// sso.Options' defaults.
+	SSO *sso.Client
+	// Resolver looks up the TXT records that verify email domains; nil is
+	// the system's resolver.
+	Resolver sso.Resolver
+	// SecretBox seals SSO client secrets at rest with the server's key;
+	// without it no SSO connection can be saved.
+	SecretBox *secret.Box
 }
 
 // Links makes the URLs of the pages that emails link to; the console, which
@@ -92,6 +104,12 @@ func New(store muster.Store, cfg Config) *Service {
 	if cfg.Region == "" {
 		cfg.Region = "us"
 	}
+	if cfg.SSO == nil {
+		cfg.SSO = sso.NewClient(sso.Options{})
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = sso.NewResolver("")
+	}
 	if cfg.PasswordParams == (secret.Params{}) {
 		cfg.PasswordParams = secret.DefaultParams
 	}
@@ -112,6 +130,10 @@ type actor struct {
 	orgID  int64
 	role   muster.Role
 	origin string
+	// system names Muster itself acting on its own (single sign-on
+	// refusing a sign-in, the domain check); empty for people and
+	// operators.
+	system string
 }
 
 func (a *actor) id() int64 {
@@ -122,6 +144,9 @@ func (a *actor) id() int64 {
 }
 
 func (a *actor) label() string {
+	if a.system != "" {
+		return a.system
+	}
 	if a.user == nil {
 		return "Operator"
 	}
