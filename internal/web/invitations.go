@@ -15,6 +15,12 @@ func invitationPage(info *service.InvitationInfo, token string, err error) passw
 		"Choose a password to finish setting up your account. Your email address is your username.",
 		invitationPath+token, err)
 	p.OrgName, p.Email = info.Org.Name, info.User.Email
+	if info.SSO {
+		p.SSOAction, p.SSOOnly = invitationPath+token+"/sso", info.SSORequired
+		if p.SSOOnly {
+			p.Lead = "Continue with single sign-on to finish setting up your account. Your email address is your username."
+		}
+	}
 	return p
 }
 

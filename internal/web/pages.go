@@ -16,7 +16,7 @@ var templateFS embed.FS
 // templates/layout.html.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization"}
+	"sendas_form", "organization", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {
@@ -50,6 +50,11 @@ type Page struct {
 	Flash string
 	// Section marks the Settings sidebar entry and tab that are open.
 	Section string
+	// Refresh, when set, sends the browser on to this URL at once (a meta
+	// refresh, which needs no script): the page that leads to an identity
+	// provider, which a form's redirect may not reach under the CSP's
+	// form-action 'self'.
+	Refresh string
 }
 
 // Field is one labelled input of a form.
