@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -18,7 +19,9 @@ import (
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/config"
 	"github.com/muster-app/muster/internal/mail"
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/sso"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/worker"
@@ -108,6 +111,37 @@ func serveDebug(addr string, log *slog.Logger) (*http.Server, error) {
 	return srv, nil
 }
 
+// secretBox is what seals SSO client secrets: the key --secret-key gives
+// or, with SQLite, the key file kept beside the database (created on the
+// first start). With PostgreSQL and no key, SSO connections cannot be
+// saved: instances sharing the database need one key, which only the
+// operator can give them all. (The webhooks branch seals its signing
+// secrets with the same key and file: one server key.)
+func secretBox(cfg *config.Config, log *slog.Logger) (*secret.Box, error) {
+	key := cfg.SecretKey
+	if key == nil && !store.IsPostgres(cfg.DatabaseURL) {
+		path := filepath.Join(filepath.Dir(store.SQLitePath(cfg.DatabaseURL)), secretKeyFile)
+		var created bool
+		var err error
+		if key, created, err = secret.LoadOrCreateKeyFile(path); err != nil {
+			return nil, fmt.Errorf("the server key (--secret-key): %w", err)
+		}
+		if created {
+			log.Info("created the server key that encrypts SSO client secrets; back it up with the database", "path", path)
+		}
+	}
+	if key == nil {
+		log.Warn("no --secret-key (MUSTER_SECRET_KEY): single sign-on cannot be set up until every instance " +
+			"is started with the same key (openssl rand -base64 32)")
+		return nil, nil
+	}
+	return secret.NewBox(key)
+}
+
+// secretKeyFile is the name of the server key's file beside a SQLite
+// database.
+const secretKeyFile = "secret.key"
+
 // serve runs the server until ctx ends or a SIGTERM or SIGINT arrives.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -160,7 +194,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	svcCfg := serviceConfig(cfg)
 	svcCfg.Waker = workers
+	if svcCfg.SecretBox, err = secretBox(cfg, log); err != nil {
+		ln.Close()
+		return err
+	}
+	svcCfg.Resolver = sso.NewResolver(cfg.DNSResolver)
 	svc := service.New(db, svcCfg)
+	workers.SSO = &worker.SSOChecker{Service: svc, Log: log, Every: time.Hour}
 	// A report whose runner died is taken over once its lease runs out, so
 	// the runner looks at least that often.
 	workers.Reports = &worker.ReportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/store"
 )
 
@@ -73,6 +74,14 @@ type Config struct {
 	// its X-Forwarded-For header names (the rightmost that is not itself
 	// a trusted proxy). Empty trusts none: the client is the peer.
 	TrustedProxies []netip.Prefix
+
+	// DNSResolver is the DNS server (host:port) that domain verification
+	// asks for TXT records (AUTH-6); empty uses the system's resolver.
+	DNSResolver string
+	// SecretKey is the server key that encrypts the secrets Muster must
+	// read back (SSO client secrets) at rest (secret.KeySize bytes); nil
+	// when not given.
+	SecretKey []byte
 }
 
 // Region is another deployment's region and where its people sign in.
@@ -111,6 +120,12 @@ const (
 
 // FlagTrustedProxies names the trusted proxies setting, for Bind.
 const FlagTrustedProxies = "trusted-proxies"
+
+// Flag names of the single sign-on settings (AUTH-6), for Bind.
+const (
+	FlagDNSResolver = "dns-resolver"
+	FlagSecretKey   = "secret-key"
+)
 
 // Defaults.
 const (
@@ -160,6 +175,10 @@ func Options() []Option {
 			"address of a second listener serving Go's profiles at /debug/pprof/, like 127.0.0.1:6060 (for measuring; keep it where only you reach it)"},
 		{FlagTrustedProxies, "MUSTER_TRUSTED_PROXIES", "", "CIDRS",
 			"reverse proxies whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.0.2.7; unset trusts none"},
+		{FlagDNSResolver, "MUSTER_DNS_RESOLVER", "", "HOST:PORT",
+			"DNS server that domain verification asks for TXT records, like 192.0.2.53:53; unset uses the system's"},
+		{FlagSecretKey, "MUSTER_SECRET_KEY", "a key file beside a SQLite database", "KEY",
+			"base64 of 32 random bytes (openssl rand -base64 32) that encrypts SSO client secrets; every instance on one PostgreSQL needs the same"},
 	}
 }
 
@@ -386,6 +405,21 @@ func parse(raw map[string]string) (*Config, error) {
 		bad(FlagTrustedProxies, "%s", err)
 	}
 	c.TrustedProxies = proxies
+
+	if c.DNSResolver = get(FlagDNSResolver, ""); c.DNSResolver != "" {
+		if host, port, err := net.SplitHostPort(c.DNSResolver); err != nil || host == "" {
+			bad(FlagDNSResolver, "%q is not a host:port address, like 192.0.2.53:53", c.DNSResolver)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			bad(FlagDNSResolver, "%q has no valid port number (1 to 65535)", c.DNSResolver)
+		}
+	}
+	if v := get(FlagSecretKey, ""); v != "" {
+		key, err := secret.ParseKey(v)
+		if err != nil {
+			bad(FlagSecretKey, "%s", err)
+		}
+		c.SecretKey = key
+	}
 
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
