@@ -714,7 +714,7 @@ func (s *Service) BackChannelLogout(ctx context.Context, raw string, c Client) (
 	if err != nil {
 		return 0, err
 	}
-	refused := muster.Errorf(muster.EINVALID, "No single sign-on connection accepts this logout token.")
+	var refused error = muster.Errorf(muster.EINVALID, "No single sign-on connection accepts this logout token.")
 	ended := 0
 	for _, conn := range conns {
 		lt, err := s.cfg.SSO.VerifyLogout(ctx, sso.Connection{Issuer: conn.Issuer, ClientID: conn.ClientID}, raw)
