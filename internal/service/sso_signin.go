@@ -226,7 +226,7 @@ func protocolRefusal(err error) *ssoRefusal {
 	case sso.ReasonIdPError:
 		var e *sso.Error
 		if errors.As(err, &e) {
-			r.message = "Your identity provider did not sign you in: " + e.Detail + "." + startAgain
+			r.message = "Your identity provider did not sign you in: " + strings.TrimRight(e.Detail, ".") + "." + startAgain
 		}
 	}
 	return r
