@@ -29,24 +29,37 @@ type ssoSite struct {
 // with the client.
 func newSSOSite(t *testing.T, db *sqlstore.DB, issuer, clientID, clientSecret string) *ssoSite {
 	t.Helper()
+	s := newAcme(t, db)
+	s.connect(issuer, clientID, clientSecret)
+	return s
+}
+
+// newAcme sets up Acme on db, with olive@acme.test as its Owner.
+func newAcme(t *testing.T, db *sqlstore.DB) *ssoSite {
+	t.Helper()
 	s := &ssoSite{site: newSiteOn(t, db)}
 	s.ownerEmail = "olive@acme.test"
 	s.owner, _ = s.createOrg("Acme", "Olive", "Owner", s.ownerEmail, ownerPassword)
 	s.ownerCtx = muster.NewContext(context.Background(), muster.Principal{UserID: s.owner.ID, OrgID: s.owner.OrgID,
 		Origin: "test"})
+	return s
+}
+
+// connect saves the provider's settings and verifies acme.test.
+func (s *ssoSite) connect(issuer, clientID, clientSecret string) {
+	s.t.Helper()
 	if _, err := s.svc.SaveSSOConnection(s.ownerCtx, service.SSOConnectionInput{Issuer: issuer, ClientID: clientID,
 		ClientSecret: clientSecret}); err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	d, err := s.svc.AddSSODomain(s.ownerCtx, "acme.test")
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	s.dns.SetTXT("acme.test", d.TXTRecord())
 	if _, err := s.svc.VerifySSODomain(s.ownerCtx, d.ID); err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
-	return s
 }
 
 // passTest runs the Owner's test sign-in against idp, signing in there as
