@@ -9,6 +9,7 @@ package web_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -38,8 +39,14 @@ type fuzzConsole struct {
 func newFuzzConsole(tb testing.TB, withOrg bool) *fuzzConsole {
 	tb.Helper()
 	db := storetest.OpenSQLite(tb)
+	key := make([]byte, secret.KeySize)
+	rand.Read(key)
+	box, err := secret.NewBox(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	c := &fuzzConsole{svc: service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL),
-		PasswordParams: secret.TestParams})}
+		PasswordParams: secret.TestParams, SecretBox: box})}
 	h, err := web.New(web.Config{Service: c.svc, DB: db, Log: slog.New(slog.DiscardHandler), Mailbox: true})
 	if err != nil {
 		tb.Fatal(err)
