@@ -389,3 +389,63 @@ func TestBackChannelLogoutEndpoint(t *testing.T) {
 		t.Fatal("the session outlived the back-channel logout")
 	}
 }
+
+// TestSSOInvitations: an organization with SSO sign-in on says so in its
+// invitations, and the accept page offers single sign-on, which links the
+// identity to the invited user, whatever email the provider has for them;
+// once SSO is required, the page offers nothing else, and a password
+// through the link or a reset link is refused with a page saying why.
+func TestSSOInvitations(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		idp := idptest.Start(t, idptest.User{})
+		s := newSSOSite(t, db, idp.URL, idp.ClientID, idp.ClientSecret)
+		s.passTest(idp)
+		gil := s.invite(s.ownerCtx, "Gil", "Guest", "gil@elsewhere.test", muster.RoleBasic)
+		m := s.deliver(gil.Email)
+		if !strings.Contains(m.Text, "Acme signs in with single sign-on") {
+			t.Fatalf("the invitation does not say to join through SSO:\n%s", m.Text)
+		}
+		link := m.Link("/invitations/")
+		b := s.browser()
+		want(t, b.get(link), http.StatusOK, "Continue with single sign-on", "Or choose a password")
+		// The provider knows Gil by another, unverified email: the
+		// invitation link is what says who Gil is.
+		idp.SignInAs(idptest.User{Subject: "sub-gil", Email: "gil.guest@provider.test", EmailVerified: false})
+		p := b.post(link+"/sso", nil)
+		wantRedirect(t, b.get(idptest.Follow(t, toProvider(t, p)).String()), "/")
+		if u, err := s.svc.FindUser(s.ownerCtx, gil.ID); err != nil || u.Status != muster.StatusActive {
+			t.Fatalf("Gil after joining through SSO: %+v, %v", u, err)
+		}
+		if s.identities(idp.URL, "sub-gil") != 1 {
+			t.Fatal("Gil's identity is not linked")
+		}
+		want(t, b.get(link), http.StatusGone, "already been used")
+
+		if _, err := s.svc.RequireSSO(s.ownerCtx, true); err != nil {
+			t.Fatal(err)
+		}
+		hal := s.invite(s.ownerCtx, "Hal", "Hire", "hal@elsewhere.test", muster.RoleBasic)
+		link = s.deliver(hal.Email).Link("/invitations/")
+		p = s.browser().get(link)
+		want(t, p, http.StatusOK, "Continue with single sign-on", "you need no Muster password")
+		if strings.Contains(p.body, `type="password"`) {
+			t.Fatal("the accept page of an organization that requires SSO asks for a password")
+		}
+		want(t, s.browser().post(link, url.Values{"password": {"hal's long password"}}), http.StatusForbidden,
+			"passwords cannot be set or reset")
+
+		// A reset link asked for before SSO was required.
+		if _, err := s.svc.RequireSSO(s.ownerCtx, false); err != nil {
+			t.Fatal(err)
+		}
+		want(t, s.browser().post("/password-reset", url.Values{"email": {s.ownerEmail}}), http.StatusOK)
+		reset := s.deliver(s.ownerEmail).Link("/password-reset/")
+		s.passTest(idp)
+		if _, err := s.svc.RequireSSO(s.ownerCtx, true); err != nil {
+			t.Fatal(err)
+		}
+		want(t, s.browser().get(reset), http.StatusForbidden, "Sign in with single sign-on")
+		want(t, s.browser().post(reset, url.Values{"password": {"a brand new password"}}), http.StatusForbidden,
+			"passwords cannot be set or reset")
+	})
+}
