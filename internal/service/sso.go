@@ -218,6 +218,12 @@ func loadConnection(ctx context.Context, tx muster.Tx, load func(context.Context
 	return a, c, nil
 }
 
+// ownerTo is loadOwner for a loader of loadConnection: what is what only
+// the Owner may do.
+func ownerTo(what string) func(context.Context, muster.Tx) (*actor, error) {
+	return func(ctx context.Context, tx muster.Tx) (*actor, error) { return loadOwner(ctx, tx, what) }
+}
+
 // SetSSOEnabled turns SSO sign-in on or off (Owner or Admin): on, people
 // of the verified domains go to the identity provider when they sign in.
 // Turning it on needs the actor's successful test sign-in with the current
@@ -278,9 +284,7 @@ type RecoveryCodes struct {
 func (s *Service) RequireSSO(ctx context.Context, on bool) (*RecoveryCodes, error) {
 	var out *RecoveryCodes
 	err := s.update(ctx, func(tx *txn) error {
-		a, c, err := loadConnection(ctx, tx, func(ctx context.Context, tx muster.Tx) (*actor, error) {
-			return loadOwner(ctx, tx, "require single sign-on")
-		})
+		a, c, err := loadConnection(ctx, tx, ownerTo("require single sign-on"))
 		if err != nil || c.Required == on {
 			return err
 		}
@@ -333,9 +337,7 @@ func (s *Service) RequireSSO(ctx context.Context, on bool) (*RecoveryCodes, erro
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context) (*RecoveryCodes, error) {
 	var out *RecoveryCodes
 	err := s.update(ctx, func(tx *txn) error {
-		a, c, err := loadConnection(ctx, tx, func(ctx context.Context, tx muster.Tx) (*actor, error) {
-			return loadOwner(ctx, tx, "make recovery codes")
-		})
+		a, c, err := loadConnection(ctx, tx, ownerTo("make recovery codes"))
 		if err != nil {
 			return err
 		}

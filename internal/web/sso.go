@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,35 +237,32 @@ func (s *Server) handleSSOTest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSSOEnabled(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	on := r.PostForm.Get("on") == "on"
-	if err := s.svc.SetSSOEnabled(r.Context(), on); err != nil {
-		s.ssoSettingsRefused(w, r, err)
-		return
-	}
-	msg := "SSO sign-in is off: everyone signs in with a password."
-	if on {
-		msg = "SSO sign-in is on: people of your verified domains go to the identity provider."
-	}
-	s.redirectWith(w, r, "/settings/sso", msg)
+	s.ssoSwitch(w, r, "on", s.svc.SetSSOEnabled,
+		"SSO sign-in is on: people of your verified domains go to the identity provider.",
+		"SSO sign-in is off: everyone signs in with a password.")
 }
 
 func (s *Server) handleSSOJIT(w http.ResponseWriter, r *http.Request) {
+	s.ssoSwitch(w, r, "jit", s.svc.SetSSOJIT, "Just-in-time provisioning is on.", "Just-in-time provisioning is off.")
+}
+
+// ssoSwitch turns a setting on or off as the form's input says ("on"),
+// with set, and says which.
+func (s *Server) ssoSwitch(w http.ResponseWriter, r *http.Request, input string,
+	set func(ctx context.Context, on bool) error, onMsg, offMsg string) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	on := r.PostForm.Get("jit") == "on"
-	if err := s.svc.SetSSOJIT(r.Context(), on); err != nil {
+	on := r.PostForm.Get(input) == "on"
+	if err := set(r.Context(), on); err != nil {
 		s.ssoSettingsRefused(w, r, err)
 		return
 	}
-	msg := "Just-in-time provisioning is off."
 	if on {
-		msg = "Just-in-time provisioning is on."
+		s.redirectWith(w, r, "/settings/sso", onMsg)
+	} else {
+		s.redirectWith(w, r, "/settings/sso", offMsg)
 	}
-	s.redirectWith(w, r, "/settings/sso", msg)
 }
 
 func (s *Server) handleSSORequire(w http.ResponseWriter, r *http.Request) {

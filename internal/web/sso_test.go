@@ -34,6 +34,16 @@ func newSSOSite(t *testing.T, db *sqlstore.DB, issuer, clientID, clientSecret st
 	return s
 }
 
+// newSSOReady is newSSOSite connected to a provider the test controls,
+// with the Owner's test sign-in passed and SSO sign-in on.
+func newSSOReady(t *testing.T, db *sqlstore.DB) (*ssoSite, *idptest.Provider) {
+	t.Helper()
+	idp := idptest.Start(t, idptest.User{})
+	s := newSSOSite(t, db, idp.URL, idp.ClientID, idp.ClientSecret)
+	s.passTest(idp)
+	return s, idp
+}
+
 // newAcme sets up Acme on db, with olive@acme.test as its Owner.
 func newAcme(t *testing.T, db *sqlstore.DB) *ssoSite {
 	t.Helper()
@@ -144,9 +154,7 @@ func (s *ssoSite) refusals() []*muster.AuditEvent {
 // in, Active, and returns to next.
 func TestSSOSignInPage(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		idp := idptest.Start(t, idptest.User{})
-		s := newSSOSite(t, db, idp.URL, idp.ClientID, idp.ClientSecret)
-		s.passTest(idp)
+		s, idp := newSSOReady(t, db)
 		bella := s.invite(s.ownerCtx, "Bella", "Basic", "bella@acme.test", muster.RoleBasic)
 		s.invite(s.ownerCtx, "Gil", "Gmail", "gil@elsewhere.test", muster.RoleBasic)
 
@@ -186,9 +194,7 @@ func TestSSOSignInPage(t *testing.T) {
 // that began (state), and the provider's own error.
 func TestSSORefusalPages(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		idp := idptest.Start(t, idptest.User{})
-		s := newSSOSite(t, db, idp.URL, idp.ClientID, idp.ClientSecret)
-		s.passTest(idp)
+		s, idp := newSSOReady(t, db)
 		s.invite(s.ownerCtx, "Bella", "Basic", "bella@acme.test", muster.RoleBasic)
 		// The Owner links sub-olive by signing in once.
 		if p := s.browser().ssoSignIn(s.ownerEmail); p.StatusCode != http.StatusSeeOther {
@@ -368,9 +374,7 @@ func TestSSOSettingsPages(t *testing.T) {
 // provider-signed logout token ends the person's sessions (200, never
 // cached); a bad token is 400 with an OAuth-style error.
 func TestBackChannelLogoutEndpoint(t *testing.T) {
-	idp := idptest.Start(t, idptest.User{})
-	s := newSSOSite(t, storetest.OpenSQLite(t), idp.URL, idp.ClientID, idp.ClientSecret)
-	s.passTest(idp)
+	s, idp := newSSOReady(t, storetest.OpenSQLite(t))
 	b := s.browser()
 	idp.SignInAs(idptest.User{Subject: "sub-olive", Email: s.ownerEmail, EmailVerified: true, SID: "s-1"})
 	wantRedirect(t, b.ssoSignIn(s.ownerEmail), "/")
@@ -397,9 +401,7 @@ func TestBackChannelLogoutEndpoint(t *testing.T) {
 // through the link or a reset link is refused with a page saying why.
 func TestSSOInvitations(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		idp := idptest.Start(t, idptest.User{})
-		s := newSSOSite(t, db, idp.URL, idp.ClientID, idp.ClientSecret)
-		s.passTest(idp)
+		s, idp := newSSOReady(t, db)
 		gil := s.invite(s.ownerCtx, "Gil", "Guest", "gil@elsewhere.test", muster.RoleBasic)
 		m := s.deliver(gil.Email)
 		if !strings.Contains(m.Text, "Acme signs in with single sign-on") {
