@@ -159,7 +159,7 @@ func (s *Service) signIn(ctx context.Context, email, password, recoveryCode stri
 		return err
 	})
 	if err == nil && ssoRequired {
-		return nil, s.ssoRequired(ctx, u.OrgID)
+		return nil, s.ssoRequired(ctx, u.OrgID, c)
 	}
 	return out, err
 }
@@ -167,10 +167,10 @@ func (s *Service) signIn(ctx context.Context, email, password, recoveryCode stri
 // ssoRequired is the refusal of a right password in an organization that
 // requires single sign-on, with a sign-in at its provider begun when the
 // provider answers.
-func (s *Service) ssoRequired(ctx context.Context, orgID int64) error {
+func (s *Service) ssoRequired(ctx context.Context, orgID int64, c Client) error {
 	e := &SSORequiredError{Refusal: &muster.Error{Code: muster.EFORBIDDEN, Reason: muster.ReasonSSORequired,
 		Message: "Your organization signs in with single sign-on, not with a password."}}
-	start, err := s.startSSO(ctx, orgID, muster.SSOSignIn, 0, 0, "/")
+	start, err := s.startSSO(ctx, c.IP, orgID, muster.SSOSignIn, 0, 0, "/")
 	if muster.ErrorCode(err) == muster.EINTERNAL {
 		return err
 	}

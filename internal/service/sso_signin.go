@@ -21,6 +21,10 @@ import (
 // SSOLoginTTL is how long a login may take at the provider.
 const SSOLoginTTL = 10 * time.Minute
 
+// ssoStarts limits the sign-ins through a provider that one client address
+// begins: each writes a login row, which lives SSOLoginTTL.
+var ssoStarts = windowLimit{kind: "sso-start", max: 60, window: 15 * time.Minute}
+
 // SSOStart is a sign-in through the provider, begun: the browser goes to
 // URL, holding BrowserSecret (a cookie) for the callback.
 type SSOStart struct {
@@ -44,9 +48,11 @@ func (e *SSORequiredError) Error() string { return e.Refusal.Error() }
 // Unwrap returns the refusal, which muster.ErrorCode and ErrorMessage read.
 func (e *SSORequiredError) Unwrap() error { return e.Refusal }
 
-// startSSO begins a login of purpose at the org's provider. userID is the
+// startSSO begins a login of purpose at the org's provider for the client
+// at ip (counted against ssoStarts; "" for an admin's test). userID is the
 // admin testing or the invited user; next is where a sign-in returns to.
-func (s *Service) startSSO(ctx context.Context, orgID int64, purpose string, userID, invitationID int64, next string) (*SSOStart, error) {
+func (s *Service) startSSO(ctx context.Context, ip string, orgID int64, purpose string, userID, invitationID int64,
+	next string) (*SSOStart, error) {
 	var (
 		org *muster.Org
 		c   *muster.SSOConnection
@@ -77,6 +83,15 @@ func (s *Service) startSSO(ctx context.Context, orgID int64, purpose string, use
 	}
 	start := &SSOStart{URL: u, BrowserSecret: l.BrowserSecret, OrgName: org.Name}
 	err = s.update(ctx, func(tx *txn) error {
+		if ip != "" {
+			wait, err := ssoStarts.take(ctx, tx, limitKey(ssoStarts.kind, ip), tx.now)
+			if err != nil {
+				return err
+			} else if wait > 0 {
+				return &muster.Error{Code: muster.ETOOMANY, RetryAfter: wait,
+					Message: "Too many sign-ins from this address. Try again in " + waitText(wait) + "."}
+			}
+		}
 		login := &muster.SSOLogin{OrgID: orgID, StateHash: sso.Hash(l.State), BrowserHash: sso.Hash(l.BrowserSecret),
 			Nonce: l.Nonce, Purpose: purpose, UserID: userID, InvitationID: invitationID, Version: c.Version,
 			Next: next, CreatedAt: tx.now, ExpiresAt: tx.now.Add(SSOLoginTTL)}
@@ -95,7 +110,7 @@ func (s *Service) startSSO(ctx context.Context, orgID int64, purpose string, use
 // returns nil, and the password is asked for. It judges the domain alone,
 // never whether the email has an account, so it reveals nothing the
 // domain's DNS does not.
-func (s *Service) SignInRoute(ctx context.Context, email, next string) (*SSOStart, error) {
+func (s *Service) SignInRoute(ctx context.Context, email, next string, c Client) (*SSOStart, error) {
 	domain := muster.EmailDomain(muster.NormalizeEmail(email))
 	if !muster.ValidDomain(domain) {
 		return nil, nil
@@ -118,7 +133,7 @@ func (s *Service) SignInRoute(ctx context.Context, email, next string) (*SSOStar
 	if err != nil || orgID == 0 {
 		return nil, err
 	}
-	return s.startSSO(ctx, orgID, muster.SSOSignIn, 0, 0, next)
+	return s.startSSO(ctx, c.IP, orgID, muster.SSOSignIn, 0, 0, next)
 }
 
 // StartSSOTest begins an admin's test sign-in with the saved settings
@@ -132,13 +147,13 @@ func (s *Service) StartSSOTest(ctx context.Context) (*SSOStart, error) {
 	if a.user == nil {
 		return nil, muster.Errorf(muster.EFORBIDDEN, "A test sign-in is run by a signed-in Owner or Admin.")
 	}
-	return s.startSSO(ctx, a.orgID, muster.SSOTest, a.user.ID, 0, "/settings/sso")
+	return s.startSSO(ctx, "", a.orgID, muster.SSOTest, a.user.ID, 0, "/settings/sso")
 }
 
 // StartSSOInvitation begins accepting an invitation through the org's
 // provider: the identity that comes back is linked to the invited user,
 // who becomes Active.
-func (s *Service) StartSSOInvitation(ctx context.Context, token string) (*SSOStart, error) {
+func (s *Service) StartSSOInvitation(ctx context.Context, token string, c Client) (*SSOStart, error) {
 	var inv *muster.Invitation
 	var u *muster.User
 	err := s.view(ctx, func(tx *txn) error {
@@ -149,7 +164,7 @@ func (s *Service) StartSSOInvitation(ctx context.Context, token string) (*SSOSta
 	if err != nil {
 		return nil, err
 	}
-	return s.startSSO(ctx, u.OrgID, muster.SSOSignIn, u.ID, inv.ID, "/")
+	return s.startSSO(ctx, c.IP, u.OrgID, muster.SSOSignIn, u.ID, inv.ID, "/")
 }
 
 // SSOOutcome is what a callback came to: a sign-in, or a test's result.

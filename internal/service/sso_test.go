@@ -107,7 +107,7 @@ func (f *ssoFixture) passTest() {
 // signIn signs in through the email step as the provider's current user.
 func (f *ssoFixture) signIn(email string) (*service.SSOOutcome, error) {
 	f.t.Helper()
-	start, err := f.svc.SignInRoute(context.Background(), email, "/")
+	start, err := f.svc.SignInRoute(context.Background(), email, "/", ssoBrowser)
 	if err != nil || start == nil {
 		f.t.Fatalf("SignInRoute %s: %+v, %v; want a sign-in at the provider", email, start, err)
 	}
@@ -253,11 +253,11 @@ func TestSSOSignIn(t *testing.T) {
 		f := setupSSO(t, db, 10)
 		bella, link := f.invite("Bella", muster.RoleBasic)
 		// Before a connection, and before SSO sign-in is on, the password is asked for.
-		if start, err := f.svc.SignInRoute(context.Background(), bella.Email, "/"); err != nil || start != nil {
+		if start, err := f.svc.SignInRoute(context.Background(), bella.Email, "/", ssoBrowser); err != nil || start != nil {
 			t.Fatalf("SignInRoute before SSO: %+v, %v; want the password step", start, err)
 		}
 		f.connect()
-		if start, err := f.svc.SignInRoute(context.Background(), bella.Email, "/"); err != nil || start != nil {
+		if start, err := f.svc.SignInRoute(context.Background(), bella.Email, "/", ssoBrowser); err != nil || start != nil {
 			t.Fatalf("SignInRoute before SSO sign-in is on: %+v, %v; want the password step", start, err)
 		}
 		err := f.svc.SetSSOEnabled(f.as(f.owner), true)
@@ -265,12 +265,12 @@ func TestSSOSignIn(t *testing.T) {
 		f.passTest()
 		// Unknown emails of an unverified domain get the password step, like anyone's.
 		for _, email := range []string{"nobody@elsewhere.example", "not an email", ""} {
-			if start, err := f.svc.SignInRoute(context.Background(), email, "/"); err != nil || start != nil {
+			if start, err := f.svc.SignInRoute(context.Background(), email, "/", ssoBrowser); err != nil || start != nil {
 				t.Fatalf("SignInRoute %q: %+v, %v; want the password step", email, start, err)
 			}
 		}
 		// Any email of the verified domain goes to the provider, account or not.
-		if start, err := f.svc.SignInRoute(context.Background(), "nobody@EXAMPLE.com", "/"); err != nil || start == nil ||
+		if start, err := f.svc.SignInRoute(context.Background(), "nobody@EXAMPLE.com", "/", ssoBrowser); err != nil || start == nil ||
 			!strings.HasPrefix(start.URL, f.idp.URL+"/authorize?") {
 			t.Fatalf("SignInRoute of the verified domain: %+v, %v", start, err)
 		}
@@ -715,7 +715,7 @@ func TestSSOStateOnce(t *testing.T) {
 		f := setupSSO(t, db, 10)
 		f.connect()
 		f.passTest()
-		start, err := f.svc.SignInRoute(context.Background(), f.owner.Email, "/")
+		start, err := f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -726,7 +726,7 @@ func TestSSOStateOnce(t *testing.T) {
 		_, err = f.svc.FinishSSO(context.Background(), back, start.BrowserSecret, ssoBrowser)
 		wantReason(t, err, "login_used")
 
-		start, _ = f.svc.SignInRoute(context.Background(), f.owner.Email, "/")
+		start, _ = f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
 		back = idptest.Follow(t, start.URL).Query()
 		if _, err := f.svc.FinishSSO(context.Background(), back, start.BrowserSecret, ssoBrowser); err != nil {
 			t.Fatal(err)
@@ -734,7 +734,7 @@ func TestSSOStateOnce(t *testing.T) {
 		_, err = f.svc.FinishSSO(context.Background(), back, start.BrowserSecret, ssoBrowser)
 		wantReason(t, err, "login_used")
 
-		start, _ = f.svc.SignInRoute(context.Background(), f.owner.Email, "/")
+		start, _ = f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
 		f.clock.Advance(service.SSOLoginTTL)
 		_, err = f.finish(start)
 		wantReason(t, err, "login_expired")
@@ -745,6 +745,34 @@ func TestSSOStateOnce(t *testing.T) {
 		f.clock.Advance(time.Second)
 		if n, err := f.svc.DeleteExpiredSSOLogins(context.Background()); err != nil || n == 0 {
 			t.Fatalf("DeleteExpiredSSOLogins: %d, %v", n, err)
+		}
+	})
+}
+
+// TestSSOStartsLimited: each sign-in begun through a provider writes a row,
+// so one client address begins at most 60 in 15 minutes; others are not
+// held by it.
+func TestSSOStartsLimited(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupSSO(t, db, 10)
+		f.connect()
+		f.passTest()
+		for i := range 60 {
+			if _, err := f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser); err != nil {
+				t.Fatalf("sign-in %d: %v", i+1, err)
+			}
+		}
+		_, err := f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
+		if wantCode(t, err, muster.ETOOMANY); muster.ErrorRetryAfter(err) <= 0 {
+			t.Fatalf("the 61st: %v; want a wait", err)
+		}
+		other := service.Client{IP: "198.51.100.7", Origin: "web 198.51.100.7"}
+		if start, err := f.svc.SignInRoute(context.Background(), f.owner.Email, "/", other); err != nil || start == nil {
+			t.Fatalf("another address: %+v, %v", start, err)
+		}
+		f.clock.Advance(15 * time.Minute)
+		if _, err := f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser); err != nil {
+			t.Fatalf("15 minutes later: %v", err)
 		}
 	})
 }

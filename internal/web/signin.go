@@ -165,7 +165,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 
 // signInRoute is the email step of sign-in (home-realm discovery).
 func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request, email string) {
-	start, err := s.svc.SignInRoute(r.Context(), email, safeNext(r.PostForm.Get("next")))
+	start, err := s.svc.SignInRoute(r.Context(), email, safeNext(r.PostForm.Get("next")), s.client(r))
 	switch code := muster.ErrorCode(err); {
 	case code == "" && start != nil:
 		s.toIdentityProvider(w, r, start, "", true)
@@ -176,7 +176,9 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request, email strin
 	case code == muster.EINTERNAL:
 		s.serverError(w, r, err)
 	default:
-		// The provider did not answer: say so, and offer the password.
+		// The provider did not answer, or too many sign-ins began here:
+		// say so, and offer the password.
+		httperr.SetRetryAfter(w.Header(), err)
 		s.render(w, r, httperr.Status(err), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
@@ -43,8 +42,7 @@ type ssoRedirectPage struct {
 func (s *Server) toIdentityProvider(w http.ResponseWriter, r *http.Request, start *service.SSOStart, message string,
 	passwordLink bool) {
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: start.BrowserSecret, Path: "/sso/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies,
-		MaxAge: max(int(time.Until(start.ExpiresAt).Seconds()), int(service.SSOLoginTTL.Seconds()))})
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies, MaxAge: int(service.SSOLoginTTL.Seconds())})
 	w.Header().Set("Cache-Control", "no-store")
 	p := ssoRedirectPage{Page: Page{Title: "Continue to " + start.OrgName, Refresh: start.URL},
 		Heading: "Continue to " + start.OrgName + "'s sign-in", Message: message, OrgName: start.OrgName, URL: start.URL}
@@ -377,7 +375,7 @@ func (s *Server) handleSSODomainRemove(w http.ResponseWriter, r *http.Request) {
 
 // handleInvitationSSO accepts an invitation through single sign-on.
 func (s *Server) handleInvitationSSO(w http.ResponseWriter, r *http.Request) {
-	start, err := s.svc.StartSSOInvitation(r.Context(), r.PathValue("token"))
+	start, err := s.svc.StartSSOInvitation(r.Context(), r.PathValue("token"), s.client(r))
 	switch muster.ErrorCode(err) {
 	case "":
 		s.toIdentityProvider(w, r, start, "", false)
