@@ -5,6 +5,9 @@
 //	go build -o /tmp/muster ./cmd/muster
 //	go run ./cmd/muster-load --db /tmp/load.db --spawn /tmp/muster --users 10000 --clients 8
 //
+// --phases scim-create,scim-filter measures SCIM instead: an identity
+// provider's creations (POST /scim/v2/Users) and lookups by userName.
+//
 // With --export it measures the user-list export instead (AUD-5): it seeds
 // the org in bulk (internal/benchseed) unless the database already holds it,
 // starts the server, notes its idle RSS, then runs --runs reports through
@@ -57,10 +60,12 @@ func run() error {
 	flag.IntVar(&cfg.Invites, "invites", 5_000, "invitations in the invite phase")
 	flag.IntVar(&cfg.Reads, "reads", 30_000, "requests in the read phase")
 	flag.IntVar(&cfg.DeactivateP, "deactivate-pct", 10, "percent of seeded users to deactivate")
+	flag.IntVar(&cfg.SCIMCreates, "scim-creates", 10_000, "users created through SCIM in the scim-create phase")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server to sample (set by --spawn)")
 	phases := flag.String("phases", strings.Join(loadtest.DefaultPhases, ","),
 		"phases to run, in order, from "+strings.Join(loadtest.PhaseNames, ", ")+
-			" (page, search and get are the read phase's kinds of request alone)")
+			" (page, search and get are the read phase's kinds of request alone; scim-create and scim-filter"+
+			" are SCIM's creations and lookups by userName)")
 	pprof := flag.Bool("pprof", false, "start the spawned server with its profiles (/debug/pprof/) on a second local address (--debug-addr)")
 	bulk := flag.Bool("bulk", false, "seed in bulk (internal/benchseed) instead of inviting every user through the service")
 	export := flag.Bool("export", false, "measure the user-list export instead of the load phases (needs --spawn)")

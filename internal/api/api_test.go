@@ -26,6 +26,7 @@ import (
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
@@ -162,41 +163,15 @@ func (r *response) problemCode(t *testing.T) string {
 // OpenAPI document.
 func (e *env) do(method, path, token string, body any, header ...string) *response {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	pairs := []string{"Content-Type", "", "Authorization", ""}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		pairs[1] = "application/json"
 	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		pairs[3] = "Bearer " + token
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.validate(req, res, b)
+	res, b := testsupport.Do(e.t, method, e.srv.URL+path, body, append(pairs, header...)...)
+	e.validate(res.Request, res, b)
 	return &response{method: method, path: path, status: res.StatusCode, header: res.Header, body: b}
 }
 

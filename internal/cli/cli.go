@@ -1,5 +1,5 @@
 // Package cli is the muster command: serve, init, migrate, the operator
-// commands users, token and org, and version. It
+// commands users, token, scim-token and org, and version. It
 // parses flags and the environment into a config.Config, builds the parts of
 // Muster and calls the service layer as an operator; it decides nothing
 // itself. cmd/muster only calls Run.
@@ -51,6 +51,7 @@ func commands() []command {
 		{"migrate", "bring the database schema up to date", runMigrate, nil},
 		{"users", "export an organization's user list as CSV (users export)", runUsers, []string{"export"}},
 		{"token", "create an API token for an Owner or Admin (token create)", runToken, []string{"create"}},
+		{"scim-token", "create a SCIM token for an identity provider (scim-token create)", runSCIMToken, []string{"create"}},
 		{"org", "change an organization's settings or transfer its ownership (org update, org transfer)", runOrg,
 			[]string{"update", "transfer"}},
 		{"version", "print the version", runVersion, nil},
@@ -123,7 +124,7 @@ func run(ctx context.Context, e *env, args []string) int {
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "Muster manages the users of your organizations.\n\nUsage: muster <command> [flags]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'muster <command> --help' for a command's flags.\n")
 }

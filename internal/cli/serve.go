@@ -19,6 +19,7 @@ import (
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/config"
 	"github.com/muster-app/muster/internal/mail"
+	"github.com/muster-app/muster/internal/scim"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/sso"
@@ -28,9 +29,11 @@ import (
 )
 
 const serveDescription = `
-Runs Muster: the web console, the JSON API under /api/v1, the mail outbox and
-the report jobs. Migrations run at start. On an empty database the console
-opens with a first-run page that creates the first organization.
+Runs Muster: the web console, the JSON API under /api/v1, SCIM 2.0 for
+identity providers under /scim/v2, single sign-on, the mail outbox, the
+report jobs and the daily re-check of SSO domains.
+Migrations run at start. On an empty database the console opens with a
+first-run page that creates the first organization.
 
 Health: /healthz (the process is up), /readyz (the database answers),
 /metrics (Prometheus). Logs are JSON lines on stderr. SIGTERM or SIGINT
@@ -206,12 +209,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	workers.Reports = &worker.ReportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}
 	workers.Janitor = &worker.Janitor{Service: svc, Log: log, Every: time.Hour}
 	apiServer := api.New(svc, log)
+	scimServer := scim.New(svc, log, cfg.BaseURL)
 	regions := make([]web.RegionLink, len(cfg.Regions))
 	for i, r := range cfg.Regions {
 		regions[i] = web.RegionLink{Code: r.Code, URL: r.URL}
 	}
-	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, Mailbox: cfg.SMTPURL == "",
-		BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions, TrustedProxies: cfg.TrustedProxies})
+	handler, err := web.New(web.Config{Service: svc, DB: db, Log: log, API: apiServer, SCIM: scimServer,
+		Mailbox: cfg.SMTPURL == "", BaseURL: cfg.BaseURL, Region: cfg.Region, Regions: regions,
+		TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		ln.Close()
 		return err

@@ -93,7 +93,9 @@ func TestServe(t *testing.T) {
 
 			client := &http.Client{Timeout: 5 * time.Second,
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/": 303, "/metrics": 200} {
+			// SCIM is served, and asks for its token.
+			for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/": 303, "/metrics": 200,
+				"/scim/v2/ServiceProviderConfig": 401} {
 				resp, err := client.Get("http://" + addr + path)
 				if err != nil {
 					t.Fatal(err)

@@ -3,22 +3,32 @@ package muster
 import "context"
 
 // Principal is who is asking, as an interface established it: a signed-in
-// user, an API token's creator, or an operator at the command line. The
+// user, an API token's creator, an identity provider's SCIM token, or an
+// operator at the command line. The
 // service loads the principal's current role and status inside each
 // transaction, so a role change or deactivation applies to the very next
 // request (ROLE-3, DEA-1).
 type Principal struct {
 	// UserID is the signed-in user; 0 for an operator, who acts with the
-	// Owner's powers in OrgID.
+	// Owner's powers in OrgID, and for a SCIM token.
 	UserID int64
 	OrgID  int64
+	// SCIMTokenID is the SCIM token an identity provider provisions with
+	// (SCIM-1); 0 for anyone else. Such a principal acts as RoleProvisioner:
+	// it manages users up to Admin and teams, never with the Owner's powers
+	// and never on the Owner.
+	SCIMTokenID int64
 	// Origin says where the request came from, for the audit log
-	// ("web 192.0.2.1", "cli", "api token 7").
+	// ("web 192.0.2.1", "cli", "api token 7", "scim token 3").
 	Origin string
 }
 
-// IsOperator reports whether p is an operator rather than a user.
-func (p Principal) IsOperator() bool { return p.UserID == 0 }
+// IsOperator reports whether p is an operator rather than a user or a SCIM
+// token.
+func (p Principal) IsOperator() bool { return p.UserID == 0 && p.SCIMTokenID == 0 }
+
+// IsSCIM reports whether p is an identity provider's SCIM token.
+func (p Principal) IsSCIM() bool { return p.SCIMTokenID != 0 }
 
 type principalKey struct{}
 

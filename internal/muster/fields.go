@@ -22,6 +22,7 @@ const (
 	FieldPassword         = "password"
 	FieldCurrentPassword  = "current_password"
 	FieldExpiresAt        = "expires_at"
+	FieldExternalID       = "external_id" // an identity provider's id of a user or team (SCIM)
 )
 
 // FieldErrorf returns an *Error with code whose message is also shown

@@ -85,6 +85,15 @@ type User struct {
 	PrimaryTeamID    int64
 	SecondaryTeamIDs []int64
 
+	// ExternalID is the identity provider's own id of the user, which SCIM
+	// stores and filters on (SCIM-1); empty when none was given.
+	ExternalID string
+	// SCIMDeletedAt is when an identity provider deleted the user through
+	// SCIM: the user was deactivated (or their invitation withdrawn) then,
+	// SCIM answers 404 for them since, and the console keeps them and their
+	// history. Zero otherwise; an invitation again clears it.
+	SCIMDeletedAt time.Time
+
 	// InvitationExpiresAt is when a Pending user's newest link expires;
 	// listings fill it.
 	InvitationExpiresAt time.Time
@@ -120,9 +129,12 @@ type Team struct {
 	Name      string
 	IsDefault bool
 	CreatedAt time.Time
-	// Version increases when the team is renamed, not when its members
-	// change; it backs the API's If-Match.
+	// Version increases when the team is renamed or its external ID
+	// changes, not when its members change; it backs the API's If-Match.
 	Version int64
+	// ExternalID is the identity provider's own id of the team (a SCIM
+	// group's externalId); empty when none was given.
+	ExternalID string
 
 	// Counts of the Pending and Active users who have the team as their
 	// primary and as a secondary team, kept by the store with every change
@@ -176,12 +188,13 @@ type AuditEvent struct {
 
 // Audit target types: what an event's TargetID names.
 const (
-	TargetUser     = "user"
-	TargetTeam     = "team"
-	TargetOrg      = "org"
-	TargetSendAs   = "send_as"
-	TargetAPIToken = "api_token"
-	TargetReport   = "report"
+	TargetUser      = "user"
+	TargetTeam      = "team"
+	TargetOrg       = "org"
+	TargetSendAs    = "send_as"
+	TargetAPIToken  = "api_token"
+	TargetReport    = "report"
+	TargetSCIMToken = "scim_token"
 )
 
 // Audit actions.
@@ -213,6 +226,14 @@ const (
 	ActionTeamCreated     = "team.created"
 	ActionTeamRenamed     = "team.renamed"
 	ActionTeamRemoved     = "team.removed"
+	// ActionTeamExternalIDChanged: an identity provider set or cleared a
+	// team's external ID (SCIM).
+	ActionTeamExternalIDChanged = "team.external_id_changed"
+	// ActionUserSCIMDeleted: an identity provider deleted the user through
+	// SCIM (after deactivating them or withdrawing their invitation).
+	ActionUserSCIMDeleted  = "user.scim_deleted"
+	ActionSCIMTokenCreated = "scim_token.created"
+	ActionSCIMTokenRevoked = "scim_token.revoked"
 )
 
 // OutboxMessage is an email waiting to be sent, written in the same

@@ -37,6 +37,9 @@ var (
 	manager  = actorKind{"Manager", muster.RoleManager, 3}
 	basic    = actorKind{"Basic User", muster.RoleBasic, 4}
 	operator = actorKind{"operator", muster.RoleOwner, 0}
+	// scimToken is an identity provider's SCIM token (SCIM-1): it manages
+	// users up to Admin, never the Owner, and is no user.
+	scimToken = actorKind{"SCIM token", muster.RoleProvisioner, 0}
 )
 
 // outcomes are the expected error codes of one actor's action on a user who
@@ -84,7 +87,9 @@ var (
 // Owner's alone through them. ROLE-2: nobody changes their own role or
 // deactivates themself; Owners and Admins edit their own name and teams. Nobody
 // changes the Owner but by a transfer (OWN-1), which is not in this table;
-// the operator may only resend a Pending Owner's set-up link (INV-4).
+// the operator may only resend a Pending Owner's set-up link (INV-4). A SCIM
+// token gives and manages roles up to Admin, as the Owner does, but never
+// acts on the Owner.
 //
 // Each row is an actor; its columns, as in outcomes, are the target: the
 // Owner, an Admin, a Manager, a Basic User, the actor themself.
@@ -94,50 +99,56 @@ func TestPolicyRoleActionTarget(t *testing.T) {
 		rows   map[actorKind]outcomes
 	}{
 		{give, map[actorKind]outcomes{
-			owner:    {forbidden, allowed, allowed, allowed, na},
-			admin:    {forbidden, forbidden, allowed, allowed, na},
-			manager:  {forbidden, forbidden, forbidden, forbidden, na},
-			basic:    {forbidden, forbidden, forbidden, forbidden, na},
-			operator: {forbidden, allowed, allowed, allowed, na},
+			owner:     {forbidden, allowed, allowed, allowed, na},
+			admin:     {forbidden, forbidden, allowed, allowed, na},
+			manager:   {forbidden, forbidden, forbidden, forbidden, na},
+			basic:     {forbidden, forbidden, forbidden, forbidden, na},
+			operator:  {forbidden, allowed, allowed, allowed, na},
+			scimToken: {forbidden, allowed, allowed, allowed, na},
 		}},
 		{resend, map[actorKind]outcomes{
-			owner:    {na, allowed, allowed, allowed, na},
-			admin:    {forbidden, forbidden, allowed, allowed, na},
-			manager:  {forbidden, forbidden, forbidden, forbidden, na},
-			basic:    {forbidden, forbidden, forbidden, forbidden, na},
-			operator: {allowed, allowed, allowed, allowed, na},
+			owner:     {na, allowed, allowed, allowed, na},
+			admin:     {forbidden, forbidden, allowed, allowed, na},
+			manager:   {forbidden, forbidden, forbidden, forbidden, na},
+			basic:     {forbidden, forbidden, forbidden, forbidden, na},
+			operator:  {allowed, allowed, allowed, allowed, na},
+			scimToken: {forbidden, allowed, allowed, allowed, na},
 		}},
 		{withdraw, map[actorKind]outcomes{
-			owner:    {na, allowed, allowed, allowed, na},
-			admin:    {forbidden, forbidden, allowed, allowed, na},
-			manager:  {forbidden, forbidden, forbidden, forbidden, na},
-			basic:    {forbidden, forbidden, forbidden, forbidden, na},
-			operator: {forbidden, allowed, allowed, allowed, na},
+			owner:     {na, allowed, allowed, allowed, na},
+			admin:     {forbidden, forbidden, allowed, allowed, na},
+			manager:   {forbidden, forbidden, forbidden, forbidden, na},
+			basic:     {forbidden, forbidden, forbidden, forbidden, na},
+			operator:  {forbidden, allowed, allowed, allowed, na},
+			scimToken: {forbidden, allowed, allowed, allowed, na},
 		}},
 		{edit, map[actorKind]outcomes{
-			owner:    {na, allowed, allowed, allowed, allowed},
-			admin:    {forbidden, forbidden, allowed, allowed, allowed}, // an Admin edits their own name and teams
-			manager:  {forbidden, forbidden, forbidden, forbidden, forbidden},
-			basic:    {forbidden, forbidden, forbidden, forbidden, forbidden},
-			operator: {forbidden, allowed, allowed, allowed, na},
+			owner:     {na, allowed, allowed, allowed, allowed},
+			admin:     {forbidden, forbidden, allowed, allowed, allowed}, // an Admin edits their own name and teams
+			manager:   {forbidden, forbidden, forbidden, forbidden, forbidden},
+			basic:     {forbidden, forbidden, forbidden, forbidden, forbidden},
+			operator:  {forbidden, allowed, allowed, allowed, na},
+			scimToken: {forbidden, allowed, allowed, allowed, na},
 		}},
 		{changeRole, map[actorKind]outcomes{
-			owner:    {na, allowed, allowed, allowed, forbidden},
-			admin:    {forbidden, forbidden, allowed, allowed, forbidden},
-			manager:  {forbidden, forbidden, forbidden, forbidden, forbidden},
-			basic:    {forbidden, forbidden, forbidden, forbidden, forbidden},
-			operator: {forbidden, allowed, allowed, allowed, na},
+			owner:     {na, allowed, allowed, allowed, forbidden},
+			admin:     {forbidden, forbidden, allowed, allowed, forbidden},
+			manager:   {forbidden, forbidden, forbidden, forbidden, forbidden},
+			basic:     {forbidden, forbidden, forbidden, forbidden, forbidden},
+			operator:  {forbidden, allowed, allowed, allowed, na},
+			scimToken: {forbidden, allowed, allowed, allowed, na},
 		}},
 		{deactivate, map[actorKind]outcomes{
-			owner:    {na, allowed, allowed, allowed, forbidden},
-			admin:    {forbidden, forbidden, allowed, allowed, forbidden},
-			manager:  {forbidden, forbidden, forbidden, forbidden, forbidden},
-			basic:    {forbidden, forbidden, forbidden, forbidden, forbidden},
-			operator: {forbidden, allowed, allowed, allowed, na},
+			owner:     {na, allowed, allowed, allowed, forbidden},
+			admin:     {forbidden, forbidden, allowed, allowed, forbidden},
+			manager:   {forbidden, forbidden, forbidden, forbidden, forbidden},
+			basic:     {forbidden, forbidden, forbidden, forbidden, forbidden},
+			operator:  {forbidden, allowed, allowed, allowed, na},
+			scimToken: {forbidden, allowed, allowed, allowed, na},
 		}},
 	}
 	for _, c := range table {
-		for _, actor := range []actorKind{owner, admin, manager, basic, operator} {
+		for _, actor := range []actorKind{owner, admin, manager, basic, operator, scimToken} {
 			row, ok := c.rows[actor]
 			if !ok {
 				t.Fatalf("%s: no row for the %s", c.action.name, actor.name)

@@ -11,6 +11,14 @@ const (
 	RoleBasic   Role = "basic"
 )
 
+// RoleProvisioner is not a user's role: it is how an identity provider's
+// SCIM token acts (SCIM-1). It does what an IdP needs — invites, edits and
+// deactivates users up to Admin, manages teams — but has none of the
+// Owner's powers (the license total, Email at Scale, ownership, the
+// mailbox) and never acts on the Owner. No user ever has it: ParseRole does
+// not know it and Roles does not list it.
+const RoleProvisioner Role = "provisioner"
+
 // Roles lists every role from the highest to the lowest.
 var Roles = []Role{RoleOwner, RoleAdmin, RoleManager, RoleBasic}
 
@@ -35,6 +43,8 @@ func (r Role) Label() string {
 		return "Manager"
 	case RoleBasic:
 		return "Basic User"
+	case RoleProvisioner:
+		return "SCIM provisioning"
 	}
 	return string(r)
 }
@@ -42,6 +52,8 @@ func (r Role) Label() string {
 func (r Role) rank() int {
 	switch r {
 	case RoleOwner:
+		return 5
+	case RoleProvisioner:
 		return 4
 	case RoleAdmin:
 		return 3
@@ -63,10 +75,11 @@ func CanAdminister(r Role) bool { return r.AtLeast(RoleAdmin) }
 
 // CanGrantRole reports whether an actor with role actor may give a user role
 // target, by invitation or by edit. Nobody grants Owner: ownership moves only
-// by transfer (OWN-1). Admins grant up to Manager; the Owner up to Admin.
+// by transfer (OWN-1). Admins grant up to Manager; the Owner and an
+// identity provider (RoleProvisioner) up to Admin.
 func CanGrantRole(actor, target Role) bool {
 	switch actor {
-	case RoleOwner:
+	case RoleOwner, RoleProvisioner:
 		return target == RoleAdmin || target == RoleManager || target == RoleBasic
 	case RoleAdmin:
 		return target == RoleManager || target == RoleBasic

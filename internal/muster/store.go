@@ -48,6 +48,7 @@ type Tx interface {
 	APITokenTx
 	RateLimitTx
 	SSOTx
+	SCIMTokenTx
 }
 
 // OrgTx reads and writes organizations and their seats.
@@ -91,6 +92,13 @@ type TeamTx interface {
 	// the primary memberships that remain (of deactivated and withdrawn
 	// users) to moveTo.
 	DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error
+	// SetTeamExternalID sets the team's external ID and increments its
+	// version.
+	SetTeamExternalID(ctx context.Context, team *Team, externalID string) error
+	// FindTeamMembers lists the Pending and Active users, not deleted
+	// through SCIM, who have the team as primary or secondary team, in id
+	// order.
+	FindTeamMembers(ctx context.Context, orgID, teamID int64) ([]Member, error)
 }
 
 // UserTx reads and writes users with their memberships.
@@ -121,6 +129,11 @@ type UserTx interface {
 	ExportUsers(ctx context.Context, orgID, afterID int64, limit int) ([]*ExportedUser, error)
 	// CountExportUsers counts the users an export of the org writes.
 	CountExportUsers(ctx context.Context, orgID int64) (int, error)
+	// SelectUsers returns the page of users sel selects, in id order.
+	SelectUsers(ctx context.Context, sel UserSelection) ([]*User, error)
+	// CountSelectedUsers counts the users sel selects, ignoring its Offset
+	// and Limit.
+	CountSelectedUsers(ctx context.Context, sel UserSelection) (int, error)
 }
 
 // InvitationTx reads and writes invitation links.
@@ -319,6 +332,18 @@ type SSOTx interface {
 	DeleteOrgSessions(ctx context.Context, orgID int64, method string) (int, error)
 }
 
+// SCIMTokenTx reads and writes SCIM tokens (SCIM-1).
+type SCIMTokenTx interface {
+	CreateSCIMToken(ctx context.Context, t *SCIMToken) error
+	FindSCIMTokenByHash(ctx context.Context, hash []byte) (*SCIMToken, error)
+	// FindSCIMToken finds the org's token, revoked or not.
+	FindSCIMToken(ctx context.Context, orgID, id int64) (*SCIMToken, error)
+	// FindSCIMTokens lists the org's live (unrevoked) tokens, newest first.
+	FindSCIMTokens(ctx context.Context, orgID int64) ([]*SCIMToken, error)
+	RevokeSCIMToken(ctx context.Context, orgID, id int64, now time.Time) (bool, error)
+	TouchSCIMToken(ctx context.Context, id int64, now time.Time) error
+}
+
 // UserFilter selects users for a listing, ordered by name then id.
 type UserFilter struct {
 	OrgID int64
@@ -347,8 +372,11 @@ type AuditFilter struct {
 	// TargetType goes with TargetID (TargetUser, TargetTeam…).
 	TargetType string
 	Action     string
-	Since      time.Time
-	Until      time.Time
-	BeforeID   int64
-	Limit      int
+	// OriginPrefix selects events whose origin starts with it, such as
+	// SCIMOriginPrefix.
+	OriginPrefix string
+	Since        time.Time
+	Until        time.Time
+	BeforeID     int64
+	Limit        int
 }

@@ -22,6 +22,9 @@ type NewAPIToken struct {
 // longer an Owner or Admin (API-1). expiresAt may be zero for no expiry.
 func (s *Service) CreateAPIToken(ctx context.Context, name string, expiresAt time.Time) (*NewAPIToken, error) {
 	return s.createAPIToken(ctx, name, expiresAt, func(tx *txn, a *actor) (*muster.User, error) {
+		if a.scim != nil {
+			return nil, muster.Errorf(muster.EFORBIDDEN, "API tokens belong to a user; a SCIM token can't create one.")
+		}
 		if a.user == nil {
 			return nil, muster.Errorf(muster.EFORBIDDEN, "API tokens belong to a user; an operator can't create one.")
 		}
@@ -34,7 +37,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, name string, expiresAt tim
 // no token of their own.
 func (s *Service) CreateAPITokenFor(ctx context.Context, email, name string, expiresAt time.Time) (*NewAPIToken, error) {
 	return s.createAPIToken(ctx, name, expiresAt, func(tx *txn, a *actor) (*muster.User, error) {
-		if a.user != nil {
+		if !a.operator() {
 			return nil, muster.Errorf(muster.EFORBIDDEN, "Only an operator can create an API token for someone else.")
 		}
 		u, err := tx.FindUserByEmail(ctx, a.orgID, email)

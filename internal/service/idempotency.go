@@ -104,7 +104,7 @@ const claimWait = 5 * time.Second
 // principal of ctx.
 func idempotencyRecord(ctx context.Context, idem *Idempotency) (*muster.IdempotencyRecord, error) {
 	p, ok := muster.PrincipalFrom(ctx)
-	if !ok || p.IsOperator() {
+	if !ok || p.UserID == 0 {
 		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Idempotency keys belong to a signed-in user or an API token.")
 	}
 	if idem.Key == "" || len(idem.Key) > 255 || !utf8.ValidString(idem.Key) {

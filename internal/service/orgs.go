@@ -235,7 +235,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 	// The password is checked before the transaction, as at sign-in:
 	// argon2id takes tens of milliseconds and must not hold the write lock.
 	var checkedHash string
-	if p, ok := muster.PrincipalFrom(ctx); ok && !p.IsOperator() {
+	if p, ok := muster.PrincipalFrom(ctx); ok && p.UserID != 0 {
 		me, err := s.Me(ctx)
 		if err != nil {
 			return nil, err
@@ -275,7 +275,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 			return err
 		}
 		switch {
-		case owner.Role == muster.RoleOwner && (a.user == nil || owner.PasswordHash == checkedHash):
+		case owner.Role == muster.RoleOwner && (a.operator() || owner.PasswordHash == checkedHash):
 		case a.user != nil:
 			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
 		default:

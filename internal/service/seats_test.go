@@ -4,14 +4,12 @@ package service_test
 // whatever runs at the same time and on however many instances.
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
@@ -103,14 +101,7 @@ func TestConcurrentInvitesNeverExceedSeats(t *testing.T) {
 func TestConcurrentInvitesTwoInstancesPostgres(t *testing.T) {
 	t.Parallel()
 	url := storetest.PostgresSchema(t)
-	open := func() *sqlstore.DB {
-		db, err := postgres.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	open := func() *sqlstore.DB { return storetest.OpenPostgresAt(t, url) }
 	db1, db2 := open(), open()
 	f := raceForLastSeats(t, db1, db2)
 	// Both instances see the same counter.

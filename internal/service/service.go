@@ -126,7 +126,10 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Micro
 
 // actor is the principal as the database knows it at this moment.
 type actor struct {
-	user   *muster.User // nil for an operator
+	user *muster.User // nil for an operator and a SCIM token
+	// scim is the SCIM token an identity provider acts with; its role is
+	// muster.RoleProvisioner.
+	scim   *muster.SCIMToken
 	orgID  int64
 	role   muster.Role
 	origin string
@@ -135,6 +138,10 @@ type actor struct {
 	// operators.
 	system string
 }
+
+// operator reports whether the actor is an operator at the command line,
+// who acts with the Owner's powers.
+func (a *actor) operator() bool { return a.user == nil && a.scim == nil }
 
 func (a *actor) id() int64 {
 	if a.user == nil {
@@ -146,6 +153,9 @@ func (a *actor) id() int64 {
 func (a *actor) label() string {
 	if a.system != "" {
 		return a.system
+	}
+	if a.scim != nil {
+		return scimTokenLabel(a.scim)
 	}
 	if a.user == nil {
 		return "Operator"
@@ -167,6 +177,17 @@ func loadActor(ctx context.Context, tx muster.Tx) (*actor, error) {
 	p, ok := muster.PrincipalFrom(ctx)
 	if !ok {
 		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Please sign in.")
+	}
+	if p.IsSCIM() {
+		// Read in the transaction, so that a token revoked a moment ago
+		// changes nothing, and for the name the audit log gives it.
+		t, err := tx.FindSCIMToken(ctx, p.OrgID, p.SCIMTokenID)
+		if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && !t.RevokedAt.IsZero()) {
+			return nil, errSCIMTokenInvalid
+		} else if err != nil {
+			return nil, err
+		}
+		return &actor{scim: t, orgID: t.OrgID, role: muster.RoleProvisioner, origin: p.Origin}, nil
 	}
 	if p.IsOperator() {
 		if _, err := tx.FindOrg(ctx, p.OrgID); err != nil {

@@ -24,7 +24,6 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
@@ -414,14 +413,7 @@ func TestSignInLimitsSharedByInstances(t *testing.T) {
 // PostgreSQL schema: sign-ins sent together to both share one budget.
 func TestSignInLimitsTwoInstancesPostgres(t *testing.T) {
 	url := storetest.PostgresSchema(t)
-	open := func() *sqlstore.DB {
-		db, err := postgres.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	open := func() *sqlstore.DB { return storetest.OpenPostgresAt(t, url) }
 	db1, db2 := open(), open()
 	f := setup(t, db1, 5)
 	second := newService(db2, f.clock)

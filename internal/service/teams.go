@@ -110,9 +110,15 @@ func loadEditableTeam(ctx context.Context, tx muster.Tx, a *actor, teamID int64,
 		return nil, err
 	}
 	if team.IsDefault {
-		return nil, muster.Errorf(muster.EFORBIDDEN, "The Default Team can't be %s.", verb)
+		return nil, errDefaultTeam(verb)
 	}
 	return team, nil
+}
+
+// errDefaultTeam refuses to change the Default Team (TEAM-4): verb is
+// "renamed" or "removed".
+func errDefaultTeam(verb string) error {
+	return muster.Errorf(muster.EFORBIDDEN, "The Default Team can't be %s.", verb)
 }
 
 // RenameTeam renames a team other than the Default Team. A non-zero
@@ -131,20 +137,25 @@ func (s *Service) RenameTeam(ctx context.Context, teamID int64, name string, ifV
 		if err := checkVersion("team", ifVersion, team.Version); err != nil {
 			return err
 		}
-		if name, err = checkTeamName(ctx, tx, a.orgID, team.ID, name); err != nil {
-			return err
-		}
-		if name == team.Name {
-			return nil
-		}
-		before := team.Name
-		if err := tx.RenameTeam(ctx, team, name); err != nil {
-			return err
-		}
-		return tx.audit(ctx, a, muster.ActionTeamRenamed, muster.TargetTeam, team.ID, team.Name,
-			map[string]any{"name": before}, map[string]any{"name": team.Name})
+		return renameTeam(ctx, tx, a, team, name)
 	})
 	return team, err
+}
+
+// renameTeam renames team, which is not the Default Team (TEAM-4), to a
+// name no other team of the org has (TEAM-2), with its audit event; the
+// same name again changes nothing.
+func renameTeam(ctx context.Context, tx *txn, a *actor, team *muster.Team, name string) error {
+	name, err := checkTeamName(ctx, tx, a.orgID, team.ID, name)
+	if err != nil || name == team.Name {
+		return err
+	}
+	before := team.Name
+	if err := tx.RenameTeam(ctx, team, name); err != nil {
+		return err
+	}
+	return tx.audit(ctx, a, muster.ActionTeamRenamed, muster.TargetTeam, team.ID, team.Name,
+		map[string]any{"name": before}, map[string]any{"name": team.Name})
 }
 
 // checkVersion refuses a change of a resource (named what) at version

@@ -20,6 +20,9 @@ type InviteInput struct {
 	Role             muster.Role
 	PrimaryTeamID    int64
 	SecondaryTeamIDs []int64
+	// ExternalID is the identity provider's id of the user (SCIM); empty
+	// keeps that of a user invited again.
+	ExternalID string
 }
 
 // Invited is the outcome of an invitation: the Pending user and the link the
@@ -38,6 +41,7 @@ func (in *InviteInput) clean() {
 	in.FirstName = muster.CleanName(in.FirstName)
 	in.LastName = muster.CleanName(in.LastName)
 	in.Email = strings.TrimSpace(in.Email)
+	in.ExternalID = strings.TrimSpace(in.ExternalID)
 }
 
 func (in *InviteInput) validate() error {
@@ -51,7 +55,21 @@ func (in *InviteInput) validate() error {
 	if in.PrimaryTeamID == 0 {
 		v.Add(muster.FieldPrimaryTeamID, "Choose a primary team.")
 	}
+	checkExternalID(&v, in.ExternalID)
 	return v.Err()
+}
+
+// MaxExternalIDLength bounds an identity provider's id of a user or team.
+const MaxExternalIDLength = 255
+
+// checkExternalID validates an identity provider's id of a user or team.
+func checkExternalID(v *muster.Validation, id string) {
+	switch problem := muster.TextProblem(id); {
+	case problem != "":
+		v.Add(muster.FieldExternalID, "The externalId "+problem+".")
+	case len(id) > MaxExternalIDLength:
+		v.Add(muster.FieldExternalID, "The externalId must be at most 255 bytes.")
+	}
 }
 
 // Invite creates a Pending user who holds a seat and gets an invitation
@@ -107,7 +125,7 @@ func loadDeactivated(ctx context.Context, tx muster.Tx, a *actor, userID int64) 
 // reinvitation is the invitation of a deactivated user as it was.
 func reinvitation(u *muster.User) InviteInput {
 	return InviteInput{FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Role: u.Role,
-		PrimaryTeamID: u.PrimaryTeamID, SecondaryTeamIDs: u.SecondaryTeamIDs}
+		PrimaryTeamID: u.PrimaryTeamID, SecondaryTeamIDs: u.SecondaryTeamIDs, ExternalID: u.ExternalID}
 }
 
 // apply sets the fields of in that upd changes.
@@ -126,6 +144,9 @@ func (upd UserUpdate) apply(in *InviteInput) {
 	}
 	if upd.SecondaryTeamIDs != nil {
 		in.SecondaryTeamIDs = *upd.SecondaryTeamIDs
+	}
+	if upd.ExternalID != nil {
+		in.ExternalID = *upd.ExternalID
 	}
 }
 
@@ -173,6 +194,12 @@ func (s *Service) invite(ctx context.Context, tx *txn, a *actor, in InviteInput)
 	u.Status, u.InvitedAt, u.InvitedByID, u.UpdatedAt = muster.StatusPending, now, a.id(), now
 	u.ActivatedAt, u.DeactivatedAt, u.PasswordHash = time.Time{}, time.Time{}, ""
 	u.PrimaryTeamID, u.SecondaryTeamIDs = in.PrimaryTeamID, secondaries
+	if in.ExternalID != "" || prev == nil {
+		u.ExternalID = in.ExternalID
+	}
+	// A user deleted through SCIM who is invited again, through any
+	// interface, is SCIM's to see again.
+	u.SCIMDeletedAt = time.Time{}
 	action := muster.ActionUserInvited
 	if out.Again {
 		action = muster.ActionUserReinvited
@@ -318,18 +345,24 @@ func (s *Service) Withdraw(ctx context.Context, userID int64) (*muster.User, err
 		if err != nil {
 			return err
 		}
-		before := userSnapshot(u)
-		u.Status, u.UpdatedAt = muster.StatusWithdrawn, tx.now
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkWithdrawn, tx.now); err != nil {
-			return err
-		}
 		out = u
-		return freeSeat(ctx, tx, a, u, muster.ActionInviteWithdrawn, before)
+		return withdraw(ctx, tx, a, u)
 	})
 	return out, err
+}
+
+// withdraw withdraws the Pending user u's invitation, which the actor a
+// may withdraw (CheckUserAction).
+func withdraw(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
+	before := userSnapshot(u)
+	u.Status, u.UpdatedAt = muster.StatusWithdrawn, tx.now
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkWithdrawn, tx.now); err != nil {
+		return err
+	}
+	return freeSeat(ctx, tx, a, u, muster.ActionInviteWithdrawn, before)
 }
 
 // freeSeat ends a withdrawal or a deactivation of u, which was before: the
@@ -352,10 +385,17 @@ type UserUpdate struct {
 	Role             *muster.Role
 	PrimaryTeamID    *int64
 	SecondaryTeamIDs *[]int64
+	// ExternalID is the identity provider's id of the user (SCIM).
+	ExternalID *string
+	// Email is the user's new email, which is their login name: only an
+	// identity provider changes it (SCIM's userName), as the person's
+	// address changes in its directory.
+	Email *string
 }
 
-// UpdateUser edits a Pending or Active user's name, role and teams.
-func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) (*muster.User, error) {
+// clean cleans and validates the fields that upd changes, as they are,
+// before a transaction reads the user.
+func (upd *UserUpdate) clean() error {
 	var v muster.Validation
 	if upd.FirstName != nil {
 		*upd.FirstName = muster.CleanName(*upd.FirstName)
@@ -370,7 +410,20 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 			v.Add(muster.FieldRole, "Choose a role.")
 		}
 	}
-	if err := v.Err(); err != nil {
+	if upd.ExternalID != nil {
+		*upd.ExternalID = strings.TrimSpace(*upd.ExternalID)
+		checkExternalID(&v, *upd.ExternalID)
+	}
+	if upd.Email != nil {
+		*upd.Email = strings.TrimSpace(*upd.Email)
+		muster.CheckEmail(&v, muster.FieldEmail, *upd.Email)
+	}
+	return v.Err()
+}
+
+// UpdateUser edits a Pending or Active user's name, role and teams.
+func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) (*muster.User, error) {
+	if err := upd.clean(); err != nil {
 		return nil, err
 	}
 	var out *muster.User
@@ -383,52 +436,109 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 		if err != nil {
 			return err
 		}
-		if upd.IfVersion != 0 && upd.IfVersion != u.Version {
-			return muster.Errorf(muster.ESTALE, "The user changed since you read it. Read it again and retry.")
-		}
-		roleChange := upd.Role != nil && *upd.Role != u.Role
-		if err := muster.CheckEditUser(a.role, a.id(), u, roleChange); err != nil {
+		if err := checkVersion("user", upd.IfVersion, u.Version); err != nil {
 			return err
 		}
-		if roleChange {
-			if err := muster.CheckGrantRole(a.role, *upd.Role); err != nil {
-				return err
-			}
-		}
-		before := userSnapshot(u)
-		if upd.FirstName != nil {
-			u.FirstName = *upd.FirstName
-		}
-		if upd.LastName != nil {
-			u.LastName = *upd.LastName
-		}
-		if upd.Role != nil {
-			u.Role = *upd.Role
-		}
-		primary, secondaries := u.PrimaryTeamID, u.SecondaryTeamIDs
-		if upd.PrimaryTeamID != nil {
-			primary = *upd.PrimaryTeamID
-		}
-		if upd.SecondaryTeamIDs != nil {
-			secondaries = *upd.SecondaryTeamIDs
-		}
-		if u.SecondaryTeamIDs, err = checkTeams(ctx, tx, a.orgID, primary, secondaries); err != nil {
-			return err
-		}
-		u.PrimaryTeamID = primary
 		out = u
-		after := userSnapshot(u)
-		if equalSnapshots(before, after) {
-			return nil
-		}
-		now := tx.now
-		u.UpdatedAt = now
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		return tx.audit(ctx, a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, after)
+		return s.editUser(ctx, tx, a, u, upd)
 	})
 	return out, err
+}
+
+// editUser makes the cleaned update upd of u, read locked, if the actor a
+// may (CheckEditUser, CheckGrantRole), with its audit event; an update that
+// changes nothing writes nothing.
+func (s *Service) editUser(ctx context.Context, tx *txn, a *actor, u *muster.User, upd UserUpdate) error {
+	roleChange := upd.Role != nil && *upd.Role != u.Role
+	if err := muster.CheckEditUser(a.role, a.id(), u, roleChange); err != nil {
+		return err
+	}
+	if roleChange {
+		if err := muster.CheckGrantRole(a.role, *upd.Role); err != nil {
+			return err
+		}
+	}
+	before := userSnapshot(u)
+	if upd.FirstName != nil {
+		u.FirstName = *upd.FirstName
+	}
+	if upd.LastName != nil {
+		u.LastName = *upd.LastName
+	}
+	if upd.Role != nil {
+		u.Role = *upd.Role
+	}
+	if upd.ExternalID != nil {
+		u.ExternalID = *upd.ExternalID
+	}
+	emailChange := upd.Email != nil && muster.NormalizeEmail(*upd.Email) != muster.NormalizeEmail(u.Email)
+	if emailChange {
+		if err := checkNewEmail(ctx, tx, u, *upd.Email); err != nil {
+			return err
+		}
+	}
+	if upd.Email != nil {
+		u.Email = *upd.Email
+	}
+	primary, secondaries := u.PrimaryTeamID, u.SecondaryTeamIDs
+	if upd.PrimaryTeamID != nil {
+		primary = *upd.PrimaryTeamID
+	}
+	if upd.SecondaryTeamIDs != nil {
+		secondaries = *upd.SecondaryTeamIDs
+	}
+	var err error
+	if u.SecondaryTeamIDs, err = checkTeams(ctx, tx, a.orgID, primary, secondaries); err != nil {
+		return err
+	}
+	u.PrimaryTeamID = primary
+	after := userSnapshot(u)
+	if equalSnapshots(before, after) {
+		return nil
+	}
+	u.UpdatedAt = tx.now
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if emailChange {
+		if err := s.moveAddress(ctx, tx, a, u); err != nil {
+			return err
+		}
+	}
+	return tx.audit(ctx, a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, after)
+}
+
+// moveAddress ends what was sent to u's old email, which may now be
+// someone else's: their reset links, and a Pending user's invitation link,
+// which goes again, new, to the new address.
+func (s *Service) moveAddress(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
+	if err := tx.EndPasswordResets(ctx, u.ID, tx.now); err != nil {
+		return err
+	}
+	if u.Status != muster.StatusPending {
+		return nil
+	}
+	org, err := tx.FindOrg(ctx, u.OrgID)
+	if err != nil {
+		return err
+	}
+	_, err = s.sendInvitation(ctx, tx, a, org, u)
+	return err
+}
+
+// checkNewEmail refuses to give u an email that another user of the org has
+// (of any status: the org keeps one record per email) or that a Pending or
+// Active user of another org has (INV-2).
+func checkNewEmail(ctx context.Context, tx muster.Tx, u *muster.User, email string) error {
+	other, err := tx.FindUserByEmail(ctx, u.OrgID, email)
+	switch {
+	case err == nil && other.ID != u.ID:
+		return muster.FieldErrorf(muster.ECONFLICT, muster.FieldEmail, "%s is the email of another user of this organization, who is %s.",
+			other.Email, strings.ToLower(other.Status.Label()))
+	case err != nil && muster.ErrorCode(err) != muster.ENOTFOUND:
+		return err
+	}
+	return checkEmailFree(ctx, tx, email)
 }
 
 // Deactivate ends an Active user's access at once and frees their seat;
@@ -440,33 +550,39 @@ func (s *Service) Deactivate(ctx context.Context, userID int64) (*muster.User, e
 		if err != nil {
 			return err
 		}
-		now := tx.now
-		before := userSnapshot(u)
-		u.Status, u.DeactivatedAt, u.UpdatedAt = muster.StatusDeactivated, now, now
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkInactive, now); err != nil {
-			return err
-		}
-		if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
-			return err
-		}
-		// Access ends in the same transaction: the user's next request, on
-		// any instance, finds no session and no token (DEA-1).
-		if err := tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
-			return err
-		}
-		if err := tx.RevokeUserAPITokens(ctx, u.ID, now); err != nil {
-			return err
-		}
-		if err := revokeSendAs(ctx, tx, a, u); err != nil {
-			return err
-		}
 		out = u
-		return freeSeat(ctx, tx, a, u, muster.ActionUserDeactivated, before)
+		return deactivate(ctx, tx, a, u)
 	})
 	return out, err
+}
+
+// deactivate deactivates the Active user u, whom the actor a may
+// deactivate (CheckUserAction).
+func deactivate(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
+	now := tx.now
+	before := userSnapshot(u)
+	u.Status, u.DeactivatedAt, u.UpdatedAt = muster.StatusDeactivated, now, now
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkInactive, now); err != nil {
+		return err
+	}
+	if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
+		return err
+	}
+	// Access ends in the same transaction: the user's next request, on any
+	// instance, finds no session and no token (DEA-1).
+	if err := tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
+		return err
+	}
+	if err := tx.RevokeUserAPITokens(ctx, u.ID, now); err != nil {
+		return err
+	}
+	if err := revokeSendAs(ctx, tx, a, u); err != nil {
+		return err
+	}
+	return freeSeat(ctx, tx, a, u, muster.ActionUserDeactivated, before)
 }
 
 // InviteForm is what "Invite a User" offers: the org's teams and, to invite
@@ -740,10 +856,14 @@ func userSnapshot(u *muster.User) map[string]any {
 	for i, id := range u.SecondaryTeamIDs {
 		secondaries[i] = id
 	}
-	return map[string]any{
+	snap := map[string]any{
 		"email": u.Email, "first_name": u.FirstName, "last_name": u.LastName, "role": string(u.Role),
 		"status": string(u.Status), "primary_team_id": u.PrimaryTeamID, "secondary_team_ids": secondaries,
 	}
+	if u.ExternalID != "" {
+		snap["external_id"] = u.ExternalID
+	}
+	return snap
 }
 
 func equalSnapshots(a, b map[string]any) bool {

@@ -13,10 +13,14 @@ package testsupport
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -93,4 +97,45 @@ func Main(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// Do sends an HTTP request whose body is body (nothing for nil, a string as
+// it is, anything else as JSON) with header's name and value pairs (a pair
+// with an empty value leaves the header out, whatever came before it), and
+// reads the answer in full. The caller closes nothing.
+func Do(tb testing.TB, method, url string, body any, header ...string) (*http.Response, []byte) {
+	tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i]) // sent without it
+		} else {
+			req.Header.Set(header[i], header[i+1])
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatalf("%s %s: reading the answer: %v", method, url, err)
+	}
+	return res, raw
 }

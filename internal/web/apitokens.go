@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -68,14 +69,22 @@ func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *Server) handleAPITokens(w http.ResponseWriter, r *http.Request) {
+	if notice, ok := s.revokedNotice(w, r, "The token has been revoked. Programs using it are refused from now on."); ok {
+		s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Notice: notice})
+	}
+}
+
+// revokedNotice reads a token page's query and returns what its notice
+// says: msg after a revocation (revokeToken), else nothing; not ok when
+// the query was refused.
+func (s *Server) revokedNotice(w http.ResponseWriter, r *http.Request, msg string) (string, bool) {
 	if !s.parseForm(w, r) {
-		return
+		return "", false
 	}
-	notice := ""
 	if r.Form.Get("notice") == "revoked" {
-		notice = "The token has been revoked. Programs using it are refused from now on."
+		return msg, true
 	}
-	s.renderAPITokens(w, r, http.StatusOK, apiTokensPage{Notice: notice})
+	return "", true
 }
 
 func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
@@ -95,22 +104,37 @@ func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := newTokenNameField(r.PostForm.Get("name"), "")
+	if s.nameRefused(w, r, err, &name) {
+		s.renderAPITokens(w, r, httperr.Status(err), apiTokensPage{Expires: expires, Name: name})
+	}
+}
+
+// nameRefused puts a refusal of a token's creation beside its name field
+// and reports whether the form is to be shown again; a refusal about
+// anything else is answered with its own page.
+func (s *Server) nameRefused(w http.ResponseWriter, r *http.Request, err error, name *Field) bool {
 	showFieldErrors(err, map[string]*string{muster.FieldName: &name.Error})
 	if name.Error == "" {
 		s.refused(w, r, err)
-		return
+		return false
 	}
-	s.renderAPITokens(w, r, httperr.Status(err), apiTokensPage{Expires: expires, Name: name})
+	return true
 }
 
 func (s *Server) handleAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
+	s.revokeToken(w, r, s.svc.RevokeAPIToken, "/settings/api-tokens?notice=revoked")
+}
+
+// revokeToken revokes the token the path's {id} names with revoke, then
+// sends the browser to done.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, revoke func(context.Context, int64) error, done string) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
 		return
 	}
-	if s.refused(w, r, s.svc.RevokeAPIToken(r.Context(), id)) {
+	if s.refused(w, r, revoke(r.Context(), id)) {
 		return
 	}
-	http.Redirect(w, r, "/settings/api-tokens?notice=revoked", http.StatusSeeOther)
+	http.Redirect(w, r, done, http.StatusSeeOther)
 }

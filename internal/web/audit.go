@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/download"
+	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
 
@@ -56,6 +57,12 @@ func auditQuery(q url.Values) (service.AuditQuery, string) {
 	return aq, problem
 }
 
+// newAuditRow is an event as a row of the audit log.
+func newAuditRow(e *muster.AuditEvent) auditRow {
+	return auditRow{Time: humanTime(e.CreatedAt), Actor: e.ActorLabel, Action: e.Action,
+		Target: e.TargetType + " " + e.TargetLabel, Change: describeChange(e.Before, e.After), Origin: e.Origin}
+}
+
 func describeChange(before, after map[string]any) string {
 	if before == nil && after == nil {
 		return ""
@@ -85,8 +92,7 @@ func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 		From: q.Get("from"), To: q.Get("to"), Message: problem}
 	p.Section = "audit"
 	for _, e := range page.Events {
-		p.Events = append(p.Events, auditRow{Time: humanTime(e.CreatedAt), Actor: e.ActorLabel, Action: e.Action,
-			Target: e.TargetType + " " + e.TargetLabel, Change: describeChange(e.Before, e.After), Origin: e.Origin})
+		p.Events = append(p.Events, newAuditRow(e))
 	}
 	export := url.Values{}
 	for k, v := range q {

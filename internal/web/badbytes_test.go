@@ -108,6 +108,7 @@ func TestBadBytesConsole(t *testing.T) {
 					return url.Values{"step": {"save"}, "from_name": {unique("News ")}, "from_email": {"news@example.com"}}
 				}, http.StatusSeeOther, nil},
 				{"/settings/api-tokens", func() url.Values { return url.Values{"name": {unique("Sync ")}, "expires": {"30"}} }, http.StatusOK, nil},
+				{"/settings/provisioning/tokens", func() url.Values { return url.Values{"name": {unique("Okta ")}} }, http.StatusOK, nil},
 				{"/settings/organization/licenses", func() url.Values { return url.Values{"licenses": {"30"}} }, http.StatusSeeOther, nil},
 				{"/settings/sso", func() url.Values {
 					return url.Values{"issuer": {"https://idp.example.com"}, "client_id": {unique("muster-")},
@@ -191,7 +192,7 @@ func TestBadBytesConsole(t *testing.T) {
 			for _, path := range []string{usersPath + "?q=", usersPath + "?status=", usersPath + "?role=", usersPath + "?after=",
 				"/settings/audit-log?action=", "/settings/audit-log?actor=", "/settings/audit-log?from=",
 				"/settings/audit-log.csv?action=", "/signin?next=/", "/signin/region?region=", "/settings/mailbox?before=",
-				usersPath + "/users/invite?again=", "/account/sessions?notice=", "/settings/api-tokens?notice=",
+				usersPath + "/users/invite?again=", "/account/sessions?notice=", "/settings/api-tokens?notice=", "/settings/provisioning?notice=",
 				"/settings/organization/transfer?to="} {
 				for _, a := range textAttacks {
 					target := path + url.QueryEscape(a.value)

@@ -217,6 +217,8 @@ func TestSettingsRefuseManagersAndBasicUsers(t *testing.T) {
 			{"POST", fmt.Sprintf("/settings/roles-access/send-as/%d/delete", ids["perm"])},
 			{"GET", "/settings/audit-log"}, {"GET", "/settings/audit-log.csv"},
 			{"GET", "/settings/api-tokens"}, {"POST", "/settings/api-tokens"},
+			{"GET", "/settings/provisioning"}, {"POST", "/settings/provisioning/tokens"},
+			{"POST", "/settings/provisioning/tokens/1/revoke"},
 			{"GET", "/settings/mailbox"},
 		} {
 			var p page

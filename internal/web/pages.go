@@ -16,7 +16,8 @@ var templateFS embed.FS
 // templates/layout.html.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test"}
+	"sendas_form", "organization", "provisioning", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains",
+	"sso_test"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {

@@ -34,6 +34,8 @@ type Config struct {
 	Log *slog.Logger
 	// API, when set, serves everything under /api/v1/.
 	API http.Handler
+	// SCIM, when set, serves everything under /scim/v2/ (package scim).
+	SCIM http.Handler
 	// Mailbox says that no SMTP server is configured, so email stays in the
 	// local mailbox; pages that mention sent email say so.
 	Mailbox bool
@@ -72,11 +74,13 @@ type Server struct {
 	// secureCookies is set when Muster is served over HTTPS; it also sends
 	// Strict-Transport-Security.
 	secureCookies bool
-	region        string
-	regions       []RegionLink
-	mux           *http.ServeMux
-	metrics       *metrics
-	handler       http.Handler
+	// baseURL is --base-url, without a trailing slash; empty when unset.
+	baseURL string
+	region  string
+	regions []RegionLink
+	mux     *http.ServeMux
+	metrics *metrics
+	handler http.Handler
 
 	// trustedProxies are the peers whose X-Forwarded-For is believed.
 	trustedProxies []netip.Prefix
@@ -96,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		pages:         pg,
 		mailbox:       cfg.Mailbox,
 		secureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
+		baseURL:       strings.TrimRight(cfg.BaseURL, "/"),
 		region:        cfg.Region,
 		regions:       cfg.Regions,
 		mux:           http.NewServeMux(),
@@ -105,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.routes(cfg.API)
+	s.routes(cfg.API, cfg.SCIM)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
@@ -118,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
 // routes registers every page, by method and path.
-func (s *Server) routes(api http.Handler) {
+func (s *Server) routes(api, scim http.Handler) {
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err)
@@ -203,11 +208,17 @@ func (s *Server) routes(api http.Handler) {
 	s.mux.HandleFunc("POST /settings/domains", s.requireUser(s.handleSSODomainAdd))
 	s.mux.HandleFunc("POST /settings/domains/{id}/verify", s.requireUser(s.handleSSODomainVerify))
 	s.mux.HandleFunc("POST /settings/domains/{id}/remove", s.requireUser(s.handleSSODomainRemove))
+	s.mux.HandleFunc("GET /settings/provisioning", s.requireUser(s.handleProvisioning))
+	s.mux.HandleFunc("POST /settings/provisioning/tokens", s.requireUser(s.handleSCIMTokenCreate))
+	s.mux.HandleFunc("POST /settings/provisioning/tokens/{id}/revoke", s.requireUser(s.handleSCIMTokenRevoke))
 	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
 
 	if api != nil {
 		s.mux.Handle("/api/v1/", api)
+	}
+	if scim != nil {
+		s.mux.Handle("/scim/v2/", scim)
 	}
 }
 

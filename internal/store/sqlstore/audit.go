@@ -58,6 +58,9 @@ func (tx *Tx) FindAuditEvents(ctx context.Context, f muster.AuditFilter) ([]*mus
 	if f.Action != "" {
 		where = append(where, `action = `+arg(f.Action))
 	}
+	if f.OriginPrefix != "" {
+		where = append(where, between(`origin`, arg(f.OriginPrefix), arg(f.OriginPrefix+"\U0010FFFF")))
+	}
 	if !f.Since.IsZero() {
 		where = append(where, `created_at >= `+arg(micros(f.Since)))
 	}

@@ -8,21 +8,22 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 )
 
-const teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version, t.primary_count, t.secondary_count`
+const teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version, t.primary_count, t.secondary_count,
+	t.external_id`
 
 // teamOrder is the order of team lists: the Default Team, then by name.
 const teamOrder = `t.is_default DESC, t.name_key, t.id`
 
 func scanTeam(row interface{ Scan(...any) error }, t *muster.Team) error {
 	return row.Scan(&t.ID, &t.OrgID, &t.Name, &t.IsDefault, nullTime{&t.CreatedAt}, &t.Version, &t.PrimaryCount,
-		&t.SecondaryCount)
+		&t.SecondaryCount, &t.ExternalID)
 }
 
 // CreateTeam implements muster.Tx.
 func (tx *Tx) CreateTeam(ctx context.Context, team *muster.Team) error {
-	id, err := tx.insert(ctx, `INSERT INTO teams (org_id, name, name_key, is_default, created_at)
-		VALUES ($1, $2, $3, $4, $5)`,
-		team.OrgID, team.Name, muster.SearchKey(team.Name), team.IsDefault, micros(team.CreatedAt))
+	id, err := tx.insert(ctx, `INSERT INTO teams (org_id, name, name_key, is_default, created_at, external_id)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		team.OrgID, team.Name, muster.SearchKey(team.Name), team.IsDefault, micros(team.CreatedAt), team.ExternalID)
 	team.ID, team.Version = id, 1
 	return err
 }
@@ -91,6 +92,40 @@ func (tx *Tx) RenameTeam(ctx context.Context, team *muster.Team, name string) er
 	}
 	team.Name = name
 	return nil
+}
+
+// SetTeamExternalID implements muster.Tx.
+func (tx *Tx) SetTeamExternalID(ctx context.Context, team *muster.Team, externalID string) error {
+	err := tx.queryRow(ctx, `UPDATE teams SET external_id = $3, version = version + 1
+		WHERE org_id = $1 AND id = $2 RETURNING version`, team.OrgID, team.ID, externalID).Scan(&team.Version)
+	if err != nil {
+		return notFound(tx.mapError(err), "Team")
+	}
+	team.ExternalID = externalID
+	return nil
+}
+
+// FindTeamMembers implements muster.Tx. It reads the team's memberships
+// from memberships_team, in user id order.
+func (tx *Tx) FindTeamMembers(ctx context.Context, orgID, teamID int64) ([]muster.Member, error) {
+	rows, err := tx.query(ctx, `SELECT u.id, u.first_name, u.last_name
+		FROM memberships m CROSS JOIN users u
+		WHERE m.team_id = $2 AND u.id = m.user_id AND u.org_id = $1
+			AND u.status IN ('pending', 'active') AND u.scim_deleted_at IS NULL
+		ORDER BY u.id`, orgID, teamID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []muster.Member
+	for rows.Next() {
+		var u muster.User
+		if err := rows.Scan(&u.ID, &u.FirstName, &u.LastName); err != nil {
+			return nil, err
+		}
+		out = append(out, muster.Member{UserID: u.ID, Name: u.Name()})
+	}
+	return out, rows.Err()
 }
 
 // memberCounts are changes to a team's counts of Pending and Active members.

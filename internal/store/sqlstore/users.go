@@ -15,7 +15,7 @@ import (
 // user's teams, read with the user (see teamsColumn).
 const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role, u.status, u.password_hash,
 	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version,
-	u.invitation_expires_at, ` + teamsColumn
+	u.invitation_expires_at, u.external_id, u.scim_deleted_at, ` + teamsColumn
 
 // teamsColumn is the memberships of users u as one string: the team ids
 // separated by commas, the primary team's marked with a "p" ("7,p3,12"),
@@ -28,7 +28,8 @@ const teamsColumn = `(SELECT string_agg(CASE m.kind WHEN 'primary' THEN 'p' ELSE
 func scanUser(row interface{ Scan(...any) error }, u *muster.User) error {
 	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
 		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
-		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt}, teams{u})
+		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt}, &u.ExternalID,
+		nullTime{&u.SCIMDeletedAt}, teams{u})
 	if u.Status != muster.StatusPending {
 		// The column keeps the last link's expiry; it means something
 		// only while the user is Pending.
@@ -81,11 +82,11 @@ func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
 	u.Version = 1
 	id, err := tx.insert(ctx, `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key, last_key,
 			role, status, password_hash, invited_at, invited_by, activated_at, deactivated_at, last_sign_in_at,
-			updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+			updated_at, version, external_id, scim_deleted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		u.OrgID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status, u.PasswordHash,
 		micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
-		micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version)
+		micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version, u.ExternalID, micros(u.SCIMDeletedAt))
 	if err != nil {
 		return err
 	}
@@ -115,11 +116,11 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 	err = tx.queryRow(ctx, `UPDATE users SET email = $3, email_key = $4, first_name = $5, last_name = $6,
 			sort_key = $7, last_key = $8, role = $9, status = $10, password_hash = $11, invited_at = $12,
 			invited_by = $13, activated_at = $14, deactivated_at = $15, last_sign_in_at = $16, updated_at = $17,
-			version = version + 1
+			external_id = $18, scim_deleted_at = $19, version = version + 1
 		WHERE org_id = $1 AND id = $2 RETURNING version`,
 		u.OrgID, u.ID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status,
 		u.PasswordHash, micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
-		micros(u.LastSignInAt), micros(u.UpdatedAt)).Scan(&u.Version)
+		micros(u.LastSignInAt), micros(u.UpdatedAt), u.ExternalID, micros(u.SCIMDeletedAt)).Scan(&u.Version)
 	if err != nil {
 		return notFound(tx.mapError(err), "User")
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -29,9 +30,13 @@ type Config struct {
 	Invites     int    // invitations in the invite phase
 	Reads       int    // requests in the read phase
 	DeactivateP int    // percent of seeded users deactivated in the last phase
+	SCIMCreates int    // users created in the scim-create phase
 	// Phases names the phases to run, in order: "invite", "read" and
 	// "deactivate" (DefaultPhases), or "page", "search" and "get", each one
-	// kind of the read phase's requests alone. Reads requests each.
+	// kind of the read phase's requests alone (Reads requests each), or
+	// SCIM's: "scim-create" (SCIMCreates POST /scim/v2/Users) and
+	// "scim-filter" (Reads GET /scim/v2/Users?filter=userName eq "…" of
+	// seeded users, in upper case).
 	Phases []string
 	// ServerPID, if not 0, is sampled for RSS and CPU time.
 	ServerPID int
@@ -43,6 +48,10 @@ type Seed struct {
 	Teams  []int64
 	Users  []int64 // every seeded user
 	Active []int64 // seeded users who accepted, to deactivate
+	// SCIMToken is a SCIM token of the org; Emails are the seeded users'
+	// emails, which the scim-filter phase looks up.
+	SCIMToken string
+	Emails    []string
 }
 
 var firstNames = strings.Fields(`Ada Alan Alice Amir Ana Andrea Anna Arjun Ben Bianca Carla Carlos Chen Chloe Daniel
@@ -59,7 +68,7 @@ var lastNames = strings.Fields(`Abbott Adams Ahmed Alvarez Baker Bauer Becker Br
 // Active) through svc, an API token for its Owner, and 20 teams.
 func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, error) {
 	op := muster.NewContext(ctx, muster.Principal{Origin: "load"})
-	setup, err := svc.CreateOrg(op, service.NewOrg{Name: "Load Test", LicenseTotal: cfg.Users + cfg.Invites + 10,
+	setup, err := svc.CreateOrg(op, service.NewOrg{Name: "Load Test", LicenseTotal: cfg.Users + cfg.Invites + cfg.SCIMCreates + 10,
 		OwnerEmail: fmt.Sprintf("owner-%d@load.example", time.Now().UnixNano()), OwnerFirstName: "Load", OwnerLastName: "Owner"})
 	if err != nil {
 		return nil, err
@@ -71,11 +80,10 @@ func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, erro
 		return nil, err
 	}
 	owner := muster.NewContext(ctx, muster.Principal{UserID: signedIn.User.ID, OrgID: setup.Org.ID, Origin: "load"})
-	tok, err := svc.CreateAPIToken(owner, "load test", time.Time{})
+	seed, err := newTokens(owner, svc)
 	if err != nil {
 		return nil, err
 	}
-	seed := &Seed{Token: tok.Secret}
 	for i := range 20 {
 		t, err := svc.CreateTeam(owner, fmt.Sprintf("Team %02d", i+1))
 		if err != nil {
@@ -98,6 +106,7 @@ func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, erro
 		mu.Lock()
 		defer mu.Unlock()
 		seed.Users = append(seed.Users, res.User.ID)
+		seed.Emails = append(seed.Emails, res.User.Email)
 		if i < activate {
 			seed.Active = append(seed.Active, res.User.ID)
 		}
@@ -110,11 +119,10 @@ func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, erro
 // bulk): an API token for its Owner, who acts in owner, its teams, its
 // users, and cfg.DeactivateP percent of cfg.Users of its Active users.
 func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*Seed, error) {
-	tok, err := svc.CreateAPIToken(owner, "load test", time.Time{})
+	seed, err := newTokens(owner, svc)
 	if err != nil {
 		return nil, err
 	}
-	seed := &Seed{Token: tok.Secret}
 	teams, err := svc.Teams(owner)
 	if err != nil {
 		return nil, err
@@ -130,6 +138,7 @@ func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*See
 		}
 		for _, u := range page.Users {
 			seed.Users = append(seed.Users, u.ID)
+			seed.Emails = append(seed.Emails, u.Email)
 			if u.Status == muster.StatusActive && u.Role != muster.RoleOwner && len(seed.Active) < deactivate {
 				seed.Active = append(seed.Active, u.ID)
 			}
@@ -142,7 +151,22 @@ func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*See
 	// Shuffled, so that reads and deactivations spread over the list
 	// rather than follow its alphabetical order.
 	rand.Shuffle(len(seed.Users), func(i, j int) { seed.Users[i], seed.Users[j] = seed.Users[j], seed.Users[i] })
+	rand.Shuffle(len(seed.Emails), func(i, j int) { seed.Emails[i], seed.Emails[j] = seed.Emails[j], seed.Emails[i] })
 	return seed, nil
+}
+
+// newTokens creates the API token and the SCIM token the phases use, as
+// the Owner who acts in owner.
+func newTokens(owner context.Context, svc *service.Service) (*Seed, error) {
+	tok, err := svc.CreateAPIToken(owner, "load test", time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	scim, err := svc.CreateSCIMToken(owner, "load test")
+	if err != nil {
+		return nil, err
+	}
+	return &Seed{Token: tok.Secret, SCIMToken: scim.Secret}, nil
 }
 
 // invite is the i-th invitation: a primary and a secondary team.
@@ -286,7 +310,7 @@ func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int)
 var DefaultPhases = []string{"invite", "read", "deactivate"}
 
 // PhaseNames are the phases Config.Phases may name.
-var PhaseNames = []string{"invite", "read", "deactivate", "page", "search", "get"}
+var PhaseNames = []string{"invite", "read", "deactivate", "page", "search", "get", "scim-create", "scim-filter"}
 
 // Run runs cfg.Phases (or DefaultPhases) against the server.
 func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
@@ -300,6 +324,32 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 	}
 	get := func(i int) error {
 		return c.Do(ctx, "GET", fmt.Sprintf("/api/v1/users/%d", seed.Users[i%len(seed.Users)]), nil, http.StatusOK)
+	}
+	// An identity provider's client: Okta and Entra ID look a user up by
+	// userName before they create or change them.
+	sc := &Client{URL: c.URL, Token: seed.SCIMToken, HTTP: c.HTTP}
+	scimCreate := func(i int) error {
+		in := seed.invite(i, "scim")
+		return sc.Do(ctx, "POST", "/scim/v2/Users", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": in.Email,
+			"externalId": fmt.Sprintf("load-%d", i), "active": true,
+			"name":   map[string]any{"givenName": in.FirstName, "familyName": in.LastName},
+			"emails": []any{map[string]any{"value": in.Email, "type": "work", "primary": true}},
+		}, http.StatusCreated)
+	}
+	scimFilter := func(i int) error {
+		email := strings.ToUpper(seed.Emails[i%len(seed.Emails)])
+		var list struct {
+			TotalResults int `json:"totalResults"`
+		}
+		path := "/scim/v2/Users?filter=" + url.QueryEscape(`userName eq "`+email+`"`)
+		if err := sc.call(ctx, "GET", path, nil, http.StatusOK, &list); err != nil {
+			return err
+		}
+		if list.TotalResults != 1 {
+			return fmt.Errorf("GET %s: %d users; want 1", path, list.TotalResults)
+		}
+		return nil
 	}
 	phases := map[string]struct {
 		n  int
@@ -315,9 +365,11 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 		"deactivate": {len(seed.Active), func(i int) error {
 			return c.Do(ctx, "POST", fmt.Sprintf("/api/v1/users/%d/deactivate", seed.Active[i]), nil, http.StatusOK)
 		}},
-		"page":   {cfg.Reads, page},
-		"search": {cfg.Reads, search},
-		"get":    {cfg.Reads, get},
+		"page":        {cfg.Reads, page},
+		"search":      {cfg.Reads, search},
+		"get":         {cfg.Reads, get},
+		"scim-create": {cfg.SCIMCreates, scimCreate},
+		"scim-filter": {cfg.Reads, scimFilter},
 	}
 	names := cfg.Phases
 	if len(names) == 0 {

@@ -3,6 +3,7 @@ package loadtest_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/api"
+	"github.com/muster-app/muster/internal/scim"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/testsupport/loadtest"
@@ -23,9 +25,13 @@ import (
 func TestRunSmallLoad(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	svc := service.New(db, service.Config{BaseURL: "http://load.invalid", Links: web.NewLinks("http://load.invalid"), PasswordParams: secret.TestParams})
-	srv := httptest.NewServer(api.New(svc, slog.New(slog.DiscardHandler)))
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api.New(svc, slog.New(slog.DiscardHandler)))
+	mux.Handle("/scim/v2/", scim.New(svc, slog.New(slog.DiscardHandler), ""))
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	cfg := loadtest.Config{URL: srv.URL, Users: 40, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10, ServerPID: os.Getpid()}
+	cfg := loadtest.Config{URL: srv.URL, Users: 40, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10, SCIMCreates: 20,
+		ServerPID: os.Getpid()}
 	seed, err := loadtest.NewSeed(context.Background(), svc, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -46,15 +52,19 @@ func TestRunSmallLoad(t *testing.T) {
 		t.Errorf("table:\n%s", table.String())
 	}
 
-	// Each kind of read alone, in the order asked.
-	cfg.Phases = []string{"search", "get", "page"}
+	// Each kind of read alone, in the order asked, and SCIM's phases.
+	cfg.Phases = []string{"search", "get", "page", "scim-create", "scim-filter"}
 	results = loadtest.Run(context.Background(), cfg, seed)
-	if len(results) != 3 {
+	if len(results) != 5 {
 		t.Fatalf("phases %v gave %d results", cfg.Phases, len(results))
 	}
 	for i, r := range results {
-		if r.Phase != cfg.Phases[i] || r.Errors != 0 || r.Ops != cfg.Reads {
-			t.Errorf("phase %+v; want %s with %d operations, no errors", r, cfg.Phases[i], cfg.Reads)
+		ops := cfg.Reads
+		if r.Phase == "scim-create" {
+			ops = cfg.SCIMCreates
+		}
+		if r.Phase != cfg.Phases[i] || r.Errors != 0 || r.Ops != ops {
+			t.Errorf("phase %+v; want %s with %d operations, no errors", r, cfg.Phases[i], ops)
 		}
 	}
 }

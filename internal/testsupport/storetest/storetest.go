@@ -81,7 +81,14 @@ func OpenSQLite(tb testing.TB) *sqlstore.DB {
 // ends.
 func OpenPostgres(tb testing.TB) *sqlstore.DB {
 	tb.Helper()
-	url := PostgresSchema(tb)
+	return OpenPostgresAt(tb, PostgresSchema(tb))
+}
+
+// OpenPostgresAt opens a store on the PostgreSQL schema url selects (see
+// PostgresSchema), closed when the test ends: each call is one more Muster
+// instance, with its own pool, sharing the database.
+func OpenPostgresAt(tb testing.TB, url string) *sqlstore.DB {
+	tb.Helper()
 	db, err := postgres.Open(context.Background(), url)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,0 +1,208 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// SelectUsers implements muster.Tx.
+func (tx *Tx) SelectUsers(ctx context.Context, sel muster.UserSelection) ([]*muster.User, error) {
+	where, args, err := tx.selectionWhere(sel)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, sel.Limit, sel.Offset)
+	rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+
+		` ORDER BY u.id LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	users := make([]*muster.User, 0, min(sel.Limit, 64))
+	for rows.Next() {
+		var u muster.User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, err
+		}
+		users = append(users, &u)
+	}
+	return users, rows.Err()
+}
+
+// CountSelectedUsers implements muster.Tx.
+func (tx *Tx) CountSelectedUsers(ctx context.Context, sel muster.UserSelection) (int, error) {
+	where, args, err := tx.selectionWhere(sel)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = tx.queryRow(ctx, `SELECT count(*) FROM users u WHERE `+where, args...).Scan(&n)
+	return n, err
+}
+
+// selectionWhere is the WHERE clause of a selection and its arguments. A
+// condition that an index answers (an email, an external ID, an id) is
+// found through it; any other (no condition, "contains") walks the
+// primary key in id order, as the page is ordered, with the org named as
+// ExportUsers names it so that SQLite does not read the whole org through
+// one of its indexes and sort it.
+func (tx *Tx) selectionWhere(sel muster.UserSelection) (string, []any, error) {
+	args := []any{sel.OrgID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + itoa(len(args))
+	}
+	org := `u.org_id`
+	if sel.Where == nil || !indexed(*sel.Where) {
+		org = tx.dialect.ExportOrg
+	}
+	where := org + ` = $1 AND u.scim_deleted_at IS NULL`
+	if sel.Where == nil {
+		return where, args, nil
+	}
+	cond, err := userCondition(*sel.Where, arg)
+	if err != nil {
+		return "", nil, err
+	}
+	return where + ` AND ` + cond, args, nil
+}
+
+// indexed reports whether an index finds the users c selects.
+func indexed(c muster.Condition) bool {
+	switch c.Op {
+	case muster.CondAnd:
+		for _, p := range c.Of {
+			if indexed(p) {
+				return true
+			}
+		}
+		return false
+	case muster.CondOr:
+		for _, p := range c.Of {
+			if !indexed(p) {
+				return false
+			}
+		}
+		return len(c.Of) > 0
+	case muster.CondEqual:
+		return true
+	case muster.CondPrefix:
+		return c.Attr == muster.AttrEmail
+	}
+	return false
+}
+
+// userCondition is c in SQL over users u.
+func userCondition(c muster.Condition, arg func(any) string) (string, error) {
+	switch c.Op {
+	case muster.CondAnd, muster.CondOr:
+		if len(c.Of) == 0 {
+			return "", fmt.Errorf("sqlstore: %s of no conditions", c.Op)
+		}
+		parts := make([]string, len(c.Of))
+		for i, p := range c.Of {
+			var err error
+			if parts[i], err = userCondition(p, arg); err != nil {
+				return "", err
+			}
+		}
+		return `(` + strings.Join(parts, ` `+strings.ToUpper(string(c.Op))+` `) + `)`, nil
+	}
+	switch {
+	case c.Attr == muster.AttrEmail:
+		key := muster.NormalizeEmail(c.Value)
+		switch c.Op {
+		case muster.CondEqual:
+			return `u.email_key = ` + arg(key), nil
+		case muster.CondPrefix:
+			return between(`u.email_key`, arg(key), arg(key+"\U0010FFFF")), nil
+		case muster.CondContains:
+			return `u.email_key LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, nil
+		}
+	case c.Attr == muster.AttrExternalID && c.Op == muster.CondEqual:
+		return `u.external_id = ` + arg(c.Value), nil
+	case c.Attr == muster.AttrID && c.Op == muster.CondEqual:
+		id, err := strconv.ParseInt(c.Value, 10, 64)
+		if err != nil || id <= 0 {
+			return `1 = 0`, nil // no user has such an id
+		}
+		return `u.id = ` + arg(id), nil
+	}
+	return "", fmt.Errorf("sqlstore: users have no condition %s %s", c.Attr, c.Op)
+}
+
+// escapeLike escapes LIKE's wildcards in s, for ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+const scimTokenColumns = `t.id, t.org_id, t.name, t.token_hash, t.created_by, t.created_by_label, t.created_at,
+	t.last_used_at, t.revoked_at`
+
+func scanSCIMToken(row interface{ Scan(...any) error }, t *muster.SCIMToken) error {
+	return row.Scan(&t.ID, &t.OrgID, &t.Name, &t.TokenHash, nullInt{&t.CreatedByID}, &t.CreatedBy,
+		nullTime{&t.CreatedAt}, nullTime{&t.LastUsedAt}, nullTime{&t.RevokedAt})
+}
+
+// CreateSCIMToken implements muster.Tx.
+func (tx *Tx) CreateSCIMToken(ctx context.Context, t *muster.SCIMToken) error {
+	id, err := tx.insert(ctx, `INSERT INTO scim_tokens (org_id, name, token_hash, created_by, created_by_label, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, t.OrgID, t.Name, t.TokenHash, nullID(t.CreatedByID), t.CreatedBy,
+		micros(t.CreatedAt))
+	t.ID = id
+	return err
+}
+
+// FindSCIMTokenByHash implements muster.Tx.
+func (tx *Tx) FindSCIMTokenByHash(ctx context.Context, hash []byte) (*muster.SCIMToken, error) {
+	return tx.findSCIMToken(ctx, `t.token_hash = $1`, hash)
+}
+
+// FindSCIMToken implements muster.Tx.
+func (tx *Tx) FindSCIMToken(ctx context.Context, orgID, id int64) (*muster.SCIMToken, error) {
+	return tx.findSCIMToken(ctx, `t.org_id = $1 AND t.id = $2`, orgID, id)
+}
+
+func (tx *Tx) findSCIMToken(ctx context.Context, where string, args ...any) (*muster.SCIMToken, error) {
+	var t muster.SCIMToken
+	if err := scanSCIMToken(tx.queryRow(ctx, `SELECT `+scimTokenColumns+` FROM scim_tokens t WHERE `+where, args...), &t); err != nil {
+		return nil, notFound(err, "SCIM token")
+	}
+	return &t, nil
+}
+
+// FindSCIMTokens implements muster.Tx.
+func (tx *Tx) FindSCIMTokens(ctx context.Context, orgID int64) ([]*muster.SCIMToken, error) {
+	rows, err := tx.query(ctx, `SELECT `+scimTokenColumns+` FROM scim_tokens t
+		WHERE t.org_id = $1 AND t.revoked_at IS NULL ORDER BY t.id DESC`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*muster.SCIMToken
+	for rows.Next() {
+		var t muster.SCIMToken
+		if err := scanSCIMToken(rows, &t); err != nil {
+			return nil, err
+		}
+		out = append(out, &t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeSCIMToken implements muster.Tx.
+func (tx *Tx) RevokeSCIMToken(ctx context.Context, orgID, id int64, now time.Time) (bool, error) {
+	return tx.affected(ctx, `UPDATE scim_tokens SET revoked_at = $3
+		WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL`, orgID, id, micros(now))
+}
+
+// TouchSCIMToken implements muster.Tx.
+func (tx *Tx) TouchSCIMToken(ctx context.Context, id int64, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1`, id, micros(now))
+	return err
+}
