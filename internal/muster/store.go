@@ -272,9 +272,12 @@ type APITokenTx interface {
 // identities, sign-ins in flight, recovery codes and the sessions they
 // end.
 type SSOTx interface {
-	// FindSSOConnection finds the org's connection; in a write transaction
-	// it locks it until the commit.
+	// FindSSOConnection finds the org's connection without a lock: sign-ins
+	// and every request read it, and must not wait for each other.
 	FindSSOConnection(ctx context.Context, orgID int64) (*SSOConnection, error)
+	// LockSSOConnection is FindSSOConnection for a transaction that changes
+	// the connection: in a write transaction it locks it until the commit.
+	LockSSOConnection(ctx context.Context, orgID int64) (*SSOConnection, error)
 	// SaveSSOConnection inserts the connection or writes its every field.
 	SaveSSOConnection(ctx context.Context, c *SSOConnection) error
 	// FindSSOConnectionsByClient finds the connections with the issuer and

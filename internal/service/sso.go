@@ -80,9 +80,18 @@ func (s *Service) SSOSettings(ctx context.Context) (*SSOSettings, error) {
 	})
 }
 
-// findConnection is the org's connection, nil when it has none.
+// findConnection is the org's connection, nil when it has none; read
+// without a lock.
 func findConnection(ctx context.Context, tx muster.Tx, orgID int64) (*muster.SSOConnection, error) {
-	c, err := tx.FindSSOConnection(ctx, orgID)
+	return noneIfNotFound(tx.FindSSOConnection(ctx, orgID))
+}
+
+// lockConnection is findConnection for a transaction that changes it.
+func lockConnection(ctx context.Context, tx muster.Tx, orgID int64) (*muster.SSOConnection, error) {
+	return noneIfNotFound(tx.LockSSOConnection(ctx, orgID))
+}
+
+func noneIfNotFound(c *muster.SSOConnection, err error) (*muster.SSOConnection, error) {
 	if muster.ErrorCode(err) == muster.ENOTFOUND {
 		return nil, nil
 	}
@@ -122,7 +131,7 @@ func (s *Service) SaveSSOConnection(ctx context.Context, in SSOConnectionInput) 
 		if err != nil {
 			return err
 		}
-		c, err := findConnection(ctx, tx, a.orgID)
+		c, err := lockConnection(ctx, tx, a.orgID)
 		if err != nil {
 			return err
 		}
@@ -208,7 +217,7 @@ func loadConnection(ctx context.Context, tx muster.Tx, load func(context.Context
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := findConnection(ctx, tx, a.orgID)
+	c, err := lockConnection(ctx, tx, a.orgID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -345,7 +345,7 @@ func (s *Service) FinishSSO(ctx context.Context, query url.Values, browserSecret
 		out, refusal = nil, protocol
 		if refusal == nil {
 			var err error
-			if out, refusal, err = s.decideSSO(ctx, tx, login, claims, c); err != nil {
+			if out, refusal, err = s.decideSSO(ctx, tx, login, conn, claims, c); err != nil {
 				return err
 			}
 		}
@@ -411,15 +411,19 @@ type ssoPlan struct {
 }
 
 // decideSSO decides who the verified claims are and, for a sign-in, signs
-// them in; for a test it records the result.
-func (s *Service) decideSSO(ctx context.Context, tx *txn, l *muster.SSOLogin, cl *sso.Claims, c Client) (*SSOOutcome, *ssoRefusal, error) {
+// them in; for a test it records the result. conn is the connection as the
+// callback read it; a test, which records its result on it, reads it again,
+// locked.
+func (s *Service) decideSSO(ctx context.Context, tx *txn, l *muster.SSOLogin, conn *muster.SSOConnection, cl *sso.Claims,
+	c Client) (*SSOOutcome, *ssoRefusal, error) {
 	org, err := tx.FindOrg(ctx, l.OrgID)
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := tx.FindSSOConnection(ctx, l.OrgID)
-	if err != nil {
-		return nil, nil, err
+	if l.Purpose == muster.SSOTest {
+		if conn, err = tx.LockSSOConnection(ctx, l.OrgID); err != nil {
+			return nil, nil, err
+		}
 	}
 	plan, refusal, err := planSSO(ctx, tx, org, conn, l, cl)
 	if err != nil || refusal != nil {

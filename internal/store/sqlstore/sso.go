@@ -22,8 +22,17 @@ func scanSSOConnection(row interface{ Scan(...any) error }, c *muster.SSOConnect
 
 // FindSSOConnection implements muster.Tx.
 func (tx *Tx) FindSSOConnection(ctx context.Context, orgID int64) (*muster.SSOConnection, error) {
+	return tx.findSSOConnection(ctx, orgID, "")
+}
+
+// LockSSOConnection implements muster.Tx.
+func (tx *Tx) LockSSOConnection(ctx context.Context, orgID int64) (*muster.SSOConnection, error) {
+	return tx.findSSOConnection(ctx, orgID, tx.forUpdate())
+}
+
+func (tx *Tx) findSSOConnection(ctx context.Context, orgID int64, lock string) (*muster.SSOConnection, error) {
 	var c muster.SSOConnection
-	row := tx.queryRow(ctx, `SELECT `+ssoConnectionColumns+` FROM sso_connections WHERE org_id = $1`+tx.forUpdate(), orgID)
+	row := tx.queryRow(ctx, `SELECT `+ssoConnectionColumns+` FROM sso_connections WHERE org_id = $1`+lock, orgID)
 	if err := scanSSOConnection(row, &c); err != nil {
 		return nil, notFound(err, "Single sign-on connection")
 	}
