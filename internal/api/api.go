@@ -86,6 +86,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/reports", s.handleReportCreate)
 	s.handle("GET /api/v1/reports/{id}", s.handleReportGet)
 	s.handle("GET /api/v1/reports/{id}/download", s.handleReportDownload)
+	s.webhookRoutes()
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "not_found", "Not Found", "There is no such API route.", nil)
 	})

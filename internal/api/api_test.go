@@ -29,6 +29,7 @@ import (
 	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/webhook"
 )
 
 var seq atomic.Int64
@@ -59,9 +60,15 @@ var document = func() *openapi3.T {
 	return doc
 }()
 
-func newEnv(t *testing.T, db *sqlstore.DB) *env {
+func newEnv(t *testing.T, db *sqlstore.DB, edit ...func(*service.Config)) *env {
 	t.Helper()
-	svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), PasswordParams: secret.TestParams})
+	cfg := service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), PasswordParams: secret.TestParams}
+	cfg.SecretBox, cfg.WebhooksAllowPrivate = testsupport.SecretBox(t), true // webhook endpoints on the tests' loopback receivers
+	cfg.Webhooks = webhook.NewClient(webhook.Options{AllowPrivate: true})
+	for _, f := range edit {
+		f(&cfg)
+	}
+	svc := service.New(db, cfg)
 	srv := httptest.NewServer(api.New(svc, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	doc := *document

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -110,7 +111,7 @@ func (f *fixtures) operations() map[string]func() operation {
 		return map[string]any{"from_name": "Support", "from_email": f.unique("support") + "@example.com",
 			"reply_to_name": "Help", "reply_to_email": "help@example.com", "user_ids": []int64{o.admin.ID}, "select_all": false}
 	}
-	return map[string]func() operation{
+	ops := map[string]func() operation{
 		"GET /api/v1/me": func() operation { return operation{} },
 		"GET /api/v1/users": func() operation {
 			page, err := f.e.svc.FindUsers(f.ctx, service.UserQuery{Limit: 1})
@@ -162,6 +163,8 @@ func (f *fixtures) operations() map[string]func() operation {
 				"until": {"2100-01-01T00:00:00Z"}, "cursor": {"999999999"}, "limit": {"10"}}}
 		},
 	}
+	maps.Copy(ops, f.webhookOperations())
+	return ops
 }
 
 func (f *fixtures) patch(userID int64) operation {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
 )
 
 type userBody struct {
@@ -280,12 +281,22 @@ func TestTenantIsolation(t *testing.T) {
 		if ran, err := e.svc.RunNextReport(context.Background()); err != nil || !ran {
 			t.Fatalf("RunNextReport = %v, %v; want org B's report run", ran, err)
 		}
+		hook, err := e.svc.CreateWebhook(bCtx, service.WebhookInput{URL: "https://hooks.b.example/muster"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Its own creation's audit event is its first delivery.
+		hookLog, err := e.svc.FindWebhookLog(bCtx, hook.Endpoint.ID, service.WebhookDeliveryQuery{})
+		if err != nil || len(hookLog.Deliveries) == 0 {
+			t.Fatalf("org B's webhook has no delivery: %v", err)
+		}
 		// B's ids per kind of resource, named by the path's first segment.
 		ids := map[string][]int64{
-			"users":   {b.owner.ID, b.admin.ID, b.manager.ID},
-			"teams":   {team.ID, b.defaultTeam},
-			"send-as": {permID.ID},
-			"reports": {rep.ID},
+			"users":    {b.owner.ID, b.admin.ID, b.manager.ID},
+			"teams":    {team.ID, b.defaultTeam},
+			"send-as":  {permID.ID},
+			"reports":  {rep.ID},
+			"webhooks": {hook.Endpoint.ID},
 		}
 
 		before := snapshot(t, e, b)
@@ -301,7 +312,9 @@ func TestTenantIsolation(t *testing.T) {
 			for method := range item.Operations() {
 				routes++
 				for _, id := range ids[kind] {
-					res := e.do(method, strings.ReplaceAll(path, "{id}", fmt.Sprint(id)), a.ownerToken, sweepBody(method, path, a))
+					p := strings.ReplaceAll(path, "{id}", fmt.Sprint(id))
+					p = strings.ReplaceAll(p, "{delivery_id}", fmt.Sprint(hookLog.Deliveries[0].ID))
+					res := e.do(method, p, a.ownerToken, sweepBody(method, path, a))
 					if res.status != 404 {
 						t.Errorf("%s %s with org B's id %d: %d %s; want 404", method, path, id, res.status, res.body)
 					}
@@ -331,6 +344,10 @@ func sweepBody(method, path string, a org) any {
 		return map[string]any{"name": "Hacked"}
 	case strings.HasPrefix(path, "/api/v1/send-as"):
 		return map[string]any{"from_name": "Hacked", "from_email": "hacked@a.example", "user_ids": []int64{}}
+	case strings.HasSuffix(path, "/redeliver-failed"):
+		return map[string]any{"since": "2020-01-01T00:00:00Z"}
+	case path == "/api/v1/webhooks/{id}":
+		return map[string]any{"description": "Hacked"}
 	}
 	return nil
 }
@@ -341,7 +358,7 @@ func snapshot(t *testing.T, e *env, b org) string {
 	t.Helper()
 	var s strings.Builder
 	for _, path := range []string{"/api/v1/users?limit=200", "/api/v1/teams", "/api/v1/license", "/api/v1/send-as",
-		"/api/v1/audit-events?limit=200"} {
+		"/api/v1/audit-events?limit=200", "/api/v1/webhooks"} {
 		res := e.do("GET", path, b.ownerToken, nil)
 		if res.status != 200 {
 			t.Fatalf("snapshot %s: %d %s", path, res.status, res.body)

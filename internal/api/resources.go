@@ -8,20 +8,13 @@ import (
 
 	"github.com/muster-app/muster/internal/download"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/resource"
 	"github.com/muster-app/muster/internal/service"
 )
 
-type teamJSON struct {
-	ID             int64  `json:"id"`
-	Name           string `json:"name"`
-	IsDefault      bool   `json:"is_default"`
-	PrimaryCount   int    `json:"primary_count"`
-	SecondaryCount int    `json:"secondary_count"`
-}
+type teamJSON = resource.Team
 
-func toTeamJSON(t *muster.Team) teamJSON {
-	return teamJSON{ID: t.ID, Name: t.Name, IsDefault: t.IsDefault, PrimaryCount: t.PrimaryCount, SecondaryCount: t.SecondaryCount}
-}
+func toTeamJSON(t *muster.Team) teamJSON { return resource.FromTeam(t) }
 
 // writeTeam writes a team with the ETag of its version: the counts change
 // as people come and go, and renaming with If-Match must not fail for that.
@@ -102,15 +95,9 @@ func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-type licenseJSON struct {
-	Total     int `json:"total"`
-	Used      int `json:"used"`
-	Remaining int `json:"remaining"`
-}
+type licenseJSON = resource.License
 
-func toLicenseJSON(o *muster.Org) licenseJSON {
-	return licenseJSON{Total: o.LicenseTotal, Used: o.SeatsUsed, Remaining: o.SeatsFree()}
-}
+func toLicenseJSON(o *muster.Org) licenseJSON { return resource.FromOrg(o) }
 
 // writeLicense writes the license usage with the ETag of the org's settings'
 // version: seats are taken and freed all the time, and changing the total
@@ -146,10 +133,7 @@ type ownershipTransferBody struct {
 	Password string `json:"password"`
 }
 
-type ownershipTransferJSON struct {
-	Owner         userJSON `json:"owner"`
-	PreviousOwner userJSON `json:"previous_owner"`
-}
+type ownershipTransferJSON = resource.OwnershipTransfer
 
 // handleOwnershipTransfer makes an Active Admin the Owner (OWN-1).
 func (s *Server) handleOwnershipTransfer(w http.ResponseWriter, r *http.Request) error {
@@ -165,19 +149,7 @@ func (s *Server) handleOwnershipTransfer(w http.ResponseWriter, r *http.Request)
 		PreviousOwner: toUserJSON(moved.From)}, "")
 }
 
-type auditJSON struct {
-	ID         int64          `json:"id"`
-	ActorID    *int64         `json:"actor_id"`
-	Actor      string         `json:"actor"`
-	Action     string         `json:"action"`
-	TargetType string         `json:"target_type"`
-	TargetID   int64          `json:"target_id"`
-	Target     string         `json:"target"`
-	Before     map[string]any `json:"before"`
-	After      map[string]any `json:"after"`
-	Origin     string         `json:"origin"`
-	CreatedAt  time.Time      `json:"created_at"`
-}
+type auditJSON = resource.AuditEvent
 
 type auditPage struct {
 	Data       []auditJSON `json:"data"`
@@ -222,12 +194,7 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := auditPage{Data: make([]auditJSON, len(page.Events))}
 	for i, e := range page.Events {
-		j := auditJSON{ID: e.ID, Actor: e.ActorLabel, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
-			Target: e.TargetLabel, Before: e.Before, After: e.After, Origin: e.Origin, CreatedAt: e.CreatedAt.UTC()}
-		if e.ActorID != 0 {
-			j.ActorID = &e.ActorID
-		}
-		out.Data[i] = j
+		out.Data[i] = resource.FromAuditEvent(e)
 	}
 	if page.NextBeforeID != 0 {
 		c := fmt.Sprint(page.NextBeforeID)
@@ -236,30 +203,14 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out, "")
 }
 
-type sendAsJSON struct {
-	ID           int64   `json:"id"`
-	FromName     string  `json:"from_name"`
-	FromEmail    string  `json:"from_email"`
-	ReplyToName  *string `json:"reply_to_name"`
-	ReplyToEmail *string `json:"reply_to_email"`
-	UserIDs      []int64 `json:"user_ids"`
-}
+type sendAsJSON = resource.SendAs
 
 // writeSendAs writes a permission with the ETag of its version.
 func writeSendAs(w http.ResponseWriter, status int, p *muster.SendAsPermission) error {
 	return writeJSON(w, status, toSendAsJSON(p), versionETag(p.Version))
 }
 
-func toSendAsJSON(p *muster.SendAsPermission) sendAsJSON {
-	j := sendAsJSON{ID: p.ID, FromName: p.FromName, FromEmail: p.FromEmail, UserIDs: p.UserIDs}
-	if p.HasReplyTo() {
-		j.ReplyToName, j.ReplyToEmail = &p.ReplyToName, &p.ReplyToEmail
-	}
-	if j.UserIDs == nil {
-		j.UserIDs = []int64{}
-	}
-	return j
-}
+func toSendAsJSON(p *muster.SendAsPermission) sendAsJSON { return resource.FromSendAs(p) }
 
 type sendAsBody struct {
 	FromName     string  `json:"from_name"`

@@ -6,48 +6,16 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/resource"
 	"github.com/muster-app/muster/internal/service"
 )
 
 // userJSON is a user as the API shows them.
-type userJSON struct {
-	ID               int64      `json:"id"`
-	Email            string     `json:"email"`
-	FirstName        string     `json:"first_name"`
-	LastName         string     `json:"last_name"`
-	Role             string     `json:"role"`
-	Status           string     `json:"status"`
-	PrimaryTeamID    int64      `json:"primary_team_id"`
-	SecondaryTeamIDs []int64    `json:"secondary_team_ids"`
-	InvitedAt        *time.Time `json:"invited_at"`
-	InvitedByID      *int64     `json:"invited_by_id"`
-	ActivatedAt      *time.Time `json:"activated_at"`
-	DeactivatedAt    *time.Time `json:"deactivated_at"`
-	LastSignInAt     *time.Time `json:"last_sign_in_at"`
-	Version          int64      `json:"version"`
-}
+type userJSON = resource.User
 
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
+func timePtr(t time.Time) *time.Time { return resource.Time(t) }
 
-func toUserJSON(u *muster.User) userJSON {
-	j := userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Role: string(u.Role),
-		Status: string(u.Status), PrimaryTeamID: u.PrimaryTeamID, SecondaryTeamIDs: u.SecondaryTeamIDs,
-		InvitedAt: timePtr(u.InvitedAt), ActivatedAt: timePtr(u.ActivatedAt), DeactivatedAt: timePtr(u.DeactivatedAt),
-		LastSignInAt: timePtr(u.LastSignInAt), Version: u.Version}
-	if j.SecondaryTeamIDs == nil {
-		j.SecondaryTeamIDs = []int64{}
-	}
-	if u.InvitedByID != 0 {
-		j.InvitedByID = &u.InvitedByID
-	}
-	return j
-}
+func toUserJSON(u *muster.User) userJSON { return resource.FromUser(u) }
 
 func writeUser(w http.ResponseWriter, status int, u *muster.User) error {
 	return writeJSON(w, status, toUserJSON(u), versionETag(u.Version))

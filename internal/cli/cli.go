@@ -46,7 +46,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the server: console, API, mail outbox and report jobs", runServe, nil},
+		{"serve", "run the server: console, API, mail outbox, report jobs and webhooks", runServe, nil},
 		{"init", "create an organization and its Owner, and print the Owner's set-up link", runInit, nil},
 		{"migrate", "bring the database schema up to date", runMigrate, nil},
 		{"users", "export an organization's user list as CSV (users export)", runUsers, []string{"export"}},

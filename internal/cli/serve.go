@@ -25,13 +25,14 @@ import (
 	"github.com/muster-app/muster/internal/sso"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/webhook"
 	"github.com/muster-app/muster/internal/worker"
 )
 
 const serveDescription = `
 Runs Muster: the web console, the JSON API under /api/v1, SCIM 2.0 for
 identity providers under /scim/v2, single sign-on, the mail outbox, the
-report jobs and the daily re-check of SSO domains.
+report jobs, webhook delivery and the daily re-check of SSO domains.
 Migrations run at start. On an empty database the console opens with a
 first-run page that creates the first organization.
 
@@ -114,12 +115,12 @@ func serveDebug(addr string, log *slog.Logger) (*http.Server, error) {
 	return srv, nil
 }
 
-// secretBox is what seals SSO client secrets: the key --secret-key gives
-// or, with SQLite, the key file kept beside the database (created on the
-// first start). With PostgreSQL and no key, SSO connections cannot be
-// saved: instances sharing the database need one key, which only the
-// operator can give them all. (The webhooks branch seals its signing
-// secrets with the same key and file: one server key.)
+// secretBox is what seals the secrets Muster must read back (webhook
+// signing secrets, SSO client secrets): the key --secret-key gives or, with
+// SQLite, the key file kept beside the database (created on the first
+// start). With PostgreSQL and no key, webhook endpoints and SSO connections
+// cannot be saved: instances sharing the database need one key, which only
+// the operator can give them all.
 func secretBox(cfg *config.Config, log *slog.Logger) (*secret.Box, error) {
 	key := cfg.SecretKey
 	if key == nil && !store.IsPostgres(cfg.DatabaseURL) {
@@ -130,11 +131,11 @@ func secretBox(cfg *config.Config, log *slog.Logger) (*secret.Box, error) {
 			return nil, fmt.Errorf("the server key (--secret-key): %w", err)
 		}
 		if created {
-			log.Info("created the server key that encrypts SSO client secrets; back it up with the database", "path", path)
+			log.Info("created the server key that encrypts webhook and SSO client secrets; back it up with the database", "path", path)
 		}
 	}
 	if key == nil {
-		log.Warn("no --secret-key (MUSTER_SECRET_KEY): single sign-on cannot be set up until every instance " +
+		log.Warn("no --secret-key (MUSTER_SECRET_KEY): webhook endpoints and single sign-on cannot be set up until every instance " +
 			"is started with the same key (openssl rand -base64 32)")
 		return nil, nil
 	}
@@ -192,18 +193,28 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 
+	box, err := secretBox(cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
 	workers := &worker.Workers{
 		Mail: &worker.MailSender{Store: db, Transport: transport, Log: log, FirstRetry: cfg.MailRetry, Poll: time.Second},
 	}
 	svcCfg := serviceConfig(cfg)
 	svcCfg.Waker = workers
-	if svcCfg.SecretBox, err = secretBox(cfg, log); err != nil {
-		ln.Close()
-		return err
-	}
+	svcCfg.SecretBox, svcCfg.WebhooksAllowPrivate = box, cfg.WebhooksAllowPrivate
+	svcCfg.Webhooks = webhook.NewClient(webhook.Options{AllowPrivate: cfg.WebhooksAllowPrivate,
+		UserAgent: "Muster-Webhooks/" + version()})
 	svcCfg.Resolver = sso.NewResolver(cfg.DNSResolver)
 	svc := service.New(db, svcCfg)
+	workers.Webhooks = &worker.WebhookSender{Service: svc, Log: log}
 	workers.SSO = &worker.SSOChecker{Service: svc, Log: log, Every: time.Hour}
+	if cfg.WebhooksAllowPrivate {
+		log.Warn("--webhooks-allow-private is set: webhook endpoints may use http:// and loopback or private " +
+			"addresses, so the console's Admins can make this server send requests into its own network; for local development only")
+	}
 	// A report whose runner died is taken over once its lease runs out, so
 	// the runner looks at least that often.
 	workers.Reports = &worker.ReportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}

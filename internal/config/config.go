@@ -75,12 +75,15 @@ type Config struct {
 	// a trusted proxy). Empty trusts none: the client is the peer.
 	TrustedProxies []netip.Prefix
 
+	// WebhooksAllowPrivate lets webhook endpoints use http:// and
+	// loopback, private and link-local addresses: for local development.
+	WebhooksAllowPrivate bool
 	// DNSResolver is the DNS server (host:port) that domain verification
 	// asks for TXT records (AUTH-6); empty uses the system's resolver.
 	DNSResolver string
 	// SecretKey is the server key that encrypts the secrets Muster must
-	// read back (SSO client secrets) at rest (secret.KeySize bytes); nil
-	// when not given.
+	// read back (webhook signing secrets, SSO client secrets) at rest
+	// (secret.KeySize bytes); nil when not given.
 	SecretKey []byte
 }
 
@@ -121,10 +124,12 @@ const (
 // FlagTrustedProxies names the trusted proxies setting, for Bind.
 const FlagTrustedProxies = "trusted-proxies"
 
-// Flag names of the single sign-on settings (AUTH-6), for Bind.
+// Flag names of the webhook (EVT-1) and single sign-on (AUTH-6)
+// settings, for Bind.
 const (
-	FlagDNSResolver = "dns-resolver"
-	FlagSecretKey   = "secret-key"
+	FlagWebhooksAllowPrivate = "webhooks-allow-private"
+	FlagDNSResolver          = "dns-resolver"
+	FlagSecretKey            = "secret-key"
 )
 
 // Defaults.
@@ -175,10 +180,12 @@ func Options() []Option {
 			"address of a second listener serving Go's profiles at /debug/pprof/, like 127.0.0.1:6060 (for measuring; keep it where only you reach it)"},
 		{FlagTrustedProxies, "MUSTER_TRUSTED_PROXIES", "", "CIDRS",
 			"reverse proxies whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.0.2.7; unset trusts none"},
+		{FlagWebhooksAllowPrivate, "MUSTER_WEBHOOKS_ALLOW_PRIVATE", "false", "BOOL",
+			"let webhook endpoints use http:// and loopback or private addresses, for local development only"},
 		{FlagDNSResolver, "MUSTER_DNS_RESOLVER", "", "HOST:PORT",
 			"DNS server that domain verification asks for TXT records, like 192.0.2.53:53; unset uses the system's"},
 		{FlagSecretKey, "MUSTER_SECRET_KEY", "a key file beside a SQLite database", "KEY",
-			"base64 of 32 random bytes (openssl rand -base64 32) that encrypts SSO client secrets; every instance on one PostgreSQL needs the same"},
+			"base64 of 32 random bytes (openssl rand -base64 32) that encrypts webhook and SSO client secrets; every instance on one PostgreSQL needs the same"},
 	}
 }
 
@@ -200,10 +207,30 @@ func Bind(fs *flag.FlagSet, names ...string) *Loader {
 			continue
 		}
 		l.options = append(l.options, o)
+		if o.Arg == "BOOL" {
+			// A switch: --webhooks-allow-private alone means true.
+			v := new(string)
+			fs.Var(boolText{v}, o.Flag, o.Usage)
+			l.values[o.Flag] = v
+			continue
+		}
 		l.values[o.Flag] = fs.String(o.Flag, "", o.Usage)
 	}
 	return l
 }
+
+// boolText is a flag that may be given without a value (true), kept as
+// text and checked with the other settings.
+type boolText struct{ v *string }
+
+func (b boolText) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolText) Set(s string) error { *b.v = s; return nil }
+func (b boolText) IsBoolFlag() bool   { return true }
 
 // Options returns the settings bound as flags, for usage text.
 func (l *Loader) Options() []Option { return l.options }
@@ -406,6 +433,13 @@ func parse(raw map[string]string) (*Config, error) {
 	}
 	c.TrustedProxies = proxies
 
+	if v := get(FlagWebhooksAllowPrivate, ""); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(FlagWebhooksAllowPrivate, "%q is not true or false", v)
+		}
+		c.WebhooksAllowPrivate = b
+	}
 	if c.DNSResolver = get(FlagDNSResolver, ""); c.DNSResolver != "" {
 		if host, port, err := net.SplitHostPort(c.DNSResolver); err != nil || host == "" {
 			bad(FlagDNSResolver, "%q is not a host:port address, like 192.0.2.53:53", c.DNSResolver)
@@ -416,7 +450,7 @@ func parse(raw map[string]string) (*Config, error) {
 	if v := get(FlagSecretKey, ""); v != "" {
 		key, err := secret.ParseKey(v)
 		if err != nil {
-			bad(FlagSecretKey, "%s", err)
+			bad(FlagSecretKey, "%s", err) // never the value: it is a secret
 		}
 		c.SecretKey = key
 	}

@@ -120,4 +120,21 @@ func ComposeRecoveryCodeUsed(r RecoveryCodeUsed) (*Message, error) {
 	return compose("recovery_code_used", r.OwnerName+" signed in to "+r.OrgName+" with a recovery code", r)
 }
 
+// WebhookDisabled is what the email about an endpoint Muster disabled says
+// (EVT-1): to each Owner and Admin.
+type WebhookDisabled struct {
+	OrgName   string
+	FirstName string
+	URL       string
+	// Reason says why, in a sentence.
+	Reason string
+	// Link opens the endpoint's page in the console.
+	Link string
+}
+
+// ComposeWebhookDisabled renders the email about a disabled endpoint.
+func ComposeWebhookDisabled(w WebhookDisabled) (*Message, error) {
+	return compose("webhook_disabled", "A webhook endpoint of "+w.OrgName+" was disabled", w)
+}
+
 func formatExpiry(t time.Time) string { return t.UTC().Format("January 2, 2006 at 15:04 UTC") }

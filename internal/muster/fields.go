@@ -25,6 +25,15 @@ const (
 	FieldExternalID       = "external_id" // an identity provider's id of a user or team (SCIM)
 )
 
+// Field names of webhook endpoints (EVT-1).
+const (
+	FieldURL          = "url"
+	FieldDescription  = "description"
+	FieldEventTypes   = "event_types"
+	FieldOverlapHours = "overlap_hours"
+	FieldSince        = "since"
+)
+
 // FieldErrorf returns an *Error with code whose message is also shown
 // beside field.
 func FieldErrorf(code, field, format string, args ...any) *Error {

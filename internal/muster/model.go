@@ -195,6 +195,7 @@ const (
 	TargetAPIToken  = "api_token"
 	TargetReport    = "report"
 	TargetSCIMToken = "scim_token"
+	TargetWebhook   = "webhook"
 )
 
 // Audit actions.
@@ -234,6 +235,18 @@ const (
 	ActionUserSCIMDeleted  = "user.scim_deleted"
 	ActionSCIMTokenCreated = "scim_token.created"
 	ActionSCIMTokenRevoked = "scim_token.revoked"
+)
+
+// Audit actions of webhook endpoints (EVT-1).
+const (
+	ActionWebhookCreated       = "webhook.created"
+	ActionWebhookUpdated       = "webhook.updated"
+	ActionWebhookSecretRotated = "webhook.secret_rotated"
+	ActionWebhookDeleted       = "webhook.deleted"
+	// ActionWebhookDisabled: Muster disabled an endpoint that answered 410
+	// Gone or failed for WebhookFailingLimit.
+	ActionWebhookDisabled    = "webhook.disabled"
+	ActionWebhookRedelivered = "webhook.redelivered"
 )
 
 // OutboxMessage is an email waiting to be sent, written in the same

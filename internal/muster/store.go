@@ -49,6 +49,7 @@ type Tx interface {
 	RateLimitTx
 	SSOTx
 	SCIMTokenTx
+	WebhookTx
 }
 
 // OrgTx reads and writes organizations and their seats.

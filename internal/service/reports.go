@@ -271,10 +271,12 @@ func (c *chunkWriter) flush() error {
 type Expired struct {
 	Reports            int
 	IdempotencyRecords int
+	WebhookDeliveries  int
 }
 
-// DeleteExpired deletes what has outlived its use: reports past their expiry
-// and the outcomes of idempotency keys older than IdempotencyTTL. The server
+// DeleteExpired deletes what has outlived its use: reports past their expiry,
+// the outcomes of idempotency keys older than IdempotencyTTL and webhook
+// deliveries finished more than WebhookRetention ago. The server
 // runs it now and then.
 func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 	var n Expired
@@ -283,7 +285,10 @@ func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 		if n.Reports, err = tx.DeleteExpiredReports(ctx, tx.now); err != nil {
 			return err
 		}
-		n.IdempotencyRecords, err = tx.DeleteExpiredIdempotencyRecords(ctx, tx.now.Add(-IdempotencyTTL))
+		if n.IdempotencyRecords, err = tx.DeleteExpiredIdempotencyRecords(ctx, tx.now.Add(-IdempotencyTTL)); err != nil {
+			return err
+		}
+		n.WebhookDeliveries, err = tx.DeleteExpiredWebhookDeliveries(ctx, tx.now.Add(-WebhookRetention))
 		return err
 	})
 	return n, err

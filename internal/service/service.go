@@ -14,6 +14,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/sso"
+	"github.com/muster-app/muster/internal/webhook"
 )
 
 // Config holds the settings the rules depend on.
@@ -38,7 +39,12 @@ type Config struct {
 	// Waker, if set, is told after each commit what it queued for the
 	// background workers.
 	Waker Waker
-
+	// Webhooks sends webhook requests (EVT-1); nil sends with a client that
+	// connects to public addresses only.
+	Webhooks *webhook.Client
+	// WebhooksAllowPrivate accepts endpoint URLs on http:// and on
+	// loopback and private hosts: the server's flag for local development.
+	WebhooksAllowPrivate bool
 	// SSO is the OpenID Connect relying party that single sign-on
 	// (AUTH-6) talks to identity providers with; nil makes one with
 	// sso.Options' defaults.
@@ -46,8 +52,9 @@ type Config struct {
 	// Resolver looks up the TXT records that verify email domains; nil is
 	// the system's resolver.
 	Resolver sso.Resolver
-	// SecretBox seals SSO client secrets at rest with the server's key;
-	// without it no SSO connection can be saved.
+	// SecretBox seals the secrets Muster must read back (webhook signing
+	// secrets, SSO client secrets) at rest with the server's key; without
+	// it no webhook endpoint or SSO connection can be saved.
 	SecretBox *secret.Box
 }
 
@@ -57,6 +64,7 @@ type Links interface {
 	Invitation(token string) string
 	PasswordReset(token string) string
 	ReportDownload(id int64) string
+	Webhook(id int64) string
 }
 
 // Queue names the background work a transaction can leave behind.
@@ -66,6 +74,9 @@ const (
 	QueueMail    Queue = 1 << iota // email in the outbox
 	QueueReports                   // a user-list report to run
 )
+
+// QueueWebhooks: webhook deliveries to send (EVT-1).
+const QueueWebhooks = QueueReports << 1
 
 // Waker wakes the background workers that serve queues, so that work
 // queued by a request starts at once rather than at the next poll.
@@ -133,9 +144,9 @@ type actor struct {
 	orgID  int64
 	role   muster.Role
 	origin string
-	// system names Muster itself acting on its own (single sign-on
-	// refusing a sign-in, the domain check); empty for people and
-	// operators.
+	// system names Muster itself acting on its own (disabling a failing
+	// webhook endpoint, single sign-on refusing a sign-in, the domain
+	// check); empty for people and operators.
 	system string
 }
 
@@ -226,6 +237,9 @@ type txn struct {
 	muster.Tx
 	now    time.Time
 	queued Queue
+	// hooks are the org's webhook endpoints, read at the first audit
+	// event; nil until then.
+	hooks *orgHooks
 }
 
 // CreateOutboxMessage queues an email and notes that the mail sender has
@@ -242,10 +256,10 @@ func (tx *txn) CreateReport(ctx context.Context, r *muster.Report) error {
 }
 
 // audit writes one audit event about the target of targetType with
-// targetID, named targetLabel.
+// targetID, named targetLabel, and the webhook events it makes (EVT-1).
 func (tx *txn) audit(ctx context.Context, a *actor, action, targetType string, targetID int64, targetLabel string,
 	before, after map[string]any) error {
-	return tx.CreateAuditEvent(ctx, &muster.AuditEvent{
+	e := &muster.AuditEvent{
 		OrgID:       a.orgID,
 		ActorID:     a.id(),
 		ActorLabel:  a.label(),
@@ -257,7 +271,11 @@ func (tx *txn) audit(ctx context.Context, a *actor, action, targetType string, t
 		After:       after,
 		Origin:      a.origin,
 		CreatedAt:   tx.now,
-	})
+	}
+	if err := tx.CreateAuditEvent(ctx, e); err != nil {
+		return err
+	}
+	return tx.webhookEvents(ctx, e)
 }
 
 // update runs fn in a write transaction and, once it has committed, wakes

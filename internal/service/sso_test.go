@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/sso"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/dnstest"
 	"github.com/muster-app/muster/internal/testsupport/idptest"
 	"github.com/muster-app/muster/internal/web"
@@ -33,22 +33,12 @@ type ssoFixture struct {
 // ssoBrowser is how the single sign-on tests' sign-ins reach the service.
 var ssoBrowser = service.Client{IP: "192.0.2.9", UserAgent: "test browser", Origin: "web 192.0.2.9"}
 
-func newBox(t *testing.T) *secret.Box {
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
-
 func setupSSO(t *testing.T, db *sqlstore.DB, licenses int) *ssoFixture {
 	t.Helper()
 	f := &ssoFixture{fixture: setup(t, db, licenses), dns: dnstest.StartTXT(t)}
 	f.svc = service.New(db, service.Config{BaseURL: "https://muster.example.com",
 		Links: web.NewLinks("https://muster.example.com"), Now: f.clock.Now, PasswordParams: secret.TestParams,
-		SecretBox: newBox(t), Resolver: sso.NewResolver(f.dns.Addr)})
+		SecretBox: testsupport.SecretBox(t), Resolver: sso.NewResolver(f.dns.Addr)})
 	f.idp = idptest.Start(t, idptest.User{Subject: "sub-owner", Email: f.owner.Email, EmailVerified: true})
 	return f
 }
@@ -383,6 +373,10 @@ func TestSSOWhoSignsIn(t *testing.T) {
 			if err := f.svc.SetSSOJIT(f.as(f.owner), true); err != nil {
 				t.Fatal(err)
 			}
+			hook, err := f.svc.CreateWebhook(f.as(f.owner), service.WebhookInput{URL: "https://hooks.example.com/muster"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			f.idp.SignInAs(idptest.User{Subject: "sub-new", Email: "Newcomer@example.com", EmailVerified: true,
 				GivenName: "Nia", FamilyName: "Newcomer"})
 			out, err := f.signIn("newcomer@example.com")
@@ -399,6 +393,14 @@ func TestSSOWhoSignsIn(t *testing.T) {
 			}
 			if len(f.events(muster.ActionSSOUserProvisioned)) != 1 {
 				t.Fatal("no audit event for the provisioning")
+			}
+			// The host product hears of the new Active user as of any other.
+			log, err := f.svc.FindWebhookLog(f.as(f.owner), hook.Endpoint.ID, service.WebhookDeliveryQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(log.Deliveries) < 2 || log.Deliveries[1].EventType != muster.EventUserActivated {
+				t.Fatalf("webhook deliveries after the provisioning: %+v; want user.activated (then its audit event)", log.Deliveries)
 			}
 			// No seat left: INV-2's sentence, and nobody created.
 			f.idp.SignInAs(idptest.User{Subject: "sub-dee", Email: "dee@example.com", EmailVerified: true})

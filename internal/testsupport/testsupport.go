@@ -3,9 +3,9 @@
 // benchmarks), browsertest (Chromium), loadtest (muster-load's phases),
 // mailtest (an SMTP server), storetest (a store per test, on both
 // databases). This package holds what is shared and fits none of them: a
-// buffer that a server writes its log to while the test reads it, and the
+// buffer that a server writes its log to while the test reads it, the
 // muster binary, built once per test process for the tests that run it as a
-// child process.
+// child process, and a server key for services that make webhook endpoints.
 //
 // It is a normal package so that those packages' tests can share it; only
 // tests import it.
@@ -13,6 +13,7 @@ package testsupport
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/muster-app/muster/internal/secret"
 )
 
 // Buffer is a bytes.Buffer safe for one goroutine writing (a server's log,
@@ -138,4 +141,16 @@ func Do(tb testing.TB, method, url string, body any, header ...string) (*http.Re
 		tb.Fatalf("%s %s: reading the answer: %v", method, url, err)
 	}
 	return res, raw
+}
+
+// SecretBox returns a box sealing with a new random server key, for the
+// services of tests that make webhook endpoints.
+func SecretBox(tb testing.TB) *secret.Box {
+	key := make([]byte, secret.KeySize)
+	rand.Read(key)
+	box, err := secret.NewBox(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return box
 }

@@ -85,6 +85,10 @@ func TestBadBytesConsole(t *testing.T) {
 			s.invite(ctx, "Nina", "New", "nina@example.com", muster.RoleBasic)
 			invitationLink := s.deliver("nina@example.com").Link("/invitations/")
 
+			hook, err := s.svc.CreateWebhook(ctx, service.WebhookInput{URL: "https://hooks.example.com/muster"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			seq := 0
 			unique := func(prefix string) string { seq++; return fmt.Sprintf("%s%d", prefix, seq) }
 			forms := []consoleForm{
@@ -135,6 +139,20 @@ func TestBadBytesConsole(t *testing.T) {
 						t.Fatal(err)
 					}
 				}},
+				{"/settings/webhooks", func() url.Values {
+					return url.Values{"url": {"https://hooks.example.com/" + unique("muster")}, "description": {"HR sync"},
+						"scope": {"some"}, "event_types": {"user.invited", "user.deactivated"}}
+				}, http.StatusOK, nil},
+				{fmt.Sprintf("/settings/webhooks/%d/edit", hook.Endpoint.ID), func() url.Values {
+					return url.Values{"url": {"https://hooks.example.com/" + unique("muster")}, "description": {unique("HR ")},
+						"scope": {"all"}}
+				}, http.StatusSeeOther, nil},
+				{fmt.Sprintf("/settings/webhooks/%d/redeliver-failed", hook.Endpoint.ID), func() url.Values {
+					return url.Values{"since": {"2026-01-01T00:00"}}
+				}, http.StatusSeeOther, nil},
+				{fmt.Sprintf("/settings/webhooks/%d/rotate", hook.Endpoint.ID), func() url.Values {
+					return url.Values{"overlap": {"24"}}
+				}, http.StatusOK, nil},
 				{"/account/password", func() url.Values {
 					return url.Values{"current_password": {password}, "password": {password}}
 				}, http.StatusSeeOther, nil},
@@ -193,7 +211,8 @@ func TestBadBytesConsole(t *testing.T) {
 				"/settings/audit-log?action=", "/settings/audit-log?actor=", "/settings/audit-log?from=",
 				"/settings/audit-log.csv?action=", "/signin?next=/", "/signin/region?region=", "/settings/mailbox?before=",
 				usersPath + "/users/invite?again=", "/account/sessions?notice=", "/settings/api-tokens?notice=", "/settings/provisioning?notice=",
-				"/settings/organization/transfer?to="} {
+				"/settings/organization/transfer?to=", fmt.Sprintf("/settings/webhooks/%d?state=", hook.Endpoint.ID),
+				fmt.Sprintf("/settings/webhooks/%d?before=", hook.Endpoint.ID)} {
 				for _, a := range textAttacks {
 					target := path + url.QueryEscape(a.value)
 					p := b.get(target)

@@ -9,7 +9,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
@@ -39,14 +39,8 @@ type fuzzConsole struct {
 func newFuzzConsole(tb testing.TB, withOrg bool) *fuzzConsole {
 	tb.Helper()
 	db := storetest.OpenSQLite(tb)
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	c := &fuzzConsole{svc: service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL),
-		PasswordParams: secret.TestParams, SecretBox: box})}
+		PasswordParams: secret.TestParams, SecretBox: testsupport.SecretBox(tb)})}
 	h, err := web.New(web.Config{Service: c.svc, DB: db, Log: slog.New(slog.DiscardHandler), Mailbox: true})
 	if err != nil {
 		tb.Fatal(err)

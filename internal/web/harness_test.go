@@ -8,7 +8,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +31,7 @@ import (
 	"github.com/muster-app/muster/internal/testsupport/mailtest"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
+	"github.com/muster-app/muster/internal/webhook"
 	"github.com/muster-app/muster/internal/worker"
 )
 
@@ -123,14 +123,9 @@ func newSiteOn(t *testing.T, db *sqlstore.DB, opts ...func(*web.Config)) *site {
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
-	key := make([]byte, secret.KeySize)
-	rand.Read(key)
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock,
-		PasswordParams: secret.TestParams, SecretBox: box, Resolver: sso.NewResolver(s.dns.Addr)})
+	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams,
+		SecretBox: testsupport.SecretBox(t), WebhooksAllowPrivate: true, Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true}),
+		Resolver: sso.NewResolver(s.dns.Addr)})
 	cfg := web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
 		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}}
 	for _, o := range opts {

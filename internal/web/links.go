@@ -12,6 +12,7 @@ const (
 	invitationPath = "/invitations/"
 	resetPath      = "/password-reset/"
 	reportPath     = "/reports/"
+	webhooksPath   = "/settings/webhooks"
 )
 
 // Links makes the links that emails carry to the console's pages: the
@@ -36,4 +37,9 @@ func (l Links) PasswordReset(token string) string { return l.baseURL + resetPath
 // ReportDownload is the link that downloads a finished report (AUD-2).
 func (l Links) ReportDownload(id int64) string {
 	return l.baseURL + reportPath + strconv.FormatInt(id, 10) + "/download"
+}
+
+// Webhook is the page of a webhook endpoint (EVT-1).
+func (l Links) Webhook(id int64) string {
+	return l.baseURL + webhooksPath + "/" + strconv.FormatInt(id, 10)
 }

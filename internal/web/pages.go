@@ -13,11 +13,12 @@ import (
 var templateFS embed.FS
 
 // pageNames are the pages; each is templates/NAME.html rendered inside
-// templates/layout.html.
+// templates/layout.html, with the partials that templates/partial_*.html
+// define for several pages.
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
-	"sendas_form", "organization", "provisioning", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains",
-	"sso_test"}
+	"sendas_form", "organization", "provisioning", "webhooks", "webhook", "webhook_edit", "webhook_secret",
+	"webhook_delivery", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test"}
 
 // pages holds the parsed templates, one per page.
 type pages struct {
@@ -30,7 +31,7 @@ func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Option("missingkey=error").
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+			ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

@@ -213,6 +213,7 @@ func (s *Server) routes(api, scim http.Handler) {
 	s.mux.HandleFunc("POST /settings/provisioning/tokens/{id}/revoke", s.requireUser(s.handleSCIMTokenRevoke))
 	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
+	s.webhookRoutes()
 
 	if api != nil {
 		s.mux.Handle("/api/v1/", api)

@@ -8,8 +8,9 @@ import (
 	"github.com/muster-app/muster/internal/service"
 )
 
-// Janitor deletes, every Every, what has outlived its use: expired reports
-// and the outcomes of old idempotency keys (service.DeleteExpired).
+// Janitor deletes, every Every, what has outlived its use: expired reports,
+// the outcomes of old idempotency keys and old webhook deliveries
+// (service.DeleteExpired).
 type Janitor struct {
 	Service *service.Service
 	Log     *slog.Logger
@@ -26,7 +27,8 @@ func (j *Janitor) Run(ctx context.Context) {
 		case err != nil && ctx.Err() == nil:
 			j.Log.Error("janitor: deleting expired data failed", "err", err)
 		case n != (service.Expired{}):
-			j.Log.Info("janitor: deleted expired data", "reports", n.Reports, "idempotency_records", n.IdempotencyRecords)
+			j.Log.Info("janitor: deleted expired data", "reports", n.Reports, "idempotency_records", n.IdempotencyRecords,
+				"webhook_deliveries", n.WebhookDeliveries)
 		}
 		select {
 		case <-ctx.Done():

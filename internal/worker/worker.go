@@ -1,7 +1,8 @@
 // Package worker runs Muster's background work: the mail sender, which
 // delivers the outbox (INV-6), the report runner, which builds user-list
-// reports (AUD-1), the janitor, which deletes expired data, and the SSO
-// checker, which re-checks verified domains (AUTH-6). Each claims
+// reports (AUD-1), the webhook sender, which delivers webhook events
+// (EVT-1), the janitor, which deletes expired data, and the SSO checker,
+// which re-checks verified domains (AUTH-6). Each claims
 // its work from the database, so any number of instances share it, polls
 // for work now and then, and is woken at once when the service commits work
 // for it.
@@ -21,6 +22,9 @@ type Workers struct {
 	Reports *ReportRunner
 	Janitor *Janitor
 
+	// Webhooks delivers webhook events (EVT-1).
+	Webhooks *WebhookSender
+
 	// SSO re-checks verified domains (AUTH-6).
 	SSO *SSOChecker
 }
@@ -35,6 +39,9 @@ func (w *Workers) Wake(queues service.Queue) {
 	if queues&service.QueueReports != 0 && w.Reports != nil {
 		w.Reports.Wake()
 	}
+	if queues&service.QueueWebhooks != 0 && w.Webhooks != nil {
+		w.Webhooks.Wake()
+	}
 }
 
 // Run runs every worker until ctx ends.
@@ -45,6 +52,9 @@ func (w *Workers) Run(ctx context.Context) {
 	}
 	if w.Reports != nil {
 		wg.Go(func() { w.Reports.Run(ctx) })
+	}
+	if w.Webhooks != nil {
+		wg.Go(func() { w.Webhooks.Run(ctx) })
 	}
 	if w.Janitor != nil {
 		wg.Go(func() { w.Janitor.Run(ctx) })

@@ -32,6 +32,7 @@ func Dialect() sqlstore.Dialect {
 		Migrations:        sub,
 		IsUniqueViolation: isUniqueViolation,
 		LockRow:           " FOR UPDATE",
+		LockRowNoKey:      " FOR NO KEY UPDATE",
 		ShareRow:          " FOR KEY SHARE",
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:     sql.LevelRepeatableRead,

@@ -30,6 +30,12 @@ type Dialect struct {
 	// LockRow is appended to a SELECT that reads a row the transaction will
 	// update (" FOR UPDATE" on PostgreSQL; SQLite writers are serialized).
 	LockRow string
+	// LockRowNoKey is LockRow for a row whose key columns the transaction
+	// does not change (" FOR NO KEY UPDATE"): it does not hold off the
+	// KEY SHARE locks that inserting rows which refer to it takes (a
+	// webhook endpoint, to which every transaction that writes an event
+	// adds deliveries).
+	LockRowNoKey string
 	// ShareRow is appended to a SELECT that reads a row the transaction
 	// needs to exist until it commits but does not update (" FOR KEY
 	// SHARE"): it holds off LockRow, deletes and updates of the row's keys,
@@ -229,6 +235,14 @@ type conn interface {
 func (tx *Tx) forUpdate() string {
 	if tx.writes {
 		return tx.dialect.LockRow
+	}
+	return ""
+}
+
+// forNoKeyUpdate is the dialect's LockRowNoKey in a read-write transaction.
+func (tx *Tx) forNoKeyUpdate() string {
+	if tx.writes {
+		return tx.dialect.LockRowNoKey
 	}
 	return ""
 }

@@ -1,10 +1,6 @@
-// Package dnstest runs a real DNS server for tests, on a loopback UDP
-// port, so that code resolving names is tested with answers the test
-// chooses.
 package dnstest
 
 import (
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -27,16 +23,7 @@ type Zone struct {
 func StartTXT(t testing.TB) *Zone {
 	t.Helper()
 	z := &Zone{txt: map[string][]string{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(z.serve), NotifyStartedFunc: func() { close(started) }}
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	z.Addr = pc.LocalAddr().String()
+	z.Addr = serve(t, dns.HandlerFunc(z.answer))
 	return z
 }
 
@@ -54,7 +41,7 @@ func (z *Zone) Fail(failing bool) {
 	z.failing = failing
 }
 
-func (z *Zone) serve(w dns.ResponseWriter, r *dns.Msg) {
+func (z *Zone) answer(w dns.ResponseWriter, r *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(r)
 	z.mu.Lock()

@@ -69,7 +69,15 @@ func Open(tb testing.TB, dialect string) *sqlstore.DB {
 // OpenSQLite opens a store on a new SQLite file.
 func OpenSQLite(tb testing.TB) *sqlstore.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "muster.db"))
+	return OpenSQLiteAt(tb, filepath.Join(tb.TempDir(), "muster.db"))
+}
+
+// OpenSQLiteAt opens a store on the SQLite file at path, created if need
+// be, closed when the test ends: each call is one more Muster instance on
+// the same file.
+func OpenSQLiteAt(tb testing.TB, path string) *sqlstore.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		tb.Fatal(err)
 	}

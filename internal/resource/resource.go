@@ -1,0 +1,133 @@
+// Package resource holds Muster's objects as its JSON shows them: the
+// API's responses (internal/api) and the data of webhook events, which the
+// service writes in the transaction of the change they report. One shape
+// each, so that an event carries a user exactly as GET /api/v1/users/{id}
+// does; api/openapi.json describes them.
+package resource
+
+import (
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// User is a user.
+type User struct {
+	ID               int64      `json:"id"`
+	Email            string     `json:"email"`
+	FirstName        string     `json:"first_name"`
+	LastName         string     `json:"last_name"`
+	Role             string     `json:"role"`
+	Status           string     `json:"status"`
+	PrimaryTeamID    int64      `json:"primary_team_id"`
+	SecondaryTeamIDs []int64    `json:"secondary_team_ids"`
+	InvitedAt        *time.Time `json:"invited_at"`
+	InvitedByID      *int64     `json:"invited_by_id"`
+	ActivatedAt      *time.Time `json:"activated_at"`
+	DeactivatedAt    *time.Time `json:"deactivated_at"`
+	LastSignInAt     *time.Time `json:"last_sign_in_at"`
+	Version          int64      `json:"version"`
+}
+
+// Time is t in UTC, or nil for the zero time (JSON null).
+func Time(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// FromUser is u as the API shows it.
+func FromUser(u *muster.User) User {
+	j := User{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Role: string(u.Role),
+		Status: string(u.Status), PrimaryTeamID: u.PrimaryTeamID, SecondaryTeamIDs: u.SecondaryTeamIDs,
+		InvitedAt: Time(u.InvitedAt), ActivatedAt: Time(u.ActivatedAt), DeactivatedAt: Time(u.DeactivatedAt),
+		LastSignInAt: Time(u.LastSignInAt), Version: u.Version}
+	if j.SecondaryTeamIDs == nil {
+		j.SecondaryTeamIDs = []int64{}
+	}
+	if u.InvitedByID != 0 {
+		j.InvitedByID = &u.InvitedByID
+	}
+	return j
+}
+
+// Team is a team with its Pending and Active members' counts.
+type Team struct {
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	IsDefault      bool   `json:"is_default"`
+	PrimaryCount   int    `json:"primary_count"`
+	SecondaryCount int    `json:"secondary_count"`
+}
+
+// FromTeam is t as the API shows it.
+func FromTeam(t *muster.Team) Team {
+	return Team{ID: t.ID, Name: t.Name, IsDefault: t.IsDefault, PrimaryCount: t.PrimaryCount, SecondaryCount: t.SecondaryCount}
+}
+
+// License is an organization's license usage.
+type License struct {
+	Total     int `json:"total"`
+	Used      int `json:"used"`
+	Remaining int `json:"remaining"`
+}
+
+// FromOrg is o's license usage.
+func FromOrg(o *muster.Org) License {
+	return License{Total: o.LicenseTotal, Used: o.SeatsUsed, Remaining: o.SeatsFree()}
+}
+
+// OwnershipTransfer is a transfer of ownership that took place.
+type OwnershipTransfer struct {
+	Owner         User `json:"owner"`
+	PreviousOwner User `json:"previous_owner"`
+}
+
+// AuditEvent is an entry of the audit log.
+type AuditEvent struct {
+	ID         int64          `json:"id"`
+	ActorID    *int64         `json:"actor_id"`
+	Actor      string         `json:"actor"`
+	Action     string         `json:"action"`
+	TargetType string         `json:"target_type"`
+	TargetID   int64          `json:"target_id"`
+	Target     string         `json:"target"`
+	Before     map[string]any `json:"before"`
+	After      map[string]any `json:"after"`
+	Origin     string         `json:"origin"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+// FromAuditEvent is e as the API shows it.
+func FromAuditEvent(e *muster.AuditEvent) AuditEvent {
+	j := AuditEvent{ID: e.ID, Actor: e.ActorLabel, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
+		Target: e.TargetLabel, Before: e.Before, After: e.After, Origin: e.Origin, CreatedAt: e.CreatedAt.UTC()}
+	if e.ActorID != 0 {
+		j.ActorID = &e.ActorID
+	}
+	return j
+}
+
+// SendAs is a Send As permission with the users granted it.
+type SendAs struct {
+	ID           int64   `json:"id"`
+	FromName     string  `json:"from_name"`
+	FromEmail    string  `json:"from_email"`
+	ReplyToName  *string `json:"reply_to_name"`
+	ReplyToEmail *string `json:"reply_to_email"`
+	UserIDs      []int64 `json:"user_ids"`
+}
+
+// FromSendAs is p as the API shows it.
+func FromSendAs(p *muster.SendAsPermission) SendAs {
+	j := SendAs{ID: p.ID, FromName: p.FromName, FromEmail: p.FromEmail, UserIDs: p.UserIDs}
+	if p.HasReplyTo() {
+		j.ReplyToName, j.ReplyToEmail = &p.ReplyToName, &p.ReplyToEmail
+	}
+	if j.UserIDs == nil {
+		j.UserIDs = []int64{}
+	}
+	return j
+}
