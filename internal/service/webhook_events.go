@@ -208,7 +208,7 @@ var userEvents = map[string]string{
 	muster.ActionUserActivated:   muster.EventUserActivated,
 	// A person single sign-on provisioned is Active at once (AUTH-6).
 	muster.ActionSSOUserProvisioned: muster.EventUserActivated,
-	muster.ActionUserDeactivated: muster.EventUserDeactivated,
+	muster.ActionUserDeactivated:    muster.EventUserDeactivated,
 }
 
 // changed returns the before values of the keys whose values differ.
