@@ -22,6 +22,7 @@ import (
 	"github.com/muster-app/muster/internal/scim"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/sso"
 	"github.com/muster-app/muster/internal/store"
 	"github.com/muster-app/muster/internal/web"
 	"github.com/muster-app/muster/internal/webhook"
@@ -30,9 +31,10 @@ import (
 
 const serveDescription = `
 Runs Muster: the web console, the JSON API under /api/v1, SCIM 2.0 for
-identity providers under /scim/v2, the mail outbox, the report jobs and
-webhook delivery. Migrations run at start. On an empty database the console
-opens with a first-run page that creates the first organization.
+identity providers under /scim/v2, single sign-on, the mail outbox, the
+report jobs, webhook delivery and the daily re-check of SSO domains.
+Migrations run at start. On an empty database the console opens with a
+first-run page that creates the first organization.
 
 Health: /healthz (the process is up), /readyz (the database answers),
 /metrics (Prometheus). Logs are JSON lines on stderr. SIGTERM or SIGINT
@@ -113,11 +115,12 @@ func serveDebug(addr string, log *slog.Logger) (*http.Server, error) {
 	return srv, nil
 }
 
-// secretBox is what seals webhook signing secrets: the key --secret-key
-// gives or, with SQLite, the key file kept beside the database (created on
-// the first start). With PostgreSQL and no key, webhook endpoints cannot be
-// created: instances sharing the database need one key, which only the
-// operator can give them all.
+// secretBox is what seals the secrets Muster must read back (webhook
+// signing secrets, SSO client secrets): the key --secret-key gives or, with
+// SQLite, the key file kept beside the database (created on the first
+// start). With PostgreSQL and no key, webhook endpoints and SSO connections
+// cannot be saved: instances sharing the database need one key, which only
+// the operator can give them all.
 func secretBox(cfg *config.Config, log *slog.Logger) (*secret.Box, error) {
 	key := cfg.SecretKey
 	if key == nil && !store.IsPostgres(cfg.DatabaseURL) {
@@ -128,11 +131,11 @@ func secretBox(cfg *config.Config, log *slog.Logger) (*secret.Box, error) {
 			return nil, fmt.Errorf("the server key (--secret-key): %w", err)
 		}
 		if created {
-			log.Info("created the server key that encrypts webhook secrets; back it up with the database", "path", path)
+			log.Info("created the server key that encrypts webhook and SSO client secrets; back it up with the database", "path", path)
 		}
 	}
 	if key == nil {
-		log.Warn("no --secret-key (MUSTER_SECRET_KEY): webhook endpoints cannot be created until every instance " +
+		log.Warn("no --secret-key (MUSTER_SECRET_KEY): webhook endpoints and single sign-on cannot be set up until every instance " +
 			"is started with the same key (openssl rand -base64 32)")
 		return nil, nil
 	}
@@ -204,8 +207,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	svcCfg.SecretBox, svcCfg.WebhooksAllowPrivate = box, cfg.WebhooksAllowPrivate
 	svcCfg.Webhooks = webhook.NewClient(webhook.Options{AllowPrivate: cfg.WebhooksAllowPrivate,
 		UserAgent: "Muster-Webhooks/" + version()})
+	svcCfg.Resolver = sso.NewResolver(cfg.DNSResolver)
 	svc := service.New(db, svcCfg)
 	workers.Webhooks = &worker.WebhookSender{Service: svc, Log: log}
+	workers.SSO = &worker.SSOChecker{Service: svc, Log: log, Every: time.Hour}
 	if cfg.WebhooksAllowPrivate {
 		log.Warn("--webhooks-allow-private is set: webhook endpoints may use http:// and loopback or private " +
 			"addresses, so the console's Admins can make this server send requests into its own network; for local development only")

@@ -78,8 +78,12 @@ type Config struct {
 	// WebhooksAllowPrivate lets webhook endpoints use http:// and
 	// loopback, private and link-local addresses: for local development.
 	WebhooksAllowPrivate bool
-	// SecretKey is the server key that encrypts webhook signing secrets at
-	// rest (secret.KeySize bytes); nil when not given.
+	// DNSResolver is the DNS server (host:port) that domain verification
+	// asks for TXT records (AUTH-6); empty uses the system's resolver.
+	DNSResolver string
+	// SecretKey is the server key that encrypts the secrets Muster must
+	// read back (webhook signing secrets, SSO client secrets) at rest
+	// (secret.KeySize bytes); nil when not given.
 	SecretKey []byte
 }
 
@@ -120,9 +124,11 @@ const (
 // FlagTrustedProxies names the trusted proxies setting, for Bind.
 const FlagTrustedProxies = "trusted-proxies"
 
-// Flag names of the webhook settings (EVT-1), for Bind.
+// Flag names of the webhook (EVT-1) and single sign-on (AUTH-6)
+// settings, for Bind.
 const (
 	FlagWebhooksAllowPrivate = "webhooks-allow-private"
+	FlagDNSResolver          = "dns-resolver"
 	FlagSecretKey            = "secret-key"
 )
 
@@ -176,8 +182,10 @@ func Options() []Option {
 			"reverse proxies whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.0.2.7; unset trusts none"},
 		{FlagWebhooksAllowPrivate, "MUSTER_WEBHOOKS_ALLOW_PRIVATE", "false", "BOOL",
 			"let webhook endpoints use http:// and loopback or private addresses, for local development only"},
+		{FlagDNSResolver, "MUSTER_DNS_RESOLVER", "", "HOST:PORT",
+			"DNS server that domain verification asks for TXT records, like 192.0.2.53:53; unset uses the system's"},
 		{FlagSecretKey, "MUSTER_SECRET_KEY", "a key file beside a SQLite database", "KEY",
-			"base64 of 32 random bytes (openssl rand -base64 32) that encrypts webhook signing secrets; every instance on one PostgreSQL needs the same"},
+			"base64 of 32 random bytes (openssl rand -base64 32) that encrypts webhook and SSO client secrets; every instance on one PostgreSQL needs the same"},
 	}
 }
 
@@ -431,6 +439,13 @@ func parse(raw map[string]string) (*Config, error) {
 			bad(FlagWebhooksAllowPrivate, "%q is not true or false", v)
 		}
 		c.WebhooksAllowPrivate = b
+	}
+	if c.DNSResolver = get(FlagDNSResolver, ""); c.DNSResolver != "" {
+		if host, port, err := net.SplitHostPort(c.DNSResolver); err != nil || host == "" {
+			bad(FlagDNSResolver, "%q is not a host:port address, like 192.0.2.53:53", c.DNSResolver)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			bad(FlagDNSResolver, "%q has no valid port number (1 to 65535)", c.DNSResolver)
+		}
 	}
 	if v := get(FlagSecretKey, ""); v != "" {
 		key, err := secret.ParseKey(v)

@@ -176,6 +176,11 @@ func TestValidation(t *testing.T) {
 			msg: "not an address"},
 		"ErrTrustedProxiesEnv": {env: map[string]string{"MUSTER_TRUSTED_PROXIES": "10.1.2.3/8"}, flag: "trusted-proxies",
 			msg: "10.0.0.0/8"},
+		"ErrDNSResolverNoPort": {args: []string{"--dns-resolver", "192.0.2.53"}, flag: "dns-resolver", msg: "host:port"},
+		"ErrDNSResolverPortEnv": {env: map[string]string{"MUSTER_DNS_RESOLVER": "192.0.2.53:0"}, flag: "dns-resolver",
+			msg: "port"},
+		"ErrSecretKeyShort": {args: []string{"--secret-key", "c2hvcnQ="}, flag: "secret-key", msg: "32 bytes"},
+		"ErrSecretKeyEnv":   {env: map[string]string{"MUSTER_SECRET_KEY": "not base64!"}, flag: "secret-key", msg: "base64"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, tc.env, tc.args...)
@@ -197,6 +202,25 @@ func TestValidation(t *testing.T) {
 			t.Fatalf("err = %v; want two problems", err)
 		}
 	})
+}
+
+// TestSSOSettings: the DNS resolver that domain verification asks and the
+// server key that seals SSO client secrets (AUTH-6); a refused key is never
+// quoted.
+func TestSSOSettings(t *testing.T) {
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // base64 of 32 bytes
+	c, err := load(t, map[string]string{"MUSTER_DNS_RESOLVER": "192.0.2.1:53", "MUSTER_SECRET_KEY": key},
+		"--dns-resolver", "127.0.0.1:5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DNSResolver != "127.0.0.1:5353" || string(c.SecretKey) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("resolver %q, key %q; want the flag's resolver and the variable's key", c.DNSResolver, c.SecretKey)
+	}
+	_, err = load(t, nil, "--secret-key", "dGhpcyBpcyBhIHNlY3JldCB0aGF0IGlzIHRvbyBzaG9ydA")
+	if err == nil || strings.Contains(err.Error(), "dGhpcyBp") {
+		t.Fatalf("a refused key: %v; want an error that does not quote it", err)
+	}
 }
 
 func TestTrustedProxies(t *testing.T) {

@@ -37,6 +37,9 @@ type Invitation struct {
 	ExpiresAt   time.Time
 	// Owner marks the Owner's set-up email.
 	Owner bool
+	// SSO says that the organization signs in with single sign-on, which
+	// the invitee joins through instead of choosing a password.
+	SSO bool
 }
 
 // Expires is the link's expiry as the email prints it.
@@ -95,6 +98,26 @@ func (r ReportReady) Expires() string { return formatExpiry(r.ExpiresAt) }
 // ComposeReportReady renders the email with the user list's link.
 func ComposeReportReady(r ReportReady) (*Message, error) {
 	return compose("report_ready", "Your user list of "+r.OrgName+" is ready", r)
+}
+
+// RecoveryCodeUsed is what the email to the Owner and the Admins says when
+// the Owner signed in with a recovery code while single sign-on is
+// required (AUTH-6).
+type RecoveryCodeUsed struct {
+	OrgName   string
+	FirstName string // the recipient's
+	OwnerName string
+	At        time.Time
+	IP        string
+	Left      int
+}
+
+// When is the sign-in's time as the email prints it.
+func (r RecoveryCodeUsed) When() string { return formatExpiry(r.At) }
+
+// ComposeRecoveryCodeUsed renders the email about a used recovery code.
+func ComposeRecoveryCodeUsed(r RecoveryCodeUsed) (*Message, error) {
+	return compose("recovery_code_used", r.OwnerName+" signed in to "+r.OrgName+" with a recovery code", r)
 }
 
 // WebhookDisabled is what the email about an endpoint Muster disabled says

@@ -36,6 +36,8 @@ func TestInvitationGolden(t *testing.T) {
 			Link: "https://muster.example.com/invitations/abc123", ExpiresAt: expires},
 		"setup": {OrgName: "Acme & Co", FirstName: "Olive", Email: "olive@example.com",
 			Link: "https://muster.example.com/invitations/def456", ExpiresAt: expires, Owner: true},
+		"invitation_sso": {OrgName: "Acme & Co", InviterName: "Olive O'Neil", FirstName: "Zoë", Email: "zoe@example.com",
+			Link: "https://muster.example.com/invitations/abc123", ExpiresAt: expires, SSO: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			msg, err := ComposeInvitation(inv)
@@ -68,4 +70,12 @@ func TestPasswordResetAndReportGolden(t *testing.T) {
 	}
 	golden(t, "report_ready.txt", msg.Text)
 	golden(t, "report_ready.html", msg.HTML)
+	msg, err = ComposeRecoveryCodeUsed(RecoveryCodeUsed{OrgName: "Acme", FirstName: "Adam", OwnerName: "Olive Owner",
+		At: expires, IP: "192.0.2.7", Left: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "recovery_code_used.subject", msg.Subject)
+	golden(t, "recovery_code_used.txt", msg.Text)
+	golden(t, "recovery_code_used.html", msg.HTML)
 }

@@ -15,6 +15,12 @@ type Session struct {
 	ExpiresAt  time.Time
 	IP         string
 	UserAgent  string
+	// Method is how the session began: SessionPassword, SessionSSO or
+	// SessionRecovery.
+	Method string
+	// SSOSID is the identity provider's session id ("sid") of an SSO
+	// session, for back-channel logout; "" otherwise.
+	SSOSID string
 }
 
 // PasswordReset is a single-use, short-lived link to set a new password

@@ -48,6 +48,7 @@ type Tx interface {
 	IdempotencyTx
 	APITokenTx
 	RateLimitTx
+	SSOTx
 	SCIMTokenTx
 	WebhookTx
 }
@@ -274,6 +275,73 @@ type APITokenTx interface {
 	TouchAPIToken(ctx context.Context, id int64, now time.Time) error
 	// RevokeUserAPITokens ends every API token the user created.
 	RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error
+}
+
+// SSOTx reads and writes single sign-on (AUTH-6): connections, domains,
+// identities, sign-ins in flight, recovery codes and the sessions they
+// end.
+type SSOTx interface {
+	// FindSSOConnection finds the org's connection without a lock: sign-ins
+	// and every request read it, and must not wait for each other.
+	FindSSOConnection(ctx context.Context, orgID int64) (*SSOConnection, error)
+	// LockSSOConnection is FindSSOConnection for a transaction that changes
+	// the connection: in a write transaction it locks it until the commit.
+	LockSSOConnection(ctx context.Context, orgID int64) (*SSOConnection, error)
+	// SaveSSOConnection inserts the connection or writes its every field.
+	SaveSSOConnection(ctx context.Context, c *SSOConnection) error
+	// FindSSOConnectionsByClient finds the connections with the issuer and
+	// client ID, for a back-channel logout token.
+	FindSSOConnectionsByClient(ctx context.Context, issuer, clientID string) ([]*SSOConnection, error)
+
+	CreateSSODomain(ctx context.Context, d *SSODomain) error
+	// FindSSODomain finds the org's domain; in a write transaction it locks
+	// it until the commit.
+	FindSSODomain(ctx context.Context, orgID, id int64) (*SSODomain, error)
+	// FindSSODomains lists the org's domains by name.
+	FindSSODomains(ctx context.Context, orgID int64) ([]*SSODomain, error)
+	// FindVerifiedSSODomain finds the verified domain named domain, of
+	// whichever organization verified it.
+	FindVerifiedSSODomain(ctx context.Context, domain string) (*SSODomain, error)
+	// UpdateSSODomain writes the domain's verification and check times. A
+	// domain verified by another organization is ECONFLICT.
+	UpdateSSODomain(ctx context.Context, d *SSODomain) error
+	DeleteSSODomain(ctx context.Context, orgID, id int64) (bool, error)
+	// ClaimSSODomainChecks claims up to limit verified domains last checked
+	// before before, by setting their check time to now, and returns them;
+	// on PostgreSQL it skips domains another instance is claiming.
+	ClaimSSODomainChecks(ctx context.Context, before, now time.Time, limit int) ([]*SSODomain, error)
+
+	// CreateSSOIdentity links an identity; an identity linked already, or a
+	// user linked to another subject of the issuer, is ECONFLICT.
+	CreateSSOIdentity(ctx context.Context, id *SSOIdentity) error
+	FindSSOIdentity(ctx context.Context, orgID int64, issuer, subject string) (*SSOIdentity, error)
+	// FindUserSSOIdentity finds the user's identity at issuer.
+	FindUserSSOIdentity(ctx context.Context, userID int64, issuer string) (*SSOIdentity, error)
+
+	CreateSSOLogin(ctx context.Context, l *SSOLogin) error
+	FindSSOLogin(ctx context.Context, stateHash []byte) (*SSOLogin, error)
+	// UseSSOLogin marks the login used unless it was, and reports whether
+	// this call did: a callback is taken once.
+	UseSSOLogin(ctx context.Context, id int64, now time.Time) (bool, error)
+	// DeleteExpiredSSOLogins deletes logins that expired before now.
+	DeleteExpiredSSOLogins(ctx context.Context, now time.Time) (int, error)
+
+	// ReplaceRecoveryCodes deletes the user's recovery codes and stores the
+	// hashes as new ones (none: the user has none left).
+	ReplaceRecoveryCodes(ctx context.Context, orgID, userID int64, hashes [][]byte, now time.Time) error
+	// UseRecoveryCode marks the user's unused code with hash used and
+	// reports whether there was one.
+	UseRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) (bool, error)
+	// CountRecoveryCodes counts the user's unused codes.
+	CountRecoveryCodes(ctx context.Context, userID int64) (int, error)
+
+	// DeleteSessionsBySID ends the org's sessions that began at the
+	// identity provider's session sid (of the user, when userID is not 0)
+	// and returns how many.
+	DeleteSessionsBySID(ctx context.Context, orgID, userID int64, sid string) (int, error)
+	// DeleteOrgSessions ends every session of the org that began with
+	// method and returns how many.
+	DeleteOrgSessions(ctx context.Context, orgID int64, method string) (int, error)
 }
 
 // SCIMTokenTx reads and writes SCIM tokens (SCIM-1).

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/muster-app/muster/internal/mail"
@@ -63,8 +64,25 @@ func (h signInHooks) call(f func()) {
 // takes a place in the queue for password hashing (hashGate) and counts its
 // attempt against the limits (see ratelimit.go), both before its password
 // is checked, so that neither attempts sent together nor a flood get past
-// the limits (AUTH-1, DEA-2).
+// the limits (AUTH-1, DEA-2). A right password of a user whose organization
+// requires single sign-on starts no session: the *SSORequiredError says so,
+// with a sign-in at the organization's identity provider begun (AUTH-6).
 func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (*SignedIn, error) {
+	return s.signIn(ctx, email, password, "", c)
+}
+
+// SignInWithRecoveryCode is the Owner's password sign-in while the
+// organization requires single sign-on: with the password, one of the
+// Owner's recovery codes, which it uses up. The use is audited and emailed
+// to the Owner and the Admins. Any failure is SignIn's one answer.
+func (s *Service) SignInWithRecoveryCode(ctx context.Context, email, password, code string, c Client) (*SignedIn, error) {
+	if strings.TrimSpace(code) == "" {
+		code = "-" // no code matches; the attempt counts like a wrong password
+	}
+	return s.signIn(ctx, email, password, code, c)
+}
+
+func (s *Service) signIn(ctx context.Context, email, password, recoveryCode string, c Client) (*SignedIn, error) {
 	if !s.hashes.enter() {
 		return nil, errBusy
 	}
@@ -100,8 +118,12 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		return nil, errBadCredentials
 	}
 
-	var out *SignedIn
+	var (
+		out         *SignedIn
+		ssoRequired bool
+	)
 	err = s.update(ctx, func(tx *txn) error {
+		out, ssoRequired = nil, false
 		// Re-read: the user may have been deactivated since the check.
 		cur, err := tx.FindUser(ctx, u.OrgID, u.ID)
 		if err != nil {
@@ -110,29 +132,92 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		if cur.Status != muster.StatusActive || cur.PasswordHash != u.PasswordHash {
 			return errBadCredentials
 		}
+		conn, err := findConnection(ctx, tx, cur.OrgID)
+		if err != nil {
+			return err
+		}
+		required, method := conn != nil && conn.Required, muster.SessionPassword
+		if recoveryCode != "" {
+			if err := s.useRecoveryCode(ctx, tx, cur, required, recoveryCode, c); err != nil {
+				return err
+			}
+			method = muster.SessionRecovery
+		}
 		// The right password: the attempt was no failure.
 		if err := attempt.giveBack(ctx, tx, true); err != nil {
 			return err
+		}
+		if required && recoveryCode == "" {
+			ssoRequired = true
+			return nil
 		}
 		cur.LastSignInAt = tx.now
 		if err := tx.UpdateUser(ctx, cur); err != nil {
 			return err
 		}
-		out, err = startSession(ctx, tx, cur, c, tx.now)
+		out, err = startSessionAs(ctx, tx, cur, c, tx.now, method, "")
 		return err
 	})
+	if err == nil && ssoRequired {
+		return nil, s.ssoRequired(ctx, u.OrgID, c)
+	}
 	return out, err
 }
 
-// startSession starts a session of u for the client c, whose address
-// becomes known for u (see knownAddressFor).
+// ssoRequired is the refusal of a right password in an organization that
+// requires single sign-on, with a sign-in at its provider begun when the
+// provider answers.
+func (s *Service) ssoRequired(ctx context.Context, orgID int64, c Client) error {
+	e := &SSORequiredError{Refusal: &muster.Error{Code: muster.EFORBIDDEN, Reason: muster.ReasonSSORequired,
+		Message: "Your organization signs in with single sign-on, not with a password."}}
+	start, err := s.startSSO(ctx, c.IP, orgID, muster.SSOSignIn, 0, 0, "/")
+	if muster.ErrorCode(err) == muster.EINTERNAL {
+		return err
+	}
+	e.Start = start
+	return e
+}
+
+// useRecoveryCode uses up one of the Owner u's recovery codes, which count
+// only while single sign-on is required, and tells the Owner and the
+// Admins.
+func (s *Service) useRecoveryCode(ctx context.Context, tx *txn, u *muster.User, required bool, code string, c Client) error {
+	if !required || u.Role != muster.RoleOwner {
+		return errBadCredentials
+	}
+	if ok, err := tx.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(code), tx.now); err != nil {
+		return err
+	} else if !ok {
+		return errBadCredentials
+	}
+	left, err := tx.CountRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.Origin}
+	if err := tx.audit(ctx, a, muster.ActionSSORecoveryCodeUsed, muster.TargetUser, u.ID, u.Email, nil,
+		map[string]any{"codes_left": left}); err != nil {
+		return err
+	}
+	return s.mailRecoveryCodeUsed(ctx, tx, u, left, c)
+}
+
+// startSession starts a password session of u for the client c, whose
+// address becomes known for u (see knownAddressFor).
 func startSession(ctx context.Context, tx muster.Tx, u *muster.User, c Client, now time.Time) (*SignedIn, error) {
+	return startSessionAs(ctx, tx, u, c, now, muster.SessionPassword, "")
+}
+
+// startSessionAs starts a session begun by method; sid is the identity
+// provider's session of an SSO session.
+func startSessionAs(ctx context.Context, tx muster.Tx, u *muster.User, c Client, now time.Time, method, sid string) (*SignedIn, error) {
 	if err := rememberAddress(ctx, tx, u.Email, c.IP, now); err != nil {
 		return nil, err
 	}
 	token, hash := secret.NewToken()
 	sess := &muster.Session{OrgID: u.OrgID, UserID: u.ID, TokenHash: hash, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(SessionTTL), IP: c.IP, UserAgent: truncate(c.UserAgent, 300)}
+		ExpiresAt: now.Add(SessionTTL), IP: c.IP, UserAgent: truncate(c.UserAgent, 300), Method: method,
+		SSOSID: muster.TruncateText(sid, 500)}
 	if err := tx.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
@@ -146,7 +231,9 @@ func truncate(s string, n int) string { return muster.RecordedText(s, n) }
 var errSessionEnded = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "Your session has ended. Please sign in again."}
 
 // Authenticate resolves a session token to its Active user. A session of a
-// user deactivated a moment ago, on any instance, is refused (DEA-1).
+// user deactivated a moment ago, on any instance, is refused (DEA-1), and so
+// is a password session in an organization that requires single sign-on
+// (AUTH-6).
 func (s *Service) Authenticate(ctx context.Context, token string) (*muster.User, *muster.Session, error) {
 	now := s.now()
 	var (
@@ -170,6 +257,17 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*muster.User,
 		}
 		if u.Status != muster.StatusActive {
 			return errSessionEnded
+		}
+		if sess.Method == muster.SessionPassword {
+			// Requiring SSO deletes these sessions; this catches one that
+			// a sign-in started as it did.
+			c, err := findConnection(ctx, tx, sess.OrgID)
+			if err != nil {
+				return err
+			}
+			if c != nil && c.Required {
+				return errSessionEnded
+			}
 		}
 		return nil
 	})
@@ -298,6 +396,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 		} else if err != nil {
 			return err
 		}
+		// An organization that requires SSO has no passwords to reset
+		// (AUTH-6): nothing is sent, the answer is the same.
+		if required, err := ssoRequiredFor(ctx, tx, u.OrgID); err != nil || required {
+			return err
+		}
 		org, err := tx.FindOrg(ctx, u.OrgID)
 		if err != nil {
 			return err
@@ -317,6 +420,16 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Clie
 		return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
 			To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now, Private: true})
 	})
+}
+
+var errNoPasswords = &muster.Error{Code: muster.EFORBIDDEN, Reason: muster.ReasonSSORequired,
+	Message: "Your organization signs in with single sign-on, so passwords cannot be set or reset. Sign in " +
+		"from the sign-in page with your email address."}
+
+// ssoRequiredFor reports whether the org requires single sign-on.
+func ssoRequiredFor(ctx context.Context, tx muster.Tx, orgID int64) (bool, error) {
+	c, err := findConnection(ctx, tx, orgID)
+	return c != nil && c.Required, err
 }
 
 var errResetLinkDead = &muster.Error{Code: muster.EGONE, Reason: muster.LinkUsed,
@@ -343,6 +456,11 @@ func (s *Service) liveReset(ctx context.Context, tx muster.Tx, token string) (*m
 	}
 	if !r.UsedAt.IsZero() || !s.now().Before(r.ExpiresAt) || u.Status != muster.StatusActive {
 		return nil, nil, errResetLinkDead
+	}
+	if required, err := ssoRequiredFor(ctx, tx, u.OrgID); err != nil {
+		return nil, nil, err
+	} else if required {
+		return nil, nil, errNoPasswords
 	}
 	return r, u, nil
 }

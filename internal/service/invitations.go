@@ -17,9 +17,13 @@ func (s *Service) sendInvitation(ctx context.Context, tx *txn, a *actor, org *mu
 		return "", err
 	}
 	now := tx.now
+	conn, err := findConnection(ctx, tx, org.ID)
+	if err != nil {
+		return "", err
+	}
 	msg, err := mail.ComposeInvitation(mail.Invitation{
 		OrgName: org.Name, InviterName: a.name(), FirstName: u.FirstName, Email: u.Email, Link: link,
-		ExpiresAt: inv.ExpiresAt, Owner: u.Role == muster.RoleOwner,
+		ExpiresAt: inv.ExpiresAt, Owner: u.Role == muster.RoleOwner, SSO: conn != nil && conn.Enabled,
 	})
 	if err != nil {
 		return "", err
@@ -58,6 +62,10 @@ func newMessageID(baseURL string) string {
 type InvitationInfo struct {
 	Org  *muster.Org
 	User *muster.User
+	// SSO says that the organization signs in with single sign-on, which
+	// the page offers; SSORequired that it offers nothing else (AUTH-6).
+	SSO         bool
+	SSORequired bool
 }
 
 // LookupInvitation checks an invitation link and returns whom it is for. A
@@ -70,7 +78,13 @@ func (s *Service) LookupInvitation(ctx context.Context, token string) (*Invitati
 			return err
 		}
 		info.User = u
-		info.Org, err = tx.FindOrg(ctx, u.OrgID)
+		if info.Org, err = tx.FindOrg(ctx, u.OrgID); err != nil {
+			return err
+		}
+		conn, err := findConnection(ctx, tx, u.OrgID)
+		if conn != nil {
+			info.SSO, info.SSORequired = conn.Enabled, conn.Required
+		}
 		return err
 	})
 	if err != nil {
@@ -133,6 +147,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 	if err != nil {
 		return nil, err
 	}
+	if info.SSORequired {
+		return nil, errNoPasswords
+	}
 	var v muster.Validation
 	muster.CheckPassword(&v, muster.FieldPassword, password, info.User.Email)
 	if err := v.Err(); err != nil {
@@ -147,6 +164,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 		inv, u, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
 			return err
+		}
+		if required, err := ssoRequiredFor(ctx, tx, u.OrgID); err != nil {
+			return err
+		} else if required {
+			return errNoPasswords
 		}
 		now := tx.now
 		if ok, err := tx.UseInvitation(ctx, inv.ID, now); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
+	"github.com/muster-app/muster/internal/sso"
 	"github.com/muster-app/muster/internal/webhook"
 )
 
@@ -44,8 +45,16 @@ type Config struct {
 	// WebhooksAllowPrivate accepts endpoint URLs on http:// and on
 	// loopback and private hosts: the server's flag for local development.
 	WebhooksAllowPrivate bool
-	// SecretBox seals webhook signing secrets at rest with the server's
-	// key; without it no endpoint can be created.
+	// SSO is the OpenID Connect relying party that single sign-on
+	// (AUTH-6) talks to identity providers with; nil makes one with
+	// sso.Options' defaults.
+	SSO *sso.Client
+	// Resolver looks up the TXT records that verify email domains; nil is
+	// the system's resolver.
+	Resolver sso.Resolver
+	// SecretBox seals the secrets Muster must read back (webhook signing
+	// secrets, SSO client secrets) at rest with the server's key; without
+	// it no webhook endpoint or SSO connection can be saved.
 	SecretBox *secret.Box
 }
 
@@ -106,6 +115,12 @@ func New(store muster.Store, cfg Config) *Service {
 	if cfg.Region == "" {
 		cfg.Region = "us"
 	}
+	if cfg.SSO == nil {
+		cfg.SSO = sso.NewClient(sso.Options{})
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = sso.NewResolver("")
+	}
 	if cfg.PasswordParams == (secret.Params{}) {
 		cfg.PasswordParams = secret.DefaultParams
 	}
@@ -130,7 +145,8 @@ type actor struct {
 	role   muster.Role
 	origin string
 	// system names Muster itself acting on its own (disabling a failing
-	// webhook endpoint); empty for people and operators.
+	// webhook endpoint, single sign-on refusing a sign-in, the domain
+	// check); empty for people and operators.
 	system string
 }
 

@@ -145,7 +145,7 @@ func (tx *txn) webhookEvents(ctx context.Context, e *muster.AuditEvent) error {
 	}
 	switch e.Action {
 	case muster.ActionUserInvited, muster.ActionUserReinvited, muster.ActionInviteWithdrawn,
-		muster.ActionUserActivated, muster.ActionUserDeactivated:
+		muster.ActionUserActivated, muster.ActionUserDeactivated, muster.ActionSSOUserProvisioned:
 		return tx.emitUser(ctx, e.OrgID, e.TargetID, userEvents[e.Action], nil)
 	case muster.ActionUserUpdated:
 		if prev := changed(e.Before, e.After, "role", "first_name", "last_name", "email"); len(prev) > 0 {
@@ -206,7 +206,9 @@ var userEvents = map[string]string{
 	muster.ActionUserReinvited:   muster.EventUserReinvited,
 	muster.ActionInviteWithdrawn: muster.EventInvitationWithdrawn,
 	muster.ActionUserActivated:   muster.EventUserActivated,
-	muster.ActionUserDeactivated: muster.EventUserDeactivated,
+	// A person single sign-on provisioned is Active at once (AUTH-6).
+	muster.ActionSSOUserProvisioned: muster.EventUserActivated,
+	muster.ActionUserDeactivated:    muster.EventUserDeactivated,
 }
 
 // changed returns the before values of the keys whose values differ.

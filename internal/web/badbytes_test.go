@@ -114,6 +114,18 @@ func TestBadBytesConsole(t *testing.T) {
 				{"/settings/api-tokens", func() url.Values { return url.Values{"name": {unique("Sync ")}, "expires": {"30"}} }, http.StatusOK, nil},
 				{"/settings/provisioning/tokens", func() url.Values { return url.Values{"name": {unique("Okta ")}} }, http.StatusOK, nil},
 				{"/settings/organization/licenses", func() url.Values { return url.Values{"licenses": {"30"}} }, http.StatusSeeOther, nil},
+				{"/settings/sso", func() url.Values {
+					return url.Values{"issuer": {"https://idp.example.com"}, "client_id": {unique("muster-")},
+						"client_secret": {"s3cret"}, "scopes": {"groups"}}
+				}, http.StatusSeeOther, nil},
+				{"/settings/sso/jit", func() url.Values { return url.Values{"jit": {"on"}} }, http.StatusSeeOther, nil},
+				{"/settings/domains", func() url.Values { return url.Values{"domain": {unique("d") + ".example.com"}} }, http.StatusSeeOther, nil},
+				// The email step of sign-in, and the recovery-code sign-in
+				// (no code is right: SSO is not required).
+				{"/signin", func() url.Values { return url.Values{"email": {ownerEmail}, "next": {"/settings"}} }, http.StatusOK, nil},
+				{"/signin/recovery", func() url.Values {
+					return url.Values{"email": {ownerEmail}, "password": {password}, "recovery_code": {"abcd-efgh-jkmn-pqrs"}}
+				}, http.StatusUnauthorized, nil},
 				{"/password-reset", func() url.Values { return url.Values{"email": {ownerEmail}} }, http.StatusOK, nil},
 				{"/signin", func() url.Values {
 					return url.Values{"email": {ownerEmail}, "password": {password}, "next": {"/settings"}}

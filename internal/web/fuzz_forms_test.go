@@ -20,6 +20,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
@@ -39,7 +40,7 @@ func newFuzzConsole(tb testing.TB, withOrg bool) *fuzzConsole {
 	tb.Helper()
 	db := storetest.OpenSQLite(tb)
 	c := &fuzzConsole{svc: service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL),
-		PasswordParams: secret.TestParams})}
+		PasswordParams: secret.TestParams, SecretBox: testsupport.SecretBox(tb)})}
 	h, err := web.New(web.Config{Service: c.svc, DB: db, Log: slog.New(slog.DiscardHandler), Mailbox: true})
 	if err != nil {
 		tb.Fatal(err)

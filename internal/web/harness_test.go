@@ -24,8 +24,10 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/sso"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport"
+	"github.com/muster-app/muster/internal/testsupport/dnstest"
 	"github.com/muster-app/muster/internal/testsupport/mailtest"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
@@ -99,6 +101,8 @@ type site struct {
 	smtp       *mailtest.Server
 	sender     *worker.MailSender
 	now        atomic.Int64
+	// dns answers the service's TXT lookups (domain verification).
+	dns *dnstest.Zone
 }
 
 const ownerPassword = "owner's long password"
@@ -121,14 +125,15 @@ func newSiteMailbox(t *testing.T) *site {
 // newSiteOn is newSite on db, for tests that run on both stores.
 func newSiteOn(t *testing.T, db *sqlstore.DB, opts ...func(*web.Config)) *site {
 	t.Helper()
-	s := &site{t: t, db: db, smtp: mailtest.Start(t)}
+	s := &site{t: t, db: db, smtp: mailtest.Start(t), dns: dnstest.StartTXT(t)}
 	s.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
 	clock := func() time.Time { return time.UnixMicro(s.now.Load()) }
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams,
-		SecretBox: testsupport.SecretBox(t), WebhooksAllowPrivate: true, Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true})})
+		SecretBox: testsupport.SecretBox(t), WebhooksAllowPrivate: true, Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true}),
+		Resolver: sso.NewResolver(s.dns.Addr)})
 	cfg := web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
 		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}}
 	for _, o := range opts {

@@ -15,6 +15,12 @@ func invitationPage(info *service.InvitationInfo, token string, err error) passw
 		"Choose a password to finish setting up your account. Your email address is your username.",
 		invitationPath+token, err)
 	p.OrgName, p.Email = info.Org.Name, info.User.Email
+	if info.SSO {
+		p.SSOAction, p.SSOOnly = invitationPath+token+"/sso", info.SSORequired
+		if p.SSOOnly {
+			p.Lead = "Continue with single sign-on to finish setting up your account. Your email address is your username."
+		}
+	}
 	return p
 }
 
@@ -103,11 +109,17 @@ func (s *Server) linkGone(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // linkGoneOr500 answers the refusal of a link (invitation or password
-// reset): a link gone or unknown shows why, anything else is a server error.
+// reset): a link gone or unknown shows why, and so does a password that
+// single sign-on makes unnecessary (AUTH-6); anything else is a server
+// error.
 func (s *Server) linkGoneOr500(w http.ResponseWriter, r *http.Request, err error) {
 	switch muster.ErrorCode(err) {
 	case muster.EGONE, muster.ENOTFOUND:
 		s.linkGone(w, r, err)
+	case muster.EFORBIDDEN:
+		w.Header().Set("Cache-Control", "no-store")
+		s.message(w, r, http.StatusForbidden, messagePage{Heading: "Sign in with single sign-on",
+			Message: muster.ErrorMessage(err), Link: "/signin", LinkText: "Go to sign in"})
 	default:
 		s.serverError(w, r, err)
 	}

@@ -53,11 +53,30 @@ func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: webOrigin(s.clientIP(r))})
-		ctx = context.WithValue(ctx, signedInKey{}, signedIn{user: u, session: sess})
 		w.Header().Set("Cache-Control", "no-store")
-		h(w, r.WithContext(ctx))
+		h(w, s.signedIn(r, u, sess))
 	}
+}
+
+// signedIn is r acting as u, signed in with sess.
+func (s *Server) signedIn(r *http.Request, u *muster.User, sess *muster.Session) *http.Request {
+	ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: webOrigin(s.clientIP(r))})
+	return r.WithContext(context.WithValue(ctx, signedInKey{}, signedIn{user: u, session: sess}))
+}
+
+// withOptionalUser is r acting as the user its session cookie signs in,
+// when it has a live one, and r as it is otherwise: for a public page that
+// shows more to a signed-in user.
+func (s *Server) withOptionalUser(r *http.Request) *http.Request {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return r
+	}
+	u, sess, err := s.svc.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		return r
+	}
+	return s.signedIn(r, u, sess)
 }
 
 // toSignIn sends the browser to the sign-in page, to come back afterwards.

@@ -18,7 +18,7 @@ var templateFS embed.FS
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
 	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning", "webhooks", "webhook", "webhook_edit",
-	"webhook_secret", "webhook_delivery"}
+	"webhook_secret", "webhook_delivery", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test"}
 
 // templateFuncs are the functions templates call.
 var templateFuncs = template.FuncMap{
@@ -77,6 +77,11 @@ type Page struct {
 	Failed bool
 	// Wide pages use the console's width without a Settings sidebar.
 	Wide bool
+	// Refresh, when set, sends the browser on to this URL at once (a meta
+	// refresh, which needs no script): the page that leads to an identity
+	// provider, which a form's redirect may not reach under the CSP's
+	// form-action 'self'.
+	Refresh string
 }
 
 // LicenseNear is the share of licenses in use from which the counter

@@ -21,6 +21,10 @@ type passwordPage struct {
 	Button  string
 	Message string
 	Pass    Field
+	// SSOAction, when set, is where the form that continues with single
+	// sign-on posts; SSOOnly hides the password form (AUTH-6).
+	SSOAction string
+	SSOOnly   bool
 }
 
 // newPasswordPage returns the form headed heading that posts to action,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
 )
 
 // RegionLink is another region's deployment, for the sign-in page's region
@@ -75,16 +77,19 @@ func localPath(next string) bool {
 // in a URL, and those no path of Muster's holds unencoded.
 func unsafeInPath(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) }
 
-// signInPage is the sign-in form with its region selector.
+// signInPage is the sign-in form with its region selector. It asks for the
+// email first; the password field appears once the email's domain has not
+// sent the browser to an identity provider (AUTH-6).
 type signInPage struct {
 	Page
-	Notice  string
-	Message string
-	Next    string
-	Email   Field
-	Pass    Field
-	Region  string
-	Regions []regionOption
+	Notice      string
+	Message     string
+	Next        string
+	Email       Field
+	Pass        Field
+	AskPassword bool
+	Region      string
+	Regions     []regionOption
 }
 
 // regionOption is one choice of the region selector.
@@ -105,6 +110,9 @@ func (s *Server) newSignInPage(r *http.Request, email, message string) signInPag
 			Max: muster.MaxEmailLength},
 		Pass:   Field{ID: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Max: muster.MaxPasswordLength},
 		Region: s.region,
+		// A refusal asks again for the password; so does the link of the
+		// page that leads to an identity provider.
+		AskPassword: message != "" || r.FormValue("step") == "password",
 	}
 	if len(s.regions) > 0 {
 		p.Regions = append(p.Regions, regionOption{Code: s.region, Name: regionName(s.region), Selected: true})
@@ -122,16 +130,28 @@ func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "signin", s.newSignInPage(r, "", ""))
 }
 
-// handleSignIn starts a session and returns to the page that asked for it.
+// handleSignIn takes the sign-in form. Without a password it is the email
+// step: an email of a domain verified by an organization with single
+// sign-on goes to that organization's identity provider, any other the
+// password field. With one, it starts a session and returns to the page
+// that asked for it.
 func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
 	email := r.PostForm.Get("email")
+	if _, withPassword := r.PostForm["password"]; !withPassword {
+		s.signInRoute(w, r, email)
+		return
+	}
 	in, err := s.svc.SignIn(r.Context(), email, r.PostForm.Get("password"), s.client(r))
-	switch code := muster.ErrorCode(err); code {
-	case "":
-	case muster.EUNAUTHORIZED, muster.ETOOMANY:
+	var ssoRequired *service.SSORequiredError
+	switch code := muster.ErrorCode(err); {
+	case errors.As(err, &ssoRequired) && ssoRequired.Start != nil:
+		s.toIdentityProvider(w, r, ssoRequired.Start, muster.ErrorMessage(err), false)
+		return
+	case code == "":
+	case code == muster.EUNAUTHORIZED || code == muster.ETOOMANY || code == muster.EFORBIDDEN:
 		httperr.SetRetryAfter(w.Header(), err)
 		s.render(w, r, httperr.Status(err), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
 		return
@@ -141,6 +161,26 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	s.startSession(w, in)
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// signInRoute is the email step of sign-in (home-realm discovery).
+func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request, email string) {
+	start, err := s.svc.SignInRoute(r.Context(), email, safeNext(r.PostForm.Get("next")), s.client(r))
+	switch code := muster.ErrorCode(err); {
+	case code == "" && start != nil:
+		s.toIdentityProvider(w, r, start, "", true)
+	case code == "":
+		p := s.newSignInPage(r, email, "")
+		p.AskPassword = true
+		s.render(w, r, http.StatusOK, "signin", p)
+	case code == muster.EINTERNAL:
+		s.serverError(w, r, err)
+	default:
+		// The provider did not answer, or too many sign-ins began here:
+		// say so, and offer the password.
+		httperr.SetRetryAfter(w.Header(), err)
+		s.render(w, r, httperr.Status(err), "signin", s.newSignInPage(r, email, muster.ErrorMessage(err)))
+	}
 }
 
 // handleRegion sends the person to the chosen region's sign-in page.

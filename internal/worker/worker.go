@@ -1,7 +1,8 @@
 // Package worker runs Muster's background work: the mail sender, which
 // delivers the outbox (INV-6), the report runner, which builds user-list
 // reports (AUD-1), the webhook sender, which delivers webhook events
-// (EVT-1), and the janitor, which deletes expired data. Each claims
+// (EVT-1), the janitor, which deletes expired data, and the SSO checker,
+// which re-checks verified domains (AUTH-6). Each claims
 // its work from the database, so any number of instances share it, polls
 // for work now and then, and is woken at once when the service commits work
 // for it.
@@ -23,6 +24,9 @@ type Workers struct {
 
 	// Webhooks delivers webhook events (EVT-1).
 	Webhooks *WebhookSender
+
+	// SSO re-checks verified domains (AUTH-6).
+	SSO *SSOChecker
 }
 
 var _ service.Waker = (*Workers)(nil)
@@ -54,6 +58,9 @@ func (w *Workers) Run(ctx context.Context) {
 	}
 	if w.Janitor != nil {
 		wg.Go(func() { w.Janitor.Run(ctx) })
+	}
+	if w.SSO != nil {
+		wg.Go(func() { w.SSO.Run(ctx) })
 	}
 	wg.Wait()
 }

@@ -7,19 +7,24 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 )
 
-const sessionColumns = `id, org_id, user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent`
+const sessionColumns = `id, org_id, user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent, method,
+	sso_sid`
 
 func scanSession(row interface{ Scan(...any) error }, s *muster.Session) error {
 	return row.Scan(&s.ID, &s.OrgID, &s.UserID, &s.TokenHash, nullTime{&s.CreatedAt}, nullTime{&s.LastSeenAt},
-		nullTime{&s.ExpiresAt}, &s.IP, &s.UserAgent)
+		nullTime{&s.ExpiresAt}, &s.IP, &s.UserAgent, &s.Method, &s.SSOSID)
 }
 
 // CreateSession implements muster.Tx.
 func (tx *Tx) CreateSession(ctx context.Context, s *muster.Session) error {
+	if s.Method == "" {
+		s.Method = muster.SessionPassword
+	}
 	id, err := tx.insert(ctx, `INSERT INTO sessions (org_id, user_id, token_hash, created_at, last_seen_at,
-			expires_at, ip, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.OrgID, s.UserID, s.TokenHash, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent)
+			expires_at, ip, user_agent, method, sso_sid)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.OrgID, s.UserID, s.TokenHash, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent,
+		s.Method, s.SSOSID)
 	s.ID = id
 	return err
 }

@@ -269,7 +269,7 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 }
 
 // userOrder is the columns an order sorts by, in the order of the index
-// that holds them after org_id (migrations 00001 and 00015):
+// that holds them after org_id (migrations 00001 and 00016):
 // users_org_sort, users_org_email_order, users_org_role_sort,
 // users_org_status_sort, users_org_invited_order, users_org_signin_order.
 // Users who never signed in have no time, sorted as 0 in both dialects

@@ -264,11 +264,14 @@ func (b *Tab) Choose(label, option string) {
 			.forEach(l => document.getElementById(l.htmlFor).dispatchEvent(new Event("change", {bubbles: true})))`, label)))
 }
 
-// SignIn signs in through the sign-in page.
+// SignIn signs in through the sign-in page: the email, Continue, then the
+// password.
 func (b *Tab) SignIn(base, email, password string) {
 	b.T.Helper()
 	b.Open("sign-in page", base+"/signin")
-	b.Type("type email and password", "Email", email, "Password", password)
+	b.Type("type the email", "Email", email)
+	b.Click("the password step", ByButton("Continue"))
+	b.Type("type the password", "Password", password)
 	b.Click("sign in", ByButton("Sign in"))
 }
 

@@ -1,6 +1,7 @@
 // Package dnstest runs a real DNS server for tests, on a loopback UDP
-// port, so that code resolving names (the webhook client's SSRF guard)
-// is tested with answers the test chooses.
+// port, so that code resolving names (the webhook client's SSRF guard,
+// single sign-on's domain verification) is tested with answers the test
+// chooses.
 package dnstest
 
 import (
@@ -32,18 +33,25 @@ func Start(t testing.TB, answers map[string]string) *net.Resolver {
 		}
 		w.WriteMsg(m)
 	})
+	addr := serve(t, mux)
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", addr)
+	}}
+}
+
+// serve runs a DNS server with handler h on a loopback UDP port until the
+// test ends, and returns its address.
+func serve(t testing.TB, h dns.Handler) string {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: mux, NotifyStartedFunc: func() { close(started) }}
+	srv := &dns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: func() { close(started) }}
 	go srv.ActivateAndServe()
 	<-started
 	t.Cleanup(func() { srv.Shutdown() })
-	addr := pc.LocalAddr().String()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", addr)
-	}}
+	return pc.LocalAddr().String()
 }
