@@ -19,11 +19,12 @@ type Store interface {
 	// once (an export, a report's download): it runs where it does not push
 	// out of the caches the pages that every request reads.
 	ViewBulk(ctx context.Context, fn func(Tx) error) error
-	// Read runs fn, which reads with a single statement, outside a
-	// transaction: a lone statement sees one snapshot anyway, and BEGIN and
-	// COMMIT would cost PostgreSQL two more round trips. Statements after
-	// the first may see later commits. For the checks made on every request
-	// (an API token).
+	// Read runs fn, which only reads, outside a transaction: each statement
+	// sees what was committed before it began, and a later statement may
+	// see later commits. For reads that need no single moment (the checks
+	// made on every request, the actor and then a page), which a
+	// transaction would cost PostgreSQL two more round trips: BEGIN and
+	// COMMIT.
 	Read(ctx context.Context, fn func(Tx) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

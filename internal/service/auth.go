@@ -240,7 +240,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*muster.User,
 		u    *muster.User
 		sess *muster.Session
 	)
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		sess, err = tx.FindSessionByTokenHash(ctx, secret.HashToken(token))
 		if muster.ErrorCode(err) == muster.ENOTFOUND {

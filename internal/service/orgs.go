@@ -207,7 +207,7 @@ type OrgSettings struct {
 // Admins.
 func (s *Service) FindOrgSettings(ctx context.Context) (*OrgSettings, error) {
 	var out OrgSettings
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ type Profile struct {
 // transaction.
 func (s *Service) FindProfile(ctx context.Context) (*Profile, error) {
 	var p Profile
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
 			return err

@@ -296,12 +296,12 @@ func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 	return err
 }
 
-// readAs runs fn in a read-only transaction, for the actor load finds
+// readAs runs fn's reads (as read does), for the actor load finds
 // (loadAdmin, loadUser…), and returns fn's result.
 func readAs[T any](ctx context.Context, s *Service, load func(context.Context, muster.Tx) (*actor, error),
 	fn func(*txn, *actor) (T, error)) (T, error) {
 	var out T
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := load(ctx, tx)
 		if err != nil {
 			return err
@@ -315,4 +315,13 @@ func readAs[T any](ctx context.Context, s *Service, load func(context.Context, m
 // view runs fn in a read-only transaction.
 func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 	return s.store.View(ctx, func(tx muster.Tx) error { return fn(&txn{Tx: tx, now: s.now()}) })
+}
+
+// read runs fn's reads outside a transaction (Store.Read): for reads whose
+// statements need not see one moment, such as the actor and then the page
+// of a request, which on PostgreSQL then cost no BEGIN and COMMIT. A read
+// that must see one moment (an invitation and its user, whose state tells
+// why a link is dead) uses view.
+func (s *Service) read(ctx context.Context, fn func(*txn) error) error {
+	return s.store.Read(ctx, func(tx muster.Tx) error { return fn(&txn{Tx: tx, now: s.now()}) })
 }

@@ -608,7 +608,7 @@ type InviteForm struct {
 // pre-filled for the deactivated user againID (0 for a new invitation).
 func (s *Service) FindInviteForm(ctx context.Context, againID int64) (*InviteForm, error) {
 	var out InviteForm
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -726,7 +726,7 @@ const recentReports = 3
 // in one transaction.
 func (s *Service) FindUserDirectory(ctx context.Context, q UserQuery) (*UserDirectory, error) {
 	var d UserDirectory
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -941,7 +941,7 @@ func checkSearch(search string) error {
 // everybody sees themself.
 func (s *Service) FindUser(ctx context.Context, userID int64) (*muster.User, error) {
 	var u *muster.User
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := loadActor(ctx, tx)
 		if err != nil {
 			return err
@@ -970,7 +970,7 @@ type UserAndTeams struct {
 // Owners and Admins.
 func (s *Service) FindUserAndTeams(ctx context.Context, userID int64) (*UserAndTeams, error) {
 	var out UserAndTeams
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -987,7 +987,7 @@ func (s *Service) FindUserAndTeams(ctx context.Context, userID int64) (*UserAndT
 // Me returns the signed-in user.
 func (s *Service) Me(ctx context.Context) (*muster.User, error) {
 	var u *muster.User
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		a, err := loadActor(ctx, tx)
 		if err != nil {
 			return err
