@@ -134,10 +134,25 @@ func (db *DB) Version(ctx context.Context) (int64, error) {
 
 // Update implements muster.Store.
 func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
+	fn = flushingCounts(ctx, fn)
 	if db.group != nil {
 		return db.group.update(ctx, fn)
 	}
 	return db.run(ctx, db.write, db.writeStmts, nil, fn)
+}
+
+// flushingCounts is fn followed by the writes of the member counts it
+// noted, last before the commit (see countMembers); a failed fn's counts
+// are dropped with its other writes.
+func flushingCounts(ctx context.Context, fn func(muster.Tx) error) func(muster.Tx) error {
+	return func(t muster.Tx) error {
+		tx := t.(*Tx)
+		if err := fn(tx); err != nil {
+			tx.counts = nil
+			return err
+		}
+		return tx.flushCounts(ctx)
+	}
 }
 
 // View implements muster.Store.
@@ -220,6 +235,9 @@ type Tx struct {
 	// detached, if set, replaces the context of every statement (see
 	// groupCommit.run).
 	detached context.Context
+	// counts are the changes to teams' member counts not yet written (see
+	// countMembers).
+	counts map[int64]memberCounts
 }
 
 var _ muster.Tx = (*Tx)(nil)

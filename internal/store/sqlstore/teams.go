@@ -56,6 +56,9 @@ func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, e
 
 // findTeam reads one team, locking its row as lock says.
 func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*muster.Team, error) {
+	if err := tx.flushCounts(ctx); err != nil {
+		return nil, err
+	}
 	var t muster.Team
 	row := tx.queryRow(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+lock, args...)
 	if err := scanTeam(row, &t); err != nil {
@@ -66,6 +69,9 @@ func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*m
 
 // FindTeams implements muster.Tx.
 func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
+	if err := tx.flushCounts(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder, orgID)
 	if err != nil {
 		return nil, err
@@ -131,13 +137,34 @@ func (tx *Tx) FindTeamMembers(ctx context.Context, orgID, teamID int64) ([]muste
 // memberCounts are changes to a team's counts of Pending and Active members.
 type memberCounts struct{ primary, secondary int }
 
-// countMembers applies changes to teams' member counts. Teams are updated
-// in increasing id order, as every transaction that counts does, so that
-// two never wait for each other's teams; each holds the team's row until it
-// commits (on PostgreSQL), as TakeSeat holds the org's.
-func (tx *Tx) countMembers(ctx context.Context, changes map[int64]memberCounts) error {
-	for _, id := range slices.Sorted(maps.Keys(changes)) {
-		c := changes[id]
+// countMembers notes changes to teams' member counts, which the
+// transaction writes just before it commits (flushCounts): a count's row is
+// then locked, on PostgreSQL, for the commit alone, as the org's seat
+// counter is (TakeSeat comes last), rather than from the membership's
+// write on, which made every invitation into one team wait for the one
+// before it to finish.
+func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) error {
+	if tx.counts == nil {
+		tx.counts = map[int64]memberCounts{}
+	}
+	for id, c := range changes {
+		p := tx.counts[id]
+		p.primary += c.primary
+		p.secondary += c.secondary
+		tx.counts[id] = p
+	}
+	return nil
+}
+
+// flushCounts writes the member counts noted so far. Teams are updated in
+// increasing id order, as every transaction that counts does, so that two
+// never wait for each other's teams. A read of teams in the transaction
+// flushes first, so that it sees them.
+func (tx *Tx) flushCounts(ctx context.Context) error {
+	counts := tx.counts
+	tx.counts = nil
+	for _, id := range slices.Sorted(maps.Keys(counts)) {
+		c := counts[id]
 		if c == (memberCounts{}) {
 			continue
 		}
