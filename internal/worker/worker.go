@@ -27,6 +27,9 @@ type Workers struct {
 
 	// SSO re-checks verified domains (AUTH-6).
 	SSO *SSOChecker
+
+	// Statistics keeps the planner's statistics current (PostgreSQL).
+	Statistics *StatisticsKeeper
 }
 
 var _ service.Waker = (*Workers)(nil)
@@ -61,6 +64,9 @@ func (w *Workers) Run(ctx context.Context) {
 	}
 	if w.SSO != nil {
 		wg.Go(func() { w.SSO.Run(ctx) })
+	}
+	if w.Statistics != nil {
+		wg.Go(func() { w.Statistics.Run(ctx) })
 	}
 	wg.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -37,6 +38,7 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:     sql.LevelRepeatableRead,
 		ExportOrg:         "u.org_id",
+		AnalyzeStale:      analyzeStale,
 	}
 }
 
@@ -68,5 +70,45 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// Statistics from the start: a database loaded while no server ran
+	// (a restore, an import) may have none.
+	if _, err := db.AnalyzeStale(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// analyzeStale analyses the tables of the schema whose rows changed by more
+// than a tenth (and 500 rows) since they were last analysed, or that hold
+// rows and never were: autovacuum's rule, kept by Muster itself for
+// databases where autovacuum is off.
+func analyzeStale(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT relname FROM pg_stat_user_tables
+		WHERE schemaname = current_schema()
+		AND (n_mod_since_analyze > 500 + n_live_tup / 10
+			OR (last_analyze IS NULL AND last_autoanalyze IS NULL AND n_live_tup > 0))
+		ORDER BY relname`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: finding stale statistics: %w", err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, name := range tables {
+		if _, err := db.ExecContext(ctx, `ANALYZE `+pgx.Identifier{name}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("postgres: analysing %s: %w", name, err)
+		}
+	}
+	return tables, nil
 }

@@ -65,6 +65,10 @@ type Dialect struct {
 	// (see groupCommit). For SQLite, whose single writer spends most of a
 	// small write transaction on its commit.
 	GroupCommit bool
+	// AnalyzeStale, if set, refreshes the planner's statistics of the
+	// tables whose rows changed much since they were last taken, and
+	// returns their names (see DB.AnalyzeStale).
+	AnalyzeStale func(ctx context.Context, db *sql.DB) ([]string, error)
 }
 
 // DB is a muster.Store over database/sql pools.
@@ -121,6 +125,18 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
+}
+
+// AnalyzeStale refreshes the planner's statistics where the data has
+// changed much since they were taken, and returns the tables it analysed:
+// the list's plans are chosen from them, and Muster must not depend on
+// autovacuum, which may be off, to keep them current. A no-op on SQLite,
+// whose plans do not use statistics.
+func (db *DB) AnalyzeStale(ctx context.Context) ([]string, error) {
+	if db.dialect.AnalyzeStale == nil {
+		return nil, nil
+	}
+	return db.dialect.AnalyzeStale(ctx, db.write)
 }
 
 // Version returns the schema version the database is at.

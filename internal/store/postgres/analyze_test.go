@@ -1,0 +1,65 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+)
+
+// TestAnalyzeStale: tables whose rows changed much since they were last
+// analysed get planner statistics, and the others are left alone, so that
+// the list's plans follow the data with autovacuum off (as this machine's
+// PostgreSQL runs).
+func TestAnalyzeStale(t *testing.T) {
+	url := storetest.PostgresSchema(t)
+	db := storetest.OpenPostgresAt(t, url)
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx := context.Background()
+	now := time.Now()
+	err = db.Update(ctx, func(tx muster.Tx) error {
+		org := &muster.Org{Name: "Acme", Region: "us", LicenseTotal: 5, CreatedAt: now}
+		if err := tx.CreateOrg(ctx, org); err != nil {
+			return err
+		}
+		for i := range 600 {
+			if err := tx.CreateTeam(ctx, &muster.Team{OrgID: org.ID, Name: fmt.Sprint("Team ", i), CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The activity counters reach pg_stat_user_tables a moment after the
+	// commit (PostgreSQL flushes them at most once a second).
+	var tables []string
+	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(tables, "teams"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 600 new teams, analysed %v; want teams", tables)
+		}
+		if tables, err = db.AnalyzeStale(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if slices.Contains(tables, "users") {
+		t.Errorf("analysed %v; want users, which did not change, left alone", tables)
+	}
+	var columns int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_stats
+		WHERE schemaname = current_schema() AND tablename = 'teams'`).Scan(&columns); err != nil || columns == 0 {
+		t.Fatalf("teams has statistics for %d columns (%v); want them all", columns, err)
+	}
+}
