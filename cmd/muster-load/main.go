@@ -7,6 +7,9 @@
 //
 // --phases scim-create,scim-filter measures SCIM instead: an identity
 // provider's creations (POST /scim/v2/Users) and lookups by userName.
+// --phases invite-orgs,deep-read,cursor measures invitations into --orgs
+// orgs at once, and reads whose list pages are fetched by their cursors at
+// random depths of the list.
 //
 // With --export it measures the user-list export instead (AUD-5): it seeds
 // the org in bulk (internal/benchseed) unless the database already holds it,
@@ -61,11 +64,13 @@ func run() error {
 	flag.IntVar(&cfg.Reads, "reads", 30_000, "requests in the read phase")
 	flag.IntVar(&cfg.DeactivateP, "deactivate-pct", 10, "percent of seeded users to deactivate")
 	flag.IntVar(&cfg.SCIMCreates, "scim-creates", 10_000, "users created through SCIM in the scim-create phase")
+	flag.IntVar(&cfg.Orgs, "orgs", 8, "orgs the invite-orgs phase spreads its invitations over (the seeded one and more)")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server to sample (set by --spawn)")
 	phases := flag.String("phases", strings.Join(loadtest.DefaultPhases, ","),
 		"phases to run, in order, from "+strings.Join(loadtest.PhaseNames, ", ")+
 			" (page, search and get are the read phase's kinds of request alone; scim-create and scim-filter"+
-			" are SCIM's creations and lookups by userName)")
+			" are SCIM's creations and lookups by userName; cursor fetches list pages by their cursors at random"+
+			" depths, deep-read mixes them with searches and users by id; invite-orgs invites into --orgs orgs at once)")
 	pprof := flag.Bool("pprof", false, "start the spawned server with its profiles (/debug/pprof/) on a second local address (--debug-addr)")
 	bulk := flag.Bool("bulk", false, "seed in bulk (internal/benchseed) instead of inviting every user through the service")
 	export := flag.Bool("export", false, "measure the user-list export instead of the load phases (needs --spawn)")

@@ -31,12 +31,19 @@ type Config struct {
 	Reads       int    // requests in the read phase
 	DeactivateP int    // percent of seeded users deactivated in the last phase
 	SCIMCreates int    // users created in the scim-create phase
+	// Orgs is how many orgs the invite-orgs phase spreads its Invites over:
+	// the seeded one and Orgs-1 more, each with its own Owner's token.
+	Orgs int
 	// Phases names the phases to run, in order: "invite", "read" and
 	// "deactivate" (DefaultPhases), or "page", "search" and "get", each one
 	// kind of the read phase's requests alone (Reads requests each), or
 	// SCIM's: "scim-create" (SCIMCreates POST /scim/v2/Users) and
 	// "scim-filter" (Reads GET /scim/v2/Users?filter=userName eq "…" of
-	// seeded users, in upper case).
+	// seeded users, in upper case). "cursor" fetches a page of the list by
+	// its cursor at a random depth, and "deep-read" mixes it with searches
+	// and users by id, a third each (an identity provider's or a
+	// dashboard's polling); "invite-orgs" sends Invites invitations spread
+	// over Orgs orgs.
 	Phases []string
 	// ServerPID, if not 0, is sampled for RSS and CPU time.
 	ServerPID int
@@ -52,7 +59,21 @@ type Seed struct {
 	// emails, which the scim-filter phase looks up.
 	SCIMToken string
 	Emails    []string
+	// Cursors are the cursors of the list's pages of PageSize, in order:
+	// the "cursor" phase fetches them at random depths.
+	Cursors []string
+	// Orgs are the invite-orgs phase's orgs, the seeded one first.
+	Orgs []*OrgSeed
 }
+
+// OrgSeed is an org the invite-orgs phase invites into.
+type OrgSeed struct {
+	Token string
+	Teams []int64
+}
+
+// PageSize is the length of the list's pages the phases fetch.
+const PageSize = 50
 
 var firstNames = strings.Fields(`Ada Alan Alice Amir Ana Andrea Anna Arjun Ben Bianca Carla Carlos Chen Chloe Daniel
 	David Diego Elena Emma Eva Farah Felix Grace Hana Hugo Ines Isaac Ivan Jack James Jana Jin Jonas Julia Kai Kenji Lara
@@ -67,29 +88,13 @@ var lastNames = strings.Fields(`Abbott Adams Ahmed Alvarez Baker Bauer Becker Br
 // NewSeed creates an org with cfg.Users users (DeactivateP percent of them
 // Active) through svc, an API token for its Owner, and 20 teams.
 func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, error) {
-	op := muster.NewContext(ctx, muster.Principal{Origin: "load"})
-	setup, err := svc.CreateOrg(op, service.NewOrg{Name: "Load Test", LicenseTotal: cfg.Users + cfg.Invites + cfg.SCIMCreates + 10,
-		OwnerEmail: fmt.Sprintf("owner-%d@load.example", time.Now().UnixNano()), OwnerFirstName: "Load", OwnerLastName: "Owner"})
+	owner, org, err := newOrg(ctx, svc, "Load Test", cfg.Users+cfg.Invites+cfg.SCIMCreates+10, 20)
 	if err != nil {
 		return nil, err
 	}
-	token := func(link string) string { return link[strings.LastIndex(link, "/")+1:] }
-	const password = "load test password"
-	signedIn, err := svc.AcceptInvitation(ctx, token(setup.SetupURL), password, service.Client{IP: "127.0.0.1"})
-	if err != nil {
+	seed := &Seed{Token: org.Token, Teams: org.Teams}
+	if seed.SCIMToken, err = scimToken(owner, svc); err != nil {
 		return nil, err
-	}
-	owner := muster.NewContext(ctx, muster.Principal{UserID: signedIn.User.ID, OrgID: setup.Org.ID, Origin: "load"})
-	seed, err := newTokens(owner, svc)
-	if err != nil {
-		return nil, err
-	}
-	for i := range 20 {
-		t, err := svc.CreateTeam(owner, fmt.Sprintf("Team %02d", i+1))
-		if err != nil {
-			return nil, err
-		}
-		seed.Teams = append(seed.Teams, t.ID)
 	}
 	activate := cfg.Users * cfg.DeactivateP / 100
 	var mu sync.Mutex
@@ -99,7 +104,7 @@ func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, erro
 			return err
 		}
 		if i < activate {
-			if _, err := svc.AcceptInvitation(ctx, token(res.Link), password, service.Client{IP: "127.0.0.1"}); err != nil {
+			if _, err := svc.AcceptInvitation(ctx, linkToken(res.Link), loadPassword, service.Client{IP: "127.0.0.1"}); err != nil {
 				return err
 			}
 		}
@@ -112,12 +117,83 @@ func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, erro
 		}
 		return nil
 	})
-	return seed, err
+	if err != nil {
+		return nil, err
+	}
+	if seed.Cursors, err = listCursors(owner, svc); err != nil {
+		return nil, err
+	}
+	return seed, seed.addOrgs(ctx, svc, cfg)
+}
+
+// listCursors collects the cursors of the org's list, page by page, as its
+// Owner who acts in owner.
+func listCursors(owner context.Context, svc *service.Service) ([]string, error) {
+	var cursors []string
+	for q := (service.UserQuery{Limit: PageSize}); ; {
+		page, err := svc.FindUsers(owner, q)
+		if err != nil || page.NextCursor == "" {
+			return cursors, err
+		}
+		cursors = append(cursors, page.NextCursor)
+		q.Cursor = page.NextCursor
+	}
+}
+
+// addOrgs creates the invite-orgs phase's cfg.Orgs-1 orgs beside the seeded
+// one, each with seats for its share of the invitations.
+func (s *Seed) addOrgs(ctx context.Context, svc *service.Service, cfg Config) error {
+	s.Orgs = []*OrgSeed{{Token: s.Token, Teams: s.Teams}}
+	for i := 1; i < cfg.Orgs; i++ {
+		_, org, err := newOrg(ctx, svc, fmt.Sprintf("Load Test %d", i+1), cfg.Invites+10, 2)
+		if err != nil {
+			return err
+		}
+		s.Orgs = append(s.Orgs, org)
+	}
+	return nil
+}
+
+// loadPassword is the seeded users' password.
+const loadPassword = "load test password"
+
+// linkToken is the token at the end of an invitation or setup link.
+func linkToken(link string) string { return link[strings.LastIndex(link, "/")+1:] }
+
+// newOrg creates an org with seats for seats users, its Owner (signed up
+// through the setup link), who acts in owner, an API token of theirs and
+// teams teams.
+func newOrg(ctx context.Context, svc *service.Service, name string, seats, teams int) (owner context.Context, _ *OrgSeed, _ error) {
+	op := muster.NewContext(ctx, muster.Principal{Origin: "load"})
+	setup, err := svc.CreateOrg(op, service.NewOrg{Name: name, LicenseTotal: seats,
+		OwnerEmail: fmt.Sprintf("owner-%d@load.example", rand.Int64()), OwnerFirstName: "Load", OwnerLastName: "Owner"})
+	if err != nil {
+		return nil, nil, err
+	}
+	signedIn, err := svc.AcceptInvitation(ctx, linkToken(setup.SetupURL), loadPassword, service.Client{IP: "127.0.0.1"})
+	if err != nil {
+		return nil, nil, err
+	}
+	owner = muster.NewContext(ctx, muster.Principal{UserID: signedIn.User.ID, OrgID: setup.Org.ID, Origin: "load"})
+	tok, err := svc.CreateAPIToken(owner, "load test", time.Time{})
+	if err != nil {
+		return nil, nil, err
+	}
+	org := &OrgSeed{Token: tok.Secret}
+	for i := range teams {
+		t, err := svc.CreateTeam(owner, fmt.Sprintf("Team %02d", i+1))
+		if err != nil {
+			return nil, nil, err
+		}
+		org.Teams = append(org.Teams, t.ID)
+	}
+	return owner, org, nil
 }
 
 // SeedExisting prepares the phases over an org that is already seeded (in
 // bulk): an API token for its Owner, who acts in owner, its teams, its
-// users, and cfg.DeactivateP percent of cfg.Users of its Active users.
+// users and its list's cursors, cfg.DeactivateP percent of cfg.Users of its
+// Active users, and the invite-orgs phase's other orgs.
 func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*Seed, error) {
 	seed, err := newTokens(owner, svc)
 	if err != nil {
@@ -131,7 +207,7 @@ func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*See
 		seed.Teams = append(seed.Teams, t.ID)
 	}
 	deactivate := cfg.Users * cfg.DeactivateP / 100
-	for q := (service.UserQuery{Limit: 200}); ; {
+	for q := (service.UserQuery{Limit: PageSize}); ; {
 		page, err := svc.FindUsers(owner, q)
 		if err != nil {
 			return nil, err
@@ -146,13 +222,14 @@ func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*See
 		if page.NextCursor == "" {
 			break
 		}
+		seed.Cursors = append(seed.Cursors, page.NextCursor)
 		q.Cursor = page.NextCursor
 	}
 	// Shuffled, so that reads and deactivations spread over the list
 	// rather than follow its alphabetical order.
 	rand.Shuffle(len(seed.Users), func(i, j int) { seed.Users[i], seed.Users[j] = seed.Users[j], seed.Users[i] })
 	rand.Shuffle(len(seed.Emails), func(i, j int) { seed.Emails[i], seed.Emails[j] = seed.Emails[j], seed.Emails[i] })
-	return seed, nil
+	return seed, seed.addOrgs(owner, svc, cfg)
 }
 
 // newTokens creates the API token and the SCIM token the phases use, as
@@ -162,11 +239,20 @@ func newTokens(owner context.Context, svc *service.Service) (*Seed, error) {
 	if err != nil {
 		return nil, err
 	}
-	scim, err := svc.CreateSCIMToken(owner, "load test")
+	scim, err := scimToken(owner, svc)
 	if err != nil {
 		return nil, err
 	}
-	return &Seed{Token: tok.Secret, SCIMToken: scim.Secret}, nil
+	return &Seed{Token: tok.Secret, SCIMToken: scim}, nil
+}
+
+// scimToken creates a SCIM token as the Owner who acts in owner.
+func scimToken(owner context.Context, svc *service.Service) (string, error) {
+	tok, err := svc.CreateSCIMToken(owner, "load test")
+	if err != nil {
+		return "", err
+	}
+	return tok.Secret, nil
 }
 
 // invite is the i-th invitation: a primary and a secondary team.
@@ -310,7 +396,8 @@ func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int)
 var DefaultPhases = []string{"invite", "read", "deactivate"}
 
 // PhaseNames are the phases Config.Phases may name.
-var PhaseNames = []string{"invite", "read", "deactivate", "page", "search", "get", "scim-create", "scim-filter"}
+var PhaseNames = []string{"invite", "invite-orgs", "read", "deep-read", "deactivate", "page", "cursor", "search", "get",
+	"scim-create", "scim-filter"}
 
 // Run runs cfg.Phases (or DefaultPhases) against the server.
 func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
@@ -324,6 +411,24 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 	}
 	get := func(i int) error {
 		return c.Do(ctx, "GET", fmt.Sprintf("/api/v1/users/%d", seed.Users[i%len(seed.Users)]), nil, http.StatusOK)
+	}
+	// A page at a random depth of the list, by its cursor.
+	cursor := func(int) error {
+		if len(seed.Cursors) == 0 {
+			return page(0)
+		}
+		return c.Do(ctx, "GET", "/api/v1/users?limit=50&cursor="+url.QueryEscape(seed.Cursors[rand.IntN(len(seed.Cursors))]),
+			nil, http.StatusOK)
+	}
+	orgs := make([]*Client, len(seed.Orgs))
+	for i, o := range seed.Orgs {
+		orgs[i] = &Client{URL: c.URL, Token: o.Token, HTTP: c.HTTP}
+	}
+	inviteInto := func(c *Client, teams []int64, i int) error {
+		in := seed.invite(i, "invite")
+		return c.Do(ctx, "POST", "/api/v1/users", map[string]any{"first_name": in.FirstName, "last_name": in.LastName,
+			"email": in.Email, "role": "basic", "primary_team_id": teams[i%len(teams)],
+			"secondary_team_ids": []int64{teams[(i+7)%len(teams)]}}, http.StatusCreated)
 	}
 	// An identity provider's client: Okta and Entra ID look a user up by
 	// userName before they create or change them.
@@ -355,13 +460,14 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 		n  int
 		op func(i int) error
 	}{
-		"invite": {cfg.Invites, func(i int) error {
-			in := seed.invite(i, "invite")
-			return c.Do(ctx, "POST", "/api/v1/users", map[string]any{"first_name": in.FirstName, "last_name": in.LastName,
-				"email": in.Email, "role": "basic", "primary_team_id": in.PrimaryTeamID, "secondary_team_ids": in.SecondaryTeamIDs},
-				http.StatusCreated)
+		"invite": {cfg.Invites, func(i int) error { return inviteInto(c, seed.Teams, i) }},
+		"invite-orgs": {cfg.Invites, func(i int) error {
+			o := i % len(orgs)
+			return inviteInto(orgs[o], seed.Orgs[o].Teams, i/len(orgs))
 		}},
-		"read": {cfg.Reads, func(i int) error { return []func(int) error{page, search, get}[i%3](i) }},
+		"read":      {cfg.Reads, func(i int) error { return []func(int) error{page, search, get}[i%3](i) }},
+		"deep-read": {cfg.Reads, func(i int) error { return []func(int) error{cursor, search, get}[i%3](i) }},
+		"cursor":    {cfg.Reads, cursor},
 		"deactivate": {len(seed.Active), func(i int) error {
 			return c.Do(ctx, "POST", fmt.Sprintf("/api/v1/users/%d/deactivate", seed.Active[i]), nil, http.StatusOK)
 		}},

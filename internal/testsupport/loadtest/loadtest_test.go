@@ -2,6 +2,7 @@ package loadtest_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -30,17 +31,21 @@ func TestRunSmallLoad(t *testing.T) {
 	mux.Handle("/scim/v2/", scim.New(svc, slog.New(slog.DiscardHandler), ""))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	cfg := loadtest.Config{URL: srv.URL, Users: 40, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10, SCIMCreates: 20,
-		ServerPID: os.Getpid()}
+	cfg := loadtest.Config{URL: srv.URL, Users: 140, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10, SCIMCreates: 20,
+		Orgs: 3, ServerPID: os.Getpid()}
 	seed, err := loadtest.NewSeed(context.Background(), svc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(seed.Users) != 40 || len(seed.Active) != 4 {
-		t.Fatalf("seeded %d users, %d active; want 40 and 4", len(seed.Users), len(seed.Active))
+	if len(seed.Users) != 140 || len(seed.Active) != 14 {
+		t.Fatalf("seeded %d users, %d active; want 140 and 14", len(seed.Users), len(seed.Active))
+	}
+	// 141 people with the Owner: two full pages of 50 before the last.
+	if len(seed.Cursors) != 2 || len(seed.Orgs) != 3 {
+		t.Fatalf("seeded %d cursors and %d orgs; want 2 and 3", len(seed.Cursors), len(seed.Orgs))
 	}
 	results := loadtest.Run(context.Background(), cfg, seed)
-	want := map[string]int{"invite": 30, "read": 60, "deactivate": 4}
+	want := map[string]int{"invite": 30, "read": 60, "deactivate": 14}
 	for _, r := range results {
 		if r.Errors != 0 || r.Ops != want[r.Phase] || r.OpsPerSec <= 0 || r.Maxms < r.P50ms || r.PeakRSSMiB <= 0 {
 			t.Errorf("phase %+v; want %d operations, no errors, sane figures", r, want[r.Phase])
@@ -53,18 +58,40 @@ func TestRunSmallLoad(t *testing.T) {
 	}
 
 	// Each kind of read alone, in the order asked, and SCIM's phases.
-	cfg.Phases = []string{"search", "get", "page", "scim-create", "scim-filter"}
+	cfg.Phases = []string{"search", "get", "page", "scim-create", "scim-filter", "cursor", "deep-read", "invite-orgs"}
 	results = loadtest.Run(context.Background(), cfg, seed)
-	if len(results) != 5 {
+	if len(results) != len(cfg.Phases) {
 		t.Fatalf("phases %v gave %d results", cfg.Phases, len(results))
 	}
 	for i, r := range results {
 		ops := cfg.Reads
-		if r.Phase == "scim-create" {
+		switch r.Phase {
+		case "scim-create":
 			ops = cfg.SCIMCreates
+		case "invite-orgs":
+			ops = cfg.Invites
 		}
 		if r.Phase != cfg.Phases[i] || r.Errors != 0 || r.Ops != ops {
 			t.Errorf("phase %+v; want %s with %d operations, no errors", r, cfg.Phases[i], ops)
+		}
+	}
+	// invite-orgs spread its 30 invitations evenly: each other org has its
+	// Owner and 10 invitees.
+	for _, org := range seed.Orgs[1:] {
+		req, err := http.NewRequest("GET", srv.URL+"/api/v1/users?limit=50", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+org.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct{ Data []json.RawMessage }
+		err = json.NewDecoder(res.Body).Decode(&page)
+		res.Body.Close()
+		if err != nil || len(page.Data) != 11 {
+			t.Errorf("another org lists %d users (%v); want its Owner and 10 invitees", len(page.Data), err)
 		}
 	}
 }
