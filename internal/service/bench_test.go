@@ -194,7 +194,9 @@ func benchCases(tb testing.TB, env *benchEnv) []benchCase {
 	}
 	return []benchCase{
 		{"first_page", service.UserQuery{Limit: benchPageSize}, true},
-		{"next_page", service.UserQuery{Limit: benchPageSize, Cursor: benchMiddleCursor(tb, env)}, true},
+		{"next_page", service.UserQuery{Limit: benchPageSize, Cursor: benchCursorAt(tb, env, env.n/2)}, true},
+		{"page_100", service.UserQuery{Limit: benchPageSize, Cursor: benchCursorAt(tb, env, 99*benchPageSize)}, true},
+		{"last_page", service.UserQuery{Limit: benchPageSize, Cursor: benchCursorAt(tb, env, env.n-benchPageSize)}, false},
 		{"search_3_letters", service.UserQuery{Limit: benchPageSize, Search: "mar"}, true},
 		{"search_1_letter", service.UserQuery{Limit: benchPageSize, Search: "s"}, true},
 		{"search_rare", service.UserQuery{Limit: benchPageSize, Search: "zim"}, false},
@@ -206,13 +208,13 @@ func benchCases(tb testing.TB, env *benchEnv) []benchCase {
 	}
 }
 
-// benchMiddleCursor pages through the list, 200 at a time, to its middle
-// and returns the cursor of the page there.
-func benchMiddleCursor(tb testing.TB, env *benchEnv) string {
+// benchCursorAt pages through the list, as the API does, to the page that
+// follows its first users users and returns that page's cursor.
+func benchCursorAt(tb testing.TB, env *benchEnv, users int) string {
 	tb.Helper()
 	cursor := ""
-	for seen := 0; seen < env.n/2; {
-		page, err := env.svc.FindUsers(env.owner, service.UserQuery{Cursor: cursor, Limit: service.MaxPageSize})
+	for seen := 0; seen < users; {
+		page, err := env.svc.FindUsers(env.owner, service.UserQuery{Cursor: cursor, Limit: min(service.MaxPageSize, users-seen)})
 		if err != nil {
 			tb.Fatal(err)
 		}
