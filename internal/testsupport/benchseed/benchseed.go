@@ -42,7 +42,7 @@ import (
 
 // Version changes whenever the generated data changes, so that an older
 // cached SQLite file is not reused.
-const Version = 4
+const Version = 5
 
 const (
 	// OwnerEmail is the seeded organization's Owner, who has accepted with
@@ -360,6 +360,15 @@ func Generate(n int, owner *muster.User, teamIDs []int64) *Data {
 	return d
 }
 
+// recountTeams sets every team's member counts from its memberships, as
+// the service keeps them (migration 00009): the sinks write memberships
+// without them.
+const recountTeams = `UPDATE teams SET
+    primary_count = (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE m.team_id = teams.id AND m.kind = 'primary' AND u.status IN ('pending', 'active')),
+    secondary_count = (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE m.team_id = teams.id AND m.kind = 'secondary' AND u.status IN ('pending', 'active'))`
+
 // SQLiteSink inserts the rows in one transaction through a connection
 // of its own.
 func SQLiteSink(path string) Sink {
@@ -398,6 +407,9 @@ func SQLiteSink(path string) Sink {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET seats_used = ? WHERE id = ?`, d.SeatsUsed, d.OrgID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, recountTeams); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -439,6 +451,9 @@ func PostgresSink(url string) Sink {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE orgs SET seats_used = $1 WHERE id = $2`, d.SeatsUsed, d.OrgID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, recountTeams); err != nil {
 			return err
 		}
 		if err := tx.Commit(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -19,8 +20,8 @@ import (
 
 // TestSeed seeds a small org on each store and reads it back as an Owner
 // would: the user list export has one row per seeded user, each email once,
-// every status present, and the seat counter matches the users who hold a
-// seat.
+// every status present, and the seat counter and the Teams tab's member
+// counts match the users who hold a seat and their teams.
 func TestSeed(t *testing.T) {
 	const n = 1500
 	ctx := context.Background()
@@ -68,11 +69,18 @@ func TestSeed(t *testing.T) {
 			emails := map[string]bool{}
 			statuses := map[string]int{}
 			seats := 0
+			primary, secondary := map[string]int{}, map[string]int{}
 			for _, r := range rows[1:] {
 				emails[r[2]] = true
 				statuses[r[4]]++
 				if r[4] != "Deactivated" {
 					seats++
+					primary[r[5]]++
+					for name := range strings.SplitSeq(r[6], ";") {
+						if name = strings.TrimSpace(name); name != "" {
+							secondary[name]++
+						}
+					}
 				}
 			}
 			if len(emails) != n {
@@ -87,6 +95,16 @@ func TestSeed(t *testing.T) {
 			}
 			if org.SeatsUsed != seats {
 				t.Errorf("seats_used = %d; want %d (every user but the Deactivated)", org.SeatsUsed, seats)
+			}
+			teams, err := svc.Teams(owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, team := range teams {
+				if team.PrimaryCount != primary[team.Name] || team.SecondaryCount != secondary[team.Name] {
+					t.Errorf("team %s counts %d primary and %d secondary members; the export lists %d and %d",
+						team.Name, team.PrimaryCount, team.SecondaryCount, primary[team.Name], secondary[team.Name])
+				}
 			}
 		})
 	}
