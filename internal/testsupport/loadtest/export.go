@@ -97,9 +97,9 @@ func MeasureExport(ctx context.Context, cfg ExportConfig) ([]ExportResult, error
 			}
 		}
 		elapsed := time.Since(start)
-		peak, cpu := s.stop()
+		use := s.stop()
 		r := ExportResult{Phase: "report", Run: run, Rows: rep.RowsWritten, Seconds: elapsed.Seconds(),
-			IdleRSSMiB: idle, PeakRSSMiB: peak, CPUSeconds: cpu, Progress: len(seen)}
+			IdleRSSMiB: idle, PeakRSSMiB: use.peakRSS, CPUSeconds: use.cpu, Progress: len(seen)}
 		if rep.FinishedAt != nil {
 			r.ServerSeconds = rep.FinishedAt.Sub(rep.CreatedAt).Seconds()
 		}
@@ -112,12 +112,12 @@ func MeasureExport(ctx context.Context, cfg ExportConfig) ([]ExportResult, error
 		start = time.Now()
 		rows, size, err := c.download(ctx, fmt.Sprintf("/api/v1/reports/%d/download", rep.ID))
 		elapsed = time.Since(start)
-		peak, cpu = s.stop()
+		use = s.stop()
 		if err != nil {
 			return results, err
 		}
 		results = append(results, ExportResult{Phase: "download", Run: run, Rows: rows, Bytes: size,
-			Seconds: elapsed.Seconds(), IdleRSSMiB: idle, PeakRSSMiB: peak, CPUSeconds: cpu})
+			Seconds: elapsed.Seconds(), IdleRSSMiB: idle, PeakRSSMiB: use.peakRSS, CPUSeconds: use.cpu})
 		if rows != cfg.Users {
 			return results, fmt.Errorf("the download of report %d has %d rows; want %d", rep.ID, rows, cfg.Users)
 		}

@@ -303,7 +303,11 @@ type Result struct {
 	Maxms      float64 `json:"max_ms"`
 	PeakRSSMiB float64 `json:"server_peak_rss_mib"`
 	CPUSeconds float64 `json:"server_cpu_seconds"`
-	FirstError string  `json:"first_error,omitempty"`
+	// DBCPUSeconds is the CPU time of the PostgreSQL backends serving the
+	// server (0 on SQLite), LoadCPUSeconds this program's own.
+	DBCPUSeconds   float64 `json:"db_cpu_seconds"`
+	LoadCPUSeconds float64 `json:"load_cpu_seconds"`
+	FirstError     string  `json:"first_error,omitempty"`
 }
 
 // Client sends API requests with a token.
@@ -375,7 +379,7 @@ func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int)
 		return nil
 	})
 	elapsed := time.Since(start)
-	rss, cpu := sampler.stop()
+	use := sampler.stop()
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		if n == 0 {
@@ -385,7 +389,7 @@ func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int)
 	}
 	r := Result{Phase: name, Ops: n, Errors: int(errs.Load()), Seconds: elapsed.Seconds(),
 		OpsPerSec: float64(n) / elapsed.Seconds(), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99),
-		Maxms: pct(1), PeakRSSMiB: rss, CPUSeconds: cpu}
+		Maxms: pct(1), PeakRSSMiB: use.peakRSS, CPUSeconds: use.cpu, DBCPUSeconds: use.backendsCPU, LoadCPUSeconds: use.selfCPU}
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstError = e
 	}
@@ -492,11 +496,11 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 
 // WriteTable writes results as a table a person reads.
 func WriteTable(w io.Writer, results []Result) {
-	fmt.Fprintf(w, "%-11s %8s %7s %9s %8s %8s %8s %8s %9s %8s\n", "phase", "ops", "errors", "ops/s", "p50 ms",
-		"p95 ms", "p99 ms", "max ms", "peak RSS", "CPU s")
+	fmt.Fprintf(w, "%-11s %8s %7s %9s %8s %8s %8s %8s %9s %8s %8s %8s\n", "phase", "ops", "errors", "ops/s", "p50 ms",
+		"p95 ms", "p99 ms", "max ms", "peak RSS", "CPU s", "DB CPU s", "load s")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-11s %8d %7d %9.0f %8.2f %8.2f %8.2f %8.2f %7.1fMi %8.2f\n", r.Phase, r.Ops, r.Errors,
-			r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms, r.Maxms, r.PeakRSSMiB, r.CPUSeconds)
+		fmt.Fprintf(w, "%-11s %8d %7d %9.0f %8.2f %8.2f %8.2f %8.2f %7.1fMi %8.2f %8.2f %8.2f\n", r.Phase, r.Ops, r.Errors,
+			r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms, r.Maxms, r.PeakRSSMiB, r.CPUSeconds, r.DBCPUSeconds, r.LoadCPUSeconds)
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
 		}

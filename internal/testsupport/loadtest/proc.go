@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,12 +10,22 @@ import (
 	"time"
 )
 
-// sampler watches a process's resident memory and CPU time through /proc.
+// sampler watches a process's resident memory and CPU time through /proc,
+// the CPU time of the PostgreSQL backends that serve it, and this
+// program's own.
 type sampler struct {
 	pid      int
 	done     chan struct{}
 	peak     chan float64
 	startCPU float64
+	selfCPU  float64
+	backends *backendsCPU
+}
+
+// usage is what a sampler measured.
+type usage struct {
+	peakRSS                   float64 // MiB
+	cpu, backendsCPU, selfCPU float64 // seconds
 }
 
 func startSampler(pid int) *sampler {
@@ -23,13 +34,14 @@ func startSampler(pid int) *sampler {
 		s.peak <- 0
 		return s
 	}
-	s.startCPU = cpuSeconds(pid)
+	s.startCPU, s.selfCPU, s.backends = cpuSeconds(pid), cpuSeconds(os.Getpid()), newBackendsCPU(pid)
 	go func() {
 		var peak float64
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			peak = max(peak, rssMiB(pid))
+			s.backends.sample()
 			select {
 			case <-s.done:
 				s.peak <- peak
@@ -41,14 +53,16 @@ func startSampler(pid int) *sampler {
 	return s
 }
 
-// stop returns the peak RSS in MiB and the CPU seconds used since start.
-func (s *sampler) stop() (float64, float64) {
+// stop returns the peak RSS and the CPU time used since start.
+func (s *sampler) stop() usage {
 	close(s.done)
 	peak := <-s.peak
 	if s.pid == 0 {
-		return 0, 0
+		return usage{}
 	}
-	return peak, cpuSeconds(s.pid) - s.startCPU
+	s.backends.sample()
+	return usage{peakRSS: peak, cpu: cpuSeconds(s.pid) - s.startCPU, backendsCPU: s.backends.seconds(),
+		selfCPU: cpuSeconds(os.Getpid()) - s.selfCPU}
 }
 
 // rssMiB reads VmRSS from /proc/PID/status.
@@ -83,4 +97,109 @@ func cpuSeconds(pid int) float64 {
 	utime, _ := strconv.ParseFloat(fields[11], 64)
 	stime, _ := strconv.ParseFloat(fields[12], 64)
 	return (utime + stime) / 100
+}
+
+// backendsCPU follows the CPU time of the PostgreSQL backends that serve a
+// process's connections: those whose process title ("postgres: … user db
+// 127.0.0.1(PORT) state") names a port the process connects from. Other
+// clients of the same server (tests, other programs) are not counted.
+type backendsCPU struct {
+	pid   int
+	first map[int]float64 // each backend's CPU seconds when first seen (0 if it started during the phase)
+	last  map[int]float64
+}
+
+func newBackendsCPU(pid int) *backendsCPU {
+	b := &backendsCPU{pid: pid, first: map[int]float64{}, last: map[int]float64{}}
+	for backend, cpu := range b.read() {
+		b.first[backend], b.last[backend] = cpu, cpu
+	}
+	return b
+}
+
+// sample notes the backends' CPU time now.
+func (b *backendsCPU) sample() {
+	for backend, cpu := range b.read() {
+		if _, ok := b.first[backend]; !ok {
+			b.first[backend] = 0
+		}
+		b.last[backend] = cpu
+	}
+}
+
+// seconds is the CPU time the backends used between the first sample and
+// the last.
+func (b *backendsCPU) seconds() float64 {
+	var sum float64
+	for backend, cpu := range b.last {
+		sum += cpu - b.first[backend]
+	}
+	return sum
+}
+
+// read returns the CPU seconds of each backend serving b.pid now.
+func (b *backendsCPU) read() map[int]float64 {
+	ports := clientPorts(b.pid)
+	if len(ports) == 0 {
+		return nil
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	cpu := map[int]float64{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		title, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !bytes.HasPrefix(title, []byte("postgres: ")) {
+			continue
+		}
+		open := bytes.LastIndexByte(title, '(')
+		end := bytes.LastIndexByte(title, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		if port, err := strconv.Atoi(string(title[open+1 : end])); err == nil && ports[port] {
+			cpu[pid] = cpuSeconds(pid)
+		}
+	}
+	return cpu
+}
+
+// clientPorts are the local TCP ports of pid's sockets: its sockets'
+// inodes (from /proc/PID/fd) looked up in /proc/net/tcp and tcp6.
+func clientPorts(pid int) map[int]bool {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return nil
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	ports := map[int]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			f := strings.Fields(line)
+			if len(f) < 10 || !inodes[f[9]] {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			if port, err := strconv.ParseInt(hexPort, 16, 32); err == nil {
+				ports[int(port)] = true
+			}
+		}
+	}
+	return ports
 }

@@ -1,0 +1,43 @@
+package loadtest
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+)
+
+// TestBackendsCPU counts the CPU time of the PostgreSQL backend that serves
+// this process while it sums three million numbers, and that of no backend
+// before it.
+func TestBackendsCPU(t *testing.T) {
+	db, err := sql.Open("pgx", storetest.PostgresSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.PingContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := newBackendsCPU(os.Getpid())
+	if len(b.first) == 0 {
+		t.Fatal("no backend found for this process's connection")
+	}
+	var sum int64
+	if err := conn.QueryRowContext(context.Background(), `SELECT sum(i) FROM generate_series(1, 3000000) i`).Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	b.sample()
+	if s := b.seconds(); s < 0.05 {
+		t.Errorf("the backends used %.2f s of CPU; want the query's (at least 0.05 s)", s)
+	}
+}
