@@ -21,6 +21,11 @@ type Principal struct {
 	// Origin says where the request came from, for the audit log
 	// ("web 192.0.2.1", "cli", "api token 7", "scim token 3").
 	Origin string
+	// User, when not nil, is the user UserID as the request's
+	// authentication read them a moment ago (Active then). The service's
+	// reads act as them without reading them again; its changes read
+	// them again inside their transaction.
+	User *User
 }
 
 // IsOperator reports whether p is an operator rather than a user or a SCIM

@@ -62,10 +62,10 @@ type APIToken struct {
 	RevokedAt  time.Time
 
 	CreatorName string // filled by listings
-	// The creator's status and role as they are now, filled by
-	// FindAPITokenByHash: the token acts with them.
-	CreatorStatus Status
-	CreatorRole   Role
+	// Creator is the token's user as they are now, filled by
+	// FindAPITokenByHash: the token acts as them, with their status and
+	// role.
+	Creator *User
 }
 
 // APITokenPrefix starts every API token, so that a leaked one is easy to

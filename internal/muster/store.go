@@ -268,7 +268,7 @@ type IdempotencyTx interface {
 // APITokenTx reads and writes API tokens (API-1).
 type APITokenTx interface {
 	CreateAPIToken(ctx context.Context, t *APIToken) error
-	// FindAPITokenByHash finds a token with its creator's status and role.
+	// FindAPITokenByHash finds a token with its creator.
 	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	// FindAPITokens lists the org's live (unrevoked) tokens, newest first.
 	FindAPITokens(ctx context.Context, orgID int64) ([]*APIToken, error)

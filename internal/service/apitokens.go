@@ -153,7 +153,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*must
 		if !t.RevokedAt.IsZero() || (!t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)) {
 			return errTokenInvalid
 		}
-		if t.CreatorStatus != muster.StatusActive || !muster.CanAdminister(t.CreatorRole) {
+		if t.Creator.Status != muster.StatusActive || !muster.CanAdminister(t.Creator.Role) {
 			return errTokenInvalid
 		}
 		return nil

@@ -323,5 +323,28 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 // that must see one moment (an invitation and its user, whose state tells
 // why a link is dead) uses view.
 func (s *Service) read(ctx context.Context, fn func(*txn) error) error {
-	return s.store.Read(ctx, func(tx muster.Tx) error { return fn(&txn{Tx: tx, now: s.now()}) })
+	return s.store.Read(ctx, func(tx muster.Tx) error {
+		if p, ok := muster.PrincipalFrom(ctx); ok && p.User != nil {
+			tx = authenticatedTx{Tx: tx, user: p.User}
+		}
+		return fn(&txn{Tx: tx, now: s.now()})
+	})
+}
+
+// authenticatedTx is a read's store as seen by the request's user, whom
+// the request's authentication read a moment ago: PeekUser returns them as
+// read then rather than asking the database again (a round trip of every
+// request of the API and the console). A read outside a transaction never
+// saw one moment anyway; a change reads the actor again in its transaction.
+type authenticatedTx struct {
+	muster.Tx
+	user *muster.User
+}
+
+func (tx authenticatedTx) PeekUser(ctx context.Context, orgID, id int64) (*muster.User, error) {
+	if tx.user.OrgID == orgID && tx.user.ID == id {
+		u := *tx.user
+		return &u, nil
+	}
+	return tx.Tx.PeekUser(ctx, orgID, id)
 }

@@ -60,7 +60,7 @@ func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
 
 // signedIn is r acting as u, signed in with sess.
 func (s *Server) signedIn(r *http.Request, u *muster.User, sess *muster.Session) *http.Request {
-	ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: webOrigin(s.clientIP(r))})
+	ctx := muster.NewContext(r.Context(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: webOrigin(s.clientIP(r)), User: u})
 	return r.WithContext(context.WithValue(ctx, signedInKey{}, signedIn{user: u, session: sess}))
 }
 

@@ -11,8 +11,12 @@ const apiTokenColumns = `t.id, t.org_id, t.user_id, t.name, t.token_hash, t.crea
 	t.revoked_at`
 
 func scanAPIToken(row interface{ Scan(...any) error }, t *muster.APIToken, extra ...any) error {
-	return row.Scan(append([]any{&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.TokenHash, nullTime{&t.CreatedAt},
-		nullTime{&t.LastUsedAt}, nullTime{&t.ExpiresAt}, nullTime{&t.RevokedAt}}, extra...)...)
+	return row.Scan(append(apiTokenDests(t), extra...)...)
+}
+
+func apiTokenDests(t *muster.APIToken) []any {
+	return []any{&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.TokenHash, nullTime{&t.CreatedAt}, nullTime{&t.LastUsedAt},
+		nullTime{&t.ExpiresAt}, nullTime{&t.RevokedAt}}
 }
 
 // CreateAPIToken implements muster.Tx.
@@ -25,10 +29,10 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t *muster.APIToken) error {
 
 // FindAPITokenByHash implements muster.Tx.
 func (tx *Tx) FindAPITokenByHash(ctx context.Context, hash []byte) (*muster.APIToken, error) {
-	var t muster.APIToken
-	row := tx.queryRow(ctx, `SELECT `+apiTokenColumns+`, u.status, u.role
+	t := muster.APIToken{Creator: &muster.User{}}
+	row := tx.queryRow(ctx, `SELECT `+apiTokenColumns+`, `+userColumns+`
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1`, hash)
-	if err := scanAPIToken(row, &t, &t.CreatorStatus, &t.CreatorRole); err != nil {
+	if err := scanUser(row, t.Creator, apiTokenDests(&t)...); err != nil {
 		return nil, notFound(err, "API token")
 	}
 	return &t, nil

@@ -25,11 +25,11 @@ const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role,
 const teamsColumn = `(SELECT string_agg(CASE m.kind WHEN 'primary' THEN 'p' ELSE '' END || m.team_id, ',')
 		FROM memberships m WHERE m.user_id = u.id)`
 
-func scanUser(row interface{ Scan(...any) error }, u *muster.User) error {
-	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
+func scanUser(row interface{ Scan(...any) error }, u *muster.User, before ...any) error {
+	err := row.Scan(append(before, &u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
 		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
 		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt}, &u.ExternalID,
-		nullTime{&u.SCIMDeletedAt}, teams{u})
+		nullTime{&u.SCIMDeletedAt}, teams{u})...)
 	if u.Status != muster.StatusPending {
 		// The column keeps the last link's expiry; it means something
 		// only while the user is Pending.
