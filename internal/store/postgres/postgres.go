@@ -31,6 +31,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Goose:             goose.DialectPostgres,
 		Migrations:        sub,
+		MigrationLock:     migrationLock{},
 		IsUniqueViolation: isUniqueViolation,
 		LockRow:           " FOR UPDATE",
 		LockRowNoKey:      " FOR NO KEY UPDATE",
@@ -40,6 +41,24 @@ func Dialect() sqlstore.Dialect {
 		ExportOrg:         "u.org_id",
 		AnalyzeStale:      analyzeStale,
 	}
+}
+
+// migrationLock is a session-level advisory lock of the schema, which
+// instances migrating it at once take in turn: the later ones find it
+// migrated. Each schema has its own, so databases with several (the tests')
+// migrate in parallel.
+type migrationLock struct{}
+
+const migrationLockKey = `hashtextextended('muster migrations ' || current_schema(), 0)`
+
+func (migrationLock) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	_, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+migrationLockKey+`)`)
+	return err
+}
+
+func (migrationLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock(`+migrationLockKey+`)`)
+	return err
 }
 
 func isUniqueViolation(err error) bool {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -25,6 +26,10 @@ type Dialect struct {
 	Goose goose.Dialect
 	// Migrations holds the dialect's NNNNN_name.sql files.
 	Migrations fs.FS
+	// MigrationLock, if not nil, is held while migrating, so that
+	// instances started at once on one database migrate it one after
+	// another (SQLite's migrations take its write lock anyway).
+	MigrationLock lock.SessionLocker
 	// IsUniqueViolation reports whether err is a broken unique constraint.
 	IsUniqueViolation func(err error) bool
 	// LockRow is appended to a SELECT that reads a row the transaction will
@@ -117,7 +122,11 @@ func New(pools Pools, dialect Dialect, closers ...func()) *DB {
 
 // Migrate brings the schema up to the newest migration.
 func (db *DB) Migrate(ctx context.Context) error {
-	provider, err := goose.NewProvider(db.dialect.Goose, db.write, db.dialect.Migrations)
+	var opts []goose.ProviderOption
+	if db.dialect.MigrationLock != nil {
+		opts = append(opts, goose.WithSessionLocker(db.dialect.MigrationLock))
+	}
+	provider, err := goose.NewProvider(db.dialect.Goose, db.write, db.dialect.Migrations, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
