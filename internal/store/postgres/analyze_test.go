@@ -63,3 +63,35 @@ func TestAnalyzeStale(t *testing.T) {
 		t.Fatalf("teams has statistics for %d columns (%v); want them all", columns, err)
 	}
 }
+
+// TestRoundTripsCounted: the store counts each statement it sends,
+// BEGIN and COMMIT included, for /metrics' muster_store_round_trips_total.
+func TestRoundTripsCounted(t *testing.T) {
+	db := storetest.OpenPostgresAt(t, storetest.PostgresSchema(t))
+	ctx := context.Background()
+	var orgID int64
+	before := db.RoundTrips()
+	err := db.Update(ctx, func(tx muster.Tx) error {
+		org := &muster.Org{Name: "Acme", Region: "us", LicenseTotal: 5, CreatedAt: time.Now()}
+		err := tx.CreateOrg(ctx, org)
+		orgID = org.ID
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := db.RoundTrips() - before; n != 3 {
+		t.Errorf("a transaction of one INSERT counted %d round trips; want BEGIN, the INSERT and COMMIT", n)
+	}
+	before = db.RoundTrips()
+	err = db.Read(ctx, func(tx muster.Tx) error {
+		_, err := tx.FindOrg(ctx, orgID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := db.RoundTrips() - before; n != 1 {
+		t.Errorf("a read of one row outside a transaction counted %d round trips; want 1", n)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -79,12 +80,14 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
+	roundTrips := new(atomic.Int64)
+	cfg.ConnConfig.Tracer = roundTripCounter{roundTrips}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	db := sqlstore.New(sqlstore.Pools{Write: sqlDB, Read: sqlDB}, Dialect(), pool.Close)
+	db := sqlstore.New(sqlstore.Pools{Write: sqlDB, Read: sqlDB, RoundTrips: roundTrips}, Dialect(), pool.Close)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -97,6 +100,17 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	}
 	return db, nil
 }
+
+// roundTripCounter counts the statements pgx sends, BEGIN and COMMIT
+// included (database/sql's transactions run them as statements).
+type roundTripCounter struct{ n *atomic.Int64 }
+
+func (c roundTripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (roundTripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // analyzeStale analyses the tables of the schema whose rows changed by more
 // than a tenth (and 500 rows) since they were last analysed, or that hold

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -87,6 +88,17 @@ type DB struct {
 	group      *groupCommit // nil unless the dialect groups commits
 	dialect    Dialect
 	closers    []func()
+	roundTrips *atomic.Int64
+}
+
+// RoundTrips returns how many statements the store has sent to its
+// database server, each a round trip; 0 on SQLite, which runs in the
+// process.
+func (db *DB) RoundTrips() int64 {
+	if db.roundTrips == nil {
+		return 0
+	}
+	return db.roundTrips.Load()
 }
 
 var _ muster.Store = (*DB)(nil)
@@ -97,6 +109,10 @@ type Pools struct {
 	Write *sql.DB // read-write transactions
 	Read  *sql.DB // read-only ones
 	Bulk  *sql.DB // read-only ones that read much of the database (ViewBulk); Read if nil
+	// RoundTrips, if not nil, counts the statements sent to a database
+	// server (PostgreSQL's BEGIN and COMMIT included), each a network
+	// round trip: what a request costs the database beyond its queries.
+	RoundTrips *atomic.Int64
 }
 
 // New returns a store over pools. Close calls closers after closing the
@@ -105,7 +121,8 @@ func New(pools Pools, dialect Dialect, closers ...func()) *DB {
 	if pools.Bulk == nil {
 		pools.Bulk = pools.Read
 	}
-	db := &DB{write: pools.Write, read: pools.Read, bulk: pools.Bulk, dialect: dialect, closers: closers}
+	db := &DB{write: pools.Write, read: pools.Read, bulk: pools.Bulk, dialect: dialect, closers: closers,
+		roundTrips: pools.RoundTrips}
 	if dialect.PrepareStatements {
 		db.writeStmts, db.readStmts = newStmtCache(db.write), newStmtCache(db.read)
 		if db.bulk != db.read {

@@ -4,6 +4,7 @@
 package loadtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -307,7 +309,10 @@ type Result struct {
 	// server (0 on SQLite), LoadCPUSeconds this program's own.
 	DBCPUSeconds   float64 `json:"db_cpu_seconds"`
 	LoadCPUSeconds float64 `json:"load_cpu_seconds"`
-	FirstError     string  `json:"first_error,omitempty"`
+	// RoundTrips is the statements the server sent to PostgreSQL during
+	// the phase (its /metrics), background work included; 0 on SQLite.
+	RoundTrips float64 `json:"db_round_trips"`
+	FirstError string  `json:"first_error,omitempty"`
 }
 
 // Client sends API requests with a token.
@@ -361,9 +366,37 @@ func (c *Client) request(ctx context.Context, method, path string, body io.Reade
 	return c.HTTP.Do(req)
 }
 
+// roundTrips reads muster_store_round_trips_total from the server's
+// /metrics; 0 if it has none.
+func (c *Client) roundTrips() float64 {
+	res, err := c.HTTP.Get(c.URL + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "muster_store_round_trips_total "); ok {
+			n, _ := strconv.ParseFloat(v, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // Phase runs op(0..n-1) on clients goroutines, timing each, while sampling
 // the server process.
 func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int) error) Result {
+	return phase(ctx, name, clients, n, pid, nil, op)
+}
+
+// phase is Phase, which also reads the server's round trips to the
+// database before and after, if roundTrips is not nil.
+func phase(ctx context.Context, name string, clients, n, pid int, roundTrips func() float64, op func(i int) error) Result {
+	var trips float64
+	if roundTrips != nil {
+		trips = -roundTrips()
+	}
 	lat := make([]time.Duration, n)
 	var errs atomic.Int64
 	var firstErr atomic.Value
@@ -380,6 +413,9 @@ func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int)
 	})
 	elapsed := time.Since(start)
 	use := sampler.stop()
+	if roundTrips != nil {
+		trips += roundTrips()
+	}
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		if n == 0 {
@@ -389,7 +425,8 @@ func Phase(ctx context.Context, name string, clients, n, pid int, op func(i int)
 	}
 	r := Result{Phase: name, Ops: n, Errors: int(errs.Load()), Seconds: elapsed.Seconds(),
 		OpsPerSec: float64(n) / elapsed.Seconds(), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99),
-		Maxms: pct(1), PeakRSSMiB: use.peakRSS, CPUSeconds: use.cpu, DBCPUSeconds: use.backendsCPU, LoadCPUSeconds: use.selfCPU}
+		Maxms: pct(1), PeakRSSMiB: use.peakRSS, CPUSeconds: use.cpu, DBCPUSeconds: use.backendsCPU, LoadCPUSeconds: use.selfCPU,
+		RoundTrips: trips}
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstError = e
 	}
@@ -488,7 +525,7 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 	var results []Result
 	for _, name := range names {
 		if p, ok := phases[name]; ok {
-			results = append(results, Phase(ctx, name, cfg.Clients, p.n, cfg.ServerPID, p.op))
+			results = append(results, phase(ctx, name, cfg.Clients, p.n, cfg.ServerPID, c.roundTrips, p.op))
 		}
 	}
 	return results
@@ -496,11 +533,12 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 
 // WriteTable writes results as a table a person reads.
 func WriteTable(w io.Writer, results []Result) {
-	fmt.Fprintf(w, "%-11s %8s %7s %9s %8s %8s %8s %8s %9s %8s %8s %8s\n", "phase", "ops", "errors", "ops/s", "p50 ms",
-		"p95 ms", "p99 ms", "max ms", "peak RSS", "CPU s", "DB CPU s", "load s")
+	fmt.Fprintf(w, "%-11s %8s %7s %9s %8s %8s %8s %8s %9s %8s %8s %8s %9s\n", "phase", "ops", "errors", "ops/s", "p50 ms",
+		"p95 ms", "p99 ms", "max ms", "peak RSS", "CPU s", "DB CPU s", "load s", "trips/op")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-11s %8d %7d %9.0f %8.2f %8.2f %8.2f %8.2f %7.1fMi %8.2f %8.2f %8.2f\n", r.Phase, r.Ops, r.Errors,
-			r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms, r.Maxms, r.PeakRSSMiB, r.CPUSeconds, r.DBCPUSeconds, r.LoadCPUSeconds)
+		fmt.Fprintf(w, "%-11s %8d %7d %9.0f %8.2f %8.2f %8.2f %8.2f %7.1fMi %8.2f %8.2f %8.2f %9.2f\n", r.Phase, r.Ops, r.Errors,
+			r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms, r.Maxms, r.PeakRSSMiB, r.CPUSeconds, r.DBCPUSeconds, r.LoadCPUSeconds,
+			r.RoundTrips/float64(max(r.Ops, 1)))
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
 		}
