@@ -7,7 +7,8 @@
 //
 // --phases scim-create,scim-filter measures SCIM instead: an identity
 // provider's creations (POST /scim/v2/Users) and lookups by userName.
-// --phases invite-orgs,deep-read,cursor measures invitations into --orgs
+// --instances 2 starts two servers on the database, which the requests take
+// in turn. --phases invite-orgs,deep-read,cursor measures invitations into --orgs
 // orgs at once, and reads whose list pages are fetched by their cursors at
 // random depths of the list.
 //
@@ -71,6 +72,7 @@ func run() error {
 			" (page, search and get are the read phase's kinds of request alone; scim-create and scim-filter"+
 			" are SCIM's creations and lookups by userName; cursor fetches list pages by their cursors at random"+
 			" depths, deep-read mixes them with searches and users by id; invite-orgs invites into --orgs orgs at once)")
+	instances := flag.Int("instances", 1, "with --spawn: servers to start on the database, which the requests take in turn (the peak RSS and CPU columns are the first's)")
 	pprof := flag.Bool("pprof", false, "start the spawned server with its profiles (/debug/pprof/) on a second local address (--debug-addr)")
 	bulk := flag.Bool("bulk", false, "seed in bulk (internal/benchseed) instead of inviting every user through the service")
 	export := flag.Bool("export", false, "measure the user-list export instead of the load phases (needs --spawn)")
@@ -125,32 +127,40 @@ func run() error {
 	fmt.Printf("seeded %d users (%d active) in %s\n", len(seed.Users), len(seed.Active), time.Since(started).Round(time.Millisecond))
 
 	if *spawn != "" {
-		addr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		args := []string{"serve", "--db", *dbURL, "--addr", addr}
-		if *pprof {
-			debugAddr, err := freeAddr()
+		var urls []string
+		for i := range *instances {
+			addr, err := freeAddr()
 			if err != nil {
 				return err
 			}
-			args = append(args, "--debug-addr", debugAddr)
-			fmt.Printf("profiles at http://%s/debug/pprof/\n", debugAddr)
+			args := []string{"serve", "--db", *dbURL, "--addr", addr}
+			if *pprof && i == 0 {
+				debugAddr, err := freeAddr()
+				if err != nil {
+					return err
+				}
+				args = append(args, "--debug-addr", debugAddr)
+				fmt.Printf("profiles at http://%s/debug/pprof/\n", debugAddr)
+			}
+			cmd := exec.CommandContext(ctx, *spawn, args...)
+			cmd.Stderr = nil
+			if err := cmd.Start(); err != nil {
+				return err
+			}
+			defer func() {
+				cmd.Process.Signal(syscall.SIGTERM)
+				cmd.Wait()
+			}()
+			if i == 0 {
+				cfg.ServerPID = cmd.Process.Pid
+			}
+			url := "http://" + addr
+			if err := waitReady(ctx, url); err != nil {
+				return err
+			}
+			urls = append(urls, url)
 		}
-		cmd := exec.CommandContext(ctx, *spawn, args...)
-		cmd.Stderr = nil
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		defer func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		}()
-		cfg.URL, cfg.ServerPID = "http://"+addr, cmd.Process.Pid
-		if err := waitReady(ctx, cfg.URL); err != nil {
-			return err
-		}
+		cfg.URL = strings.Join(urls, ",")
 	}
 	if cfg.URL == "" {
 		return fmt.Errorf("give --url of a running server or --spawn a binary")

@@ -317,9 +317,21 @@ type Result struct {
 
 // Client sends API requests with a token.
 type Client struct {
+	// URL is the server's, or several servers' separated by commas
+	// (instances sharing one database), which the requests take in turn.
 	URL   string
 	Token string
 	HTTP  *http.Client
+	next  atomic.Uint64
+}
+
+// servers are the URLs of c.URL.
+func (c *Client) servers() []string { return strings.Split(c.URL, ",") }
+
+// server is the next request's server.
+func (c *Client) server() string {
+	s := c.servers()
+	return s[c.next.Add(1)%uint64(len(s))]
 }
 
 // Do sends one request and fails unless the status is want.
@@ -355,7 +367,7 @@ func (c *Client) call(ctx context.Context, method, path string, body any, want i
 
 // request sends a request with the token, and body as JSON if not nil.
 func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.server()+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -366,22 +378,25 @@ func (c *Client) request(ctx context.Context, method, path string, body io.Reade
 	return c.HTTP.Do(req)
 }
 
-// roundTrips reads muster_store_round_trips_total from the server's
-// /metrics; 0 if it has none.
+// roundTrips reads muster_store_round_trips_total from the servers'
+// /metrics and adds them up; 0 for a server that has none.
 func (c *Client) roundTrips() float64 {
-	res, err := c.HTTP.Get(c.URL + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer res.Body.Close()
-	sc := bufio.NewScanner(res.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "muster_store_round_trips_total "); ok {
-			n, _ := strconv.ParseFloat(v, 64)
-			return n
+	var sum float64
+	for _, server := range c.servers() {
+		res, err := c.HTTP.Get(server + "/metrics")
+		if err != nil {
+			continue
 		}
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "muster_store_round_trips_total "); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				sum += n
+			}
+		}
+		res.Body.Close()
 	}
-	return 0
+	return sum
 }
 
 // Phase runs op(0..n-1) on clients goroutines, timing each, while sampling
@@ -442,7 +457,7 @@ var PhaseNames = []string{"invite", "invite-orgs", "read", "deep-read", "deactiv
 
 // Run runs cfg.Phases (or DefaultPhases) against the server.
 func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
-	c := &Client{URL: strings.TrimRight(cfg.URL, "/"), Token: seed.Token,
+	c := &Client{URL: strings.ReplaceAll(strings.TrimRight(cfg.URL, "/"), "/,", ","), Token: seed.Token,
 		HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients * 2}, Timeout: 30 * time.Second}}
 	// The read phase's three kinds of request, each a third of it.
 	page := func(int) error { return c.Do(ctx, "GET", "/api/v1/users?limit=50", nil, http.StatusOK) }

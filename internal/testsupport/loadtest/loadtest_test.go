@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,10 +30,19 @@ func TestRunSmallLoad(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api.New(svc, slog.New(slog.DiscardHandler)))
 	mux.Handle("/scim/v2/", scim.New(svc, slog.New(slog.DiscardHandler), ""))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cfg := loadtest.Config{URL: srv.URL, Users: 140, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10, SCIMCreates: 20,
-		Orgs: 3, ServerPID: os.Getpid()}
+	// Two instances on one database, each counting what it answers.
+	var answered [2]atomic.Int64
+	instance := func(i int) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			answered[i].Add(1)
+			mux.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	srv, other := instance(0), instance(1)
+	cfg := loadtest.Config{URL: srv.URL + "," + other.URL, Users: 140, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10,
+		SCIMCreates: 20, Orgs: 3, ServerPID: os.Getpid()}
 	seed, err := loadtest.NewSeed(context.Background(), svc, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +55,9 @@ func TestRunSmallLoad(t *testing.T) {
 		t.Fatalf("seeded %d cursors and %d orgs; want 2 and 3", len(seed.Cursors), len(seed.Orgs))
 	}
 	results := loadtest.Run(context.Background(), cfg, seed)
+	if a, b := answered[0].Load(), answered[1].Load(); a < 50 || b < 50 {
+		t.Errorf("the instances answered %d and %d requests; want both to take their turns", a, b)
+	}
 	want := map[string]int{"invite": 30, "read": 60, "deactivate": 14}
 	for _, r := range results {
 		if r.Errors != 0 || r.Ops != want[r.Phase] || r.OpsPerSec <= 0 || r.Maxms < r.P50ms || r.PeakRSSMiB <= 0 {
