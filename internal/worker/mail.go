@@ -27,6 +27,11 @@ type MailSender struct {
 	MaxAge time.Duration
 	// FirstRetry is the first backoff; each failure doubles it, up to an hour.
 	FirstRetry time.Duration
+	// Gather is how long the sender waits, once woken, for more messages
+	// to claim with the first: under a stream of invitations each claim
+	// and each record of outcomes is a transaction (three round trips on
+	// PostgreSQL), which a claim of one message would pay per email.
+	Gather time.Duration
 	Now        func() time.Time
 
 	wake wakeup
@@ -44,6 +49,9 @@ func (s *MailSender) defaults() {
 	}
 	if s.FirstRetry == 0 {
 		s.FirstRetry = 30 * time.Second
+	}
+	if s.Gather == 0 {
+		s.Gather = 50 * time.Millisecond
 	}
 	if s.Now == nil {
 		s.Now = time.Now
@@ -67,19 +75,30 @@ func (s *MailSender) Run(ctx context.Context) {
 			return
 		case <-timer.C:
 		case <-s.wake.c():
+			// Let the commits behind this one queue their emails too.
+			timer.Reset(s.Gather)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
 		}
 		for {
 			n, err := s.SendDue(ctx)
 			if err != nil && ctx.Err() == nil {
 				s.Log.Error("outbox: claiming messages failed", "err", err)
 			}
-			if n == 0 || err != nil {
+			// A batch that was not full left nothing due behind it.
+			if n < claimBatch || err != nil {
 				break
 			}
 		}
 		timer.Reset(s.Poll)
 	}
 }
+
+// claimBatch is how many messages a sender claims at once.
+const claimBatch = 20
 
 // SendDue claims one batch of due messages and tries each once. It returns
 // how many it claimed.
@@ -89,7 +108,7 @@ func (s *MailSender) SendDue(ctx context.Context) (int, error) {
 	err := s.Store.Update(ctx, func(tx muster.Tx) error {
 		now := s.Now().UTC()
 		var err error
-		batch, err = tx.LeaseOutboxMessages(ctx, now, now.Add(s.Lease), 20)
+		batch, err = tx.LeaseOutboxMessages(ctx, now, now.Add(s.Lease), claimBatch)
 		return err
 	})
 	if err != nil {
