@@ -84,6 +84,10 @@ type TeamTx interface {
 	// team (a membership): the team cannot be removed until the commit, but
 	// other such transactions need not wait for it.
 	FindTeamShared(ctx context.Context, orgID, id int64) (*Team, error)
+	// ShareTeams is FindTeamShared of several teams in one statement: it
+	// returns the ids among ids of the org's teams, share-locked, in
+	// increasing order.
+	ShareTeams(ctx context.Context, orgID int64, ids []int64) ([]int64, error)
 	FindTeamByName(ctx context.Context, orgID int64, name string) (*Team, error)
 	FindDefaultTeam(ctx context.Context, orgID int64) (*Team, error)
 	// FindTeams lists the org's teams, the Default Team first and then by

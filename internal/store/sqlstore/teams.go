@@ -41,6 +41,31 @@ func (tx *Tx) FindTeamShared(ctx context.Context, orgID, id int64) (*muster.Team
 	return tx.findTeam(ctx, tx.forShare(), `t.org_id = $1 AND t.id = $2`, orgID, id)
 }
 
+// ShareTeams implements muster.Tx.
+func (tx *Tx) ShareTeams(ctx context.Context, orgID int64, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, args := inList(anySlice(ids))
+	// The org is the last argument, after the padded list.
+	args = append(args, orgID)
+	rows, err := tx.query(ctx, `SELECT t.id FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+itoa(len(args))+
+		` ORDER BY t.id`+tx.forShare(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var found []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		found = append(found, id)
+	}
+	return found, rows.Err()
+}
+
 // FindTeamByName implements muster.Tx.
 func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*muster.Team, error) {
 	return tx.findTeam(ctx, tx.forUpdate(), `t.org_id = $1 AND t.name_key = $2`, orgID, muster.SearchKey(name))
