@@ -32,7 +32,7 @@ type MailSender struct {
 	// and each record of outcomes is a transaction (three round trips on
 	// PostgreSQL), which a claim of one message would pay per email.
 	Gather time.Duration
-	Now        func() time.Time
+	Now    func() time.Time
 
 	wake wakeup
 }
