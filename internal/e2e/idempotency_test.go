@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -60,7 +61,13 @@ func testIdempotencySurvivesSIGKILL(t *testing.T, dbURL string) {
 	api := &keyedClient{t: t, token: token.Secret, team: team.ID, client: &http.Client{Timeout: 5 * time.Second}}
 
 	// Sent by 16 at a time; the server is killed once 20 have answered.
-	first := serve(t, "--db", dbURL)
+	firstURL := dbURL
+	if store.IsPostgres(dbURL) {
+		// Its backends are known by name: a COMMIT it sent before dying
+		// still commits, once PostgreSQL reads it.
+		firstURL += "&application_name=" + killedServer
+	}
+	first := serve(t, "--db", firstURL)
 	var answered atomic.Int64
 	killed := make(chan struct{})
 	var once sync.Once
@@ -84,6 +91,9 @@ func testIdempotencySurvivesSIGKILL(t *testing.T, dbURL string) {
 	close(keys)
 	wg.Wait()
 	once.Do(func() { first.kill(); close(killed) })
+	if store.IsPostgres(dbURL) {
+		waitForBackendsToEnd(t, dbURL)
+	}
 	committed := seatsUsed(t, db, team.OrgID) - 1 // the Owner holds one
 	t.Logf("killed the server after %d answers; %d invitations committed", answered.Load(), committed)
 	if committed >= keyedInvites {
@@ -151,6 +161,35 @@ func (c *keyedClient) invite(base string, i int) (*http.Response, error) {
 }
 
 // seatsUsed counts the org's Pending and Active users.
+// killedServer is the application_name of the server the test kills.
+const killedServer = "e2e-killed-server"
+
+// waitForBackendsToEnd waits until PostgreSQL has ended every backend of the
+// killed server: each first runs what it had already received.
+func waitForBackendsToEnd(t *testing.T, dbURL string) {
+	t.Helper()
+	raw, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		err := raw.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, killedServer).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d backends of the killed server still there after a minute", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func seatsUsed(t *testing.T, db muster.Store, orgID int64) int {
 	t.Helper()
 	var org *muster.Org

@@ -85,12 +85,12 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	// A request holds a connection for its statements and the waits
 	// between them (the server's own work, the network), so pgxpool's
 	// default of one per core (at least 4) leaves requests queueing for a
-	// connection while PostgreSQL idles: at C = 8 on 2 cores, 16
-	// connections doubled reads and tripled invitations against 4
+	// connection while PostgreSQL idles: at C = 8 on 2 cores, 8 and 16
+	// connections ran reads 1.6–2.3× and invitations 1.7–3× as fast as 4
 	// (docs/scaling.md). Connections open only when needed;
 	// pool_max_conns in the URL overrides the size.
 	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	}
 	roundTrips := new(atomic.Int64)
 	cfg.ConnConfig.Tracer = roundTripCounter{roundTrips}
