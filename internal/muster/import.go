@@ -28,8 +28,8 @@ type Import struct {
 	FileName    string
 	CreateTeams bool
 	RowsTotal   int
-	// RowsDone counts the plan's rows the job has gone through, in order:
-	// each batch of rows is applied in the transaction that advances it.
+	// RowsDone counts the plan's rows the job has gone through (the sum
+	// of its batches'); FindImport and FindImports fill it.
 	RowsDone int
 	// SeatsReserved are the license seats the commit took for the
 	// invitations not yet made; the job uses them up, and gives back what
@@ -45,6 +45,21 @@ type Import struct {
 	StartedAt     time.Time
 	FinishedAt    time.Time
 	LeaseUntil    time.Time
+}
+
+// ImportBatch is a batch of an import's rows that its job applied, in the
+// transaction that applied them, or the sum of those of an import.
+type ImportBatch struct {
+	FirstRow  int
+	Rows      int
+	Invited   int
+	Reinvited int
+	Updated   int
+	Unchanged int
+	Failed    int
+	// SeatsUsed counts the invitations that used seats the commit
+	// reserved.
+	SeatsUsed int
 }
 
 // ImportFailure is a row that the commit could not apply.
@@ -74,14 +89,23 @@ type ImportTx interface {
 	// LeaseImport claims the oldest queued import, or a running one whose
 	// runner's lease has ended, and marks it running until until.
 	LeaseImport(ctx context.Context, now, until time.Time) (*Import, error)
-	// AdvanceImport records that the rows up to rowsDone are applied, with
-	// the seats still reserved and the result so far, and extends the
-	// lease, if attempt is still the import's latest run and it is at
-	// from; it reports whether it did. A batch calls it first, so that on
-	// PostgreSQL two runners of one import wait for each other and the
-	// second finds it moved on.
-	AdvanceImport(ctx context.Context, id int64, attempt, from, rowsDone, seatsReserved int, result string, leaseUntil time.Time) (bool, error)
-	// FinishImport ends the import's run attempt as done or failed.
+	// RenewImportLease extends the lease of the import's run attempt, if
+	// it is still the latest, and reports whether it did.
+	RenewImportLease(ctx context.Context, id int64, attempt int, until time.Time) (bool, error)
+	// ClaimImportBatch records the batch of the import that starts at
+	// firstRow as applied by this transaction: ECONFLICT when it is
+	// recorded already (on PostgreSQL, after waiting for a transaction
+	// that is recording it to end). A batch calls it first.
+	ClaimImportBatch(ctx context.Context, id int64, firstRow int) error
+	// SaveImportBatch writes what the claimed batch did.
+	SaveImportBatch(ctx context.Context, id int64, b *ImportBatch) error
+	// FindImportBatches lists the first rows of the import's applied
+	// batches.
+	FindImportBatches(ctx context.Context, id int64) ([]int, error)
+	// SumImportBatches adds up what the import's batches did.
+	SumImportBatches(ctx context.Context, id int64) (*ImportBatch, error)
+	// FinishImport ends the import's run attempt as done or failed, its
+	// reserved seats given back (ReleaseSeats) by the caller.
 	FinishImport(ctx context.Context, id int64, attempt int, status ImportStatus, now time.Time, lastError string) (bool, error)
 	CreateImportFailure(ctx context.Context, f *ImportFailure) error
 	// FindImportFailures lists an import's failed rows in line order.

@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/muster-app/muster/internal/importcsv"
@@ -557,6 +559,22 @@ func importPlan(imp *muster.Import) (*ImportPlan, error) {
 	return p, nil
 }
 
+// withProgress fills the plan's progress and result from the batches its
+// job has applied.
+func withProgress(ctx context.Context, tx muster.Tx, p *ImportPlan) (*ImportPlan, error) {
+	if p.Status == muster.ImportPlanned {
+		return p, nil
+	}
+	sum, err := tx.SumImportBatches(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.RowsDone = sum.Rows
+	p.Result.Invited, p.Result.Reinvited, p.Result.Updated = sum.Invited, sum.Reinvited, sum.Updated
+	p.Result.Unchanged, p.Result.Failed = sum.Unchanged, sum.Failed
+	return p, nil
+}
+
 // FindImport returns one of the org's imports with its summary and result
 // so far (its progress), and its rows when withRows is set.
 func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*ImportPlan, error) {
@@ -570,7 +588,10 @@ func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*Imp
 		if err != nil {
 			return err
 		}
-		if p, err = importPlan(imp); err != nil || !withRows {
+		if p, err = importPlan(imp); err != nil {
+			return err
+		}
+		if p, err = withProgress(ctx, tx, p); err != nil || !withRows {
 			return err
 		}
 		data, err := tx.FindImportPlan(ctx, imp.ID)
@@ -593,6 +614,9 @@ func (s *Service) FindImports(ctx context.Context, limit int) ([]*ImportPlan, er
 		out := make([]*ImportPlan, len(imps))
 		for i, imp := range imps {
 			if out[i], err = importPlan(imp); err != nil {
+				return nil, err
+			}
+			if out[i], err = withProgress(ctx, tx, out[i]); err != nil {
 				return nil, err
 			}
 		}
@@ -778,9 +802,15 @@ func actionVerb(a ImportAction) string {
 
 func importOrigin(id int64) string { return fmt.Sprintf("import %d", id) }
 
+// importWorkers is how many batches of one import run at once: on
+// PostgreSQL each row's statements wait on the server, and batches of other
+// rows do not wait for each other (SQLite runs them one after the other,
+// grouped into its commits).
+const importWorkers = 4
+
 // RunNextImport runs one queued import, or one whose runner died, and
 // reports whether there was one: it leases the import as the report runner
-// leases reports and applies its plan from the first row not yet applied.
+// leases reports and applies the batches of its plan not yet applied.
 func (s *Service) RunNextImport(ctx context.Context) (bool, error) {
 	var imp *muster.Import
 	err := s.update(ctx, func(tx *txn) error {
@@ -795,14 +825,14 @@ func (s *Service) RunNextImport(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	err = s.runImport(ctx, imp)
-	if err == nil || errorsIsLeaseLost(err) {
+	if err == nil || errors.Is(err, errLeaseLost) {
 		return true, nil
 	}
 	if ctx.Err() != nil {
 		return true, ctx.Err() // shutting down: the lease ends and another run goes on
 	}
-	var permanent *importRefusal
-	if !asRefusal(err, &permanent) && imp.Attempts < importMaxAttempts {
+	var refused *importRefusal
+	if !errors.As(err, &refused) && imp.Attempts < importMaxAttempts {
 		return true, fmt.Errorf("import %d, attempt %d: %w", imp.ID, imp.Attempts, err)
 	}
 	failErr := s.finishImport(ctx, imp, muster.ImportFailed, muster.ErrorMessage(err))
@@ -816,24 +846,21 @@ type importRefusal struct{ err error }
 func (r *importRefusal) Error() string { return r.err.Error() }
 func (r *importRefusal) Unwrap() error { return r.err }
 
-func asRefusal(err error, target **importRefusal) bool {
-	r, ok := err.(*importRefusal)
-	if ok {
-		*target = r
-	}
-	return ok
-}
-
 // errLeaseLost: another runner took the import over.
-var errLeaseLost = fmt.Errorf("import: another runner took the import over")
+var errLeaseLost = errors.New("import: another runner took the import over")
 
-func errorsIsLeaseLost(err error) bool { return err == errLeaseLost }
+// errBatchDone: the batch was applied already.
+var errBatchDone = errors.New("import: the batch was applied already")
 
 func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 	var data []byte
+	var done []int
 	err := s.store.ViewBulk(ctx, func(tx muster.Tx) error {
 		var err error
-		data, err = tx.FindImportPlan(ctx, imp.ID)
+		if data, err = tx.FindImportPlan(ctx, imp.ID); err != nil {
+			return err
+		}
+		done, err = tx.FindImportBatches(ctx, imp.ID)
 		return err
 	})
 	if err != nil {
@@ -843,93 +870,152 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 	if err != nil {
 		return err
 	}
-	p, err := importPlan(imp)
-	if err != nil {
-		return err
-	}
+	data = nil
 	// The job acts as the person who committed (or the operator), with
 	// their powers as they are at each batch, and says so in the audit
 	// log: origin "import N".
-	ctx = muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
-	for from := imp.RowsDone; from < len(rows); {
-		to := min(from+importBatch, len(rows))
-		result, reserved := p.Result, imp.SeatsReserved
-		err := s.update(ctx, func(tx *txn) error {
-			cur, err := tx.FindImport(ctx, imp.OrgID, imp.ID)
-			if err != nil {
+	parent := muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	// The lease is renewed while the batches run, a few times per lease.
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		tick := time.NewTicker(s.cfg.ReportLease / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var ok bool
+			err := s.update(ctx, func(tx *txn) error {
+				var err error
+				ok, err = tx.RenewImportLease(ctx, imp.ID, imp.Attempts, tx.now.Add(s.cfg.ReportLease))
 				return err
-			}
-			if cur.Status != muster.ImportRunning || cur.Attempts != imp.Attempts || cur.RowsDone != from {
-				return errLeaseLost
-			}
-			a, err := loadImporter(ctx, tx)
-			if err != nil {
-				return &importRefusal{muster.Errorf(muster.EFORBIDDEN,
-					"The import stopped: whoever committed it may no longer import users (%s)", muster.ErrorMessage(err))}
-			}
-			teamList, err := tx.FindTeams(ctx, imp.OrgID)
-			if err != nil {
-				return err
-			}
-			teams := teamIndex(teamList)
-			tx.bulkMail, tx.reservedSeats = true, reserved
-			for _, r := range rows[from:to] {
-				switch r.Action {
-				case ImportUnchanged:
-					result.Unchanged++
-					continue
-				case ImportError:
-					continue
-				}
-				before := tx.reservedSeats
-				err := tx.Savepoint(ctx, func() error { return s.applyImportRow(ctx, tx, a, r, teams) })
-				if err == nil {
-					switch r.Action {
-					case ImportInvite:
-						result.Invited++
-					case ImportReinvite:
-						result.Reinvited++
-					case ImportUpdate:
-						result.Updated++
-					}
-					continue
-				}
-				if muster.ErrorCode(err) == muster.EINTERNAL {
-					return err
-				}
-				tx.reservedSeats = before
-				result.Failed++
-				cells, _ := json.Marshal(r.Cells)
-				if err := tx.CreateImportFailure(ctx, &muster.ImportFailure{ImportID: imp.ID, Line: r.Line, Email: r.Email,
-					Reason: muster.ErrorMessage(err), Cells: string(cells)}); err != nil {
-					return err
-				}
-			}
-			enc, err := encodeJSON(result)
-			if err != nil {
-				return err
-			}
-			reserved = tx.reservedSeats
-			ok, err := tx.AdvanceImport(ctx, imp.ID, imp.Attempts, from, to, reserved, enc, tx.now.Add(s.cfg.ReportLease))
+			})
 			if err == nil && !ok {
-				err = errLeaseLost
+				cancel(errLeaseLost)
+				return
 			}
-			return err
+		}
+	}()
+	batches := make(chan int)
+	var wg sync.WaitGroup
+	for range importWorkers {
+		wg.Go(func() {
+			for from := range batches {
+				if err := s.runImportBatch(ctx, imp, rows, from); err != nil && !errors.Is(err, errBatchDone) {
+					cancel(err)
+				}
+			}
 		})
+	}
+	isDone := map[int]bool{}
+	for _, from := range done {
+		isDone[from] = true
+	}
+feed:
+	for from := 0; from < len(rows); from += importBatch {
+		if isDone[from] {
+			continue
+		}
+		select {
+		case batches <- from:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(batches)
+	wg.Wait()
+	cancel(nil)
+	<-renewed
+	if err := parent.Err(); err != nil {
+		return err // shutting down
+	}
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err // a batch failed, or the lease was lost
+	}
+	return s.finishImport(parent, imp, muster.ImportDone, "")
+}
+
+// runImportBatch applies the batch of rows that starts at from, in one
+// transaction that first claims it: each row through the service's rules in
+// a savepoint of its own, so that a row refused (someone invited the person
+// meanwhile) is recorded as failed and the batch goes on.
+func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int) error {
+	to := min(from+importBatch, len(rows))
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.ClaimImportBatch(ctx, imp.ID, from); muster.ErrorCode(err) == muster.ECONFLICT {
+			return errBatchDone
+		} else if err != nil {
+			return err
+		}
+		a, err := loadImporter(ctx, tx)
+		if err != nil {
+			return &importRefusal{muster.Errorf(muster.EFORBIDDEN,
+				"The import stopped: whoever committed it may no longer import users (%s)", muster.ErrorMessage(err))}
+		}
+		teamList, err := tx.FindTeams(ctx, imp.OrgID)
 		if err != nil {
 			return err
 		}
-		p.Result, imp.SeatsReserved, imp.RowsDone = result, reserved, to
-		from = to
-	}
-	return s.finishImport(ctx, imp, muster.ImportDone, "")
+		teams := teamIndex(teamList)
+		b := &muster.ImportBatch{FirstRow: from, Rows: to - from}
+		tx.bulkMail = true
+		for _, r := range rows[from:to] {
+			if r.Action == ImportInvite || r.Action == ImportReinvite {
+				tx.reservedSeats++ // the commit reserved a seat for each
+			}
+		}
+		reserved := tx.reservedSeats
+		for _, r := range rows[from:to] {
+			switch r.Action {
+			case ImportUnchanged:
+				b.Unchanged++
+				continue
+			case ImportError:
+				continue
+			}
+			before := tx.reservedSeats
+			err := tx.Savepoint(ctx, func() error { return s.applyImportRow(ctx, tx, a, r, teams) })
+			if err == nil {
+				switch r.Action {
+				case ImportInvite:
+					b.Invited++
+				case ImportReinvite:
+					b.Reinvited++
+				case ImportUpdate:
+					b.Updated++
+				}
+				continue
+			}
+			if muster.ErrorCode(err) == muster.EINTERNAL {
+				return err
+			}
+			tx.reservedSeats = before
+			b.Failed++
+			cells, _ := json.Marshal(r.Cells)
+			if err := tx.CreateImportFailure(ctx, &muster.ImportFailure{ImportID: imp.ID, Line: r.Line, Email: r.Email,
+				Reason: muster.ErrorMessage(err), Cells: string(cells)}); err != nil {
+				return err
+			}
+		}
+		b.SeatsUsed = reserved - tx.reservedSeats
+		return tx.SaveImportBatch(ctx, imp.ID, b)
+	})
 }
 
-// finishImport ends the import's run and gives back the seats its
-// invitations did not use.
+// finishImport ends the import's run and gives back the seats the commit
+// reserved that its invitations did not use.
 func (s *Service) finishImport(ctx context.Context, imp *muster.Import, status muster.ImportStatus, lastError string) error {
 	return s.update(ctx, func(tx *txn) error {
 		cur, err := tx.FindImport(ctx, imp.OrgID, imp.ID)
+		if err != nil {
+			return err
+		}
+		sum, err := tx.SumImportBatches(ctx, imp.ID)
 		if err != nil {
 			return err
 		}
@@ -937,7 +1023,7 @@ func (s *Service) finishImport(ctx context.Context, imp *muster.Import, status m
 		if err != nil || !ok {
 			return err
 		}
-		return tx.ReleaseSeats(ctx, imp.OrgID, cur.SeatsReserved)
+		return tx.ReleaseSeats(ctx, imp.OrgID, cur.SeatsReserved-sum.SeatsUsed)
 	})
 }
 

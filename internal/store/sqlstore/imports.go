@@ -9,12 +9,12 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 )
 
-const importColumns = `id, org_id, requested_by, status, file_name, create_teams, rows_total, rows_done, seats_reserved,
+const importColumns = `id, org_id, requested_by, status, file_name, create_teams, rows_total, seats_reserved,
 	attempts, last_error, summary, result, created_at, committed_at, started_at, finished_at, lease_until`
 
 func scanImport(row interface{ Scan(...any) error }, imp *muster.Import) error {
 	return row.Scan(&imp.ID, &imp.OrgID, nullInt{&imp.RequestedBy}, &imp.Status, &imp.FileName, &imp.CreateTeams,
-		&imp.RowsTotal, &imp.RowsDone, &imp.SeatsReserved, &imp.Attempts, &imp.LastError, &imp.Summary, &imp.Result,
+		&imp.RowsTotal, &imp.SeatsReserved, &imp.Attempts, &imp.LastError, &imp.Summary, &imp.Result,
 		nullTime{&imp.CreatedAt}, nullTime{&imp.CommittedAt}, nullTime{&imp.StartedAt}, nullTime{&imp.FinishedAt},
 		nullTime{&imp.LeaseUntil})
 }
@@ -89,19 +89,59 @@ func (tx *Tx) LeaseImport(ctx context.Context, now, until time.Time) (*muster.Im
 		RETURNING `+importColumns, micros(now), micros(until))
 }
 
-// AdvanceImport implements muster.Tx.
-func (tx *Tx) AdvanceImport(ctx context.Context, id int64, attempt, from, rowsDone, seatsReserved int, result string,
-	leaseUntil time.Time) (bool, error) {
-	return tx.affected(ctx, `UPDATE imports SET rows_done = $4, seats_reserved = $5, result = $6, lease_until = $7
-		WHERE id = $1 AND status = 'running' AND attempts = $2 AND rows_done = $3`,
-		id, attempt, from, rowsDone, seatsReserved, result, micros(leaseUntil))
+// RenewImportLease implements muster.Tx.
+func (tx *Tx) RenewImportLease(ctx context.Context, id int64, attempt int, until time.Time) (bool, error) {
+	return tx.affected(ctx, `UPDATE imports SET lease_until = $3 WHERE id = $1 AND status = 'running' AND attempts = $2`,
+		id, attempt, micros(until))
+}
+
+// ClaimImportBatch implements muster.Tx: the primary key is the claim.
+func (tx *Tx) ClaimImportBatch(ctx context.Context, id int64, firstRow int) error {
+	_, err := tx.exec(ctx, `INSERT INTO import_batches (import_id, first_row) VALUES ($1, $2)`, id, firstRow)
+	return err
+}
+
+// SaveImportBatch implements muster.Tx.
+func (tx *Tx) SaveImportBatch(ctx context.Context, id int64, b *muster.ImportBatch) error {
+	_, err := tx.exec(ctx, `UPDATE import_batches SET row_count = $3, invited = $4, reinvited = $5, updated = $6,
+			unchanged = $7, failed = $8, seats_used = $9
+		WHERE import_id = $1 AND first_row = $2`,
+		id, b.FirstRow, b.Rows, b.Invited, b.Reinvited, b.Updated, b.Unchanged, b.Failed, b.SeatsUsed)
+	return err
+}
+
+// FindImportBatches implements muster.Tx.
+func (tx *Tx) FindImportBatches(ctx context.Context, id int64) ([]int, error) {
+	rows, err := tx.query(ctx, `SELECT first_row FROM import_batches WHERE import_id = $1 ORDER BY first_row`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// SumImportBatches implements muster.Tx.
+func (tx *Tx) SumImportBatches(ctx context.Context, id int64) (*muster.ImportBatch, error) {
+	var b muster.ImportBatch
+	err := tx.queryRow(ctx, `SELECT coalesce(sum(row_count), 0), coalesce(sum(invited), 0), coalesce(sum(reinvited), 0),
+			coalesce(sum(updated), 0), coalesce(sum(unchanged), 0), coalesce(sum(failed), 0), coalesce(sum(seats_used), 0)
+		FROM import_batches WHERE import_id = $1`, id).Scan(&b.Rows, &b.Invited, &b.Reinvited, &b.Updated, &b.Unchanged,
+		&b.Failed, &b.SeatsUsed)
+	return &b, err
 }
 
 // FinishImport implements muster.Tx.
 func (tx *Tx) FinishImport(ctx context.Context, id int64, attempt int, status muster.ImportStatus, now time.Time,
 	lastError string) (bool, error) {
-	return tx.affected(ctx, `UPDATE imports SET status = $3, finished_at = $4, last_error = $5, lease_until = NULL,
-			seats_reserved = 0
+	return tx.affected(ctx, `UPDATE imports SET status = $3, finished_at = $4, last_error = $5, lease_until = NULL
 		WHERE id = $1 AND status = 'running' AND attempts = $2`, id, attempt, status, micros(now), lastError)
 }
 
