@@ -849,6 +849,10 @@ func (r *importRefusal) Unwrap() error { return r.err }
 // errLeaseLost: another runner took the import over.
 var errLeaseLost = errors.New("import: another runner took the import over")
 
+// errRowRefused: a row of a batch run without savepoints was refused; the
+// batch runs again with one per row.
+var errRowRefused = errors.New("import: a row was refused")
+
 // errBatchDone: the batch was applied already.
 var errBatchDone = errors.New("import: the batch was applied already")
 
@@ -906,7 +910,11 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 	for range importWorkers {
 		wg.Go(func() {
 			for from := range batches {
-				if err := s.runImportBatch(ctx, imp, rows, from); err != nil && !errors.Is(err, errBatchDone) {
+				err := s.runImportBatch(ctx, imp, rows, from, false)
+				if errors.Is(err, errRowRefused) {
+					err = s.runImportBatch(ctx, imp, rows, from, true)
+				}
+				if err != nil && !errors.Is(err, errBatchDone) {
 					cancel(err)
 				}
 			}
@@ -941,10 +949,13 @@ feed:
 }
 
 // runImportBatch applies the batch of rows that starts at from, in one
-// transaction that first claims it: each row through the service's rules in
-// a savepoint of its own, so that a row refused (someone invited the person
-// meanwhile) is recorded as failed and the batch goes on.
-func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int) error {
+// transaction that first claims it, each row through the service's rules.
+// A row refused (someone invited the person meanwhile) is recorded as
+// failed and the batch goes on, when each row runs in a savepoint of its
+// own (careful); otherwise the batch stops with errRowRefused, to be run
+// again carefully: savepoints cost SQLite a journal of each page a row
+// writes, and rows are seldom refused after the commit's check.
+func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int, careful bool) error {
 	to := min(from+importBatch, len(rows))
 	return s.update(ctx, func(tx *txn) error {
 		if err := tx.ClaimImportBatch(ctx, imp.ID, from); muster.ErrorCode(err) == muster.ECONFLICT {
@@ -979,7 +990,12 @@ func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows [
 				continue
 			}
 			before := tx.reservedSeats
-			err := tx.Savepoint(ctx, func() error { return s.applyImportRow(ctx, tx, a, r, teams) })
+			var err error
+			if careful {
+				err = tx.Savepoint(ctx, func() error { return s.applyImportRow(ctx, tx, a, r, teams) })
+			} else if err = s.applyImportRow(ctx, tx, a, r, teams); err != nil && muster.ErrorCode(err) != muster.EINTERNAL {
+				return errRowRefused
+			}
 			if err == nil {
 				switch r.Action {
 				case ImportInvite:

@@ -158,7 +158,9 @@ func runImports(t *testing.T, svc *service.Service) {
 // error kind, by an Admin, on both stores, against the golden plans; with
 // and without the missing teams created on commit.
 func TestImportPlanGolden(t *testing.T) {
+	t.Parallel()
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
 		f := setupImport(t, db, 20)
 		admin := f.as(f.admin)
 		p := f.plan(t, admin, everyKind(f.owner.Email), false)
@@ -190,7 +192,9 @@ func TestImportPlanGolden(t *testing.T) {
 // invitations in the outbox's bulk lane and the missing teams created;
 // committing again changes nothing.
 func TestImportCommit(t *testing.T) {
+	t.Parallel()
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
 		f := setupImport(t, db, 20)
 		owner := f.as(f.owner)
 		text := "Email,First Name,Last Name,Role,Primary Team,Secondary Teams\n" +
@@ -286,7 +290,9 @@ func TestImportCommit(t *testing.T) {
 // something else, or whose seats were taken, is refused at commit with
 // words, and nothing is applied.
 func TestImportRefusedWhenOrgChanged(t *testing.T) {
+	t.Parallel()
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
 		f := setupImport(t, db, 8) // 5 seats used: Owner, Adam, Pat, Ann, and Oscar is elsewhere
 		owner := f.as(f.owner)
 		org, _ := f.svc.Org(owner)
@@ -332,7 +338,9 @@ func TestImportRefusedWhenOrgChanged(t *testing.T) {
 // two services (instances) of one database: one gets them, the other is
 // refused, and the seats in use never pass the total.
 func TestImportSeatsRace(t *testing.T) {
+	t.Parallel()
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
 		f := setupImport(t, db, 10)
 		owner := f.as(f.owner)
 		org, _ := f.svc.Org(owner)
@@ -383,7 +391,9 @@ func TestImportSeatsRace(t *testing.T) {
 // TestImportRoundTrip: the user list exported, edited (one role changed)
 // and imported back plans one update and leaves everyone else unchanged.
 func TestImportRoundTrip(t *testing.T) {
+	t.Parallel()
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
 		f := setupImport(t, db, 20)
 		owner := f.as(f.owner)
 		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "=Formula", LastName: "Ångström, Jr.",
@@ -430,4 +440,44 @@ func toSemicolons(t *testing.T, text string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestImportRowRefusedAtCommit: a person invited by someone else between
+// the commit and the job is a failed row, with the reason; the batch's
+// other rows are applied, and the seat the commit reserved for that row is
+// given back.
+func TestImportRowRefusedAtCommit(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 20)
+		owner := f.as(f.owner)
+		p := f.plan(t, owner, "Email,First Name,Last Name\nfirst@example.com,F,One\nlate@example.com,L,Two\nthird@example.com,T,Three\n", false)
+		if _, err := f.svc.CommitImport(owner, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "Late", LastName: "Two", Email: "late@example.com",
+			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID}); err != nil {
+			t.Fatal(err)
+		}
+		org, _ := f.svc.Org(owner)
+		runImports(t, f.svc)
+		done, err := f.svc.FindImport(owner, p.ID, false)
+		if err != nil || done.Result != (service.ImportResult{Invited: 2, Failed: 1}) {
+			t.Fatalf("%v %+v", err, done.Result)
+		}
+		failures, err := f.svc.FindImportFailures(owner, p.ID)
+		if err != nil || len(failures) != 1 || failures[0].Line != 3 ||
+			failures[0].Reason != "late@example.com is already pending in this organization." {
+			t.Fatalf("failures: %v %+v", err, failures)
+		}
+		after, _ := f.svc.Org(owner)
+		if after.SeatsUsed != org.SeatsUsed-1 {
+			t.Errorf("seats used %d after the import, %d before it ran (3 reserved, 2 used)", after.SeatsUsed, org.SeatsUsed)
+		}
+		var csv bytes.Buffer
+		if err := service.WriteImportFailures(&csv, failures); err != nil || !strings.Contains(csv.String(), "3,late@example.com,late@example.com is already pending") {
+			t.Errorf("failures CSV: %v %q", err, csv.String())
+		}
+	})
 }
