@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -134,6 +136,41 @@ func toImportJSON(p *service.ImportPlan) importJSON {
 	return out
 }
 
+// writeImportJSON writes an import with its rows one row at a time, so
+// that the answer of a 100,000-row dry run is never held whole in memory.
+func writeImportJSON(w http.ResponseWriter, status int, p *service.ImportPlan) error {
+	rows := p.Rows
+	p.Rows = nil
+	head, err := json.Marshal(toImportJSON(p))
+	if err != nil {
+		return err
+	}
+	p.Rows = rows
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if len(rows) == 0 {
+		bw.Write(append(head, '\n'))
+		return bw.Flush()
+	}
+	bw.Write(head[:len(head)-1]) // without its closing brace
+	bw.WriteString(`,"rows":[`)
+	one := &service.ImportPlan{Import: p.Import, Rows: make([]*service.ImportRow, 1)}
+	for i, r := range rows {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		one.Rows[0] = r
+		b, err := json.Marshal(toImportJSON(one).Rows[0])
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
+}
+
 // maxUpload bounds an import's request: the file's limit and room for a
 // multipart envelope.
 const maxUpload = importcsv.MaxBytes + 1<<20
@@ -202,14 +239,14 @@ func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) erro
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/imports/%d", plan.ID))
 	if dryRun {
-		return writeJSON(w, http.StatusCreated, toImportJSON(plan), "")
+		return writeImportJSON(w, http.StatusCreated, plan)
 	}
 	committed, err := s.svc.CommitImport(r.Context(), plan.ID)
 	if err != nil {
 		return err
 	}
 	committed.Rows = plan.Rows
-	return writeJSON(w, http.StatusAccepted, toImportJSON(committed), "")
+	return writeImportJSON(w, http.StatusAccepted, committed)
 }
 
 // limitError turns a body cut at maxUpload into the import's own refusal.
@@ -258,7 +295,7 @@ func (s *Server) handleImportGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toImportJSON(p), "")
+	return writeImportJSON(w, http.StatusOK, p)
 }
 
 func (s *Server) handleImportCommit(w http.ResponseWriter, r *http.Request) error {

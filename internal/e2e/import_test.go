@@ -20,13 +20,13 @@ import (
 )
 
 // importRows is the size of the file TestImportSurvivesSIGKILL commits:
-// 1,000 rows in the test suite, which must stay fast on CI's two cores;
+// 3,000 rows in the test suite, which must stay fast on CI's two cores;
 // MUSTER_E2E_IMPORT_ROWS=50000 is the run (docs/benchmarks.md).
 func importRows(t *testing.T) int {
 	if n, err := strconv.Atoi(os.Getenv("MUSTER_E2E_IMPORT_ROWS")); err == nil && n > 0 {
 		return n
 	}
-	return 1_000
+	return 3_000
 }
 
 // TestImportSurvivesSIGKILL: a committed import of new people (50,000 with
