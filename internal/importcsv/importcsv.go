@@ -341,8 +341,13 @@ func Unneutralize(s string) string {
 }
 
 func (f *File) readRow(line int, rec []string, cols columns) *Row {
-	row := &Row{Line: line, Cells: make([]string, len(f.Header)), HasSecondary: cols[ColSecondaryTeams] >= 0}
-	copy(row.Cells, rec)
+	row := &Row{Line: line, HasSecondary: cols[ColSecondaryTeams] >= 0}
+	if len(rec) >= len(f.Header) {
+		row.Cells = rec[:len(f.Header):len(f.Header)] // the reader's own slice: no copy per row
+	} else {
+		row.Cells = make([]string, len(f.Header))
+		copy(row.Cells, rec)
+	}
 	cell := func(c string) string {
 		if i := cols[c]; i >= 0 && i < len(rec) {
 			return Unneutralize(rec[i])

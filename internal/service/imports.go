@@ -517,16 +517,26 @@ func encodeJSON(v any) (string, error) {
 	return string(b), err
 }
 
-// encodePlan is how a plan's rows are stored: JSON, gzip-compressed.
+// encodePlan is how a plan's rows are stored: a JSON array,
+// gzip-compressed, written (and read, decodePlan) a row at a time, so that
+// the JSON of 100,000 rows is never held whole in memory.
 func encodePlan(rows []*ImportRow) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.NewEncoder(zw).Encode(rows); err != nil {
-		return nil, err
+	enc := json.NewEncoder(zw)
+	zw.Write([]byte{'['})
+	for i, r := range rows {
+		if i > 0 {
+			zw.Write([]byte{','})
+		}
+		if err := enc.Encode(r); err != nil {
+			return nil, err
+		}
 	}
+	zw.Write([]byte{']'})
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
@@ -538,9 +548,17 @@ func decodePlan(data []byte) ([]*ImportRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import plan: %w", err)
 	}
-	var rows []*ImportRow
-	if err := json.NewDecoder(zr).Decode(&rows); err != nil {
+	dec := json.NewDecoder(zr)
+	if _, err := dec.Token(); err != nil { // [
 		return nil, fmt.Errorf("import plan: %w", err)
+	}
+	var rows []*ImportRow
+	for dec.More() {
+		var r ImportRow
+		if err := dec.Decode(&r); err != nil {
+			return nil, fmt.Errorf("import plan: %w", err)
+		}
+		rows = append(rows, &r)
 	}
 	return rows, nil
 }
