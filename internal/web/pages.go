@@ -18,7 +18,8 @@ var templateFS embed.FS
 var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", "password", "reset_request",
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
 	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning", "webhooks", "webhook", "webhook_edit",
-	"webhook_secret", "webhook_delivery", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test", "imports", "import"}
+	"webhook_secret", "webhook_delivery", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test",
+	"security", "totp_setup", "signin_two_step", "recovery_codes", "factor_remove", "imports", "import"}
 
 // templateFuncs are the functions templates call.
 var templateFuncs = template.FuncMap{
@@ -163,6 +164,8 @@ type Field struct {
 	// Optional fields are not required by the browser; the service says
 	// when one is needed (a Reply-To only when replies go elsewhere).
 	Optional bool
+	// ZeroOK lets a number field take 0; numbers start at 1 otherwise.
+	ZeroOK bool
 }
 
 // Width is how wide the input is drawn, by what it holds: "s" for a
