@@ -425,8 +425,12 @@ func Template() []byte {
 	w := csv.NewWriter(&b)
 	w.UseCRLF = true
 	_ = w.Write(report.Header)
-	_ = w.Write([]string{"Ada", "Lovelace", "ada@example.com", "Basic User", "Default Team", "Engineering; Research",
-		"", "", "", "", "", ""})
+	example := make([]string, len(report.Header))
+	for i, h := range report.Header {
+		example[i] = map[string]string{ColFirstName: "Ada", ColLastName: "Lovelace", ColEmail: "ada@example.com",
+			ColRole: "Basic User", ColPrimaryTeam: "Default Team", ColSecondaryTeams: "Engineering; Research"}[h]
+	}
+	_ = w.Write(example)
 	w.Flush()
 	return b.Bytes()
 }
