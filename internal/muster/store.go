@@ -53,6 +53,7 @@ type Tx interface {
 	SCIMTokenTx
 	WebhookTx
 	TwoStepTx
+	ImportTx
 }
 
 // OrgTx reads and writes organizations and their seats.

@@ -272,6 +272,7 @@ type Expired struct {
 	Reports            int
 	IdempotencyRecords int
 	WebhookDeliveries  int
+	Imports            int
 }
 
 // DeleteExpired deletes what has outlived its use: reports past their expiry,
@@ -288,7 +289,10 @@ func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 		if n.IdempotencyRecords, err = tx.DeleteExpiredIdempotencyRecords(ctx, tx.now.Add(-IdempotencyTTL)); err != nil {
 			return err
 		}
-		n.WebhookDeliveries, err = tx.DeleteExpiredWebhookDeliveries(ctx, tx.now.Add(-WebhookRetention))
+		if n.WebhookDeliveries, err = tx.DeleteExpiredWebhookDeliveries(ctx, tx.now.Add(-WebhookRetention)); err != nil {
+			return err
+		}
+		n.Imports, err = tx.DeleteExpiredImports(ctx, tx.now.Add(-ImportTTL))
 		return err
 	})
 	return n, err
