@@ -70,7 +70,7 @@ func tooManyCodes(wait time.Duration, err error) error {
 		return err
 	}
 	return &muster.Error{Code: muster.ETOOMANY, RetryAfter: wait,
-		Message: "Too many codes were tried. Try again in " + waitText(wait) + ", signing in again with your password."}
+		Message: "Too many codes were tried. Try again in " + waitText(wait) + "."}
 }
 
 // factorAD binds a sealed TOTP secret to its person, so that it cannot be
@@ -809,6 +809,12 @@ func (s *Service) RemoveFactor(ctx context.Context, id int64, password, code str
 		enabled := enabledFactors(factors)
 		last := target.Enabled() && len(enabled) == 1
 		if last {
+			// Counted with the second steps' failures: a session in other
+			// hands cannot try codes here without end.
+			key := limitKey(secondStepAccount.kind, strconv.FormatInt(u.ID, 10))
+			if wait, err := secondStepAccount.take(ctx, tx, key, tx.now); err != nil || wait > 0 {
+				return tooManyCodes(wait, err)
+			}
 			var v muster.Validation
 			if !passwordOK || u.PasswordHash != me.PasswordHash {
 				v.Add(muster.FieldPassword, "That is not your current password.")
@@ -822,6 +828,9 @@ func (s *Service) RemoveFactor(ctx context.Context, id int64, password, code str
 			}
 			if wrong = v.Err(); wrong != nil {
 				return tx.audit(ctx, a, muster.ActionTwoStepFailed, muster.TargetUser, u.ID, u.Email, nil, nil)
+			}
+			if err := tx.ReturnRateLimit(ctx, key); err != nil {
+				return err
 			}
 			if _, err := tx.DeleteUserFactors(ctx, u.ID); err != nil {
 				return err
@@ -897,8 +906,9 @@ func (s *Service) RegenerateTwoStepRecoveryCodes(ctx context.Context) (*Recovery
 // and never the Owner's (muster.CheckResetTwoStep). The person is emailed,
 // and signs in next with their password alone, or, where the organization
 // requires two-step verification, sets it up again.
-func (s *Service) ResetTwoStep(ctx context.Context, userID int64) error {
-	return s.update(ctx, func(tx *txn) error {
+func (s *Service) ResetTwoStep(ctx context.Context, userID int64) (*muster.User, error) {
+	var out *muster.User
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -910,6 +920,7 @@ func (s *Service) ResetTwoStep(ctx context.Context, userID int64) error {
 		if err := muster.CheckResetTwoStep(a.role, a.id(), target); err != nil {
 			return err
 		}
+		out = target
 		n, err := tx.DeleteUserFactors(ctx, target.ID)
 		if err != nil {
 			return err
@@ -930,6 +941,7 @@ func (s *Service) ResetTwoStep(ctx context.Context, userID int64) error {
 			"Your next sign-in asks for your password alone, unless your organization requires two-step verification: "+
 				"then set it up again when you sign in.", "")
 	})
+	return out, err
 }
 
 // ----- The organization's policy -----
