@@ -52,6 +52,7 @@ type Tx interface {
 	SSOTx
 	SCIMTokenTx
 	WebhookTx
+	PasskeyTx
 }
 
 // OrgTx reads and writes organizations and their seats.

@@ -272,11 +272,14 @@ type Expired struct {
 	Reports            int
 	IdempotencyRecords int
 	WebhookDeliveries  int
+	// PasskeyCeremonies are begun passkey prompts past their expiry.
+	PasskeyCeremonies int
 }
 
 // DeleteExpired deletes what has outlived its use: reports past their expiry,
 // the outcomes of idempotency keys older than IdempotencyTTL and webhook
-// deliveries finished more than WebhookRetention ago. The server
+// deliveries finished more than WebhookRetention ago, passkey ceremonies
+// past their expiry. The server
 // runs it now and then.
 func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 	var n Expired
@@ -288,7 +291,10 @@ func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 		if n.IdempotencyRecords, err = tx.DeleteExpiredIdempotencyRecords(ctx, tx.now.Add(-IdempotencyTTL)); err != nil {
 			return err
 		}
-		n.WebhookDeliveries, err = tx.DeleteExpiredWebhookDeliveries(ctx, tx.now.Add(-WebhookRetention))
+		if n.WebhookDeliveries, err = tx.DeleteExpiredWebhookDeliveries(ctx, tx.now.Add(-WebhookRetention)); err != nil {
+			return err
+		}
+		n.PasskeyCeremonies, err = tx.DeleteExpiredPasskeyCeremonies(ctx, tx.now)
 		return err
 	})
 	return n, err

@@ -1,0 +1,693 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+)
+
+// MaxPasskeyResponseBytes bounds what a browser may send as its answer to
+// a ceremony: an attestation with a certificate chain fits many times over.
+const MaxPasskeyResponseBytes = 64 << 10
+
+// relyingParty is Muster as WebAuthn knows it: its ID is the base URL's
+// host, and the one origin its passkeys answer is the base URL's. A base
+// URL that names no host (an IP address, nothing) can have no passkeys,
+// and unavailable says why.
+type relyingParty struct {
+	wa          *webauthn.WebAuthn
+	id, origin  string
+	unavailable string
+}
+
+func newRelyingParty(baseURL string) relyingParty {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return relyingParty{unavailable: "Passkeys need Muster's base URL (--base-url) to be set to the address people use, such as https://muster.example.com."}
+	}
+	host := strings.ToLower(u.Hostname())
+	if net.ParseIP(host) != nil {
+		return relyingParty{unavailable: "Passkeys need Muster to be reached at a host name, not an IP address: set its base URL (--base-url) to the name people use, such as https://muster.example.com."}
+	}
+	rp := relyingParty{id: host, origin: u.Scheme + "://" + strings.ToLower(u.Host)}
+	rp.wa, err = webauthn.New(&webauthn.Config{
+		RPID:          rp.id,
+		RPDisplayName: "Muster",
+		RPOrigins:     []string{rp.origin},
+		// No attestation: Muster trusts any authenticator its person
+		// chooses, and asks for nothing that identifies the device.
+		AttestationPreference: protocol.PreferNoAttestation,
+		AuthenticatorSelection: protocol.AuthenticatorSelection{
+			// Discoverable where the authenticator can, for passwordless
+			// sign-in later; a PIN or fingerprint where it has one.
+			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
+			UserVerification: protocol.VerificationPreferred,
+		},
+		Timeouts: webauthn.TimeoutsConfig{
+			Login:        webauthn.TimeoutConfig{Timeout: muster.PasskeyCeremonyTTL, TimeoutUVD: muster.PasskeyCeremonyTTL},
+			Registration: webauthn.TimeoutConfig{Timeout: muster.PasskeyCeremonyTTL, TimeoutUVD: muster.PasskeyCeremonyTTL},
+		},
+	})
+	if err != nil {
+		return relyingParty{unavailable: "Passkeys can't be used with Muster's base URL (--base-url): " + err.Error() + "."}
+	}
+	return rp
+}
+
+// PasskeysUnavailable says why this deployment cannot use passkeys, or ""
+// when it can.
+func (s *Service) PasskeysUnavailable() string { return s.rp.unavailable }
+
+func (s *Service) passkeysAvailable() error {
+	if s.rp.wa == nil {
+		return muster.Errorf(muster.ECONFLICT, "%s", s.rp.unavailable)
+	}
+	return nil
+}
+
+// PasskeyOptions is a begun ceremony as the browser needs it: Options are
+// the publicKey options of navigator.credentials.create or get, as JSON,
+// and Token names the ceremony when the browser sends its answer.
+type PasskeyOptions struct {
+	Token   string
+	Options json.RawMessage
+}
+
+// passkeyUser is a person as go-webauthn sees them.
+type passkeyUser struct {
+	u      *muster.User
+	handle []byte
+	keys   []*muster.Passkey
+}
+
+func (p passkeyUser) WebAuthnID() []byte          { return p.handle }
+func (p passkeyUser) WebAuthnName() string        { return p.u.Email }
+func (p passkeyUser) WebAuthnDisplayName() string { return p.u.Name() }
+func (p passkeyUser) WebAuthnCredentials() []webauthn.Credential {
+	out := make([]webauthn.Credential, len(p.keys))
+	for i, k := range p.keys {
+		out[i] = credentialOf(k)
+	}
+	return out
+}
+
+func credentialOf(k *muster.Passkey) webauthn.Credential {
+	transports := make([]protocol.AuthenticatorTransport, len(k.Transports))
+	for i, t := range k.Transports {
+		transports[i] = protocol.AuthenticatorTransport(t)
+	}
+	return webauthn.Credential{ID: k.CredentialID, PublicKey: k.PublicKey, AttestationFormat: k.AttestationFormat,
+		Transport: transports, Flags: webauthn.CredentialFlagsFromMsgpByte(k.Flags),
+		Authenticator: webauthn.Authenticator{AAGUID: k.AAGUID, SignCount: k.SignCount}}
+}
+
+// loadPasskeyUser reads u's user handle (making one on first use) and
+// passkeys.
+func loadPasskeyUser(ctx context.Context, tx *txn, u *muster.User) (passkeyUser, error) {
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	handle, err := tx.PasskeyUserHandle(ctx, u.OrgID, u.ID, fresh, tx.now)
+	if err != nil {
+		return passkeyUser{}, err
+	}
+	keys, err := tx.FindPasskeys(ctx, u.ID)
+	return passkeyUser{u: u, handle: handle, keys: keys}, err
+}
+
+// Passkeys lists the signed-in person's passkeys, oldest first.
+func (s *Service) Passkeys(ctx context.Context) ([]*muster.Passkey, error) {
+	return readAs(ctx, s, loadUser, func(tx *txn, a *actor) ([]*muster.Passkey, error) {
+		return tx.FindPasskeys(ctx, a.user.ID)
+	})
+}
+
+// checkPasskeyName validates a passkey's name that CleanName has cleaned.
+func checkPasskeyName(name string) error {
+	var v muster.Validation
+	muster.CheckName(&v, muster.FieldName, "Passkey name", name)
+	return v.Err()
+}
+
+var errPasskeyNameTaken = muster.FieldErrorf(muster.ECONFLICT, muster.FieldName,
+	"You already have a passkey with this name. Choose another.")
+
+// BeginPasskeyRegistration begins adding a passkey named name for the
+// signed-in person, in the console session sessionID: the browser asks
+// the authenticator with the options, and FinishPasskeyRegistration, from
+// the same session, takes its answer once, within
+// muster.PasskeyCeremonyTTL.
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, name string, sessionID int64) (*PasskeyOptions, error) {
+	if err := s.passkeysAvailable(); err != nil {
+		return nil, err
+	}
+	name = muster.CleanName(name)
+	if err := checkPasskeyName(name); err != nil {
+		return nil, err
+	}
+	var out *PasskeyOptions
+	err := s.update(ctx, func(tx *txn) error {
+		u, err := s.lockPasskeyOwner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		pu, err := loadPasskeyUser(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		if len(pu.keys) >= muster.MaxPasskeys {
+			return muster.Errorf(muster.ECONFLICT, "You have %d passkeys, the most one person may have. Remove one first.", muster.MaxPasskeys)
+		}
+		for _, k := range pu.keys {
+			if k.Name == name {
+				return errPasskeyNameTaken
+			}
+		}
+		// The authenticator refuses to make a second credential for
+		// Muster on a device that holds one already.
+		creation, data, err := s.rp.wa.BeginRegistration(pu,
+			webauthn.WithExclusions(webauthn.Credentials(pu.WebAuthnCredentials()).CredentialDescriptors()))
+		if err != nil {
+			return err
+		}
+		out, err = s.startCeremony(ctx, tx, u, muster.PasskeyRegister, sessionID, name, creation.Response, data)
+		return err
+	})
+	return out, err
+}
+
+// lockPasskeyOwner is the signed-in person, their row locked: their
+// ceremonies and passkeys change one transaction at a time, so that the
+// limits on them hold however many requests arrive together.
+func (s *Service) lockPasskeyOwner(ctx context.Context, tx *txn) (*muster.User, error) {
+	a, err := loadUser(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := tx.FindUser(ctx, a.orgID, a.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != muster.StatusActive {
+		return nil, errSessionEnded
+	}
+	return u, nil
+}
+
+// startCeremony stores a begun ceremony and returns its options and the
+// token that names it. The user's row must be locked (the limit).
+func (s *Service) startCeremony(ctx context.Context, tx *txn, u *muster.User, purpose string, boundID int64, name string,
+	options any, data *webauthn.SessionData) (*PasskeyOptions, error) {
+	live, err := tx.CountLivePasskeyCeremonies(ctx, u.ID, tx.now)
+	if err != nil {
+		return nil, err
+	}
+	if live >= muster.MaxPasskeyCeremonies {
+		return nil, &muster.Error{Code: muster.ETOOMANY, RetryAfter: muster.PasskeyCeremonyTTL,
+			Message: "Too many passkey prompts were started at once. Wait a few minutes and try again."}
+	}
+	// Muster keeps the time itself (ExpiresAt, by its clock); the
+	// library's own check would use the wall clock.
+	data.Expires = time.Time{}
+	stored, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := json.Marshal(options)
+	if err != nil {
+		return nil, err
+	}
+	token, hash := secret.NewToken()
+	c := &muster.PasskeyCeremony{OrgID: u.OrgID, UserID: u.ID, TokenHash: hash, Purpose: purpose, BoundID: boundID,
+		Name: name, Data: stored, CreatedAt: tx.now, ExpiresAt: tx.now.Add(muster.PasskeyCeremonyTTL)}
+	if err := tx.CreatePasskeyCeremony(ctx, c); err != nil {
+		return nil, err
+	}
+	return &PasskeyOptions{Token: token, Options: opts}, nil
+}
+
+var errCeremonyGone = &muster.Error{Code: muster.EGONE, Reason: "expired",
+	Message: "This passkey prompt has expired or was already answered. Please try again."}
+
+// takeCeremony finds the ceremony token names, of purpose, bound to
+// boundID, of user userID, and uses it up: whatever comes of the answer,
+// its challenge is never answered again. The session data comes back with
+// the library's wall-clock expiry cleared: Muster's clock decided.
+func (s *Service) takeCeremony(ctx context.Context, tx *txn, token, purpose string, userID, boundID int64) (*muster.PasskeyCeremony, webauthn.SessionData, error) {
+	var data webauthn.SessionData
+	c, err := tx.FindPasskeyCeremony(ctx, secret.HashToken(token))
+	if muster.ErrorCode(err) == muster.ENOTFOUND {
+		return nil, data, errCeremonyGone
+	} else if err != nil {
+		return nil, data, err
+	}
+	if c.Purpose != purpose || c.UserID != userID || c.BoundID != boundID {
+		return nil, data, errCeremonyGone
+	}
+	if !c.UsedAt.IsZero() {
+		return nil, data, &muster.Error{Code: muster.EGONE, Reason: "used",
+			Message: "This passkey prompt was already answered. Please try again."}
+	}
+	if !tx.now.Before(c.ExpiresAt) {
+		return nil, data, errCeremonyGone
+	}
+	if ok, err := tx.UsePasskeyCeremony(ctx, c.ID, tx.now); err != nil {
+		return nil, data, err
+	} else if !ok {
+		return nil, data, &muster.Error{Code: muster.EGONE, Reason: "used",
+			Message: "This passkey prompt was already answered. Please try again."}
+	}
+	if err := json.Unmarshal(c.Data, &data); err != nil {
+		return nil, data, err
+	}
+	data.Expires = time.Time{}
+	return c, data, nil
+}
+
+// FinishPasskeyRegistration checks the browser's answer to a registration
+// begun in the console session sessionID and adds the passkey. The
+// ceremony is used up even when the answer is refused.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, response []byte, sessionID int64) (*muster.Passkey, error) {
+	if err := s.passkeysAvailable(); err != nil {
+		return nil, err
+	}
+	var (
+		out     *muster.Passkey
+		refusal error
+	)
+	err := s.update(ctx, func(tx *txn) error {
+		out, refusal = nil, nil
+		u, err := s.lockPasskeyOwner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		c, data, err := s.takeCeremony(ctx, tx, token, muster.PasskeyRegister, u.ID, sessionID)
+		if err != nil {
+			return err
+		}
+		pu, err := loadPasskeyUser(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		cred, err := s.verifyRegistration(pu, data, response)
+		if err != nil {
+			// The used-up ceremony is kept: its challenge must not be
+			// answered again.
+			refusal = err
+			return nil
+		}
+		if len(pu.keys) >= muster.MaxPasskeys {
+			refusal = muster.Errorf(muster.ECONFLICT, "You have %d passkeys, the most one person may have. Remove one first.", muster.MaxPasskeys)
+			return nil
+		}
+		for _, k := range pu.keys {
+			switch {
+			case bytes.Equal(k.CredentialID, cred.ID):
+				refusal = muster.Errorf(muster.ECONFLICT, "This passkey is already registered as “%s”.", k.Name)
+				return nil
+			case k.Name == c.Name:
+				refusal = errPasskeyNameTaken
+				return nil
+			}
+		}
+		transports := make([]string, 0, len(cred.Transport))
+		for _, t := range cred.Transport {
+			if s := string(t); s != "" && len(s) <= 20 && muster.TextProblem(s) == "" && !strings.Contains(s, ",") &&
+				!slices.Contains(transports, s) && len(transports) < 8 {
+				transports = append(transports, s)
+			}
+		}
+		format := cred.AttestationFormat
+		if len(format) > 32 || !utf8.ValidString(format) {
+			format = ""
+		}
+		p := &muster.Passkey{OrgID: u.OrgID, UserID: u.ID, Name: c.Name, RPID: s.rp.id, CredentialID: cred.ID,
+			PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount, Transports: transports,
+			AAGUID: cred.Authenticator.AAGUID, Flags: cred.Flags.MsgpByte(), AttestationFormat: format, CreatedAt: tx.now}
+		if len(p.AAGUID) != 16 {
+			p.AAGUID = nil
+		}
+		if err := tx.CreatePasskey(ctx, p); err != nil {
+			if muster.ErrorCode(err) == muster.ECONFLICT {
+				// Registered by someone else: say no more than that.
+				refusal = muster.Errorf(muster.ECONFLICT, "This passkey can't be registered. Use another one.")
+				return nil
+			}
+			return err
+		}
+		out = p
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: originOf(ctx)}
+		return tx.audit(ctx, a, muster.ActionPasskeyAdded, muster.TargetUser, u.ID, u.Email, nil,
+			map[string]any{"passkey": p.Name})
+	})
+	if err == nil && refusal != nil {
+		return nil, refusal
+	}
+	return out, err
+}
+
+// originOf is the origin of the context's principal, for the audit log.
+func originOf(ctx context.Context) string {
+	p, _ := muster.PrincipalFrom(ctx)
+	return p.Origin
+}
+
+// verifyRegistration checks an attestation response against the ceremony's
+// session data and returns the new credential.
+func (s *Service) verifyRegistration(pu passkeyUser, data webauthn.SessionData, response []byte) (*webauthn.Credential, error) {
+	parsed, err := parseAttestation(response)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkOrigin(parsed.Response.CollectedClientData.Origin); err != nil {
+		return nil, err
+	}
+	cred, err := s.rp.wa.CreateCredential(pu, data, parsed)
+	if err != nil {
+		return nil, passkeyRefusal(err)
+	}
+	return cred, nil
+}
+
+// parseAttestation parses a browser's answer to navigator.credentials.create.
+func parseAttestation(response []byte) (*protocol.ParsedCredentialCreationData, error) {
+	if len(response) > MaxPasskeyResponseBytes {
+		return nil, errPasskeyUnreadable
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	if err != nil {
+		return nil, errPasskeyUnreadable
+	}
+	return parsed, nil
+}
+
+// parseAssertion parses a browser's answer to navigator.credentials.get.
+func parseAssertion(response []byte) (*protocol.ParsedCredentialAssertionData, error) {
+	if len(response) > MaxPasskeyResponseBytes {
+		return nil, errPasskeyUnreadable
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return nil, errPasskeyUnreadable
+	}
+	return parsed, nil
+}
+
+var errPasskeyUnreadable = muster.Errorf(muster.EINVALID, "The browser's answer from the passkey could not be read. Please try again.")
+
+// checkOrigin refuses an answer the browser collected on another site than
+// this Muster's base URL: a phishing page's, or a server whose base URL is
+// set wrong.
+func (s *Service) checkOrigin(origin string) error {
+	if protocol.IsOriginInHaystack(origin, []string{s.rp.origin}) {
+		return nil
+	}
+	if utf8.RuneCountInString(origin) > 200 || muster.TextProblem(origin) != "" {
+		origin = "another site"
+	}
+	return &muster.Error{Code: muster.EUNAUTHORIZED, Reason: "wrong_origin",
+		Message: "The passkey answered for " + origin + ", not for " + s.rp.origin +
+			", the address this Muster is set up at. Open Muster at " + s.rp.origin + " and try again."}
+}
+
+// passkeyRefusal turns go-webauthn's refusal of an answer into Muster's.
+func passkeyRefusal(err error) error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return &muster.Error{Code: muster.EUNAUTHORIZED, Err: err,
+			Message: "The passkey's answer was refused (" + strings.TrimSuffix(pe.Details, ".") + "). Please try again."}
+	}
+	return &muster.Error{Code: muster.EUNAUTHORIZED, Err: err, Message: "The passkey's answer was refused. Please try again."}
+}
+
+// RenamePasskey renames one of the signed-in person's passkeys.
+func (s *Service) RenamePasskey(ctx context.Context, id int64, name string) (*muster.Passkey, error) {
+	name = muster.CleanName(name)
+	if err := checkPasskeyName(name); err != nil {
+		return nil, err
+	}
+	var out *muster.Passkey
+	err := s.update(ctx, func(tx *txn) error {
+		u, err := s.lockPasskeyOwner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		p, err := tx.FindPasskey(ctx, u.ID, id)
+		if err != nil {
+			return err
+		}
+		if p.Name == name {
+			out = p
+			return nil
+		}
+		if err := tx.RenamePasskey(ctx, u.ID, id, name); err != nil {
+			if muster.ErrorCode(err) == muster.ECONFLICT {
+				return errPasskeyNameTaken
+			}
+			return err
+		}
+		before := p.Name
+		p.Name = name
+		out = p
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: originOf(ctx)}
+		return tx.audit(ctx, a, muster.ActionPasskeyRenamed, muster.TargetUser, u.ID, u.Email,
+			map[string]any{"passkey": before}, map[string]any{"passkey": name})
+	})
+	return out, err
+}
+
+// beginAssertion begins a ceremony in which one of u's passkeys signs a
+// challenge: the second step of a sign-in or a confirmation. The user's
+// row must be locked (the limit on ceremonies).
+func (s *Service) beginAssertion(ctx context.Context, tx *txn, u *muster.User, purpose string, boundID int64) (*PasskeyOptions, error) {
+	if err := s.passkeysAvailable(); err != nil {
+		return nil, err
+	}
+	pu, err := loadPasskeyUser(ctx, tx, u)
+	if err != nil {
+		return nil, err
+	}
+	if len(pu.keys) == 0 {
+		return nil, muster.Errorf(muster.ECONFLICT, "You have no passkey. Use another way to confirm.")
+	}
+	assertion, data, err := s.rp.wa.BeginLogin(pu)
+	if err != nil {
+		return nil, err
+	}
+	return s.startCeremony(ctx, tx, u, purpose, boundID, "", assertion.Response, data)
+}
+
+// finishAssertion checks the answer to u's ceremony that token names and,
+// when one of u's passkeys signed it, records the use (its signature
+// counter, flags and time) and returns that passkey. A refused answer
+// comes back as refusal, audited, with the ceremony used up: the caller
+// commits both and then returns the refusal. err is a fault.
+func (s *Service) finishAssertion(ctx context.Context, tx *txn, u *muster.User, purpose string, boundID int64,
+	token string, response []byte, origin string) (used *muster.Passkey, refusal, err error) {
+	if err := s.passkeysAvailable(); err != nil {
+		return nil, err, nil
+	}
+	_, data, err := s.takeCeremony(ctx, tx, token, purpose, u.ID, boundID)
+	if err != nil {
+		if muster.ErrorCode(err) == muster.EINTERNAL {
+			return nil, nil, err
+		}
+		return nil, err, nil
+	}
+	pu, err := loadPasskeyUser(ctx, tx, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, cred, refusal := s.verifyAssertion(pu, data, response)
+	if refusal == nil && cred.Authenticator.CloneWarning {
+		refusal = &muster.Error{Code: muster.EUNAUTHORIZED, Reason: "sign_count",
+			Message: "The passkey “" + key.Name + "” was refused: its signature counter went backwards, a sign that it " +
+				"may have been copied. Use another passkey or way to confirm, and remove this one if you don't recognise this."}
+	}
+	a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: origin}
+	if refusal != nil {
+		after := map[string]any{"purpose": purpose, "reason": muster.ErrorMessage(refusal)}
+		if key != nil {
+			after["passkey"] = key.Name
+		}
+		return nil, refusal, tx.audit(ctx, a, muster.ActionPasskeyRefused, muster.TargetUser, u.ID, u.Email, nil, after)
+	}
+	key.SignCount, key.Flags, key.LastUsedAt = cred.Authenticator.SignCount, cred.Flags.MsgpByte(), tx.now
+	if err := tx.UsePasskey(ctx, key.ID, key.SignCount, key.Flags, tx.now); err != nil {
+		return nil, nil, err
+	}
+	return key, nil, nil
+}
+
+// verifyAssertion checks an assertion response against the ceremony's
+// session data and pu's passkeys, and returns the passkey that signed it
+// (when the response names one of pu's) and the credential as it is now.
+func (s *Service) verifyAssertion(pu passkeyUser, data webauthn.SessionData, response []byte) (*muster.Passkey, *webauthn.Credential, error) {
+	parsed, err := parseAssertion(response)
+	if err != nil {
+		return nil, nil, err
+	}
+	var key *muster.Passkey
+	for _, k := range pu.keys {
+		if bytes.Equal(k.CredentialID, parsed.RawID) {
+			key = k
+		}
+	}
+	if key == nil {
+		return nil, nil, muster.Errorf(muster.EUNAUTHORIZED, "That passkey is not one of yours here. Use a passkey you added to Muster.")
+	}
+	if err := s.checkOrigin(parsed.Response.CollectedClientData.Origin); err != nil {
+		return key, nil, err
+	}
+	cred, err := s.rp.wa.ValidateLogin(pu, data, parsed)
+	if err != nil {
+		return key, nil, passkeyRefusal(err)
+	}
+	return key, cred, nil
+}
+
+// BeginPasskeyConfirmation begins a ceremony in which the signed-in person,
+// in console session sessionID, proves with one of their passkeys that
+// they hold it now (a PasskeyProof): turning the last factor off asks for
+// it.
+func (s *Service) BeginPasskeyConfirmation(ctx context.Context, sessionID int64) (*PasskeyOptions, error) {
+	var out *PasskeyOptions
+	err := s.update(ctx, func(tx *txn) error {
+		u, err := s.lockPasskeyOwner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out, err = s.beginAssertion(ctx, tx, u, muster.PasskeyConfirm, sessionID)
+		return err
+	})
+	return out, err
+}
+
+// FactorProof is what turning off the last factor asks for: the password
+// and a current factor, here one of the person's passkeys answering a
+// confirmation (BeginPasskeyConfirmation) begun in the same session.
+type FactorProof struct {
+	Password string
+	// PasskeyToken and PasskeyResponse are the confirmation ceremony's
+	// token and the browser's answer to it.
+	PasskeyToken    string
+	PasskeyResponse []byte
+}
+
+// RemovePasskey removes one of the signed-in person's passkeys, in console
+// session sessionID. Removing their last factor (the last passkey, no
+// other factor left) needs proof: their password and a current factor; a
+// passkey that answers the confirmation may be the one removed.
+func (s *Service) RemovePasskey(ctx context.Context, id int64, proof FactorProof, sessionID int64) error {
+	// The password is checked before the transaction (argon2id must not
+	// hold the write lock), against the hash the transaction then
+	// requires to be unchanged.
+	me, err := s.Me(ctx)
+	if err != nil {
+		return err
+	}
+	passwordOK := false
+	if proof.Password != "" {
+		passwordOK, _ = secret.CheckPassword(me.PasswordHash, proof.Password)
+	}
+	var refusal error
+	err = s.update(ctx, func(tx *txn) error {
+		refusal = nil
+		u, err := s.lockPasskeyOwner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		p, err := tx.FindPasskey(ctx, u.ID, id)
+		if err != nil {
+			return err
+		}
+		last, err := s.lastFactor(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		if last {
+			if refusal = s.checkLastFactorProof(ctx, tx, u, me, passwordOK, proof, sessionID); refusal != nil {
+				// A confirmation that was answered is used up, and a
+				// refused one audited: both are kept.
+				return nil
+			}
+		}
+		if ok, err := tx.DeletePasskey(ctx, u.ID, p.ID); err != nil {
+			return err
+		} else if !ok {
+			return muster.Errorf(muster.ENOTFOUND, "Passkey not found.")
+		}
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: originOf(ctx)}
+		return tx.audit(ctx, a, muster.ActionPasskeyRemoved, muster.TargetUser, u.ID, u.Email,
+			map[string]any{"passkey": p.Name}, nil)
+	})
+	if err == nil && refusal != nil {
+		return refusal
+	}
+	return err
+}
+
+// lastFactor reports whether u has one factor left, a passkey: removing it
+// turns two-step verification off for them.
+func (s *Service) lastFactor(ctx context.Context, tx *txn, u *muster.User) (bool, error) {
+	n, err := tx.CountPasskeys(ctx, u.ID)
+	return n <= 1, err
+}
+
+// RemovingLastFactor reports whether removing one of the signed-in
+// person's passkeys now would remove their last factor, so that the form
+// asks for the proof at once.
+func (s *Service) RemovingLastFactor(ctx context.Context) (bool, error) {
+	return readAs(ctx, s, loadUser, func(tx *txn, a *actor) (bool, error) {
+		return s.lastFactor(ctx, tx, a.user)
+	})
+}
+
+// checkLastFactorProof checks the proof that turning off u's last factor
+// asks for; me is u as the password was checked against.
+func (s *Service) checkLastFactorProof(ctx context.Context, tx *txn, u, me *muster.User, passwordOK bool, proof FactorProof, sessionID int64) error {
+	var v muster.Validation
+	switch {
+	case proof.Password == "":
+		v.Add(muster.FieldCurrentPassword, "Enter your password: this is your last way to confirm sign-ins.")
+	case !passwordOK || u.PasswordHash != me.PasswordHash:
+		v.Add(muster.FieldCurrentPassword, "That is not your current password.")
+	}
+	if proof.PasskeyToken == "" || len(proof.PasskeyResponse) == 0 {
+		v.Add(muster.FieldPasskey, "Confirm with one of your passkeys: this is your last way to confirm sign-ins.")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	_, refusal, err := s.finishAssertion(ctx, tx, u, muster.PasskeyConfirm, sessionID, proof.PasskeyToken,
+		proof.PasskeyResponse, originOf(ctx))
+	if err != nil {
+		return err
+	}
+	if refusal != nil {
+		return &muster.Error{Code: muster.ErrorCode(refusal), Reason: refusalReason(refusal), Message: muster.ErrorMessage(refusal),
+			Fields: []muster.FieldError{{Field: muster.FieldPasskey, Message: muster.ErrorMessage(refusal)}}}
+	}
+	return nil
+}
+
+func refusalReason(err error) string {
+	var e *muster.Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
