@@ -110,6 +110,9 @@ type PasskeyTx interface {
 	// CreatePasskey stores a new passkey; a credential ID stored already,
 	// or a name the user gave another passkey, is ECONFLICT.
 	CreatePasskey(ctx context.Context, p *Passkey) error
+	// PasskeyRegistered reports whether a passkey with the credential ID
+	// is stored, anyone's.
+	PasskeyRegistered(ctx context.Context, credentialID []byte) (bool, error)
 	// FindPasskeys lists the user's passkeys, oldest first.
 	FindPasskeys(ctx context.Context, userID int64) ([]*Passkey, error)
 	// CountPasskeys counts the user's passkeys.

@@ -340,12 +340,14 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 		if len(p.AAGUID) != 16 {
 			p.AAGUID = nil
 		}
+		if taken, err := tx.PasskeyRegistered(ctx, p.CredentialID); err != nil {
+			return err
+		} else if taken {
+			// Registered by someone else: say no more than that.
+			refusal = muster.Errorf(muster.ECONFLICT, "This passkey can't be registered. Use another one.")
+			return nil
+		}
 		if err := tx.CreatePasskey(ctx, p); err != nil {
-			if muster.ErrorCode(err) == muster.ECONFLICT {
-				// Registered by someone else: say no more than that.
-				refusal = muster.Errorf(muster.ECONFLICT, "This passkey can't be registered. Use another one.")
-				return nil
-			}
 			return err
 		}
 		out = p

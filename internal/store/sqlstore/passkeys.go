@@ -57,6 +57,13 @@ func (tx *Tx) CreatePasskey(ctx context.Context, p *muster.Passkey) error {
 	return err
 }
 
+// PasskeyRegistered implements muster.Tx.
+func (tx *Tx) PasskeyRegistered(ctx context.Context, credentialID []byte) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT count(*) FROM passkeys WHERE credential_id = $1`, credentialID).Scan(&n)
+	return n > 0, err
+}
+
 // FindPasskeys implements muster.Tx.
 func (tx *Tx) FindPasskeys(ctx context.Context, userID int64) ([]*muster.Passkey, error) {
 	rows, err := tx.query(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1 ORDER BY id`, userID)

@@ -1,0 +1,447 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/webauthntest"
+	"github.com/muster-app/muster/internal/web"
+)
+
+// passkeyOrigin is the origin of the fixture's base URL, which passkeys
+// answer for.
+const passkeyOrigin = "https://muster.example.com"
+
+// passkeySession stands for the console session the Owner's ceremonies
+// are begun and finished in.
+const passkeySession = 77
+
+// ownerPassword is the password fixture.accept sets.
+const acceptedPassword = "a long enough secret"
+
+// addPasskey registers a new software authenticator as the Owner's passkey
+// named name.
+func (f *fixture) addPasskey(t *testing.T, name string) (*webauthntest.Authenticator, *muster.Passkey) {
+	t.Helper()
+	auth := webauthntest.New(t)
+	begun, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), name, passkeySession)
+	if err != nil {
+		t.Fatalf("BeginPasskeyRegistration: %v", err)
+	}
+	p, err := f.svc.FinishPasskeyRegistration(f.as(f.owner), begun.Token, auth.Create(begun.Options, passkeyOrigin), passkeySession)
+	if err != nil {
+		t.Fatalf("FinishPasskeyRegistration: %v", err)
+	}
+	return auth, p
+}
+
+// passkeys lists the Owner's passkeys by name.
+func (f *fixture) passkeyNames(t *testing.T) []string {
+	t.Helper()
+	keys, err := f.svc.Passkeys(f.as(f.owner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, k := range keys {
+		names = append(names, k.Name)
+	}
+	return names
+}
+
+// auditActions are the org's audit events with action, newest first.
+func (f *fixture) auditOf(t *testing.T, action string) []*muster.AuditEvent {
+	t.Helper()
+	page, err := f.svc.FindAuditEvents(f.as(f.owner), service.AuditQuery{Action: action, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Events
+}
+
+func wantNames(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("passkeys = %q; want %q", got, want)
+	}
+}
+
+func TestPasskeyRegistration(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		auth, p := f.addPasskey(t, "  YubiKey   on my keyring ")
+		if p.Name != "YubiKey on my keyring" || p.RPID != "muster.example.com" || p.SignCount != 0 ||
+			fmt.Sprint(p.Transports) != "[usb]" || !p.LastUsedAt.IsZero() || !p.CreatedAt.Equal(f.clock.Now().UTC()) {
+			t.Fatalf("the new passkey: %+v", p)
+		}
+		wantNames(t, f.passkeyNames(t), "YubiKey on my keyring")
+		if ev := f.auditOf(t, muster.ActionPasskeyAdded); len(ev) != 1 || ev[0].After["passkey"] != "YubiKey on my keyring" ||
+			ev[0].TargetID != f.owner.ID {
+			t.Fatalf("audit of the addition: %+v", ev)
+		}
+
+		// The same name again is refused before the browser is asked.
+		_, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), "yubikey on my keyring", passkeySession)
+		if err != nil {
+			t.Fatalf("a name that differs in case: %v", err)
+		}
+		_, err = f.svc.BeginPasskeyRegistration(f.as(f.owner), "YubiKey on my keyring", passkeySession)
+		wantCode(t, err, muster.ECONFLICT)
+		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldName {
+			t.Fatalf("the refusal's fields: %+v", fe)
+		}
+		for _, bad := range []string{"", "a\u200bb", strings.Repeat("x", 101)} {
+			_, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), bad, passkeySession)
+			wantCode(t, err, muster.EINVALID)
+		}
+
+		// The same authenticator again: refused, nothing added.
+		begun, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), "Again", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.FinishPasskeyRegistration(f.as(f.owner), begun.Token, auth.Create(begun.Options, passkeyOrigin), passkeySession)
+		wantCode(t, err, muster.ECONFLICT)
+		if !strings.Contains(muster.ErrorMessage(err), "already registered as “YubiKey on my keyring”") {
+			t.Fatalf("the refusal says %q", muster.ErrorMessage(err))
+		}
+
+		// Someone else may not register the Owner's credential.
+		admin := f.active("Ada", muster.RoleAdmin)
+		begun, err = f.svc.BeginPasskeyRegistration(f.as(admin), "Borrowed", 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.FinishPasskeyRegistration(f.as(admin), begun.Token, auth.Create(begun.Options, passkeyOrigin), 5)
+		wantCode(t, err, muster.ECONFLICT)
+		if keys, err := f.svc.Passkeys(f.as(admin)); err != nil || len(keys) != 0 {
+			t.Fatalf("the Admin's passkeys: %v, %v", keys, err)
+		}
+		wantNames(t, f.passkeyNames(t), "YubiKey on my keyring")
+	})
+}
+
+func TestPasskeyCeremonyOnce(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		auth := webauthntest.New(t)
+
+		begun, err := f.svc.BeginPasskeyRegistration(owner, "Laptop", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer := auth.Create(begun.Options, passkeyOrigin)
+		// Another session of the same person, and someone else, may not
+		// finish it.
+		_, err = f.svc.FinishPasskeyRegistration(owner, begun.Token, answer, passkeySession+1)
+		wantCode(t, err, muster.EGONE)
+		_, err = f.svc.FinishPasskeyRegistration(f.as(f.active("Ada", muster.RoleAdmin)), begun.Token, answer, passkeySession)
+		wantCode(t, err, muster.EGONE)
+		if _, err := f.svc.FinishPasskeyRegistration(owner, begun.Token, answer, passkeySession); err != nil {
+			t.Fatalf("the first answer: %v", err)
+		}
+		// The same answer again (a replay): its challenge was used.
+		_, err = f.svc.FinishPasskeyRegistration(owner, begun.Token, answer, passkeySession)
+		wantCode(t, err, muster.EGONE)
+		wantNames(t, f.passkeyNames(t), "Laptop")
+
+		// A refused answer uses the challenge up too.
+		begun, err = f.svc.BeginPasskeyRegistration(owner, "Phone", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		phone := webauthntest.New(t)
+		_, err = f.svc.FinishPasskeyRegistration(owner, begun.Token, []byte(`{"id":"x"}`), passkeySession)
+		wantCode(t, err, muster.EINVALID)
+		_, err = f.svc.FinishPasskeyRegistration(owner, begun.Token, phone.Create(begun.Options, passkeyOrigin), passkeySession)
+		wantCode(t, err, muster.EGONE)
+		wantNames(t, f.passkeyNames(t), "Laptop")
+	})
+}
+
+func TestPasskeyCeremonyExpires(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		auth := webauthntest.New(t)
+		begun, err := f.svc.BeginPasskeyRegistration(owner, "Laptop", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(muster.PasskeyCeremonyTTL)
+		_, err = f.svc.FinishPasskeyRegistration(owner, begun.Token, auth.Create(begun.Options, passkeyOrigin), passkeySession)
+		wantCode(t, err, muster.EGONE)
+		wantNames(t, f.passkeyNames(t))
+
+		// The janitor deletes what expired.
+		f.clock.Advance(time.Second)
+		n, err := f.svc.DeleteExpired(context.Background())
+		if err != nil || n.PasskeyCeremonies != 1 {
+			t.Fatalf("DeleteExpired: %+v, %v; want one passkey ceremony", n, err)
+		}
+
+		// Within the time, it works.
+		begun, err = f.svc.BeginPasskeyRegistration(owner, "Laptop", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(muster.PasskeyCeremonyTTL - time.Second)
+		if _, err := f.svc.FinishPasskeyRegistration(owner, begun.Token, auth.Create(begun.Options, passkeyOrigin), passkeySession); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestPasskeyWrongOrigin(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		auth := webauthntest.New(t)
+		begun, err := f.svc.BeginPasskeyRegistration(owner, "Laptop", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.FinishPasskeyRegistration(owner, begun.Token, auth.Create(begun.Options, "https://muster.example.com.evil.test"), passkeySession)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "answered for https://muster.example.com.evil.test, not for https://muster.example.com") {
+			t.Fatalf("the refusal says %q", msg)
+		}
+		wantNames(t, f.passkeyNames(t))
+		if ev := f.auditOf(t, muster.ActionPasskeyAdded); len(ev) != 0 {
+			t.Fatalf("audited: %+v", ev)
+		}
+
+		// An assertion made for another origin is refused the same way,
+		// audited, and removes nothing.
+		key, _ := f.addPasskey(t, "Key")
+		begun, err = f.svc.BeginPasskeyConfirmation(owner, passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.svc.RemovePasskey(owner, f.passkeyID(t, "Key"), service.FactorProof{Password: acceptedPassword,
+			PasskeyToken: begun.Token, PasskeyResponse: key.Get(begun.Options, "http://muster.example.com")}, passkeySession)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "answered for http://muster.example.com, not for https://muster.example.com") {
+			t.Fatalf("the refusal says %q", msg)
+		}
+		wantNames(t, f.passkeyNames(t), "Key")
+		if ev := f.auditOf(t, muster.ActionPasskeyRefused); len(ev) != 1 || ev[0].After["passkey"] != "Key" ||
+			ev[0].After["purpose"] != muster.PasskeyConfirm {
+			t.Fatalf("audit of the refusal: %+v", ev)
+		}
+	})
+}
+
+// passkeyID is the id of the Owner's passkey named name.
+func (f *fixture) passkeyID(t *testing.T, name string) int64 {
+	t.Helper()
+	keys, err := f.svc.Passkeys(f.as(f.owner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.Name == name {
+			return k.ID
+		}
+	}
+	t.Fatalf("no passkey %q", name)
+	return 0
+}
+
+// confirmation is the proof of the Owner's password and a passkey answered
+// by auth at origin.
+func (f *fixture) confirmation(t *testing.T, auth *webauthntest.Authenticator, origin string) service.FactorProof {
+	t.Helper()
+	begun, err := f.svc.BeginPasskeyConfirmation(f.as(f.owner), passkeySession)
+	if err != nil {
+		t.Fatalf("BeginPasskeyConfirmation: %v", err)
+	}
+	return service.FactorProof{Password: acceptedPassword, PasskeyToken: begun.Token, PasskeyResponse: auth.Get(begun.Options, origin)}
+}
+
+func TestPasskeyRemoveLastFactor(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		laptop, _ := f.addPasskey(t, "Laptop")
+		_, _ = f.addPasskey(t, "Phone")
+		if last, err := f.svc.RemovingLastFactor(owner); err != nil || last {
+			t.Fatalf("RemovingLastFactor with two passkeys: %v, %v", last, err)
+		}
+		// Not the last factor: no proof asked.
+		if err := f.svc.RemovePasskey(owner, f.passkeyID(t, "Phone"), service.FactorProof{}, passkeySession); err != nil {
+			t.Fatalf("removing one of two: %v", err)
+		}
+		if ev := f.auditOf(t, muster.ActionPasskeyRemoved); len(ev) != 1 || ev[0].Before["passkey"] != "Phone" {
+			t.Fatalf("audit of the removal: %+v", ev)
+		}
+		if last, err := f.svc.RemovingLastFactor(owner); err != nil || !last {
+			t.Fatalf("RemovingLastFactor with one passkey: %v, %v", last, err)
+		}
+		id := f.passkeyID(t, "Laptop")
+
+		// The last one: the password and a passkey are asked for.
+		err := f.svc.RemovePasskey(owner, id, service.FactorProof{}, passkeySession)
+		wantCode(t, err, muster.EINVALID)
+		if fe := muster.ErrorFields(err); len(fe) != 2 || fe[0].Field != muster.FieldCurrentPassword || fe[1].Field != muster.FieldPasskey {
+			t.Fatalf("the refusal's fields: %+v", fe)
+		}
+		proof := f.confirmation(t, laptop, passkeyOrigin)
+		wrong := proof
+		wrong.Password = "not my password"
+		err = f.svc.RemovePasskey(owner, id, wrong, passkeySession)
+		wantCode(t, err, muster.EINVALID)
+		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldCurrentPassword {
+			t.Fatalf("the refusal's fields: %+v", fe)
+		}
+		noKey := service.FactorProof{Password: acceptedPassword}
+		wantCode(t, f.svc.RemovePasskey(owner, id, noKey, passkeySession), muster.EINVALID)
+		// Someone else's passkey is not found, whatever the proof.
+		wantCode(t, f.svc.RemovePasskey(f.as(f.active("Ada", muster.RoleAdmin)), id, proof, passkeySession), muster.ENOTFOUND)
+		wantNames(t, f.passkeyNames(t), "Laptop")
+
+		// With both, from the session that began the confirmation.
+		wantCode(t, f.svc.RemovePasskey(owner, id, proof, passkeySession+1), muster.EGONE)
+		proof = f.confirmation(t, laptop, passkeyOrigin)
+		if err := f.svc.RemovePasskey(owner, id, proof, passkeySession); err != nil {
+			t.Fatalf("removing the last passkey with the password and the passkey: %v", err)
+		}
+		wantNames(t, f.passkeyNames(t))
+		if ev := f.auditOf(t, muster.ActionPasskeyRemoved); len(ev) != 2 || ev[0].Before["passkey"] != "Laptop" {
+			t.Fatalf("audit of the removal: %+v", ev)
+		}
+		// No passkey left to confirm with.
+		_, err = f.svc.BeginPasskeyConfirmation(owner, passkeySession)
+		wantCode(t, err, muster.ECONFLICT)
+	})
+}
+
+func TestPasskeySignCount(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		key := webauthntest.New(t)
+		key.SignCount = 41
+		begun, err := f.svc.BeginPasskeyRegistration(owner, "Old key", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.svc.FinishPasskeyRegistration(owner, begun.Token, key.Create(begun.Options, passkeyOrigin), passkeySession)
+		if err != nil || p.SignCount != 41 {
+			t.Fatalf("registered: %+v, %v; want its counter, 41", p, err)
+		}
+		// A copy of the key whose counter is behind: refused, audited, and
+		// the passkey stays.
+		key.SignCount = 40
+		err = f.svc.RemovePasskey(owner, p.ID, f.confirmation(t, key, passkeyOrigin), passkeySession)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "signature counter went backwards") {
+			t.Fatalf("the refusal says %q", msg)
+		}
+		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldPasskey {
+			t.Fatalf("the refusal's fields: %+v", fe)
+		}
+		keys, err := f.svc.Passkeys(owner)
+		if err != nil || len(keys) != 1 || keys[0].SignCount != 41 || !keys[0].LastUsedAt.IsZero() {
+			t.Fatalf("after the refusal: %+v, %v", keys, err)
+		}
+		if ev := f.auditOf(t, muster.ActionPasskeyRefused); len(ev) != 1 || ev[0].After["passkey"] != "Old key" {
+			t.Fatalf("audit of the refusal: %+v", ev)
+		}
+		// Ahead of it again (42): accepted.
+		key.SignCount = 41
+		if err := f.svc.RemovePasskey(owner, p.ID, f.confirmation(t, key, passkeyOrigin), passkeySession); err != nil {
+			t.Fatalf("with the counter ahead: %v", err)
+		}
+	})
+}
+
+func TestPasskeysUnavailableWithoutHostName(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		svc := service.New(db, service.Config{BaseURL: "http://127.0.0.1:8080", Links: web.NewLinks("http://127.0.0.1:8080"),
+			Now: f.clock.Now, PasswordParams: secret.TestParams})
+		if msg := svc.PasskeysUnavailable(); !strings.Contains(msg, "host name, not an IP address") {
+			t.Fatalf("PasskeysUnavailable = %q", msg)
+		}
+		_, err := svc.BeginPasskeyRegistration(f.as(f.owner), "Laptop", passkeySession)
+		wantCode(t, err, muster.ECONFLICT)
+		if f.svc.PasskeysUnavailable() != "" {
+			t.Fatalf("with a host name: %q", f.svc.PasskeysUnavailable())
+		}
+	})
+}
+
+func TestPasskeyCeremonyLimit(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		const tries = 3 * muster.MaxPasskeyCeremonies
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			begun   int
+			limited int
+		)
+		for i := range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := f.svc.BeginPasskeyRegistration(owner, fmt.Sprintf("Key %d", i), passkeySession)
+				mu.Lock()
+				defer mu.Unlock()
+				switch muster.ErrorCode(err) {
+				case "":
+					begun++
+				case muster.ETOOMANY:
+					limited++
+				default:
+					t.Errorf("BeginPasskeyRegistration: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if begun != muster.MaxPasskeyCeremonies || limited != tries-begun {
+			t.Fatalf("%d begun and %d refused of %d at once; want %d begun", begun, limited, tries, muster.MaxPasskeyCeremonies)
+		}
+		// Once they have expired, more may begin.
+		f.clock.Advance(muster.PasskeyCeremonyTTL)
+		if _, err := f.svc.BeginPasskeyRegistration(owner, "Later", passkeySession); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestPasskeyRename(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		_, laptop := f.addPasskey(t, "Laptop")
+		_, _ = f.addPasskey(t, "Phone")
+		p, err := f.svc.RenamePasskey(owner, laptop.ID, " Work  laptop ")
+		if err != nil || p.Name != "Work laptop" {
+			t.Fatalf("RenamePasskey: %+v, %v", p, err)
+		}
+		_, err = f.svc.RenamePasskey(owner, laptop.ID, "Phone")
+		wantCode(t, err, muster.ECONFLICT)
+		_, err = f.svc.RenamePasskey(owner, laptop.ID, "")
+		wantCode(t, err, muster.EINVALID)
+		// Someone else's passkey is not theirs to rename.
+		_, err = f.svc.RenamePasskey(f.as(f.active("Ada", muster.RoleAdmin)), laptop.ID, "Mine")
+		wantCode(t, err, muster.ENOTFOUND)
+		wantNames(t, f.passkeyNames(t), "Work laptop", "Phone")
+		ev := f.auditOf(t, muster.ActionPasskeyRenamed)
+		if len(ev) != 1 || ev[0].Before["passkey"] != "Laptop" || ev[0].After["passkey"] != "Work laptop" {
+			t.Fatalf("audit of the rename: %+v", ev)
+		}
+	})
+}
