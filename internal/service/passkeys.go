@@ -135,6 +135,13 @@ func (s *Service) Passkeys(ctx context.Context) ([]*muster.Passkey, error) {
 	})
 }
 
+// Passkey finds one of the signed-in person's passkeys.
+func (s *Service) Passkey(ctx context.Context, id int64) (*muster.Passkey, error) {
+	return readAs(ctx, s, loadUser, func(tx *txn, a *actor) (*muster.Passkey, error) {
+		return tx.FindPasskey(ctx, a.user.ID, id)
+	})
+}
+
 // checkPasskeyName validates a passkey's name that CleanName has cleaned.
 func checkPasskeyName(name string) error {
 	var v muster.Validation

@@ -84,6 +84,10 @@ var auditActions = []struct{ action, label string }{
 	{muster.ActionSCIMTokenCreated, "SCIM token created"},
 	{muster.ActionSCIMTokenRevoked, "SCIM token revoked"},
 	{muster.ActionOrgCreated, "Organization created"},
+	{muster.ActionPasskeyAdded, "Passkey added"},
+	{muster.ActionPasskeyRenamed, "Passkey renamed"},
+	{muster.ActionPasskeyRemoved, "Passkey removed"},
+	{muster.ActionPasskeyRefused, "Passkey refused"},
 }
 
 // auditQuery reads the filters: actor and target are user ids, or searches
@@ -485,6 +489,20 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 		s, changes = actor+" created the SCIM token “"+target+"”", nil
 	case muster.ActionSCIMTokenRevoked:
 		s = actor + " revoked the SCIM token “" + target + "”"
+	case muster.ActionPasskeyAdded:
+		s, changes = actor+" added the passkey “"+w.value("", e.After["passkey"])+"”", nil
+	case muster.ActionPasskeyRenamed:
+		s = actor + " renamed the passkey “" + w.value("", e.Before["passkey"]) + "” to “" + w.value("", e.After["passkey"]) + "”"
+		changes = nil
+	case muster.ActionPasskeyRemoved:
+		s, changes = actor+" removed the passkey “"+w.value("", e.Before["passkey"])+"”", nil
+	case muster.ActionPasskeyRefused:
+		s = "A passkey of " + target + "'s was refused"
+		if name, ok := e.After["passkey"].(string); ok {
+			s = target + "'s passkey “" + name + "” was refused"
+		}
+		s += ": " + w.value("", e.After["reason"])
+		changes = nil
 	default:
 		s = actor + " " + strings.ReplaceAll(e.Action, "_", " ") + " " + e.TargetType + " " + target
 	}
