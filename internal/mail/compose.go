@@ -138,3 +138,25 @@ func ComposeWebhookDisabled(w WebhookDisabled) (*Message, error) {
 }
 
 func formatExpiry(t time.Time) string { return t.UTC().Format("January 2, 2006 at 15:04 UTC") }
+
+// TwoStepNotice is what the email to a person says about a change of their
+// two-step verification they should know of (AUTH-7): a recovery code used,
+// their factors reset by an Admin.
+type TwoStepNotice struct {
+	OrgName   string
+	FirstName string
+	// Subject is the email's subject; What says what happened, in a
+	// sentence; Next says what to do now.
+	Subject, What, Next string
+	At                  time.Time
+	IP                  string
+}
+
+// When is the change's time as the email prints it.
+func (n TwoStepNotice) When() string { return formatExpiry(n.At) }
+
+// ComposeTwoStepNotice renders an email about a person's two-step
+// verification.
+func ComposeTwoStepNotice(n TwoStepNotice) (*Message, error) {
+	return compose("two_step_notice", n.Subject, n)
+}

@@ -113,3 +113,37 @@ func FuzzRecordedText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTOTPCode checks the second step's code field: a code it takes is 6
+// ASCII digits that it takes again as they are, and it takes whatever 6
+// digits a person types with spaces or hyphens among them.
+func FuzzTOTPCode(f *testing.F) {
+	for _, s := range append(textSeeds, "123456", "123 456", " 123-456 ", "12345", "1234567", "١٢٣٤٥٦", "12345\x00",
+		"abcd-efgh-ijkm-npqr", "123\u00a0456", "+12345", "0x1234") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, typed string) {
+		code, ok := muster.TOTPCode(typed)
+		if !ok {
+			if code != "" {
+				t.Fatalf("TOTPCode(%q) refused but returned %q", typed, code)
+			}
+			return
+		}
+		if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+			t.Fatalf("TOTPCode(%q) = %q; want 6 ASCII digits", typed, code)
+		}
+		if again, ok := muster.TOTPCode(code); !ok || again != code {
+			t.Fatalf("TOTPCode(%q) = %q, %v; want it back", code, again, ok)
+		}
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, typed)
+		if digits != code {
+			t.Fatalf("TOTPCode(%q) = %q; want the digits typed, %q", typed, code, digits)
+		}
+	})
+}

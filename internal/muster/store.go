@@ -52,6 +52,7 @@ type Tx interface {
 	SSOTx
 	SCIMTokenTx
 	WebhookTx
+	TwoStepTx
 	PasskeyTx
 }
 

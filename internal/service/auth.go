@@ -26,6 +26,10 @@ type Client struct {
 	// Origin is where the request came from, as the audit log shows it; the
 	// interface that received it says (e.g. "web 192.0.2.1").
 	Origin string
+	// RememberedBrowser is the token of the browser's "remember this
+	// browser" cookie, which skips the second step of a password sign-in
+	// where the organization allows it (AUTH-7).
+	RememberedBrowser string
 }
 
 // SignedIn is a new session: the token goes into the cookie, the rest is
@@ -34,6 +38,9 @@ type SignedIn struct {
 	User    *muster.User
 	Session *muster.Session
 	Token   string
+	// Pending, instead of a session, is a sign-in whose second step (or
+	// enrolment) comes next (AUTH-7).
+	Pending *PendingSignIn
 }
 
 var errBadCredentials = &muster.Error{Code: muster.EUNAUTHORIZED, Message: "That email and password don't match an active account."}
@@ -151,11 +158,16 @@ func (s *Service) signIn(ctx context.Context, email, password, recoveryCode stri
 			ssoRequired = true
 			return nil
 		}
-		cur.LastSignInAt = tx.now
-		if err := tx.UpdateUser(ctx, cur); err != nil {
+		if method == muster.SessionRecovery {
+			// Single sign-on's recovery: the password and a recovery code.
+			cur.LastSignInAt = tx.now
+			if err := tx.UpdateUser(ctx, cur); err != nil {
+				return err
+			}
+			out, err = startSessionAs(ctx, tx, cur, c, tx.now, method, "")
 			return err
 		}
-		out, err = startSessionAs(ctx, tx, cur, c, tx.now, method, "")
+		out, err = s.passwordSignedIn(ctx, tx, cur, c, method)
 		return err
 	})
 	if err == nil && ssoRequired {
@@ -494,7 +506,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 		} else if !ok {
 			return errResetLinkDead
 		}
-		u.PasswordHash, u.UpdatedAt, u.LastSignInAt = hash, now, now
+		u.PasswordHash, u.UpdatedAt = hash, now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -505,7 +517,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 		if err := tx.audit(ctx, a, muster.ActionPasswordReset, muster.TargetUser, u.ID, u.Email, nil, nil); err != nil {
 			return err
 		}
-		out, err = startSession(ctx, tx, u, c, now)
+		// A reset link proves the email, not a second factor: one is
+		// still due.
+		out, err = s.passwordSignedIn(ctx, tx, u, c, muster.SessionPassword)
 		return err
 	})
 	return out, err

@@ -84,6 +84,13 @@ var auditActions = []struct{ action, label string }{
 	{muster.ActionSCIMTokenCreated, "SCIM token created"},
 	{muster.ActionSCIMTokenRevoked, "SCIM token revoked"},
 	{muster.ActionOrgCreated, "Organization created"},
+	{muster.ActionTwoStepFactorAdded, "Two-step factor turned on"},
+	{muster.ActionTwoStepFactorRemoved, "Two-step factor turned off"},
+	{muster.ActionTwoStepFailed, "Two-step verification failed"},
+	{muster.ActionTwoStepRecoveryCodesMade, "Two-step recovery codes made"},
+	{muster.ActionTwoStepRecoveryCodeUsed, "Two-step recovery code used"},
+	{muster.ActionTwoStepReset, "Two-step verification reset"},
+	{muster.ActionTwoStepPolicyChanged, "Two-step policy changed"},
 	{muster.ActionPasskeyAdded, "Passkey added"},
 	{muster.ActionPasskeyRenamed, "Passkey renamed"},
 	{muster.ActionPasskeyRemoved, "Passkey removed"},
@@ -489,6 +496,20 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 		s, changes = actor+" created the SCIM token “"+target+"”", nil
 	case muster.ActionSCIMTokenRevoked:
 		s = actor + " revoked the SCIM token “" + target + "”"
+	case muster.ActionTwoStepFactorAdded:
+		s, changes = actor+" turned on "+factorWords(e.After["kind"])+" for two-step verification", nil
+	case muster.ActionTwoStepFactorRemoved:
+		s, changes = actor+" turned off "+factorWords(e.Before["kind"])+" for two-step verification", nil
+	case muster.ActionTwoStepFailed:
+		s, changes = target+" failed a second step of sign-in", nil
+	case muster.ActionTwoStepRecoveryCodesMade:
+		s, changes = actor+" made new two-step recovery codes", nil
+	case muster.ActionTwoStepRecoveryCodeUsed:
+		s, changes = target+" signed in with a two-step recovery code ("+w.value("", e.After["codes_left"])+" left)", nil
+	case muster.ActionTwoStepReset:
+		s, changes = actor+" reset the two-step verification of "+target, nil
+	case muster.ActionTwoStepPolicyChanged:
+		s = actor + " changed the sign-in security policy"
 	case muster.ActionPasskeyAdded:
 		s, changes = actor+" added the passkey “"+w.value("", e.After["passkey"])+"”", nil
 	case muster.ActionPasskeyRenamed:
@@ -511,6 +532,17 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 		row.Changes = append(row.Changes, c.String())
 	}
 	return row
+}
+
+// factorWords names a factor kind in a sentence.
+func factorWords(kind any) string {
+	switch k, _ := kind.(string); muster.FactorKind(k) {
+	case muster.FactorTOTP:
+		return "an authenticator app"
+	case muster.FactorPasskey:
+		return "a passkey"
+	}
+	return "a factor"
 }
 
 // article puts "a" or "an" before a role's label.

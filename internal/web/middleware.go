@@ -115,7 +115,7 @@ func (s *Server) client(r *http.Request) service.Client {
 	// The User-Agent is only recorded and shown: bad bytes in it are
 	// replaced rather than refused.
 	return service.Client{IP: ip, UserAgent: muster.RecordedText(r.UserAgent(), muster.MaxUserAgentLength),
-		Origin: webOrigin(ip)}
+		Origin: webOrigin(ip), RememberedBrowser: rememberedBrowser(r)}
 }
 
 // webOrigin is how the audit log names a request from the console.

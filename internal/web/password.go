@@ -69,8 +69,7 @@ func (s *Server) setPasswordByLink(w http.ResponseWriter, r *http.Request,
 		s.linkGoneOr500(w, r, err)
 		return
 	}
-	s.startSession(w, in)
-	http.Redirect(w, r, land(in), http.StatusSeeOther)
+	s.signedInTo(w, r, in, land(in))
 }
 
 // home is where a password reset lands: the profile.

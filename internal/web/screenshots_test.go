@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -125,6 +126,28 @@ func TestBrowserScreenshots(t *testing.T) {
 			look("mailbox", "/settings/mailbox")
 			b.Click("mail", chromedp.Search(`(//td/a)[1]`))
 			look("welcome", "/welcome")
+
+			// Two-step verification, as one of the people (each size its
+			// own, since it stays on).
+			person := map[string]*muster.User{"desktop": people[1], "phone": people[7]}[size.name]
+			p := b.Other("two-step")
+			p.Viewport(size.w, size.h, size.w < 500)
+			p.SignIn(s.srv.URL, person.Email, "a long enough password")
+			p.Open("security", s.srv.URL+"/account/security")
+			p.Click("authenticator app", byButton("Set up an authenticator app"))
+			if w := browsertest.Eval[int](p, `document.documentElement.scrollWidth`) - int(size.w); w > 0 {
+				t.Errorf("the authenticator app's page scrolls sideways by %d px", w)
+			}
+			key := strings.ReplaceAll(browsertest.Eval[string](p, `document.querySelector(".secret-value").textContent`), " ", "")
+			code, _ := totp.GenerateCode(key, s.now0())
+			p.Type("the code", "Code from the app", code)
+			p.Click("recovery codes", byButton("Turn on"))
+			p.Click("security, on", byButton("I have saved them"))
+			q := b.Other("second step")
+			q.Viewport(size.w, size.h, size.w < 500)
+			q.SignIn(s.srv.URL, person.Email, "a long enough password")
+			q.Type("a wrong code", "Code", "123456")
+			q.Click("second step refused", byButton("Verify"))
 		})
 	}
 }

@@ -159,8 +159,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.startSession(w, in)
-	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	s.signedInTo(w, r, in, safeNext(r.PostForm.Get("next")))
 }
 
 // signInRoute is the email step of sign-in (home-realm discovery).

@@ -220,6 +220,7 @@ func (s *Server) routes(api, scim http.Handler) {
 	s.mux.HandleFunc("GET /settings/mailbox", s.requireUser(s.handleMailbox))
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
 	s.webhookRoutes()
+	s.twoStepRoutes()
 	s.passkeyRoutes()
 
 	if api != nil {

@@ -1,0 +1,368 @@
+package service_test
+
+// Two-step verification (AUTH-7) on both stores: an authenticator app set
+// up and used with codes computed here from its secret, replays and wrong
+// and expired codes refused, recovery codes used once, the second step's
+// limits under 50 guesses at once, and the Admin's reset rules.
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport"
+	"github.com/muster-app/muster/internal/web"
+)
+
+const twoStepPassword = "a long enough secret" // what fixture.accept sets
+
+// twoStepFixture is a fixture whose service has a server key, which
+// authenticator apps need.
+func twoStepFixture(t *testing.T, db *sqlstore.DB) *fixture {
+	f := setup(t, db, 20)
+	f.svc = service.New(db, service.Config{BaseURL: "https://muster.example.com",
+		Links: web.NewLinks("https://muster.example.com"), Now: f.clock.Now, PasswordParams: secret.TestParams,
+		SecretBox: testsupport.SecretBox(t)})
+	return f
+}
+
+// codeAt is the authenticator app's code of secret at t.
+func codeAt(t *testing.T, secretText string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secretText, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// enrolTOTP sets up an authenticator app for u and returns its secret and
+// recovery codes.
+func (f *fixture) enrolTOTP(t *testing.T, u *muster.User) (string, []string) {
+	t.Helper()
+	en, err := f.svc.StartTOTP(f.as(u), "", browser)
+	if err != nil {
+		t.Fatalf("StartTOTP: %v", err)
+	}
+	if !strings.HasPrefix(en.URL, "otpauth://totp/Muster:") || !strings.Contains(en.URL, "secret="+en.Secret) {
+		t.Fatalf("otpauth URL %q does not carry the secret", en.URL)
+	}
+	done, err := f.svc.ConfirmTOTP(f.as(u), "", codeAt(t, en.Secret, f.clock.Now()), browser)
+	if err != nil {
+		t.Fatalf("ConfirmTOTP: %v", err)
+	}
+	if done.RecoveryCodes == nil || len(done.RecoveryCodes.Codes) != muster.TwoStepRecoveryCodeCount {
+		t.Fatalf("the first factor came with %v recovery codes; want 10", done.RecoveryCodes)
+	}
+	return en.Secret, done.RecoveryCodes.Codes
+}
+
+// passwordStep signs u in with their password and requires a pending
+// second step.
+func (f *fixture) passwordStep(t *testing.T, u *muster.User) string {
+	t.Helper()
+	in, err := f.svc.SignIn(context.Background(), u.Email, twoStepPassword, browser)
+	if err != nil {
+		t.Fatalf("SignIn: %v", err)
+	}
+	if in.Pending == nil || in.Session != nil || in.Token != "" {
+		t.Fatalf("the password alone started a session (%+v); want the second step first", in)
+	}
+	return in.Pending.Token
+}
+
+// sessionCount counts u's sessions.
+func (f *fixture) sessionCount(t *testing.T, u *muster.User) int {
+	t.Helper()
+	var n int
+	err := f.db.View(context.Background(), func(tx muster.Tx) error {
+		s, err := tx.FindUserSessions(context.Background(), u.ID)
+		n = len(s)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func countActions(t *testing.T, f *fixture, action string) int {
+	t.Helper()
+	return len(auditTrail(t, f, muster.AuditFilter{Action: action}))
+}
+
+func TestTOTPEnrolAndSignIn(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Tess", muster.RoleManager)
+
+		// Set up: a wrong code leaves it off.
+		en, err := f.svc.StartTOTP(f.as(u), "", browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.ConfirmTOTP(f.as(u), "", "000000", browser)
+		wantCode(t, err, muster.EINVALID)
+		if st, _ := f.svc.TwoStep(f.as(u)); len(st.Factors) != 0 || !st.PendingTOTP {
+			t.Fatalf("after a wrong code: %+v; want nothing on, the app still being set up", st)
+		}
+		again, err := f.svc.PendingTOTP(f.as(u), "")
+		if err != nil || again.Secret != en.Secret {
+			t.Fatalf("PendingTOTP = %+v, %v; want the same secret", again, err)
+		}
+		enrolledAt := f.clock.Now()
+		done, err := f.svc.ConfirmTOTP(f.as(u), "", codeAt(t, en.Secret, enrolledAt), browser)
+		if err != nil || len(done.RecoveryCodes.Codes) != 10 {
+			t.Fatalf("ConfirmTOTP = %+v, %v", done, err)
+		}
+		if n := countActions(t, f, muster.ActionTwoStepFactorAdded); n != 1 {
+			t.Fatalf("%d factor_added events; want 1", n)
+		}
+
+		// The secret is stored sealed, not as text.
+		err = db.View(context.Background(), func(tx muster.Tx) error {
+			fs, err := tx.FindUserFactors(context.Background(), u.ID)
+			if err != nil {
+				return err
+			}
+			if len(fs) != 1 || strings.Contains(string(fs[0].Secret), en.Secret) {
+				t.Fatalf("stored factor %+v holds the secret in the clear", fs)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// The password alone starts no session.
+		token := f.passwordStep(t, u)
+		if n := f.sessionCount(t, u); n != 1 { // the invitation's
+			t.Fatalf("%d sessions after the password; want only the invitation's 1", n)
+		}
+		// The code that turned the app on is not accepted again (replay).
+		_, err = f.svc.VerifySecondStep(context.Background(), token, codeAt(t, en.Secret, enrolledAt), false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		// A wrong code neither.
+		_, err = f.svc.VerifySecondStep(context.Background(), token, "123 456", false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if n := countActions(t, f, muster.ActionTwoStepFailed); n != 2 {
+			t.Fatalf("%d failed second steps audited; want 2", n)
+		}
+		// 30 s on: the next code signs in, typed with a space.
+		f.clock.Advance(30 * time.Second)
+		code := codeAt(t, en.Secret, f.clock.Now())
+		in, err := f.svc.VerifySecondStep(context.Background(), token, code[:3]+" "+code[3:], false, browser)
+		if err != nil || in.Session == nil || in.Token == "" {
+			t.Fatalf("VerifySecondStep = %+v, %v; want a session", in, err)
+		}
+		if _, _, err := f.svc.Authenticate(context.Background(), in.Token); err != nil {
+			t.Fatalf("the new session does not work: %v", err)
+		}
+		// The sign-in is used up, and its code too, on a new sign-in.
+		_, err = f.svc.VerifySecondStep(context.Background(), token, code, false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		token2 := f.passwordStep(t, u)
+		_, err = f.svc.VerifySecondStep(context.Background(), token2, code, false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+
+		// A code from two steps ago has expired; one a step ahead (a
+		// phone's clock a little fast) works.
+		f.clock.Advance(90 * time.Second)
+		_, err = f.svc.VerifySecondStep(context.Background(), token2, codeAt(t, en.Secret, f.clock.Now().Add(-60*time.Second)), false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if _, err := f.svc.VerifySecondStep(context.Background(), token2, codeAt(t, en.Secret, f.clock.Now().Add(30*time.Second)), false, browser); err != nil {
+			t.Fatalf("a code one step ahead: %v", err)
+		}
+
+		// A pending sign-in expires in minutes.
+		token3 := f.passwordStep(t, u)
+		f.clock.Advance(service.SignInChallengeTTL + time.Second)
+		_, err = f.svc.VerifySecondStep(context.Background(), token3, codeAt(t, en.Secret, f.clock.Now()), false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if _, err := f.svc.FindSecondStep(context.Background(), token3); muster.ErrorCode(err) != muster.EUNAUTHORIZED {
+			t.Fatalf("FindSecondStep of an expired sign-in: %v", err)
+		}
+	})
+}
+
+func TestTwoStepRecoveryCodes(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Rita", muster.RoleAdmin)
+		_, codes := f.enrolTOTP(t, u)
+
+		mails := outboxCount(t, db, f.org.ID)
+		token := f.passwordStep(t, u)
+		in, err := f.svc.VerifySecondStep(context.Background(), token, strings.ToUpper(codes[3]), false, browser)
+		if err != nil || in.Session == nil || !in.RecoveryCodeUsed || in.RecoveryCodesLeft != 9 {
+			t.Fatalf("VerifySecondStep(recovery code) = %+v, %v; want a session, 9 left", in, err)
+		}
+		if n := countActions(t, f, muster.ActionTwoStepRecoveryCodeUsed); n != 1 {
+			t.Fatalf("%d recovery_code_used events; want 1", n)
+		}
+		msgs := outboxMessages(t, db, f.org.ID)
+		if len(msgs) != mails+1 || msgs[0].To != u.Email || !strings.Contains(msgs[0].Text, "9 of your recovery codes are left") {
+			t.Fatalf("newest email %q to %s; want the recovery code's notice to %s", msgs[0].Subject, msgs[0].To, u.Email)
+		}
+		// Once only.
+		token = f.passwordStep(t, u)
+		_, err = f.svc.VerifySecondStep(context.Background(), token, codes[3], false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+
+		// New codes end the old ones.
+		fresh, err := f.svc.RegenerateTwoStepRecoveryCodes(f.as(u))
+		if err != nil || len(fresh.Codes) != 10 {
+			t.Fatalf("RegenerateTwoStepRecoveryCodes = %v, %v", fresh, err)
+		}
+		_, err = f.svc.VerifySecondStep(context.Background(), token, codes[4], false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if _, err := f.svc.VerifySecondStep(context.Background(), token, fresh.Codes[0], false, browser); err != nil {
+			t.Fatalf("a new recovery code: %v", err)
+		}
+	})
+}
+
+// TestSecondStepGuessesAtOnce sends 50 wrong codes at once for one pending
+// sign-in: at most the limit of them are checked (each check is audited),
+// the others are refused as too many, and the sign-in is then closed even
+// to the right code.
+func TestSecondStepGuessesAtOnce(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Gus", muster.RoleAdmin)
+		key, _ := f.enrolTOTP(t, u)
+		f.clock.Advance(30 * time.Second)
+		token := f.passwordStep(t, u)
+
+		const n, limit = 50, 5
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				guess := strings.Repeat(string(rune('0'+i%10)), 6)
+				if guess == codeAt(t, key, f.clock.Now()) {
+					guess = "not a code"
+				}
+				_, err := f.svc.VerifySecondStep(context.Background(), token, guess, false, browser)
+				errs <- err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		counts := map[string]int{}
+		for err := range errs {
+			counts[muster.ErrorCode(err)]++
+		}
+		checked := countActions(t, f, muster.ActionTwoStepFailed)
+		t.Logf("50 guesses at once: %d checked, outcomes %v", checked, counts)
+		if checked != limit || counts[muster.EUNAUTHORIZED] != checked || counts[muster.ETOOMANY] != n-checked {
+			t.Fatalf("50 guesses at once: %d checked, outcomes %v; want exactly %d checked and the rest refused as too many",
+				checked, counts, limit)
+		}
+		_, err := f.svc.VerifySecondStep(context.Background(), token, codeAt(t, key, f.clock.Now()), false, browser)
+		wantCode(t, err, muster.ETOOMANY)
+		if n := f.sessionCount(t, u); n != 1 {
+			t.Fatalf("%d sessions; want only the invitation's", n)
+		}
+	})
+}
+
+func TestRemoveLastFactor(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Lea", muster.RoleBasic)
+		key, codes := f.enrolTOTP(t, u)
+		st, err := f.svc.TwoStep(f.as(u))
+		if err != nil || len(st.Factors) != 1 || st.RecoveryCodesLeft != 10 {
+			t.Fatalf("TwoStep = %+v, %v", st, err)
+		}
+		id := st.Factors[0].ID
+		f.clock.Advance(30 * time.Second)
+		now := codeAt(t, key, f.clock.Now())
+
+		err = f.svc.RemoveFactor(f.as(u), id, "wrong password", now)
+		wantCode(t, err, muster.EINVALID)
+		err = f.svc.RemoveFactor(f.as(u), id, twoStepPassword, "111111")
+		wantCode(t, err, muster.EINVALID)
+		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldCode {
+			t.Fatalf("fields %v; want the code's alone", fe)
+		}
+		if st, _ := f.svc.TwoStep(f.as(u)); len(st.Factors) != 1 {
+			t.Fatal("a refused removal removed the factor")
+		}
+		if err := f.svc.RemoveFactor(f.as(u), id, twoStepPassword, codes[0]); err != nil {
+			t.Fatalf("RemoveFactor with password and recovery code: %v", err)
+		}
+		st, _ = f.svc.TwoStep(f.as(u))
+		if len(st.Factors) != 0 || st.RecoveryCodesLeft != 0 {
+			t.Fatalf("after removing the last factor: %+v; want none, and no recovery codes", st)
+		}
+		if n := countActions(t, f, muster.ActionTwoStepFactorRemoved); n != 1 {
+			t.Fatalf("%d factor_removed events; want 1", n)
+		}
+		// The password alone signs in again.
+		in, err := f.svc.SignIn(context.Background(), u.Email, twoStepPassword, browser)
+		if err != nil || in.Session == nil {
+			t.Fatalf("SignIn after removal = %+v, %v; want a session", in, err)
+		}
+	})
+}
+
+func TestPasswordResetAsksForSecondStep(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Remy", muster.RoleManager)
+		f.enrolTOTP(t, u)
+		in, err := f.svc.ResetPassword(context.Background(), f.resetToken(t, u.Email), "another long secret", browser)
+		if err != nil || in.Session != nil || in.Pending == nil {
+			t.Fatalf("ResetPassword = %+v, %v; want the second step before a session", in, err)
+		}
+	})
+}
+
+func TestResetTwoStepRules(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		admin := f.active("Ada", muster.RoleAdmin)
+		other := f.active("Abe", muster.RoleAdmin)
+		manager := f.active("Max", muster.RoleManager)
+		for _, u := range []*muster.User{f.owner, admin, other, manager} {
+			f.enrolTOTP(t, u)
+		}
+		// Never one's own, never the Owner's, nobody's without a factor.
+		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(admin), admin.ID) })
+		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(admin), f.owner.ID) })
+		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(f.owner), f.owner.ID) })
+		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(manager), admin.ID) })
+		// An Admin manages Managers and Basic Users, not other Admins.
+		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(admin), other.ID) })
+
+		mails := outboxCount(t, db, f.org.ID)
+		e := f.changed(t, func() error { return f.svc.ResetTwoStep(f.as(admin), manager.ID) })
+		wantEvent(t, e, muster.ActionTwoStepReset, admin, muster.TargetUser, manager.ID)
+		msgs := outboxMessages(t, db, f.org.ID)
+		if len(msgs) != mails+1 || msgs[0].To != manager.Email || !strings.Contains(msgs[0].Text, "reset your two-step verification") {
+			t.Fatalf("newest email %q to %s; want the reset's notice to %s", msgs[0].Subject, msgs[0].To, manager.Email)
+		}
+		in, err := f.svc.SignIn(context.Background(), manager.Email, twoStepPassword, browser)
+		if err != nil || in.Session == nil {
+			t.Fatalf("SignIn after reset = %+v, %v; want a session with the password alone", in, err)
+		}
+		f.refused(t, muster.ECONFLICT, func() error { return f.svc.ResetTwoStep(f.as(admin), manager.ID) })
+		// The Owner resets an Admin's.
+		f.changed(t, func() error { return f.svc.ResetTwoStep(f.as(f.owner), other.ID) })
+	})
+}
