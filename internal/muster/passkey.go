@@ -2,46 +2,77 @@ package muster
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 )
 
 // Passkey is a passkey or security key (a WebAuthn credential) that a
-// person registered as a second step of their password sign-in. Muster
+// person registered as a second step of their password sign-in: a two-step
+// Factor of kind FactorPasskey, seen with what WebAuthn keeps of it. Muster
 // keeps the credential's public key, never a secret: a copy of the
 // database lets no one sign in with it.
 type Passkey struct {
+	// ID is the factor's.
 	ID     int64
 	OrgID  int64
 	UserID int64
 	// Name is the person's own name for it ("YubiKey on my keyring"),
 	// unique among their passkeys.
 	Name string
-	// RPID is the relying party ID (the base URL's host) it was registered
-	// for: it signs for that host only.
-	RPID string
 	// CredentialID is the authenticator's id of the credential, unique
 	// across Muster.
 	CredentialID []byte
+	PasskeyData
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// PasskeyData is what a passkey factor keeps as its Data (JSON).
+type PasskeyData struct {
+	// RPID is the relying party ID (the base URL's host) it was registered
+	// for: it signs for that host only.
+	RPID string `json:"rp_id"`
 	// PublicKey is the credential's COSE public key.
-	PublicKey []byte
+	PublicKey []byte `json:"public_key"`
 	// SignCount is the authenticator's signature counter at its last use;
 	// one that goes backwards suggests a copied key.
-	SignCount uint32
+	SignCount uint32 `json:"sign_count"`
 	// Transports are how the browser reaches the authenticator ("usb",
 	// "nfc", "internal", "hybrid"…), as it reported them.
-	Transports []string
-	// AAGUID names the authenticator's model (all zero when it does not
-	// say).
-	AAGUID []byte
+	Transports []string `json:"transports,omitempty"`
+	// AAGUID names the authenticator's model (empty or all zero when it
+	// does not say).
+	AAGUID []byte `json:"aaguid,omitempty"`
 	// Flags are the authenticator data flags WebAuthn keeps with a
 	// credential (user present and verified, backup eligible and state),
 	// as go-webauthn's CredentialFlags byte.
-	Flags byte
+	Flags byte `json:"flags"`
 	// AttestationFormat is the format of the registration's attestation
 	// ("none", "packed"…).
-	AttestationFormat string
-	CreatedAt         time.Time
-	LastUsedAt        time.Time
+	AttestationFormat string `json:"attestation_format,omitempty"`
+}
+
+// PasskeyOf reads the passkey factor f.
+func PasskeyOf(f *Factor) (*Passkey, error) {
+	if f.Kind != FactorPasskey {
+		return nil, Errorf(ENOTFOUND, "Passkey not found.")
+	}
+	p := &Passkey{ID: f.ID, OrgID: f.OrgID, UserID: f.UserID, Name: f.Name, CredentialID: f.CredentialID,
+		CreatedAt: f.CreatedAt, LastUsedAt: f.LastUsedAt}
+	if err := json.Unmarshal(f.Data, &p.PasskeyData); err != nil {
+		return nil, fmt.Errorf("muster: passkey %d: %w", f.ID, err)
+	}
+	return p, nil
+}
+
+// EncodeData is the passkey's PasskeyData as a factor keeps it.
+func (p *Passkey) EncodeData() []byte {
+	b, err := json.Marshal(p.PasskeyData)
+	if err != nil {
+		panic(err) // plain values: never fails
+	}
+	return b
 }
 
 // Passkey limits.
@@ -67,8 +98,9 @@ type PasskeyCeremony struct {
 	// Purpose is PasskeyRegister, PasskeySignIn or PasskeyConfirm.
 	Purpose string
 	// BoundID is what the ceremony belongs to: the console session that
-	// began a registration or a confirmation, the half-signed-in sign-in
-	// of a second step. A finish from elsewhere is refused.
+	// began a registration or a confirmation, the pending sign-in
+	// (SignInChallenge) of a second step. A finish from elsewhere is
+	// refused.
 	BoundID int64
 	// Name is the name a registration gives the new passkey.
 	Name string
@@ -87,51 +119,26 @@ const (
 	// PasskeySignIn is the second step of a password sign-in.
 	PasskeySignIn = "signin"
 	// PasskeyConfirm proves, in a signed-in session, that the person holds
-	// a passkey now: turning the last factor off asks for it.
+	// a passkey now: turning the last factor off asks for a current one.
 	PasskeyConfirm = "confirm"
 )
 
-// Audit actions of passkeys; their target is the person.
-const (
-	ActionPasskeyAdded   = "passkey.added"
-	ActionPasskeyRenamed = "passkey.renamed"
-	ActionPasskeyRemoved = "passkey.removed"
-	// ActionPasskeyRefused: a passkey's signature was refused in a second
-	// step or a confirmation (wrong origin, a counter that went
-	// backwards…).
-	ActionPasskeyRefused = "passkey.refused"
-)
+// ActionPasskeyRenamed: a person renamed a passkey; its target is the
+// person. Turning one on and off is ActionTwoStepFactorAdded and Removed,
+// of kind FactorPasskey.
+const ActionPasskeyRenamed = "passkey.renamed"
 
-// PasskeyTx reads and writes passkeys and their ceremonies.
+// PasskeyTx reads and writes what WebAuthn needs beside the passkey
+// factors (TwoStepTx): user handles, begun ceremonies.
 type PasskeyTx interface {
 	// PasskeyUserHandle returns the user's WebAuthn user handle, storing
 	// handle as it when the user has none yet.
 	PasskeyUserHandle(ctx context.Context, orgID, userID int64, handle []byte, now time.Time) ([]byte, error)
-	// CreatePasskey stores a new passkey; a credential ID stored already,
-	// or a name the user gave another passkey, is ECONFLICT.
-	CreatePasskey(ctx context.Context, p *Passkey) error
-	// PasskeyRegistered reports whether a passkey with the credential ID
-	// is stored, anyone's.
-	PasskeyRegistered(ctx context.Context, credentialID []byte) (bool, error)
-	// FindPasskeys lists the user's passkeys, oldest first.
-	FindPasskeys(ctx context.Context, userID int64) ([]*Passkey, error)
-	// CountPasskeys counts the user's passkeys.
-	CountPasskeys(ctx context.Context, userID int64) (int, error)
-	// FindPasskey finds the user's passkey; in a write transaction it
-	// locks it until the commit.
-	FindPasskey(ctx context.Context, userID, id int64) (*Passkey, error)
-	// RenamePasskey renames the user's passkey; a name the user gave
-	// another passkey is ECONFLICT.
-	RenamePasskey(ctx context.Context, userID, id int64, name string) error
-	// UsePasskey records a use: the new signature counter and flags, and
-	// the time.
-	UsePasskey(ctx context.Context, id int64, signCount uint32, flags byte, now time.Time) error
-	// DeletePasskey removes the user's passkey and reports whether there
-	// was one.
-	DeletePasskey(ctx context.Context, userID, id int64) (bool, error)
-	// DeleteUserPasskeys removes every passkey of the user and returns
-	// how many.
-	DeleteUserPasskeys(ctx context.Context, userID int64) (int, error)
+	// FactorCredentialRegistered reports whether a factor with the
+	// credential ID is stored, anyone's.
+	FactorCredentialRegistered(ctx context.Context, credentialID []byte) (bool, error)
+	// RenameFactor renames the user's factor.
+	RenameFactor(ctx context.Context, userID, id int64, name string) error
 
 	CreatePasskeyCeremony(ctx context.Context, c *PasskeyCeremony) error
 	FindPasskeyCeremony(ctx context.Context, tokenHash []byte) (*PasskeyCeremony, error)

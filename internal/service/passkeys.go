@@ -115,30 +115,59 @@ func credentialOf(k *muster.Passkey) webauthn.Credential {
 		Authenticator: webauthn.Authenticator{AAGUID: k.AAGUID, SignCount: k.SignCount}}
 }
 
+// passkeysOf are the passkeys among factors, enabled or not (a passkey is
+// enabled when it is added).
+func passkeysOf(factors []*muster.Factor) ([]*muster.Passkey, error) {
+	var out []*muster.Passkey
+	for _, f := range factors {
+		if f.Kind != muster.FactorPasskey {
+			continue
+		}
+		p, err := muster.PasskeyOf(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // loadPasskeyUser reads u's user handle (making one on first use) and
-// passkeys.
-func loadPasskeyUser(ctx context.Context, tx *txn, u *muster.User) (passkeyUser, error) {
+// factors.
+func loadPasskeyUser(ctx context.Context, tx *txn, u *muster.User) (passkeyUser, []*muster.Factor, error) {
 	fresh := make([]byte, 32)
 	rand.Read(fresh)
 	handle, err := tx.PasskeyUserHandle(ctx, u.OrgID, u.ID, fresh, tx.now)
 	if err != nil {
-		return passkeyUser{}, err
+		return passkeyUser{}, nil, err
 	}
-	keys, err := tx.FindPasskeys(ctx, u.ID)
-	return passkeyUser{u: u, handle: handle, keys: keys}, err
+	factors, err := tx.FindUserFactors(ctx, u.ID)
+	if err != nil {
+		return passkeyUser{}, nil, err
+	}
+	keys, err := passkeysOf(factors)
+	return passkeyUser{u: u, handle: handle, keys: keys}, factors, err
 }
 
 // Passkeys lists the signed-in person's passkeys, oldest first.
 func (s *Service) Passkeys(ctx context.Context) ([]*muster.Passkey, error) {
 	return readAs(ctx, s, loadUser, func(tx *txn, a *actor) ([]*muster.Passkey, error) {
-		return tx.FindPasskeys(ctx, a.user.ID)
+		factors, err := tx.FindUserFactors(ctx, a.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		return passkeysOf(factors)
 	})
 }
 
 // Passkey finds one of the signed-in person's passkeys.
 func (s *Service) Passkey(ctx context.Context, id int64) (*muster.Passkey, error) {
 	return readAs(ctx, s, loadUser, func(tx *txn, a *actor) (*muster.Passkey, error) {
-		return tx.FindPasskey(ctx, a.user.ID, id)
+		f, err := tx.FindFactor(ctx, a.user.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		return muster.PasskeyOf(f)
 	})
 }
 
@@ -151,6 +180,9 @@ func checkPasskeyName(name string) error {
 
 var errPasskeyNameTaken = muster.FieldErrorf(muster.ECONFLICT, muster.FieldName,
 	"You already have a passkey with this name. Choose another.")
+
+var errTooManyPasskeys = muster.Errorf(muster.ECONFLICT, "You have %d passkeys, the most one person may have. Remove one first.",
+	muster.MaxPasskeys)
 
 // BeginPasskeyRegistration begins adding a passkey named name for the
 // signed-in person, in the console session sessionID: the browser asks
@@ -171,12 +203,12 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, name string, ses
 		if err != nil {
 			return err
 		}
-		pu, err := loadPasskeyUser(ctx, tx, u)
+		pu, _, err := loadPasskeyUser(ctx, tx, u)
 		if err != nil {
 			return err
 		}
 		if len(pu.keys) >= muster.MaxPasskeys {
-			return muster.Errorf(muster.ECONFLICT, "You have %d passkeys, the most one person may have. Remove one first.", muster.MaxPasskeys)
+			return errTooManyPasskeys
 		}
 		for _, k := range pu.keys {
 			if k.Name == name {
@@ -284,15 +316,23 @@ func (s *Service) takeCeremony(ctx context.Context, tx *txn, token, purpose stri
 	return c, data, nil
 }
 
+// PasskeyAdded is a passkey just added and, when it is the person's first
+// factor, their recovery codes, shown once.
+type PasskeyAdded struct {
+	Passkey       *muster.Passkey
+	RecoveryCodes *RecoveryCodes
+}
+
 // FinishPasskeyRegistration checks the browser's answer to a registration
-// begun in the console session sessionID and adds the passkey. The
-// ceremony is used up even when the answer is refused.
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, response []byte, sessionID int64) (*muster.Passkey, error) {
+// begun in the console session sessionID and adds the passkey, a two-step
+// factor from then on. The ceremony is used up even when the answer is
+// refused.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, response []byte, sessionID int64) (*PasskeyAdded, error) {
 	if err := s.passkeysAvailable(); err != nil {
 		return nil, err
 	}
 	var (
-		out     *muster.Passkey
+		out     *PasskeyAdded
 		refusal error
 	)
 	err := s.update(ctx, func(tx *txn) error {
@@ -305,7 +345,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 		if err != nil {
 			return err
 		}
-		pu, err := loadPasskeyUser(ctx, tx, u)
+		pu, factors, err := loadPasskeyUser(ctx, tx, u)
 		if err != nil {
 			return err
 		}
@@ -316,56 +356,78 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 			refusal = err
 			return nil
 		}
-		if len(pu.keys) >= muster.MaxPasskeys {
-			refusal = muster.Errorf(muster.ECONFLICT, "You have %d passkeys, the most one person may have. Remove one first.", muster.MaxPasskeys)
+		if refusal = checkNewPasskey(pu.keys, cred, c.Name); refusal != nil {
 			return nil
 		}
-		for _, k := range pu.keys {
-			switch {
-			case bytes.Equal(k.CredentialID, cred.ID):
-				refusal = muster.Errorf(muster.ECONFLICT, "This passkey is already registered as “%s”.", k.Name)
-				return nil
-			case k.Name == c.Name:
-				refusal = errPasskeyNameTaken
-				return nil
-			}
-		}
-		transports := make([]string, 0, len(cred.Transport))
-		for _, t := range cred.Transport {
-			if s := string(t); s != "" && len(s) <= 20 && muster.TextProblem(s) == "" && !strings.Contains(s, ",") &&
-				!slices.Contains(transports, s) && len(transports) < 8 {
-				transports = append(transports, s)
-			}
-		}
-		format := cred.AttestationFormat
-		if len(format) > 32 || !utf8.ValidString(format) {
-			format = ""
-		}
-		p := &muster.Passkey{OrgID: u.OrgID, UserID: u.ID, Name: c.Name, RPID: s.rp.id, CredentialID: cred.ID,
-			PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount, Transports: transports,
-			AAGUID: cred.Authenticator.AAGUID, Flags: cred.Flags.MsgpByte(), AttestationFormat: format, CreatedAt: tx.now}
-		if len(p.AAGUID) != 16 {
-			p.AAGUID = nil
-		}
-		if taken, err := tx.PasskeyRegistered(ctx, p.CredentialID); err != nil {
+		if taken, err := tx.FactorCredentialRegistered(ctx, cred.ID); err != nil {
 			return err
 		} else if taken {
 			// Registered by someone else: say no more than that.
 			refusal = muster.Errorf(muster.ECONFLICT, "This passkey can't be registered. Use another one.")
 			return nil
 		}
-		if err := tx.CreatePasskey(ctx, p); err != nil {
+		p := s.newPasskey(u, c.Name, cred, tx.now)
+		f := &muster.Factor{OrgID: u.OrgID, UserID: u.ID, Kind: muster.FactorPasskey, Name: p.Name,
+			CredentialID: p.CredentialID, Data: p.EncodeData(), CreatedAt: tx.now, EnabledAt: tx.now}
+		if err := tx.CreateFactor(ctx, f); err != nil {
 			return err
 		}
-		out = p
+		p.ID = f.ID
+		out = &PasskeyAdded{Passkey: p}
 		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: originOf(ctx)}
-		return tx.audit(ctx, a, muster.ActionPasskeyAdded, muster.TargetUser, u.ID, u.Email, nil,
-			map[string]any{"passkey": p.Name})
+		if err := tx.audit(ctx, a, muster.ActionTwoStepFactorAdded, muster.TargetUser, u.ID, u.Email, nil,
+			map[string]any{"kind": string(muster.FactorPasskey), "name": p.Name}); err != nil {
+			return err
+		}
+		if len(enabledFactors(factors)) == 0 {
+			out.RecoveryCodes, err = newTwoStepRecoveryCodes(ctx, tx, a, u)
+		}
+		return err
 	})
 	if err == nil && refusal != nil {
 		return nil, refusal
 	}
 	return out, err
+}
+
+// checkNewPasskey refuses a new credential that is one of keys already, a
+// name taken meanwhile, or one passkey too many.
+func checkNewPasskey(keys []*muster.Passkey, cred *webauthn.Credential, name string) error {
+	if len(keys) >= muster.MaxPasskeys {
+		return errTooManyPasskeys
+	}
+	for _, k := range keys {
+		switch {
+		case bytes.Equal(k.CredentialID, cred.ID):
+			return muster.Errorf(muster.ECONFLICT, "This passkey is already registered as “%s”.", k.Name)
+		case k.Name == name:
+			return errPasskeyNameTaken
+		}
+	}
+	return nil
+}
+
+// newPasskey is the passkey cred, named name, of u: what the browser
+// reported that Muster keeps, checked.
+func (s *Service) newPasskey(u *muster.User, name string, cred *webauthn.Credential, now time.Time) *muster.Passkey {
+	transports := make([]string, 0, len(cred.Transport))
+	for _, t := range cred.Transport {
+		if t := string(t); t != "" && len(t) <= 20 && muster.TextProblem(t) == "" && !slices.Contains(transports, t) &&
+			len(transports) < 8 {
+			transports = append(transports, t)
+		}
+	}
+	format := cred.AttestationFormat
+	if len(format) > 32 || muster.TextProblem(format) != "" {
+		format = ""
+	}
+	p := &muster.Passkey{OrgID: u.OrgID, UserID: u.ID, Name: name, CredentialID: cred.ID, CreatedAt: now,
+		PasskeyData: muster.PasskeyData{RPID: s.rp.id, PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount,
+			Transports: transports, AAGUID: cred.Authenticator.AAGUID, Flags: cred.Flags.MsgpByte(), AttestationFormat: format}}
+	if len(p.AAGUID) != 16 {
+		p.AAGUID = nil
+	}
+	return p
 }
 
 // originOf is the origin of the context's principal, for the audit log.
@@ -427,19 +489,18 @@ func (s *Service) checkOrigin(origin string) error {
 	if utf8.RuneCountInString(origin) > 200 || muster.TextProblem(origin) != "" {
 		origin = "another site"
 	}
-	return &muster.Error{Code: muster.EUNAUTHORIZED, Reason: "wrong_origin",
-		Message: "The passkey answered for " + origin + ", not for " + s.rp.origin +
-			", the address this Muster is set up at. Open Muster at " + s.rp.origin + " and try again."}
+	return passkeyRefused("wrong_origin", "The passkey answered for "+origin+", not for "+s.rp.origin+
+		", the address this Muster is set up at. Open Muster at "+s.rp.origin+" and try again.", nil)
 }
 
 // passkeyRefusal turns go-webauthn's refusal of an answer into Muster's.
 func passkeyRefusal(err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
-		return &muster.Error{Code: muster.EUNAUTHORIZED, Err: err,
-			Message: "The passkey's answer was refused (" + strings.TrimSuffix(pe.Details, ".") + "). Please try again."}
+		return passkeyRefused("refused", "The passkey's answer was refused ("+strings.TrimSuffix(pe.Details, ".")+
+			"). Please try again.", err)
 	}
-	return &muster.Error{Code: muster.EUNAUTHORIZED, Err: err, Message: "The passkey's answer was refused. Please try again."}
+	return passkeyRefused("refused", "The passkey's answer was refused. Please try again.", err)
 }
 
 // RenamePasskey renames one of the signed-in person's passkeys.
@@ -454,23 +515,35 @@ func (s *Service) RenamePasskey(ctx context.Context, id int64, name string) (*mu
 		if err != nil {
 			return err
 		}
-		p, err := tx.FindPasskey(ctx, u.ID, id)
+		factors, err := tx.FindUserFactors(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if p.Name == name {
-			out = p
-			return nil
+		keys, err := passkeysOf(factors)
+		if err != nil {
+			return err
 		}
-		if err := tx.RenamePasskey(ctx, u.ID, id, name); err != nil {
-			if muster.ErrorCode(err) == muster.ECONFLICT {
+		var p *muster.Passkey
+		for _, k := range keys {
+			switch {
+			case k.ID == id:
+				p = k
+			case k.Name == name:
 				return errPasskeyNameTaken
 			}
+		}
+		if p == nil {
+			return muster.Errorf(muster.ENOTFOUND, "Passkey not found.")
+		}
+		out = p
+		if p.Name == name {
+			return nil
+		}
+		if err := tx.RenameFactor(ctx, u.ID, id, name); err != nil {
 			return err
 		}
 		before := p.Name
 		p.Name = name
-		out = p
 		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: originOf(ctx)}
 		return tx.audit(ctx, a, muster.ActionPasskeyRenamed, muster.TargetUser, u.ID, u.Email,
 			map[string]any{"passkey": before}, map[string]any{"passkey": name})
@@ -485,7 +558,7 @@ func (s *Service) beginAssertion(ctx context.Context, tx *txn, u *muster.User, p
 	if err := s.passkeysAvailable(); err != nil {
 		return nil, err
 	}
-	pu, err := loadPasskeyUser(ctx, tx, u)
+	pu, _, err := loadPasskeyUser(ctx, tx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -499,13 +572,28 @@ func (s *Service) beginAssertion(ctx context.Context, tx *txn, u *muster.User, p
 	return s.startCeremony(ctx, tx, u, purpose, boundID, "", assertion.Response, data)
 }
 
+// passkeyRefused is a refused passkey answer: unauthorized, about the
+// passkey input, with reason.
+func passkeyRefused(reason, message string, cause error) *muster.Error {
+	return &muster.Error{Code: muster.EUNAUTHORIZED, Reason: reason, Message: message, Err: cause,
+		Fields: []muster.FieldError{{Field: muster.FieldPasskey, Message: message}}}
+}
+
+// isPasskeyRefusal reports whether err is a refused passkey answer, which
+// counts as a failed second step.
+func isPasskeyRefusal(err error) bool {
+	var e *muster.Error
+	return errors.As(err, &e) && e.Code == muster.EUNAUTHORIZED && len(e.Fields) == 1 && e.Fields[0].Field == muster.FieldPasskey
+}
+
 // finishAssertion checks the answer to u's ceremony that token names and,
 // when one of u's passkeys signed it, records the use (its signature
 // counter, flags and time) and returns that passkey. A refused answer
-// comes back as refusal, audited, with the ceremony used up: the caller
-// commits both and then returns the refusal. err is a fault.
+// comes back as refusal (isPasskeyRefusal), with the ceremony used up: the
+// caller audits it and commits both, then returns the refusal. A ceremony
+// that is gone is refusal too, but not a failure of u's. err is a fault.
 func (s *Service) finishAssertion(ctx context.Context, tx *txn, u *muster.User, purpose string, boundID int64,
-	token string, response []byte, origin string) (used *muster.Passkey, refusal, err error) {
+	token string, response []byte) (used *muster.Passkey, refusal, err error) {
 	if err := s.passkeysAvailable(); err != nil {
 		return nil, err, nil
 	}
@@ -516,26 +604,21 @@ func (s *Service) finishAssertion(ctx context.Context, tx *txn, u *muster.User, 
 		}
 		return nil, err, nil
 	}
-	pu, err := loadPasskeyUser(ctx, tx, u)
+	pu, _, err := loadPasskeyUser(ctx, tx, u)
 	if err != nil {
 		return nil, nil, err
 	}
 	key, cred, refusal := s.verifyAssertion(pu, data, response)
 	if refusal == nil && cred.Authenticator.CloneWarning {
-		refusal = &muster.Error{Code: muster.EUNAUTHORIZED, Reason: "sign_count",
-			Message: "The passkey “" + key.Name + "” was refused: its signature counter went backwards, a sign that it " +
-				"may have been copied. Use another passkey or way to confirm, and remove this one if you don't recognise this."}
+		refusal = passkeyRefused("sign_count", "The passkey “"+key.Name+"” was refused: its signature counter went "+
+			"backwards, a sign that it may have been copied. Use another passkey or factor, and remove this one if you "+
+			"don't recognise this.", nil)
 	}
-	a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: origin}
 	if refusal != nil {
-		after := map[string]any{"purpose": purpose, "reason": muster.ErrorMessage(refusal)}
-		if key != nil {
-			after["passkey"] = key.Name
-		}
-		return nil, refusal, tx.audit(ctx, a, muster.ActionPasskeyRefused, muster.TargetUser, u.ID, u.Email, nil, after)
+		return nil, refusal, nil
 	}
 	key.SignCount, key.Flags, key.LastUsedAt = cred.Authenticator.SignCount, cred.Flags.MsgpByte(), tx.now
-	if err := tx.UsePasskey(ctx, key.ID, key.SignCount, key.Flags, tx.now); err != nil {
+	if err := tx.UpdateFactorData(ctx, key.ID, key.EncodeData(), tx.now); err != nil {
 		return nil, nil, err
 	}
 	return key, nil, nil
@@ -556,7 +639,7 @@ func (s *Service) verifyAssertion(pu passkeyUser, data webauthn.SessionData, res
 		}
 	}
 	if key == nil {
-		return nil, nil, muster.Errorf(muster.EUNAUTHORIZED, "That passkey is not one of yours here. Use a passkey you added to Muster.")
+		return nil, nil, passkeyRefused("unknown", "That passkey is not one of yours here. Use a passkey you added to Muster.", nil)
 	}
 	if err := s.checkOrigin(parsed.Response.CollectedClientData.Origin); err != nil {
 		return key, nil, err
@@ -570,8 +653,8 @@ func (s *Service) verifyAssertion(pu passkeyUser, data webauthn.SessionData, res
 
 // BeginPasskeyConfirmation begins a ceremony in which the signed-in person,
 // in console session sessionID, proves with one of their passkeys that
-// they hold it now (a PasskeyProof): turning the last factor off asks for
-// it.
+// they hold it now: turning the last factor off asks for a current one
+// (RemoveFactorWithPasskey).
 func (s *Service) BeginPasskeyConfirmation(ctx context.Context, sessionID int64) (*PasskeyOptions, error) {
 	var out *PasskeyOptions
 	err := s.update(ctx, func(tx *txn) error {
@@ -585,118 +668,61 @@ func (s *Service) BeginPasskeyConfirmation(ctx context.Context, sessionID int64)
 	return out, err
 }
 
-// FactorProof is what turning off the last factor asks for: the password
-// and a current factor, here one of the person's passkeys answering a
-// confirmation (BeginPasskeyConfirmation) begun in the same session.
-type FactorProof struct {
-	Password string
-	// PasskeyToken and PasskeyResponse are the confirmation ceremony's
-	// token and the browser's answer to it.
-	PasskeyToken    string
-	PasskeyResponse []byte
+// RemoveFactorWithPasskey is RemoveFactor whose current factor, asked for
+// the last one, is one of the person's passkeys answering a confirmation
+// (BeginPasskeyConfirmation) begun in console session sessionID: it may
+// be the passkey removed.
+func (s *Service) RemoveFactorWithPasskey(ctx context.Context, id int64, password, token string, response []byte, sessionID int64) error {
+	return s.removeFactor(ctx, id, password, func(tx *txn, u *muster.User, _ []*muster.Factor) (*muster.FieldError, error) {
+		if token == "" || len(response) == 0 {
+			return &muster.FieldError{Field: muster.FieldPasskey, Message: "Confirm with one of your passkeys."}, nil
+		}
+		_, refusal, err := s.finishAssertion(ctx, tx, u, muster.PasskeyConfirm, sessionID, token, response)
+		if err != nil || refusal == nil {
+			return nil, err
+		}
+		return &muster.FieldError{Field: muster.FieldPasskey, Message: muster.ErrorMessage(refusal)}, nil
+	})
 }
 
-// RemovePasskey removes one of the signed-in person's passkeys, in console
-// session sessionID. Removing their last factor (the last passkey, no
-// other factor left) needs proof: their password and a current factor; a
-// passkey that answers the confirmation may be the one removed.
-func (s *Service) RemovePasskey(ctx context.Context, id int64, proof FactorProof, sessionID int64) error {
-	// The password is checked before the transaction (argon2id must not
-	// hold the write lock), against the hash the transaction then
-	// requires to be unchanged.
-	me, err := s.Me(ctx)
-	if err != nil {
+// BeginPasskeySecondStep begins the second step of the pending sign-in of
+// token with one of its person's passkeys: the browser asks the
+// authenticator with the options, and VerifySecondStepPasskey takes its
+// answer.
+func (s *Service) BeginPasskeySecondStep(ctx context.Context, token string) (*PasskeyOptions, error) {
+	var out *PasskeyOptions
+	err := s.update(ctx, func(tx *txn) error {
+		ch, u, err := liveChallenge(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		// Locked: the limit on ceremonies holds under concurrency.
+		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
+			return err
+		}
+		out, err = s.beginAssertion(ctx, tx, u, muster.PasskeySignIn, ch.ID)
 		return err
-	}
-	passwordOK := false
-	if proof.Password != "" {
-		passwordOK, _ = secret.CheckPassword(me.PasswordHash, proof.Password)
-	}
-	var refusal error
-	err = s.update(ctx, func(tx *txn) error {
-		refusal = nil
-		u, err := s.lockPasskeyOwner(ctx, tx)
-		if err != nil {
-			return err
+	})
+	return out, err
+}
+
+// VerifySecondStepPasskey completes the pending sign-in of token with the
+// browser's answer to the passkey ceremony ceremony (BeginPasskeySecondStep)
+// of the same sign-in. A refused answer is a failed second step (audited,
+// counted against the limits) with words that say why, about the passkey
+// input; remember is as VerifySecondStep's.
+func (s *Service) VerifySecondStepPasskey(ctx context.Context, token, ceremony string, response []byte, remember bool, c Client) (*SecondStepDone, error) {
+	return s.completeSecondStep(ctx, token, remember, c, func(tx *txn, ch *muster.SignInChallenge, u *muster.User,
+		factors []*muster.Factor) (*muster.Factor, error) {
+		key, refusal, err := s.finishAssertion(ctx, tx, u, muster.PasskeySignIn, ch.ID, ceremony, response)
+		if err != nil || refusal != nil {
+			return nil, firstErr(err, refusal)
 		}
-		p, err := tx.FindPasskey(ctx, u.ID, id)
-		if err != nil {
-			return err
-		}
-		last, err := s.lastFactor(ctx, tx, u)
-		if err != nil {
-			return err
-		}
-		if last {
-			if refusal = s.checkLastFactorProof(ctx, tx, u, me, passwordOK, proof, sessionID); refusal != nil {
-				// A confirmation that was answered is used up, and a
-				// refused one audited: both are kept.
-				return nil
+		for _, f := range factors {
+			if f.ID == key.ID {
+				return f, nil
 			}
 		}
-		if ok, err := tx.DeletePasskey(ctx, u.ID, p.ID); err != nil {
-			return err
-		} else if !ok {
-			return muster.Errorf(muster.ENOTFOUND, "Passkey not found.")
-		}
-		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: originOf(ctx)}
-		return tx.audit(ctx, a, muster.ActionPasskeyRemoved, muster.TargetUser, u.ID, u.Email,
-			map[string]any{"passkey": p.Name}, nil)
+		return nil, passkeyRefused("not_enabled", "That passkey is not one of yours here. Use a passkey you added to Muster.", nil)
 	})
-	if err == nil && refusal != nil {
-		return refusal
-	}
-	return err
-}
-
-// lastFactor reports whether u has one factor left, a passkey: removing it
-// turns two-step verification off for them.
-func (s *Service) lastFactor(ctx context.Context, tx *txn, u *muster.User) (bool, error) {
-	n, err := tx.CountPasskeys(ctx, u.ID)
-	return n <= 1, err
-}
-
-// RemovingLastFactor reports whether removing one of the signed-in
-// person's passkeys now would remove their last factor, so that the form
-// asks for the proof at once.
-func (s *Service) RemovingLastFactor(ctx context.Context) (bool, error) {
-	return readAs(ctx, s, loadUser, func(tx *txn, a *actor) (bool, error) {
-		return s.lastFactor(ctx, tx, a.user)
-	})
-}
-
-// checkLastFactorProof checks the proof that turning off u's last factor
-// asks for; me is u as the password was checked against.
-func (s *Service) checkLastFactorProof(ctx context.Context, tx *txn, u, me *muster.User, passwordOK bool, proof FactorProof, sessionID int64) error {
-	var v muster.Validation
-	switch {
-	case proof.Password == "":
-		v.Add(muster.FieldCurrentPassword, "Enter your password: this is your last way to confirm sign-ins.")
-	case !passwordOK || u.PasswordHash != me.PasswordHash:
-		v.Add(muster.FieldCurrentPassword, "That is not your current password.")
-	}
-	if proof.PasskeyToken == "" || len(proof.PasskeyResponse) == 0 {
-		v.Add(muster.FieldPasskey, "Confirm with one of your passkeys: this is your last way to confirm sign-ins.")
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	_, refusal, err := s.finishAssertion(ctx, tx, u, muster.PasskeyConfirm, sessionID, proof.PasskeyToken,
-		proof.PasskeyResponse, originOf(ctx))
-	if err != nil {
-		return err
-	}
-	if refusal != nil {
-		return &muster.Error{Code: muster.ErrorCode(refusal), Reason: refusalReason(refusal), Message: muster.ErrorMessage(refusal),
-			Fields: []muster.FieldError{{Field: muster.FieldPasskey, Message: muster.ErrorMessage(refusal)}}}
-	}
-	return nil
-}
-
-func refusalReason(err error) string {
-	var e *muster.Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	return ""
 }

@@ -32,8 +32,8 @@ func FuzzPasskeyAnswer(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	pu.keys = []*muster.Passkey{{ID: 1, Name: "Key", CredentialID: cred.ID, PublicKey: cred.PublicKey,
-		Flags: cred.Flags.MsgpByte()}}
+	pu.keys = []*muster.Passkey{{ID: 1, Name: "Key", CredentialID: cred.ID,
+		PasskeyData: muster.PasskeyData{PublicKey: cred.PublicKey, Flags: cred.Flags.MsgpByte()}}}
 	assertion, loginData, err := rp.wa.BeginLogin(pu)
 	if err != nil {
 		f.Fatal(err)

@@ -24,8 +24,6 @@ const passkeyOrigin = "https://muster.example.com"
 // are begun and finished in.
 const passkeySession = 77
 
-// ownerPassword is the password fixture.accept sets.
-const acceptedPassword = "a long enough secret"
 
 // addPasskey registers a new software authenticator as the Owner's passkey
 // named name.
@@ -36,11 +34,11 @@ func (f *fixture) addPasskey(t *testing.T, name string) (*webauthntest.Authentic
 	if err != nil {
 		t.Fatalf("BeginPasskeyRegistration: %v", err)
 	}
-	p, err := f.svc.FinishPasskeyRegistration(f.as(f.owner), begun.Token, auth.Create(begun.Options, passkeyOrigin), passkeySession)
+	added, err := f.svc.FinishPasskeyRegistration(f.as(f.owner), begun.Token, auth.Create(begun.Options, passkeyOrigin), passkeySession)
 	if err != nil {
 		t.Fatalf("FinishPasskeyRegistration: %v", err)
 	}
-	return auth, p
+	return auth, added.Passkey
 }
 
 // passkeys lists the Owner's passkeys by name.
@@ -77,19 +75,39 @@ func wantNames(t *testing.T, got []string, want ...string) {
 func TestPasskeyRegistration(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
-		auth, p := f.addPasskey(t, "  YubiKey   on my keyring ")
+		auth := webauthntest.New(t)
+		begun, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), "  YubiKey   on my keyring ", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, err := f.svc.FinishPasskeyRegistration(f.as(f.owner), begun.Token, auth.Create(begun.Options, passkeyOrigin), passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := added.Passkey
 		if p.Name != "YubiKey on my keyring" || p.RPID != "muster.example.com" || p.SignCount != 0 ||
 			fmt.Sprint(p.Transports) != "[usb]" || !p.LastUsedAt.IsZero() || !p.CreatedAt.Equal(f.clock.Now().UTC()) {
 			t.Fatalf("the new passkey: %+v", p)
 		}
+		// The first factor: the person's recovery codes come with it, once.
+		if added.RecoveryCodes == nil || len(added.RecoveryCodes.Codes) != muster.TwoStepRecoveryCodeCount {
+			t.Fatalf("recovery codes with the first passkey: %+v", added.RecoveryCodes)
+		}
 		wantNames(t, f.passkeyNames(t), "YubiKey on my keyring")
-		if ev := f.auditOf(t, muster.ActionPasskeyAdded); len(ev) != 1 || ev[0].After["passkey"] != "YubiKey on my keyring" ||
-			ev[0].TargetID != f.owner.ID {
+		if ev := f.auditOf(t, muster.ActionTwoStepFactorAdded); len(ev) != 1 || ev[0].After["name"] != "YubiKey on my keyring" ||
+			ev[0].After["kind"] != "passkey" || ev[0].TargetID != f.owner.ID {
 			t.Fatalf("audit of the addition: %+v", ev)
 		}
+		// It is a two-step factor: the Security page lists it, and the
+		// password alone no longer signs in.
+		st, err := f.svc.TwoStep(f.as(f.owner))
+		if err != nil || len(st.Factors) != 1 || st.Factors[0].Kind != muster.FactorPasskey || st.RecoveryCodesLeft != 10 {
+			t.Fatalf("TwoStep: %+v, %v", st, err)
+		}
+		f.passwordStep(t, f.owner)
 
 		// The same name again is refused before the browser is asked.
-		_, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), "yubikey on my keyring", passkeySession)
+		_, err = f.svc.BeginPasskeyRegistration(f.as(f.owner), "yubikey on my keyring", passkeySession)
 		if err != nil {
 			t.Fatalf("a name that differs in case: %v", err)
 		}
@@ -104,7 +122,7 @@ func TestPasskeyRegistration(t *testing.T) {
 		}
 
 		// The same authenticator again: refused, nothing added.
-		begun, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), "Again", passkeySession)
+		begun, err = f.svc.BeginPasskeyRegistration(f.as(f.owner), "Again", passkeySession)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,28 +234,43 @@ func TestPasskeyWrongOrigin(t *testing.T) {
 			t.Fatalf("the refusal says %q", msg)
 		}
 		wantNames(t, f.passkeyNames(t))
-		if ev := f.auditOf(t, muster.ActionPasskeyAdded); len(ev) != 0 {
+		if ev := f.auditOf(t, muster.ActionTwoStepFactorAdded); len(ev) != 0 {
 			t.Fatalf("audited: %+v", ev)
 		}
 
 		// An assertion made for another origin is refused the same way,
-		// audited, and removes nothing.
+		// as a second step and as the confirmation of turning the last
+		// factor off: audited, and nothing changes.
 		key, _ := f.addPasskey(t, "Key")
-		begun, err = f.svc.BeginPasskeyConfirmation(owner, passkeySession)
+		pending := f.passwordStep(t, f.owner)
+		begun, err = f.svc.BeginPasskeySecondStep(context.Background(), pending)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = f.svc.RemovePasskey(owner, f.passkeyID(t, "Key"), service.FactorProof{Password: acceptedPassword,
-			PasskeyToken: begun.Token, PasskeyResponse: key.Get(begun.Options, "http://muster.example.com")}, passkeySession)
+		_, err = f.svc.VerifySecondStepPasskey(context.Background(), pending, begun.Token,
+			key.Get(begun.Options, "https://muster.example.com:8443"), false, browser)
 		wantCode(t, err, muster.EUNAUTHORIZED)
-		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "answered for http://muster.example.com, not for https://muster.example.com") {
+		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "answered for https://muster.example.com:8443, not for https://muster.example.com") {
 			t.Fatalf("the refusal says %q", msg)
 		}
-		wantNames(t, f.passkeyNames(t), "Key")
-		if ev := f.auditOf(t, muster.ActionPasskeyRefused); len(ev) != 1 || ev[0].After["passkey"] != "Key" ||
-			ev[0].After["purpose"] != muster.PasskeyConfirm {
+		if n := f.sessionCount(t, f.owner); n != 1 {
+			t.Fatalf("%d sessions after the refused second step; want the set-up's one", n)
+		}
+		if ev := f.auditOf(t, muster.ActionTwoStepFailed); len(ev) != 1 || ev[0].After["kind"] != "passkey" ||
+			!strings.Contains(fmt.Sprint(ev[0].After["reason"]), "answered for https://muster.example.com:8443") {
 			t.Fatalf("audit of the refusal: %+v", ev)
 		}
+
+		err = f.svc.RemoveFactorWithPasskey(owner, f.passkeyID(t, "Key"), twoStepPassword, "", nil, passkeySession)
+		wantCode(t, err, muster.EINVALID)
+		proof := f.confirmation(t, key, "http://muster.example.com")
+		err = f.svc.RemoveFactorWithPasskey(owner, f.passkeyID(t, "Key"), twoStepPassword, proof.token, proof.response, passkeySession)
+		wantCode(t, err, muster.EINVALID)
+		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldPasskey ||
+			!strings.Contains(fe[0].Message, "answered for http://muster.example.com, not for https://muster.example.com") {
+			t.Fatalf("the refusal's fields: %+v", fe)
+		}
+		wantNames(t, f.passkeyNames(t), "Key")
 	})
 }
 
@@ -257,15 +290,20 @@ func (f *fixture) passkeyID(t *testing.T, name string) int64 {
 	return 0
 }
 
-// confirmation is the proof of the Owner's password and a passkey answered
-// by auth at origin.
-func (f *fixture) confirmation(t *testing.T, auth *webauthntest.Authenticator, origin string) service.FactorProof {
+// passkeyProof is a confirmation's token and the answer to it.
+type passkeyProof struct {
+	token    string
+	response []byte
+}
+
+// confirmation is a confirmation of the Owner's answered by auth at origin.
+func (f *fixture) confirmation(t *testing.T, auth *webauthntest.Authenticator, origin string) passkeyProof {
 	t.Helper()
 	begun, err := f.svc.BeginPasskeyConfirmation(f.as(f.owner), passkeySession)
 	if err != nil {
 		t.Fatalf("BeginPasskeyConfirmation: %v", err)
 	}
-	return service.FactorProof{Password: acceptedPassword, PasskeyToken: begun.Token, PasskeyResponse: auth.Get(begun.Options, origin)}
+	return passkeyProof{token: begun.Token, response: auth.Get(begun.Options, origin)}
 }
 
 func TestPasskeyRemoveLastFactor(t *testing.T) {
@@ -274,54 +312,155 @@ func TestPasskeyRemoveLastFactor(t *testing.T) {
 		owner := f.as(f.owner)
 		laptop, _ := f.addPasskey(t, "Laptop")
 		_, _ = f.addPasskey(t, "Phone")
-		if last, err := f.svc.RemovingLastFactor(owner); err != nil || last {
-			t.Fatalf("RemovingLastFactor with two passkeys: %v, %v", last, err)
-		}
 		// Not the last factor: no proof asked.
-		if err := f.svc.RemovePasskey(owner, f.passkeyID(t, "Phone"), service.FactorProof{}, passkeySession); err != nil {
+		if err := f.svc.RemoveFactor(owner, f.passkeyID(t, "Phone"), "", ""); err != nil {
 			t.Fatalf("removing one of two: %v", err)
 		}
-		if ev := f.auditOf(t, muster.ActionPasskeyRemoved); len(ev) != 1 || ev[0].Before["passkey"] != "Phone" {
+		if ev := f.auditOf(t, muster.ActionTwoStepFactorRemoved); len(ev) != 1 || ev[0].Before["name"] != "Phone" ||
+			ev[0].Before["kind"] != "passkey" {
 			t.Fatalf("audit of the removal: %+v", ev)
-		}
-		if last, err := f.svc.RemovingLastFactor(owner); err != nil || !last {
-			t.Fatalf("RemovingLastFactor with one passkey: %v, %v", last, err)
 		}
 		id := f.passkeyID(t, "Laptop")
 
-		// The last one: the password and a passkey are asked for.
-		err := f.svc.RemovePasskey(owner, id, service.FactorProof{}, passkeySession)
+		// The last one: the password and a current factor are asked for.
+		err := f.svc.RemoveFactorWithPasskey(owner, id, "", "", nil, passkeySession)
 		wantCode(t, err, muster.EINVALID)
-		if fe := muster.ErrorFields(err); len(fe) != 2 || fe[0].Field != muster.FieldCurrentPassword || fe[1].Field != muster.FieldPasskey {
+		if fe := muster.ErrorFields(err); len(fe) != 2 || fe[0].Field != muster.FieldPassword || fe[1].Field != muster.FieldPasskey {
 			t.Fatalf("the refusal's fields: %+v", fe)
 		}
 		proof := f.confirmation(t, laptop, passkeyOrigin)
-		wrong := proof
-		wrong.Password = "not my password"
-		err = f.svc.RemovePasskey(owner, id, wrong, passkeySession)
+		err = f.svc.RemoveFactorWithPasskey(owner, id, "not my password", proof.token, proof.response, passkeySession)
 		wantCode(t, err, muster.EINVALID)
-		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldCurrentPassword {
+		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldPassword {
 			t.Fatalf("the refusal's fields: %+v", fe)
 		}
-		noKey := service.FactorProof{Password: acceptedPassword}
-		wantCode(t, f.svc.RemovePasskey(owner, id, noKey, passkeySession), muster.EINVALID)
+		// The confirmation was used by that attempt.
+		err = f.svc.RemoveFactorWithPasskey(owner, id, twoStepPassword, proof.token, proof.response, passkeySession)
+		wantCode(t, err, muster.EINVALID)
 		// Someone else's passkey is not found, whatever the proof.
-		wantCode(t, f.svc.RemovePasskey(f.as(f.active("Ada", muster.RoleAdmin)), id, proof, passkeySession), muster.ENOTFOUND)
+		wantCode(t, f.svc.RemoveFactorWithPasskey(f.as(f.active("Ada", muster.RoleAdmin)), id, twoStepPassword,
+			proof.token, proof.response, passkeySession), muster.ENOTFOUND)
+		// A confirmation begun in another session does not count here.
+		proof = f.confirmation(t, laptop, passkeyOrigin)
+		wantCode(t, f.svc.RemoveFactorWithPasskey(owner, id, twoStepPassword, proof.token, proof.response, passkeySession+1),
+			muster.EINVALID)
 		wantNames(t, f.passkeyNames(t), "Laptop")
 
 		// With both, from the session that began the confirmation.
-		wantCode(t, f.svc.RemovePasskey(owner, id, proof, passkeySession+1), muster.EGONE)
 		proof = f.confirmation(t, laptop, passkeyOrigin)
-		if err := f.svc.RemovePasskey(owner, id, proof, passkeySession); err != nil {
+		if err := f.svc.RemoveFactorWithPasskey(owner, id, twoStepPassword, proof.token, proof.response, passkeySession); err != nil {
 			t.Fatalf("removing the last passkey with the password and the passkey: %v", err)
 		}
 		wantNames(t, f.passkeyNames(t))
-		if ev := f.auditOf(t, muster.ActionPasskeyRemoved); len(ev) != 2 || ev[0].Before["passkey"] != "Laptop" {
+		if ev := f.auditOf(t, muster.ActionTwoStepFactorRemoved); len(ev) != 2 || ev[0].Before["name"] != "Laptop" {
 			t.Fatalf("audit of the removal: %+v", ev)
+		}
+		// Two-step verification is off: the password alone signs in.
+		if in, err := f.svc.SignIn(context.Background(), f.owner.Email, twoStepPassword, browser); err != nil || in.Pending != nil {
+			t.Fatalf("SignIn after the last factor went: %+v, %v; want a session", in, err)
 		}
 		// No passkey left to confirm with.
 		_, err = f.svc.BeginPasskeyConfirmation(owner, passkeySession)
 		wantCode(t, err, muster.ECONFLICT)
+	})
+}
+
+// TestPasskeyLastFactorWithRecoveryCode: a passkey that is the last factor
+// may also be turned off with the password and one of the recovery codes
+// that came with it.
+func TestPasskeyLastFactorWithRecoveryCode(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		begun, err := f.svc.BeginPasskeyRegistration(f.as(f.owner), "Key", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, err := f.svc.FinishPasskeyRegistration(f.as(f.owner), begun.Token,
+			webauthntest.New(t).Create(begun.Options, passkeyOrigin), passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.svc.RemoveFactor(f.as(f.owner), added.Passkey.ID, twoStepPassword, "not-a-code")
+		wantCode(t, err, muster.EINVALID)
+		if err := f.svc.RemoveFactor(f.as(f.owner), added.Passkey.ID, twoStepPassword, added.RecoveryCodes.Codes[3]); err != nil {
+			t.Fatalf("with a recovery code: %v", err)
+		}
+		wantNames(t, f.passkeyNames(t))
+	})
+}
+
+// secondStep signs the Owner in with the password and then with the passkey
+// auth answering at origin.
+func (f *fixture) passkeySecondStep(t *testing.T, auth *webauthntest.Authenticator, origin string) (*service.SecondStepDone, error) {
+	t.Helper()
+	pending := f.passwordStep(t, f.owner)
+	begun, err := f.svc.BeginPasskeySecondStep(context.Background(), pending)
+	if err != nil {
+		t.Fatalf("BeginPasskeySecondStep: %v", err)
+	}
+	return f.svc.VerifySecondStepPasskey(context.Background(), pending, begun.Token, auth.Get(begun.Options, origin), false, browser)
+}
+
+func TestPasskeySecondStep(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		key, _ := f.addPasskey(t, "Key")
+		other := webauthntest.New(t) // never registered
+		sessions := f.sessionCount(t, f.owner)
+
+		done, err := f.passkeySecondStep(t, key, passkeyOrigin)
+		if err != nil || done.Session == nil || done.Token == "" {
+			t.Fatalf("the second step with the passkey: %+v, %v", done, err)
+		}
+		if n := f.sessionCount(t, f.owner); n != sessions+1 {
+			t.Fatalf("%d sessions; want one more", n)
+		}
+		keys, err := f.svc.Passkeys(f.as(f.owner))
+		if err != nil || keys[0].SignCount != 1 || !keys[0].LastUsedAt.Equal(f.clock.Now().UTC()) {
+			t.Fatalf("after its use: %+v, %v; want its counter 1 and the time", keys, err)
+		}
+
+		// An authenticator that holds no passkey of the Owner's.
+		_, err = f.passkeySecondStep(t, other, passkeyOrigin)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldPasskey {
+			t.Fatalf("the refusal's fields: %+v", fe)
+		}
+
+		// A ceremony is answered once: the same answer again, on the same
+		// pending sign-in, is refused and starts no session.
+		pending := f.passwordStep(t, f.owner)
+		begun, err := f.svc.BeginPasskeySecondStep(context.Background(), pending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer := key.Get(begun.Options, passkeyOrigin)
+		// Not with another pending sign-in's ceremony.
+		elsewhere := f.passwordStep(t, f.owner)
+		_, err = f.svc.VerifySecondStepPasskey(context.Background(), elsewhere, begun.Token, answer, false, browser)
+		wantCode(t, err, muster.EGONE)
+		if _, err := f.svc.VerifySecondStepPasskey(context.Background(), pending, begun.Token, answer, false, browser); err != nil {
+			t.Fatalf("the answer: %v", err)
+		}
+		before := f.sessionCount(t, f.owner)
+		_, err = f.svc.VerifySecondStepPasskey(context.Background(), pending, begun.Token, answer, false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED) // the sign-in is used up
+		if n := f.sessionCount(t, f.owner); n != before {
+			t.Fatalf("the replay started a session")
+		}
+
+		// A ceremony past its time is refused.
+		pending = f.passwordStep(t, f.owner)
+		begun, err = f.svc.BeginPasskeySecondStep(context.Background(), pending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(muster.PasskeyCeremonyTTL)
+		_, err = f.svc.VerifySecondStepPasskey(context.Background(), pending, begun.Token, key.Get(begun.Options, passkeyOrigin), false, browser)
+		wantCode(t, err, muster.EGONE)
+		if n := f.sessionCount(t, f.owner); n != before {
+			t.Fatalf("the late answer started a session")
+		}
 	})
 }
 
@@ -335,32 +474,37 @@ func TestPasskeySignCount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := f.svc.FinishPasskeyRegistration(owner, begun.Token, key.Create(begun.Options, passkeyOrigin), passkeySession)
-		if err != nil || p.SignCount != 41 {
-			t.Fatalf("registered: %+v, %v; want its counter, 41", p, err)
+		added, err := f.svc.FinishPasskeyRegistration(owner, begun.Token, key.Create(begun.Options, passkeyOrigin), passkeySession)
+		if err != nil || added.Passkey.SignCount != 41 {
+			t.Fatalf("registered: %+v, %v; want its counter, 41", added, err)
 		}
 		// A copy of the key whose counter is behind: refused, audited, and
-		// the passkey stays.
+		// no session.
 		key.SignCount = 40
-		err = f.svc.RemovePasskey(owner, p.ID, f.confirmation(t, key, passkeyOrigin), passkeySession)
+		sessions := f.sessionCount(t, f.owner)
+		_, err = f.passkeySecondStep(t, key, passkeyOrigin)
 		wantCode(t, err, muster.EUNAUTHORIZED)
 		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "signature counter went backwards") {
 			t.Fatalf("the refusal says %q", msg)
 		}
-		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldPasskey {
-			t.Fatalf("the refusal's fields: %+v", fe)
+		if n := f.sessionCount(t, f.owner); n != sessions {
+			t.Fatalf("a session for the copied key")
 		}
 		keys, err := f.svc.Passkeys(owner)
 		if err != nil || len(keys) != 1 || keys[0].SignCount != 41 || !keys[0].LastUsedAt.IsZero() {
 			t.Fatalf("after the refusal: %+v, %v", keys, err)
 		}
-		if ev := f.auditOf(t, muster.ActionPasskeyRefused); len(ev) != 1 || ev[0].After["passkey"] != "Old key" {
+		if ev := f.auditOf(t, muster.ActionTwoStepFailed); len(ev) != 1 ||
+			!strings.Contains(fmt.Sprint(ev[0].After["reason"]), "signature counter went backwards") {
 			t.Fatalf("audit of the refusal: %+v", ev)
 		}
-		// Ahead of it again (42): accepted.
+		// Ahead of it again (42): accepted, and kept.
 		key.SignCount = 41
-		if err := f.svc.RemovePasskey(owner, p.ID, f.confirmation(t, key, passkeyOrigin), passkeySession); err != nil {
+		if _, err := f.passkeySecondStep(t, key, passkeyOrigin); err != nil {
 			t.Fatalf("with the counter ahead: %v", err)
+		}
+		if keys, err := f.svc.Passkeys(owner); err != nil || keys[0].SignCount != 42 {
+			t.Fatalf("after the use: %+v, %v; want its counter 42", keys, err)
 		}
 	})
 }

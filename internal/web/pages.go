@@ -20,7 +20,7 @@ var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", 
 	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning", "webhooks", "webhook", "webhook_edit",
 	"webhook_secret", "webhook_delivery", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test",
 	"security", "totp_setup", "signin_two_step", "recovery_codes", "factor_remove",
-	"passkeys", "passkey_rename", "passkey_remove"}
+	"passkey_rename"}
 
 // templateFuncs are the functions templates call.
 var templateFuncs = template.FuncMap{

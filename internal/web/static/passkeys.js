@@ -1,27 +1,33 @@
-// Passkeys (WebAuthn), which need JavaScript. A form marked data-passkey
-// ("register" or "confirm") is sent by this script: it asks data-options
-// (a JSON endpoint, same origin, under the console's cross-origin
-// protection) for the ceremony's options, asks the browser's authenticator
-// (navigator.credentials.create or get), puts the answer in the form's
-// hidden passkey_token and passkey_response inputs and sends the form.
-// The server checks the answer and renders the result like any form's.
+// Passkeys (WebAuthn), which need JavaScript. A submit button marked
+// data-passkey ("create" or "get") is handled by this script: it asks
+// data-options (a JSON endpoint, same origin, under the console's
+// cross-origin protection) for the ceremony's options, asks the browser's
+// authenticator (navigator.credentials.create or get), puts the answer in
+// the form's hidden passkey_token and passkey_response inputs and sends
+// the form to the button's formaction (or the form's action). The server
+// checks the answer and renders the result like any form's. The form's
+// other buttons (a code's "Verify") are left alone.
 //
 // Without this script the page's notice says that passkeys need
 // JavaScript; in a browser without WebAuthn the script says so instead.
 (function () {
   "use strict";
-  var forms = document.querySelectorAll("form[data-passkey]");
-  if (!forms.length) {
+  var buttons = document.querySelectorAll("button[data-passkey]");
+  if (!buttons.length) {
     return;
   }
   var needsJS = document.querySelector("[data-passkey-needs-js]");
-  var supported = !!(window.PublicKeyCredential && navigator.credentials && window.fetch && window.FormData);
+  var errorBox = document.querySelector("[data-passkey-error]");
+  var supported = !!(window.PublicKeyCredential && navigator.credentials && window.fetch && window.URLSearchParams);
   if (!supported) {
     if (needsJS) {
       needsJS.querySelector("p").textContent =
         "This browser can't use passkeys here. Use a recent Chrome, Edge, Firefox or Safari, opened at this " +
-        "site's own address; everything else in Muster, your password included, works without them.";
+        "site's own address; everything else works without them.";
     }
+    Array.prototype.forEach.call(buttons, function (b) {
+      b.disabled = true;
+    });
     return;
   }
   if (needsJS) {
@@ -63,19 +69,17 @@
     });
   }
 
-  // creationOptions and requestOptions turn the server's JSON (base64url
-  // strings) into what the browser takes (buffers).
-  function creationOptions(o) {
+  // ask turns the server's options (base64url strings) into what the
+  // browser takes (buffers) and asks the authenticator.
+  function ask(kind, o) {
     o.challenge = fromB64(o.challenge);
-    o.user.id = fromB64(o.user.id);
-    o.excludeCredentials = descriptors(o.excludeCredentials);
-    return o;
-  }
-
-  function requestOptions(o) {
-    o.challenge = fromB64(o.challenge);
+    if (kind === "create") {
+      o.user.id = fromB64(o.user.id);
+      o.excludeCredentials = descriptors(o.excludeCredentials);
+      return navigator.credentials.create({ publicKey: o });
+    }
     o.allowCredentials = descriptors(o.allowCredentials);
-    return o;
+    return navigator.credentials.get({ publicKey: o });
   }
 
   // answer is the credential as JSON (base64url strings), as the server
@@ -108,7 +112,7 @@
       case "NotAllowedError":
         return "The passkey prompt was closed or timed out. Nothing was changed; try again when you are ready.";
       case "InvalidStateError":
-        return kind === "register"
+        return kind === "create"
           ? "This passkey is already registered with Muster. Use another one."
           : "None of your passkeys is on this device. Try another device or security key.";
       case "SecurityError":
@@ -119,10 +123,9 @@
     return "The passkey could not be used (" + (err && err.message ? err.message : "unknown error") + "). Nothing was changed.";
   }
 
-  Array.prototype.forEach.call(forms, function (form) {
-    var kind = form.getAttribute("data-passkey");
-    var errorBox = document.querySelector("[data-passkey-error]");
-    var button = form.querySelector("button[type=submit]");
+  Array.prototype.forEach.call(buttons, function (button) {
+    var form = button.form;
+    var kind = button.getAttribute("data-passkey");
     var busy = false;
 
     function fail(message, field) {
@@ -136,15 +139,15 @@
       errorBox.querySelector("p").textContent = message;
       errorBox.hidden = false;
       errorBox.focus();
-      if (field) {
-        var input = form.querySelector("[name=" + field + "]");
-        if (input) {
-          input.setAttribute("aria-invalid", "true");
-        }
+      var input = field && form.querySelector("[name=" + field + "]");
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
       }
     }
 
-    form.addEventListener("submit", function (event) {
+    // The button's own click, not the form's submit: Enter in a field
+    // sends the form with its first button, a code's.
+    button.addEventListener("click", function (event) {
       event.preventDefault();
       if (busy) {
         return;
@@ -157,10 +160,10 @@
       }
       var body = new URLSearchParams();
       var name = form.querySelector("[name=name]");
-      if (name) {
+      if (name && kind === "create") {
         body.set("name", name.value);
       }
-      fetch(form.getAttribute("data-options"), {
+      fetch(button.getAttribute("data-options"), {
         method: "POST",
         credentials: "same-origin",
         headers: { Accept: "application/json" },
@@ -175,13 +178,13 @@
           });
         })
         .then(function (data) {
-          var ask = kind === "register"
-            ? navigator.credentials.create({ publicKey: creationOptions(data.publicKey) })
-            : navigator.credentials.get({ publicKey: requestOptions(data.publicKey) });
-          return ask.then(
+          return ask(kind, data.publicKey).then(
             function (cred) {
               form.querySelector("[name=passkey_token]").value = data.token;
               form.querySelector("[name=passkey_response]").value = answer(cred);
+              if (button.hasAttribute("formaction")) {
+                form.action = button.getAttribute("formaction");
+              }
               form.submit();
             },
             function (err) {
