@@ -22,7 +22,7 @@ import (
 
 // MaxPasskeyResponseBytes bounds what a browser may send as its answer to
 // a ceremony: an attestation with a certificate chain fits many times over.
-const MaxPasskeyResponseBytes = 64 << 10
+const MaxPasskeyResponseBytes = 32 << 10
 
 // relyingParty is Muster as WebAuthn knows it: its ID is the base URL's
 // host, and the one origin its passkeys answer is the base URL's. A base
