@@ -24,7 +24,6 @@ const passkeyOrigin = "https://muster.example.com"
 // are begun and finished in.
 const passkeySession = 77
 
-
 // addPasskey registers a new software authenticator as the Owner's passkey
 // named name.
 func (f *fixture) addPasskey(t *testing.T, name string) (*webauthntest.Authenticator, *muster.Passkey) {

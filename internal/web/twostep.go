@@ -126,11 +126,11 @@ func (s *Server) pendingEnded(w http.ResponseWriter, r *http.Request, err error)
 // enrolment.
 type secondStepPage struct {
 	Page
-	Step     *service.SecondStep
-	Next     string
-	Code     Field
-	Message  string
-	HasTOTP  bool
+	Step    *service.SecondStep
+	Next    string
+	Code    Field
+	Message string
+	HasTOTP bool
 	// HasPasskey offers the person's passkeys (passkeys.js).
 	HasPasskey bool
 	Remember   bool
