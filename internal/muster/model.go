@@ -120,6 +120,8 @@ func (u *User) Name() string {
 type ExportedUser struct {
 	User
 	InvitedByName string
+	// TwoStep says the user has a second factor on (AUTH-7).
+	TwoStep bool
 }
 
 // Team is a named group of users in an organization.

@@ -174,3 +174,32 @@ func CheckUserAction(action string, actorRole Role, actorID int64, target *User)
 	}
 	return CheckTransition(action, target.Status)
 }
+
+// CheckResetTwoStep refuses an Owner's or Admin's reset of target's
+// factors (a lost phone): never one's own (a person removes their own on
+// their Security page) and never the Owner's (the Owner signs in with a
+// recovery code and removes theirs), and only of someone the actor may
+// manage.
+func CheckResetTwoStep(actorRole Role, actorID int64, target *User) error {
+	switch {
+	case target.ID == actorID:
+		return Errorf(EFORBIDDEN, "You can't reset your own two-step verification: remove or replace your "+
+			"factors on your Security page, signed in with a recovery code if you lost them.")
+	case actorRole != RoleOwner && actorRole != RoleAdmin:
+		return Errorf(EFORBIDDEN, "Only Owners and Admins can reset someone's two-step verification.")
+	case target.Role == RoleOwner:
+		return Errorf(EFORBIDDEN, "Nobody can reset the Owner's two-step verification: the Owner signs in "+
+			"with a recovery code and replaces their factors on their Security page.")
+	}
+	return CheckManageUser(actorRole, target.Role)
+}
+
+// CheckSetTwoStepPolicy refuses changing the organization's sign-in
+// security to anyone but the Owner (and an operator, who acts with the
+// Owner's powers).
+func CheckSetTwoStepPolicy(actor Role) error {
+	if actor != RoleOwner {
+		return Errorf(EFORBIDDEN, "Only the Owner can change the organization's sign-in security.")
+	}
+	return nil
+}

@@ -79,6 +79,9 @@ var (
 	deactivate = policyAction{"deactivate", muster.StatusActive, func(a actorKind, target *muster.User) error {
 		return muster.CheckUserAction(muster.ActionUserDeactivated, a.role, a.id, target)
 	}, "yourself"}
+	resetTwoStep = policyAction{"reset two-step verification", muster.StatusActive, func(a actorKind, target *muster.User) error {
+		return muster.CheckResetTwoStep(a.role, a.id, target)
+	}, "your own two-step verification"}
 )
 
 // TestPolicyRoleActionTarget is SPEC §2 row by row. A role change asks two
@@ -145,6 +148,16 @@ func TestPolicyRoleActionTarget(t *testing.T) {
 			basic:     {forbidden, forbidden, forbidden, forbidden, forbidden},
 			operator:  {forbidden, allowed, allowed, allowed, na},
 			scimToken: {forbidden, allowed, allowed, allowed, na},
+		}},
+		// AUTH-7: a lost phone. Never one's own, never the Owner's (the
+		// Owner has recovery codes); not through SCIM.
+		{resetTwoStep, map[actorKind]outcomes{
+			owner:     {na, allowed, allowed, allowed, forbidden},
+			admin:     {forbidden, forbidden, allowed, allowed, forbidden},
+			manager:   {forbidden, forbidden, forbidden, forbidden, forbidden},
+			basic:     {forbidden, forbidden, forbidden, forbidden, forbidden},
+			operator:  {forbidden, allowed, allowed, allowed, na},
+			scimToken: {forbidden, forbidden, forbidden, forbidden, na},
 		}},
 	}
 	for _, c := range table {

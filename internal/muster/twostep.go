@@ -153,25 +153,6 @@ func (p *TwoStepPolicy) GraceEnds(activated time.Time) time.Time {
 	return from.Add(time.Duration(p.GraceDays) * 24 * time.Hour)
 }
 
-// CheckResetTwoStep refuses an Owner's or Admin's reset of target's
-// factors (a lost phone): never one's own (a person removes their own on
-// their Security page) and never the Owner's (the Owner signs in with a
-// recovery code and removes theirs), and only of someone the actor may
-// manage.
-func CheckResetTwoStep(actorRole Role, actorID int64, target *User) error {
-	switch {
-	case !CanAdminister(actorRole):
-		return Errorf(EFORBIDDEN, "Only Owners and Admins can reset someone's two-step verification.")
-	case target.ID == actorID:
-		return Errorf(EFORBIDDEN, "You can't reset your own two-step verification: remove or replace your "+
-			"factors on your Security page, signed in with a recovery code if you lost them.")
-	case target.Role == RoleOwner:
-		return Errorf(EFORBIDDEN, "Nobody can reset the Owner's two-step verification: the Owner signs in "+
-			"with a recovery code and replaces their factors on their Security page.")
-	}
-	return CheckManageUser(actorRole, target.Role)
-}
-
 // TwoStepTx reads and writes two-step verification (AUTH-7).
 type TwoStepTx interface {
 	// CreateFactor inserts the factor; a second TOTP factor of a person,
@@ -274,5 +255,11 @@ const (
 	ActionTwoStepPolicyChanged     = "two_step.policy_changed"
 )
 
-// FieldCode is the input of a second step's or an enrolment's code.
-const FieldCode = "code"
+// Field names of two-step verification.
+const (
+	// FieldCode is the input of a second step's or an enrolment's code.
+	FieldCode = "code"
+	// FieldTwoStepScope and FieldGraceDays are the organization's policy.
+	FieldTwoStepScope = "two_step"
+	FieldGraceDays    = "grace_days"
+)

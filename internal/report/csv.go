@@ -16,7 +16,7 @@ import (
 // Header is the CSV's first row (AUD-3).
 var Header = []string{
 	"First Name", "Last Name", "Email", "Role", "Status", "Primary Team", "Secondary Teams",
-	"Invited At", "Invited By", "Activated At", "Deactivated At", "Last Sign-in",
+	"Invited At", "Invited By", "Activated At", "Deactivated At", "Last Sign-in", "Two-Step Verification",
 }
 
 // Row is one user as the report shows them.
@@ -25,6 +25,8 @@ type Row struct {
 	PrimaryTeam    string
 	SecondaryTeams []string
 	InvitedBy      string
+	// TwoStep says the user has two-step verification on (AUTH-7).
+	TwoStep bool
 }
 
 // CSVWriter writes rows as they come, holding none of them.
@@ -54,7 +56,7 @@ func (c *CSVWriter) Write(r Row) error {
 	fields := [...]string{
 		u.FirstName, u.LastName, u.Email, u.Role.Label(), u.Status.Label(), r.PrimaryTeam,
 		strings.Join(secondaries, "; "), timestamp(u.InvitedAt), r.InvitedBy, timestamp(u.ActivatedAt),
-		timestamp(u.DeactivatedAt), timestamp(u.LastSignInAt),
+		timestamp(u.DeactivatedAt), timestamp(u.LastSignInAt), onOff(r.TwoStep),
 	}
 	for i, f := range fields {
 		c.record[i] = Neutralize(f)
@@ -66,6 +68,14 @@ func (c *CSVWriter) Write(r Row) error {
 func (c *CSVWriter) Flush() error {
 	c.w.Flush()
 	return c.w.Error()
+}
+
+// onOff is a switch as the console says it.
+func onOff(on bool) string {
+	if on {
+		return "On"
+	}
+	return "Off"
 }
 
 // timestamp formats t in ISO 8601 UTC, or "" for the zero time.

@@ -48,7 +48,7 @@ func TestCSVRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Multi\nLine", `Quote "Q", comma`, "a@example.org", "Admin", "Pending", "Zeta", "Alpha; beta",
-		"2026-01-02T02:04:05Z", "'-Eve", "", "", ""}
+		"2026-01-02T02:04:05Z", "'-Eve", "", "", "", "Off"}
 	if len(records) != 2 || strings.Join(records[1], "|") != strings.Join(want, "|") {
 		t.Fatalf("records = %q; want header and %q", records, want)
 	}

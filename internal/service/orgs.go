@@ -201,6 +201,8 @@ type OrgSettings struct {
 	// Heirs are the Active Admins, by name; empty unless the actor is the
 	// Owner.
 	Heirs []*muster.User
+	// TwoStep is the organization's sign-in security (AUTH-7).
+	TwoStep *muster.TwoStepPolicy
 }
 
 // FindOrgSettings returns the organization's settings page, for Owners and
@@ -212,8 +214,16 @@ func (s *Service) FindOrgSettings(ctx context.Context) (*OrgSettings, error) {
 		if err != nil {
 			return err
 		}
-		if out.Org, err = tx.FindOrg(ctx, a.orgID); err != nil || a.role != muster.RoleOwner {
+		if out.Org, err = tx.FindOrg(ctx, a.orgID); err != nil {
 			return err
+		}
+		if out.TwoStep, err = findTwoStepPolicy(ctx, tx, a.orgID); err != nil {
+			return err
+		} else if out.TwoStep == nil {
+			out.TwoStep = defaultTwoStepPolicy(a.orgID)
+		}
+		if a.role != muster.RoleOwner {
+			return nil
 		}
 		out.Heirs, err = tx.FindUsers(ctx, muster.UserFilter{OrgID: a.orgID, Role: muster.RoleAdmin,
 			Status: muster.StatusActive, Limit: MaxPageSize})

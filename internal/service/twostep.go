@@ -952,3 +952,95 @@ func (s *Service) ResetTwoStep(ctx context.Context, userID int64) error {
 				"then set it up again when you sign in.", "")
 	})
 }
+
+// ----- The organization's policy -----
+
+// TwoStepPolicyInput is the organization's sign-in security as the Owner
+// sets it.
+type TwoStepPolicyInput struct {
+	Scope           muster.TwoStepScope
+	GraceDays       int
+	RememberBrowser bool
+}
+
+// defaultTwoStepPolicy is the policy of an organization that never set
+// one: nothing required.
+func defaultTwoStepPolicy(orgID int64) *muster.TwoStepPolicy {
+	return &muster.TwoStepPolicy{OrgID: orgID, Scope: muster.TwoStepOff, GraceDays: muster.DefaultTwoStepGraceDays}
+}
+
+// TwoStepPolicy reads the organization's sign-in security (Owners and
+// Admins).
+func (s *Service) TwoStepPolicy(ctx context.Context) (*muster.TwoStepPolicy, error) {
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.TwoStepPolicy, error) {
+		p, err := findTwoStepPolicy(ctx, tx, a.orgID)
+		if p == nil && err == nil {
+			p = defaultTwoStepPolicy(a.orgID)
+		}
+		return p, err
+	})
+}
+
+// SetTwoStepPolicy sets the organization's sign-in security (the Owner):
+// whom two-step verification is required of for password sign-in, the
+// grace period of those without a factor (from now, for a scope newly
+// required), and whether a browser may be remembered for 30 days. Single
+// sign-on and API tokens are not affected.
+func (s *Service) SetTwoStepPolicy(ctx context.Context, in TwoStepPolicyInput) (*muster.TwoStepPolicy, error) {
+	var v muster.Validation
+	if _, ok := muster.ParseTwoStepScope(string(in.Scope)); !ok {
+		v.Add(muster.FieldTwoStepScope, "Choose whom two-step verification is required of.")
+	}
+	if in.GraceDays < 0 || in.GraceDays > muster.MaxTwoStepGraceDays {
+		v.Add(muster.FieldGraceDays, "Enter a number of days from 0 to "+strconv.Itoa(muster.MaxTwoStepGraceDays)+".")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out *muster.TwoStepPolicy
+	err := s.update(ctx, func(tx *txn) error {
+		a, err := loadAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := muster.CheckSetTwoStepPolicy(a.role); err != nil {
+			return err
+		}
+		// Locked: two changes at once are applied one after the other.
+		if _, err := tx.FindOrg(ctx, a.orgID); err != nil {
+			return err
+		}
+		old, err := findTwoStepPolicy(ctx, tx, a.orgID)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			old = defaultTwoStepPolicy(a.orgID)
+		}
+		p := *old
+		p.GraceDays, p.RememberBrowser = in.GraceDays, in.RememberBrowser
+		if in.Scope != old.Scope {
+			p.Scope = in.Scope
+			// Whom the policy newly covers gets the whole grace period.
+			p.RequiredSince = tx.now
+		}
+		if p == *old {
+			out = old
+			return nil
+		}
+		p.UpdatedAt = tx.now
+		if err := tx.SaveTwoStepPolicy(ctx, &p); err != nil {
+			return err
+		}
+		out = &p
+		words := func(q *muster.TwoStepPolicy) map[string]any {
+			return map[string]any{"two_step": string(q.Scope), "grace_days": q.GraceDays, "remember_browser": q.RememberBrowser}
+		}
+		org, err := tx.FindOrg(ctx, a.orgID)
+		if err != nil {
+			return err
+		}
+		return tx.audit(ctx, a, muster.ActionTwoStepPolicyChanged, muster.TargetOrg, a.orgID, org.Name, words(old), words(&p))
+	})
+	return out, err
+}

@@ -366,3 +366,160 @@ func TestResetTwoStepRules(t *testing.T) {
 		f.changed(t, func() error { return f.svc.ResetTwoStep(f.as(f.owner), other.ID) })
 	})
 }
+
+func TestTwoStepPolicyGraceAndEnforcement(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		admin := f.active("Ada", muster.RoleAdmin)
+		manager := f.active("Max", muster.RoleManager)
+		tok, err := f.svc.CreateAPIToken(f.as(f.owner), "HR sync", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// Only the Owner sets it; an Admin reads it.
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.SetTwoStepPolicy(f.as(admin), service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone, GraceDays: 7})
+			return err
+		})
+		f.refused(t, muster.EINVALID, func() error {
+			_, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone, GraceDays: 91})
+			return err
+		})
+		f.refused(t, muster.EINVALID, func() error {
+			_, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: "some", GraceDays: 7})
+			return err
+		})
+		e := f.changed(t, func() error {
+			_, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepAdmins, GraceDays: 7})
+			return err
+		})
+		wantEvent(t, e, muster.ActionTwoStepPolicyChanged, f.owner, muster.TargetOrg, f.org.ID)
+		wantChange(t, e, "two_step", "off", "admins")
+		if p, err := f.svc.TwoStepPolicy(f.as(admin)); err != nil || p.Scope != muster.TwoStepAdmins || p.GraceDays != 7 {
+			t.Fatalf("TwoStepPolicy = %+v, %v", p, err)
+		}
+		policySet := f.clock.Now()
+
+		// Within the grace period an Admin without a factor is led to
+		// enrolment first, and may skip it.
+		token := f.passwordStep(t, admin)
+		step, err := f.svc.FindSecondStep(context.Background(), token)
+		if err != nil || !step.Enrol || !step.CanSkip || !step.GraceEnds.Equal(policySet.Add(7*24*time.Hour)) {
+			t.Fatalf("FindSecondStep = %+v, %v; want enrolment that can be skipped until 7 days on", step, err)
+		}
+		if in, err := f.svc.SkipEnrolment(context.Background(), token, browser); err != nil || in.Session == nil {
+			t.Fatalf("SkipEnrolment = %+v, %v; want a session", in, err)
+		}
+		// A Manager is not asked.
+		if in, err := f.svc.SignIn(context.Background(), manager.Email, twoStepPassword, browser); err != nil || in.Session == nil {
+			t.Fatalf("the Manager's SignIn = %+v, %v; want a session", in, err)
+		}
+
+		// After it, sign-in leads only to enrolment.
+		f.clock.Advance(7*24*time.Hour + time.Minute)
+		token = f.passwordStep(t, admin)
+		step, err = f.svc.FindSecondStep(context.Background(), token)
+		if err != nil || !step.Enrol || step.CanSkip {
+			t.Fatalf("FindSecondStep after the grace period = %+v, %v; want enrolment only", step, err)
+		}
+		_, err = f.svc.SkipEnrolment(context.Background(), token, browser)
+		wantCode(t, err, muster.EFORBIDDEN)
+		_, err = f.svc.VerifySecondStep(context.Background(), token, "123456", false, browser)
+		wantCode(t, err, muster.EUNAUTHORIZED)
+		en, err := f.svc.StartTOTP(context.Background(), token, browser)
+		if err != nil {
+			t.Fatalf("StartTOTP in the sign-in: %v", err)
+		}
+		_, err = f.svc.ConfirmTOTP(context.Background(), token, "000000", browser)
+		wantCode(t, err, muster.EINVALID)
+		done, err := f.svc.ConfirmTOTP(context.Background(), token, codeAt(t, en.Secret, f.clock.Now()), browser)
+		if err != nil || done.SignedIn == nil || done.Session == nil || done.RecoveryCodes == nil {
+			t.Fatalf("ConfirmTOTP in the sign-in = %+v, %v; want a session and recovery codes", done, err)
+		}
+		// From now on, the second step.
+		token = f.passwordStep(t, admin)
+		if step, err := f.svc.FindSecondStep(context.Background(), token); err != nil || step.Enrol || len(step.Factors) != 1 {
+			t.Fatalf("FindSecondStep after enrolment = %+v, %v; want the app asked for", step, err)
+		}
+
+		// Everyone: the Manager gets a grace period of their own, from now.
+		widened := f.clock.Now()
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone, GraceDays: 3}); err != nil {
+			t.Fatal(err)
+		}
+		token = f.passwordStep(t, manager)
+		if step, err := f.svc.FindSecondStep(context.Background(), token); err != nil || !step.CanSkip || !step.GraceEnds.Equal(widened.Add(3*24*time.Hour)) {
+			t.Fatalf("the Manager's FindSecondStep = %+v, %v; want 3 days from the change", step, err)
+		}
+		// Someone who joins later has the grace period from their start.
+		f.clock.Advance(5 * 24 * time.Hour)
+		late := f.active("Lou", muster.RoleBasic)
+		token = f.passwordStep(t, late)
+		if step, err := f.svc.FindSecondStep(context.Background(), token); err != nil || !step.CanSkip {
+			t.Fatalf("a newcomer's FindSecondStep = %+v, %v; want a grace period of their own", step, err)
+		}
+
+		// API tokens are not affected: the Owner, past the grace period
+		// without a factor, still reaches the API with theirs.
+		if step, err := f.svc.FindSecondStep(context.Background(), f.passwordStep(t, f.owner)); err != nil || step.CanSkip {
+			t.Fatalf("the Owner's FindSecondStep = %+v, %v; want enrolment only", step, err)
+		}
+		if _, err := f.svc.AuthenticateAPIToken(context.Background(), tok.Secret); err != nil {
+			t.Fatalf("the Owner's API token under the policy: %v", err)
+		}
+
+		// Off: nobody is asked but those with a factor.
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepOff, GraceDays: 7}); err != nil {
+			t.Fatal(err)
+		}
+		if in, err := f.svc.SignIn(context.Background(), manager.Email, twoStepPassword, browser); err != nil || in.Session == nil {
+			t.Fatalf("SignIn with the policy off = %+v, %v; want a session", in, err)
+		}
+	})
+}
+
+func TestRememberBrowser(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Rob", muster.RoleAdmin)
+		key, _ := f.enrolTOTP(t, u)
+		f.clock.Advance(30 * time.Second)
+
+		// Off by default: asking changes nothing.
+		token := f.passwordStep(t, u)
+		if step, _ := f.svc.FindSecondStep(context.Background(), token); step.RememberOffered {
+			t.Fatal("remembering a browser is offered with the policy's default")
+		}
+		done, err := f.svc.VerifySecondStep(context.Background(), token, codeAt(t, key, f.clock.Now()), true, browser)
+		if err != nil || done.RememberToken != "" {
+			t.Fatalf("VerifySecondStep = %+v, %v; want no remembered browser", done, err)
+		}
+
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepOff,
+			GraceDays: 7, RememberBrowser: true}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(30 * time.Second)
+		token = f.passwordStep(t, u)
+		done, err = f.svc.VerifySecondStep(context.Background(), token, codeAt(t, key, f.clock.Now()), true, browser)
+		if err != nil || done.RememberToken == "" {
+			t.Fatalf("VerifySecondStep = %+v, %v; want a remembered browser", done, err)
+		}
+		remembered := browser
+		remembered.RememberedBrowser = done.RememberToken
+		if in, err := f.svc.SignIn(context.Background(), u.Email, twoStepPassword, remembered); err != nil || in.Session == nil {
+			t.Fatalf("SignIn from the remembered browser = %+v, %v; want a session", in, err)
+		}
+		// Another's token, or after 30 days, asks again.
+		other := f.active("Oda", muster.RoleAdmin)
+		f.enrolTOTP(t, other)
+		if in, _ := f.svc.SignIn(context.Background(), other.Email, twoStepPassword, remembered); in == nil || in.Pending == nil {
+			t.Fatal("another person's remembered browser skipped the second step")
+		}
+		f.clock.Advance(muster.RememberBrowserFor)
+		if in, _ := f.svc.SignIn(context.Background(), u.Email, twoStepPassword, remembered); in == nil || in.Pending == nil {
+			t.Fatal("a browser remembered 30 days ago skipped the second step")
+		}
+	})
+}

@@ -21,12 +21,33 @@ type orgPage struct {
 	// Heir chooses the Active Admin who becomes the Owner.
 	Heir    selectField
 	Message string
+	// TwoStep is the sign-in security form (AUTH-7).
+	TwoStep twoStepForm
 }
 
-// Errors is the license form's error summary.
-func (p orgPage) Errors() *errorSummary { return summarize(p.Message, p.Licenses) }
+// twoStepForm is the organization's sign-in security as the form shows it.
+type twoStepForm struct {
+	Policy     *muster.TwoStepPolicy
+	Scope      string
+	Grace      Field
+	ScopeError string
+	Remember   bool
+}
+
+// Errors is the forms' error summary.
+func (p orgPage) Errors() *errorSummary {
+	return summarize(p.Message, p.Licenses, groupRef{"two_step_off", "Require two-step verification", p.TwoStep.ScopeError},
+		p.TwoStep.Grace)
+}
 
 func (s *Server) renderOrg(w http.ResponseWriter, r *http.Request, status int, licenses string, err error) {
+	s.renderOrgWith(w, r, status, licenses, err, nil, nil)
+}
+
+// renderOrgWith is renderOrg; twoStep, when set, is the sign-in security
+// form as sent, refused with twoStepErr.
+func (s *Server) renderOrgWith(w http.ResponseWriter, r *http.Request, status int, licenses string, err error,
+	twoStep *service.TwoStepPolicyInput, twoStepErr error) {
 	settings, serr := s.svc.FindOrgSettings(r.Context())
 	if s.refused(w, r, serr) {
 		return
@@ -42,6 +63,17 @@ func (s *Server) renderOrg(w http.ResponseWriter, r *http.Request, status int, l
 	}
 	if p.Licenses.Value == "" {
 		p.Licenses.Value = strconv.Itoa(org.LicenseTotal)
+	}
+	p.TwoStep = twoStepForm{Policy: settings.TwoStep, Scope: string(settings.TwoStep.Scope),
+		Remember: settings.TwoStep.RememberBrowser,
+		Grace: Field{ID: "grace_days", Label: "Grace period (days)", Type: "number", Max: muster.MaxTwoStepGraceDays, ZeroOK: true,
+			Value: strconv.Itoa(settings.TwoStep.GraceDays),
+			Hint:  "How long people without two-step verification can still sign in without it, each sign-in offering to set it up first."}}
+	if twoStep != nil {
+		p.TwoStep.Scope, p.TwoStep.Remember = string(twoStep.Scope), twoStep.RememberBrowser
+		p.TwoStep.Grace.Value = r.PostForm.Get("grace_days")
+		p.Message = showFieldErrors(twoStepErr, map[string]*string{muster.FieldTwoStepScope: &p.TwoStep.ScopeError,
+			muster.FieldGraceDays: &p.TwoStep.Grace.Error})
 	}
 	for _, heir := range settings.Heirs {
 		p.Heir.Options = append(p.Heir.Options, option{Value: strconv.FormatInt(heir.ID, 10),
@@ -85,6 +117,35 @@ func (s *Server) handleOrgEmailAtScale(w http.ResponseWriter, r *http.Request) {
 		msg = "Email at Scale is on. Send As Permissions is a tab of Roles & Access."
 	}
 	s.redirectWith(w, r, "/settings/organization", msg)
+}
+
+func (s *Server) handleOrgTwoStep(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	in := service.TwoStepPolicyInput{Scope: muster.TwoStepScope(r.PostForm.Get("two_step")),
+		RememberBrowser: r.PostForm.Get("remember_browser") == "on"}
+	days := strings.TrimSpace(r.PostForm.Get("grace_days"))
+	var err error
+	if in.GraceDays, err = strconv.Atoi(days); err != nil {
+		in.GraceDays = -1 // not a number: the service refuses it in its words
+	}
+	p, err := s.svc.SetTwoStepPolicy(r.Context(), in)
+	switch muster.ErrorCode(err) {
+	case "":
+		msg := "Two-step verification is not required."
+		switch p.Scope {
+		case muster.TwoStepEveryone:
+			msg = "Two-step verification is required of everyone for password sign-in."
+		case muster.TwoStepAdmins:
+			msg = "Two-step verification is required of Owners and Admins for password sign-in."
+		}
+		s.redirectWith(w, r, "/settings/organization#sign-in-security", msg)
+	case muster.EINVALID:
+		s.renderOrgWith(w, r, httperr.Status(err), "", nil, &in, err)
+	default:
+		s.refused(w, r, err)
+	}
 }
 
 // transferPage asks the Owner to confirm a transfer with their password

@@ -160,6 +160,8 @@ type Field struct {
 	// Optional fields are not required by the browser; the service says
 	// when one is needed (a Reply-To only when replies go elsewhere).
 	Optional bool
+	// ZeroOK lets a number field take 0; numbers start at 1 otherwise.
+	ZeroOK bool
 }
 
 // Width is how wide the input is drawn, by what it holds: "s" for a

@@ -195,6 +195,7 @@ func (s *Server) routes(api, scim http.Handler) {
 	s.mux.HandleFunc("GET /settings/organization", s.requireUser(s.handleOrg))
 	s.mux.HandleFunc("POST /settings/organization/licenses", s.requireUser(s.handleOrgLicenses))
 	s.mux.HandleFunc("POST /settings/organization/email-at-scale", s.requireUser(s.handleOrgEmailAtScale))
+	s.mux.HandleFunc("POST /settings/organization/sign-in-security", s.requireUser(s.handleOrgTwoStep))
 	s.mux.HandleFunc("GET /settings/organization/transfer", s.requireUser(s.handleTransferConfirm))
 	s.mux.HandleFunc("POST /settings/organization/transfer", s.requireUser(s.handleTransfer))
 	s.mux.HandleFunc("GET /settings/audit-log", s.requireUser(s.handleAuditLog))

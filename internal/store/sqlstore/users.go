@@ -595,7 +595,8 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	// Dialect.ExportOrg. An index on (org_id, id) would spare the rows of
 	// other orgs.
 	rows, err := tx.query(ctx, `SELECT `+userColumns+`,
-			coalesce(i.first_name || ' ' || i.last_name, '')
+			coalesce(i.first_name || ' ' || i.last_name, ''),
+			EXISTS (SELECT 1 FROM twostep_factors f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)
 		FROM users u LEFT JOIN users i ON i.id = u.invited_by
 		WHERE `+tx.dialect.ExportOrg+` = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
 		ORDER BY u.id LIMIT $3`, orgID, afterID, limit)
@@ -607,7 +608,7 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	for rows.Next() {
 		batch = append(batch, muster.ExportedUser{})
 		e := &batch[len(batch)-1]
-		if err := scanUser(rowWithExtra{rows, &e.InvitedByName}, &e.User); err != nil {
+		if err := scanUser(rowWithExtra{rows, []any{&e.InvitedByName, &e.TwoStep}}, &e.User); err != nil {
 			return nil, err
 		}
 	}
@@ -625,7 +626,7 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 // asks for and the trailing ones into extra.
 type rowWithExtra struct {
 	row   interface{ Scan(...any) error }
-	extra any
+	extra []any
 }
 
-func (r rowWithExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra)...) }
+func (r rowWithExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }

@@ -1,0 +1,71 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+)
+
+// TestSignInSecurityForm is the Owner's sign-in security on Settings →
+// Organization: refused values are shown beside their inputs, a saved
+// policy is said and shown, and an Admin sees it but cannot change it.
+func TestSignInSecurityForm(t *testing.T) {
+	s := newSite(t)
+	_, ownerCtx := s.org()
+	owner := s.browser()
+	owner.signIn(s.ownerEmail, ownerPassword)
+	want(t, owner.get("/settings/organization"), 200, "Sign-in security", "Not required", `value="7"`)
+	want(t, owner.post("/settings/organization/sign-in-security", url.Values{"two_step": {"admins"}, "grace_days": {"x"}}),
+		422, "Enter a number of days from 0 to 90.")
+	want(t, owner.post("/settings/organization/sign-in-security", url.Values{"grace_days": {"3"}}),
+		422, "Choose whom two-step verification is required of.")
+	want(t, owner.follow(owner.post("/settings/organization/sign-in-security", url.Values{"two_step": {"admins"},
+		"grace_days": {"3"}, "remember_browser": {"on"}})), 200,
+		"Two-step verification is required of Owners and Admins for password sign-in.", `value="admins" checked`, `value="3"`, `name="remember_browser" checked`)
+
+	s.invite(ownerCtx, "Adam", "Admin", "adam@example.com", muster.RoleAdmin)
+	admin := s.join("adam@example.com", "adam's long password")
+	want(t, admin.get("/settings/organization"), 200, "Required for Owners and Admins")
+	p := admin.post("/settings/organization/sign-in-security", url.Values{"two_step": {"off"}, "grace_days": {"3"}})
+	if p.StatusCode != http.StatusForbidden {
+		t.Fatalf("an Admin's change of the policy: %d; want 403", p.StatusCode)
+	}
+}
+
+// TestEnrolmentAtSignIn: past the grace period, the password leads only to
+// setting up an authenticator app, which then completes the sign-in.
+func TestEnrolmentAtSignIn(t *testing.T) {
+	s := newSite(t)
+	_, ownerCtx := s.org()
+	if _, err := s.svc.SetTwoStepPolicy(ownerCtx, service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	p := b.signIn(s.ownerEmail, ownerPassword)
+	wantRedirect(t, p, "/signin/two-step")
+	p = b.follow(p)
+	want(t, p, 200, "your organization requires two-step verification", "Set it up to finish signing in.")
+	if strings.Contains(p.body, "Not now") {
+		t.Fatal("past the grace period, the page offers to skip enrolment")
+	}
+	if p := b.get("/settings/organization"); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("with the password alone, Settings answered %d; want a redirect to sign in", p.StatusCode)
+	}
+	want(t, b.post("/signin/two-step/skip", nil), 403, "requires two-step verification")
+	p = b.follow(b.post("/signin/two-step/totp", nil))
+	m := regexp.MustCompile(`class="secret-value"[^>]*>([A-Z2-7 ]+)<`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("the set-up page shows no key:\n%s", p.body)
+	}
+	code, _ := totp.GenerateCode(strings.ReplaceAll(m[1], " ", ""), s.now0())
+	want(t, b.post("/signin/two-step/totp/confirm", url.Values{"code": {"000000"}}), 422, "That code is not right")
+	want(t, b.post("/signin/two-step/totp/confirm", url.Values{"code": {code}}), 200, "Save these codes now")
+	want(t, b.get("/settings/organization"), 200, "Sign-in security")
+}
