@@ -588,3 +588,59 @@ func TestPasskeyRename(t *testing.T) {
 		}
 	})
 }
+
+// TestPasskeyCountsForPolicy: where the organization requires two-step
+// verification, a passkey is a factor like an app: its person is asked for
+// the second step, not led to enrolment; and it counts for the last-factor
+// rule beside an authenticator app.
+func TestPasskeyCountsForPolicy(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone}); err != nil {
+			t.Fatal(err)
+		}
+		admin := f.active("Ada", muster.RoleAdmin)
+		step, err := f.svc.FindSecondStep(context.Background(), f.passwordStep(t, admin))
+		if err != nil || !step.Enrol || step.CanSkip {
+			t.Fatalf("without a factor, past a grace of 0 days: %+v, %v; want enrolment only", step, err)
+		}
+
+		key, _ := f.addPasskey(t, "Key")
+		pending := f.passwordStep(t, f.owner)
+		step, err = f.svc.FindSecondStep(context.Background(), pending)
+		if err != nil || step.Enrol || len(step.Factors) != 1 || step.Factors[0].Kind != muster.FactorPasskey {
+			t.Fatalf("with a passkey: %+v, %v; want the second step with it", step, err)
+		}
+		if st, err := f.svc.TwoStep(f.as(f.owner)); err != nil || !st.Required || len(st.Factors) != 1 {
+			t.Fatalf("TwoStep: %+v, %v", st, err)
+		}
+		if done, err := f.passkeySecondStep(t, key, passkeyOrigin); err != nil || done.Session == nil {
+			t.Fatalf("the second step: %+v, %v", done, err)
+		}
+
+		// With an authenticator app too, the passkey is not the last factor;
+		// then the app is, and a passkey no longer there cannot confirm.
+		en, err := f.svc.StartTOTP(f.as(f.owner), "", browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secretText := en.Secret
+		if done, err := f.svc.ConfirmTOTP(f.as(f.owner), "", codeAt(t, secretText, f.clock.Now()), browser); err != nil ||
+			done.RecoveryCodes != nil {
+			t.Fatalf("ConfirmTOTP: %+v, %v; want no new recovery codes (the passkey's stand)", done, err)
+		}
+		if err := f.svc.RemoveFactor(f.as(f.owner), f.passkeyID(t, "Key"), "", ""); err != nil {
+			t.Fatalf("removing the passkey beside an app: %v", err)
+		}
+		st, err := f.svc.TwoStep(f.as(f.owner))
+		if err != nil || len(st.Factors) != 1 || st.Factors[0].Kind != muster.FactorTOTP {
+			t.Fatalf("TwoStep after: %+v, %v; want the app alone", st, err)
+		}
+		_, err = f.svc.BeginPasskeyConfirmation(f.as(f.owner), passkeySession)
+		wantCode(t, err, muster.ECONFLICT)
+		f.clock.Advance(30 * time.Second)
+		if err := f.svc.RemoveFactor(f.as(f.owner), st.Factors[0].ID, twoStepPassword, codeAt(t, secretText, f.clock.Now())); err != nil {
+			t.Fatalf("removing the app, the last factor, with its code: %v", err)
+		}
+	})
+}
