@@ -371,6 +371,9 @@ type UserFilter struct {
 	TeamID int64
 	// PrimaryOnly narrows TeamID to the users whose primary team it is.
 	PrimaryOnly bool
+	// TwoStep selects the users with ("on") or without ("off") a second
+	// factor on; empty selects both (AUTH-7).
+	TwoStep string
 	// Sort is the order; empty means by name. Desc reverses it.
 	Sort UserSort
 	Desc bool

@@ -48,6 +48,13 @@ func TestExportUsersGolden(t *testing.T) {
 		zoe := invite("Zoë", "Ångström", "zoe@example.org", muster.RoleManager, sales.ID, ops.ID, def)
 		f.clock.Advance(time.Hour)
 		f.accept(zoe.Link)
+		// Zoë has an authenticator app on: the last column says so.
+		if err := db.Update(context.Background(), func(tx muster.Tx) error {
+			return tx.CreateFactor(context.Background(), &muster.Factor{OrgID: f.org.ID, UserID: zoe.User.ID,
+				Kind: muster.FactorTOTP, Secret: []byte("sealed"), CreatedAt: f.clock.Now(), EnabledAt: f.clock.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
 		invite("=HYPERLINK(\"http://x\")", "+1", "formula@example.org", muster.RoleBasic, def)
 		invite("@SUM(A1)", "-minus", "at@example.org", muster.RoleBasic, ops.ID, sales.ID)
 		gone := invite("Line\nBreak", "O'Brien, Jr.", "gone@example.org", muster.RoleBasic, def)

@@ -918,8 +918,9 @@ func (s *Service) RegenerateTwoStepRecoveryCodes(ctx context.Context) (*Recovery
 // and never the Owner's (muster.CheckResetTwoStep). The person is emailed,
 // and signs in next with their password alone, or, where the organization
 // requires two-step verification, sets it up again.
-func (s *Service) ResetTwoStep(ctx context.Context, userID int64) error {
-	return s.update(ctx, func(tx *txn) error {
+func (s *Service) ResetTwoStep(ctx context.Context, userID int64) (*muster.User, error) {
+	var out *muster.User
+	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -931,6 +932,7 @@ func (s *Service) ResetTwoStep(ctx context.Context, userID int64) error {
 		if err := muster.CheckResetTwoStep(a.role, a.id(), target); err != nil {
 			return err
 		}
+		out = target
 		n, err := tx.DeleteUserFactors(ctx, target.ID)
 		if err != nil {
 			return err
@@ -951,6 +953,7 @@ func (s *Service) ResetTwoStep(ctx context.Context, userID int64) error {
 			"Your next sign-in asks for your password alone, unless your organization requires two-step verification: "+
 				"then set it up again when you sign in.", "")
 	})
+	return out, err
 }
 
 // ----- The organization's policy -----

@@ -343,15 +343,15 @@ func TestResetTwoStepRules(t *testing.T) {
 			f.enrolTOTP(t, u)
 		}
 		// Never one's own, never the Owner's, nobody's without a factor.
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(admin), admin.ID) })
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(admin), f.owner.ID) })
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(f.owner), f.owner.ID) })
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(manager), admin.ID) })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.ResetTwoStep(f.as(admin), admin.ID); return err })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.ResetTwoStep(f.as(admin), f.owner.ID); return err })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.ResetTwoStep(f.as(f.owner), f.owner.ID); return err })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.ResetTwoStep(f.as(manager), admin.ID); return err })
 		// An Admin manages Managers and Basic Users, not other Admins.
-		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.ResetTwoStep(f.as(admin), other.ID) })
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.ResetTwoStep(f.as(admin), other.ID); return err })
 
 		mails := outboxCount(t, db, f.org.ID)
-		e := f.changed(t, func() error { return f.svc.ResetTwoStep(f.as(admin), manager.ID) })
+		e := f.changed(t, func() error { _, err := f.svc.ResetTwoStep(f.as(admin), manager.ID); return err })
 		wantEvent(t, e, muster.ActionTwoStepReset, admin, muster.TargetUser, manager.ID)
 		msgs := outboxMessages(t, db, f.org.ID)
 		if len(msgs) != mails+1 || msgs[0].To != manager.Email || !strings.Contains(msgs[0].Text, "reset your two-step verification") {
@@ -361,9 +361,9 @@ func TestResetTwoStepRules(t *testing.T) {
 		if err != nil || in.Session == nil {
 			t.Fatalf("SignIn after reset = %+v, %v; want a session with the password alone", in, err)
 		}
-		f.refused(t, muster.ECONFLICT, func() error { return f.svc.ResetTwoStep(f.as(admin), manager.ID) })
+		f.refused(t, muster.ECONFLICT, func() error { _, err := f.svc.ResetTwoStep(f.as(admin), manager.ID); return err })
 		// The Owner resets an Admin's.
-		f.changed(t, func() error { return f.svc.ResetTwoStep(f.as(f.owner), other.ID) })
+		f.changed(t, func() error { _, err := f.svc.ResetTwoStep(f.as(f.owner), other.ID); return err })
 	})
 }
 
@@ -521,5 +521,47 @@ func TestRememberBrowser(t *testing.T) {
 		if in, _ := f.svc.SignIn(context.Background(), u.Email, twoStepPassword, remembered); in == nil || in.Pending == nil {
 			t.Fatal("a browser remembered 30 days ago skipped the second step")
 		}
+	})
+}
+
+// TestUsersTwoStepFilter: the Users tab lists who has two-step verification
+// on, filters by it and counts what it filters.
+func TestUsersTwoStepFilter(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		on := f.active("Ona", muster.RoleBasic)
+		off := f.active("Ofer", muster.RoleBasic)
+		f.enrolTOTP(t, on)
+		// An authenticator app still being set up does not count.
+		if _, err := f.svc.StartTOTP(f.as(off), "", browser); err != nil {
+			t.Fatal(err)
+		}
+		names := func(q service.UserQuery) ([]string, *service.UserPage) {
+			t.Helper()
+			q.Count = true
+			page, err := f.svc.FindUsers(f.as(f.owner), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, u := range page.Users {
+				out = append(out, u.FirstName)
+			}
+			return out, page
+		}
+		got, page := names(service.UserQuery{TwoStep: "on"})
+		if strings.Join(got, ",") != "Ona" || page.Total != 1 || !page.TwoStep[on.ID] {
+			t.Fatalf("two-step on: %v (total %d, marked %v); want Ona", got, page.Total, page.TwoStep)
+		}
+		got, page = names(service.UserQuery{TwoStep: "off", Sort: "email"})
+		if len(got) != 2 || page.Total != 2 || page.TwoStep[off.ID] {
+			t.Fatalf("two-step off: %v (total %d); want Olive and Ofer", got, page.Total)
+		}
+		_, page = names(service.UserQuery{})
+		if len(page.Users) != 3 || len(page.TwoStep) != 1 {
+			t.Fatalf("the whole list marks %v; want Ona alone", page.TwoStep)
+		}
+		_, err := f.svc.FindUsers(f.as(f.owner), service.UserQuery{TwoStep: "maybe"})
+		wantCode(t, err, muster.EINVALID)
 	})
 }

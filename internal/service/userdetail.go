@@ -27,6 +27,8 @@ type UserDetail struct {
 	History []*muster.AuditEvent
 	// People are the users the events name, by id.
 	People map[int64]*muster.User
+	// Factors are the user's second factors that are on (AUTH-7).
+	Factors []*muster.Factor
 }
 
 // userDetailEvents is how many recent events the user page shows.
@@ -59,6 +61,11 @@ func (s *Service) FindUserDetail(ctx context.Context, userID int64) (*UserDetail
 		if d.Sessions, err = tx.FindUserSessions(ctx, u.ID); err != nil {
 			return nil, err
 		}
+		factors, err := tx.FindUserFactors(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.Factors = enabledFactors(factors)
 		if d.Org.EmailAtScale {
 			if d.SendAs, err = tx.FindUserSendAs(ctx, u.ID); err != nil {
 				return nil, err

@@ -654,6 +654,9 @@ type UserQuery struct {
 	Status string
 	Role   string
 	TeamID int64
+	// TwoStep is "on" or "off" for the users with or without two-step
+	// verification; empty for both.
+	TwoStep string
 	// Sort names the order (muster.UserSorts); empty is by name. Desc
 	// reverses it.
 	Sort string
@@ -678,6 +681,9 @@ type UserPage struct {
 	// Total is the number of users the filters select, when asked for; a
 	// Total of MaxUserCount means at least that many.
 	Total int
+	// TwoStep holds the users of the page who have two-step verification
+	// on (AUTH-7).
+	TwoStep map[int64]bool
 }
 
 // MaxUserCount bounds how many users a listing counts: beyond it, its
@@ -778,7 +784,18 @@ func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPag
 	if more {
 		users = users[:limit]
 	}
-	page := &UserPage{Users: users}
+	page := &UserPage{Users: users, TwoStep: map[int64]bool{}}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	factors, err := tx.CountEnabledFactors(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id := range factors {
+		page.TwoStep[id] = true
+	}
 	if cur != nil {
 		page.Offset = cur.Offset
 	}
@@ -815,7 +832,7 @@ func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPag
 // that the list's first page does not count every user.
 func countUsers(ctx context.Context, tx *txn, filter muster.UserFilter) (int, error) {
 	filter.After = nil
-	if filter.Query != "" || filter.Status != "" || filter.Role != "" || filter.TeamID != 0 {
+	if filter.Query != "" || filter.Status != "" || filter.Role != "" || filter.TeamID != 0 || filter.TwoStep != "" {
 		return tx.CountUsers(ctx, filter, MaxUserCount)
 	}
 	org, err := tx.FindOrg(ctx, filter.OrgID)
@@ -849,6 +866,12 @@ func (q UserQuery) filter(orgID int64) (muster.UserFilter, *userCursor, error) {
 			return f, nil, muster.Errorf(muster.EINVALID, "The role must be owner, admin, manager or basic.")
 		}
 		f.Role = role
+	}
+	switch q.TwoStep {
+	case "", "on", "off":
+		f.TwoStep = q.TwoStep
+	default:
+		return f, nil, muster.Errorf(muster.EINVALID, "The two-step filter must be on or off.")
 	}
 	var ok bool
 	if f.Sort, ok = muster.ParseUserSort(q.Sort); !ok {

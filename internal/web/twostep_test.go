@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,4 +70,46 @@ func TestEnrolmentAtSignIn(t *testing.T) {
 	want(t, b.post("/signin/two-step/totp/confirm", url.Values{"code": {"000000"}}), 422, "That code is not right")
 	want(t, b.post("/signin/two-step/totp/confirm", url.Values{"code": {code}}), 200, "Save these codes now")
 	want(t, b.get("/settings/organization"), 200, "Sign-in security")
+}
+
+// TestResetTwoStepPage: the person's page offers an Admin the reset of a
+// Manager's two-step verification, not of the Owner's nor their own.
+func TestResetTwoStepPage(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	s.invite(ownerCtx, "Adam", "Admin", "adam@example.com", muster.RoleAdmin)
+	admin := s.join("adam@example.com", "adam's long password")
+	mary := s.invite(ownerCtx, "Mary", "Manager", "mary@example.com", muster.RoleManager)
+	s.join("mary@example.com", "mary's long password")
+	enrol := func(id, org int64) {
+		ctx := muster.NewContext(context.Background(), muster.Principal{UserID: id, OrgID: org, Origin: "test"})
+		en, err := s.svc.StartTOTP(ctx, "", service.Client{Origin: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.GenerateCode(en.Secret, s.now0())
+		if _, err := s.svc.ConfirmTOTP(ctx, "", code, service.Client{Origin: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enrol(owner.ID, owner.OrgID)
+	enrol(mary.ID, owner.OrgID)
+
+	marysPage := "/settings/roles-access/users/" + strconv.FormatInt(mary.ID, 10)
+	want(t, admin.get(marysPage), 200, "Two-step verification", "Authenticator app", "Reset two-step verification")
+	p := admin.get("/settings/roles-access/users/" + strconv.FormatInt(owner.ID, 10))
+	want(t, p, 200, "Authenticator app")
+	if strings.Contains(p.body, "Reset two-step verification") {
+		t.Fatal("an Admin is offered to reset the Owner's two-step verification")
+	}
+	want(t, admin.get(marysPage+"/two-step-reset"), 200, "Reset Mary Manager&#39;s two-step verification?")
+	want(t, admin.follow(admin.post(marysPage+"/two-step-reset", nil)), 200,
+		"Mary Manager&#39;s two-step verification is reset; they were told by email.", "Off.")
+	if msg := s.deliver("mary@example.com"); !strings.Contains(msg.Text, "reset your two-step verification") {
+		t.Fatalf("Mary's email: %q", msg.Text)
+	}
+	p = admin.post("/settings/roles-access/users/"+strconv.FormatInt(owner.ID, 10)+"/two-step-reset", nil)
+	if p.StatusCode != http.StatusForbidden {
+		t.Fatalf("an Admin's reset of the Owner: %d; want 403", p.StatusCode)
+	}
 }

@@ -19,13 +19,17 @@ type userPage struct {
 	Activated, Deactivated timeLabel
 	InvitedBy              string
 	SignOutURL             string
-	History                []auditRow
-	Events                 []auditRow
-	EventsURL              string
-	Sessions               []sessionRow
-	SendAs                 []string
-	Tokens                 []tokenRow
-	EmailAtScale           bool
+	// TwoStep names the person's second factors; ResetTwoStepURL, when
+	// the actor may, resets them.
+	TwoStep         []string
+	ResetTwoStepURL string
+	History         []auditRow
+	Events          []auditRow
+	EventsURL       string
+	Sessions        []sessionRow
+	SendAs          []string
+	Tokens          []tokenRow
+	EmailAtScale    bool
 	// Back is this page's own address, where its actions return.
 	Back string
 }
@@ -47,6 +51,12 @@ func (s *Server) handleUserPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(d.Sessions) > 0 && muster.CheckUserAction(muster.ActionSessionsEnded, actor.Role, actor.ID, u) == nil {
 		p.SignOutURL = userPath(u.ID, "sign-out")
+	}
+	for _, f := range d.Factors {
+		p.TwoStep = append(p.TwoStep, f.Kind.Label())
+	}
+	if len(d.Factors) > 0 && muster.CheckResetTwoStep(actor.Role, actor.ID, u) == nil {
+		p.ResetTwoStepURL = userPath(u.ID, "two-step-reset")
 	}
 	for _, e := range d.History {
 		p.History = append(p.History, describeEvent(e, names, d.People))
@@ -81,4 +91,26 @@ func (s *Server) handleSignOutEverywhere(w http.ResponseWriter, r *http.Request)
 	}
 	s.redirectWith(w, r, userPath(u.ID, ""), u.Name()+" is signed out everywhere: every browser they were signed in "+
 		"with must sign in again. Their API tokens still work; revoke them on Settings → API tokens.")
+}
+
+// resetTwoStepPage confirms an Admin's reset of a person's two-step
+// verification (a lost phone).
+func resetTwoStepPage(u *muster.User) confirmPage {
+	return confirmPage{Heading: "Reset " + u.Name() + "'s two-step verification?",
+		Lines: []string{"Their authenticator app, passkeys and recovery codes stop working, and browsers they asked to be remembered ask again.",
+			"Their next password sign-in asks for the password alone, or, where the organization requires two-step verification, leads them to set it up again.",
+			u.FirstName + " is told by email. Make sure it is them who asked: whoever has their password gets in with it alone."},
+		Action: userPath(u.ID, "two-step-reset"), Button: "Reset two-step verification", Cancel: userPath(u.ID, "")}
+}
+
+func (s *Server) handleResetTwoStepConfirm(w http.ResponseWriter, r *http.Request) {
+	if u, ok := pathTarget(s, w, r, s.svc.FindUser); ok {
+		s.renderConfirm(w, r, "Reset two-step verification", "users", resetTwoStepPage(u))
+	}
+}
+
+func (s *Server) handleResetTwoStep(w http.ResponseWriter, r *http.Request) {
+	if u, ok := pathTarget(s, w, r, s.svc.ResetTwoStep); ok {
+		s.redirectWith(w, r, userPath(u.ID, ""), u.Name()+"'s two-step verification is reset; they were told by email.")
+	}
 }

@@ -34,9 +34,11 @@ type usersPage struct {
 	Status   string
 	Role     string
 	TeamID   int64
+	TwoStep  string
 	Teams    []*muster.Team
 	Statuses []option
 	Roles    []option
+	TwoSteps []option
 	Sizes    []option
 	// Order is the current order, kept by the filter form.
 	Sort, Dir string
@@ -83,6 +85,7 @@ type userRow struct {
 	Role           string
 	Status         muster.Status
 	Expired        bool
+	TwoStep        bool
 	Invited        timeLabel
 	LastSignIn     timeLabel
 	PrimaryTeam    string
@@ -173,7 +176,7 @@ func usersQuery(q url.Values) service.UserQuery {
 		size = service.DefaultPageSize
 	}
 	return service.UserQuery{Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Role: q.Get("role"),
-		TeamID: team, Sort: q.Get("sort"), Desc: q.Get("dir") == "desc", Cursor: q.Get("after"), Limit: size, Count: true}
+		TeamID: team, TwoStep: q.Get("two_step"), Sort: q.Get("sort"), Desc: q.Get("dir") == "desc", Cursor: q.Get("after"), Limit: size, Count: true}
 }
 
 // thousands writes n with commas between groups of three digits.
@@ -211,10 +214,10 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.Form
 	uq := usersQuery(q)
-	p := usersPage{Page: s.page(w, r, "Roles & Access"), Search: uq.Search, Status: uq.Status, Role: uq.Role,
+	p := usersPage{Page: s.page(w, r, "Roles & Access"), Search: uq.Search, Status: uq.Status, Role: uq.Role, TwoStep: uq.TwoStep,
 		TeamID: uq.TeamID, Sort: q.Get("sort"), Dir: q.Get("dir"), Mailbox: s.mailbox, Back: r.URL.RequestURI()}
 	p.Section = "users"
-	p.Filtered = p.Search != "" || p.Status != "" || p.Role != "" || p.TeamID != 0
+	p.Filtered = p.Search != "" || p.Status != "" || p.Role != "" || p.TeamID != 0 || p.TwoStep != ""
 	users, err := s.svc.FindUserDirectory(r.Context(), uq)
 	if s.refused(w, r, err) {
 		return
@@ -230,6 +233,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	for _, role := range muster.Roles {
 		p.Roles = append(p.Roles, option{string(role), role.Label(), string(role) == p.Role})
 	}
+	p.TwoSteps = []option{{"on", "On", p.TwoStep == "on"}, {"off", "Off", p.TwoStep == "off"}}
 	for _, n := range pageSizes {
 		p.Sizes = append(p.Sizes, option{strconv.Itoa(n), strconv.Itoa(n), n == uq.Limit})
 	}
@@ -241,7 +245,9 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	actor, _ := current(r)
 	for _, u := range users.Users {
-		p.Rows = append(p.Rows, newUserRow(actor, u, names, now))
+		row := newUserRow(actor, u, names, now)
+		row.TwoStep = users.TwoStep[u.ID]
+		p.Rows = append(p.Rows, row)
 	}
 	p.Range = userRange(&users.UserPage)
 	if p.Total > 0 {

@@ -173,6 +173,8 @@ func (s *Server) routes(api, scim http.Handler) {
 	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/resend", s.requireUser(s.handleResend))
 	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/invite-link", s.requireUser(s.handleCopyInviteLink))
 	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/sign-out", s.requireUser(s.handleSignOutEverywhere))
+	s.mux.HandleFunc("GET "+usersPath+"/users/{id}/two-step-reset", s.requireUser(s.handleResetTwoStepConfirm))
+	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/two-step-reset", s.requireUser(s.handleResetTwoStep))
 	for action := range userActions {
 		s.mux.HandleFunc("GET "+usersPath+"/users/{id}/"+action, s.requireUser(s.handleUserConfirm(action)))
 		s.mux.HandleFunc("POST "+usersPath+"/users/{id}/"+action, s.requireUser(s.handleUserAction(action)))

@@ -345,7 +345,16 @@ func (c *userConds) base(f muster.UserFilter) {
 	if f.Role != "" {
 		c.where = append(c.where, `u.role = `+c.arg(f.Role))
 	}
+	switch f.TwoStep {
+	case "on":
+		c.where = append(c.where, `EXISTS (`+enabledFactor+`)`)
+	case "off":
+		c.where = append(c.where, `NOT EXISTS (`+enabledFactor+`)`)
+	}
 }
+
+// enabledFactor selects a user's second factor that is on.
+const enabledFactor = `SELECT 1 FROM twostep_factors tf WHERE tf.user_id = u.id AND tf.enabled_at IS NOT NULL`
 
 // search is how a listing matches f.Query: the conditions of its three
 // kinds of match (full name, last name, email), and whether each kind can
