@@ -95,12 +95,13 @@ type PasskeyCeremony struct {
 	OrgID     int64
 	UserID    int64
 	TokenHash []byte
-	// Purpose is PasskeyRegister, PasskeySignIn or PasskeyConfirm.
+	// Purpose is PasskeyRegister, PasskeyEnrol, PasskeySignIn or
+	// PasskeyConfirm.
 	Purpose string
 	// BoundID is what the ceremony belongs to: the console session that
 	// began a registration or a confirmation, the pending sign-in
-	// (SignInChallenge) of a second step. A finish from elsewhere is
-	// refused.
+	// (SignInChallenge) of an enrolment or a second step. A finish from
+	// elsewhere is refused.
 	BoundID int64
 	// Name is the name a registration gives the new passkey.
 	Name string
@@ -118,6 +119,9 @@ const (
 	PasskeyRegister = "register"
 	// PasskeySignIn is the second step of a password sign-in.
 	PasskeySignIn = "signin"
+	// PasskeyEnrol adds the first passkey of a person inside their pending
+	// sign-in, where the organization requires two-step verification.
+	PasskeyEnrol = "enrol"
 	// PasskeyConfirm proves, in a signed-in session, that the person holds
 	// a passkey now: turning the last factor off asks for a current one.
 	PasskeyConfirm = "confirm"

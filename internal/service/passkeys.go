@@ -321,6 +321,7 @@ func (s *Service) takeCeremony(ctx context.Context, tx *txn, token, purpose stri
 type PasskeyAdded struct {
 	Passkey       *muster.Passkey
 	RecoveryCodes *RecoveryCodes
+	factor        *muster.Factor
 }
 
 // FinishPasskeyRegistration checks the browser's answer to a registration
@@ -336,53 +337,143 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 		refusal error
 	)
 	err := s.update(ctx, func(tx *txn) error {
-		out, refusal = nil, nil
 		u, err := s.lockPasskeyOwner(ctx, tx)
 		if err != nil {
 			return err
 		}
-		c, data, err := s.takeCeremony(ctx, tx, token, muster.PasskeyRegister, u.ID, sessionID)
-		if err != nil {
-			return err
-		}
-		pu, factors, err := loadPasskeyUser(ctx, tx, u)
-		if err != nil {
-			return err
-		}
-		cred, err := s.verifyRegistration(pu, data, response)
-		if err != nil {
-			// The used-up ceremony is kept: its challenge must not be
-			// answered again.
-			refusal = err
-			return nil
-		}
-		if refusal = checkNewPasskey(pu.keys, cred, c.Name); refusal != nil {
-			return nil
-		}
-		if taken, err := tx.FactorCredentialRegistered(ctx, cred.ID); err != nil {
-			return err
-		} else if taken {
-			// Registered by someone else: say no more than that.
-			refusal = muster.Errorf(muster.ECONFLICT, "This passkey can't be registered. Use another one.")
-			return nil
-		}
-		p := s.newPasskey(u, c.Name, cred, tx.now)
-		f := &muster.Factor{OrgID: u.OrgID, UserID: u.ID, Kind: muster.FactorPasskey, Name: p.Name,
-			CredentialID: p.CredentialID, Data: p.EncodeData(), CreatedAt: tx.now, EnabledAt: tx.now}
-		if err := tx.CreateFactor(ctx, f); err != nil {
-			return err
-		}
-		p.ID = f.ID
-		out = &PasskeyAdded{Passkey: p}
 		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: originOf(ctx)}
-		if err := tx.audit(ctx, a, muster.ActionTwoStepFactorAdded, muster.TargetUser, u.ID, u.Email, nil,
-			map[string]any{"kind": string(muster.FactorPasskey), "name": p.Name}); err != nil {
+		out, refusal, err = s.addPasskey(ctx, tx, a, token, muster.PasskeyRegister, sessionID, response)
+		return err
+	})
+	if err == nil && refusal != nil {
+		return nil, refusal
+	}
+	return out, err
+}
+
+// addPasskey checks the answer to the registration ceremony token names (of
+// purpose, bound to boundID) and adds a's passkey, whose row is locked.
+// A refused answer comes back as refusal, the ceremony used up: the caller
+// commits and then returns it. err is a fault.
+func (s *Service) addPasskey(ctx context.Context, tx *txn, a *actor, token, purpose string, boundID int64,
+	response []byte) (out *PasskeyAdded, refusal, err error) {
+	u := a.user
+	c, data, err := s.takeCeremony(ctx, tx, token, purpose, u.ID, boundID)
+	if err != nil {
+		return nil, nil, err
+	}
+	pu, factors, err := loadPasskeyUser(ctx, tx, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	cred, refusal := s.verifyRegistration(pu, data, response)
+	if refusal == nil {
+		refusal = checkNewPasskey(pu.keys, cred, c.Name)
+	}
+	if refusal != nil {
+		// The used-up ceremony is kept: its challenge must not be
+		// answered again.
+		return nil, refusal, nil
+	}
+	if taken, err := tx.FactorCredentialRegistered(ctx, cred.ID); err != nil {
+		return nil, nil, err
+	} else if taken {
+		// Registered by someone else: say no more than that.
+		return nil, muster.Errorf(muster.ECONFLICT, "This passkey can't be registered. Use another one."), nil
+	}
+	p := s.newPasskey(u, c.Name, cred, tx.now)
+	f := &muster.Factor{OrgID: u.OrgID, UserID: u.ID, Kind: muster.FactorPasskey, Name: p.Name,
+		CredentialID: p.CredentialID, Data: p.EncodeData(), CreatedAt: tx.now, EnabledAt: tx.now}
+	if err := tx.CreateFactor(ctx, f); err != nil {
+		return nil, nil, err
+	}
+	p.ID = f.ID
+	out = &PasskeyAdded{Passkey: p, factor: f}
+	if err := tx.audit(ctx, a, muster.ActionTwoStepFactorAdded, muster.TargetUser, u.ID, u.Email, nil,
+		map[string]any{"kind": string(muster.FactorPasskey), "name": p.Name}); err != nil {
+		return nil, nil, err
+	}
+	if len(enabledFactors(factors)) == 0 {
+		if out.RecoveryCodes, err = newTwoStepRecoveryCodes(ctx, tx, a, u); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, nil, nil
+}
+
+// BeginPasskeyEnrolment begins adding a passkey named name as the first
+// factor of the person of the pending sign-in of token, whom the
+// organization requires two-step verification of: the sign-in's
+// enrolment, which FinishPasskeyEnrolment completes.
+func (s *Service) BeginPasskeyEnrolment(ctx context.Context, token, name string) (*PasskeyOptions, error) {
+	if err := s.passkeysAvailable(); err != nil {
+		return nil, err
+	}
+	name = muster.CleanName(name)
+	if err := checkPasskeyName(name); err != nil {
+		return nil, err
+	}
+	var out *PasskeyOptions
+	err := s.update(ctx, func(tx *txn) error {
+		ch, u, err := liveChallenge(ctx, tx, token)
+		if err != nil {
 			return err
 		}
-		if len(enabledFactors(factors)) == 0 {
-			out.RecoveryCodes, err = newTwoStepRecoveryCodes(ctx, tx, a, u)
+		// Locked: the limit on ceremonies holds under concurrency.
+		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
+			return err
 		}
+		if err := enrolsWithoutFactor(ctx, tx, u); err != nil {
+			return err
+		}
+		pu, _, err := loadPasskeyUser(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		creation, data, err := s.rp.wa.BeginRegistration(pu)
+		if err != nil {
+			return err
+		}
+		out, err = s.startCeremony(ctx, tx, u, muster.PasskeyEnrol, ch.ID, name, creation.Response, data)
 		return err
+	})
+	return out, err
+}
+
+// FinishPasskeyEnrolment adds the passkey the browser answered an enrolment
+// (BeginPasskeyEnrolment) with, and completes the pending sign-in of token
+// with it: the session, and the person's recovery codes, shown once.
+func (s *Service) FinishPasskeyEnrolment(ctx context.Context, token, ceremony string, response []byte, c Client) (*SecondStepDone, error) {
+	if err := s.passkeysAvailable(); err != nil {
+		return nil, err
+	}
+	var (
+		out     *SecondStepDone
+		refusal error
+	)
+	err := s.update(ctx, func(tx *txn) error {
+		out, refusal = nil, nil
+		ch, u, err := liveChallenge(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
+			return err
+		}
+		if err := enrolsWithoutFactor(ctx, tx, u); err != nil {
+			return err
+		}
+		a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.Origin}
+		added, refused, err := s.addPasskey(ctx, tx, a, ceremony, muster.PasskeyEnrol, ch.ID, response)
+		if err != nil || refused != nil {
+			refusal = refused
+			return err
+		}
+		if out, err = s.finishSecondStep(ctx, tx, ch, u, added.factor, false, c); err != nil {
+			return err
+		}
+		out.RecoveryCodes = added.RecoveryCodes
+		return nil
 	})
 	if err == nil && refusal != nil {
 		return nil, refusal

@@ -644,3 +644,70 @@ func TestPasskeyCountsForPolicy(t *testing.T) {
 		}
 	})
 }
+
+// TestEnrolmentNeedsNoFactor: a pending sign-in of someone with a passkey
+// cannot pass by setting up an authenticator app instead of the second
+// step: the password alone adds no factor.
+func TestEnrolmentNeedsNoFactor(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		f.addPasskey(t, "Key")
+		pending := f.passwordStep(t, f.owner)
+		_, err := f.svc.StartTOTP(context.Background(), pending, browser)
+		wantCode(t, err, muster.ECONFLICT)
+		_, err = f.svc.ConfirmTOTP(context.Background(), pending, "123456", browser)
+		wantCode(t, err, muster.ECONFLICT)
+		_, err = f.svc.BeginPasskeyEnrolment(context.Background(), pending, "Another key")
+		wantCode(t, err, muster.ECONFLICT)
+		if st, err := f.svc.TwoStep(f.as(f.owner)); err != nil || len(st.Factors) != 1 || st.PendingTOTP {
+			t.Fatalf("TwoStep: %+v, %v; want the passkey alone", st, err)
+		}
+	})
+}
+
+// TestPasskeyEnrolment: where the organization requires two-step
+// verification, someone without a factor may set up a passkey inside their
+// sign-in, which it completes, with their recovery codes.
+func TestPasskeyEnrolment(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone}); err != nil {
+			t.Fatal(err)
+		}
+		admin := f.active("Ada", muster.RoleAdmin)
+		pending := f.passwordStep(t, admin)
+		_, err := f.svc.BeginPasskeyEnrolment(context.Background(), pending, "")
+		wantCode(t, err, muster.EINVALID)
+		begun, err := f.svc.BeginPasskeyEnrolment(context.Background(), pending, "Ada's key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := webauthntest.New(t)
+		answer := key.Create(begun.Options, passkeyOrigin)
+		// Not for another sign-in.
+		_, err = f.svc.FinishPasskeyEnrolment(context.Background(), f.passwordStep(t, admin), begun.Token, answer, browser)
+		wantCode(t, err, muster.EGONE)
+		sessions := f.sessionCount(t, admin)
+		done, err := f.svc.FinishPasskeyEnrolment(context.Background(), pending, begun.Token, answer, browser)
+		if err != nil || done.Session == nil || done.RecoveryCodes == nil || len(done.RecoveryCodes.Codes) != 10 {
+			t.Fatalf("FinishPasskeyEnrolment: %+v, %v; want a session and recovery codes", done, err)
+		}
+		if n := f.sessionCount(t, admin); n != sessions+1 {
+			t.Fatalf("%d sessions; want one more", n)
+		}
+		// Next time, the passkey is the second step.
+		pending = f.passwordStep(t, admin)
+		step, err := f.svc.FindSecondStep(context.Background(), pending)
+		if err != nil || step.Enrol || len(step.Factors) != 1 || step.Factors[0].Name != "Ada's key" {
+			t.Fatalf("FindSecondStep: %+v, %v", step, err)
+		}
+		begun, err = f.svc.BeginPasskeySecondStep(context.Background(), pending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.VerifySecondStepPasskey(context.Background(), pending, begun.Token,
+			key.Get(begun.Options, passkeyOrigin), false, browser); err != nil {
+			t.Fatalf("the second step: %v", err)
+		}
+	})
+}

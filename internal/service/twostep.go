@@ -558,7 +558,25 @@ func (s *Service) enrolee(ctx context.Context, tx *txn, token string, c Client) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := enrolsWithoutFactor(ctx, tx, u); err != nil {
+		return nil, nil, err
+	}
 	return &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.Origin}, ch, nil
+}
+
+// enrolsWithoutFactor refuses the enrolment inside a pending sign-in of u
+// who has a factor already (a passkey, say): such a sign-in passes with
+// the second step, never by adding a factor the password alone could add.
+func enrolsWithoutFactor(ctx context.Context, tx *txn, u *muster.User) error {
+	factors, err := tx.FindUserFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(enabledFactors(factors)) > 0 {
+		return muster.Errorf(muster.ECONFLICT, "You have two-step verification already: finish signing in with your "+
+			"second factor or a recovery code.")
+	}
+	return nil
 }
 
 // StartTOTP begins setting up an authenticator app for the signed-in

@@ -29,6 +29,8 @@ func (s *Server) passkeyRoutes() {
 	s.mux.HandleFunc("POST "+passkeysPath+"/confirm-options", s.requireUser(s.handlePasskeyConfirmOptions))
 	s.mux.HandleFunc("POST "+secondStepPath+"/passkey/options", s.handleSecondStepPasskeyOptions)
 	s.mux.HandleFunc("POST "+secondStepPath+"/passkey", s.handleSecondStepPasskey)
+	s.mux.HandleFunc("POST "+secondStepPath+"/passkey/enrol-options", s.handleEnrolPasskeyOptions)
+	s.mux.HandleFunc("POST "+secondStepPath+"/passkey/enrol", s.handleEnrolPasskey)
 }
 
 // sentWithoutScript refuses a passkey form that came without the script's
@@ -204,5 +206,39 @@ func (s *Server) handleSecondStepPasskey(w http.ResponseWriter, r *http.Request)
 		s.renderSecondStep(w, r, httperr.Status(err), err)
 	default:
 		s.pendingEnded(w, r, err)
+	}
+}
+
+// handleEnrolPasskeyOptions begins adding the first passkey inside the
+// pending sign-in, where the organization requires two-step verification.
+func (s *Server) handleEnrolPasskeyOptions(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	begun, err := s.svc.BeginPasskeyEnrolment(r.Context(), pendingToken(r), r.PostForm.Get("name"))
+	s.writePasskeyOptions(w, r, begun, err)
+}
+
+// handleEnrolPasskey adds the passkey and completes the pending sign-in.
+func (s *Server) handleEnrolPasskey(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	token, response := passkeyAnswer(r)
+	if token == "" || len(response) == 0 {
+		s.renderSecondStep(w, r, http.StatusBadRequest, sentWithoutScript)
+		return
+	}
+	done, err := s.svc.FinishPasskeyEnrolment(r.Context(), pendingToken(r), token, response, s.client(r))
+	switch code := muster.ErrorCode(err); {
+	case code == "":
+		s.secondStepDone(w, r, done, safeNext(r.FormValue("next")))
+	case code == muster.EINTERNAL:
+		s.serverError(w, r, err)
+	case code == muster.EUNAUTHORIZED && muster.ErrorFields(err) == nil:
+		// The pending sign-in has ended.
+		s.pendingEnded(w, r, err)
+	default:
+		s.renderSecondStep(w, r, httperr.Status(err), err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/testsupport/browsertest"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
@@ -177,6 +179,30 @@ func TestBrowserPasskeysWithoutJavaScript(t *testing.T) {
 	off.Sees("refused", "No passkey was asked")
 	if keys, err := s.svc.Passkeys(ownerCtx); err != nil || len(keys) != 1 {
 		t.Fatalf("stored passkeys: %+v, %v; want Desk key alone", keys, err)
+	}
+}
+
+// TestBrowserPasskeyEnrolment: where the organization requires two-step
+// verification, a sign-in without a factor may set up a passkey, which
+// completes it.
+func TestBrowserPasskeyEnrolment(t *testing.T) {
+	b := browsertest.Chromium(t)
+	s := newSiteAt(t, storetest.OpenSQLite(t), localhost)
+	base := localhost(s.srv.URL)
+	_, ownerCtx := s.org()
+	if _, err := s.svc.SetTwoStepPolicy(ownerCtx, service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone}); err != nil {
+		t.Fatal(err)
+	}
+	b.AddSecurityKey()
+	b.SignIn(base, s.ownerEmail, ownerPassword)
+	b.Sees("enrolment", "your organization requires two-step verification", "Or add a passkey")
+	b.Type("name it", "Passkey name", "Desk key")
+	b.Click("recovery codes", byButton("Add a passkey"))
+	b.Sees("the first factor's recovery codes", "Your recovery codes")
+	b.Click("signed in", byButton("I have saved them"))
+	b.Sees("signed in", "Olive Owner", "Acme")
+	if keys, err := s.svc.Passkeys(ownerCtx); err != nil || len(keys) != 1 || keys[0].Name != "Desk key" {
+		t.Fatalf("stored passkeys: %+v, %v", keys, err)
 	}
 }
 

@@ -134,12 +134,16 @@ type secondStepPage struct {
 	// HasPasskey offers the person's passkeys (passkeys.js).
 	HasPasskey bool
 	Remember   bool
+	// PasskeysUnavailable says why this server cannot use passkeys; else
+	// enrolment offers one, named PasskeyName.
+	PasskeysUnavailable string
+	PasskeyName         Field
 	// GraceEnds says until when enrolment may be skipped.
 	GraceEnds string
 }
 
 // Errors is the form's error summary.
-func (p secondStepPage) Errors() *errorSummary { return summarize(p.Message, p.Code) }
+func (p secondStepPage) Errors() *errorSummary { return summarize(p.Message, p.Code, p.PasskeyName) }
 
 func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, status int, err error) {
 	step, serr := s.svc.FindSecondStep(r.Context(), pendingToken(r))
@@ -151,7 +155,10 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, status
 		Remember: r.PostFormValue("remember") == "on",
 		Code: Field{ID: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code",
 			Hint: "The 6-digit code your authenticator app shows, or one of your recovery codes.",
-			Max:  muster.MaxSecondStepCodeLength}}
+			Max:  muster.MaxSecondStepCodeLength},
+		PasskeysUnavailable: s.svc.PasskeysUnavailable(),
+		PasskeyName: Field{ID: "name", Label: "Passkey name", Type: "text", Value: r.PostFormValue("name"),
+			Max: muster.MaxNameLength, Hint: "To tell your passkeys apart, such as “YubiKey on my keyring”."}}
 	for _, f := range step.Factors {
 		p.HasTOTP = p.HasTOTP || f.Kind == muster.FactorTOTP
 		p.HasPasskey = p.HasPasskey || f.Kind == muster.FactorPasskey
@@ -162,7 +169,7 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, status
 	if !step.GraceEnds.IsZero() {
 		p.GraceEnds = humanTime(step.GraceEnds)
 	}
-	p.Message = showFieldErrors(err, map[string]*string{muster.FieldCode: &p.Code.Error})
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldCode: &p.Code.Error, muster.FieldName: &p.PasskeyName.Error})
 	httperr.SetRetryAfter(w.Header(), err)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "signin_two_step", p)

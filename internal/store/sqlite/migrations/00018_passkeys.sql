@@ -14,17 +14,17 @@ CREATE TABLE passkey_users (
     created_at INTEGER NOT NULL
 );
 
--- Begun ceremonies (registration, second step, confirmation): the
+-- Begun ceremonies (registration, enrolment, second step, confirmation): the
 -- challenge, as go-webauthn's session data, answered once before it
 -- expires, on any instance. The browser holds the token behind token_hash;
 -- bound_id is the console session (registration, confirmation) or the
--- pending sign-in (signin_challenges, second step) it belongs to.
+-- pending sign-in (signin_challenges: enrolment, second step) it belongs to.
 CREATE TABLE passkey_ceremonies (
     id         INTEGER PRIMARY KEY,
     org_id     INTEGER NOT NULL REFERENCES orgs (id),
     user_id    INTEGER NOT NULL REFERENCES users (id),
     token_hash BLOB    NOT NULL UNIQUE,
-    purpose    TEXT    NOT NULL CHECK (purpose IN ('register', 'signin', 'confirm')),
+    purpose    TEXT    NOT NULL CHECK (purpose IN ('register', 'enrol', 'signin', 'confirm')),
     bound_id   INTEGER NOT NULL,
     name       TEXT    NOT NULL DEFAULT '' CHECK (length(name) <= 100),
     data       BLOB    NOT NULL,
