@@ -43,7 +43,12 @@ func newRelyingParty(baseURL string) relyingParty {
 	if net.ParseIP(host) != nil {
 		return relyingParty{unavailable: "Passkeys need Muster to be reached at a host name, not an IP address: set its base URL (--base-url) to the name people use, such as https://muster.example.com."}
 	}
-	rp := relyingParty{id: host, origin: u.Scheme + "://" + strings.ToLower(u.Host)}
+	// The origin as a browser writes it: no port when it is the scheme's.
+	origin := u.Scheme + "://" + host
+	if port := u.Port(); port != "" && !(u.Scheme == "https" && port == "443") && !(u.Scheme == "http" && port == "80") {
+		origin += ":" + port
+	}
+	rp := relyingParty{id: host, origin: origin}
 	rp.wa, err = webauthn.New(&webauthn.Config{
 		RPID:          rp.id,
 		RPDisplayName: "Muster",

@@ -521,6 +521,18 @@ func TestPasskeysUnavailableWithoutHostName(t *testing.T) {
 		if f.svc.PasskeysUnavailable() != "" {
 			t.Fatalf("with a host name: %q", f.svc.PasskeysUnavailable())
 		}
+		// The scheme's own port is the origin without one, as browsers
+		// write it: a passkey answers such a server.
+		svc = service.New(db, service.Config{BaseURL: "https://Muster.Example.com:443/", Links: web.NewLinks("https://muster.example.com"),
+			Now: f.clock.Now, PasswordParams: secret.TestParams})
+		begun, err := svc.BeginPasskeyRegistration(f.as(f.owner), "Laptop", passkeySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.FinishPasskeyRegistration(f.as(f.owner), begun.Token,
+			webauthntest.New(t).Create(begun.Options, passkeyOrigin), passkeySession); err != nil {
+			t.Fatalf("at https://muster.example.com:443: %v", err)
+		}
 	})
 }
 
