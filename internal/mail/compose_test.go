@@ -79,3 +79,19 @@ func TestPasswordResetAndReportGolden(t *testing.T) {
 	golden(t, "recovery_code_used.txt", msg.Text)
 	golden(t, "recovery_code_used.html", msg.HTML)
 }
+
+func TestComposeTwoStepNotice(t *testing.T) {
+	msg, err := ComposeTwoStepNotice(TwoStepNotice{OrgName: "Acme <Corp>", FirstName: "Mary",
+		Subject: "Your two-step verification was reset", What: "Adam Admin reset your two-step verification",
+		Next: "Your next sign-in asks for your password alone.", At: time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC),
+		IP: "192.0.2.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg.HTML, "Acme &lt;Corp&gt;") {
+		t.Fatal("the HTML email does not escape the organization's name")
+	}
+	golden(t, "two_step_notice.subject", msg.Subject)
+	golden(t, "two_step_notice.txt", msg.Text)
+	golden(t, "two_step_notice.html", msg.HTML)
+}

@@ -70,7 +70,7 @@ func tooManyCodes(wait time.Duration, err error) error {
 		return err
 	}
 	return &muster.Error{Code: muster.ETOOMANY, RetryAfter: wait,
-		Message: "Too many codes were tried. Try again in " + waitText(wait) + ", signing in again with your password."}
+		Message: "Too many codes were tried. Try again in " + waitText(wait) + "."}
 }
 
 // factorAD binds a sealed TOTP secret to its person, so that it cannot be
@@ -848,6 +848,12 @@ func (s *Service) removeFactor(ctx context.Context, id int64, password string, c
 		enabled := enabledFactors(factors)
 		last := target.Enabled() && len(enabled) == 1
 		if last {
+			// Counted with the second steps' failures: a session in other
+			// hands cannot try codes here without end.
+			key := limitKey(secondStepAccount.kind, strconv.FormatInt(u.ID, 10))
+			if wait, err := secondStepAccount.take(ctx, tx, key, tx.now); err != nil || wait > 0 {
+				return tooManyCodes(wait, err)
+			}
 			var v muster.Validation
 			if !passwordOK || u.PasswordHash != me.PasswordHash {
 				v.Add(muster.FieldPassword, "That is not your current password.")
@@ -861,6 +867,9 @@ func (s *Service) removeFactor(ctx context.Context, id int64, password string, c
 			}
 			if wrong = v.Err(); wrong != nil {
 				return tx.audit(ctx, a, muster.ActionTwoStepFailed, muster.TargetUser, u.ID, u.Email, nil, nil)
+			}
+			if err := tx.ReturnRateLimit(ctx, key); err != nil {
+				return err
 			}
 			if _, err := tx.DeleteUserFactors(ctx, u.ID); err != nil {
 				return err

@@ -565,3 +565,24 @@ func TestUsersTwoStepFilter(t *testing.T) {
 		wantCode(t, err, muster.EINVALID)
 	})
 }
+
+// TestSSOSignInSkipsSecondStep: single sign-on relies on the identity
+// provider's own checks; the policy and a person's factors ask nothing of
+// it, while the same person's password sign-in is asked.
+func TestSSOSignInSkipsSecondStep(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupSSO(t, db, 10)
+		f.connect()
+		f.passTest()
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone}); err != nil {
+			t.Fatal(err)
+		}
+		f.enrolTOTP(t, f.owner)
+		out, err := f.signIn(f.owner.Email)
+		if err != nil || out.SignedIn == nil || out.SignedIn.Pending != nil || out.SignedIn.Session == nil ||
+			out.SignedIn.Session.Method != muster.SessionSSO {
+			t.Fatalf("the Owner's SSO sign-in = %+v, %v; want a session at once", out, err)
+		}
+		f.passwordStep(t, f.owner)
+	})
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 )
 
@@ -60,6 +61,30 @@ func FuzzSecondStep(f *testing.F) {
 			if ck.Name == "muster_session" && ck.Value != "" {
 				t.Fatalf("POST /signin/two-step %q signed in", body)
 			}
+		}
+	})
+}
+
+// FuzzSignInSecurityForm posts the Owner's sign-in security form: no 5xx,
+// and a policy saved holds a scope and a grace period within their limits.
+func FuzzSignInSecurityForm(f *testing.F) {
+	c := newFuzzConsole(f, true)
+	formSeeds(f, url.Values{"two_step": {"admins"}, "grace_days": {"7"}, "remember_browser": {"on"}})
+	for _, body := range []string{"two_step=everyone&grace_days=0", "two_step=off&grace_days=90", "two_step=everyone&grace_days=91",
+		"two_step=everyone&grace_days=-1", "two_step=everyone&grace_days=+7", "two_step=everyone&grace_days=9999999999999999999",
+		"two_step=EVERYONE&grace_days=7", "two_step=everyone&two_step=off&grace_days=7", "grace_days=%E0%A5%AD"} {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		if c.postChecked(t, "/settings/organization/sign-in-security", body) >= 400 {
+			return
+		}
+		p, err := c.svc.TwoStepPolicy(c.owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := muster.ParseTwoStepScope(string(p.Scope)); !ok || p.GraceDays < 0 || p.GraceDays > muster.MaxTwoStepGraceDays {
+			t.Fatalf("POST %q saved %+v", body, p)
 		}
 	})
 }

@@ -148,6 +148,23 @@ func TestBrowserScreenshots(t *testing.T) {
 			q.SignIn(s.srv.URL, person.Email, "a long enough password")
 			q.Type("a wrong code", "Code", "123456")
 			q.Click("second step refused", byButton("Verify"))
+
+			// Required of everyone: a person without a factor is led to
+			// set one up first.
+			if _, err := s.svc.SetTwoStepPolicy(ownerCtx, service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone,
+				GraceDays: 7}); err != nil {
+				t.Fatal(err)
+			}
+			e := b.Other("enrolment")
+			e.Viewport(size.w, size.h, size.w < 500)
+			e.SignIn(s.srv.URL, map[string]*muster.User{"desktop": people[6], "phone": people[9]}[size.name].Email,
+				"a long enough password")
+			if _, err := s.svc.SetTwoStepPolicy(ownerCtx, service.TwoStepPolicyInput{Scope: muster.TwoStepOff,
+				GraceDays: 7}); err != nil {
+				t.Fatal(err)
+			}
+			e.Sees("enrolment first", "Not now")
+			look("user page, two-step on", fmt.Sprintf("/settings/roles-access/users/%d", person.ID))
 		})
 	}
 }
