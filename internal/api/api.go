@@ -87,6 +87,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/reports/{id}", s.handleReportGet)
 	s.handle("GET /api/v1/reports/{id}/download", s.handleReportDownload)
 	s.webhookRoutes()
+	s.importRoutes()
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "not_found", "Not Found", "There is no such API route.", nil)
 	})

@@ -290,6 +290,10 @@ func TestTenantIsolation(t *testing.T) {
 		if err != nil || len(hookLog.Deliveries) == 0 {
 			t.Fatalf("org B's webhook has no delivery: %v", err)
 		}
+		imp, err := e.svc.PlanImport(bCtx, service.ImportInput{File: strings.NewReader("Email,First Name,Last Name\nb.imp@b.example,B,Imp\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
 		// B's ids per kind of resource, named by the path's first segment.
 		ids := map[string][]int64{
 			"users":    {b.owner.ID, b.admin.ID, b.manager.ID},
@@ -297,6 +301,7 @@ func TestTenantIsolation(t *testing.T) {
 			"send-as":  {permID.ID},
 			"reports":  {rep.ID},
 			"webhooks": {hook.Endpoint.ID},
+			"imports":  {imp.ID},
 		}
 
 		before := snapshot(t, e, b)

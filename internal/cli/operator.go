@@ -157,9 +157,12 @@ func noDatabase(cfg *config.Config) error {
 }
 
 func runUsers(ctx context.Context, e *env, args []string) error {
-	verb, args, err := subcommand(args, "export")
+	verb, args, err := subcommand(args, "export", "import")
 	if err != nil {
 		return err
+	}
+	if verb == "import" {
+		return runUsersImport(ctx, e, args)
 	}
 	fs := newFlagSet("users " + verb)
 	org := fs.orgFlag()

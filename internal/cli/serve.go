@@ -218,6 +218,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// A report whose runner died is taken over once its lease runs out, so
 	// the runner looks at least that often.
 	workers.Reports = &worker.ReportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}
+	workers.Imports = &worker.ImportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}
 	workers.Janitor = &worker.Janitor{Service: svc, Log: log, Every: time.Hour}
 	workers.Statistics = &worker.StatisticsKeeper{Store: db, Log: log, Every: time.Minute}
 	apiServer := api.New(svc, log)

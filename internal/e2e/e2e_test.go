@@ -32,13 +32,13 @@ func TestMain(m *testing.M) { testsupport.Main(m) }
 
 // server is a running muster serve.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	URL  string
 	logs *testsupport.Buffer
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,7 +49,7 @@ func freePort(t *testing.T) string {
 }
 
 // serve starts muster serve with args and waits until it is ready.
-func serve(t *testing.T, args ...string) *server {
+func serve(t testing.TB, args ...string) *server {
 	t.Helper()
 	addr := freePort(t)
 	s := &server{t: t, URL: "http://" + addr, logs: &testsupport.Buffer{}}

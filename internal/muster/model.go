@@ -273,6 +273,10 @@ type OutboxMessage struct {
 	// as them. The Owner's mailbox shows that it was sent, never what it
 	// says; the sender delivers it as it is.
 	Private bool
+	// Bulk puts the message in the outbox's bulk lane: an import's
+	// invitations, which the sender interleaves with other mail so that
+	// neither waits for all of the other.
+	Bulk bool
 
 	// Delivery state, kept by the sender.
 	NextAttemptAt time.Time

@@ -53,6 +53,7 @@ type Tx interface {
 	SCIMTokenTx
 	WebhookTx
 	TwoStepTx
+	ImportTx
 	PasskeyTx
 }
 

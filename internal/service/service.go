@@ -78,6 +78,9 @@ const (
 // QueueWebhooks: webhook deliveries to send (EVT-1).
 const QueueWebhooks = QueueReports << 1
 
+// QueueImports: a committed import to apply (BULK-1).
+const QueueImports = QueueWebhooks << 1
+
 // Waker wakes the background workers that serve queues, so that work
 // queued by a request starts at once rather than at the next poll.
 type Waker interface {
@@ -243,12 +246,19 @@ type txn struct {
 	// hooks are the org's webhook endpoints, read at the first audit
 	// event; nil until then.
 	hooks *orgHooks
+	// bulkMail puts the email the transaction queues in the outbox's bulk
+	// lane (an import's invitations).
+	bulkMail bool
+	// reservedSeats are seats an import took at its commit that this
+	// transaction's invitations use instead of taking one each.
+	reservedSeats int
 }
 
 // CreateOutboxMessage queues an email and notes that the mail sender has
 // work.
 func (tx *txn) CreateOutboxMessage(ctx context.Context, msg *muster.OutboxMessage) error {
 	tx.queued |= QueueMail
+	msg.Bulk = msg.Bulk || tx.bulkMail
 	return tx.Tx.CreateOutboxMessage(ctx, msg)
 }
 

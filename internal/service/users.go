@@ -224,7 +224,17 @@ func (s *Service) invite(ctx context.Context, tx *txn, a *actor, in InviteInput)
 	// The seat is taken last: on PostgreSQL it locks the org's row until
 	// the commit, and every invitation of the org waits for it. Refused, it
 	// rolls back all of the above.
-	return out, takeSeat(ctx, tx, a.orgID)
+	return out, tx.takeSeat(ctx, a.orgID)
+}
+
+// takeSeat takes a seat for an invitation: one an import reserved for it,
+// if any is left, or a free one (takeSeat).
+func (tx *txn) takeSeat(ctx context.Context, orgID int64) error {
+	if tx.reservedSeats > 0 {
+		tx.reservedSeats--
+		return nil
+	}
+	return takeSeat(ctx, tx, orgID)
 }
 
 // takeSeat takes a license seat or refuses with the numbers (INV-2, LIC-1).

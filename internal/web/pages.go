@@ -19,7 +19,7 @@ var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", 
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
 	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning", "webhooks", "webhook", "webhook_edit",
 	"webhook_secret", "webhook_delivery", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test",
-	"security", "totp_setup", "signin_two_step", "recovery_codes", "factor_remove",
+	"security", "totp_setup", "signin_two_step", "recovery_codes", "factor_remove", "imports", "import",
 	"passkey_rename"}
 
 // templateFuncs are the functions templates call.
@@ -33,6 +33,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return template.HTML(template.HTMLEscapeString(local) + "<wbr>@" + template.HTMLEscapeString(domain))
 	},
+	"timeLabel":  newTimeLabel,
 	"groupRefOf": func(id, label, msg string) groupRef { return groupRef{id, label, msg} },
 	"sortHead": func(label string, col sortColumn) any {
 		return struct {
@@ -84,6 +85,10 @@ type Page struct {
 	// provider, which a form's redirect may not reach under the CSP's
 	// form-action 'self'.
 	Refresh string
+	// RefreshEvery, when set, reloads the page every so many seconds
+	// without JavaScript (a page that shows a job's progress; the
+	// console's script updates it in place instead).
+	RefreshEvery int
 }
 
 // LicenseNear is the share of licenses in use from which the counter

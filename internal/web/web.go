@@ -169,6 +169,7 @@ func (s *Server) routes(api, scim http.Handler) {
 	s.mux.HandleFunc("POST "+usersPath+"/users/invite", s.requireUser(s.handleInvite))
 	s.mux.HandleFunc("POST "+usersPath+"/users/download", s.requireUser(s.handleDownloadUsers))
 	s.mux.HandleFunc("POST "+usersPath+"/users/bulk", s.requireUser(s.handleBulk))
+	s.importRoutes()
 	s.mux.HandleFunc("GET "+usersPath+"/users/{id}", s.requireUser(s.handleUserPage))
 	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/resend", s.requireUser(s.handleResend))
 	s.mux.HandleFunc("POST "+usersPath+"/users/{id}/invite-link", s.requireUser(s.handleCopyInviteLink))

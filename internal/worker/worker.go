@@ -22,6 +22,9 @@ type Workers struct {
 	Reports *ReportRunner
 	Janitor *Janitor
 
+	// Imports applies committed CSV imports (BULK-1).
+	Imports *ImportRunner
+
 	// Webhooks delivers webhook events (EVT-1).
 	Webhooks *WebhookSender
 
@@ -45,6 +48,9 @@ func (w *Workers) Wake(queues service.Queue) {
 	if queues&service.QueueWebhooks != 0 && w.Webhooks != nil {
 		w.Webhooks.Wake()
 	}
+	if queues&service.QueueImports != 0 && w.Imports != nil {
+		w.Imports.Wake()
+	}
 }
 
 // Run runs every worker until ctx ends.
@@ -58,6 +64,9 @@ func (w *Workers) Run(ctx context.Context) {
 	}
 	if w.Webhooks != nil {
 		wg.Go(func() { w.Webhooks.Run(ctx) })
+	}
+	if w.Imports != nil {
+		wg.Go(func() { w.Imports.Run(ctx) })
 	}
 	if w.Janitor != nil {
 		wg.Go(func() { w.Janitor.Run(ctx) })

@@ -9,20 +9,20 @@ import (
 )
 
 const outboxColumns = `id, org_id, message_id, recipient, subject, body_text, body_html, created_at, private,
-	next_attempt_at, attempts, sent_at, failed_at, last_error, delivered_via`
+	next_attempt_at, attempts, sent_at, failed_at, last_error, delivered_via, bulk`
 
 func scanOutbox(row interface{ Scan(...any) error }, m *muster.OutboxMessage) error {
 	return row.Scan(&m.ID, nullInt{&m.OrgID}, &m.MessageID, &m.To, &m.Subject, &m.Text, &m.HTML,
 		nullTime{&m.CreatedAt}, &m.Private, nullTime{&m.NextAttemptAt}, &m.Attempts, nullTime{&m.SentAt}, nullTime{&m.FailedAt},
-		&m.LastError, &m.DeliveredVia)
+		&m.LastError, &m.DeliveredVia, &m.Bulk)
 }
 
 // CreateOutboxMessage implements muster.Tx.
 func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) error {
 	id, err := tx.insert(ctx, `INSERT INTO outbox (org_id, message_id, recipient, subject, body_text, body_html,
-			created_at, next_attempt_at, private)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
-		nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt), m.Private)
+			created_at, next_attempt_at, private, bulk)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)`,
+		nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt), m.Private, m.Bulk)
 	m.ID = id
 	m.NextAttemptAt = m.CreatedAt
 	return err
@@ -30,14 +30,49 @@ func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) 
 
 // LeaseOutboxMessages implements muster.Tx. On PostgreSQL the inner SELECT
 // skips rows another sender has locked; SQLite has one writer at a time.
+//
+// The outbox has two lanes: the bulk lane (an import's invitations) and
+// the rest. A lease takes up to three quarters of limit from the rest,
+// then fills up from the bulk lane, then from the rest again: a single
+// invitation sent while 100,000 imported ones wait goes in the next
+// lease, and a steady stream of other mail still leaves an import a
+// quarter of every lease.
 func (tx *Tx) LeaseOutboxMessages(ctx context.Context, now, until time.Time, limit int) ([]*muster.OutboxMessage, error) {
+	share := limit - limit/4
+	out, err := tx.leaseOutboxLane(ctx, false, now, until, share)
+	if err != nil {
+		return nil, err
+	}
+	restFull := len(out) == share
+	if len(out) < limit {
+		bulk, err := tx.leaseOutboxLane(ctx, true, now, until, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bulk...)
+	}
+	if n := len(out); n < limit && restFull {
+		more, err := tx.leaseOutboxLane(ctx, false, now, until, limit-n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+// leaseOutboxLane leases up to limit due messages of one lane.
+func (tx *Tx) leaseOutboxLane(ctx context.Context, bulk bool, now, until time.Time, limit int) ([]*muster.OutboxMessage, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	rows, err := tx.query(ctx, `UPDATE outbox SET lease_until = $2, attempts = attempts + 1
 		WHERE id IN (
 			SELECT id FROM outbox
-			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+			WHERE bulk = $4 AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
 				AND (lease_until IS NULL OR lease_until <= $1)
-			ORDER BY next_attempt_at, id LIMIT $3`+tx.dialect.SkipLocked+`)
-		RETURNING `+outboxColumns, micros(now), micros(until), limit)
+			ORDER BY bulk, next_attempt_at, id LIMIT $3`+tx.dialect.SkipLocked+`)
+		RETURNING `+outboxColumns, micros(now), micros(until), limit, bulk)
 	if err != nil {
 		return nil, err
 	}

@@ -241,3 +241,41 @@
   primary.addEventListener("change", leaveOutPrimary);
   leaveOutPrimary();
 })();
+
+// An import in progress (BULK-1): without JavaScript the page reloads every
+// two seconds (a meta refresh in <noscript>); with it, the progress bar and
+// the count move in place, polled each second, and the page reloads once,
+// for the result, when the import has ended.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-import-progress]");
+  if (!box || !window.fetch) {
+    return;
+  }
+  var bar = box.querySelector("progress");
+  var done = box.querySelector("[data-rows-done]");
+  function poll() {
+    fetch(box.getAttribute("data-import-progress"), { credentials: "same-origin", cache: "no-store" })
+      .then(function (res) {
+        return res.ok ? res.json() : null;
+      })
+      .then(function (p) {
+        if (!p) {
+          window.setTimeout(poll, 3000);
+          return;
+        }
+        bar.value = p.percent;
+        bar.textContent = p.percent + "%";
+        done.textContent = p.rows_done;
+        if (p.status === "done" || p.status === "failed") {
+          window.location.reload();
+          return;
+        }
+        window.setTimeout(poll, 1000);
+      })
+      .catch(function () {
+        window.setTimeout(poll, 3000);
+      });
+  }
+  window.setTimeout(poll, 1000);
+})();

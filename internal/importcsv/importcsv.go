@@ -1,0 +1,436 @@
+// Package importcsv reads the CSV file of a bulk import (BULK-1): the columns
+// of the user-list export (report.Header, AUD-3), in UTF-8 with or without a
+// byte-order mark, cells separated by commas or semicolons (whichever the
+// header uses), records ended by CRLF or LF. Columns Muster does not import
+// (Status, the dates) are ignored with a note, and so are columns it does
+// not know. Each row's cells are cleaned and checked by the same validation
+// as every other interface (muster.CheckName, muster.CheckEmail); what a row
+// means for the organization (invite, update…) is the service's to say.
+//
+// Cells are data: a cell that the export neutralized against spreadsheet
+// formulas (report.Neutralize: a quote before =, +, -, @) is read back
+// without the quote, and nothing is ever evaluated.
+package importcsv
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/report"
+)
+
+// Limits of one file, documented in the README and enforced by Parse.
+const (
+	MaxRows  = 100_000
+	MaxBytes = 20 << 20 // 20 MB
+)
+
+// The columns an import reads, named as the export's header names them.
+const (
+	ColFirstName      = "First Name"
+	ColLastName       = "Last Name"
+	ColEmail          = "Email"
+	ColRole           = "Role"
+	ColPrimaryTeam    = "Primary Team"
+	ColSecondaryTeams = "Secondary Teams"
+)
+
+// colStatus is the export's Status column, which an import reads only to
+// leave deactivated users as they are (Row.Status).
+const colStatus = "Status"
+
+// Imported lists the columns an import reads, in the export's order.
+var Imported = []string{ColFirstName, ColLastName, ColEmail, ColRole, ColPrimaryTeam, ColSecondaryTeams}
+
+// Required lists the columns every file must have.
+var Required = []string{ColEmail, ColFirstName, ColLastName}
+
+// Problem is what is wrong with one cell (or the row, when Column is empty).
+type Problem struct {
+	Column  string `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+// Row is one record of the file, its cells cleaned.
+type Row struct {
+	// Line is the file's line on which the record starts; the header is
+	// line 1.
+	Line int
+	// Cells are the record's cells as the file has them, one per header
+	// column.
+	Cells     []string
+	Email     string
+	FirstName string
+	LastName  string
+	// Role is the Role cell as written ("Basic User", "admin"…); empty
+	// when the cell or the column is.
+	Role           string
+	PrimaryTeam    string
+	SecondaryTeams []string
+	// HasSecondary reports that the file has a Secondary Teams column, so
+	// that an empty cell means "no secondary team" rather than "as is".
+	HasSecondary bool
+	// Status is the Status cell, which sets nothing: a row whose Status
+	// says Deactivated leaves a deactivated user as they are, so that an
+	// export imported back does not invite again everyone who left.
+	Status   string
+	Problems []Problem
+}
+
+// File is a parsed import file.
+type File struct {
+	Header []string
+	// Delimiter is ',' or ';'.
+	Delimiter rune
+	// BOM reports that the file began with a UTF-8 byte-order mark.
+	BOM bool
+	// Notes say what was ignored: columns Muster does not import or does
+	// not know.
+	Notes []string
+	Rows  []*Row
+}
+
+// ErrTooLarge and ErrTooManyRows are the limits' refusals, with their words.
+var (
+	ErrTooLarge = muster.Errorf(muster.EINVALID, "The file is larger than 20 MB, the most one import takes. "+
+		"Split it into files of at most 100,000 rows and 20 MB each.")
+	ErrTooManyRows = muster.Errorf(muster.EINVALID, "The file has more than 100,000 rows, the most one import takes. "+
+		"Split it into files of at most 100,000 rows each.")
+)
+
+// ignoredKnown are the export's columns that an import does not read.
+var ignoredKnown = func() map[string]bool {
+	m := map[string]bool{}
+	for _, h := range report.Header {
+		m[strings.ToLower(h)] = true
+	}
+	for _, h := range Imported {
+		delete(m, strings.ToLower(h))
+	}
+	return m
+}()
+
+// Parse reads a whole import file from r, at most MaxBytes. A problem with
+// the file as a whole (too large, not UTF-8, not CSV, a required column
+// missing) is an EINVALID *muster.Error; problems of single rows are left
+// in their Problems.
+func Parse(r io.Reader) (*File, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxBytes {
+		return nil, ErrTooLarge
+	}
+	return ParseBytes(data)
+}
+
+// ParseBytes is Parse of a file held in memory.
+func ParseBytes(data []byte) (*File, error) {
+	if len(data) > MaxBytes {
+		return nil, ErrTooLarge
+	}
+	f := &File{Delimiter: ','}
+	if rest, ok := bytes.CutPrefix(data, []byte("\uFEFF")); ok {
+		data, f.BOM = rest, true
+	}
+	if !utf8.Valid(data) {
+		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
+		return nil, muster.Errorf(muster.EINVALID, "The file is not UTF-8 text (line %d is not): "+
+			"save it from the spreadsheet as \"CSV UTF-8\".", line)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, muster.Errorf(muster.EINVALID, "The file is empty: it needs a header row (Email, First Name, Last Name…) and a row per person.")
+	}
+	f.Delimiter = detectDelimiter(data)
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = f.Delimiter
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		return nil, csvError(err)
+	}
+	cols, err := f.readHeader(header)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, csvError(err)
+		}
+		if blank(rec) {
+			continue
+		}
+		if len(f.Rows) == MaxRows {
+			return nil, ErrTooManyRows
+		}
+		line, _ := cr.FieldPos(0)
+		f.Rows = append(f.Rows, f.readRow(line, rec, cols))
+	}
+	if len(f.Rows) == 0 {
+		return nil, muster.Errorf(muster.EINVALID, "The file has a header but no rows: add a row per person.")
+	}
+	return f, nil
+}
+
+// firstInvalid is the offset of data's first byte that is not UTF-8.
+func firstInvalid(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}
+
+// detectDelimiter picks ',' or ';', whichever the first line (the header)
+// has more of outside quotes; ',' when tied.
+func detectDelimiter(data []byte) rune {
+	commas, semis, quoted := 0, 0, false
+	for _, b := range data {
+		switch {
+		case b == '"':
+			quoted = !quoted
+		case quoted:
+		case b == '\n':
+			if semis > commas {
+				return ';'
+			}
+			return ','
+		case b == ',':
+			commas++
+		case b == ';':
+			semis++
+		}
+	}
+	if semis > commas {
+		return ';'
+	}
+	return ','
+}
+
+// csvError is a CSV syntax error in words.
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		what := pe.Err.Error()
+		switch {
+		case errors.Is(pe.Err, csv.ErrBareQuote):
+			what = `a quote (") inside a cell that does not start with one: quote the whole cell and double the quote ("")`
+		case errors.Is(pe.Err, csv.ErrQuote):
+			what = `a quoted cell that does not end with a quote, or a quote inside it that is not doubled ("")`
+		}
+		return muster.Errorf(muster.EINVALID, "The file is not valid CSV: line %d has %s.", pe.Line, what)
+	}
+	return muster.Errorf(muster.EINVALID, "The file is not valid CSV: %v.", err)
+}
+
+func blank(rec []string) bool {
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// columns maps each imported column to its index in the header; -1 when
+// the file does not have it.
+type columns map[string]int
+
+func (f *File) readHeader(header []string) (columns, error) {
+	cols := columns{colStatus: -1}
+	for _, c := range Imported {
+		cols[c] = -1
+	}
+	var skipped, unknown []string
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\uFEFF")
+		}
+		f.Header = append(f.Header, h)
+		key := strings.ToLower(h)
+		if problem := muster.TextProblem(h); problem != "" {
+			return nil, muster.Errorf(muster.EINVALID, "The header's column %d %s.", i+1, problem)
+		}
+		if key != "" && seen[key] {
+			return nil, muster.Errorf(muster.EINVALID, "The header has the column %q twice: keep one.", h)
+		}
+		seen[key] = true
+		found := false
+		if strings.EqualFold(h, colStatus) {
+			cols[colStatus] = i
+		}
+		if key == "error" {
+			continue // the error CSV's own column, uploaded back
+		}
+		for _, c := range Imported {
+			if strings.EqualFold(c, h) {
+				cols[c], found = i, true
+			}
+		}
+		switch {
+		case found:
+		case ignoredKnown[key]:
+			skipped = append(skipped, h)
+		case h != "":
+			unknown = append(unknown, h)
+		}
+	}
+	var missing []string
+	for _, c := range Required {
+		if cols[c] < 0 {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, muster.Errorf(muster.EINVALID, "The header row lacks the column%s %s. The first row names the columns, "+
+			"as the user list's export does: %s.", plural(len(missing)), strings.Join(missing, ", "), strings.Join(Imported, ", "))
+	}
+	if len(skipped) > 0 {
+		note := fmt.Sprintf("Ignored the column%s %s: an import sets only %s.",
+			plural(len(skipped)), strings.Join(skipped, ", "), strings.Join(Imported, ", "))
+		if cols[colStatus] >= 0 {
+			note += " A deactivated user whose row says Deactivated stays deactivated; clear the cell to invite them again."
+		}
+		f.Notes = append(f.Notes, note)
+	}
+	if len(unknown) > 0 {
+		f.Notes = append(f.Notes, fmt.Sprintf("Ignored the column%s %s, which Muster does not know.",
+			plural(len(unknown)), quoteAll(unknown)))
+	}
+	return cols, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func quoteAll(s []string) string {
+	q := make([]string, len(s))
+	for i, x := range s {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Unneutralize undoes report.Neutralize: the quote the export put before a
+// cell that a spreadsheet would run as a formula.
+func Unneutralize(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+		return s[1:]
+	}
+	return s
+}
+
+func (f *File) readRow(line int, rec []string, cols columns) *Row {
+	row := &Row{Line: line, HasSecondary: cols[ColSecondaryTeams] >= 0}
+	if len(rec) >= len(f.Header) {
+		row.Cells = rec[:len(f.Header):len(f.Header)] // the reader's own slice: no copy per row
+	} else {
+		row.Cells = make([]string, len(f.Header))
+		copy(row.Cells, rec)
+	}
+	cell := func(c string) string {
+		if i := cols[c]; i >= 0 && i < len(rec) {
+			return Unneutralize(rec[i])
+		}
+		return ""
+	}
+	if len(rec) > len(f.Header) && !blank(rec[len(f.Header):]) {
+		row.Problems = append(row.Problems, Problem{Message: fmt.Sprintf(
+			"The row has %d cells and the header %d columns: a cell may hold a %q that is not inside quotes.",
+			len(rec), len(f.Header), string(f.Delimiter))})
+	}
+	var v muster.Validation
+	row.Status = strings.TrimSpace(cell(colStatus))
+	row.Email = strings.TrimSpace(cell(ColEmail))
+	muster.CheckEmail(&v, ColEmail, row.Email)
+	row.FirstName = muster.CleanName(cell(ColFirstName))
+	muster.CheckName(&v, ColFirstName, "First name", row.FirstName)
+	row.LastName = muster.CleanName(cell(ColLastName))
+	muster.CheckName(&v, ColLastName, "Last name", row.LastName)
+	row.Role = strings.TrimSpace(cell(ColRole))
+	if row.Role != "" {
+		if _, ok := ParseRole(row.Role); !ok {
+			v.Add(ColRole, fmt.Sprintf("%q is not a role: write Admin, Manager or Basic User (or leave it empty for Basic User).",
+				muster.RecordedText(row.Role, 40)))
+		}
+	}
+	row.PrimaryTeam = muster.CleanName(cell(ColPrimaryTeam))
+	if row.PrimaryTeam != "" {
+		muster.CheckName(&v, ColPrimaryTeam, "The primary team's name", row.PrimaryTeam)
+	}
+	seen := map[string]bool{}
+	for _, name := range strings.Split(cell(ColSecondaryTeams), ";") {
+		name = muster.CleanName(name)
+		if name == "" || seen[strings.ToLower(name)] {
+			continue
+		}
+		seen[strings.ToLower(name)] = true
+		var tv muster.Validation
+		muster.CheckName(&tv, ColSecondaryTeams, "A secondary team's name", name)
+		if tv.Has(ColSecondaryTeams) {
+			for _, fe := range muster.ErrorFields(tv.Err()) {
+				v.Add(fe.Field, fe.Message)
+			}
+			continue
+		}
+		row.SecondaryTeams = append(row.SecondaryTeams, name)
+	}
+	for _, fe := range muster.ErrorFields(v.Err()) {
+		row.Problems = append(row.Problems, Problem{Column: fe.Field, Message: fe.Message})
+	}
+	return row
+}
+
+// ParseRole reads a Role cell: the role's label as the export writes it
+// ("Basic User") or its code ("basic"), in any case.
+func ParseRole(s string) (muster.Role, bool) {
+	s = strings.TrimSpace(s)
+	for _, r := range muster.Roles {
+		if strings.EqualFold(s, r.Label()) || strings.EqualFold(s, string(r)) {
+			return r, true
+		}
+	}
+	if strings.EqualFold(s, "Basic") {
+		return muster.RoleBasic, true
+	}
+	return "", false
+}
+
+// Template is the downloadable template: the export's header and one
+// example row, with a byte-order mark so that spreadsheets read it as
+// UTF-8.
+func Template() []byte {
+	var b bytes.Buffer
+	b.WriteString("\uFEFF")
+	w := csv.NewWriter(&b)
+	w.UseCRLF = true
+	_ = w.Write(report.Header)
+	example := make([]string, len(report.Header))
+	for i, h := range report.Header {
+		example[i] = map[string]string{ColFirstName: "Ada", ColLastName: "Lovelace", ColEmail: "ada@example.com",
+			ColRole: "Basic User", ColPrimaryTeam: "Default Team", ColSecondaryTeams: "Engineering; Research"}[h]
+	}
+	_ = w.Write(example)
+	w.Flush()
+	return b.Bytes()
+}

@@ -1,0 +1,187 @@
+package importcsv_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/muster-app/muster/internal/importcsv"
+	"github.com/muster-app/muster/internal/muster"
+)
+
+const plain = "First Name,Last Name,Email,Role,Status,Primary Team,Secondary Teams,Invited At,Shoe Size\n" +
+	"Ada,Lovelace,ada@example.com,Admin,Active,Engineering,\"Research; Ops\",2024-01-01T00:00:00Z,42\n" +
+	"'-Bob,Smith,bob@example.com,,,,,,\n" +
+	",,\n" +
+	"Eve,,not-an-email,Chief,,,,,\n"
+
+func TestParse(t *testing.T) {
+	f, err := importcsv.ParseBytes([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Delimiter != ',' || f.BOM || len(f.Rows) != 3 {
+		t.Fatalf("delimiter %q, BOM %v, %d rows", f.Delimiter, f.BOM, len(f.Rows))
+	}
+	want := []string{
+		`Ignored the columns Status, Invited At: an import sets only First Name, Last Name, Email, Role, Primary Team, Secondary Teams. ` +
+			`A deactivated user whose row says Deactivated stays deactivated; clear the cell to invite them again.`,
+		`Ignored the column "Shoe Size", which Muster does not know.`,
+	}
+	if fmt.Sprint(f.Notes) != fmt.Sprint(want) {
+		t.Errorf("notes:\n%q\nwant\n%q", f.Notes, want)
+	}
+	ada := f.Rows[0]
+	if ada.Line != 2 || ada.Email != "ada@example.com" || ada.Role != "Admin" || ada.PrimaryTeam != "Engineering" ||
+		fmt.Sprint(ada.SecondaryTeams) != "[Research Ops]" || len(ada.Problems) != 0 {
+		t.Errorf("ada: %+v", ada)
+	}
+	bob := f.Rows[1]
+	if bob.FirstName != "-Bob" || bob.Line != 3 || len(bob.Problems) != 0 {
+		t.Errorf("bob (neutralized cell read back): %+v", bob)
+	}
+	eve := f.Rows[2]
+	if eve.Line != 5 {
+		t.Errorf("eve's line %d, want 5 (the blank line skipped, still counted)", eve.Line)
+	}
+	got := fmt.Sprint(eve.Problems)
+	for _, w := range []string{"{Email Enter an email address like name@example.com.}", "{Last Name Last name is required.}",
+		`{Role "Chief" is not a role`} {
+		if !strings.Contains(got, w) {
+			t.Errorf("eve's problems %s lack %s", got, w)
+		}
+	}
+}
+
+// The same file saved by spreadsheets of other habits reads the same.
+func TestParseVariants(t *testing.T) {
+	base, err := importcsv.ParseBytes([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	semi := strings.ReplaceAll(plain, ",", ";") // the quoted "Research; Ops" stays one cell
+	variants := map[string]string{
+		"BOM":                "\uFEFF" + plain,
+		"CRLF":               strings.ReplaceAll(plain, "\n", "\r\n"),
+		"semicolon":          semi,
+		"BOM+semicolon+CRLF": "\uFEFF" + strings.ReplaceAll(semi, "\n", "\r\n"),
+	}
+	for name, text := range variants {
+		t.Run(name, func(t *testing.T) {
+			f, err := importcsv.ParseBytes([]byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Rows) != len(base.Rows) {
+				t.Fatalf("%d rows, want %d", len(f.Rows), len(base.Rows))
+			}
+			for i, r := range f.Rows {
+				b := base.Rows[i]
+				if r.Email != b.Email || r.FirstName != b.FirstName || r.Role != b.Role || r.Line != b.Line ||
+					fmt.Sprint(r.SecondaryTeams) != fmt.Sprint(b.SecondaryTeams) || fmt.Sprint(r.Problems) != fmt.Sprint(b.Problems) {
+					t.Errorf("row %d: %+v\nwant %+v", i, r, b)
+				}
+			}
+			if fmt.Sprint(f.Notes) != fmt.Sprint(base.Notes) {
+				t.Errorf("notes %q", f.Notes)
+			}
+		})
+	}
+}
+
+func TestParseRefusals(t *testing.T) {
+	header := "Email,First Name,Last Name\n"
+	many := header + strings.Repeat("a@example.com,A,B\n", importcsv.MaxRows+1)
+	big := header + "a@example.com,A," + strings.Repeat("x", importcsv.MaxBytes) + "\n"
+	cases := map[string]struct{ in, want string }{
+		"empty":       {"", "The file is empty"},
+		"header only": {header, "has a header but no rows"},
+		"no email":    {"First Name,Last Name\nA,B\n", "lacks the column Email."},
+		"not UTF-8":   {header + "a@example.com,A,B\nb@example.com,\xff,B\n", "line 3 is not"},
+		"bare quote":  {header + "a@example.com,A\"x,B\n", `line 2 has a quote (")`},
+		"twice":       {"Email,email,First Name,Last Name\n", `the column "email" twice`},
+		"too many":    {many, "more than 100,000 rows"},
+		"too large":   {big, "larger than 20 MB"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := importcsv.Parse(strings.NewReader(c.in))
+			if muster.ErrorCode(err) != muster.EINVALID || !strings.Contains(muster.ErrorMessage(err), c.want) {
+				t.Fatalf("got %v, want EINVALID with %q", err, c.want)
+			}
+		})
+	}
+	// Exactly at the row limit is fine.
+	f, err := importcsv.ParseBytes([]byte(header + strings.Repeat("a@example.com,A,B\n", importcsv.MaxRows)))
+	if err != nil || len(f.Rows) != importcsv.MaxRows {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestTemplateParses(t *testing.T) {
+	f, err := importcsv.ParseBytes(importcsv.Template())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Rows) != 1 || len(f.Rows[0].Problems) != 0 || !f.BOM {
+		t.Fatalf("%+v", f.Rows[0])
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	for in, want := range map[string]muster.Role{"Basic User": muster.RoleBasic, "basic": muster.RoleBasic,
+		"ADMIN": muster.RoleAdmin, " Manager ": muster.RoleManager, "Owner": muster.RoleOwner} {
+		if got, ok := importcsv.ParseRole(in); !ok || got != want {
+			t.Errorf("%q: %v %v", in, got, ok)
+		}
+	}
+	if _, ok := importcsv.ParseRole("provisioner"); ok {
+		t.Error("provisioner is no user's role")
+	}
+}
+
+// FuzzParse: any bytes either parse into rows whose cleaned values pass
+// the validation they claim to have passed, or are refused with words.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(plain))
+	f.Add(importcsv.Template())
+	f.Add([]byte("Email;First Name;Last Name\r\n\"a;b@example.com\";\"x\"\"y\";z\r\n"))
+	f.Add([]byte("\uFEFFEmail,First Name,Last Name,Secondary Teams\n=1+1@example.com,'=A,\u202eB,\"a;;b; a\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := importcsv.ParseBytes(data)
+		if err != nil {
+			if muster.ErrorCode(err) != muster.EINVALID || muster.ErrorMessage(err) == "" {
+				t.Fatalf("refused without words: %v", err)
+			}
+			return
+		}
+		if len(file.Rows) == 0 || len(file.Rows) > importcsv.MaxRows {
+			t.Fatalf("%d rows", len(file.Rows))
+		}
+		for _, r := range file.Rows {
+			if len(r.Cells) != len(file.Header) {
+				t.Fatalf("row %d has %d cells for %d columns", r.Line, len(r.Cells), len(file.Header))
+			}
+			if len(r.Problems) > 0 {
+				continue
+			}
+			var v muster.Validation
+			muster.CheckEmail(&v, "e", r.Email)
+			muster.CheckName(&v, "f", "F", r.FirstName)
+			muster.CheckName(&v, "l", "L", r.LastName)
+			for _, team := range append([]string{r.PrimaryTeam}, r.SecondaryTeams...) {
+				if team != "" {
+					muster.CheckName(&v, "t", "T", team)
+				}
+			}
+			if err := v.Err(); err != nil {
+				t.Fatalf("row %d passed but %v", r.Line, err)
+			}
+			if r.Role != "" {
+				if _, ok := importcsv.ParseRole(r.Role); !ok {
+					t.Fatalf("row %d: role %q passed", r.Line, r.Role)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,1116 @@
+package service
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/muster-app/muster/internal/importcsv"
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/report"
+)
+
+// ImportAction is what an import does to one row's person (BULK-1).
+type ImportAction string
+
+// The actions of an import's rows.
+const (
+	// ImportInvite invites a new person.
+	ImportInvite ImportAction = "invite"
+	// ImportReinvite invites a Deactivated user again.
+	ImportReinvite ImportAction = "reinvite"
+	// ImportUpdate changes the role or teams of a Pending or Active user.
+	ImportUpdate    ImportAction = "update"
+	ImportUnchanged ImportAction = "unchanged"
+	// ImportError is a row that cannot be imported as it is.
+	ImportError ImportAction = "error"
+)
+
+// ImportActions lists the actions in the order summaries show them.
+var ImportActions = []ImportAction{ImportInvite, ImportReinvite, ImportUpdate, ImportUnchanged, ImportError}
+
+// Import settings.
+const (
+	// ImportTTL is how long a dry run that was not committed is kept.
+	ImportTTL = 7 * 24 * time.Hour
+	// importBatch is how many rows the job applies per transaction.
+	importBatch       = 250
+	importMaxAttempts = 5
+	// emailChunk is how many emails FindUsersByEmails asks about per query.
+	emailChunk = 2048
+)
+
+// ImportInput is an uploaded file and what to do with it.
+type ImportInput struct {
+	FileName string
+	File     io.Reader
+	// CreateTeams creates, on commit, the teams the file names that do not
+	// exist; without it, rows naming them are errors.
+	CreateTeams bool
+}
+
+// ImportRow is one row of an import's plan: what the file says, cleaned,
+// and what the import does with it.
+type ImportRow struct {
+	Line  int      `json:"line"`
+	Cells []string `json:"cells"`
+	Email string   `json:"email"`
+	// FirstName and LastName are the file's; an update leaves names as
+	// they are.
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	// RoleCell, PrimaryCell and SecondaryCells are the file's cells as
+	// read; HasSecondary says that the file has the Secondary Teams
+	// column.
+	RoleCell       string              `json:"role_cell,omitempty"`
+	PrimaryCell    string              `json:"primary_cell,omitempty"`
+	SecondaryCells []string            `json:"secondary_cells,omitempty"`
+	HasSecondary   bool                `json:"has_secondary,omitempty"`
+	StatusCell     string              `json:"status_cell,omitempty"`
+	FileProblems   []importcsv.Problem `json:"file_problems,omitempty"`
+
+	// What the plan says.
+	Action ImportAction        `json:"action"`
+	Errors []importcsv.Problem `json:"errors,omitempty"`
+	// Changes say in words what the row changes ("Role: Basic User →
+	// Manager").
+	Changes []string `json:"changes,omitempty"`
+	// Role, PrimaryTeam and SecondaryTeams are what the person will have.
+	Role           muster.Role `json:"role,omitempty"`
+	PrimaryTeam    string      `json:"primary_team,omitempty"`
+	SecondaryTeams []string    `json:"secondary_teams,omitempty"`
+}
+
+// ErrorText is the row's errors in one line, each after its column.
+func (r *ImportRow) ErrorText() string {
+	parts := make([]string, len(r.Errors))
+	for i, p := range r.Errors {
+		if p.Column != "" {
+			parts[i] = p.Column + ": " + p.Message
+		} else {
+			parts[i] = p.Message
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// ImportCounts counts rows by action.
+type ImportCounts struct {
+	Invite    int `json:"invite"`
+	Reinvite  int `json:"reinvite"`
+	Update    int `json:"update"`
+	Unchanged int `json:"unchanged"`
+	Error     int `json:"error"`
+}
+
+// Of returns the count of action.
+func (c *ImportCounts) Of(action ImportAction) int {
+	return *c.ptr(action)
+}
+
+func (c *ImportCounts) ptr(action ImportAction) *int {
+	switch action {
+	case ImportInvite:
+		return &c.Invite
+	case ImportReinvite:
+		return &c.Reinvite
+	case ImportUpdate:
+		return &c.Update
+	case ImportUnchanged:
+		return &c.Unchanged
+	}
+	return &c.Error
+}
+
+// ImportSummary is what a dry run found, beside its rows.
+type ImportSummary struct {
+	Header    []string     `json:"header"`
+	Delimiter string       `json:"delimiter"`
+	Notes     []string     `json:"notes,omitempty"`
+	Counts    ImportCounts `json:"counts"`
+	// MissingTeams are the teams the file names that do not exist.
+	MissingTeams []string `json:"missing_teams,omitempty"`
+	SeatsNeeded  int      `json:"seats_needed"`
+	SeatsFree    int      `json:"seats_free"`
+	SeatsUsed    int      `json:"seats_used"`
+	LicenseTotal int      `json:"license_total"`
+	// SeatsProblem says, in INV-2's words, that the file needs more seats
+	// than are free; empty when it does not.
+	SeatsProblem string `json:"seats_problem,omitempty"`
+}
+
+// ImportResult is what a commit did: rows by what was done to them, and
+// the rows that failed.
+type ImportResult struct {
+	Invited      int `json:"invited"`
+	Reinvited    int `json:"reinvited"`
+	Updated      int `json:"updated"`
+	Unchanged    int `json:"unchanged"`
+	Failed       int `json:"failed"`
+	TeamsCreated int `json:"teams_created"`
+}
+
+// ImportPlan is an import with its summary, its result so far and, when
+// asked for, its rows.
+type ImportPlan struct {
+	*muster.Import
+	Summary ImportSummary
+	Result  ImportResult
+	Rows    []*ImportRow
+}
+
+// Committable says why the plan cannot be committed; "" when it can.
+func (p *ImportPlan) Committable() string {
+	switch {
+	case p.Status != muster.ImportPlanned:
+		return "This import was committed already."
+	case p.Summary.Counts.Error > 0:
+		return fmt.Sprintf("%s errors: fix them (the error CSV lists them) and upload the file again.",
+			rowsWord(p.Summary.Counts.Error, "has", "have"))
+	case p.Summary.SeatsProblem != "":
+		return p.Summary.SeatsProblem
+	}
+	return ""
+}
+
+func rowsWord(n int, one, many string) string {
+	if n == 1 {
+		return "1 row " + one
+	}
+	return fmt.Sprintf("%d rows %s", n, many)
+}
+
+// loadImporter resolves an Owner or Admin, or an operator, who may
+// import: an identity provider provisions through SCIM instead.
+func loadImporter(ctx context.Context, tx muster.Tx) (*actor, error) {
+	a, err := loadAdmin(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if a.scim != nil {
+		return nil, muster.Errorf(muster.EFORBIDDEN, "A SCIM token provisions users through SCIM, not by import.")
+	}
+	return a, nil
+}
+
+// PlanImport reads an uploaded file and says what importing it would do to
+// every row, changing nothing but storing the plan as an import that
+// CommitImport can apply (the dry run).
+func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, error) {
+	file, err := importcsv.Parse(in.File)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]*ImportRow, len(file.Rows))
+	for i, r := range file.Rows {
+		rows[i] = &ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
+			RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams, HasSecondary: r.HasSecondary,
+			StatusCell: r.Status, FileProblems: r.Problems}
+		file.Rows[i] = nil // each row's cells now live in its plan row alone
+	}
+	fileName := muster.RecordedText(in.FileName, 200)
+	var plan *ImportPlan
+	err = s.read(ctx, func(tx *txn) error {
+		a, err := loadImporter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		sum, err := planImport(ctx, tx, a, rows, in.CreateTeams)
+		if err != nil {
+			return err
+		}
+		sum.Header, sum.Delimiter, sum.Notes = file.Header, string(file.Delimiter), file.Notes
+		plan = &ImportPlan{Import: &muster.Import{OrgID: a.orgID, RequestedBy: a.id(), Status: muster.ImportPlanned,
+			FileName: fileName, CreateTeams: in.CreateTeams, RowsTotal: len(rows)}, Summary: *sum, Rows: rows}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if plan.Import.Summary, err = encodeJSON(plan.Summary); err != nil {
+		return nil, err
+	}
+	if plan.Import.Plan, err = encodePlan(rows); err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, func(tx *txn) error {
+		if _, err := loadImporter(ctx, tx); err != nil {
+			return err
+		}
+		plan.CreatedAt = tx.now
+		return tx.CreateImport(ctx, plan.Import)
+	})
+	plan.Import.Plan = nil
+	return plan, err
+}
+
+// planImport says what each row does to the actor's org as it is in tx,
+// reading the org's teams and the file's users in bulk: a few queries for
+// the whole file, not some per row.
+func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, createTeams bool) (*ImportSummary, error) {
+	org, err := tx.FindOrg(ctx, a.orgID)
+	if err != nil {
+		return nil, err
+	}
+	teamList, err := tx.FindTeams(ctx, a.orgID)
+	if err != nil {
+		return nil, err
+	}
+	teams := teamIndex(teamList)
+	var emails []string
+	seenEmail := map[string]bool{}
+	for _, r := range rows {
+		if key := muster.NormalizeEmail(r.Email); key != "" && muster.ValidEmail(r.Email) && !seenEmail[key] {
+			seenEmail[key] = true
+			emails = append(emails, key)
+		}
+	}
+	mine, elsewhere := map[string]*muster.User{}, map[string]bool{}
+	for chunk := range slices.Chunk(emails, emailChunk) {
+		users, err := tx.FindUsersByEmails(ctx, a.orgID, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			key := muster.NormalizeEmail(u.Email)
+			if u.OrgID == a.orgID {
+				mine[key] = u
+			} else {
+				elsewhere[key] = true
+			}
+		}
+	}
+	p := &planner{a: a, teams: teams, createTeams: createTeams, missing: map[string]string{}}
+	sum := &ImportSummary{}
+	firstLine := map[string]int{}
+	for _, r := range rows {
+		p.plan(r, mine, elsewhere, firstLine)
+		*sum.Counts.ptr(r.Action)++
+	}
+	for _, name := range p.missingOrder {
+		sum.MissingTeams = append(sum.MissingTeams, p.missing[name])
+	}
+	sum.SeatsNeeded = sum.Counts.Invite + sum.Counts.Reinvite
+	sum.SeatsFree, sum.SeatsUsed, sum.LicenseTotal = org.SeatsFree(), org.SeatsUsed, org.LicenseTotal
+	if sum.SeatsNeeded > sum.SeatsFree {
+		sum.SeatsProblem = seatsProblem(sum.SeatsNeeded, org)
+	}
+	return sum, nil
+}
+
+// seatsProblem is INV-2's refusal for a file that needs more seats than
+// are free.
+func seatsProblem(needed int, org *muster.Org) string {
+	return fmt.Sprintf("No licenses remaining for this file: it needs %d, and %d of %d are in use, so %d %s free. "+
+		"Withdraw pending invitations or deactivate users to free seats, raise the license total, or remove rows, "+
+		"then run the dry run again.", needed, org.SeatsUsed, org.LicenseTotal, org.SeatsFree(),
+		map[bool]string{true: "is", false: "are"}[org.SeatsFree() == 1])
+}
+
+// teamIndex maps the lower-case names of teams to them.
+func teamIndex(list []*muster.Team) map[string]*muster.Team {
+	teams := make(map[string]*muster.Team, len(list))
+	for _, t := range list {
+		teams[strings.ToLower(t.Name)] = t
+	}
+	return teams
+}
+
+// planner plans rows one after the other.
+type planner struct {
+	a            *actor
+	teams        map[string]*muster.Team
+	teamNames    map[int64]string
+	createTeams  bool
+	missing      map[string]string // lower-case name → name as first written
+	missingOrder []string
+}
+
+func (p *planner) teamName(id int64) string {
+	if p.teamNames == nil {
+		p.teamNames = map[int64]string{}
+		for _, t := range p.teams {
+			p.teamNames[t.ID] = t.Name
+		}
+	}
+	return p.teamNames[id]
+}
+
+func (p *planner) defaultTeam() string {
+	for _, t := range p.teams {
+		if t.IsDefault {
+			return t.Name
+		}
+	}
+	return "Default Team"
+}
+
+// resolveTeam returns the team's name as the org writes it, or records it
+// missing.
+func (p *planner) resolveTeam(r *ImportRow, column, name string) string {
+	key := strings.ToLower(name)
+	if t, ok := p.teams[key]; ok {
+		return t.Name
+	}
+	if _, ok := p.missing[key]; !ok {
+		p.missing[key] = name
+		p.missingOrder = append(p.missingOrder, key)
+	}
+	if !p.createTeams {
+		r.Errors = append(r.Errors, importcsv.Problem{Column: column, Message: fmt.Sprintf(
+			"There is no team named %q: create it first, or choose to create the missing teams on commit.", name)})
+	} else if name == p.missing[key] {
+		return name
+	}
+	return p.missing[key]
+}
+
+func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map[string]bool, firstLine map[string]int) {
+	r.Action, r.Changes, r.Role, r.PrimaryTeam, r.SecondaryTeams = "", nil, "", "", nil
+	r.Errors = slices.Clone(r.FileProblems)
+	key := muster.NormalizeEmail(r.Email)
+	emailOK := muster.ValidEmail(r.Email)
+	if emailOK {
+		if line, ok := firstLine[key]; ok {
+			r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail, Message: fmt.Sprintf(
+				"%s is on row %d already: each person is on one row.", r.Email, line)})
+		} else {
+			firstLine[key] = r.Line
+		}
+	}
+	u := mine[key]
+	if u != nil && u.Status == muster.StatusWithdrawn {
+		u = nil // a withdrawn invitation left the list: this is a new one
+	}
+	if emailOK && elsewhere[key] && (u == nil || !u.Status.HoldsSeat()) {
+		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail,
+			Message: "Another organization already has a user with this email."})
+	}
+	// What the person will have: the file's cells, and where a cell is
+	// empty, what they have now (a new person: Basic User in the Default
+	// Team, no secondary team).
+	if role, ok := importcsv.ParseRole(r.RoleCell); ok {
+		r.Role = role
+	} else if u != nil {
+		r.Role = u.Role
+	} else {
+		r.Role = muster.RoleBasic
+	}
+	switch {
+	case r.PrimaryCell != "":
+		r.PrimaryTeam = p.resolveTeam(r, importcsv.ColPrimaryTeam, r.PrimaryCell)
+	case u != nil:
+		r.PrimaryTeam = p.teamName(u.PrimaryTeamID)
+	default:
+		r.PrimaryTeam = p.defaultTeam()
+	}
+	var secondaries []string
+	if r.HasSecondary || u == nil {
+		for _, name := range r.SecondaryCells {
+			secondaries = append(secondaries, p.resolveTeam(r, importcsv.ColSecondaryTeams, name))
+		}
+	} else {
+		for _, id := range u.SecondaryTeamIDs {
+			secondaries = append(secondaries, p.teamName(id))
+		}
+	}
+	r.SecondaryTeams = normalizeTeams(r.PrimaryTeam, secondaries)
+
+	roleError := func(err error) {
+		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColRole, Message: muster.ErrorMessage(err)})
+	}
+	rowError := func(err error) {
+		r.Errors = append(r.Errors, importcsv.Problem{Message: muster.ErrorMessage(err)})
+	}
+	switch {
+	case u == nil:
+		r.Action = ImportInvite
+		if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
+			roleError(err)
+		}
+		r.Changes = []string{fmt.Sprintf("Invite as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))}
+	case u.Status == muster.StatusDeactivated && strings.EqualFold(r.StatusCell, muster.StatusDeactivated.Label()):
+		r.Action = ImportUnchanged // the file agrees that they left
+	case u.Status == muster.StatusDeactivated:
+		r.Action = ImportReinvite
+		if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
+			roleError(err)
+		}
+		r.Changes = []string{fmt.Sprintf("Invite again as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))}
+	default:
+		oldSecondaries := make([]string, 0, len(u.SecondaryTeamIDs))
+		for _, id := range u.SecondaryTeamIDs {
+			oldSecondaries = append(oldSecondaries, p.teamName(id))
+		}
+		oldSecondaries = normalizeTeams(p.teamName(u.PrimaryTeamID), oldSecondaries)
+		roleChange := r.Role != u.Role
+		if roleChange {
+			r.Changes = append(r.Changes, fmt.Sprintf("Role: %s → %s", u.Role.Label(), r.Role.Label()))
+		}
+		if old := p.teamName(u.PrimaryTeamID); !strings.EqualFold(old, r.PrimaryTeam) {
+			r.Changes = append(r.Changes, fmt.Sprintf("Primary team: %s → %s", old, r.PrimaryTeam))
+		}
+		if !equalFoldLists(oldSecondaries, r.SecondaryTeams) {
+			r.Changes = append(r.Changes, fmt.Sprintf("Secondary teams: %s → %s", listText(oldSecondaries), listText(r.SecondaryTeams)))
+		}
+		if len(r.Changes) == 0 {
+			r.Action = ImportUnchanged
+			break
+		}
+		r.Action = ImportUpdate
+		if err := muster.CheckEditUser(p.a.role, p.a.id(), u, roleChange); err != nil {
+			rowError(err)
+		} else if roleChange {
+			if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
+				roleError(err)
+			}
+		}
+	}
+	if len(r.Errors) > 0 {
+		r.Action, r.Changes = ImportError, nil
+	}
+}
+
+// normalizeTeams drops the primary team and repeats from secondaries and
+// sorts them, as a user's teams are kept.
+func normalizeTeams(primary string, secondaries []string) []string {
+	var out []string
+	for _, name := range secondaries {
+		if strings.EqualFold(name, primary) || slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, name) }) {
+			continue
+		}
+		out = append(out, name)
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out
+}
+
+func equalFoldLists(a, b []string) bool {
+	return slices.EqualFunc(a, b, strings.EqualFold)
+}
+
+func listText(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func teamsText(primary string, secondaries []string) string {
+	if len(secondaries) == 0 {
+		return primary
+	}
+	return primary + " (and " + strings.Join(secondaries, ", ") + ")"
+}
+
+func encodeJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// encodePlan is how a plan's rows are stored: a JSON array,
+// gzip-compressed, written (and read, decodePlan) a row at a time, so that
+// the JSON of 100,000 rows is never held whole in memory.
+func encodePlan(rows []*ImportRow) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	enc := json.NewEncoder(zw)
+	zw.Write([]byte{'['})
+	for i, r := range rows {
+		if i > 0 {
+			zw.Write([]byte{','})
+		}
+		if err := enc.Encode(r); err != nil {
+			return nil, err
+		}
+	}
+	zw.Write([]byte{']'})
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodePlan(data []byte) ([]*ImportRow, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("import plan: %w", err)
+	}
+	dec := json.NewDecoder(zr)
+	if _, err := dec.Token(); err != nil { // [
+		return nil, fmt.Errorf("import plan: %w", err)
+	}
+	var rows []*ImportRow
+	for dec.More() {
+		var r ImportRow
+		if err := dec.Decode(&r); err != nil {
+			return nil, fmt.Errorf("import plan: %w", err)
+		}
+		rows = append(rows, &r)
+	}
+	return rows, nil
+}
+
+// importPlan decodes a stored import's summary and result.
+func importPlan(imp *muster.Import) (*ImportPlan, error) {
+	p := &ImportPlan{Import: imp}
+	if err := json.Unmarshal([]byte(imp.Summary), &p.Summary); err != nil {
+		return nil, fmt.Errorf("import %d summary: %w", imp.ID, err)
+	}
+	if imp.Result != "" {
+		if err := json.Unmarshal([]byte(imp.Result), &p.Result); err != nil {
+			return nil, fmt.Errorf("import %d result: %w", imp.ID, err)
+		}
+	}
+	return p, nil
+}
+
+// withProgress fills the plan's progress and result from the batches its
+// job has applied.
+func withProgress(ctx context.Context, tx muster.Tx, p *ImportPlan) (*ImportPlan, error) {
+	if p.Status == muster.ImportPlanned {
+		return p, nil
+	}
+	sum, err := tx.SumImportBatches(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.RowsDone = sum.Rows
+	p.Result.Invited, p.Result.Reinvited, p.Result.Updated = sum.Invited, sum.Reinvited, sum.Updated
+	p.Result.Unchanged, p.Result.Failed = sum.Unchanged, sum.Failed
+	return p, nil
+}
+
+// FindImport returns one of the org's imports with its summary and result
+// so far (its progress), and its rows when withRows is set.
+func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*ImportPlan, error) {
+	var p *ImportPlan
+	err := s.read(ctx, func(tx *txn) error {
+		a, err := loadImporter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		imp, err := tx.FindImport(ctx, a.orgID, id)
+		if err != nil {
+			return err
+		}
+		if p, err = importPlan(imp); err != nil {
+			return err
+		}
+		if p, err = withProgress(ctx, tx, p); err != nil || !withRows {
+			return err
+		}
+		data, err := tx.FindImportPlan(ctx, imp.ID)
+		if err != nil {
+			return err
+		}
+		p.Rows, err = decodePlan(data)
+		return err
+	})
+	return p, err
+}
+
+// FindImports lists the org's recent imports, newest first.
+func (s *Service) FindImports(ctx context.Context, limit int) ([]*ImportPlan, error) {
+	return readAs(ctx, s, loadImporter, func(tx *txn, a *actor) ([]*ImportPlan, error) {
+		imps, err := tx.FindImports(ctx, a.orgID, limit)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*ImportPlan, len(imps))
+		for i, imp := range imps {
+			if out[i], err = importPlan(imp); err != nil {
+				return nil, err
+			}
+			if out[i], err = withProgress(ctx, tx, out[i]); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	})
+}
+
+// FindImportFailures lists the rows an import's commit could not apply.
+func (s *Service) FindImportFailures(ctx context.Context, id int64) ([]*muster.ImportFailure, error) {
+	return readAs(ctx, s, loadImporter, func(tx *txn, a *actor) ([]*muster.ImportFailure, error) {
+		if _, err := tx.FindImport(ctx, a.orgID, id); err != nil {
+			return nil, err
+		}
+		return tx.FindImportFailures(ctx, id)
+	})
+}
+
+// WriteImportErrors writes the dry run as the file it came from, every row
+// with its original cells, and a last column, error, that says what is
+// wrong with each row that has an error: the admin fixes the rows in a
+// spreadsheet and uploads the file again (the error column is ignored).
+// Cells are neutralized against formulas as the export's are.
+func WriteImportErrors(w io.Writer, p *ImportPlan) error {
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	header := append(slices.Clone(p.Summary.Header), "error")
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	rec := make([]string, len(header))
+	for _, r := range p.Rows {
+		clear(rec)
+		for i, c := range r.Cells {
+			if i < len(rec)-1 {
+				rec[i] = report.Neutralize(importcsv.Unneutralize(c))
+			}
+		}
+		rec[len(rec)-1] = report.Neutralize(r.ErrorText())
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteImportFailures writes the rows a commit could not apply: line,
+// email and reason.
+func WriteImportFailures(w io.Writer, failures []*muster.ImportFailure) error {
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	if err := cw.Write([]string{"Row", "Email", "Reason"}); err != nil {
+		return err
+	}
+	for _, f := range failures {
+		if err := cw.Write([]string{fmt.Sprint(f.Line), report.Neutralize(f.Email), report.Neutralize(f.Reason)}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// CommitImport queues a dry run's plan for the import job, after checking,
+// in the transaction that queues it, that the org has not changed in a way
+// that changes the plan (the rows are planned again: each must do what the
+// dry run said) and taking the license seats its invitations need, all at
+// once: two imports racing for the last seats never both get them. The
+// teams to be created on commit are created here. Committing an import
+// that is committed already changes nothing and returns it.
+func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, error) {
+	var p *ImportPlan
+	err := s.update(ctx, func(tx *txn) error {
+		a, err := loadImporter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		imp, err := tx.FindImport(ctx, a.orgID, id)
+		if err != nil {
+			return err
+		}
+		if p, err = importPlan(imp); err != nil || imp.Status != muster.ImportPlanned {
+			return err
+		}
+		if why := p.Committable(); why != "" {
+			return muster.Errorf(muster.EINVALID, "%s", why)
+		}
+		data, err := tx.FindImportPlan(ctx, imp.ID)
+		if err != nil {
+			return err
+		}
+		rows, err := decodePlan(data)
+		if err != nil {
+			return err
+		}
+		planned := make([]ImportAction, len(rows))
+		for i, r := range rows {
+			planned[i] = r.Action
+		}
+		sum, err := planImport(ctx, tx, a, rows, imp.CreateTeams)
+		if err != nil {
+			return err
+		}
+		if err := comparePlans(planned, rows); err != nil {
+			return err
+		}
+		if ok, err := tx.TakeSeats(ctx, a.orgID, sum.SeatsNeeded); err != nil {
+			return err
+		} else if !ok {
+			org, err := tx.FindOrg(ctx, a.orgID)
+			if err != nil {
+				return err
+			}
+			return muster.Errorf(muster.ESEATS, "Seats were taken since the dry run. %s", seatsProblem(sum.SeatsNeeded, org))
+		}
+		job := *a
+		job.origin = importOrigin(imp.ID)
+		for _, name := range sum.MissingTeams {
+			team := &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: tx.now}
+			if err := tx.CreateTeam(ctx, team); err != nil {
+				return err
+			}
+			if err := tx.audit(ctx, &job, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil,
+				map[string]any{"name": team.Name}); err != nil {
+				return err
+			}
+			p.Result.TeamsCreated++
+		}
+		if imp.Result, err = encodeJSON(p.Result); err != nil {
+			return err
+		}
+		if ok, err := tx.QueueImport(ctx, imp.ID, sum.SeatsNeeded, imp.Result, tx.now); err != nil || !ok {
+			return err
+		}
+		tx.queued |= QueueImports
+		imp.Status, imp.SeatsReserved, imp.CommittedAt = muster.ImportQueued, sum.SeatsNeeded, tx.now
+		return nil
+	})
+	return p, err
+}
+
+// comparePlans refuses a plan whose rows now do other than the dry run
+// said.
+func comparePlans(planned []ImportAction, rows []*ImportRow) error {
+	var changed []string
+	n := 0
+	for i, r := range rows {
+		if r.Action != planned[i] {
+			n++
+			if len(changed) < 3 {
+				changed = append(changed, fmt.Sprintf("row %d (%s) would now %s instead of %s", r.Line, r.Email,
+					actionVerb(r.Action), actionVerb(planned[i])))
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return muster.Errorf(muster.ECONFLICT, "The organization changed since this dry run: %s%s. "+
+		"Nothing was imported; upload the file again for a new dry run.", strings.Join(changed, "; "),
+		map[bool]string{true: fmt.Sprintf(", and %d more", n-len(changed)), false: ""}[n > len(changed)])
+}
+
+func actionVerb(a ImportAction) string {
+	switch a {
+	case ImportInvite:
+		return "invite"
+	case ImportReinvite:
+		return "invite again"
+	case ImportUpdate:
+		return "update"
+	case ImportUnchanged:
+		return "change nothing"
+	}
+	return "be an error"
+}
+
+func importOrigin(id int64) string { return fmt.Sprintf("import %d", id) }
+
+// importWorkers is how many batches of one import run at once: on
+// PostgreSQL each row's statements wait on the server, and batches of other
+// rows do not wait for each other (SQLite runs them one after the other,
+// grouped into its commits).
+const importWorkers = 4
+
+// RunNextImport runs one queued import, or one whose runner died, and
+// reports whether there was one: it leases the import as the report runner
+// leases reports and applies the batches of its plan not yet applied.
+func (s *Service) RunNextImport(ctx context.Context) (bool, error) {
+	var imp *muster.Import
+	err := s.update(ctx, func(tx *txn) error {
+		var err error
+		imp, err = tx.LeaseImport(ctx, tx.now, tx.now.Add(s.cfg.ReportLease))
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			imp, err = nil, nil
+		}
+		return err
+	})
+	if err != nil || imp == nil {
+		return false, err
+	}
+	err = s.runImport(ctx, imp)
+	if err == nil || errors.Is(err, errLeaseLost) {
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return true, ctx.Err() // shutting down: the lease ends and another run goes on
+	}
+	var refused *importRefusal
+	if !errors.As(err, &refused) && imp.Attempts < importMaxAttempts {
+		return true, fmt.Errorf("import %d, attempt %d: %w", imp.ID, imp.Attempts, err)
+	}
+	failErr := s.finishImport(ctx, imp, muster.ImportFailed, muster.ErrorMessage(err))
+	return true, fmt.Errorf("import %d failed for good: %w (recording: %v)", imp.ID, err, failErr)
+}
+
+// importRefusal ends an import for good: its requester may no longer
+// import.
+type importRefusal struct{ err error }
+
+func (r *importRefusal) Error() string { return r.err.Error() }
+func (r *importRefusal) Unwrap() error { return r.err }
+
+// errLeaseLost: another runner took the import over.
+var errLeaseLost = errors.New("import: another runner took the import over")
+
+// errRowRefused: a row of a batch run without savepoints was refused; the
+// batch runs again with one per row.
+var errRowRefused = errors.New("import: a row was refused")
+
+// errBatchDone: the batch was applied already.
+var errBatchDone = errors.New("import: the batch was applied already")
+
+func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
+	var data []byte
+	var done []int
+	err := s.store.ViewBulk(ctx, func(tx muster.Tx) error {
+		var err error
+		if data, err = tx.FindImportPlan(ctx, imp.ID); err != nil {
+			return err
+		}
+		done, err = tx.FindImportBatches(ctx, imp.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	rows, err := decodePlan(data)
+	if err != nil {
+		return err
+	}
+	data = nil
+	// The job acts as the person who committed (or the operator), with
+	// their powers as they are at each batch, and says so in the audit
+	// log: origin "import N".
+	parent := muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	// The lease is renewed while the batches run, a few times per lease.
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		tick := time.NewTicker(s.cfg.ReportLease / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var ok bool
+			err := s.update(ctx, func(tx *txn) error {
+				var err error
+				ok, err = tx.RenewImportLease(ctx, imp.ID, imp.Attempts, tx.now.Add(s.cfg.ReportLease))
+				return err
+			})
+			if err == nil && !ok {
+				cancel(errLeaseLost)
+				return
+			}
+		}
+	}()
+	batches := make(chan int)
+	var wg sync.WaitGroup
+	for range importWorkers {
+		wg.Go(func() {
+			for from := range batches {
+				err := s.runImportBatch(ctx, imp, rows, from, false)
+				if errors.Is(err, errRowRefused) {
+					err = s.runImportBatch(ctx, imp, rows, from, true)
+				}
+				if err != nil && !errors.Is(err, errBatchDone) {
+					cancel(err)
+				}
+			}
+		})
+	}
+	isDone := map[int]bool{}
+	for _, from := range done {
+		isDone[from] = true
+	}
+feed:
+	for from := 0; from < len(rows); from += importBatch {
+		if isDone[from] {
+			continue
+		}
+		select {
+		case batches <- from:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(batches)
+	wg.Wait()
+	cancel(nil)
+	<-renewed
+	if err := parent.Err(); err != nil {
+		return err // shutting down
+	}
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err // a batch failed, or the lease was lost
+	}
+	return s.finishImport(parent, imp, muster.ImportDone, "")
+}
+
+// runImportBatch applies the batch of rows that starts at from, in one
+// transaction that first claims it, each row through the service's rules.
+// A row refused (someone invited the person meanwhile) is recorded as
+// failed and the batch goes on, when each row runs in a savepoint of its
+// own (careful); otherwise the batch stops with errRowRefused, to be run
+// again carefully: savepoints cost SQLite a journal of each page a row
+// writes, and rows are seldom refused after the commit's check.
+func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int, careful bool) error {
+	to := min(from+importBatch, len(rows))
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.ClaimImportBatch(ctx, imp.ID, from); muster.ErrorCode(err) == muster.ECONFLICT {
+			return errBatchDone
+		} else if err != nil {
+			return err
+		}
+		a, err := loadImporter(ctx, tx)
+		if err != nil {
+			return &importRefusal{muster.Errorf(muster.EFORBIDDEN,
+				"The import stopped: whoever committed it may no longer import users (%s)", muster.ErrorMessage(err))}
+		}
+		teamList, err := tx.FindTeams(ctx, imp.OrgID)
+		if err != nil {
+			return err
+		}
+		teams := teamIndex(teamList)
+		b := &muster.ImportBatch{FirstRow: from, Rows: to - from}
+		tx.bulkMail = true
+		for _, r := range rows[from:to] {
+			if r.Action == ImportInvite || r.Action == ImportReinvite {
+				tx.reservedSeats++ // the commit reserved a seat for each
+			}
+		}
+		reserved := tx.reservedSeats
+		for _, r := range rows[from:to] {
+			switch r.Action {
+			case ImportUnchanged:
+				b.Unchanged++
+				continue
+			case ImportError:
+				continue
+			}
+			before := tx.reservedSeats
+			var err error
+			if careful {
+				err = tx.Savepoint(ctx, func() error { return s.applyImportRow(ctx, tx, a, r, teams) })
+			} else if err = s.applyImportRow(ctx, tx, a, r, teams); err != nil && muster.ErrorCode(err) != muster.EINTERNAL {
+				return errRowRefused
+			}
+			if err == nil {
+				switch r.Action {
+				case ImportInvite:
+					b.Invited++
+				case ImportReinvite:
+					b.Reinvited++
+				case ImportUpdate:
+					b.Updated++
+				}
+				continue
+			}
+			if muster.ErrorCode(err) == muster.EINTERNAL {
+				return err
+			}
+			tx.reservedSeats = before
+			b.Failed++
+			cells, _ := json.Marshal(r.Cells)
+			if err := tx.CreateImportFailure(ctx, &muster.ImportFailure{ImportID: imp.ID, Line: r.Line, Email: r.Email,
+				Reason: muster.ErrorMessage(err), Cells: string(cells)}); err != nil {
+				return err
+			}
+		}
+		b.SeatsUsed = reserved - tx.reservedSeats
+		return tx.SaveImportBatch(ctx, imp.ID, b)
+	})
+}
+
+// finishImport ends the import's run and gives back the seats the commit
+// reserved that its invitations did not use.
+func (s *Service) finishImport(ctx context.Context, imp *muster.Import, status muster.ImportStatus, lastError string) error {
+	return s.update(ctx, func(tx *txn) error {
+		cur, err := tx.FindImport(ctx, imp.OrgID, imp.ID)
+		if err != nil {
+			return err
+		}
+		sum, err := tx.SumImportBatches(ctx, imp.ID)
+		if err != nil {
+			return err
+		}
+		ok, err := tx.FinishImport(ctx, imp.ID, imp.Attempts, status, tx.now, lastError)
+		if err != nil || !ok {
+			return err
+		}
+		return tx.ReleaseSeats(ctx, imp.OrgID, cur.SeatsReserved-sum.SeatsUsed)
+	})
+}
+
+// applyImportRow makes one planned row through the service's own rules:
+// invite (Invite's), invite again (InviteAgain's) or update (UpdateUser's),
+// with their audit events and emails.
+func (s *Service) applyImportRow(ctx context.Context, tx *txn, a *actor, r *ImportRow, teams map[string]*muster.Team) error {
+	team := func(name string) (int64, error) {
+		t, ok := teams[strings.ToLower(name)]
+		if !ok {
+			return 0, muster.Errorf(muster.EINVALID, "There is no team named %q any more.", name)
+		}
+		return t.ID, nil
+	}
+	primary, err := team(r.PrimaryTeam)
+	if err != nil {
+		return err
+	}
+	secondaries := make([]int64, 0, len(r.SecondaryTeams))
+	for _, name := range r.SecondaryTeams {
+		id, err := team(name)
+		if err != nil {
+			return err
+		}
+		secondaries = append(secondaries, id)
+	}
+	switch r.Action {
+	case ImportInvite:
+		_, err := s.invite(ctx, tx, a, InviteInput{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email,
+			Role: r.Role, PrimaryTeamID: primary, SecondaryTeamIDs: secondaries})
+		return err
+	case ImportReinvite:
+		u, err := tx.FindUserByEmail(ctx, a.orgID, r.Email)
+		if err != nil {
+			return err
+		}
+		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
+			return err
+		}
+		in := reinvitation(u)
+		in.FirstName, in.LastName, in.Role, in.PrimaryTeamID, in.SecondaryTeamIDs = r.FirstName, r.LastName, r.Role,
+			primary, secondaries
+		_, err = s.invite(ctx, tx, a, in)
+		return err
+	case ImportUpdate:
+		u, err := tx.FindUserByEmail(ctx, a.orgID, r.Email)
+		if err != nil {
+			return err
+		}
+		if u.Status == muster.StatusWithdrawn {
+			return muster.Errorf(muster.ECONFLICT, "The invitation of %s was withdrawn since the dry run.", u.Email)
+		}
+		return s.editUser(ctx, tx, a, u, UserUpdate{Role: &r.Role, PrimaryTeamID: &primary, SecondaryTeamIDs: &secondaries})
+	}
+	return nil
+}

@@ -1,0 +1,483 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+)
+
+// importFixture is an org with a user in every status that an import
+// meets, and an Admin who uploads.
+type importFixture struct {
+	*fixture
+	admin *muster.User
+	sales *muster.Team
+}
+
+func setupImport(t *testing.T, db *sqlstore.DB, licenses int) *importFixture {
+	t.Helper()
+	f := &importFixture{fixture: setup(t, db, licenses)}
+	owner := f.as(f.owner)
+	var err error
+	if f.sales, err = f.svc.CreateTeam(owner, "Sales"); err != nil {
+		t.Fatal(err)
+	}
+	def := f.defaultTeam().ID
+	invite := func(first, email string, role muster.Role, primary int64) *service.Invited {
+		t.Helper()
+		res, err := f.svc.Invite(owner, service.InviteInput{FirstName: first, LastName: "Tester", Email: email,
+			Role: role, PrimaryTeamID: primary})
+		if err != nil {
+			t.Fatalf("invite %s: %v", first, err)
+		}
+		return res
+	}
+	f.admin = f.accept(invite("Adam", "adam@example.com", muster.RoleAdmin, def).Link)
+	invite("Pat", "pat@example.com", muster.RoleBasic, def)
+	f.accept(invite("Ann", "ann@example.com", muster.RoleManager, f.sales.ID).Link)
+	dee := f.accept(invite("Dee", "dee@example.com", muster.RoleBasic, def).Link)
+	if _, err := f.svc.Deactivate(owner, dee.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Someone of another organization.
+	other, err := f.svc.CreateOrg(operator(0), service.NewOrg{Name: "Other", LicenseTotal: 5,
+		OwnerEmail: "other@example.com", OwnerFirstName: "Oscar", OwnerLastName: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = other
+	return f
+}
+
+// everyKind is a file with a row of every action and of every error.
+func everyKind(ownerEmail string) string {
+	return "First Name,Last Name,Email,Role,Status,Primary Team,Secondary Teams,Invited At\r\n" +
+		"New,Person,new@example.com,,Active,,,2020-01-01T00:00:00Z\r\n" +
+		"Pat,Tester,PAT@example.com,Manager,Pending,Default Team,,\r\n" +
+		"Ann,Tester,ann@example.com,Manager,Active,Sales,,\r\n" +
+		"Dee,Tester,dee@example.com,,,Sales,Default Team,\r\n" +
+		"Again,Person,new@example.com,,,,,\r\n" +
+		"Bad,Email,not an email,,,,,\r\n" +
+		",Nameless,nameless@example.com,,,,,\r\n" +
+		"Role,Unknown,role@example.com,Chief,,,,\r\n" +
+		"Admin,Ceiling,admin.ceiling@example.com,Admin,,,,\r\n" +
+		"Owner,Ceiling,owner.ceiling@example.com,Owner,,,,\r\n" +
+		"Oscar,Other,other@example.com,,,,,\r\n" +
+		"Team,Missing,team@example.com,,,Nowhere,\"Sales; Later\",\r\n" +
+		"Olive,Owner," + ownerEmail + ",Basic User,,,,\r\n" +
+		"Hidden,\"Right\u202eLeft\",hidden@example.com,,,,,\r\n" +
+		"'=SUM(1),Formula,formula@example.com,,,,,\r\n" +
+		"Too,Many,many@example.com,,,,,,extra\r\n"
+}
+
+// renderPlan is a plan as the golden files hold it.
+func renderPlan(p *service.ImportPlan, ownerEmail string) string {
+	var b strings.Builder
+	s := p.Summary
+	fmt.Fprintf(&b, "delimiter %q, %d rows\n", s.Delimiter, p.RowsTotal)
+	for _, n := range s.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	fmt.Fprintf(&b, "counts: %+v\n", s.Counts)
+	fmt.Fprintf(&b, "missing teams: %q\n", s.MissingTeams)
+	fmt.Fprintf(&b, "seats: need %d, free %d (%d of %d used)\n", s.SeatsNeeded, s.SeatsFree, s.SeatsUsed, s.LicenseTotal)
+	if s.SeatsProblem != "" {
+		fmt.Fprintf(&b, "seats problem: %s\n", s.SeatsProblem)
+	}
+	fmt.Fprintf(&b, "committable: %q\n", p.Committable())
+	for _, r := range p.Rows {
+		fmt.Fprintf(&b, "row %d %s %s", r.Line, r.Email, r.Action)
+		if r.Action != service.ImportError {
+			fmt.Fprintf(&b, " → %s, %s %q", r.Role.Label(), r.PrimaryTeam, r.SecondaryTeams)
+		}
+		b.WriteString("\n")
+		for _, c := range r.Changes {
+			fmt.Fprintf(&b, "\tchange: %s\n", c)
+		}
+		for _, e := range r.Errors {
+			fmt.Fprintf(&b, "\terror: %s: %s\n", e.Column, e.Message)
+		}
+	}
+	return strings.ReplaceAll(b.String(), ownerEmail, "owner@example.com")
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -run %s -update rewrites it):\n%s", golden, t.Name(), got)
+	}
+}
+
+func (f *importFixture) plan(t *testing.T, ctx context.Context, text string, createTeams bool) *service.ImportPlan {
+	t.Helper()
+	p, err := f.svc.PlanImport(ctx, service.ImportInput{FileName: "users.csv", File: strings.NewReader(text),
+		CreateTeams: createTeams})
+	if err != nil {
+		t.Fatalf("PlanImport: %v", err)
+	}
+	return p
+}
+
+// runImports runs the import job until no import is left.
+func runImports(t *testing.T, svc *service.Service) {
+	t.Helper()
+	for range 100 {
+		ran, err := svc.RunNextImport(context.Background())
+		if err != nil {
+			t.Fatalf("RunNextImport: %v", err)
+		}
+		if !ran {
+			return
+		}
+	}
+	t.Fatal("imports never ended")
+}
+
+// TestImportPlanGolden: the dry run of a file with every action and every
+// error kind, by an Admin, on both stores, against the golden plans; with
+// and without the missing teams created on commit.
+func TestImportPlanGolden(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 20)
+		admin := f.as(f.admin)
+		p := f.plan(t, admin, everyKind(f.owner.Email), false)
+		checkGolden(t, "import_plan.golden", renderPlan(p, f.owner.Email))
+		again, err := f.svc.FindImport(admin, p.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if renderPlan(again, f.owner.Email) != renderPlan(p, f.owner.Email) {
+			t.Error("the stored plan differs from the dry run's")
+		}
+		if _, err := f.svc.CommitImport(admin, p.ID); muster.ErrorCode(err) != muster.EINVALID ||
+			!strings.Contains(muster.ErrorMessage(err), "11 rows have errors") {
+			t.Fatalf("commit with errors: %v", err)
+		}
+		withTeams := f.plan(t, admin, everyKind(f.owner.Email), true)
+		checkGolden(t, "import_plan_create_teams.golden", renderPlan(withTeams, f.owner.Email))
+
+		var csv bytes.Buffer
+		if err := service.WriteImportErrors(&csv, again); err != nil {
+			t.Fatal(err)
+		}
+		checkGolden(t, "import_errors.csv", strings.ReplaceAll(csv.String(), f.owner.Email, "owner@example.com"))
+	})
+}
+
+// TestImportCommit: a clean file is committed by the Owner and applied by
+// the job: every row once, with audit events of origin "import N", its
+// invitations in the outbox's bulk lane and the missing teams created;
+// committing again changes nothing.
+func TestImportCommit(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 20)
+		owner := f.as(f.owner)
+		text := "Email,First Name,Last Name,Role,Primary Team,Secondary Teams\n" +
+			"new1@example.com,New,One,Admin,Sales,\n" +
+			"new2@example.com,New,Two,,Research,Sales\n" +
+			"pat@example.com,Pat,Tester,Manager,,\n" +
+			"ann@example.com,Ann,Tester,Manager,Sales,\n" +
+			"dee@example.com,Dee,Again,,,\n"
+		p := f.plan(t, owner, text, true)
+		if p.Committable() != "" {
+			t.Fatalf("not committable: %s\n%s", p.Committable(), renderPlan(p, f.owner.Email))
+		}
+		org, _ := f.svc.Org(owner)
+		before := org.SeatsUsed
+		c, err := f.svc.CommitImport(owner, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != muster.ImportQueued || c.SeatsReserved != 3 {
+			t.Fatalf("committed: %+v", c.Import)
+		}
+		if again, err := f.svc.CommitImport(owner, p.ID); err != nil || again.Status != muster.ImportQueued {
+			t.Fatalf("commit twice: %v", err)
+		}
+		runImports(t, f.svc)
+		done, err := f.svc.FindImport(owner, p.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := service.ImportResult{Invited: 2, Reinvited: 1, Updated: 1, Unchanged: 1, TeamsCreated: 1}
+		if done.Status != muster.ImportDone || done.Result != want || done.RowsDone != 5 {
+			t.Fatalf("done: %+v %+v", done.Import, done.Result)
+		}
+		org, _ = f.svc.Org(owner)
+		if org.SeatsUsed != before+3 {
+			t.Errorf("seats used %d, want %d", org.SeatsUsed, before+3)
+		}
+		u, err := f.svc.FindUserByEmail(owner, "new1@example.com")
+		if err != nil || u.Role != muster.RoleAdmin || u.PrimaryTeamID != f.sales.ID || u.Status != muster.StatusPending {
+			t.Fatalf("new1: %+v %v", u, err)
+		}
+		dee, _ := f.svc.FindUserByEmail(owner, "dee@example.com")
+		if dee.Status != muster.StatusPending || dee.LastName != "Again" {
+			t.Errorf("dee: %+v", dee)
+		}
+		events, err := f.svc.FindAuditEvents(owner, service.AuditQuery{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		origins := map[string]int{}
+		for _, e := range events.Events {
+			if strings.HasPrefix(e.Origin, "import ") {
+				origins[e.Action]++
+				if e.Origin != fmt.Sprintf("import %d", p.ID) {
+					t.Errorf("origin %q", e.Origin)
+				}
+			}
+		}
+		if fmt.Sprint(origins) != "map[team.created:1 user.invited:2 user.invited_again:1 user.updated:1]" {
+			t.Errorf("audit events of the import: %v", origins)
+		}
+		var bulk int
+		err = db.View(context.Background(), func(tx muster.Tx) error {
+			msgs, err := tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: f.org.ID, Limit: 100})
+			for _, m := range msgs {
+				if m.Bulk {
+					bulk++
+				}
+			}
+			return err
+		})
+		if err != nil || bulk != 3 {
+			t.Errorf("bulk invitations %d (%v), want 3", bulk, err)
+		}
+		// Committed again after it ran: nothing more.
+		if _, err := f.svc.CommitImport(owner, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		runImports(t, f.svc)
+		org2, _ := f.svc.Org(owner)
+		if org2.SeatsUsed != org.SeatsUsed {
+			t.Errorf("a second commit took seats")
+		}
+		// The same file again: nothing to do.
+		p2 := f.plan(t, owner, text, true)
+		if p2.Summary.Counts != (service.ImportCounts{Unchanged: 5}) {
+			t.Errorf("the same file again: %+v\n%s", p2.Summary.Counts, renderPlan(p2, f.owner.Email))
+		}
+	})
+}
+
+// TestImportRefusedWhenOrgChanged: a plan whose rows would now do
+// something else, or whose seats were taken, is refused at commit with
+// words, and nothing is applied.
+func TestImportRefusedWhenOrgChanged(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 8) // 5 seats used: Owner, Adam, Pat, Ann, and Oscar is elsewhere
+		owner := f.as(f.owner)
+		org, _ := f.svc.Org(owner)
+		free := org.LicenseTotal - org.SeatsUsed
+		var rows strings.Builder
+		rows.WriteString("Email,First Name,Last Name\n")
+		for i := range free + 1 {
+			fmt.Fprintf(&rows, "n%d@example.com,N,%d\n", i, i)
+		}
+		over := f.plan(t, owner, rows.String(), false)
+		if !strings.Contains(over.Summary.SeatsProblem, fmt.Sprintf("No licenses remaining for this file: it needs %d, and %d of 8 are in use, so %d", free+1, org.SeatsUsed, free)) {
+			t.Fatalf("seats problem: %q", over.Summary.SeatsProblem)
+		}
+		if _, err := f.svc.CommitImport(owner, over.ID); muster.ErrorCode(err) != muster.EINVALID {
+			t.Fatalf("over the seats: %v", err)
+		}
+
+		fits := f.plan(t, owner, "Email,First Name,Last Name\nfits@example.com,F,S\nfits2@example.com,F,S\n", false)
+		f.svc.Invite(owner, service.InviteInput{FirstName: "Fits", LastName: "S", Email: "fits@example.com",
+			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+		_, err := f.svc.CommitImport(owner, fits.ID)
+		if muster.ErrorCode(err) != muster.ECONFLICT || !strings.Contains(muster.ErrorMessage(err),
+			"row 2 (fits@example.com) would now change nothing instead of invite") {
+			t.Fatalf("changed org: %v", err)
+		}
+
+		seats := f.plan(t, owner, "Email,First Name,Last Name\ns1@example.com,F,S\ns2@example.com,F,S\n", false)
+		org, _ = f.svc.Org(owner)
+		for i := range org.LicenseTotal - org.SeatsUsed - 1 {
+			f.invite(fmt.Sprintf("Taker%d", i), muster.RoleBasic)
+		}
+		_, err = f.svc.CommitImport(owner, seats.ID)
+		if muster.ErrorCode(err) != muster.ESEATS || !strings.Contains(muster.ErrorMessage(err), "Seats were taken since the dry run.") {
+			t.Fatalf("seats taken: %v", err)
+		}
+		if p, _ := f.svc.FindImport(owner, seats.ID, false); p.Status != muster.ImportPlanned {
+			t.Errorf("status %s", p.Status)
+		}
+	})
+}
+
+// TestImportSeatsRace: two imports commit at once for the last seats, on
+// two services (instances) of one database: one gets them, the other is
+// refused, and the seats in use never pass the total.
+func TestImportSeatsRace(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 10)
+		owner := f.as(f.owner)
+		org, _ := f.svc.Org(owner)
+		free := org.LicenseTotal - org.SeatsUsed
+		file := func(prefix string) string {
+			var b strings.Builder
+			b.WriteString("Email,First Name,Last Name\n")
+			for i := range free {
+				fmt.Fprintf(&b, "%s%d@example.com,N,%d\n", prefix, i, i)
+			}
+			return b.String()
+		}
+		a, b := f.plan(t, owner, file("a"), false), f.plan(t, owner, file("b"), false)
+		other := newService(db, f.clock)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, run := range []struct {
+			svc *service.Service
+			id  int64
+		}{{f.svc, a.ID}, {other, b.ID}} {
+			wg.Go(func() { _, errs[i] = run.svc.CommitImport(owner, run.id) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case muster.ErrorCode(err) != muster.ESEATS && muster.ErrorCode(err) != muster.ECONFLICT:
+				t.Fatalf("commit: %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d commits got the last %d seats: %v", ok, free, errors.Join(errs...))
+		}
+		var wg2 sync.WaitGroup
+		for _, svc := range []*service.Service{f.svc, other} {
+			wg2.Go(func() { runImports(t, svc) })
+		}
+		wg2.Wait()
+		org, _ = f.svc.Org(owner)
+		if org.SeatsUsed != org.LicenseTotal {
+			t.Fatalf("seats used %d of %d", org.SeatsUsed, org.LicenseTotal)
+		}
+	})
+}
+
+// TestImportRoundTrip: the user list exported, edited (one role changed)
+// and imported back plans one update and leaves everyone else unchanged.
+func TestImportRoundTrip(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 20)
+		owner := f.as(f.owner)
+		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "=Formula", LastName: "Ångström, Jr.",
+			Email: "zoe@example.com", Role: muster.RoleManager, PrimaryTeamID: f.sales.ID,
+			SecondaryTeamIDs: []int64{f.defaultTeam().ID}}); err != nil {
+			t.Fatal(err)
+		}
+		var export bytes.Buffer
+		if err := f.svc.ExportUsers(owner, &export, nil); err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(export.String(), "pat@example.com,Basic User", "pat@example.com,Manager", 1)
+		if edited == export.String() {
+			t.Fatalf("no row of Pat's in\n%s", export.String())
+		}
+		for name, text := range map[string]string{
+			"as exported":            edited,
+			"semicolons":             toSemicolons(t, edited),
+			"LF, no byte-order mark": strings.ReplaceAll(strings.TrimPrefix(edited, "\uFEFF"), "\r\n", "\n"),
+		} {
+			p := f.plan(t, owner, text, false)
+			want := service.ImportCounts{Update: 1, Unchanged: 5}
+			if p.Summary.Counts != want {
+				t.Errorf("%s: %+v, want %+v\n%s", name, p.Summary.Counts, want, renderPlan(p, f.owner.Email))
+			}
+		}
+	})
+}
+
+// toSemicolons rewrites a CSV file with semicolons between cells, as
+// spreadsheets in many locales save it.
+func toSemicolons(t *testing.T, text string) string {
+	t.Helper()
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(text, "\uFEFF")))
+	records, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.WriteString("\uFEFF")
+	w := csv.NewWriter(&b)
+	w.Comma, w.UseCRLF = ';', true
+	if err := w.WriteAll(records); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestImportRowRefusedAtCommit: a person invited by someone else between
+// the commit and the job is a failed row, with the reason; the batch's
+// other rows are applied, and the seat the commit reserved for that row is
+// given back.
+func TestImportRowRefusedAtCommit(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 20)
+		owner := f.as(f.owner)
+		p := f.plan(t, owner, "Email,First Name,Last Name\nfirst@example.com,F,One\nlate@example.com,L,Two\nthird@example.com,T,Three\n", false)
+		if _, err := f.svc.CommitImport(owner, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "Late", LastName: "Two", Email: "late@example.com",
+			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID}); err != nil {
+			t.Fatal(err)
+		}
+		org, _ := f.svc.Org(owner)
+		runImports(t, f.svc)
+		done, err := f.svc.FindImport(owner, p.ID, false)
+		if err != nil || done.Result != (service.ImportResult{Invited: 2, Failed: 1}) {
+			t.Fatalf("%v %+v", err, done.Result)
+		}
+		failures, err := f.svc.FindImportFailures(owner, p.ID)
+		if err != nil || len(failures) != 1 || failures[0].Line != 3 ||
+			failures[0].Reason != "late@example.com is already pending in this organization." {
+			t.Fatalf("failures: %v %+v", err, failures)
+		}
+		after, _ := f.svc.Org(owner)
+		if after.SeatsUsed != org.SeatsUsed-1 {
+			t.Errorf("seats used %d after the import, %d before it ran (3 reserved, 2 used)", after.SeatsUsed, org.SeatsUsed)
+		}
+		var csv bytes.Buffer
+		if err := service.WriteImportFailures(&csv, failures); err != nil || !strings.Contains(csv.String(), "3,late@example.com,late@example.com is already pending") {
+			t.Errorf("failures CSV: %v %q", err, csv.String())
+		}
+	})
+}

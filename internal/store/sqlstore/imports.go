@@ -1,0 +1,259 @@
+package sqlstore
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+const importColumns = `id, org_id, requested_by, status, file_name, create_teams, rows_total, seats_reserved,
+	attempts, last_error, summary, result, created_at, committed_at, started_at, finished_at, lease_until`
+
+func scanImport(row interface{ Scan(...any) error }, imp *muster.Import) error {
+	return row.Scan(&imp.ID, &imp.OrgID, nullInt{&imp.RequestedBy}, &imp.Status, &imp.FileName, &imp.CreateTeams,
+		&imp.RowsTotal, &imp.SeatsReserved, &imp.Attempts, &imp.LastError, &imp.Summary, &imp.Result,
+		nullTime{&imp.CreatedAt}, nullTime{&imp.CommittedAt}, nullTime{&imp.StartedAt}, nullTime{&imp.FinishedAt},
+		nullTime{&imp.LeaseUntil})
+}
+
+func (tx *Tx) findImport(ctx context.Context, query string, args ...any) (*muster.Import, error) {
+	var imp muster.Import
+	if err := scanImport(tx.queryRow(ctx, query, args...), &imp); err != nil {
+		return nil, notFound(err, "Import")
+	}
+	return &imp, nil
+}
+
+// CreateImport implements muster.Tx.
+func (tx *Tx) CreateImport(ctx context.Context, imp *muster.Import) error {
+	id, err := tx.insert(ctx, `INSERT INTO imports (org_id, requested_by, status, file_name, create_teams, rows_total,
+			summary, plan, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		imp.OrgID, nullID(imp.RequestedBy), imp.Status, imp.FileName, imp.CreateTeams, imp.RowsTotal, imp.Summary,
+		imp.Plan, micros(imp.CreatedAt))
+	imp.ID = id
+	return err
+}
+
+// FindImport implements muster.Tx.
+func (tx *Tx) FindImport(ctx context.Context, orgID, id int64) (*muster.Import, error) {
+	return tx.findImport(ctx, `SELECT `+importColumns+` FROM imports WHERE org_id = $1 AND id = $2`+tx.forNoKeyUpdate(),
+		orgID, id)
+}
+
+// FindImportPlan implements muster.Tx.
+func (tx *Tx) FindImportPlan(ctx context.Context, id int64) ([]byte, error) {
+	var plan []byte
+	if err := tx.queryRow(ctx, `SELECT plan FROM imports WHERE id = $1`, id).Scan(&plan); err != nil {
+		return nil, notFound(err, "Import")
+	}
+	return plan, nil
+}
+
+// FindImports implements muster.Tx.
+func (tx *Tx) FindImports(ctx context.Context, orgID int64, limit int) ([]*muster.Import, error) {
+	rows, err := tx.query(ctx, `SELECT `+importColumns+` FROM imports WHERE org_id = $1 ORDER BY id DESC LIMIT $2`,
+		orgID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*muster.Import
+	for rows.Next() {
+		var imp muster.Import
+		if err := scanImport(rows, &imp); err != nil {
+			return nil, err
+		}
+		out = append(out, &imp)
+	}
+	return out, rows.Err()
+}
+
+// QueueImport implements muster.Tx.
+func (tx *Tx) QueueImport(ctx context.Context, id int64, seats int, result string, now time.Time) (bool, error) {
+	return tx.affected(ctx, `UPDATE imports SET status = 'queued', seats_reserved = $2, result = $3, committed_at = $4
+		WHERE id = $1 AND status = 'planned'`, id, seats, result, micros(now))
+}
+
+// LeaseImport implements muster.Tx.
+func (tx *Tx) LeaseImport(ctx context.Context, now, until time.Time) (*muster.Import, error) {
+	return tx.findImport(ctx, `UPDATE imports SET status = 'running', lease_until = $2, attempts = attempts + 1,
+			started_at = coalesce(started_at, $1)
+		WHERE id IN (
+			SELECT id FROM imports
+			WHERE status = 'queued' OR (status = 'running' AND lease_until <= $1)
+			ORDER BY id LIMIT 1`+tx.dialect.SkipLocked+`)
+		RETURNING `+importColumns, micros(now), micros(until))
+}
+
+// RenewImportLease implements muster.Tx.
+func (tx *Tx) RenewImportLease(ctx context.Context, id int64, attempt int, until time.Time) (bool, error) {
+	return tx.affected(ctx, `UPDATE imports SET lease_until = $3 WHERE id = $1 AND status = 'running' AND attempts = $2`,
+		id, attempt, micros(until))
+}
+
+// ClaimImportBatch implements muster.Tx: the primary key is the claim.
+func (tx *Tx) ClaimImportBatch(ctx context.Context, id int64, firstRow int) error {
+	_, err := tx.exec(ctx, `INSERT INTO import_batches (import_id, first_row) VALUES ($1, $2)`, id, firstRow)
+	return err
+}
+
+// SaveImportBatch implements muster.Tx.
+func (tx *Tx) SaveImportBatch(ctx context.Context, id int64, b *muster.ImportBatch) error {
+	_, err := tx.exec(ctx, `UPDATE import_batches SET row_count = $3, invited = $4, reinvited = $5, updated = $6,
+			unchanged = $7, failed = $8, seats_used = $9
+		WHERE import_id = $1 AND first_row = $2`,
+		id, b.FirstRow, b.Rows, b.Invited, b.Reinvited, b.Updated, b.Unchanged, b.Failed, b.SeatsUsed)
+	return err
+}
+
+// FindImportBatches implements muster.Tx.
+func (tx *Tx) FindImportBatches(ctx context.Context, id int64) ([]int, error) {
+	rows, err := tx.query(ctx, `SELECT first_row FROM import_batches WHERE import_id = $1 ORDER BY first_row`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// SumImportBatches implements muster.Tx.
+func (tx *Tx) SumImportBatches(ctx context.Context, id int64) (*muster.ImportBatch, error) {
+	var b muster.ImportBatch
+	err := tx.queryRow(ctx, `SELECT coalesce(sum(row_count), 0), coalesce(sum(invited), 0), coalesce(sum(reinvited), 0),
+			coalesce(sum(updated), 0), coalesce(sum(unchanged), 0), coalesce(sum(failed), 0), coalesce(sum(seats_used), 0)
+		FROM import_batches WHERE import_id = $1`, id).Scan(&b.Rows, &b.Invited, &b.Reinvited, &b.Updated, &b.Unchanged,
+		&b.Failed, &b.SeatsUsed)
+	return &b, err
+}
+
+// FinishImport implements muster.Tx.
+func (tx *Tx) FinishImport(ctx context.Context, id int64, attempt int, status muster.ImportStatus, now time.Time,
+	lastError string) (bool, error) {
+	return tx.affected(ctx, `UPDATE imports SET status = $3, finished_at = $4, last_error = $5, lease_until = NULL
+		WHERE id = $1 AND status = 'running' AND attempts = $2`, id, attempt, status, micros(now), lastError)
+}
+
+// CreateImportFailure implements muster.Tx.
+func (tx *Tx) CreateImportFailure(ctx context.Context, f *muster.ImportFailure) error {
+	_, err := tx.exec(ctx, `INSERT INTO import_failures (import_id, line, email, reason, cells) VALUES ($1, $2, $3, $4, $5)`,
+		f.ImportID, f.Line, f.Email, f.Reason, f.Cells)
+	return err
+}
+
+// FindImportFailures implements muster.Tx.
+func (tx *Tx) FindImportFailures(ctx context.Context, id int64) ([]*muster.ImportFailure, error) {
+	rows, err := tx.query(ctx, `SELECT import_id, line, email, reason, cells FROM import_failures
+		WHERE import_id = $1 ORDER BY line`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*muster.ImportFailure
+	for rows.Next() {
+		var f muster.ImportFailure
+		if err := rows.Scan(&f.ImportID, &f.Line, &f.Email, &f.Reason, &f.Cells); err != nil {
+			return nil, err
+		}
+		out = append(out, &f)
+	}
+	return out, rows.Err()
+}
+
+// DeleteExpiredImports implements muster.Tx.
+func (tx *Tx) DeleteExpiredImports(ctx context.Context, before time.Time) (int, error) {
+	res, err := tx.exec(ctx, `DELETE FROM imports WHERE status = 'planned' AND created_at < $1`, micros(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// FindUsersByEmails implements muster.Tx: two queries per 500 emails, one
+// through the org's email index and one through the live emails' unique
+// index.
+func (tx *Tx) FindUsersByEmails(ctx context.Context, orgID int64, emails []string) ([]*muster.User, error) {
+	var users []*muster.User
+	for chunk := range slices.Chunk(emails, 500) {
+		args := make([]any, len(chunk))
+		for i, e := range chunk {
+			args[i] = e
+		}
+		list, args := inList(args)
+		args = append(args, orgID)
+		org := `$` + itoa(len(args))
+		for _, where := range []string{
+			`u.org_id = ` + org + ` AND u.email_key IN (` + list + `)`,
+			`u.email_key IN (` + list + `) AND u.status IN ('pending', 'active') AND u.org_id <> ` + org,
+		} {
+			rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var u muster.User
+				if err := scanUser(rows, &u); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				users = append(users, &u)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return users, nil
+}
+
+// TakeSeats implements muster.Tx, as TakeSeat does for one.
+func (tx *Tx) TakeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
+	if n == 0 {
+		return true, nil
+	}
+	return tx.affected(ctx, `UPDATE orgs SET seats_used = seats_used + $2
+		WHERE id = $1 AND seats_used + $2 <= license_total`, orgID, n)
+}
+
+// ReleaseSeats implements muster.Tx.
+func (tx *Tx) ReleaseSeats(ctx context.Context, orgID int64, n int) error {
+	if n == 0 {
+		return nil
+	}
+	_, err := tx.exec(ctx, `UPDATE orgs SET seats_used = seats_used - $2 WHERE id = $1`, orgID, n)
+	return err
+}
+
+// Savepoint implements muster.Tx. The member counts fn noted are dropped
+// with its writes when it fails.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := tx.exec(ctx, `SAVEPOINT import_row`); err != nil {
+		return err
+	}
+	counts := maps.Clone(tx.counts)
+	if err := fn(); err != nil {
+		tx.counts = counts
+		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT import_row`); rbErr != nil {
+			return rbErr
+		}
+		if _, relErr := tx.exec(ctx, `RELEASE SAVEPOINT import_row`); relErr != nil {
+			return relErr
+		}
+		return err
+	}
+	_, err := tx.exec(ctx, `RELEASE SAVEPOINT import_row`)
+	return err
+}
