@@ -249,6 +249,9 @@ type txn struct {
 	// bulkMail puts the email the transaction queues in the outbox's bulk
 	// lane (an import's invitations).
 	bulkMail bool
+	// bulk, set in an import's batch, holds what the batch reads once for
+	// all its rows; nil elsewhere.
+	bulk *bulkReads
 	// reservedSeats are seats an import took at its commit that this
 	// transaction's invitations use instead of taking one each.
 	reservedSeats int
@@ -337,4 +340,70 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 // why a link is dead) uses view.
 func (s *Service) read(ctx context.Context, fn func(*txn) error) error {
 	return s.store.Read(ctx, func(tx muster.Tx) error { return fn(&txn{Tx: tx, now: s.now()}) })
+}
+
+// bulkReads are what a transaction of an import's batch reads once for all
+// its rows rather than once a row: the org (its name for the emails), its
+// single sign-on connection, and the teams it has share-locked.
+type bulkReads struct {
+	org     *muster.Org
+	sso     *muster.SSOConnection
+	ssoRead bool
+	teams   map[int64]*muster.Team
+}
+
+// FindOrg reads the org, once per batch of an import.
+func (tx *txn) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
+	if tx.bulk == nil {
+		return tx.Tx.FindOrg(ctx, id)
+	}
+	if tx.bulk.org == nil || tx.bulk.org.ID != id {
+		org, err := tx.Tx.FindOrg(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		tx.bulk.org = org
+	}
+	org := *tx.bulk.org
+	return &org, nil
+}
+
+// FindSSOConnection reads the org's connection, once per batch of an
+// import.
+func (tx *txn) FindSSOConnection(ctx context.Context, orgID int64) (*muster.SSOConnection, error) {
+	if tx.bulk == nil {
+		return tx.Tx.FindSSOConnection(ctx, orgID)
+	}
+	if !tx.bulk.ssoRead {
+		c, err := tx.Tx.FindSSOConnection(ctx, orgID)
+		if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
+			return nil, err
+		}
+		tx.bulk.sso, tx.bulk.ssoRead = c, true
+	}
+	if tx.bulk.sso == nil {
+		return nil, muster.Errorf(muster.ENOTFOUND, "SSO connection not found.")
+	}
+	c := *tx.bulk.sso
+	return &c, nil
+}
+
+// FindTeamShared share-locks a team once per batch of an import: the lock
+// holds until the commit.
+func (tx *txn) FindTeamShared(ctx context.Context, orgID, id int64) (*muster.Team, error) {
+	if tx.bulk == nil {
+		return tx.Tx.FindTeamShared(ctx, orgID, id)
+	}
+	if t, ok := tx.bulk.teams[id]; ok && t.OrgID == orgID {
+		return t, nil
+	}
+	t, err := tx.Tx.FindTeamShared(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if tx.bulk.teams == nil {
+		tx.bulk.teams = map[int64]*muster.Team{}
+	}
+	tx.bulk.teams[id] = t
+	return t, nil
 }
