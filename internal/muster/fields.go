@@ -41,3 +41,7 @@ func FieldErrorf(code, field, format string, args ...any) *Error {
 	e.Fields = []FieldError{{Field: field, Message: e.Message}}
 	return e
 }
+
+// FieldPasskey is a passkey's answer to a confirmation (two-step
+// verification).
+const FieldPasskey = "passkey"

@@ -54,6 +54,7 @@ type Tx interface {
 	WebhookTx
 	TwoStepTx
 	ImportTx
+	PasskeyTx
 }
 
 // OrgTx reads and writes organizations and their seats.

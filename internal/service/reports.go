@@ -273,12 +273,15 @@ type Expired struct {
 	IdempotencyRecords int
 	WebhookDeliveries  int
 	Imports            int
+	// PasskeyCeremonies are begun passkey prompts past their expiry.
+	PasskeyCeremonies int
 }
 
 // DeleteExpired deletes what has outlived its use: reports past their expiry,
-// the outcomes of idempotency keys older than IdempotencyTTL and webhook
-// deliveries finished more than WebhookRetention ago. The server
-// runs it now and then.
+// the outcomes of idempotency keys older than IdempotencyTTL, webhook
+// deliveries finished more than WebhookRetention ago, imports older than
+// ImportTTL and passkey ceremonies past their expiry. The server runs it
+// now and then.
 func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 	var n Expired
 	err := s.update(ctx, func(tx *txn) error {
@@ -292,7 +295,10 @@ func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 		if n.WebhookDeliveries, err = tx.DeleteExpiredWebhookDeliveries(ctx, tx.now.Add(-WebhookRetention)); err != nil {
 			return err
 		}
-		n.Imports, err = tx.DeleteExpiredImports(ctx, tx.now.Add(-ImportTTL))
+		if n.Imports, err = tx.DeleteExpiredImports(ctx, tx.now.Add(-ImportTTL)); err != nil {
+			return err
+		}
+		n.PasskeyCeremonies, err = tx.DeleteExpiredPasskeyCeremonies(ctx, tx.now)
 		return err
 	})
 	return n, err

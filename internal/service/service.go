@@ -99,6 +99,8 @@ type Service struct {
 	dummyHash string
 	// hooks are called at points of a sign-in; only tests set them.
 	hooks signInHooks
+	// rp is Muster as WebAuthn's relying party, for passkeys.
+	rp relyingParty
 }
 
 // New returns a service over store.
@@ -133,6 +135,7 @@ func New(store muster.Store, cfg Config) *Service {
 		cfg:       cfg,
 		dummyHash: cfg.PasswordParams.DummyHash(),
 		hashes:    newHashGate(runtime.GOMAXPROCS(0), hashQueuePerCPU*runtime.GOMAXPROCS(0)),
+		rp:        newRelyingParty(cfg.BaseURL),
 	}
 }
 

@@ -323,8 +323,9 @@ func secondStepOf(ctx context.Context, tx *txn, ch *muster.SignInChallenge, u *m
 
 // secondStepVerifier checks a second step in tx, for the pending sign-in
 // ch of u whose enabled factors are factors. It returns the factor that
-// passed (nil for a recovery code), or errWrongCode (which is audited and
-// counts against the limits), or another error (which changes nothing).
+// passed (nil for a recovery code), or errWrongCode or a passkey's refusal
+// (isPasskeyRefusal; audited, counting against the limits, and returned as
+// they are), or another error (which changes nothing).
 type secondStepVerifier func(tx *txn, ch *muster.SignInChallenge, u *muster.User, factors []*muster.Factor) (*muster.Factor, error)
 
 // SecondStepDone is a completed sign-in: the session, and the browser's
@@ -433,10 +434,10 @@ func (s *Service) completeSecondStep(ctx context.Context, token string, remember
 	}
 	var (
 		out   *SecondStepDone
-		wrong bool
+		wrong error
 	)
 	err = s.update(ctx, func(tx *txn) error {
-		out, wrong = nil, false
+		out, wrong = nil, nil
 		ch, u, err := liveChallenge(ctx, tx, token)
 		if err != nil {
 			return err
@@ -450,10 +451,14 @@ func (s *Service) completeSecondStep(ctx context.Context, token string, remember
 			return err
 		}
 		factor, err := verify(tx, ch, u, enabledFactors(factors))
-		if err == errWrongCode {
-			wrong = true
+		if err == errWrongCode || isPasskeyRefusal(err) {
+			wrong = err
 			a := &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.Origin}
-			return tx.audit(ctx, a, muster.ActionTwoStepFailed, muster.TargetUser, u.ID, u.Email, nil, nil)
+			var after map[string]any
+			if err != errWrongCode {
+				after = map[string]any{"kind": string(muster.FactorPasskey), "reason": muster.ErrorMessage(err)}
+			}
+			return tx.audit(ctx, a, muster.ActionTwoStepFailed, muster.TargetUser, u.ID, u.Email, nil, after)
 		} else if err != nil {
 			return err
 		}
@@ -464,8 +469,8 @@ func (s *Service) completeSecondStep(ctx context.Context, token string, remember
 		// The right factor: the attempt was no failure.
 		return tx.ReturnRateLimit(ctx, accountKey)
 	})
-	if err == nil && wrong {
-		return nil, errWrongCode
+	if err == nil && wrong != nil {
+		return nil, wrong
 	}
 	return out, err
 }
@@ -553,7 +558,25 @@ func (s *Service) enrolee(ctx context.Context, tx *txn, token string, c Client) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := enrolsWithoutFactor(ctx, tx, u); err != nil {
+		return nil, nil, err
+	}
 	return &actor{user: u, orgID: u.OrgID, role: u.Role, origin: c.Origin}, ch, nil
+}
+
+// enrolsWithoutFactor refuses the enrolment inside a pending sign-in of u
+// who has a factor already (a passkey, say): such a sign-in passes with
+// the second step, never by adding a factor the password alone could add.
+func enrolsWithoutFactor(ctx context.Context, tx *txn, u *muster.User) error {
+	factors, err := tx.FindUserFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(enabledFactors(factors)) > 0 {
+		return muster.Errorf(muster.ECONFLICT, "You have two-step verification already: finish signing in with your "+
+			"second factor or a recovery code.")
+	}
+	return nil
 }
 
 // StartTOTP begins setting up an authenticator app for the signed-in
@@ -771,7 +794,23 @@ func (s *Service) TwoStep(ctx context.Context) (*TwoStepStatus, error) {
 // RemoveFactor turns off one of the signed-in person's factors. The last
 // one needs their password and a current code (from the app or a recovery
 // code): it ends their recovery codes and remembered browsers too.
+// RemoveFactorWithPasskey confirms with a passkey instead.
 func (s *Service) RemoveFactor(ctx context.Context, id int64, password, code string) error {
+	return s.removeFactor(ctx, id, password, func(tx *txn, u *muster.User, enabled []*muster.Factor) (*muster.FieldError, error) {
+		ok, err := s.checkCurrentFactor(ctx, tx, u, enabled, code)
+		if err != nil || ok {
+			return nil, err
+		}
+		return &muster.FieldError{Field: muster.FieldCode, Message: "Enter a current code from your app, or a recovery code."}, nil
+	})
+}
+
+// currentFactor checks, in tx, the current factor that turning off u's
+// last one asks for (enabled are u's enabled factors): nil when it passed,
+// else what to say about which input.
+type currentFactor func(tx *txn, u *muster.User, enabled []*muster.Factor) (*muster.FieldError, error)
+
+func (s *Service) removeFactor(ctx context.Context, id int64, password string, current currentFactor) error {
 	me, err := s.Me(ctx)
 	if err != nil {
 		return err
@@ -819,12 +858,12 @@ func (s *Service) RemoveFactor(ctx context.Context, id int64, password, code str
 			if !passwordOK || u.PasswordHash != me.PasswordHash {
 				v.Add(muster.FieldPassword, "That is not your current password.")
 			}
-			ok, err := s.checkCurrentFactor(ctx, tx, u, enabled, code)
+			problem, err := current(tx, u, enabled)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				v.Add(muster.FieldCode, "Enter a current code from your app, or a recovery code.")
+			if problem != nil {
+				v.Add(problem.Field, problem.Message)
 			}
 			if wrong = v.Err(); wrong != nil {
 				return tx.audit(ctx, a, muster.ActionTwoStepFailed, muster.TargetUser, u.ID, u.Email, nil, nil)
@@ -850,7 +889,7 @@ func (s *Service) RemoveFactor(ctx context.Context, id int64, password, code str
 			return nil
 		}
 		return tx.audit(ctx, a, muster.ActionTwoStepFactorRemoved, muster.TargetUser, u.ID, u.Email,
-			map[string]any{"kind": string(target.Kind)}, map[string]any{"factors_left": len(enabled) - 1})
+			map[string]any{"kind": string(target.Kind), "name": target.Name}, map[string]any{"factors_left": len(enabled) - 1})
 	})
 	if err == nil && wrong != nil {
 		return wrong

@@ -91,6 +91,7 @@ var auditActions = []struct{ action, label string }{
 	{muster.ActionTwoStepRecoveryCodeUsed, "Two-step recovery code used"},
 	{muster.ActionTwoStepReset, "Two-step verification reset"},
 	{muster.ActionTwoStepPolicyChanged, "Two-step policy changed"},
+	{muster.ActionPasskeyRenamed, "Passkey renamed"},
 }
 
 // auditQuery reads the filters: actor and target are user ids, or searches
@@ -493,11 +494,14 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 	case muster.ActionSCIMTokenRevoked:
 		s = actor + " revoked the SCIM token “" + target + "”"
 	case muster.ActionTwoStepFactorAdded:
-		s, changes = actor+" turned on "+factorWords(e.After["kind"])+" for two-step verification", nil
+		s, changes = actor+" turned on "+factorWords(e.After["kind"], e.After["name"])+" for two-step verification", nil
 	case muster.ActionTwoStepFactorRemoved:
-		s, changes = actor+" turned off "+factorWords(e.Before["kind"])+" for two-step verification", nil
+		s, changes = actor+" turned off "+factorWords(e.Before["kind"], e.Before["name"])+" for two-step verification", nil
 	case muster.ActionTwoStepFailed:
 		s, changes = target+" failed a second step of sign-in", nil
+		if reason, ok := e.After["reason"].(string); ok {
+			s += ": " + reason
+		}
 	case muster.ActionTwoStepRecoveryCodesMade:
 		s, changes = actor+" made new two-step recovery codes", nil
 	case muster.ActionTwoStepRecoveryCodeUsed:
@@ -506,6 +510,9 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 		s, changes = actor+" reset the two-step verification of "+target, nil
 	case muster.ActionTwoStepPolicyChanged:
 		s = actor + " changed the sign-in security policy"
+	case muster.ActionPasskeyRenamed:
+		s = actor + " renamed the passkey “" + w.value("", e.Before["passkey"]) + "” to “" + w.value("", e.After["passkey"]) + "”"
+		changes = nil
 	default:
 		s = actor + " " + strings.ReplaceAll(e.Action, "_", " ") + " " + e.TargetType + " " + target
 	}
@@ -517,11 +524,14 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 }
 
 // factorWords names a factor kind in a sentence.
-func factorWords(kind any) string {
+func factorWords(kind, name any) string {
 	switch k, _ := kind.(string); muster.FactorKind(k) {
 	case muster.FactorTOTP:
 		return "an authenticator app"
 	case muster.FactorPasskey:
+		if n, ok := name.(string); ok && n != "" {
+			return "the passkey “" + n + "”"
+		}
 		return "a passkey"
 	}
 	return "a factor"

@@ -125,16 +125,25 @@ func newSiteMailbox(t *testing.T) *site {
 // newSiteOn is newSite on db, for tests that run on both stores.
 func newSiteOn(t *testing.T, db *sqlstore.DB, opts ...func(*web.Config)) *site {
 	t.Helper()
+	return newSiteAt(t, db, func(srvURL string) string { return srvURL }, opts...)
+}
+
+// newSiteAt is newSiteOn whose base URL is baseURL of the server's own
+// (http://127.0.0.1:port): passkeys need a host name, such as localhost.
+// Emailed links still lead to the server's own URL.
+func newSiteAt(t *testing.T, db *sqlstore.DB, baseURL func(srvURL string) string, opts ...func(*web.Config)) *site {
+	t.Helper()
 	s := &site{t: t, db: db, smtp: mailtest.Start(t), dns: dnstest.StartTXT(t)}
 	s.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
 	clock := func() time.Time { return time.UnixMicro(s.now.Load()) }
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
-	s.svc = service.New(s.db, service.Config{BaseURL: s.srv.URL, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams,
+	base := baseURL(s.srv.URL)
+	s.svc = service.New(s.db, service.Config{BaseURL: base, Links: web.NewLinks(s.srv.URL), Now: clock, PasswordParams: secret.TestParams,
 		SecretBox: testsupport.SecretBox(t), WebhooksAllowPrivate: true, Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true}),
 		Resolver: sso.NewResolver(s.dns.Addr)})
-	cfg := web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: s.srv.URL,
+	cfg := web.Config{Service: s.svc, DB: s.db, Log: slog.New(slog.DiscardHandler), BaseURL: base,
 		Region: "us", Regions: []web.RegionLink{{Code: "eu", URL: "https://eu.muster.example"}}}
 	for _, o := range opts {
 		o(&cfg)

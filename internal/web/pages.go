@@ -19,7 +19,8 @@ var pageNames = []string{"profile", "setup", "setup_done", "message", "signin", 
 	"sessions", "change_password", "mailbox", "mail", "api_tokens", "users", "invite", "confirm", "edit", "teams", "team_rename", "audit", "sendas_list",
 	"sendas_form", "organization", "user", "bulk", "invite_link", "team_remove", "welcome", "provisioning", "webhooks", "webhook", "webhook_edit",
 	"webhook_secret", "webhook_delivery", "sso_redirect", "signin_recovery", "sso_settings", "sso_domains", "sso_test",
-	"security", "totp_setup", "signin_two_step", "recovery_codes", "factor_remove", "imports", "import"}
+	"security", "totp_setup", "signin_two_step", "recovery_codes", "factor_remove", "imports", "import",
+	"passkey_rename"}
 
 // templateFuncs are the functions templates call.
 var templateFuncs = template.FuncMap{

@@ -126,18 +126,24 @@ func (s *Server) pendingEnded(w http.ResponseWriter, r *http.Request, err error)
 // enrolment.
 type secondStepPage struct {
 	Page
-	Step     *service.SecondStep
-	Next     string
-	Code     Field
-	Message  string
-	HasTOTP  bool
-	Remember bool
+	Step    *service.SecondStep
+	Next    string
+	Code    Field
+	Message string
+	HasTOTP bool
+	// HasPasskey offers the person's passkeys (passkeys.js).
+	HasPasskey bool
+	Remember   bool
+	// PasskeysUnavailable says why this server cannot use passkeys; else
+	// enrolment offers one, named PasskeyName.
+	PasskeysUnavailable string
+	PasskeyName         Field
 	// GraceEnds says until when enrolment may be skipped.
 	GraceEnds string
 }
 
 // Errors is the form's error summary.
-func (p secondStepPage) Errors() *errorSummary { return summarize(p.Message, p.Code) }
+func (p secondStepPage) Errors() *errorSummary { return summarize(p.Message, p.Code, p.PasskeyName) }
 
 func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, status int, err error) {
 	step, serr := s.svc.FindSecondStep(r.Context(), pendingToken(r))
@@ -149,9 +155,13 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, status
 		Remember: r.PostFormValue("remember") == "on",
 		Code: Field{ID: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code",
 			Hint: "The 6-digit code your authenticator app shows, or one of your recovery codes.",
-			Max:  muster.MaxSecondStepCodeLength}}
+			Max:  muster.MaxSecondStepCodeLength},
+		PasskeysUnavailable: s.svc.PasskeysUnavailable(),
+		PasskeyName: Field{ID: "name", Label: "Passkey name", Type: "text", Value: r.PostFormValue("name"),
+			Max: muster.MaxNameLength, Hint: "To tell your passkeys apart, such as “YubiKey on my keyring”."}}
 	for _, f := range step.Factors {
 		p.HasTOTP = p.HasTOTP || f.Kind == muster.FactorTOTP
+		p.HasPasskey = p.HasPasskey || f.Kind == muster.FactorPasskey
 	}
 	if !p.HasTOTP {
 		p.Code.Hint = "One of your recovery codes."
@@ -159,7 +169,7 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, status
 	if !step.GraceEnds.IsZero() {
 		p.GraceEnds = humanTime(step.GraceEnds)
 	}
-	p.Message = showFieldErrors(err, map[string]*string{muster.FieldCode: &p.Code.Error})
+	p.Message = showFieldErrors(err, map[string]*string{muster.FieldCode: &p.Code.Error, muster.FieldName: &p.PasskeyName.Error})
 	httperr.SetRetryAfter(w.Header(), err)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "signin_two_step", p)
@@ -379,31 +389,63 @@ type securityPage struct {
 	GraceEnds string
 	Message   string
 	HasTOTP   bool
+	// PasskeysUnavailable says why this server cannot use passkeys;
+	// PasskeysFull that the person has as many as one may.
+	PasskeysUnavailable string
+	PasskeysFull        bool
+	// PasskeyName is the name input of the form that adds a passkey.
+	PasskeyName Field
 }
 
 type factorRow struct {
 	Kind, Name, Added, LastUsed string
 	RemoveURL                   string
+	// RenameURL renames a passkey; empty for other kinds.
+	RenameURL string
+}
+
+// securityForm is what the Security page shows of a form sent from it:
+// a message, or the add-a-passkey form's name and refusal.
+type securityForm struct {
+	Message     string
+	PasskeyName string
+	PasskeyErr  error
 }
 
 func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, message string) {
+	s.renderSecurityWith(w, r, status, securityForm{Message: message})
+}
+
+func (s *Server) renderSecurityWith(w http.ResponseWriter, r *http.Request, status int, form securityForm) {
 	st, err := s.svc.TwoStep(r.Context())
 	if s.refused(w, r, err) {
 		return
 	}
-	p := securityPage{Page: s.page(w, r, "Security"), Status: st, Message: message}
+	p := securityPage{Page: s.page(w, r, "Security"), Status: st, Message: form.Message,
+		PasskeysUnavailable: s.svc.PasskeysUnavailable(),
+		PasskeyName: Field{ID: "name", Label: "Passkey name", Type: "text", Value: form.PasskeyName, Max: muster.MaxNameLength,
+			Hint: "To tell your passkeys apart, such as “YubiKey on my keyring” or “This laptop”."}}
+	if form.PasskeyErr != nil {
+		p.Message = showFieldErrors(form.PasskeyErr, map[string]*string{muster.FieldName: &p.PasskeyName.Error})
+	}
 	if !st.GraceEnds.IsZero() {
 		p.GraceEnds = humanTime(st.GraceEnds)
 	}
+	passkeys := 0
 	for _, f := range st.Factors {
 		row := factorRow{Kind: f.Kind.Label(), Name: f.Name, Added: humanTime(f.CreatedAt), LastUsed: "Never",
 			RemoveURL: securityPath + "/factors/" + strconv.FormatInt(f.ID, 10) + "/remove"}
 		if !f.LastUsedAt.IsZero() {
 			row.LastUsed = humanTime(f.LastUsedAt)
 		}
+		if f.Kind == muster.FactorPasskey {
+			row.RenameURL = passkeyURL(f.ID, "rename")
+			passkeys++
+		}
 		p.Factors = append(p.Factors, row)
 		p.HasTOTP = p.HasTOTP || f.Kind == muster.FactorTOTP
 	}
+	p.PasskeysFull = passkeys >= muster.MaxPasskeys
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "security", p)
 }
@@ -440,12 +482,18 @@ type factorRemovePage struct {
 	Last     bool
 	Password Field
 	Code     Field
-	Message  string
-	Action   string
+	// HasPasskey offers one of the person's passkeys as the current
+	// factor; PasskeyError is what is wrong with its answer.
+	HasPasskey   bool
+	PasskeyError string
+	Message      string
+	Action       string
 }
 
 // Errors is the form's error summary.
-func (p factorRemovePage) Errors() *errorSummary { return summarize(p.Message, p.Password, p.Code) }
+func (p factorRemovePage) Errors() *errorSummary {
+	return summarize(p.Message, p.Password, p.Code, groupRef{ID: "confirm-passkey", Label: "Passkey", Error: p.PasskeyError})
+}
 
 func (s *Server) renderFactorRemove(w http.ResponseWriter, r *http.Request, status int, err error) {
 	id, ok := pathID(r)
@@ -467,13 +515,14 @@ func (s *Server) renderFactorRemove(w http.ResponseWriter, r *http.Request, stat
 		if f.ID == id {
 			found, p.Factor = true, factorRow{Kind: f.Kind.Label(), Name: f.Name}
 		}
+		p.HasPasskey = p.HasPasskey || f.Kind == muster.FactorPasskey
 	}
 	if !found {
 		s.notFound(w, r)
 		return
 	}
 	p.Message = showFieldErrors(err, map[string]*string{muster.FieldPassword: &p.Password.Error,
-		muster.FieldCode: &p.Code.Error})
+		muster.FieldCode: &p.Code.Error, muster.FieldPasskey: &p.PasskeyError})
 	s.render(w, r, status, "factor_remove", p)
 }
 
@@ -490,7 +539,14 @@ func (s *Server) handleFactorRemove(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	err := s.svc.RemoveFactor(r.Context(), id, r.PostForm.Get("password"), r.PostForm.Get("code"))
+	var err error
+	if token, response := passkeyAnswer(r); token != "" || len(response) > 0 {
+		// Confirmed with a passkey (passkeys.js) instead of a code.
+		_, sess := current(r)
+		err = s.svc.RemoveFactorWithPasskey(r.Context(), id, r.PostForm.Get("password"), token, response, sess.ID)
+	} else {
+		err = s.svc.RemoveFactor(r.Context(), id, r.PostForm.Get("password"), r.PostForm.Get("code"))
+	}
 	switch muster.ErrorCode(err) {
 	case "":
 		s.redirectWith(w, r, securityPath, "The factor is off.")

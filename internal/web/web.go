@@ -225,6 +225,7 @@ func (s *Server) routes(api, scim http.Handler) {
 	s.mux.HandleFunc("GET /settings/mailbox/{id}", s.requireUser(s.handleMailboxMessage))
 	s.webhookRoutes()
 	s.twoStepRoutes()
+	s.passkeyRoutes()
 
 	if api != nil {
 		s.mux.Handle("/api/v1/", api)

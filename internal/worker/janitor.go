@@ -28,7 +28,7 @@ func (j *Janitor) Run(ctx context.Context) {
 			j.Log.Error("janitor: deleting expired data failed", "err", err)
 		case n != (service.Expired{}):
 			j.Log.Info("janitor: deleted expired data", "reports", n.Reports, "idempotency_records", n.IdempotencyRecords,
-				"webhook_deliveries", n.WebhookDeliveries)
+				"webhook_deliveries", n.WebhookDeliveries, "passkey_ceremonies", n.PasskeyCeremonies)
 		}
 		select {
 		case <-ctx.Done():

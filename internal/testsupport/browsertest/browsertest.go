@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -483,4 +484,55 @@ func (b *Tab) Roles(name string) []string {
 		}
 	}
 	return roles
+}
+
+// SecurityKey is Chromium's virtual authenticator in a tab (the DevTools
+// protocol's WebAuthn domain): a security key with a PIN that is always
+// plugged in and always touched, whose credentials a test can read.
+type SecurityKey struct {
+	tab *Tab
+	ID  webauthn.AuthenticatorID
+}
+
+// AddSecurityKey plugs a virtual security key into the tab: CTAP2 over USB,
+// with discoverable credentials and user verification. It holds across
+// navigations.
+func (b *Tab) AddSecurityKey() *SecurityKey {
+	b.T.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		b.T.Fatalf("WebAuthn.enable: %v", err)
+	}
+	res, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{Protocol: webauthn.AuthenticatorProtocolCtap2,
+			Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportUsb,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+	if err != nil {
+		b.T.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
+	}
+	return &SecurityKey{tab: b, ID: res.AuthenticatorID}
+}
+
+// Credentials are the credentials the key holds.
+func (k *SecurityKey) Credentials() []*webauthn.Credential {
+	k.tab.T.Helper()
+	ctx, cancel := k.tab.step()
+	defer cancel()
+	res, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: k.ID})
+	if err != nil {
+		k.tab.T.Fatalf("WebAuthn.getCredentials: %v", err)
+	}
+	return res.Credentials
+}
+
+// Remove unplugs the key.
+func (k *SecurityKey) Remove() {
+	k.tab.T.Helper()
+	ctx, cancel := k.tab.step()
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.RemoveVirtualAuthenticator,
+		webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: k.ID}); err != nil {
+		k.tab.T.Fatalf("WebAuthn.removeVirtualAuthenticator: %v", err)
+	}
 }

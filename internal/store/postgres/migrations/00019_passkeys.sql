@@ -1,0 +1,40 @@
+-- +goose Up
+-- Passkeys and security keys (WebAuthn) as the second step of a password
+-- sign-in. A passkey is a two-step factor (twostep_factors, kind 'passkey':
+-- its credential ID, and its public key, signature counter and the rest as
+-- data); here are what WebAuthn needs beside it. Times are microseconds, as
+-- everywhere.
+
+-- Each person's WebAuthn user handle: 32 random bytes, never their id or
+-- email, the same for all their passkeys.
+CREATE TABLE passkey_users (
+    user_id    BIGINT  PRIMARY KEY REFERENCES users (id),
+    org_id     BIGINT  NOT NULL REFERENCES orgs (id),
+    handle     BYTEA   NOT NULL UNIQUE CHECK (octet_length(handle) = 32),
+    created_at BIGINT  NOT NULL
+);
+
+-- Begun ceremonies (registration, enrolment, second step, confirmation): the
+-- challenge, as go-webauthn's session data, answered once before it
+-- expires, on any instance. The browser holds the token behind token_hash;
+-- bound_id is the console session (registration, confirmation) or the
+-- pending sign-in (signin_challenges: enrolment, second step) it belongs to.
+CREATE TABLE passkey_ceremonies (
+    id         BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    org_id     BIGINT  NOT NULL REFERENCES orgs (id),
+    user_id    BIGINT  NOT NULL REFERENCES users (id),
+    token_hash BYTEA   NOT NULL UNIQUE,
+    purpose    TEXT    NOT NULL CHECK (purpose IN ('register', 'enrol', 'signin', 'confirm')),
+    bound_id   BIGINT  NOT NULL,
+    name       TEXT    NOT NULL DEFAULT '' CHECK (length(name) <= 100),
+    data       BYTEA   NOT NULL,
+    created_at BIGINT  NOT NULL,
+    expires_at BIGINT  NOT NULL,
+    used_at    BIGINT
+);
+CREATE INDEX passkey_ceremonies_user ON passkey_ceremonies (user_id, expires_at);
+CREATE INDEX passkey_ceremonies_expires_at ON passkey_ceremonies (expires_at);
+
+-- +goose Down
+DROP TABLE passkey_ceremonies;
+DROP TABLE passkey_users;
