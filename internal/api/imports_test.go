@@ -23,7 +23,10 @@ func (e *env) upload(query, token, contentType string, file []byte) *response {
 	if contentType == "multipart" {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
-		fw, _ := mw.CreateFormFile("file", "people.csv")
+		fw, err := mw.CreateFormFile("file", "people.csv")
+		if err != nil {
+			e.t.Fatal(err)
+		}
 		fw.Write(file)
 		mw.Close()
 		body, contentType = bytes.NewReader(b.Bytes()), mw.FormDataContentType()
@@ -39,7 +42,10 @@ func (e *env) upload(query, token, contentType string, file []byte) *response {
 		e.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	e.validate(req, res, b)
 	return &response{method: "POST", path: "/api/v1/imports", status: res.StatusCode, header: res.Header, body: b}
 }

@@ -190,8 +190,14 @@ func TestMoveMembersAndRemoveTeam(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		ctx := f.as(f.owner)
-		sales, _ := f.svc.CreateTeam(ctx, "Sales")
-		ops, _ := f.svc.CreateTeam(ctx, "Ops")
+		sales, err := f.svc.CreateTeam(ctx, "Sales")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops, err := f.svc.CreateTeam(ctx, "Ops")
+		if err != nil {
+			t.Fatal(err)
+		}
 		a, _ := f.inviteInto(t, "Ann", muster.RoleBasic, sales.ID, ops.ID)
 		b, _ := f.inviteInto(t, "Ben", muster.RoleBasic, sales.ID)
 		c, _ := f.inviteInto(t, "Cy", muster.RoleBasic, ops.ID, sales.ID)

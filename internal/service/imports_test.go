@@ -207,7 +207,10 @@ func TestImportCommit(t *testing.T) {
 		if p.Committable() != "" {
 			t.Fatalf("not committable: %s\n%s", p.Committable(), renderPlan(p, f.owner.Email))
 		}
-		org, _ := f.svc.Org(owner)
+		org, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		before := org.SeatsUsed
 		c, err := f.svc.CommitImport(owner, p.ID)
 		if err != nil {
@@ -228,7 +231,10 @@ func TestImportCommit(t *testing.T) {
 		if done.Status != muster.ImportDone || done.Result != want || done.RowsDone != 5 {
 			t.Fatalf("done: %+v %+v", done.Import, done.Result)
 		}
-		org, _ = f.svc.Org(owner)
+		org, err = f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if org.SeatsUsed != before+3 {
 			t.Errorf("seats used %d, want %d", org.SeatsUsed, before+3)
 		}
@@ -236,7 +242,10 @@ func TestImportCommit(t *testing.T) {
 		if err != nil || u.Role != muster.RoleAdmin || u.PrimaryTeamID != f.sales.ID || u.Status != muster.StatusPending {
 			t.Fatalf("new1: %+v %v", u, err)
 		}
-		dee, _ := f.svc.FindUserByEmail(owner, "dee@example.com")
+		dee, err := f.svc.FindUserByEmail(owner, "dee@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if dee.Status != muster.StatusPending || dee.LastName != "Again" {
 			t.Errorf("dee: %+v", dee)
 		}
@@ -274,7 +283,10 @@ func TestImportCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		runImports(t, f.svc)
-		org2, _ := f.svc.Org(owner)
+		org2, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if org2.SeatsUsed != org.SeatsUsed {
 			t.Errorf("a second commit took seats")
 		}
@@ -295,7 +307,10 @@ func TestImportRefusedWhenOrgChanged(t *testing.T) {
 		t.Parallel()
 		f := setupImport(t, db, 8) // 5 seats used: Owner, Adam, Pat, Ann, and Oscar is elsewhere
 		owner := f.as(f.owner)
-		org, _ := f.svc.Org(owner)
+		org, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		free := org.LicenseTotal - org.SeatsUsed
 		var rows strings.Builder
 		rows.WriteString("Email,First Name,Last Name\n")
@@ -311,16 +326,21 @@ func TestImportRefusedWhenOrgChanged(t *testing.T) {
 		}
 
 		fits := f.plan(t, owner, "Email,First Name,Last Name\nfits@example.com,F,S\nfits2@example.com,F,S\n", false)
-		f.svc.Invite(owner, service.InviteInput{FirstName: "Fits", LastName: "S", Email: "fits@example.com",
-			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
-		_, err := f.svc.CommitImport(owner, fits.ID)
+		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "Fits", LastName: "S", Email: "fits@example.com",
+			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.CommitImport(owner, fits.ID)
 		if muster.ErrorCode(err) != muster.ECONFLICT || !strings.Contains(muster.ErrorMessage(err),
 			"row 2 (fits@example.com) would now change nothing instead of invite") {
 			t.Fatalf("changed org: %v", err)
 		}
 
 		seats := f.plan(t, owner, "Email,First Name,Last Name\ns1@example.com,F,S\ns2@example.com,F,S\n", false)
-		org, _ = f.svc.Org(owner)
+		org, err = f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := range org.LicenseTotal - org.SeatsUsed - 1 {
 			f.invite(fmt.Sprintf("Taker%d", i), muster.RoleBasic)
 		}
@@ -328,7 +348,11 @@ func TestImportRefusedWhenOrgChanged(t *testing.T) {
 		if muster.ErrorCode(err) != muster.ESEATS || !strings.Contains(muster.ErrorMessage(err), "Seats were taken since the dry run.") {
 			t.Fatalf("seats taken: %v", err)
 		}
-		if p, _ := f.svc.FindImport(owner, seats.ID, false); p.Status != muster.ImportPlanned {
+		p, err := f.svc.FindImport(owner, seats.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status != muster.ImportPlanned {
 			t.Errorf("status %s", p.Status)
 		}
 	})
@@ -343,7 +367,10 @@ func TestImportSeatsRace(t *testing.T) {
 		t.Parallel()
 		f := setupImport(t, db, 10)
 		owner := f.as(f.owner)
-		org, _ := f.svc.Org(owner)
+		org, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		free := org.LicenseTotal - org.SeatsUsed
 		file := func(prefix string) string {
 			var b strings.Builder
@@ -381,7 +408,10 @@ func TestImportSeatsRace(t *testing.T) {
 			wg2.Go(func() { runImports(t, svc) })
 		}
 		wg2.Wait()
-		org, _ = f.svc.Org(owner)
+		org, err = f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if org.SeatsUsed != org.LicenseTotal {
 			t.Fatalf("seats used %d of %d", org.SeatsUsed, org.LicenseTotal)
 		}
@@ -460,7 +490,10 @@ func TestImportRowRefusedAtCommit(t *testing.T) {
 			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID}); err != nil {
 			t.Fatal(err)
 		}
-		org, _ := f.svc.Org(owner)
+		org, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		runImports(t, f.svc)
 		done, err := f.svc.FindImport(owner, p.ID, false)
 		if err != nil || done.Result != (service.ImportResult{Invited: 2, Failed: 1}) {
@@ -471,7 +504,10 @@ func TestImportRowRefusedAtCommit(t *testing.T) {
 			failures[0].Reason != "late@example.com is already pending in this organization." {
 			t.Fatalf("failures: %v %+v", err, failures)
 		}
-		after, _ := f.svc.Org(owner)
+		after, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if after.SeatsUsed != org.SeatsUsed-1 {
 			t.Errorf("seats used %d after the import, %d before it ran (3 reserved, 2 used)", after.SeatsUsed, org.SeatsUsed)
 		}

@@ -441,7 +441,10 @@ func TestSSOTestSignIn(t *testing.T) {
 		}
 		// A refused answer is shown, not thrown.
 		f.idp.SetNext(idptest.Next{Claims: func(c map[string]any) { c["aud"] = "someone-else" }})
-		start, _ = f.svc.StartSSOTest(f.as(f.owner))
+		start, err = f.svc.StartSSOTest(f.as(f.owner))
+		if err != nil {
+			t.Fatal(err)
+		}
 		out, err = f.finish(start)
 		if err != nil || out.Test == nil || out.Test.Reason != sso.ReasonAudience || out.Test.Claims != nil {
 			t.Fatalf("a test with a wrong audience: %+v, %v", out, err)
@@ -454,7 +457,10 @@ func TestSSOTestSignIn(t *testing.T) {
 
 		// The settings change during a test: it does not count either.
 		f.idp.SignInAs(idptest.User{Subject: "sub-owner", Email: f.owner.Email, EmailVerified: true})
-		start, _ = f.svc.StartSSOTest(f.as(f.owner))
+		start, err = f.svc.StartSSOTest(f.as(f.owner))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := f.svc.SaveSSOConnection(f.as(f.owner), service.SSOConnectionInput{Issuer: f.idp.URL,
 			ClientID: f.idp.ClientID, ClientSecret: f.idp.ClientSecret, Scopes: "groups"}); err != nil {
 			t.Fatal(err)
@@ -728,7 +734,10 @@ func TestSSOStateOnce(t *testing.T) {
 		_, err = f.svc.FinishSSO(context.Background(), back, start.BrowserSecret, ssoBrowser)
 		wantReason(t, err, "login_used")
 
-		start, _ = f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
+		start, err = f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
+		if err != nil {
+			t.Fatal(err)
+		}
 		back = idptest.Follow(t, start.URL).Query()
 		if _, err := f.svc.FinishSSO(context.Background(), back, start.BrowserSecret, ssoBrowser); err != nil {
 			t.Fatal(err)
@@ -736,7 +745,10 @@ func TestSSOStateOnce(t *testing.T) {
 		_, err = f.svc.FinishSSO(context.Background(), back, start.BrowserSecret, ssoBrowser)
 		wantReason(t, err, "login_used")
 
-		start, _ = f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
+		start, err = f.svc.SignInRoute(context.Background(), f.owner.Email, "/", ssoBrowser)
+		if err != nil {
+			t.Fatal(err)
+		}
 		f.clock.Advance(service.SSOLoginTTL)
 		_, err = f.finish(start)
 		wantReason(t, err, "login_expired")

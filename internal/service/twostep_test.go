@@ -111,7 +111,11 @@ func TestTOTPEnrolAndSignIn(t *testing.T) {
 		}
 		_, err = f.svc.ConfirmTOTP(f.as(u), "", "000000", browser)
 		wantCode(t, err, muster.EINVALID)
-		if st, _ := f.svc.TwoStep(f.as(u)); len(st.Factors) != 0 || !st.PendingTOTP {
+		st, err := f.svc.TwoStep(f.as(u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Factors) != 0 || !st.PendingTOTP {
 			t.Fatalf("after a wrong code: %+v; want nothing on, the app still being set up", st)
 		}
 		again, err := f.svc.PendingTOTP(f.as(u), "")
@@ -300,13 +304,20 @@ func TestRemoveLastFactor(t *testing.T) {
 		if fe := muster.ErrorFields(err); len(fe) != 1 || fe[0].Field != muster.FieldCode {
 			t.Fatalf("fields %v; want the code's alone", fe)
 		}
-		if st, _ := f.svc.TwoStep(f.as(u)); len(st.Factors) != 1 {
+		st, err = f.svc.TwoStep(f.as(u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Factors) != 1 {
 			t.Fatal("a refused removal removed the factor")
 		}
 		if err := f.svc.RemoveFactor(f.as(u), id, twoStepPassword, codes[0]); err != nil {
 			t.Fatalf("RemoveFactor with password and recovery code: %v", err)
 		}
-		st, _ = f.svc.TwoStep(f.as(u))
+		st, err = f.svc.TwoStep(f.as(u))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(st.Factors) != 0 || st.RecoveryCodesLeft != 0 {
 			t.Fatalf("after removing the last factor: %+v; want none, and no recovery codes", st)
 		}
@@ -488,7 +499,11 @@ func TestRememberBrowser(t *testing.T) {
 
 		// Off by default: asking changes nothing.
 		token := f.passwordStep(t, u)
-		if step, _ := f.svc.FindSecondStep(context.Background(), token); step.RememberOffered {
+		step, err := f.svc.FindSecondStep(context.Background(), token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step.RememberOffered {
 			t.Fatal("remembering a browser is offered with the policy's default")
 		}
 		done, err := f.svc.VerifySecondStep(context.Background(), token, codeAt(t, key, f.clock.Now()), true, browser)
@@ -514,11 +529,19 @@ func TestRememberBrowser(t *testing.T) {
 		// Another's token, or after 30 days, asks again.
 		other := f.active("Oda", muster.RoleAdmin)
 		f.enrolTOTP(t, other)
-		if in, _ := f.svc.SignIn(context.Background(), other.Email, twoStepPassword, remembered); in == nil || in.Pending == nil {
+		in, err := f.svc.SignIn(context.Background(), other.Email, twoStepPassword, remembered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in == nil || in.Pending == nil {
 			t.Fatal("another person's remembered browser skipped the second step")
 		}
 		f.clock.Advance(muster.RememberBrowserFor)
-		if in, _ := f.svc.SignIn(context.Background(), u.Email, twoStepPassword, remembered); in == nil || in.Pending == nil {
+		in, err = f.svc.SignIn(context.Background(), u.Email, twoStepPassword, remembered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in == nil || in.Pending == nil {
 			t.Fatal("a browser remembered 30 days ago skipped the second step")
 		}
 	})

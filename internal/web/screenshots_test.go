@@ -139,7 +139,10 @@ func TestBrowserScreenshots(t *testing.T) {
 				t.Errorf("the authenticator app's page scrolls sideways by %d px", w)
 			}
 			key := strings.ReplaceAll(browsertest.Eval[string](p, `document.querySelector(".secret-value").textContent`), " ", "")
-			code, _ := totp.GenerateCode(key, s.now0())
+			code, err := totp.GenerateCode(key, s.now0())
+			if err != nil {
+				t.Fatal(err)
+			}
 			p.Type("the code", "Code from the app", code)
 			p.Click("recovery codes", byButton("Turn on"))
 			p.Click("security, on", byButton("I have saved them"))

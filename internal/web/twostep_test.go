@@ -66,7 +66,10 @@ func TestEnrolmentAtSignIn(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the set-up page shows no key:\n%s", p.body)
 	}
-	code, _ := totp.GenerateCode(strings.ReplaceAll(m[1], " ", ""), s.now0())
+	code, err := totp.GenerateCode(strings.ReplaceAll(m[1], " ", ""), s.now0())
+	if err != nil {
+		t.Fatal(err)
+	}
 	want(t, b.post("/signin/two-step/totp/confirm", url.Values{"code": {"000000"}}), 422, "That code is not right")
 	want(t, b.post("/signin/two-step/totp/confirm", url.Values{"code": {code}}), 200, "Save these codes now")
 	want(t, b.get("/settings/organization"), 200, "Sign-in security")
@@ -87,7 +90,10 @@ func TestResetTwoStepPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, _ := totp.GenerateCode(en.Secret, s.now0())
+		code, err := totp.GenerateCode(en.Secret, s.now0())
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.svc.ConfirmTOTP(ctx, "", code, service.Client{Origin: "test"}); err != nil {
 			t.Fatal(err)
 		}
