@@ -551,22 +551,21 @@ func (s *Service) verifyRegistration(pu passkeyUser, data webauthn.SessionData, 
 
 // parseAttestation parses a browser's answer to navigator.credentials.create.
 func parseAttestation(response []byte) (*protocol.ParsedCredentialCreationData, error) {
-	if len(response) > MaxPasskeyResponseBytes {
-		return nil, errPasskeyUnreadable
-	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
-	if err != nil {
-		return nil, errPasskeyUnreadable
-	}
-	return parsed, nil
+	return parseAnswer(response, protocol.ParseCredentialCreationResponseBytes)
 }
 
 // parseAssertion parses a browser's answer to navigator.credentials.get.
 func parseAssertion(response []byte) (*protocol.ParsedCredentialAssertionData, error) {
+	return parseAnswer(response, protocol.ParseCredentialRequestResponseBytes)
+}
+
+// parseAnswer parses a browser's answer with parse, refusing one too long
+// to be an authenticator's and saying the same of any it cannot read.
+func parseAnswer[T any](response []byte, parse func([]byte) (*T, error)) (*T, error) {
 	if len(response) > MaxPasskeyResponseBytes {
 		return nil, errPasskeyUnreadable
 	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	parsed, err := parse(response)
 	if err != nil {
 		return nil, errPasskeyUnreadable
 	}

@@ -672,6 +672,18 @@ func totpURL(secretText, account string) string {
 	return u.String()
 }
 
+// lockFactors reads the acting person again, locked, into a, and returns
+// their factors: two changes of one person's factors at once (two removals,
+// each finding the other factor left) then run one after the other.
+func lockFactors(ctx context.Context, tx *txn, a *actor) ([]*muster.Factor, error) {
+	u, err := tx.FindUser(ctx, a.orgID, a.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	a.user = u
+	return tx.FindUserFactors(ctx, u.ID)
+}
+
 // ConfirmTOTP turns on the authenticator app being set up, with a current
 // code from it. For a person's first factor it returns their recovery
 // codes, once. With token, it is the enrolment of a pending sign-in, which
@@ -685,15 +697,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, token, code string, c Client)
 		if err != nil {
 			return err
 		}
-		u, err := tx.FindUser(ctx, a.orgID, a.user.ID)
+		factors, err := lockFactors(ctx, tx, a)
 		if err != nil {
 			return err
 		}
-		a.user = u
-		factors, err := tx.FindUserFactors(ctx, u.ID)
-		if err != nil {
-			return err
-		}
+		u := a.user
 		var pending *muster.Factor
 		for _, f := range factors {
 			if f.Kind == muster.FactorTOTP && !f.Enabled() {
@@ -826,16 +834,11 @@ func (s *Service) removeFactor(ctx context.Context, id int64, password string, c
 		if err != nil {
 			return err
 		}
-		// Locked: two removals at once cannot both find another factor left.
-		u, err := tx.FindUser(ctx, a.orgID, a.user.ID)
+		factors, err := lockFactors(ctx, tx, a)
 		if err != nil {
 			return err
 		}
-		a.user = u
-		factors, err := tx.FindUserFactors(ctx, u.ID)
-		if err != nil {
-			return err
-		}
+		u := a.user
 		var target *muster.Factor
 		for _, f := range factors {
 			if f.ID == id {
