@@ -72,11 +72,14 @@ func (s *Service) createLinks(ctx context.Context, tx *txn, org *muster.Org, use
 	for i, u := range users {
 		token, hash := secret.NewToken()
 		invs[i] = &muster.Invitation{OrgID: org.ID, UserID: u.ID, TokenHash: hash, CreatedAt: tx.now,
-			ExpiresAt: tx.now.Add(s.cfg.InvitationTTL)}
+			ExpiresAt: s.linkExpiry(tx.now)}
 		links[i] = s.cfg.Links.Invitation(token)
 	}
 	return links, invs, tx.CreateInvitations(ctx, invs)
 }
+
+// linkExpiry is when an invitation link made at now expires.
+func (s *Service) linkExpiry(now time.Time) time.Time { return now.Add(s.cfg.InvitationTTL) }
 
 // newMessageID returns a unique RFC 5322 Message-ID, fixed when the email is
 // queued so that every delivery attempt carries the same one.

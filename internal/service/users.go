@@ -304,6 +304,7 @@ func (s *Service) writeInvitations(ctx context.Context, tx *txn, a *actor, f *in
 		u.Status, u.InvitedAt, u.InvitedByID, u.UpdatedAt = muster.StatusPending, now, a.id(), now
 		u.ActivatedAt, u.DeactivatedAt, u.PasswordHash = time.Time{}, time.Time{}, ""
 		u.PrimaryTeamID, u.SecondaryTeamIDs = in.PrimaryTeamID, inv.secondaries
+		u.InvitationExpiresAt = s.linkExpiry(now) // of the link queueInvitations makes
 		if in.ExternalID != "" || inv.prev == nil {
 			u.ExternalID = in.ExternalID
 		}

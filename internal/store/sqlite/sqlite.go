@@ -37,6 +37,7 @@ func Dialect() sqlstore.Dialect {
 		ExportOrg:         "+u.org_id",
 		PrepareStatements: true,
 		GroupCommit:       true,
+		OrdinalParams:     true,
 	}
 }
 

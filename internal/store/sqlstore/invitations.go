@@ -44,8 +44,12 @@ func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) 
 			list, args := inList(anySlice(chunk))
 			// The expiry is the last argument, after the padded list.
 			args = append(args, at)
-			if _, err := tx.exec(ctx, `UPDATE users SET invitation_expires_at = $`+itoa(len(args))+
-				` WHERE id IN (`+list+`)`, args...); err != nil {
+			// Users created with their links' expiry already are left
+			// alone: rewriting a row just written would cost PostgreSQL
+			// a new version of it in every index.
+			at := `$` + itoa(len(args))
+			if _, err := tx.exec(ctx, `UPDATE users SET invitation_expires_at = `+at+` WHERE id IN (`+list+`)
+				AND (invitation_expires_at IS NULL OR invitation_expires_at <> `+at+`)`, args...); err != nil {
 				return err
 			}
 		}

@@ -82,10 +82,12 @@ func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
 }
 
 // userInsertWidth is how many values insertUsers writes per user.
-const userInsertWidth = 19
+const userInsertWidth = 20
 
-// CreateUsers implements muster.Tx: the users, then all their memberships,
-// then their teams' member counts noted once (countMembers).
+// CreateUsers implements muster.Tx: the users (with the expiry of the
+// link they are about to get, if known: see CreateInvitations), then all
+// their memberships, then their teams' member counts noted once
+// (countMembers).
 func (tx *Tx) CreateUsers(ctx context.Context, users []*muster.User) error {
 	if len(users) == 0 {
 		return nil
@@ -96,11 +98,13 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*muster.User) error {
 		u.Version = 1
 		args = append(args, u.OrgID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status,
 			u.PasswordHash, micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
-			micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version, u.ExternalID, micros(u.SCIMDeletedAt))
+			micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version, u.ExternalID, micros(u.SCIMDeletedAt),
+			micros(u.InvitationExpiresAt))
 	}
 	ids, err := tx.insertMany(ctx, `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key,
 			last_key, role, status, password_hash, invited_at, invited_by, activated_at, deactivated_at,
-			last_sign_in_at, updated_at, version, external_id, scim_deleted_at)`, userInsertWidth, args, true)
+			last_sign_in_at, updated_at, version, external_id, scim_deleted_at, invitation_expires_at)`,
+		userInsertWidth, args, true)
 	if err != nil {
 		return err
 	}
