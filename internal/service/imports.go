@@ -895,10 +895,7 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 		return err
 	}
 	data = nil
-	// The job acts as the person who committed (or the operator), with
-	// their powers as they are at each batch, and says so in the audit
-	// log: origin "import N".
-	parent := muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
+	parent := importContext(ctx, imp)
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	// The lease is renewed while the batches run, a few times per lease.
@@ -930,11 +927,7 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 	for range importWorkers {
 		wg.Go(func() {
 			for from := range batches {
-				err := s.runImportBatch(ctx, imp, rows, from, false)
-				if errors.Is(err, errRowRefused) {
-					err = s.runImportBatch(ctx, imp, rows, from, true)
-				}
-				if err != nil && !errors.Is(err, errBatchDone) {
+				if err := s.applyImportBatch(ctx, imp, rows, from); err != nil && !errors.Is(err, errBatchDone) {
 					cancel(err)
 				}
 			}
@@ -966,6 +959,24 @@ feed:
 		return err // a batch failed, or the lease was lost
 	}
 	return s.finishImport(parent, imp, muster.ImportDone, "")
+}
+
+// importContext is ctx for the job of imp, which acts as the person who
+// committed it (or the operator), with their powers as they are at each
+// batch, and says so in the audit log: origin "import N".
+func importContext(ctx context.Context, imp *muster.Import) context.Context {
+	return muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
+}
+
+// applyImportBatch applies the batch of rows that starts at from: all its
+// rows at once, or, when a row's writes failed, again a row at a time
+// (runImportBatch).
+func (s *Service) applyImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int) error {
+	err := s.runImportBatch(ctx, imp, rows, from, false)
+	if errors.Is(err, errRowRefused) {
+		err = s.runImportBatch(ctx, imp, rows, from, true)
+	}
+	return err
 }
 
 // runImportBatch applies the batch of rows that starts at from, in one
