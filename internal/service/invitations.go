@@ -37,11 +37,19 @@ func (s *Service) queueInvitations(ctx context.Context, tx *txn, a *actor, org *
 	}
 	msgs := make([]*muster.OutboxMessage, len(users))
 	host := hostOf(s.cfg.BaseURL)
+	// The templates run once for all the users, once more for an Owner.
+	composers := map[bool]*mail.Invitations{}
 	for i, u := range users {
-		msg, err := mail.ComposeInvitation(mail.Invitation{
-			OrgName: org.Name, InviterName: a.name(), FirstName: u.FirstName, Email: u.Email, Link: links[i],
-			ExpiresAt: invs[i].ExpiresAt, Owner: u.Role == muster.RoleOwner, SSO: conn != nil && conn.Enabled,
-		})
+		owner := u.Role == muster.RoleOwner
+		c := composers[owner]
+		if c == nil {
+			if c, err = mail.NewInvitations(mail.Invitation{OrgName: org.Name, InviterName: a.name(),
+				ExpiresAt: invs[i].ExpiresAt, Owner: owner, SSO: conn != nil && conn.Enabled}); err != nil {
+				return nil, err
+			}
+			composers[owner] = c
+		}
+		msg, err := c.Compose(u.FirstName, u.Email, links[i])
 		if err != nil {
 			return nil, err
 		}
