@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,6 +78,12 @@ type Dialect struct {
 	// each $N parameter's name up in a list when it binds it, which costs
 	// a statement of n parameters n²/2 steps.
 	OrdinalParams bool
+	// OneStatementWrites sends several writes as one statement
+	// (PostgreSQL's data-modifying WITH, see execAll) and reads a row as it
+	// was in the UPDATE that changes it (UPDATE … FROM … RETURNING of the
+	// FROM's columns): round trips saved where each costs one. SQLite runs
+	// in the process, where a statement costs none, and has neither.
+	OneStatementWrites bool
 	// AnalyzeStale, if set, refreshes the planner's statistics of the
 	// tables whose rows changed much since they were last taken, and
 	// returns their names (see DB.AnalyzeStale).
@@ -427,6 +434,57 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return res, nil
 }
 
+// write is one statement that changes rows, and its arguments.
+type write struct {
+	query string
+	args  []any
+}
+
+// execAll runs writes that change different rows and read nothing the
+// others change. With Dialect.OneStatementWrites they go as one statement,
+// each but the last a data-modifying WITH, in one round trip; otherwise one
+// after another.
+func (tx *Tx) execAll(ctx context.Context, writes ...write) error {
+	if !tx.dialect.OneStatementWrites || len(writes) == 1 {
+		for _, s := range writes {
+			if _, err := tx.exec(ctx, s.query, s.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var b strings.Builder
+	var args []any
+	for i, s := range writes {
+		switch {
+		case i == 0:
+			b.WriteString("WITH ")
+		case i < len(writes)-1:
+			b.WriteString(", ")
+		}
+		q := renumber(s.query, len(args))
+		args = append(args, s.args...)
+		if i < len(writes)-1 {
+			b.WriteString("w" + itoa(i) + " AS (" + q + ")")
+		} else {
+			b.WriteString(" " + q)
+		}
+	}
+	_, err := tx.exec(ctx, b.String(), args...)
+	return err
+}
+
+// placeholder is a query's parameter, $1….
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
+
+// renumber shifts query's parameters by offset: $1 becomes $(1+offset).
+func renumber(query string, offset int) string {
+	return placeholder.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + itoa(n+offset)
+	})
+}
+
 // insert runs an INSERT … RETURNING id and returns the id.
 func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
 	var id int64
@@ -444,9 +502,9 @@ const maxInsertRows = 128
 // insertMany inserts rows of width values each, args holding them one row
 // after another, with "head VALUES (…), (…), …" statements, and returns
 // their ids in the rows' order when withIDs is set (head's table then has
-// an id column). The rows go in chunks whose sizes are powers of two, so
+// an id column). The rows go in chunks of a few sizes (insertChunk), so
 // that any number of rows makes only a few distinct statements (each
-// prepared once, see stmtCache), and a batch of 250 rows costs 6
+// prepared once, see stmtCache), and a batch of 250 rows costs 5
 // statements rather than 250.
 func (tx *Tx) insertMany(ctx context.Context, head string, width int, args []any, withIDs bool) ([]int64, error) {
 	n := len(args) / width
@@ -455,10 +513,7 @@ func (tx *Tx) insertMany(ctx context.Context, head string, width int, args []any
 		ids = make([]int64, 0, n)
 	}
 	for done := 0; done < n; {
-		size := maxInsertRows
-		for size > n-done {
-			size /= 2
-		}
+		size := insertChunk(n - done)
 		query := head + " VALUES " + valuesList(size, width, tx.dialect.OrdinalParams)
 		chunk := args[done*width : (done+size)*width]
 		done += size
@@ -479,6 +534,25 @@ func (tx *Tx) insertMany(ctx context.Context, head string, width int, args []any
 	}
 	return ids, nil
 }
+
+// insertChunk is how many of left rows the next statement of insertMany
+// inserts: all of a few (a user's memberships: one statement, as a single
+// change costs a round trip for each), else the largest power of two, up
+// to maxInsertRows.
+func insertChunk(left int) int {
+	if left <= fewInsertRows {
+		return left
+	}
+	size := maxInsertRows
+	for size > left {
+		size /= 2
+	}
+	return size
+}
+
+// fewInsertRows is how many rows insertMany inserts in one statement of
+// their own number.
+const fewInsertRows = 16
 
 // insertedIDs runs an INSERT … RETURNING id of several rows and returns
 // the ids in increasing order, which is the rows' order: each dialect
