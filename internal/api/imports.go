@@ -233,20 +233,18 @@ func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) erro
 		return nil
 	}
 	plan, err := s.svc.PlanImport(r.Context(), service.ImportInput{FileName: fileName, File: &limitError{r: file},
-		CreateTeams: createTeams})
+		CreateTeams: createTeams, Commit: !dryRun})
 	if err != nil {
 		return uploadError(err)
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/imports/%d", plan.ID))
-	if dryRun {
+	switch {
+	case plan.NotCommitted != nil:
+		return plan.NotCommitted
+	case dryRun:
 		return writeImportJSON(w, http.StatusCreated, plan)
 	}
-	committed, err := s.svc.CommitImport(r.Context(), plan.ID)
-	if err != nil {
-		return err
-	}
-	committed.Rows = plan.Rows
-	return writeImportJSON(w, http.StatusAccepted, committed)
+	return writeImportJSON(w, http.StatusAccepted, plan)
 }
 
 // limitError turns a body cut at maxUpload into the import's own refusal.

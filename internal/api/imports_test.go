@@ -120,6 +120,17 @@ func TestImportAPI(t *testing.T) {
 		if r := e.upload("?dry_run=true", e.org.adminToken, "text/csv", []byte(big)).want(t, http.StatusUnprocessableEntity); !strings.Contains(string(r.body), "larger than 20 MB") {
 			t.Errorf("too large: %s", r.body)
 		}
+		// A file with an error, in one go: refused with the dry run's words,
+		// its plan kept as a dry run where Location says.
+		refused := e.upload("", e.org.ownerToken, "text/csv", []byte(bad)).want(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(refused.body), "1 row has errors") {
+			t.Errorf("in one go with an error: %s", refused.body)
+		}
+		var kept importAnswer
+		e.do("GET", refused.header.Get("Location"), e.org.ownerToken, nil).want(t, http.StatusOK).decode(t, &kept)
+		if kept.Status != "planned" || kept.Committable || kept.Counts.Error != 1 {
+			t.Fatalf("kept: %+v", kept)
+		}
 		// The Owner's commit in one go (dry_run=false).
 		var once importAnswer
 		e.upload("", e.org.ownerToken, "text/csv", []byte("Email,First Name,Last Name\nimp3@example.com,Imp,Three\n")).

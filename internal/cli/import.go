@@ -48,26 +48,27 @@ func runUsersImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer done()
-	plan, err := svc.PlanImport(opCtx, service.ImportInput{FileName: filepathBase(*file), File: f, CreateTeams: *createTeams})
+	plan, err := svc.PlanImport(opCtx, service.ImportInput{FileName: filepathBase(*file), File: f, CreateTeams: *createTeams,
+		Commit: !*dryRun})
 	if err != nil {
 		return refusal("nothing was imported", err, nil)
 	}
 	if !*asJSON {
 		printPlan(e, plan)
 	}
-	problem := plan.Committable()
-	if *dryRun || problem != "" {
+	if plan.Status == muster.ImportPlanned {
 		if *asJSON {
 			printJSON(e, plan)
+		}
+		problem := plan.Committable()
+		if plan.NotCommitted != nil {
+			problem = muster.ErrorMessage(plan.NotCommitted)
 		}
 		if problem != "" {
 			fmt.Fprintf(e.stderr, "muster users import: nothing was imported: %s\n", problem)
 			return &reportedError{fmt.Errorf("%s", problem)}
 		}
 		return nil
-	}
-	if _, err := svc.CommitImport(opCtx, plan.ID); err != nil {
-		return refusal("nothing was imported", err, nil)
 	}
 	final, err := waitForImport(ctx, e, svc, opCtx, plan.ID, !*asJSON)
 	if err != nil {

@@ -45,8 +45,6 @@ const (
 	// importBatch is how many rows the job applies per transaction.
 	importBatch       = 250
 	importMaxAttempts = 5
-	// emailChunk is how many emails FindUsersByEmails asks about per query.
-	emailChunk = 2048
 )
 
 // ImportInput is an uploaded file and what to do with it.
@@ -56,6 +54,10 @@ type ImportInput struct {
 	// CreateTeams creates, on commit, the teams the file names that do not
 	// exist; without it, rows naming them are errors.
 	CreateTeams bool
+	// Commit queues the plan for the import job in the transaction that
+	// stores it, as CommitImport would, when it can be committed; when it
+	// cannot, the plan is kept as a dry run and its NotCommitted says why.
+	Commit bool
 }
 
 // ImportRow is one row of an import's plan: what the file says, cleaned,
@@ -166,6 +168,10 @@ type ImportPlan struct {
 	Summary ImportSummary
 	Result  ImportResult
 	Rows    []*ImportRow
+	// NotCommitted says why a plan that ImportInput.Commit asked to commit
+	// was kept as a dry run: the EINVALID (rows with errors, too few
+	// seats), ESEATS or ECONFLICT error that CommitImport gives.
+	NotCommitted error
 }
 
 // Committable says why the plan cannot be committed; "" when it can.
@@ -204,7 +210,8 @@ func loadImporter(ctx context.Context, tx muster.Tx) (*actor, error) {
 
 // PlanImport reads an uploaded file and says what importing it would do to
 // every row, changing nothing but storing the plan as an import that
-// CommitImport can apply (the dry run).
+// CommitImport can apply (the dry run); with in.Commit, it also commits
+// the plan if it can (queuePlan), in the transaction that stores it.
 func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, error) {
 	file, err := importcsv.Parse(in.File)
 	if err != nil {
@@ -243,11 +250,24 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		return nil, err
 	}
 	err = s.update(ctx, func(tx *txn) error {
-		if _, err := loadImporter(ctx, tx); err != nil {
+		a, err := loadImporter(ctx, tx)
+		if err != nil {
 			return err
 		}
+		plan.Status, plan.Result, plan.NotCommitted = muster.ImportPlanned, ImportResult{}, nil
 		plan.CreatedAt = tx.now
-		return tx.CreateImport(ctx, plan.Import)
+		if err := tx.CreateImport(ctx, plan.Import); err != nil || !in.Commit {
+			return err
+		}
+		if why := plan.Committable(); why != "" {
+			plan.NotCommitted = muster.Errorf(muster.EINVALID, "%s", why)
+			return nil
+		}
+		err = queuePlan(ctx, tx, a, plan, rows)
+		if code := muster.ErrorCode(err); code == muster.ECONFLICT || code == muster.ESEATS {
+			plan.NotCommitted, err = err, nil // nothing was written: the plan stays, a dry run
+		}
+		return err
 	})
 	plan.Import.Plan = nil
 	return plan, err
@@ -275,18 +295,16 @@ func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, 
 		}
 	}
 	mine, elsewhere := map[string]*muster.User{}, map[string]bool{}
-	for chunk := range slices.Chunk(emails, emailChunk) {
-		users, err := tx.FindUsersByEmails(ctx, a.orgID, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			key := muster.NormalizeEmail(u.Email)
-			if u.OrgID == a.orgID {
-				mine[key] = u
-			} else {
-				elsewhere[key] = true
-			}
+	users, err := tx.FindUsersByEmails(ctx, a.orgID, emails)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		key := muster.NormalizeEmail(u.Email)
+		if u.OrgID == a.orgID {
+			mine[key] = u
+		} else {
+			elsewhere[key] = true
 		}
 	}
 	p := &planner{a: a, teams: teams, createTeams: createTeams, missing: map[string]string{}}
@@ -704,13 +722,9 @@ func WriteImportFailures(w io.Writer, failures []*muster.ImportFailure) error {
 	return cw.Error()
 }
 
-// CommitImport queues a dry run's plan for the import job, after checking,
-// in the transaction that queues it, that the org has not changed in a way
-// that changes the plan (the rows are planned again: each must do what the
-// dry run said) and taking the license seats its invitations need, all at
-// once: two imports racing for the last seats never both get them. The
-// teams to be created on commit are created here. Committing an import
-// that is committed already changes nothing and returns it.
+// CommitImport queues a dry run's plan for the import job (queuePlan).
+// Committing an import that is committed already changes nothing and
+// returns it.
 func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, error) {
 	var p *ImportPlan
 	err := s.update(ctx, func(tx *txn) error {
@@ -736,50 +750,61 @@ func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, erro
 		if err != nil {
 			return err
 		}
-		planned := make([]ImportAction, len(rows))
-		for i, r := range rows {
-			planned[i] = r.Action
-		}
-		sum, err := planImport(ctx, tx, a, rows, imp.CreateTeams)
+		return queuePlan(ctx, tx, a, p, rows)
+	})
+	return p, err
+}
+
+// queuePlan queues a committable plan for the import job, after checking,
+// in the transaction that queues it, that the org has not changed in a way
+// that changes the plan (the rows are planned again: each must do what the
+// dry run said) and taking the license seats its invitations need, all at
+// once: two imports racing for the last seats never both get them. The
+// teams to be created on commit are created here. Its refusals (ECONFLICT,
+// ESEATS) come before it writes anything.
+func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, rows []*ImportRow) error {
+	planned := make([]ImportAction, len(rows))
+	for i, r := range rows {
+		planned[i] = r.Action
+	}
+	sum, err := planImport(ctx, tx, a, rows, p.CreateTeams)
+	if err != nil {
+		return err
+	}
+	if err := comparePlans(planned, rows); err != nil {
+		return err
+	}
+	if ok, err := tx.TakeSeats(ctx, a.orgID, sum.SeatsNeeded); err != nil {
+		return err
+	} else if !ok {
+		org, err := tx.FindOrg(ctx, a.orgID)
 		if err != nil {
 			return err
 		}
-		if err := comparePlans(planned, rows); err != nil {
+		return muster.Errorf(muster.ESEATS, "Seats were taken since the dry run. %s", seatsProblem(sum.SeatsNeeded, org))
+	}
+	job := *a
+	job.origin = importOrigin(p.ID)
+	for _, name := range sum.MissingTeams {
+		team := &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: tx.now}
+		if err := tx.CreateTeam(ctx, team); err != nil {
 			return err
 		}
-		if ok, err := tx.TakeSeats(ctx, a.orgID, sum.SeatsNeeded); err != nil {
-			return err
-		} else if !ok {
-			org, err := tx.FindOrg(ctx, a.orgID)
-			if err != nil {
-				return err
-			}
-			return muster.Errorf(muster.ESEATS, "Seats were taken since the dry run. %s", seatsProblem(sum.SeatsNeeded, org))
-		}
-		job := *a
-		job.origin = importOrigin(imp.ID)
-		for _, name := range sum.MissingTeams {
-			team := &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: tx.now}
-			if err := tx.CreateTeam(ctx, team); err != nil {
-				return err
-			}
-			if err := tx.audit(ctx, &job, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil,
-				map[string]any{"name": team.Name}); err != nil {
-				return err
-			}
-			p.Result.TeamsCreated++
-		}
-		if imp.Result, err = encodeJSON(p.Result); err != nil {
+		if err := tx.audit(ctx, &job, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil,
+			map[string]any{"name": team.Name}); err != nil {
 			return err
 		}
-		if ok, err := tx.QueueImport(ctx, imp.ID, sum.SeatsNeeded, imp.Result, tx.now); err != nil || !ok {
-			return err
-		}
-		tx.queued |= QueueImports
-		imp.Status, imp.SeatsReserved, imp.CommittedAt = muster.ImportQueued, sum.SeatsNeeded, tx.now
-		return nil
-	})
-	return p, err
+		p.Result.TeamsCreated++
+	}
+	if p.Import.Result, err = encodeJSON(p.Result); err != nil {
+		return err
+	}
+	if ok, err := tx.QueueImport(ctx, p.ID, sum.SeatsNeeded, p.Import.Result, tx.now); err != nil || !ok {
+		return err
+	}
+	tx.queued |= QueueImports
+	p.Status, p.SeatsReserved, p.CommittedAt = muster.ImportQueued, sum.SeatsNeeded, tx.now
+	return nil
 }
 
 // comparePlans refuses a plan whose rows now do other than the dry run

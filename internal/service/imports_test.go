@@ -517,3 +517,74 @@ func TestImportRowRefusedAtCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanImportCommit: asked to commit, PlanImport queues a file it can
+// commit in the same call; a file with errors or needing more seats than
+// are free is kept as a dry run, NotCommitted saying why in the words the
+// dry run gives, and nothing is applied.
+func TestPlanImportCommit(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 8)
+		owner := f.as(f.owner)
+		commit := func(text string) *service.ImportPlan {
+			t.Helper()
+			p, err := f.svc.PlanImport(owner, service.ImportInput{FileName: "users.csv", File: strings.NewReader(text),
+				Commit: true})
+			if err != nil {
+				t.Fatalf("PlanImport: %v", err)
+			}
+			return p
+		}
+		org, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		bad := commit("Email,First Name,Last Name\nok@example.com,O,K\nnot-an-email,N,E\n")
+		if bad.Status != muster.ImportPlanned || muster.ErrorCode(bad.NotCommitted) != muster.EINVALID ||
+			muster.ErrorMessage(bad.NotCommitted) != bad.Committable() || !strings.Contains(bad.Committable(), "1 row has errors") {
+			t.Fatalf("with an error: %s %v", bad.Status, bad.NotCommitted)
+		}
+		var rows strings.Builder
+		rows.WriteString("Email,First Name,Last Name\n")
+		for i := range org.LicenseTotal - org.SeatsUsed + 1 {
+			fmt.Fprintf(&rows, "n%d@example.com,N,%d\n", i, i)
+		}
+		over := commit(rows.String())
+		if over.Status != muster.ImportPlanned || muster.ErrorMessage(over.NotCommitted) != over.Summary.SeatsProblem ||
+			!strings.Contains(over.Summary.SeatsProblem, "No licenses remaining for this file") {
+			t.Fatalf("over the seats: %s %v", over.Status, over.NotCommitted)
+		}
+		for _, p := range []*service.ImportPlan{bad, over} {
+			stored, err := f.svc.FindImport(owner, p.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Status != muster.ImportPlanned {
+				t.Errorf("import %d: %s, want kept as a dry run", p.ID, stored.Status)
+			}
+		}
+
+		good := commit("Email,First Name,Last Name,Primary Team\ngood@example.com,G,D,Sales\n")
+		if good.NotCommitted != nil || good.Status != muster.ImportQueued || good.SeatsReserved != 1 || len(good.Rows) != 1 {
+			t.Fatalf("committable: %s %v %+v", good.Status, good.NotCommitted, good.Import)
+		}
+		runImports(t, f.svc)
+		done, err := f.svc.FindImport(owner, good.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.Status != muster.ImportDone || done.Result.Invited != 1 {
+			t.Fatalf("applied: %s %+v", done.Status, done.Result)
+		}
+		after, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.SeatsUsed != org.SeatsUsed+1 {
+			t.Errorf("seats used %d, want %d: only the committed file's invitation", after.SeatsUsed, org.SeatsUsed+1)
+		}
+	})
+}

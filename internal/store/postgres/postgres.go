@@ -42,6 +42,7 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:     sql.LevelRepeatableRead,
 		ExportOrg:         "u.org_id",
+		ArrayParams:       true,
 		AnalyzeStale:      analyzeStale,
 	}
 }

@@ -71,6 +71,11 @@ type Dialect struct {
 	// (see groupCommit). For SQLite, whose single writer spends most of a
 	// small write transaction on its commit.
 	GroupCommit bool
+	// ArrayParams says that a query may take a list as one array
+	// parameter, `= ANY($1)` (PostgreSQL): one statement, one round trip,
+	// for a list of any length, rather than an IN list of a parameter per
+	// item in chunks.
+	ArrayParams bool
 	// AnalyzeStale, if set, refreshes the planner's statistics of the
 	// tables whose rows changed much since they were last taken, and
 	// returns their names (see DB.AnalyzeStale).

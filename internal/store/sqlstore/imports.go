@@ -181,10 +181,17 @@ func (tx *Tx) DeleteExpiredImports(ctx context.Context, before time.Time) (int, 
 	return int(n), err
 }
 
-// FindUsersByEmails implements muster.Tx: two queries per 500 emails, one
-// through the org's email index and one through the live emails' unique
-// index.
+// FindUsersByEmails implements muster.Tx: two queries, one through the
+// org's email index and one through the live emails' unique index, for
+// all the emails at once where the dialect takes them as an array
+// (PostgreSQL: two round trips for a whole file), otherwise per 500.
 func (tx *Tx) FindUsersByEmails(ctx context.Context, orgID int64, emails []string) ([]*muster.User, error) {
+	if len(emails) == 0 {
+		return nil, nil
+	}
+	if tx.dialect.ArrayParams {
+		return tx.findUsersByEmailKeys(ctx, `= ANY($1)`, []any{emails, orgID})
+	}
 	var users []*muster.User
 	for chunk := range slices.Chunk(emails, 500) {
 		args := make([]any, len(chunk))
@@ -192,28 +199,40 @@ func (tx *Tx) FindUsersByEmails(ctx context.Context, orgID int64, emails []strin
 			args[i] = e
 		}
 		list, args := inList(args)
-		args = append(args, orgID)
-		org := `$` + itoa(len(args))
-		for _, where := range []string{
-			`u.org_id = ` + org + ` AND u.email_key IN (` + list + `)`,
-			`u.email_key IN (` + list + `) AND u.status IN ('pending', 'active') AND u.org_id <> ` + org,
-		} {
-			rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...)
-			if err != nil {
+		found, err := tx.findUsersByEmailKeys(ctx, `IN (`+list+`)`, append(args, orgID))
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, found...)
+	}
+	return users, nil
+}
+
+// findUsersByEmailKeys reads the org's users whose email_key matches (an
+// IN list or = ANY of the args before the last, the org's id), and the
+// other orgs' live users with those emails.
+func (tx *Tx) findUsersByEmailKeys(ctx context.Context, match string, args []any) ([]*muster.User, error) {
+	org := `$` + itoa(len(args))
+	var users []*muster.User
+	for _, where := range []string{
+		`u.org_id = ` + org + ` AND u.email_key ` + match,
+		`u.email_key ` + match + ` AND u.status IN ('pending', 'active') AND u.org_id <> ` + org,
+	} {
+		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var u muster.User
+			if err := scanUser(rows, &u); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			for rows.Next() {
-				var u muster.User
-				if err := scanUser(rows, &u); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				users = append(users, &u)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
+			users = append(users, &u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	return users, nil
