@@ -125,15 +125,19 @@ func toImportJSON(p *service.ImportPlan) importJSON {
 		out.Result = &res
 	}
 	for _, r := range p.Rows {
-		row := importRowJSON{Row: r.Line, Email: r.Email, Action: string(r.Action), Changes: nonNil(r.Changes),
-			Errors: nonNil(r.Errors), SecondaryTeams: nonNil(r.SecondaryTeams)}
-		if r.Action != service.ImportError {
-			role := r.Role.Label()
-			row.Role, row.PrimaryTeam = &role, optional(r.PrimaryTeam)
-		}
-		out.Rows = append(out.Rows, row)
+		out.Rows = append(out.Rows, toImportRowJSON(r))
 	}
 	return out
+}
+
+func toImportRowJSON(r *service.ImportRow) importRowJSON {
+	row := importRowJSON{Row: r.Line, Email: r.Email, Action: string(r.Action), Changes: nonNil(r.Changes),
+		Errors: nonNil(r.Errors), SecondaryTeams: nonNil(r.SecondaryTeams)}
+	if r.Action != service.ImportError {
+		role := r.Role.Label()
+		row.Role, row.PrimaryTeam = &role, optional(r.PrimaryTeam)
+	}
+	return row
 }
 
 // writeImportJSON writes an import with its rows one row at a time, so
@@ -155,17 +159,14 @@ func writeImportJSON(w http.ResponseWriter, status int, p *service.ImportPlan) e
 	}
 	bw.Write(head[:len(head)-1]) // without its closing brace
 	bw.WriteString(`,"rows":[`)
-	one := &service.ImportPlan{Import: p.Import, Rows: make([]*service.ImportRow, 1)}
+	enc := json.NewEncoder(bw)
 	for i, r := range rows {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		one.Rows[0] = r
-		b, err := json.Marshal(toImportJSON(one).Rows[0])
-		if err != nil {
+		if err := enc.Encode(toImportRowJSON(r)); err != nil {
 			return err
 		}
-		bw.Write(b)
 	}
 	bw.WriteString("]}\n")
 	return bw.Flush()

@@ -213,16 +213,14 @@ func loadImporter(ctx context.Context, tx muster.Tx) (*actor, error) {
 // CommitImport can apply (the dry run); with in.Commit, it also commits
 // the plan if it can (queuePlan), in the transaction that stores it.
 func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, error) {
-	file, err := importcsv.Parse(in.File)
+	var rows []*ImportRow
+	file, err := importcsv.Stream(in.File, func(r importcsv.Row) {
+		rows = append(rows, &ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName,
+			LastName: r.LastName, RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams,
+			HasSecondary: r.HasSecondary, StatusCell: r.Status, FileProblems: r.Problems})
+	})
 	if err != nil {
 		return nil, err
-	}
-	rows := make([]*ImportRow, len(file.Rows))
-	for i, r := range file.Rows {
-		rows[i] = &ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
-			RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams, HasSecondary: r.HasSecondary,
-			StatusCell: r.Status, FileProblems: r.Problems}
-		file.Rows[i] = nil // each row's cells now live in its plan row alone
 	}
 	fileName := muster.RecordedText(in.FileName, 200)
 	var plan *ImportPlan
@@ -286,11 +284,19 @@ func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, 
 		return nil, err
 	}
 	teams := teamIndex(teamList)
+	// keys[i] is row i's email as the store keys it, "" when it is not an
+	// email; firstLine says on which line each is first.
+	keys := make([]string, len(rows))
+	firstLine := make(map[string]int, len(rows))
 	var emails []string
-	seenEmail := map[string]bool{}
-	for _, r := range rows {
-		if key := muster.NormalizeEmail(r.Email); key != "" && muster.ValidEmail(r.Email) && !seenEmail[key] {
-			seenEmail[key] = true
+	for i, r := range rows {
+		key := muster.NormalizeEmail(r.Email)
+		if key == "" || !muster.ValidEmail(r.Email) {
+			continue
+		}
+		keys[i] = key
+		if _, ok := firstLine[key]; !ok {
+			firstLine[key] = r.Line
 			emails = append(emails, key)
 		}
 	}
@@ -307,11 +313,11 @@ func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, 
 			elsewhere[key] = true
 		}
 	}
-	p := &planner{a: a, teams: teams, createTeams: createTeams, missing: map[string]string{}}
+	p := &planner{a: a, teams: teams, createTeams: createTeams, missing: map[string]string{},
+		mine: mine, elsewhere: elsewhere, firstLine: firstLine, shared: map[string][]string{}}
 	sum := &ImportSummary{}
-	firstLine := map[string]int{}
-	for _, r := range rows {
-		p.plan(r, mine, elsewhere, firstLine)
+	for i, r := range rows {
+		p.plan(r, keys[i])
 		*sum.Counts.ptr(r.Action)++
 	}
 	for _, name := range p.missingOrder {
@@ -351,6 +357,31 @@ type planner struct {
 	createTeams  bool
 	missing      map[string]string // lower-case name → name as first written
 	missingOrder []string
+	// mine are the org's users the file names, elsewhere the emails of
+	// other orgs' live users, by email key; firstLine is the line on which
+	// each email is first.
+	mine      map[string]*muster.User
+	elsewhere map[string]bool
+	firstLine map[string]int
+	// shared holds one copy of each list of words (a change, secondary
+	// teams) that rows have alike: a file's 100,000 invitations say the
+	// same few things, each kept once.
+	shared map[string][]string
+}
+
+// share returns the planner's copy of list, which rows share: they never
+// change it (it has no room to append to).
+func (p *planner) share(list []string) []string {
+	if len(list) == 0 {
+		return list
+	}
+	key := strings.Join(list, "\x00")
+	if kept, ok := p.shared[key]; ok {
+		return kept
+	}
+	list = slices.Clip(list)
+	p.shared[key] = list
+	return list
 }
 
 func (p *planner) teamName(id int64) string {
@@ -392,24 +423,19 @@ func (p *planner) resolveTeam(r *ImportRow, column, name string) string {
 	return p.missing[key]
 }
 
-func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map[string]bool, firstLine map[string]int) {
+// plan plans row r, whose email's key is key ("" when it is not an email).
+func (p *planner) plan(r *ImportRow, key string) {
 	r.Action, r.Changes, r.Role, r.PrimaryTeam, r.SecondaryTeams = "", nil, "", "", nil
 	r.Errors = slices.Clone(r.FileProblems)
-	key := muster.NormalizeEmail(r.Email)
-	emailOK := muster.ValidEmail(r.Email)
-	if emailOK {
-		if line, ok := firstLine[key]; ok {
-			r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail, Message: fmt.Sprintf(
-				"%s is on row %d already: each person is on one row.", r.Email, line)})
-		} else {
-			firstLine[key] = r.Line
-		}
+	if line := p.firstLine[key]; key != "" && line != r.Line {
+		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail, Message: fmt.Sprintf(
+			"%s is on row %d already: each person is on one row.", r.Email, line)})
 	}
-	u := mine[key]
+	u := p.mine[key]
 	if u != nil && u.Status == muster.StatusWithdrawn {
 		u = nil // a withdrawn invitation left the list: this is a new one
 	}
-	if emailOK && elsewhere[key] && (u == nil || !u.Status.HoldsSeat()) {
+	if key != "" && p.elsewhere[key] && (u == nil || !u.Status.HoldsSeat()) {
 		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail,
 			Message: "Another organization already has a user with this email."})
 	}
@@ -441,7 +467,7 @@ func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map
 			secondaries = append(secondaries, p.teamName(id))
 		}
 	}
-	r.SecondaryTeams = normalizeTeams(r.PrimaryTeam, secondaries)
+	r.SecondaryTeams = p.share(normalizeTeams(r.PrimaryTeam, secondaries))
 
 	roleError := func(err error) {
 		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColRole, Message: muster.ErrorMessage(err)})
@@ -455,7 +481,7 @@ func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map
 		if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
 			roleError(err)
 		}
-		r.Changes = []string{fmt.Sprintf("Invite as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))}
+		r.Changes = p.share([]string{fmt.Sprintf("Invite as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))})
 	case u.Status == muster.StatusDeactivated && strings.EqualFold(r.StatusCell, muster.StatusDeactivated.Label()):
 		r.Action = ImportUnchanged // the file agrees that they left
 	case u.Status == muster.StatusDeactivated:
@@ -463,7 +489,7 @@ func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map
 		if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
 			roleError(err)
 		}
-		r.Changes = []string{fmt.Sprintf("Invite again as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))}
+		r.Changes = p.share([]string{fmt.Sprintf("Invite again as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))})
 	default:
 		oldSecondaries := make([]string, 0, len(u.SecondaryTeamIDs))
 		for _, id := range u.SecondaryTeamIDs {
