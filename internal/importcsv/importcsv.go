@@ -33,6 +33,11 @@ const (
 	MaxBytes = 20 << 20 // 20 MB
 )
 
+// UploadInMemory is how much of a file uploaded as multipart/form-data a
+// server keeps in memory; the rest of a larger file waits in a temporary
+// file (http.Request.ParseMultipartForm).
+const UploadInMemory = 1 << 20
+
 // The columns an import reads, named as the export's header names them.
 const (
 	ColFirstName      = "First Name"
@@ -142,6 +147,22 @@ func ParseBytes(data []byte) (*File, error) {
 // order rather than keeping it in File.Rows. When it fails, the rows handed
 // over so far are to be dropped: the file as a whole is refused.
 func Stream(r io.Reader, each func(Row)) (*File, error) {
+	return scan(r, func(f *File, line int, rec []string, cols columns) { each(f.readRow(line, rec, cols)) })
+}
+
+// Emails reads an import file as Stream does, refusing what it refuses,
+// but hands over only each row's email (its Email cell, as Row.Email has
+// it, unchecked) and line: the cheap first look of a reader that reads the
+// file twice.
+func Emails(r io.Reader, each func(email string, line int)) (*File, error) {
+	return scan(r, func(_ *File, line int, rec []string, cols columns) {
+		each(strings.TrimSpace(cols.cell(rec, ColEmail)), line)
+	})
+}
+
+// scan reads an import file a record at a time and hands each row's record
+// to each, with the header's columns.
+func scan(r io.Reader, each func(f *File, line int, rec []string, cols columns)) (*File, error) {
 	f := &File{Delimiter: ','}
 	br := bufio.NewReaderSize(&sizeLimit{r: r, left: MaxBytes}, 64<<10)
 	if bom, _ := br.Peek(len(utf8BOM)); string(bom) == utf8BOM {
@@ -187,7 +208,7 @@ func Stream(r io.Reader, each func(Row)) (*File, error) {
 		}
 		rows++
 		line, _ := cr.FieldPos(0)
-		each(f.readRow(line, rec, cols))
+		each(f, line, rec, cols)
 	}
 	if rows == 0 {
 		return nil, muster.Errorf(muster.EINVALID, "The file has a header but no rows: add a row per person.")
@@ -300,6 +321,15 @@ func blank(rec []string) bool {
 // the file does not have it.
 type columns map[string]int
 
+// cell is the record's cell of column c, unneutralized; "" when the file
+// or the record has no such cell.
+func (cols columns) cell(rec []string, c string) string {
+	if i := cols[c]; i >= 0 && i < len(rec) {
+		return Unneutralize(rec[i])
+	}
+	return ""
+}
+
 func (f *File) readHeader(header []string) (columns, error) {
 	cols := columns{colStatus: -1}
 	for _, c := range Imported {
@@ -398,12 +428,7 @@ func (f *File) readRow(line int, rec []string, cols columns) Row {
 		row.Cells = make([]string, len(f.Header))
 		copy(row.Cells, rec)
 	}
-	cell := func(c string) string {
-		if i := cols[c]; i >= 0 && i < len(rec) {
-			return Unneutralize(rec[i])
-		}
-		return ""
-	}
+	cell := func(c string) string { return cols.cell(rec, c) }
 	if len(rec) > len(f.Header) && !blank(rec[len(f.Header):]) {
 		row.Problems = append(row.Problems, Problem{Message: fmt.Sprintf(
 			"The row has %d cells and the header %d columns: a cell may hold a %q that is not inside quotes.",

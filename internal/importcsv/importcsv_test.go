@@ -229,3 +229,27 @@ func (e *endlessCell) Read(p []byte) (int, error) {
 	e.read += len(p)
 	return len(p), nil
 }
+
+// TestEmails: Emails hands over each row's email and line as Stream's
+// rows have them, and refuses what Parse refuses.
+func TestEmails(t *testing.T) {
+	parsed, err := importcsv.ParseBytes([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, r := range parsed.Rows {
+		want = append(want, fmt.Sprintf("%d %s", r.Line, r.Email))
+	}
+	if _, err := importcsv.Emails(strings.NewReader(plain), func(email string, line int) {
+		got = append(got, fmt.Sprintf("%d %s", line, email))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("emails %q, want %q", got, want)
+	}
+	if _, err := importcsv.Emails(strings.NewReader("First Name,Last Name\nA,B\n"), func(string, int) {}); !strings.Contains(muster.ErrorMessage(err), "lacks the column Email.") {
+		t.Errorf("no Email column: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -167,11 +168,24 @@ type ImportPlan struct {
 	*muster.Import
 	Summary ImportSummary
 	Result  ImportResult
-	Rows    []*ImportRow
+	// rows are the plan's rows as stored (planWriter), which EachRow reads
+	// a row at a time; nil when the plan was read without them.
+	rows []byte
 	// NotCommitted says why a plan that ImportInput.Commit asked to commit
 	// was kept as a dry run: the EINVALID (rows with errors, too few
 	// seats), ESEATS or ECONFLICT error that CommitImport gives.
 	NotCommitted error
+}
+
+// EachRow calls fn with each of the plan's rows in the file's order, read
+// from the plan as stored a row at a time, so that a plan of 100,000 rows
+// is never held whole in memory; fn may keep the row. A plan found without
+// its rows (FindImport) has none.
+func (p *ImportPlan) EachRow(fn func(*ImportRow) error) error {
+	if p.rows == nil {
+		return nil
+	}
+	return eachPlanRow(p.rows, fn)
 }
 
 // Committable says why the plan cannot be committed; "" when it can.
@@ -212,13 +226,23 @@ func loadImporter(ctx context.Context, tx muster.Tx) (*actor, error) {
 // every row, changing nothing but storing the plan as an import that
 // CommitImport can apply (the dry run); with in.Commit, it also commits
 // the plan if it can (queuePlan), in the transaction that stores it.
+//
+// The file is read twice, a record at a time: first for its emails, whose
+// users are read in bulk, then to plan each row and write it to the stored
+// plan at once. What stays in memory is the emails and the stored plan
+// (gzip JSON), not the rows.
 func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, error) {
-	var rows []*ImportRow
-	file, err := importcsv.Stream(in.File, func(r importcsv.Row) {
-		rows = append(rows, &ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName,
-			LastName: r.LastName, RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams,
-			HasSecondary: r.HasSecondary, StatusCell: r.Status, FileProblems: r.Problems})
-	})
+	file, removeCopy, err := rereadable(in.File)
+	if err != nil {
+		return nil, err
+	}
+	defer removeCopy()
+	start, err := file.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, err
+	}
+	emails := newFileEmails()
+	head, err := importcsv.Emails(file, emails.add)
 	if err != nil {
 		return nil, err
 	}
@@ -229,13 +253,38 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		if err != nil {
 			return err
 		}
-		sum, err := planImport(ctx, tx, a, rows, in.CreateTeams)
+		p, err := newPlanner(ctx, tx, a, emails, in.CreateTeams)
 		if err != nil {
 			return err
 		}
-		sum.Header, sum.Delimiter, sum.Notes = file.Header, string(file.Delimiter), file.Notes
+		if _, err := file.Seek(start, io.SeekStart); err != nil {
+			return err
+		}
+		w, err := newPlanWriter()
+		if err != nil {
+			return err
+		}
+		var counts ImportCounts
+		i := 0
+		if _, err := importcsv.Stream(file, func(r importcsv.Row) {
+			row := &ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName,
+				LastName: r.LastName, RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams,
+				HasSecondary: r.HasSecondary, StatusCell: r.Status, FileProblems: r.Problems}
+			p.plan(row, emails.keys[i])
+			*counts.ptr(row.Action)++
+			w.add(row)
+			i++
+		}); err != nil {
+			return err
+		}
+		rows, err := w.close()
+		if err != nil {
+			return err
+		}
+		sum := p.summary(counts)
+		sum.Header, sum.Delimiter, sum.Notes = head.Header, string(head.Delimiter), head.Notes
 		plan = &ImportPlan{Import: &muster.Import{OrgID: a.orgID, RequestedBy: a.id(), Status: muster.ImportPlanned,
-			FileName: fileName, CreateTeams: in.CreateTeams, RowsTotal: len(rows)}, Summary: *sum, Rows: rows}
+			FileName: fileName, CreateTeams: in.CreateTeams, RowsTotal: i}, Summary: *sum, rows: rows}
 		return nil
 	})
 	if err != nil {
@@ -244,9 +293,7 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 	if plan.Import.Summary, err = encodeJSON(plan.Summary); err != nil {
 		return nil, err
 	}
-	if plan.Import.Plan, err = encodePlan(rows); err != nil {
-		return nil, err
-	}
+	plan.Import.Plan = plan.rows
 	err = s.update(ctx, func(tx *txn) error {
 		a, err := loadImporter(ctx, tx)
 		if err != nil {
@@ -261,6 +308,10 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 			plan.NotCommitted = muster.Errorf(muster.EINVALID, "%s", why)
 			return nil
 		}
+		rows, err := decodePlan(plan.rows)
+		if err != nil {
+			return err
+		}
 		err = queuePlan(ctx, tx, a, plan, rows)
 		if code := muster.ErrorCode(err); code == muster.ECONFLICT || code == muster.ESEATS {
 			plan.NotCommitted, err = err, nil // nothing was written: the plan stays, a dry run
@@ -271,10 +322,85 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 	return plan, err
 }
 
-// planImport says what each row does to the actor's org as it is in tx,
-// reading the org's teams and the file's users in bulk: a few queries for
-// the whole file, not some per row.
+// rereadable returns the upload as a file the dry run can read twice: r
+// itself when it seeks (a file, bytes in memory), otherwise a copy in a
+// temporary file, which removeCopy removes. The copy stops a byte past
+// importcsv.MaxBytes, which the parser then refuses.
+func rereadable(r io.Reader) (file io.ReadSeeker, removeCopy func(), err error) {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		return rs, func() {}, nil
+	}
+	tmp, err := os.CreateTemp("", "muster-import-*.csv")
+	if err != nil {
+		return nil, nil, err
+	}
+	removeCopy = func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}
+	if _, err := io.Copy(tmp, io.LimitReader(r, importcsv.MaxBytes+1)); err != nil {
+		removeCopy()
+		return nil, nil, err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		removeCopy()
+		return nil, nil, err
+	}
+	return tmp, removeCopy, nil
+}
+
+// fileEmails are the emails of a file's rows as the store keys them.
+type fileEmails struct {
+	// keys[i] is row i's, "" when it is not an email.
+	keys []string
+	// firstLine is the line on which each email is first; unique lists
+	// them in that order.
+	firstLine map[string]int
+	unique    []string
+}
+
+func newFileEmails() *fileEmails {
+	return &fileEmails{firstLine: map[string]int{}}
+}
+
+// add notes the email of the next row, on line.
+func (e *fileEmails) add(email string, line int) {
+	key := muster.NormalizeEmail(email)
+	if key == "" || !muster.ValidEmail(email) {
+		e.keys = append(e.keys, "")
+		return
+	}
+	key = strings.Clone(key) // apart from the row's record, which it would keep in memory
+	e.keys = append(e.keys, key)
+	if _, ok := e.firstLine[key]; !ok {
+		e.firstLine[key] = line
+		e.unique = append(e.unique, key)
+	}
+}
+
+// planImport says what each row does to the actor's org as it is in tx:
+// the rows of a stored plan, planned again when it is committed.
 func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, createTeams bool) (*ImportSummary, error) {
+	emails := newFileEmails()
+	for _, r := range rows {
+		emails.add(r.Email, r.Line)
+	}
+	p, err := newPlanner(ctx, tx, a, emails, createTeams)
+	if err != nil {
+		return nil, err
+	}
+	var counts ImportCounts
+	for i, r := range rows {
+		p.plan(r, emails.keys[i])
+		*counts.ptr(r.Action)++
+	}
+	return p.summary(counts), nil
+}
+
+// newPlanner reads what planning a file's rows needs, in bulk: the org,
+// its teams and the users of the file's emails, a few queries for the
+// whole file, none per row.
+func newPlanner(ctx context.Context, tx muster.Tx, a *actor, emails *fileEmails, createTeams bool) (*planner, error) {
 	org, err := tx.FindOrg(ctx, a.orgID)
 	if err != nil {
 		return nil, err
@@ -283,52 +409,36 @@ func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, 
 	if err != nil {
 		return nil, err
 	}
-	teams := teamIndex(teamList)
-	// keys[i] is row i's email as the store keys it, "" when it is not an
-	// email; firstLine says on which line each is first.
-	keys := make([]string, len(rows))
-	firstLine := make(map[string]int, len(rows))
-	var emails []string
-	for i, r := range rows {
-		key := muster.NormalizeEmail(r.Email)
-		if key == "" || !muster.ValidEmail(r.Email) {
-			continue
-		}
-		keys[i] = key
-		if _, ok := firstLine[key]; !ok {
-			firstLine[key] = r.Line
-			emails = append(emails, key)
-		}
-	}
-	mine, elsewhere := map[string]*muster.User{}, map[string]bool{}
-	users, err := tx.FindUsersByEmails(ctx, a.orgID, emails)
+	users, err := tx.FindUsersByEmails(ctx, a.orgID, emails.unique)
 	if err != nil {
 		return nil, err
 	}
+	p := &planner{a: a, org: org, teams: teamIndex(teamList), createTeams: createTeams, missing: map[string]string{},
+		mine: map[string]*muster.User{}, elsewhere: map[string]bool{}, firstLine: emails.firstLine,
+		shared: map[string][]string{}}
 	for _, u := range users {
 		key := muster.NormalizeEmail(u.Email)
 		if u.OrgID == a.orgID {
-			mine[key] = u
+			p.mine[key] = u
 		} else {
-			elsewhere[key] = true
+			p.elsewhere[key] = true
 		}
 	}
-	p := &planner{a: a, teams: teams, createTeams: createTeams, missing: map[string]string{},
-		mine: mine, elsewhere: elsewhere, firstLine: firstLine, shared: map[string][]string{}}
-	sum := &ImportSummary{}
-	for i, r := range rows {
-		p.plan(r, keys[i])
-		*sum.Counts.ptr(r.Action)++
-	}
+	return p, nil
+}
+
+// summary is what the planned rows, counted, need of the org.
+func (p *planner) summary(counts ImportCounts) *ImportSummary {
+	sum := &ImportSummary{Counts: counts}
 	for _, name := range p.missingOrder {
 		sum.MissingTeams = append(sum.MissingTeams, p.missing[name])
 	}
-	sum.SeatsNeeded = sum.Counts.Invite + sum.Counts.Reinvite
-	sum.SeatsFree, sum.SeatsUsed, sum.LicenseTotal = org.SeatsFree(), org.SeatsUsed, org.LicenseTotal
+	sum.SeatsNeeded = counts.Invite + counts.Reinvite
+	sum.SeatsFree, sum.SeatsUsed, sum.LicenseTotal = p.org.SeatsFree(), p.org.SeatsUsed, p.org.LicenseTotal
 	if sum.SeatsNeeded > sum.SeatsFree {
-		sum.SeatsProblem = seatsProblem(sum.SeatsNeeded, org)
+		sum.SeatsProblem = seatsProblem(sum.SeatsNeeded, p.org)
 	}
-	return sum, nil
+	return sum
 }
 
 // seatsProblem is INV-2's refusal for a file that needs more seats than
@@ -352,6 +462,7 @@ func teamIndex(list []*muster.Team) map[string]*muster.Team {
 // planner plans rows one after the other.
 type planner struct {
 	a            *actor
+	org          *muster.Org
 	teams        map[string]*muster.Team
 	teamNames    map[int64]string
 	createTeams  bool
@@ -561,50 +672,83 @@ func encodeJSON(v any) (string, error) {
 	return string(b), err
 }
 
-// encodePlan is how a plan's rows are stored: a JSON array,
-// gzip-compressed, written (and read, decodePlan) a row at a time, so that
-// the JSON of 100,000 rows is never held whole in memory.
-func encodePlan(rows []*ImportRow) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
-	enc := json.NewEncoder(zw)
-	zw.Write([]byte{'['})
-	for i, r := range rows {
-		if i > 0 {
-			zw.Write([]byte{','})
-		}
-		if err := enc.Encode(r); err != nil {
-			return nil, err
-		}
-	}
-	zw.Write([]byte{']'})
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+// planWriter writes a plan's rows as they are stored: a JSON array,
+// gzip-compressed, a row at a time (and read so, eachPlanRow), so that the
+// JSON of 100,000 rows is never held whole in memory.
+type planWriter struct {
+	buf  bytes.Buffer
+	zw   *gzip.Writer
+	enc  *json.Encoder
+	rows int
+	err  error
 }
 
-func decodePlan(data []byte) ([]*ImportRow, error) {
+func newPlanWriter() (*planWriter, error) {
+	w := &planWriter{}
+	var err error
+	if w.zw, err = gzip.NewWriterLevel(&w.buf, gzip.BestSpeed); err != nil {
+		return nil, err
+	}
+	w.enc = json.NewEncoder(w.zw)
+	w.zw.Write([]byte{'['})
+	return w, nil
+}
+
+// add writes the next row; its error, if any, is close's.
+func (w *planWriter) add(r *ImportRow) {
+	if w.err != nil {
+		return
+	}
+	if w.rows > 0 {
+		w.zw.Write([]byte{','})
+	}
+	w.rows++
+	w.err = w.enc.Encode(r)
+}
+
+// close ends the plan and returns it.
+func (w *planWriter) close() ([]byte, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	w.zw.Write([]byte{']'})
+	if err := w.zw.Close(); err != nil {
+		return nil, err
+	}
+	return w.buf.Bytes(), nil
+}
+
+// eachPlanRow calls fn with each row of a stored plan, decoded one at a
+// time.
+func eachPlanRow(data []byte, fn func(*ImportRow) error) error {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("import plan: %w", err)
+		return fmt.Errorf("import plan: %w", err)
 	}
 	dec := json.NewDecoder(zr)
 	if _, err := dec.Token(); err != nil { // [
-		return nil, fmt.Errorf("import plan: %w", err)
+		return fmt.Errorf("import plan: %w", err)
 	}
-	var rows []*ImportRow
 	for dec.More() {
 		var r ImportRow
 		if err := dec.Decode(&r); err != nil {
-			return nil, fmt.Errorf("import plan: %w", err)
+			return fmt.Errorf("import plan: %w", err)
 		}
-		rows = append(rows, &r)
+		if err := fn(&r); err != nil {
+			return err
+		}
 	}
-	return rows, nil
+	return nil
+}
+
+// decodePlan reads every row of a stored plan.
+func decodePlan(data []byte) ([]*ImportRow, error) {
+	var rows []*ImportRow
+	err := eachPlanRow(data, func(r *ImportRow) error {
+		rows = append(rows, r)
+		return nil
+	})
+	return rows, err
 }
 
 // importPlan decodes a stored import's summary and result.
@@ -638,7 +782,7 @@ func withProgress(ctx context.Context, tx muster.Tx, p *ImportPlan) (*ImportPlan
 }
 
 // FindImport returns one of the org's imports with its summary and result
-// so far (its progress), and its rows when withRows is set.
+// so far (its progress), and its rows (EachRow) when withRows is set.
 func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*ImportPlan, error) {
 	var p *ImportPlan
 	err := s.read(ctx, func(tx *txn) error {
@@ -656,11 +800,7 @@ func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*Imp
 		if p, err = withProgress(ctx, tx, p); err != nil || !withRows {
 			return err
 		}
-		data, err := tx.FindImportPlan(ctx, imp.ID)
-		if err != nil {
-			return err
-		}
-		p.Rows, err = decodePlan(data)
+		p.rows, err = tx.FindImportPlan(ctx, imp.ID)
 		return err
 	})
 	return p, err
@@ -712,7 +852,7 @@ func WriteImportErrors(w io.Writer, p *ImportPlan) error {
 		return err
 	}
 	rec := make([]string, len(header))
-	for _, r := range p.Rows {
+	err := p.EachRow(func(r *ImportRow) error {
 		clear(rec)
 		for i, c := range r.Cells {
 			if i < len(rec)-1 {
@@ -720,9 +860,10 @@ func WriteImportErrors(w io.Writer, p *ImportPlan) error {
 			}
 		}
 		rec[len(rec)-1] = report.Neutralize(r.ErrorText())
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		return cw.Write(rec)
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()

@@ -42,9 +42,14 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:     sql.LevelRepeatableRead,
 		ExportOrg:         "u.org_id",
-		ArrayParams:       true,
+		InStrings:         inStrings,
 		AnalyzeStale:      analyzeStale,
 	}
+}
+
+// inStrings takes a list as a text[] parameter: = ANY($1).
+func inStrings(param string, list []string) (string, any) {
+	return "= ANY(" + param + ")", list
 }
 
 // migrationLock is a session-level advisory lock of the schema, which

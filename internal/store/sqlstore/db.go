@@ -71,11 +71,12 @@ type Dialect struct {
 	// (see groupCommit). For SQLite, whose single writer spends most of a
 	// small write transaction on its commit.
 	GroupCommit bool
-	// ArrayParams says that a query may take a list as one array
-	// parameter, `= ANY($1)` (PostgreSQL): one statement, one round trip,
-	// for a list of any length, rather than an IN list of a parameter per
-	// item in chunks.
-	ArrayParams bool
+	// InStrings is how a query takes a list of strings as one parameter,
+	// named param: the condition on a column that it is in the list, and
+	// the parameter's value. One statement for a list of any length,
+	// through the column's index, rather than an IN list of a parameter per
+	// string (which SQLite binds in time quadratic in their number).
+	InStrings func(param string, list []string) (cond string, arg any)
 	// AnalyzeStale, if set, refreshes the planner's statistics of the
 	// tables whose rows changed much since they were last taken, and
 	// returns their names (see DB.AnalyzeStale).

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -181,44 +180,20 @@ func (tx *Tx) DeleteExpiredImports(ctx context.Context, before time.Time) (int, 
 	return int(n), err
 }
 
-// FindUsersByEmails implements muster.Tx: two queries, one through the
-// org's email index and one through the live emails' unique index, for
-// all the emails at once where the dialect takes them as an array
-// (PostgreSQL: two round trips for a whole file), otherwise per 500.
+// FindUsersByEmails implements muster.Tx: two queries for all the emails,
+// the list one parameter (Dialect.InStrings), one through the org's email
+// index and one through the live emails' unique index.
 func (tx *Tx) FindUsersByEmails(ctx context.Context, orgID int64, emails []string) ([]*muster.User, error) {
 	if len(emails) == 0 {
 		return nil, nil
 	}
-	if tx.dialect.ArrayParams {
-		return tx.findUsersByEmailKeys(ctx, `= ANY($1)`, []any{emails, orgID})
-	}
-	var users []*muster.User
-	for chunk := range slices.Chunk(emails, 500) {
-		args := make([]any, len(chunk))
-		for i, e := range chunk {
-			args[i] = e
-		}
-		list, args := inList(args)
-		found, err := tx.findUsersByEmailKeys(ctx, `IN (`+list+`)`, append(args, orgID))
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, found...)
-	}
-	return users, nil
-}
-
-// findUsersByEmailKeys reads the org's users whose email_key matches (an
-// IN list or = ANY of the args before the last, the org's id), and the
-// other orgs' live users with those emails.
-func (tx *Tx) findUsersByEmailKeys(ctx context.Context, match string, args []any) ([]*muster.User, error) {
-	org := `$` + itoa(len(args))
+	in, list := tx.dialect.InStrings("$1", emails)
 	var users []*muster.User
 	for _, where := range []string{
-		`u.org_id = ` + org + ` AND u.email_key ` + match,
-		`u.email_key ` + match + ` AND u.status IN ('pending', 'active') AND u.org_id <> ` + org,
+		`u.org_id = $2 AND u.email_key ` + in,
+		`u.email_key ` + in + ` AND u.status IN ('pending', 'active') AND u.org_id <> $2`,
 	} {
-		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...)
+		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, list, orgID)
 		if err != nil {
 			return nil, err
 		}
