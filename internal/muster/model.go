@@ -97,6 +97,9 @@ type User struct {
 	// InvitationExpiresAt is when a Pending user's newest link expires;
 	// listings fill it.
 	InvitationExpiresAt time.Time
+	// TwoStep says the user has a second factor on (AUTH-7); read with the
+	// user, so that a page of the list needs no second query for it.
+	TwoStep bool
 }
 
 // InvitationExpired reports whether a Pending user's link has expired: they
@@ -120,8 +123,6 @@ func (u *User) Name() string {
 type ExportedUser struct {
 	User
 	InvitedByName string
-	// TwoStep says the user has a second factor on (AUTH-7).
-	TwoStep bool
 }
 
 // Team is a named group of users in an organization.

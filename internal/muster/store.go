@@ -174,7 +174,8 @@ type OutboxTx interface {
 	// and not leased by another sender, until the lease ends at until. Two
 	// senders, on any instances, never claim the same message.
 	LeaseOutboxMessages(ctx context.Context, now, until time.Time, limit int) ([]*OutboxMessage, error)
-	MarkOutboxSent(ctx context.Context, id int64, via string, now time.Time) error
+	// MarkOutboxSent records the messages as sent by via.
+	MarkOutboxSent(ctx context.Context, ids []int64, via string, now time.Time) error
 	MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastError string) error
 	MarkOutboxFailed(ctx context.Context, id int64, now time.Time, lastError string) error
 	FindOutboxMessages(ctx context.Context, filter OutboxFilter) ([]*OutboxMessage, error)

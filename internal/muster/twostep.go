@@ -180,9 +180,6 @@ type TwoStepTx interface {
 	// codes and their remembered browsers, and returns how many enabled
 	// factors there were.
 	DeleteUserFactors(ctx context.Context, userID int64) (int, error)
-	// CountEnabledFactors counts each of the users' enabled factors; users
-	// with none are left out.
-	CountEnabledFactors(ctx context.Context, userIDs []int64) (map[int64]int, error)
 
 	// ReplaceTwoStepRecoveryCodes deletes the user's recovery codes and
 	// stores the hashes as new ones.

@@ -25,8 +25,6 @@ type Row struct {
 	PrimaryTeam    string
 	SecondaryTeams []string
 	InvitedBy      string
-	// TwoStep says the user has two-step verification on (AUTH-7).
-	TwoStep bool
 }
 
 // CSVWriter writes rows as they come, holding none of them.
@@ -56,7 +54,7 @@ func (c *CSVWriter) Write(r Row) error {
 	fields := [...]string{
 		u.FirstName, u.LastName, u.Email, u.Role.Label(), u.Status.Label(), r.PrimaryTeam,
 		strings.Join(secondaries, "; "), timestamp(u.InvitedAt), r.InvitedBy, timestamp(u.ActivatedAt),
-		timestamp(u.DeactivatedAt), timestamp(u.LastSignInAt), onOff(r.TwoStep),
+		timestamp(u.DeactivatedAt), timestamp(u.LastSignInAt), onOff(u.TwoStep),
 	}
 	for i, f := range fields {
 		c.record[i] = Neutralize(f)

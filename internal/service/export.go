@@ -106,7 +106,7 @@ func writeBatch(cw *report.CSVWriter, batch []*muster.ExportedUser, names map[in
 			*secs = append(*secs, names[id])
 		}
 		if err := cw.Write(report.Row{User: &u.User, PrimaryTeam: names[u.PrimaryTeamID], SecondaryTeams: *secs,
-			InvitedBy: u.InvitedByName, TwoStep: u.TwoStep}); err != nil {
+			InvitedBy: u.InvitedByName}); err != nil {
 			return err
 		}
 	}

@@ -692,9 +692,6 @@ type UserPage struct {
 	// Total is the number of users the filters select, when asked for; a
 	// Total of MaxUserCount means at least that many.
 	Total int
-	// TwoStep holds the users of the page who have two-step verification
-	// on (AUTH-7).
-	TwoStep map[int64]bool
 }
 
 // MaxUserCount bounds how many users a listing counts: beyond it, its
@@ -795,18 +792,7 @@ func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPag
 	if more {
 		users = users[:limit]
 	}
-	page := &UserPage{Users: users, TwoStep: map[int64]bool{}}
-	ids := make([]int64, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	factors, err := tx.CountEnabledFactors(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for id := range factors {
-		page.TwoStep[id] = true
-	}
+	page := &UserPage{Users: users}
 	if cur != nil {
 		page.Offset = cur.Offset
 	}

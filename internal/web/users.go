@@ -246,7 +246,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	actor, _ := current(r)
 	for _, u := range users.Users {
 		row := newUserRow(actor, u, names, now)
-		row.TwoStep = users.TwoStep[u.ID]
+		row.TwoStep = u.TwoStep
 		p.Rows = append(p.Rows, row)
 	}
 	p.Range = userRange(&users.UserPage)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/muster-app/muster/internal/mail"
@@ -32,7 +33,10 @@ type MailSender struct {
 	// and each record of outcomes is a transaction (three round trips on
 	// PostgreSQL), which a claim of one message would pay per email.
 	Gather time.Duration
-	Now    func() time.Time
+	// Connections is how many connections to the SMTP server a deep
+	// outbox is drained over at once.
+	Connections int
+	Now         func() time.Time
 
 	wake wakeup
 }
@@ -49,6 +53,9 @@ func (s *MailSender) defaults() {
 	}
 	if s.FirstRetry == 0 {
 		s.FirstRetry = 30 * time.Second
+	}
+	if s.Connections == 0 {
+		s.Connections = 4
 	}
 	if s.Gather == 0 {
 		s.Gather = 50 * time.Millisecond
@@ -83,18 +90,30 @@ func (s *MailSender) Run(ctx context.Context) {
 			case <-timer.C:
 			}
 		}
-		for {
-			n, err := s.SendDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.Log.Error("outbox: claiming messages failed", "err", err)
+		// A full batch may have thousands behind it (an import's): they
+		// go over several connections at once, each sender claiming batches
+		// until one is not full, which left nothing due behind it.
+		if s.sendDue(ctx) {
+			var wg sync.WaitGroup
+			for range s.Connections {
+				wg.Go(func() {
+					for s.sendDue(ctx) {
+					}
+				})
 			}
-			// A batch that was not full left nothing due behind it.
-			if n < claimBatch || err != nil {
-				break
-			}
+			wg.Wait()
 		}
 		timer.Reset(s.Poll)
 	}
+}
+
+// sendDue sends one batch and says whether it was full.
+func (s *MailSender) sendDue(ctx context.Context) (full bool) {
+	n, err := s.SendDue(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.Log.Error("outbox: claiming messages failed", "err", err)
+	}
+	return n == claimBatch && err == nil
 }
 
 // claimBatch is how many messages a sender claims at once.
@@ -114,44 +133,19 @@ func (s *MailSender) SendDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Outcomes are recorded together, each write transaction costing a
-	// commit, but at most recordWithin after a send, so that a sender that
-	// dies leaves few sent messages unrecorded (they would be sent again).
-	var sent []delivery
-	var first time.Time
-	for _, m := range batch {
-		if len(sent) == 0 {
-			first = time.Now()
-		}
-		sent = append(sent, s.send(ctx, m))
-		if time.Since(first) >= recordWithin {
-			s.record(ctx, sent)
-			sent = sent[:0]
-		}
-	}
-	s.record(ctx, sent)
+	// The batch is sent and recorded well within its lease: once the lease
+	// ends another sender may claim the messages and send them again.
+	sendCtx, cancel := context.WithTimeout(ctx, s.Lease/2)
+	errs := s.Transport.Send(sendCtx, batch)
+	cancel()
+	s.record(ctx, batch, errs)
 	return len(batch), nil
 }
 
-// recordWithin bounds how long a sent message's outcome waits to be
-// recorded with others'.
-const recordWithin = 100 * time.Millisecond
-
-// delivery is the outcome of one attempt to send a message.
-type delivery struct {
-	m   *muster.OutboxMessage
-	err error
-}
-
-func (s *MailSender) send(ctx context.Context, m *muster.OutboxMessage) delivery {
-	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return delivery{m: m, err: s.Transport.Send(sendCtx, m)}
-}
-
-// record writes the outcomes of deliveries in one transaction.
-func (s *MailSender) record(ctx context.Context, deliveries []delivery) {
-	if len(deliveries) == 0 {
+// record writes the outcomes of one batch in one transaction, the sent
+// messages in one statement.
+func (s *MailSender) record(ctx context.Context, batch []*muster.OutboxMessage, errs []error) {
+	if len(batch) == 0 {
 		return
 	}
 	// Record the outcome even if ctx is ending, so a sent message is not
@@ -159,31 +153,33 @@ func (s *MailSender) record(ctx context.Context, deliveries []delivery) {
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := s.Now().UTC()
+	var sent []int64
 	err := s.Store.Update(recordCtx, func(tx muster.Tx) error {
-		for _, d := range deliveries {
+		sent = sent[:0]
+		for i, m := range batch {
 			var err error
 			switch {
-			case d.err == nil:
-				err = tx.MarkOutboxSent(recordCtx, d.m.ID, s.Transport.Via(), now)
-			case now.Sub(d.m.CreatedAt) >= s.MaxAge:
-				err = tx.MarkOutboxFailed(recordCtx, d.m.ID, now, d.err.Error())
+			case errs[i] == nil:
+				sent = append(sent, m.ID)
+			case now.Sub(m.CreatedAt) >= s.MaxAge:
+				err = tx.MarkOutboxFailed(recordCtx, m.ID, now, errs[i].Error())
 			default:
-				err = tx.MarkOutboxRetry(recordCtx, d.m.ID, now.Add(s.backoff(d.m.Attempts)), d.err.Error())
+				err = tx.MarkOutboxRetry(recordCtx, m.ID, now.Add(s.backoff(m.Attempts)), errs[i].Error())
 			}
 			if err != nil {
 				return err
 			}
 		}
-		return nil
+		return tx.MarkOutboxSent(recordCtx, sent, s.Transport.Via(), now)
 	})
-	for _, d := range deliveries {
+	for i, m := range batch {
 		switch {
 		case err != nil:
-			s.Log.Error("outbox: recording delivery failed", "message_id", d.m.MessageID, "err", err)
-		case d.err != nil:
-			s.Log.Warn("outbox: delivery failed, will retry", "message_id", d.m.MessageID, "attempts", d.m.Attempts, "err", d.err)
+			s.Log.Error("outbox: recording delivery failed", "message_id", m.MessageID, "err", err)
+		case errs[i] != nil:
+			s.Log.Warn("outbox: delivery failed, will retry", "message_id", m.MessageID, "attempts", m.Attempts, "err", errs[i])
 		default:
-			s.Log.Info("outbox: delivered", "message_id", d.m.MessageID, "via", s.Transport.Via())
+			s.Log.Info("outbox: delivered", "message_id", m.MessageID, "via", s.Transport.Via())
 		}
 	}
 }

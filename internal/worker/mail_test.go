@@ -47,7 +47,7 @@ func queueOrg(t *testing.T, svc *service.Service) string {
 	return email
 }
 
-func newSender(t *testing.T, db *sqlstore.DB, srv *mailtest.Server, c *fakeClock) *worker.MailSender {
+func newSender(t testing.TB, db *sqlstore.DB, srv *mailtest.Server, c *fakeClock) *worker.MailSender {
 	t.Helper()
 	transport, err := mail.NewSMTP(srv.URL(), "muster@example.com")
 	if err != nil {
@@ -188,6 +188,111 @@ func TestConcurrentSendersSendEachMessageOnce(t *testing.T) {
 		}
 		if len(msgs) != orgs {
 			t.Fatalf("%d messages arrived; want %d", len(msgs), orgs)
+		}
+	})
+}
+
+// queueMessages puts n messages to p0@… p(n-1)@example.com in the outbox,
+// in the import's lane, and returns their Message-IDs.
+func queueMessages(t *testing.T, db *sqlstore.DB, c *fakeClock, orgID int64, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	err := db.Update(context.Background(), func(tx muster.Tx) error {
+		for i := range n {
+			ids[i] = fmt.Sprintf("<m%d.%d@example.com>", seq.Add(1), i)
+			err := tx.CreateOutboxMessage(context.Background(), &muster.OutboxMessage{OrgID: orgID, MessageID: ids[i],
+				To: fmt.Sprintf("p%d@example.com", i), Subject: "Hello", Text: "Hello", HTML: "<p>Hello</p>",
+				CreatedAt: c.Now(), Bulk: true})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// outbox returns the org's outbox, newest first.
+func outbox(t *testing.T, db *sqlstore.DB, orgID int64) []*muster.OutboxMessage {
+	t.Helper()
+	var msgs []*muster.OutboxMessage
+	err := db.View(context.Background(), func(tx muster.Tx) error {
+		var err error
+		msgs, err = tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: orgID, Limit: 1000})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// A batch shares one connection, and a recipient the relay refuses fails
+// alone: the others of the batch are delivered and recorded as sent.
+func TestSenderRefusedRecipientFailsAlone(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		c := newClock()
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
+		srv := mailtest.Start(t)
+		queueOrg(t, svc)
+		queueMessages(t, db, c, 1, 5)
+		srv.RefuseRecipient("p2@example.com")
+
+		if n, err := newSender(t, db, srv, c).SendDue(context.Background()); err != nil || n != 6 {
+			t.Fatalf("SendDue = %d, %v; want 6 messages tried", n, err)
+		}
+		if got := len(srv.Messages()); got != 5 {
+			t.Fatalf("%d messages arrived; want 5 (all but the refused one)", got)
+		}
+		for _, m := range outbox(t, db, 1) {
+			refused := m.To == "p2@example.com"
+			if sent := !m.SentAt.IsZero(); sent == refused {
+				t.Errorf("message to %s: sent %v; want sent only if not refused", m.To, m.SentAt)
+			}
+			if refused && !strings.Contains(m.LastError, "no such mailbox") {
+				t.Errorf("refused message's last error %q; want the relay's answer", m.LastError)
+			}
+		}
+	})
+}
+
+// A deep outbox (an import's invitations) is drained over several
+// connections at once, each message delivered once.
+func TestSenderDrainsDeepOutboxOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		c := newClock()
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
+		srv := mailtest.Start(t)
+		queueOrg(t, svc)
+		const n = 500
+		queueMessages(t, db, c, 1, n)
+
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			newSender(t, db, srv, c).Run(ctx)
+		}()
+		msgs := srv.WaitFor(t, n+1, time.Minute)
+		stop()
+		<-done
+		seen := map[string]bool{}
+		for _, m := range msgs {
+			if seen[m.MessageID] {
+				t.Fatalf("message %s arrived twice", m.MessageID)
+			}
+			seen[m.MessageID] = true
+		}
+		if len(msgs) != n+1 {
+			t.Fatalf("%d messages arrived; want %d", len(msgs), n+1)
+		}
+		for _, m := range outbox(t, db, 1) {
+			if m.SentAt.IsZero() {
+				t.Fatalf("message to %s is not recorded as sent", m.To)
+			}
 		}
 	})
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,10 +100,17 @@ func collectOutbox(rows interface {
 }
 
 // MarkOutboxSent implements muster.Tx.
-func (tx *Tx) MarkOutboxSent(ctx context.Context, id int64, via string, now time.Time) error {
-	_, err := tx.exec(ctx, `UPDATE outbox SET sent_at = $2, delivered_via = $3, lease_until = NULL, last_error = ''
-		WHERE id = $1`, id, micros(now), via)
-	return err
+func (tx *Tx) MarkOutboxSent(ctx context.Context, ids []int64, via string, now time.Time) error {
+	for chunk := range slices.Chunk(ids, 500) {
+		list, args := inList(anySlice(chunk))
+		n := len(args)
+		_, err := tx.exec(ctx, fmt.Sprintf(`UPDATE outbox SET sent_at = $%d, delivered_via = $%d, lease_until = NULL,
+			last_error = '' WHERE id IN (%s)`, n+1, n+2, list), append(args, micros(now), via)...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MarkOutboxRetry implements muster.Tx.

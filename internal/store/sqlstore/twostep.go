@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -101,33 +100,6 @@ func (tx *Tx) DeleteUserFactors(ctx context.Context, userID int64) (int, error) 
 		}
 	}
 	return int(n), nil
-}
-
-// CountEnabledFactors implements muster.Tx.
-func (tx *Tx) CountEnabledFactors(ctx context.Context, userIDs []int64) (map[int64]int, error) {
-	out := map[int64]int{}
-	for chunk := range slices.Chunk(slices.Sorted(slices.Values(userIDs)), 500) {
-		list, args := inList(anySlice(chunk))
-		rows, err := tx.query(ctx, `SELECT user_id, count(*) FROM twostep_factors
-			WHERE user_id IN (`+list+`) AND enabled_at IS NOT NULL GROUP BY user_id`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id int64
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // ReplaceTwoStepRecoveryCodes implements muster.Tx.

@@ -11,11 +11,12 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 )
 
-// userColumns are the columns scanUser reads, of users u. The last is the
-// user's teams, read with the user (see teamsColumn).
+// userColumns are the columns scanUser reads, of users u. The last two are
+// the user's teams (see teamsColumn) and whether a second factor is on,
+// read with the user rather than in a query of their own for a page.
 const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role, u.status, u.password_hash,
 	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version,
-	u.invitation_expires_at, u.external_id, u.scim_deleted_at, ` + teamsColumn
+	u.invitation_expires_at, u.external_id, u.scim_deleted_at, ` + teamsColumn + `, EXISTS (` + enabledFactor + `)`
 
 // teamsColumn is the memberships of users u as one string: the team ids
 // separated by commas, the primary team's marked with a "p" ("7,p3,12"),
@@ -29,7 +30,7 @@ func scanUser(row interface{ Scan(...any) error }, u *muster.User, before ...any
 	err := row.Scan(append(before, &u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
 		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
 		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt}, &u.ExternalID,
-		nullTime{&u.SCIMDeletedAt}, teams{u})...)
+		nullTime{&u.SCIMDeletedAt}, teams{u}, &u.TwoStep)...)
 	if u.Status != muster.StatusPending {
 		// The column keeps the last link's expiry; it means something
 		// only while the user is Pending.
@@ -603,9 +604,7 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	// planned a parallel scan per batch: 60–90 s at a million users): hence
 	// Dialect.ExportOrg. An index on (org_id, id) would spare the rows of
 	// other orgs.
-	rows, err := tx.query(ctx, `SELECT `+userColumns+`,
-			coalesce(i.first_name || ' ' || i.last_name, ''),
-			EXISTS (SELECT 1 FROM twostep_factors f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)
+	rows, err := tx.query(ctx, `SELECT `+userColumns+`, coalesce(i.first_name || ' ' || i.last_name, '')
 		FROM users u LEFT JOIN users i ON i.id = u.invited_by
 		WHERE `+tx.dialect.ExportOrg+` = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
 		ORDER BY u.id LIMIT $3`, orgID, afterID, limit)
@@ -617,7 +616,7 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	for rows.Next() {
 		batch = append(batch, muster.ExportedUser{})
 		e := &batch[len(batch)-1]
-		if err := scanUser(rowWithExtra{rows, []any{&e.InvitedByName, &e.TwoStep}}, &e.User); err != nil {
+		if err := scanUser(rowWithExtra{rows, []any{&e.InvitedByName}}, &e.User); err != nil {
 			return nil, err
 		}
 	}

@@ -39,6 +39,8 @@ type Server struct {
 	msgs []*Message
 	// fail makes the server refuse messages, as a broken relay would.
 	fail bool
+	// refused are recipients the server refuses for good.
+	refused map[string]bool
 	recv chan struct{}
 }
 
@@ -80,6 +82,17 @@ func (s *Server) SetFailing(fail bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail = fail
+}
+
+// RefuseRecipient makes the server refuse messages to rcpt with a
+// permanent error, as a relay does for a mailbox that does not exist.
+func (s *Server) RefuseRecipient(rcpt string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]bool{}
+	}
+	s.refused[strings.ToLower(rcpt)] = true
 }
 
 // Messages returns what has arrived so far.
@@ -159,6 +172,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	refused := ss.s.refused[strings.ToLower(to)]
+	ss.s.mu.Unlock()
+	if refused {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
 	ss.to = append(ss.to, to)
 	return nil
 }
