@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -719,26 +720,42 @@ func (w *planWriter) close() ([]byte, error) {
 }
 
 // eachPlanRow calls fn with each row of a stored plan, decoded one at a
-// time.
+// time. The writer puts each row on a line of its own (json.Encoder ends
+// each value with a newline and escapes those inside strings), after the
+// array's [ or a comma.
 func eachPlanRow(data []byte, fn func(*ImportRow) error) error {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("import plan: %w", err)
 	}
-	dec := json.NewDecoder(zr)
-	if _, err := dec.Token(); err != nil { // [
-		return fmt.Errorf("import plan: %w", err)
-	}
-	for dec.More() {
-		var r ImportRow
-		if err := dec.Decode(&r); err != nil {
-			return fmt.Errorf("import plan: %w", err)
+	br := bufio.NewReaderSize(zr, 64<<10)
+	for {
+		line, readErr := br.ReadBytes('\n')
+		if readErr != nil && !errors.Is(readErr, io.EOF) {
+			return fmt.Errorf("import plan: %w", readErr)
 		}
-		if err := fn(&r); err != nil {
-			return err
+		line = bytes.TrimSpace(line)
+		line = bytes.TrimLeft(line, "[,")
+		switch {
+		case len(line) == 0 || string(line) == "]":
+		case line[0] != '{':
+			return fmt.Errorf("import plan: a line begins with %q", line[0])
+		default:
+			r := new(ImportRow)
+			if !parsePlanRow(line, r) {
+				r = new(ImportRow) // what the parser read is dropped
+				if err := json.Unmarshal(line, r); err != nil {
+					return fmt.Errorf("import plan: %w", err)
+				}
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if readErr != nil {
+			return nil
 		}
 	}
-	return nil
 }
 
 // decodePlan reads every row of a stored plan.
