@@ -147,7 +147,7 @@ func ParseBytes(data []byte) (*File, error) {
 // order rather than keeping it in File.Rows. When it fails, the rows handed
 // over so far are to be dropped: the file as a whole is refused.
 func Stream(r io.Reader, each func(Row)) (*File, error) {
-	return scan(r, func(f *File, line int, rec []string, cols columns) { each(f.readRow(line, rec, cols)) })
+	return scan(r, false, func(f *File, line int, rec []string, cols columns) { each(f.readRow(line, rec, cols)) })
 }
 
 // Emails reads an import file as Stream does, refusing what it refuses,
@@ -155,14 +155,15 @@ func Stream(r io.Reader, each func(Row)) (*File, error) {
 // it, unchecked) and line: the cheap first look of a reader that reads the
 // file twice.
 func Emails(r io.Reader, each func(email string, line int)) (*File, error) {
-	return scan(r, func(_ *File, line int, rec []string, cols columns) {
+	return scan(r, true, func(_ *File, line int, rec []string, cols columns) {
 		each(strings.TrimSpace(cols.cell(rec, ColEmail)), line)
 	})
 }
 
 // scan reads an import file a record at a time and hands each row's record
-// to each, with the header's columns.
-func scan(r io.Reader, each func(f *File, line int, rec []string, cols columns)) (*File, error) {
+// to each, with the header's columns; with reuse, each record's slice is
+// the next one's, for an each that keeps none.
+func scan(r io.Reader, reuse bool, each func(f *File, line int, rec []string, cols columns)) (*File, error) {
 	f := &File{Delimiter: ','}
 	br := bufio.NewReaderSize(&sizeLimit{r: r, left: MaxBytes}, 64<<10)
 	if bom, _ := br.Peek(len(utf8BOM)); string(bom) == utf8BOM {
@@ -178,7 +179,7 @@ func scan(r io.Reader, each func(f *File, line int, rec []string, cols columns))
 	cr := csv.NewReader(br)
 	cr.Comma = f.Delimiter
 	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false // each row keeps its record as its Cells
+	cr.ReuseRecord = reuse // otherwise each row keeps its record as its Cells
 	header, err := readRecord(cr)
 	for err == nil && blank(header) {
 		header, err = readRecord(cr) // a file of blank lines is empty

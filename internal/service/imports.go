@@ -267,8 +267,9 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		}
 		var counts ImportCounts
 		i := 0
+		row := new(ImportRow) // each row in turn: planned, written, forgotten
 		if _, err := importcsv.Stream(file, func(r importcsv.Row) {
-			row := &ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName,
+			*row = ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName,
 				LastName: r.LastName, RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams,
 				HasSecondary: r.HasSecondary, StatusCell: r.Status, FileProblems: r.Problems}
 			p.plan(row, emails.keys[i])
