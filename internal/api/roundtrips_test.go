@@ -35,3 +35,21 @@ func TestReadRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestDeactivationRoundTrips: a deactivation on PostgreSQL sends the
+// token's check, BEGIN, the actor, the person (locked), their row changed
+// with its status and teams as they were, their links, resets, sessions
+// and tokens ended in one statement, their Send As grants, the audit
+// event, the org's webhook endpoints, the seat, their team's count and
+// COMMIT.
+func TestDeactivationRoundTrips(t *testing.T) {
+	e := newEnv(t, storetest.OpenPostgres(t))
+	// The token's first use notes when it was used, in a transaction of its
+	// own.
+	e.do("GET", "/api/v1/users?limit=1", e.org.ownerToken, nil).want(t, http.StatusOK)
+	before := e.db.RoundTrips()
+	e.do("POST", fmt.Sprint("/api/v1/users/", e.org.manager.ID, "/deactivate"), e.org.ownerToken, nil).want(t, http.StatusOK)
+	if n := e.db.RoundTrips() - before; n != 12 {
+		t.Errorf("a deactivation sent %d statements; want 12", n)
+	}
+}

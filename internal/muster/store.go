@@ -192,6 +192,10 @@ type SessionTx interface {
 	// DeleteUserSessions ends every session of the user but keepID (0 for
 	// none).
 	DeleteUserSessions(ctx context.Context, userID, keepID int64) error
+	// EndUserAccess ends at once whatever lets the user in: their live
+	// invitations (revoked for reason), password reset links, sessions and
+	// API tokens (DEA-1).
+	EndUserAccess(ctx context.Context, userID int64, reason string, now time.Time) error
 }
 
 // PasswordResetTx reads and writes password reset links (AUTH-2).
@@ -282,8 +286,6 @@ type APITokenTx interface {
 	FindAPITokens(ctx context.Context, orgID int64) ([]*APIToken, error)
 	RevokeAPIToken(ctx context.Context, orgID, id int64, now time.Time) (bool, error)
 	TouchAPIToken(ctx context.Context, id int64, now time.Time) error
-	// RevokeUserAPITokens ends every API token the user created.
-	RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error
 }
 
 // SSOTx reads and writes single sign-on (AUTH-6): connections, domains,

@@ -588,18 +588,9 @@ func deactivate(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return err
 	}
-	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkInactive, now); err != nil {
-		return err
-	}
-	if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
-		return err
-	}
 	// Access ends in the same transaction: the user's next request, on any
 	// instance, finds no session and no token (DEA-1).
-	if err := tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
-		return err
-	}
-	if err := tx.RevokeUserAPITokens(ctx, u.ID, now); err != nil {
+	if err := tx.EndUserAccess(ctx, u.ID, muster.LinkInactive, now); err != nil {
 		return err
 	}
 	if err := revokeSendAs(ctx, tx, a, u); err != nil {

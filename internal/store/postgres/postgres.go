@@ -32,18 +32,19 @@ func Dialect() sqlstore.Dialect {
 		panic(err)
 	}
 	return sqlstore.Dialect{
-		Goose:             goose.DialectPostgres,
-		Migrations:        sub,
-		MigrationLock:     migrationLock{},
-		IsUniqueViolation: isUniqueViolation,
-		LockRow:           " FOR UPDATE",
-		LockRowNoKey:      " FOR NO KEY UPDATE",
-		ShareRow:          " FOR KEY SHARE",
-		SkipLocked:        " FOR UPDATE SKIP LOCKED",
-		ViewIsolation:     sql.LevelRepeatableRead,
-		ExportOrg:         "u.org_id",
-		InStrings:         inStrings,
-		AnalyzeStale:      analyzeStale,
+		Goose:              goose.DialectPostgres,
+		Migrations:         sub,
+		MigrationLock:      migrationLock{},
+		IsUniqueViolation:  isUniqueViolation,
+		LockRow:            " FOR UPDATE",
+		LockRowNoKey:       " FOR NO KEY UPDATE",
+		ShareRow:           " FOR KEY SHARE",
+		SkipLocked:         " FOR UPDATE SKIP LOCKED",
+		ViewIsolation:      sql.LevelRepeatableRead,
+		ExportOrg:          "u.org_id",
+		InStrings:          inStrings,
+		AnalyzeStale:       analyzeStale,
+		OneStatementWrites: true,
 	}
 }
 

@@ -70,9 +70,8 @@ func (tx *Tx) TouchAPIToken(ctx context.Context, id int64, now time.Time) error 
 	return err
 }
 
-// RevokeUserAPITokens implements muster.Tx.
-func (tx *Tx) RevokeUserAPITokens(ctx context.Context, userID int64, now time.Time) error {
-	_, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
-		userID, micros(now))
-	return err
+// revokeUserAPITokens ends every API token the user created.
+func revokeUserAPITokens(userID int64, now time.Time) write {
+	return write{`UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
+		[]any{userID, micros(now)}}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -77,6 +78,12 @@ type Dialect struct {
 	// through the column's index, rather than an IN list of a parameter per
 	// string (which SQLite binds in time quadratic in their number).
 	InStrings func(param string, list []string) (cond string, arg any)
+	// OneStatementWrites sends several writes as one statement
+	// (PostgreSQL's data-modifying WITH, see execAll) and reads a row as it
+	// was in the UPDATE that changes it (UPDATE … FROM … RETURNING of the
+	// FROM's columns): round trips saved where each costs one. SQLite runs
+	// in the process, where a statement costs none, and has neither.
+	OneStatementWrites bool
 	// AnalyzeStale, if set, refreshes the planner's statistics of the
 	// tables whose rows changed much since they were last taken, and
 	// returns their names (see DB.AnalyzeStale).
@@ -425,6 +432,57 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		return nil, tx.mapError(failed(query, err))
 	}
 	return res, nil
+}
+
+// write is one statement that changes rows, and its arguments.
+type write struct {
+	query string
+	args  []any
+}
+
+// execAll runs writes that change different rows and read nothing the
+// others change. With Dialect.OneStatementWrites they go as one statement,
+// each but the last a data-modifying WITH, in one round trip; otherwise one
+// after another.
+func (tx *Tx) execAll(ctx context.Context, writes ...write) error {
+	if !tx.dialect.OneStatementWrites || len(writes) == 1 {
+		for _, s := range writes {
+			if _, err := tx.exec(ctx, s.query, s.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var b strings.Builder
+	var args []any
+	for i, s := range writes {
+		switch {
+		case i == 0:
+			b.WriteString("WITH ")
+		case i < len(writes)-1:
+			b.WriteString(", ")
+		}
+		q := renumber(s.query, len(args))
+		args = append(args, s.args...)
+		if i < len(writes)-1 {
+			b.WriteString("w" + itoa(i) + " AS (" + q + ")")
+		} else {
+			b.WriteString(" " + q)
+		}
+	}
+	_, err := tx.exec(ctx, b.String(), args...)
+	return err
+}
+
+// placeholder is a query's parameter, $1….
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
+
+// renumber shifts query's parameters by offset: $1 becomes $(1+offset).
+func renumber(query string, offset int) string {
+	return placeholder.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + itoa(n+offset)
+	})
 }
 
 // insert runs an INSERT … RETURNING id and returns the id.

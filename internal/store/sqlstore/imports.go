@@ -188,29 +188,13 @@ func (tx *Tx) FindUsersByEmails(ctx context.Context, orgID int64, emails []strin
 		return nil, nil
 	}
 	in, list := tx.dialect.InStrings("$1", emails)
-	var users []*muster.User
-	for _, where := range []string{
-		`u.org_id = $2 AND u.email_key ` + in,
-		`u.email_key ` + in + ` AND u.status IN ('pending', 'active') AND u.org_id <> $2`,
-	} {
-		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, list, orgID)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var u muster.User
-			if err := scanUser(rows, &u); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			users = append(users, &u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	users, err := tx.appendUsers(ctx, nil, `SELECT `+userColumns+` FROM users u WHERE u.org_id = $2 AND u.email_key `+in,
+		list, orgID)
+	if err != nil {
+		return nil, err
 	}
-	return users, nil
+	return tx.appendUsers(ctx, users, `SELECT `+userColumns+` FROM users u
+		WHERE u.email_key `+in+` AND u.status IN ('pending', 'active') AND u.org_id <> $2`, list, orgID)
 }
 
 // TakeSeats implements muster.Tx, as TakeSeat does for one.

@@ -45,7 +45,10 @@ func (tx *Tx) UseInvitation(ctx context.Context, id int64, now time.Time) (bool,
 
 // RevokeInvitations implements muster.Tx.
 func (tx *Tx) RevokeInvitations(ctx context.Context, userID int64, reason string, now time.Time) error {
-	_, err := tx.exec(ctx, `UPDATE invitations SET revoked_at = $2, revoked_reason = $3
-		WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, userID, micros(now), reason)
-	return err
+	return tx.execAll(ctx, revokeInvitations(userID, reason, now))
+}
+
+func revokeInvitations(userID int64, reason string, now time.Time) write {
+	return write{`UPDATE invitations SET revoked_at = $2, revoked_reason = $3
+		WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, []any{userID, micros(now), reason}}
 }

@@ -71,8 +71,17 @@ func (tx *Tx) DeleteSession(ctx context.Context, userID, id int64) (bool, error)
 
 // DeleteUserSessions implements muster.Tx.
 func (tx *Tx) DeleteUserSessions(ctx context.Context, userID, keepID int64) error {
-	_, err := tx.exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keepID)
-	return err
+	return tx.execAll(ctx, deleteUserSessions(userID, keepID))
+}
+
+func deleteUserSessions(userID, keepID int64) write {
+	return write{`DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, []any{userID, keepID}}
+}
+
+// EndUserAccess implements muster.Tx: one round trip on PostgreSQL.
+func (tx *Tx) EndUserAccess(ctx context.Context, userID int64, reason string, now time.Time) error {
+	return tx.execAll(ctx, revokeInvitations(userID, reason, now), endPasswordResets(userID, now),
+		deleteUserSessions(userID, 0), revokeUserAPITokens(userID, now))
 }
 
 // CreatePasswordReset implements muster.Tx.
@@ -110,7 +119,10 @@ func (tx *Tx) UsePasswordResets(ctx context.Context, userID, id int64, now time.
 
 // EndPasswordResets implements muster.Tx.
 func (tx *Tx) EndPasswordResets(ctx context.Context, userID int64, now time.Time) error {
-	_, err := tx.exec(ctx, `UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`,
-		userID, micros(now))
-	return err
+	return tx.execAll(ctx, endPasswordResets(userID, now))
+}
+
+func endPasswordResets(userID int64, now time.Time) write {
+	return write{`UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`,
+		[]any{userID, micros(now)}}
 }

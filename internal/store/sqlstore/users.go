@@ -108,21 +108,7 @@ func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
 // counts (is Pending or Active) change.
 func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 	var was muster.User
-	err := tx.queryRow(ctx, `SELECT u.status, `+teamsColumn+` FROM users u WHERE u.org_id = $1 AND u.id = $2`,
-		u.OrgID, u.ID).Scan(&was.Status, teams{&was})
-	if err != nil {
-		return notFound(err, "User")
-	}
-	emailKey, sortKey, lastKey := userKeys(u)
-	err = tx.queryRow(ctx, `UPDATE users SET email = $3, email_key = $4, first_name = $5, last_name = $6,
-			sort_key = $7, last_key = $8, role = $9, status = $10, password_hash = $11, invited_at = $12,
-			invited_by = $13, activated_at = $14, deactivated_at = $15, last_sign_in_at = $16, updated_at = $17,
-			external_id = $18, scim_deleted_at = $19, version = version + 1
-		WHERE org_id = $1 AND id = $2 RETURNING version`,
-		u.OrgID, u.ID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status,
-		u.PasswordHash, micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
-		micros(u.LastSignInAt), micros(u.UpdatedAt), u.ExternalID, micros(u.SCIMDeletedAt)).Scan(&u.Version)
-	if err != nil {
+	if err := tx.updateUserRow(ctx, u, &was); err != nil {
 		return notFound(tx.mapError(err), "User")
 	}
 	// Most updates (a sign-in, a new role) leave the teams as they are;
@@ -147,6 +133,38 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 		addMemberships(changes, u, 1)
 	}
 	return tx.countMembers(ctx, changes)
+}
+
+// wasColumns are the columns of users u that UpdateUser reads as they were
+// before its change: the status and the teams.
+const wasColumns = `u.status, ` + teamsColumn
+
+// updateUserRow writes u's row, its version increased, and reads the
+// status and teams it had into was: in the UPDATE itself where the dialect
+// can (OneStatementWrites), else in a SELECT before it.
+func (tx *Tx) updateUserRow(ctx context.Context, u, was *muster.User) error {
+	emailKey, sortKey, lastKey := userKeys(u)
+	set := `email = $3, email_key = $4, first_name = $5, last_name = $6,
+			sort_key = $7, last_key = $8, role = $9, status = $10, password_hash = $11, invited_at = $12,
+			invited_by = $13, activated_at = $14, deactivated_at = $15, last_sign_in_at = $16, updated_at = $17,
+			external_id = $18, scim_deleted_at = $19, version = version + 1`
+	args := []any{u.OrgID, u.ID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status,
+		u.PasswordHash, micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
+		micros(u.LastSignInAt), micros(u.UpdatedAt), u.ExternalID, micros(u.SCIMDeletedAt)}
+	if tx.dialect.OneStatementWrites {
+		// was is read in the UPDATE's snapshot; the memberships are
+		// rewritten after it.
+		return tx.queryRow(ctx, `WITH was AS (SELECT `+wasColumns+` AS teams FROM users u WHERE u.org_id = $1 AND u.id = $2)
+			UPDATE users SET `+set+` FROM was WHERE users.org_id = $1 AND users.id = $2
+			RETURNING users.version, was.status, was.teams`, args...).Scan(&u.Version, &was.Status, teams{was})
+	}
+	err := tx.queryRow(ctx, `SELECT `+wasColumns+` FROM users u WHERE u.org_id = $1 AND u.id = $2`,
+		u.OrgID, u.ID).Scan(&was.Status, teams{was})
+	if err != nil {
+		return err
+	}
+	return tx.queryRow(ctx, `UPDATE users SET `+set+` WHERE org_id = $1 AND id = $2 RETURNING version`,
+		args...).Scan(&u.Version)
 }
 
 // sortedIDs returns ids in increasing order, as teamsColumn lists them.
@@ -199,25 +217,31 @@ func (tx *Tx) FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*m
 		list, args := inList(anySlice(chunk))
 		// The org is the last argument, after the padded list.
 		args = append(args, orgID)
-		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
+		var err error
+		users, err = tx.appendUsers(ctx, users, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
 			AND u.org_id = $`+itoa(len(args))+` ORDER BY u.id`, args...)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var u muster.User
-			if err := scanUser(rows, &u); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			users = append(users, &u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
 	}
 	return users, nil
+}
+
+// appendUsers appends the users query reads (userColumns) to users.
+func (tx *Tx) appendUsers(ctx context.Context, users []*muster.User, query string, args ...any) ([]*muster.User, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u muster.User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, err
+		}
+		users = append(users, &u)
+	}
+	return users, rows.Err()
 }
 
 // findUser reads one user, locking the row as lock says.

@@ -1,0 +1,127 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+)
+
+// TestEndUserAccess: the user's live invitation, password reset link,
+// sessions and API token all end, in one statement on PostgreSQL; another
+// user's stay as they were.
+func TestEndUserAccess(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+		ended, kept := &access{}, &access{}
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			org := &muster.Org{Name: "Acme", Region: "us", LicenseTotal: 5, CreatedAt: now}
+			if err := tx.CreateOrg(ctx, org); err != nil {
+				return err
+			}
+			team := &muster.Team{OrgID: org.ID, Name: "Everyone", IsDefault: true, CreatedAt: now}
+			if err := tx.CreateTeam(ctx, team); err != nil {
+				return err
+			}
+			for i, a := range []*access{ended, kept} {
+				if err := a.create(ctx, tx, org.ID, team.ID, fmt.Sprint(i), now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := db.RoundTrips()
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			return tx.EndUserAccess(ctx, ended.user.ID, muster.LinkInactive, now.Add(time.Minute))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// SQLite runs in the process: it counts no round trips.
+		if n := db.RoundTrips() - before; db.RoundTrips() > 0 && n != 3 {
+			t.Errorf("EndUserAccess sent %d statements; want BEGIN, one and COMMIT", n)
+		}
+		err = db.View(ctx, func(tx muster.Tx) error {
+			for _, a := range []*access{ended, kept} {
+				if err := a.read(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ended.invitation.RevokedReason != muster.LinkInactive || ended.invitation.RevokedAt.IsZero() ||
+			ended.reset.UsedAt.IsZero() || ended.sessions != 0 || ended.token.RevokedAt.IsZero() {
+			t.Errorf("after EndUserAccess: invitation revoked %v (%q), reset used %v, %d sessions, token revoked %v; "+
+				"want all ended", ended.invitation.RevokedAt, ended.invitation.RevokedReason, ended.reset.UsedAt,
+				ended.sessions, ended.token.RevokedAt)
+		}
+		if !kept.invitation.RevokedAt.IsZero() || !kept.reset.UsedAt.IsZero() || kept.sessions != 1 ||
+			!kept.token.RevokedAt.IsZero() {
+			t.Errorf("another user's access changed: invitation revoked %v, reset used %v, %d sessions, token revoked %v",
+				kept.invitation.RevokedAt, kept.reset.UsedAt, kept.sessions, kept.token.RevokedAt)
+		}
+	})
+}
+
+// access is one user's ways in, as created and as read back.
+type access struct {
+	user       *muster.User
+	invitation *muster.Invitation
+	reset      *muster.PasswordReset
+	token      *muster.APIToken
+	sessions   int
+}
+
+func (a *access) create(ctx context.Context, tx muster.Tx, orgID, teamID int64, tag string, now time.Time) error {
+	a.user = &muster.User{OrgID: orgID, Email: "user" + tag + "@example.com", FirstName: "User", LastName: tag,
+		Role: muster.RoleBasic, Status: muster.StatusActive, InvitedAt: now, ActivatedAt: now, UpdatedAt: now,
+		PrimaryTeamID: teamID}
+	if err := tx.CreateUser(ctx, a.user); err != nil {
+		return err
+	}
+	later := now.Add(time.Hour)
+	a.invitation = &muster.Invitation{OrgID: orgID, UserID: a.user.ID, TokenHash: []byte("invitation " + tag),
+		CreatedAt: now, ExpiresAt: later}
+	if err := tx.CreateInvitation(ctx, a.invitation); err != nil {
+		return err
+	}
+	a.reset = &muster.PasswordReset{OrgID: orgID, UserID: a.user.ID, TokenHash: []byte("reset " + tag),
+		CreatedAt: now, ExpiresAt: later}
+	if err := tx.CreatePasswordReset(ctx, a.reset); err != nil {
+		return err
+	}
+	a.token = &muster.APIToken{OrgID: orgID, UserID: a.user.ID, Name: "script", TokenHash: []byte("token " + tag),
+		CreatedAt: now}
+	if err := tx.CreateAPIToken(ctx, a.token); err != nil {
+		return err
+	}
+	return tx.CreateSession(ctx, &muster.Session{OrgID: orgID, UserID: a.user.ID, TokenHash: []byte("session " + tag),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: later, Method: "password"})
+}
+
+func (a *access) read(ctx context.Context, tx muster.Tx) error {
+	var err error
+	if a.invitation, err = tx.FindInvitationByTokenHash(ctx, a.invitation.TokenHash); err != nil {
+		return err
+	}
+	if a.reset, err = tx.FindPasswordResetByTokenHash(ctx, a.reset.TokenHash); err != nil {
+		return err
+	}
+	if a.token, err = tx.FindAPITokenByHash(ctx, a.token.TokenHash); err != nil {
+		return err
+	}
+	sessions, err := tx.FindUserSessions(ctx, a.user.ID)
+	a.sessions = len(sessions)
+	return err
+}
