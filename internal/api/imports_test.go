@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -113,6 +114,18 @@ func TestImportAPI(t *testing.T) {
 		}
 		e.do("GET", "/api/v1/imports/"+itoa(good.ID)+"/failures", e.org.adminToken, nil).want(t, http.StatusOK)
 		e.do("GET", "/api/v1/imports/template.csv", e.org.adminToken, nil).want(t, http.StatusOK)
+
+		// A multipart file past importcsv.UploadInMemory, which waits on disk.
+		var large strings.Builder
+		large.WriteString("Email,First Name,Last Name\r\n")
+		for i := 0; large.Len() <= importcsv.UploadInMemory; i++ {
+			fmt.Fprintf(&large, "large%d@example.com,Large,Person%d\r\n", i, i)
+		}
+		var onDisk importAnswer
+		e.upload("?dry_run=true", e.org.adminToken, "multipart", []byte(large.String())).want(t, http.StatusCreated).decode(t, &onDisk)
+		if rows := strings.Count(large.String(), "\n") - 1; onDisk.Counts.Invite != rows || len(onDisk.Rows) != rows {
+			t.Errorf("large multipart file: %d invites and %d rows, want %d", onDisk.Counts.Invite, len(onDisk.Rows), rows)
+		}
 
 		// Refusals: not a file, too large, a Manager's token.
 		e.upload("?dry_run=true", e.org.adminToken, "application/json", []byte(`{}`)).want(t, http.StatusUnsupportedMediaType)
