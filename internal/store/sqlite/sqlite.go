@@ -38,6 +38,7 @@ func Dialect() sqlstore.Dialect {
 		ExportOrg:         "+u.org_id",
 		PrepareStatements: true,
 		GroupCommit:       true,
+		OrdinalParams:     true,
 		InStrings:         inStrings,
 	}
 }
@@ -82,8 +83,14 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	}
 	// A connection of its own checkpoints the WAL in the background (see
 	// startCheckpoints); the writer does only past walRestartPages.
+	// The writer keeps its savepoints' journals (every grouped write is a
+	// savepoint, see sqlstore.Dialect.GroupCommit) in memory rather than in
+	// a temporary file, and a cache that holds what a group of an import's
+	// batches changes: with SQLite's 2 MiB it wrote pages to the WAL
+	// before the commit, and again at it.
 	write, err := sql.Open("sqlite", dsn(url.Values{"_txlock": {"immediate"},
-		"_pragma": {fmt.Sprintf("wal_autocheckpoint(%d)", walRestartPages)}}))
+		"_pragma": {fmt.Sprintf("wal_autocheckpoint(%d)", walRestartPages), "temp_store(MEMORY)",
+			fmt.Sprintf("cache_size(-%d)", writeCacheBudget/1024)}}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -135,6 +142,9 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 // search's time went to reading pages back from the file (see
 // docs/benchmarks.md).
 const readCacheBudget = 48 << 20
+
+// writeCacheBudget is the writer's page cache.
+const writeCacheBudget = 16 << 20
 
 // checkpointEvery is how often the WAL is copied back into the database
 // file. SQLite's own default, after every 1,000 pages written, is a few
