@@ -84,7 +84,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	// only split readCacheBudget into smaller caches, each holding its own
 	// copy of the same hot pages.
 	readers := max(2, runtime.GOMAXPROCS(0))
-	cacheKiB := readCacheBudget / 1024 / readers
+	cacheKiB := readCacheBudget / 1024 / readers / pageSlotRatio
 	read, err := sql.Open("sqlite", dsn(url.Values{"_pragma": {"query_only(1)", fmt.Sprintf("cache_size(-%d)", cacheKiB)}}))
 	if err != nil {
 		write.Close()
@@ -127,6 +127,12 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 // search's time went to reading pages back from the file (see
 // docs/benchmarks.md).
 const readCacheBudget = 48 << 20
+
+// pageSlotRatio is the memory a page in the cache takes over its size: the
+// driver's allocator (modernc.org/memory) rounds each allocation up to a
+// power of two, so a 4 KiB page with SQLite's header of a few hundred bytes
+// takes 8 KiB. cache_size counts the pages' own size.
+const pageSlotRatio = 2
 
 // checkpointEvery is how often the WAL is copied back into the database
 // file. SQLite's own default, after every 1,000 pages written, is a few
