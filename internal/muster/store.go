@@ -114,6 +114,9 @@ type TeamTx interface {
 // UserTx reads and writes users with their memberships.
 type UserTx interface {
 	CreateUser(ctx context.Context, user *User) error
+	// CreateUsers is CreateUser of several users in a few statements (an
+	// import's batch).
+	CreateUsers(ctx context.Context, users []*User) error
 	// UpdateUser writes every field of user and its teams, and increments
 	// its version.
 	UpdateUser(ctx context.Context, user *User) error
@@ -153,6 +156,9 @@ type UserTx interface {
 // InvitationTx reads and writes invitation links.
 type InvitationTx interface {
 	CreateInvitation(ctx context.Context, inv *Invitation) error
+	// CreateInvitations is CreateInvitation of several links in a few
+	// statements.
+	CreateInvitations(ctx context.Context, invs []*Invitation) error
 	FindInvitationByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)
 	// UseInvitation marks a live invitation used and reports whether this
 	// call did it (false when another call got there first).
@@ -164,12 +170,18 @@ type InvitationTx interface {
 // AuditTx writes and reads the audit log.
 type AuditTx interface {
 	CreateAuditEvent(ctx context.Context, event *AuditEvent) error
+	// CreateAuditEvents is CreateAuditEvent of several events in a few
+	// statements.
+	CreateAuditEvents(ctx context.Context, events []*AuditEvent) error
 	FindAuditEvents(ctx context.Context, filter AuditFilter) ([]*AuditEvent, error)
 }
 
 // OutboxTx queues email and keeps its delivery state (INV-6).
 type OutboxTx interface {
 	CreateOutboxMessage(ctx context.Context, msg *OutboxMessage) error
+	// CreateOutboxMessages is CreateOutboxMessage of several emails in a
+	// few statements.
+	CreateOutboxMessages(ctx context.Context, msgs []*OutboxMessage) error
 	// LeaseOutboxMessages claims up to limit messages that are due at now
 	// and not leased by another sender, until the lease ends at until. Two
 	// senders, on any instances, never claim the same message.

@@ -1,5 +1,17 @@
 package service
 
+import (
+	"context"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
+// ApplyImportBatch applies rows as the job of imp applies the batch of its
+// plan that starts at from.
+func ApplyImportBatch(ctx context.Context, s *Service, imp *muster.Import, rows []*ImportRow, from int) error {
+	return s.applyImportBatch(importContext(ctx, imp), imp, rows, from)
+}
+
 // SetSignInHooks makes s call admitted when a sign-in has passed the limits
 // (before it waits for its turn to hash) and hashing just before it hashes,
 // so that a test can hold sign-ins there. Either may be nil.

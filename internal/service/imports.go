@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -894,10 +895,7 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 		return err
 	}
 	data = nil
-	// The job acts as the person who committed (or the operator), with
-	// their powers as they are at each batch, and says so in the audit
-	// log: origin "import N".
-	parent := muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
+	parent := importContext(ctx, imp)
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	// The lease is renewed while the batches run, a few times per lease.
@@ -929,11 +927,7 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 	for range importWorkers {
 		wg.Go(func() {
 			for from := range batches {
-				err := s.runImportBatch(ctx, imp, rows, from, false)
-				if errors.Is(err, errRowRefused) {
-					err = s.runImportBatch(ctx, imp, rows, from, true)
-				}
-				if err != nil && !errors.Is(err, errBatchDone) {
+				if err := s.applyImportBatch(ctx, imp, rows, from); err != nil && !errors.Is(err, errBatchDone) {
 					cancel(err)
 				}
 			}
@@ -967,13 +961,33 @@ feed:
 	return s.finishImport(parent, imp, muster.ImportDone, "")
 }
 
+// importContext is ctx for the job of imp, which acts as the person who
+// committed it (or the operator), with their powers as they are at each
+// batch, and says so in the audit log: origin "import N".
+func importContext(ctx context.Context, imp *muster.Import) context.Context {
+	return muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
+}
+
+// applyImportBatch applies the batch of rows that starts at from: all its
+// rows at once, or, when a row's writes failed, again a row at a time
+// (runImportBatch).
+func (s *Service) applyImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int) error {
+	err := s.runImportBatch(ctx, imp, rows, from, false)
+	if errors.Is(err, errRowRefused) {
+		err = s.runImportBatch(ctx, imp, rows, from, true)
+	}
+	return err
+}
+
 // runImportBatch applies the batch of rows that starts at from, in one
-// transaction that first claims it, each row through the service's rules.
-// A row refused (someone invited the person meanwhile) is recorded as
-// failed and the batch goes on, when each row runs in a savepoint of its
-// own (careful); otherwise the batch stops with errRowRefused, to be run
-// again carefully: savepoints cost SQLite a journal of each page a row
-// writes, and rows are seldom refused after the commit's check.
+// transaction that first claims it, through the service's rules
+// (applyImportRows). A row the rules refuse is recorded as failed and the
+// rest go on. A row whose writes fail (someone invited the person
+// meanwhile, which the database's unique emails catch) stops the batch
+// with errRowRefused, unless each row runs in a savepoint of its own
+// (careful): the batch then runs again carefully, a row at a time.
+// Savepoints cost SQLite a journal of each page a row writes, and such
+// rows are rare after the commit's check.
 func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int, careful bool) error {
 	to := min(from+importBatch, len(rows))
 	return s.update(ctx, func(tx *txn) error {
@@ -1000,41 +1014,51 @@ func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows [
 			}
 		}
 		reserved := tx.reservedSeats
-		for _, r := range rows[from:to] {
-			switch r.Action {
-			case ImportUnchanged:
-				b.Unchanged++
-				continue
-			case ImportError:
-				continue
+		refused := map[*ImportRow]error{}
+		if careful {
+			for _, r := range rows[from:to] {
+				before := tx.reservedSeats
+				var rowRefused map[*ImportRow]error
+				err := tx.Savepoint(ctx, func() error {
+					var err error
+					rowRefused, err = s.applyImportRows(ctx, tx, a, []*ImportRow{r}, teams)
+					return err
+				})
+				if muster.ErrorCode(err) == muster.EINTERNAL {
+					return err
+				} else if err != nil {
+					tx.reservedSeats = before
+					rowRefused = map[*ImportRow]error{r: err}
+				}
+				maps.Copy(refused, rowRefused)
 			}
-			before := tx.reservedSeats
+		} else {
 			var err error
-			if careful {
-				err = tx.Savepoint(ctx, func() error { return s.applyImportRow(ctx, tx, a, r, teams) })
-			} else if err = s.applyImportRow(ctx, tx, a, r, teams); err != nil && muster.ErrorCode(err) != muster.EINTERNAL {
+			if refused, err = s.applyImportRows(ctx, tx, a, rows[from:to], teams); muster.ErrorCode(err) == muster.EINTERNAL {
+				return err
+			} else if err != nil {
 				return errRowRefused
 			}
-			if err == nil {
-				switch r.Action {
-				case ImportInvite:
-					b.Invited++
-				case ImportReinvite:
-					b.Reinvited++
-				case ImportUpdate:
-					b.Updated++
+		}
+		for _, r := range rows[from:to] {
+			if why, ok := refused[r]; ok {
+				b.Failed++
+				cells, _ := json.Marshal(r.Cells)
+				if err := tx.CreateImportFailure(ctx, &muster.ImportFailure{ImportID: imp.ID, Line: r.Line, Email: r.Email,
+					Reason: muster.ErrorMessage(why), Cells: string(cells)}); err != nil {
+					return err
 				}
 				continue
 			}
-			if muster.ErrorCode(err) == muster.EINTERNAL {
-				return err
-			}
-			tx.reservedSeats = before
-			b.Failed++
-			cells, _ := json.Marshal(r.Cells)
-			if err := tx.CreateImportFailure(ctx, &muster.ImportFailure{ImportID: imp.ID, Line: r.Line, Email: r.Email,
-				Reason: muster.ErrorMessage(err), Cells: string(cells)}); err != nil {
-				return err
+			switch r.Action {
+			case ImportInvite:
+				b.Invited++
+			case ImportReinvite:
+				b.Reinvited++
+			case ImportUpdate:
+				b.Updated++
+			case ImportUnchanged:
+				b.Unchanged++
 			}
 		}
 		b.SeatsUsed = reserved - tx.reservedSeats
@@ -1062,10 +1086,75 @@ func (s *Service) finishImport(ctx context.Context, imp *muster.Import, status m
 	})
 }
 
-// applyImportRow makes one planned row through the service's own rules:
-// invite (Invite's), invite again (InviteAgain's) or update (UpdateUser's),
-// with their audit events and emails.
-func (s *Service) applyImportRow(ctx context.Context, tx *txn, a *actor, r *ImportRow, teams map[string]*muster.Team) error {
+// applyImportRows makes the planned rows through the service's own rules,
+// with their audit events and emails: the invitations under Invite's rules
+// (and InviteAgain's, for a Deactivated user), decided on facts read once
+// for all of them and written together (writeInvitations); the updates
+// under UpdateUser's, one by one. It returns the rows the rules refused,
+// and why: those write nothing. An error is a write that failed.
+func (s *Service) applyImportRows(ctx context.Context, tx *txn, a *actor, rows []*ImportRow, teams map[string]*muster.Team) (map[*ImportRow]error, error) {
+	refused := map[*ImportRow]error{}
+	var inviting []*ImportRow
+	var ins []InviteInput
+	for _, r := range rows {
+		if r.Action != ImportInvite && r.Action != ImportReinvite && r.Action != ImportUpdate {
+			continue
+		}
+		primary, secondaries, err := importTeams(r, teams)
+		if err != nil {
+			refused[r] = err
+			continue
+		}
+		if r.Action == ImportUpdate {
+			if err := s.updateImported(ctx, tx, a, r, primary, secondaries); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		in := InviteInput{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Role: r.Role,
+			PrimaryTeamID: primary, SecondaryTeamIDs: secondaries}
+		if err := checkInviteInput(a, &in); err != nil {
+			refused[r] = err
+			continue
+		}
+		inviting, ins = append(inviting, r), append(ins, in)
+	}
+	if len(inviting) == 0 {
+		return refused, nil
+	}
+	facts, err := readInviteFacts(ctx, tx, a.orgID, ins)
+	if err != nil {
+		return nil, err
+	}
+	invs := make([]*invitation, 0, len(ins))
+	for i, r := range inviting {
+		in := ins[i]
+		if r.Action == ImportReinvite {
+			u := facts.records[muster.NormalizeEmail(in.Email)]
+			if u == nil {
+				refused[r] = muster.Errorf(muster.ENOTFOUND, "User not found.")
+				continue
+			}
+			if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
+				refused[r] = err
+				continue
+			}
+			in.ExternalID = reinvitation(u).ExternalID
+		}
+		inv, err := facts.check(a, in)
+		if err != nil {
+			refused[r] = err
+			continue
+		}
+		invs = append(invs, inv)
+	}
+	_, err = s.writeInvitations(ctx, tx, a, facts, invs)
+	return refused, err
+}
+
+// importTeams returns the ids of the row's primary and secondary teams,
+// found by name.
+func importTeams(r *ImportRow, teams map[string]*muster.Team) (int64, []int64, error) {
 	team := func(name string) (int64, error) {
 		t, ok := teams[strings.ToLower(name)]
 		if !ok {
@@ -1075,43 +1164,27 @@ func (s *Service) applyImportRow(ctx context.Context, tx *txn, a *actor, r *Impo
 	}
 	primary, err := team(r.PrimaryTeam)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	secondaries := make([]int64, 0, len(r.SecondaryTeams))
 	for _, name := range r.SecondaryTeams {
 		id, err := team(name)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		secondaries = append(secondaries, id)
 	}
-	switch r.Action {
-	case ImportInvite:
-		_, err := s.invite(ctx, tx, a, InviteInput{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email,
-			Role: r.Role, PrimaryTeamID: primary, SecondaryTeamIDs: secondaries})
+	return primary, secondaries, nil
+}
+
+// updateImported makes an update row under UpdateUser's rules (editUser).
+func (s *Service) updateImported(ctx context.Context, tx *txn, a *actor, r *ImportRow, primary int64, secondaries []int64) error {
+	u, err := tx.FindUserByEmail(ctx, a.orgID, r.Email)
+	if err != nil {
 		return err
-	case ImportReinvite:
-		u, err := tx.FindUserByEmail(ctx, a.orgID, r.Email)
-		if err != nil {
-			return err
-		}
-		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
-			return err
-		}
-		in := reinvitation(u)
-		in.FirstName, in.LastName, in.Role, in.PrimaryTeamID, in.SecondaryTeamIDs = r.FirstName, r.LastName, r.Role,
-			primary, secondaries
-		_, err = s.invite(ctx, tx, a, in)
-		return err
-	case ImportUpdate:
-		u, err := tx.FindUserByEmail(ctx, a.orgID, r.Email)
-		if err != nil {
-			return err
-		}
-		if u.Status == muster.StatusWithdrawn {
-			return muster.Errorf(muster.ECONFLICT, "The invitation of %s was withdrawn since the dry run.", u.Email)
-		}
-		return s.editUser(ctx, tx, a, u, UserUpdate{Role: &r.Role, PrimaryTeamID: &primary, SecondaryTeamIDs: &secondaries})
 	}
-	return nil
+	if u.Status == muster.StatusWithdrawn {
+		return muster.Errorf(muster.ECONFLICT, "The invitation of %s was withdrawn since the dry run.", u.Email)
+	}
+	return s.editUser(ctx, tx, a, u, UserUpdate{Role: &r.Role, PrimaryTeamID: &primary, SecondaryTeamIDs: &secondaries})
 }

@@ -517,3 +517,75 @@ func TestImportRowRefusedAtCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestImportBatchWriteRefused: a row whose writes fail, though the rules
+// passed it on what the batch read first (here the same person twice in
+// one batch, which the database's unique emails catch), sends the batch
+// again a row at a time: the other rows are applied, the row is a failed
+// row with the reason, and the seats reserved for it are given back.
+func TestImportBatchWriteRefused(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 20)
+		owner := f.as(f.owner)
+		before, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := f.plan(t, owner, "Email,First Name,Last Name\nfirst@example.com,F,One\nsecond@example.com,S,Two\nthird@example.com,T,Three\n", false)
+		if _, err := f.svc.CommitImport(owner, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		// The batch as a plan could not have it: a later row with an email
+		// of an earlier one.
+		team := f.defaultTeam().Name
+		rows := []*service.ImportRow{
+			{Line: 2, Email: "first@example.com", FirstName: "F", LastName: "One", Action: service.ImportInvite,
+				Role: muster.RoleBasic, PrimaryTeam: team},
+			{Line: 3, Email: "FIRST@example.com", FirstName: "F", LastName: "Again", Action: service.ImportInvite,
+				Role: muster.RoleBasic, PrimaryTeam: team},
+			{Line: 4, Email: "third@example.com", FirstName: "T", LastName: "Three", Action: service.ImportInvite,
+				Role: muster.RoleBasic, PrimaryTeam: team},
+		}
+		if err := service.ApplyImportBatch(context.Background(), f.svc, p.Import, rows, 0); err != nil {
+			t.Fatal(err)
+		}
+		runImports(t, f.svc) // finds the batch applied, and finishes
+		done, err := f.svc.FindImport(owner, p.ID, false)
+		if err != nil || done.Status != muster.ImportDone || done.Result != (service.ImportResult{Invited: 2, Failed: 1}) {
+			t.Fatalf("%v %s %+v", err, done.Status, done.Result)
+		}
+		failures, err := f.svc.FindImportFailures(owner, p.ID)
+		if err != nil || len(failures) != 1 || failures[0].Line != 3 ||
+			failures[0].Reason != "first@example.com is already pending in this organization." {
+			t.Fatalf("failures: %v %+v", err, failures)
+		}
+		after, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.SeatsUsed != before.SeatsUsed+2 {
+			t.Errorf("seats used %d, %d before the import; want 2 more", after.SeatsUsed, before.SeatsUsed)
+		}
+		for email, last := range map[string]string{"first@example.com": "One", "third@example.com": "Three"} {
+			u, err := f.svc.FindUserByEmail(owner, email)
+			if err != nil || u.Status != muster.StatusPending || u.LastName != last {
+				t.Errorf("%s: %v %+v", email, err, u)
+			}
+		}
+		var invitations int
+		err = db.View(context.Background(), func(tx muster.Tx) error {
+			msgs, err := tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: f.org.ID, Limit: 100})
+			for _, m := range msgs {
+				if m.Bulk && (m.To == "first@example.com" || m.To == "FIRST@example.com" || m.To == "third@example.com") {
+					invitations++
+				}
+			}
+			return err
+		})
+		if err != nil || invitations != 2 {
+			t.Errorf("%d invitation emails (%v); want one each for the 2 people invited", invitations, err)
+		}
+	})
+}

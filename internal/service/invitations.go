@@ -12,50 +12,93 @@ import (
 // sendInvitation ends the user's older links, makes a new one and queues the
 // invitation email, all in tx. It returns the link.
 func (s *Service) sendInvitation(ctx context.Context, tx *txn, a *actor, org *muster.Org, u *muster.User) (string, error) {
-	link, inv, err := s.newInvitationLink(ctx, tx, org, u)
-	if err != nil {
+	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, tx.now); err != nil {
 		return "", err
 	}
-	now := tx.now
 	conn, err := findConnection(ctx, tx, org.ID)
 	if err != nil {
 		return "", err
 	}
-	msg, err := mail.ComposeInvitation(mail.Invitation{
-		OrgName: org.Name, InviterName: a.name(), FirstName: u.FirstName, Email: u.Email, Link: link,
-		ExpiresAt: inv.ExpiresAt, Owner: u.Role == muster.RoleOwner, SSO: conn != nil && conn.Enabled,
-	})
+	links, err := s.queueInvitations(ctx, tx, a, org, conn, []*muster.User{u})
 	if err != nil {
 		return "", err
 	}
-	err = tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{
-		OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL), To: u.Email, Subject: msg.Subject,
-		Text: msg.Text, HTML: msg.HTML, CreatedAt: now,
-	})
-	return link, err
+	return links[0], nil
+}
+
+// queueInvitations makes a link for each of the users, none of whom has a
+// live one, and queues their invitation emails, a few statements for any
+// number of them. It returns the links in the users' order.
+func (s *Service) queueInvitations(ctx context.Context, tx *txn, a *actor, org *muster.Org, conn *muster.SSOConnection,
+	users []*muster.User) ([]string, error) {
+	links, invs, err := s.createLinks(ctx, tx, org, users)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]*muster.OutboxMessage, len(users))
+	host := hostOf(s.cfg.BaseURL)
+	// The templates run once for all the users, once more for an Owner.
+	composers := map[bool]*mail.Invitations{}
+	for i, u := range users {
+		owner := u.Role == muster.RoleOwner
+		c := composers[owner]
+		if c == nil {
+			if c, err = mail.NewInvitations(mail.Invitation{OrgName: org.Name, InviterName: a.name(),
+				ExpiresAt: invs[i].ExpiresAt, Owner: owner, SSO: conn != nil && conn.Enabled}); err != nil {
+				return nil, err
+			}
+			composers[owner] = c
+		}
+		msg, err := c.Compose(u.FirstName, u.Email, links[i])
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = &muster.OutboxMessage{OrgID: org.ID, MessageID: messageIDAt(host), To: u.Email,
+			Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: tx.now}
+	}
+	return links, tx.CreateOutboxMessages(ctx, msgs)
 }
 
 // newInvitationLink ends the user's older links and makes a new one, in
 // tx.
 func (s *Service) newInvitationLink(ctx context.Context, tx *txn, org *muster.Org, u *muster.User) (string, *muster.Invitation, error) {
-	now := tx.now
-	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, now); err != nil {
+	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, tx.now); err != nil {
 		return "", nil, err
 	}
-	token, hash := secret.NewToken()
-	inv := &muster.Invitation{OrgID: org.ID, UserID: u.ID, TokenHash: hash, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.InvitationTTL)}
-	if err := tx.CreateInvitation(ctx, inv); err != nil {
+	links, invs, err := s.createLinks(ctx, tx, org, []*muster.User{u})
+	if err != nil {
 		return "", nil, err
 	}
-	return s.cfg.Links.Invitation(token), inv, nil
+	return links[0], invs[0], nil
 }
+
+// createLinks makes a new invitation link for each of the users, in tx,
+// and returns the links and their invitations in the users' order.
+func (s *Service) createLinks(ctx context.Context, tx *txn, org *muster.Org, users []*muster.User) ([]string, []*muster.Invitation, error) {
+	links := make([]string, len(users))
+	invs := make([]*muster.Invitation, len(users))
+	for i, u := range users {
+		token, hash := secret.NewToken()
+		invs[i] = &muster.Invitation{OrgID: org.ID, UserID: u.ID, TokenHash: hash, CreatedAt: tx.now,
+			ExpiresAt: s.linkExpiry(tx.now)}
+		links[i] = s.cfg.Links.Invitation(token)
+	}
+	return links, invs, tx.CreateInvitations(ctx, invs)
+}
+
+// linkExpiry is when an invitation link made at now expires.
+func (s *Service) linkExpiry(now time.Time) time.Time { return now.Add(s.cfg.InvitationTTL) }
 
 // newMessageID returns a unique RFC 5322 Message-ID, fixed when the email is
 // queued so that every delivery attempt carries the same one.
 func newMessageID(baseURL string) string {
+	return messageIDAt(hostOf(baseURL))
+}
+
+// messageIDAt is newMessageID for the host of the base URL.
+func messageIDAt(host string) string {
 	token, _ := secret.NewToken()
-	return "<" + token + "@" + hostOf(baseURL) + ">"
+	return "<" + token + "@" + host + ">"
 }
 
 // InvitationInfo is what the accept page shows (INV-5).

@@ -260,9 +260,17 @@ type txn struct {
 // CreateOutboxMessage queues an email and notes that the mail sender has
 // work.
 func (tx *txn) CreateOutboxMessage(ctx context.Context, msg *muster.OutboxMessage) error {
+	return tx.CreateOutboxMessages(ctx, []*muster.OutboxMessage{msg})
+}
+
+// CreateOutboxMessages queues emails, in the bulk lane for an import, and
+// notes that the mail sender has work.
+func (tx *txn) CreateOutboxMessages(ctx context.Context, msgs []*muster.OutboxMessage) error {
 	tx.queued |= QueueMail
-	msg.Bulk = msg.Bulk || tx.bulkMail
-	return tx.Tx.CreateOutboxMessage(ctx, msg)
+	for _, msg := range msgs {
+		msg.Bulk = msg.Bulk || tx.bulkMail
+	}
+	return tx.Tx.CreateOutboxMessages(ctx, msgs)
 }
 
 // CreateReport queues a report and notes that the report runner has work.
@@ -275,7 +283,14 @@ func (tx *txn) CreateReport(ctx context.Context, r *muster.Report) error {
 // targetID, named targetLabel, and the webhook events it makes (EVT-1).
 func (tx *txn) audit(ctx context.Context, a *actor, action, targetType string, targetID int64, targetLabel string,
 	before, after map[string]any) error {
-	e := &muster.AuditEvent{
+	return tx.auditAll(ctx, []*muster.AuditEvent{tx.auditEvent(a, action, targetType, targetID, targetLabel, before, after)})
+}
+
+// auditEvent is the audit event of the actor's action, at the
+// transaction's time.
+func (tx *txn) auditEvent(a *actor, action, targetType string, targetID int64, targetLabel string,
+	before, after map[string]any) *muster.AuditEvent {
+	return &muster.AuditEvent{
 		OrgID:       a.orgID,
 		ActorID:     a.id(),
 		ActorLabel:  a.label(),
@@ -288,10 +303,20 @@ func (tx *txn) audit(ctx context.Context, a *actor, action, targetType string, t
 		Origin:      a.origin,
 		CreatedAt:   tx.now,
 	}
-	if err := tx.CreateAuditEvent(ctx, e); err != nil {
+}
+
+// auditAll writes audit events, a few statements for any number, and the
+// webhook events they make (EVT-1).
+func (tx *txn) auditAll(ctx context.Context, events []*muster.AuditEvent) error {
+	if err := tx.CreateAuditEvents(ctx, events); err != nil {
 		return err
 	}
-	return tx.webhookEvents(ctx, e)
+	for _, e := range events {
+		if err := tx.webhookEvents(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // update runs fn in a write transaction and, once it has committed, wakes

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,90 +152,229 @@ func (upd UserUpdate) apply(in *InviteInput) {
 	}
 }
 
-// invite is Invite inside tx, for the Owner or Admin a.
+// invite is Invite inside tx, for the Owner or Admin a: the rules of
+// checkInviteInput and inviteFacts.check, then writeInvitations, as an
+// import's batch makes many at once.
 func (s *Service) invite(ctx context.Context, tx *txn, a *actor, in InviteInput) (*Invited, error) {
-	in.clean()
-	// Who may invite is decided before what they typed is judged, so that
-	// a Manager learns only that they may not.
-	if err := in.validate(); err != nil {
+	if err := checkInviteInput(a, &in); err != nil {
 		return nil, err
 	}
-	if err := muster.CheckGrantRole(a.role, in.Role); err != nil {
-		return nil, err
-	}
-	secondaries, err := checkTeams(ctx, tx, a.orgID, in.PrimaryTeamID, in.SecondaryTeamIDs)
+	facts, err := readInviteFacts(ctx, tx, a.orgID, []InviteInput{in})
 	if err != nil {
 		return nil, err
 	}
-	// Find (and lock) the org's earlier record of the email before checking
-	// that the email is free: read the other way round, an invitation
-	// committed in between would be invited again, taking a second seat for
-	// one user (LIC-1).
-	prev, err := tx.FindUserByEmail(ctx, a.orgID, in.Email)
-	if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
-		return nil, err
-	}
-	if err := checkEmailFree(ctx, tx, in.Email); err != nil {
-		return nil, err
-	}
-	org, err := tx.FindOrg(ctx, a.orgID)
+	inv, err := facts.check(a, in)
 	if err != nil {
 		return nil, err
 	}
-
-	out := &Invited{User: prev}
-	var before map[string]any
-	if prev == nil {
-		out.User = &muster.User{OrgID: a.orgID}
-	} else {
-		before = userSnapshot(prev)
-		out.Again = true
-	}
-	u, now := out.User, tx.now
-	u.Email, u.FirstName, u.LastName, u.Role = in.Email, in.FirstName, in.LastName, in.Role
-	u.Status, u.InvitedAt, u.InvitedByID, u.UpdatedAt = muster.StatusPending, now, a.id(), now
-	u.ActivatedAt, u.DeactivatedAt, u.PasswordHash = time.Time{}, time.Time{}, ""
-	u.PrimaryTeamID, u.SecondaryTeamIDs = in.PrimaryTeamID, secondaries
-	if in.ExternalID != "" || prev == nil {
-		u.ExternalID = in.ExternalID
-	}
-	// A user deleted through SCIM who is invited again, through any
-	// interface, is SCIM's to see again.
-	u.SCIMDeletedAt = time.Time{}
-	action := muster.ActionUserInvited
-	if out.Again {
-		action = muster.ActionUserReinvited
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return nil, err
-		}
-		// The record comes back: a reset link of its earlier life must not
-		// come back with it once the invitation is accepted.
-		if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
-			return nil, err
-		}
-	} else if err := tx.CreateUser(ctx, u); err != nil {
+	out, err := s.writeInvitations(ctx, tx, a, facts, []*invitation{inv})
+	if err != nil {
 		return nil, err
 	}
-	if out.Link, err = s.sendInvitation(ctx, tx, a, org, u); err != nil {
-		return nil, err
-	}
-	if err := tx.audit(ctx, a, action, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
-		return nil, err
-	}
-	// The seat is taken last: on PostgreSQL it locks the org's row until
-	// the commit, and every invitation of the org waits for it. Refused, it
-	// rolls back all of the above.
-	return out, tx.takeSeat(ctx, a.orgID)
+	return out[0], nil
 }
 
-// takeSeat takes a seat for an invitation: one an import reserved for it,
-// if any is left, or a free one (takeSeat).
-func (tx *txn) takeSeat(ctx context.Context, orgID int64) error {
-	if tx.reservedSeats > 0 {
-		tx.reservedSeats--
+// checkInviteInput cleans an invitation and decides what it alone
+// decides: that it is valid, and that the actor may grant its role.
+func checkInviteInput(a *actor, in *InviteInput) error {
+	in.clean()
+	if err := in.validate(); err != nil {
+		return err
+	}
+	return muster.CheckGrantRole(a.role, in.Role)
+}
+
+// inviteFacts are what the invitation rules (check) decide from, read
+// before they decide, a few statements for any number of invitations: the
+// org, its single sign-on connection, which of the teams named are the
+// org's (share-locked until the commit), the org's records of the emails
+// (locked) and the Pending and Active users of other orgs who have them.
+type inviteFacts struct {
+	org       *muster.Org
+	conn      *muster.SSOConnection
+	teams     map[int64]bool
+	records   map[string]*muster.User // by normalized email
+	elsewhere map[string]*muster.User // by normalized email
+}
+
+// readInviteFacts reads the facts of the invitations ins of the org.
+func readInviteFacts(ctx context.Context, tx *txn, orgID int64, ins []InviteInput) (*inviteFacts, error) {
+	f := &inviteFacts{teams: map[int64]bool{}, records: map[string]*muster.User{}, elsewhere: map[string]*muster.User{}}
+	var teamIDs []int64
+	var emails []string
+	for _, in := range ins {
+		teamIDs = append(append(teamIDs, in.PrimaryTeamID), in.SecondaryTeamIDs...)
+		if key := muster.NormalizeEmail(in.Email); key != "" {
+			emails = append(emails, key)
+		}
+	}
+	slices.Sort(teamIDs)
+	found, err := tx.ShareTeams(ctx, orgID, slices.Compact(teamIDs))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range found {
+		f.teams[id] = true
+	}
+	slices.Sort(emails)
+	emails = slices.Compact(emails)
+	for chunk := range slices.Chunk(emails, emailChunk) {
+		users, err := tx.FindUsersByEmails(ctx, orgID, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if u.OrgID == orgID {
+				f.records[muster.NormalizeEmail(u.Email)] = u
+			} else {
+				f.elsewhere[muster.NormalizeEmail(u.Email)] = u
+			}
+		}
+	}
+	// The org's earlier records are read again, locked, before the emails
+	// are judged free: judged on a record read unlocked, an invitation
+	// committed in between would be invited again, taking a second seat
+	// for one user (LIC-1). In email order, so that two batches lock them
+	// in the same order.
+	for _, key := range slices.Sorted(maps.Keys(f.records)) {
+		u, err := tx.FindUserByEmail(ctx, orgID, key)
+		if err != nil {
+			return nil, err
+		}
+		f.records[key] = u
+	}
+	if f.org, err = tx.FindOrg(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if f.conn, err = findConnection(ctx, tx, orgID); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// invitation is an invitation the rules allow: the person's record, if
+// the org has one (a deactivated or withdrawn user, who comes back), and
+// their secondary teams as a user holds them.
+type invitation struct {
+	in          InviteInput
+	prev        *muster.User
+	secondaries []int64
+}
+
+// check decides the invitation in, cleaned and allowed by
+// checkInviteInput, by the facts: its teams must be the org's and its
+// email free (INV-2). It writes nothing.
+func (f *inviteFacts) check(a *actor, in InviteInput) (*invitation, error) {
+	secondaries, err := checkTeamsExist(in.PrimaryTeamID, in.SecondaryTeamIDs, func(id int64) bool { return f.teams[id] })
+	if err != nil {
+		return nil, err
+	}
+	key := muster.NormalizeEmail(in.Email)
+	prev, live := f.records[key], f.elsewhere[key]
+	if prev != nil && prev.Status.HoldsSeat() {
+		live = prev
+	}
+	if live != nil {
+		return nil, emailTaken(a.orgID, live)
+	}
+	return &invitation{in: in, prev: prev, secondaries: secondaries}, nil
+}
+
+// writeInvitations makes the invitations the rules allowed (check): the
+// Pending users, new or their earlier records back, their links, emails
+// and audit events, and last their seats. New people cost a few
+// statements however many they are; a record that comes back costs its
+// own.
+func (s *Service) writeInvitations(ctx context.Context, tx *txn, a *actor, f *inviteFacts, invs []*invitation) ([]*Invited, error) {
+	now := tx.now
+	out := make([]*Invited, len(invs))
+	befores := make([]map[string]any, len(invs))
+	users := make([]*muster.User, len(invs))
+	var created []*muster.User
+	for i, inv := range invs {
+		o := &Invited{User: inv.prev}
+		if inv.prev == nil {
+			o.User = &muster.User{OrgID: a.orgID}
+		} else {
+			befores[i] = userSnapshot(inv.prev)
+			o.Again = true
+		}
+		u, in := o.User, inv.in
+		u.Email, u.FirstName, u.LastName, u.Role = in.Email, in.FirstName, in.LastName, in.Role
+		u.Status, u.InvitedAt, u.InvitedByID, u.UpdatedAt = muster.StatusPending, now, a.id(), now
+		u.ActivatedAt, u.DeactivatedAt, u.PasswordHash = time.Time{}, time.Time{}, ""
+		u.PrimaryTeamID, u.SecondaryTeamIDs = in.PrimaryTeamID, inv.secondaries
+		u.InvitationExpiresAt = s.linkExpiry(now) // of the link queueInvitations makes
+		if in.ExternalID != "" || inv.prev == nil {
+			u.ExternalID = in.ExternalID
+		}
+		// A user deleted through SCIM who is invited again, through any
+		// interface, is SCIM's to see again.
+		u.SCIMDeletedAt = time.Time{}
+		if !o.Again {
+			created = append(created, u)
+		}
+		out[i], users[i] = o, u
+	}
+	if err := tx.CreateUsers(ctx, created); err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		if o.Again {
+			if err := comeBack(ctx, tx, o.User); err != nil {
+				return nil, err
+			}
+		}
+	}
+	links, err := s.queueInvitations(ctx, tx, a, f.org, f.conn, users)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]*muster.AuditEvent, len(out))
+	for i, o := range out {
+		o.Link = links[i]
+		action := muster.ActionUserInvited
+		if o.Again {
+			action = muster.ActionUserReinvited
+		}
+		events[i] = tx.auditEvent(a, action, muster.TargetUser, o.User.ID, o.User.Email, befores[i], userSnapshot(o.User))
+	}
+	if err := tx.auditAll(ctx, events); err != nil {
+		return nil, err
+	}
+	// The seats are taken last: on PostgreSQL it locks the org's row until
+	// the commit, and every invitation of the org waits for it. Refused, it
+	// rolls back all of the above.
+	return out, tx.takeSeats(ctx, a.orgID, len(invs))
+}
+
+// comeBack writes the earlier record u back as a Pending user, whose
+// older links end.
+func comeBack(ctx context.Context, tx *txn, u *muster.User) error {
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	// A reset link of its earlier life must not come back with it once the
+	// invitation is accepted.
+	if err := tx.EndPasswordResets(ctx, u.ID, tx.now); err != nil {
+		return err
+	}
+	return tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, tx.now)
+}
+
+// takeSeats takes n seats for invitations: those an import reserved, as
+// far as they go, and free ones for the rest, refused with the numbers
+// when there are not as many (INV-2, LIC-1).
+func (tx *txn) takeSeats(ctx context.Context, orgID int64, n int) error {
+	reserved := min(n, tx.reservedSeats)
+	tx.reservedSeats -= reserved
+	if n -= reserved; n == 0 {
 		return nil
 	}
-	return takeSeat(ctx, tx, orgID)
+	if ok, err := tx.TakeSeats(ctx, orgID, n); ok || err != nil {
+		return err
+	}
+	return noSeats(ctx, tx, orgID)
 }
 
 // takeSeat takes a license seat or refuses with the numbers (INV-2, LIC-1).
@@ -242,6 +382,11 @@ func takeSeat(ctx context.Context, tx muster.Tx, orgID int64) error {
 	if ok, err := tx.TakeSeat(ctx, orgID); ok || err != nil {
 		return err
 	}
+	return noSeats(ctx, tx, orgID)
+}
+
+// noSeats is the refusal of an invitation for want of a seat.
+func noSeats(ctx context.Context, tx muster.Tx, orgID int64) error {
 	org, err := tx.FindOrg(ctx, orgID)
 	if err != nil {
 		return err
@@ -259,17 +404,39 @@ func checkEmailFree(ctx context.Context, tx muster.Tx, email string) error {
 	} else if err != nil {
 		return err
 	}
+	p, _ := muster.PrincipalFrom(ctx)
+	return emailTaken(p.OrgID, u)
+}
+
+// emailTaken refuses, for an actor of the org, the email of the Pending or
+// Active user u.
+func emailTaken(orgID int64, u *muster.User) error {
 	msg := "Another organization already has a user with this email."
-	if p, _ := muster.PrincipalFrom(ctx); p.OrgID == u.OrgID {
+	if orgID == u.OrgID {
 		msg = fmt.Sprintf("%s is already %s in this organization.", u.Email, strings.ToLower(u.Status.Label()))
 	}
 	return muster.FieldErrorf(muster.ECONFLICT, muster.FieldEmail, "%s", msg)
 }
 
 // checkTeams checks that the teams belong to the org and returns the
-// secondary teams without duplicates or the primary team, which a user never
-// holds as both kinds.
+// secondary teams as checkTeamsExist does.
 func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, secondaries []int64) ([]int64, error) {
+	// One statement for all of them: an invitation's round trips are what
+	// it costs PostgreSQL.
+	found, err := tx.ShareTeams(ctx, orgID, append([]int64{primary}, secondaries...))
+	if err != nil {
+		return nil, err
+	}
+	return checkTeamsExist(primary, secondaries, func(id int64) bool {
+		_, ok := slices.BinarySearch(found, id)
+		return ok
+	})
+}
+
+// checkTeamsExist checks that the teams are among those that exist and
+// returns the secondary teams sorted, without duplicates or the primary
+// team, which a user never holds as both kinds.
+func checkTeamsExist(primary int64, secondaries []int64, exists func(id int64) bool) ([]int64, error) {
 	out := make([]int64, 0, len(secondaries))
 	for _, id := range secondaries {
 		if id != primary && !slices.Contains(out, id) {
@@ -277,19 +444,15 @@ func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, seconda
 		}
 	}
 	slices.Sort(out)
-	// One statement for all of them: an invitation's round trips are what
-	// it costs PostgreSQL.
-	found, err := tx.ShareTeams(ctx, orgID, append([]int64{primary}, out...))
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Contains(found, primary) {
+	if !exists(primary) {
 		return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldPrimaryTeamID,
 			"The chosen primary team does not exist. It may have been removed.")
 	}
-	if len(found) != len(out)+1 {
-		return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldSecondaryTeamIDs,
-			"A chosen secondary team does not exist. It may have been removed.")
+	for _, id := range out {
+		if !exists(id) {
+			return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldSecondaryTeamIDs,
+				"A chosen secondary team does not exist. It may have been removed.")
+		}
 	}
 	return out, nil
 }

@@ -313,6 +313,19 @@ func (tx *txn) licenseExhausted(ctx context.Context, orgID int64) error {
 // last).
 func (tx *txn) TakeSeat(ctx context.Context, orgID int64) (bool, error) {
 	ok, err := tx.Tx.TakeSeat(ctx, orgID)
+	return tx.seatsTaken(ctx, orgID, ok, err)
+}
+
+// TakeSeats is TakeSeat of n seats (invitations written together, an
+// import's commit).
+func (tx *txn) TakeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
+	ok, err := tx.Tx.TakeSeats(ctx, orgID, n)
+	return tx.seatsTaken(ctx, orgID, ok, err)
+}
+
+// seatsTaken passes on whether seats were taken, after writing
+// license.exhausted when they were the last.
+func (tx *txn) seatsTaken(ctx context.Context, orgID int64, ok bool, err error) (bool, error) {
 	if !ok || err != nil {
 		return ok, err
 	}

@@ -37,6 +37,7 @@ func Dialect() sqlstore.Dialect {
 		ExportOrg:         "+u.org_id",
 		PrepareStatements: true,
 		GroupCommit:       true,
+		OrdinalParams:     true,
 	}
 }
 
@@ -74,8 +75,14 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	}
 	// A connection of its own checkpoints the WAL in the background (see
 	// startCheckpoints); the writer does only past walRestartPages.
+	// The writer keeps its savepoints' journals (every grouped write is a
+	// savepoint, see sqlstore.Dialect.GroupCommit) in memory rather than in
+	// a temporary file, and a cache that holds what a group of an import's
+	// batches changes: with SQLite's 2 MiB it wrote pages to the WAL
+	// before the commit, and again at it.
 	write, err := sql.Open("sqlite", dsn(url.Values{"_txlock": {"immediate"},
-		"_pragma": {fmt.Sprintf("wal_autocheckpoint(%d)", walRestartPages)}}))
+		"_pragma": {fmt.Sprintf("wal_autocheckpoint(%d)", walRestartPages), "temp_store(MEMORY)",
+			fmt.Sprintf("cache_size(-%d)", writeCacheBudget/1024)}}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -133,6 +140,8 @@ const readCacheBudget = 48 << 20
 // power of two, so a 4 KiB page with SQLite's header of a few hundred bytes
 // takes 8 KiB. cache_size counts the pages' own size.
 const pageSlotRatio = 2
+// writeCacheBudget is the writer's page cache.
+const writeCacheBudget = 16 << 20
 
 // checkpointEvery is how often the WAL is copied back into the database
 // file. SQLite's own default, after every 1,000 pages written, is a few

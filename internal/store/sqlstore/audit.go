@@ -11,21 +11,36 @@ import (
 
 // CreateAuditEvent implements muster.Tx.
 func (tx *Tx) CreateAuditEvent(ctx context.Context, e *muster.AuditEvent) error {
-	before, err := jsonOrNull(e.Before)
+	return tx.CreateAuditEvents(ctx, []*muster.AuditEvent{e})
+}
+
+// CreateAuditEvents implements muster.Tx.
+func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(events)*11)
+	for _, e := range events {
+		before, err := jsonOrNull(e.Before)
+		if err != nil {
+			return err
+		}
+		after, err := jsonOrNull(e.After)
+		if err != nil {
+			return err
+		}
+		args = append(args, e.OrgID, nullID(e.ActorID), e.ActorLabel, e.Action, e.TargetType, e.TargetID,
+			e.TargetLabel, before, after, e.Origin, micros(e.CreatedAt))
+	}
+	ids, err := tx.insertMany(ctx, `INSERT INTO audit_events (org_id, actor_id, actor_label, action, target_type,
+			target_id, target_label, before_json, after_json, origin, created_at)`, 11, args, true)
 	if err != nil {
 		return err
 	}
-	after, err := jsonOrNull(e.After)
-	if err != nil {
-		return err
+	for i, e := range events {
+		e.ID = ids[i]
 	}
-	id, err := tx.insert(ctx, `INSERT INTO audit_events (org_id, actor_id, actor_label, action, target_type,
-			target_id, target_label, before_json, after_json, origin, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.OrgID, nullID(e.ActorID), e.ActorLabel, e.Action, e.TargetType, e.TargetID, e.TargetLabel,
-		before, after, e.Origin, micros(e.CreatedAt))
-	e.ID = id
-	return err
+	return nil
 }
 
 func jsonOrNull(m map[string]any) (any, error) {

@@ -81,6 +81,11 @@ type Dialect struct {
 	// depends on their values (how many users a team or search selects,
 	// how large the org is) ask for this instead (see planForValues).
 	PlanEachRun []any
+	// OrdinalParams makes multi-row INSERTs (insertMany) number their
+	// parameters with a plain ?, in order, rather than $N: SQLite looks
+	// each $N parameter's name up in a list when it binds it, which costs
+	// a statement of n parameters n²/2 steps.
+	OrdinalParams bool
 	// OneStatementWrites sends several writes as one statement
 	// (PostgreSQL's data-modifying WITH, see execAll) and reads a row as it
 	// was in the UPDATE that changes it (UPDATE … FROM … RETURNING of the
@@ -504,6 +509,116 @@ func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, err
 		return 0, tx.mapError(err)
 	}
 	return id, nil
+}
+
+// maxInsertRows bounds the rows of one multi-row INSERT (insertMany): 128
+// rows of the widest table (users, 19 columns) stay far below either
+// dialect's limit on parameters.
+const maxInsertRows = 128
+
+// insertMany inserts rows of width values each, args holding them one row
+// after another, with "head VALUES (…), (…), …" statements, and returns
+// their ids in the rows' order when withIDs is set (head's table then has
+// an id column). The rows go in chunks of a few sizes (insertChunk), so
+// that any number of rows makes only a few distinct statements (each
+// prepared once, see stmtCache), and a batch of 250 rows costs 5
+// statements rather than 250.
+func (tx *Tx) insertMany(ctx context.Context, head string, width int, args []any, withIDs bool) ([]int64, error) {
+	n := len(args) / width
+	var ids []int64
+	if withIDs {
+		ids = make([]int64, 0, n)
+	}
+	for done := 0; done < n; {
+		size := insertChunk(n - done)
+		query := head + " VALUES " + valuesList(size, width, tx.dialect.OrdinalParams)
+		chunk := args[done*width : (done+size)*width]
+		done += size
+		if !withIDs {
+			if _, err := tx.exec(ctx, query, chunk...); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		got, err := tx.insertedIDs(ctx, query+" RETURNING id", chunk)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) != size {
+			return nil, fmt.Errorf("sqlstore: %s: %d ids for %d rows", statement(query), len(got), size)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+// insertChunk is how many of left rows the next statement of insertMany
+// inserts: all of a few (a user's memberships: one statement, as a single
+// change costs a round trip for each), else the largest power of two, up
+// to maxInsertRows.
+func insertChunk(left int) int {
+	if left <= fewInsertRows {
+		return left
+	}
+	size := maxInsertRows
+	for size > left {
+		size /= 2
+	}
+	return size
+}
+
+// fewInsertRows is how many rows insertMany inserts in one statement of
+// their own number.
+const fewInsertRows = 16
+
+// insertedIDs runs an INSERT … RETURNING id of several rows and returns
+// the ids in increasing order, which is the rows' order: each dialect
+// numbers the rows of one VALUES list in order, whereas the order of
+// RETURNING's rows is not promised.
+func (tx *Tx) insertedIDs(ctx context.Context, query string, args []any) ([]int64, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, tx.mapError(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, tx.mapError(failed(query, err))
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.mapError(failed(query, err))
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// valuesList returns "($1, $2), ($3, $4)" for rows tuples of width
+// placeholders, or "(?, ?), (?, ?)" when ordinal.
+func valuesList(rows, width int, ordinal bool) string {
+	b := make([]byte, 0, rows*width*6)
+	for r := range rows {
+		if r > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '(')
+		for c := range width {
+			if c > 0 {
+				b = append(b, ", "...)
+			}
+			if ordinal {
+				b = append(b, '?')
+			} else {
+				b = append(b, '$')
+				b = strconv.AppendInt(b, int64(r*width+c+1), 10)
+			}
+		}
+		b = append(b, ')')
+	}
+	return string(b)
 }
 
 // affected runs a statement and reports whether it changed a row.

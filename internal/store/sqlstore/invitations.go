@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -9,15 +10,51 @@ import (
 
 // CreateInvitation implements muster.Tx.
 func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) error {
-	id, err := tx.insert(ctx, `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5)`,
-		inv.OrgID, inv.UserID, inv.TokenHash, micros(inv.CreatedAt), micros(inv.ExpiresAt))
+	return tx.CreateInvitations(ctx, []*muster.Invitation{inv})
+}
+
+// CreateInvitations implements muster.Tx: the links, then their users'
+// invitation expiries, one statement per expiry (an import's links all
+// expire at once).
+func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(invs)*5)
+	byExpiry := map[int64][]int64{}
+	var expiries []int64
+	for _, inv := range invs {
+		args = append(args, inv.OrgID, inv.UserID, inv.TokenHash, micros(inv.CreatedAt), micros(inv.ExpiresAt))
+		at := inv.ExpiresAt.UnixMicro()
+		if _, ok := byExpiry[at]; !ok {
+			expiries = append(expiries, at)
+		}
+		byExpiry[at] = append(byExpiry[at], inv.UserID)
+	}
+	ids, err := tx.insertMany(ctx, `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)`,
+		5, args, true)
 	if err != nil {
 		return err
 	}
-	inv.ID = id
-	_, err = tx.exec(ctx, `UPDATE users SET invitation_expires_at = $2 WHERE id = $1`, inv.UserID, micros(inv.ExpiresAt))
-	return err
+	for i, inv := range invs {
+		inv.ID = ids[i]
+	}
+	for _, at := range expiries {
+		for chunk := range slices.Chunk(byExpiry[at], 512) {
+			list, args := inList(anySlice(chunk))
+			// The expiry is the last argument, after the padded list.
+			args = append(args, at)
+			// Users created with their links' expiry already are left
+			// alone: rewriting a row just written would cost PostgreSQL
+			// a new version of it in every index.
+			at := `$` + itoa(len(args))
+			if _, err := tx.exec(ctx, `UPDATE users SET invitation_expires_at = `+at+` WHERE id IN (`+list+`)
+				AND (invitation_expires_at IS NULL OR invitation_expires_at <> `+at+`)`, args...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // FindInvitationByTokenHash implements muster.Tx. In a write transaction it

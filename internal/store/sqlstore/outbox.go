@@ -21,13 +21,28 @@ func scanOutbox(row interface{ Scan(...any) error }, m *muster.OutboxMessage) er
 
 // CreateOutboxMessage implements muster.Tx.
 func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) error {
-	id, err := tx.insert(ctx, `INSERT INTO outbox (org_id, message_id, recipient, subject, body_text, body_html,
-			created_at, next_attempt_at, private, bulk)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)`,
-		nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt), m.Private, m.Bulk)
-	m.ID = id
-	m.NextAttemptAt = m.CreatedAt
-	return err
+	return tx.CreateOutboxMessages(ctx, []*muster.OutboxMessage{m})
+}
+
+// CreateOutboxMessages implements muster.Tx. Each message is due at once.
+func (tx *Tx) CreateOutboxMessages(ctx context.Context, msgs []*muster.OutboxMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(msgs)*10)
+	for _, m := range msgs {
+		args = append(args, nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt),
+			micros(m.CreatedAt), m.Private, m.Bulk)
+	}
+	ids, err := tx.insertMany(ctx, `INSERT INTO outbox (org_id, message_id, recipient, subject, body_text, body_html,
+			created_at, next_attempt_at, private, bulk)`, 10, args, true)
+	if err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		m.ID, m.NextAttemptAt = ids[i], m.CreatedAt
+	}
+	return nil
 }
 
 // LeaseOutboxMessages implements muster.Tx. On PostgreSQL the inner SELECT

@@ -79,27 +79,46 @@ func userKeys(u *muster.User) (emailKey, sortKey, lastKey string) {
 
 // CreateUser implements muster.Tx.
 func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
-	emailKey, sortKey, lastKey := userKeys(u)
-	u.Version = 1
-	id, err := tx.insert(ctx, `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key, last_key,
-			role, status, password_hash, invited_at, invited_by, activated_at, deactivated_at, last_sign_in_at,
-			updated_at, version, external_id, scim_deleted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		u.OrgID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status, u.PasswordHash,
-		micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
-		micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version, u.ExternalID, micros(u.SCIMDeletedAt))
+	return tx.CreateUsers(ctx, []*muster.User{u})
+}
+
+// userInsertWidth is how many values insertUsers writes per user.
+const userInsertWidth = 20
+
+// CreateUsers implements muster.Tx: the users (with the expiry of the
+// link they are about to get, if known: see CreateInvitations), then all
+// their memberships, then their teams' member counts noted once
+// (countMembers).
+func (tx *Tx) CreateUsers(ctx context.Context, users []*muster.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(users)*userInsertWidth)
+	for _, u := range users {
+		emailKey, sortKey, lastKey := userKeys(u)
+		u.Version = 1
+		args = append(args, u.OrgID, u.Email, emailKey, u.FirstName, u.LastName, sortKey, lastKey, u.Role, u.Status,
+			u.PasswordHash, micros(u.InvitedAt), nullID(u.InvitedByID), micros(u.ActivatedAt), micros(u.DeactivatedAt),
+			micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version, u.ExternalID, micros(u.SCIMDeletedAt),
+			micros(u.InvitationExpiresAt))
+	}
+	ids, err := tx.insertMany(ctx, `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key,
+			last_key, role, status, password_hash, invited_at, invited_by, activated_at, deactivated_at,
+			last_sign_in_at, updated_at, version, external_id, scim_deleted_at, invitation_expires_at)`,
+		userInsertWidth, args, true)
 	if err != nil {
 		return err
 	}
-	u.ID = id
-	if err := tx.insertMemberships(ctx, u); err != nil {
+	changes := map[int64]memberCounts{}
+	for i, u := range users {
+		u.ID = ids[i]
+		if u.Status.HoldsSeat() {
+			addMemberships(changes, u, 1)
+		}
+	}
+	if err := tx.insertMemberships(ctx, users); err != nil {
 		return err
 	}
-	if !u.Status.HoldsSeat() {
-		return nil
-	}
-	changes := map[int64]memberCounts{}
-	addMemberships(changes, u, 1)
 	return tx.countMembers(ctx, changes)
 }
 
@@ -118,7 +137,7 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *muster.User) error {
 		if _, err := tx.exec(ctx, `DELETE FROM memberships WHERE user_id = $1`, u.ID); err != nil {
 			return err
 		}
-		if err := tx.insertMemberships(ctx, u); err != nil {
+		if err := tx.insertMemberships(ctx, []*muster.User{u}); err != nil {
 			return err
 		}
 	}
@@ -175,14 +194,16 @@ func sortedIDs(ids []int64) []int64 {
 	return slices.Sorted(slices.Values(ids))
 }
 
-func (tx *Tx) insertMemberships(ctx context.Context, u *muster.User) error {
-	args := []any{u.ID, u.PrimaryTeamID}
-	values := []string{`($1, $2, 'primary')`}
-	for _, id := range u.SecondaryTeamIDs {
-		args = append(args, id)
-		values = append(values, "($1, $"+itoa(len(args))+", 'secondary')")
+// insertMemberships writes the users' primary and secondary teams.
+func (tx *Tx) insertMemberships(ctx context.Context, users []*muster.User) error {
+	var args []any
+	for _, u := range users {
+		args = append(args, u.ID, u.PrimaryTeamID, "primary")
+		for _, id := range u.SecondaryTeamIDs {
+			args = append(args, u.ID, id, "secondary")
+		}
 	}
-	_, err := tx.exec(ctx, `INSERT INTO memberships (user_id, team_id, kind) VALUES `+strings.Join(values, ", "), args...)
+	_, err := tx.insertMany(ctx, `INSERT INTO memberships (user_id, team_id, kind)`, 3, args, false)
 	return err
 }
 
