@@ -140,7 +140,9 @@ const readCacheBudget = 48 << 20
 // power of two, so a 4 KiB page with SQLite's header of a few hundred bytes
 // takes 8 KiB. cache_size counts the pages' own size.
 const pageSlotRatio = 2
-// writeCacheBudget is the writer's page cache.
+
+// writeCacheBudget is the writer's page cache, in pages' own size (its
+// memory is pageSlotRatio times as much).
 const writeCacheBudget = 16 << 20
 
 // checkpointEvery is how often the WAL is copied back into the database
