@@ -73,6 +73,14 @@ type Dialect struct {
 	// (see groupCommit). For SQLite, whose single writer spends most of a
 	// small write transaction on its commit.
 	GroupCommit bool
+	// PlanEachRun are arguments put before a query's own to have it planned
+	// for its values every time it runs (PostgreSQL: pgx's
+	// QueryExecModeExec, an unnamed statement). The store's other queries
+	// run as prepared statements whose plan the database may keep, generic,
+	// once it has planned them a few times; the queries whose best plan
+	// depends on their values (how many users a team or search selects,
+	// how large the org is) ask for this instead (see planForValues).
+	PlanEachRun []any
 	// OrdinalParams makes multi-row INSERTs (insertMany) number their
 	// parameters with a plain ?, in order, rather than $N: SQLite looks
 	// each $N parameter's name up in a list when it binds it, which costs
@@ -369,6 +377,15 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 		return nil, failed(query, err)
 	}
 	return rows, nil
+}
+
+// planForValues returns args marked so that their query is planned for
+// them each time it runs (Dialect.PlanEachRun).
+func (tx *Tx) planForValues(args []any) []any {
+	if len(tx.dialect.PlanEachRun) == 0 {
+		return args
+	}
+	return append(slices.Clip(tx.dialect.PlanEachRun), args...)
 }
 
 // queryRow runs a query that returns at most one row.
