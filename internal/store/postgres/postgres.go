@@ -42,9 +42,22 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:         " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:      sql.LevelRepeatableRead,
 		ExportOrg:          "u.org_id",
+		InStrings:          inStrings,
 		AnalyzeStale:       analyzeStale,
 		OneStatementWrites: true,
+		// Prepared statements keep PostgreSQL's default, plan_cache_mode
+		// auto: planning a list page cost as much as running it, and a
+		// statement run with its generic plan saves that. The queries
+		// whose best plan depends on their values (a team's or search's
+		// matches, an org's share of the users: a generic plan of a team's
+		// page was 20x slower) are planned at every run instead.
+		PlanEachRun: []any{pgx.QueryExecModeExec},
 	}
+}
+
+// inStrings takes a list as a text[] parameter: = ANY($1).
+func inStrings(param string, list []string) (string, any) {
+	return "= ANY(" + param + ")", list
 }
 
 // migrationLock is a session-level advisory lock of the schema, which
@@ -76,12 +89,6 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	// The list queries' best plans depend on their arguments (how many
-	// users a search or team matches); a cached generic plan can be 20x
-	// slower, so every execution is planned for its own values.
-	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	// A request holds a connection for its statements and the waits
 	// between them (the server's own work, the network), so pgxpool's

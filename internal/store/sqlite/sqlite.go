@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,7 +39,14 @@ func Dialect() sqlstore.Dialect {
 		PrepareStatements: true,
 		GroupCommit:       true,
 		OrdinalParams:     true,
+		InStrings:         inStrings,
 	}
+}
+
+// inStrings takes a list as a JSON array, which json_each reads as a table.
+func inStrings(param string, list []string) (string, any) {
+	array, _ := json.Marshal(list) // strings always marshal
+	return "IN (SELECT value FROM json_each(" + param + "))", string(array)
 }
 
 func isUniqueViolation(err error) bool {
@@ -91,7 +99,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	// only split readCacheBudget into smaller caches, each holding its own
 	// copy of the same hot pages.
 	readers := max(2, runtime.GOMAXPROCS(0))
-	cacheKiB := readCacheBudget / 1024 / readers
+	cacheKiB := readCacheBudget / 1024 / readers / pageSlotRatio
 	read, err := sql.Open("sqlite", dsn(url.Values{"_pragma": {"query_only(1)", fmt.Sprintf("cache_size(-%d)", cacheKiB)}}))
 	if err != nil {
 		write.Close()
@@ -135,7 +143,14 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 // docs/benchmarks.md).
 const readCacheBudget = 48 << 20
 
-// writeCacheBudget is the writer's page cache.
+// pageSlotRatio is the memory a page in the cache takes over its size: the
+// driver's allocator (modernc.org/memory) rounds each allocation up to a
+// power of two, so a 4 KiB page with SQLite's header of a few hundred bytes
+// takes 8 KiB. cache_size counts the pages' own size.
+const pageSlotRatio = 2
+
+// writeCacheBudget is the writer's page cache, in pages' own size (its
+// memory is pageSlotRatio times as much).
 const writeCacheBudget = 16 << 20
 
 // checkpointEvery is how often the WAL is copied back into the database

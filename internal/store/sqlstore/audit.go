@@ -87,7 +87,8 @@ func (tx *Tx) FindAuditEvents(ctx context.Context, f muster.AuditFilter) ([]*mus
 	}
 	rows, err := tx.query(ctx, `SELECT id, org_id, actor_id, actor_label, action, target_type, target_id,
 			target_label, before_json, after_json, origin, created_at
-		FROM audit_events WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT `+arg(f.Limit), args...)
+		FROM audit_events WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT `+arg(f.Limit),
+		tx.planForValues(args)...)
 	if err != nil {
 		return nil, err
 	}

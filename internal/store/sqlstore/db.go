@@ -73,11 +73,25 @@ type Dialect struct {
 	// (see groupCommit). For SQLite, whose single writer spends most of a
 	// small write transaction on its commit.
 	GroupCommit bool
+	// PlanEachRun are arguments put before a query's own to have it planned
+	// for its values every time it runs (PostgreSQL: pgx's
+	// QueryExecModeExec, an unnamed statement). The store's other queries
+	// run as prepared statements whose plan the database may keep, generic,
+	// once it has planned them a few times; the queries whose best plan
+	// depends on their values (how many users a team or search selects,
+	// how large the org is) ask for this instead (see planForValues).
+	PlanEachRun []any
 	// OrdinalParams makes multi-row INSERTs (insertMany) number their
 	// parameters with a plain ?, in order, rather than $N: SQLite looks
 	// each $N parameter's name up in a list when it binds it, which costs
 	// a statement of n parameters n²/2 steps.
 	OrdinalParams bool
+	// InStrings is how a query takes a list of strings as one parameter,
+	// named param: the condition on a column that it is in the list, and
+	// the parameter's value. One statement for a list of any length,
+	// through the column's index, rather than an IN list of a parameter per
+	// string (which SQLite binds in time quadratic in their number).
+	InStrings func(param string, list []string) (cond string, arg any)
 	// OneStatementWrites sends several writes as one statement
 	// (PostgreSQL's data-modifying WITH, see execAll) and reads a row as it
 	// was in the UPDATE that changes it (UPDATE … FROM … RETURNING of the
@@ -363,6 +377,15 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 		return nil, failed(query, err)
 	}
 	return rows, nil
+}
+
+// planForValues returns args marked so that their query is planned for
+// them each time it runs (Dialect.PlanEachRun).
+func (tx *Tx) planForValues(args []any) []any {
+	if len(tx.dialect.PlanEachRun) == 0 {
+		return args
+	}
+	return append(slices.Clip(tx.dialect.PlanEachRun), args...)
 }
 
 // queryRow runs a query that returns at most one row.

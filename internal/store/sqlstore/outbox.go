@@ -150,7 +150,7 @@ func (tx *Tx) FindOutboxMessages(ctx context.Context, f muster.OutboxFilter) ([]
 		where = append(where, `id < $3`)
 	}
 	rows, err := tx.query(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT $2`, args...)
+		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT $2`, tx.planForValues(args)...)
 	if err != nil {
 		return nil, err
 	}

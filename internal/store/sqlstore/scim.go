@@ -18,7 +18,7 @@ func (tx *Tx) SelectUsers(ctx context.Context, sel muster.UserSelection) ([]*mus
 	}
 	args = append(args, sel.Limit, sel.Offset)
 	rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+
-		` ORDER BY u.id LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
+		` ORDER BY u.id LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), tx.planForValues(args)...)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (tx *Tx) CountSelectedUsers(ctx context.Context, sel muster.UserSelection) 
 		return 0, err
 	}
 	var n int
-	err = tx.queryRow(ctx, `SELECT count(*) FROM users u WHERE `+where, args...).Scan(&n)
+	err = tx.queryRow(ctx, `SELECT count(*) FROM users u WHERE `+where, tx.planForValues(args)...).Scan(&n)
 	return n, err
 }
 

@@ -238,25 +238,31 @@ func (tx *Tx) FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*m
 		list, args := inList(anySlice(chunk))
 		// The org is the last argument, after the padded list.
 		args = append(args, orgID)
-		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
+		var err error
+		users, err = tx.appendUsers(ctx, users, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
 			AND u.org_id = $`+itoa(len(args))+` ORDER BY u.id`, args...)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var u muster.User
-			if err := scanUser(rows, &u); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			users = append(users, &u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
 	}
 	return users, nil
+}
+
+// appendUsers appends the users query reads (userColumns) to users.
+func (tx *Tx) appendUsers(ctx context.Context, users []*muster.User, query string, args ...any) ([]*muster.User, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u muster.User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, err
+		}
+		users = append(users, &u)
+	}
+	return users, rows.Err()
 }
 
 // findUser reads one user, locking the row as lock says.
@@ -540,6 +546,13 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 	and := func(conds ...string) string { return strings.Join(conds, " AND ") }
 	tail := ` ORDER BY ` + orderBy(order, f.Desc) + ` LIMIT ` + limit
 	where := c.where
+	// A walk of the list, and a search walked in name order, read the same
+	// index ranges whatever the values; a team's or a short search's rows
+	// are as many as its matches.
+	args := c.args
+	if team != "" || (q != "" && !(byName && s.merged)) {
+		args = tx.planForValues(args)
+	}
 	switch {
 	case teamFew:
 		if q != "" {
@@ -547,7 +560,7 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		}
 		return `WITH m AS MATERIALIZED (SELECT user_id FROM memberships WHERE team_id = ` + team + kind + `)
 			SELECT ` + userColumns + ` FROM m CROSS JOIN users u
-			WHERE u.id = m.user_id AND ` + and(where...) + tail, c.args, nil
+			WHERE u.id = m.user_id AND ` + and(where...) + tail, args, nil
 	case q != "" && byName && (s.merged || searchFew):
 		if team != "" {
 			where = append(where, inTeam)
@@ -566,7 +579,7 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 				UNION SELECT id, sort_key FROM ` + matches(s.email) + ` c
 				ORDER BY ` + orderBy([]string{"sort_key", "id"}, f.Desc) + ` LIMIT ` + limit + `
 			) s CROSS JOIN users u
-			WHERE u.id = s.id ORDER BY ` + orderBy([]string{"s.sort_key", "s.id"}, f.Desc), c.args, nil
+			WHERE u.id = s.id ORDER BY ` + orderBy([]string{"s.sort_key", "s.id"}, f.Desc), args, nil
 	case q != "" && searchFew:
 		// Every match, by id, from the indexes; then the page, sorted.
 		if team != "" {
@@ -578,7 +591,7 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 				UNION SELECT u.id FROM users u WHERE ` + org + ` AND ` + s.last + `
 				UNION SELECT u.id FROM users u WHERE ` + org + ` AND ` + s.email + `)
 			SELECT ` + userColumns + ` FROM s CROSS JOIN users u
-			WHERE u.id = s.id AND ` + and(where...) + tail, c.args, nil
+			WHERE u.id = s.id AND ` + and(where...) + tail, args, nil
 	default:
 		if team != "" {
 			where = append(where, inTeam)
@@ -586,7 +599,7 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		if q != "" {
 			where = append(where, s.any())
 		}
-		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + tail, c.args, nil
+		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + tail, args, nil
 	}
 }
 
@@ -615,7 +628,7 @@ func (tx *Tx) CountUsers(ctx context.Context, f muster.UserFilter, limit int) (i
 		query = kind(s.name) + ` UNION ` + kind(s.last) + ` UNION ` + kind(s.email)
 	}
 	var n int
-	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(limit)+`) c`, c.args...).Scan(&n)
+	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(limit)+`) c`, tx.planForValues(c.args)...).Scan(&n)
 	return n, err
 }
 
@@ -628,7 +641,7 @@ func between(col, lo, hi string) string {
 // reads at most n.
 func (tx *Tx) fewerThan(ctx context.Context, n int, query string, args ...any) (bool, error) {
 	var count int
-	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(n)+`) c`, args...).Scan(&count)
+	err := tx.queryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+itoa(n)+`) c`, tx.planForValues(args)...).Scan(&count)
 	return count < n, err
 }
 
@@ -646,7 +659,7 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	rows, err := tx.query(ctx, `SELECT `+userColumns+`, coalesce(i.first_name || ' ' || i.last_name, '')
 		FROM users u LEFT JOIN users i ON i.id = u.invited_by
 		WHERE `+tx.dialect.ExportOrg+` = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
-		ORDER BY u.id LIMIT $3`, orgID, afterID, limit)
+		ORDER BY u.id LIMIT $3`, tx.planForValues([]any{orgID, afterID, limit})...)
 	if err != nil {
 		return nil, err
 	}

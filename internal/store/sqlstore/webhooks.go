@@ -296,7 +296,7 @@ func (tx *Tx) FindWebhookDeliveries(ctx context.Context, f muster.WebhookDeliver
 	}
 	rows, err := tx.query(ctx, `SELECT `+deliveryColumns+`, e.event_type, e.msg_id
 		FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.id DESC LIMIT `+arg(f.Limit), args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.id DESC LIMIT `+arg(f.Limit), tx.planForValues(args)...)
 	return collect(rows, err, func(rows *sql.Rows) (*muster.WebhookDelivery, error) {
 		var d muster.WebhookDelivery
 		return &d, rows.Scan(append(deliveryDest(&d), &d.EventType, &d.MsgID)...)
