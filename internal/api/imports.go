@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,9 +105,16 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// ImportJSON is an import as the API shows it, for the command line's
-// --json.
-func ImportJSON(p *service.ImportPlan) any { return toImportJSON(p) }
+// ImportJSON is an import as the API shows it, with its rows, for the
+// command line's --json.
+func ImportJSON(p *service.ImportPlan) (any, error) {
+	out := toImportJSON(p)
+	err := p.EachRow(func(r *service.ImportRow) error {
+		out.Rows = append(out.Rows, toImportRowJSON(r))
+		return nil
+	})
+	return out, err
+}
 
 func toImportJSON(p *service.ImportPlan) importJSON {
 	out := importJSON{ID: p.ID, Status: string(p.Status), FileName: p.FileName, CreateTeams: p.CreateTeams,
@@ -124,50 +130,49 @@ func toImportJSON(p *service.ImportPlan) importJSON {
 		res := p.Result
 		out.Result = &res
 	}
-	for _, r := range p.Rows {
-		row := importRowJSON{Row: r.Line, Email: r.Email, Action: string(r.Action), Changes: nonNil(r.Changes),
-			Errors: nonNil(r.Errors), SecondaryTeams: nonNil(r.SecondaryTeams)}
-		if r.Action != service.ImportError {
-			role := r.Role.Label()
-			row.Role, row.PrimaryTeam = &role, optional(r.PrimaryTeam)
-		}
-		out.Rows = append(out.Rows, row)
-	}
 	return out
 }
 
-// writeImportJSON writes an import with its rows one row at a time, so
-// that the answer of a 100,000-row dry run is never held whole in memory.
+func toImportRowJSON(r *service.ImportRow) importRowJSON {
+	row := importRowJSON{Row: r.Line, Email: r.Email, Action: string(r.Action), Changes: nonNil(r.Changes),
+		Errors: nonNil(r.Errors), SecondaryTeams: nonNil(r.SecondaryTeams)}
+	if r.Action != service.ImportError {
+		role := r.Role.Label()
+		row.Role, row.PrimaryTeam = &role, optional(r.PrimaryTeam)
+	}
+	return row
+}
+
+// writeImportJSON writes an import with its rows, if it was read with
+// them, one row at a time, so that the answer of a 100,000-row dry run is
+// never held whole in memory.
 func writeImportJSON(w http.ResponseWriter, status int, p *service.ImportPlan) error {
-	rows := p.Rows
-	p.Rows = nil
 	head, err := json.Marshal(toImportJSON(p))
 	if err != nil {
 		return err
 	}
-	p.Rows = rows
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if len(rows) == 0 {
-		bw.Write(append(head, '\n'))
-		return bw.Flush()
-	}
 	bw.Write(head[:len(head)-1]) // without its closing brace
-	bw.WriteString(`,"rows":[`)
-	one := &service.ImportPlan{Import: p.Import, Rows: make([]*service.ImportRow, 1)}
-	for i, r := range rows {
-		if i > 0 {
+	enc := json.NewEncoder(bw)
+	rows := 0
+	err = p.EachRow(func(r *service.ImportRow) error {
+		if rows == 0 {
+			bw.WriteString(`,"rows":[`)
+		} else {
 			bw.WriteByte(',')
 		}
-		one.Rows[0] = r
-		b, err := json.Marshal(toImportJSON(one).Rows[0])
-		if err != nil {
-			return err
-		}
-		bw.Write(b)
+		rows++
+		return enc.Encode(toImportRowJSON(r))
+	})
+	if err != nil {
+		return err
 	}
-	bw.WriteString("]}\n")
+	if rows > 0 {
+		bw.WriteByte(']')
+	}
+	bw.WriteString("}\n")
 	return bw.Flush()
 }
 
@@ -197,33 +202,23 @@ func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) erro
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "multipart/form-data":
-		mr, err := r.MultipartReader()
-		if err != nil {
+		r.Body = body
+		if err := r.ParseMultipartForm(importcsv.UploadInMemory); err != nil {
+			if uploadError(err) == importcsv.ErrTooLarge {
+				return importcsv.ErrTooLarge
+			}
 			return badRequest("The multipart body could not be read: " + err.Error() + ".")
 		}
-		for {
-			part, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				return uploadError(err)
-			}
-			if part.FormName() != "file" {
-				continue
-			}
-			data, err := io.ReadAll(io.LimitReader(part, importcsv.MaxBytes+1))
-			if err != nil {
-				return uploadError(err)
-			}
-			if fileName == "" {
-				fileName = part.FileName()
-			}
-			file = bytes.NewReader(data)
-			break
-		}
-		if file == nil {
+		defer r.MultipartForm.RemoveAll()
+		part, header, err := r.FormFile("file")
+		if err != nil {
 			return badRequest(`The multipart body has no part named "file".`)
 		}
+		defer part.Close()
+		if fileName == "" {
+			fileName = header.Filename
+		}
+		file = part
 	case "text/csv", "text/plain", "application/csv":
 		file = body
 	default:
@@ -233,20 +228,18 @@ func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) erro
 		return nil
 	}
 	plan, err := s.svc.PlanImport(r.Context(), service.ImportInput{FileName: fileName, File: &limitError{r: file},
-		CreateTeams: createTeams})
+		CreateTeams: createTeams, Commit: !dryRun})
 	if err != nil {
 		return uploadError(err)
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/imports/%d", plan.ID))
-	if dryRun {
+	switch {
+	case plan.NotCommitted != nil:
+		return plan.NotCommitted
+	case dryRun:
 		return writeImportJSON(w, http.StatusCreated, plan)
 	}
-	committed, err := s.svc.CommitImport(r.Context(), plan.ID)
-	if err != nil {
-		return err
-	}
-	committed.Rows = plan.Rows
-	return writeImportJSON(w, http.StatusAccepted, committed)
+	return writeImportJSON(w, http.StatusAccepted, plan)
 }
 
 // limitError turns a body cut at maxUpload into the import's own refusal.

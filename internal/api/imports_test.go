@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -114,11 +115,34 @@ func TestImportAPI(t *testing.T) {
 		e.do("GET", "/api/v1/imports/"+itoa(good.ID)+"/failures", e.org.adminToken, nil).want(t, http.StatusOK)
 		e.do("GET", "/api/v1/imports/template.csv", e.org.adminToken, nil).want(t, http.StatusOK)
 
+		// A multipart file past importcsv.UploadInMemory, which waits on disk.
+		var large strings.Builder
+		large.WriteString("Email,First Name,Last Name\r\n")
+		for i := 0; large.Len() <= importcsv.UploadInMemory; i++ {
+			fmt.Fprintf(&large, "large%d@example.com,Large,Person%d\r\n", i, i)
+		}
+		var onDisk importAnswer
+		e.upload("?dry_run=true", e.org.adminToken, "multipart", []byte(large.String())).want(t, http.StatusCreated).decode(t, &onDisk)
+		if rows := strings.Count(large.String(), "\n") - 1; onDisk.Counts.Invite != rows || len(onDisk.Rows) != rows {
+			t.Errorf("large multipart file: %d invites and %d rows, want %d", onDisk.Counts.Invite, len(onDisk.Rows), rows)
+		}
+
 		// Refusals: not a file, too large, a Manager's token.
 		e.upload("?dry_run=true", e.org.adminToken, "application/json", []byte(`{}`)).want(t, http.StatusUnsupportedMediaType)
 		big := "Email,First Name,Last Name\n" + strings.Repeat("x", importcsv.MaxBytes+10)
 		if r := e.upload("?dry_run=true", e.org.adminToken, "text/csv", []byte(big)).want(t, http.StatusUnprocessableEntity); !strings.Contains(string(r.body), "larger than 20 MB") {
 			t.Errorf("too large: %s", r.body)
+		}
+		// A file with an error, in one go: refused with the dry run's words,
+		// its plan kept as a dry run where Location says.
+		refused := e.upload("", e.org.ownerToken, "text/csv", []byte(bad)).want(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(refused.body), "1 row has errors") {
+			t.Errorf("in one go with an error: %s", refused.body)
+		}
+		var kept importAnswer
+		e.do("GET", refused.header.Get("Location"), e.org.ownerToken, nil).want(t, http.StatusOK).decode(t, &kept)
+		if kept.Status != "planned" || kept.Committable || kept.Counts.Error != 1 {
+			t.Fatalf("kept: %+v", kept)
 		}
 		// The Owner's commit in one go (dry_run=false).
 		var once importAnswer

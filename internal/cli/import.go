@@ -48,17 +48,25 @@ func runUsersImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer done()
-	plan, err := svc.PlanImport(opCtx, service.ImportInput{FileName: filepathBase(*file), File: f, CreateTeams: *createTeams})
+	plan, err := svc.PlanImport(opCtx, service.ImportInput{FileName: filepathBase(*file), File: f, CreateTeams: *createTeams,
+		Commit: !*dryRun})
 	if err != nil {
 		return refusal("nothing was imported", err, nil)
 	}
 	if !*asJSON {
-		printPlan(e, plan)
+		if err := printPlan(e, plan); err != nil {
+			return err
+		}
 	}
-	problem := plan.Committable()
-	if *dryRun || problem != "" {
+	if plan.Status == muster.ImportPlanned {
 		if *asJSON {
-			printJSON(e, plan)
+			if err := printJSON(e, plan); err != nil {
+				return err
+			}
+		}
+		problem := plan.Committable()
+		if plan.NotCommitted != nil {
+			problem = muster.ErrorMessage(plan.NotCommitted)
 		}
 		if problem != "" {
 			fmt.Fprintf(e.stderr, "muster users import: nothing was imported: %s\n", problem)
@@ -66,16 +74,17 @@ func runUsersImport(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	if _, err := svc.CommitImport(opCtx, plan.ID); err != nil {
-		return refusal("nothing was imported", err, nil)
-	}
 	final, err := waitForImport(ctx, e, svc, opCtx, plan.ID, !*asJSON)
 	if err != nil {
 		return err
 	}
-	final.Rows = plan.Rows
 	if *asJSON {
-		printJSON(e, final)
+		if final, err = svc.FindImport(opCtx, plan.ID, true); err != nil {
+			return err
+		}
+		if err := printJSON(e, final); err != nil {
+			return err
+		}
 	} else {
 		r := final.Result
 		fmt.Fprintf(e.stdout, "\nImport %d %s: %d invited, %d invited again, %d updated, %d unchanged, %d failed, %d teams created.\n",
@@ -127,22 +136,31 @@ func waitForImport(ctx context.Context, e *env, svc *service.Service, opCtx cont
 	}
 }
 
-func printJSON(e *env, p *service.ImportPlan) {
+// printJSON prints the import as the API shows it, with its rows.
+func printJSON(e *env, p *service.ImportPlan) error {
+	out, err := api.ImportJSON(p)
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
-	enc.Encode(api.ImportJSON(p))
+	return enc.Encode(out)
 }
 
 // printPlan prints the dry run as a table, then its summary.
-func printPlan(e *env, p *service.ImportPlan) {
+func printPlan(e *env, p *service.ImportPlan) error {
 	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROW\tACTION\tEMAIL\tDETAILS")
-	for _, r := range p.Rows {
+	err := p.EachRow(func(r *service.ImportRow) error {
 		details := strings.Join(r.Changes, "; ")
 		if r.Action == service.ImportError {
 			details = r.ErrorText()
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Line, r.Action, oneLine(r.Email), oneLine(details))
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Line, r.Action, oneLine(r.Email), oneLine(details))
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	tw.Flush()
 	s := p.Summary
@@ -159,6 +177,7 @@ func printPlan(e *env, p *service.ImportPlan) {
 	for _, n := range s.Notes {
 		fmt.Fprintf(e.stdout, "Note: %s\n", n)
 	}
+	return nil
 }
 
 // oneLine keeps a cell that holds a line break or tab from breaking the

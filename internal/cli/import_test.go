@@ -10,8 +10,9 @@ import (
 )
 
 // TestUsersImport: the dry run prints the plan as a table and exits 1 for
-// a file with an error; the fixed file is committed and applied, with its
-// result; --json prints what the API answers.
+// a file with an error, which is not committed either without --dry-run;
+// the fixed file is committed and applied, with its result; --json prints
+// what the API answers.
 func TestUsersImport(t *testing.T) {
 	clearEnv(t)
 	dir := t.TempDir()
@@ -38,6 +39,13 @@ func TestUsersImport(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "3    error   bad") || !strings.Contains(r.stdout, "2 rows: 0 invite") ||
 		!strings.Contains(r.stderr, "2 rows have errors") {
 		t.Fatalf("dry run with errors: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Without --dry-run, the file with errors is refused as the dry run
+	// words it (the commit below then invites both: nothing went in).
+	r = run(t, "users", "import", "--db", dbURL, "--org", org, "--file", file, "--create-teams")
+	if r.code != 1 || !strings.Contains(r.stdout, "3    error   bad") ||
+		!strings.Contains(r.stderr, "nothing was imported: 1 row has errors") {
+		t.Fatalf("import with errors: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	write("Email;First Name;Last Name;Primary Team\nana@example.com;Ana;A;Research\nbo@example.com;Bo;B;\n")
 	r = run(t, "users", "import", "--db", dbURL, "--org", org, "--file", file, "--dry-run", "--create-teams")

@@ -13,11 +13,13 @@
 package importcsv
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -30,6 +32,11 @@ const (
 	MaxRows  = 100_000
 	MaxBytes = 20 << 20 // 20 MB
 )
+
+// UploadInMemory is how much of a file uploaded as multipart/form-data a
+// server keeps in memory; the rest of a larger file waits in a temporary
+// file (http.Request.ParseMultipartForm).
+const UploadInMemory = 1 << 20
 
 // The columns an import reads, named as the export's header names them.
 const (
@@ -121,78 +128,142 @@ var ignoredKnown = func() map[string]bool {
 // missing) is an EINVALID *muster.Error; problems of single rows are left
 // in their Problems.
 func Parse(r io.Reader) (*File, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	var rows []*Row
+	f, err := Stream(r, func(row Row) { rows = append(rows, &row) })
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxBytes {
-		return nil, ErrTooLarge
-	}
-	return ParseBytes(data)
+	f.Rows = rows
+	return f, nil
 }
 
 // ParseBytes is Parse of a file held in memory.
 func ParseBytes(data []byte) (*File, error) {
-	if len(data) > MaxBytes {
-		return nil, ErrTooLarge
-	}
+	return Parse(bytes.NewReader(data))
+}
+
+// Stream reads an import file as Parse does, a record at a time (the file
+// is never held whole in memory), and hands each row to each in the file's
+// order rather than keeping it in File.Rows. When it fails, the rows handed
+// over so far are to be dropped: the file as a whole is refused.
+func Stream(r io.Reader, each func(Row)) (*File, error) {
+	return scan(r, false, func(f *File, line int, rec []string, cols columns) { each(f.readRow(line, rec, cols)) })
+}
+
+// Emails reads an import file as Stream does, refusing what it refuses,
+// but hands over only each row's email (its Email cell, as Row.Email has
+// it, unchecked) and line: the cheap first look of a reader that reads the
+// file twice.
+func Emails(r io.Reader, each func(email string, line int)) (*File, error) {
+	return scan(r, true, func(_ *File, line int, rec []string, cols columns) {
+		each(strings.TrimSpace(cols.cell(rec, ColEmail)), line)
+	})
+}
+
+// scan reads an import file a record at a time and hands each row's record
+// to each, with the header's columns; with reuse, each record's slice is
+// the next one's, for an each that keeps none.
+func scan(r io.Reader, reuse bool, each func(f *File, line int, rec []string, cols columns)) (*File, error) {
 	f := &File{Delimiter: ','}
-	if rest, ok := bytes.CutPrefix(data, []byte("\uFEFF")); ok {
-		data, f.BOM = rest, true
+	br := bufio.NewReaderSize(&sizeLimit{r: r, left: MaxBytes}, 64<<10)
+	if bom, _ := br.Peek(len(utf8BOM)); string(bom) == utf8BOM {
+		br.Discard(len(utf8BOM))
+		f.BOM = true
 	}
-	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
-		return nil, muster.Errorf(muster.EINVALID, "The file is not UTF-8 text (line %d is not): "+
-			"save it from the spreadsheet as \"CSV UTF-8\".", line)
+	// The header decides the delimiter; it is within the reader's buffer.
+	head, err := br.Peek(br.Size())
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, muster.Errorf(muster.EINVALID, "The file is empty: it needs a header row (Email, First Name, Last Name…) and a row per person.")
-	}
-	f.Delimiter = detectDelimiter(data)
-	cr := csv.NewReader(bytes.NewReader(data))
+	f.Delimiter = detectDelimiter(bytes.TrimLeft(head, " \t\r\n"))
+	cr := csv.NewReader(br)
 	cr.Comma = f.Delimiter
 	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
-	header, err := cr.Read()
-	if err != nil {
-		return nil, csvError(err)
+	cr.ReuseRecord = reuse // otherwise each row keeps its record as its Cells
+	header, err := readRecord(cr)
+	for err == nil && blank(header) {
+		header, err = readRecord(cr) // a file of blank lines is empty
+	}
+	if errors.Is(err, io.EOF) {
+		return nil, muster.Errorf(muster.EINVALID, "The file is empty: it needs a header row (Email, First Name, Last Name…) and a row per person.")
+	} else if err != nil {
+		return nil, err
 	}
 	cols, err := f.readHeader(header)
 	if err != nil {
 		return nil, err
 	}
+	rows := 0
 	for {
-		rec, err := cr.Read()
+		rec, err := readRecord(cr)
 		if errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, csvError(err)
+			return nil, err
 		}
 		if blank(rec) {
 			continue
 		}
-		if len(f.Rows) == MaxRows {
+		if rows == MaxRows {
 			return nil, ErrTooManyRows
 		}
+		rows++
 		line, _ := cr.FieldPos(0)
-		f.Rows = append(f.Rows, f.readRow(line, rec, cols))
+		each(f, line, rec, cols)
 	}
-	if len(f.Rows) == 0 {
+	if rows == 0 {
 		return nil, muster.Errorf(muster.EINVALID, "The file has a header but no rows: add a row per person.")
 	}
 	return f, nil
 }
 
-// firstInvalid is the offset of data's first byte that is not UTF-8.
-func firstInvalid(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
+const utf8BOM = "\uFEFF"
+
+// readRecord reads the next record, refusing, in words, one that is not
+// CSV or not UTF-8 text.
+func readRecord(cr *csv.Reader) ([]string, error) {
+	rec, err := cr.Read()
+	if err != nil {
+		return nil, csvError(err)
+	}
+	for i, cell := range rec {
+		if !utf8.ValidString(cell) {
+			line, _ := cr.FieldPos(i)
+			line += strings.Count(cell[:firstInvalid(cell)], "\n")
+			return nil, muster.Errorf(muster.EINVALID, "The file is not UTF-8 text (line %d is not): "+
+				"save it from the spreadsheet as \"CSV UTF-8\".", line)
+		}
+	}
+	return rec, nil
+}
+
+// sizeLimit reads at most left bytes of r, then fails with ErrTooLarge.
+type sizeLimit struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *sizeLimit) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	if l.left -= int64(n); l.left < 0 {
+		return 0, ErrTooLarge
+	}
+	return n, err
+}
+
+// firstInvalid is the offset of s's first byte that is not UTF-8.
+func firstInvalid(s string) int {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size <= 1 {
 			return i
 		}
 		i += size
 	}
-	return len(data)
+	return len(s)
 }
 
 // detectDelimiter picks ',' or ';', whichever the first line (the header)
@@ -221,7 +292,8 @@ func detectDelimiter(data []byte) rune {
 	return ','
 }
 
-// csvError is a CSV syntax error in words.
+// csvError is a CSV syntax error in words; other errors (EOF, reading the
+// file, its size) are as they are.
 func csvError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
@@ -234,7 +306,7 @@ func csvError(err error) error {
 		}
 		return muster.Errorf(muster.EINVALID, "The file is not valid CSV: line %d has %s.", pe.Line, what)
 	}
-	return muster.Errorf(muster.EINVALID, "The file is not valid CSV: %v.", err)
+	return err
 }
 
 func blank(rec []string) bool {
@@ -249,6 +321,15 @@ func blank(rec []string) bool {
 // columns maps each imported column to its index in the header; -1 when
 // the file does not have it.
 type columns map[string]int
+
+// cell is the record's cell of column c, unneutralized; "" when the file
+// or the record has no such cell.
+func (cols columns) cell(rec []string, c string) string {
+	if i := cols[c]; i >= 0 && i < len(rec) {
+		return Unneutralize(rec[i])
+	}
+	return ""
+}
 
 func (f *File) readHeader(header []string) (columns, error) {
 	cols := columns{colStatus: -1}
@@ -340,20 +421,15 @@ func Unneutralize(s string) string {
 	return s
 }
 
-func (f *File) readRow(line int, rec []string, cols columns) *Row {
-	row := &Row{Line: line, HasSecondary: cols[ColSecondaryTeams] >= 0}
+func (f *File) readRow(line int, rec []string, cols columns) Row {
+	row := Row{Line: line, HasSecondary: cols[ColSecondaryTeams] >= 0}
 	if len(rec) >= len(f.Header) {
 		row.Cells = rec[:len(f.Header):len(f.Header)] // the reader's own slice: no copy per row
 	} else {
 		row.Cells = make([]string, len(f.Header))
 		copy(row.Cells, rec)
 	}
-	cell := func(c string) string {
-		if i := cols[c]; i >= 0 && i < len(rec) {
-			return Unneutralize(rec[i])
-		}
-		return ""
-	}
+	cell := func(c string) string { return cols.cell(rec, c) }
 	if len(rec) > len(f.Header) && !blank(rec[len(f.Header):]) {
 		row.Problems = append(row.Problems, Problem{Message: fmt.Sprintf(
 			"The row has %d cells and the header %d columns: a cell may hold a %q that is not inside quotes.",
@@ -378,13 +454,15 @@ func (f *File) readRow(line int, rec []string, cols columns) *Row {
 	if row.PrimaryTeam != "" {
 		muster.CheckName(&v, ColPrimaryTeam, "The primary team's name", row.PrimaryTeam)
 	}
-	seen := map[string]bool{}
-	for _, name := range strings.Split(cell(ColSecondaryTeams), ";") {
+	var seenBuf [8]string // a row names few teams: no map per row
+	seen := seenBuf[:0]
+	for name := range strings.SplitSeq(cell(ColSecondaryTeams), ";") {
 		name = muster.CleanName(name)
-		if name == "" || seen[strings.ToLower(name)] {
+		key := strings.ToLower(name)
+		if name == "" || slices.Contains(seen, key) {
 			continue
 		}
-		seen[strings.ToLower(name)] = true
+		seen = append(seen, key)
 		var tv muster.Validation
 		muster.CheckName(&tv, ColSecondaryTeams, "A secondary team's name", name)
 		if tv.Has(ColSecondaryTeams) {

@@ -1,7 +1,9 @@
 package importcsv_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -184,4 +186,70 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStream: Stream hands each row over in the file's order and keeps
+// none; a file that does not end is refused at MaxBytes, read no further
+// than the reader's buffer past it; a cell that is not UTF-8 is refused
+// with the line the byte is on.
+func TestStream(t *testing.T) {
+	var lines []int
+	f, err := importcsv.Stream(strings.NewReader(plain), func(r importcsv.Row) { lines = append(lines, r.Line) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := importcsv.ParseBytes([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Rows) != 0 || len(lines) != len(parsed.Rows) || lines[len(lines)-1] != parsed.Rows[len(parsed.Rows)-1].Line {
+		t.Fatalf("streamed lines %v, kept %d rows; parsed %d", lines, len(f.Rows), len(parsed.Rows))
+	}
+
+	endless := &endlessCell{}
+	_, err = importcsv.Stream(io.MultiReader(strings.NewReader("Email,First Name,Last Name\na@example.com,A,"), endless),
+		func(importcsv.Row) { t.Fatal("a row of a refused file") })
+	if !errors.Is(err, importcsv.ErrTooLarge) || endless.read > importcsv.MaxBytes+1<<20 {
+		t.Fatalf("endless file: %v after %d bytes", err, endless.read)
+	}
+
+	_, err = importcsv.Parse(strings.NewReader("Email,First Name,Last Name\na@example.com,\"A\nB\xff\",C\n"))
+	if !strings.Contains(muster.ErrorMessage(err), "line 3 is not") {
+		t.Fatalf("not UTF-8 in a quoted cell's second line: %v", err)
+	}
+}
+
+// endlessCell is a cell that never ends.
+type endlessCell struct{ read int }
+
+func (e *endlessCell) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	e.read += len(p)
+	return len(p), nil
+}
+
+// TestEmails: Emails hands over each row's email and line as Stream's
+// rows have them, and refuses what Parse refuses.
+func TestEmails(t *testing.T) {
+	parsed, err := importcsv.ParseBytes([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, r := range parsed.Rows {
+		want = append(want, fmt.Sprintf("%d %s", r.Line, r.Email))
+	}
+	if _, err := importcsv.Emails(strings.NewReader(plain), func(email string, line int) {
+		got = append(got, fmt.Sprintf("%d %s", line, email))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("emails %q, want %q", got, want)
+	}
+	if _, err := importcsv.Emails(strings.NewReader("First Name,Last Name\nA,B\n"), func(string, int) {}); !strings.Contains(muster.ErrorMessage(err), "lacks the column Email.") {
+		t.Errorf("no Email column: %v", err)
+	}
 }

@@ -38,8 +38,15 @@ func FuzzTextProblem(f *testing.F) {
 		if got := muster.NameProblem(s) == ""; got != wantName {
 			t.Fatalf("NameProblem(%q) passes = %v; want %v", s, got, wantName)
 		}
-		// A name CheckName takes is clean and valid.
+		// A name CheckName takes is clean and valid; CleanName's fast path
+		// for names clean already cleans as its slow one does.
 		name := muster.CleanName(s)
+		slow := strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+			return unicode.IsSpace(r) && r != '\u2028' && r != '\u2029'
+		}), " ")
+		if name != slow || muster.CleanName(name) != name {
+			t.Fatalf("CleanName(%q) = %q, want %q", s, name, slow)
+		}
 		var v muster.Validation
 		muster.CheckName(&v, muster.FieldName, "Name", name)
 		if v.Err() == nil {

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +59,10 @@ type ImportInput struct {
 	// CreateTeams creates, on commit, the teams the file names that do not
 	// exist; without it, rows naming them are errors.
 	CreateTeams bool
+	// Commit queues the plan for the import job in the transaction that
+	// stores it, as CommitImport would, when it can be committed; when it
+	// cannot, the plan is kept as a dry run and its NotCommitted says why.
+	Commit bool
 }
 
 // ImportRow is one row of an import's plan: what the file says, cleaned,
@@ -166,7 +172,24 @@ type ImportPlan struct {
 	*muster.Import
 	Summary ImportSummary
 	Result  ImportResult
-	Rows    []*ImportRow
+	// rows are the plan's rows as stored (planWriter), which EachRow reads
+	// a row at a time; nil when the plan was read without them.
+	rows []byte
+	// NotCommitted says why a plan that ImportInput.Commit asked to commit
+	// was kept as a dry run: the EINVALID (rows with errors, too few
+	// seats), ESEATS or ECONFLICT error that CommitImport gives.
+	NotCommitted error
+}
+
+// EachRow calls fn with each of the plan's rows in the file's order, read
+// from the plan as stored a row at a time, so that a plan of 100,000 rows
+// is never held whole in memory; fn may keep the row. A plan found without
+// its rows (FindImport) has none.
+func (p *ImportPlan) EachRow(fn func(*ImportRow) error) error {
+	if p.rows == nil {
+		return nil
+	}
+	return eachPlanRow(p.rows, fn)
 }
 
 // Committable says why the plan cannot be committed; "" when it can.
@@ -205,18 +228,27 @@ func loadImporter(ctx context.Context, tx muster.Tx) (*actor, error) {
 
 // PlanImport reads an uploaded file and says what importing it would do to
 // every row, changing nothing but storing the plan as an import that
-// CommitImport can apply (the dry run).
+// CommitImport can apply (the dry run); with in.Commit, it also commits
+// the plan if it can (queuePlan), in the transaction that stores it.
+//
+// The file is read twice, a record at a time: first for its emails, whose
+// users are read in bulk, then to plan each row and write it to the stored
+// plan at once. What stays in memory is the emails and the stored plan
+// (gzip JSON), not the rows.
 func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, error) {
-	file, err := importcsv.Parse(in.File)
+	file, removeCopy, err := rereadable(in.File)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]*ImportRow, len(file.Rows))
-	for i, r := range file.Rows {
-		rows[i] = &ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
-			RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams, HasSecondary: r.HasSecondary,
-			StatusCell: r.Status, FileProblems: r.Problems}
-		file.Rows[i] = nil // each row's cells now live in its plan row alone
+	defer removeCopy()
+	start, err := file.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, err
+	}
+	emails := newFileEmails()
+	head, err := importcsv.Emails(file, emails.add)
+	if err != nil {
+		return nil, err
 	}
 	fileName := muster.RecordedText(in.FileName, 200)
 	var plan *ImportPlan
@@ -225,13 +257,39 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		if err != nil {
 			return err
 		}
-		sum, err := planImport(ctx, tx, a, rows, in.CreateTeams)
+		p, err := newPlanner(ctx, tx, a, emails, in.CreateTeams)
 		if err != nil {
 			return err
 		}
-		sum.Header, sum.Delimiter, sum.Notes = file.Header, string(file.Delimiter), file.Notes
+		if _, err := file.Seek(start, io.SeekStart); err != nil {
+			return err
+		}
+		w, err := newPlanWriter()
+		if err != nil {
+			return err
+		}
+		var counts ImportCounts
+		i := 0
+		row := new(ImportRow) // each row in turn: planned, written, forgotten
+		if _, err := importcsv.Stream(file, func(r importcsv.Row) {
+			*row = ImportRow{Line: r.Line, Cells: r.Cells, Email: r.Email, FirstName: r.FirstName,
+				LastName: r.LastName, RoleCell: r.Role, PrimaryCell: r.PrimaryTeam, SecondaryCells: r.SecondaryTeams,
+				HasSecondary: r.HasSecondary, StatusCell: r.Status, FileProblems: r.Problems}
+			p.plan(row, emails.keys[i])
+			*counts.ptr(row.Action)++
+			w.add(row)
+			i++
+		}); err != nil {
+			return err
+		}
+		rows, err := w.close()
+		if err != nil {
+			return err
+		}
+		sum := p.summary(counts)
+		sum.Header, sum.Delimiter, sum.Notes = head.Header, string(head.Delimiter), head.Notes
 		plan = &ImportPlan{Import: &muster.Import{OrgID: a.orgID, RequestedBy: a.id(), Status: muster.ImportPlanned,
-			FileName: fileName, CreateTeams: in.CreateTeams, RowsTotal: len(rows)}, Summary: *sum, Rows: rows}
+			FileName: fileName, CreateTeams: in.CreateTeams, RowsTotal: i}, Summary: *sum, rows: rows}
 		return nil
 	})
 	if err != nil {
@@ -240,24 +298,114 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 	if plan.Import.Summary, err = encodeJSON(plan.Summary); err != nil {
 		return nil, err
 	}
-	if plan.Import.Plan, err = encodePlan(rows); err != nil {
-		return nil, err
-	}
+	plan.Import.Plan = plan.rows
 	err = s.update(ctx, func(tx *txn) error {
-		if _, err := loadImporter(ctx, tx); err != nil {
+		a, err := loadImporter(ctx, tx)
+		if err != nil {
 			return err
 		}
+		plan.Status, plan.Result, plan.NotCommitted = muster.ImportPlanned, ImportResult{}, nil
 		plan.CreatedAt = tx.now
-		return tx.CreateImport(ctx, plan.Import)
+		if err := tx.CreateImport(ctx, plan.Import); err != nil || !in.Commit {
+			return err
+		}
+		if why := plan.Committable(); why != "" {
+			plan.NotCommitted = muster.Errorf(muster.EINVALID, "%s", why)
+			return nil
+		}
+		rows, err := decodePlan(plan.rows)
+		if err != nil {
+			return err
+		}
+		err = queuePlan(ctx, tx, a, plan, rows)
+		if code := muster.ErrorCode(err); code == muster.ECONFLICT || code == muster.ESEATS {
+			plan.NotCommitted, err = err, nil // nothing was written: the plan stays, a dry run
+		}
+		return err
 	})
 	plan.Import.Plan = nil
 	return plan, err
 }
 
-// planImport says what each row does to the actor's org as it is in tx,
-// reading the org's teams and the file's users in bulk: a few queries for
-// the whole file, not some per row.
+// rereadable returns the upload as a file the dry run can read twice: r
+// itself when it seeks (a file, bytes in memory), otherwise a copy in a
+// temporary file, which removeCopy removes. The copy stops a byte past
+// importcsv.MaxBytes, which the parser then refuses.
+func rereadable(r io.Reader) (file io.ReadSeeker, removeCopy func(), err error) {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		return rs, func() {}, nil
+	}
+	tmp, err := os.CreateTemp("", "muster-import-*.csv")
+	if err != nil {
+		return nil, nil, err
+	}
+	removeCopy = func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}
+	if _, err := io.Copy(tmp, io.LimitReader(r, importcsv.MaxBytes+1)); err != nil {
+		removeCopy()
+		return nil, nil, err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		removeCopy()
+		return nil, nil, err
+	}
+	return tmp, removeCopy, nil
+}
+
+// fileEmails are the emails of a file's rows as the store keys them.
+type fileEmails struct {
+	// keys[i] is row i's, "" when it is not an email.
+	keys []string
+	// firstLine is the line on which each email is first; unique lists
+	// them in that order.
+	firstLine map[string]int
+	unique    []string
+}
+
+func newFileEmails() *fileEmails {
+	return &fileEmails{firstLine: map[string]int{}}
+}
+
+// add notes the email of the next row, on line.
+func (e *fileEmails) add(email string, line int) {
+	key := muster.NormalizeEmail(email)
+	if key == "" || !muster.ValidEmail(email) {
+		e.keys = append(e.keys, "")
+		return
+	}
+	key = strings.Clone(key) // apart from the row's record, which it would keep in memory
+	e.keys = append(e.keys, key)
+	if _, ok := e.firstLine[key]; !ok {
+		e.firstLine[key] = line
+		e.unique = append(e.unique, key)
+	}
+}
+
+// planImport says what each row does to the actor's org as it is in tx:
+// the rows of a stored plan, planned again when it is committed.
 func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, createTeams bool) (*ImportSummary, error) {
+	emails := newFileEmails()
+	for _, r := range rows {
+		emails.add(r.Email, r.Line)
+	}
+	p, err := newPlanner(ctx, tx, a, emails, createTeams)
+	if err != nil {
+		return nil, err
+	}
+	var counts ImportCounts
+	for i, r := range rows {
+		p.plan(r, emails.keys[i])
+		*counts.ptr(r.Action)++
+	}
+	return p.summary(counts), nil
+}
+
+// newPlanner reads what planning a file's rows needs, in bulk: the org,
+// its teams and the users of the file's emails, a few queries for the
+// whole file, none per row.
+func newPlanner(ctx context.Context, tx muster.Tx, a *actor, emails *fileEmails, createTeams bool) (*planner, error) {
 	org, err := tx.FindOrg(ctx, a.orgID)
 	if err != nil {
 		return nil, err
@@ -266,46 +414,36 @@ func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, 
 	if err != nil {
 		return nil, err
 	}
-	teams := teamIndex(teamList)
-	var emails []string
-	seenEmail := map[string]bool{}
-	for _, r := range rows {
-		if key := muster.NormalizeEmail(r.Email); key != "" && muster.ValidEmail(r.Email) && !seenEmail[key] {
-			seenEmail[key] = true
-			emails = append(emails, key)
+	users, err := tx.FindUsersByEmails(ctx, a.orgID, emails.unique)
+	if err != nil {
+		return nil, err
+	}
+	p := &planner{a: a, org: org, teams: teamIndex(teamList), createTeams: createTeams, missing: map[string]string{},
+		mine: map[string]*muster.User{}, elsewhere: map[string]bool{}, firstLine: emails.firstLine,
+		shared: map[string][]string{}}
+	for _, u := range users {
+		key := muster.NormalizeEmail(u.Email)
+		if u.OrgID == a.orgID {
+			p.mine[key] = u
+		} else {
+			p.elsewhere[key] = true
 		}
 	}
-	mine, elsewhere := map[string]*muster.User{}, map[string]bool{}
-	for chunk := range slices.Chunk(emails, emailChunk) {
-		users, err := tx.FindUsersByEmails(ctx, a.orgID, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			key := muster.NormalizeEmail(u.Email)
-			if u.OrgID == a.orgID {
-				mine[key] = u
-			} else {
-				elsewhere[key] = true
-			}
-		}
-	}
-	p := &planner{a: a, teams: teams, createTeams: createTeams, missing: map[string]string{}}
-	sum := &ImportSummary{}
-	firstLine := map[string]int{}
-	for _, r := range rows {
-		p.plan(r, mine, elsewhere, firstLine)
-		*sum.Counts.ptr(r.Action)++
-	}
+	return p, nil
+}
+
+// summary is what the planned rows, counted, need of the org.
+func (p *planner) summary(counts ImportCounts) *ImportSummary {
+	sum := &ImportSummary{Counts: counts}
 	for _, name := range p.missingOrder {
 		sum.MissingTeams = append(sum.MissingTeams, p.missing[name])
 	}
-	sum.SeatsNeeded = sum.Counts.Invite + sum.Counts.Reinvite
-	sum.SeatsFree, sum.SeatsUsed, sum.LicenseTotal = org.SeatsFree(), org.SeatsUsed, org.LicenseTotal
+	sum.SeatsNeeded = counts.Invite + counts.Reinvite
+	sum.SeatsFree, sum.SeatsUsed, sum.LicenseTotal = p.org.SeatsFree(), p.org.SeatsUsed, p.org.LicenseTotal
 	if sum.SeatsNeeded > sum.SeatsFree {
-		sum.SeatsProblem = seatsProblem(sum.SeatsNeeded, org)
+		sum.SeatsProblem = seatsProblem(sum.SeatsNeeded, p.org)
 	}
-	return sum, nil
+	return sum
 }
 
 // seatsProblem is INV-2's refusal for a file that needs more seats than
@@ -329,11 +467,37 @@ func teamIndex(list []*muster.Team) map[string]*muster.Team {
 // planner plans rows one after the other.
 type planner struct {
 	a            *actor
+	org          *muster.Org
 	teams        map[string]*muster.Team
 	teamNames    map[int64]string
 	createTeams  bool
 	missing      map[string]string // lower-case name → name as first written
 	missingOrder []string
+	// mine are the org's users the file names, elsewhere the emails of
+	// other orgs' live users, by email key; firstLine is the line on which
+	// each email is first.
+	mine      map[string]*muster.User
+	elsewhere map[string]bool
+	firstLine map[string]int
+	// shared holds one copy of each list of words (a change, secondary
+	// teams) that rows have alike: a file's 100,000 invitations say the
+	// same few things, each kept once.
+	shared map[string][]string
+}
+
+// share returns the planner's copy of list, which rows share: they never
+// change it (it has no room to append to).
+func (p *planner) share(list []string) []string {
+	if len(list) == 0 {
+		return list
+	}
+	key := strings.Join(list, "\x00")
+	if kept, ok := p.shared[key]; ok {
+		return kept
+	}
+	list = slices.Clip(list)
+	p.shared[key] = list
+	return list
 }
 
 func (p *planner) teamName(id int64) string {
@@ -375,24 +539,19 @@ func (p *planner) resolveTeam(r *ImportRow, column, name string) string {
 	return p.missing[key]
 }
 
-func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map[string]bool, firstLine map[string]int) {
+// plan plans row r, whose email's key is key ("" when it is not an email).
+func (p *planner) plan(r *ImportRow, key string) {
 	r.Action, r.Changes, r.Role, r.PrimaryTeam, r.SecondaryTeams = "", nil, "", "", nil
 	r.Errors = slices.Clone(r.FileProblems)
-	key := muster.NormalizeEmail(r.Email)
-	emailOK := muster.ValidEmail(r.Email)
-	if emailOK {
-		if line, ok := firstLine[key]; ok {
-			r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail, Message: fmt.Sprintf(
-				"%s is on row %d already: each person is on one row.", r.Email, line)})
-		} else {
-			firstLine[key] = r.Line
-		}
+	if line := p.firstLine[key]; key != "" && line != r.Line {
+		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail, Message: fmt.Sprintf(
+			"%s is on row %d already: each person is on one row.", r.Email, line)})
 	}
-	u := mine[key]
+	u := p.mine[key]
 	if u != nil && u.Status == muster.StatusWithdrawn {
 		u = nil // a withdrawn invitation left the list: this is a new one
 	}
-	if emailOK && elsewhere[key] && (u == nil || !u.Status.HoldsSeat()) {
+	if key != "" && p.elsewhere[key] && (u == nil || !u.Status.HoldsSeat()) {
 		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColEmail,
 			Message: "Another organization already has a user with this email."})
 	}
@@ -424,7 +583,7 @@ func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map
 			secondaries = append(secondaries, p.teamName(id))
 		}
 	}
-	r.SecondaryTeams = normalizeTeams(r.PrimaryTeam, secondaries)
+	r.SecondaryTeams = p.share(normalizeTeams(r.PrimaryTeam, secondaries))
 
 	roleError := func(err error) {
 		r.Errors = append(r.Errors, importcsv.Problem{Column: importcsv.ColRole, Message: muster.ErrorMessage(err)})
@@ -438,7 +597,7 @@ func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map
 		if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
 			roleError(err)
 		}
-		r.Changes = []string{fmt.Sprintf("Invite as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))}
+		r.Changes = p.share([]string{fmt.Sprintf("Invite as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))})
 	case u.Status == muster.StatusDeactivated && strings.EqualFold(r.StatusCell, muster.StatusDeactivated.Label()):
 		r.Action = ImportUnchanged // the file agrees that they left
 	case u.Status == muster.StatusDeactivated:
@@ -446,7 +605,7 @@ func (p *planner) plan(r *ImportRow, mine map[string]*muster.User, elsewhere map
 		if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
 			roleError(err)
 		}
-		r.Changes = []string{fmt.Sprintf("Invite again as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))}
+		r.Changes = p.share([]string{fmt.Sprintf("Invite again as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))})
 	default:
 		oldSecondaries := make([]string, 0, len(u.SecondaryTeamIDs))
 		for _, id := range u.SecondaryTeamIDs {
@@ -518,50 +677,99 @@ func encodeJSON(v any) (string, error) {
 	return string(b), err
 }
 
-// encodePlan is how a plan's rows are stored: a JSON array,
-// gzip-compressed, written (and read, decodePlan) a row at a time, so that
-// the JSON of 100,000 rows is never held whole in memory.
-func encodePlan(rows []*ImportRow) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
-	enc := json.NewEncoder(zw)
-	zw.Write([]byte{'['})
-	for i, r := range rows {
-		if i > 0 {
-			zw.Write([]byte{','})
-		}
-		if err := enc.Encode(r); err != nil {
-			return nil, err
-		}
-	}
-	zw.Write([]byte{']'})
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+// planWriter writes a plan's rows as they are stored: a JSON array,
+// gzip-compressed, a row at a time (and read so, eachPlanRow), so that the
+// JSON of 100,000 rows is never held whole in memory.
+type planWriter struct {
+	buf  bytes.Buffer
+	zw   *gzip.Writer
+	enc  *json.Encoder
+	rows int
+	err  error
 }
 
-func decodePlan(data []byte) ([]*ImportRow, error) {
+func newPlanWriter() (*planWriter, error) {
+	w := &planWriter{}
+	var err error
+	if w.zw, err = gzip.NewWriterLevel(&w.buf, gzip.BestSpeed); err != nil {
+		return nil, err
+	}
+	w.enc = json.NewEncoder(w.zw)
+	w.zw.Write([]byte{'['})
+	return w, nil
+}
+
+// add writes the next row; its error, if any, is close's.
+func (w *planWriter) add(r *ImportRow) {
+	if w.err != nil {
+		return
+	}
+	if w.rows > 0 {
+		w.zw.Write([]byte{','})
+	}
+	w.rows++
+	w.err = w.enc.Encode(r)
+}
+
+// close ends the plan and returns it.
+func (w *planWriter) close() ([]byte, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	w.zw.Write([]byte{']'})
+	if err := w.zw.Close(); err != nil {
+		return nil, err
+	}
+	return w.buf.Bytes(), nil
+}
+
+// eachPlanRow calls fn with each row of a stored plan, decoded one at a
+// time. The writer puts each row on a line of its own (json.Encoder ends
+// each value with a newline and escapes those inside strings), after the
+// array's [ or a comma.
+func eachPlanRow(data []byte, fn func(*ImportRow) error) error {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("import plan: %w", err)
+		return fmt.Errorf("import plan: %w", err)
 	}
-	dec := json.NewDecoder(zr)
-	if _, err := dec.Token(); err != nil { // [
-		return nil, fmt.Errorf("import plan: %w", err)
-	}
-	var rows []*ImportRow
-	for dec.More() {
-		var r ImportRow
-		if err := dec.Decode(&r); err != nil {
-			return nil, fmt.Errorf("import plan: %w", err)
+	br := bufio.NewReaderSize(zr, 64<<10)
+	for {
+		line, readErr := br.ReadBytes('\n')
+		if readErr != nil && !errors.Is(readErr, io.EOF) {
+			return fmt.Errorf("import plan: %w", readErr)
 		}
-		rows = append(rows, &r)
+		line = bytes.TrimSpace(line)
+		line = bytes.TrimLeft(line, "[,")
+		switch {
+		case len(line) == 0 || string(line) == "]":
+		case line[0] != '{':
+			return fmt.Errorf("import plan: a line begins with %q", line[0])
+		default:
+			r := new(ImportRow)
+			if !parsePlanRow(line, r) {
+				r = new(ImportRow) // what the parser read is dropped
+				if err := json.Unmarshal(line, r); err != nil {
+					return fmt.Errorf("import plan: %w", err)
+				}
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if readErr != nil {
+			return nil
+		}
 	}
-	return rows, nil
+}
+
+// decodePlan reads every row of a stored plan.
+func decodePlan(data []byte) ([]*ImportRow, error) {
+	var rows []*ImportRow
+	err := eachPlanRow(data, func(r *ImportRow) error {
+		rows = append(rows, r)
+		return nil
+	})
+	return rows, err
 }
 
 // importPlan decodes a stored import's summary and result.
@@ -595,7 +803,7 @@ func withProgress(ctx context.Context, tx muster.Tx, p *ImportPlan) (*ImportPlan
 }
 
 // FindImport returns one of the org's imports with its summary and result
-// so far (its progress), and its rows when withRows is set.
+// so far (its progress), and its rows (EachRow) when withRows is set.
 func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*ImportPlan, error) {
 	var p *ImportPlan
 	err := s.read(ctx, func(tx *txn) error {
@@ -613,11 +821,7 @@ func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*Imp
 		if p, err = withProgress(ctx, tx, p); err != nil || !withRows {
 			return err
 		}
-		data, err := tx.FindImportPlan(ctx, imp.ID)
-		if err != nil {
-			return err
-		}
-		p.Rows, err = decodePlan(data)
+		p.rows, err = tx.FindImportPlan(ctx, imp.ID)
 		return err
 	})
 	return p, err
@@ -669,7 +873,7 @@ func WriteImportErrors(w io.Writer, p *ImportPlan) error {
 		return err
 	}
 	rec := make([]string, len(header))
-	for _, r := range p.Rows {
+	err := p.EachRow(func(r *ImportRow) error {
 		clear(rec)
 		for i, c := range r.Cells {
 			if i < len(rec)-1 {
@@ -677,9 +881,10 @@ func WriteImportErrors(w io.Writer, p *ImportPlan) error {
 			}
 		}
 		rec[len(rec)-1] = report.Neutralize(r.ErrorText())
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		return cw.Write(rec)
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()
@@ -705,13 +910,9 @@ func WriteImportFailures(w io.Writer, failures []*muster.ImportFailure) error {
 	return cw.Error()
 }
 
-// CommitImport queues a dry run's plan for the import job, after checking,
-// in the transaction that queues it, that the org has not changed in a way
-// that changes the plan (the rows are planned again: each must do what the
-// dry run said) and taking the license seats its invitations need, all at
-// once: two imports racing for the last seats never both get them. The
-// teams to be created on commit are created here. Committing an import
-// that is committed already changes nothing and returns it.
+// CommitImport queues a dry run's plan for the import job (queuePlan).
+// Committing an import that is committed already changes nothing and
+// returns it.
 func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, error) {
 	var p *ImportPlan
 	err := s.update(ctx, func(tx *txn) error {
@@ -737,50 +938,61 @@ func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, erro
 		if err != nil {
 			return err
 		}
-		planned := make([]ImportAction, len(rows))
-		for i, r := range rows {
-			planned[i] = r.Action
-		}
-		sum, err := planImport(ctx, tx, a, rows, imp.CreateTeams)
+		return queuePlan(ctx, tx, a, p, rows)
+	})
+	return p, err
+}
+
+// queuePlan queues a committable plan for the import job, after checking,
+// in the transaction that queues it, that the org has not changed in a way
+// that changes the plan (the rows are planned again: each must do what the
+// dry run said) and taking the license seats its invitations need, all at
+// once: two imports racing for the last seats never both get them. The
+// teams to be created on commit are created here. Its refusals (ECONFLICT,
+// ESEATS) come before it writes anything.
+func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, rows []*ImportRow) error {
+	planned := make([]ImportAction, len(rows))
+	for i, r := range rows {
+		planned[i] = r.Action
+	}
+	sum, err := planImport(ctx, tx, a, rows, p.CreateTeams)
+	if err != nil {
+		return err
+	}
+	if err := comparePlans(planned, rows); err != nil {
+		return err
+	}
+	if ok, err := tx.TakeSeats(ctx, a.orgID, sum.SeatsNeeded); err != nil {
+		return err
+	} else if !ok {
+		org, err := tx.FindOrg(ctx, a.orgID)
 		if err != nil {
 			return err
 		}
-		if err := comparePlans(planned, rows); err != nil {
+		return muster.Errorf(muster.ESEATS, "Seats were taken since the dry run. %s", seatsProblem(sum.SeatsNeeded, org))
+	}
+	job := *a
+	job.origin = importOrigin(p.ID)
+	for _, name := range sum.MissingTeams {
+		team := &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: tx.now}
+		if err := tx.CreateTeam(ctx, team); err != nil {
 			return err
 		}
-		if ok, err := tx.TakeSeats(ctx, a.orgID, sum.SeatsNeeded); err != nil {
-			return err
-		} else if !ok {
-			org, err := tx.FindOrg(ctx, a.orgID)
-			if err != nil {
-				return err
-			}
-			return muster.Errorf(muster.ESEATS, "Seats were taken since the dry run. %s", seatsProblem(sum.SeatsNeeded, org))
-		}
-		job := *a
-		job.origin = importOrigin(imp.ID)
-		for _, name := range sum.MissingTeams {
-			team := &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: tx.now}
-			if err := tx.CreateTeam(ctx, team); err != nil {
-				return err
-			}
-			if err := tx.audit(ctx, &job, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil,
-				map[string]any{"name": team.Name}); err != nil {
-				return err
-			}
-			p.Result.TeamsCreated++
-		}
-		if imp.Result, err = encodeJSON(p.Result); err != nil {
+		if err := tx.audit(ctx, &job, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil,
+			map[string]any{"name": team.Name}); err != nil {
 			return err
 		}
-		if ok, err := tx.QueueImport(ctx, imp.ID, sum.SeatsNeeded, imp.Result, tx.now); err != nil || !ok {
-			return err
-		}
-		tx.queued |= QueueImports
-		imp.Status, imp.SeatsReserved, imp.CommittedAt = muster.ImportQueued, sum.SeatsNeeded, tx.now
-		return nil
-	})
-	return p, err
+		p.Result.TeamsCreated++
+	}
+	if p.Import.Result, err = encodeJSON(p.Result); err != nil {
+		return err
+	}
+	if ok, err := tx.QueueImport(ctx, p.ID, sum.SeatsNeeded, p.Import.Result, tx.now); err != nil || !ok {
+		return err
+	}
+	tx.queued |= QueueImports
+	p.Status, p.SeatsReserved, p.CommittedAt = muster.ImportQueued, sum.SeatsNeeded, tx.now
+	return nil
 }
 
 // comparePlans refuses a plan whose rows now do other than the dry run

@@ -96,7 +96,7 @@ func renderPlan(p *service.ImportPlan, ownerEmail string) string {
 		fmt.Fprintf(&b, "seats problem: %s\n", s.SeatsProblem)
 	}
 	fmt.Fprintf(&b, "committable: %q\n", p.Committable())
-	for _, r := range p.Rows {
+	err := p.EachRow(func(r *service.ImportRow) error {
 		fmt.Fprintf(&b, "row %d %s %s", r.Line, r.Email, r.Action)
 		if r.Action != service.ImportError {
 			fmt.Fprintf(&b, " → %s, %s %q", r.Role.Label(), r.PrimaryTeam, r.SecondaryTeams)
@@ -108,6 +108,10 @@ func renderPlan(p *service.ImportPlan, ownerEmail string) string {
 		for _, e := range r.Errors {
 			fmt.Fprintf(&b, "\terror: %s: %s\n", e.Column, e.Message)
 		}
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(&b, "reading the rows: %v\n", err) // never golden
 	}
 	return strings.ReplaceAll(b.String(), ownerEmail, "owner@example.com")
 }
@@ -586,6 +590,77 @@ func TestImportBatchWriteRefused(t *testing.T) {
 		})
 		if err != nil || invitations != 2 {
 			t.Errorf("%d invitation emails (%v); want one each for the 2 people invited", invitations, err)
+		}
+	})
+}
+
+// TestPlanImportCommit: asked to commit, PlanImport queues a file it can
+// commit in the same call; a file with errors or needing more seats than
+// are free is kept as a dry run, NotCommitted saying why in the words the
+// dry run gives, and nothing is applied.
+func TestPlanImportCommit(t *testing.T) {
+	t.Parallel()
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		t.Parallel()
+		f := setupImport(t, db, 8)
+		owner := f.as(f.owner)
+		commit := func(text string) *service.ImportPlan {
+			t.Helper()
+			p, err := f.svc.PlanImport(owner, service.ImportInput{FileName: "users.csv", File: strings.NewReader(text),
+				Commit: true})
+			if err != nil {
+				t.Fatalf("PlanImport: %v", err)
+			}
+			return p
+		}
+		org, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		bad := commit("Email,First Name,Last Name\nok@example.com,O,K\nnot-an-email,N,E\n")
+		if bad.Status != muster.ImportPlanned || muster.ErrorCode(bad.NotCommitted) != muster.EINVALID ||
+			muster.ErrorMessage(bad.NotCommitted) != bad.Committable() || !strings.Contains(bad.Committable(), "1 row has errors") {
+			t.Fatalf("with an error: %s %v", bad.Status, bad.NotCommitted)
+		}
+		var rows strings.Builder
+		rows.WriteString("Email,First Name,Last Name\n")
+		for i := range org.LicenseTotal - org.SeatsUsed + 1 {
+			fmt.Fprintf(&rows, "n%d@example.com,N,%d\n", i, i)
+		}
+		over := commit(rows.String())
+		if over.Status != muster.ImportPlanned || muster.ErrorMessage(over.NotCommitted) != over.Summary.SeatsProblem ||
+			!strings.Contains(over.Summary.SeatsProblem, "No licenses remaining for this file") {
+			t.Fatalf("over the seats: %s %v", over.Status, over.NotCommitted)
+		}
+		for _, p := range []*service.ImportPlan{bad, over} {
+			stored, err := f.svc.FindImport(owner, p.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Status != muster.ImportPlanned {
+				t.Errorf("import %d: %s, want kept as a dry run", p.ID, stored.Status)
+			}
+		}
+
+		good := commit("Email,First Name,Last Name,Primary Team\ngood@example.com,G,D,Sales\n")
+		if good.NotCommitted != nil || good.Status != muster.ImportQueued || good.SeatsReserved != 1 || good.RowsTotal != 1 {
+			t.Fatalf("committable: %s %v %+v", good.Status, good.NotCommitted, good.Import)
+		}
+		runImports(t, f.svc)
+		done, err := f.svc.FindImport(owner, good.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.Status != muster.ImportDone || done.Result.Invited != 1 {
+			t.Fatalf("applied: %s %+v", done.Status, done.Result)
+		}
+		after, err := f.svc.Org(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.SeatsUsed != org.SeatsUsed+1 {
+			t.Errorf("seats used %d, want %d: only the committed file's invitation", after.SeatsUsed, org.SeatsUsed+1)
 		}
 	})
 }

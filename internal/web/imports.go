@@ -1,11 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,38 +59,22 @@ func (s *Server) renderImportForm(w http.ResponseWriter, r *http.Request, status
 // dry run.
 func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, importcsv.MaxBytes+1<<20)
-	mr, err := r.MultipartReader()
-	if err != nil {
+	if err := r.ParseMultipartForm(importcsv.UploadInMemory); errors.Is(err, http.ErrNotMultipart) {
 		s.renderImportForm(w, r, http.StatusBadRequest, "Choose a CSV file to upload.")
 		return
+	} else if err != nil {
+		s.renderImportForm(w, r, http.StatusUnprocessableEntity, uploadProblem(err))
+		return
 	}
-	var file []byte
-	var name string
-	createTeams := false
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			s.renderImportForm(w, r, http.StatusUnprocessableEntity, uploadProblem(err))
-			return
-		}
-		switch part.FormName() {
-		case "file":
-			name = part.FileName()
-			if file, err = io.ReadAll(io.LimitReader(part, importcsv.MaxBytes+1)); err != nil {
-				s.renderImportForm(w, r, http.StatusUnprocessableEntity, uploadProblem(err))
-				return
-			}
-		case "create_teams":
-			createTeams = true
-		}
-	}
-	if len(file) == 0 {
+	defer r.MultipartForm.RemoveAll()
+	file, header, err := r.FormFile("file")
+	if err != nil || header.Size == 0 {
 		s.renderImportForm(w, r, http.StatusUnprocessableEntity, "Choose a CSV file to upload: the one chosen is empty.")
 		return
 	}
-	p, err := s.svc.PlanImport(r.Context(), service.ImportInput{FileName: name, File: bytes.NewReader(file),
+	defer file.Close()
+	_, createTeams := r.MultipartForm.Value["create_teams"]
+	p, err := s.svc.PlanImport(r.Context(), service.ImportInput{FileName: header.Filename, File: file,
 		CreateTeams: createTeams})
 	if err != nil {
 		if code := muster.ErrorCode(err); code == muster.EINVALID {
@@ -163,22 +145,31 @@ func (s *Server) renderImport(w http.ResponseWriter, r *http.Request, status int
 		c := p.Summary.Counts
 		page.Actions = []actionCount{{"Invite", c.Invite, "invite"}, {"Invite again", c.Reinvite, "reinvite"},
 			{"Update", c.Update, "update"}, {"Unchanged", c.Unchanged, "unchanged"}, {"Errors", c.Error, "error"}}
-		var shown []*service.ImportRow
-		for _, row := range p.Rows {
-			if row.Action != service.ImportUnchanged {
-				shown = append(shown, row)
-			}
-		}
-		page.RowsShown = len(shown)
+		// The page's rows of those listed (all but the unchanged), read a
+		// row at a time: the plan is never held whole.
 		n, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		n = max(n, 1)
-		from := min((n-1)*importRowsPerPage, len(shown))
-		to := min(from+importRowsPerPage, len(shown))
-		page.Rows, page.First, page.Last = shown[from:to], from+1, to
+		from := (n - 1) * importRowsPerPage
+		err := p.EachRow(func(row *service.ImportRow) error {
+			if row.Action == service.ImportUnchanged {
+				return nil
+			}
+			if page.RowsShown >= from && len(page.Rows) < importRowsPerPage {
+				page.Rows = append(page.Rows, row)
+			}
+			page.RowsShown++
+			return nil
+		})
+		if s.refused(w, r, err) {
+			return
+		}
+		from = min(from, page.RowsShown)
+		to := from + len(page.Rows)
+		page.First, page.Last = from+1, to
 		if from > 0 {
 			page.PrevURL = page.Base + "?" + url.Values{"page": {strconv.Itoa(n - 1)}}.Encode()
 		}
-		if to < len(shown) {
+		if to < page.RowsShown {
 			page.NextURL = page.Base + "?" + url.Values{"page": {strconv.Itoa(n + 1)}}.Encode()
 		}
 	case muster.ImportQueued, muster.ImportRunning:
@@ -190,7 +181,6 @@ func (s *Server) renderImport(w http.ResponseWriter, r *http.Request, status int
 			return
 		}
 	}
-	p.Rows = nil
 	s.render(w, r, status, "import", page)
 }
 

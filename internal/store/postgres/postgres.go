@@ -42,6 +42,7 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:         " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:      sql.LevelRepeatableRead,
 		ExportOrg:          "u.org_id",
+		InStrings:          inStrings,
 		AnalyzeStale:       analyzeStale,
 		OneStatementWrites: true,
 		// Prepared statements keep PostgreSQL's default, plan_cache_mode
@@ -52,6 +53,11 @@ func Dialect() sqlstore.Dialect {
 		// page was 20x slower) are planned at every run instead.
 		PlanEachRun: []any{pgx.QueryExecModeExec},
 	}
+}
+
+// inStrings takes a list as a text[] parameter: = ANY($1).
+func inStrings(param string, list []string) (string, any) {
+	return "= ANY(" + param + ")", list
 }
 
 // migrationLock is a session-level advisory lock of the schema, which

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,7 +39,14 @@ func Dialect() sqlstore.Dialect {
 		PrepareStatements: true,
 		GroupCommit:       true,
 		OrdinalParams:     true,
+		InStrings:         inStrings,
 	}
+}
+
+// inStrings takes a list as a JSON array, which json_each reads as a table.
+func inStrings(param string, list []string) (string, any) {
+	array, _ := json.Marshal(list) // strings always marshal
+	return "IN (SELECT value FROM json_each(" + param + "))", string(array)
 }
 
 func isUniqueViolation(err error) bool {

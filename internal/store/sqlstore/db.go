@@ -86,6 +86,12 @@ type Dialect struct {
 	// each $N parameter's name up in a list when it binds it, which costs
 	// a statement of n parameters n²/2 steps.
 	OrdinalParams bool
+	// InStrings is how a query takes a list of strings as one parameter,
+	// named param: the condition on a column that it is in the list, and
+	// the parameter's value. One statement for a list of any length,
+	// through the column's index, rather than an IN list of a parameter per
+	// string (which SQLite binds in time quadratic in their number).
+	InStrings func(param string, list []string) (cond string, arg any)
 	// OneStatementWrites sends several writes as one statement
 	// (PostgreSQL's data-modifying WITH, see execAll) and reads a row as it
 	// was in the UPDATE that changes it (UPDATE … FROM … RETURNING of the

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -181,42 +180,21 @@ func (tx *Tx) DeleteExpiredImports(ctx context.Context, before time.Time) (int, 
 	return int(n), err
 }
 
-// FindUsersByEmails implements muster.Tx: two queries per 500 emails, one
-// through the org's email index and one through the live emails' unique
-// index.
+// FindUsersByEmails implements muster.Tx: two queries for all the emails,
+// the list one parameter (Dialect.InStrings), one through the org's email
+// index and one through the live emails' unique index.
 func (tx *Tx) FindUsersByEmails(ctx context.Context, orgID int64, emails []string) ([]*muster.User, error) {
-	var users []*muster.User
-	for chunk := range slices.Chunk(emails, 500) {
-		args := make([]any, len(chunk))
-		for i, e := range chunk {
-			args[i] = e
-		}
-		list, args := inList(args)
-		args = append(args, orgID)
-		org := `$` + itoa(len(args))
-		for _, where := range []string{
-			`u.org_id = ` + org + ` AND u.email_key IN (` + list + `)`,
-			`u.email_key IN (` + list + `) AND u.status IN ('pending', 'active') AND u.org_id <> ` + org,
-		} {
-			rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...)
-			if err != nil {
-				return nil, err
-			}
-			for rows.Next() {
-				var u muster.User
-				if err := scanUser(rows, &u); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				users = append(users, &u)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
-		}
+	if len(emails) == 0 {
+		return nil, nil
 	}
-	return users, nil
+	in, list := tx.dialect.InStrings("$1", emails)
+	users, err := tx.appendUsers(ctx, nil, `SELECT `+userColumns+` FROM users u WHERE u.org_id = $2 AND u.email_key `+in,
+		list, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return tx.appendUsers(ctx, users, `SELECT `+userColumns+` FROM users u
+		WHERE u.email_key `+in+` AND u.status IN ('pending', 'active') AND u.org_id <> $2`, list, orgID)
 }
 
 // TakeSeats implements muster.Tx, as TakeSeat does for one.

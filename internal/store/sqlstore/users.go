@@ -238,25 +238,31 @@ func (tx *Tx) FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*m
 		list, args := inList(anySlice(chunk))
 		// The org is the last argument, after the padded list.
 		args = append(args, orgID)
-		rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
+		var err error
+		users, err = tx.appendUsers(ctx, users, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
 			AND u.org_id = $`+itoa(len(args))+` ORDER BY u.id`, args...)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var u muster.User
-			if err := scanUser(rows, &u); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			users = append(users, &u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
 	}
 	return users, nil
+}
+
+// appendUsers appends the users query reads (userColumns) to users.
+func (tx *Tx) appendUsers(ctx context.Context, users []*muster.User, query string, args ...any) ([]*muster.User, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u muster.User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, err
+		}
+		users = append(users, &u)
+	}
+	return users, rows.Err()
 }
 
 // findUser reads one user, locking the row as lock says.
