@@ -25,6 +25,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/muster-app/muster/internal/store/postgres"
@@ -173,7 +174,11 @@ func (r *benchTracer) add(query string, args []driver.NamedValue) {
 	}
 	q := benchQuery{sql: query}
 	for _, a := range args {
-		q.args = append(q.args, a.Value)
+		// How pgx is to run the query (Dialect.PlanEachRun) is not one
+		// of its parameters; EXPLAIN shows the plan for the values.
+		if _, option := a.Value.(pgx.QueryExecMode); !option {
+			q.args = append(q.args, a.Value)
+		}
 	}
 	r.queries = append(r.queries, q)
 }
