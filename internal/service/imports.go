@@ -46,7 +46,7 @@ const (
 	// ImportTTL is how long a dry run that was not committed is kept.
 	ImportTTL = 7 * 24 * time.Hour
 	// importBatch is how many rows the job applies per transaction.
-	importBatch       = 250
+	importBatch       = 500
 	importMaxAttempts = 5
 	// emailChunk is how many emails FindUsersByEmails asks about per query.
 	emailChunk = 2048
@@ -695,6 +695,7 @@ func newPlanWriter() (*planWriter, error) {
 		return nil, err
 	}
 	w.enc = json.NewEncoder(w.zw)
+	w.enc.SetEscapeHTML(false) // a plan is not HTML; its reader reads & and < as they are
 	w.zw.Write([]byte{'['})
 	return w, nil
 }

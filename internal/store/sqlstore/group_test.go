@@ -114,3 +114,50 @@ func TestGroupCommitSerial(t *testing.T) {
 		t.Fatalf("license total %d after 100 increments from 1000; a write missed another's change", got.LicenseTotal)
 	}
 }
+
+// TestGroupCommitAloneFails: a write alone in its group runs without a
+// savepoint of its own; failed or panicking, it still leaves nothing
+// behind, and the writes after it commit.
+func TestGroupCommitAloneFails(t *testing.T) {
+	db := openSQLite(t)
+	defer db.Close()
+	ctx := context.Background()
+	errRefused := errors.New("refused")
+	create := func(name string) error {
+		return db.Update(ctx, func(tx muster.Tx) error {
+			return tx.CreateOrg(ctx, &muster.Org{Name: name, Region: "us", LicenseTotal: 5, CreatedAt: time.Now()})
+		})
+	}
+	if err := db.Update(ctx, func(tx muster.Tx) error {
+		if err := tx.CreateOrg(ctx, &muster.Org{Name: "Refused", Region: "us", LicenseTotal: 5, CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		return errRefused
+	}); !errors.Is(err, errRefused) {
+		t.Fatalf("refused write: %v", err)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("panicking write: panic %v; want its own", p)
+			}
+		}()
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.CreateOrg(ctx, &muster.Org{Name: "Panicked", Region: "us", LicenseTotal: 5, CreatedAt: time.Now()}); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+		t.Errorf("panicking write returned %v", err)
+	}()
+	if err := create("Kept"); err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	if err := db.View(ctx, func(tx muster.Tx) (err error) { got, err = tx.CountOrgs(ctx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if got != 1 {
+		t.Fatalf("%d orgs stored; want only the last write's", got)
+	}
+}
