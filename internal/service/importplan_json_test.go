@@ -10,7 +10,7 @@ import (
 
 // FuzzParsePlanRow: a row as planWriter writes it reads back as
 // encoding/json reads it, or the parser declines and leaves it to
-// encoding/json.
+// encoding/json; a plan of such rows reads back whole.
 func FuzzParsePlanRow(f *testing.F) {
 	f.Add("ada@example.com", "Ada", "Team 1; \"Two\"", "a\\b\n\t/", "<&>\u2028é", 7, true)
 	f.Add("", "", "", "", "", 0, false)
@@ -23,18 +23,34 @@ func FuzzParsePlanRow(f *testing.F) {
 				SecondaryTeams: []string{}},
 			{Line: line, Email: e, Action: ImportInvite},
 		}
+		w, err := newPlanWriter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []*ImportRow
 		for _, row := range rows {
 			line, err := json.Marshal(&row)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var want, got ImportRow
-			if err := json.Unmarshal(line, &want); err != nil {
+			var fromJSON, got ImportRow
+			if err := json.Unmarshal(line, &fromJSON); err != nil {
 				t.Fatal(err)
 			}
-			if parsePlanRow(line, &got) && !reflect.DeepEqual(got, want) {
-				t.Fatalf("%s\nparsed   %#v\njson reads %#v", line, got, want)
+			if parsePlanRow(line, &got) && !reflect.DeepEqual(got, fromJSON) {
+				t.Fatalf("%s\nparsed   %#v\njson reads %#v", line, got, fromJSON)
 			}
+			w.add(&row)
+			want = append(want, &fromJSON)
+		}
+		// The whole way: written to a plan and read back.
+		plan, err := w.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodePlan(plan)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%v\nread back %#v\nwant      %#v", err, got, want)
 		}
 	})
 }

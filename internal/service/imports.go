@@ -695,6 +695,7 @@ func newPlanWriter() (*planWriter, error) {
 		return nil, err
 	}
 	w.enc = json.NewEncoder(w.zw)
+	w.enc.SetEscapeHTML(false) // a plan is not HTML; its reader reads & and < as they are
 	w.zw.Write([]byte{'['})
 	return w, nil
 }

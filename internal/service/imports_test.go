@@ -135,8 +135,13 @@ func checkGolden(t *testing.T, name, got string) {
 
 func (f *importFixture) plan(t *testing.T, ctx context.Context, text string, createTeams bool) *service.ImportPlan {
 	t.Helper()
-	p, err := f.svc.PlanImport(ctx, service.ImportInput{FileName: "users.csv", File: strings.NewReader(text),
+	return f.planInput(t, ctx, service.ImportInput{FileName: "users.csv", File: strings.NewReader(text),
 		CreateTeams: createTeams})
+}
+
+func (f *importFixture) planInput(t *testing.T, ctx context.Context, in service.ImportInput) *service.ImportPlan {
+	t.Helper()
+	p, err := f.svc.PlanImport(ctx, in)
 	if err != nil {
 		t.Fatalf("PlanImport: %v", err)
 	}
@@ -606,12 +611,7 @@ func TestPlanImportCommit(t *testing.T) {
 		owner := f.as(f.owner)
 		commit := func(text string) *service.ImportPlan {
 			t.Helper()
-			p, err := f.svc.PlanImport(owner, service.ImportInput{FileName: "users.csv", File: strings.NewReader(text),
-				Commit: true})
-			if err != nil {
-				t.Fatalf("PlanImport: %v", err)
-			}
-			return p
+			return f.planInput(t, owner, service.ImportInput{FileName: "users.csv", File: strings.NewReader(text), Commit: true})
 		}
 		org, err := f.svc.Org(owner)
 		if err != nil {

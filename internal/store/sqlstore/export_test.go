@@ -1,5 +1,11 @@
 package sqlstore
 
+import (
+	"context"
+
+	"github.com/muster-app/muster/internal/muster"
+)
+
 // SetSelectiveLimit changes how few matches make FindUsers start from them,
 // so that a small fixture takes every query shape, and returns a function
 // that restores it.
@@ -37,4 +43,12 @@ func PragmaOnPools(db *DB, name string) (read, bulk int64, err error) {
 		err = db.bulk.QueryRow(`PRAGMA ` + name).Scan(&bulk)
 	}
 	return read, bulk, err
+}
+
+// FindUsersArgs returns the arguments FindUsers sends for f, the dialect's
+// marks (Dialect.PlanEachRun) included.
+func FindUsersArgs(ctx context.Context, db *DB, f muster.UserFilter) ([]any, error) {
+	tx := &Tx{conn: db.read, stmts: db.readStmts, dialect: &db.dialect}
+	_, args, err := tx.findUsersQuery(ctx, f)
+	return args, err
 }
