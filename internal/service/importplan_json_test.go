@@ -78,3 +78,13 @@ func TestParsePlanRowDeclines(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// decodePlan reads every row of a stored plan.
+func decodePlan(data []byte) ([]*ImportRow, error) {
+	var rows []*ImportRow
+	err := eachPlanRow(data, func(r *ImportRow) error {
+		rows = append(rows, r)
+		return nil
+	})
+	return rows, err
+}

@@ -313,11 +313,7 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 			plan.NotCommitted = muster.Errorf(muster.EINVALID, "%s", why)
 			return nil
 		}
-		rows, err := decodePlan(plan.rows)
-		if err != nil {
-			return err
-		}
-		err = queuePlan(ctx, tx, a, plan, rows)
+		err = queuePlan(ctx, tx, a, plan, plan.rows)
 		if code := muster.ErrorCode(err); code == muster.ECONFLICT || code == muster.ESEATS {
 			plan.NotCommitted, err = err, nil // nothing was written: the plan stays, a dry run
 		}
@@ -383,21 +379,39 @@ func (e *fileEmails) add(email string, line int) {
 	}
 }
 
-// planImport says what each row does to the actor's org as it is in tx:
-// the rows of a stored plan, planned again when it is committed.
-func planImport(ctx context.Context, tx muster.Tx, a *actor, rows []*ImportRow, createTeams bool) (*ImportSummary, error) {
+// replanImport plans the rows of a stored plan again, as the actor's org
+// is in tx, and refuses (ECONFLICT) when a row would now do other than
+// the plan says. Like the dry run it reads the rows twice, a row at a
+// time: for their emails, whose users it reads in bulk, then to plan each.
+func replanImport(ctx context.Context, tx muster.Tx, a *actor, plan []byte, createTeams bool) (*ImportSummary, error) {
 	emails := newFileEmails()
-	for _, r := range rows {
+	err := eachPlanRow(plan, func(r *ImportRow) error {
 		emails.add(r.Email, r.Line)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	p, err := newPlanner(ctx, tx, a, emails, createTeams)
 	if err != nil {
 		return nil, err
 	}
 	var counts ImportCounts
-	for i, r := range rows {
+	var changed planChanges
+	i := 0
+	err = eachPlanRow(plan, func(r *ImportRow) error {
+		planned := r.Action
 		p.plan(r, emails.keys[i])
+		i++
 		*counts.ptr(r.Action)++
+		changed.note(r, planned)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := changed.err(); err != nil {
+		return nil, err
 	}
 	return p.summary(counts), nil
 }
@@ -763,16 +777,6 @@ func eachPlanRow(data []byte, fn func(*ImportRow) error) error {
 	}
 }
 
-// decodePlan reads every row of a stored plan.
-func decodePlan(data []byte) ([]*ImportRow, error) {
-	var rows []*ImportRow
-	err := eachPlanRow(data, func(r *ImportRow) error {
-		rows = append(rows, r)
-		return nil
-	})
-	return rows, err
-}
-
 // importPlan decodes a stored import's summary and result.
 func importPlan(imp *muster.Import) (*ImportPlan, error) {
 	p := &ImportPlan{Import: imp}
@@ -935,11 +939,7 @@ func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, erro
 		if err != nil {
 			return err
 		}
-		rows, err := decodePlan(data)
-		if err != nil {
-			return err
-		}
-		return queuePlan(ctx, tx, a, p, rows)
+		return queuePlan(ctx, tx, a, p, data)
 	})
 	return p, err
 }
@@ -951,16 +951,9 @@ func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, erro
 // once: two imports racing for the last seats never both get them. The
 // teams to be created on commit are created here. Its refusals (ECONFLICT,
 // ESEATS) come before it writes anything.
-func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, rows []*ImportRow) error {
-	planned := make([]ImportAction, len(rows))
-	for i, r := range rows {
-		planned[i] = r.Action
-	}
-	sum, err := planImport(ctx, tx, a, rows, p.CreateTeams)
+func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, plan []byte) error {
+	sum, err := replanImport(ctx, tx, a, plan, p.CreateTeams)
 	if err != nil {
-		return err
-	}
-	if err := comparePlans(planned, rows); err != nil {
 		return err
 	}
 	if ok, err := tx.TakeSeats(ctx, a.orgID, sum.SeatsNeeded); err != nil {
@@ -996,26 +989,36 @@ func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, rows []*Im
 	return nil
 }
 
-// comparePlans refuses a plan whose rows now do other than the dry run
-// said.
-func comparePlans(planned []ImportAction, rows []*ImportRow) error {
-	var changed []string
-	n := 0
-	for i, r := range rows {
-		if r.Action != planned[i] {
-			n++
-			if len(changed) < 3 {
-				changed = append(changed, fmt.Sprintf("row %d (%s) would now %s instead of %s", r.Line, r.Email,
-					actionVerb(r.Action), actionVerb(planned[i])))
-			}
-		}
+// planChanges are the rows of a plan that would now do other than the
+// dry run said.
+type planChanges struct {
+	n     int
+	first []string // the first few, in words
+}
+
+// note notes the row r if it would now do other than planned.
+func (c *planChanges) note(r *ImportRow, planned ImportAction) {
+	if r.Action == planned {
+		return
 	}
-	if n == 0 {
+	c.n++
+	if len(c.first) < 3 {
+		c.first = append(c.first, fmt.Sprintf("row %d (%s) would now %s instead of %s", r.Line, r.Email,
+			actionVerb(r.Action), actionVerb(planned)))
+	}
+}
+
+// err refuses the plan if any row changed.
+func (c *planChanges) err() error {
+	if c.n == 0 {
 		return nil
 	}
+	more := ""
+	if c.n > len(c.first) {
+		more = fmt.Sprintf(", and %d more", c.n-len(c.first))
+	}
 	return muster.Errorf(muster.ECONFLICT, "The organization changed since this dry run: %s%s. "+
-		"Nothing was imported; upload the file again for a new dry run.", strings.Join(changed, "; "),
-		map[bool]string{true: fmt.Sprintf(", and %d more", n-len(changed)), false: ""}[n > len(changed)])
+		"Nothing was imported; upload the file again for a new dry run.", strings.Join(c.first, "; "), more)
 }
 
 func actionVerb(a ImportAction) string {
@@ -1103,11 +1106,6 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 	if err != nil {
 		return err
 	}
-	rows, err := decodePlan(data)
-	if err != nil {
-		return err
-	}
-	data = nil
 	parent := importContext(ctx, imp)
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -1135,12 +1133,18 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 			}
 		}
 	}()
-	batches := make(chan int)
+	// The plan's rows are read as the batches go, so that the job holds a
+	// few batches in memory, not the whole file.
+	type batch struct {
+		from int
+		rows []*ImportRow
+	}
+	batches := make(chan batch)
 	var wg sync.WaitGroup
 	for range importWorkers {
 		wg.Go(func() {
-			for from := range batches {
-				if err := s.applyImportBatch(ctx, imp, rows, from); err != nil && !errors.Is(err, errBatchDone) {
+			for b := range batches {
+				if err := s.applyImportBatch(ctx, imp, b.rows, b.from); err != nil && !errors.Is(err, errBatchDone) {
 					cancel(err)
 				}
 			}
@@ -1150,16 +1154,31 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 	for _, from := range done {
 		isDone[from] = true
 	}
-feed:
-	for from := 0; from < len(rows); from += importBatch {
-		if isDone[from] {
-			continue
+	next := batch{}
+	send := func() error {
+		b := next
+		next = batch{from: b.from + len(b.rows)}
+		if isDone[b.from] {
+			return nil
 		}
 		select {
-		case batches <- from:
+		case batches <- b:
+			return nil
 		case <-ctx.Done():
-			break feed
+			return ctx.Err()
 		}
+	}
+	err = eachPlanRow(data, func(r *ImportRow) error {
+		if next.rows = append(next.rows, r); len(next.rows) == importBatch {
+			return send()
+		}
+		return nil
+	})
+	if err == nil && len(next.rows) > 0 {
+		err = send()
+	}
+	if err != nil && ctx.Err() == nil {
+		cancel(err) // the plan could not be read
 	}
 	close(batches)
 	wg.Wait()
@@ -1181,7 +1200,8 @@ func importContext(ctx context.Context, imp *muster.Import) context.Context {
 	return muster.NewContext(ctx, muster.Principal{UserID: imp.RequestedBy, OrgID: imp.OrgID, Origin: importOrigin(imp.ID)})
 }
 
-// applyImportBatch applies the batch of rows that starts at from: all its
+// applyImportBatch applies the batch rows, which starts at the plan's row
+// from: all its
 // rows at once, or, when a row's writes failed, again a row at a time
 // (runImportBatch).
 func (s *Service) applyImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int) error {
@@ -1202,7 +1222,6 @@ func (s *Service) applyImportBatch(ctx context.Context, imp *muster.Import, rows
 // Savepoints cost SQLite a journal of each page a row writes, and such
 // rows are rare after the commit's check.
 func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows []*ImportRow, from int, careful bool) error {
-	to := min(from+importBatch, len(rows))
 	return s.update(ctx, func(tx *txn) error {
 		if err := tx.ClaimImportBatch(ctx, imp.ID, from); muster.ErrorCode(err) == muster.ECONFLICT {
 			return errBatchDone
@@ -1219,9 +1238,9 @@ func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows [
 			return err
 		}
 		teams := teamIndex(teamList)
-		b := &muster.ImportBatch{FirstRow: from, Rows: to - from}
+		b := &muster.ImportBatch{FirstRow: from, Rows: len(rows)}
 		tx.bulkMail, tx.bulk = true, &bulkReads{}
-		for _, r := range rows[from:to] {
+		for _, r := range rows {
 			if r.Action == ImportInvite || r.Action == ImportReinvite {
 				tx.reservedSeats++ // the commit reserved a seat for each
 			}
@@ -1229,7 +1248,7 @@ func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows [
 		reserved := tx.reservedSeats
 		refused := map[*ImportRow]error{}
 		if careful {
-			for _, r := range rows[from:to] {
+			for _, r := range rows {
 				before := tx.reservedSeats
 				var rowRefused map[*ImportRow]error
 				err := tx.Savepoint(ctx, func() error {
@@ -1247,13 +1266,13 @@ func (s *Service) runImportBatch(ctx context.Context, imp *muster.Import, rows [
 			}
 		} else {
 			var err error
-			if refused, err = s.applyImportRows(ctx, tx, a, rows[from:to], teams); muster.ErrorCode(err) == muster.EINTERNAL {
+			if refused, err = s.applyImportRows(ctx, tx, a, rows, teams); muster.ErrorCode(err) == muster.EINTERNAL {
 				return err
 			} else if err != nil {
 				return errRowRefused
 			}
 		}
-		for _, r := range rows[from:to] {
+		for _, r := range rows {
 			if why, ok := refused[r]; ok {
 				b.Failed++
 				cells, _ := json.Marshal(r.Cells)
