@@ -9,6 +9,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
 
@@ -162,7 +163,7 @@ func TestPasswordReset(t *testing.T) {
 				t.Fatalf("RequestPasswordReset(%s) = %v; want the same quiet answer for every email", email, err)
 			}
 		}
-		msgs := outboxMessages(t, db, f.org.ID)
+		msgs := storetest.Outbox(t, db, f.org.ID)
 		if len(msgs) != before+1 || msgs[0].To != u.Email {
 			t.Fatalf("reset emails: %d new, newest to %s; want exactly one, to the active user", len(msgs)-before, msgs[0].To)
 		}
@@ -187,7 +188,7 @@ func TestPasswordReset(t *testing.T) {
 		if err := f.svc.RequestPasswordReset(ctx, u.Email, browser); err != nil {
 			t.Fatal(err)
 		}
-		msgs = outboxMessages(t, db, f.org.ID)
+		msgs = storetest.Outbox(t, db, f.org.ID)
 		link = msgs[0].Text[strings.Index(msgs[0].Text, resetPrefix):]
 		token = strings.Fields(link)[0][len(resetPrefix):]
 		f.clock.Advance(61 * time.Minute)
@@ -196,20 +197,6 @@ func TestPasswordReset(t *testing.T) {
 	})
 }
 
-func outboxMessages(t *testing.T, db *sqlstore.DB, orgID int64) []*muster.OutboxMessage {
-	t.Helper()
-	var msgs []*muster.OutboxMessage
-	err := db.View(context.Background(), func(tx muster.Tx) error {
-		var err error
-		msgs, err = tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: orgID, Limit: 1000})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msgs
-}
-
 func outboxCount(t *testing.T, db *sqlstore.DB, orgID int64) int {
-	return len(outboxMessages(t, db, orgID))
+	return len(storetest.Outbox(t, db, orgID))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 // orgState is what an organization looks like from the outside: its users
@@ -80,7 +81,7 @@ func (f *fixture) state(t *testing.T) orgState {
 		s.LastAuditID = events[0].ID
 	}
 
-	s.Outbox = len(outboxMessages(t, f.db, f.org.ID))
+	s.Outbox = len(storetest.Outbox(t, f.db, f.org.ID))
 
 	if org.EmailAtScale {
 		perms, err := f.svc.SendAsPermissions(ctx)

@@ -12,6 +12,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 func TestInvitationAcceptedOnce(t *testing.T) {
@@ -117,7 +118,7 @@ func TestResendSupersedesOldLinks(t *testing.T) {
 		}
 		// Each resend queued an email.
 		var to int
-		for _, m := range outboxMessages(t, f.db, f.org.ID) {
+		for _, m := range storetest.Outbox(t, f.db, f.org.ID) {
 			if m.To == u.Email {
 				to++
 			}

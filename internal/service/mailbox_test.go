@@ -7,6 +7,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 func TestMailboxIsTheOwnersOnly(t *testing.T) {
@@ -84,7 +85,7 @@ func TestResetLinksNeverInTheMailbox(t *testing.T) {
 		if err := f.svc.CheckPasswordReset(context.Background(), token); err != nil {
 			t.Fatalf("the link itself no longer works: %v", err)
 		}
-		for _, m := range outboxMessages(t, db, f.org.ID) {
+		for _, m := range storetest.Outbox(t, db, f.org.ID) {
 			if m.ID == reset.ID && !strings.Contains(m.Text, token) {
 				t.Fatal("the email the sender reads has lost its link")
 			}

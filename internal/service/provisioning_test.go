@@ -14,6 +14,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 // scim creates a SCIM token as the Owner and returns a context in which it
@@ -185,7 +186,7 @@ func TestProvisionedEmailChange(t *testing.T) {
 		if _, err := f.acceptLink(link); muster.ErrorCode(err) != muster.EGONE {
 			t.Fatalf("the invitation sent to the old address: %v; want it gone", err)
 		}
-		msgs := outboxMessages(t, f.db, f.org.ID)
+		msgs := storetest.Outbox(t, f.db, f.org.ID)
 		if msgs[0].To != newAddr || !strings.Contains(msgs[0].Text, "/invitations/") {
 			t.Fatalf("newest email is %q to %s; want an invitation to %s", msgs[0].Subject, msgs[0].To, newAddr)
 		}

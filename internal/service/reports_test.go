@@ -10,6 +10,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
 
@@ -39,7 +40,7 @@ func TestUserListReport(t *testing.T) {
 		if ran, err := f.svc.RunNextReport(ctx); err != nil || ran {
 			t.Fatalf("RunNextReport after the report finished = %v, %v; want nothing to run", ran, err)
 		}
-		msgs := outboxMessages(t, db, f.org.ID)
+		msgs := storetest.Outbox(t, db, f.org.ID)
 		if len(msgs) != before+1 || msgs[0].To != admin.Email || !strings.Contains(msgs[0].Text, web.NewLinks("https://muster.example.com").ReportDownload(r.ID)) {
 			t.Fatalf("want one email to the requester with the link; newest: %+v", msgs[0])
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
 // resetToken asks for a password reset for email and returns the token of
@@ -17,7 +18,7 @@ func (f *fixture) resetToken(t *testing.T, email string) string {
 	if err := f.svc.RequestPasswordReset(context.Background(), email, browser); err != nil {
 		t.Fatal(err)
 	}
-	msgs := outboxMessages(t, f.db, f.org.ID)
+	msgs := storetest.Outbox(t, f.db, f.org.ID)
 	i := strings.Index(msgs[0].Text, resetPrefix)
 	if msgs[0].To != email || i < 0 {
 		t.Fatalf("newest email is %q to %s; want a reset link to %s", msgs[0].Subject, msgs[0].To, email)

@@ -20,6 +20,7 @@ import (
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
 
@@ -213,7 +214,7 @@ func TestTwoStepRecoveryCodes(t *testing.T) {
 		if n := countActions(t, f, muster.ActionTwoStepRecoveryCodeUsed); n != 1 {
 			t.Fatalf("%d recovery_code_used events; want 1", n)
 		}
-		msgs := outboxMessages(t, db, f.org.ID)
+		msgs := storetest.Outbox(t, db, f.org.ID)
 		if len(msgs) != mails+1 || msgs[0].To != u.Email || !strings.Contains(msgs[0].Text, "9 of your recovery codes are left") {
 			t.Fatalf("newest email %q to %s; want the recovery code's notice to %s", msgs[0].Subject, msgs[0].To, u.Email)
 		}
@@ -365,7 +366,7 @@ func TestResetTwoStepRules(t *testing.T) {
 		mails := outboxCount(t, db, f.org.ID)
 		e := f.changed(t, func() error { _, err := f.svc.ResetTwoStep(f.as(admin), manager.ID); return err })
 		wantEvent(t, e, muster.ActionTwoStepReset, admin, muster.TargetUser, manager.ID)
-		msgs := outboxMessages(t, db, f.org.ID)
+		msgs := storetest.Outbox(t, db, f.org.ID)
 		if len(msgs) != mails+1 || msgs[0].To != manager.Email || !strings.Contains(msgs[0].Text, "reset your two-step verification") {
 			t.Fatalf("newest email %q to %s; want the reset's notice to %s", msgs[0].Subject, msgs[0].To, manager.Email)
 		}

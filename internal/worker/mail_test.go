@@ -130,14 +130,9 @@ func TestSenderGivesUpAfterMaxAgeAndKeepsTheMessage(t *testing.T) {
 			}
 			c.Advance(time.Hour)
 		}
-		var msgs []*muster.OutboxMessage
-		err := db.View(context.Background(), func(tx muster.Tx) error {
-			var err error
-			msgs, err = tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: 1, Limit: 10})
-			return err
-		})
-		if err != nil || len(msgs) != 1 {
-			t.Fatalf("outbox = %v, %v; want the one message kept", msgs, err)
+		msgs := storetest.Outbox(t, db, 1)
+		if len(msgs) != 1 {
+			t.Fatalf("outbox = %v; want the one message kept", msgs)
 		}
 		m := msgs[0]
 		if m.FailedAt.IsZero() || !m.SentAt.IsZero() || !strings.Contains(m.LastError, "try again later") {
@@ -215,21 +210,6 @@ func queueMessages(t *testing.T, db *sqlstore.DB, c *fakeClock, orgID int64, n i
 	return ids
 }
 
-// outbox returns the org's outbox, newest first.
-func outbox(t *testing.T, db *sqlstore.DB, orgID int64) []*muster.OutboxMessage {
-	t.Helper()
-	var msgs []*muster.OutboxMessage
-	err := db.View(context.Background(), func(tx muster.Tx) error {
-		var err error
-		msgs, err = tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: orgID, Limit: 1000})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msgs
-}
-
 // A batch shares one connection, and a recipient the relay refuses fails
 // alone: the others of the batch are delivered and recorded as sent.
 func TestSenderRefusedRecipientFailsAlone(t *testing.T) {
@@ -247,7 +227,7 @@ func TestSenderRefusedRecipientFailsAlone(t *testing.T) {
 		if got := len(srv.Messages()); got != 5 {
 			t.Fatalf("%d messages arrived; want 5 (all but the refused one)", got)
 		}
-		for _, m := range outbox(t, db, 1) {
+		for _, m := range storetest.Outbox(t, db, 1) {
 			refused := m.To == "p2@example.com"
 			if sent := !m.SentAt.IsZero(); sent == refused {
 				t.Errorf("message to %s: sent %v; want sent only if not refused", m.To, m.SentAt)
@@ -289,7 +269,7 @@ func TestSenderDrainsDeepOutboxOnce(t *testing.T) {
 		if len(msgs) != n+1 {
 			t.Fatalf("%d messages arrived; want %d", len(msgs), n+1)
 		}
-		for _, m := range outbox(t, db, 1) {
+		for _, m := range storetest.Outbox(t, db, 1) {
 			if m.SentAt.IsZero() {
 				t.Fatalf("message to %s is not recorded as sent", m.To)
 			}

@@ -41,7 +41,7 @@ type Server struct {
 	fail bool
 	// refused are recipients the server refuses for good.
 	refused map[string]bool
-	recv chan struct{}
+	recv    chan struct{}
 }
 
 // Start starts a server on a free port, stopped when the test ends.

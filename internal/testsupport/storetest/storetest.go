@@ -20,6 +20,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema set-up
 
+	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
@@ -163,4 +164,20 @@ func redact(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// Outbox returns the org's queued and sent email, newest first (up to
+// 1,000 messages).
+func Outbox(tb testing.TB, db *sqlstore.DB, orgID int64) []*muster.OutboxMessage {
+	tb.Helper()
+	var msgs []*muster.OutboxMessage
+	err := db.View(context.Background(), func(tx muster.Tx) error {
+		var err error
+		msgs, err = tx.FindOutboxMessages(context.Background(), muster.OutboxFilter{OrgID: orgID, Limit: 1000})
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return msgs
 }
