@@ -420,12 +420,8 @@ func (s *Service) BeginPasskeyEnrolment(ctx context.Context, token, name string)
 	}
 	var out *PasskeyOptions
 	err := s.update(ctx, func(tx *txn) error {
-		ch, u, err := liveChallenge(ctx, tx, token)
+		ch, u, err := lockedChallenge(ctx, tx, token)
 		if err != nil {
-			return err
-		}
-		// Locked: the limit on ceremonies holds under concurrency.
-		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
 			return err
 		}
 		if err := enrolsWithoutFactor(ctx, tx, u); err != nil {
@@ -458,11 +454,8 @@ func (s *Service) FinishPasskeyEnrolment(ctx context.Context, token, ceremony st
 	)
 	err := s.update(ctx, func(tx *txn) error {
 		out, refusal = nil, nil
-		ch, u, err := liveChallenge(ctx, tx, token)
+		ch, u, err := lockedChallenge(ctx, tx, token)
 		if err != nil {
-			return err
-		}
-		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
 			return err
 		}
 		if err := enrolsWithoutFactor(ctx, tx, u); err != nil {
@@ -787,12 +780,8 @@ func (s *Service) RemoveFactorWithPasskey(ctx context.Context, id int64, passwor
 func (s *Service) BeginPasskeySecondStep(ctx context.Context, token string) (*PasskeyOptions, error) {
 	var out *PasskeyOptions
 	err := s.update(ctx, func(tx *txn) error {
-		ch, u, err := liveChallenge(ctx, tx, token)
+		ch, u, err := lockedChallenge(ctx, tx, token)
 		if err != nil {
-			return err
-		}
-		// Locked: the limit on ceremonies holds under concurrency.
-		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
 			return err
 		}
 		out, err = s.beginAssertion(ctx, tx, u, muster.PasskeySignIn, ch.ID)

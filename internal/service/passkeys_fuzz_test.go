@@ -25,7 +25,10 @@ func FuzzPasskeyAnswer(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	opts, _ := json.Marshal(creation.Response)
+	opts, err := json.Marshal(creation.Response)
+	if err != nil {
+		f.Fatal(err)
+	}
 	auth := webauthntest.New(f)
 	registered := auth.Create(opts, rp.origin)
 	cred, err := s.verifyRegistration(pu, *regData, registered)
@@ -38,7 +41,9 @@ func FuzzPasskeyAnswer(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	opts, _ = json.Marshal(assertion.Response)
+	if opts, err = json.Marshal(assertion.Response); err != nil {
+		f.Fatal(err)
+	}
 	signed := auth.Get(opts, rp.origin)
 
 	f.Add(registered)

@@ -280,6 +280,21 @@ func liveChallenge(ctx context.Context, tx *txn, token string) (*muster.SignInCh
 	return ch, u, nil
 }
 
+// lockedChallenge is liveChallenge with its person read again, locked
+// until the commit: a factor changed, or a ceremony started, at the same
+// time waits for the transaction, so the limits and the last-factor rule
+// hold under concurrency.
+func lockedChallenge(ctx context.Context, tx *txn, token string) (*muster.SignInChallenge, *muster.User, error) {
+	ch, u, err := liveChallenge(ctx, tx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
+		return nil, nil, err
+	}
+	return ch, u, nil
+}
+
 // FindSecondStep reads the pending sign-in of token for its page.
 func (s *Service) FindSecondStep(ctx context.Context, token string) (*SecondStep, error) {
 	var out *SecondStep
@@ -438,12 +453,8 @@ func (s *Service) completeSecondStep(ctx context.Context, token string, remember
 	)
 	err = s.update(ctx, func(tx *txn) error {
 		out, wrong = nil, nil
-		ch, u, err := liveChallenge(ctx, tx, token)
+		ch, u, err := lockedChallenge(ctx, tx, token)
 		if err != nil {
-			return err
-		}
-		// Locked: a factor changed at the same time waits for this.
-		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
 			return err
 		}
 		factors, err := tx.FindUserFactors(ctx, u.ID)
@@ -515,11 +526,8 @@ func (s *Service) finishSecondStep(ctx context.Context, tx *txn, ch *muster.Sign
 func (s *Service) SkipEnrolment(ctx context.Context, token string, c Client) (*SecondStepDone, error) {
 	var out *SecondStepDone
 	err := s.update(ctx, func(tx *txn) error {
-		ch, u, err := liveChallenge(ctx, tx, token)
+		ch, u, err := lockedChallenge(ctx, tx, token)
 		if err != nil {
-			return err
-		}
-		if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
 			return err
 		}
 		step, err := secondStepOf(ctx, tx, ch, u)
