@@ -19,7 +19,8 @@ const (
 
 // Import is a CSV bulk import: its dry run's plan and, once committed, the
 // background job that applies it. Summary, Result and Plan are the
-// service's own encodings; Plan is read only by FindImportPlan.
+// service's own encodings; Plan is written by CreateImport and read
+// back a part at a time by FindImportPlanPart.
 type Import struct {
 	ID          int64
 	OrgID       int64
@@ -78,8 +79,10 @@ type ImportTx interface {
 	// FindImport finds the org's import, without its plan; in a write
 	// transaction it locks it until the commit.
 	FindImport(ctx context.Context, orgID, id int64) (*Import, error)
-	// FindImportPlan returns an import's stored plan.
-	FindImportPlan(ctx context.Context, id int64) ([]byte, error)
+	// FindImportPlanPart returns the part'th part (from 0) of an import's
+	// stored plan, which CreateImport stored in parts; nil past the last.
+	// Joined in order, the parts are the Plan it was created with.
+	FindImportPlanPart(ctx context.Context, id int64, part int) ([]byte, error)
 	// FindImports lists the org's newest limit imports, newest first.
 	FindImports(ctx context.Context, orgID int64, limit int) ([]*Import, error)
 	// QueueImport turns a planned import into a queued one holding seats

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -82,7 +83,7 @@ func TestParsePlanRowDeclines(t *testing.T) {
 // decodePlan reads every row of a stored plan.
 func decodePlan(data []byte) ([]*ImportRow, error) {
 	var rows []*ImportRow
-	err := eachPlanRow(data, func(r *ImportRow) error {
+	err := eachPlanRow(bytes.NewReader(data), func(r *ImportRow) error {
 		rows = append(rows, r)
 		return nil
 	})

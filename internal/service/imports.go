@@ -172,9 +172,9 @@ type ImportPlan struct {
 	*muster.Import
 	Summary ImportSummary
 	Result  ImportResult
-	// rows are the plan's rows as stored (planWriter), which EachRow reads
-	// a row at a time; nil when the plan was read without them.
-	rows []byte
+	// rows opens the plan's rows as stored (planWriter), which EachRow
+	// reads a row at a time; nil when the plan was read without them.
+	rows planRows
 	// NotCommitted says why a plan that ImportInput.Commit asked to commit
 	// was kept as a dry run: the EINVALID (rows with errors, too few
 	// seats), ESEATS or ECONFLICT error that CommitImport gives.
@@ -189,7 +189,7 @@ func (p *ImportPlan) EachRow(fn func(*ImportRow) error) error {
 	if p.rows == nil {
 		return nil
 	}
-	return eachPlanRow(p.rows, fn)
+	return eachPlanRow(p.rows(), fn)
 }
 
 // Committable says why the plan cannot be committed; "" when it can.
@@ -289,7 +289,7 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		sum := p.summary(counts)
 		sum.Header, sum.Delimiter, sum.Notes = head.Header, string(head.Delimiter), head.Notes
 		plan = &ImportPlan{Import: &muster.Import{OrgID: a.orgID, RequestedBy: a.id(), Status: muster.ImportPlanned,
-			FileName: fileName, CreateTeams: in.CreateTeams, RowsTotal: i}, Summary: *sum, rows: rows}
+			FileName: fileName, CreateTeams: in.CreateTeams, RowsTotal: i, Plan: rows}, Summary: *sum, rows: planInMemory(rows)}
 		return nil
 	})
 	if err != nil {
@@ -298,7 +298,6 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 	if plan.Import.Summary, err = encodeJSON(plan.Summary); err != nil {
 		return nil, err
 	}
-	plan.Import.Plan = plan.rows
 	err = s.update(ctx, func(tx *txn) error {
 		a, err := loadImporter(ctx, tx)
 		if err != nil {
@@ -319,7 +318,7 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		}
 		return err
 	})
-	plan.Import.Plan = nil
+	plan.Import.Plan = nil // stored; the rows are read from plan.rows
 	return plan, err
 }
 
@@ -383,9 +382,9 @@ func (e *fileEmails) add(email string, line int) {
 // is in tx, and refuses (ECONFLICT) when a row would now do other than
 // the plan says. Like the dry run it reads the rows twice, a row at a
 // time: for their emails, whose users it reads in bulk, then to plan each.
-func replanImport(ctx context.Context, tx muster.Tx, a *actor, plan []byte, createTeams bool) (*ImportSummary, error) {
+func replanImport(ctx context.Context, tx muster.Tx, a *actor, plan planRows, createTeams bool) (*ImportSummary, error) {
 	emails := newFileEmails()
-	err := eachPlanRow(plan, func(r *ImportRow) error {
+	err := eachPlanRow(plan(), func(r *ImportRow) error {
 		emails.add(r.Email, r.Line)
 		return nil
 	})
@@ -399,7 +398,7 @@ func replanImport(ctx context.Context, tx muster.Tx, a *actor, plan []byte, crea
 	var counts ImportCounts
 	var changed planChanges
 	i := 0
-	err = eachPlanRow(plan, func(r *ImportRow) error {
+	err = eachPlanRow(plan(), func(r *ImportRow) error {
 		planned := r.Action
 		p.plan(r, emails.keys[i])
 		i++
@@ -428,22 +427,36 @@ func newPlanner(ctx context.Context, tx muster.Tx, a *actor, emails *fileEmails,
 	if err != nil {
 		return nil, err
 	}
-	users, err := tx.FindUsersByEmails(ctx, a.orgID, emails.unique)
-	if err != nil {
-		return nil, err
-	}
 	p := &planner{a: a, org: org, teams: teamIndex(teamList), createTeams: createTeams, missing: map[string]string{},
 		mine: map[string]*muster.User{}, elsewhere: map[string]bool{}, firstLine: emails.firstLine,
 		shared: map[string][]string{}}
-	for _, u := range users {
+	err = eachUserByEmail(ctx, tx, a.orgID, emails.unique, func(u *muster.User) {
 		key := muster.NormalizeEmail(u.Email)
 		if u.OrgID == a.orgID {
 			p.mine[key] = u
 		} else {
 			p.elsewhere[key] = true
 		}
+	})
+	return p, err
+}
+
+// eachUserByEmail calls fn with each user of the emails (muster.Tx's
+// FindUsersByEmails: the org's, and other orgs' live ones), asking about
+// emailChunk emails at a time: SQLite holds a statement's list and its
+// parse in memory while it runs (11 MiB for a file's 100,000 emails at
+// once), and PostgreSQL plans each list by its size.
+func eachUserByEmail(ctx context.Context, tx muster.Tx, orgID int64, emails []string, fn func(*muster.User)) error {
+	for chunk := range slices.Chunk(emails, emailChunk) {
+		users, err := tx.FindUsersByEmails(ctx, orgID, chunk)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			fn(u)
+		}
 	}
-	return p, nil
+	return nil
 }
 
 // summary is what the planned rows, counted, need of the org.
@@ -738,12 +751,58 @@ func (w *planWriter) close() ([]byte, error) {
 	return w.buf.Bytes(), nil
 }
 
+// planRows opens a plan's rows as planWriter wrote them, from the
+// beginning, each time it is called.
+type planRows func() io.Reader
+
+// planInMemory is the plan rows, which a dry run has just written.
+func planInMemory(rows []byte) planRows {
+	return func() io.Reader { return bytes.NewReader(rows) }
+}
+
+// storedPlan is the stored plan of import id, read a part at a time
+// (muster.ImportTx.FindImportPlanPart), each part in a read of its own:
+// the plan does not change once its dry run has stored it, and a read that
+// lasted as long as an import's job would hold SQLite's WAL back.
+func (s *Service) storedPlan(ctx context.Context, id int64) planRows {
+	return func() io.Reader { return &planPartsReader{ctx: ctx, store: s.store, id: id} }
+}
+
+type planPartsReader struct {
+	ctx   context.Context
+	store muster.Store
+	id    int64
+	next  int    // the part to read next
+	part  []byte // what is left of the part read last
+	ended bool   // past the last part
+}
+
+func (r *planPartsReader) Read(p []byte) (int, error) {
+	for len(r.part) == 0 {
+		if r.ended {
+			return 0, io.EOF
+		}
+		err := r.store.ViewBulk(r.ctx, func(tx muster.Tx) error {
+			var err error
+			r.part, err = tx.FindImportPlanPart(r.ctx, r.id, r.next)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		r.ended, r.next = r.part == nil, r.next+1
+	}
+	n := copy(p, r.part)
+	r.part = r.part[n:]
+	return n, nil
+}
+
 // eachPlanRow calls fn with each row of a stored plan, decoded one at a
 // time. The writer puts each row on a line of its own (json.Encoder ends
 // each value with a newline and escapes those inside strings), after the
-// array's [ or a comma.
-func eachPlanRow(data []byte, fn func(*ImportRow) error) error {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
+// array's [ or a comma. A plan cut short is an error (gzip's own check).
+func eachPlanRow(plan io.Reader, fn func(*ImportRow) error) error {
+	zr, err := gzip.NewReader(plan)
 	if err != nil {
 		return fmt.Errorf("import plan: %w", err)
 	}
@@ -826,8 +885,8 @@ func (s *Service) FindImport(ctx context.Context, id int64, withRows bool) (*Imp
 		if p, err = withProgress(ctx, tx, p); err != nil || !withRows {
 			return err
 		}
-		p.rows, err = tx.FindImportPlan(ctx, imp.ID)
-		return err
+		p.rows = s.storedPlan(ctx, imp.ID)
+		return nil
 	})
 	return p, err
 }
@@ -935,11 +994,7 @@ func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, erro
 		if why := p.Committable(); why != "" {
 			return muster.Errorf(muster.EINVALID, "%s", why)
 		}
-		data, err := tx.FindImportPlan(ctx, imp.ID)
-		if err != nil {
-			return err
-		}
-		return queuePlan(ctx, tx, a, p, data)
+		return queuePlan(ctx, tx, a, p, s.storedPlan(ctx, imp.ID))
 	})
 	return p, err
 }
@@ -951,7 +1006,7 @@ func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, erro
 // once: two imports racing for the last seats never both get them. The
 // teams to be created on commit are created here. Its refusals (ECONFLICT,
 // ESEATS) come before it writes anything.
-func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, plan []byte) error {
+func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, plan planRows) error {
 	sum, err := replanImport(ctx, tx, a, plan, p.CreateTeams)
 	if err != nil {
 		return err
@@ -1093,13 +1148,9 @@ var errRowRefused = errors.New("import: a row was refused")
 var errBatchDone = errors.New("import: the batch was applied already")
 
 func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
-	var data []byte
 	var done []int
 	err := s.store.ViewBulk(ctx, func(tx muster.Tx) error {
 		var err error
-		if data, err = tx.FindImportPlan(ctx, imp.ID); err != nil {
-			return err
-		}
 		done, err = tx.FindImportBatches(ctx, imp.ID)
 		return err
 	})
@@ -1168,7 +1219,7 @@ func (s *Service) runImport(ctx context.Context, imp *muster.Import) error {
 			return ctx.Err()
 		}
 	}
-	err = eachPlanRow(data, func(r *ImportRow) error {
+	err = eachPlanRow(s.storedPlan(ctx, imp.ID)(), func(r *ImportRow) error {
 		if next.rows = append(next.rows, r); len(next.rows) == importBatch {
 			return send()
 		}

@@ -218,18 +218,15 @@ func readInviteFacts(ctx context.Context, tx *txn, orgID int64, ins []InviteInpu
 	}
 	slices.Sort(emails)
 	emails = slices.Compact(emails)
-	for chunk := range slices.Chunk(emails, emailChunk) {
-		users, err := tx.FindUsersByEmails(ctx, orgID, chunk)
-		if err != nil {
-			return nil, err
+	err = eachUserByEmail(ctx, tx, orgID, emails, func(u *muster.User) {
+		if u.OrgID == orgID {
+			f.records[muster.NormalizeEmail(u.Email)] = u
+		} else {
+			f.elsewhere[muster.NormalizeEmail(u.Email)] = u
 		}
-		for _, u := range users {
-			if u.OrgID == orgID {
-				f.records[muster.NormalizeEmail(u.Email)] = u
-			} else {
-				f.elsewhere[muster.NormalizeEmail(u.Email)] = u
-			}
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	// The org's earlier records are read again, locked, before the emails
 	// are judged free: judged on a record read unlocked, an invitation
