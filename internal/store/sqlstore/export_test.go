@@ -52,3 +52,26 @@ func FindUsersArgs(ctx context.Context, db *DB, f muster.UserFilter) ([]any, err
 	_, args, err := tx.findUsersQuery(ctx, f)
 	return args, err
 }
+
+// Memberships reads a user's primary and secondary teams from the
+// memberships table itself, not the users row's teams column.
+func Memberships(db *DB, userID int64) (primary int64, secondaries []int64, err error) {
+	rows, err := db.read.Query(`SELECT team_id, kind FROM memberships WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var kind string
+		if err := rows.Scan(&id, &kind); err != nil {
+			return 0, nil, err
+		}
+		if kind == "primary" {
+			primary = id
+		} else {
+			secondaries = append(secondaries, id)
+		}
+	}
+	return primary, secondaries, rows.Err()
+}

@@ -42,7 +42,7 @@ import (
 
 // Version changes whenever the generated data changes, so that an older
 // cached SQLite file is not reused.
-const Version = 5
+const Version = 6
 
 const (
 	// OwnerEmail is the seeded organization's Owner, who has accepted with
@@ -184,7 +184,7 @@ type Data struct {
 var (
 	UserColumns = []string{"id", "org_id", "email", "email_key", "first_name", "last_name", "sort_key",
 		"last_key", "role", "status", "password_hash", "invited_at", "invited_by", "activated_at",
-		"deactivated_at", "last_sign_in_at", "updated_at", "version", "invitation_expires_at"}
+		"deactivated_at", "last_sign_in_at", "updated_at", "version", "invitation_expires_at", "teams"}
 	MembershipColumns = []string{"user_id", "team_id", "kind"}
 	InvitationColumns = []string{"org_id", "user_id", "token_hash", "created_at", "expires_at"}
 )
@@ -329,10 +329,6 @@ func Generate(n int, owner *muster.User, teamIDs []int64) *Data {
 			}
 			lastSignIn = last
 		}
-		d.Users = append(d.Users, []any{id, owner.OrgID, email, muster.NormalizeEmail(email), first, last,
-			muster.SearchKey(first + " " + last), muster.SearchKey(last), string(role), string(status), "",
-			invitedAt, owner.ID, activatedAt, deactivatedAt, lastSignIn, updatedAt, int64(1), invitationExpiresAt})
-
 		primary := pickTeam()
 		d.Memberships = append(d.Memberships, []any{id, primary, "primary"})
 		secondaries := 0
@@ -351,6 +347,10 @@ func Generate(n int, owner *muster.User, teamIDs []int64) *Data {
 			taken = append(taken, t)
 			d.Memberships = append(d.Memberships, []any{id, t, "secondary"})
 		}
+		d.Users = append(d.Users, []any{id, owner.OrgID, email, muster.NormalizeEmail(email), first, last,
+			muster.SearchKey(first + " " + last), muster.SearchKey(last), string(role), string(status), "",
+			invitedAt, owner.ID, activatedAt, deactivatedAt, lastSignIn, updatedAt, int64(1), invitationExpiresAt,
+			sqlstore.TeamList(&muster.User{PrimaryTeamID: primary, SecondaryTeamIDs: taken})})
 
 		if status == muster.StatusPending {
 			hash := sha256.Sum256([]byte("bench invitation " + strconv.FormatInt(id, 10)))
