@@ -274,10 +274,13 @@ func writeJSON(w http.ResponseWriter, status int, v any, etag string) error {
 	if etag == "" {
 		etag = bodyETag(b)
 	}
+	b = append(b, '\n')
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Content-Type", "application/json")
+	// Known length, not chunks: one write fewer for each response.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, err = w.Write(append(b, '\n'))
+	_, err = w.Write(b)
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/muster-app/muster/internal/importcsv"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/resource"
 	"github.com/muster-app/muster/internal/service"
 )
 
@@ -60,8 +61,8 @@ type importJSON struct {
 	Result       *service.ImportResult `json:"result"`
 	LastError    *string               `json:"last_error"`
 	CreatedAt    time.Time             `json:"created_at"`
-	CommittedAt  *time.Time            `json:"committed_at"`
-	FinishedAt   *time.Time            `json:"finished_at"`
+	CommittedAt  *resource.Timestamp   `json:"committed_at"`
+	FinishedAt   *resource.Timestamp   `json:"finished_at"`
 	Rows         []importRowJSON       `json:"rows,omitempty"`
 }
 
@@ -91,13 +92,6 @@ func optional(s string) *string {
 	return &s
 }
 
-func optionalTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -122,8 +116,8 @@ func toImportJSON(p *service.ImportPlan) importJSON {
 		MissingTeams: nonNil(p.Summary.MissingTeams), Committable: p.Committable() == "",
 		Seats: importSeatsJSON{Needed: p.Summary.SeatsNeeded, Free: p.Summary.SeatsFree, Used: p.Summary.SeatsUsed,
 			LicenseTotal: p.Summary.LicenseTotal, Problem: optional(p.Summary.SeatsProblem)},
-		LastError: optional(p.LastError), CreatedAt: p.CreatedAt, CommittedAt: optionalTime(p.CommittedAt),
-		FinishedAt: optionalTime(p.FinishedAt)}
+		LastError: optional(p.LastError), CreatedAt: p.CreatedAt, CommittedAt: resource.Time(p.CommittedAt),
+		FinishedAt: resource.Time(p.FinishedAt)}
 	if p.Status == muster.ImportPlanned {
 		out.Problem = optional(p.Committable())
 	} else {

@@ -306,19 +306,19 @@ func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) erro
 }
 
 type reportJSON struct {
-	ID          int64      `json:"id"`
-	Status      string     `json:"status"`
-	RowsWritten int        `json:"rows_written"`
-	RowsTotal   int        `json:"rows_total"`
-	CreatedAt   time.Time  `json:"created_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-	ExpiresAt   *time.Time `json:"expires_at"`
-	DownloadURL *string    `json:"download_url"`
+	ID          int64               `json:"id"`
+	Status      string              `json:"status"`
+	RowsWritten int                 `json:"rows_written"`
+	RowsTotal   int                 `json:"rows_total"`
+	CreatedAt   time.Time           `json:"created_at"`
+	FinishedAt  *resource.Timestamp `json:"finished_at"`
+	ExpiresAt   *resource.Timestamp `json:"expires_at"`
+	DownloadURL *string             `json:"download_url"`
 }
 
 func toReportJSON(r *muster.Report) reportJSON {
 	j := reportJSON{ID: r.ID, Status: string(r.Status), RowsWritten: r.RowsWritten, RowsTotal: r.RowsTotal,
-		CreatedAt: r.CreatedAt.UTC(), FinishedAt: timePtr(r.FinishedAt), ExpiresAt: timePtr(r.ExpiresAt)}
+		CreatedAt: r.CreatedAt.UTC(), FinishedAt: resource.Time(r.FinishedAt), ExpiresAt: resource.Time(r.ExpiresAt)}
 	if r.Status == muster.ReportDone {
 		u := fmt.Sprintf("/api/v1/reports/%d/download", r.ID)
 		j.DownloadURL = &u

@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/resource"
@@ -12,8 +11,6 @@ import (
 
 // userJSON is a user as the API shows them.
 type userJSON = resource.User
-
-func timePtr(t time.Time) *time.Time { return resource.Time(t) }
 
 func toUserJSON(u *muster.User) userJSON { return resource.FromUser(u) }
 

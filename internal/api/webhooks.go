@@ -34,16 +34,16 @@ type webhookJSON struct {
 	URL         string `json:"url"`
 	Description string `json:"description"`
 	// EventTypes is empty when the endpoint receives every type.
-	EventTypes     []string   `json:"event_types"`
-	Enabled        bool       `json:"enabled"`
-	DisabledReason *string    `json:"disabled_reason"`
-	DisabledAt     *time.Time `json:"disabled_at"`
-	FailingSince   *time.Time `json:"failing_since"`
+	EventTypes     []string            `json:"event_types"`
+	Enabled        bool                `json:"enabled"`
+	DisabledReason *string             `json:"disabled_reason"`
+	DisabledAt     *resource.Timestamp `json:"disabled_at"`
+	FailingSince   *resource.Timestamp `json:"failing_since"`
 	// PreviousSecretUntil is when the secret before the last rotation
 	// stops signing; null when it has.
-	PreviousSecretUntil *time.Time `json:"previous_secret_until"`
-	CreatedAt           time.Time  `json:"created_at"`
-	Version             int64      `json:"version"`
+	PreviousSecretUntil *resource.Timestamp `json:"previous_secret_until"`
+	CreatedAt           time.Time           `json:"created_at"`
+	Version             int64               `json:"version"`
 }
 
 func toWebhookJSON(e *muster.WebhookEndpoint, now time.Time) webhookJSON {
@@ -226,15 +226,15 @@ type deliveryJSON struct {
 	ID int64 `json:"id"`
 	// WebhookID is the event's webhook-id header, the same on every
 	// attempt.
-	WebhookID     string     `json:"webhook_id"`
-	EventType     string     `json:"event_type"`
-	State         string     `json:"state"`
-	Attempts      int        `json:"attempts"`
-	CreatedAt     time.Time  `json:"created_at"`
-	LastAttemptAt *time.Time `json:"last_attempt_at"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	LastStatus    *int       `json:"last_status"`
-	LastError     string     `json:"last_error"`
+	WebhookID     string              `json:"webhook_id"`
+	EventType     string              `json:"event_type"`
+	State         string              `json:"state"`
+	Attempts      int                 `json:"attempts"`
+	CreatedAt     time.Time           `json:"created_at"`
+	LastAttemptAt *resource.Timestamp `json:"last_attempt_at"`
+	NextAttemptAt *resource.Timestamp `json:"next_attempt_at"`
+	LastStatus    *int                `json:"last_status"`
+	LastError     string              `json:"last_error"`
 }
 
 func toDeliveryJSON(d *muster.WebhookDelivery) deliveryJSON {
