@@ -51,6 +51,15 @@ func freePort(t testing.TB) string {
 // serve starts muster serve with args and waits until it is ready.
 func serve(t testing.TB, args ...string) *server {
 	t.Helper()
+	s := start(t, args...)
+	s.waitReady()
+	return s
+}
+
+// start starts muster serve with args and returns at once: its background
+// jobs may run before it answers requests.
+func start(t testing.TB, args ...string) *server {
+	t.Helper()
 	addr := freePort(t)
 	s := &server{t: t, URL: "http://" + addr, logs: &testsupport.Buffer{}}
 	s.cmd = exec.Command(testsupport.Muster(t), append([]string{"serve", "--addr", addr, "--base-url", s.URL}, args...)...)
@@ -68,18 +77,23 @@ func serve(t testing.TB, args ...string) *server {
 			t.Logf("server %s log:\n%s", s.URL, s.logs.String())
 		}
 	})
+	return s
+}
+
+// waitReady waits until the server answers /readyz.
+func (s *server) waitReady() {
+	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if res, err := http.Get(s.URL + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return s
+				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("muster serve did not become ready:\n%s", s.logs.String())
-	return nil
+	s.t.Fatalf("muster serve did not become ready:\n%s", s.logs.String())
 }
 
 // kill ends the server with SIGKILL, as a crash would, and waits until it

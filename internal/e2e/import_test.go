@@ -65,12 +65,12 @@ func testImportSurvivesSIGKILL(t *testing.T, dbURL string, rows int) {
 	for i := range rows {
 		fmt.Fprintf(&file, "crash%d@example.com,Crash,Row%d,Team %d\n", i, i, i%5)
 	}
-	start := time.Now()
+	planning := time.Now()
 	plan, err := svc.PlanImport(owner, service.ImportInput{FileName: "crash.csv", File: strings.NewReader(file.String()), CreateTeams: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("dry run of %d rows: %v", rows, time.Since(start))
+	t.Logf("dry run of %d rows: %v", rows, time.Since(planning))
 	if _, err := svc.CommitImport(owner, plan.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +80,10 @@ func testImportSurvivesSIGKILL(t *testing.T, dbURL string, rows int) {
 	smtp := mailtest.Start(t)
 	args := []string{"--db", dbURL, "--smtp", smtp.URL(), "--mail-from", "muster@example.com",
 		"--mail-retry", "200ms", "--report-lease", "2s"}
-	first := serve(t, args...)
-	start = time.Now()
-	// Polled without a pause, to kill the server as soon as batches show.
+	// Polled without a pause from the server's start (its import job runs
+	// before it answers requests), to kill it as soon as batches show.
+	first := start(t, args...)
+	started := time.Now()
 	for deadline := time.Now().Add(time.Minute); ; {
 		if done := importProgress(t, db, orgID, plan.ID); done.RowsDone > 0 {
 			break
@@ -97,7 +98,7 @@ func testImportSurvivesSIGKILL(t *testing.T, dbURL string, rows int) {
 		t.Fatalf("after the kill the import is %s with %d of %d rows; want it running part way (more rows?)",
 			stored.Status, stored.RowsDone, rows)
 	}
-	t.Logf("killed the server with the import at %d of %d rows, after %v", stored.RowsDone, rows, time.Since(start))
+	t.Logf("killed the server with the import at %d of %d rows, after %v", stored.RowsDone, rows, time.Since(started))
 
 	second := serve(t, args...)
 	_ = second
@@ -110,7 +111,7 @@ func testImportSurvivesSIGKILL(t *testing.T, dbURL string, rows int) {
 			t.Fatalf("the restarted server left the import %s at %d of %d rows", done.Status, done.RowsDone, rows)
 		}
 	}
-	t.Logf("the import finished %v after the first start (attempts %d)", time.Since(start), done.Attempts)
+	t.Logf("the import finished %v after the first start (attempts %d)", time.Since(started), done.Attempts)
 	want := service.ImportResult{Invited: rows, TeamsCreated: 5}
 	if done.Status != muster.ImportDone || done.Result != want || done.RowsDone != rows {
 		t.Fatalf("the import ended %s (%q) with %+v, %d rows; want done, %+v", done.Status, done.LastError, done.Result,
