@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -20,7 +19,9 @@ func TestImportPlanParts(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 		plan := make([]byte, 600<<10)
-		rand.Read(plan)
+		for i := range plan {
+			plan[i] = byte(i * 7) // every byte value, NUL included
+		}
 		imp := &muster.Import{Status: muster.ImportPlanned, Summary: "{}", Plan: plan, CreatedAt: now}
 		err := db.Update(ctx, func(tx muster.Tx) error {
 			org := &muster.Org{Name: "Acme", Region: "us", LicenseTotal: 5, CreatedAt: now}
