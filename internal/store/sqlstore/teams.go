@@ -181,25 +181,46 @@ func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) er
 	return nil
 }
 
-// flushCounts writes the member counts noted so far. Teams are updated in
+// flushCounts writes the member counts noted so far. Teams are locked in
 // increasing id order, as every transaction that counts does, so that two
 // never wait for each other's teams. A read of teams in the transaction
 // flushes first, so that it sees them.
 func (tx *Tx) flushCounts(ctx context.Context) error {
 	counts := tx.counts
 	tx.counts = nil
+	var ids, primary, secondary []int64
 	for _, id := range slices.Sorted(maps.Keys(counts)) {
-		c := counts[id]
-		if c == (memberCounts{}) {
-			continue
+		if c := counts[id]; c != (memberCounts{}) {
+			ids = append(ids, id)
+			primary, secondary = append(primary, int64(c.primary)), append(secondary, int64(c.secondary))
 		}
+	}
+	if len(ids) > 1 && tx.dialect.OneStatementWrites {
+		_, err := tx.exec(ctx, addMemberCounts, ids, primary, secondary)
+		return err
+	}
+	for i, id := range ids {
 		if _, err := tx.exec(ctx, `UPDATE teams SET primary_count = primary_count + $2,
-			secondary_count = secondary_count + $3 WHERE id = $1`, id, c.primary, c.secondary); err != nil {
+			secondary_count = secondary_count + $3 WHERE id = $1`, id, primary[i], secondary[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// addMemberCounts adds to several teams' member counts in one statement
+// (PostgreSQL; the ids, primary and secondary changes as three arrays),
+// where each team would cost a round trip, spent holding the org's seat
+// counter. The rows are locked first, in id order (a locking SELECT locks
+// them as it returns them, after its sort): an UPDATE … FROM locks them in
+// whatever order its join meets them.
+const addMemberCounts = `WITH change (id, primary_change, secondary_change) AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])),
+	locked AS (SELECT t.id FROM teams t WHERE t.id = ANY($1) ORDER BY t.id FOR NO KEY UPDATE)
+	UPDATE teams t SET primary_count = t.primary_count + c.primary_change,
+		secondary_count = t.secondary_count + c.secondary_change
+	FROM change c JOIN locked l ON l.id = c.id
+	WHERE t.id = c.id`
 
 // addMemberships adds sign (1 or -1) to changes for each of u's
 // memberships.
