@@ -476,25 +476,31 @@ func (tx *Tx) execAll(ctx context.Context, writes ...write) error {
 		}
 		return nil
 	}
+	last := writes[len(writes)-1]
+	query, args := withWrites(writes[:len(writes)-1], last.query, last.args)
+	_, err := tx.exec(ctx, query, args...)
+	return err
+}
+
+// withWrites returns the statement that makes writes, as data-modifying
+// WITH clauses (PostgreSQL), then runs query, and its arguments: writes'
+// and then query's, whose parameters are renumbered after them. The
+// statement sees the tables as they were before it: query must not read
+// what writes change.
+func withWrites(writes []write, query string, args []any) (string, []any) {
 	var b strings.Builder
-	var args []any
+	var all []any
 	for i, s := range writes {
-		switch {
-		case i == 0:
+		if i == 0 {
 			b.WriteString("WITH ")
-		case i < len(writes)-1:
+		} else {
 			b.WriteString(", ")
 		}
-		q := renumber(s.query, len(args))
-		args = append(args, s.args...)
-		if i < len(writes)-1 {
-			b.WriteString("w" + itoa(i) + " AS (" + q + ")")
-		} else {
-			b.WriteString(" " + q)
-		}
+		b.WriteString("w" + itoa(i) + " AS (" + renumber(s.query, len(all)) + ")")
+		all = append(all, s.args...)
 	}
-	_, err := tx.exec(ctx, b.String(), args...)
-	return err
+	b.WriteString(" " + renumber(query, len(all)))
+	return b.String(), append(all, args...)
 }
 
 // placeholder is a query's parameter, $1….

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -15,7 +16,8 @@ func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) erro
 
 // CreateInvitations implements muster.Tx: the links, then their users'
 // invitation expiries, one statement per expiry (an import's links all
-// expire at once).
+// expire at once). With Dialect.OneStatementWrites, a few links of one
+// expiry (an invitation's) are one statement with their users' expiry.
 func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) error {
 	if len(invs) == 0 {
 		return nil
@@ -31,30 +33,50 @@ func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) 
 		}
 		byExpiry[at] = append(byExpiry[at], inv.UserID)
 	}
-	ids, err := tx.insertMany(ctx, `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)`,
-		5, args, true)
+	var expiryWrites []write
+	for _, at := range expiries {
+		for chunk := range slices.Chunk(byExpiry[at], 512) {
+			expiryWrites = append(expiryWrites, linkExpiry(chunk, at))
+		}
+	}
+	const head = `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)`
+	var ids []int64
+	var err error
+	if tx.dialect.OneStatementWrites && len(invs) <= fewInsertRows && len(expiryWrites) == 1 {
+		query, all := withWrites(expiryWrites, head+` VALUES `+valuesList(len(invs), 5, false)+` RETURNING id`, args)
+		expiryWrites = nil
+		ids, err = tx.insertedIDs(ctx, query, all)
+	} else {
+		ids, err = tx.insertMany(ctx, head, 5, args, true)
+	}
 	if err != nil {
 		return err
+	}
+	if len(ids) != len(invs) {
+		return fmt.Errorf("sqlstore: INSERT invitations: %d ids for %d links", len(ids), len(invs))
 	}
 	for i, inv := range invs {
 		inv.ID = ids[i]
 	}
-	for _, at := range expiries {
-		for chunk := range slices.Chunk(byExpiry[at], 512) {
-			list, args := inList(anySlice(chunk))
-			// The expiry is the last argument, after the padded list.
-			args = append(args, at)
-			// Users created with their links' expiry already are left
-			// alone: rewriting a row just written would cost PostgreSQL
-			// a new version of it in every index.
-			at := `$` + itoa(len(args))
-			if _, err := tx.exec(ctx, `UPDATE users SET invitation_expires_at = `+at+` WHERE id IN (`+list+`)
-				AND (invitation_expires_at IS NULL OR invitation_expires_at <> `+at+`)`, args...); err != nil {
-				return err
-			}
+	for _, w := range expiryWrites {
+		if _, err := tx.exec(ctx, w.query, w.args...); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// linkExpiry writes the expiry at of their links on the users ids.
+func linkExpiry(ids []int64, at int64) write {
+	list, args := inList(anySlice(ids))
+	// The expiry is the last argument, after the padded list.
+	args = append(args, at)
+	// Users created with their links' expiry already are left alone:
+	// rewriting a row just written would cost PostgreSQL a new version of
+	// it in every index.
+	param := `$` + itoa(len(args))
+	return write{`UPDATE users SET invitation_expires_at = ` + param + ` WHERE id IN (` + list + `)
+		AND (invitation_expires_at IS NULL OR invitation_expires_at <> ` + param + `)`, args}
 }
 
 // FindInvitationByTokenHash implements muster.Tx. In a write transaction it
