@@ -55,6 +55,10 @@ type Org struct {
 	// Version increases with every change of the settings (license total,
 	// Email at Scale), not of SeatsUsed; it backs the API's If-Match.
 	Version int64
+	// SSOEnabled says that the org's single sign-on connection is on, so
+	// its invitations offer it. Read with the org, written with the
+	// connection.
+	SSOEnabled bool
 }
 
 // SeatsFree is the number of seats left.

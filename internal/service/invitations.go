@@ -15,11 +15,7 @@ func (s *Service) sendInvitation(ctx context.Context, tx *txn, a *actor, org *mu
 	if err := tx.RevokeInvitations(ctx, u.ID, muster.LinkSuperseded, tx.now); err != nil {
 		return "", err
 	}
-	conn, err := findConnection(ctx, tx, org.ID)
-	if err != nil {
-		return "", err
-	}
-	links, err := s.queueInvitations(ctx, tx, a, org, conn, []*muster.User{u})
+	links, err := s.queueInvitations(ctx, tx, a, org, []*muster.User{u})
 	if err != nil {
 		return "", err
 	}
@@ -29,8 +25,7 @@ func (s *Service) sendInvitation(ctx context.Context, tx *txn, a *actor, org *mu
 // queueInvitations makes a link for each of the users, none of whom has a
 // live one, and queues their invitation emails, a few statements for any
 // number of them. It returns the links in the users' order.
-func (s *Service) queueInvitations(ctx context.Context, tx *txn, a *actor, org *muster.Org, conn *muster.SSOConnection,
-	users []*muster.User) ([]string, error) {
+func (s *Service) queueInvitations(ctx context.Context, tx *txn, a *actor, org *muster.Org, users []*muster.User) ([]string, error) {
 	links, invs, err := s.createLinks(ctx, tx, org, users)
 	if err != nil {
 		return nil, err
@@ -44,7 +39,7 @@ func (s *Service) queueInvitations(ctx context.Context, tx *txn, a *actor, org *
 		c := composers[owner]
 		if c == nil {
 			if c, err = mail.NewInvitations(mail.Invitation{OrgName: org.Name, InviterName: a.name(),
-				ExpiresAt: invs[i].ExpiresAt, Owner: owner, SSO: conn != nil && conn.Enabled}); err != nil {
+				ExpiresAt: invs[i].ExpiresAt, Owner: owner, SSO: org.SSOEnabled}); err != nil {
 				return nil, err
 			}
 			composers[owner] = c

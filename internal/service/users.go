@@ -186,12 +186,11 @@ func checkInviteInput(a *actor, in *InviteInput) error {
 
 // inviteFacts are what the invitation rules (check) decide from, read
 // before they decide, a few statements for any number of invitations: the
-// org, its single sign-on connection, which of the teams named are the
+// org (with whether its single sign-on is on), which of the teams named are the
 // org's (share-locked until the commit), the org's records of the emails
 // (locked) and the Pending and Active users of other orgs who have them.
 type inviteFacts struct {
 	org       *muster.Org
-	conn      *muster.SSOConnection
 	teams     map[int64]bool
 	records   map[string]*muster.User // by normalized email
 	elsewhere map[string]*muster.User // by normalized email
@@ -241,9 +240,6 @@ func readInviteFacts(ctx context.Context, tx *txn, orgID int64, ins []InviteInpu
 		f.records[key] = u
 	}
 	if f.org, err = tx.FindOrg(ctx, orgID); err != nil {
-		return nil, err
-	}
-	if f.conn, err = findConnection(ctx, tx, orgID); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -323,7 +319,7 @@ func (s *Service) writeInvitations(ctx context.Context, tx *txn, a *actor, f *in
 			}
 		}
 	}
-	links, err := s.queueInvitations(ctx, tx, a, f.org, f.conn, users)
+	links, err := s.queueInvitations(ctx, tx, a, f.org, users)
 	if err != nil {
 		return nil, err
 	}

@@ -28,9 +28,11 @@ func (tx *Tx) CreateOrg(ctx context.Context, org *muster.Org) error {
 // FindOrg implements muster.Tx.
 func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 	var o muster.Org
-	err := tx.queryRow(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at, version
+	err := tx.queryRow(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at, version,
+			EXISTS (SELECT 1 FROM sso_connections c WHERE c.org_id = orgs.id AND c.enabled)
 		FROM orgs WHERE id = $1`, id).
-		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt}, &o.Version)
+		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt}, &o.Version,
+			&o.SSOEnabled)
 	if err != nil {
 		return nil, notFound(err, "Organization")
 	}
