@@ -241,8 +241,9 @@ type SendAsTx interface {
 	// FindActiveUserIDs lists the org's Active users' IDs.
 	FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error)
 	// DeleteUserSendAsGrants removes every grant of the user (and increments
-	// the versions of the permissions concerned).
-	DeleteUserSendAsGrants(ctx context.Context, userID int64) error
+	// the versions of the permissions concerned), and returns those
+	// permissions, without their UserIDs, by From Email.
+	DeleteUserSendAsGrants(ctx context.Context, userID int64) ([]*SendAsPermission, error)
 }
 
 // ReportTx reads and writes user-list reports and their chunks (AUD-1).

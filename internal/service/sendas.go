@@ -301,11 +301,8 @@ func senderAddresses(ctx context.Context, tx muster.Tx, org *muster.Org, u *must
 // revokeSendAs removes a deactivated user's grants (SEND-2), with one audit
 // event that names the permissions.
 func revokeSendAs(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
-	perms, err := tx.FindUserSendAs(ctx, u.ID)
+	perms, err := tx.DeleteUserSendAsGrants(ctx, u.ID)
 	if err != nil || len(perms) == 0 {
-		return err
-	}
-	if err := tx.DeleteUserSendAsGrants(ctx, u.ID); err != nil {
 		return err
 	}
 	ids := make([]int64, len(perms))

@@ -484,9 +484,9 @@ func (tx *Tx) execAll(ctx context.Context, writes ...write) error {
 
 // withWrites returns the statement that makes writes, as data-modifying
 // WITH clauses (PostgreSQL), then runs query, and its arguments: writes'
-// and then query's, whose parameters are renumbered after them. The
-// statement sees the tables as they were before it: query must not read
-// what writes change.
+// and then query's, whose parameters are renumbered after them. Query
+// reads the tables as they were before the statement, not as writes leave
+// them.
 func withWrites(writes []write, query string, args []any) (string, []any) {
 	var b strings.Builder
 	var all []any

@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"slices"
 	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -9,6 +12,10 @@ import (
 
 const sendAsColumns = `p.id, p.org_id, p.from_name, p.from_email, p.reply_to_name, p.reply_to_email, p.created_at,
 	p.updated_at, p.version`
+
+// sendAsReturning are sendAsColumns in a RETURNING clause, which names no
+// table on SQLite.
+var sendAsReturning = strings.ReplaceAll(sendAsColumns, "p.", "")
 
 func scanSendAs(row interface{ Scan(...any) error }, p *muster.SendAsPermission) error {
 	return row.Scan(&p.ID, &p.OrgID, &p.FromName, &p.FromEmail, &p.ReplyToName, &p.ReplyToEmail,
@@ -168,13 +175,36 @@ func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, erro
 	return ids, rows.Err()
 }
 
-// DeleteUserSendAsGrants implements muster.Tx.
-func (tx *Tx) DeleteUserSendAsGrants(ctx context.Context, userID int64) error {
+// DeleteUserSendAsGrants implements muster.Tx: one statement with
+// Dialect.OneStatementWrites (the grants' DELETE a WITH clause of the
+// permissions' UPDATE, which reads the grants as they were), two without.
+func (tx *Tx) DeleteUserSendAsGrants(ctx context.Context, userID int64) ([]*muster.SendAsPermission, error) {
 	// The permissions' grants change, so do their versions.
-	if _, err := tx.exec(ctx, `UPDATE send_as_permissions SET version = version + 1
-		WHERE id IN (SELECT permission_id FROM send_as_grants WHERE user_id = $1)`, userID); err != nil {
-		return err
+	bump := `UPDATE send_as_permissions SET version = version + 1
+		WHERE id IN (SELECT permission_id FROM send_as_grants WHERE user_id = $1)
+		RETURNING ` + sendAsReturning
+	grants := write{`DELETE FROM send_as_grants WHERE user_id = $1`, []any{userID}}
+	query, args := bump, []any{userID}
+	if tx.dialect.OneStatementWrites {
+		query, args = withWrites([]write{grants}, bump, args)
 	}
-	_, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE user_id = $1`, userID)
-	return err
+	rows, err := tx.query(ctx, query, args...)
+	perms, err := collect(rows, err, func(rows *sql.Rows) (*muster.SendAsPermission, error) {
+		var p muster.SendAsPermission
+		return &p, scanSendAs(rows, &p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !tx.dialect.OneStatementWrites {
+		if _, err := tx.exec(ctx, grants.query, grants.args...); err != nil {
+			return nil, err
+		}
+	}
+	// In the order of the org's list of permissions.
+	slices.SortFunc(perms, func(a, b *muster.SendAsPermission) int {
+		return cmp.Or(strings.Compare(muster.NormalizeEmail(a.FromEmail), muster.NormalizeEmail(b.FromEmail)),
+			cmp.Compare(a.ID, b.ID))
+	})
+	return perms, nil
 }
