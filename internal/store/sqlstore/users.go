@@ -106,6 +106,12 @@ func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
 // userInsertWidth is how many values insertUsers writes per user.
 const userInsertWidth = 21
 
+// insertUsers is the head of the users' multi-row INSERT, whose rows have
+// userInsertWidth values.
+const insertUsers = `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key, last_key, role,
+	status, password_hash, invited_at, invited_by, activated_at, deactivated_at, last_sign_in_at, updated_at,
+	version, external_id, scim_deleted_at, invitation_expires_at, teams)`
+
 // CreateUsers implements muster.Tx: the users (with the expiry of the
 // link they are about to get, if known: see CreateInvitations), then all
 // their memberships, then their teams' member counts noted once
@@ -123,24 +129,75 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*muster.User) error {
 			micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version, u.ExternalID, micros(u.SCIMDeletedAt),
 			micros(u.InvitationExpiresAt), TeamList(u))
 	}
-	ids, err := tx.insertMany(ctx, `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key,
-			last_key, role, status, password_hash, invited_at, invited_by, activated_at, deactivated_at,
-			last_sign_in_at, updated_at, version, external_id, scim_deleted_at, invitation_expires_at, teams)`,
-		userInsertWidth, args, true)
-	if err != nil {
-		return err
+	if tx.dialect.OneStatementWrites {
+		if err := tx.insertUsersWithMemberships(ctx, users, args); err != nil {
+			return err
+		}
+	} else {
+		ids, err := tx.insertMany(ctx, insertUsers, userInsertWidth, args, true)
+		if err != nil {
+			return err
+		}
+		for i, u := range users {
+			u.ID = ids[i]
+		}
+		if err := tx.insertMemberships(ctx, users); err != nil {
+			return err
+		}
 	}
 	changes := map[int64]memberCounts{}
-	for i, u := range users {
-		u.ID = ids[i]
+	for _, u := range users {
 		if u.Status.HoldsSeat() {
 			addMemberships(changes, u, 1)
 		}
 	}
-	if err := tx.insertMemberships(ctx, users); err != nil {
-		return err
-	}
 	return tx.countMembers(ctx, changes)
+}
+
+// insertUsersWithMemberships inserts the users, args holding their
+// userInsertWidth values each, and their memberships, a chunk of users
+// (insertChunk) a statement: the memberships' INSERT is a data-modifying
+// WITH that reads the ids the users' INSERT returns, matched by email,
+// one round trip where there were two (Dialect.OneStatementWrites).
+func (tx *Tx) insertUsersWithMemberships(ctx context.Context, users []*muster.User, args []any) error {
+	for done := 0; done < len(users); {
+		size := insertChunk(len(users) - done)
+		chunk := users[done : done+size]
+		var orgs, teams []int64
+		var keys, kinds []string
+		member := func(u *muster.User, team int64, kind string) {
+			orgs, keys = append(orgs, u.OrgID), append(keys, muster.NormalizeEmail(u.Email))
+			teams, kinds = append(teams, team), append(kinds, kind)
+		}
+		for _, u := range chunk {
+			member(u, u.PrimaryTeamID, "primary")
+			for _, id := range u.SecondaryTeamIDs {
+				member(u, id, "secondary")
+			}
+		}
+		values := args[done*userInsertWidth : (done+size)*userInsertWidth]
+		n := len(values)
+		query := `WITH u AS (` + insertUsers + ` VALUES ` + valuesList(size, userInsertWidth, false) + `
+				RETURNING id, org_id, email_key),
+			m AS (INSERT INTO memberships (user_id, team_id, kind)
+				SELECT u.id, m.team_id, m.kind
+				FROM unnest($` + itoa(n+1) + `::bigint[], $` + itoa(n+2) + `::text[], $` + itoa(n+3) + `::bigint[],
+					$` + itoa(n+4) + `::text[]) AS m (org_id, email_key, team_id, kind)
+				JOIN u ON u.org_id = m.org_id AND u.email_key = m.email_key)
+			SELECT id FROM u`
+		ids, err := tx.insertedIDs(ctx, query, append(slices.Clip(values), orgs, keys, teams, kinds))
+		if err != nil {
+			return err
+		}
+		if len(ids) != size {
+			return fmt.Errorf("sqlstore: INSERT users: %d ids for %d rows", len(ids), size)
+		}
+		for i, u := range chunk {
+			u.ID = ids[i]
+		}
+		done += size
+	}
+	return nil
 }
 
 // UpdateUser implements muster.Tx. It keeps the member counts of the
