@@ -1,0 +1,88 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+)
+
+// TestGenericPlansKept: PostgreSQL keeps, after its first five runs on a
+// connection, the generic plan of a list page by its cursor and of an
+// invitation's lookup of one email, rather than planning them at every
+// run (planning them took longer than running them: docs/benchmarks.md,
+// round 5). The org has 20,000 users: at 3,000, PostgreSQL kept the page's
+// generic plan even with its size a parameter.
+func TestGenericPlansKept(t *testing.T) {
+	db := storetest.OpenPostgres(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	org := &muster.Org{Name: "Plans", Region: "us", LicenseTotal: 20000, CreatedAt: now}
+	var users []*muster.User
+	err := db.Update(ctx, func(tx muster.Tx) error {
+		if err := tx.CreateOrg(ctx, org); err != nil {
+			return err
+		}
+		team := &muster.Team{OrgID: org.ID, Name: "Everyone", IsDefault: true, CreatedAt: now}
+		if err := tx.CreateTeam(ctx, team); err != nil {
+			return err
+		}
+		for i := range 20000 {
+			users = append(users, &muster.User{OrgID: org.ID, Email: fmt.Sprintf("p%05d@example.com", i),
+				FirstName: "Person", LastName: fmt.Sprintf("N%05d", i), Role: muster.RoleBasic,
+				Status: muster.StatusActive, InvitedAt: now, UpdatedAt: now, PrimaryTeamID: team.ID})
+		}
+		return tx.CreateUsers(ctx, users)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With statistics, as a running server keeps them: the generic plan of
+	// a page whose size were a parameter would be costed for a tenth of
+	// the org, and never kept.
+	if _, err := db.AnalyzeStale(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const runs = 12
+	for name, c := range map[string]struct {
+		match string
+		run   func(tx muster.Tx, i int) error
+	}{
+		"page by cursor": {"(u.sort_key, u.id) >", func(tx muster.Tx, i int) error {
+			u := users[i*1500]
+			after := &muster.UserCursor{SortKey: muster.SearchKey(u.FirstName + " " + u.LastName), ID: u.ID}
+			page, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: org.ID, After: after, Limit: 11})
+			if err == nil && len(page) == 0 {
+				err = fmt.Errorf("an empty page after %s", u.Email)
+			}
+			return err
+		}},
+		"one email": {"u.email_key = $1", func(tx muster.Tx, i int) error {
+			found, err := tx.FindUsersByEmails(ctx, org.ID, []string{users[i].Email})
+			if err == nil && len(found) != 1 {
+				err = fmt.Errorf("%s: %d users", users[i].Email, len(found))
+			}
+			return err
+		}},
+	} {
+		generic, custom, err := sqlstore.PlansOn(ctx, db, c.match, func(tx muster.Tx) error {
+			for i := range runs {
+				if err := c.run(tx, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if generic+custom != runs || custom > 5 {
+			t.Errorf("%s: %d runs with the generic plan and %d planned for their values; want at most 5 of %d planned",
+				name, generic, custom, runs)
+		}
+	}
+}
