@@ -20,30 +20,27 @@ func TestFindUsersByEmails(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-		ours := &muster.Org{Name: "Ours", Region: "us", LicenseTotal: 10, CreatedAt: now}
-		theirs := &muster.Org{Name: "Theirs", Region: "us", LicenseTotal: 10, CreatedAt: now}
-		teams := map[*muster.Org]int64{}
-		person := func(org *muster.Org, email string, status muster.Status) *muster.User {
-			return &muster.User{OrgID: org.ID, Email: email, FirstName: "A", LastName: "Person", Role: muster.RoleBasic,
-				Status: status, InvitedAt: now, UpdatedAt: now, PrimaryTeamID: teams[org]}
-		}
+		var ours *muster.Org
 		var users []*muster.User
 		err := db.Update(ctx, func(tx muster.Tx) error {
-			for _, org := range []*muster.Org{ours, theirs} {
-				if err := tx.CreateOrg(ctx, org); err != nil {
-					return err
-				}
-				team := &muster.Team{OrgID: org.ID, Name: "Everyone", IsDefault: true, CreatedAt: now}
-				if err := tx.CreateTeam(ctx, team); err != nil {
-					return err
-				}
-				teams[org] = team.ID
+			var teams [2]*muster.Team
+			var err error
+			if ours, teams[0], err = createOrg(ctx, tx, "Ours", 10, now); err != nil {
+				return err
+			}
+			var theirs *muster.Org
+			if theirs, teams[1], err = createOrg(ctx, tx, "Theirs", 10, now); err != nil {
+				return err
+			}
+			person := func(org *muster.Org, team *muster.Team, email string, status muster.Status) *muster.User {
+				return &muster.User{OrgID: org.ID, Email: email, FirstName: "A", LastName: "Person", Role: muster.RoleBasic,
+					Status: status, InvitedAt: now, UpdatedAt: now, PrimaryTeamID: team.ID}
 			}
 			users = []*muster.User{
-				person(ours, "left@example.com", muster.StatusWithdrawn),
-				person(ours, "here@example.com", muster.StatusActive),
-				person(theirs, "live@example.com", muster.StatusPending),
-				person(theirs, "gone@example.com", muster.StatusDeactivated),
+				person(ours, teams[0], "left@example.com", muster.StatusWithdrawn),
+				person(ours, teams[0], "here@example.com", muster.StatusActive),
+				person(theirs, teams[1], "live@example.com", muster.StatusPending),
+				person(theirs, teams[1], "gone@example.com", muster.StatusDeactivated),
 			}
 			return tx.CreateUsers(ctx, users)
 		})

@@ -21,14 +21,12 @@ func TestGenericPlansKept(t *testing.T) {
 	db := storetest.OpenPostgres(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	org := &muster.Org{Name: "Plans", Region: "us", LicenseTotal: 20000, CreatedAt: now}
+	var org *muster.Org
 	var users []*muster.User
 	err := db.Update(ctx, func(tx muster.Tx) error {
-		if err := tx.CreateOrg(ctx, org); err != nil {
-			return err
-		}
-		team := &muster.Team{OrgID: org.ID, Name: "Everyone", IsDefault: true, CreatedAt: now}
-		if err := tx.CreateTeam(ctx, team); err != nil {
+		var team *muster.Team
+		var err error
+		if org, team, err = createOrg(ctx, tx, "Plans", 20000, now); err != nil {
 			return err
 		}
 		for i := range 20000 {
