@@ -536,23 +536,36 @@ const maxInsertRows = 128
 // prepared once, see stmtCache), and a batch of 250 rows costs 5
 // statements rather than 250.
 func (tx *Tx) insertMany(ctx context.Context, head string, width int, args []any, withIDs bool) ([]int64, error) {
-	n := len(args) / width
+	return tx.insertChunks(ctx, len(args)/width, withIDs, func(done, size int) (string, []any) {
+		query := head + " VALUES " + valuesList(size, width, tx.dialect.OrdinalParams)
+		if withIDs {
+			query += " RETURNING id"
+		}
+		return query, args[done*width : (done+size)*width]
+	})
+}
+
+// insertChunks inserts n rows in chunks of insertChunk rows, each the
+// statement that chunk returns for the rows from done on (insertMany's
+// INSERT … VALUES, or a statement around one that writes more with the
+// rows). With withIDs, the statement returns the rows' ids, and
+// insertChunks returns them in the rows' order.
+func (tx *Tx) insertChunks(ctx context.Context, n int, withIDs bool, chunk func(done, size int) (string, []any)) ([]int64, error) {
 	var ids []int64
 	if withIDs {
 		ids = make([]int64, 0, n)
 	}
 	for done := 0; done < n; {
 		size := insertChunk(n - done)
-		query := head + " VALUES " + valuesList(size, width, tx.dialect.OrdinalParams)
-		chunk := args[done*width : (done+size)*width]
+		query, args := chunk(done, size)
 		done += size
 		if !withIDs {
-			if _, err := tx.exec(ctx, query, chunk...); err != nil {
+			if _, err := tx.exec(ctx, query, args...); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		got, err := tx.insertedIDs(ctx, query+" RETURNING id", chunk)
+		got, err := tx.insertedIDs(ctx, query, args)
 		if err != nil {
 			return nil, err
 		}
@@ -564,7 +577,7 @@ func (tx *Tx) insertMany(ctx context.Context, head string, width int, args []any
 	return ids, nil
 }
 
-// insertChunk is how many of left rows the next statement of insertMany
+// insertChunk is how many of left rows the next statement of insertChunks
 // inserts: all of a few (a user's memberships: one statement, as a single
 // change costs a round trip for each), else the largest power of two, up
 // to maxInsertRows.
@@ -583,7 +596,8 @@ func insertChunk(left int) int {
 // their own number.
 const fewInsertRows = 16
 
-// insertedIDs runs an INSERT … RETURNING id of several rows and returns
+// insertedIDs runs an INSERT … RETURNING id of several rows (or a
+// statement around one that returns its ids) and returns
 // the ids in increasing order, which is the rows' order: each dialect
 // numbers the rows of one VALUES list in order, whereas the order of
 // RETURNING's rows is not promised.

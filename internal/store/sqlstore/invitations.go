@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -14,70 +13,77 @@ func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) erro
 	return tx.CreateInvitations(ctx, []*muster.Invitation{inv})
 }
 
-// CreateInvitations implements muster.Tx: the links, then their users'
-// invitation expiries, one statement per expiry (an import's links all
-// expire at once). With Dialect.OneStatementWrites, a few links of one
-// expiry (an invitation's) are one statement with their users' expiry.
+// CreateInvitations implements muster.Tx: the links, and their users'
+// invitation expiries. With Dialect.OneStatementWrites each chunk of links
+// is one statement with its users' expiries (a data-modifying WITH); without,
+// the expiries follow, one statement per expiry (an import's links all
+// expire at once).
 func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) error {
 	if len(invs) == 0 {
 		return nil
 	}
 	args := make([]any, 0, len(invs)*5)
+	for _, inv := range invs {
+		args = append(args, inv.OrgID, inv.UserID, inv.TokenHash, micros(inv.CreatedAt), micros(inv.ExpiresAt))
+	}
+	var ids []int64
+	var err error
+	if tx.dialect.OneStatementWrites {
+		ids, err = tx.insertChunks(ctx, len(invs), true, func(done, size int) (string, []any) {
+			users, expiries := make([]int64, size), make([]int64, size)
+			for i, inv := range invs[done : done+size] {
+				users[i], expiries[i] = inv.UserID, inv.ExpiresAt.UnixMicro()
+			}
+			return withWrites([]write{{linkExpiries, []any{users, expiries}}},
+				invitationsInsert+` VALUES `+valuesList(size, 5, false)+` RETURNING id`, args[done*5:(done+size)*5])
+		})
+	} else {
+		ids, err = tx.insertMany(ctx, invitationsInsert, 5, args, true)
+	}
+	if err != nil {
+		return err
+	}
+	for i, inv := range invs {
+		inv.ID = ids[i]
+	}
+	if tx.dialect.OneStatementWrites {
+		return nil
+	}
 	byExpiry := map[int64][]int64{}
 	var expiries []int64
 	for _, inv := range invs {
-		args = append(args, inv.OrgID, inv.UserID, inv.TokenHash, micros(inv.CreatedAt), micros(inv.ExpiresAt))
 		at := inv.ExpiresAt.UnixMicro()
 		if _, ok := byExpiry[at]; !ok {
 			expiries = append(expiries, at)
 		}
 		byExpiry[at] = append(byExpiry[at], inv.UserID)
 	}
-	var expiryWrites []write
 	for _, at := range expiries {
 		for chunk := range slices.Chunk(byExpiry[at], 512) {
-			expiryWrites = append(expiryWrites, linkExpiry(chunk, at))
-		}
-	}
-	const head = `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)`
-	var ids []int64
-	var err error
-	if tx.dialect.OneStatementWrites && len(invs) <= fewInsertRows && len(expiryWrites) == 1 {
-		query, all := withWrites(expiryWrites, head+` VALUES `+valuesList(len(invs), 5, false)+` RETURNING id`, args)
-		expiryWrites = nil
-		ids, err = tx.insertedIDs(ctx, query, all)
-	} else {
-		ids, err = tx.insertMany(ctx, head, 5, args, true)
-	}
-	if err != nil {
-		return err
-	}
-	if len(ids) != len(invs) {
-		return fmt.Errorf("sqlstore: INSERT invitations: %d ids for %d links", len(ids), len(invs))
-	}
-	for i, inv := range invs {
-		inv.ID = ids[i]
-	}
-	for _, w := range expiryWrites {
-		if _, err := tx.exec(ctx, w.query, w.args...); err != nil {
-			return err
+			list, args := inList(anySlice(chunk))
+			// The expiry is the last argument, after the padded list.
+			args = append(args, at)
+			// Users created with their links' expiry already are left
+			// alone (as by linkExpiries).
+			at := `$` + itoa(len(args))
+			if _, err := tx.exec(ctx, `UPDATE users SET invitation_expires_at = `+at+` WHERE id IN (`+list+`)
+				AND (invitation_expires_at IS NULL OR invitation_expires_at <> `+at+`)`, args...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// linkExpiry writes the expiry at of their links on the users ids.
-func linkExpiry(ids []int64, at int64) write {
-	list, args := inList(anySlice(ids))
-	// The expiry is the last argument, after the padded list.
-	args = append(args, at)
-	// Users created with their links' expiry already are left alone:
-	// rewriting a row just written would cost PostgreSQL a new version of
-	// it in every index.
-	param := `$` + itoa(len(args))
-	return write{`UPDATE users SET invitation_expires_at = ` + param + ` WHERE id IN (` + list + `)
-		AND (invitation_expires_at IS NULL OR invitation_expires_at <> ` + param + `)`, args}
-}
+const invitationsInsert = `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)`
+
+// linkExpiries writes their links' expiries ($2) on the users ($1), two
+// arrays in the same order (PostgreSQL). Users created with their links'
+// expiry already are left alone: rewriting a row just written would cost
+// PostgreSQL a new version of it in every index.
+const linkExpiries = `UPDATE users u SET invitation_expires_at = e.expires_at
+	FROM unnest($1::bigint[], $2::bigint[]) AS e (id, expires_at)
+	WHERE u.id = e.id AND (u.invitation_expires_at IS NULL OR u.invitation_expires_at <> e.expires_at)`
 
 // FindInvitationByTokenHash implements muster.Tx. In a write transaction it
 // locks the link, so that of two accepts of one link the second waits and

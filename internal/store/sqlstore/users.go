@@ -106,9 +106,9 @@ func (tx *Tx) CreateUser(ctx context.Context, u *muster.User) error {
 // userInsertWidth is how many values insertUsers writes per user.
 const userInsertWidth = 21
 
-// insertUsers is the head of the users' multi-row INSERT, whose rows have
+// usersInsert is the head of the users' multi-row INSERT, whose rows have
 // userInsertWidth values.
-const insertUsers = `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key, last_key, role,
+const usersInsert = `INSERT INTO users (org_id, email, email_key, first_name, last_name, sort_key, last_key, role,
 	status, password_hash, invited_at, invited_by, activated_at, deactivated_at, last_sign_in_at, updated_at,
 	version, external_id, scim_deleted_at, invitation_expires_at, teams)`
 
@@ -129,21 +129,8 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*muster.User) error {
 			micros(u.LastSignInAt), micros(u.UpdatedAt), u.Version, u.ExternalID, micros(u.SCIMDeletedAt),
 			micros(u.InvitationExpiresAt), TeamList(u))
 	}
-	if tx.dialect.OneStatementWrites {
-		if err := tx.insertUsersWithMemberships(ctx, users, args); err != nil {
-			return err
-		}
-	} else {
-		ids, err := tx.insertMany(ctx, insertUsers, userInsertWidth, args, true)
-		if err != nil {
-			return err
-		}
-		for i, u := range users {
-			u.ID = ids[i]
-		}
-		if err := tx.insertMemberships(ctx, users); err != nil {
-			return err
-		}
+	if err := tx.insertUsers(ctx, users, args); err != nil {
+		return err
 	}
 	changes := map[int64]memberCounts{}
 	for _, u := range users {
@@ -154,22 +141,28 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*muster.User) error {
 	return tx.countMembers(ctx, changes)
 }
 
-// insertUsersWithMemberships inserts the users, args holding their
-// userInsertWidth values each, and their memberships, a chunk of users
-// (insertChunk) a statement: the memberships' INSERT is a data-modifying
-// WITH that reads the ids the users' INSERT returns, matched by email,
-// one round trip where there were two (Dialect.OneStatementWrites).
-func (tx *Tx) insertUsersWithMemberships(ctx context.Context, users []*muster.User, args []any) error {
-	for done := 0; done < len(users); {
-		size := insertChunk(len(users) - done)
-		chunk := users[done : done+size]
+// insertUsers inserts the users, args holding their userInsertWidth
+// values each, and their memberships, and sets the users' ids. With
+// Dialect.OneStatementWrites each chunk of users is one statement with its
+// memberships (a data-modifying WITH that reads the ids the users' INSERT
+// returns, matched by org and email): one round trip where there were two.
+func (tx *Tx) insertUsers(ctx context.Context, users []*muster.User, args []any) error {
+	if !tx.dialect.OneStatementWrites {
+		ids, err := tx.insertMany(ctx, usersInsert, userInsertWidth, args, true)
+		if err != nil {
+			return err
+		}
+		setIDs(users, ids)
+		return tx.insertMemberships(ctx, users)
+	}
+	ids, err := tx.insertChunks(ctx, len(users), true, func(done, size int) (string, []any) {
 		var orgs, teams []int64
 		var keys, kinds []string
 		member := func(u *muster.User, team int64, kind string) {
 			orgs, keys = append(orgs, u.OrgID), append(keys, muster.NormalizeEmail(u.Email))
 			teams, kinds = append(teams, team), append(kinds, kind)
 		}
-		for _, u := range chunk {
+		for _, u := range users[done : done+size] {
 			member(u, u.PrimaryTeamID, "primary")
 			for _, id := range u.SecondaryTeamIDs {
 				member(u, id, "secondary")
@@ -177,27 +170,24 @@ func (tx *Tx) insertUsersWithMemberships(ctx context.Context, users []*muster.Us
 		}
 		values := args[done*userInsertWidth : (done+size)*userInsertWidth]
 		n := len(values)
-		query := `WITH u AS (` + insertUsers + ` VALUES ` + valuesList(size, userInsertWidth, false) + `
+		return `WITH u AS (` + usersInsert + ` VALUES ` + valuesList(size, userInsertWidth, false) + `
 				RETURNING id, org_id, email_key),
 			m AS (INSERT INTO memberships (user_id, team_id, kind)
 				SELECT u.id, m.team_id, m.kind
 				FROM unnest($` + itoa(n+1) + `::bigint[], $` + itoa(n+2) + `::text[], $` + itoa(n+3) + `::bigint[],
 					$` + itoa(n+4) + `::text[]) AS m (org_id, email_key, team_id, kind)
 				JOIN u ON u.org_id = m.org_id AND u.email_key = m.email_key)
-			SELECT id FROM u`
-		ids, err := tx.insertedIDs(ctx, query, append(slices.Clip(values), orgs, keys, teams, kinds))
-		if err != nil {
-			return err
-		}
-		if len(ids) != size {
-			return fmt.Errorf("sqlstore: INSERT users: %d ids for %d rows", len(ids), size)
-		}
-		for i, u := range chunk {
-			u.ID = ids[i]
-		}
-		done += size
+			SELECT id FROM u`, append(slices.Clip(values), orgs, keys, teams, kinds)
+	})
+	setIDs(users, ids)
+	return err
+}
+
+// setIDs gives the users the ids their INSERT returned, in their order.
+func setIDs(users []*muster.User, ids []int64) {
+	for i, id := range ids {
+		users[i].ID = id
 	}
-	return nil
 }
 
 // UpdateUser implements muster.Tx. It keeps the member counts of the
