@@ -19,8 +19,7 @@ import (
 // Owner sees them on Settings → Provisioning (SCIM), newest first.
 func TestAuditAndActivity(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 10)
 		userName := email("Avery.Audit")
 		userID := o.idp.do("POST", "/Users", newUser(userName, "Avery", "Audit")).want(http.StatusCreated).str("id")

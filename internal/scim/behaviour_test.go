@@ -19,8 +19,7 @@ import (
 // listed but neither renamed nor removed (TEAM-4).
 func TestGroupsAreTeams(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 20)
 		idp := o.idp
 		eng := idp.do("POST", "/Groups", map[string]any{"displayName": "Engineering"}).want(http.StatusCreated)
@@ -87,8 +86,7 @@ func TestGroupsAreTeams(t *testing.T) {
 // back unchanged, as Okta does, succeeds.
 func TestOwnerIsReadOnly(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 10)
 		owner := "/Users/" + id(o.owner.ID)
 		read := o.idp.get(owner).want(http.StatusOK).wantEqual("roles.0.value", "Owner")
@@ -122,8 +120,7 @@ func TestOwnerIsReadOnly(t *testing.T) {
 // user as it was.
 func TestPatchIsAtomic(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 10)
 		userName := email("Ada.Atomic")
 		created := o.idp.do("POST", "/Users", newUser(userName, "Ada", "Atomic")).want(http.StatusCreated)
@@ -185,8 +182,7 @@ func TestPatchIsAtomic(t *testing.T) {
 // parentheses, ignoring case where SCIM does.
 func TestFilters(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 10)
 		a, b := email("Alpha.Filter"), email("Beta.Filter")
 		bodyA := newUser(a, "Alpha", "Filter")

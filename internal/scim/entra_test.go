@@ -41,8 +41,7 @@ func filterQuery(f string) string { return "?filter=" + url.QueryEscape(f) }
 // removed with a value list.
 func TestEntraDefaultShapes(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 20)
 		idp := o.idp
 		sales := idp.do("POST", "/Groups", map[string]any{
@@ -133,8 +132,7 @@ func TestEntraDefaultShapes(t *testing.T) {
 // filtered path.
 func TestEntraFixedShapes(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 20)
 		q := "?aadOptscim062020"
 		idp := o.idp
@@ -178,8 +176,7 @@ func TestEntraFixedShapes(t *testing.T) {
 // total; Resources is always a list.
 func TestPagination(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 20)
 		for i := range 11 {
 			o.idp.do("POST", "/Users", newUser(email(fmt.Sprintf("Page%d", i)), "Page", fmt.Sprint(i))).want(http.StatusCreated)

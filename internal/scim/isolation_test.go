@@ -14,8 +14,7 @@ import (
 // teams by any filter, and B is unchanged.
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		a := newOrg(t, db, 10)
 		b := &org{t: t, db: db, svc: a.svc, srv: a.srv, log: a.log}
 		b.create(10)

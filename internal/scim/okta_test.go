@@ -16,8 +16,7 @@ import (
 // with the same checks.
 func TestOktaSpecTests(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 10)
 		idp := o.idp
 
@@ -97,8 +96,7 @@ func TestOktaSpecTests(t *testing.T) {
 // which deactivates and never deletes.
 func TestOktaCRUD(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 10)
 		idp := o.idp
 		userName := email("Dana.Crud")

@@ -52,8 +52,7 @@ func raceForSeats(t *testing.T, o *org, clients ...*client) {
 
 func TestSeatsUnderSCIM(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newOrg(t, db, 6)
 		raceForSeats(t, o, o.idp)
 	})

@@ -16,8 +16,7 @@ import (
 
 func TestAuditEventContents(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		admin := f.active("Ada", muster.RoleAdmin)
 		sales := f.team(t, "Sales")
@@ -111,8 +110,7 @@ func TestAuditEventContents(t *testing.T) {
 // Calls that change nothing write nothing, not even an audit event.
 func TestNoOpWritesNoAuditEvent(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		u := f.active("Nils", muster.RoleBasic)
 		team := f.team(t, "Same")

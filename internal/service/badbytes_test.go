@@ -29,8 +29,7 @@ var (
 
 func TestBadBytesRefusedByService(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		owner := f.as(f.owner)
 		def := f.defaultTeam()
@@ -103,8 +102,7 @@ func TestBadBytesRefusedByService(t *testing.T) {
 // the store, which failed on PostgreSQL.
 func TestBadSearchesAndCursorsRefusedByService(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		owner := f.as(f.owner)
 		if _, err := f.svc.SetEmailAtScale(owner, true); err != nil {
@@ -161,8 +159,7 @@ func TestBadSearchesAndCursorsRefusedByService(t *testing.T) {
 // one with a raw 0xFF, failed sign-in on PostgreSQL.
 func TestUserAgentRecordedWhole(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		long := strings.Repeat("a", 299)
 		for ua, want := range map[string]string{

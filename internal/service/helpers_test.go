@@ -118,3 +118,7 @@ func wantCode(t *testing.T, err error, code string) {
 func runStores(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	storetest.Run(t, fn)
 }
+
+func runStoresParallel(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
+	storetest.RunParallel(t, fn)
+}

@@ -168,8 +168,7 @@ func runImports(t *testing.T, svc *service.Service) {
 // and without the missing teams created on commit.
 func TestImportPlanGolden(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 20)
 		admin := f.as(f.admin)
 		p := f.plan(t, admin, everyKind(f.owner.Email), false)
@@ -202,8 +201,7 @@ func TestImportPlanGolden(t *testing.T) {
 // committing again changes nothing.
 func TestImportCommit(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 20)
 		owner := f.as(f.owner)
 		text := "Email,First Name,Last Name,Role,Primary Team,Secondary Teams\n" +
@@ -312,8 +310,7 @@ func TestImportCommit(t *testing.T) {
 // words, and nothing is applied.
 func TestImportRefusedWhenOrgChanged(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 8) // 5 seats used: Owner, Adam, Pat, Ann, and Oscar is elsewhere
 		owner := f.as(f.owner)
 		org, err := f.svc.Org(owner)
@@ -372,8 +369,7 @@ func TestImportRefusedWhenOrgChanged(t *testing.T) {
 // refused, and the seats in use never pass the total.
 func TestImportSeatsRace(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 10)
 		owner := f.as(f.owner)
 		org, err := f.svc.Org(owner)
@@ -431,8 +427,7 @@ func TestImportSeatsRace(t *testing.T) {
 // and imported back plans one update and leaves everyone else unchanged.
 func TestImportRoundTrip(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 20)
 		owner := f.as(f.owner)
 		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "=Formula", LastName: "Ångström, Jr.",
@@ -487,8 +482,7 @@ func toSemicolons(t *testing.T, text string) string {
 // given back.
 func TestImportRowRefusedAtCommit(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 20)
 		owner := f.as(f.owner)
 		p := f.plan(t, owner, "Email,First Name,Last Name\nfirst@example.com,F,One\nlate@example.com,L,Two\nthird@example.com,T,Three\n", false)
@@ -534,8 +528,7 @@ func TestImportRowRefusedAtCommit(t *testing.T) {
 // row with the reason, and the seats reserved for it are given back.
 func TestImportBatchWriteRefused(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 20)
 		owner := f.as(f.owner)
 		before, err := f.svc.Org(owner)
@@ -605,8 +598,7 @@ func TestImportBatchWriteRefused(t *testing.T) {
 // dry run gives, and nothing is applied.
 func TestPlanImportCommit(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setupImport(t, db, 8)
 		owner := f.as(f.owner)
 		commit := func(text string) *service.ImportPlan {

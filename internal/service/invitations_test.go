@@ -17,8 +17,7 @@ import (
 
 func TestInvitationAcceptedOnce(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		u, link := f.invite("Ivy", muster.RoleManager)
 
@@ -57,8 +56,7 @@ func TestInvitationAcceptedOnce(t *testing.T) {
 
 func TestConcurrentAcceptsOneWins(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		for round := range 5 {
 			u, link := f.invite("Twin", muster.RoleBasic)
@@ -88,8 +86,7 @@ func TestConcurrentAcceptsOneWins(t *testing.T) {
 
 func TestResendSupersedesOldLinks(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		admin := f.active("Ada", muster.RoleAdmin)
 		u, first := f.invite("Rae", muster.RoleBasic)
@@ -131,8 +128,7 @@ func TestResendSupersedesOldLinks(t *testing.T) {
 
 func TestWithdrawnLinkDies(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		u, link := f.withdrawn(t, "Wendy", muster.RoleBasic)
 		_, err := f.svc.LookupInvitation(context.Background(), tokenOf(link))
@@ -158,8 +154,7 @@ func TestWithdrawnLinkDies(t *testing.T) {
 
 func TestExpiredLink(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		_, earlyLink := f.invite("Early", muster.RoleBasic)
 		u, link := f.invite("Ezra", muster.RoleBasic)
@@ -198,8 +193,7 @@ func TestExpiredLink(t *testing.T) {
 
 func TestInvitationPasswordRules(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		u, link := f.invite("Pat", muster.RoleBasic)
 		bad := map[string]string{
@@ -243,8 +237,7 @@ func TestInvitationPasswordRules(t *testing.T) {
 // otherwise nobody could ever sign in to the org (INV-4). Nobody else may.
 func TestExpiredOwnerSetupLinkCanBeResent(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		g, setupURL := pendingOwnerOrg(t, f)
 		op := operator(g.org.ID)

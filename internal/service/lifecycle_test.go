@@ -186,8 +186,7 @@ func TestLifecycleTable(t *testing.T) {
 	}
 
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 1000)
 		for _, a := range actions {
 			for _, from := range lifeStatuses {
@@ -230,8 +229,7 @@ func TestLifecycleTable(t *testing.T) {
 // Send As grants go, the seat is freed, and memberships stay with the teams.
 func TestDeactivateEffects(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		sales, support := f.team(t, "Sales"), f.team(t, "Support")
 		_, link := f.inviteInto(t, "Dee", muster.RoleAdmin, sales.ID, support.ID)
@@ -314,8 +312,7 @@ func TestDeactivateEffects(t *testing.T) {
 // role and teams.
 func TestInviteAgain(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 3)
 		ops, hr := f.team(t, "Ops"), f.team(t, "HR")
 		u, link := f.inviteInto(t, "Reggie", muster.RoleManager, ops.ID, hr.ID, f.defaultTeam().ID)
@@ -399,8 +396,7 @@ func sortedIDs(ids ...int64) []int64 {
 // nothing (SPEC §3).
 func TestInviteAgainWithChanges(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 3)
 		admin := f.active("Ada", muster.RoleAdmin)
 		ops := f.team(t, "Ops")
@@ -456,8 +452,7 @@ func TestInviteAgainWithChanges(t *testing.T) {
 // their own role, nor another Admin (ROLE-2).
 func TestAdminEditsOwnName(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		ada, abe := f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)
 		first, last := "Adelaide", "Admin-Smith"

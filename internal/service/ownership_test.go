@@ -26,8 +26,7 @@ func wantOwner(t *testing.T, f *fixture, id int64) {
 
 func TestTransferOwnership(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		heir := f.active("Hal", muster.RoleAdmin)
 		old := f.owner
@@ -64,8 +63,7 @@ func TestTransferOwnership(t *testing.T) {
 
 func TestTransferOwnershipRefused(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 20)
 		g := secondOrg(t, f)
 		admin := f.active("Ada", muster.RoleAdmin)
@@ -113,8 +111,7 @@ func TestTransferOwnershipRefused(t *testing.T) {
 // two Owners.
 func TestConcurrentTransfersLeaveOneOwner(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		heirs := []*muster.User{f.active("Ann", muster.RoleAdmin), f.active("Ben", muster.RoleAdmin)}
 		ok, codes := race(t, 2, func(i int) error { _, err := f.svc.TransferOwnership(f.as(f.owner), heirs[i].ID, password); return err })

@@ -94,8 +94,7 @@ func spec2(actor muster.Role, allowed ...muster.Role) string {
 
 func runPermCases(t *testing.T, cases []permCase) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		o := newPermOrg(t, db)
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -356,8 +355,7 @@ func TestPermissionsOwnerIsUntouchable(t *testing.T) {
 // to withdraw a Pending Owner or change the Owner's role.
 func TestPermissionsOperatorCannotUnseatOwner(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		g, setupURL := pendingOwnerOrg(t, f)
 		op := operator(g.org.ID)
@@ -585,8 +583,7 @@ func TestPermissionsNobodyChangesThemselves(t *testing.T) {
 // call.
 func TestRoleChangeAppliesToNextCall(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 20)
 		admin := f.active("Adele", muster.RoleAdmin)
 		victim := f.active("Vic", muster.RoleBasic)

@@ -39,8 +39,7 @@ func (f *fixture) scim(t *testing.T) (context.Context, *muster.SCIMToken) {
 // nothing.
 func TestSCIMTokenHasNoOwnerPowers(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		ctx, tok := f.scim(t)
 		admin := f.active("Ada", muster.RoleAdmin)
@@ -111,8 +110,7 @@ func TestSCIMTokenHasNoOwnerPowers(t *testing.T) {
 // with a seat.
 func TestDeletedThroughSCIMComesBack(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		ctx, _ := f.scim(t)
 		u := f.active("Dee", muster.RoleManager)
@@ -159,8 +157,7 @@ func TestDeletedThroughSCIMComesBack(t *testing.T) {
 // email another user has is refused.
 func TestProvisionedEmailChange(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		ctx, _ := f.scim(t)
 		active := f.active("Mo", muster.RoleBasic)

@@ -91,8 +91,7 @@ func raceForLastSeats(t *testing.T, db *sqlstore.DB, others ...*sqlstore.DB) *fi
 
 func TestConcurrentInvitesNeverExceedSeats(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		raceForLastSeats(t, db)
 	})
 }
@@ -115,8 +114,7 @@ func TestConcurrentInvitesTwoInstancesPostgres(t *testing.T) {
 // and go again when a user is invited again.
 func TestSeatsFreedAndTakenAgain(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 3)
 		pending, _ := f.invite("Penny", muster.RoleBasic)
 		active := f.active("Andy", muster.RoleBasic)
@@ -169,8 +167,7 @@ func TestSeatsFreedAndTakenAgain(t *testing.T) {
 // numbers; otherwise the Owner sets it freely and existing users stay.
 func TestLicenseTotal(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		f.invite("Una", muster.RoleBasic)
 		f.active("Vera", muster.RoleBasic)
@@ -198,8 +195,7 @@ func TestLicenseTotal(t *testing.T) {
 // The same email invited many times at once: one Pending user, one seat.
 func TestConcurrentInvitesOfOneEmail(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 50)
 		admins := f.admins(t, 4)
 		email := uniqueEmail("twin")
@@ -221,8 +217,7 @@ func TestConcurrentInvitesOfOneEmail(t *testing.T) {
 // once, holding one seat (LIC-1).
 func TestConcurrentInviteAgainTakesOneSeat(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 50)
 		admins := f.admins(t, 4)
 		gone := f.deactivated(t, "Gwen", muster.RoleBasic)
@@ -247,8 +242,7 @@ func TestConcurrentInviteAgainTakesOneSeat(t *testing.T) {
 // never frees a seat twice.
 func TestConcurrentReleasesFreeOneSeatEach(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 10)
 		admin := f.active("Ada", muster.RoleAdmin)
 		pending, _ := f.invite("Pia", muster.RoleBasic)

@@ -18,8 +18,7 @@ import (
 // case.
 func TestTeamNames(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		owner := f.as(f.owner)
 
@@ -85,8 +84,7 @@ func TestTeamNames(t *testing.T) {
 // and withdrawn users whose primary it was move to the Default Team.
 func TestRemoveTeam(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 20)
 		def := f.defaultTeam()
 		doomed, other := f.team(t, "Doomed"), f.team(t, "Other")
@@ -173,8 +171,7 @@ func TestRemoveTeam(t *testing.T) {
 // renamed or removed, by anyone.
 func TestDefaultTeam(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		f.team(t, "Aardvarks")
 		teams, err := f.svc.Teams(f.as(f.owner))
@@ -205,8 +202,7 @@ func TestDefaultTeam(t *testing.T) {
 // teams and the removal's lock).
 func TestRemoveTeamRacesInvites(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		for round := range 5 {
 			f := setup(t, db, 100)
 			def, doomed := f.defaultTeam(), f.team(t, "Doomed")

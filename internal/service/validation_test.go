@@ -16,8 +16,7 @@ import (
 
 func TestInviteValidation(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 20)
 		g := secondOrg(t, f)
 		admin := f.active("Ada", muster.RoleAdmin)
@@ -109,8 +108,7 @@ func TestInviteValidation(t *testing.T) {
 
 func TestUpdateUserValidation(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 20)
 		g := secondOrg(t, f)
 		u := f.active("Uma", muster.RoleBasic)
@@ -162,8 +160,7 @@ func TestUpdateUserValidation(t *testing.T) {
 // they exist, and nothing changes in either org.
 func TestOtherOrgIDs(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 20)
 		g := secondOrg(t, f)
 		if _, err := g.svc.SetEmailAtScale(g.as(g.owner), true); err != nil {
@@ -248,8 +245,7 @@ func TestOtherOrgIDs(t *testing.T) {
 
 func TestOtherBadInput(t *testing.T) {
 	t.Parallel()
-	runStores(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 20)
 		for _, cursor := range []string{"!!!", "bm90LWEtY3Vyc29y", "MDpub3RoaW5n"} {
 			_, err := f.svc.FindUsers(f.as(f.owner), service.UserQuery{Cursor: cursor})

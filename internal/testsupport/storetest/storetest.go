@@ -1,5 +1,6 @@
 // Package storetest opens real stores for tests: a SQLite file in a temporary
-// directory and a fresh schema in the PostgreSQL at MUSTER_TEST_POSTGRES_URL.
+// directory and a fresh database (or schema) in the PostgreSQL at
+// MUSTER_TEST_POSTGRES_URL.
 //
 // PostgreSQL tests skip when the server is unreachable, unless
 // MUSTER_TEST_REQUIRE names "postgres" (or is "all"): then they fail, so that
@@ -54,6 +55,20 @@ func Run(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	}
 }
 
+// RunParallel is Run with each subtest parallel to the others and to other
+// parallel tests. A subtest opens its store once it may run, not while it
+// waits for its turn: stores opened while waiting would pile up and hold
+// PostgreSQL connections by the hundred.
+func RunParallel(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, Open(t, d))
+		})
+	}
+}
+
 // Open opens a fresh store of the dialect, closed when the test ends.
 func Open(tb testing.TB, dialect string) *sqlstore.DB {
 	tb.Helper()
@@ -67,10 +82,13 @@ func Open(tb testing.TB, dialect string) *sqlstore.DB {
 	return nil
 }
 
-// OpenSQLite opens a store on a new SQLite file.
+// OpenSQLite opens a store on a new SQLite file, a copy of a migrated
+// template (templates.go).
 func OpenSQLite(tb testing.TB) *sqlstore.DB {
 	tb.Helper()
-	return OpenSQLiteAt(tb, filepath.Join(tb.TempDir(), "muster.db"))
+	path := filepath.Join(tb.TempDir(), "muster.db")
+	copyFile(tb, sqliteTemplate(tb), path)
+	return OpenSQLiteAt(tb, path)
 }
 
 // OpenSQLiteAt opens a store on the SQLite file at path, created if need
@@ -86,11 +104,32 @@ func OpenSQLiteAt(tb testing.TB, path string) *sqlstore.DB {
 	return db
 }
 
-// OpenPostgres opens a store on a new, empty schema, dropped when the test
-// ends.
+// OpenPostgres opens a store on a new database, a copy of a migrated
+// template (templates.go), dropped when the test ends; on a new schema
+// that it migrates when the role may not create databases.
 func OpenPostgres(tb testing.TB) *sqlstore.DB {
 	tb.Helper()
-	return OpenPostgresAt(tb, PostgresSchema(tb))
+	admin, base := postgresAdmin(tb)
+	template := postgresTemplate(tb, admin, base)
+	if template == "" {
+		return OpenPostgresAt(tb, PostgresSchema(tb))
+	}
+	name := "muster_test_" + randomHex(6)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+template); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
+			tb.Errorf("dropping the test database %s: %v", name, err)
+		}
+	})
+	dbURL, err := databaseURL(base, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return OpenPostgresAt(tb, dbURL)
 }
 
 // OpenPostgresAt opens a store on the PostgreSQL schema url selects (see
@@ -110,6 +149,27 @@ func OpenPostgresAt(tb testing.TB, url string) *sqlstore.DB {
 // so that several stores (as several instances would) can share it.
 func PostgresSchema(tb testing.TB) string {
 	tb.Helper()
+	admin, base := postgresAdmin(tb)
+	schema := "muster_test_" + randomHex(6)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			tb.Errorf("dropping the test schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(tb, base, schema)
+}
+
+// postgresAdmin returns a pool on the database at MUSTER_TEST_POSTGRES_URL
+// (or DefaultPostgresURL), closed when the test ends, and that URL; it
+// skips the test, or fails it when PostgreSQL is required, if the server
+// does not answer.
+func postgresAdmin(tb testing.TB) (*sql.DB, string) {
+	tb.Helper()
 	base := os.Getenv("MUSTER_TEST_POSTGRES_URL")
 	if base == "" {
 		base = DefaultPostgresURL
@@ -118,7 +178,8 @@ func PostgresSchema(tb testing.TB) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer admin.Close()
+	// Registered first, so it runs after the cleanups that use it.
+	tb.Cleanup(func() { admin.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
@@ -127,24 +188,13 @@ func PostgresSchema(tb testing.TB) string {
 		}
 		tb.Skipf("storetest: PostgreSQL at %s unreachable, skipping: %v", redact(base), err)
 	}
-	b := make([]byte, 6)
+	return admin, base
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
 	rand.Read(b)
-	schema := "muster_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			tb.Errorf("dropping the test schema %s: %v", schema, err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Errorf("dropping the test schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(tb, base, schema)
+	return hex.EncodeToString(b)
 }
 
 func withSearchPath(tb testing.TB, base, schema string) string {
