@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,10 +113,13 @@ func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.R
 		if !jsonBody(w, r) {
 			return
 		}
-		// The key is stored: it is text like any other input.
-		if problem := muster.TextProblem(r.Header.Get("Idempotency-Key")); problem != "" {
-			s.writeError(w, r, badRequest("The Idempotency-Key header "+problem+"."))
-			return
+		// The headers the API reads are text like any other input (the
+		// key is stored; the ETags are compared).
+		for _, header := range []string{"Idempotency-Key", "If-Match", "If-None-Match"} {
+			if problem := muster.TextProblem(r.Header.Get(header)); problem != "" {
+				s.writeError(w, r, badRequest("The "+header+" header "+problem+"."))
+				return
+			}
 		}
 		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
 			s.idempotent(w, r, fn)
@@ -468,6 +473,66 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 // versionETag is the ETag of a resource at version, which every change of
 // what its update sets increments.
 func versionETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// listETag is the ETag of a list page: the list's version and the page's
+// query. Weak, because the page was read after its version: a write
+// committed in between is in the page, so two pages of one version may
+// differ (see service.FindUsers).
+func listETag(version int64, query string) string {
+	return `W/"l` + strconv.FormatInt(version, 10) + "-" + query + `"`
+}
+
+// listQueryKey names a list page's query, in any order of its parameters,
+// for listETag.
+func listQueryKey(r *http.Request) string {
+	sum := sha256.Sum256([]byte(r.URL.Query().Encode()))
+	return hex.EncodeToString(sum[:6])
+}
+
+// ifNoneMatchListVersion reads the list version of an If-None-Match header
+// that holds a listETag of query (among other ETags: a cache may send all
+// it holds); 0 when none does.
+func ifNoneMatchListVersion(r *http.Request, query string) int64 {
+	var found int64
+	for _, tag := range ifNoneMatchTags(r) {
+		v, ok := strings.CutPrefix(tag, `"l`)
+		if !ok {
+			continue
+		}
+		v, ok = strings.CutSuffix(v, "-"+query+`"`)
+		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil && n > found {
+			found = n
+		}
+	}
+	return found
+}
+
+// ifNoneMatch reports whether the If-None-Match header holds etag.
+func ifNoneMatch(r *http.Request, etag string) bool {
+	return slices.Contains(ifNoneMatchTags(r), strings.TrimPrefix(etag, "W/"))
+}
+
+// ifNoneMatchTags are the ETags of the If-None-Match header, compared weakly
+// as RFC 9110 has it for this header: without their W/.
+func ifNoneMatchTags(r *http.Request) []string {
+	header := r.Header.Get("If-None-Match")
+	if header == "" {
+		return nil
+	}
+	tags := strings.Split(header, ",")
+	for i, tag := range tags {
+		tags[i] = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+	}
+	return tags
+}
+
+// writeNotModified answers a conditional GET whose copy is current (304):
+// the ETag, no body.
+func writeNotModified(w http.ResponseWriter, etag string) error {
+	w.Header().Set("ETag", etag)
+	w.WriteHeader(http.StatusNotModified)
+	return nil
+}
 
 // ifMatchVersion reads an If-Match header holding a versionETag: 0 when
 // there is none (or "*"), and -1, which no version matches, for any other

@@ -9,10 +9,12 @@ import (
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
-// TestReadRoundTrips: on PostgreSQL each read of the list (a page by its
-// cursor, a search) and of one user sends two statements, the token's
-// check and the read, its users' teams and two-step verification
-// included (as muster_store_round_trips_total counts them).
+// TestReadRoundTrips: on PostgreSQL a read of one user sends two
+// statements, the token's check and the read; a read of the list (a page by
+// its cursor, a search) three, the list's version before the page, and two
+// when the page is as the client has it (If-None-Match): the token's check
+// and the version. Their teams and two-step verification are read with the
+// users (muster_store_round_trips_total counts the statements).
 func TestReadRoundTrips(t *testing.T) {
 	// SQLite runs in the process: it has no round trips to count.
 	e := newEnv(t, storetest.OpenPostgres(t))
@@ -23,15 +25,23 @@ func TestReadRoundTrips(t *testing.T) {
 	if first.NextCursor == nil {
 		t.Fatal("the first page of one user has no next cursor; want one, the org having three users")
 	}
-	for _, path := range []string{
-		"/api/v1/users?limit=1&cursor=" + url.QueryEscape(*first.NextCursor),
-		"/api/v1/users?q=ada",
-		fmt.Sprint("/api/v1/users/", e.org.manager.ID),
+	for _, c := range []struct {
+		path  string
+		trips int
+	}{
+		{"/api/v1/users?limit=1&cursor=" + url.QueryEscape(*first.NextCursor), 3},
+		{"/api/v1/users?q=ada", 3},
+		{fmt.Sprint("/api/v1/users/", e.org.manager.ID), 2},
 	} {
 		before := e.db.RoundTrips()
-		e.do("GET", path, e.org.adminToken, nil).want(t, http.StatusOK)
+		res := e.do("GET", c.path, e.org.adminToken, nil).want(t, http.StatusOK)
+		if n := e.db.RoundTrips() - before; n != int64(c.trips) {
+			t.Errorf("GET %s sent %d statements; want %d", c.path, n, c.trips)
+		}
+		before = e.db.RoundTrips()
+		e.do("GET", c.path, e.org.adminToken, nil, "If-None-Match", res.header.Get("ETag")).want(t, http.StatusNotModified)
 		if n := e.db.RoundTrips() - before; n != 2 {
-			t.Errorf("GET %s sent %d statements; want 2, the token's check and the read", path, n)
+			t.Errorf("GET %s as the client has it sent %d statements; want 2", c.path, n)
 		}
 	}
 }

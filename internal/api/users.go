@@ -51,9 +51,15 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	uq.TeamID, uq.Limit = team, int(limit)
+	query := listQueryKey(r)
+	uq.KnownVersion = ifNoneMatchListVersion(r, query)
 	page, err := s.svc.FindUsers(r.Context(), uq)
 	if err != nil {
 		return err
+	}
+	etag := listETag(page.ListVersion, query)
+	if page.NotModified {
+		return writeNotModified(w, etag)
 	}
 	out := userPage{Data: make([]userJSON, len(page.Users))}
 	for i, u := range page.Users {
@@ -62,7 +68,7 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
 	}
-	return writeJSON(w, http.StatusOK, out, "")
+	return writeJSON(w, http.StatusOK, out, etag)
 }
 
 // inviteJSON is the body of an invitation.
@@ -101,6 +107,9 @@ func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.svc.FindUser(r.Context(), id)
 	if err != nil {
 		return err
+	}
+	if etag := versionETag(u.Version); ifNoneMatch(r, etag) {
+		return writeNotModified(w, etag)
 	}
 	return writeUser(w, http.StatusOK, u)
 }

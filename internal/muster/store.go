@@ -136,6 +136,10 @@ type UserTx interface {
 	// org, ignoring case.
 	FindLiveUserByEmail(ctx context.Context, email string) (*User, error)
 	FindUsers(ctx context.Context, filter UserFilter) ([]*User, error)
+	// UserListVersion is the version of the org's user list: it grows with
+	// every committed transaction that writes the org's users or their
+	// teams, and is 0 before the first.
+	UserListVersion(ctx context.Context, orgID int64) (int64, error)
 	// CountUsers counts the users filter selects, After and Limit aside,
 	// reading at most limit of them: a count of limit means "limit or
 	// more".

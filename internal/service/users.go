@@ -825,6 +825,10 @@ type UserQuery struct {
 	Limit  int
 	// Count asks for Total, the number of users the filters select.
 	Count bool
+	// KnownVersion is the ListVersion of the page the client holds: while
+	// the list is still at it, FindUsers answers NotModified instead of
+	// reading the page again. 0 for none.
+	KnownVersion int64
 }
 
 // UserPage is one page of users.
@@ -839,6 +843,12 @@ type UserPage struct {
 	// Total is the number of users the filters select, when asked for; a
 	// Total of MaxUserCount means at least that many.
 	Total int
+	// ListVersion is the version of the org's user list (see
+	// muster.Tx.UserListVersion) as FindUsers found it, before the page.
+	ListVersion int64
+	// NotModified says the list is still at the query's KnownVersion: the
+	// page has no users, the client's copy is current.
+	NotModified bool
 }
 
 // MaxUserCount bounds how many users a listing counts: beyond it, its
@@ -859,10 +869,30 @@ func pageLimit(asked int) int {
 	return min(asked, MaxPageSize)
 }
 
-// FindUsers lists the org's users by name, 50 to a page by default.
+// FindUsers lists the org's users by name, 50 to a page by default, with
+// the list's version; a page the client already holds (q.KnownVersion) is
+// answered NotModified from the version alone.
 func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error) {
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*UserPage, error) {
-		return findUserPage(ctx, tx, a, q)
+		// Read before the page, outside a snapshot: a write committed in
+		// between makes the page newer than its version, never older, so
+		// a version never stands for a page that lacks one of its writes.
+		version, err := tx.UserListVersion(ctx, a.orgID)
+		if err != nil {
+			return nil, err
+		}
+		if q.KnownVersion != 0 && q.KnownVersion == version {
+			if _, _, err := q.filter(a.orgID); err != nil {
+				return nil, err
+			}
+			return &UserPage{ListVersion: version, NotModified: true}, nil
+		}
+		page, err := findUserPage(ctx, tx, a, q)
+		if err != nil {
+			return nil, err
+		}
+		page.ListVersion = version
+		return page, nil
 	})
 }
 

@@ -241,7 +241,9 @@ func addMemberships(changes map[int64]memberCounts, u *muster.User, sign int) {
 func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 	// A user whose primary team is moveTo and who also had it as secondary
 	// would then hold it twice: drop that secondary first. The members'
-	// teams columns are written first, as the memberships will be.
+	// teams columns are written first, as the memberships will be, and
+	// their versions grow: their teams are part of what their ETags stand
+	// for.
 	steps := []struct {
 		query string
 		args  []any
@@ -251,7 +253,8 @@ func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 			FROM memberships m WHERE m.user_id = users.id
 				AND NOT (m.kind = 'secondary' AND m.team_id = $2)
 				AND NOT (m.kind = 'secondary' AND m.team_id = $3 AND EXISTS (SELECT 1 FROM memberships p
-					WHERE p.user_id = users.id AND p.team_id = $2 AND p.kind = 'primary')))
+					WHERE p.user_id = users.id AND p.team_id = $2 AND p.kind = 'primary'))),
+				version = version + 1
 			WHERE org_id = $1 AND id IN (SELECT user_id FROM memberships WHERE team_id = $2)`, []any{orgID, id, moveTo}},
 		{`DELETE FROM memberships WHERE team_id = $1 AND kind = 'secondary'`, []any{id}},
 		{`DELETE FROM memberships WHERE team_id = $2 AND kind = 'secondary'

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -678,6 +680,17 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		}
 		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + tail, args, nil
 	}
+}
+
+// UserListVersion implements muster.Tx. Triggers keep the version (see
+// migration 00022): every path that writes users counts without knowing.
+func (tx *Tx) UserListVersion(ctx context.Context, orgID int64) (int64, error) {
+	var version int64
+	err := tx.queryRow(ctx, `SELECT version FROM user_list_versions WHERE org_id = $1`, orgID).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return version, err
 }
 
 // CountUsers implements muster.Tx: the listing's users, counted from the

@@ -44,7 +44,9 @@ type Config struct {
 	// seeded users, in upper case). "cursor" fetches a page of the list by
 	// its cursor at a random depth, and "deep-read" mixes it with searches
 	// and users by id, a third each (an identity provider's or a
-	// dashboard's polling); "invite-orgs" sends Invites invitations spread
+	// dashboard's polling); "poll" fetches such pages with If-None-Match,
+	// the ETag each had when last read (after its first read, a 304 while
+	// no user changes); "invite-orgs" sends Invites invitations spread
 	// over Orgs orgs.
 	Phases []string
 	// ServerPID, if not 0, is sampled for RSS and CPU time.
@@ -365,8 +367,41 @@ func (c *Client) call(ctx context.Context, method, path string, body any, want i
 	return json.Unmarshal(b, out)
 }
 
+// getIfChanged GETs path with If-None-Match: etag (none if empty) and
+// returns the answer's ETag; it fails unless the answer is 200, or 304 to
+// an etag.
+func (c *Client) getIfChanged(ctx context.Context, path, etag string) (string, error) {
+	req, err := c.newRequest(ctx, "GET", path, nil)
+	if err != nil {
+		return "", err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK && (res.StatusCode != http.StatusNotModified || etag == "") {
+		return "", fmt.Errorf("GET %s (If-None-Match: %s): %d %s", path, etag, res.StatusCode, bytes.TrimSpace(b))
+	}
+	return res.Header.Get("ETag"), nil
+}
+
 // request sends a request with the token, and body as JSON if not nil.
 func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := c.newRequest(ctx, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.HTTP.Do(req)
+}
+
+// newRequest is a request to the next server with the token, and body as
+// JSON if not nil.
+func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.server()+path, body)
 	if err != nil {
 		return nil, err
@@ -375,7 +410,7 @@ func (c *Client) request(ctx context.Context, method, path string, body io.Reade
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return c.HTTP.Do(req)
+	return req, nil
 }
 
 // roundTrips reads muster_store_round_trips_total from the servers'
@@ -452,8 +487,8 @@ func phase(ctx context.Context, name string, clients, n, pid int, roundTrips fun
 var DefaultPhases = []string{"invite", "read", "deactivate"}
 
 // PhaseNames are the phases Config.Phases may name.
-var PhaseNames = []string{"invite", "invite-orgs", "read", "deep-read", "deactivate", "page", "cursor", "search", "get",
-	"scim-create", "scim-filter"}
+var PhaseNames = []string{"invite", "invite-orgs", "read", "deep-read", "deactivate", "page", "cursor", "poll", "search",
+	"get", "scim-create", "scim-filter"}
 
 // Run runs cfg.Phases (or DefaultPhases) against the server.
 func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
@@ -469,12 +504,24 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 		return c.Do(ctx, "GET", fmt.Sprintf("/api/v1/users/%d", seed.Users[i%len(seed.Users)]), nil, http.StatusOK)
 	}
 	// A page at a random depth of the list, by its cursor.
-	cursor := func(int) error {
+	depthPage := func() string {
 		if len(seed.Cursors) == 0 {
-			return page(0)
+			return "/api/v1/users?limit=50"
 		}
-		return c.Do(ctx, "GET", "/api/v1/users?limit=50&cursor="+url.QueryEscape(seed.Cursors[rand.IntN(len(seed.Cursors))]),
-			nil, http.StatusOK)
+		return "/api/v1/users?limit=50&cursor=" + url.QueryEscape(seed.Cursors[rand.IntN(len(seed.Cursors))])
+	}
+	cursor := func(int) error { return c.Do(ctx, "GET", depthPage(), nil, http.StatusOK) }
+	// The same, asked for with the ETag the page had when last read (an
+	// identity provider's or a dashboard's polling): 304 while the org's
+	// users stay as they are.
+	var etags sync.Map // path → ETag
+	poll := func(int) error {
+		path := depthPage()
+		known, _ := etags.Load(path)
+		etag, _ := known.(string)
+		etag, err := c.getIfChanged(ctx, path, etag)
+		etags.Store(path, etag)
+		return err
 	}
 	orgs := make([]*Client, len(seed.Orgs))
 	for i, o := range seed.Orgs {
@@ -524,6 +571,7 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 		"read":      {cfg.Reads, func(i int) error { return []func(int) error{page, search, get}[i%3](i) }},
 		"deep-read": {cfg.Reads, func(i int) error { return []func(int) error{cursor, search, get}[i%3](i) }},
 		"cursor":    {cfg.Reads, cursor},
+		"poll":      {cfg.Reads, poll},
 		"deactivate": {len(seed.Active), func(i int) error {
 			return c.Do(ctx, "POST", fmt.Sprintf("/api/v1/users/%d/deactivate", seed.Active[i]), nil, http.StatusOK)
 		}},

@@ -30,12 +30,14 @@ func TestRunSmallLoad(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api.New(svc, slog.New(slog.DiscardHandler)))
 	mux.Handle("/scim/v2/", scim.New(svc, slog.New(slog.DiscardHandler), ""))
-	// Two instances on one database, each counting what it answers.
+	// Two instances on one database, each counting what it answers, and
+	// both the 304s they answer.
 	var answered [2]atomic.Int64
+	var notModified atomic.Int64
 	instance := func(i int) *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			answered[i].Add(1)
-			mux.ServeHTTP(w, r)
+			mux.ServeHTTP(notModifiedCounter{w, &notModified}, r)
 		}))
 		t.Cleanup(srv.Close)
 		return srv
@@ -71,8 +73,13 @@ func TestRunSmallLoad(t *testing.T) {
 	}
 
 	// Each kind of read alone, in the order asked, and SCIM's phases.
-	cfg.Phases = []string{"search", "get", "page", "scim-create", "scim-filter", "cursor", "deep-read", "invite-orgs"}
+	cfg.Phases = []string{"search", "get", "page", "scim-create", "scim-filter", "cursor", "deep-read", "poll", "invite-orgs"}
 	results = loadtest.Run(context.Background(), cfg, seed)
+	// poll read each of the two deep pages once per client at most; the
+	// rest of its 60 requests were answered 304 (no user changed).
+	if n := notModified.Load(); n < int64(cfg.Reads-2*cfg.Clients) {
+		t.Errorf("%d requests were answered 304; want the poll phase's %d but the first reads", n, cfg.Reads)
+	}
 	if len(results) != len(cfg.Phases) {
 		t.Fatalf("phases %v gave %d results", cfg.Phases, len(results))
 	}
@@ -148,4 +155,17 @@ func TestMeasureExport(t *testing.T) {
 	if !strings.Contains(table.String(), "download") {
 		t.Errorf("table:\n%s", table.String())
 	}
+}
+
+// notModifiedCounter counts the 304s a handler answers.
+type notModifiedCounter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c notModifiedCounter) WriteHeader(status int) {
+	if status == http.StatusNotModified {
+		c.n.Add(1)
+	}
+	c.ResponseWriter.WriteHeader(status)
 }
