@@ -87,13 +87,11 @@ func buildSQLiteTemplate() (string, error) {
 	}
 	// Built beside it and renamed into place, so that a process finds
 	// either nothing or a whole template; processes building at once
-	// rename identical files.
-	build, err := os.MkdirTemp(filepath.Dir(path), "build-")
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o700); err == nil {
-			build, err = os.MkdirTemp(dir, "build-")
-		}
+	// rename equivalent files (the last one stays).
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
 	}
+	build, err := os.MkdirTemp(dir, "build-")
 	if err != nil {
 		return "", err
 	}
