@@ -500,7 +500,10 @@ func ifNoneMatchListVersion(r *http.Request, query string) int64 {
 			continue
 		}
 		v, ok = strings.CutSuffix(v, "-"+query+`"`)
-		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil && n > found {
+		n, err := strconv.ParseInt(v, 10, 64)
+		// Only the tag as listETag writes it: "l05-…" and "l+5-…" are
+		// other tags than "l5-…".
+		if ok && err == nil && strconv.FormatInt(n, 10) == v && n > found {
 			found = n
 		}
 	}

@@ -80,13 +80,16 @@ func newFuzzAPI(tb testing.TB) *fuzzAPI {
 // send sends body to the API and checks what every answer must be: no
 // 5xx, a refusal as a problem, and a body taken only if all its strings
 // are valid text. It returns the status and the response body.
-func (a *fuzzAPI) send(t *testing.T, method, target string, body []byte) (int, []byte) {
+func (a *fuzzAPI) send(t *testing.T, method, target string, body []byte, header ...string) (int, []byte) {
 	t.Helper()
 	path, query, _ := strings.Cut(target, "?")
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.URL.RawQuery = query // as sent, whatever its bytes
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1]) // as sent, whatever its bytes
+	}
 	rec := httptest.NewRecorder()
 	a.h.ServeHTTP(rec, req)
 	switch {
@@ -264,5 +267,33 @@ func FuzzUserListQuery(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, query string) {
 		a.send(t, "GET", "/api/v1/users?"+query, nil)
+	})
+}
+
+// FuzzUserListIfNoneMatch sends the fuzzer's If-None-Match with a page of
+// the user list, which nothing changes meanwhile: no 5xx, refusals are
+// problems, and a 304 (with no body) only to a header that holds the
+// page's ETag as the API wrote it.
+func FuzzUserListIfNoneMatch(f *testing.F) {
+	a := newFuzzAPI(f)
+	const page = "/api/v1/users?limit=2"
+	req := httptest.NewRequest("GET", page, nil)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	rec := httptest.NewRecorder()
+	a.h.ServeHTTP(rec, req)
+	etag := rec.Header().Get("ETag")
+	tag := strings.TrimPrefix(etag, "W/")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(tag, `"l`) {
+		f.Fatalf("GET %s: %d, ETag %q; want 200 and a list ETag", page, rec.Code, etag)
+	}
+	for _, s := range []string{"", etag, tag, `"x", ` + etag, etag + "," + etag, "*", `"v1"`, `"l0` + tag[2:],
+		`"l+` + tag[2:], `"l99999999999999999999` + tag[strings.Index(tag, "-"):], tag + "\x00", "W/\xff" + tag} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		status, body := a.send(t, "GET", page, nil, "If-None-Match", header)
+		if status == http.StatusNotModified && (len(body) != 0 || !strings.Contains(header, tag)) {
+			t.Fatalf("If-None-Match %q: 304 with %q; want 304 only to the page's ETag %s, and no body", header, body, etag)
+		}
 	})
 }
