@@ -116,9 +116,11 @@ func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.R
 		// The headers the API reads are text like any other input (the
 		// key is stored; the ETags are compared).
 		for _, header := range []string{"Idempotency-Key", "If-Match", "If-None-Match"} {
-			if problem := muster.TextProblem(r.Header.Get(header)); problem != "" {
-				s.writeError(w, r, badRequest("The "+header+" header "+problem+"."))
-				return
+			for _, v := range r.Header.Values(header) {
+				if problem := muster.TextProblem(v); problem != "" {
+					s.writeError(w, r, badRequest("The "+header+" header "+problem+"."))
+					return
+				}
 			}
 		}
 		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
@@ -482,32 +484,39 @@ func listETag(version int64, query string) string {
 	return `W/"l` + strconv.FormatInt(version, 10) + "-" + query + `"`
 }
 
-// listQueryKey names a list page's query, in any order of its parameters,
-// for listETag.
+// listQueryKey names a list page: the org's and the query's, in any order
+// of its parameters, for listETag. The org is in it because versions are
+// counted per org: two orgs' lists are often at the same version.
 func listQueryKey(r *http.Request) string {
-	sum := sha256.Sum256([]byte(r.URL.Query().Encode()))
+	p, _ := muster.PrincipalFrom(r.Context())
+	sum := sha256.Sum256([]byte(strconv.FormatInt(p.OrgID, 10) + "?" + r.URL.Query().Encode()))
 	return hex.EncodeToString(sum[:6])
 }
 
 // ifNoneMatchListVersion reads the list version of an If-None-Match header
 // that holds a listETag of query (among other ETags: a cache may send all
-// it holds); 0 when none does.
+// it holds; the newest, if several); 0 when none does.
 func ifNoneMatchListVersion(r *http.Request, query string) int64 {
 	var found int64
 	for _, tag := range ifNoneMatchTags(r) {
-		v, ok := strings.CutPrefix(tag, `"l`)
-		if !ok {
-			continue
-		}
-		v, ok = strings.CutSuffix(v, "-"+query+`"`)
-		n, err := strconv.ParseInt(v, 10, 64)
-		// Only the tag as listETag writes it: "l05-…" and "l+5-…" are
-		// other tags than "l5-…".
-		if ok && err == nil && strconv.FormatInt(n, 10) == v && n > found {
+		if n, ok := tagNumber(tag, `"l`, "-"+query+`"`); ok && n > found {
 			found = n
 		}
 	}
 	return found
+}
+
+// tagNumber reads the number of an ETag of the form prefix, number, suffix,
+// the number as strconv writes it ("v05" and "v+5" are other tags than
+// "v5"); false for any other tag.
+func tagNumber(tag, prefix, suffix string) (int64, bool) {
+	v, ok := strings.CutPrefix(tag, prefix)
+	if !ok {
+		return 0, false
+	}
+	v, ok = strings.CutSuffix(v, suffix)
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, ok && err == nil && n > 0 && strconv.FormatInt(n, 10) == v
 }
 
 // ifNoneMatch reports whether the If-None-Match header holds etag.
@@ -518,11 +527,11 @@ func ifNoneMatch(r *http.Request, etag string) bool {
 // ifNoneMatchTags are the ETags of the If-None-Match header, compared weakly
 // as RFC 9110 has it for this header: without their W/.
 func ifNoneMatchTags(r *http.Request) []string {
-	header := r.Header.Get("If-None-Match")
-	if header == "" {
+	lines := r.Header.Values("If-None-Match")
+	if len(lines) == 0 {
 		return nil
 	}
-	tags := strings.Split(header, ",")
+	tags := strings.Split(strings.Join(lines, ","), ",")
 	for i, tag := range tags {
 		tags[i] = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
 	}
@@ -545,8 +554,8 @@ func ifMatchVersion(r *http.Request) int64 {
 	if v == "" || v == "*" {
 		return 0
 	}
-	n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(v, `"v`), `"`), 10, 64)
-	if err != nil || n <= 0 {
+	n, ok := tagNumber(v, `"v`, `"`)
+	if !ok {
 		return -1
 	}
 	return n

@@ -43,7 +43,7 @@ func TestConditionalUserList(t *testing.T) {
 
 		// Another query: its own page, even with this one's ETag.
 		e.do("GET", "/api/v1/users?status=active&limit=1", o.ownerToken, nil, "If-None-Match", etag).want(t, http.StatusOK)
-		// A refused change changes nothing.
+		// A change refused (before it writes) changes nothing.
 		e.do("PATCH", fmt.Sprintf("/api/v1/users/%d", o.owner.ID), o.adminToken, map[string]any{"role": "basic"}).
 			want(t, http.StatusForbidden)
 		unchanged("refused role change")
@@ -79,5 +79,33 @@ func TestConditionalUserList(t *testing.T) {
 		e.do("PATCH", fmt.Sprintf("/api/v1/users/%d", other.manager.ID), other.ownerToken, map[string]any{"role": "basic"}).
 			want(t, http.StatusOK)
 		unchanged("another org's change")
+
+		// Another org's page of the same query is another page: versions
+		// are counted per org, so its ETag must name the org, or two lists
+		// at the same version would answer for each other.
+		otherETag := e.do("GET", page, other.ownerToken, nil).want(t, http.StatusOK).header.Get("ETag")
+		key := func(etag string) string { return etag[strings.LastIndex(etag, "-"):] }
+		if key(otherETag) == key(etag) {
+			t.Errorf("two orgs' pages of %s have ETags %s and %s, alike but for the version", page, etag, otherETag)
+		}
+		e.do("GET", page, o.ownerToken, nil, "If-None-Match", otherETag).want(t, http.StatusOK)
+		e.do("GET", page, other.ownerToken, nil, "If-None-Match", etag).want(t, http.StatusOK)
+
+		// Several header lines are one list of ETags.
+		req, err := http.NewRequest("GET", e.srv.URL+page, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+o.ownerToken)
+		req.Header.Add("If-None-Match", `"other"`)
+		req.Header.Add("If-None-Match", etag)
+		lines, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines.Body.Close()
+		if lines.StatusCode != http.StatusNotModified {
+			t.Errorf("If-None-Match in two lines, the second the page's ETag: %d; want 304", lines.StatusCode)
+		}
 	})
 }

@@ -12,14 +12,15 @@ import (
 
 // TestUserListVersion: every change to an org's users, by any path, moves
 // the version its pages carry (so a page asked for with the version before
-// is read again), a refused change and another org's changes do not, and a
-// page asked for with the current version is answered NotModified without
-// users. A team's removal moves its members' versions too (their teams
-// changed), which their own ETags stand for.
+// is read again) — their second steps too, which pages show and filter —,
+// a change refused before it writes and another org's changes do not, and
+// a page asked for with the current version is answered NotModified
+// without users. A team's removal moves its members' versions too (their
+// teams changed), which their own ETags stand for.
 func TestUserListVersion(t *testing.T) {
 	t.Parallel()
 	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
-		f := setup(t, db, 10)
+		f := twoStepFixture(t, db)
 		ctx := f.as(f.owner)
 		version := func() int64 {
 			t.Helper()
@@ -85,6 +86,8 @@ func TestUserListVersion(t *testing.T) {
 				}
 				return err
 			}, true},
+			{"second step set up", func() error { f.enrolTOTP(t, member); return nil }, true},
+			{"second step reset", func() error { _, err := f.svc.ResetTwoStep(ctx, member.ID); return err }, true},
 			{"deactivation", func() error { _, err := f.svc.Deactivate(ctx, member.ID); return err }, true},
 			{"sign-in", func() error {
 				_, err := f.svc.SignIn(context.Background(), f.owner.Email, "a long enough secret",

@@ -357,7 +357,10 @@ func (c *Client) call(ctx context.Context, method, path string, body any, want i
 		return err
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+	}
 	if res.StatusCode != want {
 		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(b))
 	}
@@ -383,7 +386,10 @@ func (c *Client) getIfChanged(ctx context.Context, path, etag string) (string, e
 		return "", err
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: reading the answer: %w", path, err)
+	}
 	if res.StatusCode != http.StatusOK && (res.StatusCode != http.StatusNotModified || etag == "") {
 		return "", fmt.Errorf("GET %s (If-None-Match: %s): %d %s", path, etag, res.StatusCode, bytes.TrimSpace(b))
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,31 +165,44 @@ func PostgresSchema(tb testing.TB) string {
 	return withSearchPath(tb, base, schema)
 }
 
-// postgresAdmin returns a pool on the database at MUSTER_TEST_POSTGRES_URL
-// (or DefaultPostgresURL), closed when the test ends, and that URL; it
-// skips the test, or fails it when PostgreSQL is required, if the server
-// does not answer.
+// postgresAdmin returns the process's pool on the database at
+// MUSTER_TEST_POSTGRES_URL (or DefaultPostgresURL), which creates and drops
+// the tests' databases and schemas, and that URL; it skips the test, or
+// fails it when PostgreSQL is required, if the server does not answer. One
+// pool for all tests, open until the process ends, keeps one idle
+// connection rather than one per running test.
 func postgresAdmin(tb testing.TB) (*sql.DB, string) {
 	tb.Helper()
-	base := os.Getenv("MUSTER_TEST_POSTGRES_URL")
-	if base == "" {
-		base = DefaultPostgresURL
+	adminPool.once.Do(func() {
+		adminPool.url = os.Getenv("MUSTER_TEST_POSTGRES_URL")
+		if adminPool.url == "" {
+			adminPool.url = DefaultPostgresURL
+		}
+		adminPool.db, adminPool.err = sql.Open("pgx", adminPool.url)
+		if adminPool.err == nil {
+			adminPool.db.SetMaxIdleConns(1)
+		}
+	})
+	if adminPool.err != nil {
+		tb.Fatal(adminPool.err)
 	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	// Registered first, so it runs after the cleanups that use it.
-	tb.Cleanup(func() { admin.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
+	if err := adminPool.db.PingContext(ctx); err != nil {
 		if Required("postgres") {
-			tb.Fatalf("storetest: PostgreSQL at %s is required (MUSTER_TEST_REQUIRE) but unreachable: %v", redact(base), err)
+			tb.Fatalf("storetest: PostgreSQL at %s is required (MUSTER_TEST_REQUIRE) but unreachable: %v", redact(adminPool.url), err)
 		}
-		tb.Skipf("storetest: PostgreSQL at %s unreachable, skipping: %v", redact(base), err)
+		tb.Skipf("storetest: PostgreSQL at %s unreachable, skipping: %v", redact(adminPool.url), err)
 	}
-	return admin, base
+	return adminPool.db, adminPool.url
+}
+
+// adminPool is postgresAdmin's pool.
+var adminPool struct {
+	once sync.Once
+	db   *sql.DB
+	url  string
+	err  error
 }
 
 func randomHex(n int) string {

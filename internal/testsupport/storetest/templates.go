@@ -8,11 +8,15 @@ package storetest
 // SQLite and CREATE DATABASE … TEMPLATE on PostgreSQL.
 //
 // A template is named by a digest of its dialect's migrations, built once
-// per machine and kept (in the temporary directory; as a database
+// per machine and kept (in the user's cache directory; as a database
 // muster_template_<digest>): every test process, package and run with the
-// same migrations reuses it, and a changed migration makes a new one.
-// Migrations themselves stay tested: building a template runs them, and
-// tests that need an empty schema (PostgresSchema) migrate their own.
+// same migrations reuses it, and a changed migration makes a new one. What
+// the open functions set on every open (SQLite's journal mode, pragmas)
+// they set on the copy too; a setting fixed when a file or database is
+// created would need its own part in the digest. Migrations from an empty
+// schema stay tested where it matters: every test that needs an empty
+// schema (PostgresSchema, the commands', the built binary's) migrates its
+// own, and building a template runs them all.
 
 import (
 	"context"
@@ -80,7 +84,13 @@ func buildSQLiteTemplate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(os.TempDir(), "muster-test-templates")
+	// The user's own directory: a shared one could hold another user's file
+	// under the template's name.
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "muster-test-templates")
 	path := filepath.Join(dir, "sqlite-"+digest+".db")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
@@ -163,7 +173,8 @@ func buildPostgresTemplate(admin *sql.DB, base string) (string, error) {
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended('muster test template', 0))`); err != nil {
 		return "", err
 	}
-	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtextextended('muster test template', 0))`)
+	// An unlock fails only with its session, which takes the lock along.
+	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtextextended('muster test template', 0))`) //nolint:errcheck
 	var found bool
 	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&found); err != nil {
 		return "", err
@@ -192,7 +203,9 @@ func buildPostgresTemplate(admin *sql.DB, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		return "", err
+	}
 	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+build+` RENAME TO `+name); err != nil {
 		return "", err
 	}

@@ -1,14 +1,16 @@
 -- +goose Up
 -- The version of each org's user list: one more at every transaction that
--- writes the org's users (their teams too, which users.teams carries), so
--- that a client holding a page of the list can ask whether it changed and be
+-- writes the org's users (their teams too, which users.teams carries) or
+-- their second steps (the list shows and filters who has one), so that a
+-- client holding a page of the list can ask whether it changed and be
 -- answered from this one row (If-None-Match, 304) instead of the page.
 --
--- A trigger keeps it, so that no path that writes users can forget it. It is
--- deferred to the commit, and counts once per org and transaction: the row
--- is locked after everything else the transaction locks (no new deadlock
--- order) and only from its commit's start to its end (writes to one org
--- already wait on the seat counter longer than that).
+-- Triggers keep it, so that no path that writes users can forget it. They
+-- are deferred to the commit, and count once per org and transaction: the
+-- row is locked after everything else the transaction locks, so within one
+-- org there is no new lock order, and only from its commit's start to its
+-- end. (A transaction that wrote users of two orgs would lock their rows in
+-- the order it wrote them; none writes two orgs' users.)
 CREATE TABLE user_list_versions (
     org_id  BIGINT PRIMARY KEY REFERENCES orgs (id) ON DELETE CASCADE,
     version BIGINT NOT NULL CHECK (version > 0)
@@ -38,8 +40,11 @@ $$;
 
 CREATE CONSTRAINT TRIGGER users_count_list_version AFTER INSERT OR UPDATE OR DELETE ON users
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION count_user_list_version();
+CREATE CONSTRAINT TRIGGER twostep_factors_count_list_version AFTER INSERT OR UPDATE OR DELETE ON twostep_factors
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION count_user_list_version();
 
 -- +goose Down
+DROP TRIGGER twostep_factors_count_list_version ON twostep_factors;
 DROP TRIGGER users_count_list_version ON users;
 DROP FUNCTION count_user_list_version();
 DROP TABLE user_list_versions;
