@@ -519,9 +519,11 @@ func tagNumber(tag, prefix, suffix string) (int64, bool) {
 	return n, ok && err == nil && n > 0 && strconv.FormatInt(n, 10) == v
 }
 
-// ifNoneMatch reports whether the If-None-Match header holds etag.
+// ifNoneMatch reports whether the If-None-Match header holds etag, or is
+// "*", which any representation matches.
 func ifNoneMatch(r *http.Request, etag string) bool {
-	return slices.Contains(ifNoneMatchTags(r), strings.TrimPrefix(etag, "W/"))
+	tags := ifNoneMatchTags(r)
+	return slices.Contains(tags, strings.TrimPrefix(etag, "W/")) || slices.Contains(tags, "*")
 }
 
 // ifNoneMatchTags are the ETags of the If-None-Match header, compared weakly
@@ -533,7 +535,11 @@ func ifNoneMatchTags(r *http.Request) []string {
 	}
 	tags := strings.Split(strings.Join(lines, ","), ",")
 	for i, tag := range tags {
-		tags[i] = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		tags[i] = strings.TrimSpace(tag)
+		// W/ before a quoted tag only: "W/*" is not "*".
+		if opaque, ok := strings.CutPrefix(tags[i], "W/"); ok && strings.HasPrefix(opaque, `"`) {
+			tags[i] = opaque
+		}
 	}
 	return tags
 }

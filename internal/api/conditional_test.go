@@ -91,6 +91,13 @@ func TestConditionalUserList(t *testing.T) {
 		e.do("GET", page, o.ownerToken, nil, "If-None-Match", otherETag).want(t, http.StatusOK)
 		e.do("GET", page, other.ownerToken, nil, "If-None-Match", etag).want(t, http.StatusOK)
 
+		// "*" matches any page, and the page's ETag among others matches.
+		e.do("GET", page, o.ownerToken, nil, "If-None-Match", "*").want(t, http.StatusNotModified)
+		stale := strings.Replace(etag, `"l`, `"l99`, 1)
+		e.do("GET", page, o.ownerToken, nil, "If-None-Match", stale+", "+etag).want(t, http.StatusNotModified)
+		e.do("GET", fmt.Sprintf("/api/v1/users/%d", o.admin.ID), o.ownerToken, nil, "If-None-Match", "*").
+			want(t, http.StatusNotModified)
+
 		// Several header lines are one list of ETags.
 		req, err := http.NewRequest("GET", e.srv.URL+page, nil)
 		if err != nil {

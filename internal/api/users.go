@@ -57,8 +57,11 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Not modified as the service found it from the version alone, or as
+	// the header says once the page is read ("*", or the page's ETag among
+	// others of newer versions).
 	etag := listETag(page.ListVersion, query)
-	if page.NotModified {
+	if page.NotModified || ifNoneMatch(r, etag) {
 		return writeNotModified(w, etag)
 	}
 	out := userPage{Data: make([]userJSON, len(page.Users))}
