@@ -137,8 +137,8 @@ type UserTx interface {
 	FindLiveUserByEmail(ctx context.Context, email string) (*User, error)
 	FindUsers(ctx context.Context, filter UserFilter) ([]*User, error)
 	// UserListVersion is the version of the org's user list: it grows with
-	// every committed transaction that writes the org's users or their
-	// teams, and is 0 before the first.
+	// every committed transaction that writes the org's users (their teams
+	// too) or their second steps, and is 0 before the first.
 	UserListVersion(ctx context.Context, orgID int64) (int64, error)
 	// CountUsers counts the users filter selects, After and Limit aside,
 	// reading at most limit of them: a count of limit means "limit or

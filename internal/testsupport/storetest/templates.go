@@ -155,6 +155,9 @@ func postgresTemplate(tb testing.TB, admin *sql.DB, base string) string {
 	return t.name
 }
 
+// templateLockKey is the advisory lock of building the PostgreSQL template.
+const templateLockKey = `hashtextextended('muster test template', 0)`
+
 func buildPostgresTemplate(admin *sql.DB, base string) (string, error) {
 	digest, err := migrationsDigest(postgres.Dialect().Migrations)
 	if err != nil {
@@ -170,11 +173,11 @@ func buildPostgresTemplate(admin *sql.DB, base string) (string, error) {
 		return "", err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended('muster test template', 0))`); err != nil {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+templateLockKey+`)`); err != nil {
 		return "", err
 	}
 	// An unlock fails only with its session, which takes the lock along.
-	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtextextended('muster test template', 0))`) //nolint:errcheck
+	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(`+templateLockKey+`)`) //nolint:errcheck
 	var found bool
 	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&found); err != nil {
 		return "", err
