@@ -39,8 +39,13 @@ func startSampler(pid int) *sampler {
 		var peak float64
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
+		found := time.Now()
 		for {
 			peak = max(peak, rssMiB(pid))
+			if time.Since(found) >= findBackendsEvery {
+				s.backends.find()
+				found = time.Now()
+			}
 			s.backends.sample()
 			select {
 			case <-s.done:
@@ -60,6 +65,7 @@ func (s *sampler) stop() usage {
 	if s.pid == 0 {
 		return usage{}
 	}
+	s.backends.find()
 	s.backends.sample()
 	return usage{peakRSS: peak, cpu: cpuSeconds(s.pid) - s.startCPU, backendsCPU: s.backends.seconds(),
 		selfCPU: cpuSeconds(os.Getpid()) - s.selfCPU}
@@ -83,21 +89,35 @@ func rssMiB(pid int) float64 {
 }
 
 // cpuSeconds reads user plus system time from /proc/PID/stat, in clock
-// ticks of 1/100 s (Linux's USER_HZ).
+// ticks of 1/100 s (Linux's USER_HZ); 0 if the process is gone.
 func cpuSeconds(pid int) float64 {
+	cpu, _ := processCPU(pid)
+	return cpu
+}
+
+// processCPU is cpuSeconds, and whether the process could be read.
+func processCPU(pid int) (float64, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	// The command name may hold spaces; fields resume after its ')'.
 	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 	if len(fields) < 13 {
-		return 0
+		return 0, false
 	}
 	utime, _ := strconv.ParseFloat(fields[11], 64)
 	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100
+	return (utime + stime) / 100, true
 }
+
+// findBackendsEvery is how often the sampler looks for the backends
+// serving the server. Looking is costly (it reads the kernel's whole TCP
+// table, /proc/net/tcp, and every process's title): done at each 50 ms
+// tick, it took a quarter of this program's CPU, which the server on the
+// same cores then lacked. The server's pool keeps its connections, so
+// backends rarely come and go; their CPU time is still read at each tick.
+const findBackendsEvery = time.Second
 
 // backendsCPU follows the CPU time of the PostgreSQL backends that serve a
 // process's connections: those whose process title ("postgres: … user db
@@ -111,19 +131,31 @@ type backendsCPU struct {
 
 func newBackendsCPU(pid int) *backendsCPU {
 	b := &backendsCPU{pid: pid, first: map[int]float64{}, last: map[int]float64{}}
-	for backend, cpu := range b.read() {
+	for _, backend := range findBackends(pid) {
+		cpu := cpuSeconds(backend)
 		b.first[backend], b.last[backend] = cpu, cpu
 	}
 	return b
 }
 
-// sample notes the backends' CPU time now.
-func (b *backendsCPU) sample() {
-	for backend, cpu := range b.read() {
+// find adds the backends that began serving b.pid since the last look,
+// counted from 0: all their CPU time is the phase's.
+func (b *backendsCPU) find() {
+	for _, backend := range findBackends(b.pid) {
 		if _, ok := b.first[backend]; !ok {
 			b.first[backend] = 0
+			b.last[backend] = 0
 		}
-		b.last[backend] = cpu
+	}
+}
+
+// sample notes the known backends' CPU time now; one that has ended keeps
+// its last.
+func (b *backendsCPU) sample() {
+	for backend := range b.last {
+		if cpu, ok := processCPU(backend); ok {
+			b.last[backend] = cpu
+		}
 	}
 }
 
@@ -137,9 +169,9 @@ func (b *backendsCPU) seconds() float64 {
 	return sum
 }
 
-// read returns the CPU seconds of each backend serving b.pid now.
-func (b *backendsCPU) read() map[int]float64 {
-	ports := clientPorts(b.pid)
+// findBackends returns the PostgreSQL backends serving pid now.
+func findBackends(pid int) []int {
+	ports := clientPorts(pid)
 	if len(ports) == 0 {
 		return nil
 	}
@@ -147,13 +179,13 @@ func (b *backendsCPU) read() map[int]float64 {
 	if err != nil {
 		return nil
 	}
-	cpu := map[int]float64{}
+	var backends []int
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+		backend, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		title, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		title, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", backend))
 		if err != nil || !bytes.HasPrefix(title, []byte("postgres: ")) {
 			continue
 		}
@@ -163,10 +195,10 @@ func (b *backendsCPU) read() map[int]float64 {
 			continue
 		}
 		if port, err := strconv.Atoi(string(title[open+1 : end])); err == nil && ports[port] {
-			cpu[pid] = cpuSeconds(pid)
+			backends = append(backends, backend)
 		}
 	}
-	return cpu
+	return backends
 }
 
 // clientPorts are the local TCP ports of pid's sockets: its sockets'
