@@ -173,10 +173,13 @@ type InvitationTx interface {
 
 // AuditTx writes and reads the audit log.
 type AuditTx interface {
-	CreateAuditEvent(ctx context.Context, event *AuditEvent) error
-	// CreateAuditEvents is CreateAuditEvent of several events in a few
-	// statements.
-	CreateAuditEvents(ctx context.Context, events []*AuditEvent) error
+	// CreateAuditEvents writes events in a few statements and sets their
+	// IDs. With subscribersOf not 0, it returns that org's enabled webhook
+	// endpoints too (as FindWebhookSubscribers does), read by the statement
+	// that writes the first event: every change writes its audit events
+	// and then derives webhook events from them for those endpoints (EVT-1),
+	// so the change pays one round trip for both.
+	CreateAuditEvents(ctx context.Context, events []*AuditEvent, subscribersOf int64) ([]*WebhookSubscriber, error)
 	FindAuditEvents(ctx context.Context, filter AuditFilter) ([]*AuditEvent, error)
 }
 

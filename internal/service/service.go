@@ -308,8 +308,21 @@ func (tx *txn) auditEvent(a *actor, action, targetType string, targetID int64, t
 // auditAll writes audit events, a few statements for any number, and the
 // webhook events they make (EVT-1).
 func (tx *txn) auditAll(ctx context.Context, events []*muster.AuditEvent) error {
-	if err := tx.CreateAuditEvents(ctx, events); err != nil {
+	if len(events) == 0 {
+		return nil
+	}
+	// The first audit event of the org in the transaction reads the org's
+	// webhook endpoints with it, which its webhook events need next.
+	var subscribersOf int64
+	if org := events[0].OrgID; tx.hooks == nil || tx.hooks.orgID != org {
+		subscribersOf = org
+	}
+	subs, err := tx.CreateAuditEvents(ctx, events, subscribersOf)
+	if err != nil {
 		return err
+	}
+	if subscribersOf != 0 {
+		tx.hooks = &orgHooks{orgID: subscribersOf, subs: subs}
 	}
 	for _, e := range events {
 		if err := tx.webhookEvents(ctx, e); err != nil {

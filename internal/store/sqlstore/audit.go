@@ -1,46 +1,95 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
 )
 
-// CreateAuditEvent implements muster.Tx.
-func (tx *Tx) CreateAuditEvent(ctx context.Context, e *muster.AuditEvent) error {
-	return tx.CreateAuditEvents(ctx, []*muster.AuditEvent{e})
-}
-
 // CreateAuditEvents implements muster.Tx.
-func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent) error {
+func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent, subscribersOf int64) ([]*muster.WebhookSubscriber, error) {
 	if len(events) == 0 {
-		return nil
+		if subscribersOf == 0 {
+			return nil, nil
+		}
+		return tx.FindWebhookSubscribers(ctx, subscribersOf)
 	}
-	args := make([]any, 0, len(events)*11)
+	args := make([]any, 0, len(events)*auditColumns)
 	for _, e := range events {
 		before, err := jsonOrNull(e.Before)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		after, err := jsonOrNull(e.After)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		args = append(args, e.OrgID, nullID(e.ActorID), e.ActorLabel, e.Action, e.TargetType, e.TargetID,
 			e.TargetLabel, before, after, e.Origin, micros(e.CreatedAt))
 	}
-	ids, err := tx.insertMany(ctx, `INSERT INTO audit_events (org_id, actor_id, actor_label, action, target_type,
-			target_id, target_label, before_json, after_json, origin, created_at)`, 11, args, true)
+	var subs []*muster.WebhookSubscriber
+	if subscribersOf != 0 {
+		// The first event alone, with the org's endpoints in its RETURNING:
+		// the subquery does not depend on the row, so it runs once.
+		var list sql.NullString
+		err := tx.queryRow(ctx, insertAuditEvents+` VALUES `+valuesList(1, auditColumns, false)+` RETURNING id, (
+				SELECT string_agg(e.id || ' ' || e.event_types, ',') FROM webhook_endpoints e
+				WHERE e.org_id = $`+itoa(auditColumns+1)+` AND e.enabled AND e.deleted_at IS NULL)`,
+			append(args[:auditColumns:auditColumns], subscribersOf)...).Scan(&events[0].ID, &list)
+		if err != nil {
+			return nil, tx.mapError(err)
+		}
+		if subs, err = parseSubscribers(list.String); err != nil {
+			return nil, err
+		}
+		events, args = events[1:], args[auditColumns:]
+	}
+	ids, err := tx.insertMany(ctx, insertAuditEvents, auditColumns, args, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, e := range events {
 		e.ID = ids[i]
 	}
-	return nil
+	return subs, nil
+}
+
+// insertAuditEvents and auditColumns are the head of an INSERT of audit
+// events and the columns it names.
+const (
+	insertAuditEvents = `INSERT INTO audit_events (org_id, actor_id, actor_label, action, target_type,
+			target_id, target_label, before_json, after_json, origin, created_at)`
+	auditColumns = 11
+)
+
+// parseSubscribers reads the endpoints CreateAuditEvents aggregates, "id
+// type type…" each, separated by commas (event types hold neither commas
+// nor spaces), in id order as FindWebhookSubscribers lists them.
+func parseSubscribers(list string) ([]*muster.WebhookSubscriber, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var subs []*muster.WebhookSubscriber
+	for endpoint := range strings.SplitSeq(list, ",") {
+		f := strings.Fields(endpoint)
+		if len(f) == 0 {
+			return nil, fmt.Errorf("sqlstore: webhook subscribers %q: an empty endpoint", list)
+		}
+		id, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: webhook subscribers %q: %w", list, err)
+		}
+		subs = append(subs, &muster.WebhookSubscriber{ID: id, EventTypes: f[1:]})
+	}
+	slices.SortFunc(subs, func(a, b *muster.WebhookSubscriber) int { return cmp.Compare(a.ID, b.ID) })
+	return subs, nil
 }
 
 func jsonOrNull(m map[string]any) (any, error) {

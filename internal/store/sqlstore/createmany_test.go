@@ -70,7 +70,8 @@ func TestCreateMany(t *testing.T) {
 			if err := tx.CreateOutboxMessages(ctx, msgs); err != nil {
 				return err
 			}
-			return tx.CreateAuditEvents(ctx, events)
+			_, err := tx.CreateAuditEvents(ctx, events, 0)
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)
