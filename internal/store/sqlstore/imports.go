@@ -229,8 +229,7 @@ func (tx *Tx) TakeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
 	if n == 0 {
 		return true, nil
 	}
-	return tx.affected(ctx, `UPDATE orgs SET seats_used = seats_used + $2
-		WHERE id = $1 AND seats_used + $2 <= license_total`, orgID, n)
+	return tx.changeSeats(ctx, orgID, n, true)
 }
 
 // ReleaseSeats implements muster.Tx.
@@ -238,7 +237,7 @@ func (tx *Tx) ReleaseSeats(ctx context.Context, orgID int64, n int) error {
 	if n == 0 {
 		return nil
 	}
-	_, err := tx.exec(ctx, `UPDATE orgs SET seats_used = seats_used - $2 WHERE id = $1`, orgID, n)
+	_, err := tx.changeSeats(ctx, orgID, -n, false)
 	return err
 }
 

@@ -43,15 +43,57 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 // check: it takes the org row's lock, so concurrent invitations on any number
 // of instances queue behind it and never push seats_used past the total.
 func (tx *Tx) TakeSeat(ctx context.Context, orgID int64) (bool, error) {
-	return tx.affected(ctx, `UPDATE orgs SET seats_used = seats_used + 1
-		WHERE id = $1 AND seats_used < license_total`, orgID)
+	return tx.changeSeats(ctx, orgID, 1, true)
 }
 
 // ReleaseSeat implements muster.Tx.
 func (tx *Tx) ReleaseSeat(ctx context.Context, orgID int64) error {
-	_, err := tx.exec(ctx, `UPDATE orgs SET seats_used = seats_used - 1 WHERE id = $1`, orgID)
+	_, err := tx.changeSeats(ctx, orgID, -1, false)
 	return err
 }
+
+// changeSeats adds delta to the org's seats used, within its licenses when
+// capped, and reports whether it did. Where the dialect writes in one
+// statement, that statement also writes the member counts noted so far
+// (flushCounts), after the seat: the org's row stays locked from the seat
+// to the commit, and each round trip in between is one that the org's
+// next invitation or deactivation waits for.
+func (tx *Tx) changeSeats(ctx context.Context, orgID int64, delta int, capped bool) (bool, error) {
+	ids, primary, secondary := tx.pendingCounts()
+	if len(ids) == 0 || !tx.dialect.OneStatementWrites {
+		query := `UPDATE orgs SET seats_used = seats_used + $2 WHERE id = $1`
+		if capped {
+			query += ` AND seats_used + $2 <= license_total`
+		}
+		return tx.affected(ctx, query, orgID, delta)
+	}
+	query := releaseSeatsCounting
+	if capped {
+		query = takeSeatsCounting
+	}
+	var changed int
+	if err := tx.queryRow(ctx, query, ids, primary, secondary, orgID, delta).Scan(&changed); err != nil {
+		return false, err
+	}
+	if changed == 0 {
+		return false, nil // the counts were not written: they wait for the commit
+	}
+	tx.counts = nil
+	return true, nil
+}
+
+// takeSeatsCounting and releaseSeatsCounting change the seats used of org
+// $4 by $5 and then, if the seats changed, the member counts $1..$3 as
+// addMemberCounts does; they return how many orgs' seats changed (0 or
+// 1). The teams' CTE reads the seat's, so the org's row is locked before
+// any team's, the order of every transaction that takes or frees a seat.
+var (
+	takeSeatsCounting = `WITH seat AS (UPDATE orgs SET seats_used = seats_used + $5
+			WHERE id = $4 AND seats_used + $5 <= license_total RETURNING id), ` +
+		memberCountsAfter("seat") + ` SELECT count(*) FROM seat`
+	releaseSeatsCounting = `WITH seat AS (UPDATE orgs SET seats_used = seats_used + $5 WHERE id = $4 RETURNING id), ` +
+		memberCountsAfter("seat") + ` SELECT count(*) FROM seat`
+)
 
 // SetEmailAtScale implements muster.Tx.
 func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {

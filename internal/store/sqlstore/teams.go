@@ -186,15 +186,8 @@ func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) er
 // never wait for each other's teams. A read of teams in the transaction
 // flushes first, so that it sees them.
 func (tx *Tx) flushCounts(ctx context.Context) error {
-	counts := tx.counts
+	ids, primary, secondary := tx.pendingCounts()
 	tx.counts = nil
-	var ids, primary, secondary []int64
-	for _, id := range slices.Sorted(maps.Keys(counts)) {
-		if c := counts[id]; c != (memberCounts{}) {
-			ids = append(ids, id)
-			primary, secondary = append(primary, int64(c.primary)), append(secondary, int64(c.secondary))
-		}
-	}
 	if len(ids) > 1 && tx.dialect.OneStatementWrites {
 		_, err := tx.exec(ctx, addMemberCounts, ids, primary, secondary)
 		return err
@@ -208,19 +201,54 @@ func (tx *Tx) flushCounts(ctx context.Context) error {
 	return nil
 }
 
+// pendingCounts are the member counts noted and not yet written: the
+// teams in id order and their changes, leaving out those that add up to
+// nothing.
+func (tx *Tx) pendingCounts() (ids, primary, secondary []int64) {
+	for _, id := range slices.Sorted(maps.Keys(tx.counts)) {
+		if c := tx.counts[id]; c != (memberCounts{}) {
+			ids = append(ids, id)
+			primary, secondary = append(primary, int64(c.primary)), append(secondary, int64(c.secondary))
+		}
+	}
+	return ids, primary, secondary
+}
+
 // addMemberCounts adds to several teams' member counts in one statement
 // (PostgreSQL; the ids, primary and secondary changes as three arrays),
 // where each team would cost a round trip, spent holding the org's seat
-// counter. The rows are locked first, in id order (a locking SELECT locks
-// them as it returns them, after its sort): an UPDATE … FROM locks them in
-// whatever order its join meets them.
-const addMemberCounts = `WITH change (id, primary_change, secondary_change) AS (
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])),
-	locked AS (SELECT t.id FROM teams t WHERE t.id = ANY($1) ORDER BY t.id FOR NO KEY UPDATE)
-	UPDATE teams t SET primary_count = t.primary_count + c.primary_change,
+// counter.
+var addMemberCounts = `WITH ` + memberCountChanges("") + ` ` + addCountChanges
+
+// addCountChanges adds the rows of memberCountChanges' change to their
+// teams' counts.
+const addCountChanges = `UPDATE teams t SET primary_count = t.primary_count + c.primary_change,
 		secondary_count = t.secondary_count + c.secondary_change
 	FROM change c JOIN locked l ON l.id = c.id
 	WHERE t.id = c.id`
+
+// memberCountChanges are the CTEs change (the ids, primary and secondary
+// changes of $1, $2 and $3, as rows) and locked (their teams, locked in id
+// order: a locking SELECT locks rows as it returns them, after its sort,
+// where an UPDATE … FROM locks them in whatever order its join meets
+// them). With after, the name of an earlier CTE, teams are locked only
+// once it has returned a row, and so after what it locks.
+func memberCountChanges(after string) string {
+	gate := ""
+	if after != "" {
+		gate = ` AND EXISTS (SELECT FROM ` + after + `)`
+	}
+	return `change (id, primary_change, secondary_change) AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])),
+	locked AS (SELECT t.id FROM teams t WHERE t.id = ANY($1)` + gate + ` ORDER BY t.id FOR NO KEY UPDATE)`
+}
+
+// memberCountsAfter is addMemberCounts as CTEs of a statement (the last
+// named counted), after the CTE after (see memberCountChanges).
+func memberCountsAfter(after string) string {
+	return memberCountChanges(after) + `,
+	counted AS (` + addCountChanges + `)`
+}
 
 // addMemberships adds sign (1 or -1) to changes for each of u's
 // memberships.

@@ -1,0 +1,134 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+)
+
+// TestSeatsWithMemberCounts: taking or freeing seats after users were
+// written also writes their teams' member counts (on PostgreSQL in the
+// seat's own statement), each exactly once: a refused seat leaves the
+// counts for the commit, and a savepoint rolled back after its seat undoes
+// its own counts but keeps those noted before it.
+func TestSeatsWithMemberCounts(t *testing.T) {
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC)
+		var org *muster.Org
+		var main, side *muster.Team
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			var err error
+			if org, main, err = createOrg(ctx, tx, "Seats", 3, now); err != nil {
+				return err
+			}
+			side = &muster.Team{OrgID: org.ID, Name: "Side", CreatedAt: now}
+			return tx.CreateTeam(ctx, side)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		newUsers := func(names ...string) []*muster.User {
+			users := make([]*muster.User, len(names))
+			for i, name := range names {
+				users[i] = &muster.User{OrgID: org.ID, Email: name + "@example.com", FirstName: name, LastName: "Seat",
+					Role: muster.RoleBasic, Status: muster.StatusPending, InvitedAt: now, UpdatedAt: now,
+					PrimaryTeamID: main.ID, SecondaryTeamIDs: []int64{side.ID}}
+			}
+			return users
+		}
+		want := func(step string, seats, members int) {
+			t.Helper()
+			err := db.View(ctx, func(tx muster.Tx) error {
+				o, err := tx.FindOrg(ctx, org.ID)
+				if err != nil {
+					return err
+				}
+				teams, err := tx.FindTeams(ctx, org.ID)
+				if err != nil {
+					return err
+				}
+				got := fmt.Sprint(o.SeatsUsed)
+				for _, team := range teams {
+					got += fmt.Sprintf(" %s %d+%d", team.Name, team.PrimaryCount, team.SecondaryCount)
+				}
+				if w := fmt.Sprintf("%d Everyone %d+0 Side 0+%d", seats, members, members); got != w {
+					t.Errorf("%s: seats and counts %q; want %q", step, got, w)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		deactivate := func(tx muster.Tx, name string) error {
+			u, err := tx.FindUserByEmail(ctx, org.ID, name+"@example.com")
+			if err != nil {
+				return err
+			}
+			u.Status, u.DeactivatedAt, u.UpdatedAt = muster.StatusDeactivated, now, now
+			return tx.UpdateUser(ctx, u)
+		}
+
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.CreateUsers(ctx, newUsers("ann", "bob")); err != nil {
+				return err
+			}
+			if ok, err := tx.TakeSeats(ctx, org.ID, 2); !ok || err != nil {
+				return fmt.Errorf("taking 2 of 3 seats: %v, %w", ok, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want("two invited", 2, 2)
+
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.CreateUsers(ctx, newUsers("cat")); err != nil {
+				return err
+			}
+			if ok, err := tx.TakeSeats(ctx, org.ID, 2); ok || err != nil {
+				return fmt.Errorf("taking 2 seats with 1 left: %v, %w", ok, err)
+			}
+			if ok, err := tx.TakeSeat(ctx, org.ID); !ok || err != nil {
+				return fmt.Errorf("taking the last seat: %v, %w", ok, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want("a third after a refused take", 3, 3)
+
+		errUndo := errors.New("undone")
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			if err := deactivate(tx, "ann"); err != nil {
+				return err
+			}
+			err := tx.Savepoint(ctx, func() error {
+				if err := deactivate(tx, "bob"); err != nil {
+					return err
+				}
+				if err := tx.ReleaseSeats(ctx, org.ID, 2); err != nil {
+					return err
+				}
+				return errUndo
+			})
+			if !errors.Is(err, errUndo) {
+				return fmt.Errorf("savepoint: %w; want it undone", err)
+			}
+			return tx.ReleaseSeat(ctx, org.ID)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want("one deactivated, another undone", 2, 2)
+	})
+}
