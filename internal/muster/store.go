@@ -127,6 +127,11 @@ type UserTx interface {
 	// reads but does not change: the actor, whose concurrent requests would
 	// otherwise run one at a time.
 	PeekUser(ctx context.Context, orgID, id int64) (*User, error)
+	// FindUserAndPeek is FindUser of id and PeekUser of peekID, in one
+	// statement where round trips cost: a change to a user reads its actor
+	// and the user together. ENOTFOUND when either is missing (FindUser and
+	// PeekUser alone tell which).
+	FindUserAndPeek(ctx context.Context, orgID, id, peekID int64) (found, peeked *User, err error)
 	// FindUsersByID finds the org's users with the ids, in id order,
 	// without locks; ids of no user of the org are left out.
 	FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*User, error)

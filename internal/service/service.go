@@ -216,6 +216,12 @@ func loadActor(ctx context.Context, tx muster.Tx) (*actor, error) {
 	// other on PostgreSQL. A transaction that changes the actor's own row
 	// reads it again with FindUser.
 	u, err := tx.PeekUser(ctx, p.OrgID, p.UserID)
+	return userActor(p, u, err)
+}
+
+// userActor is the actor of the user principal p, as read in the
+// transaction (u, or the error of reading them).
+func userActor(p muster.Principal, u *muster.User, err error) (*actor, error) {
 	if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && u.Status != muster.StatusActive) {
 		return nil, errSessionEnded
 	} else if err != nil {

@@ -456,20 +456,52 @@ func loadTarget(ctx context.Context, tx muster.Tx, a *actor, userID int64) (*mus
 	if err != nil {
 		return nil, err
 	}
-	if u.Status == muster.StatusWithdrawn {
-		return nil, muster.Errorf(muster.ENOTFOUND, "User not found.")
-	}
-	return u, nil
+	return u, checkNotWithdrawn(u)
 }
 
-// loadActionTarget resolves an Owner or Admin and the user of their org that
-// the action is about, and checks that the actor may take it.
-func loadActionTarget(ctx context.Context, tx muster.Tx, userID int64, action string) (*actor, *muster.User, error) {
+// checkNotWithdrawn refuses a withdrawn user as not found: a withdrawn
+// invitation leaves the user list, and its record stays only for the audit
+// trail (SPEC §1).
+func checkNotWithdrawn(u *muster.User) error {
+	if u.Status == muster.StatusWithdrawn {
+		return muster.Errorf(muster.ENOTFOUND, "User not found.")
+	}
+	return nil
+}
+
+// loadAdminAndTarget is loadAdmin, then loadTarget. A user who acts is
+// read by the statement that reads and locks the target (FindUserAndPeek);
+// when either is missing, each is read again alone, for the error that
+// says which.
+func loadAdminAndTarget(ctx context.Context, tx muster.Tx, userID int64) (*actor, *muster.User, error) {
+	if p, ok := muster.PrincipalFrom(ctx); ok && !p.IsSCIM() && !p.IsOperator() {
+		u, actorUser, err := tx.FindUserAndPeek(ctx, p.OrgID, userID, p.UserID)
+		if muster.ErrorCode(err) != muster.ENOTFOUND {
+			if err != nil {
+				return nil, nil, err
+			}
+			a, err := userActor(p, actorUser, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := muster.CheckAdminister(a.role); err != nil {
+				return nil, nil, err
+			}
+			return a, u, checkNotWithdrawn(u)
+		}
+	}
 	a, err := loadAdmin(ctx, tx)
 	if err != nil {
 		return nil, nil, err
 	}
 	u, err := loadTarget(ctx, tx, a, userID)
+	return a, u, err
+}
+
+// loadActionTarget resolves an Owner or Admin and the user of their org that
+// the action is about, and checks that the actor may take it.
+func loadActionTarget(ctx context.Context, tx muster.Tx, userID int64, action string) (*actor, *muster.User, error) {
+	a, u, err := loadAdminAndTarget(ctx, tx, userID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -47,16 +47,26 @@ func TeamList(u *muster.User) string {
 }
 
 func scanUser(row interface{ Scan(...any) error }, u *muster.User, before ...any) error {
-	err := row.Scan(append(before, &u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
+	err := row.Scan(append(before, userFields(u)...)...)
+	settleUser(u)
+	return err
+}
+
+// userFields are where the columns of userColumns are scanned into u.
+func userFields(u *muster.User) []any {
+	return []any{&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
 		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
 		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt}, &u.ExternalID,
-		nullTime{&u.SCIMDeletedAt}, teams{u}, &u.TwoStep)...)
+		nullTime{&u.SCIMDeletedAt}, teams{u}, &u.TwoStep}
+}
+
+// settleUser clears what a user's columns keep but no longer mean.
+func settleUser(u *muster.User) {
 	if u.Status != muster.StatusPending {
 		// The column keeps the last link's expiry; it means something
 		// only while the user is Pending.
 		u.InvitationExpiresAt = time.Time{}
 	}
-	return err
 }
 
 // teams scans the teams column into a user's PrimaryTeamID and SecondaryTeamIDs,
@@ -285,6 +295,33 @@ func (tx *Tx) FindUser(ctx context.Context, orgID, id int64) (*muster.User, erro
 // PeekUser implements muster.Tx.
 func (tx *Tx) PeekUser(ctx context.Context, orgID, id int64) (*muster.User, error) {
 	return tx.findUser(ctx, "", `u.org_id = $1 AND u.id = $2`, orgID, id)
+}
+
+// FindUserAndPeek implements muster.Tx.
+func (tx *Tx) FindUserAndPeek(ctx context.Context, orgID, id, peekID int64) (found, peeked *muster.User, err error) {
+	if !tx.dialect.OneStatementWrites {
+		if peeked, err = tx.PeekUser(ctx, orgID, peekID); err != nil {
+			return nil, nil, err
+		}
+		found, err = tx.FindUser(ctx, orgID, id)
+		return found, peeked, err
+	}
+	lock := tx.forUpdate()
+	if lock != "" {
+		lock += " OF u" // the found user's row alone
+	}
+	// The peeked user is read by a subquery of its own, in which u names
+	// them as userColumns expects.
+	found, peeked = &muster.User{}, &muster.User{}
+	err = tx.queryRow(ctx, `SELECT `+userColumns+`, peeked.*
+		FROM users u, (SELECT `+userColumns+` FROM users u WHERE u.org_id = $1 AND u.id = $3) peeked
+		WHERE u.org_id = $1 AND u.id = $2`+lock, orgID, id, peekID).Scan(append(userFields(found), userFields(peeked)...)...)
+	if err != nil {
+		return nil, nil, notFound(err, "User")
+	}
+	settleUser(found)
+	settleUser(peeked)
+	return found, peeked, nil
 }
 
 // FindUserByEmail implements muster.Tx.
