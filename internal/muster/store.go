@@ -216,10 +216,13 @@ type SessionTx interface {
 	// DeleteUserSessions ends every session of the user but keepID (0 for
 	// none).
 	DeleteUserSessions(ctx context.Context, userID, keepID int64) error
-	// EndUserAccess ends at once whatever lets the user in: their live
-	// invitations (revoked for reason), password reset links, sessions and
-	// API tokens (DEA-1).
-	EndUserAccess(ctx context.Context, userID int64, reason string, now time.Time) error
+	// EndUserAccess ends at once whatever lets the user in or acts in
+	// their name: their live invitations (revoked for reason), password
+	// reset links, sessions and API tokens (DEA-1), and their Send As
+	// grants (SEND-2; the versions of the permissions concerned
+	// incremented). It returns those permissions, without their UserIDs, by
+	// From Email.
+	EndUserAccess(ctx context.Context, userID int64, reason string, now time.Time) ([]*SendAsPermission, error)
 }
 
 // PasswordResetTx reads and writes password reset links (AUTH-2).
@@ -252,10 +255,6 @@ type SendAsTx interface {
 	FindUserSendAs(ctx context.Context, userID int64) ([]*SendAsPermission, error)
 	// FindActiveUserIDs lists the org's Active users' IDs.
 	FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error)
-	// DeleteUserSendAsGrants removes every grant of the user (and increments
-	// the versions of the permissions concerned), and returns those
-	// permissions, without their UserIDs, by From Email.
-	DeleteUserSendAsGrants(ctx context.Context, userID int64) ([]*SendAsPermission, error)
 }
 
 // ReportTx reads and writes user-list reports and their chunks (AUD-1).

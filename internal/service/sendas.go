@@ -298,12 +298,11 @@ func senderAddresses(ctx context.Context, tx muster.Tx, org *muster.Org, u *must
 	return perms, err
 }
 
-// revokeSendAs removes a deactivated user's grants (SEND-2), with one audit
-// event that names the permissions.
-func revokeSendAs(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
-	perms, err := tx.DeleteUserSendAsGrants(ctx, u.ID)
-	if err != nil || len(perms) == 0 {
-		return err
+// auditSendAsRevoked writes the one audit event that names the permissions
+// whose grants the deactivated user u lost (SEND-2), if any.
+func auditSendAsRevoked(ctx context.Context, tx *txn, a *actor, u *muster.User, perms []*muster.SendAsPermission) error {
+	if len(perms) == 0 {
+		return nil
 	}
 	ids := make([]int64, len(perms))
 	emails := make([]string, len(perms))

@@ -777,11 +777,13 @@ func deactivate(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
 		return err
 	}
 	// Access ends in the same transaction: the user's next request, on any
-	// instance, finds no session and no token (DEA-1).
-	if err := tx.EndUserAccess(ctx, u.ID, muster.LinkInactive, now); err != nil {
+	// instance, finds no session and no token (DEA-1), and no one sends as
+	// them (SEND-2).
+	perms, err := tx.EndUserAccess(ctx, u.ID, muster.LinkInactive, now)
+	if err != nil {
 		return err
 	}
-	if err := revokeSendAs(ctx, tx, a, u); err != nil {
+	if err := auditSendAsRevoked(ctx, tx, a, u, perms); err != nil {
 		return err
 	}
 	return freeSeat(ctx, tx, a, u, muster.ActionUserDeactivated, before)

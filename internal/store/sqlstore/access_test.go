@@ -12,8 +12,9 @@ import (
 )
 
 // TestEndUserAccess: the user's live invitation, password reset link,
-// sessions and API token all end, in one statement on PostgreSQL; another
-// user's stay as they were.
+// sessions, API token and Send As grants all end, in one statement on
+// PostgreSQL, which returns the permissions whose grants went, by From
+// Email and with new versions; another user's stay as they were.
 func TestEndUserAccess(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -33,17 +34,36 @@ func TestEndUserAccess(t *testing.T) {
 					return err
 				}
 			}
+			// Sales is shared; Billing is the ended user's alone.
+			for _, p := range []*muster.SendAsPermission{
+				{OrgID: org.ID, FromName: "Sales", FromEmail: "sales@example.com", UserIDs: []int64{ended.user.ID, kept.user.ID}},
+				{OrgID: org.ID, FromName: "Billing", FromEmail: "billing@example.com", UserIDs: []int64{ended.user.ID}},
+			} {
+				p.CreatedAt, p.UpdatedAt = now, now
+				if err := tx.CreateSendAs(ctx, p); err != nil {
+					return err
+				}
+			}
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := db.RoundTrips()
-		err = db.Update(ctx, func(tx muster.Tx) error {
-			return tx.EndUserAccess(ctx, ended.user.ID, muster.LinkInactive, now.Add(time.Minute))
+		var revoked []*muster.SendAsPermission
+		err = db.Update(ctx, func(tx muster.Tx) (err error) {
+			revoked, err = tx.EndUserAccess(ctx, ended.user.ID, muster.LinkInactive, now.Add(time.Minute))
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range revoked {
+			got = append(got, fmt.Sprintf("%s v%d %v", p.FromEmail, p.Version, p.UserIDs))
+		}
+		if want := []string{"billing@example.com v2 []", "sales@example.com v2 []"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("permissions revoked: %q; want %q", got, want)
 		}
 		// SQLite runs in the process: it counts no round trips.
 		if n := db.RoundTrips() - before; db.RoundTrips() > 0 && n != 3 {
@@ -60,16 +80,30 @@ func TestEndUserAccess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		err = db.View(ctx, func(tx muster.Tx) error {
+			for _, a := range []*access{ended, kept} {
+				perms, err := tx.FindUserSendAs(ctx, a.user.ID)
+				if err != nil {
+					return err
+				}
+				a.sendAs = len(perms)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ended.invitation.RevokedReason != muster.LinkInactive || ended.invitation.RevokedAt.IsZero() ||
-			ended.reset.UsedAt.IsZero() || ended.sessions != 0 || ended.token.RevokedAt.IsZero() {
-			t.Errorf("after EndUserAccess: invitation revoked %v (%q), reset used %v, %d sessions, token revoked %v; "+
-				"want all ended", ended.invitation.RevokedAt, ended.invitation.RevokedReason, ended.reset.UsedAt,
-				ended.sessions, ended.token.RevokedAt)
+			ended.reset.UsedAt.IsZero() || ended.sessions != 0 || ended.token.RevokedAt.IsZero() || ended.sendAs != 0 {
+			t.Errorf("after EndUserAccess: invitation revoked %v (%q), reset used %v, %d sessions, token revoked %v, "+
+				"%d Send As grants; want all ended", ended.invitation.RevokedAt, ended.invitation.RevokedReason,
+				ended.reset.UsedAt, ended.sessions, ended.token.RevokedAt, ended.sendAs)
 		}
 		if !kept.invitation.RevokedAt.IsZero() || !kept.reset.UsedAt.IsZero() || kept.sessions != 1 ||
-			!kept.token.RevokedAt.IsZero() {
-			t.Errorf("another user's access changed: invitation revoked %v, reset used %v, %d sessions, token revoked %v",
-				kept.invitation.RevokedAt, kept.reset.UsedAt, kept.sessions, kept.token.RevokedAt)
+			!kept.token.RevokedAt.IsZero() || kept.sendAs != 1 {
+			t.Errorf("another user's access changed: invitation revoked %v, reset used %v, %d sessions, token revoked %v, "+
+				"%d Send As grants", kept.invitation.RevokedAt, kept.reset.UsedAt, kept.sessions, kept.token.RevokedAt,
+				kept.sendAs)
 		}
 	})
 }
@@ -81,6 +115,7 @@ type access struct {
 	reset      *muster.PasswordReset
 	token      *muster.APIToken
 	sessions   int
+	sendAs     int // permissions granted
 }
 
 func (a *access) create(ctx context.Context, tx muster.Tx, orgID, teamID int64, tag string, now time.Time) error {

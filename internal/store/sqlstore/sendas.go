@@ -175,10 +175,13 @@ func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, erro
 	return ids, rows.Err()
 }
 
-// DeleteUserSendAsGrants implements muster.Tx: one statement with
-// Dialect.OneStatementWrites (the grants' DELETE a WITH clause of the
-// permissions' UPDATE, which reads the grants as they were), two without.
-func (tx *Tx) DeleteUserSendAsGrants(ctx context.Context, userID int64) ([]*muster.SendAsPermission, error) {
+// deleteUserSendAsGrants removes every grant of the user, increments the
+// versions of the permissions concerned and returns them, after making
+// writes that read none of those (EndUserAccess's): one statement with
+// Dialect.OneStatementWrites (the writes and the grants' DELETE WITH
+// clauses of the permissions' UPDATE, which reads the grants as they
+// were), one each without.
+func (tx *Tx) deleteUserSendAsGrants(ctx context.Context, userID int64, writes ...write) ([]*muster.SendAsPermission, error) {
 	// The permissions' grants change, so do their versions.
 	bump := `UPDATE send_as_permissions SET version = version + 1
 		WHERE id IN (SELECT permission_id FROM send_as_grants WHERE user_id = $1)
@@ -186,7 +189,10 @@ func (tx *Tx) DeleteUserSendAsGrants(ctx context.Context, userID int64) ([]*must
 	grants := write{`DELETE FROM send_as_grants WHERE user_id = $1`, []any{userID}}
 	query, args := bump, []any{userID}
 	if tx.dialect.OneStatementWrites {
-		query, args = withWrites([]write{grants}, bump, args)
+		// The bump reads the grants as they were before the statement.
+		query, args = withWrites(append(writes, grants), bump, args)
+	} else if err := tx.execAll(ctx, writes...); err != nil {
+		return nil, err
 	}
 	rows, err := tx.query(ctx, query, args...)
 	perms, err := collect(rows, err, func(rows *sql.Rows) (*muster.SendAsPermission, error) {
