@@ -46,20 +46,39 @@ func TestReadRoundTrips(t *testing.T) {
 	}
 }
 
-// TestDeactivationRoundTrips: a deactivation on PostgreSQL sends the
-// token's check, BEGIN, the actor with the person (locked), their row
-// changed with its status and teams as they were, their links, resets,
-// sessions, tokens and Send As grants ended in one statement, the audit
-// event with the org's webhook endpoints, the seat with their team's count,
-// and COMMIT.
-func TestDeactivationRoundTrips(t *testing.T) {
+// TestWriteRoundTrips: on PostgreSQL every write sends the token's check,
+// BEGIN, the actor (with the person changed, locked, in one statement),
+// its own statements, the audit event with the org's webhook endpoints,
+// and COMMIT. An invitation's own: the team share-locked, the email looked
+// up, the org, the user with their memberships, the link with the user's
+// expiry, the email, the seat taken, and last the team's count. A
+// deactivation's: the person's row with its status and teams as they
+// were; their links, resets, sessions, tokens and Send As grants ended in
+// one statement; last, the seat freed with their team's count. A role
+// change's: the person's teams share-locked (they must still exist), the
+// person's row.
+func TestWriteRoundTrips(t *testing.T) {
 	e := newEnv(t, storetest.OpenPostgres(t))
 	// The token's first use notes when it was used, in a transaction of its
 	// own.
 	e.do("GET", "/api/v1/users?limit=1", e.org.ownerToken, nil).want(t, http.StatusOK)
-	before := e.db.RoundTrips()
-	e.do("POST", fmt.Sprint("/api/v1/users/", e.org.manager.ID, "/deactivate"), e.org.ownerToken, nil).want(t, http.StatusOK)
-	if n := e.db.RoundTrips() - before; n != 8 {
-		t.Errorf("a deactivation sent %d statements; want 8", n)
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		trips              int
+	}{
+		{"invitation", "POST", "/api/v1/users", map[string]any{"first_name": "Nia", "last_name": "New",
+			"email": "nia@example.com", "role": "basic", "primary_team_id": e.org.defaultTeam}, 13},
+		{"role change", "PATCH", fmt.Sprint("/api/v1/users/", e.org.admin.ID), map[string]any{"role": "manager"}, 7},
+		{"deactivation", "POST", fmt.Sprint("/api/v1/users/", e.org.manager.ID, "/deactivate"), nil, 8},
+	} {
+		before := e.db.RoundTrips()
+		res := e.do(c.method, c.path, e.org.ownerToken, c.body)
+		if res.status >= 300 {
+			t.Fatalf("%s: %s %s: %d", c.name, c.method, c.path, res.status)
+		}
+		if n := e.db.RoundTrips() - before; n != int64(c.trips) {
+			t.Errorf("%s sent %d statements; want %d", c.name, n, c.trips)
+		}
 	}
 }

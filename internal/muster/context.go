@@ -35,6 +35,9 @@ func (p Principal) IsOperator() bool { return p.UserID == 0 && p.SCIMTokenID == 
 // IsSCIM reports whether p is an identity provider's SCIM token.
 func (p Principal) IsSCIM() bool { return p.SCIMTokenID != 0 }
 
+// IsUser reports whether p is a signed-in user (or their API token).
+func (p Principal) IsUser() bool { return p.UserID != 0 && p.SCIMTokenID == 0 }
+
 type principalKey struct{}
 
 // NewContext returns a context that carries p.

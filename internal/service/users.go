@@ -96,12 +96,11 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 func (s *Service) InviteAgain(ctx context.Context, userID int64, changes UserUpdate) (*Invited, error) {
 	var out *Invited
 	err := change(ctx, s, &out, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
+		a, u, err := loadAdminAndTarget(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
-		u, err := loadDeactivated(ctx, tx, a, userID)
-		if err != nil {
+		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
 			return err
 		}
 		if err := checkVersion("user", changes.IfVersion, u.Version); err != nil {
@@ -474,7 +473,7 @@ func checkNotWithdrawn(u *muster.User) error {
 // when either is missing, each is read again alone, for the error that
 // says which.
 func loadAdminAndTarget(ctx context.Context, tx muster.Tx, userID int64) (*actor, *muster.User, error) {
-	if p, ok := muster.PrincipalFrom(ctx); ok && !p.IsSCIM() && !p.IsOperator() {
+	if p, ok := muster.PrincipalFrom(ctx); ok && p.IsUser() {
 		u, actorUser, err := tx.FindUserAndPeek(ctx, p.OrgID, userID, p.UserID)
 		if muster.ErrorCode(err) != muster.ENOTFOUND {
 			if err != nil {
@@ -638,11 +637,7 @@ func (s *Service) UpdateUser(ctx context.Context, userID int64, upd UserUpdate) 
 func (s *Service) editUserBy(ctx context.Context, userID int64, edit func(u *muster.User) (UserUpdate, error)) (*muster.User, error) {
 	var out *muster.User
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
-		if err != nil {
-			return err
-		}
-		u, err := loadTarget(ctx, tx, a, userID)
+		a, u, err := loadAdminAndTarget(ctx, tx, userID)
 		if err != nil {
 			return err
 		}

@@ -34,9 +34,9 @@ type orgHooks struct {
 	subs  []*muster.WebhookSubscriber
 }
 
-// subscribers returns the org's enabled endpoints: one indexed read, the
-// first time a transaction writes an audit event; an org without endpoints
-// costs nothing more.
+// subscribers returns the org's enabled endpoints, which the transaction's
+// first audit event of the org read with it (auditAll), or else reads them
+// now: an org without endpoints costs nothing more.
 func (tx *txn) subscribers(ctx context.Context, orgID int64) ([]*muster.WebhookSubscriber, error) {
 	if tx.hooks == nil || tx.hooks.orgID != orgID {
 		subs, err := tx.FindWebhookSubscribers(ctx, orgID)

@@ -70,8 +70,9 @@ const (
 )
 
 // parseSubscribers reads the endpoints CreateAuditEvents aggregates, "id
-// type type…" each, separated by commas (event types hold neither commas
-// nor spaces), in id order as FindWebhookSubscribers lists them.
+// type type…" each, separated by commas (event types are names of
+// muster.EventTypes, checked when an endpoint is saved: neither commas nor
+// spaces), in id order as FindWebhookSubscribers lists them.
 func parseSubscribers(list string) ([]*muster.WebhookSubscriber, error) {
 	if list == "" {
 		return nil, nil

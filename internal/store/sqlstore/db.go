@@ -210,14 +210,14 @@ func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
 	return db.run(ctx, db.write, db.writeStmts, nil, fn)
 }
 
-// flushingCounts is fn followed by the writes of the member counts it
-// noted, last before the commit (see countMembers); a failed fn's counts
-// are dropped with its other writes.
+// flushingCounts is fn followed by the writes of the member counts and
+// freed seats it noted, last before the commit (see countMembers and
+// ReleaseSeat); a failed fn's are dropped with its other writes.
 func flushingCounts(ctx context.Context, fn func(muster.Tx) error) func(muster.Tx) error {
 	return func(t muster.Tx) error {
 		tx := t.(*Tx)
 		if err := fn(tx); err != nil {
-			tx.counts = nil
+			tx.counts, tx.released = nil, nil
 			return err
 		}
 		return tx.flushCounts(ctx)
@@ -307,6 +307,9 @@ type Tx struct {
 	// counts are the changes to teams' member counts not yet written (see
 	// countMembers).
 	counts map[int64]memberCounts
+	// released are the seats freed in each org and not yet written (see
+	// ReleaseSeat).
+	released map[int64]int
 }
 
 var _ muster.Tx = (*Tx)(nil)

@@ -229,27 +229,25 @@ func (tx *Tx) TakeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
 	if n == 0 {
 		return true, nil
 	}
-	return tx.changeSeats(ctx, orgID, n, true)
+	return tx.takeSeats(ctx, orgID, n)
 }
 
-// ReleaseSeats implements muster.Tx.
-func (tx *Tx) ReleaseSeats(ctx context.Context, orgID int64, n int) error {
-	if n == 0 {
-		return nil
-	}
-	_, err := tx.changeSeats(ctx, orgID, -n, false)
-	return err
+// ReleaseSeats implements muster.Tx, as ReleaseSeat does for one.
+func (tx *Tx) ReleaseSeats(_ context.Context, orgID int64, n int) error {
+	tx.releaseSeats(orgID, n)
+	return nil
 }
 
-// Savepoint implements muster.Tx. The member counts fn noted are dropped
-// with its writes when it fails.
+// Savepoint implements muster.Tx. The member counts and freed seats fn
+// noted are dropped with its writes when it fails, and those it wrote
+// (flushCounts, takeSeats) are noted again as they were before it.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := tx.exec(ctx, `SAVEPOINT import_row`); err != nil {
 		return err
 	}
-	counts := maps.Clone(tx.counts)
+	counts, released := maps.Clone(tx.counts), maps.Clone(tx.released)
 	if err := fn(); err != nil {
-		tx.counts = counts
+		tx.counts, tx.released = counts, released
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT import_row`); rbErr != nil {
 			return rbErr
 		}

@@ -36,6 +36,7 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 	if err != nil {
 		return nil, notFound(err, "Organization")
 	}
+	o.SeatsUsed -= tx.released[id] // freed by this transaction, written at its commit
 	return &o, nil
 }
 
@@ -43,57 +44,43 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 // check: it takes the org row's lock, so concurrent invitations on any number
 // of instances queue behind it and never push seats_used past the total.
 func (tx *Tx) TakeSeat(ctx context.Context, orgID int64) (bool, error) {
-	return tx.changeSeats(ctx, orgID, 1, true)
+	return tx.takeSeats(ctx, orgID, 1)
 }
 
-// ReleaseSeat implements muster.Tx.
-func (tx *Tx) ReleaseSeat(ctx context.Context, orgID int64) error {
-	_, err := tx.changeSeats(ctx, orgID, -1, false)
-	return err
+// ReleaseSeat implements muster.Tx. The seat is written with the member
+// counts, last before the commit (flushCounts): the org's row is then
+// locked for the commit alone, as a team's count is.
+func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
+	tx.releaseSeats(orgID, 1)
+	return nil
 }
 
-// changeSeats adds delta to the org's seats used, within its licenses when
-// capped, and reports whether it did. Where the dialect writes in one
-// statement, that statement also writes the member counts noted so far
-// (flushCounts), after the seat: the org's row stays locked from the seat
-// to the commit, and each round trip in between is one that the org's
-// next invitation or deactivation waits for.
-func (tx *Tx) changeSeats(ctx context.Context, orgID int64, delta int, capped bool) (bool, error) {
-	ids, primary, secondary := tx.pendingCounts()
-	if len(ids) == 0 || !tx.dialect.OneStatementWrites {
-		query := `UPDATE orgs SET seats_used = seats_used + $2 WHERE id = $1`
-		if capped {
-			query += ` AND seats_used + $2 <= license_total`
-		}
-		return tx.affected(ctx, query, orgID, delta)
+// takeSeats takes n seats of the org, net of those the transaction freed
+// there and has not written yet, which the same statement writes, and
+// reports whether there were as many free.
+func (tx *Tx) takeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
+	ok, err := tx.affected(ctx, `UPDATE orgs SET seats_used = seats_used + $2
+		WHERE id = $1 AND seats_used + $2 <= license_total`, orgID, n-tx.released[orgID])
+	if ok {
+		delete(tx.released, orgID)
 	}
-	query := releaseSeatsCounting
-	if capped {
-		query = takeSeatsCounting
-	}
-	var changed int
-	if err := tx.queryRow(ctx, query, ids, primary, secondary, orgID, delta).Scan(&changed); err != nil {
-		return false, err
-	}
-	if changed == 0 {
-		return false, nil // the counts were not written: they wait for the commit
-	}
-	tx.counts = nil
-	return true, nil
+	return ok, err
 }
 
-// takeSeatsCounting and releaseSeatsCounting change the seats used of org
-// $4 by $5 and then, if the seats changed, the member counts $1..$3 as
-// addMemberCounts does; they return how many orgs' seats changed (0 or
-// 1). The teams' CTE reads the seat's, so the org's row is locked before
-// any team's, the order of every transaction that takes or frees a seat.
-var (
-	takeSeatsCounting = `WITH seat AS (UPDATE orgs SET seats_used = seats_used + $5
-			WHERE id = $4 AND seats_used + $5 <= license_total RETURNING id), ` +
-		memberCountsAfter("seat") + ` SELECT count(*) FROM seat`
-	releaseSeatsCounting = `WITH seat AS (UPDATE orgs SET seats_used = seats_used + $5 WHERE id = $4 RETURNING id), ` +
-		memberCountsAfter("seat") + ` SELECT count(*) FROM seat`
-)
+// releaseSeats notes n seats of the org freed, for flushCounts to write.
+func (tx *Tx) releaseSeats(orgID int64, n int) {
+	if tx.released == nil {
+		tx.released = map[int64]int{}
+	}
+	tx.released[orgID] += n
+}
+
+// releaseSeatsCounting gives back $5 seats of org $4 and then changes the
+// member counts $1..$3 as addMemberCounts does: the teams' CTE reads the
+// seat's, so the org's row is locked before any team's, the order of every
+// transaction that changes seats and counts.
+var releaseSeatsCounting = `WITH seat AS (UPDATE orgs SET seats_used = seats_used - $5 WHERE id = $4 RETURNING id), ` +
+	memberCountsAfter("seat") + ` SELECT count(*) FROM seat`
 
 // SetEmailAtScale implements muster.Tx.
 func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {
@@ -104,7 +91,7 @@ func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {
 // SetLicenseTotal implements muster.Tx.
 func (tx *Tx) SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error) {
 	return tx.affected(ctx, `UPDATE orgs SET license_total = $2, version = version + 1
-		WHERE id = $1 AND seats_used <= $2`, orgID, total)
+		WHERE id = $1 AND seats_used - $3 <= $2`, orgID, total, tx.released[orgID])
 }
 
 // FindOrgByName implements muster.Tx. Names are compared as

@@ -12,11 +12,13 @@ import (
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
-// TestSeatsWithMemberCounts: taking or freeing seats after users were
-// written also writes their teams' member counts (on PostgreSQL in the
-// seat's own statement), each exactly once: a refused seat leaves the
-// counts for the commit, and a savepoint rolled back after its seat undoes
-// its own counts but keeps those noted before it.
+// TestSeatsWithMemberCounts: seats taken are written at once, seats freed
+// with the member counts just before the commit (on PostgreSQL in one
+// statement, the org's row first), each exactly once: a refused take
+// leaves the counts for the commit, a take nets out the seats the
+// transaction freed before it (which the org, read in the transaction,
+// already shows), and a savepoint rolled back forgets what it noted but
+// keeps what was noted before it.
 func TestSeatsWithMemberCounts(t *testing.T) {
 	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -130,5 +132,45 @@ func TestSeatsWithMemberCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		want("one deactivated, another undone", 2, 2)
+
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			if err := deactivate(tx, "bob"); err != nil {
+				return err
+			}
+			if err := tx.ReleaseSeat(ctx, org.ID); err != nil {
+				return err
+			}
+			if o, err := tx.FindOrg(ctx, org.ID); err != nil || o.SeatsUsed != 1 {
+				return fmt.Errorf("the org after a seat freed: %v, %w; want 1 seat used", o, err)
+			}
+			if err := tx.CreateUsers(ctx, newUsers("dan", "eve")); err != nil {
+				return err
+			}
+			if ok, err := tx.TakeSeats(ctx, org.ID, 2); !ok || err != nil {
+				return fmt.Errorf("taking 2 seats with 1 free and 1 freed: %v, %w", ok, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want("one deactivated, two invited", 3, 3)
+
+		before := db.RoundTrips()
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			if err := deactivate(tx, "dan"); err != nil {
+				return err
+			}
+			return tx.ReleaseSeat(ctx, org.ID)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// BEGIN, the user, their row, the seat with the counts, COMMIT.
+		// SQLite runs in the process: it counts no round trips.
+		if n := db.RoundTrips() - before; db.RoundTrips() > 0 && n != 5 {
+			t.Errorf("a deactivation sent %d statements; want 5", n)
+		}
+		want("one more deactivated", 2, 2)
 	})
 }

@@ -165,7 +165,8 @@ type memberCounts struct{ primary, secondary int }
 // countMembers notes changes to teams' member counts, which the
 // transaction writes just before it commits (flushCounts): a count's row is
 // then locked, on PostgreSQL, for the commit alone, as the org's seat
-// counter is (TakeSeat comes last), rather than from the membership's
+// counter is (TakeSeat comes last, ReleaseSeat is written with the counts),
+// rather than from the membership's
 // write on, which made every invitation into one team wait for the one
 // before it to finish.
 func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) error {
@@ -181,13 +182,33 @@ func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) er
 	return nil
 }
 
-// flushCounts writes the member counts noted so far. Teams are locked in
-// increasing id order, as every transaction that counts does, so that two
-// never wait for each other's teams. A read of teams in the transaction
-// flushes first, so that it sees them.
+// flushCounts writes the seats freed (ReleaseSeat) and the member counts
+// noted so far: each org's seats first, then the teams in increasing id
+// order, as every transaction that counts does (an invitation locks its
+// org's row when it takes its seat, before its counts), so that two never
+// wait for each other. On PostgreSQL an org's seats and the counts are one
+// statement. A read of teams in the transaction flushes first, so that it
+// sees them.
 func (tx *Tx) flushCounts(ctx context.Context) error {
 	ids, primary, secondary := tx.pendingCounts()
-	tx.counts = nil
+	released := tx.released
+	tx.counts, tx.released = nil, nil
+	for _, org := range slices.Sorted(maps.Keys(released)) {
+		n := released[org]
+		if n == 0 {
+			continue
+		}
+		if len(ids) > 0 && tx.dialect.OneStatementWrites {
+			if _, err := tx.exec(ctx, releaseSeatsCounting, ids, primary, secondary, org, n); err != nil {
+				return err
+			}
+			ids = nil
+			continue
+		}
+		if _, err := tx.exec(ctx, `UPDATE orgs SET seats_used = seats_used - $2 WHERE id = $1`, org, n); err != nil {
+			return err
+		}
+	}
 	if len(ids) > 1 && tx.dialect.OneStatementWrites {
 		_, err := tx.exec(ctx, addMemberCounts, ids, primary, secondary)
 		return err
