@@ -166,9 +166,8 @@ type memberCounts struct{ primary, secondary int }
 // transaction writes just before it commits (flushCounts): a count's row is
 // then locked, on PostgreSQL, for the commit alone, as the org's seat
 // counter is (TakeSeat comes last, ReleaseSeat is written with the counts),
-// rather than from the membership's
-// write on, which made every invitation into one team wait for the one
-// before it to finish.
+// rather than from the membership's write on, which made every invitation
+// into one team wait for the one before it to finish.
 func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) error {
 	if tx.counts == nil {
 		tx.counts = map[int64]memberCounts{}
