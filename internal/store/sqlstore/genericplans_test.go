@@ -12,9 +12,10 @@ import (
 )
 
 // TestGenericPlansKept: PostgreSQL keeps, after its first five runs on a
-// connection, the generic plan of a list page by its cursor and of an
-// invitation's lookup of one email, rather than planning them at every
-// run (planning them took longer than running them: docs/benchmarks.md,
+// connection, the generic plan of a list page by its cursor, of an
+// invitation's lookup of one email and of its link (with the user's
+// expiry), and of SCIM's lookup by userName, rather than planning them at
+// every run (planning them took longer than running them: docs/benchmarks.md,
 // round 5). The org has 20,000 users: at 3,000, PostgreSQL kept the page's
 // generic plan even with its size a parameter.
 func TestGenericPlansKept(t *testing.T) {
@@ -32,7 +33,7 @@ func TestGenericPlansKept(t *testing.T) {
 		for i := range 20000 {
 			users = append(users, &muster.User{OrgID: org.ID, Email: fmt.Sprintf("p%05d@example.com", i),
 				FirstName: "Person", LastName: fmt.Sprintf("N%05d", i), Role: muster.RoleBasic,
-				Status: muster.StatusActive, InvitedAt: now, UpdatedAt: now, PrimaryTeamID: team.ID})
+				Status: muster.StatusPending, InvitedAt: now, UpdatedAt: now, PrimaryTeamID: team.ID})
 		}
 		return tx.CreateUsers(ctx, users)
 	})
@@ -62,6 +63,26 @@ func TestGenericPlansKept(t *testing.T) {
 		"one email": {"u.email_key = $1", func(tx muster.Tx, i int) error {
 			found, err := tx.FindUsersByEmails(ctx, org.ID, []string{users[i].Email})
 			if err == nil && len(found) != 1 {
+				err = fmt.Errorf("%s: %d users", users[i].Email, len(found))
+			}
+			return err
+		}},
+		"an invitation's link": {"INSERT INTO invitations", func(tx muster.Tx, i int) error {
+			inv := &muster.Invitation{OrgID: org.ID, UserID: users[i].ID, TokenHash: []byte(fmt.Sprint("link ", i)),
+				CreatedAt: now, ExpiresAt: now.Add(72 * time.Hour)}
+			if err := tx.CreateInvitation(ctx, inv); err != nil {
+				return err
+			}
+			u, err := tx.FindUser(ctx, org.ID, users[i].ID)
+			if err == nil && !u.InvitationExpiresAt.Equal(inv.ExpiresAt) {
+				err = fmt.Errorf("%s: the link expires at %v, the user says %v", u.Email, inv.ExpiresAt, u.InvitationExpiresAt)
+			}
+			return err
+		}},
+		"SCIM's userName": {"scim_deleted_at IS NULL AND u.email_key =", func(tx muster.Tx, i int) error {
+			found, err := tx.SelectUsers(ctx, muster.UserSelection{OrgID: org.ID, Limit: 100,
+				Where: &muster.Condition{Attr: muster.AttrEmail, Op: muster.CondEqual, Value: users[i].Email}})
+			if err == nil && (len(found) != 1 || found[0].ID != users[i].ID) {
 				err = fmt.Errorf("%s: %d users", users[i].Email, len(found))
 			}
 			return err

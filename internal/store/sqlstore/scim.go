@@ -16,9 +16,16 @@ func (tx *Tx) SelectUsers(ctx context.Context, sel muster.UserSelection) ([]*mus
 	if err != nil {
 		return nil, err
 	}
-	args = append(args, sel.Limit, sel.Offset)
-	rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+
-		` ORDER BY u.id LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), tx.planForValues(args)...)
+	args = append(args, sel.Limit)
+	page := ` ORDER BY u.id LIMIT $` + itoa(len(args))
+	// Without an offset, none: PostgreSQL costs an offset it does not
+	// know as skipping rows, which makes the plan kept for any values look
+	// dearer than one made for them, so it would plan every lookup.
+	if sel.Offset > 0 {
+		args = append(args, sel.Offset)
+		page += ` OFFSET $` + itoa(len(args))
+	}
+	rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+page, tx.selectionArgs(sel, args)...)
 	if err != nil {
 		return nil, err
 	}
@@ -41,8 +48,22 @@ func (tx *Tx) CountSelectedUsers(ctx context.Context, sel muster.UserSelection) 
 		return 0, err
 	}
 	var n int
-	err = tx.queryRow(ctx, `SELECT count(*) FROM users u WHERE `+where, tx.planForValues(args)...).Scan(&n)
+	err = tx.queryRow(ctx, `SELECT count(*) FROM users u WHERE `+where, tx.selectionArgs(sel, args)...).Scan(&n)
 	return n, err
+}
+
+// selectionArgs returns the arguments of a selection's query, marked to
+// have it planned for its values unless one unique index finds its user
+// whatever the value: an email or an id, which identity providers look up
+// before every creation (planning that lookup took seven times as long as
+// running it; docs/benchmarks.md, round 8). An external ID is planned each
+// time: its index leaves out users without one, which only a plan made
+// for the value can tell.
+func (tx *Tx) selectionArgs(sel muster.UserSelection, args []any) []any {
+	if c := sel.Where; c != nil && c.Op == muster.CondEqual && (c.Attr == muster.AttrEmail || c.Attr == muster.AttrID) {
+		return args
+	}
+	return tx.planForValues(args)
 }
 
 // selectionWhere is the WHERE clause of a selection and its arguments. A
