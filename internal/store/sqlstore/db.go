@@ -690,16 +690,32 @@ func micros(t time.Time) any {
 type nullTime struct{ t *time.Time }
 
 func (n nullTime) Scan(src any) error {
-	var v sql.NullInt64
-	if err := v.Scan(src); err != nil {
+	micros, valid, err := scanNullInt(src)
+	if err != nil {
 		return err
 	}
-	if v.Valid {
-		*n.t = time.UnixMicro(v.Int64).UTC()
+	if valid {
+		*n.t = time.UnixMicro(micros).UTC()
 	} else {
 		*n.t = time.Time{}
 	}
 	return nil
+}
+
+// scanNullInt reads an integer column that may be NULL. Both drivers give
+// an int64 or nil, taken as they are: sql.NullInt64 converts through
+// reflection, which a page of users did seven times a row (see
+// docs/benchmarks.md, round 8); anything else goes through it.
+func scanNullInt(src any) (v int64, valid bool, err error) {
+	switch src := src.(type) {
+	case int64:
+		return src, true, nil
+	case nil:
+		return 0, false, nil
+	}
+	var n sql.NullInt64
+	err = n.Scan(src)
+	return n.Int64, n.Valid, err
 }
 
 // nullID stores 0 as NULL.
@@ -713,11 +729,11 @@ func nullID(id int64) any {
 type nullInt struct{ v *int64 }
 
 func (n nullInt) Scan(src any) error {
-	var v sql.NullInt64
-	if err := v.Scan(src); err != nil {
+	v, _, err := scanNullInt(src)
+	if err != nil {
 		return err
 	}
-	*n.v = v.Int64
+	*n.v = v
 	return nil
 }
 
