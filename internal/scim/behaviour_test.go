@@ -196,6 +196,7 @@ func TestFilters(t *testing.T) {
 			`userName eq "` + a + `" or userName eq "` + b + `"`:                             {idA, idB},
 			`(userName eq "` + a + `" or userName eq "` + b + `") and externalId eq "ext-A"`: {idA},
 			`externalId eq "EXT-A"`:                                                          {},
+			`externalId eq ""`:                                                               {}, // Beta and the Owner have none
 			`id eq "` + idB + `"`:                                                            {idB},
 			`emails.value eq "` + b + `"`:                                                    {idB},
 			`emails[value eq "` + a + `"]`:                                                   {idA},

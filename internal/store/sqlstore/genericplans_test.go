@@ -14,8 +14,8 @@ import (
 // TestGenericPlansKept: PostgreSQL keeps, after its first five runs on a
 // connection, the generic plan of a list page by its cursor, of an
 // invitation's lookup of one email and of its link (with the user's
-// expiry), and of SCIM's lookup by userName, rather than planning them at
-// every run (planning them took longer than running them: docs/benchmarks.md,
+// expiry), and of SCIM's lookups by userName and externalId, rather than
+// planning them at every run (planning them took longer than running them: docs/benchmarks.md,
 // round 5). The org has 20,000 users: at 3,000, PostgreSQL kept the page's
 // generic plan even with its size a parameter.
 func TestGenericPlansKept(t *testing.T) {
@@ -33,7 +33,8 @@ func TestGenericPlansKept(t *testing.T) {
 		for i := range 20000 {
 			users = append(users, &muster.User{OrgID: org.ID, Email: fmt.Sprintf("p%05d@example.com", i),
 				FirstName: "Person", LastName: fmt.Sprintf("N%05d", i), Role: muster.RoleBasic,
-				Status: muster.StatusPending, InvitedAt: now, UpdatedAt: now, PrimaryTeamID: team.ID})
+				Status: muster.StatusPending, InvitedAt: now, UpdatedAt: now, PrimaryTeamID: team.ID,
+				ExternalID: fmt.Sprintf("idp-%05d", i)})
 		}
 		return tx.CreateUsers(ctx, users)
 	})
@@ -84,6 +85,14 @@ func TestGenericPlansKept(t *testing.T) {
 				Where: &muster.Condition{Attr: muster.AttrEmail, Op: muster.CondEqual, Value: users[i].Email}})
 			if err == nil && (len(found) != 1 || found[0].ID != users[i].ID) {
 				err = fmt.Errorf("%s: %d users", users[i].Email, len(found))
+			}
+			return err
+		}},
+		"SCIM's externalId": {"u.external_id =", func(tx muster.Tx, i int) error {
+			found, err := tx.SelectUsers(ctx, muster.UserSelection{OrgID: org.ID, Limit: 100,
+				Where: &muster.Condition{Attr: muster.AttrExternalID, Op: muster.CondEqual, Value: users[i].ExternalID}})
+			if err == nil && (len(found) != 1 || found[0].ID != users[i].ID) {
+				err = fmt.Errorf("%s: %d users", users[i].ExternalID, len(found))
 			}
 			return err
 		}},

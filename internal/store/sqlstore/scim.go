@@ -53,15 +53,16 @@ func (tx *Tx) CountSelectedUsers(ctx context.Context, sel muster.UserSelection) 
 }
 
 // selectionArgs returns the arguments of a selection's query, marked to
-// have it planned for its values unless one unique index finds its user
-// whatever the value: an email or an id, which identity providers look up
-// before every creation (planning that lookup took seven times as long as
-// running it; docs/benchmarks.md, round 8). An external ID is planned each
-// time: its index leaves out users without one, which only a plan made
-// for the value can tell.
+// have it planned for its values unless an index finds its user whatever
+// the value: an email, an external ID or an id, which identity providers
+// look up before every creation (planning that lookup took seven times as
+// long as running it; docs/benchmarks.md, round 8).
 func (tx *Tx) selectionArgs(sel muster.UserSelection, args []any) []any {
-	if c := sel.Where; c != nil && c.Op == muster.CondEqual && (c.Attr == muster.AttrEmail || c.Attr == muster.AttrID) {
-		return args
+	if c := sel.Where; c != nil && c.Op == muster.CondEqual {
+		switch c.Attr {
+		case muster.AttrEmail, muster.AttrExternalID, muster.AttrID:
+			return args
+		}
 	}
 	return tx.planForValues(args)
 }
@@ -146,7 +147,10 @@ func userCondition(c muster.Condition, arg func(any) string) (string, error) {
 			return `u.email_key LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, nil
 		}
 	case c.Attr == muster.AttrExternalID && c.Op == muster.CondEqual:
-		return `u.external_id = ` + arg(c.Value), nil
+		// A user without an external ID has none to equal, not an empty
+		// one; saying so lets PostgreSQL use the index of the users who
+		// have one in a plan kept for any value.
+		return `(u.external_id = ` + arg(c.Value) + ` AND u.external_id <> '')`, nil
 	case c.Attr == muster.AttrID && c.Op == muster.CondEqual:
 		id, err := strconv.ParseInt(c.Value, 10, 64)
 		if err != nil || id <= 0 {
