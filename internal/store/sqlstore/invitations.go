@@ -30,9 +30,9 @@ func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) 
 	var err error
 	if tx.dialect.OneStatementWrites {
 		ids, err = tx.insertChunks(ctx, len(invs), true, func(done, size int) (string, []any) {
-			return `WITH link AS (` + invitationsInsert + ` VALUES ` + valuesList(size, 5, false) +
-					` RETURNING id, user_id, expires_at), expiry AS (` + linkExpiries + `) SELECT id FROM link`,
-				args[done*5 : (done+size)*5]
+			links := invitationsInsert + ` VALUES ` + valuesList(size, 5, false) + ` RETURNING id, user_id, expires_at`
+			query := `WITH link AS (` + links + `), expiry AS (` + linkExpiries + `) SELECT id FROM link`
+			return query, args[done*5 : (done+size)*5]
 		})
 	} else {
 		ids, err = tx.insertMany(ctx, invitationsInsert, 5, args, true)
