@@ -20,7 +20,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema set-up
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib" // also the "pgx" database/sql driver, for schema set-up
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/postgres"
@@ -144,6 +145,31 @@ func OpenPostgresAt(tb testing.TB, url string) *sqlstore.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// OpenPostgresSession opens a store on a fresh, migrated PostgreSQL schema
+// whose pool holds a single connection, and returns that pool too: what a
+// test asks of the pool's session (pg_prepared_statements, say) is what
+// the store's statements left in it. (Migrating needs a second connection,
+// for its lock, so another store migrates the schema first.)
+func OpenPostgresSession(tb testing.TB) (*sqlstore.DB, *sql.DB) {
+	tb.Helper()
+	schema := PostgresSchema(tb)
+	OpenPostgresAt(tb, schema)
+	cfg, err := pgxpool.ParseConfig(schema)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	session := stdlib.OpenDBFromPool(pool)
+	session.SetMaxOpenConns(1)
+	db := sqlstore.New(sqlstore.Pools{Write: session, Read: session}, postgres.Dialect(), pool.Close)
+	tb.Cleanup(func() { db.Close() })
+	return db, session
 }
 
 // PostgresSchema creates an empty schema and returns a URL that selects it,
