@@ -15,9 +15,10 @@ import (
 // connection, the generic plan of a list page by its cursor, of an
 // invitation's lookup of one email and of its link (with the user's
 // expiry), and of SCIM's lookups by userName and externalId, rather than
-// planning them at every run (planning them took longer than running them: docs/benchmarks.md,
-// round 5). The org has 20,000 users: at 3,000, PostgreSQL kept the page's
-// generic plan even with its size a parameter.
+// planning them at every run (planning them took longer than running
+// them: docs/benchmarks.md, rounds 5 and 8). The org has 20,000 users: at
+// 3,000, PostgreSQL kept the page's generic plan even with its size a
+// parameter.
 func TestGenericPlansKept(t *testing.T) {
 	db := storetest.OpenPostgres(t)
 	ctx := context.Background()

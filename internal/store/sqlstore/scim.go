@@ -18,9 +18,9 @@ func (tx *Tx) SelectUsers(ctx context.Context, sel muster.UserSelection) ([]*mus
 	}
 	args = append(args, sel.Limit)
 	page := ` ORDER BY u.id LIMIT $` + itoa(len(args))
-	// Without an offset, none: PostgreSQL costs an offset it does not
-	// know as skipping rows, which makes the plan kept for any values look
-	// dearer than one made for them, so it would plan every lookup.
+	// An offset of 0 is left out: PostgreSQL costs an offset it does not
+	// know as rows skipped, which makes the plan kept for any values look
+	// dearer than one made for them, so it would plan every lookup again.
 	if sel.Offset > 0 {
 		args = append(args, sel.Offset)
 		page += ` OFFSET $` + itoa(len(args))
