@@ -49,6 +49,18 @@ func TestGenericPlansKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	const runs = 12
+	// scimLookup finds the ith user as an identity provider does, by attr
+	// equal to value's of them.
+	scimLookup := func(attr string, value func(*muster.User) string) func(tx muster.Tx, i int) error {
+		return func(tx muster.Tx, i int) error {
+			found, err := tx.SelectUsers(ctx, muster.UserSelection{OrgID: org.ID, Limit: 100,
+				Where: &muster.Condition{Attr: attr, Op: muster.CondEqual, Value: value(users[i])}})
+			if err == nil && (len(found) != 1 || found[0].ID != users[i].ID) {
+				err = fmt.Errorf("%s %s: %d users", attr, value(users[i]), len(found))
+			}
+			return err
+		}
+	}
 	for name, c := range map[string]struct {
 		match string
 		run   func(tx muster.Tx, i int) error
@@ -81,22 +93,10 @@ func TestGenericPlansKept(t *testing.T) {
 			}
 			return err
 		}},
-		"SCIM's userName": {"scim_deleted_at IS NULL AND u.email_key =", func(tx muster.Tx, i int) error {
-			found, err := tx.SelectUsers(ctx, muster.UserSelection{OrgID: org.ID, Limit: 100,
-				Where: &muster.Condition{Attr: muster.AttrEmail, Op: muster.CondEqual, Value: users[i].Email}})
-			if err == nil && (len(found) != 1 || found[0].ID != users[i].ID) {
-				err = fmt.Errorf("%s: %d users", users[i].Email, len(found))
-			}
-			return err
-		}},
-		"SCIM's externalId": {"u.external_id =", func(tx muster.Tx, i int) error {
-			found, err := tx.SelectUsers(ctx, muster.UserSelection{OrgID: org.ID, Limit: 100,
-				Where: &muster.Condition{Attr: muster.AttrExternalID, Op: muster.CondEqual, Value: users[i].ExternalID}})
-			if err == nil && (len(found) != 1 || found[0].ID != users[i].ID) {
-				err = fmt.Errorf("%s: %d users", users[i].ExternalID, len(found))
-			}
-			return err
-		}},
+		"SCIM's userName": {"scim_deleted_at IS NULL AND u.email_key =",
+			scimLookup(muster.AttrEmail, func(u *muster.User) string { return u.Email })},
+		"SCIM's externalId": {"u.external_id =",
+			scimLookup(muster.AttrExternalID, func(u *muster.User) string { return u.ExternalID })},
 	} {
 		generic, custom, err := sqlstore.PlansOn(ctx, db, c.match, func(tx muster.Tx) error {
 			for i := range runs {
