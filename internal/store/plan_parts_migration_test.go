@@ -22,24 +22,7 @@ func TestImportPlansMoveToParts(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			var d sqlstore.Dialect
-			var db *sql.DB
-			var err error
-			if dialect == "postgres" {
-				d = postgres.Dialect()
-				db, err = sql.Open("pgx", storetest.PostgresSchema(t))
-			} else {
-				d = sqlite.Dialect()
-				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "muster.db"))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			provider, err := goose.NewProvider(d.Goose, db, d.Migrations)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, provider := migrationProvider(t, dialect)
 			if _, err := provider.UpTo(ctx, 19); err != nil {
 				t.Fatal(err)
 			}
@@ -90,4 +73,30 @@ func TestImportPlansMoveToParts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migrationProvider opens an empty database of dialect, closed when the
+// test ends, and the migrations' provider on it, for a test to migrate it
+// step by step.
+func migrationProvider(t *testing.T, dialect string) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	var d sqlstore.Dialect
+	var db *sql.DB
+	var err error
+	if dialect == "postgres" {
+		d = postgres.Dialect()
+		db, err = sql.Open("pgx", storetest.PostgresSchema(t))
+	} else {
+		d = sqlite.Dialect()
+		db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "muster.db"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	provider, err := goose.NewProvider(d.Goose, db, d.Migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, provider
 }

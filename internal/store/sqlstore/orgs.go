@@ -16,21 +16,28 @@ func (tx *Tx) CountOrgs(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// CreateOrg implements muster.Tx.
+// CreateOrg implements muster.Tx: the org's row and its seats' (see
+// TakeSeat).
 func (tx *Tx) CreateOrg(ctx context.Context, org *muster.Org) error {
-	id, err := tx.insert(ctx, `INSERT INTO orgs (name, region, license_total, seats_used, email_at_scale, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		org.Name, org.Region, org.LicenseTotal, org.SeatsUsed, org.EmailAtScale, micros(org.CreatedAt))
+	id, err := tx.insert(ctx, `INSERT INTO orgs (name, region, email_at_scale, created_at) VALUES ($1, $2, $3, $4)`,
+		org.Name, org.Region, org.EmailAtScale, micros(org.CreatedAt))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO org_seats (org_id, license_total, seats_used) VALUES ($1, $2, $3)`,
+		id, org.LicenseTotal, org.SeatsUsed); err != nil {
+		return err
+	}
 	org.ID, org.Version = id, 1
-	return err
+	return nil
 }
 
 // FindOrg implements muster.Tx.
 func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 	var o muster.Org
-	err := tx.queryRow(ctx, `SELECT id, name, region, license_total, seats_used, email_at_scale, created_at, version,
-			EXISTS (SELECT 1 FROM sso_connections c WHERE c.org_id = orgs.id AND c.enabled)
-		FROM orgs WHERE id = $1`, id).
+	err := tx.queryRow(ctx, `SELECT o.id, o.name, o.region, s.license_total, s.seats_used, o.email_at_scale,
+			o.created_at, o.version, EXISTS (SELECT 1 FROM sso_connections c WHERE c.org_id = o.id AND c.enabled)
+		FROM orgs o JOIN org_seats s ON s.org_id = o.id WHERE o.id = $1`, id).
 		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt}, &o.Version,
 			&o.SSOEnabled)
 	if err != nil {
@@ -41,15 +48,19 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 }
 
 // TakeSeat implements muster.Tx. The conditional update is the whole seat
-// check: it takes the org row's lock, so concurrent invitations on any number
-// of instances queue behind it and never push seats_used past the total.
+// check: it takes the lock of the org's seats row, so concurrent
+// invitations on any number of instances queue behind it and never push
+// seats_used past the total. The seats have a row of their own, not the
+// org's: the foreign keys to the org take a key-share lock of the org's row,
+// which beside the seat's lock became a multixact at each of the
+// invitation's inserts (migration 00023).
 func (tx *Tx) TakeSeat(ctx context.Context, orgID int64) (bool, error) {
 	return tx.takeSeats(ctx, orgID, 1)
 }
 
 // ReleaseSeat implements muster.Tx. The seat is written with the member
-// counts, last before the commit (flushCounts): the org's row is then
-// locked for the commit alone, as a team's count is.
+// counts, last before the commit (flushCounts): the org's seats row is
+// then locked for the commit alone, as a team's count is.
 func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
 	tx.releaseSeats(orgID, 1)
 	return nil
@@ -59,8 +70,8 @@ func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
 // there and has not written yet, which the same statement writes, and
 // reports whether there were as many free.
 func (tx *Tx) takeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
-	ok, err := tx.affected(ctx, `UPDATE orgs SET seats_used = seats_used + $2
-		WHERE id = $1 AND seats_used + $2 <= license_total`, orgID, n-tx.released[orgID])
+	ok, err := tx.affected(ctx, `UPDATE org_seats SET seats_used = seats_used + $2
+		WHERE org_id = $1 AND seats_used + $2 <= license_total`, orgID, n-tx.released[orgID])
 	if ok {
 		delete(tx.released, orgID)
 	}
@@ -77,9 +88,10 @@ func (tx *Tx) releaseSeats(orgID int64, n int) {
 
 // releaseSeatsCounting gives back $5 seats of org $4 and then changes the
 // member counts $1..$3 as addMemberCounts does: the teams' CTE reads the
-// seat's, so the org's row is locked before any team's, the order of every
-// transaction that changes seats and counts.
-var releaseSeatsCounting = `WITH seat AS (UPDATE orgs SET seats_used = seats_used - $5 WHERE id = $4 RETURNING id), ` +
+// seat's, so the org's seats row is locked before any team's, the order of
+// every transaction that changes seats and counts.
+var releaseSeatsCounting = `WITH seat AS (UPDATE org_seats SET seats_used = seats_used - $5 WHERE org_id = $4
+	RETURNING org_id), ` +
 	memberCountsAfter("seat") + ` SELECT count(*) FROM seat`
 
 // SetEmailAtScale implements muster.Tx.
@@ -88,10 +100,16 @@ func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {
 	return err
 }
 
-// SetLicenseTotal implements muster.Tx.
+// SetLicenseTotal implements muster.Tx: the seats row first, as a seat
+// taken locks it, then the org's version.
 func (tx *Tx) SetLicenseTotal(ctx context.Context, orgID int64, total int) (bool, error) {
-	return tx.affected(ctx, `UPDATE orgs SET license_total = $2, version = version + 1
-		WHERE id = $1 AND seats_used - $3 <= $2`, orgID, total, tx.released[orgID])
+	ok, err := tx.affected(ctx, `UPDATE org_seats SET license_total = $2
+		WHERE org_id = $1 AND seats_used - $3 <= $2`, orgID, total, tx.released[orgID])
+	if !ok || err != nil {
+		return false, err
+	}
+	_, err = tx.exec(ctx, `UPDATE orgs SET version = version + 1 WHERE id = $1`, orgID)
+	return err == nil, err
 }
 
 // FindOrgByName implements muster.Tx. Names are compared as

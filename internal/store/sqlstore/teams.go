@@ -204,7 +204,7 @@ func (tx *Tx) flushCounts(ctx context.Context) error {
 			ids = nil
 			continue
 		}
-		if _, err := tx.exec(ctx, `UPDATE orgs SET seats_used = seats_used - $2 WHERE id = $1`, org, n); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE org_seats SET seats_used = seats_used - $2 WHERE org_id = $1`, org, n); err != nil {
 			return err
 		}
 	}

@@ -406,7 +406,7 @@ func SQLiteSink(path string) Sink {
 		if err := insert("invitations", InvitationColumns, d.Invitations); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET seats_used = ? WHERE id = ?`, d.SeatsUsed, d.OrgID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE org_seats SET seats_used = ? WHERE org_id = ?`, d.SeatsUsed, d.OrgID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, recountTeams); err != nil {
@@ -450,7 +450,7 @@ func PostgresSink(url string) Sink {
 		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))`); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE orgs SET seats_used = $1 WHERE id = $2`, d.SeatsUsed, d.OrgID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE org_seats SET seats_used = $1 WHERE org_id = $2`, d.SeatsUsed, d.OrgID); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, recountTeams); err != nil {
