@@ -334,9 +334,9 @@ func (s *Service) writeInvitations(ctx context.Context, tx *txn, a *actor, f *in
 	if err := tx.auditAll(ctx, events); err != nil {
 		return nil, err
 	}
-	// The seats are taken last: on PostgreSQL it locks the org's row until
-	// the commit, and every invitation of the org waits for it. Refused, it
-	// rolls back all of the above.
+	// The seats are taken last: on PostgreSQL it locks the org's seats row
+	// until the commit, and every invitation of the org waits for it.
+	// Refused, it rolls back all of the above.
 	return out, tx.takeSeats(ctx, a.orgID, len(invs))
 }
 
@@ -570,7 +570,7 @@ func freeSeat(ctx context.Context, tx *txn, a *actor, u *muster.User, action str
 	if err := tx.audit(ctx, a, action, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
 		return err
 	}
-	// Last, as in Invite: it locks the org's row until the commit.
+	// Last, as in Invite: it locks the org's seats row until the commit.
 	return tx.ReleaseSeat(ctx, a.orgID)
 }
 

@@ -184,10 +184,10 @@ func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) er
 // flushCounts writes the seats freed (ReleaseSeat) and the member counts
 // noted so far: each org's seats first, then the teams in increasing id
 // order, as every transaction that counts does (an invitation locks its
-// org's row when it takes its seat, before its counts), so that two never
-// wait for each other. On PostgreSQL an org's seats and the counts are one
-// statement. A read of teams in the transaction flushes first, so that it
-// sees them.
+// org's seats row when it takes its seat, before its counts), so that two
+// never wait for each other. On PostgreSQL an org's seats and the counts
+// are one statement. A read of teams in the transaction flushes first, so
+// that it sees them.
 func (tx *Tx) flushCounts(ctx context.Context) error {
 	ids, primary, secondary := tx.pendingCounts()
 	released := tx.released
