@@ -2,9 +2,9 @@
 -- An org's seats move to a row of their own. Every invitation and
 -- deactivation updates the seat counter and holds its row's lock until the
 -- commit; on the org's row, that lock met the key-share lock each foreign key
--- to the org takes (a user, a link, an email, an audit event: five of them
--- an invitation), and each of those became a multixact beside the seat's
--- lock. The org's row is now updated only by its settings.
+-- to the org takes (an invitation's user, link, email, audit event and
+-- list version: five), and each of those became a multixact beside the
+-- seat's lock. The org's row is now updated only by its settings.
 CREATE TABLE org_seats (
     org_id        BIGINT PRIMARY KEY REFERENCES orgs (id) ON DELETE CASCADE,
     license_total BIGINT NOT NULL CHECK (license_total >= 1),
