@@ -275,7 +275,7 @@ func (f *fixture) admins(t *testing.T, n int) []*muster.User {
 // TestInvitesAndDeactivationsRace: invitations into one org's teams and
 // deactivations of their members, all at once, all succeed (none waits
 // for another in a deadlock: each takes or frees its seat and then counts
-// its teams, the org's row first, in one statement on PostgreSQL), and
+// its teams, the org's seats row first, in one statement on PostgreSQL), and
 // the seat counter and both teams' counts end as the users are (LIC-1).
 func TestInvitesAndDeactivationsRace(t *testing.T) {
 	t.Parallel()

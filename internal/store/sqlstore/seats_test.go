@@ -14,7 +14,7 @@ import (
 
 // TestSeatsWithMemberCounts: seats taken are written at once, seats freed
 // with the member counts just before the commit (on PostgreSQL in one
-// statement, the org's row first), each exactly once: a refused take
+// statement, the org's seats row first), each exactly once: a refused take
 // leaves the counts for the commit, a take nets out the seats the
 // transaction freed before it (which the org, read in the transaction,
 // already shows), and a savepoint rolled back forgets what it noted but
