@@ -29,18 +29,25 @@ func TestSeatsMoveToTheirRow(t *testing.T) {
 				want[id] = seats
 			}
 
+			// seatsAre checks each org's seats as query reads them ($1 the
+			// org's id).
+			seatsAre := func(when, query string) {
+				for id, seats := range want {
+					var total, used int64
+					if err := db.QueryRowContext(ctx, query, id).Scan(&total, &used); err != nil {
+						t.Fatalf("org %d %s: %v", id, when, err)
+					}
+					if total != seats[0] || used != seats[1] {
+						t.Errorf("org %d %s: %d of %d seats used; want %d of %d", id, when, used, total, seats[1], seats[0])
+					}
+				}
+			}
+
 			if _, err := provider.UpTo(ctx, 23); err != nil {
 				t.Fatal(err)
 			}
-			for id, seats := range want {
-				var total, used int64
-				if err := db.QueryRowContext(ctx, `SELECT license_total, seats_used FROM org_seats WHERE org_id = $1`,
-					id).Scan(&total, &used); err != nil {
-					t.Fatalf("org %d: %v", id, err)
-				}
-				if total != seats[0] || used != seats[1] {
-					t.Errorf("org %d: %d of %d seats used; want %d of %d", id, used, total, seats[1], seats[0])
-				}
+			seatsAre("after the migration", `SELECT license_total, seats_used FROM org_seats WHERE org_id = $1`)
+			for id := range want {
 				if _, err := db.ExecContext(ctx, `UPDATE org_seats SET seats_used = license_total + 1 WHERE org_id = $1`,
 					id); err == nil {
 					t.Errorf("org %d: more seats used than its total were accepted", id)
@@ -50,17 +57,7 @@ func TestSeatsMoveToTheirRow(t *testing.T) {
 			if _, err := provider.DownTo(ctx, 22); err != nil {
 				t.Fatal(err)
 			}
-			for id, seats := range want {
-				var total, used int64
-				if err := db.QueryRowContext(ctx, `SELECT license_total, seats_used FROM orgs WHERE id = $1`,
-					id).Scan(&total, &used); err != nil {
-					t.Fatalf("org %d after the down migration: %v", id, err)
-				}
-				if total != seats[0] || used != seats[1] {
-					t.Errorf("org %d after the down migration: %d of %d seats used; want %d of %d", id, used, total,
-						seats[1], seats[0])
-				}
-			}
+			seatsAre("after the down migration", `SELECT license_total, seats_used FROM orgs WHERE id = $1`)
 		})
 	}
 }
