@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -168,11 +167,7 @@ const killedServer = "e2e-killed-server"
 // killed server: each first runs what it had already received.
 func waitForBackendsToEnd(t *testing.T, dbURL string) {
 	t.Helper()
-	raw, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := storetest.OpenSQL(t, dbURL)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		var n int

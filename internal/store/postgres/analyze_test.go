@@ -2,13 +2,10 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -21,14 +18,10 @@ import (
 func TestAnalyzeStale(t *testing.T) {
 	url := storetest.PostgresSchema(t)
 	db := storetest.OpenPostgresAt(t, url)
-	raw, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := storetest.OpenSQL(t, url)
 	ctx := context.Background()
 	now := time.Now()
-	err = db.Update(ctx, func(tx muster.Tx) error {
+	err := db.Update(ctx, func(tx muster.Tx) error {
 		org := &muster.Org{Name: "Acme", Region: "us", LicenseTotal: 5, CreatedAt: now}
 		if err := tx.CreateOrg(ctx, org); err != nil {
 			return err

@@ -2,13 +2,11 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/sqlstore"
@@ -71,11 +69,7 @@ func TestFindUserAndPeek(t *testing.T) {
 func TestFindUserAndPeekLocks(t *testing.T) {
 	url := storetest.PostgresSchema(t)
 	db := storetest.OpenPostgresAt(t, url)
-	raw, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := storetest.OpenSQL(t, url)
 	ctx := context.Background()
 	admin, member, _, org := peekFixture(t, db)
 	locked := func(id int64) bool {
@@ -94,7 +88,7 @@ func TestFindUserAndPeekLocks(t *testing.T) {
 		}
 		return false
 	}
-	err = db.Update(ctx, func(tx muster.Tx) error {
+	err := db.Update(ctx, func(tx muster.Tx) error {
 		if _, _, err := tx.FindUserAndPeek(ctx, org.ID, member.ID, admin.ID); err != nil {
 			return err
 		}

@@ -2,11 +2,8 @@ package loadtest
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"testing"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
@@ -15,11 +12,7 @@ import (
 // this process while they sum three million numbers each — one connected
 // before the count began and one after —, and that of no backend before it.
 func TestBackendsCPU(t *testing.T) {
-	db, err := sql.Open("pgx", storetest.PostgresSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenSQL(t, storetest.PostgresSchema(t))
 	conn, err := db.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -147,6 +147,19 @@ func OpenPostgresAt(tb testing.TB, url string) *sqlstore.DB {
 	return db
 }
 
+// OpenSQL opens a database/sql pool on the PostgreSQL database or schema url
+// selects, closed when the test ends: for what a test reads or does there
+// beside a store (a lock from another connection, the server's views).
+func OpenSQL(tb testing.TB, url string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 // OpenPostgresSession opens a store on a fresh, migrated PostgreSQL schema
 // whose pool holds a single connection, and returns that pool too: what a
 // test asks of the pool's session (pg_prepared_statements, say) is what
