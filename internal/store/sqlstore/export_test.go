@@ -75,21 +75,3 @@ func Memberships(db *DB, userID int64) (primary int64, secondaries []int64, err 
 	}
 	return primary, secondaries, rows.Err()
 }
-
-// PlansOn runs fn with a Tx on one connection of db's read pool
-// (PostgreSQL), then returns how many times PostgreSQL ran the statements
-// prepared on it whose text contains match with their generic plan, and
-// with a plan made for their values (pg_prepared_statements).
-func PlansOn(ctx context.Context, db *DB, match string, fn func(muster.Tx) error) (generic, custom int64, err error) {
-	c, err := db.read.Conn(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer c.Close()
-	if err := fn(&Tx{conn: c, dialect: &db.dialect}); err != nil {
-		return 0, 0, err
-	}
-	err = c.QueryRowContext(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)
-		FROM pg_prepared_statements WHERE strpos(statement, $1) > 0`, match).Scan(&generic, &custom)
-	return generic, custom, err
-}

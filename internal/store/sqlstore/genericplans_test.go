@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
-	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
@@ -20,7 +19,7 @@ import (
 // 3,000, PostgreSQL kept the page's generic plan even with its size a
 // parameter.
 func TestGenericPlansKept(t *testing.T) {
-	db := storetest.OpenPostgres(t)
+	db, session := storetest.OpenPostgresSession(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	var org *muster.Org
@@ -98,7 +97,7 @@ func TestGenericPlansKept(t *testing.T) {
 		"SCIM's externalId": {"u.external_id =",
 			scimLookup(muster.AttrExternalID, func(u *muster.User) string { return u.ExternalID })},
 	} {
-		generic, custom, err := sqlstore.PlansOn(ctx, db, c.match, func(tx muster.Tx) error {
+		err := db.Update(ctx, func(tx muster.Tx) error {
 			for i := range runs {
 				if err := c.run(tx, i); err != nil {
 					return err
@@ -108,6 +107,14 @@ func TestGenericPlansKept(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		// How many times PostgreSQL ran the statements prepared on the
+		// store's one connection whose text holds c.match with their
+		// generic plan, and with a plan made for their values.
+		var generic, custom int64
+		if err := session.QueryRowContext(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)
+			FROM pg_prepared_statements WHERE strpos(statement, $1) > 0`, c.match).Scan(&generic, &custom); err != nil {
+			t.Fatal(err)
 		}
 		if generic+custom != runs || custom > 5 {
 			t.Errorf("%s: %d runs with the generic plan and %d planned for their values; want at most 5 of %d planned",
