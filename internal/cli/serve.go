@@ -221,6 +221,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	workers.Imports = &worker.ImportRunner{Service: svc, Log: log, Poll: min(reportPoll, cfg.ReportLease)}
 	workers.Janitor = &worker.Janitor{Service: svc, Log: log, Every: time.Hour}
 	workers.Statistics = &worker.StatisticsKeeper{Store: db, Log: log, Every: time.Minute}
+	workers.Counts = &worker.CountFolder{Store: db, Log: log, Every: time.Second}
 	apiServer := api.New(svc, log)
 	scimServer := scim.New(svc, log, cfg.BaseURL)
 	regions := make([]web.RegionLink, len(cfg.Regions))

@@ -4,6 +4,7 @@ package service_test
 // whatever runs at the same time and on however many instances.
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -272,11 +273,13 @@ func (f *fixture) admins(t *testing.T, n int) []*muster.User {
 	return users
 }
 
-// TestInvitesAndDeactivationsRace: invitations into one org's teams and
-// deactivations of their members, all at once, all succeed (none waits
-// for another in a deadlock: each takes or frees its seat and then counts
-// its teams, the org's seats row first, in one statement on PostgreSQL), and
-// the seat counter and both teams' counts end as the users are (LIC-1).
+// TestInvitesAndDeactivationsRace: invitations into one org's teams,
+// deactivations of their members and folds of the teams' count changes,
+// all at once, all succeed (none waits for another in a deadlock: each
+// takes or frees its seat with its teams' count changes, in one statement on
+// PostgreSQL; a fold locks the teams, whose keys the others share), and the
+// seat counter and both teams' counts end as the users are (LIC-1), before
+// and after a last fold.
 func TestInvitesAndDeactivationsRace(t *testing.T) {
 	t.Parallel()
 	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
@@ -292,12 +295,14 @@ func TestInvitesAndDeactivationsRaceTwoInstancesPostgres(t *testing.T) {
 }
 
 // raceInvitesAndDeactivations deactivates 10 members of Main (Side their
-// second team) while inviting 20 people into Side (Main their second),
-// spread over a service on db and one on each of others.
+// second team) while inviting 20 people into Side (Main their second) and
+// folding the teams' count changes 6 times, spread over a service on db and
+// one on each of others.
 func raceInvitesAndDeactivations(t *testing.T, db *sqlstore.DB, others ...*sqlstore.DB) {
 	t.Helper()
 	f := setup(t, db, 40)
 	services := []*service.Service{f.svc}
+	stores := append([]*sqlstore.DB{db}, others...)
 	for _, o := range others {
 		services = append(services, newService(o, f.clock))
 	}
@@ -310,29 +315,41 @@ func raceInvitesAndDeactivations(t *testing.T, db *sqlstore.DB, others ...*sqlst
 	mainBefore, sideBefore := findTeam(t, f, main.ID), findTeam(t, f, side.ID)
 	usedBefore, _ := wantSeatsConsistent(t, f)
 
-	ok, codes := race(t, 30, func(i int) error {
+	ok, codes := race(t, 36, func(i int) error {
 		svc := services[i%len(services)]
-		if i < len(leavers) {
+		switch {
+		case i < len(leavers):
 			_, err := svc.Deactivate(f.as(f.owner), leavers[i].ID)
 			return err
+		case i < 30:
+			_, err := svc.Invite(f.as(f.owner), service.InviteInput{FirstName: "Joiner", LastName: "Tester",
+				Email: uniqueEmail("joiner"), Role: muster.RoleBasic, PrimaryTeamID: side.ID, SecondaryTeamIDs: []int64{main.ID}})
+			return err
 		}
-		_, err := svc.Invite(f.as(f.owner), service.InviteInput{FirstName: "Joiner", LastName: "Tester",
-			Email: uniqueEmail("joiner"), Role: muster.RoleBasic, PrimaryTeamID: side.ID, SecondaryTeamIDs: []int64{main.ID}})
+		_, err := stores[i%len(stores)].FoldTeamCounts(context.Background())
 		return err
 	})
-	if ok != 30 {
-		t.Fatalf("10 deactivations and 20 invitations at once on %d instances: %d succeeded, refusals %v; want all",
+	if ok != 36 {
+		t.Fatalf("10 deactivations, 20 invitations and 6 folds at once on %d instances: %d succeeded, refusals %v; want all",
 			len(services), ok, codes)
 	}
 	if used, _ := wantSeatsConsistent(t, f); used != usedBefore+10 {
 		t.Errorf("seats used %d; want %d (10 freed, 20 taken)", used, usedBefore+10)
 	}
-	mainAfter, sideAfter := findTeam(t, f, main.ID), findTeam(t, f, side.ID)
-	got := [4]int{mainAfter.PrimaryCount, mainAfter.SecondaryCount, sideAfter.PrimaryCount, sideAfter.SecondaryCount}
 	want := [4]int{mainBefore.PrimaryCount - 10, mainBefore.SecondaryCount + 20, sideBefore.PrimaryCount + 20,
 		sideBefore.SecondaryCount - 10}
-	if got != want {
-		t.Errorf("Main %d+%d and Side %d+%d members; want %d+%d and %d+%d", got[0], got[1], got[2], got[3],
-			want[0], want[1], want[2], want[3])
+	wantCounts := func(step string) {
+		t.Helper()
+		mainAfter, sideAfter := findTeam(t, f, main.ID), findTeam(t, f, side.ID)
+		got := [4]int{mainAfter.PrimaryCount, mainAfter.SecondaryCount, sideAfter.PrimaryCount, sideAfter.SecondaryCount}
+		if got != want {
+			t.Errorf("%s: Main %d+%d and Side %d+%d members; want %d+%d and %d+%d", step, got[0], got[1], got[2], got[3],
+				want[0], want[1], want[2], want[3])
+		}
 	}
+	wantCounts("after the race")
+	if _, err := db.FoldTeamCounts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wantCounts("after a last fold")
 }

@@ -199,7 +199,7 @@ func TestDefaultTeam(t *testing.T) {
 // has the team as primary, or it goes through and every invitation that
 // lost says the team does not exist. Nothing fails in another way
 // (PostgreSQL: no deadlock between the invitations' share locks on the
-// teams and the removal's lock).
+// teams, the removal's lock and a fold of the teams' count changes).
 func TestRemoveTeamRacesInvites(t *testing.T) {
 	t.Parallel()
 	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
@@ -240,6 +240,13 @@ func TestRemoveTeamRacesInvites(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				_, removeErr = f.svc.RemoveTeam(f.as(f.owner), doomed.ID)
+			})
+			// A fold of the teams' count changes locks the teams too.
+			wg.Go(func() {
+				<-start
+				if _, err := db.FoldTeamCounts(context.Background()); err != nil {
+					t.Errorf("round %d: folding the count changes: %v", round, err)
+				}
 			})
 			close(start)
 			wg.Wait()

@@ -19,9 +19,7 @@ type Janitor struct {
 
 // Run sweeps until ctx ends, first at once.
 func (j *Janitor) Run(ctx context.Context) {
-	tick := time.NewTicker(j.Every)
-	defer tick.Stop()
-	for {
+	every(ctx, j.Every, func() {
 		n, err := j.Service.DeleteExpired(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -30,10 +28,5 @@ func (j *Janitor) Run(ctx context.Context) {
 			j.Log.Info("janitor: deleted expired data", "reports", n.Reports, "idempotency_records", n.IdempotencyRecords,
 				"webhook_deliveries", n.WebhookDeliveries, "passkey_ceremonies", n.PasskeyCeremonies)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	})
 }

@@ -20,16 +20,7 @@ type SSOChecker struct {
 
 // Run checks until ctx ends, first at once.
 func (c *SSOChecker) Run(ctx context.Context) {
-	tick := time.NewTicker(c.Every)
-	defer tick.Stop()
-	for {
-		c.Round(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	every(ctx, c.Every, func() { c.Round(ctx) })
 }
 
 // Round checks the domains due and sweeps the logins once.

@@ -1,8 +1,9 @@
 // Package worker runs Muster's background work: the mail sender, which
 // delivers the outbox (INV-6), the report runner, which builds user-list
 // reports (AUD-1), the webhook sender, which delivers webhook events
-// (EVT-1), the janitor, which deletes expired data, and the SSO checker,
-// which re-checks verified domains (AUTH-6). Each claims
+// (EVT-1), the janitor, which deletes expired data, the SSO checker,
+// which re-checks verified domains (AUTH-6), and the store's upkeep (the
+// planner's statistics, the teams' member counts). Each claims
 // its work from the database, so any number of instances share it, polls
 // for work now and then, and is woken at once when the service commits work
 // for it.
@@ -11,6 +12,7 @@ package worker
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/muster-app/muster/internal/service"
 )
@@ -33,6 +35,9 @@ type Workers struct {
 
 	// Statistics keeps the planner's statistics current (PostgreSQL).
 	Statistics *StatisticsKeeper
+
+	// Counts folds the changes to teams' member counts into the teams.
+	Counts *CountFolder
 }
 
 var _ service.Waker = (*Workers)(nil)
@@ -77,7 +82,24 @@ func (w *Workers) Run(ctx context.Context) {
 	if w.Statistics != nil {
 		wg.Go(func() { w.Statistics.Run(ctx) })
 	}
+	if w.Counts != nil {
+		wg.Go(func() { w.Counts.Run(ctx) })
+	}
 	wg.Wait()
+}
+
+// every calls fn at once and then every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // wakeup wakes a worker's loop; waking it while it is awake already, or

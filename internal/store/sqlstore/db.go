@@ -471,7 +471,7 @@ type write struct {
 // each but the last a data-modifying WITH, in one round trip; otherwise one
 // after another.
 func (tx *Tx) execAll(ctx context.Context, writes ...write) error {
-	if !tx.dialect.OneStatementWrites || len(writes) == 1 {
+	if !tx.dialect.OneStatementWrites || len(writes) <= 1 {
 		for _, s := range writes {
 			if _, err := tx.exec(ctx, s.query, s.args...); err != nil {
 				return err
@@ -623,6 +623,24 @@ func (tx *Tx) insertedIDs(ctx context.Context, query string, args []any) ([]int6
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// queryIDs runs a query of one column of ids and returns them in its order.
+func (tx *Tx) queryIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // valuesList returns "($1, $2), ($3, $4)" for rows tuples of width

@@ -75,3 +75,18 @@ func Memberships(db *DB, userID int64) (primary int64, secondaries []int64, err 
 	}
 	return primary, secondaries, rows.Err()
 }
+
+// CountChanges is how many changes to teams' member counts are not yet
+// folded into the teams' rows.
+func CountChanges(db *DB) (n int, err error) {
+	err = db.read.QueryRow(`SELECT count(*) FROM team_count_changes`).Scan(&n)
+	return n, err
+}
+
+// TeamRowCounts are a team's member counts as its row holds them, without
+// its changes not yet folded.
+func TeamRowCounts(db *DB, teamID int64) (primary, secondary int, err error) {
+	err = db.read.QueryRow(`SELECT primary_count, secondary_count FROM teams WHERE id = $1`, teamID).
+		Scan(&primary, &secondary)
+	return primary, secondary, err
+}

@@ -67,15 +67,22 @@ func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
 }
 
 // takeSeats takes n seats of the org, net of those the transaction freed
-// there and has not written yet, which the same statement writes, and
-// reports whether there were as many free.
+// there and has not written yet, which the same statement writes, with the
+// member counts noted so far (see countMembers), and reports whether there
+// were as many free. An invitation takes its seat last, so on PostgreSQL its
+// counts are not a round trip of their own while it holds the org's seats
+// row.
 func (tx *Tx) takeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
-	ok, err := tx.affected(ctx, `UPDATE org_seats SET seats_used = seats_used + $2
+	res, err := tx.execCounting(ctx, `UPDATE org_seats SET seats_used = seats_used + $2
 		WHERE org_id = $1 AND seats_used + $2 <= license_total`, orgID, n-tx.released[orgID])
-	if ok {
+	if err != nil {
+		return false, err
+	}
+	taken, err := res.RowsAffected()
+	if taken > 0 {
 		delete(tx.released, orgID)
 	}
-	return ok, err
+	return taken > 0, err
 }
 
 // releaseSeats notes n seats of the org freed, for flushCounts to write.
@@ -85,14 +92,6 @@ func (tx *Tx) releaseSeats(orgID int64, n int) {
 	}
 	tx.released[orgID] += n
 }
-
-// releaseSeatsCounting gives back $5 seats of org $4 and then changes the
-// member counts $1..$3 as addMemberCounts does: the teams' CTE reads the
-// seat's, so the org's seats row is locked before any team's, the order of
-// every transaction that changes seats and counts.
-var releaseSeatsCounting = `WITH seat AS (UPDATE org_seats SET seats_used = seats_used - $5 WHERE org_id = $4
-	RETURNING org_id), ` +
-	memberCountsAfter("seat") + ` SELECT count(*) FROM seat`
 
 // SetEmailAtScale implements muster.Tx.
 func (tx *Tx) SetEmailAtScale(ctx context.Context, orgID int64, on bool) error {

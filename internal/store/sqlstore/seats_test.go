@@ -13,12 +13,12 @@ import (
 )
 
 // TestSeatsWithMemberCounts: seats taken are written at once, seats freed
-// with the member counts just before the commit (on PostgreSQL in one
-// statement, the org's seats row first), each exactly once: a refused take
-// leaves the counts for the commit, a take nets out the seats the
-// transaction freed before it (which the org, read in the transaction,
-// already shows), and a savepoint rolled back forgets what it noted but
-// keeps what was noted before it.
+// just before the commit, and the member counts noted with the first of
+// those (on PostgreSQL in the seat's statement), each exactly once: a
+// refused take still writes the counts noted before it, a take nets out the
+// seats the transaction freed before it (which the org, read in the
+// transaction, already shows), and a savepoint rolled back forgets what it
+// noted but keeps what was noted before it.
 func TestSeatsWithMemberCounts(t *testing.T) {
 	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()

@@ -159,20 +159,7 @@ func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*mus
 
 // FindActiveUserIDs implements muster.Tx.
 func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error) {
-	rows, err := tx.query(ctx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return tx.queryIDs(ctx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
 }
 
 // deleteUserSendAsGrants removes every grant of the user, increments the

@@ -2,13 +2,18 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"maps"
 	"slices"
 
 	"github.com/muster-app/muster/internal/muster"
 )
 
-const teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version, t.primary_count, t.secondary_count,
+// A team's counts are its row's and its changes' not yet folded into them
+// (see countMembers).
+const teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version,
+	t.primary_count + (SELECT coalesce(sum(c.primary_change), 0) FROM team_count_changes c WHERE c.team_id = t.id),
+	t.secondary_count + (SELECT coalesce(sum(c.secondary_change), 0) FROM team_count_changes c WHERE c.team_id = t.id),
 	t.external_id`
 
 // teamOrder is the order of team lists: the Default Team, then by name.
@@ -30,7 +35,7 @@ func (tx *Tx) CreateTeam(ctx context.Context, team *muster.Team) error {
 
 // FindTeam implements muster.Tx.
 func (tx *Tx) FindTeam(ctx context.Context, orgID, id int64) (*muster.Team, error) {
-	return tx.findTeam(ctx, tx.forUpdate(), `t.org_id = $1 AND t.id = $2`, orgID, id)
+	return tx.findLockedTeam(ctx, `t.org_id = $1 AND t.id = $2`, orgID, id)
 }
 
 // FindTeamShared implements muster.Tx. The share lock keeps a team chosen
@@ -49,26 +54,13 @@ func (tx *Tx) ShareTeams(ctx context.Context, orgID int64, ids []int64) ([]int64
 	list, args := inList(anySlice(ids))
 	// The org is the last argument, after the padded list.
 	args = append(args, orgID)
-	rows, err := tx.query(ctx, `SELECT t.id FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+itoa(len(args))+
+	return tx.queryIDs(ctx, `SELECT t.id FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+itoa(len(args))+
 		` ORDER BY t.id`+tx.forShare(), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var found []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		found = append(found, id)
-	}
-	return found, rows.Err()
 }
 
 // FindTeamByName implements muster.Tx.
 func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*muster.Team, error) {
-	return tx.findTeam(ctx, tx.forUpdate(), `t.org_id = $1 AND t.name_key = $2`, orgID, muster.SearchKey(name))
+	return tx.findLockedTeam(ctx, `t.org_id = $1 AND t.name_key = $2`, orgID, muster.SearchKey(name))
 }
 
 // FindDefaultTeam implements muster.Tx. It takes no lock: the Default Team
@@ -77,6 +69,23 @@ func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*mu
 // Team and then the removed one: a deadlock.)
 func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, error) {
 	return tx.findTeam(ctx, "", `t.org_id = $1 AND t.is_default`, orgID)
+}
+
+// findLockedTeam reads one team, locked for update in a read-write
+// transaction. It is read in a statement after the one that locks it: the
+// lock may wait for transactions that add members to the team, and a
+// PostgreSQL statement sees what was committed when it began, so counts
+// read with the lock would miss the changes those wrote (rows of their own,
+// which do not make PostgreSQL read the locked row again).
+func (tx *Tx) findLockedTeam(ctx context.Context, where string, args ...any) (*muster.Team, error) {
+	if lock := tx.forUpdate(); lock != "" {
+		var id int64
+		if err := tx.queryRow(ctx, `SELECT t.id FROM teams t WHERE `+where+lock, args...).Scan(&id); err != nil {
+			return nil, notFound(err, "Team")
+		}
+		where, args = `t.id = $1`, []any{id}
+	}
+	return tx.findTeam(ctx, "", where, args...)
 }
 
 // findTeam reads one team, locking its row as lock says.
@@ -162,12 +171,15 @@ func (tx *Tx) FindTeamMembers(ctx context.Context, orgID, teamID int64) ([]muste
 // memberCounts are changes to a team's counts of Pending and Active members.
 type memberCounts struct{ primary, secondary int }
 
-// countMembers notes changes to teams' member counts, which the
-// transaction writes just before it commits (flushCounts): a count's row is
-// then locked, on PostgreSQL, for the commit alone, as the org's seat
-// counter is (TakeSeat comes last, ReleaseSeat is written with the counts),
-// rather than from the membership's write on, which made every invitation
-// into one team wait for the one before it to finish.
+// countMembers notes changes to teams' member counts. They are written as
+// rows of team_count_changes, with the transaction's next seat statement or
+// else just before it commits (flushCounts), and folded into the teams'
+// rows now and then (DB.FoldTeamCounts). A row inserted takes no lock but
+// the key share of its team's, which concurrent invitations into the team
+// share: an update of the team's row, as the counts were once written,
+// locked it until the commit, and on PostgreSQL its round trip came while
+// the transaction held its org's seats row, for which every invitation of
+// the org waits.
 func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) error {
 	if tx.counts == nil {
 		tx.counts = map[int64]memberCounts{}
@@ -182,93 +194,65 @@ func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) er
 }
 
 // flushCounts writes the seats freed (ReleaseSeat) and the member counts
-// noted so far: each org's seats first, then the teams in increasing id
-// order, as every transaction that counts does (an invitation locks its
-// org's seats row when it takes its seat, before its counts), so that two
-// never wait for each other. On PostgreSQL an org's seats and the counts
-// are one statement. A read of teams in the transaction flushes first, so
-// that it sees them.
+// noted so far: on PostgreSQL the counts go in the first seat's statement.
+// A read of teams in the transaction flushes first, so that it sees them.
 func (tx *Tx) flushCounts(ctx context.Context) error {
-	ids, primary, secondary := tx.pendingCounts()
 	released := tx.released
-	tx.counts, tx.released = nil, nil
+	tx.released = nil
 	for _, org := range slices.Sorted(maps.Keys(released)) {
-		n := released[org]
-		if n == 0 {
-			continue
-		}
-		if len(ids) > 0 && tx.dialect.OneStatementWrites {
-			if _, err := tx.exec(ctx, releaseSeatsCounting, ids, primary, secondary, org, n); err != nil {
+		if n := released[org]; n != 0 {
+			if _, err := tx.execCounting(ctx, `UPDATE org_seats SET seats_used = seats_used - $2 WHERE org_id = $1`,
+				org, n); err != nil {
 				return err
 			}
-			ids = nil
-			continue
-		}
-		if _, err := tx.exec(ctx, `UPDATE org_seats SET seats_used = seats_used - $2 WHERE org_id = $1`, org, n); err != nil {
-			return err
 		}
 	}
-	if len(ids) > 1 && tx.dialect.OneStatementWrites {
-		_, err := tx.exec(ctx, addMemberCounts, ids, primary, secondary)
-		return err
-	}
-	for i, id := range ids {
-		if _, err := tx.exec(ctx, `UPDATE teams SET primary_count = primary_count + $2,
-			secondary_count = secondary_count + $3 WHERE id = $1`, id, primary[i], secondary[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.execAll(ctx, tx.countWrites()...)
 }
 
-// pendingCounts are the member counts noted and not yet written: the
-// teams in id order and their changes, leaving out those that add up to
-// nothing.
-func (tx *Tx) pendingCounts() (ids, primary, secondary []int64) {
+// execCounting runs query, and writes the member counts noted so far: in
+// the same statement on PostgreSQL (data-modifying WITH clauses, see
+// withWrites), before it elsewhere. Its result is query's.
+func (tx *Tx) execCounting(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	switch writes := tx.countWrites(); {
+	case len(writes) == 0:
+	case tx.dialect.OneStatementWrites:
+		query, args = withWrites(writes, query, args)
+	default:
+		if err := tx.execAll(ctx, writes...); err != nil {
+			return nil, err
+		}
+	}
+	return tx.exec(ctx, query, args...)
+}
+
+// countWrites are the INSERTs of the member counts noted and not yet
+// written, which it forgets: a row of team_count_changes for each team whose
+// changes do not add up to nothing, in chunks of insertChunk.
+func (tx *Tx) countWrites() []write {
+	var args []any
 	for _, id := range slices.Sorted(maps.Keys(tx.counts)) {
 		if c := tx.counts[id]; c != (memberCounts{}) {
-			ids = append(ids, id)
-			primary, secondary = append(primary, int64(c.primary)), append(secondary, int64(c.secondary))
+			args = append(args, id, c.primary, c.secondary)
 		}
 	}
-	return ids, primary, secondary
-}
-
-// addMemberCounts adds to several teams' member counts in one statement
-// (PostgreSQL; the ids, primary and secondary changes as three arrays),
-// where each team would cost a round trip, spent holding the org's seat
-// counter.
-var addMemberCounts = `WITH ` + memberCountChanges("") + ` ` + addCountChanges
-
-// addCountChanges adds the rows of memberCountChanges' change to their
-// teams' counts.
-const addCountChanges = `UPDATE teams t SET primary_count = t.primary_count + c.primary_change,
-		secondary_count = t.secondary_count + c.secondary_change
-	FROM change c JOIN locked l ON l.id = c.id
-	WHERE t.id = c.id`
-
-// memberCountChanges are the CTEs change (the ids, primary and secondary
-// changes of $1, $2 and $3, as rows) and locked (their teams, locked in id
-// order: a locking SELECT locks rows as it returns them, after its sort,
-// where an UPDATE … FROM locks them in whatever order its join meets
-// them). With after, the name of an earlier CTE, teams are locked only
-// once it has returned a row, and so after what it locks.
-func memberCountChanges(after string) string {
-	gate := ""
-	if after != "" {
-		gate = ` AND EXISTS (SELECT FROM ` + after + `)`
+	tx.counts = nil
+	var writes []write
+	for done, n := 0, len(args)/countChangeWidth; done < n; {
+		size := insertChunk(n - done)
+		writes = append(writes, write{
+			query: `INSERT INTO team_count_changes (team_id, primary_change, secondary_change) VALUES ` +
+				valuesList(size, countChangeWidth, tx.dialect.OrdinalParams),
+			args: args[done*countChangeWidth : (done+size)*countChangeWidth],
+		})
+		done += size
 	}
-	return `change (id, primary_change, secondary_change) AS (
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])),
-	locked AS (SELECT t.id FROM teams t WHERE t.id = ANY($1)` + gate + ` ORDER BY t.id FOR NO KEY UPDATE)`
+	return writes
 }
 
-// memberCountsAfter is addMemberCounts as CTEs of a statement (the last
-// named counted), after the CTE after (see memberCountChanges).
-func memberCountsAfter(after string) string {
-	return memberCountChanges(after) + `,
-	counted AS (` + addCountChanges + `)`
-}
+// countChangeWidth is the values of a row of team_count_changes that
+// countWrites inserts.
+const countChangeWidth = 3
 
 // addMemberships adds sign (1 or -1) to changes for each of u's
 // memberships.
@@ -316,4 +300,80 @@ func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 		}
 	}
 	return nil
+}
+
+// FoldTeamCounts adds the changes to teams' member counts that transactions
+// wrote as rows of their own (see countMembers) to the teams' rows and
+// deletes them, foldTeams teams a transaction, and returns how many changes
+// it folded. It changes no count: a count read is its team's row plus the
+// changes not yet folded, which folding keeps few.
+func (db *DB) FoldTeamCounts(ctx context.Context) (int, error) {
+	var total int
+	for {
+		var folded, teams int
+		err := db.Update(ctx, func(t muster.Tx) error {
+			var err error
+			folded, teams, err = t.(*Tx).foldCounts(ctx)
+			return err
+		})
+		total += folded
+		if err != nil || teams < foldTeams {
+			return total, err
+		}
+	}
+}
+
+// foldTeams is how many teams' changes FoldTeamCounts folds in one
+// transaction, which holds their rows' locks until it commits.
+const foldTeams = 100
+
+// foldCounts folds the count changes of up to foldTeams teams and returns
+// how many changes and teams it folded. The teams are locked first, in id
+// order, as a team's removal locks the team before it deletes the team's
+// changes with it; deleting the changes first and then waiting for the
+// team would deadlock with such a removal. The lock lets invitations go on
+// sharing the teams' keys and writing changes, which the next fold takes.
+func (tx *Tx) foldCounts(ctx context.Context) (folded, teams int, err error) {
+	ids, err := tx.queryIDs(ctx, `SELECT t.id FROM teams t WHERE t.id IN (SELECT c.team_id FROM team_count_changes c)
+		ORDER BY t.id LIMIT `+itoa(foldTeams)+tx.dialect.LockRowNoKey)
+	if err != nil || len(ids) == 0 {
+		return 0, 0, err
+	}
+	sums, folded, err := tx.deleteCountChanges(ctx, ids)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, id := range slices.Sorted(maps.Keys(sums)) {
+		if _, err := tx.exec(ctx, `UPDATE teams SET primary_count = primary_count + $2,
+			secondary_count = secondary_count + $3 WHERE id = $1`, id, sums[id].primary, sums[id].secondary); err != nil {
+			return 0, 0, err
+		}
+	}
+	return folded, len(ids), nil
+}
+
+// deleteCountChanges deletes the count changes of the teams and returns
+// their sums by team, and how many there were.
+func (tx *Tx) deleteCountChanges(ctx context.Context, teams []int64) (map[int64]memberCounts, int, error) {
+	list, args := inList(anySlice(teams))
+	rows, err := tx.query(ctx, `DELETE FROM team_count_changes WHERE team_id IN (`+list+`)
+		RETURNING team_id, primary_change, secondary_change`, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	sums, n := map[int64]memberCounts{}, 0
+	for rows.Next() {
+		var id int64
+		var c memberCounts
+		if err := rows.Scan(&id, &c.primary, &c.secondary); err != nil {
+			return nil, 0, err
+		}
+		sum := sums[id]
+		sum.primary += c.primary
+		sum.secondary += c.secondary
+		sums[id] = sum
+		n++
+	}
+	return sums, n, rows.Err()
 }
