@@ -42,7 +42,7 @@ import (
 
 // Version changes whenever the generated data changes, so that an older
 // cached SQLite file is not reused.
-const Version = 6
+const Version = 7
 
 const (
 	// OwnerEmail is the seeded organization's Owner, who has accepted with
@@ -360,14 +360,16 @@ func Generate(n int, owner *muster.User, teamIDs []int64) *Data {
 	return d
 }
 
-// recountTeams sets every team's member counts from its memberships, as
+// recountTeams set every team's member counts from its memberships, as
 // the service keeps them (migration 00009): the sinks write memberships
-// without them.
-const recountTeams = `UPDATE teams SET
+// without them. The counts' changes not yet folded (migration 00024), which
+// the org made through the service, are counted with the rest.
+var recountTeams = []string{`UPDATE teams SET
     primary_count = (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
         WHERE m.team_id = teams.id AND m.kind = 'primary' AND u.status IN ('pending', 'active')),
     secondary_count = (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
-        WHERE m.team_id = teams.id AND m.kind = 'secondary' AND u.status IN ('pending', 'active'))`
+        WHERE m.team_id = teams.id AND m.kind = 'secondary' AND u.status IN ('pending', 'active'))`,
+	`DELETE FROM team_count_changes`}
 
 // SQLiteSink inserts the rows in one transaction through a connection
 // of its own.
@@ -409,8 +411,10 @@ func SQLiteSink(path string) Sink {
 		if _, err := tx.ExecContext(ctx, `UPDATE org_seats SET seats_used = ? WHERE org_id = ?`, d.SeatsUsed, d.OrgID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, recountTeams); err != nil {
-			return err
+		for _, q := range recountTeams {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
 		}
 		return tx.Commit()
 	}
@@ -453,8 +457,10 @@ func PostgresSink(url string) Sink {
 		if _, err := tx.Exec(ctx, `UPDATE org_seats SET seats_used = $1 WHERE org_id = $2`, d.SeatsUsed, d.OrgID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, recountTeams); err != nil {
-			return err
+		for _, q := range recountTeams {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
 		}
 		if err := tx.Commit(ctx); err != nil {
 			return err
