@@ -19,7 +19,7 @@ import (
 // a page.
 const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role, u.status, u.password_hash,
 	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version,
-	u.invitation_expires_at, u.external_id, u.scim_deleted_at, u.teams, EXISTS (` + enabledFactor + `)`
+	u.invitation_expires_at, u.external_id, u.scim_deleted_at, u.teams, u.two_step`
 
 // TeamList is u's memberships as the users row keeps them (the teams
 // column, migration 00021): the team ids in increasing order, separated by
@@ -500,14 +500,12 @@ func (c *userConds) base(f muster.UserFilter) {
 	}
 	switch f.TwoStep {
 	case "on":
-		c.where = append(c.where, `EXISTS (`+enabledFactor+`)`)
+		c.where = append(c.where, `u.two_step`)
 	case "off":
-		c.where = append(c.where, `NOT EXISTS (`+enabledFactor+`)`)
+		c.where = append(c.where, `NOT u.two_step`)
 	}
 }
 
-// enabledFactor selects a user's second factor that is on.
-const enabledFactor = `SELECT 1 FROM twostep_factors tf WHERE tf.user_id = u.id AND tf.enabled_at IS NOT NULL`
 
 // search is how a listing matches f.Query: the conditions of its three
 // kinds of match (full name, last name, email), and whether each kind can
