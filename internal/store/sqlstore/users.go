@@ -506,7 +506,6 @@ func (c *userConds) base(f muster.UserFilter) {
 	}
 }
 
-
 // search is how a listing matches f.Query: the conditions of its three
 // kinds of match (full name, last name, email), and whether each kind can
 // be walked in name order from its own index (merged).
