@@ -625,22 +625,23 @@ func (tx *Tx) insertedIDs(ctx context.Context, query string, args []any) ([]int6
 	return ids, nil
 }
 
-// queryIDs runs a query of one column of ids and returns them in its order.
-func (tx *Tx) queryIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+// queryColumn runs a query of one column and returns its values in its
+// order.
+func queryColumn[T any](ctx context.Context, tx *Tx, query string, args ...any) ([]T, error) {
 	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []int64
+	var out []T
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, rows.Err()
+	return out, rows.Err()
 }
 
 // valuesList returns "($1, $2), ($3, $4)" for rows tuples of width

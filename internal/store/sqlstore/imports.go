@@ -130,20 +130,7 @@ func (tx *Tx) SaveImportBatch(ctx context.Context, id int64, b *muster.ImportBat
 
 // FindImportBatches implements muster.Tx.
 func (tx *Tx) FindImportBatches(ctx context.Context, id int64) ([]int, error) {
-	rows, err := tx.query(ctx, `SELECT first_row FROM import_batches WHERE import_id = $1 ORDER BY first_row`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var n int
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryColumn[int](ctx, tx, `SELECT first_row FROM import_batches WHERE import_id = $1 ORDER BY first_row`, id)
 }
 
 // SumImportBatches implements muster.Tx.

@@ -159,7 +159,7 @@ func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*mus
 
 // FindActiveUserIDs implements muster.Tx.
 func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error) {
-	return tx.queryIDs(ctx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
+	return queryColumn[int64](ctx, tx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
 }
 
 // deleteUserSendAsGrants removes every grant of the user, increments the

@@ -54,7 +54,7 @@ func (tx *Tx) ShareTeams(ctx context.Context, orgID int64, ids []int64) ([]int64
 	list, args := inList(anySlice(ids))
 	// The org is the last argument, after the padded list.
 	args = append(args, orgID)
-	return tx.queryIDs(ctx, `SELECT t.id FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+itoa(len(args))+
+	return queryColumn[int64](ctx, tx, `SELECT t.id FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+itoa(len(args))+
 		` ORDER BY t.id`+tx.forShare(), args...)
 }
 
@@ -334,7 +334,7 @@ const foldTeams = 100
 // team would deadlock with such a removal. The lock lets invitations go on
 // sharing the teams' keys and writing changes, which the next fold takes.
 func (tx *Tx) foldCounts(ctx context.Context) (folded, teams int, err error) {
-	ids, err := tx.queryIDs(ctx, `SELECT t.id FROM teams t WHERE t.id IN (SELECT c.team_id FROM team_count_changes c)
+	ids, err := queryColumn[int64](ctx, tx, `SELECT t.id FROM teams t WHERE t.id IN (SELECT c.team_id FROM team_count_changes c)
 		ORDER BY t.id LIMIT `+itoa(foldTeams)+tx.dialect.LockRowNoKey)
 	if err != nil || len(ids) == 0 {
 		return 0, 0, err
