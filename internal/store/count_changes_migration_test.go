@@ -15,15 +15,9 @@ func TestCountChangesFoldedGoingDown(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			db, provider := migrationProvider(t, dialect)
-			if _, err := provider.UpTo(ctx, 24); err != nil {
-				t.Fatal(err)
-			}
-			var org, team, other int64
-			if err := db.QueryRowContext(ctx, `INSERT INTO orgs (name, region, created_at) VALUES ('Acme', 'eu', 1)
-				RETURNING id`).Scan(&org); err != nil {
-				t.Fatal(err)
-			}
+			db, provider := migratedTo(t, dialect, 24)
+			org := insertOrg(t, db)
+			var team, other int64
 			for name, id := range map[string]*int64{"main": &team, "other": &other} {
 				if err := db.QueryRowContext(ctx, `INSERT INTO teams (org_id, name, name_key, is_default, created_at,
 					primary_count, secondary_count) VALUES ($1, $2, $2, false, 1, 5, 2) RETURNING id`,

@@ -22,10 +22,7 @@ func TestImportPlansMoveToParts(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			db, provider := migrationProvider(t, dialect)
-			if _, err := provider.UpTo(ctx, 19); err != nil {
-				t.Fatal(err)
-			}
+			db, provider := migratedTo(t, dialect, 19)
 			var orgID, importID int64
 			if err := db.QueryRowContext(ctx, `INSERT INTO orgs (name, region, license_total, created_at)
 				VALUES ('Acme', 'eu', 10, 1) RETURNING id`).Scan(&orgID); err != nil {
@@ -78,6 +75,17 @@ func TestImportPlansMoveToParts(t *testing.T) {
 // migrationProvider opens an empty database of dialect, closed when the
 // test ends, and the migrations' provider on it, for a test to migrate it
 // step by step.
+// migratedTo opens a new database of dialect, migrated up to version, and
+// the provider that migrates it further.
+func migratedTo(t *testing.T, dialect string, version int64) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	db, provider := migrationProvider(t, dialect)
+	if _, err := provider.UpTo(context.Background(), version); err != nil {
+		t.Fatal(err)
+	}
+	return db, provider
+}
+
 func migrationProvider(t *testing.T, dialect string) (*sql.DB, *goose.Provider) {
 	t.Helper()
 	var d sqlstore.Dialect

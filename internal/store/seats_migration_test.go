@@ -15,10 +15,7 @@ func TestSeatsMoveToTheirRow(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			db, provider := migrationProvider(t, dialect)
-			if _, err := provider.UpTo(ctx, 22); err != nil {
-				t.Fatal(err)
-			}
+			db, provider := migratedTo(t, dialect, 22)
 			want := map[int64][2]int64{}
 			for _, seats := range [][2]int64{{10, 3}, {1, 1}} {
 				var id int64

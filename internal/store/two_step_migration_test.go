@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -14,15 +15,8 @@ func TestTwoStepOnTheUsersRow(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			db, provider := migrationProvider(t, dialect)
-			if _, err := provider.UpTo(ctx, 24); err != nil {
-				t.Fatal(err)
-			}
-			var org int64
-			if err := db.QueryRowContext(ctx, `INSERT INTO orgs (name, region, created_at) VALUES ('Acme', 'eu', 1)
-				RETURNING id`).Scan(&org); err != nil {
-				t.Fatal(err)
-			}
+			db, provider := migratedTo(t, dialect, 24)
+			org := insertOrg(t, db)
 			want := map[int64]bool{}
 			for _, u := range []struct {
 				name   string
@@ -62,4 +56,16 @@ func TestTwoStepOnTheUsersRow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// insertOrg inserts an org as the migrations from 00023 on have its row,
+// and returns its id.
+func insertOrg(t *testing.T, db *sql.DB) int64 {
+	t.Helper()
+	var id int64
+	if err := db.QueryRow(`INSERT INTO orgs (name, region, created_at) VALUES ('Acme', 'eu', 1) RETURNING id`).
+		Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
