@@ -173,18 +173,24 @@ func TestLockedTeamSeesTheChangesItWaitedFor(t *testing.T) {
 		t.Fatalf("the invitation ended before its commit was due: %v", err)
 	}
 
-	found := make(chan *muster.Team, 1)
+	var found *muster.Team
 	findErr := make(chan error, 1)
 	go func() {
 		findErr <- db.Update(ctx, func(tx muster.Tx) error {
-			team, err := tx.FindTeam(ctx, org.ID, doomed.ID)
-			found <- team
+			var err error
+			found, err = tx.FindTeam(ctx, org.ID, doomed.ID)
 			return err
 		})
 	}()
 	// The invitation holds a share of the team's key until it commits, so
 	// the lock waits: the invitation commits only once it does.
 	for waiting := 0; waiting == 0; {
+		select {
+		case err := <-findErr:
+			close(commit)
+			t.Fatalf("the team was found for update while an invitation into it was open (%v); want it to wait", err)
+		default:
+		}
 		err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 		if err != nil {
@@ -198,7 +204,7 @@ func TestLockedTeamSeesTheChangesItWaitedFor(t *testing.T) {
 	if err := <-findErr; err != nil {
 		t.Fatal(err)
 	}
-	if team := <-found; team.PrimaryCount != 1 {
-		t.Errorf("the team found after the invitation committed has %d primary members; want 1", team.PrimaryCount)
+	if found.PrimaryCount != 1 {
+		t.Errorf("the team found after the invitation committed has %d primary members; want 1", found.PrimaryCount)
 	}
 }
