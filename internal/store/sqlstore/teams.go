@@ -308,6 +308,15 @@ func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 // it folded. It changes no count: a count read is its team's row plus the
 // changes not yet folded, which folding keeps few.
 func (db *DB) FoldTeamCounts(ctx context.Context) (int, error) {
+	// Most calls find nothing to fold: a read says so without a write
+	// transaction (SQLite's writer, PostgreSQL's BEGIN and COMMIT).
+	var pending bool
+	err := db.View(ctx, func(t muster.Tx) error {
+		return t.(*Tx).queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM team_count_changes)`).Scan(&pending)
+	})
+	if err != nil || !pending {
+		return 0, err
+	}
 	var total int
 	for {
 		var folded, teams int
