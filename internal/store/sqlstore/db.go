@@ -605,28 +605,17 @@ const fewInsertRows = 16
 // numbers the rows of one VALUES list in order, whereas the order of
 // RETURNING's rows is not promised.
 func (tx *Tx) insertedIDs(ctx context.Context, query string, args []any) ([]int64, error) {
-	rows, err := tx.query(ctx, query, args...)
+	ids, err := queryColumn[int64](ctx, tx, query, args...)
 	if err != nil {
 		return nil, tx.mapError(err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, tx.mapError(failed(query, err))
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.mapError(failed(query, err))
 	}
 	slices.Sort(ids)
 	return ids, nil
 }
 
 // queryColumn runs a query of one column and returns its values in its
-// order.
+// order. Its errors name the statement, as tx.query's do, those met
+// reading the rows too (an INSERT … RETURNING's broken constraint).
 func queryColumn[T any](ctx context.Context, tx *Tx, query string, args ...any) ([]T, error) {
 	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
@@ -637,11 +626,14 @@ func queryColumn[T any](ctx context.Context, tx *Tx, query string, args ...any) 
 	for rows.Next() {
 		var v T
 		if err := rows.Scan(&v); err != nil {
-			return nil, err
+			return nil, failed(query, err)
 		}
 		out = append(out, v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, failed(query, err)
+	}
+	return out, nil
 }
 
 // valuesList returns "($1, $2), ($3, $4)" for rows tuples of width

@@ -58,9 +58,9 @@ func (tx *Tx) TakeSeat(ctx context.Context, orgID int64) (bool, error) {
 	return tx.takeSeats(ctx, orgID, 1)
 }
 
-// ReleaseSeat implements muster.Tx. The seat is written with the member
-// counts, last before the commit (flushCounts): the org's seats row is
-// then locked for the commit alone, as a team's count is.
+// ReleaseSeat implements muster.Tx. The seat is written last before the
+// commit, with the member counts noted (flushCounts): the org's seats row
+// is then locked for the commit alone.
 func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
 	tx.releaseSeats(orgID, 1)
 	return nil
