@@ -19,25 +19,14 @@ func TestTeamCountsFold(t *testing.T) {
 	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
-		var org *muster.Org
-		var main *muster.Team
-		var others []int64 // more teams than one fold takes
-		err := db.Update(ctx, func(tx muster.Tx) error {
-			var err error
-			if org, main, err = createOrg(ctx, tx, "Folds", 10, now); err != nil {
-				return err
-			}
-			for i := range 130 {
-				team := &muster.Team{OrgID: org.ID, Name: fmt.Sprintf("Team %03d", i), CreatedAt: now}
-				if err := tx.CreateTeam(ctx, team); err != nil {
-					return err
-				}
-				others = append(others, team.ID)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+		names := make([]string, 130) // more teams than one fold takes
+		for i := range names {
+			names[i] = fmt.Sprintf("Team %03d", i)
+		}
+		org, main, teams := orgWithTeams(t, db, "Folds", 10, now, names...)
+		others := make([]int64, len(teams))
+		for i, team := range teams {
+			others[i] = team.ID
 		}
 		var users []*muster.User
 		for _, name := range []string{"ann", "bob", "cat"} {
@@ -45,7 +34,7 @@ func TestTeamCountsFold(t *testing.T) {
 				LastName: "Fold", Role: muster.RoleBasic, Status: muster.StatusPending, InvitedAt: now, UpdatedAt: now,
 				PrimaryTeamID: main.ID, SecondaryTeamIDs: others})
 		}
-		err = db.Update(ctx, func(tx muster.Tx) error {
+		err := db.Update(ctx, func(tx muster.Tx) error {
 			if err := tx.CreateUsers(ctx, users); err != nil {
 				return err
 			}
@@ -136,19 +125,8 @@ func TestLockedTeamSeesTheChangesItWaitedFor(t *testing.T) {
 	raw := storetest.OpenSQL(t, url)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
-	var org *muster.Org
-	var doomed *muster.Team
-	err := db.Update(ctx, func(tx muster.Tx) error {
-		var err error
-		if org, _, err = createOrg(ctx, tx, "Waits", 10, now); err != nil {
-			return err
-		}
-		doomed = &muster.Team{OrgID: org.ID, Name: "Doomed", CreatedAt: now}
-		return tx.CreateTeam(ctx, doomed)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	org, _, named := orgWithTeams(t, db, "Waits", 10, now, "Doomed")
+	doomed := named[0]
 
 	written, commit := make(chan struct{}), make(chan struct{})
 	inviteErr := make(chan error, 1)

@@ -23,19 +23,8 @@ func TestSeatsWithMemberCounts(t *testing.T) {
 	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC)
-		var org *muster.Org
-		var main, side *muster.Team
-		err := db.Update(ctx, func(tx muster.Tx) error {
-			var err error
-			if org, main, err = createOrg(ctx, tx, "Seats", 3, now); err != nil {
-				return err
-			}
-			side = &muster.Team{OrgID: org.ID, Name: "Side", CreatedAt: now}
-			return tx.CreateTeam(ctx, side)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		org, main, named := orgWithTeams(t, db, "Seats", 3, now, "Side")
+		side := named[0]
 		newUsers := func(names ...string) []*muster.User {
 			users := make([]*muster.User, len(names))
 			for i, name := range names {
@@ -78,7 +67,7 @@ func TestSeatsWithMemberCounts(t *testing.T) {
 			return tx.UpdateUser(ctx, u)
 		}
 
-		err = db.Update(ctx, func(tx muster.Tx) error {
+		err := db.Update(ctx, func(tx muster.Tx) error {
 			if err := tx.CreateUsers(ctx, newUsers("ann", "bob")); err != nil {
 				return err
 			}
