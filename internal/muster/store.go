@@ -164,6 +164,10 @@ type UserTx interface {
 
 // InvitationTx reads and writes invitation links.
 type InvitationTx interface {
+	// CreateInvitation writes the link and its expiry on its user. It
+	// does not set inv.ID: nothing reads it back before the link is found
+	// by its token, and a single link may then go with the transaction's
+	// next statement.
 	CreateInvitation(ctx context.Context, inv *Invitation) error
 	// CreateInvitations is CreateInvitation of several links in a few
 	// statements.
@@ -190,6 +194,9 @@ type AuditTx interface {
 
 // OutboxTx queues email and keeps its delivery state (INV-6).
 type OutboxTx interface {
+	// CreateOutboxMessage queues msg, due at once. It does not set msg.ID,
+	// so that a single message may go with the transaction's next
+	// statement.
 	CreateOutboxMessage(ctx context.Context, msg *OutboxMessage) error
 	// CreateOutboxMessages is CreateOutboxMessage of several emails in a
 	// few statements.

@@ -72,6 +72,6 @@ func (tx *Tx) TouchAPIToken(ctx context.Context, id int64, now time.Time) error 
 
 // revokeUserAPITokens ends every API token the user created.
 func revokeUserAPITokens(userID int64, now time.Time) write {
-	return write{`UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
-		[]any{userID, micros(now)}}
+	return write{query: `UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
+		args: []any{userID, micros(now)}}
 }

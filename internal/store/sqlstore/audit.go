@@ -37,13 +37,17 @@ func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent
 	var subs []*muster.WebhookSubscriber
 	if subscribersOf != 0 {
 		// The first event alone, with the org's endpoints in its RETURNING:
-		// the subquery does not depend on the row, so it runs once.
-		var list sql.NullString
-		err := tx.queryRow(ctx, insertAuditEvents+` VALUES `+valuesList(1, auditColumns, false)+` RETURNING id, (
-				SELECT string_agg(e.id || ' ' || e.event_types, ',') FROM webhook_endpoints e
+		// the subquery does not depend on the row, so it runs once. It
+		// carries the writes pending (an invitation's link and email).
+		query, qargs, err := tx.carrying(ctx, insertAuditEvents+` VALUES `+valuesList(1, auditColumns, false)+
+			` RETURNING id, (SELECT string_agg(e.id || ' ' || e.event_types, ',') FROM webhook_endpoints e
 				WHERE e.org_id = $`+itoa(auditColumns+1)+` AND e.enabled AND e.deleted_at IS NULL)`,
-			append(args[:auditColumns:auditColumns], subscribersOf)...).Scan(&events[0].ID, &list)
+			append(args[:auditColumns:auditColumns], subscribersOf))
 		if err != nil {
+			return nil, err
+		}
+		var list sql.NullString
+		if err := tx.queryRow(ctx, query, qargs...).Scan(&events[0].ID, &list); err != nil {
 			return nil, tx.mapError(err)
 		}
 		if subs, err = parseSubscribers(list.String); err != nil {

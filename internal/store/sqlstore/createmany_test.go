@@ -111,20 +111,20 @@ func TestCreateMany(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if got.ID != inv.ID || got.UserID != users[i].ID {
-					t.Fatalf("link %d: %+v; want id %d of user %d", i, got, inv.ID, users[i].ID)
+				if got.UserID != users[i].ID || !got.ExpiresAt.Equal(inv.ExpiresAt) {
+					t.Fatalf("link %d: %+v; want one of user %d expiring at %v", i, got, users[i].ID, inv.ExpiresAt)
 				}
 			}
 			queued, err := tx.FindOutboxMessages(ctx, muster.OutboxFilter{OrgID: org.ID, Limit: n + 1})
 			if err != nil {
 				return err
 			}
-			byID := map[int64]*muster.OutboxMessage{}
+			byMessageID := map[string]*muster.OutboxMessage{}
 			for _, m := range queued {
-				byID[m.ID] = m
+				byMessageID[m.MessageID] = m
 			}
 			for i, m := range msgs {
-				if got := byID[m.ID]; len(queued) != n || got == nil || got.To != users[i].Email || !got.Bulk {
+				if got := byMessageID[m.MessageID]; len(queued) != n || got == nil || got.To != users[i].Email || !got.Bulk {
 					t.Fatalf("message %d: %+v among %d; want to %s", i, got, len(queued), users[i].Email)
 				}
 			}

@@ -203,24 +203,24 @@ func (db *DB) Version(ctx context.Context) (int64, error) {
 
 // Update implements muster.Store.
 func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
-	fn = flushingCounts(ctx, fn)
+	fn = flushingPending(ctx, fn)
 	if db.group != nil {
 		return db.group.update(ctx, fn)
 	}
 	return db.run(ctx, db.write, db.writeStmts, nil, fn)
 }
 
-// flushingCounts is fn followed by the writes of the member counts and
-// freed seats it noted, last before the commit (see countMembers and
-// ReleaseSeat); a failed fn's are dropped with its other writes.
-func flushingCounts(ctx context.Context, fn func(muster.Tx) error) func(muster.Tx) error {
+// flushingPending is fn followed by the writes it left pending (see
+// flushPending), last before the commit; a failed fn's are dropped with
+// its other writes.
+func flushingPending(ctx context.Context, fn func(muster.Tx) error) func(muster.Tx) error {
 	return func(t muster.Tx) error {
 		tx := t.(*Tx)
 		if err := fn(tx); err != nil {
-			tx.counts, tx.released = nil, nil
+			tx.counts, tx.released, tx.later = nil, nil, nil
 			return err
 		}
-		return tx.flushCounts(ctx)
+		return tx.flushPending(ctx)
 	}
 }
 
@@ -310,6 +310,8 @@ type Tx struct {
 	// released are the seats freed in each org and not yet written (see
 	// ReleaseSeat).
 	released map[int64]int
+	// later are the writes left for the next statement (writeLater).
+	later []write
 }
 
 var _ muster.Tx = (*Tx)(nil)
@@ -367,6 +369,9 @@ func (tx *Tx) context(ctx context.Context) context.Context {
 // query runs a query that returns rows.
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = tx.context(ctx)
+	if err := tx.flushLater(ctx); err != nil {
+		return nil, err
+	}
 	var (
 		rows *sql.Rows
 		err  error
@@ -394,21 +399,28 @@ func (tx *Tx) planForValues(args []any) []any {
 // queryRow runs a query that returns at most one row.
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
 	ctx = tx.context(ctx)
-	if s := tx.prepared(ctx, query); s != nil {
-		return row{s.QueryRowContext(ctx, args...), query}
+	if err := tx.flushLater(ctx); err != nil {
+		return row{query: query, err: err}
 	}
-	return row{tx.conn.QueryRowContext(ctx, query, args...), query}
+	if s := tx.prepared(ctx, query); s != nil {
+		return row{row: s.QueryRowContext(ctx, args...), query: query}
+	}
+	return row{row: tx.conn.QueryRowContext(ctx, query, args...), query: query}
 }
 
 // row is one row of a query, whose Scan says which statement failed.
 type row struct {
 	row   *sql.Row
 	query string
+	err   error // of the writes sent before it (writeLater), if they failed
 }
 
 // Scan copies the row's columns into dest; sql.ErrNoRows, wrapped, says
 // there was none.
 func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
 	if err := r.row.Scan(dest...); err != nil {
 		return failed(r.query, err)
 	}
@@ -445,6 +457,9 @@ func statement(query string) string {
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = tx.context(ctx)
+	if err := tx.flushLater(ctx); err != nil {
+		return nil, err
+	}
 	var (
 		res sql.Result
 		err error
@@ -464,6 +479,23 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 type write struct {
 	query string
 	args  []any
+	// name, if set, names the write's WITH clause (withWrites), so that a
+	// later write of the same statement can read what it returns.
+	name string
+}
+
+// insertWrites are the INSERTs of rows of width values each, args holding
+// them one row after another: "head VALUES (…), (…), …", in chunks of
+// insertChunk rows.
+func (tx *Tx) insertWrites(head string, width int, args []any) []write {
+	var writes []write
+	for done, n := 0, len(args)/width; done < n; {
+		size := insertChunk(n - done)
+		writes = append(writes, write{query: head + ` VALUES ` + valuesList(size, width, tx.dialect.OrdinalParams),
+			args: args[done*width : (done+size)*width]})
+		done += size
+	}
+	return writes
 }
 
 // execAll runs writes that change different rows and read nothing the
@@ -485,6 +517,67 @@ func (tx *Tx) execAll(ctx context.Context, writes ...write) error {
 	return err
 }
 
+// writeLater makes writes, which return nothing: on PostgreSQL
+// (Dialect.OneStatementWrites) with the transaction's next statement that
+// carries them (carrying), or else just before its next statement or its
+// commit, all in one statement; elsewhere at once. Every statement after
+// them but a carrier sees them, as if they had been made at once; a
+// carrier is a write that reads none of the tables they write. A single
+// change's link and email thus go with its audit event, not in round
+// trips of their own.
+func (tx *Tx) writeLater(ctx context.Context, writes ...write) error {
+	if !tx.dialect.OneStatementWrites {
+		return tx.execAll(ctx, writes...)
+	}
+	tx.later = append(tx.later, writes...)
+	if len(tx.later) > maxLaterWrites {
+		return tx.flushLater(ctx)
+	}
+	return nil
+}
+
+// maxLaterWrites bounds the writes waiting for the next statement
+// (writeLater): a transaction that queues a thousand emails one at a time
+// sends them a few dozen to a statement, within PostgreSQL's 65,535
+// parameters (insertChunk's rows of any table, 16 times).
+const maxLaterWrites = 16
+
+// flushLater makes the writes left for later (writeLater) now, in one
+// statement.
+func (tx *Tx) flushLater(ctx context.Context) error {
+	if len(tx.later) == 0 {
+		return nil
+	}
+	writes := tx.later
+	tx.later = nil
+	return tx.execAll(ctx, writes...)
+}
+
+// pending returns the writes left for later (writeLater) and those of the
+// member counts noted (countMembers), forgetting them.
+func (tx *Tx) pending() []write {
+	writes := append(tx.later, tx.countWrites()...)
+	tx.later = nil
+	return writes
+}
+
+// carrying returns query, a write that reads none of the tables the
+// pending writes write, as the statement that makes those too, and its
+// arguments (see withWrites). Only on PostgreSQL
+// (Dialect.OneStatementWrites); elsewhere the pending writes (the member
+// counts) are made first, in a statement before query's.
+func (tx *Tx) carrying(ctx context.Context, query string, args []any) (string, []any, error) {
+	switch writes := tx.pending(); {
+	case len(writes) == 0:
+		return query, args, nil
+	case tx.dialect.OneStatementWrites:
+		query, args = withWrites(writes, query, args)
+		return query, args, nil
+	default:
+		return query, args, tx.execAll(ctx, writes...)
+	}
+}
+
 // withWrites returns the statement that makes writes, as data-modifying
 // WITH clauses (PostgreSQL), then runs query, and its arguments: writes'
 // and then query's, whose parameters are renumbered after them. Query
@@ -499,7 +592,11 @@ func withWrites(writes []write, query string, args []any) (string, []any) {
 		} else {
 			b.WriteString(", ")
 		}
-		b.WriteString("w" + itoa(i) + " AS (" + renumber(s.query, len(all)) + ")")
+		name := s.name
+		if name == "" {
+			name = "w" + itoa(i)
+		}
+		b.WriteString(name + " AS (" + renumber(s.query, len(all)) + ")")
 		all = append(all, s.args...)
 	}
 	b.WriteString(" " + renumber(query, len(all)))

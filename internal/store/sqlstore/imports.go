@@ -227,14 +227,20 @@ func (tx *Tx) ReleaseSeats(_ context.Context, orgID int64, n int) error {
 
 // Savepoint implements muster.Tx. The member counts and freed seats fn
 // noted are dropped with its writes when it fails, and those it wrote
-// (flushCounts, takeSeats) are noted again as they were before it.
+// (flushPending, takeSeats) are noted again as they were before it. The
+// writes it left for later are made before the savepoint is released.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := tx.exec(ctx, `SAVEPOINT import_row`); err != nil {
 		return err
 	}
 	counts, released := maps.Clone(tx.counts), maps.Clone(tx.released)
-	if err := fn(); err != nil {
-		tx.counts, tx.released = counts, released
+	err := fn()
+	if err == nil {
+		// The writes fn left for later are its own: one that fails fails fn.
+		err = tx.flushLater(ctx)
+	}
+	if err != nil {
+		tx.counts, tx.released, tx.later = counts, released, nil
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO SAVEPOINT import_row`); rbErr != nil {
 			return rbErr
 		}
@@ -243,6 +249,6 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 		}
 		return err
 	}
-	_, err := tx.exec(ctx, `RELEASE SAVEPOINT import_row`)
+	_, err = tx.exec(ctx, `RELEASE SAVEPOINT import_row`)
 	return err
 }

@@ -15,37 +15,50 @@ func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) erro
 
 // CreateInvitations implements muster.Tx: the links, and their users'
 // invitation expiries. With Dialect.OneStatementWrites each chunk of links
-// is one statement with its users' expiries (a data-modifying WITH); without,
-// the expiries follow, one statement per expiry (an import's links all
-// expire at once).
+// is one statement with its users' expiries (a data-modifying WITH), and a
+// single link waits for the transaction's next statement (writeLater);
+// without, the expiries follow, one statement per expiry (an import's
+// links all expire at once).
 func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) error {
 	if len(invs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(invs)*5)
+	args := make([]any, 0, len(invs)*invitationColumns)
 	for _, inv := range invs {
 		args = append(args, inv.OrgID, inv.UserID, inv.TokenHash, micros(inv.CreatedAt), micros(inv.ExpiresAt))
 	}
-	var ids []int64
-	var err error
-	if tx.dialect.OneStatementWrites {
-		ids, err = tx.insertChunks(ctx, len(invs), true, func(done, size int) (string, []any) {
-			links := invitationsInsert + ` VALUES ` + valuesList(size, 5, false) + ` RETURNING id, user_id, expires_at`
-			query := `WITH link AS (` + links + `), expiry AS (` + linkExpiries + `) SELECT id FROM link`
-			return query, args[done*5 : (done+size)*5]
-		})
-	} else {
-		ids, err = tx.insertMany(ctx, invitationsInsert, 5, args, true)
+	if !tx.dialect.OneStatementWrites {
+		if _, err := tx.insertMany(ctx, invitationsInsert, invitationColumns, args, false); err != nil {
+			return err
+		}
+		return tx.writeExpiries(ctx, invs)
 	}
-	if err != nil {
-		return err
+	for _, links := range tx.insertWrites(invitationsInsert, invitationColumns, args) {
+		// Named after its place among the writes left for later, which
+		// may hold another single link's.
+		links.name = "link" + itoa(len(tx.later))
+		links.query += ` RETURNING user_id, expires_at`
+		writes := []write{links, {query: linkExpiries(links.name)}}
+		var err error
+		if len(invs) == 1 {
+			err = tx.writeLater(ctx, writes...)
+		} else {
+			err = tx.execAll(ctx, writes...)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	for i, inv := range invs {
-		inv.ID = ids[i]
-	}
-	if tx.dialect.OneStatementWrites {
-		return nil
-	}
+	return nil
+}
+
+// invitationColumns is the values of a row of invitations that
+// CreateInvitations inserts.
+const invitationColumns = 5
+
+// writeExpiries writes the links' expiries on their users, one statement
+// per expiry (SQLite).
+func (tx *Tx) writeExpiries(ctx context.Context, invs []*muster.Invitation) error {
 	byExpiry := map[int64][]int64{}
 	var expiries []int64
 	for _, inv := range invs {
@@ -74,8 +87,8 @@ func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) 
 
 const invitationsInsert = `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)`
 
-// linkExpiries writes the links just inserted (the WITH clause link) on
-// their users (PostgreSQL). Users created with their links' expiry already
+// linkExpiries writes the links just inserted by the WITH clause named
+// links on their users (PostgreSQL). Users created with their links' expiry already
 // are left alone: rewriting a row just written would cost PostgreSQL a new
 // version of it in every index. The links come from the statement's own
 // VALUES list, whose length PostgreSQL knows when it plans the statement
@@ -83,8 +96,10 @@ const invitationsInsert = `INSERT INTO invitations (org_id, user_id, token_hash,
 // at a hundred, so the generic plan looked far dearer than one planned for a
 // single link, and every invitation was planned again (223 µs, twice the
 // time it ran; docs/benchmarks.md, round 8).
-const linkExpiries = `UPDATE users u SET invitation_expires_at = link.expires_at FROM link
-	WHERE u.id = link.user_id AND (u.invitation_expires_at IS NULL OR u.invitation_expires_at <> link.expires_at)`
+func linkExpiries(links string) string {
+	return `UPDATE users u SET invitation_expires_at = l.expires_at FROM ` + links + ` l
+	WHERE u.id = l.user_id AND (u.invitation_expires_at IS NULL OR u.invitation_expires_at <> l.expires_at)`
+}
 
 // FindInvitationByTokenHash implements muster.Tx. In a write transaction it
 // locks the link, so that of two accepts of one link the second waits and
@@ -115,6 +130,6 @@ func (tx *Tx) RevokeInvitations(ctx context.Context, userID int64, reason string
 }
 
 func revokeInvitations(userID int64, reason string, now time.Time) write {
-	return write{`UPDATE invitations SET revoked_at = $2, revoked_reason = $3
-		WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, []any{userID, micros(now), reason}}
+	return write{query: `UPDATE invitations SET revoked_at = $2, revoked_reason = $3
+		WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, args: []any{userID, micros(now), reason}}
 }

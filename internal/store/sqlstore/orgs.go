@@ -59,7 +59,7 @@ func (tx *Tx) TakeSeat(ctx context.Context, orgID int64) (bool, error) {
 }
 
 // ReleaseSeat implements muster.Tx. The seat is written last before the
-// commit, with the member counts noted (flushCounts): the org's seats row
+// commit, with the member counts noted (flushPending): the org's seats row
 // is then locked for the commit alone.
 func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
 	tx.releaseSeats(orgID, 1)
@@ -73,7 +73,7 @@ func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
 // counts are not a round trip of their own while it holds the org's seats
 // row.
 func (tx *Tx) takeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
-	res, err := tx.execCounting(ctx, `UPDATE org_seats SET seats_used = seats_used + $2
+	res, err := tx.execCarrying(ctx, `UPDATE org_seats SET seats_used = seats_used + $2
 		WHERE org_id = $1 AND seats_used + $2 <= license_total`, orgID, n-tx.released[orgID])
 	if err != nil {
 		return false, err
@@ -85,7 +85,7 @@ func (tx *Tx) takeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
 	return taken > 0, err
 }
 
-// releaseSeats notes n seats of the org freed, for flushCounts to write.
+// releaseSeats notes n seats of the org freed, for flushPending to write.
 func (tx *Tx) releaseSeats(orgID int64, n int) {
 	if tx.released == nil {
 		tx.released = map[int64]int{}

@@ -25,25 +25,32 @@ func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) 
 }
 
 // CreateOutboxMessages implements muster.Tx. Each message is due at once.
+// A single message waits for the transaction's next statement
+// (writeLater).
 func (tx *Tx) CreateOutboxMessages(ctx context.Context, msgs []*muster.OutboxMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(msgs)*10)
+	args := make([]any, 0, len(msgs)*outboxWidth)
 	for _, m := range msgs {
 		args = append(args, nullID(m.OrgID), m.MessageID, m.To, m.Subject, m.Text, m.HTML, micros(m.CreatedAt),
 			micros(m.CreatedAt), m.Private, m.Bulk)
 	}
-	ids, err := tx.insertMany(ctx, `INSERT INTO outbox (org_id, message_id, recipient, subject, body_text, body_html,
-			created_at, next_attempt_at, private, bulk)`, 10, args, true)
-	if err != nil {
-		return err
+	for _, m := range msgs {
+		m.NextAttemptAt = m.CreatedAt
 	}
-	for i, m := range msgs {
-		m.ID, m.NextAttemptAt = ids[i], m.CreatedAt
+	const head = `INSERT INTO outbox (org_id, message_id, recipient, subject, body_text, body_html,
+			created_at, next_attempt_at, private, bulk)`
+	if len(msgs) == 1 {
+		return tx.writeLater(ctx, tx.insertWrites(head, outboxWidth, args)...)
 	}
-	return nil
+	_, err := tx.insertMany(ctx, head, outboxWidth, args, false)
+	return err
 }
+
+// outboxWidth is the values of a row of outbox that CreateOutboxMessages
+// inserts.
+const outboxWidth = 10
 
 // LeaseOutboxMessages implements muster.Tx. On PostgreSQL the inner SELECT
 // skips rows another sender has locked; SQLite has one writer at a time.

@@ -173,7 +173,7 @@ func (tx *Tx) deleteUserSendAsGrants(ctx context.Context, userID int64, writes .
 	bump := `UPDATE send_as_permissions SET version = version + 1
 		WHERE id IN (SELECT permission_id FROM send_as_grants WHERE user_id = $1)
 		RETURNING ` + sendAsReturning
-	grants := write{`DELETE FROM send_as_grants WHERE user_id = $1`, []any{userID}}
+	grants := write{query: `DELETE FROM send_as_grants WHERE user_id = $1`, args: []any{userID}}
 	query, args := bump, []any{userID}
 	if tx.dialect.OneStatementWrites {
 		// The bump reads the grants as they were before the statement.

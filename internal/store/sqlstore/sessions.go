@@ -75,7 +75,7 @@ func (tx *Tx) DeleteUserSessions(ctx context.Context, userID, keepID int64) erro
 }
 
 func deleteUserSessions(userID, keepID int64) write {
-	return write{`DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, []any{userID, keepID}}
+	return write{query: `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, args: []any{userID, keepID}}
 }
 
 // EndUserAccess implements muster.Tx: one round trip on PostgreSQL.
@@ -123,6 +123,6 @@ func (tx *Tx) EndPasswordResets(ctx context.Context, userID int64, now time.Time
 }
 
 func endPasswordResets(userID int64, now time.Time) write {
-	return write{`UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`,
-		[]any{userID, micros(now)}}
+	return write{query: `UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`,
+		args: []any{userID, micros(now)}}
 }

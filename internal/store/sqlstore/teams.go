@@ -90,7 +90,7 @@ func (tx *Tx) findLockedTeam(ctx context.Context, where string, args ...any) (*m
 
 // findTeam reads one team, locking its row as lock says.
 func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*muster.Team, error) {
-	if err := tx.flushCounts(ctx); err != nil {
+	if err := tx.flushPending(ctx); err != nil {
 		return nil, err
 	}
 	var t muster.Team
@@ -103,7 +103,7 @@ func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*m
 
 // FindTeams implements muster.Tx.
 func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
-	if err := tx.flushCounts(ctx); err != nil {
+	if err := tx.flushPending(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder, orgID)
@@ -173,7 +173,7 @@ type memberCounts struct{ primary, secondary int }
 
 // countMembers notes changes to teams' member counts. They are written as
 // rows of team_count_changes, with the transaction's next seat statement or
-// else just before it commits (flushCounts), and folded into the teams'
+// else just before it commits (flushPending), and folded into the teams'
 // rows now and then (DB.FoldTeamCounts). A row inserted takes no lock but
 // the key share of its team's, which concurrent invitations into the team
 // share: an update of the team's row, as the counts were once written,
@@ -193,35 +193,31 @@ func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) er
 	return nil
 }
 
-// flushCounts writes the seats freed (ReleaseSeat) and the member counts
-// noted so far: on PostgreSQL the counts go in the first seat's statement.
-// A read of teams in the transaction flushes first, so that it sees them.
-func (tx *Tx) flushCounts(ctx context.Context) error {
+// flushPending writes the seats freed (ReleaseSeat), the member counts
+// noted so far and the writes left for later: on PostgreSQL these go in the
+// first seat's statement. A read of teams in the transaction flushes first,
+// so that it sees the counts.
+func (tx *Tx) flushPending(ctx context.Context) error {
 	released := tx.released
 	tx.released = nil
 	for _, org := range slices.Sorted(maps.Keys(released)) {
 		if n := released[org]; n != 0 {
-			if _, err := tx.execCounting(ctx, `UPDATE org_seats SET seats_used = seats_used - $2 WHERE org_id = $1`,
+			if _, err := tx.execCarrying(ctx, `UPDATE org_seats SET seats_used = seats_used - $2 WHERE org_id = $1`,
 				org, n); err != nil {
 				return err
 			}
 		}
 	}
-	return tx.execAll(ctx, tx.countWrites()...)
+	return tx.execAll(ctx, tx.pending()...)
 }
 
-// execCounting runs query, and writes the member counts noted so far: in
-// the same statement on PostgreSQL (data-modifying WITH clauses, see
-// withWrites), before it elsewhere. Its result is query's.
-func (tx *Tx) execCounting(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	switch writes := tx.countWrites(); {
-	case len(writes) == 0:
-	case tx.dialect.OneStatementWrites:
-		query, args = withWrites(writes, query, args)
-	default:
-		if err := tx.execAll(ctx, writes...); err != nil {
-			return nil, err
-		}
+// execCarrying runs the write query, which reads none of the tables
+// the writes left for later and the member counts write, with them (see
+// carrying). Its result is query's.
+func (tx *Tx) execCarrying(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query, args, err := tx.carrying(ctx, query, args)
+	if err != nil {
+		return nil, err
 	}
 	return tx.exec(ctx, query, args...)
 }
@@ -237,17 +233,8 @@ func (tx *Tx) countWrites() []write {
 		}
 	}
 	tx.counts = nil
-	var writes []write
-	for done, n := 0, len(args)/countChangeWidth; done < n; {
-		size := insertChunk(n - done)
-		writes = append(writes, write{
-			query: `INSERT INTO team_count_changes (team_id, primary_change, secondary_change) VALUES ` +
-				valuesList(size, countChangeWidth, tx.dialect.OrdinalParams),
-			args: args[done*countChangeWidth : (done+size)*countChangeWidth],
-		})
-		done += size
-	}
-	return writes
+	return tx.insertWrites(`INSERT INTO team_count_changes (team_id, primary_change, secondary_change)`,
+		countChangeWidth, args)
 }
 
 // countChangeWidth is the values of a row of team_count_changes that
