@@ -87,15 +87,16 @@ func (tx *Tx) writeExpiries(ctx context.Context, invs []*muster.Invitation) erro
 
 const invitationsInsert = `INSERT INTO invitations (org_id, user_id, token_hash, created_at, expires_at)`
 
-// linkExpiries writes the links just inserted by the WITH clause named
-// links on their users (PostgreSQL). Users created with their links' expiry already
-// are left alone: rewriting a row just written would cost PostgreSQL a new
-// version of it in every index. The links come from the statement's own
-// VALUES list, whose length PostgreSQL knows when it plans the statement
-// once for any values: taken from arrays (unnest), the rows were estimated
-// at a hundred, so the generic plan looked far dearer than one planned for a
-// single link, and every invitation was planned again (223 µs, twice the
-// time it ran; docs/benchmarks.md, round 8).
+// linkExpiries writes the expiries of the links that the WITH clause
+// named links inserted on their users (PostgreSQL). Users created with
+// their links' expiry already are left alone: rewriting a row just written
+// would cost PostgreSQL a new version of it in every index. The links come
+// from the statement's own VALUES list, whose length PostgreSQL knows when
+// it plans the statement once for any values: taken from arrays (unnest),
+// the rows were estimated at a hundred, so the generic plan looked far
+// dearer than one planned for a single link, and every invitation was
+// planned again (223 µs, twice the time it ran; docs/benchmarks.md, round
+// 8).
 func linkExpiries(links string) string {
 	return `UPDATE users u SET invitation_expires_at = l.expires_at FROM ` + links + ` l
 	WHERE u.id = l.user_id AND (u.invitation_expires_at IS NULL OR u.invitation_expires_at <> l.expires_at)`

@@ -83,20 +83,24 @@ func TestWritesLeftForLater(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		// An invitation's writes: its link, its email and its audit event.
+		invite := func(l *muster.Invitation, messageID string) error {
+			return db.Update(ctx, func(tx muster.Tx) error {
+				if err := tx.CreateInvitation(ctx, l); err != nil {
+					return err
+				}
+				if err := tx.CreateOutboxMessage(ctx, email(messageID)); err != nil {
+					return err
+				}
+				_, err := tx.CreateAuditEvents(ctx, []*muster.AuditEvent{event()}, org.ID)
+				return err
+			})
+		}
+
 		// Carried by the audit event: BEGIN, the event and COMMIT.
 		second := link(2)
 		before := db.RoundTrips()
-		err = db.Update(ctx, func(tx muster.Tx) error {
-			if err := tx.CreateInvitation(ctx, second); err != nil {
-				return err
-			}
-			if err := tx.CreateOutboxMessage(ctx, email("<second@later>")); err != nil {
-				return err
-			}
-			_, err := tx.CreateAuditEvents(ctx, []*muster.AuditEvent{event()}, org.ID)
-			return err
-		})
-		if err != nil {
+		if err := invite(second, "<second@later>"); err != nil {
 			t.Fatal(err)
 		}
 		if n := db.RoundTrips() - before; db.RoundTrips() > 0 && n != 3 {
@@ -107,17 +111,7 @@ func TestWritesLeftForLater(t *testing.T) {
 		// An email whose Message-ID is taken fails the audit event that
 		// carries it, and the link and event go with it.
 		third := link(3)
-		err = db.Update(ctx, func(tx muster.Tx) error {
-			if err := tx.CreateInvitation(ctx, third); err != nil {
-				return err
-			}
-			if err := tx.CreateOutboxMessage(ctx, email("<second@later>")); err != nil {
-				return err
-			}
-			_, err := tx.CreateAuditEvents(ctx, []*muster.AuditEvent{event()}, org.ID)
-			return err
-		})
-		if muster.ErrorCode(err) != muster.ECONFLICT {
+		if err := invite(third, "<second@later>"); muster.ErrorCode(err) != muster.ECONFLICT {
 			t.Fatalf("an email of a Message-ID taken: %v; want %s", err, muster.ECONFLICT)
 		}
 		wantWritten(t, db, org.ID, u.ID, second, "<second@later>", 1)
