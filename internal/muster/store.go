@@ -62,6 +62,10 @@ type OrgTx interface {
 	CountOrgs(ctx context.Context) (int, error)
 	CreateOrg(ctx context.Context, org *Org) error
 	FindOrg(ctx context.Context, id int64) (*Org, error)
+	// FindOrgSharingTeams is FindOrg and TeamTx.ShareTeams of the org's
+	// teams among teamIDs in one statement: what an invitation reads of
+	// both.
+	FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*Org, []int64, error)
 	// FindOrgByName finds the organization named name, ignoring case. Names
 	// need not be unique: a name that several organizations have is refused
 	// with ECONFLICT, naming their IDs.

@@ -185,9 +185,10 @@ func checkInviteInput(a *actor, in *InviteInput) error {
 
 // inviteFacts are what the invitation rules (check) decide from, read
 // before they decide, a few statements for any number of invitations: the
-// org (with whether its single sign-on is on), which of the teams named are the
-// org's (share-locked until the commit), the org's records of the emails
-// (locked) and the Pending and Active users of other orgs who have them.
+// org (with whether its single sign-on is on) and which of the teams named
+// are the org's (share-locked until the commit), in one, the org's records
+// of the emails (locked) and the Pending and Active users of other orgs
+// who have them.
 type inviteFacts struct {
 	org       *muster.Org
 	teams     map[int64]bool
@@ -207,10 +208,11 @@ func readInviteFacts(ctx context.Context, tx *txn, orgID int64, ins []InviteInpu
 		}
 	}
 	slices.Sort(teamIDs)
-	found, err := tx.ShareTeams(ctx, orgID, slices.Compact(teamIDs))
+	org, found, err := tx.FindOrgSharingTeams(ctx, orgID, slices.Compact(teamIDs))
 	if err != nil {
 		return nil, err
 	}
+	f.org = org
 	for _, id := range found {
 		f.teams[id] = true
 	}
@@ -237,9 +239,6 @@ func readInviteFacts(ctx context.Context, tx *txn, orgID int64, ins []InviteInpu
 			return nil, err
 		}
 		f.records[key] = u
-	}
-	if f.org, err = tx.FindOrg(ctx, orgID); err != nil {
-		return nil, err
 	}
 	return f, nil
 }

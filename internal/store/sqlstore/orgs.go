@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,16 +37,72 @@ func (tx *Tx) CreateOrg(ctx context.Context, org *muster.Org) error {
 // FindOrg implements muster.Tx.
 func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 	var o muster.Org
-	err := tx.queryRow(ctx, `SELECT o.id, o.name, o.region, s.license_total, s.seats_used, o.email_at_scale,
-			o.created_at, o.version, EXISTS (SELECT 1 FROM sso_connections c WHERE c.org_id = o.id AND c.enabled)
-		FROM orgs o JOIN org_seats s ON s.org_id = o.id WHERE o.id = $1`, id).
-		Scan(&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt}, &o.Version,
-			&o.SSOEnabled)
+	err := tx.queryRow(ctx, `SELECT `+orgColumns+` `+orgFrom(`$1`, ``), id).Scan(orgFields(&o)...)
 	if err != nil {
 		return nil, notFound(err, "Organization")
 	}
 	o.SeatsUsed -= tx.released[id] // freed by this transaction, written at its commit
 	return &o, nil
+}
+
+// FindOrgSharingTeams implements muster.Tx: the teams share-locked as
+// ShareTeams locks them, in a WITH clause joined to the org's row, which
+// comes once for each of them (once with none).
+func (tx *Tx) FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*muster.Org, []int64, error) {
+	if len(teamIDs) == 0 {
+		o, err := tx.FindOrg(ctx, id)
+		return o, nil, err
+	}
+	list, args := inList(anySlice(teamIDs))
+	// The org is the last argument, after the padded list.
+	args = append(args, id)
+	org := `$` + itoa(len(args))
+	query := `WITH shared AS (SELECT t.id FROM teams t WHERE t.id IN (` + list + `) AND t.org_id = ` + org +
+		` ORDER BY t.id` + tx.forShare() + `) SELECT ` + orgColumns + `, shared.id ` + orgFrom(org, `LEFT JOIN shared ON TRUE`)
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		o     *muster.Org
+		found []int64
+	)
+	for rows.Next() {
+		o = &muster.Org{}
+		var team sql.NullInt64
+		if err := rows.Scan(append(orgFields(o), &team)...); err != nil {
+			return nil, nil, failed(query, err)
+		}
+		if team.Valid {
+			found = append(found, team.Int64)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, failed(query, err)
+	}
+	if o == nil {
+		return nil, nil, muster.Errorf(muster.ENOTFOUND, "Organization not found.")
+	}
+	o.SeatsUsed -= tx.released[id]
+	slices.Sort(found)
+	return o, found, nil
+}
+
+// orgColumns are what an org is read with (orgFields), from orgFrom.
+const orgColumns = `o.id, o.name, o.region, s.license_total, s.seats_used, o.email_at_scale, o.created_at, o.version,
+		EXISTS (SELECT 1 FROM sso_connections c WHERE c.org_id = o.id AND c.enabled)`
+
+// orgFrom is the rest of a query of orgColumns: the org whose id is the
+// parameter id, its row joined to join's if join is set.
+func orgFrom(id, join string) string {
+	return `FROM orgs o JOIN org_seats s ON s.org_id = o.id ` + join + ` WHERE o.id = ` + id
+}
+
+// orgFields are the destinations of orgColumns in o.
+func orgFields(o *muster.Org) []any {
+	return []any{&o.ID, &o.Name, &o.Region, &o.LicenseTotal, &o.SeatsUsed, &o.EmailAtScale, nullTime{&o.CreatedAt},
+		&o.Version, &o.SSOEnabled}
 }
 
 // TakeSeat implements muster.Tx. The conditional update is the whole seat

@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -67,5 +69,61 @@ func TestFindOrgByName(t *testing.T) {
 				t.Fatalf("err = %v; want ECONFLICT %q", err, want)
 			}
 		})
+	})
+}
+
+// TestFindOrgSharingTeams: the org as FindOrg reads it (the seats this
+// transaction freed already off), with the ids of its teams among those
+// asked, in order; another org's team or one that does not exist is not
+// among them, and an org that does not exist is not found.
+func TestFindOrgSharingTeams(t *testing.T) {
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
+		org, def, teams := orgWithTeams(t, db, "Sharing", 10, now, "Sales", "Support")
+		_, other, _ := orgWithTeams(t, db, "Elsewhere", 10, now)
+		if err := db.Update(ctx, func(tx muster.Tx) error {
+			if ok, err := tx.TakeSeats(ctx, org.ID, 3); !ok || err != nil {
+				return fmt.Errorf("taking 3 seats: %v, %w", ok, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.ReleaseSeat(ctx, org.ID); err != nil {
+				return err
+			}
+			want, err := tx.FindOrg(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			for _, c := range []struct {
+				asked, want []int64
+			}{
+				{[]int64{teams[1].ID, other.ID, def.ID, teams[0].ID, 1 << 40}, []int64{def.ID, teams[0].ID, teams[1].ID}},
+				{[]int64{other.ID}, nil},
+				{nil, nil},
+			} {
+				got, found, err := tx.FindOrgSharingTeams(ctx, org.ID, c.asked)
+				if err != nil {
+					return err
+				}
+				if *got != *want || got.SeatsUsed != 2 || !slices.Equal(found, c.want) {
+					return fmt.Errorf("teams %v: %+v with %v; want %+v (2 seats used) with %v", c.asked, got, found, want, c.want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.View(ctx, func(tx muster.Tx) error {
+			_, _, err := tx.FindOrgSharingTeams(ctx, org.ID+other.OrgID+100, []int64{def.ID})
+			return err
+		})
+		if muster.ErrorCode(err) != muster.ENOTFOUND {
+			t.Errorf("an org that does not exist: %v; want %s", err, muster.ENOTFOUND)
+		}
 	})
 }
