@@ -16,9 +16,10 @@ func (tx *Tx) CreateInvitation(ctx context.Context, inv *muster.Invitation) erro
 // CreateInvitations implements muster.Tx: the links, and their users'
 // invitation expiries. With Dialect.OneStatementWrites each chunk of links
 // is one statement with its users' expiries (a data-modifying WITH), and a
-// single link waits for the transaction's next statement (writeLater);
-// without, the expiries follow, one statement per expiry (an import's
-// links all expire at once).
+// single link waits for the transaction's next statement (writeLater), as
+// a batch's chunks do not (see CreateOutboxMessages); without, the
+// expiries follow, one statement per expiry (an import's links all expire
+// at once).
 func (tx *Tx) CreateInvitations(ctx context.Context, invs []*muster.Invitation) error {
 	if len(invs) == 0 {
 		return nil

@@ -26,7 +26,8 @@ func (tx *Tx) CreateOutboxMessage(ctx context.Context, m *muster.OutboxMessage) 
 
 // CreateOutboxMessages implements muster.Tx. Each message is due at once.
 // A single message waits for the transaction's next statement
-// (writeLater).
+// (writeLater); a batch (an import's hundreds) goes at once, in chunks of
+// a few sizes, whose statements stay few and prepared.
 func (tx *Tx) CreateOutboxMessages(ctx context.Context, msgs []*muster.OutboxMessage) error {
 	if len(msgs) == 0 {
 		return nil
