@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -139,10 +140,12 @@ func TestWritesLeftForLater(t *testing.T) {
 		if muster.ErrorCode(refused) != muster.ECONFLICT {
 			t.Errorf("the savepoint of an email of a Message-ID taken: %v; want %s", refused, muster.ECONFLICT)
 		}
-		queued := storetest.Outbox(t, db, org.ID) // newest first
-		if len(queued) != 3 || queued[0].MessageID != "<fourth@later>" {
-			t.Errorf("outbox after the savepoints: %d emails, the newest %s; want 3, the newest <fourth@later>",
-				len(queued), queued[0].MessageID)
+		var queued []string // newest first
+		for _, m := range storetest.Outbox(t, db, org.ID) {
+			queued = append(queued, m.MessageID)
+		}
+		if want := []string{"<fourth@later>", "<second@later>", "<first@later>"}; !slices.Equal(queued, want) {
+			t.Errorf("outbox after the savepoints: %v; want %v", queued, want)
 		}
 		if err := db.View(ctx, func(tx muster.Tx) error {
 			_, err := tx.FindInvitationByTokenHash(ctx, third.TokenHash)
