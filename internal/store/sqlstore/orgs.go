@@ -45,20 +45,17 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 	return &o, nil
 }
 
-// FindOrgSharingTeams implements muster.Tx: the teams share-locked as
-// ShareTeams locks them, in a WITH clause joined to the org's row, which
-// comes once for each of them (once with none).
+// FindOrgSharingTeams implements muster.Tx: ShareTeams' query as a WITH
+// clause joined to the org's row, which comes once for each team (once
+// with none).
 func (tx *Tx) FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*muster.Org, []int64, error) {
 	if len(teamIDs) == 0 {
 		o, err := tx.FindOrg(ctx, id)
 		return o, nil, err
 	}
-	list, args := inList(anySlice(teamIDs))
-	// The org is the last argument, after the padded list.
-	args = append(args, id)
-	org := `$` + itoa(len(args))
-	query := `WITH shared AS (SELECT t.id FROM teams t WHERE t.id IN (` + list + `) AND t.org_id = ` + org +
-		` ORDER BY t.id` + tx.forShare() + `) SELECT ` + orgColumns + `, shared.id ` + orgFrom(org, `LEFT JOIN shared ON TRUE`)
+	shared, args := tx.shareTeamsQuery(id, teamIDs)
+	query := `WITH shared AS (` + shared + `) SELECT ` + orgColumns + `, shared.id ` +
+		orgFrom(`$`+itoa(len(args)), `LEFT JOIN shared ON TRUE`) // the org is shareTeamsQuery's last argument
 	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err

@@ -51,11 +51,17 @@ func (tx *Tx) ShareTeams(ctx context.Context, orgID int64, ids []int64) ([]int64
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	query, args := tx.shareTeamsQuery(orgID, ids)
+	return queryColumn[int64](ctx, tx, query, args...)
+}
+
+// shareTeamsQuery is the query of ShareTeams and its arguments, the org
+// last (after inList's padded list of ids).
+func (tx *Tx) shareTeamsQuery(orgID int64, ids []int64) (string, []any) {
 	list, args := inList(anySlice(ids))
-	// The org is the last argument, after the padded list.
 	args = append(args, orgID)
-	return queryColumn[int64](ctx, tx, `SELECT t.id FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+itoa(len(args))+
-		` ORDER BY t.id`+tx.forShare(), args...)
+	return `SELECT t.id FROM teams t WHERE t.id IN (` + list + `) AND t.org_id = $` + itoa(len(args)) +
+		` ORDER BY t.id` + tx.forShare(), args
 }
 
 // FindTeamByName implements muster.Tx.
