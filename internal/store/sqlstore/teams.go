@@ -358,8 +358,9 @@ func (tx *Tx) foldCounts(ctx context.Context) (folded, teams int, err error) {
 // their sums by team, and how many there were.
 func (tx *Tx) deleteCountChanges(ctx context.Context, teams []int64) (map[int64]memberCounts, int, error) {
 	list, args := inList(anySlice(teams))
-	rows, err := tx.query(ctx, `DELETE FROM team_count_changes WHERE team_id IN (`+list+`)
-		RETURNING team_id, primary_change, secondary_change`, args...)
+	query := `DELETE FROM team_count_changes WHERE team_id IN (` + list + `)
+		RETURNING team_id, primary_change, secondary_change`
+	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -369,7 +370,7 @@ func (tx *Tx) deleteCountChanges(ctx context.Context, teams []int64) (map[int64]
 		var id int64
 		var c memberCounts
 		if err := rows.Scan(&id, &c.primary, &c.secondary); err != nil {
-			return nil, 0, err
+			return nil, 0, failed(query, err)
 		}
 		sum := sums[id]
 		sum.primary += c.primary
@@ -377,5 +378,8 @@ func (tx *Tx) deleteCountChanges(ctx context.Context, teams []int64) (map[int64]
 		sums[id] = sum
 		n++
 	}
-	return sums, n, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, failed(query, err)
+	}
+	return sums, n, nil
 }
