@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"regexp"
 	"slices"
 	"strconv"
@@ -489,13 +490,17 @@ type write struct {
 // insertChunk rows.
 func (tx *Tx) insertWrites(head string, width int, args []any) []write {
 	var writes []write
-	for done, n := 0, len(args)/width; done < n; {
-		size := insertChunk(n - done)
-		writes = append(writes, write{query: head + ` VALUES ` + valuesList(size, width, tx.dialect.OrdinalParams),
-			args: args[done*width : (done+size)*width]})
-		done += size
+	for done, size := range chunks(len(args) / width) {
+		query, rows := tx.valuesChunk(head, width, args, done, size)
+		writes = append(writes, write{query: query, args: rows})
 	}
 	return writes
+}
+
+// valuesChunk is the INSERT "head VALUES (…), (…), …" of the size rows of
+// args (width values each) from row done on, and their values.
+func (tx *Tx) valuesChunk(head string, width int, args []any, done, size int) (string, []any) {
+	return head + ` VALUES ` + valuesList(size, width, tx.dialect.OrdinalParams), args[done*width : (done+size)*width]
 }
 
 // execAll runs writes that change different rows and read nothing the
@@ -637,11 +642,11 @@ const maxInsertRows = 128
 // statements rather than 250.
 func (tx *Tx) insertMany(ctx context.Context, head string, width int, args []any, withIDs bool) ([]int64, error) {
 	return tx.insertChunks(ctx, len(args)/width, withIDs, func(done, size int) (string, []any) {
-		query := head + " VALUES " + valuesList(size, width, tx.dialect.OrdinalParams)
+		query, rows := tx.valuesChunk(head, width, args, done, size)
 		if withIDs {
 			query += " RETURNING id"
 		}
-		return query, args[done*width : (done+size)*width]
+		return query, rows
 	})
 }
 
@@ -655,10 +660,8 @@ func (tx *Tx) insertChunks(ctx context.Context, n int, withIDs bool, chunk func(
 	if withIDs {
 		ids = make([]int64, 0, n)
 	}
-	for done := 0; done < n; {
-		size := insertChunk(n - done)
+	for done, size := range chunks(n) {
 		query, args := chunk(done, size)
-		done += size
 		if !withIDs {
 			if _, err := tx.exec(ctx, query, args...); err != nil {
 				return nil, err
@@ -675,6 +678,20 @@ func (tx *Tx) insertChunks(ctx context.Context, n int, withIDs bool, chunk func(
 		ids = append(ids, got...)
 	}
 	return ids, nil
+}
+
+// chunks yields, for n rows, where each chunk of insertChunk rows starts
+// and its size.
+func chunks(n int) iter.Seq2[int, int] {
+	return func(yield func(done, size int) bool) {
+		for done := 0; done < n; {
+			size := insertChunk(n - done)
+			if !yield(done, size) {
+				return
+			}
+			done += size
+		}
+	}
 }
 
 // insertChunk is how many of left rows the next statement of insertChunks
