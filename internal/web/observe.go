@@ -49,7 +49,7 @@ func newMetrics(db Pinger) *metrics {
 	if db, ok := db.(interface{ RoundTrips() int64 }); ok {
 		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "muster_store_round_trips_total",
-			Help: "Statements sent to the database server, BEGIN and COMMIT included, each a network round trip (PostgreSQL; 0 on SQLite).",
+			Help: "Network round trips to the database server that ran statements, COMMIT included (a transaction's BEGIN goes with its first statement; PostgreSQL; 0 on SQLite).",
 		}, func() float64 { return float64(db.RoundTrips()) }))
 	}
 	if db, ok := db.(commitStatser); ok {

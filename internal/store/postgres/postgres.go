@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
 	"github.com/muster-app/muster/internal/store/sqlstore"
@@ -106,7 +105,7 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	sqlDB := stdlib.OpenDBFromPool(pool)
+	sqlDB := OpenDB(pool)
 	db := sqlstore.New(sqlstore.Pools{Write: sqlDB, Read: sqlDB, RoundTrips: roundTrips}, Dialect(), pool.Close)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
@@ -121,8 +120,9 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	return db, nil
 }
 
-// roundTripCounter counts the statements pgx sends, BEGIN and COMMIT
-// included (database/sql's transactions run them as statements).
+// roundTripCounter counts the round trips pgx makes to run statements:
+// one a statement (COMMIT included), or a batch (a BEGIN with its
+// transaction's first statement, see conn).
 type roundTripCounter struct{ n *atomic.Int64 }
 
 func (c roundTripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
@@ -131,6 +131,15 @@ func (c roundTripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pg
 }
 
 func (roundTripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c roundTripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (roundTripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (roundTripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // analyzeStale analyses the tables of the schema whose rows changed by more
 // than a tenth (and 500 rows) since they were last analysed, or that hold

@@ -119,9 +119,9 @@ type DB struct {
 	roundTrips *atomic.Int64
 }
 
-// RoundTrips returns how many statements the store has sent to its
-// database server, each a round trip; 0 on SQLite, which runs in the
-// process.
+// RoundTrips returns how many round trips to its database server the
+// store has made to run statements (on PostgreSQL a transaction's BEGIN
+// goes with its first statement); 0 on SQLite, which runs in the process.
 func (db *DB) RoundTrips() int64 {
 	if db.roundTrips == nil {
 		return 0
@@ -137,9 +137,9 @@ type Pools struct {
 	Write *sql.DB // read-write transactions
 	Read  *sql.DB // read-only ones
 	Bulk  *sql.DB // read-only ones that read much of the database (ViewBulk); Read if nil
-	// RoundTrips, if not nil, counts the statements sent to a database
-	// server (PostgreSQL's BEGIN and COMMIT included), each a network
-	// round trip: what a request costs the database beyond its queries.
+	// RoundTrips, if not nil, counts the round trips to a database server
+	// that run statements (PostgreSQL's COMMIT included): what a request
+	// costs the database beyond its queries.
 	RoundTrips *atomic.Int64
 }
 

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib" // also the "pgx" database/sql driver, for schema set-up
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/store/postgres"
@@ -178,7 +177,7 @@ func OpenPostgresSession(tb testing.TB) (*sqlstore.DB, *sql.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	session := stdlib.OpenDBFromPool(pool)
+	session := postgres.OpenDB(pool)
 	session.SetMaxOpenConns(1)
 	db := sqlstore.New(sqlstore.Pools{Write: session, Read: session}, postgres.Dialect(), pool.Close)
 	tb.Cleanup(func() { db.Close() })

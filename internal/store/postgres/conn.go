@@ -1,0 +1,323 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// OpenDB opens database/sql on pool, as stdlib.OpenDBFromPool does, but
+// through connections that send a transaction's BEGIN with its first
+// statement (conn). The pool keeps the idle connections.
+func OpenDB(pool *pgxpool.Pool) *sql.DB {
+	db := sql.OpenDB(connector{stdlib.GetPoolConnector(pool)})
+	db.SetMaxIdleConns(0)
+	return db
+}
+
+// connector hands database/sql pgx's connections, each wrapped in a conn.
+type connector struct{ driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: dc.(*stdlib.Conn)}, nil
+}
+
+// conn is pgx's database/sql connection, except that a transaction's BEGIN
+// is not sent alone: it waits for the transaction's first statement and
+// goes with it, in one round trip (pgx's Batch.BeginTx), where
+// database/sql's BeginTx would spend a round trip on it. Every write of
+// Muster's is a transaction, and a round trip costs both processes more
+// CPU than BEGIN itself (docs/benchmarks.md, round 11).
+//
+// database/sql uses a connection from one goroutine at a time, so conn's
+// fields need no lock.
+type conn struct {
+	*stdlib.Conn
+	// begin is the transaction begun but not yet sent, with the context
+	// BeginTx was given, which its statements and its end run under (as
+	// stdlib's transactions do); nil when there is none.
+	begin    *pgx.TxOptions
+	beginCtx context.Context
+	// tx is the transaction once sent.
+	tx pgx.Tx
+}
+
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.Conn.Conn().IsClosed() {
+		return nil, driver.ErrBadConn
+	}
+	txOpts, err := pgxTxOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.begin, c.beginCtx, c.tx = &txOpts, ctx, nil
+	return connTx{c}, nil
+}
+
+// pgxTxOptions are database/sql's transaction options in pgx's terms, as
+// stdlib's BeginTx maps them.
+func pgxTxOptions(opts driver.TxOptions) (pgx.TxOptions, error) {
+	var o pgx.TxOptions
+	switch sql.IsolationLevel(opts.Isolation) {
+	case sql.LevelDefault:
+	case sql.LevelReadUncommitted:
+		o.IsoLevel = pgx.ReadUncommitted
+	case sql.LevelReadCommitted:
+		o.IsoLevel = pgx.ReadCommitted
+	case sql.LevelRepeatableRead, sql.LevelSnapshot:
+		o.IsoLevel = pgx.RepeatableRead
+	case sql.LevelSerializable:
+		o.IsoLevel = pgx.Serializable
+	default:
+		return o, fmt.Errorf("postgres: unsupported isolation level %v", sql.IsolationLevel(opts.Isolation))
+	}
+	if opts.ReadOnly {
+		o.AccessMode = pgx.ReadOnly
+	}
+	return o, nil
+}
+
+// sendBegin sends the waiting BEGIN alone, for a statement that cannot take
+// it along.
+func (c *conn) sendBegin(ctx context.Context) error {
+	if c.begin == nil {
+		return nil
+	}
+	opts := *c.begin
+	c.begin = nil
+	tx, err := c.Conn.Conn().BeginTx(ctx, opts)
+	if err != nil {
+		return badConn(err)
+	}
+	c.tx = tx
+	return nil
+}
+
+// batchWithBegin is the waiting BEGIN and the statement query with args,
+// or false when the statement goes alone: no BEGIN waits, or args hold
+// pgx's options (a QueryExecMode), which a batch does not take.
+func (c *conn) batchWithBegin(query string, args []driver.NamedValue) (*pgx.Batch, bool) {
+	if c.begin == nil {
+		return nil, false
+	}
+	values := make([]any, len(args))
+	for i, a := range args {
+		if _, option := a.Value.(pgx.QueryExecMode); option {
+			return nil, false
+		}
+		values[i] = a.Value
+	}
+	b := &pgx.Batch{}
+	b.BeginTx(*c.begin)
+	b.Queue(query, values...)
+	c.begin = nil
+	return b, true
+}
+
+// sendBatch sends b and reads its BEGIN's result, leaving the statement's
+// to the caller.
+func (c *conn) sendBatch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	br := c.Conn.Conn().SendBatch(ctx, b)
+	c.tx = br.Tx()
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, badConn(err)
+	}
+	return br, nil
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	b, ok := c.batchWithBegin(query, args)
+	if !ok {
+		if err := c.sendBegin(c.beginContext(ctx)); err != nil {
+			return nil, err
+		}
+		return c.Conn.QueryContext(ctx, query, args)
+	}
+	br, err := c.sendBatch(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	r := &batchRows{rows: rows, results: br, typeMap: c.Conn.Conn().TypeMap()}
+	// Read the first row now, as stdlib does, so that the statement's
+	// error is QueryContext's.
+	r.more, r.preloaded = rows.Next(), true
+	if err := rows.Err(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	b, ok := c.batchWithBegin(query, args)
+	if !ok {
+		if err := c.sendBegin(c.beginContext(ctx)); err != nil {
+			return nil, err
+		}
+		return c.Conn.ExecContext(ctx, query, args)
+	}
+	br, err := c.sendBatch(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if err := c.sendBegin(c.beginContext(ctx)); err != nil {
+		return nil, err
+	}
+	return c.Conn.PrepareContext(ctx, query)
+}
+
+// beginContext is the context a waiting BEGIN is sent under when it goes
+// alone: BeginTx's, as stdlib's would have been.
+func (c *conn) beginContext(ctx context.Context) context.Context {
+	if c.begin != nil && c.beginCtx != nil {
+		return c.beginCtx
+	}
+	return ctx
+}
+
+// end commits or rolls back the transaction; one that sent nothing has
+// nothing to end.
+func (c *conn) end(commit bool) error {
+	if c.begin != nil {
+		c.begin = nil
+		return nil
+	}
+	tx, ctx := c.tx, c.beginCtx
+	c.tx, c.beginCtx = nil, nil
+	if tx == nil {
+		return nil
+	}
+	if commit {
+		return tx.Commit(ctx)
+	}
+	return tx.Rollback(ctx)
+}
+
+// connTx is database/sql's handle of conn's transaction.
+type connTx struct{ c *conn }
+
+func (t connTx) Commit() error   { return t.c.end(true) }
+func (t connTx) Rollback() error { return t.c.end(false) }
+
+// badConn is err, or driver.ErrBadConn when it came before anything reached
+// the server, so that database/sql drops the connection (as stdlib does).
+func badConn(err error) error {
+	if pgconn.SafeToRetry(err) {
+		return driver.ErrBadConn
+	}
+	return err
+}
+
+// batchRows are the rows of a statement sent in a batch, with the values
+// stdlib's rows would give database/sql (batchValue).
+type batchRows struct {
+	rows            pgx.Rows
+	results         pgx.BatchResults
+	typeMap         *pgtype.Map
+	more, preloaded bool
+	columns         []string
+}
+
+func (r *batchRows) Columns() []string {
+	if r.columns == nil {
+		for _, fd := range r.rows.FieldDescriptions() {
+			r.columns = append(r.columns, fd.Name)
+		}
+	}
+	return r.columns
+}
+
+func (r *batchRows) Next(dest []driver.Value) error {
+	more := r.more
+	if !r.preloaded {
+		more = r.rows.Next()
+	}
+	r.preloaded = false
+	if !more {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return io.EOF
+	}
+	fields := r.rows.FieldDescriptions()
+	for i, raw := range r.rows.RawValues() {
+		v, err := batchValue(r.typeMap, fields[i], raw)
+		if err != nil {
+			return fmt.Errorf("postgres: column %s: %w", fields[i].Name, err)
+		}
+		dest[i] = v
+	}
+	return nil
+}
+
+// decodedAsSQLValues are the types whose values stdlib gives database/sql
+// as their codecs decode them for it (int64, bool, float64, time.Time,
+// []byte): those it reads in binary (its databaseSQLResultFormats) and
+// JSON and XML. It gives every other type's text, as a string.
+var decodedAsSQLValues = map[uint32]bool{
+	pgtype.BoolOID: true, pgtype.ByteaOID: true, pgtype.CIDOID: true, pgtype.DateOID: true,
+	pgtype.Float4OID: true, pgtype.Float8OID: true, pgtype.Int2OID: true, pgtype.Int4OID: true,
+	pgtype.Int8OID: true, pgtype.OIDOID: true, pgtype.TimestampOID: true, pgtype.TimestamptzOID: true,
+	pgtype.XIDOID: true, pgtype.JSONOID: true, pgtype.JSONBOID: true, pgtype.XMLOID: true,
+}
+
+// batchValue is the value raw of the column fd as stdlib's rows give it.
+// A batch cannot choose its results' formats as stdlib does, and pgx
+// sends some types in binary (numeric, arrays) whose text stdlib gives:
+// those are decoded and written back as text.
+func batchValue(m *pgtype.Map, fd pgconn.FieldDescription, raw []byte) (driver.Value, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	t, known := m.TypeForOID(fd.DataTypeOID)
+	switch {
+	case known && decodedAsSQLValues[fd.DataTypeOID]:
+		return t.Codec.DecodeDatabaseSQLValue(m, fd.DataTypeOID, fd.Format, raw)
+	case !known || fd.Format == pgtype.TextFormatCode:
+		return string(raw), nil
+	}
+	v, err := t.Codec.DecodeValue(m, fd.DataTypeOID, fd.Format, raw)
+	if err != nil {
+		return nil, err
+	}
+	text, err := m.Encode(fd.DataTypeOID, pgtype.TextFormatCode, v, nil)
+	return string(text), err
+}
+
+func (r *batchRows) Close() error {
+	r.rows.Close()
+	err := r.rows.Err()
+	if cerr := r.results.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,242 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/muster-app/muster/internal/store/postgres"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+)
+
+// openOneConn opens database/sql as the store does (postgres.OpenDB) on a
+// new schema, through a single connection, so that every transaction
+// runs on the connection the one before it left; and a plain pgx pool
+// (stdlib) on the same schema for the other side of a test.
+func openOneConn(t *testing.T) (db, other *sql.DB) {
+	t.Helper()
+	url := storetest.PostgresSchema(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	db = postgres.OpenDB(pool)
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	other = storetest.OpenSQL(t, url)
+	if _, err := other.Exec(`CREATE TABLE things (id bigint PRIMARY KEY, n integer, name text, flag boolean,
+		note text, data bytea, at timestamptz, amount numeric, tags text[], doc jsonb, day date, ratio float8,
+		ids bigint[], small smallint)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(`INSERT INTO things VALUES (1, 7, 'Ada', true, NULL, '\x00ff', '2026-12-01 05:00:00.123456+00',
+		12.50, '{a,"b c"}', '{"k": [1, 2]}', '2026-12-01', 0.25, '{3,4}', 2)`); err != nil {
+		t.Fatal(err)
+	}
+	return db, other
+}
+
+// scanAll reads every column of the rows as database/sql hands them over.
+func scanAll(rows *sql.Rows) ([][]any, error) {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var all [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		all = append(all, vals)
+	}
+	return all, rows.Err()
+}
+
+func count(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM things`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestBeginWithFirstStatement: a transaction whose BEGIN went with its
+// first statement (conn) reads the values stdlib reads, keeps its
+// isolation and access mode, and a failure of that statement leaves the
+// connection ready for the next transaction.
+func TestBeginWithFirstStatement(t *testing.T) {
+	db, other := openOneConn(t)
+	ctx := context.Background()
+
+	t.Run("values", func(t *testing.T) {
+		const query = `SELECT * FROM things`
+		rows, err := other.QueryContext(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := scanAll(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		rows, err = tx.QueryContext(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := scanAll(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("the first statement of a transaction read\n%s\nwant, as stdlib reads it,\n%s", typed(got), typed(want))
+		}
+	})
+
+	t.Run("isolation", func(t *testing.T) {
+		tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		var before, after int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM things`).Scan(&before); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Exec(`INSERT INTO things (id) VALUES (2)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM things`).Scan(&after); err != nil {
+			t.Fatal(err)
+		}
+		if before != after {
+			t.Errorf("a repeatable read counted %d rows, then %d after another transaction's insert; want its snapshot", before, after)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (3)`)
+		if code := sqlState(err); code != "25006" {
+			t.Errorf("an insert in a read-only transaction: %v; want read_only_sql_transaction", err)
+		}
+	})
+
+	t.Run("read-only first", func(t *testing.T) {
+		tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		_, err = tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (4)`)
+		if code := sqlState(err); code != "25006" {
+			t.Errorf("an insert as the first statement of a read-only transaction: %v; want read_only_sql_transaction", err)
+		}
+	})
+
+	t.Run("failed first statement", func(t *testing.T) {
+		before := count(t, other)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (1)`)
+		if code := sqlState(err); code != "23505" {
+			t.Fatalf("inserting a taken id: %v; want unique_violation", err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		// The one connection is out of the failed transaction: the next
+		// one begins, writes and commits.
+		tx, err = db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (10)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, other); n != before+1 {
+			t.Errorf("after a failed transaction and a committed insert, %d rows; want %d", n, before+1)
+		}
+	})
+
+	// A statement that cannot go in a batch (prepared, or with pgx's
+	// options) goes after the BEGIN, still in the transaction: rolled back,
+	// it leaves nothing.
+	for name, write := range map[string]func(*sql.Tx) error{
+		"prepared": func(tx *sql.Tx) error {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO things (id) VALUES ($1)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			_, err = stmt.ExecContext(ctx, 20)
+			return err
+		},
+		"with an exec mode": func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES ($1)`, pgx.QueryExecModeExec, 21)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := count(t, other)
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := write(tx); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, other); n != before {
+				t.Errorf("a write rolled back left %d rows; want %d", n, before)
+			}
+		})
+	}
+}
+
+// sqlState is the SQLSTATE of PostgreSQL's error err, or "".
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// typed prints values with their types, which DeepEqual compares too.
+func typed(rows [][]any) string {
+	var s string
+	for _, r := range rows {
+		for _, v := range r {
+			s += fmt.Sprintf("%T(%v) ", v, v)
+		}
+		s += "\n"
+	}
+	return s
+}
