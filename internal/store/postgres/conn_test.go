@@ -155,6 +155,7 @@ func TestBeginWithFirstStatement(t *testing.T) {
 
 	t.Run("failed first statement", func(t *testing.T) {
 		before := count(t, other)
+		pid := backendPID(t, db)
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -166,8 +167,11 @@ func TestBeginWithFirstStatement(t *testing.T) {
 		if err := tx.Rollback(); err != nil {
 			t.Fatal(err)
 		}
-		// The one connection is out of the failed transaction: the next
-		// one begins, writes and commits.
+		// The one connection is out of the failed transaction, kept rather
+		// than replaced by a new one: the next transaction runs on it.
+		if now := backendPID(t, db); now != pid {
+			t.Errorf("after a failed transaction the connection is PostgreSQL's process %d; want %d, the same", now, pid)
+		}
 		tx, err = db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -218,6 +222,16 @@ func TestBeginWithFirstStatement(t *testing.T) {
 			}
 		})
 	}
+}
+
+// backendPID is the process of PostgreSQL serving db's connection.
+func backendPID(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var pid int
+	if err := db.QueryRow(`SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
 
 // sqlState is the SQLSTATE of PostgreSQL's error err, or "".
