@@ -89,33 +89,18 @@ func pgxTxOptions(opts driver.TxOptions) (pgx.TxOptions, error) {
 	return o, nil
 }
 
-// sendBegin sends the waiting BEGIN alone, for a statement that cannot take
-// it along.
-func (c *conn) sendBegin(ctx context.Context) error {
+// sendBegin sends the waiting BEGIN, if any, with the statement query: in
+// a batch, whose results it returns with the BEGIN's read; or alone, when
+// the statement cannot go in a batch (args holding pgx's options, a
+// QueryExecMode, which a batch does not take), returning no results.
+func (c *conn) sendBegin(ctx context.Context, query string, args []driver.NamedValue) (pgx.BatchResults, error) {
 	if c.begin == nil {
-		return nil
-	}
-	opts := *c.begin
-	c.begin = nil
-	tx, err := c.Conn.Conn().BeginTx(ctx, opts)
-	if err != nil {
-		return badConn(err)
-	}
-	c.tx = tx
-	return nil
-}
-
-// batchWithBegin is the waiting BEGIN and the statement query with args,
-// or false when the statement goes alone: no BEGIN waits, or args hold
-// pgx's options (a QueryExecMode), which a batch does not take.
-func (c *conn) batchWithBegin(query string, args []driver.NamedValue) (*pgx.Batch, bool) {
-	if c.begin == nil {
-		return nil, false
+		return nil, nil
 	}
 	values := make([]any, len(args))
 	for i, a := range args {
 		if _, option := a.Value.(pgx.QueryExecMode); option {
-			return nil, false
+			return nil, c.sendBeginAlone()
 		}
 		values[i] = a.Value
 	}
@@ -123,12 +108,6 @@ func (c *conn) batchWithBegin(query string, args []driver.NamedValue) (*pgx.Batc
 	b.BeginTx(*c.begin)
 	b.Queue(query, values...)
 	c.begin = nil
-	return b, true
-}
-
-// sendBatch sends b and reads its BEGIN's result, leaving the statement's
-// to the caller.
-func (c *conn) sendBatch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
 	br := c.Conn.Conn().SendBatch(ctx, b)
 	c.tx = br.Tx()
 	if _, err := br.Exec(); err != nil {
@@ -138,17 +117,29 @@ func (c *conn) sendBatch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, e
 	return br, nil
 }
 
-func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	b, ok := c.batchWithBegin(query, args)
-	if !ok {
-		if err := c.sendBegin(c.beginContext(ctx)); err != nil {
-			return nil, err
-		}
-		return c.Conn.QueryContext(ctx, query, args)
+// sendBeginAlone sends the waiting BEGIN, if any, by itself, under the
+// context BeginTx was given, as stdlib's would have been.
+func (c *conn) sendBeginAlone() error {
+	if c.begin == nil {
+		return nil
 	}
-	br, err := c.sendBatch(ctx, b)
+	opts := *c.begin
+	c.begin = nil
+	tx, err := c.Conn.Conn().BeginTx(c.beginCtx, opts)
+	if err != nil {
+		return badConn(err)
+	}
+	c.tx = tx
+	return nil
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	br, err := c.sendBegin(ctx, query, args)
 	if err != nil {
 		return nil, err
+	}
+	if br == nil {
+		return c.Conn.QueryContext(ctx, query, args)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -167,16 +158,12 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	b, ok := c.batchWithBegin(query, args)
-	if !ok {
-		if err := c.sendBegin(c.beginContext(ctx)); err != nil {
-			return nil, err
-		}
-		return c.Conn.ExecContext(ctx, query, args)
-	}
-	br, err := c.sendBatch(ctx, b)
+	br, err := c.sendBegin(ctx, query, args)
 	if err != nil {
 		return nil, err
+	}
+	if br == nil {
+		return c.Conn.ExecContext(ctx, query, args)
 	}
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
@@ -189,26 +176,17 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	if err := c.sendBegin(c.beginContext(ctx)); err != nil {
+	if err := c.sendBeginAlone(); err != nil {
 		return nil, err
 	}
 	return c.Conn.PrepareContext(ctx, query)
-}
-
-// beginContext is the context a waiting BEGIN is sent under when it goes
-// alone: BeginTx's, as stdlib's would have been.
-func (c *conn) beginContext(ctx context.Context) context.Context {
-	if c.begin != nil && c.beginCtx != nil {
-		return c.beginCtx
-	}
-	return ctx
 }
 
 // end commits or rolls back the transaction; one that sent nothing has
 // nothing to end.
 func (c *conn) end(commit bool) error {
 	if c.begin != nil {
-		c.begin = nil
+		c.begin, c.beginCtx = nil, nil
 		return nil
 	}
 	tx, ctx := c.tx, c.beginCtx

@@ -10,32 +10,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
-// openOneConn opens database/sql as the store does (postgres.OpenDB) on a
-// new schema, through a single connection, so that every transaction
-// runs on the connection the one before it left; and a plain pgx pool
-// (stdlib) on the same schema for the other side of a test.
+// openOneConn opens database/sql as the store does on a new schema,
+// through a single connection (storetest.OneConnection), and stdlib's
+// database/sql on the same schema for the other side of a test, with a
+// table of one row.
 func openOneConn(t *testing.T) (db, other *sql.DB) {
 	t.Helper()
 	url := storetest.PostgresSchema(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	db = postgres.OpenDB(pool)
-	t.Cleanup(func() { db.Close() })
-	db.SetMaxOpenConns(1)
+	db = storetest.OneConnection(t, url)
 	other = storetest.OpenSQL(t, url)
 	if _, err := other.Exec(`CREATE TABLE things (id bigint PRIMARY KEY, n integer, name text, flag boolean,
 		note text, data bytea, at timestamptz, amount numeric, tags text[], doc jsonb, day date, ratio float8,

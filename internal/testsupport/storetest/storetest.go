@@ -168,7 +168,19 @@ func OpenPostgresSession(tb testing.TB) (*sqlstore.DB, *sql.DB) {
 	tb.Helper()
 	schema := PostgresSchema(tb)
 	OpenPostgresAt(tb, schema)
-	cfg, err := pgxpool.ParseConfig(schema)
+	session := OneConnection(tb, schema)
+	db := sqlstore.New(sqlstore.Pools{Write: session, Read: session}, postgres.Dialect())
+	tb.Cleanup(func() { db.Close() })
+	return db, session
+}
+
+// OneConnection opens database/sql as the store does (postgres.OpenDB) on
+// the PostgreSQL schema url selects, through a single connection, closed
+// when the test ends: every transaction runs on the connection the one
+// before it left.
+func OneConnection(tb testing.TB, url string) *sql.DB {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -177,11 +189,13 @@ func OpenPostgresSession(tb testing.TB) (*sqlstore.DB, *sql.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	session := postgres.OpenDB(pool)
-	session.SetMaxOpenConns(1)
-	db := sqlstore.New(sqlstore.Pools{Write: session, Read: session}, postgres.Dialect(), pool.Close)
-	tb.Cleanup(func() { db.Close() })
-	return db, session
+	db := postgres.OpenDB(pool)
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() {
+		db.Close()
+		pool.Close()
+	})
+	return db
 }
 
 // PostgresSchema creates an empty schema and returns a URL that selects it,
