@@ -38,16 +38,17 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 // is not sent alone: it waits for the transaction's first statement and
 // goes with it, in one round trip (pgx's Batch.BeginTx), where
 // database/sql's BeginTx would spend a round trip on it. Every write of
-// Muster's is a transaction, and a round trip costs both processes more
-// CPU than BEGIN itself (docs/benchmarks.md, round 11).
+// Muster's is a transaction, and BEGIN costs PostgreSQL little beyond its
+// round trip (docs/benchmarks.md, round 11).
 //
 // database/sql uses a connection from one goroutine at a time, so conn's
 // fields need no lock.
 type conn struct {
 	*stdlib.Conn
-	// begin is the transaction begun but not yet sent, with the context
-	// BeginTx was given, which its statements and its end run under (as
-	// stdlib's transactions do); nil when there is none.
+	// begin is the transaction begun but not yet sent, nil when there is
+	// none; beginCtx the context BeginTx was given, which a BEGIN sent
+	// alone and the transaction's COMMIT or ROLLBACK run under (as
+	// stdlib's do).
 	begin    *pgx.TxOptions
 	beginCtx context.Context
 	// tx is the transaction once sent.
