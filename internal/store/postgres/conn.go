@@ -98,12 +98,9 @@ func (c *conn) sendBegin(ctx context.Context, query string, args []driver.NamedV
 	if c.begin == nil {
 		return nil, nil
 	}
-	values := make([]any, len(args))
-	for i, a := range args {
-		if _, option := a.Value.(pgx.QueryExecMode); option {
-			return nil, c.sendBeginAlone()
-		}
-		values[i] = a.Value
+	values, ok := batchArgs(args)
+	if !ok {
+		return nil, c.sendBeginAlone()
 	}
 	b := &pgx.Batch{}
 	b.BeginTx(*c.begin)
@@ -116,6 +113,19 @@ func (c *conn) sendBegin(ctx context.Context, query string, args []driver.NamedV
 		return nil, badConn(err)
 	}
 	return br, nil
+}
+
+// batchArgs are a statement's arguments as a batch takes them, or false
+// when they hold pgx's options (a QueryExecMode), which a batch does not.
+func batchArgs(args []driver.NamedValue) ([]any, bool) {
+	values := make([]any, len(args))
+	for i, a := range args {
+		if _, option := a.Value.(pgx.QueryExecMode); option {
+			return nil, false
+		}
+		values[i] = a.Value
+	}
+	return values, true
 }
 
 // sendBeginAlone sends the waiting BEGIN, if any, by itself, under the
@@ -159,6 +169,11 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if len(args) > 0 {
+		if _, ok := args[0].Value.(commitAfter); ok {
+			return c.execAndCommit(ctx, query, args[1:])
+		}
+	}
 	br, err := c.sendBegin(ctx, query, args)
 	if err != nil {
 		return nil, err
@@ -172,6 +187,62 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	}
 	if err != nil {
 		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+// commitAfter, first among a write's arguments (Dialect's CommitWith),
+// commits the transaction with the write, in its round trip.
+type commitAfter struct{}
+
+// execAndCommit runs the write query and commits the transaction in one
+// batch, with the transaction's BEGIN if it still waits: a transaction
+// whose last statement is a write thus spends no round trip on its COMMIT.
+// The transaction is then over, and database/sql's Commit has nothing left
+// to do. A write that fails leaves the transaction to be rolled back (the
+// COMMIT after it is not run), as a write that goes alone would.
+func (c *conn) execAndCommit(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	values, ok := batchArgs(args)
+	if !ok {
+		res, err := c.ExecContext(ctx, query, args)
+		if err != nil {
+			return nil, err
+		}
+		return res, c.end(true)
+	}
+	b := &pgx.Batch{}
+	began := c.begin != nil
+	if began {
+		b.BeginTx(*c.begin)
+		c.begin = nil
+	}
+	b.Queue(query, values...)
+	b.Queue("commit")
+	br := c.Conn.Conn().SendBatch(ctx, b)
+	var err error
+	if began {
+		c.tx = br.Tx()
+		_, err = br.Exec()
+	}
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if err == nil {
+		var commit pgconn.CommandTag
+		if commit, err = br.Exec(); err == nil && commit.String() == "ROLLBACK" {
+			err = pgx.ErrTxCommitRollback
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if c.Conn.Conn().PgConn().TxStatus() == 'I' {
+		// Committed, or ended by a COMMIT that failed: nothing is left to end.
+		c.tx, c.beginCtx = nil, nil
+	}
+	if err != nil {
+		return nil, badConn(err)
 	}
 	return driver.RowsAffected(tag.RowsAffected()), nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
@@ -227,6 +228,67 @@ func sqlState(err error) string {
 		return pgErr.Code
 	}
 	return ""
+}
+
+// TestCommitWithLastWrite: a write that carries the dialect's CommitWith
+// commits its transaction with it, in its round trip (with the BEGIN too
+// when it is the first statement), before database/sql's Commit, which
+// then has nothing left to do; a failing one commits nothing and leaves the
+// transaction to its rollback, on the same connection.
+func TestCommitWithLastWrite(t *testing.T) {
+	db, other := openOneConn(t)
+	ctx := context.Background()
+	commit := postgres.Dialect().CommitWith
+	for name, writes := range map[string][]int{"alone": {30}, "after another write": {31, 32}} {
+		t.Run(name, func(t *testing.T) {
+			before := count(t, other)
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range writes {
+				args := []any{id}
+				if i == len(writes)-1 {
+					args = append([]any{commit}, args...)
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES ($1)`, args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Another connection sees the rows before Commit is called.
+			if n := count(t, other); n != before+len(writes) {
+				t.Errorf("after the last write, before Commit, %d rows; want %d, committed", n, before+len(writes))
+			}
+			if err := tx.Commit(); err != nil {
+				t.Errorf("Commit after the last write committed: %v; want nil", err)
+			}
+		})
+	}
+
+	t.Run("failing", func(t *testing.T) {
+		before := count(t, other)
+		pid := backendPID(t, db)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (40)`); err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (1)`, commit)
+		if code := sqlState(err); code != "23505" {
+			t.Fatalf("a last write of a taken id: %v; want unique_violation", err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, other); n != before {
+			t.Errorf("after a failed last write, %d rows; want %d: the write before it rolled back too", n, before)
+		}
+		if now := backendPID(t, db); now != pid {
+			t.Errorf("after a failed last write the connection is PostgreSQL's process %d; want %d, the same", now, pid)
+		}
+	})
 }
 
 // typed prints values with their types, which DeepEqual compares too.

@@ -44,6 +44,7 @@ func Dialect() sqlstore.Dialect {
 		InStrings:          inStrings,
 		AnalyzeStale:       analyzeStale,
 		OneStatementWrites: true,
+		CommitWith:         commitAfter{},
 		// Prepared statements keep PostgreSQL's default, plan_cache_mode
 		// auto: planning a list page cost as much as running it, and a
 		// statement run with its generic plan saves that. The queries

@@ -99,6 +99,12 @@ type Dialect struct {
 	// FROM's columns): round trips saved where each costs one. SQLite runs
 	// in the process, where a statement costs none, and has neither.
 	OneStatementWrites bool
+	// CommitWith, if not nil, is an argument that, put first among a
+	// write's, makes the connection commit the transaction with the write,
+	// in its round trip (PostgreSQL's connections, see postgres.OpenDB):
+	// the write a transaction sends last, just before its commit
+	// (commitPending), takes it.
+	CommitWith any
 	// AnalyzeStale, if set, refreshes the planner's statistics of the
 	// tables whose rows changed much since they were last taken, and
 	// returns their names (see DB.AnalyzeStale).
@@ -212,7 +218,7 @@ func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
 }
 
 // flushingPending is fn followed by the writes it left pending (see
-// flushPending), last before the commit; a failed fn's are dropped with
+// commitPending), last before the commit; a failed fn's are dropped with
 // its other writes.
 func flushingPending(ctx context.Context, fn func(muster.Tx) error) func(muster.Tx) error {
 	return func(t muster.Tx) error {
@@ -221,7 +227,7 @@ func flushingPending(ctx context.Context, fn func(muster.Tx) error) func(muster.
 			tx.counts, tx.released, tx.later = nil, nil, nil
 			return err
 		}
-		return tx.flushPending(ctx)
+		return tx.commitPending(ctx)
 	}
 }
 
@@ -508,18 +514,24 @@ func (tx *Tx) valuesChunk(head string, width int, args []any, done, size int) (s
 // each but the last a data-modifying WITH, in one round trip; otherwise one
 // after another.
 func (tx *Tx) execAll(ctx context.Context, writes ...write) error {
-	if !tx.dialect.OneStatementWrites || len(writes) <= 1 {
-		for _, s := range writes {
-			if _, err := tx.exec(ctx, s.query, s.args...); err != nil {
-				return err
-			}
+	for _, s := range tx.statements(writes) {
+		if _, err := tx.exec(ctx, s.query, s.args...); err != nil {
+			return err
 		}
-		return nil
+	}
+	return nil
+}
+
+// statements are the statements that make writes (execAll): with
+// Dialect.OneStatementWrites one, each write but the last a data-modifying
+// WITH; otherwise one a write.
+func (tx *Tx) statements(writes []write) []write {
+	if !tx.dialect.OneStatementWrites || len(writes) <= 1 {
+		return writes
 	}
 	last := writes[len(writes)-1]
 	query, args := withWrites(writes[:len(writes)-1], last.query, last.args)
-	_, err := tx.exec(ctx, query, args...)
-	return err
+	return []write{{query: query, args: args}}
 }
 
 // writeLater makes writes, which return nothing: on PostgreSQL

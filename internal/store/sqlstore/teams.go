@@ -204,17 +204,48 @@ func (tx *Tx) countMembers(_ context.Context, changes map[int64]memberCounts) er
 // first seat's statement. A read of teams in the transaction flushes first,
 // so that it sees the counts.
 func (tx *Tx) flushPending(ctx context.Context) error {
-	released := tx.released
-	tx.released = nil
-	for _, org := range slices.Sorted(maps.Keys(released)) {
-		if n := released[org]; n != 0 {
-			if _, err := tx.execCarrying(ctx, `UPDATE org_seats SET seats_used = seats_used - $2 WHERE org_id = $1`,
-				org, n); err != nil {
-				return err
-			}
+	return tx.writePending(ctx, false)
+}
+
+// commitPending is flushPending just before the commit: with
+// Dialect.CommitWith the last of its statements commits the transaction
+// too, in the same round trip, so that a deactivation's seat freed is
+// written and committed at once (one organization's seat changes queue for
+// its row from that statement to the commit).
+func (tx *Tx) commitPending(ctx context.Context) error {
+	return tx.writePending(ctx, tx.dialect.CommitWith != nil)
+}
+
+// writePending makes flushPending's writes, the last of its statements
+// committing the transaction with it when commit is set.
+func (tx *Tx) writePending(ctx context.Context, commit bool) error {
+	var stmts []write
+	for _, org := range slices.Sorted(maps.Keys(tx.released)) {
+		if n := tx.released[org]; n != 0 {
+			stmts = append(stmts, write{query: `UPDATE org_seats SET seats_used = seats_used - $2 WHERE org_id = $1`,
+				args: []any{org, n}})
 		}
 	}
-	return tx.execAll(ctx, tx.pending()...)
+	tx.released = nil
+	if len(stmts) == 0 {
+		stmts = tx.statements(tx.pending())
+	} else {
+		query, args, err := tx.carrying(ctx, stmts[0].query, stmts[0].args)
+		if err != nil {
+			return err
+		}
+		stmts[0] = write{query: query, args: args}
+	}
+	for i, s := range stmts {
+		args := s.args
+		if commit && i == len(stmts)-1 {
+			args = append([]any{tx.dialect.CommitWith}, args...)
+		}
+		if _, err := tx.exec(ctx, s.query, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // execCarrying runs the write query, which reads none of the tables
