@@ -239,7 +239,13 @@ func TestCommitWithLastWrite(t *testing.T) {
 	db, other := openOneConn(t)
 	ctx := context.Background()
 	commit := postgres.Dialect().CommitWith
-	for name, writes := range map[string][]int{"alone": {30}, "after another write": {31, 32}} {
+	// An exec mode's write goes alone, its COMMIT after it.
+	for name, c := range map[string]struct {
+		writes []int
+		mode   []any
+	}{"alone": {writes: []int{30}}, "after another write": {writes: []int{31, 32}},
+		"with an exec mode": {writes: []int{33}, mode: []any{pgx.QueryExecModeExec}}} {
+		writes := c.writes
 		t.Run(name, func(t *testing.T) {
 			before := count(t, other)
 			tx, err := db.BeginTx(ctx, nil)
@@ -249,7 +255,7 @@ func TestCommitWithLastWrite(t *testing.T) {
 			for i, id := range writes {
 				args := []any{id}
 				if i == len(writes)-1 {
-					args = append([]any{commit}, args...)
+					args = append(append([]any{commit}, c.mode...), args...)
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES ($1)`, args...); err != nil {
 					t.Fatal(err)
