@@ -41,6 +41,11 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 // Muster's is a transaction, and BEGIN costs PostgreSQL little beyond its
 // round trip (docs/benchmarks.md, round 11).
 //
+// A broken connection thus shows at the transaction's first statement
+// rather than at BeginTx, where database/sql would have retried on another;
+// the pool pings a connection idle for more than a second before handing
+// it out (pgxpool's default), so a request rarely meets one.
+//
 // database/sql uses a connection from one goroutine at a time, so conn's
 // fields need no lock.
 type conn struct {
