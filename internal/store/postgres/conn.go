@@ -107,15 +107,30 @@ func (c *conn) sendBegin(ctx context.Context, query string, args []driver.NamedV
 	if !ok {
 		return nil, c.sendBeginAlone()
 	}
+	return c.sendBatch(ctx, query, values, false)
+}
+
+// sendBatch sends the statement query in a batch, after the waiting BEGIN
+// if any and before a COMMIT if commit is set, and reads the BEGIN's
+// result; the statement's (and the COMMIT's) are the caller's to read.
+func (c *conn) sendBatch(ctx context.Context, query string, values []any, commit bool) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.BeginTx(*c.begin)
+	began := c.begin != nil
+	if began {
+		b.BeginTx(*c.begin)
+		c.begin = nil
+	}
 	b.Queue(query, values...)
-	c.begin = nil
+	if commit {
+		b.Queue("commit")
+	}
 	br := c.Conn.Conn().SendBatch(ctx, b)
-	c.tx = br.Tx()
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, badConn(err)
+	if began {
+		c.tx = br.Tx()
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, badConn(err)
+		}
 	}
 	return br, nil
 }
@@ -215,24 +230,12 @@ func (c *conn) execAndCommit(ctx context.Context, query string, args []driver.Na
 		}
 		return res, c.end(true)
 	}
-	b := &pgx.Batch{}
-	began := c.begin != nil
-	if began {
-		b.BeginTx(*c.begin)
-		c.begin = nil
+	br, err := c.sendBatch(ctx, query, values, true)
+	if err != nil {
+		c.forgetEnded()
+		return nil, err
 	}
-	b.Queue(query, values...)
-	b.Queue("commit")
-	br := c.Conn.Conn().SendBatch(ctx, b)
-	var err error
-	if began {
-		c.tx = br.Tx()
-		_, err = br.Exec()
-	}
-	var tag pgconn.CommandTag
-	if err == nil {
-		tag, err = br.Exec()
-	}
+	tag, err := br.Exec()
 	if err == nil {
 		var commit pgconn.CommandTag
 		if commit, err = br.Exec(); err == nil && commit.String() == "ROLLBACK" {
@@ -242,14 +245,20 @@ func (c *conn) execAndCommit(ctx context.Context, query string, args []driver.Na
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	if c.Conn.Conn().PgConn().TxStatus() == 'I' {
-		// Committed, or ended by a COMMIT that failed: nothing is left to end.
-		c.tx, c.beginCtx = nil, nil
-	}
+	c.forgetEnded()
 	if err != nil {
 		return nil, badConn(err)
 	}
 	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+// forgetEnded forgets the transaction once the connection is out of it:
+// committed by the batch, or ended by a BEGIN or COMMIT that failed, it
+// has nothing left to end.
+func (c *conn) forgetEnded() {
+	if c.Conn.Conn().PgConn().TxStatus() == 'I' {
+		c.tx, c.beginCtx = nil, nil
+	}
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
