@@ -147,6 +147,7 @@ func TestBeginWithFirstStatement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer tx.Rollback() // a no-op once it has ended; a failed test frees the one connection
 		_, err = tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (1)`)
 		if code := sqlState(err); code != "23505" {
 			t.Fatalf("inserting a taken id: %v; want unique_violation", err)
@@ -198,6 +199,7 @@ func TestBeginWithFirstStatement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer tx.Rollback() // a no-op once it has ended; a failed test frees the one connection
 			if err := write(tx); err != nil {
 				t.Fatal(err)
 			}
@@ -252,6 +254,7 @@ func TestCommitWithLastWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer tx.Rollback() // a no-op once it has ended; a failed test frees the one connection
 			for i, id := range writes {
 				args := []any{id}
 				if i == len(writes)-1 {
@@ -278,6 +281,7 @@ func TestCommitWithLastWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer tx.Rollback() // a no-op once it has ended; a failed test frees the one connection
 		if _, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (40)`); err != nil {
 			t.Fatal(err)
 		}
