@@ -62,10 +62,10 @@ type OrgTx interface {
 	CountOrgs(ctx context.Context) (int, error)
 	CreateOrg(ctx context.Context, org *Org) error
 	FindOrg(ctx context.Context, id int64) (*Org, error)
-	// FindOrgSharingTeams is FindOrg and TeamTx.ShareTeams of the org's
-	// teams among teamIDs in one statement: what an invitation reads of
-	// both.
-	FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*Org, []int64, error)
+	// FindOrgSharingTeams is FindOrg, TeamTx.ShareTeams of the org's teams
+	// among teamIDs and WebhookTx.FindWebhookSubscribers of the org in one
+	// statement: what an invitation reads of the three.
+	FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*Org, []int64, []*WebhookSubscriber, error)
 	// FindOrgByName finds the organization named name, ignoring case. Names
 	// need not be unique: a name that several organizations have is refused
 	// with ECONFLICT, naming their IDs.
@@ -193,6 +193,11 @@ type AuditTx interface {
 	// and then derives webhook events from them for those endpoints (EVT-1),
 	// so the change pays one round trip for both.
 	CreateAuditEvents(ctx context.Context, events []*AuditEvent, subscribersOf int64) ([]*WebhookSubscriber, error)
+	// QueueAuditEvents writes events whose IDs nothing reads (their org's
+	// webhook endpoints want none of them), leaving the IDs 0: on
+	// PostgreSQL with the transaction's next statement, as writes that
+	// wait for it, not in a round trip of their own.
+	QueueAuditEvents(ctx context.Context, events []*AuditEvent) error
 	FindAuditEvents(ctx context.Context, filter AuditFilter) ([]*AuditEvent, error)
 }
 

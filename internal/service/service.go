@@ -318,10 +318,14 @@ func (tx *txn) auditAll(ctx context.Context, events []*muster.AuditEvent) error 
 		return nil
 	}
 	// The first audit event of the org in the transaction reads the org's
-	// webhook endpoints with it, which its webhook events need next.
+	// webhook endpoints with it, which its webhook events need next, unless
+	// the transaction read them already. If it did and found none, nothing
+	// reads the events' IDs, and they go with the next statement.
 	var subscribersOf int64
 	if org := events[0].OrgID; tx.hooks == nil || tx.hooks.orgID != org {
 		subscribersOf = org
+	} else if len(tx.hooks.subs) == 0 {
+		return tx.QueueAuditEvents(ctx, events)
 	}
 	subs, err := tx.CreateAuditEvents(ctx, events, subscribersOf)
 	if err != nil {

@@ -186,9 +186,10 @@ func checkInviteInput(a *actor, in *InviteInput) error {
 // inviteFacts are what the invitation rules (check) decide from, read
 // before they decide, a few statements for any number of invitations: the
 // org (with whether its single sign-on is on) and which of the teams named
-// are the org's (share-locked until the commit), in one, the org's records
-// of the emails (locked) and the Pending and Active users of other orgs
-// who have them.
+// are the org's (share-locked until the commit), in one with the org's
+// webhook endpoints (the transaction's hooks), the org's records of the
+// emails (locked) and the Pending and Active users of other orgs who have
+// them.
 type inviteFacts struct {
 	org       *muster.Org
 	teams     map[int64]bool
@@ -208,11 +209,12 @@ func readInviteFacts(ctx context.Context, tx *txn, orgID int64, ins []InviteInpu
 		}
 	}
 	slices.Sort(teamIDs)
-	org, found, err := tx.FindOrgSharingTeams(ctx, orgID, slices.Compact(teamIDs))
+	org, found, subs, err := tx.FindOrgSharingTeams(ctx, orgID, slices.Compact(teamIDs))
 	if err != nil {
 		return nil, err
 	}
 	f.org = org
+	tx.hooks = &orgHooks{orgID: orgID, subs: subs}
 	for _, id := range found {
 		f.teams[id] = true
 	}

@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -96,6 +97,36 @@ func TestWebhookEventsAreAnOutbox(t *testing.T) {
 		}
 		if got := strings.Join(types, " "); !strings.HasPrefix(got, "license.exhausted user.invited audit.event") {
 			t.Fatalf("after the committed invitation, newest first: %s; want license.exhausted, user.invited and its audit event", got)
+		}
+		// Its audit event, as the endpoint is told of it, names its row in
+		// the log.
+		err = db.View(context.Background(), func(tx muster.Tx) error {
+			told, err := tx.FindWebhookEvents(context.Background(), []int64{log.Deliveries[2].EventID})
+			if err != nil || len(told) != 1 {
+				return fmt.Errorf("the audit.event delivery's event: %d found, %w", len(told), err)
+			}
+			var payload struct {
+				Data struct {
+					ID     int64  `json:"id"`
+					Action string `json:"action"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(told[0].Payload, &payload); err != nil {
+				return err
+			}
+			logged, err := tx.FindAuditEvents(context.Background(), muster.AuditFilter{OrgID: inv.User.OrgID,
+				TargetType: muster.TargetUser, TargetID: inv.User.ID, Limit: 1})
+			if err != nil || len(logged) != 1 {
+				return fmt.Errorf("the invitation's audit event: %d found, %w", len(logged), err)
+			}
+			if payload.Data.ID == 0 || payload.Data.ID != logged[0].ID || payload.Data.Action != muster.ActionUserInvited {
+				return fmt.Errorf("the endpoint is told of audit event %d (%s); want %d, the invitation's", payload.Data.ID,
+					payload.Data.Action, logged[0].ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 
 		off := false

@@ -21,18 +21,9 @@ func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent
 		}
 		return tx.FindWebhookSubscribers(ctx, subscribersOf)
 	}
-	args := make([]any, 0, len(events)*auditColumns)
-	for _, e := range events {
-		before, err := jsonOrNull(e.Before)
-		if err != nil {
-			return nil, err
-		}
-		after, err := jsonOrNull(e.After)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, e.OrgID, nullID(e.ActorID), e.ActorLabel, e.Action, e.TargetType, e.TargetID,
-			e.TargetLabel, before, after, e.Origin, micros(e.CreatedAt))
+	args, err := auditArgs(events)
+	if err != nil {
+		return nil, err
 	}
 	var subs []*muster.WebhookSubscriber
 	if subscribersOf != 0 {
@@ -40,8 +31,7 @@ func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent
 		// the subquery does not depend on the row, so it runs once. It
 		// carries the writes pending (an invitation's link and email).
 		query, qargs, err := tx.carrying(ctx, insertAuditEvents+` VALUES `+valuesList(1, auditColumns, false)+
-			` RETURNING id, (SELECT string_agg(e.id || ' ' || e.event_types, ',') FROM webhook_endpoints e
-				WHERE e.org_id = $`+itoa(auditColumns+1)+` AND e.enabled AND e.deleted_at IS NULL)`,
+			` RETURNING id, `+subscribersColumn(`$`+itoa(auditColumns+1)),
 			append(args[:auditColumns:auditColumns], subscribersOf))
 		if err != nil {
 			return nil, err
@@ -65,6 +55,42 @@ func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent
 	return subs, nil
 }
 
+// QueueAuditEvents implements muster.Tx.
+func (tx *Tx) QueueAuditEvents(ctx context.Context, events []*muster.AuditEvent) error {
+	args, err := auditArgs(events)
+	if err != nil {
+		return err
+	}
+	return tx.writeLater(ctx, tx.insertWrites(insertAuditEvents, auditColumns, args)...)
+}
+
+// auditArgs are the values of events' rows, auditColumns each.
+func auditArgs(events []*muster.AuditEvent) ([]any, error) {
+	args := make([]any, 0, len(events)*auditColumns)
+	for _, e := range events {
+		before, err := jsonOrNull(e.Before)
+		if err != nil {
+			return nil, err
+		}
+		after, err := jsonOrNull(e.After)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, e.OrgID, nullID(e.ActorID), e.ActorLabel, e.Action, e.TargetType, e.TargetID,
+			e.TargetLabel, before, after, e.Origin, micros(e.CreatedAt))
+	}
+	return args, nil
+}
+
+// subscribersColumn is a column of the enabled webhook endpoints of the
+// org whose id is the parameter org, "id type type…" each, as
+// parseSubscribers reads them: a subquery that does not depend on the
+// row, so it runs once.
+func subscribersColumn(org string) string {
+	return `(SELECT string_agg(e.id || ' ' || e.event_types, ',') FROM webhook_endpoints e
+		WHERE e.org_id = ` + org + ` AND e.enabled AND e.deleted_at IS NULL)`
+}
+
 // insertAuditEvents and auditColumns are the head of an INSERT of audit
 // events and the columns it names.
 const (
@@ -73,7 +99,7 @@ const (
 	auditColumns = 11
 )
 
-// parseSubscribers reads the endpoints CreateAuditEvents aggregates, "id
+// parseSubscribers reads the endpoints subscribersColumn aggregates, "id
 // type type…" each, separated by commas (event types are names of
 // muster.EventTypes, checked when an endpoint is saved: neither commas nor
 // spaces), in id order as FindWebhookSubscribers lists them.

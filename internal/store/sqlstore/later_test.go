@@ -191,3 +191,103 @@ func wantWritten(t *testing.T, db *sqlstore.DB, orgID, userID int64, link *muste
 	}
 	t.Errorf("email %s not queued", messageID)
 }
+
+// TestAuditEventsQueued: audit events queued (no webhook endpoint wants
+// their IDs) wait for the transaction's next statement like a link or an
+// email: a seat taken carries all three on PostgreSQL (one round trip with
+// its BEGIN, and the COMMIT), a read after them sees them, and a write
+// that fails with them leaves none of them logged.
+func TestAuditEventsQueued(t *testing.T) {
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+		org, _, _ := orgWithTeams(t, db, "Queued", 10, now)
+		event := func(target int64) *muster.AuditEvent {
+			return &muster.AuditEvent{OrgID: org.ID, ActorLabel: "Operator", Action: muster.ActionUserInvited,
+				TargetType: muster.TargetUser, TargetID: target, TargetLabel: fmt.Sprintf("p%d@example.com", target),
+				After: map[string]any{"role": "basic"}, Origin: "test", CreatedAt: now}
+		}
+		email := func(id string) *muster.OutboxMessage {
+			return &muster.OutboxMessage{OrgID: org.ID, MessageID: id, To: "p@example.com", Subject: "Join", Text: "Join",
+				HTML: "<p>Join</p>", CreatedAt: now}
+		}
+		logged := func() []*muster.AuditEvent {
+			t.Helper()
+			var events []*muster.AuditEvent
+			if err := db.View(ctx, func(tx muster.Tx) error {
+				var err error
+				events, err = tx.FindAuditEvents(ctx, muster.AuditFilter{OrgID: org.ID, Limit: 10})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return events
+		}
+
+		// An email, two events and a seat: one statement, then the COMMIT.
+		queued := []*muster.AuditEvent{event(1), event(2)}
+		before := db.RoundTrips()
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.CreateOutboxMessage(ctx, email("<first@queued>")); err != nil {
+				return err
+			}
+			if err := tx.QueueAuditEvents(ctx, queued); err != nil {
+				return err
+			}
+			if ok, err := tx.TakeSeats(ctx, org.ID, 1); !ok || err != nil {
+				return fmt.Errorf("taking a seat: %v, %w", ok, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := db.RoundTrips() - before; db.RoundTrips() > 0 && n != 2 {
+			t.Errorf("an email, two audit events and a seat took %d round trips; want 2", n)
+		}
+		got := logged()
+		if len(got) != 2 || got[0].TargetID != 2 || got[1].TargetID != 1 || got[0].After["role"] != "basic" {
+			t.Errorf("logged %+v; want the two events queued, newest first, as written", got)
+		}
+		if queued[0].ID != 0 || queued[1].ID != 0 {
+			t.Errorf("queued events' IDs %d and %d; want them left 0", queued[0].ID, queued[1].ID)
+		}
+
+		// Seen by a read after them in their transaction.
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.QueueAuditEvents(ctx, []*muster.AuditEvent{event(3)}); err != nil {
+				return err
+			}
+			in, err := tx.FindAuditEvents(ctx, muster.AuditFilter{OrgID: org.ID, Limit: 10})
+			if err != nil {
+				return err
+			}
+			if len(in) != 3 || in[0].TargetID != 3 {
+				return fmt.Errorf("the log in the event's transaction: %d events, newest %+v; want 3, the queued one first", len(in), in[0])
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// An email whose Message-ID is taken fails the statement that
+		// carries the events, and they go with it.
+		err = db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.QueueAuditEvents(ctx, []*muster.AuditEvent{event(4)}); err != nil {
+				return err
+			}
+			if err := tx.CreateOutboxMessage(ctx, email("<first@queued>")); err != nil {
+				return err
+			}
+			_, err := tx.TakeSeats(ctx, org.ID, 1)
+			return err
+		})
+		if muster.ErrorCode(err) != muster.ECONFLICT {
+			t.Fatalf("an email of a Message-ID taken: %v; want %s", err, muster.ECONFLICT)
+		}
+		if n := len(logged()); n != 3 {
+			t.Errorf("%d events logged after the failed transaction; want 3", n)
+		}
+	})
+}

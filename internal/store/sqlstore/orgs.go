@@ -47,43 +47,50 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 
 // FindOrgSharingTeams implements muster.Tx: ShareTeams' query as a WITH
 // clause joined to the org's row, which comes once for each team (once
-// with none).
-func (tx *Tx) FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*muster.Org, []int64, error) {
-	if len(teamIDs) == 0 {
-		o, err := tx.FindOrg(ctx, id)
-		return o, nil, err
+// with none), with the org's webhook subscribers in a column.
+func (tx *Tx) FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*muster.Org, []int64, []*muster.WebhookSubscriber, error) {
+	query := `SELECT ` + orgColumns + `, ` + subscribersColumn(`$1`) + `, NULL ` + orgFrom(`$1`, ``)
+	args := []any{id}
+	if len(teamIDs) > 0 {
+		var shared string
+		shared, args = tx.shareTeamsQuery(id, teamIDs)
+		org := `$` + itoa(len(args)) // the org is shareTeamsQuery's last argument
+		query = `WITH shared AS (` + shared + `) SELECT ` + orgColumns + `, ` + subscribersColumn(org) + `, shared.id ` +
+			orgFrom(org, `LEFT JOIN shared ON TRUE`)
 	}
-	shared, args := tx.shareTeamsQuery(id, teamIDs)
-	query := `WITH shared AS (` + shared + `) SELECT ` + orgColumns + `, shared.id ` +
-		orgFrom(`$`+itoa(len(args)), `LEFT JOIN shared ON TRUE`) // the org is shareTeamsQuery's last argument
 	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer rows.Close()
 	var (
 		o     *muster.Org
 		found []int64
+		list  sql.NullString
 	)
 	for rows.Next() {
 		o = &muster.Org{}
 		var team sql.NullInt64
-		if err := rows.Scan(append(orgFields(o), &team)...); err != nil {
-			return nil, nil, failed(query, err)
+		if err := rows.Scan(append(orgFields(o), &list, &team)...); err != nil {
+			return nil, nil, nil, failed(query, err)
 		}
 		if team.Valid {
 			found = append(found, team.Int64)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, failed(query, err)
+		return nil, nil, nil, failed(query, err)
 	}
 	if o == nil {
-		return nil, nil, muster.Errorf(muster.ENOTFOUND, "Organization not found.")
+		return nil, nil, nil, muster.Errorf(muster.ENOTFOUND, "Organization not found.")
+	}
+	subs, err := parseSubscribers(list.String)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	o.SeatsUsed -= tx.released[id]
 	slices.Sort(found)
-	return o, found, nil
+	return o, found, subs, nil
 }
 
 // orgColumns are what an org is read with (orgFields), from orgFrom.

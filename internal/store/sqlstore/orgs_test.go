@@ -74,17 +74,29 @@ func TestFindOrgByName(t *testing.T) {
 
 // TestFindOrgSharingTeams: the org as FindOrg reads it (the seats this
 // transaction freed already off), with the ids of its teams among those
-// asked, in order; another org's team or one that does not exist is not
-// among them, and an org that does not exist is not found.
+// asked, in order, and its webhook subscribers as FindWebhookSubscribers
+// lists them (none for an org without endpoints); another org's team or
+// one that does not exist is not among them, and an org that does not
+// exist is not found.
 func TestFindOrgSharingTeams(t *testing.T) {
 	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
 		org, def, teams := orgWithTeams(t, db, "Sharing", 10, now, "Sales", "Support")
-		_, other, _ := orgWithTeams(t, db, "Elsewhere", 10, now)
+		quiet, other, _ := orgWithTeams(t, db, "Elsewhere", 10, now)
 		if err := db.Update(ctx, func(tx muster.Tx) error {
 			if ok, err := tx.TakeSeats(ctx, org.ID, 3); !ok || err != nil {
 				return fmt.Errorf("taking 3 seats: %v, %w", ok, err)
+			}
+			for _, e := range []*muster.WebhookEndpoint{
+				{URL: "https://a.example/hook", EventTypes: []string{"user.invited", "user.deactivated"}, Enabled: true},
+				{URL: "https://b.example/hook", Enabled: true}, // every type
+				{URL: "https://c.example/hook", EventTypes: []string{"user.invited"}},
+			} {
+				e.OrgID, e.Secret, e.CreatedAt = org.ID, []byte("sealed"), now
+				if err := tx.CreateWebhookEndpoint(ctx, e); err != nil {
+					return err
+				}
 			}
 			return nil
 		}); err != nil {
@@ -98,6 +110,13 @@ func TestFindOrgSharingTeams(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			wantSubs, err := tx.FindWebhookSubscribers(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			if len(wantSubs) != 2 {
+				return fmt.Errorf("%d subscribers listed; want the 2 enabled endpoints", len(wantSubs))
+			}
 			for _, c := range []struct {
 				asked, want []int64
 			}{
@@ -105,12 +124,24 @@ func TestFindOrgSharingTeams(t *testing.T) {
 				{[]int64{other.ID}, nil},
 				{nil, nil},
 			} {
-				got, found, err := tx.FindOrgSharingTeams(ctx, org.ID, c.asked)
+				got, found, subs, err := tx.FindOrgSharingTeams(ctx, org.ID, c.asked)
 				if err != nil {
 					return err
 				}
 				if *got != *want || got.SeatsUsed != 2 || !slices.Equal(found, c.want) {
 					return fmt.Errorf("teams %v: %+v with %v; want %+v (2 seats used) with %v", c.asked, got, found, want, c.want)
+				}
+				if !sameSubscribers(subs, wantSubs) {
+					return fmt.Errorf("teams %v: subscribers %s; want %s", c.asked, subscribersString(subs), subscribersString(wantSubs))
+				}
+			}
+			for _, asked := range [][]int64{{other.ID}, nil} {
+				_, _, subs, err := tx.FindOrgSharingTeams(ctx, quiet.ID, asked)
+				if err != nil {
+					return err
+				}
+				if subs != nil {
+					return fmt.Errorf("an org without endpoints, teams %v: subscribers %s; want none", asked, subscribersString(subs))
 				}
 			}
 			return nil
@@ -119,7 +150,7 @@ func TestFindOrgSharingTeams(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = db.View(ctx, func(tx muster.Tx) error {
-			_, _, err := tx.FindOrgSharingTeams(ctx, org.ID+other.OrgID+100, []int64{def.ID})
+			_, _, _, err := tx.FindOrgSharingTeams(ctx, org.ID+other.OrgID+100, []int64{def.ID})
 			return err
 		})
 		if muster.ErrorCode(err) != muster.ENOTFOUND {
