@@ -107,20 +107,28 @@ func (c *conn) sendBegin(ctx context.Context, query string, args []driver.NamedV
 	if !ok {
 		return nil, c.sendBeginAlone()
 	}
-	return c.sendBatch(ctx, query, values, false)
+	return c.sendBatch(ctx, false, statement{query, values})
 }
 
-// sendBatch sends the statement query in a batch, after the waiting BEGIN
-// if any and before a COMMIT if commit is set, and reads the BEGIN's
-// result; the statement's (and the COMMIT's) are the caller's to read.
-func (c *conn) sendBatch(ctx context.Context, query string, values []any, commit bool) (pgx.BatchResults, error) {
+// statement is a statement to send in a batch and its arguments.
+type statement struct {
+	query  string
+	values []any
+}
+
+// sendBatch sends the statements in a batch, after the waiting BEGIN if
+// any and before a COMMIT if commit is set, and reads the BEGIN's result;
+// the statements' (and the COMMIT's) are the caller's to read.
+func (c *conn) sendBatch(ctx context.Context, commit bool, stmts ...statement) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
 	began := c.begin != nil
 	if began {
 		b.BeginTx(*c.begin)
 		c.begin = nil
 	}
-	b.Queue(query, values...)
+	for _, s := range stmts {
+		b.Queue(s.query, s.values...)
+	}
 	if commit {
 		b.Queue("commit")
 	}
@@ -190,8 +198,11 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if len(args) > 0 {
-		if _, ok := args[0].Value.(commitAfter); ok {
+		switch first := args[0].Value.(type) {
+		case commitAfter:
 			return c.execAndCommit(ctx, query, args[1:])
+		case writeFirst:
+			return c.execAfter(ctx, statement(first), query, args[1:])
 		}
 	}
 	br, err := c.sendBegin(ctx, query, args)
@@ -209,6 +220,52 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+// writeFirst, first among a write's arguments (made by Dialect's
+// WriteFirst), is a write to run before it, in the same round trip.
+type writeFirst statement
+
+// execAfter runs the write first, then the write query, in one batch (with
+// the transaction's BEGIN if it still waits), and returns query's result.
+// first is done before query begins: query's rows are not locked while
+// it runs, as they would be were first a data-modifying WITH of query's.
+// Writes that cannot go in a batch (pgx's QueryExecMode among their
+// arguments) go one after the other.
+func (c *conn) execAfter(ctx context.Context, first statement, query string, args []driver.NamedValue) (driver.Result, error) {
+	values, ok := batchArgs(args)
+	firstArgs := namedValues(first.values)
+	if _, firstOK := batchArgs(firstArgs); !ok || !firstOK {
+		if _, err := c.ExecContext(ctx, first.query, firstArgs); err != nil {
+			return nil, err
+		}
+		return c.ExecContext(ctx, query, args)
+	}
+	br, err := c.sendBatch(ctx, false, first, statement{query, values})
+	if err != nil {
+		return nil, err
+	}
+	_, err = br.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+// namedValues are values as database/sql hands a driver arguments.
+func namedValues(values []any) []driver.NamedValue {
+	args := make([]driver.NamedValue, len(values))
+	for i, v := range values {
+		args[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return args
 }
 
 // commitAfter, first among a write's arguments (Dialect's CommitWith),
@@ -230,7 +287,7 @@ func (c *conn) execAndCommit(ctx context.Context, query string, args []driver.Na
 		}
 		return res, c.end(true)
 	}
-	br, err := c.sendBatch(ctx, query, values, true)
+	br, err := c.sendBatch(ctx, true, statement{query, values})
 	if err != nil {
 		c.forgetEnded()
 		return nil, err

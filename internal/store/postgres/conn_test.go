@@ -312,3 +312,76 @@ func typed(rows [][]any) string {
 	}
 	return s
 }
+
+// TestWriteFirst: a write sent with another to run first (Dialect's
+// WriteFirst) finds that one done — it updates the row the first inserted,
+// which a data-modifying WITH of its own would not let it see — as the
+// transaction's first statement or a later one, and with an exec mode (one
+// after the other); a first write that fails stops the second, and the
+// transaction rolls back on the same connection.
+func TestWriteFirst(t *testing.T) {
+	db, other := openOneConn(t)
+	ctx := context.Background()
+	first := postgres.Dialect().WriteFirst
+	for name, c := range map[string]struct {
+		id     int
+		before bool  // a statement of the transaction before the pair
+		mode   []any // of the second write
+	}{"first statement": {id: 50}, "later statement": {id: 51, before: true},
+		"with an exec mode": {id: 52, mode: []any{pgx.QueryExecModeExec}}} {
+		t.Run(name, func(t *testing.T) {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback() // a no-op once committed; a failed test frees the one connection
+			if c.before {
+				if _, err := tx.ExecContext(ctx, `UPDATE things SET n = n WHERE id = 1`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args := append([]any{first(`INSERT INTO things (id, n) VALUES ($1, $2)`, []any{c.id, 10})}, c.mode...)
+			res, err := tx.ExecContext(ctx, `UPDATE things SET n = n + 1 WHERE id = $1`, append(args, c.id)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := res.RowsAffected(); n != 1 || err != nil {
+				t.Errorf("the second write updated %d rows (%v); want 1, the row the first inserted", n, err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := other.QueryRow(`SELECT n FROM things WHERE id = $1`, c.id).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 11 {
+				t.Errorf("n = %d after both writes; want 11", n)
+			}
+		})
+	}
+
+	t.Run("failing first", func(t *testing.T) {
+		before := count(t, other)
+		pid := backendPID(t, db)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() // a failed test frees the one connection
+		_, err = tx.ExecContext(ctx, `INSERT INTO things (id, n) VALUES (60, 1)`,
+			first(`INSERT INTO things (id) VALUES ($1)`, []any{1}))
+		if code := sqlState(err); code != "23505" {
+			t.Fatalf("a first write of a taken id: %v; want unique_violation", err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, other); n != before {
+			t.Errorf("after a failed first write, %d rows; want %d", n, before)
+		}
+		if now := backendPID(t, db); now != pid {
+			t.Errorf("after a failed first write the connection is PostgreSQL's process %d; want %d, the same", now, pid)
+		}
+	})
+}

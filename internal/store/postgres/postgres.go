@@ -45,6 +45,7 @@ func Dialect() sqlstore.Dialect {
 		AnalyzeStale:       analyzeStale,
 		OneStatementWrites: true,
 		CommitWith:         commitAfter{},
+		WriteFirst:         func(query string, args []any) any { return writeFirst{query, args} },
 		// Prepared statements keep PostgreSQL's default, plan_cache_mode
 		// auto: planning a list page cost as much as running it, and a
 		// statement run with its generic plan saves that. The queries

@@ -105,6 +105,12 @@ type Dialect struct {
 	// the write a transaction sends last, just before its commit
 	// (commitPending), takes it.
 	CommitWith any
+	// WriteFirst, if not nil, returns an argument that, put first among a
+	// write's, makes the connection run the write query (with args) before
+	// it, in the same round trip (PostgreSQL's connections): the writes
+	// waiting for the next statement go so before a write that locks a
+	// row others wait for (execAfterPending).
+	WriteFirst func(query string, args []any) any
 	// AnalyzeStale, if set, refreshes the planner's statistics of the
 	// tables whose rows changed much since they were last taken, and
 	// returns their names (see DB.AnalyzeStale).

@@ -129,13 +129,14 @@ func (tx *Tx) ReleaseSeat(_ context.Context, orgID int64) error {
 }
 
 // takeSeats takes n seats of the org, net of those the transaction freed
-// there and has not written yet, which the same statement writes, with the
-// member counts noted so far (see countMembers), and reports whether there
-// were as many free. An invitation takes its seat last, so on PostgreSQL its
-// counts are not a round trip of their own while it holds the org's seats
-// row.
+// there and has not written yet, which the same statement writes, after
+// the member counts noted so far (see countMembers) and the writes waiting
+// for the next statement, and reports whether there were as many free. An
+// invitation takes its seat last, so on PostgreSQL its counts, link, email
+// and audit event go in the seat's round trip, before the statement locks
+// the org's seats row (execAfterPending).
 func (tx *Tx) takeSeats(ctx context.Context, orgID int64, n int) (bool, error) {
-	res, err := tx.execCarrying(ctx, `UPDATE org_seats SET seats_used = seats_used + $2
+	res, err := tx.execAfterPending(ctx, `UPDATE org_seats SET seats_used = seats_used + $2
 		WHERE org_id = $1 AND seats_used + $2 <= license_total`, orgID, n-tx.released[orgID])
 	if err != nil {
 		return false, err

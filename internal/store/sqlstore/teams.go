@@ -248,13 +248,21 @@ func (tx *Tx) writePending(ctx context.Context, commit bool) error {
 	return nil
 }
 
-// execCarrying runs the write query, which reads none of the tables
-// the writes left for later and the member counts write, with them (see
-// carrying). Its result is query's.
-func (tx *Tx) execCarrying(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	query, args, err := tx.carrying(ctx, query, args)
-	if err != nil {
-		return nil, err
+// execAfterPending runs the write query after the writes waiting for the
+// next statement and the member counts noted, rather than carrying them
+// (carrying), and returns query's result. On PostgreSQL they go first
+// in the same round trip (Dialect.WriteFirst); as a carrier's WITH clauses
+// they would run after query has locked its rows, and a row that others
+// wait for (an org's seats) would be held that much longer.
+func (tx *Tx) execAfterPending(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	writes := tx.statements(tx.pending())
+	if len(writes) == 1 && tx.dialect.WriteFirst != nil {
+		return tx.exec(ctx, query, append([]any{tx.dialect.WriteFirst(writes[0].query, writes[0].args)}, args...)...)
+	}
+	for _, w := range writes {
+		if _, err := tx.exec(ctx, w.query, w.args...); err != nil {
+			return nil, err
+		}
 	}
 	return tx.exec(ctx, query, args...)
 }
