@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -148,12 +149,19 @@ func (c *conn) sendBatch(ctx context.Context, commit bool, stmts ...statement) (
 func batchArgs(args []driver.NamedValue) ([]any, bool) {
 	values := make([]any, len(args))
 	for i, a := range args {
-		if _, option := a.Value.(pgx.QueryExecMode); option {
+		if isOption(a.Value) {
 			return nil, false
 		}
 		values[i] = a.Value
 	}
 	return values, true
+}
+
+// isOption reports whether a statement's argument v is one of pgx's
+// options (a QueryExecMode) rather than a value.
+func isOption(v any) bool {
+	_, option := v.(pgx.QueryExecMode)
+	return option
 }
 
 // sendBeginAlone sends the waiting BEGIN, if any, by itself, under the
@@ -212,14 +220,25 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if br == nil {
 		return c.Conn.ExecContext(ctx, query, args)
 	}
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	tags, err := execResults(br, 1)
 	if err != nil {
 		return nil, err
 	}
-	return driver.RowsAffected(tag.RowsAffected()), nil
+	return driver.RowsAffected(tags[0].RowsAffected()), nil
+}
+
+// execResults reads the results of the next n statements of br, which
+// return no rows, and closes it: their tags, or the first error.
+func execResults(br pgx.BatchResults, n int) ([]pgconn.CommandTag, error) {
+	tags := make([]pgconn.CommandTag, n)
+	var err error
+	for i := 0; i < n && err == nil; i++ {
+		tags[i], err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tags, err
 }
 
 // writeFirst, first among a write's arguments (made by Dialect's
@@ -234,9 +253,8 @@ type writeFirst statement
 // arguments) go one after the other.
 func (c *conn) execAfter(ctx context.Context, first statement, query string, args []driver.NamedValue) (driver.Result, error) {
 	values, ok := batchArgs(args)
-	firstArgs := namedValues(first.values)
-	if _, firstOK := batchArgs(firstArgs); !ok || !firstOK {
-		if _, err := c.ExecContext(ctx, first.query, firstArgs); err != nil {
+	if !ok || slices.ContainsFunc(first.values, isOption) {
+		if _, err := c.ExecContext(ctx, first.query, namedValues(first.values)); err != nil {
 			return nil, err
 		}
 		return c.ExecContext(ctx, query, args)
@@ -245,18 +263,11 @@ func (c *conn) execAfter(ctx context.Context, first statement, query string, arg
 	if err != nil {
 		return nil, err
 	}
-	_, err = br.Exec()
-	var tag pgconn.CommandTag
-	if err == nil {
-		tag, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	tags, err := execResults(br, 2)
 	if err != nil {
 		return nil, err
 	}
-	return driver.RowsAffected(tag.RowsAffected()), nil
+	return driver.RowsAffected(tags[1].RowsAffected()), nil
 }
 
 // namedValues are values as database/sql hands a driver arguments.
@@ -292,21 +303,15 @@ func (c *conn) execAndCommit(ctx context.Context, query string, args []driver.Na
 		c.forgetEnded()
 		return nil, err
 	}
-	tag, err := br.Exec()
-	if err == nil {
-		var commit pgconn.CommandTag
-		if commit, err = br.Exec(); err == nil && commit.String() == "ROLLBACK" {
-			err = pgx.ErrTxCommitRollback
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
+	tags, err := execResults(br, 2)
+	if err == nil && tags[1].String() == "ROLLBACK" {
+		err = pgx.ErrTxCommitRollback
 	}
 	c.forgetEnded()
 	if err != nil {
 		return nil, badConn(err)
 	}
-	return driver.RowsAffected(tag.RowsAffected()), nil
+	return driver.RowsAffected(tags[0].RowsAffected()), nil
 }
 
 // forgetEnded forgets the transaction once the connection is out of it:
