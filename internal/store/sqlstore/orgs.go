@@ -49,15 +49,14 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 // clause joined to the org's row, which comes once for each team (once
 // with none), with the org's webhook subscribers in a column.
 func (tx *Tx) FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*muster.Org, []int64, []*muster.WebhookSubscriber, error) {
-	query := `SELECT ` + orgColumns + `, ` + subscribersColumn(`$1`) + `, NULL ` + orgFrom(`$1`, ``)
-	args := []any{id}
+	with, org, team, join, args := ``, `$1`, `NULL`, ``, []any{id}
 	if len(teamIDs) > 0 {
 		var shared string
 		shared, args = tx.shareTeamsQuery(id, teamIDs)
-		org := `$` + itoa(len(args)) // the org is shareTeamsQuery's last argument
-		query = `WITH shared AS (` + shared + `) SELECT ` + orgColumns + `, ` + subscribersColumn(org) + `, shared.id ` +
-			orgFrom(org, `LEFT JOIN shared ON TRUE`)
+		with, org = `WITH shared AS (`+shared+`) `, `$`+itoa(len(args)) // the org is shareTeamsQuery's last argument
+		team, join = `shared.id`, `LEFT JOIN shared ON TRUE`
 	}
+	query := with + `SELECT ` + orgColumns + `, ` + subscribersColumn(org) + `, ` + team + ` ` + orgFrom(org, join)
 	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, nil, nil, err

@@ -257,12 +257,9 @@ func (tx *Tx) writePending(ctx context.Context, commit bool) error {
 func (tx *Tx) execAfterPending(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	writes := tx.statements(tx.pending())
 	if len(writes) == 1 && tx.dialect.WriteFirst != nil {
-		return tx.exec(ctx, query, append([]any{tx.dialect.WriteFirst(writes[0].query, writes[0].args)}, args...)...)
-	}
-	for _, w := range writes {
-		if _, err := tx.exec(ctx, w.query, w.args...); err != nil {
-			return nil, err
-		}
+		args = append([]any{tx.dialect.WriteFirst(writes[0].query, writes[0].args)}, args...)
+	} else if err := tx.execAll(ctx, writes...); err != nil {
+		return nil, err
 	}
 	return tx.exec(ctx, query, args...)
 }
