@@ -142,25 +142,13 @@ func TestBeginWithFirstStatement(t *testing.T) {
 
 	t.Run("failed first statement", func(t *testing.T) {
 		before := count(t, other)
-		pid := backendPID(t, db)
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback() // a no-op once it has ended; a failed test frees the one connection
-		_, err = tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (1)`)
-		if code := sqlState(err); code != "23505" {
-			t.Fatalf("inserting a taken id: %v; want unique_violation", err)
-		}
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
 		// The one connection is out of the failed transaction, kept rather
 		// than replaced by a new one: the next transaction runs on it.
-		if now := backendPID(t, db); now != pid {
-			t.Errorf("after a failed transaction the connection is PostgreSQL's process %d; want %d, the same", now, pid)
-		}
-		tx, err = db.BeginTx(ctx, nil)
+		failInTransaction(t, db, other, "inserting a taken id", func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (1)`)
+			return err
+		})
+		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,30 +262,15 @@ func TestCommitWithLastWrite(t *testing.T) {
 		})
 	}
 
+	// The write before the failing last one rolls back with it.
 	t.Run("failing", func(t *testing.T) {
-		before := count(t, other)
-		pid := backendPID(t, db)
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback() // a no-op once it has ended; a failed test frees the one connection
-		if _, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (40)`); err != nil {
-			t.Fatal(err)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (1)`, commit)
-		if code := sqlState(err); code != "23505" {
-			t.Fatalf("a last write of a taken id: %v; want unique_violation", err)
-		}
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if n := count(t, other); n != before {
-			t.Errorf("after a failed last write, %d rows; want %d: the write before it rolled back too", n, before)
-		}
-		if now := backendPID(t, db); now != pid {
-			t.Errorf("after a failed last write the connection is PostgreSQL's process %d; want %d, the same", now, pid)
-		}
+		failInTransaction(t, db, other, "a last write of a taken id", func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (40)`); err != nil {
+				return fmt.Errorf("the write before: %w", err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO things (id) VALUES (1)`, commit)
+			return err
+		})
 	})
 }
 
@@ -362,26 +335,38 @@ func TestWriteFirst(t *testing.T) {
 	}
 
 	t.Run("failing first", func(t *testing.T) {
-		before := count(t, other)
-		pid := backendPID(t, db)
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback() // a failed test frees the one connection
-		_, err = tx.ExecContext(ctx, `INSERT INTO things (id, n) VALUES (60, 1)`,
-			first(`INSERT INTO things (id) VALUES ($1)`, []any{1}))
-		if code := sqlState(err); code != "23505" {
-			t.Fatalf("a first write of a taken id: %v; want unique_violation", err)
-		}
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if n := count(t, other); n != before {
-			t.Errorf("after a failed first write, %d rows; want %d", n, before)
-		}
-		if now := backendPID(t, db); now != pid {
-			t.Errorf("after a failed first write the connection is PostgreSQL's process %d; want %d, the same", now, pid)
-		}
+		failInTransaction(t, db, other, "a first write of a taken id", func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO things (id, n) VALUES (60, 1)`,
+				first(`INSERT INTO things (id) VALUES ($1)`, []any{1}))
+			return err
+		})
 	})
+}
+
+// failInTransaction runs write in a transaction on db's one connection,
+// wants it to fail with a unique violation, and rolls the transaction
+// back; it then fails t unless other counts the rows it counted before
+// (write's changes all rolled back) and the connection is the same
+// PostgreSQL process, kept rather than replaced.
+func failInTransaction(t *testing.T, db, other *sql.DB, what string, write func(*sql.Tx) error) {
+	t.Helper()
+	before := count(t, other)
+	pid := backendPID(t, db)
+	tx, err := db.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() // a no-op once it has ended; a failed test frees the one connection
+	if err := write(tx); sqlState(err) != "23505" {
+		t.Fatalf("%s: %v; want unique_violation", what, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other); n != before {
+		t.Errorf("after %s, %d rows; want %d: every write of the transaction rolled back", what, n, before)
+	}
+	if now := backendPID(t, db); now != pid {
+		t.Errorf("after %s the connection is PostgreSQL's process %d; want %d, the same", what, now, pid)
+	}
 }
