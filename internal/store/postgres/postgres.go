@@ -40,7 +40,7 @@ func Dialect() sqlstore.Dialect {
 		ShareRow:           " FOR KEY SHARE",
 		SkipLocked:         " FOR UPDATE SKIP LOCKED",
 		ViewIsolation:      sql.LevelRepeatableRead,
-		ExportOrg:          "u.org_id",
+		OrgInIDOrder:       "u.org_id",
 		InStrings:          inStrings,
 		AnalyzeStale:       analyzeStale,
 		OneStatementWrites: true,

@@ -63,12 +63,21 @@ type Dialect struct {
 	// keeps its own per-connection statement cache, so PostgreSQL does not
 	// need it.
 	PrepareStatements bool
-	// ExportOrg is how ExportUsers names the org column in its filter so
-	// that each batch is read as a range of the primary key: "+u.org_id"
-	// on SQLite, which keeps its planner off the org's indexes (none is in
-	// id order); "u.org_id" on PostgreSQL, whose statistics already lead
-	// it to the primary key (see ExportUsers).
-	ExportOrg string
+	// OrgInIDOrder is how a statement that reads an org's users by id
+	// (ExportUsers' batches, FindUsersByIDs, SCIM's pages) names the org
+	// column in its filter, so that the users are read by the primary key:
+	// "+u.org_id" on SQLite, which keeps its planner off the org's indexes
+	// (none is in id order); "u.org_id" on PostgreSQL, whose statistics
+	// already lead it to the primary key (see ExportUsers).
+	OrgInIDOrder string
+	// IndexedBy makes usersThrough name the index a statement reads an
+	// org's users through (SQLite's INDEXED BY). Without statistics SQLite
+	// supposes that an org holds a few users, so a walk of the whole org
+	// through users_org_sort, which holds every column of a user
+	// (migration 00026), looks cheaper to it than any index that would
+	// need the table as well: a page of a status or role few users hold
+	// would read every user of the org. PostgreSQL plans from statistics.
+	IndexedBy bool
 	// GroupCommit makes concurrent write transactions run one after
 	// another as savepoints of one database transaction, committed once
 	// (see groupCommit). For SQLite, whose single writer spends most of a
@@ -304,6 +313,15 @@ func (db *DB) mapError(err error) error {
 		return &muster.Error{Code: muster.ECONFLICT, Message: "This conflicts with a change made at the same time. Please try again."}
 	}
 	return err
+}
+
+// usersThrough is the users table, as u, for a statement that reads an
+// org's users through index (see Dialect.IndexedBy).
+func (d *Dialect) usersThrough(index string) string {
+	if d.IndexedBy {
+		return `users u INDEXED BY ` + index
+	}
+	return `users u`
 }
 
 // Tx implements muster.Tx on a database/sql transaction, or on a pool

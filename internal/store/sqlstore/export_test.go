@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -89,4 +90,29 @@ func TeamRowCounts(db *DB, teamID int64) (primary, secondary int, err error) {
 	err = db.read.QueryRow(`SELECT primary_count, secondary_count FROM teams WHERE id = $1`, teamID).
 		Scan(&primary, &secondary)
 	return primary, secondary, err
+}
+
+// FindUsersPlan returns SQLite's plan of the query FindUsers sends for f
+// (EXPLAIN QUERY PLAN), its steps' details one per line.
+func FindUsersPlan(ctx context.Context, db *DB, f muster.UserFilter) (string, error) {
+	tx := &Tx{conn: db.read, stmts: db.readStmts, dialect: &db.dialect}
+	query, args, err := tx.findUsersQuery(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	rows, err := db.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
 }

@@ -205,7 +205,8 @@ func (tx *Tx) FindUsersByEmails(ctx context.Context, orgID int64, emails []strin
 		in, list = tx.dialect.InStrings("$1", emails)
 		args = tx.planForValues([]any{list, orgID})
 	}
-	return tx.appendUsers(ctx, nil, `SELECT `+userColumns+` FROM users u WHERE u.org_id = $2 AND u.email_key `+in+`
+	return tx.appendUsers(ctx, nil, `SELECT `+userColumns+` FROM `+tx.dialect.usersThrough(`users_org_email_order`)+`
+		WHERE u.org_id = $2 AND u.email_key `+in+`
 		UNION ALL
 		SELECT `+userColumns+` FROM users u
 		WHERE u.email_key `+in+` AND u.status IN ('pending', 'active') AND u.org_id <> $2`, args...)

@@ -81,7 +81,7 @@ func (tx *Tx) selectionWhere(sel muster.UserSelection) (string, []any, error) {
 	}
 	org := `u.org_id`
 	if sel.Where == nil || !indexed(*sel.Where) {
-		org = tx.dialect.ExportOrg
+		org = tx.dialect.OrgInIDOrder
 	}
 	where := org + ` = $1 AND u.scim_deleted_at IS NULL`
 	if sel.Where == nil {

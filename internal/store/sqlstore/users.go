@@ -347,7 +347,7 @@ func (tx *Tx) FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*m
 		args = append(args, orgID)
 		var err error
 		users, err = tx.appendUsers(ctx, users, `SELECT `+userColumns+` FROM users u WHERE u.id IN (`+list+`)
-			AND u.org_id = $`+itoa(len(args))+` ORDER BY u.id`, args...)
+			AND `+tx.dialect.OrgInIDOrder+` = $`+itoa(len(args))+` ORDER BY u.id`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -441,6 +441,31 @@ func userOrder(o muster.UserSort) []string {
 		return []string{`coalesce(u.last_sign_in_at, 0)`, `u.id`}
 	}
 	return []string{`u.sort_key`, `u.id`}
+}
+
+// walkIndex is the index a walk of the list reads (see findUsersQuery):
+// the order's, and in name order the users of a status, or else of a
+// role, if f has one.
+func walkIndex(f muster.UserFilter) string {
+	switch f.Sort {
+	case muster.SortEmail:
+		return `users_org_email_order`
+	case muster.SortRole:
+		return `users_org_role_sort`
+	case muster.SortStatus:
+		return `users_org_status_sort`
+	case muster.SortInvited:
+		return `users_org_invited_order`
+	case muster.SortLastSignIn:
+		return `users_org_signin_order`
+	}
+	switch {
+	case f.Status != "":
+		return `users_org_status_sort`
+	case f.Role != "":
+		return `users_org_role_sort`
+	}
+	return `users_org_sort`
 }
 
 // cursorValues are c's values of userOrder(o)'s columns.
@@ -569,9 +594,9 @@ func (tx *Tx) search(ctx context.Context, c *userConds, orgID int64, q string, b
 // findUsersQuery builds FindUsers' query in one of four shapes:
 //
 //   - walk: users in the order from the cursor, through the order's index
-//     (users_org_sort by name, or users_org_status_sort, users_org_role_sort
-//     for a status or role filter), each filter checked row by row, until
-//     the page is full;
+//     (walkIndex: users_org_sort by name, or users_org_status_sort,
+//     users_org_role_sort for a status or role filter), each filter checked
+//     row by row, until the page is full;
 //   - team: the team's memberships (memberships_team), then their users,
 //     sorted — when the team has fewer than selectiveLimit memberships;
 //   - search by name: the page's first matches of each kind, merged: full
@@ -712,7 +737,8 @@ func (tx *Tx) findUsersQuery(ctx context.Context, f muster.UserFilter) (string, 
 		if q != "" {
 			where = append(where, s.any())
 		}
-		return `SELECT ` + userColumns + ` FROM users u WHERE ` + and(where...) + tail, args, nil
+		return `SELECT ` + userColumns + ` FROM ` + tx.dialect.usersThrough(walkIndex(f)) + ` WHERE ` +
+			and(where...) + tail, args, nil
 	}
 }
 
@@ -778,11 +804,11 @@ func (tx *Tx) ExportUsers(ctx context.Context, orgID, afterID int64, limit int) 
 	// PostgreSQL's statistics lead it to the primary key already, and the +
 	// would hide the org's share of the table from its estimate (it then
 	// planned a parallel scan per batch: 60–90 s at a million users): hence
-	// Dialect.ExportOrg. An index on (org_id, id) would spare the rows of
+	// Dialect.OrgInIDOrder. An index on (org_id, id) would spare the rows of
 	// other orgs.
 	rows, err := tx.query(ctx, `SELECT `+userColumns+`, coalesce(i.first_name || ' ' || i.last_name, '')
 		FROM users u LEFT JOIN users i ON i.id = u.invited_by
-		WHERE `+tx.dialect.ExportOrg+` = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
+		WHERE `+tx.dialect.OrgInIDOrder+` = $1 AND u.id > $2 AND u.status IN ('pending', 'active', 'deactivated')
 		ORDER BY u.id LIMIT $3`, tx.planForValues([]any{orgID, afterID, limit})...)
 	if err != nil {
 		return nil, err
