@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -92,14 +93,47 @@ func TeamRowCounts(db *DB, teamID int64) (primary, secondary int, err error) {
 	return primary, secondary, err
 }
 
-// FindUsersPlan returns SQLite's plan of the query FindUsers sends for f
-// (EXPLAIN QUERY PLAN), its steps' details one per line.
-func FindUsersPlan(ctx context.Context, db *DB, f muster.UserFilter) (string, error) {
-	tx := &Tx{conn: db.read, stmts: db.readStmts, dialect: &db.dialect}
-	query, args, err := tx.findUsersQuery(ctx, f)
-	if err != nil {
-		return "", err
+// ReadPlans runs read on a Tx of db's read pool that records the
+// statements it sends, and returns SQLite's plan of each (EXPLAIN QUERY
+// PLAN), its steps' details one per line.
+func ReadPlans(ctx context.Context, db *DB, read func(muster.Tx) error) ([]string, error) {
+	rec := &recordingConn{conn: db.read}
+	if err := read(&Tx{conn: rec, dialect: &db.dialect}); err != nil {
+		return nil, err
 	}
+	var plans []string
+	for _, st := range rec.sent {
+		plan, err := sqlitePlan(ctx, db, st.query, st.args)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, plan)
+	}
+	return plans, nil
+}
+
+// recordingConn is a conn that notes the statements sent through it.
+type recordingConn struct {
+	conn
+	sent []sentStatement
+}
+
+type sentStatement struct {
+	query string
+	args  []any
+}
+
+func (c *recordingConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.sent = append(c.sent, sentStatement{query, args})
+	return c.conn.QueryContext(ctx, query, args...)
+}
+
+func (c *recordingConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	c.sent = append(c.sent, sentStatement{query, args})
+	return c.conn.QueryRowContext(ctx, query, args...)
+}
+
+func sqlitePlan(ctx context.Context, db *DB, query string, args []any) (string, error) {
 	rows, err := db.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		return "", err
