@@ -40,7 +40,10 @@ func TestListWalksItsIndex(t *testing.T) {
 		"role order":           {page(muster.UserFilter{Sort: muster.SortRole, Role: muster.RoleAdmin}), []string{"SEARCH u USING INDEX users_org_role_sort (org_id=? AND role=?)"}},
 		"status order":         {page(muster.UserFilter{Sort: muster.SortStatus, Status: muster.StatusActive}), []string{"SEARCH u USING INDEX users_org_status_sort (org_id=? AND status=?)"}},
 		"email order":          {page(muster.UserFilter{Sort: muster.SortEmail, Status: muster.StatusActive}), []string{"SEARCH u USING INDEX users_org_email_order (org_id=?)"}},
-		"users by id": {func(tx muster.Tx) error { _, err := tx.FindUsersByID(ctx, 1, []int64{2, 3, 5, 7, 11, 13, 17, 19, 23, 29}); return err },
+		"users by id": {func(tx muster.Tx) error {
+			_, err := tx.FindUsersByID(ctx, 1, []int64{2, 3, 5, 7, 11, 13, 17, 19, 23, 29})
+			return err
+		},
 			[]string{"SEARCH u USING INTEGER PRIMARY KEY (rowid=?)"}},
 		"users by email": {func(tx muster.Tx) error {
 			_, err := tx.FindUsersByEmails(ctx, 1, []string{"ada@example.com", "bo@example.com"})
