@@ -64,7 +64,7 @@ type Dialect struct {
 	// need it.
 	PrepareStatements bool
 	// OrgInIDOrder is how a statement that reads an org's users by id
-	// (ExportUsers' batches, FindUsersByIDs, SCIM's pages) names the org
+	// (ExportUsers' batches, FindUsersByID, SCIM's pages) names the org
 	// column in its filter, so that the users are read by the primary key:
 	// "+u.org_id" on SQLite, which keeps its planner off the org's indexes
 	// (none is in id order); "u.org_id" on PostgreSQL, whose statistics
