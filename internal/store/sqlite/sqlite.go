@@ -127,9 +127,24 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	checkpointer.SetMaxOpenConns(1)
+	// Migrations run on a connection of their own, with SQLite's default
+	// temporary store, files: in the writer's, memory, building an index
+	// over a large table sorted all of it in memory (466 MiB of RSS for
+	// migration 00026 at 1,000,000 users, 88 MiB with files). It closes
+	// when they are done.
+	migrate, err := sql.Open("sqlite", dsn(url.Values{"_txlock": {"immediate"}}))
+	if err != nil {
+		write.Close()
+		read.Close()
+		bulk.Close()
+		checkpointer.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	migrate.SetMaxOpenConns(1)
+	migrate.SetMaxIdleConns(0)
 	stop := startCheckpoints(checkpointer)
 
-	db := sqlstore.New(sqlstore.Pools{Write: write, Read: read, Bulk: bulk}, Dialect(), stop)
+	db := sqlstore.New(sqlstore.Pools{Write: write, Read: read, Bulk: bulk, Migrate: migrate}, Dialect(), stop)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

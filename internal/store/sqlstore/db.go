@@ -131,6 +131,7 @@ type DB struct {
 	write      *sql.DB
 	read       *sql.DB
 	bulk       *sql.DB
+	migrate    *sql.DB
 	writeStmts *stmtCache // nil unless the dialect prepares statements
 	readStmts  *stmtCache
 	bulkStmts  *stmtCache
@@ -158,6 +159,8 @@ type Pools struct {
 	Write *sql.DB // read-write transactions
 	Read  *sql.DB // read-only ones
 	Bulk  *sql.DB // read-only ones that read much of the database (ViewBulk); Read if nil
+	// Migrate runs the migrations; Write if nil.
+	Migrate *sql.DB
 	// RoundTrips, if not nil, counts the round trips to a database server
 	// that run statements (PostgreSQL's COMMIT included): what a request
 	// costs the database beyond its queries.
@@ -170,8 +173,11 @@ func New(pools Pools, dialect Dialect, closers ...func()) *DB {
 	if pools.Bulk == nil {
 		pools.Bulk = pools.Read
 	}
-	db := &DB{write: pools.Write, read: pools.Read, bulk: pools.Bulk, dialect: dialect, closers: closers,
-		roundTrips: pools.RoundTrips}
+	if pools.Migrate == nil {
+		pools.Migrate = pools.Write
+	}
+	db := &DB{write: pools.Write, read: pools.Read, bulk: pools.Bulk, migrate: pools.Migrate, dialect: dialect,
+		closers: closers, roundTrips: pools.RoundTrips}
 	if dialect.PrepareStatements {
 		db.writeStmts, db.readStmts = newStmtCache(db.write), newStmtCache(db.read)
 		if db.bulk != db.read {
@@ -192,7 +198,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if db.dialect.MigrationLock != nil {
 		opts = append(opts, goose.WithSessionLocker(db.dialect.MigrationLock))
 	}
-	provider, err := goose.NewProvider(db.dialect.Goose, db.write, db.dialect.Migrations, opts...)
+	provider, err := goose.NewProvider(db.dialect.Goose, db.migrate, db.dialect.Migrations, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -298,6 +304,9 @@ func (db *DB) Close() error {
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
+	}
+	if db.migrate != db.write {
+		err = errors.Join(err, db.migrate.Close())
 	}
 	if db.bulk != db.read && db.bulk != db.write {
 		err = errors.Join(err, db.bulk.Close())

@@ -47,6 +47,15 @@ func PragmaOnPools(db *DB, name string) (read, bulk int64, err error) {
 	return read, bulk, err
 }
 
+// PragmaOnMigrations returns PRAGMA name as the connection that runs the
+// migrations sees it, and as the writer's does.
+func PragmaOnMigrations(db *DB, name string) (migrate, write int64, err error) {
+	if err = db.migrate.QueryRow(`PRAGMA ` + name).Scan(&migrate); err == nil {
+		err = db.write.QueryRow(`PRAGMA ` + name).Scan(&write)
+	}
+	return migrate, write, err
+}
+
 // FindUsersArgs returns the arguments FindUsers sends for f, the dialect's
 // marks (Dialect.PlanEachRun) included.
 func FindUsersArgs(ctx context.Context, db *DB, f muster.UserFilter) ([]any, error) {

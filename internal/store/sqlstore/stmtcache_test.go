@@ -138,3 +138,24 @@ func TestPageCaches(t *testing.T) {
 		t.Errorf("read connections' cache_size = %d; want at least 8 MiB (-8192)", read)
 	}
 }
+
+// TestMigrationsSortOnDisk: on SQLite the migrations run on a connection
+// with SQLite's default temporary store, files, not the writer's, memory:
+// a migration that builds an index over a large table sorts it in
+// temporary files rather than in the process's memory (466 MiB of RSS for
+// migration 00026 at 1,000,000 users, 33 MiB on its own connection).
+func TestMigrationsSortOnDisk(t *testing.T) {
+	db := openSQLite(t)
+	defer db.Close()
+	migrate, write, err := sqlstore.PragmaOnMigrations(db, "temp_store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0 is the build's default (files here), 1 files, 2 memory.
+	if migrate == 2 {
+		t.Errorf("the migrations' connection has temp_store = %d; want files (0 or 1)", migrate)
+	}
+	if write != 2 {
+		t.Errorf("the writer's temp_store = %d; want memory (2), for its savepoints' journals", write)
+	}
+}
