@@ -421,51 +421,45 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 	return users, nil
 }
 
-// userOrder is the columns an order sorts by, in the order of the index
-// that holds them after org_id (migrations 00001 and 00016):
-// users_org_sort, users_org_email_order, users_org_role_sort,
-// users_org_status_sort, users_org_invited_order, users_org_signin_order.
+// userOrders are, for each order, the columns it sorts by and the index
+// that holds them in that order after org_id (migrations 00001 and 00016).
 // Users who never signed in have no time, sorted as 0 in both dialects
 // (which sort NULL differently).
+var userOrders = map[muster.UserSort]struct {
+	columns []string
+	index   string
+}{
+	muster.SortName:       {[]string{`u.sort_key`, `u.id`}, `users_org_sort`},
+	muster.SortEmail:      {[]string{`u.email_key`, `u.id`}, `users_org_email_order`},
+	muster.SortRole:       {[]string{`u.role`, `u.sort_key`, `u.id`}, `users_org_role_sort`},
+	muster.SortStatus:     {[]string{`u.status`, `u.sort_key`, `u.id`}, `users_org_status_sort`},
+	muster.SortInvited:    {[]string{`u.invited_at`, `u.id`}, `users_org_invited_order`},
+	muster.SortLastSignIn: {[]string{`coalesce(u.last_sign_in_at, 0)`, `u.id`}, `users_org_signin_order`},
+}
+
+// userOrder is the columns order o sorts by, by name for "" or an order
+// it does not know.
 func userOrder(o muster.UserSort) []string {
-	switch o {
-	case muster.SortEmail:
-		return []string{`u.email_key`, `u.id`}
-	case muster.SortRole:
-		return []string{`u.role`, `u.sort_key`, `u.id`}
-	case muster.SortStatus:
-		return []string{`u.status`, `u.sort_key`, `u.id`}
-	case muster.SortInvited:
-		return []string{`u.invited_at`, `u.id`}
-	case muster.SortLastSignIn:
-		return []string{`coalesce(u.last_sign_in_at, 0)`, `u.id`}
+	if order, ok := userOrders[o]; ok {
+		return order.columns
 	}
-	return []string{`u.sort_key`, `u.id`}
+	return userOrders[muster.SortName].columns
 }
 
 // walkIndex is the index a walk of the list reads (see findUsersQuery):
 // the order's, and in name order the users of a status, or else of a
 // role, if f has one.
 func walkIndex(f muster.UserFilter) string {
-	switch f.Sort {
-	case muster.SortEmail:
-		return `users_org_email_order`
-	case muster.SortRole:
-		return `users_org_role_sort`
-	case muster.SortStatus:
-		return `users_org_status_sort`
-	case muster.SortInvited:
-		return `users_org_invited_order`
-	case muster.SortLastSignIn:
-		return `users_org_signin_order`
-	}
+	order, ok := userOrders[f.Sort]
 	switch {
+	case ok && f.Sort != muster.SortName:
+		return order.index
 	case f.Status != "":
-		return `users_org_status_sort`
+		return userOrders[muster.SortStatus].index
 	case f.Role != "":
-		return `users_org_role_sort`
+		return userOrders[muster.SortRole].index
 	}
-	return `users_org_sort`
+	return userOrders[muster.SortName].index
 }
 
 // cursorValues are c's values of userOrder(o)'s columns.
