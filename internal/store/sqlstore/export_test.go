@@ -41,19 +41,21 @@ var InList = inList
 // PragmaOnPools returns PRAGMA name as a connection of the read pool and
 // one of the bulk pool see it.
 func PragmaOnPools(db *DB, name string) (read, bulk int64, err error) {
-	if err = db.read.QueryRow(`PRAGMA ` + name).Scan(&read); err == nil {
-		err = db.bulk.QueryRow(`PRAGMA ` + name).Scan(&bulk)
-	}
-	return read, bulk, err
+	return pragmaOn(db.read, db.bulk, name)
 }
 
 // PragmaOnMigrations returns PRAGMA name as the connection that runs the
 // migrations sees it, and as the writer's does.
 func PragmaOnMigrations(db *DB, name string) (migrate, write int64, err error) {
-	if err = db.migrate.QueryRow(`PRAGMA ` + name).Scan(&migrate); err == nil {
-		err = db.write.QueryRow(`PRAGMA ` + name).Scan(&write)
+	return pragmaOn(db.migrate, db.write, name)
+}
+
+// pragmaOn returns PRAGMA name as a connection of each of two pools sees it.
+func pragmaOn(a, b *sql.DB, name string) (onA, onB int64, err error) {
+	if err = a.QueryRow(`PRAGMA ` + name).Scan(&onA); err == nil {
+		err = b.QueryRow(`PRAGMA ` + name).Scan(&onB)
 	}
-	return migrate, write, err
+	return onA, onB, err
 }
 
 // FindUsersArgs returns the arguments FindUsers sends for f, the dialect's
