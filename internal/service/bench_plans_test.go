@@ -31,6 +31,7 @@ import (
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/sqliteplan"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
 
@@ -222,23 +223,14 @@ func benchTracedStore(t *testing.T, env *benchEnv) (traced *sqlstore.DB, raw *sq
 }
 
 func benchSQLitePlan(db *sql.DB, q *benchQuery) (string, error) {
-	rows, err := db.Query("EXPLAIN QUERY PLAN "+q.sql, q.args...)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
+	steps, err := sqliteplan.Explain(context.Background(), db, q.sql, q.args...)
 	depth := map[int]int{0: -1}
 	var b strings.Builder
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			return "", err
-		}
-		depth[id] = depth[parent] + 1
-		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("   ", depth[id]), detail)
+	for _, s := range steps {
+		depth[s.ID] = depth[s.Parent] + 1
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("   ", depth[s.ID]), s.Detail)
 	}
-	return b.String(), rows.Err()
+	return b.String(), err
 }
 
 // benchPostgresPlan runs EXPLAIN ANALYZE on one connection: with the

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/testsupport/sqliteplan"
 )
 
 // SetSelectiveLimit changes how few matches make FindUsers start from them,
@@ -145,19 +146,10 @@ func (c *recordingConn) QueryRowContext(ctx context.Context, query string, args 
 }
 
 func sqlitePlan(ctx context.Context, db *DB, query string, args []any) (string, error) {
-	rows, err := db.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
-	if err != nil {
-		return "", err
+	steps, err := sqliteplan.Explain(ctx, db.read, query, args...)
+	plan := make([]string, len(steps))
+	for i, s := range steps {
+		plan[i] = s.Detail
 	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			return "", err
-		}
-		plan = append(plan, detail)
-	}
-	return strings.Join(plan, "\n"), rows.Err()
+	return strings.Join(plan, "\n"), err
 }
