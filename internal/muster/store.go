@@ -145,6 +145,11 @@ type UserTx interface {
 	// org, ignoring case.
 	FindLiveUserByEmail(ctx context.Context, email string) (*User, error)
 	FindUsers(ctx context.Context, filter UserFilter) ([]*User, error)
+	// FindUserListing finds FindUsers's users as a listing shows them:
+	// without their PasswordHash, ExternalID, UpdatedAt and SCIMDeletedAt,
+	// which it reads faster. Such a user is for showing, never for writing
+	// back (UpdateUser writes every field).
+	FindUserListing(ctx context.Context, filter UserFilter) ([]*User, error)
 	// UserListVersion is the version of the org's user list: it grows with
 	// every committed transaction that writes the org's users (their teams
 	// too) or their second steps, and is 0 before the first.

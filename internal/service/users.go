@@ -863,6 +863,8 @@ type UserQuery struct {
 
 // UserPage is one page of users.
 type UserPage struct {
+	// Users are as a listing shows them (muster.Tx.FindUserListing): for
+	// showing, not for writing back.
 	Users []*muster.User
 	// NextCursor and PrevCursor open the pages after and before this one;
 	// empty when there is none.
@@ -991,7 +993,7 @@ func findUserPage(ctx context.Context, tx *txn, a *actor, q UserQuery) (*UserPag
 		filter.Desc = !filter.Desc
 	}
 	filter.Limit = limit + 1
-	users, err := tx.FindUsers(ctx, filter)
+	users, err := tx.FindUserListing(ctx, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -73,8 +73,8 @@ type Dialect struct {
 	// IndexedBy makes usersThrough name the index a statement reads an
 	// org's users through (SQLite's INDEXED BY). Without statistics SQLite
 	// supposes that an org holds a few users, so a walk of the whole org
-	// through users_org_sort, which holds every column of a user
-	// (migration 00026), looks cheaper to it than any index that would
+	// through users_org_sort, which holds every column a listing reads
+	// (migrations 00026, 00027), looks cheaper to it than any index that would
 	// need the table as well: a page of a status or role few users hold
 	// would read every user of the org. PostgreSQL plans from statistics.
 	IndexedBy bool

@@ -63,7 +63,7 @@ func pragmaOn(a, b *sql.DB, name string) (onA, onB int64, err error) {
 // marks (Dialect.PlanEachRun) included.
 func FindUsersArgs(ctx context.Context, db *DB, f muster.UserFilter) ([]any, error) {
 	tx := &Tx{conn: db.read, stmts: db.readStmts, dialect: &db.dialect}
-	_, args, err := tx.findUsersQuery(ctx, f)
+	_, args, err := tx.findUsersQuery(ctx, f, userColumns)
 	return args, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +18,9 @@ import (
 // TestFindUsersShapes pages through many filters with FindUsers, whose
 // query takes one of several shapes by how many users a search or team
 // selects, and compares every page with the same filter applied in Go; and
-// checks FindTeams' counts, which subtract the users who are not live.
+// checks FindTeams' counts, which subtract the users who are not live, and
+// that FindUserListing finds the same users, the fields a listing does not
+// read left out, in every shape.
 func TestFindUsersShapes(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		// With a limit of 12, the Small team (8 members) and searches that
@@ -65,6 +68,16 @@ func TestFindUsersShapes(t *testing.T) {
 				}
 				if i%7 == 0 {
 					u.Role = muster.RoleAdmin
+				}
+				// What a listing leaves out, for it to leave out.
+				if u.Status != muster.StatusPending {
+					u.PasswordHash = fmt.Sprintf("$argon2id$v=19$m=65536,t=1,p=4$salt%d$hash", i)
+				}
+				if i%5 == 0 {
+					u.ExternalID = fmt.Sprintf("idp-%d", i)
+					if u.Status == muster.StatusDeactivated {
+						u.SCIMDeletedAt = now.Add(time.Hour)
+					}
 				}
 				switch {
 				case i%30 == 0:
@@ -213,10 +226,13 @@ func TestFindUsersShapes(t *testing.T) {
 			var got []int64
 			var count int
 			for page := 0; ; page++ {
-				var found []*muster.User
+				var found, shown []*muster.User
 				err := db.View(ctx, func(tx muster.Tx) error {
 					var err error
 					if found, err = tx.FindUsers(ctx, f); err != nil {
+						return err
+					}
+					if shown, err = tx.FindUserListing(ctx, f); err != nil {
 						return err
 					}
 					count, err = tx.CountUsers(ctx, f, 1000)
@@ -227,6 +243,9 @@ func TestFindUsersShapes(t *testing.T) {
 				}
 				for _, u := range found {
 					got = append(got, u.ID)
+				}
+				if !slices.EqualFunc(shown, found, listedAs) {
+					t.Errorf("%+v: FindUserListing found\n%+v\nFindUsers\n%+v", f, derefs(shown), derefs(found))
 				}
 				if len(found) < f.Limit || page > len(users) {
 					break
@@ -244,4 +263,20 @@ func TestFindUsersShapes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// listedAs says whether listed is u as a listing shows it: every field but
+// those FindUserListing leaves out.
+func listedAs(listed, u *muster.User) bool {
+	want := *u
+	want.PasswordHash, want.ExternalID, want.UpdatedAt, want.SCIMDeletedAt = "", "", time.Time{}, time.Time{}
+	return reflect.DeepEqual(*listed, want)
+}
+
+func derefs(users []*muster.User) []muster.User {
+	out := make([]muster.User, len(users))
+	for i, u := range users {
+		out[i] = *u
+	}
+	return out
 }
