@@ -13,13 +13,9 @@ import (
 	"github.com/muster-app/muster/internal/muster"
 )
 
-// userColumns are the columns scanUser reads, of users u. The last two are
-// the user's teams (the teams column: see TeamList) and whether a second
-// factor is on, read with the user rather than in a query of their own for
-// a page.
-const userColumns = `u.id, u.org_id, u.email, u.first_name, u.last_name, u.role, u.status, u.password_hash,
-	u.invited_at, u.invited_by, u.activated_at, u.deactivated_at, u.last_sign_in_at, u.updated_at, u.version,
-	u.invitation_expires_at, u.external_id, u.scim_deleted_at, u.teams, u.two_step`
+// userColumns are the columns scanUser reads, of users u: a listing's
+// (listColumns), then the rest of the row.
+const userColumns = listColumns + `, u.org_id, u.password_hash, u.updated_at, u.external_id, u.scim_deleted_at`
 
 // TeamList is u's memberships as the users row keeps them (the teams
 // column, migration 00021): the team ids in increasing order, separated by
@@ -58,7 +54,9 @@ func scanUser(row interface{ Scan(...any) error }, u *muster.User, before ...any
 // last change and of a SCIM deletion. Each column a row reads costs SQLite's
 // driver two calls, each taking the connection's mutex: a page of 51 users
 // read a quarter fewer of them. SQLite's index of the name order holds just
-// these (migration 00027).
+// these (migration 00027). The last two are the user's teams (the teams
+// column: see TeamList) and whether a second factor is on, read with the
+// user rather than in a query of their own for a page.
 const listColumns = `u.id, u.email, u.first_name, u.last_name, u.role, u.status, u.invited_at, u.invited_by,
 	u.activated_at, u.deactivated_at, u.last_sign_in_at, u.version, u.invitation_expires_at, u.teams, u.two_step`
 
@@ -71,10 +69,8 @@ func listFields(u *muster.User) []any {
 
 // userFields are where the columns of userColumns are scanned into u.
 func userFields(u *muster.User) []any {
-	return []any{&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Status, &u.PasswordHash,
-		nullTime{&u.InvitedAt}, nullInt{&u.InvitedByID}, nullTime{&u.ActivatedAt}, nullTime{&u.DeactivatedAt},
-		nullTime{&u.LastSignInAt}, nullTime{&u.UpdatedAt}, &u.Version, nullTime{&u.InvitationExpiresAt}, &u.ExternalID,
-		nullTime{&u.SCIMDeletedAt}, teams{u}, &u.TwoStep}
+	return append(listFields(u), &u.OrgID, &u.PasswordHash, nullTime{&u.UpdatedAt}, &u.ExternalID,
+		nullTime{&u.SCIMDeletedAt})
 }
 
 // settleUser clears what a user's columns keep but no longer mean.
