@@ -417,13 +417,11 @@ func (tx *Tx) FindUsers(ctx context.Context, f muster.UserFilter) ([]*muster.Use
 // FindUserListing implements muster.Tx: FindUsers's users with the columns
 // of listColumns alone.
 func (tx *Tx) FindUserListing(ctx context.Context, f muster.UserFilter) ([]*muster.User, error) {
-	return tx.findUsers(ctx, f, listColumns, func(u *muster.User) []any {
-		u.OrgID = f.OrgID
-		return listFields(u)
-	})
+	return tx.findUsers(ctx, f, listColumns, listFields)
 }
 
 // findUsers reads the users f selects, as columns, scanned into fields.
+// Each is of f's org, which columns need not hold.
 func (tx *Tx) findUsers(ctx context.Context, f muster.UserFilter, columns string,
 	fields func(*muster.User) []any) ([]*muster.User, error) {
 	query, args, err := tx.findUsersQuery(ctx, f, columns)
@@ -437,7 +435,7 @@ func (tx *Tx) findUsers(ctx context.Context, f muster.UserFilter, columns string
 	defer rows.Close()
 	users := make([]*muster.User, 0, f.Limit)
 	for rows.Next() {
-		var u muster.User
+		u := muster.User{OrgID: f.OrgID}
 		if err := rows.Scan(fields(&u)...); err != nil {
 			return nil, err
 		}
