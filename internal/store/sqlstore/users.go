@@ -420,6 +420,11 @@ func (tx *Tx) FindUserListing(ctx context.Context, f muster.UserFilter) ([]*must
 	return tx.findUsers(ctx, f, listColumns, listFields)
 }
 
+// roomForRows is the most rows findUsers makes room for before it reads
+// them: more than a page of the API's or the console's, where a bulk
+// action asks for up to a thousand users and may find a few.
+const roomForRows = 256
+
 // findUsers reads the users f selects, as columns, scanned into fields.
 // Each is of f's org, which columns need not hold.
 func (tx *Tx) findUsers(ctx context.Context, f muster.UserFilter, columns string,
@@ -433,17 +438,28 @@ func (tx *Tx) findUsers(ctx context.Context, f muster.UserFilter, columns string
 		return nil, err
 	}
 	defer rows.Close()
-	users := make([]*muster.User, 0, f.Limit)
+	// Each row is scanned into row, through one list of its fields, and
+	// copied into a block that holds the page's users: a list of fields
+	// and an allocation a row were a tenth of a page's allocations. The
+	// block grows past a page, if it must, before any user's address is
+	// taken.
+	var row muster.User
+	dests := fields(&row)
+	block := make([]muster.User, 0, min(f.Limit, roomForRows))
 	for rows.Next() {
-		u := muster.User{OrgID: f.OrgID}
-		if err := rows.Scan(fields(&u)...); err != nil {
+		row = muster.User{OrgID: f.OrgID}
+		if err := rows.Scan(dests...); err != nil {
 			return nil, err
 		}
-		settleUser(&u)
-		users = append(users, &u)
+		settleUser(&row)
+		block = append(block, row)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	users := make([]*muster.User, len(block))
+	for i := range block {
+		users[i] = &block[i]
 	}
 	return users, nil
 }
