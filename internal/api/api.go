@@ -19,10 +19,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/muster-app/muster/internal/bufpool"
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -275,8 +275,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON writes v with an ETag of its bytes, or etag if given.
 func writeJSON(w http.ResponseWriter, status int, v any, etag string) error {
-	buf := responseBuffers.Get().(*bytes.Buffer)
-	defer putResponseBuffer(buf)
+	buf := bufpool.Get()
+	defer bufpool.Put(buf)
 	// Encode ends the body with a newline, which the ETag leaves out, as
 	// it always has.
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
@@ -293,24 +293,6 @@ func writeJSON(w http.ResponseWriter, status int, v any, etag string) error {
 	w.WriteHeader(status)
 	_, err := w.Write(b)
 	return err
-}
-
-// responseBuffers hold responses while writeJSON encodes them: a page of
-// users is ~10 KB, which json.Marshal allocated afresh for every response
-// (a sixth of the bytes a page's request allocated; see docs/benchmarks.md,
-// round 15).
-var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledResponse is the largest buffer kept for another response, so
-// that one large response does not hold its memory for good.
-const maxPooledResponse = 256 << 10
-
-func putResponseBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > maxPooledResponse {
-		return
-	}
-	buf.Reset()
-	responseBuffers.Put(buf)
 }
 
 func bodyETag(b []byte) string {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/muster-app/muster/internal/bufpool"
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -27,8 +27,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if status >= 400 {
 		data = failed(data)
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
+	buf := bufpool.Get()
+	defer bufpool.Put(buf)
+	if err := t.Execute(buf, data); err != nil {
 		s.log.Error("web: rendering failed", "page", name, "err", err)
 		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
 		return
