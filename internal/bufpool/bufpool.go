@@ -10,7 +10,7 @@ import (
 )
 
 // maxKept is the largest buffer kept for another response, so that one
-// large response (a long audit page) does not hold its memory for good.
+// large response does not hold its memory for good.
 const maxKept = 256 << 10
 
 var pool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
