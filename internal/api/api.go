@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -439,20 +440,26 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// queryText returns the query parameter name, refusing one that is not valid
-// text (muster.TextProblem) with a 400 naming it. It is the API's one
-// reader of query parameters.
-func queryText(r *http.Request, name string) (string, error) {
-	v := r.URL.Query().Get(name)
+// queryParams are a request's query parameters, parsed once: the API's one
+// reader of them. url.URL.Query parses the whole query again at each call,
+// seven times for a page of the user list.
+type queryParams url.Values
+
+func paramsOf(r *http.Request) queryParams { return queryParams(r.URL.Query()) }
+
+// text returns the parameter name, refusing one that is not valid text
+// (muster.TextProblem) with a 400 naming it.
+func (q queryParams) text(name string) (string, error) {
+	v := url.Values(q).Get(name)
 	if problem := muster.TextProblem(v); problem != "" {
 		return "", badRequest(fmt.Sprintf("The query parameter %s %s.", name, problem))
 	}
 	return v, nil
 }
 
-// queryInt parses an optional integer query parameter.
-func queryInt(r *http.Request, name string) (int64, error) {
-	v, err := queryText(r, name)
+// int parses an optional whole-number parameter.
+func (q queryParams) int(name string) (int64, error) {
+	v, err := q.text(name)
 	if v == "" || err != nil {
 		return 0, err
 	}
@@ -463,9 +470,9 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-// queryTime parses an optional RFC 3339 query parameter.
-func queryTime(r *http.Request, name string) (time.Time, error) {
-	v, err := queryText(r, name)
+// time parses an optional RFC 3339 parameter.
+func (q queryParams) time(name string) (time.Time, error) {
+	v, err := q.text(name)
 	if v == "" || err != nil {
 		return time.Time{}, err
 	}
@@ -474,6 +481,19 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 		return time.Time{}, badRequest(fmt.Sprintf("The query parameter %s must be a time like 2026-01-31T09:00:00Z.", name))
 	}
 	return t, nil
+}
+
+// bool parses an optional true/false parameter.
+func (q queryParams) bool(name string) (bool, error) {
+	v, err := q.text(name)
+	if v == "" || err != nil {
+		return false, err
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest(fmt.Sprintf("The query parameter %s must be true or false.", name))
+	}
+	return b, nil
 }
 
 // versionETag is the ETag of a resource at version, which every change of
@@ -491,9 +511,9 @@ func listETag(version int64, query string) string {
 // listQueryKey names a list page: the org's and the query's, in any order
 // of its parameters, for listETag. The org is in it because versions are
 // counted per org: two orgs' lists are often at the same version.
-func listQueryKey(r *http.Request) string {
+func listQueryKey(r *http.Request, q queryParams) string {
 	p, _ := muster.PrincipalFrom(r.Context())
-	sum := sha256.Sum256([]byte(strconv.FormatInt(p.OrgID, 10) + "?" + r.URL.Query().Encode()))
+	sum := sha256.Sum256([]byte(strconv.FormatInt(p.OrgID, 10) + "?" + url.Values(q).Encode()))
 	return hex.EncodeToString(sum[:6])
 }
 

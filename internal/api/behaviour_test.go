@@ -249,6 +249,30 @@ func TestBadBodies(t *testing.T) {
 	})
 }
 
+// TestBadQueryParameters: a query parameter of the wrong form is refused
+// with a 400 that names it and says the form it takes, on each reader of
+// them (whole numbers, times, true/false).
+func TestBadQueryParameters(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		for _, c := range []struct {
+			method, path, want string
+		}{
+			{"GET", "/api/v1/users?limit=-1", "The query parameter limit must be a whole number."},
+			{"GET", "/api/v1/users?q=ol&team_id=x", "The query parameter team_id must be a whole number."},
+			{"GET", "/api/v1/audit-events?since=yesterday", "The query parameter since must be a time like"},
+			{"GET", "/api/v1/imports/1?rows=maybe", "The query parameter rows must be true or false."},
+			{"POST", "/api/v1/imports?dry_run=maybe", "The query parameter dry_run must be true or false."},
+		} {
+			res := e.do(c.method, c.path, e.org.ownerToken, nil)
+			var p struct{ Detail string }
+			res.decode(t, &p)
+			if res.status != http.StatusBadRequest || !strings.HasPrefix(p.Detail, c.want) {
+				t.Errorf("%s %s: %d %s; want 400 saying %q", c.method, c.path, res.status, res.body, c.want)
+			}
+		}
+	})
+}
+
 // TestTenantIsolation walks every route of the OpenAPI document with a
 // valid token of org A and the ids of org B's resources, and requires 404
 // and no change in org B. A route added to the document is covered without

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/muster-app/muster/internal/importcsv"
@@ -179,15 +178,16 @@ const maxUpload = importcsv.MaxBytes + 1<<20
 // the plan of every row (201). Without dry_run=true the plan is also
 // committed at once, if it can be (202).
 func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) error {
-	dryRun, err := queryBool(r, "dry_run")
+	params := paramsOf(r)
+	dryRun, err := params.bool("dry_run")
 	if err != nil {
 		return err
 	}
-	createTeams, err := queryBool(r, "create_teams")
+	createTeams, err := params.bool("create_teams")
 	if err != nil {
 		return err
 	}
-	fileName, err := queryText(r, "file_name")
+	fileName, err := params.text("file_name")
 	if err != nil {
 		return err
 	}
@@ -256,25 +256,12 @@ func uploadError(err error) error {
 	return err
 }
 
-// queryBool parses an optional true/false query parameter.
-func queryBool(r *http.Request, name string) (bool, error) {
-	v, err := queryText(r, name)
-	if v == "" || err != nil {
-		return false, err
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, badRequest(fmt.Sprintf("The query parameter %s must be true or false.", name))
-	}
-	return b, nil
-}
-
 func (s *Server) handleImportGet(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	rows, err := queryBool(r, "rows")
+	rows, err := paramsOf(r).bool("rows")
 	if err != nil {
 		return err
 	}

@@ -159,31 +159,32 @@ type auditPage struct {
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	var query service.AuditQuery
 	var err error
-	if query.ActorID, err = queryInt(r, "actor_id"); err != nil {
+	params := paramsOf(r)
+	if query.ActorID, err = params.int("actor_id"); err != nil {
 		return err
 	}
-	if query.TargetID, err = queryInt(r, "target_id"); err != nil {
+	if query.TargetID, err = params.int("target_id"); err != nil {
 		return err
 	}
-	if query.TargetType, err = queryText(r, "target_type"); err != nil {
+	if query.TargetType, err = params.text("target_type"); err != nil {
 		return err
 	}
-	if query.Action, err = queryText(r, "action"); err != nil {
+	if query.Action, err = params.text("action"); err != nil {
 		return err
 	}
 	if query.TargetID != 0 && query.TargetType == "" {
 		query.TargetType = "user"
 	}
-	if query.Since, err = queryTime(r, "since"); err != nil {
+	if query.Since, err = params.time("since"); err != nil {
 		return err
 	}
-	if query.Until, err = queryTime(r, "until"); err != nil {
+	if query.Until, err = params.time("until"); err != nil {
 		return err
 	}
-	if query.BeforeID, err = queryInt(r, "cursor"); err != nil {
+	if query.BeforeID, err = params.int("cursor"); err != nil {
 		return badRequest("The cursor is not valid. Start again from the first page.")
 	}
-	limit, err := queryInt(r, "limit")
+	limit, err := params.int("limit")
 	if err != nil {
 		return err
 	}

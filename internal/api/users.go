@@ -33,25 +33,26 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 	var uq service.UserQuery
+	params := paramsOf(r)
 	for _, p := range []struct {
 		name string
 		v    *string
 	}{{"q", &uq.Search}, {"cursor", &uq.Cursor}, {"status", &uq.Status}, {"role", &uq.Role}} {
 		var err error
-		if *p.v, err = queryText(r, p.name); err != nil {
+		if *p.v, err = params.text(p.name); err != nil {
 			return err
 		}
 	}
-	team, err := queryInt(r, "team_id")
+	team, err := params.int("team_id")
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit")
+	limit, err := params.int("limit")
 	if err != nil {
 		return err
 	}
 	uq.TeamID, uq.Limit = team, int(limit)
-	query := listQueryKey(r)
+	query := listQueryKey(r, params)
 	uq.KnownVersion = ifNoneMatchListVersion(r, query)
 	page, err := s.svc.FindUsers(r.Context(), uq)
 	if err != nil {

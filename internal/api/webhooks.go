@@ -267,13 +267,14 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	var q service.WebhookDeliveryQuery
-	if q.State, err = queryText(r, "state"); err != nil {
+	params := paramsOf(r)
+	if q.State, err = params.text("state"); err != nil {
 		return err
 	}
-	if q.BeforeID, err = queryInt(r, "cursor"); err != nil {
+	if q.BeforeID, err = params.int("cursor"); err != nil {
 		return badRequest("The cursor is not valid. Start again from the first page.")
 	}
-	limit, err := queryInt(r, "limit")
+	limit, err := params.int("limit")
 	if err != nil {
 		return err
 	}
