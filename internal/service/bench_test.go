@@ -14,18 +14,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/postgres"
-	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -33,20 +27,6 @@ import (
 )
 
 const benchPageSize = 50
-
-// benchUsers is the number of users in the benchmark organization, Owner
-// included: 100,000 unless MUSTER_BENCH_USERS says otherwise.
-func benchUsers(tb testing.TB) int {
-	s := os.Getenv("MUSTER_BENCH_USERS")
-	if s == "" {
-		return 100_000
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1000 {
-		tb.Fatalf("MUSTER_BENCH_USERS=%q: want a number of at least 1000", s)
-	}
-	return n
-}
 
 // benchEnv is a store holding one organization of n users, the service over
 // it and a context in which the Owner acts.
@@ -71,38 +51,9 @@ func benchService(db *sqlstore.DB) *service.Service {
 func benchOpen(tb testing.TB, dialect string) *benchEnv {
 	tb.Helper()
 	ctx := context.Background()
-	n := benchUsers(tb)
+	n := benchseed.Users(tb)
 	env := &benchEnv{dialect: dialect, n: n}
-	switch dialect {
-	case "sqlite":
-		start := time.Now()
-		env.dsn = filepath.Join(tb.TempDir(), "muster.db")
-		if err := benchseed.SQLite(ctx, env.dsn, n); err != nil {
-			tb.Fatal(err)
-		}
-		tb.Logf("seeded or copied %d users into SQLite in %v", n, time.Since(start).Round(time.Millisecond))
-		db, err := sqlite.Open(ctx, env.dsn)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { db.Close() })
-		env.db = db
-	case "postgres":
-		env.dsn = storetest.PostgresSchema(tb)
-		db, err := postgres.Open(ctx, env.dsn)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { db.Close() })
-		env.db = db
-		start := time.Now()
-		if err := benchseed.Seed(ctx, env.db, n, benchseed.PostgresSink(env.dsn)); err != nil {
-			tb.Fatal(err)
-		}
-		tb.Logf("seeded %d users into PostgreSQL in %v", n, time.Since(start).Round(time.Millisecond))
-	default:
-		tb.Fatalf("unknown dialect %q", dialect)
-	}
+	env.db, env.dsn = benchseed.Open(tb, dialect, n)
 	env.svc = benchService(env.db)
 	owner, u, err := benchseed.Owner(ctx, env.db)
 	if err != nil {

@@ -13,33 +13,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/postgres"
-	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
-	"github.com/muster-app/muster/internal/testsupport/storetest"
 	"github.com/muster-app/muster/internal/web"
 )
 
 func BenchmarkUsersTab(b *testing.B) {
-	n := 100_000
-	if v := os.Getenv("MUSTER_BENCH_USERS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchseed.Users(b)
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
-			db := benchStore(b, dialect, n)
+			db, _ := benchseed.Open(b, dialect, n)
 			svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
 			h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler),
 				BaseURL: "https://muster.example.com"})
@@ -94,54 +82,15 @@ func BenchmarkUsersTab(b *testing.B) {
 }
 
 // middlePage is the Users tab's address of the page from the middle of
-// the list in order sort: its cursor found by paging, 200 at a time, through
-// the first half.
+// the list in order sort (benchseed.MiddleCursor).
 func middlePage(b *testing.B, db *sqlstore.DB, svc *service.Service, sort string, n int) string {
 	ctx, _, err := benchseed.Owner(context.Background(), db)
 	if err != nil {
 		b.Fatal(err)
 	}
-	q := service.UserQuery{Sort: sort, Limit: service.MaxPageSize}
-	for seen := 0; seen < n/2; seen += service.MaxPageSize {
-		page, err := svc.FindUsers(ctx, q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		q.Cursor = page.NextCursor
-	}
-	// The cursor of a page of 200 opens a page of 50 as well: it is where
-	// the next page starts, whatever its size.
-	return "/settings/roles-access?" + url.Values{"sort": {sort}, "after": {q.Cursor}}.Encode()
-}
-
-// benchStore opens a store of the dialect holding benchseed's org of n
-// users; it skips when PostgreSQL is unreachable, as the store tests do.
-func benchStore(b *testing.B, dialect string, n int) *sqlstore.DB {
-	ctx := context.Background()
-	var (
-		db  *sqlstore.DB
-		err error
-	)
-	switch dialect {
-	case "sqlite":
-		path := filepath.Join(b.TempDir(), "muster.db")
-		if err := benchseed.SQLite(ctx, path, n); err != nil {
-			b.Fatal(err)
-		}
-		db, err = sqlite.Open(ctx, path)
-	default:
-		url := storetest.PostgresSchema(b)
-		if err := benchseed.Postgres(ctx, url, n); err != nil {
-			b.Fatal(err)
-		}
-		db, err = postgres.Open(ctx, url)
-	}
+	cursor, err := benchseed.MiddleCursor(ctx, svc, sort, n)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { db.Close() })
-	return db
+	return "/settings/roles-access?" + url.Values{"sort": {sort}, "after": {cursor}}.Encode()
 }
