@@ -175,7 +175,7 @@ func (s *Server) authenticate(r *http.Request) (context.Context, error) {
 		return nil, err
 	}
 	return muster.NewContext(r.Context(), muster.Principal{UserID: t.UserID, OrgID: t.OrgID,
-		Origin: "api token " + strconv.FormatInt(t.ID, 10), User: t.Creator}), nil
+		Origin: "api token " + strconv.FormatInt(t.ID, 10), User: t.Creator, UserListVersion: t.UserListVersion}), nil
 }
 
 // idempotent runs fn with the request's Idempotency-Key in its context:

@@ -26,6 +26,11 @@ type Principal struct {
 	// reads act as them without reading them again; its changes read
 	// them again inside their transaction.
 	User *User
+	// UserListVersion, when not 0, is the org's user-list version as the
+	// request's authentication read it with User, before any other read of
+	// the request. The service's reads of the list take it as the version
+	// they read before the page (see service.FindUsers).
+	UserListVersion int64
 }
 
 // IsOperator reports whether p is an operator rather than a user or a SCIM

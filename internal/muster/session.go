@@ -66,6 +66,10 @@ type APIToken struct {
 	// FindAPITokenByHash: the token acts as them, with their status and
 	// role.
 	Creator *User
+	// UserListVersion is the org's user-list version (Tx.UserListVersion)
+	// as FindAPITokenByHash read it, with the token: the request's reads of
+	// the list need not read it again. 0 from other reads.
+	UserListVersion int64
 }
 
 // APITokenPrefix starts every API token, so that a leaked one is easy to

@@ -325,7 +325,8 @@ type IdempotencyTx interface {
 // APITokenTx reads and writes API tokens (API-1).
 type APITokenTx interface {
 	CreateAPIToken(ctx context.Context, t *APIToken) error
-	// FindAPITokenByHash finds a token with its creator.
+	// FindAPITokenByHash finds a token with its creator and its org's
+	// user-list version, in one statement.
 	FindAPITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	// FindAPITokens lists the org's live (unrevoked) tokens, newest first.
 	FindAPITokens(ctx context.Context, orgID int64) ([]*APIToken, error)

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -15,7 +16,8 @@ import (
 // is read again) — their second steps too, which pages show and filter —,
 // a change refused before it writes and another org's changes do not, and
 // a page asked for with the current version is answered NotModified
-// without users. A team's removal moves its members' versions too (their
+// without users. An API token's check reads the version with the token,
+// as it is then (the API's reads of the list take it). A team's removal moves its members' versions too (their
 // teams changed), which their own ETags stand for.
 func TestUserListVersion(t *testing.T) {
 	t.Parallel()
@@ -54,6 +56,10 @@ func TestUserListVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 		other := setup(t, db, 10)
+		token, err := f.svc.CreateAPIToken(ctx, "script", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, step := range []struct {
 			name    string
 			change  func() error
@@ -100,6 +106,13 @@ func TestUserListVersion(t *testing.T) {
 				t.Fatalf("%s: %v", step.name, err)
 			}
 			after := version()
+			checked, err := f.svc.AuthenticateAPIToken(context.Background(), token.Secret)
+			if err != nil {
+				t.Fatalf("%s: the API token's check: %v", step.name, err)
+			}
+			if checked.UserListVersion != after {
+				t.Errorf("%s: the API token's check read the list's version %d; want %d", step.name, checked.UserListVersion, after)
+			}
 			if moved := after != before; moved != step.changes {
 				t.Errorf("%s: the list's version went %d → %d; want a change: %v", step.name, before, after, step.changes)
 			}

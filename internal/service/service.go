@@ -389,7 +389,7 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 func (s *Service) read(ctx context.Context, fn func(*txn) error) error {
 	return s.store.Read(ctx, func(tx muster.Tx) error {
 		if p, ok := muster.PrincipalFrom(ctx); ok && p.User != nil {
-			tx = authenticatedTx{Tx: tx, user: p.User}
+			tx = authenticatedTx{Tx: tx, user: p.User, listVersion: p.UserListVersion}
 		}
 		return fn(&txn{Tx: tx, now: s.now()})
 	})
@@ -398,11 +398,21 @@ func (s *Service) read(ctx context.Context, fn func(*txn) error) error {
 // authenticatedTx is a read's store as seen by the request's user, whom
 // the request's authentication read a moment ago: PeekUser returns them as
 // read then rather than asking the database again (a round trip of every
-// request of the API and the console). A read outside a transaction never
-// saw one moment anyway; a change reads the actor again in its transaction.
+// request of the API and the console), and UserListVersion the org's
+// user-list version read with them, if it was (an API token's check). A
+// read outside a transaction never saw one moment anyway; a change reads
+// the actor again in its transaction.
 type authenticatedTx struct {
 	muster.Tx
-	user *muster.User
+	user        *muster.User
+	listVersion int64
+}
+
+func (tx authenticatedTx) UserListVersion(ctx context.Context, orgID int64) (int64, error) {
+	if tx.listVersion != 0 && tx.user.OrgID == orgID {
+		return tx.listVersion, nil
+	}
+	return tx.Tx.UserListVersion(ctx, orgID)
 }
 
 func (tx authenticatedTx) PeekUser(ctx context.Context, orgID, id int64) (*muster.User, error) {

@@ -906,9 +906,11 @@ func pageLimit(asked int) int {
 // answered NotModified from the version alone.
 func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error) {
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*UserPage, error) {
-		// Read before the page, outside a snapshot: a write committed in
-		// between makes the page newer than its version, never older, so
-		// a version never stands for a page that lacks one of its writes.
+		// Read before the page, outside a snapshot (with the request's API
+		// token, if its check read it: see authenticatedTx): a write
+		// committed in between makes the page newer than its version,
+		// never older, so a version never stands for a page that lacks one
+		// of its writes.
 		version, err := tx.UserListVersion(ctx, a.orgID)
 		if err != nil {
 			return nil, err

@@ -30,9 +30,10 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t *muster.APIToken) error {
 // FindAPITokenByHash implements muster.Tx.
 func (tx *Tx) FindAPITokenByHash(ctx context.Context, hash []byte) (*muster.APIToken, error) {
 	t := muster.APIToken{Creator: &muster.User{}}
-	row := tx.queryRow(ctx, `SELECT `+apiTokenColumns+`, `+userColumns+`
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1`, hash)
-	if err := scanUser(row, t.Creator, apiTokenDests(&t)...); err != nil {
+	row := tx.queryRow(ctx, `SELECT `+apiTokenColumns+`, coalesce(v.version, 0), `+userColumns+`
+		FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN user_list_versions v ON v.org_id = t.org_id
+		WHERE t.token_hash = $1`, hash)
+	if err := scanUser(row, t.Creator, append(apiTokenDests(&t), &t.UserListVersion)...); err != nil {
 		return nil, notFound(err, "API token")
 	}
 	return &t, nil
