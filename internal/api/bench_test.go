@@ -21,9 +21,7 @@ import (
 
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/muster"
-	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
-	"github.com/muster-app/muster/internal/web"
 )
 
 func BenchmarkDeepRead(b *testing.B) {
@@ -31,7 +29,7 @@ func BenchmarkDeepRead(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
 			db, _ := benchseed.Open(b, dialect, n)
-			svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
+			svc := benchseed.Service(db)
 			owner, _, err := benchseed.Owner(context.Background(), db)
 			if err != nil {
 				b.Fatal(err)

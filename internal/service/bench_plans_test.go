@@ -31,6 +31,7 @@ import (
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/benchseed"
 	"github.com/muster-app/muster/internal/testsupport/sqliteplan"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
 )
@@ -58,7 +59,7 @@ func TestBenchQueryPlans(t *testing.T) {
 func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 	env := benchOpen(t, dialect)
 	traced, raw := benchTracedStore(t, env)
-	svc := benchService(traced)
+	svc := benchseed.Service(traced)
 	var version string
 	if err := raw.QueryRow(map[string]string{"sqlite": `SELECT 'SQLite ' || sqlite_version()`,
 		"postgres": `SELECT version()`}[dialect]).Scan(&version); err != nil {

@@ -23,7 +23,6 @@ import (
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
-	"github.com/muster-app/muster/internal/web"
 )
 
 const benchPageSize = 50
@@ -42,10 +41,6 @@ type benchEnv struct {
 	dsn string
 }
 
-func benchService(db *sqlstore.DB) *service.Service {
-	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
-}
-
 // benchOpen opens a seeded store of the dialect for one benchmark (or
 // test); it skips when PostgreSQL is unreachable, as the store tests do.
 func benchOpen(tb testing.TB, dialect string) *benchEnv {
@@ -54,7 +49,7 @@ func benchOpen(tb testing.TB, dialect string) *benchEnv {
 	n := benchseed.Users(tb)
 	env := &benchEnv{dialect: dialect, n: n}
 	env.db, env.dsn = benchseed.Open(tb, dialect, n)
-	env.svc = benchService(env.db)
+	env.svc = benchseed.Service(env.db)
 	owner, u, err := benchseed.Owner(ctx, env.db)
 	if err != nil {
 		tb.Fatal(err)

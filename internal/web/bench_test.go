@@ -28,7 +28,7 @@ func BenchmarkUsersTab(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
 			db, _ := benchseed.Open(b, dialect, n)
-			svc := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
+			svc := benchseed.Service(db)
 			h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler),
 				BaseURL: "https://muster.example.com"})
 			if err != nil {

@@ -53,7 +53,8 @@ const (
 	Domain = "acme-bench.example"
 )
 
-func newService(db *sqlstore.DB) *service.Service {
+// Service is the service over db as the benchmarks and the seeding run it.
+func Service(db *sqlstore.DB) *service.Service {
 	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com")})
 }
 
@@ -195,7 +196,7 @@ type Sink func(ctx context.Context, d *Data) error
 // Seed creates the organization, its Active Owner and 19 more teams
 // through the service, then has sink write n-1 more users.
 func Seed(ctx context.Context, db *sqlstore.DB, n int, sink Sink) error {
-	svc := newService(db)
+	svc := Service(db)
 	op := muster.NewContext(ctx, muster.Principal{Origin: "bench"})
 	setup, err := svc.CreateOrg(op, service.NewOrg{Name: "Acme Bench", LicenseTotal: service.MaxLicenseTotal,
 		OwnerEmail: OwnerEmail, OwnerFirstName: "Olive", OwnerLastName: "Owner"})
