@@ -31,6 +31,11 @@ type Principal struct {
 	// the request. The service's reads of the list take it as the version
 	// they read before the page (see service.FindUsers).
 	UserListVersion int64
+	// SCIMToken, when not nil, is the SCIM token SCIMTokenID as the
+	// request's authentication read it a moment ago (live then). The
+	// service's reads act as it without reading it again; its changes read
+	// it again inside their transaction.
+	SCIMToken *SCIMToken
 }
 
 // IsOperator reports whether p is an operator rather than a user or a SCIM

@@ -1,6 +1,7 @@
 package scim_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -281,11 +282,23 @@ func TestTokensAreNotInterchangeable(t *testing.T) {
 	if err != nil || len(prov.Tokens) != 1 || prov.Tokens[0].LastUsedAt.IsZero() {
 		t.Fatalf("the token's last use is not recorded: %+v, %v", prov, err)
 	}
+	// A request past authentication when the token is revoked, as the SCIM
+	// server makes its context: the token as its check read it.
+	checked, err := o.svc.AuthenticateSCIMToken(context.Background(), o.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight := muster.NewContext(context.Background(), muster.Principal{OrgID: o.org.ID, SCIMTokenID: o.tokenID,
+		Origin: muster.SCIMOrigin(o.tokenID), SCIMToken: checked})
 	if err := o.svc.RevokeSCIMToken(o.ownerCtx, o.tokenID); err != nil {
 		t.Fatal(err)
 	}
 	o.idp.get("/Users").wantError(http.StatusUnauthorized, "", "revoked")
+	// Its changes read the token again in their transaction.
+	if err := o.svc.DeleteProvisionedUser(inFlight, o.owner.ID, 0); muster.ErrorCode(err) != muster.EUNAUTHORIZED {
+		t.Fatalf("a change of a revoked token's request already past authentication: %v; want unauthorized", err)
+	}
 	if _, err := o.svc.FindProvisionedUsers(o.scimCtx(), service.ProvisionQuery{Limit: 1}); muster.ErrorCode(err) != muster.EUNAUTHORIZED {
-		t.Fatalf("a revoked token's request already past authentication: %v; want unauthorized", err)
+		t.Fatalf("a read of a revoked token without the token's check: %v; want unauthorized", err)
 	}
 }

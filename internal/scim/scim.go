@@ -164,7 +164,7 @@ func (s *Server) authenticate(r *http.Request) (context.Context, error) {
 		return nil, err
 	}
 	return muster.NewContext(r.Context(), muster.Principal{OrgID: t.OrgID, SCIMTokenID: t.ID,
-		Origin: muster.SCIMOrigin(t.ID)}), nil
+		Origin: muster.SCIMOrigin(t.ID), SCIMToken: t}), nil
 }
 
 // checkContentType refuses a body that is not declared JSON: SCIM's own

@@ -196,8 +196,10 @@ func loadActor(ctx context.Context, tx muster.Tx) (*actor, error) {
 		return nil, muster.Errorf(muster.EUNAUTHORIZED, "Please sign in.")
 	}
 	if p.IsSCIM() {
-		// Read in the transaction, so that a token revoked a moment ago
-		// changes nothing, and for the name the audit log gives it.
+		// A change reads it in its transaction, so that a token revoked a
+		// moment ago changes nothing, and for the name the audit log gives
+		// it; a read takes it as the authentication read it
+		// (authenticatedTx).
 		t, err := tx.FindSCIMToken(ctx, p.OrgID, p.SCIMTokenID)
 		if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && !t.RevokedAt.IsZero()) {
 			return nil, errSCIMTokenInvalid
@@ -388,35 +390,45 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 // why a link is dead) uses view.
 func (s *Service) read(ctx context.Context, fn func(*txn) error) error {
 	return s.store.Read(ctx, func(tx muster.Tx) error {
-		if p, ok := muster.PrincipalFrom(ctx); ok && p.User != nil {
-			tx = authenticatedTx{Tx: tx, user: p.User, listVersion: p.UserListVersion}
+		if p, ok := muster.PrincipalFrom(ctx); ok && (p.User != nil || p.SCIMToken != nil) {
+			tx = authenticatedTx{Tx: tx, user: p.User, listVersion: p.UserListVersion, scimToken: p.SCIMToken}
 		}
 		return fn(&txn{Tx: tx, now: s.now()})
 	})
 }
 
-// authenticatedTx is a read's store as seen by the request's user, whom
-// the request's authentication read a moment ago: PeekUser returns them as
-// read then rather than asking the database again (a round trip of every
-// request of the API and the console), and UserListVersion the org's
-// user-list version read with them, if it was (an API token's check). A
-// read outside a transaction never saw one moment anyway; a change reads
-// the actor again in its transaction.
+// authenticatedTx is a read's store as seen by the request's actor, whom
+// the request's authentication read a moment ago: PeekUser returns the
+// user as read then rather than asking the database again (a round trip of
+// every request of the API and the console), UserListVersion the org's
+// user-list version read with them, if it was (an API token's check), and
+// FindSCIMToken an identity provider's SCIM token. A read outside a
+// transaction never saw one moment anyway; a change reads the actor again
+// in its transaction.
 type authenticatedTx struct {
 	muster.Tx
-	user        *muster.User
+	user        *muster.User // nil for a SCIM token
 	listVersion int64
+	scimToken   *muster.SCIMToken // nil for a user
 }
 
 func (tx authenticatedTx) UserListVersion(ctx context.Context, orgID int64) (int64, error) {
-	if tx.listVersion != 0 && tx.user.OrgID == orgID {
+	if tx.user != nil && tx.listVersion != 0 && tx.user.OrgID == orgID {
 		return tx.listVersion, nil
 	}
 	return tx.Tx.UserListVersion(ctx, orgID)
 }
 
+func (tx authenticatedTx) FindSCIMToken(ctx context.Context, orgID, id int64) (*muster.SCIMToken, error) {
+	if tx.scimToken != nil && tx.scimToken.OrgID == orgID && tx.scimToken.ID == id {
+		t := *tx.scimToken
+		return &t, nil
+	}
+	return tx.Tx.FindSCIMToken(ctx, orgID, id)
+}
+
 func (tx authenticatedTx) PeekUser(ctx context.Context, orgID, id int64) (*muster.User, error) {
-	if tx.user.OrgID == orgID && tx.user.ID == id {
+	if tx.user != nil && tx.user.OrgID == orgID && tx.user.ID == id {
 		u := *tx.user
 		return &u, nil
 	}
