@@ -100,6 +100,10 @@ type TeamTx interface {
 	// FindTeams lists the org's teams, the Default Team first and then by
 	// name, with their member counts.
 	FindTeams(ctx context.Context, orgID int64) ([]*Team, error)
+	// FindTeamsByID lists the org's teams among ids (another org's are not
+	// among them) as FindTeams does: what a few users' teams need, read
+	// without reading every team of the org.
+	FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*Team, error)
 	// RenameTeam renames the team and increments its version.
 	RenameTeam(ctx context.Context, team *Team, name string) error
 	// DeleteTeam removes the team and its secondary memberships, after moving

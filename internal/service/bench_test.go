@@ -230,3 +230,37 @@ func BenchmarkTeams(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProvisionedUser reads one user as an identity provider does
+// (SCIM's GET /Users/{id}), with their groups, in an org that has 2,000
+// more teams than the seed's: an org whose identity provider pushes its
+// groups.
+func BenchmarkProvisionedUser(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d, func(b *testing.B) {
+			env := benchOpen(b, d)
+			for i := range 2000 {
+				if _, err := env.svc.CreateTeam(env.owner, fmt.Sprintf("Pushed group %04d", i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tok, err := env.svc.CreateSCIMToken(env.owner, "Okta")
+			if err != nil {
+				b.Fatal(err)
+			}
+			idp := muster.NewContext(context.Background(), muster.Principal{OrgID: env.orgID, SCIMTokenID: tok.Token.ID,
+				Origin: muster.SCIMOrigin(tok.Token.ID)})
+			page, err := env.svc.FindUsers(env.owner, service.UserQuery{Limit: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				p, err := env.svc.FindProvisionedUser(idp, page.Users[0].ID)
+				if err != nil || len(p.Teams) == 0 {
+					b.Fatalf("FindProvisionedUser: %v, %d teams; want the user with their teams", err, len(p.Teams))
+				}
+			}
+			benchReportRate(b)
+		})
+	}
+}

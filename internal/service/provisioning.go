@@ -123,7 +123,7 @@ func (s *Service) FindProvisionedUsers(ctx context.Context, q ProvisionQuery) (*
 		if len(users) == 0 {
 			return &out, nil
 		}
-		teams, err := tx.FindTeams(ctx, a.orgID)
+		teams, err := usersTeams(ctx, tx, a.orgID, users...)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +134,19 @@ func (s *Service) FindProvisionedUsers(ctx context.Context, q ProvisionQuery) (*
 	})
 }
 
-// provisioned is u with its teams, found among the org's teams.
+// usersTeams reads the teams of users, primary and secondary: the org's
+// teams among theirs, not every team of the org, which an org whose
+// identity provider pushes its groups may have by the thousand.
+func usersTeams(ctx context.Context, tx muster.Tx, orgID int64, users ...*muster.User) ([]*muster.Team, error) {
+	var ids []int64
+	for _, u := range users {
+		ids = append(append(ids, u.PrimaryTeamID), u.SecondaryTeamIDs...)
+	}
+	slices.Sort(ids)
+	return tx.FindTeamsByID(ctx, orgID, slices.Compact(ids))
+}
+
+// provisioned is u with its teams, found among teams.
 func provisioned(u *muster.User, teams []*muster.Team) ProvisionedUser {
 	p := ProvisionedUser{User: u}
 	for _, t := range teams {
@@ -176,9 +188,9 @@ func loadProvisionedAt(ctx context.Context, tx muster.Tx, userID, ifVersion int6
 	return a, u, checkVersion("user", ifVersion, u.Version)
 }
 
-// withTeams reads the org's teams and returns u with its own.
+// withTeams reads u's teams and returns u with them.
 func withTeams(ctx context.Context, tx muster.Tx, u *muster.User) (*ProvisionedUser, error) {
-	teams, err := tx.FindTeams(ctx, u.OrgID)
+	teams, err := usersTeams(ctx, tx, u.OrgID, u)
 	if err != nil {
 		return nil, err
 	}

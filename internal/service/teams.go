@@ -42,7 +42,7 @@ func (s *Service) MyTeams(ctx context.Context) (primary *muster.Team, secondarie
 
 // userTeams reads u's primary team and secondary teams.
 func userTeams(ctx context.Context, tx muster.Tx, u *muster.User) (primary *muster.Team, secondaries []*muster.Team, err error) {
-	teams, err := tx.FindTeams(ctx, u.OrgID)
+	teams, err := usersTeams(ctx, tx, u.OrgID, u)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -109,10 +109,25 @@ func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*m
 
 // FindTeams implements muster.Tx.
 func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
+	return tx.findTeams(ctx, `t.org_id = $1`, orgID)
+}
+
+// FindTeamsByID implements muster.Tx.
+func (tx *Tx) FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*muster.Team, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, args := inList(anySlice(ids))
+	args = append(args, orgID)
+	return tx.findTeams(ctx, `t.id IN (`+list+`) AND t.org_id = $`+itoa(len(args)), args...)
+}
+
+// findTeams lists the teams where selects, in FindTeams' order.
+func (tx *Tx) findTeams(ctx context.Context, where string, args ...any) ([]*muster.Team, error) {
 	if err := tx.flushPending(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder, orgID)
+	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+` ORDER BY `+teamOrder, args...)
 	if err != nil {
 		return nil, err
 	}

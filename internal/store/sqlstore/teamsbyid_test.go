@@ -1,0 +1,56 @@
+package sqlstore_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport/storetest"
+)
+
+// TestFindTeamsByID: the org's teams among the ids, as FindTeams lists them
+// (the Default Team first, then by name, with their counts); another org's
+// team and an id of no team are not among them, and no ids find none.
+func TestFindTeamsByID(t *testing.T) {
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC)
+		org, def, teams := orgWithTeams(t, db, "Acme", 10, now, "Zeta", "Alpha", "Mid")
+		_, _, others := orgWithTeams(t, db, "Other", 10, now, "Alpha")
+		err := db.View(ctx, func(tx muster.Tx) error {
+			all, err := tx.FindTeams(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			got, err := tx.FindTeamsByID(ctx, org.ID, []int64{teams[0].ID, others[0].ID, def.ID, teams[1].ID, 1 << 40})
+			if err != nil {
+				return err
+			}
+			// all is Default, Alpha, Mid, Zeta; the ids ask for Zeta,
+			// Default and Alpha.
+			want := []*muster.Team{all[0], all[1], all[3]}
+			if !slices.EqualFunc(got, want, func(a, b *muster.Team) bool { return *a == *b }) {
+				t.Errorf("FindTeamsByID: %v; want %v", names(got), names(want))
+			}
+			none, err := tx.FindTeamsByID(ctx, org.ID, nil)
+			if len(none) != 0 {
+				t.Errorf("FindTeamsByID of no ids: %v; want none", names(none))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func names(teams []*muster.Team) []string {
+	var out []string
+	for _, t := range teams {
+		out = append(out, t.Name)
+	}
+	return out
+}
