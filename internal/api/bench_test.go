@@ -21,57 +21,54 @@ import (
 
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
 )
 
 func BenchmarkDeepRead(b *testing.B) {
-	n := benchseed.Users(b)
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		b.Run(dialect, func(b *testing.B) {
-			db, _ := benchseed.Open(b, dialect, n)
-			svc := benchseed.Service(db)
-			owner, _, err := benchseed.Owner(context.Background(), db)
-			if err != nil {
-				b.Fatal(err)
-			}
-			token, err := svc.CreateAPIToken(owner, "bench", time.Time{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			cursor, err := benchseed.MiddleCursor(owner, svc, string(muster.SortName), n)
-			if err != nil {
-				b.Fatal(err)
-			}
-			h := api.New(svc, slog.New(slog.DiscardHandler))
-			get := func(target string) *httptest.ResponseRecorder {
-				req := httptest.NewRequest("GET", target, nil)
-				req.Header.Set("Authorization", "Bearer "+token.Secret)
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				return rec
-			}
-			var page struct {
-				Data []struct{ ID int64 }
-			}
-			first := get("/api/v1/users?limit=50")
-			if err := json.Unmarshal(first.Body.Bytes(), &page); first.Code != http.StatusOK || err != nil || len(page.Data) == 0 {
-				b.Fatalf("the first page: %d %v %.500s", first.Code, err, first.Body.String())
-			}
-			for _, c := range []struct{ name, target string }{
-				{"cursor_middle", "/api/v1/users?limit=50&cursor=" + url.QueryEscape(cursor)},
-				{"search_3_letters", "/api/v1/users?limit=50&q=mar"},
-				{"get", "/api/v1/users/" + strconv.FormatInt(page.Data[len(page.Data)-1].ID, 10)},
-			} {
-				b.Run(c.name, func(b *testing.B) {
-					if rec := get(c.target); rec.Code != http.StatusOK || rec.Body.Len() < 100 {
-						b.Fatalf("GET %s: %d %.500s; want 200 with a user or a page", c.target, rec.Code, rec.Body.String())
-					}
-					b.ReportAllocs()
-					for b.Loop() {
-						get(c.target)
-					}
-				})
-			}
-		})
-	}
+	benchseed.EachStore(b, func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int) {
+		owner, _, err := benchseed.Owner(context.Background(), db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		token, err := svc.CreateAPIToken(owner, "bench", time.Time{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cursor, err := benchseed.MiddleCursor(owner, svc, string(muster.SortName), n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := api.New(svc, slog.New(slog.DiscardHandler))
+		get := func(target string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest("GET", target, nil)
+			req.Header.Set("Authorization", "Bearer "+token.Secret)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec
+		}
+		var page struct {
+			Data []struct{ ID int64 }
+		}
+		first := get("/api/v1/users?limit=50")
+		if err := json.Unmarshal(first.Body.Bytes(), &page); first.Code != http.StatusOK || err != nil || len(page.Data) == 0 {
+			b.Fatalf("the first page: %d %v %.500s", first.Code, err, first.Body.String())
+		}
+		for _, c := range []struct{ name, target string }{
+			{"cursor_middle", "/api/v1/users?limit=50&cursor=" + url.QueryEscape(cursor)},
+			{"search_3_letters", "/api/v1/users?limit=50&q=mar"},
+			{"get", "/api/v1/users/" + strconv.FormatInt(page.Data[len(page.Data)-1].ID, 10)},
+		} {
+			b.Run(c.name, func(b *testing.B) {
+				if rec := get(c.target); rec.Code != http.StatusOK || rec.Body.Len() < 100 {
+					b.Fatalf("GET %s: %d %.500s; want 200 with a user or a page", c.target, rec.Code, rec.Body.String())
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					get(c.target)
+				}
+			})
+		}
+	})
 }

@@ -134,18 +134,6 @@ func (s *Service) FindProvisionedUsers(ctx context.Context, q ProvisionQuery) (*
 	})
 }
 
-// usersTeams reads the teams of users, primary and secondary: the org's
-// teams among theirs, not every team of the org, which an org whose
-// identity provider pushes its groups may have by the thousand.
-func usersTeams(ctx context.Context, tx muster.Tx, orgID int64, users ...*muster.User) ([]*muster.Team, error) {
-	var ids []int64
-	for _, u := range users {
-		ids = append(append(ids, u.PrimaryTeamID), u.SecondaryTeamIDs...)
-	}
-	slices.Sort(ids)
-	return tx.FindTeamsByID(ctx, orgID, slices.Compact(ids))
-}
-
 // provisioned is u with its teams, found among teams.
 func provisioned(u *muster.User, teams []*muster.Team) ProvisionedUser {
 	p := ProvisionedUser{User: u}

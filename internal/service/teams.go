@@ -60,6 +60,18 @@ func userTeams(ctx context.Context, tx muster.Tx, u *muster.User) (primary *must
 	return primary, secondaries, nil
 }
 
+// usersTeams reads the teams of users, primary and secondary: the org's
+// teams among theirs, not every team of the org, which an org whose
+// identity provider pushes its groups may have by the thousand.
+func usersTeams(ctx context.Context, tx muster.Tx, orgID int64, users ...*muster.User) ([]*muster.Team, error) {
+	var ids []int64
+	for _, u := range users {
+		ids = append(append(ids, u.PrimaryTeamID), u.SecondaryTeamIDs...)
+	}
+	slices.Sort(ids)
+	return tx.FindTeamsByID(ctx, orgID, slices.Compact(ids))
+}
+
 // checkTeamName cleans and validates a team name and refuses one that
 // another team of the org has, ignoring case (TEAM-2).
 func checkTeamName(ctx context.Context, tx muster.Tx, orgID, teamID int64, name string) (string, error) {

@@ -24,61 +24,56 @@ import (
 )
 
 func BenchmarkUsersTab(b *testing.B) {
-	n := benchseed.Users(b)
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		b.Run(dialect, func(b *testing.B) {
-			db, _ := benchseed.Open(b, dialect, n)
-			svc := benchseed.Service(db)
-			h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler),
-				BaseURL: "https://muster.example.com"})
-			if err != nil {
-				b.Fatal(err)
+	benchseed.EachStore(b, func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int) {
+		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler),
+			BaseURL: "https://muster.example.com"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		in, err := svc.SignIn(context.Background(), benchseed.OwnerEmail, benchseed.OwnerPassword, service.Client{IP: "192.0.2.1", Origin: "web " + "192.0.2.1"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cookie := &http.Cookie{Name: "muster_session", Value: in.Token}
+		cases := []struct{ name, target, want string }{
+			{"page", "/settings/roles-access", "Actions for "},
+			{"search_3_letters", "/settings/roles-access?q=mar", "Actions for "},
+			{"search_no_match", "/settings/roles-access?q=qzx", "No users match"},
+			{"status_filter", "/settings/roles-access?status=active", "Actions for "},
+		}
+		// Every order, both ways, on its first page and on a page from
+		// the middle, reached by its cursor; and a search in another
+		// order than by name.
+		for _, o := range muster.UserSorts {
+			for _, dir := range []string{"asc", "desc"} {
+				target := "/settings/roles-access?sort=" + string(o) + "&dir=" + dir
+				cases = append(cases, struct{ name, target, want string }{"sort_" + string(o) + "_" + dir, target, "Actions for "})
 			}
-			in, err := svc.SignIn(context.Background(), benchseed.OwnerEmail, benchseed.OwnerPassword, service.Client{IP: "192.0.2.1", Origin: "web " + "192.0.2.1"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			cookie := &http.Cookie{Name: "muster_session", Value: in.Token}
-			cases := []struct{ name, target, want string }{
-				{"page", "/settings/roles-access", "Actions for "},
-				{"search_3_letters", "/settings/roles-access?q=mar", "Actions for "},
-				{"search_no_match", "/settings/roles-access?q=qzx", "No users match"},
-				{"status_filter", "/settings/roles-access?status=active", "Actions for "},
-			}
-			// Every order, both ways, on its first page and on a page from
-			// the middle, reached by its cursor; and a search in another
-			// order than by name.
-			for _, o := range muster.UserSorts {
-				for _, dir := range []string{"asc", "desc"} {
-					target := "/settings/roles-access?sort=" + string(o) + "&dir=" + dir
-					cases = append(cases, struct{ name, target, want string }{"sort_" + string(o) + "_" + dir, target, "Actions for "})
+			cases = append(cases, struct{ name, target, want string }{"sort_" + string(o) + "_middle",
+				middlePage(b, db, svc, string(o), n), "Actions for "})
+		}
+		cases = append(cases, struct{ name, target, want string }{"search_by_last_sign_in",
+			"/settings/roles-access?q=mar&sort=last_sign_in&dir=desc", "Actions for "},
+			struct{ name, target, want string }{"search_rare_by_email", "/settings/roles-access?q=zim&sort=email", "Actions for "})
+		for _, c := range cases {
+			b.Run(c.name, func(b *testing.B) {
+				render := func() *httptest.ResponseRecorder {
+					req := httptest.NewRequest("GET", c.target, nil)
+					req.AddCookie(cookie)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					return rec
 				}
-				cases = append(cases, struct{ name, target, want string }{"sort_" + string(o) + "_middle",
-					middlePage(b, db, svc, string(o), n), "Actions for "})
-			}
-			cases = append(cases, struct{ name, target, want string }{"search_by_last_sign_in",
-				"/settings/roles-access?q=mar&sort=last_sign_in&dir=desc", "Actions for "},
-				struct{ name, target, want string }{"search_rare_by_email", "/settings/roles-access?q=zim&sort=email", "Actions for "})
-			for _, c := range cases {
-				b.Run(c.name, func(b *testing.B) {
-					render := func() *httptest.ResponseRecorder {
-						req := httptest.NewRequest("GET", c.target, nil)
-						req.AddCookie(cookie)
-						rec := httptest.NewRecorder()
-						h.ServeHTTP(rec, req)
-						return rec
-					}
-					if rec := render(); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), c.want) {
-						b.Fatalf("GET %s: %d, want 200 showing %q:\n%.2000s", c.target, rec.Code, c.want, rec.Body.String())
-					}
-					b.ReportAllocs()
-					for b.Loop() {
-						render()
-					}
-				})
-			}
-		})
-	}
+				if rec := render(); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), c.want) {
+					b.Fatalf("GET %s: %d, want 200 showing %q:\n%.2000s", c.target, rec.Code, c.want, rec.Body.String())
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					render()
+				}
+			})
+		}
+	})
 }
 
 // middlePage is the Users tab's address of the page from the middle of

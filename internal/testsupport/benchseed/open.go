@@ -86,3 +86,16 @@ func MiddleCursor(ctx context.Context, svc *service.Service, sort string, n int)
 	}
 	return q.Cursor, nil
 }
+
+// EachStore runs bench on each store (storetest.Dialects), each holding the
+// seeded organization of Users(b) users, with the service over it and the
+// number of users.
+func EachStore(b *testing.B, bench func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int)) {
+	n := Users(b)
+	for _, dialect := range storetest.Dialects {
+		b.Run(dialect, func(b *testing.B) {
+			db, _ := Open(b, dialect, n)
+			bench(b, db, Service(db), n)
+		})
+	}
+}
