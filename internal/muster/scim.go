@@ -71,11 +71,12 @@ const (
 	AttrMember     = "member"
 )
 
-// UserSelection selects a page of an org's users by a condition, in id
-// order, for an identity provider: users deleted through SCIM are never
-// selected; every other status is, withdrawn invitations included (they are
-// the IdP's inactive users).
-type UserSelection struct {
+// Selection selects a page of an org's users or teams by a condition, for
+// an identity provider. Users are selected in id order, and users deleted
+// through SCIM never are; every other status is, withdrawn invitations
+// included (they are the IdP's inactive users). Teams are selected in the
+// order of the team list.
+type Selection struct {
 	OrgID int64
 	// Where is the condition; nil selects every user.
 	Where  *Condition

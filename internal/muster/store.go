@@ -113,10 +113,17 @@ type TeamTx interface {
 	// SetTeamExternalID sets the team's external ID and increments its
 	// version.
 	SetTeamExternalID(ctx context.Context, team *Team, externalID string) error
-	// FindTeamMembers lists the Pending and Active users, not deleted
-	// through SCIM, who have the team as primary or secondary team, in id
+	// FindTeamMembers lists, by team, the Pending and Active users, not
+	// deleted through SCIM, who have one of the org's teams among teamIDs
+	// as primary or secondary team, in id order: a page of teams' members
+	// in one read.
+	FindTeamMembers(ctx context.Context, orgID int64, teamIDs ...int64) (map[int64][]Member, error)
+	// SelectTeams returns the page of teams sel selects, in FindTeams'
 	// order.
-	FindTeamMembers(ctx context.Context, orgID, teamID int64) ([]Member, error)
+	SelectTeams(ctx context.Context, sel Selection) ([]*Team, error)
+	// CountSelectedTeams counts the teams sel selects, ignoring its Offset
+	// and Limit.
+	CountSelectedTeams(ctx context.Context, sel Selection) (int, error)
 }
 
 // UserTx reads and writes users with their memberships.
@@ -169,10 +176,10 @@ type UserTx interface {
 	// CountExportUsers counts the users an export of the org writes.
 	CountExportUsers(ctx context.Context, orgID int64) (int, error)
 	// SelectUsers returns the page of users sel selects, in id order.
-	SelectUsers(ctx context.Context, sel UserSelection) ([]*User, error)
+	SelectUsers(ctx context.Context, sel Selection) ([]*User, error)
 	// CountSelectedUsers counts the users sel selects, ignoring its Offset
 	// and Limit.
-	CountSelectedUsers(ctx context.Context, sel UserSelection) (int, error)
+	CountSelectedUsers(ctx context.Context, sel Selection) (int, error)
 }
 
 // InvitationTx reads and writes invitation links.

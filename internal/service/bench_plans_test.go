@@ -28,6 +28,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/postgres"
 	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
@@ -92,6 +94,27 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 			return err
 		}, []string{"FROM teams t"}},
 	)
+	// SCIM's lookups of groups, in an org with pushGroups' 2,000 more.
+	idp, members := pushGroups(t, env)
+	for _, c := range []struct {
+		name string
+		q    service.ProvisionQuery
+	}{
+		{"displayName eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
+			Attr: muster.AttrName, Value: "Pushed group 1234"}, Limit: 100}},
+		{"externalId eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
+			Attr: muster.AttrExternalID, Value: "okta-1234"}, Limit: 100}},
+		{"members.value eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
+			Attr: muster.AttrMember, Value: strconv.FormatInt(members[0], 10)}, Limit: 100}},
+		{"displayName sw, a page with members", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondPrefix,
+			Attr: muster.AttrName, Value: "Pushed group 00"}, Limit: 100, Members: true}},
+	} {
+		cases = append(cases, planCase{"FindProvisionedTeams " + c.name, func() error {
+			_, err := svc.FindProvisionedTeams(idp, c.q)
+			return err
+		}, []string{"SELECT count(*) FROM teams t", "ORDER BY t.is_default DESC, t.name_key, t.id LIMIT",
+			"SELECT m.team_id, u.id"}})
+	}
 	for _, c := range cases {
 		benchTrace.start()
 		err := c.run()

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -199,9 +200,10 @@ func BenchmarkFindUsers(b *testing.B) {
 	}
 }
 
-// BenchmarkTeams lists the teams with their member counts (list), and asks
-// to remove a team that users still have as primary team, which counts them
-// and refuses (remove_refused).
+// BenchmarkTeams lists the teams with their member counts (list), asks to
+// remove a team that users still have as primary team, which counts them
+// and refuses (remove_refused), and lists the teams again once an identity
+// provider has pushed its groups (list_pushed: pushGroups).
 func BenchmarkTeams(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(d, func(b *testing.B) {
@@ -227,29 +229,33 @@ func BenchmarkTeams(b *testing.B) {
 				}
 				benchReportRate(b)
 			})
+			pushGroups(b, env)
+			b.Run("list_pushed", func(b *testing.B) {
+				for b.Loop() {
+					teams, err := env.svc.Teams(env.owner)
+					if err != nil {
+						b.Fatal(err)
+					}
+					i := slices.IndexFunc(teams, func(t *muster.Team) bool { return t.Name == "Pushed group 1999" })
+					if len(teams) != len(benchseed.TeamNames)+1+pushedGroups || i < 0 || teams[i].SecondaryCount != pushedMembers {
+						b.Fatalf("got %d teams; want %d, the last pushed with %d secondary members",
+							len(teams), len(benchseed.TeamNames)+1+pushedGroups, pushedMembers)
+					}
+				}
+				benchReportRate(b)
+			})
 		})
 	}
 }
 
 // BenchmarkProvisionedUser reads one user as an identity provider does
-// (SCIM's GET /Users/{id}), with their groups, in an org that has 2,000
-// more teams than the seed's: an org whose identity provider pushes its
-// groups.
+// (SCIM's GET /Users/{id}), with their groups, in an org whose identity
+// provider pushes its groups (pushGroups).
 func BenchmarkProvisionedUser(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(d, func(b *testing.B) {
 			env := benchOpen(b, d)
-			for i := range 2000 {
-				if _, err := env.svc.CreateTeam(env.owner, fmt.Sprintf("Pushed group %04d", i)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			tok, err := env.svc.CreateSCIMToken(env.owner, "Okta")
-			if err != nil {
-				b.Fatal(err)
-			}
-			idp := muster.NewContext(context.Background(), muster.Principal{OrgID: env.orgID, SCIMTokenID: tok.Token.ID,
-				Origin: muster.SCIMOrigin(tok.Token.ID)})
+			idp, _ := pushGroups(b, env)
 			page, err := env.svc.FindUsers(env.owner, service.UserQuery{Limit: 1})
 			if err != nil {
 				b.Fatal(err)
@@ -261,6 +267,94 @@ func BenchmarkProvisionedUser(b *testing.B) {
 				}
 			}
 			benchReportRate(b)
+		})
+	}
+}
+
+// pushedGroups is how many teams pushGroups adds, and pushedMembers how
+// many members each has.
+const pushedGroups, pushedMembers = 2000, 2
+
+// pushGroups adds pushedGroups teams to env's org, "Pushed group 0000" and
+// on, each with pushedMembers members of its own, as an identity provider
+// that pushes its groups does. It returns a context in which a SCIM token
+// acts and the users who are members, in the groups' order.
+func pushGroups(b testing.TB, env *benchEnv) (context.Context, []int64) {
+	b.Helper()
+	tok, err := env.svc.CreateSCIMToken(env.owner, "Okta")
+	if err != nil {
+		b.Fatal(err)
+	}
+	idp := muster.NewContext(context.Background(), muster.Principal{OrgID: env.orgID, SCIMTokenID: tok.Token.ID,
+		Origin: muster.SCIMOrigin(tok.Token.ID)})
+	var members []int64
+	q := service.UserQuery{Status: string(muster.StatusActive), Limit: service.MaxPageSize}
+	for len(members) < pushedGroups*pushedMembers {
+		page, err := env.svc.FindUsers(env.owner, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, u := range page.Users {
+			members = append(members, u.ID)
+		}
+		if page.NextCursor == "" {
+			b.Fatalf("%d active users; want %d", len(members), pushedGroups*pushedMembers)
+		}
+		q.Cursor = page.NextCursor
+	}
+	for i := range pushedGroups {
+		d := service.TeamDraft{Name: fmt.Sprintf("Pushed group %04d", i), ExternalID: fmt.Sprintf("okta-%04d", i),
+			Members: members[i*pushedMembers : (i+1)*pushedMembers]}
+		if _, err := env.svc.ProvisionTeam(idp, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return idp, members[:pushedGroups*pushedMembers]
+}
+
+// BenchmarkProvisionedTeams selects teams as identity providers do (SCIM's
+// GET /Groups with a filter) in an org whose identity provider pushes its
+// groups: by name before each push (Okta, Entra ID), by external ID, by
+// member, and a page of 100 with their members.
+func BenchmarkProvisionedTeams(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d, func(b *testing.B) {
+			env := benchOpen(b, d)
+			idp, members := pushGroups(b, env)
+			member, err := env.svc.FindProvisionedUser(idp, members[1234*pushedMembers])
+			if err != nil {
+				b.Fatal(err)
+			}
+			cases := []struct {
+				name    string
+				q       service.ProvisionQuery
+				teams   int
+				members int // of each team
+			}{
+				{"name_eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
+					Attr: muster.AttrName, Value: "pushed GROUP 1234"}, Limit: 100}, 1, 0},
+				{"external_id_eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
+					Attr: muster.AttrExternalID, Value: "okta-1234"}, Limit: 100}, 1, 0},
+				{"member_eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
+					Attr: muster.AttrMember, Value: fmt.Sprint(member.User.ID)}, Limit: 100}, len(member.Teams), 0},
+				{"page_with_members", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondPrefix,
+					Attr: muster.AttrName, Value: "Pushed group 00"}, Limit: 100, Members: true}, 100, pushedMembers},
+			}
+			for _, c := range cases {
+				b.Run(c.name, func(b *testing.B) {
+					for b.Loop() {
+						got, err := env.svc.FindProvisionedTeams(idp, c.q)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(got.Teams) != c.teams || got.Total != c.teams || len(got.Teams[0].Members) != c.members {
+							b.Fatalf("%d of %d teams, the first with %d members; want %d with %d each",
+								len(got.Teams), got.Total, len(got.Teams[0].Members), c.teams, c.members)
+						}
+					}
+					benchReportRate(b)
+				})
+			}
 		})
 	}
 }

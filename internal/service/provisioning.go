@@ -101,7 +101,7 @@ func (s *Service) FindProvisionedUsers(ctx context.Context, q ProvisionQuery) (*
 	}
 	q.clean()
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*ProvisionedUsers, error) {
-		sel := muster.UserSelection{OrgID: a.orgID, Where: q.Where, Offset: q.Offset, Limit: q.Limit}
+		sel := muster.Selection{OrgID: a.orgID, Where: q.Where, Offset: q.Offset, Limit: q.Limit}
 		var out ProvisionedUsers
 		var users []*muster.User
 		if q.Limit > 0 {
@@ -422,105 +422,47 @@ type ProvisionedTeams struct {
 
 // FindProvisionedTeams returns the page of the org's teams that q selects,
 // the Default Team first and then by name, for Owners, Admins and SCIM
-// tokens. Teams are few, so the condition is checked here.
+// tokens.
 func (s *Service) FindProvisionedTeams(ctx context.Context, q ProvisionQuery) (*ProvisionedTeams, error) {
 	if err := checkCondition(q.Where, teamConditions); err != nil {
 		return nil, err
 	}
 	q.clean()
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*ProvisionedTeams, error) {
-		teams, err := tx.FindTeams(ctx, a.orgID)
-		if err != nil {
-			return nil, err
-		}
-		m := teamMatcher{ctx: ctx, tx: tx, orgID: a.orgID, teamsOf: map[string][]int64{}}
-		var matched []*muster.Team
-		for _, t := range teams {
-			ok, err := m.match(t, q.Where)
-			if err != nil {
+		sel := muster.Selection{OrgID: a.orgID, Where: q.Where, Offset: q.Offset, Limit: q.Limit}
+		var out ProvisionedTeams
+		var teams []*muster.Team
+		if q.Limit > 0 {
+			var err error
+			if teams, err = tx.SelectTeams(ctx, sel); err != nil {
 				return nil, err
 			}
-			if ok {
-				matched = append(matched, t)
+		}
+		// As FindProvisionedUsers: a first page not full holds them all.
+		if q.Offset == 0 && len(teams) < q.Limit {
+			out.Total = len(teams)
+		} else {
+			var err error
+			if out.Total, err = tx.CountSelectedTeams(ctx, sel); err != nil {
+				return nil, err
 			}
 		}
-		out := &ProvisionedTeams{Total: len(matched)}
-		for _, t := range matched[min(q.Offset, len(matched)):min(q.Offset+q.Limit, len(matched))] {
-			p := ProvisionedTeam{Team: t}
-			if q.Members {
-				if p.Members, err = tx.FindTeamMembers(ctx, a.orgID, t.ID); err != nil {
-					return nil, err
-				}
+		var members map[int64][]muster.Member
+		if q.Members && len(teams) > 0 {
+			ids := make([]int64, len(teams))
+			for i, t := range teams {
+				ids[i] = t.ID
 			}
-			out.Teams = append(out.Teams, p)
+			var err error
+			if members, err = tx.FindTeamMembers(ctx, a.orgID, ids...); err != nil {
+				return nil, err
+			}
 		}
-		return out, nil
+		for _, t := range teams {
+			out.Teams = append(out.Teams, ProvisionedTeam{Team: t, Members: members[t.ID]})
+		}
+		return &out, nil
 	})
-}
-
-// teamMatcher checks conditions on teams, reading the teams of the users
-// that AttrMember names once each.
-type teamMatcher struct {
-	ctx     context.Context
-	tx      muster.Tx
-	orgID   int64
-	teamsOf map[string][]int64
-}
-
-func (m *teamMatcher) match(t *muster.Team, c *muster.Condition) (bool, error) {
-	if c == nil {
-		return true, nil
-	}
-	switch c.Op {
-	case muster.CondAnd, muster.CondOr:
-		for i := range c.Of {
-			ok, err := m.match(t, &c.Of[i])
-			if err != nil || ok == (c.Op == muster.CondOr) {
-				return ok, err
-			}
-		}
-		return c.Op == muster.CondAnd, nil
-	}
-	switch c.Attr {
-	case muster.AttrID:
-		return strconv.FormatInt(t.ID, 10) == strings.TrimSpace(c.Value), nil
-	case muster.AttrExternalID:
-		return t.ExternalID != "" && t.ExternalID == c.Value, nil
-	case muster.AttrName:
-		name, v := muster.SearchKey(t.Name), muster.SearchKey(c.Value)
-		switch c.Op {
-		case muster.CondPrefix:
-			return strings.HasPrefix(name, v), nil
-		case muster.CondContains:
-			return strings.Contains(name, v), nil
-		}
-		return name == v, nil
-	case muster.AttrMember:
-		teams, err := m.memberTeams(c.Value)
-		return slices.Contains(teams, t.ID), err
-	}
-	return false, nil
-}
-
-// memberTeams returns the teams of the Pending or Active user with the id
-// ref, who is not deleted through SCIM; none for any other id.
-func (m *teamMatcher) memberTeams(ref string) ([]int64, error) {
-	if teams, ok := m.teamsOf[ref]; ok {
-		return teams, nil
-	}
-	var teams []int64
-	if id, err := strconv.ParseInt(strings.TrimSpace(ref), 10, 64); err == nil {
-		u, err := m.tx.PeekUser(m.ctx, m.orgID, id)
-		switch {
-		case muster.ErrorCode(err) == muster.ENOTFOUND:
-		case err != nil:
-			return nil, err
-		case u.Status.HoldsSeat() && u.SCIMDeletedAt.IsZero():
-			teams = append([]int64{u.PrimaryTeamID}, u.SecondaryTeamIDs...)
-		}
-	}
-	m.teamsOf[ref] = teams
-	return teams, nil
 }
 
 // FindProvisionedTeam returns a team of the org and, if members, its
@@ -533,7 +475,9 @@ func (s *Service) FindProvisionedTeam(ctx context.Context, teamID int64, members
 		}
 		p := &ProvisionedTeam{Team: t}
 		if members {
-			p.Members, err = tx.FindTeamMembers(ctx, a.orgID, t.ID)
+			var m map[int64][]muster.Member
+			m, err = tx.FindTeamMembers(ctx, a.orgID, t.ID)
+			p.Members = m[t.ID]
 		}
 		return p, err
 	})
@@ -600,7 +544,7 @@ func teamWithMembers(ctx context.Context, tx muster.Tx, t *muster.Team) (*Provis
 	if err != nil {
 		return nil, err
 	}
-	return &ProvisionedTeam{Team: t, Members: members}, nil
+	return &ProvisionedTeam{Team: t, Members: members[t.ID]}, nil
 }
 
 // ChangeProvisionedTeam changes a team as an identity provider asks (SCIM
@@ -634,7 +578,7 @@ func (s *Service) ChangeProvisionedTeam(ctx context.Context, teamID, ifVersion i
 		if err != nil {
 			return err
 		}
-		cur := TeamDraft{Name: team.Name, ExternalID: team.ExternalID, Members: memberIDs(members)}
+		cur := TeamDraft{Name: team.Name, ExternalID: team.ExternalID, Members: memberIDs(members[team.ID])}
 		d := cur
 		d.Members = slices.Clone(cur.Members)
 		if err := edit(&d); err != nil {

@@ -52,7 +52,7 @@ func TestGenericPlansKept(t *testing.T) {
 	// equal to value's of them.
 	scimLookup := func(attr string, value func(*muster.User) string) func(tx muster.Tx, i int) error {
 		return func(tx muster.Tx, i int) error {
-			found, err := tx.SelectUsers(ctx, muster.UserSelection{OrgID: org.ID, Limit: 100,
+			found, err := tx.SelectUsers(ctx, muster.Selection{OrgID: org.ID, Limit: 100,
 				Where: &muster.Condition{Attr: attr, Op: muster.CondEqual, Value: value(users[i])}})
 			if err == nil && (len(found) != 1 || found[0].ID != users[i].ID) {
 				err = fmt.Errorf("%s %s: %d users", attr, value(users[i]), len(found))

@@ -11,7 +11,7 @@ import (
 )
 
 // SelectUsers implements muster.Tx.
-func (tx *Tx) SelectUsers(ctx context.Context, sel muster.UserSelection) ([]*muster.User, error) {
+func (tx *Tx) SelectUsers(ctx context.Context, sel muster.Selection) ([]*muster.User, error) {
 	where, args, err := tx.selectionWhere(sel)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func (tx *Tx) SelectUsers(ctx context.Context, sel muster.UserSelection) ([]*mus
 }
 
 // CountSelectedUsers implements muster.Tx.
-func (tx *Tx) CountSelectedUsers(ctx context.Context, sel muster.UserSelection) (int, error) {
+func (tx *Tx) CountSelectedUsers(ctx context.Context, sel muster.Selection) (int, error) {
 	where, args, err := tx.selectionWhere(sel)
 	if err != nil {
 		return 0, err
@@ -57,7 +57,7 @@ func (tx *Tx) CountSelectedUsers(ctx context.Context, sel muster.UserSelection) 
 // the value: an email, an external ID or an id, which identity providers
 // look up before every creation (planning that lookup took seven times as
 // long as running it; docs/benchmarks.md, round 8).
-func (tx *Tx) selectionArgs(sel muster.UserSelection, args []any) []any {
+func (tx *Tx) selectionArgs(sel muster.Selection, args []any) []any {
 	if c := sel.Where; c != nil && c.Op == muster.CondEqual {
 		switch c.Attr {
 		case muster.AttrEmail, muster.AttrExternalID, muster.AttrID:
@@ -73,7 +73,7 @@ func (tx *Tx) selectionArgs(sel muster.UserSelection, args []any) []any {
 // primary key in id order, as the page is ordered, with the org named as
 // ExportUsers names it so that SQLite does not read the whole org through
 // one of its indexes and sort it.
-func (tx *Tx) selectionWhere(sel muster.UserSelection) (string, []any, error) {
+func (tx *Tx) selectionWhere(sel muster.Selection) (string, []any, error) {
 	args := []any{sel.OrgID}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -119,8 +119,8 @@ func indexed(c muster.Condition) bool {
 	return false
 }
 
-// userCondition is c in SQL over users u.
-func userCondition(c muster.Condition, arg func(any) string) (string, error) {
+// condition is c in SQL, each of its comparisons as compare writes it.
+func condition(c muster.Condition, compare func(muster.Condition) (string, error)) (string, error) {
 	switch c.Op {
 	case muster.CondAnd, muster.CondOr:
 		if len(c.Of) == 0 {
@@ -129,36 +129,136 @@ func userCondition(c muster.Condition, arg func(any) string) (string, error) {
 		parts := make([]string, len(c.Of))
 		for i, p := range c.Of {
 			var err error
-			if parts[i], err = userCondition(p, arg); err != nil {
+			if parts[i], err = condition(p, compare); err != nil {
 				return "", err
 			}
 		}
 		return `(` + strings.Join(parts, ` `+strings.ToUpper(string(c.Op))+` `) + `)`, nil
 	}
-	switch {
-	case c.Attr == muster.AttrEmail:
-		key := muster.NormalizeEmail(c.Value)
-		switch c.Op {
-		case muster.CondEqual:
-			return `u.email_key = ` + arg(key), nil
-		case muster.CondPrefix:
-			return between(`u.email_key`, arg(key), arg(key+"\U0010FFFF")), nil
-		case muster.CondContains:
-			return `u.email_key LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, nil
+	return compare(c)
+}
+
+// userCondition is c in SQL over users u.
+func userCondition(c muster.Condition, arg func(any) string) (string, error) {
+	return condition(c, func(c muster.Condition) (string, error) {
+		switch {
+		case c.Attr == muster.AttrEmail:
+			key := muster.NormalizeEmail(c.Value)
+			switch c.Op {
+			case muster.CondEqual:
+				return `u.email_key = ` + arg(key), nil
+			case muster.CondPrefix:
+				return between(`u.email_key`, arg(key), arg(key+"\U0010FFFF")), nil
+			case muster.CondContains:
+				return `u.email_key LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, nil
+			}
+		case c.Attr == muster.AttrExternalID && c.Op == muster.CondEqual:
+			// A user without an external ID has none to equal, not an empty
+			// one; saying so lets PostgreSQL use the index of the users who
+			// have one in a plan kept for any value.
+			return `(u.external_id = ` + arg(c.Value) + ` AND u.external_id <> '')`, nil
+		case c.Attr == muster.AttrID && c.Op == muster.CondEqual:
+			id, err := strconv.ParseInt(c.Value, 10, 64)
+			if err != nil || id <= 0 {
+				return noneSQL, nil // no user has such an id
+			}
+			return `u.id = ` + arg(id), nil
 		}
-	case c.Attr == muster.AttrExternalID && c.Op == muster.CondEqual:
-		// A user without an external ID has none to equal, not an empty
-		// one; saying so lets PostgreSQL use the index of the users who
-		// have one in a plan kept for any value.
-		return `(u.external_id = ` + arg(c.Value) + ` AND u.external_id <> '')`, nil
-	case c.Attr == muster.AttrID && c.Op == muster.CondEqual:
-		id, err := strconv.ParseInt(c.Value, 10, 64)
-		if err != nil || id <= 0 {
-			return `1 = 0`, nil // no user has such an id
-		}
-		return `u.id = ` + arg(id), nil
+		return "", fmt.Errorf("sqlstore: users have no condition %s %s", c.Attr, c.Op)
+	})
+}
+
+// noneSQL is a condition nothing meets.
+const noneSQL = `1 = 0`
+
+// SelectTeams implements muster.Tx.
+func (tx *Tx) SelectTeams(ctx context.Context, sel muster.Selection) ([]*muster.Team, error) {
+	where, args, err := teamSelectionWhere(sel)
+	if err != nil {
+		return nil, err
 	}
-	return "", fmt.Errorf("sqlstore: users have no condition %s %s", c.Attr, c.Op)
+	args = append(args, sel.Limit)
+	page := ` LIMIT $` + itoa(len(args))
+	if sel.Offset > 0 {
+		args = append(args, sel.Offset)
+		page += ` OFFSET $` + itoa(len(args))
+	}
+	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM `+tx.dialect.teamsSelected(sel)+` WHERE `+where+
+		` ORDER BY `+teamOrder+page, args...)
+}
+
+// CountSelectedTeams implements muster.Tx.
+func (tx *Tx) CountSelectedTeams(ctx context.Context, sel muster.Selection) (int, error) {
+	where, args, err := teamSelectionWhere(sel)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = tx.queryRow(ctx, `SELECT count(*) FROM `+tx.dialect.teamsSelected(sel)+` WHERE `+where, args...).Scan(&n)
+	return n, err
+}
+
+// teamsSelected is the teams table, as t, for a selection. A selection by a
+// member reads the member's few teams by id: on SQLite, NOT INDEXED leaves
+// its planner the rowid alone, where it would otherwise walk every team of
+// the org through (org_id, name_key) (see Dialect.IndexedBy).
+func (d *Dialect) teamsSelected(sel muster.Selection) string {
+	if d.IndexedBy && sel.Where != nil && sel.Where.Op == muster.CondEqual && sel.Where.Attr == muster.AttrMember {
+		return `teams t NOT INDEXED`
+	}
+	return `teams t`
+}
+
+// teamSelectionWhere is the WHERE clause of a selection of teams t and its
+// arguments. Each comparison an identity provider makes before it pushes a
+// group (a name, an external ID, an id) is answered by an index, however
+// many groups it has pushed.
+func teamSelectionWhere(sel muster.Selection) (string, []any, error) {
+	args := []any{sel.OrgID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + itoa(len(args))
+	}
+	where := `t.org_id = $1`
+	if sel.Where == nil {
+		return where, args, nil
+	}
+	cond, err := condition(*sel.Where, func(c muster.Condition) (string, error) {
+		switch {
+		case c.Attr == muster.AttrName:
+			key := muster.SearchKey(c.Value)
+			switch c.Op {
+			case muster.CondEqual:
+				return `t.name_key = ` + arg(key), nil
+			case muster.CondPrefix:
+				return between(`t.name_key`, arg(key), arg(key+"\U0010FFFF")), nil
+			case muster.CondContains:
+				return `t.name_key LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, nil
+			}
+		case c.Attr == muster.AttrExternalID && c.Op == muster.CondEqual:
+			// As users': a team without an external ID has none to equal.
+			return `(t.external_id = ` + arg(c.Value) + ` AND t.external_id <> '')`, nil
+		case c.Attr == muster.AttrID && c.Op == muster.CondEqual:
+			id, err := strconv.ParseInt(strings.TrimSpace(c.Value), 10, 64)
+			if err != nil || id <= 0 {
+				return noneSQL, nil
+			}
+			return `t.id = ` + arg(id), nil
+		case c.Attr == muster.AttrMember && c.Op == muster.CondEqual:
+			id, err := strconv.ParseInt(strings.TrimSpace(c.Value), 10, 64)
+			if err != nil || id <= 0 {
+				return noneSQL, nil
+			}
+			return `t.id IN (SELECT m.team_id FROM memberships m CROSS JOIN users u
+				WHERE m.user_id = ` + arg(id) + ` AND u.id = m.user_id AND u.status IN ('pending', 'active')
+					AND u.scim_deleted_at IS NULL)`, nil
+		}
+		return "", fmt.Errorf("sqlstore: teams have no condition %s %s", c.Attr, c.Op)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return where + ` AND ` + cond, args, nil
 }
 
 // escapeLike escapes LIKE's wildcards in s, for ESCAPE '\'.

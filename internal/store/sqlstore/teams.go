@@ -124,10 +124,15 @@ func (tx *Tx) FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*m
 
 // findTeams lists the teams where selects, in FindTeams' order.
 func (tx *Tx) findTeams(ctx context.Context, where string, args ...any) ([]*muster.Team, error) {
+	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+` ORDER BY `+teamOrder, args...)
+}
+
+// queryTeams returns the teams query, a SELECT of teamColumns, reads.
+func (tx *Tx) queryTeams(ctx context.Context, query string, args ...any) ([]*muster.Team, error) {
 	if err := tx.flushPending(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+` ORDER BY `+teamOrder, args...)
+	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -166,25 +171,31 @@ func (tx *Tx) SetTeamExternalID(ctx context.Context, team *muster.Team, external
 	return nil
 }
 
-// FindTeamMembers implements muster.Tx. It reads the team's memberships
-// from memberships_team, in user id order.
-func (tx *Tx) FindTeamMembers(ctx context.Context, orgID, teamID int64) ([]muster.Member, error) {
-	rows, err := tx.query(ctx, `SELECT u.id, u.first_name, u.last_name
+// FindTeamMembers implements muster.Tx. It reads the teams' memberships
+// from memberships_team.
+func (tx *Tx) FindTeamMembers(ctx context.Context, orgID int64, teamIDs ...int64) (map[int64][]muster.Member, error) {
+	out := make(map[int64][]muster.Member, len(teamIDs))
+	if len(teamIDs) == 0 {
+		return out, nil
+	}
+	list, args := inList(anySlice(teamIDs))
+	args = append(args, orgID)
+	rows, err := tx.query(ctx, `SELECT m.team_id, u.id, u.first_name, u.last_name
 		FROM memberships m CROSS JOIN users u
-		WHERE m.team_id = $2 AND u.id = m.user_id AND u.org_id = $1
+		WHERE m.team_id IN (`+list+`) AND u.id = m.user_id AND u.org_id = $`+itoa(len(args))+`
 			AND u.status IN ('pending', 'active') AND u.scim_deleted_at IS NULL
-		ORDER BY u.id`, orgID, teamID)
+		ORDER BY m.team_id, u.id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []muster.Member
 	for rows.Next() {
+		var teamID int64
 		var u muster.User
-		if err := rows.Scan(&u.ID, &u.FirstName, &u.LastName); err != nil {
+		if err := rows.Scan(&teamID, &u.ID, &u.FirstName, &u.LastName); err != nil {
 			return nil, err
 		}
-		out = append(out, muster.Member{UserID: u.ID, Name: u.Name()})
+		out[teamID] = append(out[teamID], muster.Member{UserID: u.ID, Name: u.Name()})
 	}
 	return out, rows.Err()
 }
