@@ -309,6 +309,10 @@ func pushGroups(b testing.TB, env *benchEnv) (context.Context, []int64) {
 			b.Fatal(err)
 		}
 	}
+	// As the server's worker does within seconds (worker.CountFolder).
+	if _, err := env.db.FoldTeamCounts(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	return idp, members[:pushedGroups*pushedMembers]
 }
 
