@@ -13,7 +13,7 @@ import (
 // TestHotStatementsKeepGenericPlans: on PostgreSQL, every statement of the
 // commonest requests (invitations and their acceptance, role and team
 // changes, the list and one user, deactivations, an identity provider's
-// lookups and creations) keeps its generic plan
+// lookups and creations of users and groups) keeps its generic plan
 // after its first five runs on a connection. A statement planned at every
 // run had cost more to plan than to run (docs/benchmarks.md, rounds 5 and
 // 8); the statements meant to be planned for their values are unnamed and
@@ -79,8 +79,20 @@ func TestHotStatementsKeepGenericPlans(t *testing.T) {
 				t.Fatalf("%s before its creation: %+v, %v", where.Attr, found, err)
 			}
 		}
-		if _, err := f.svc.ProvisionUser(idp, service.UserDraft{Email: email, FirstName: "Scim", LastName: "Person",
-			ExternalID: email, Active: true}); err != nil {
+		created, err := f.svc.ProvisionUser(idp, service.UserDraft{Email: email, FirstName: "Scim", LastName: "Person",
+			ExternalID: email, Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// And each of its groups, before it pushes the group.
+		group := fmt.Sprint("Pushed ", i)
+		found, err := f.svc.FindProvisionedTeams(idp, service.ProvisionQuery{Limit: 10,
+			Where: &muster.Condition{Attr: muster.AttrName, Op: muster.CondEqual, Value: group}})
+		if err != nil || found.Total != 0 {
+			t.Fatalf("group %s before its creation: %+v, %v", group, found, err)
+		}
+		if _, err := f.svc.ProvisionTeam(idp, service.TeamDraft{Name: group, ExternalID: group,
+			Members: []int64{created.User.ID}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -202,11 +202,16 @@ func (tx *Tx) FindTeamMembers(ctx context.Context, orgID int64, teamIDs ...int64
 	}
 	list, args := inList(anySlice(teamIDs))
 	args = append(args, orgID)
+	// Planned for its teams: their sizes differ by thousands (a pushed
+	// group of two, a Default Team of 15,000), and PostgreSQL's plan for
+	// any teams hashed every user of the org (53 ms for a page of 100
+	// small teams at 100,000 users, docs/benchmarks.md's appendix), where
+	// a few members are a few index probes.
 	rows, err := tx.query(ctx, `SELECT m.team_id, u.id, u.first_name, u.last_name
 		FROM memberships m CROSS JOIN users u
 		WHERE m.team_id IN (`+list+`) AND u.id = m.user_id AND u.org_id = $`+itoa(len(args))+`
 			AND u.status IN ('pending', 'active') AND u.scim_deleted_at IS NULL
-		ORDER BY m.team_id, u.id`, args...)
+		ORDER BY m.team_id, u.id`, tx.planForValues(args)...)
 	if err != nil {
 		return nil, err
 	}
