@@ -45,6 +45,31 @@ type ProvisionQuery struct {
 	Members bool
 }
 
+// selection is q's selection of the org's users or teams.
+func (q ProvisionQuery) selection(orgID int64) muster.Selection {
+	return muster.Selection{OrgID: orgID, Where: q.Where, Offset: q.Offset, Limit: q.Limit}
+}
+
+// selectPage returns the page of rows sel selects (none for a limit of 0)
+// and how many it selects in all. A page that starts at the first row and
+// is not full holds them all: the count is known without counting.
+func selectPage[T any](ctx context.Context, sel muster.Selection,
+	find func(context.Context, muster.Selection) ([]T, error),
+	count func(context.Context, muster.Selection) (int, error)) ([]T, int, error) {
+	var page []T
+	if sel.Limit > 0 {
+		var err error
+		if page, err = find(ctx, sel); err != nil {
+			return nil, 0, err
+		}
+	}
+	if sel.Offset == 0 && len(page) < sel.Limit {
+		return page, len(page), nil
+	}
+	total, err := count(ctx, sel)
+	return page, total, err
+}
+
 // The comparisons a condition may make, by attribute, of users and of teams.
 var (
 	userConditions = map[string][]muster.CondOp{
@@ -101,25 +126,11 @@ func (s *Service) FindProvisionedUsers(ctx context.Context, q ProvisionQuery) (*
 	}
 	q.clean()
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*ProvisionedUsers, error) {
-		sel := muster.Selection{OrgID: a.orgID, Where: q.Where, Offset: q.Offset, Limit: q.Limit}
-		var out ProvisionedUsers
-		var users []*muster.User
-		if q.Limit > 0 {
-			var err error
-			if users, err = tx.SelectUsers(ctx, sel); err != nil {
-				return nil, err
-			}
+		users, total, err := selectPage(ctx, q.selection(a.orgID), tx.SelectUsers, tx.CountSelectedUsers)
+		if err != nil {
+			return nil, err
 		}
-		// A page that starts at the first user and is not full holds them
-		// all: the count is known without counting.
-		if q.Offset == 0 && len(users) < q.Limit {
-			out.Total = len(users)
-		} else {
-			var err error
-			if out.Total, err = tx.CountSelectedUsers(ctx, sel); err != nil {
-				return nil, err
-			}
-		}
+		out := ProvisionedUsers{Total: total}
 		if len(users) == 0 {
 			return &out, nil
 		}
@@ -429,31 +440,17 @@ func (s *Service) FindProvisionedTeams(ctx context.Context, q ProvisionQuery) (*
 	}
 	q.clean()
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*ProvisionedTeams, error) {
-		sel := muster.Selection{OrgID: a.orgID, Where: q.Where, Offset: q.Offset, Limit: q.Limit}
-		var out ProvisionedTeams
-		var teams []*muster.Team
-		if q.Limit > 0 {
-			var err error
-			if teams, err = tx.SelectTeams(ctx, sel); err != nil {
-				return nil, err
-			}
+		teams, total, err := selectPage(ctx, q.selection(a.orgID), tx.SelectTeams, tx.CountSelectedTeams)
+		if err != nil {
+			return nil, err
 		}
-		// As FindProvisionedUsers: a first page not full holds them all.
-		if q.Offset == 0 && len(teams) < q.Limit {
-			out.Total = len(teams)
-		} else {
-			var err error
-			if out.Total, err = tx.CountSelectedTeams(ctx, sel); err != nil {
-				return nil, err
-			}
-		}
+		out := ProvisionedTeams{Total: total}
 		var members map[int64][]muster.Member
 		if q.Members && len(teams) > 0 {
 			ids := make([]int64, len(teams))
 			for i, t := range teams {
 				ids[i] = t.ID
 			}
-			var err error
 			if members, err = tx.FindTeamMembers(ctx, a.orgID, ids...); err != nil {
 				return nil, err
 			}

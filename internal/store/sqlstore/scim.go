@@ -143,29 +143,55 @@ func userCondition(c muster.Condition, arg func(any) string) (string, error) {
 	return condition(c, func(c muster.Condition) (string, error) {
 		switch {
 		case c.Attr == muster.AttrEmail:
-			key := muster.NormalizeEmail(c.Value)
-			switch c.Op {
-			case muster.CondEqual:
-				return `u.email_key = ` + arg(key), nil
-			case muster.CondPrefix:
-				return between(`u.email_key`, arg(key), arg(key+"\U0010FFFF")), nil
-			case muster.CondContains:
-				return `u.email_key LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, nil
+			if sql, ok := compareKey(`u.email_key`, c.Op, muster.NormalizeEmail(c.Value), arg); ok {
+				return sql, nil
 			}
 		case c.Attr == muster.AttrExternalID && c.Op == muster.CondEqual:
-			// A user without an external ID has none to equal, not an empty
-			// one; saying so lets PostgreSQL use the index of the users who
-			// have one in a plan kept for any value.
-			return `(u.external_id = ` + arg(c.Value) + ` AND u.external_id <> '')`, nil
+			return equalExternalID(`u.external_id`, c.Value, arg), nil
 		case c.Attr == muster.AttrID && c.Op == muster.CondEqual:
-			id, err := strconv.ParseInt(c.Value, 10, 64)
-			if err != nil || id <= 0 {
-				return noneSQL, nil // no user has such an id
-			}
-			return `u.id = ` + arg(id), nil
+			return equalID(`u.id`, c.Value, arg), nil
 		}
 		return "", fmt.Errorf("sqlstore: users have no condition %s %s", c.Attr, c.Op)
 	})
+}
+
+// compareKey is column, a key kept folded as key is (an email's, a team
+// name's), equal to key, starting with it or containing it, as op says;
+// false for another op.
+func compareKey(column string, op muster.CondOp, key string, arg func(any) string) (string, bool) {
+	switch op {
+	case muster.CondEqual:
+		return column + ` = ` + arg(key), true
+	case muster.CondPrefix:
+		return between(column, arg(key), arg(key+"\U0010FFFF")), true
+	case muster.CondContains:
+		return column + ` LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, true
+	}
+	return "", false
+}
+
+// equalExternalID is column, an external ID, equal to value. A row without
+// an external ID has none to equal, not an empty one; saying so lets
+// PostgreSQL use the index of the rows that have one in a plan kept for
+// any value.
+func equalExternalID(column, value string, arg func(any) string) string {
+	return `(` + column + ` = ` + arg(value) + ` AND ` + column + ` <> '')`
+}
+
+// equalID is column, an id, equal to value; a condition nothing meets if
+// value is not an id.
+func equalID(column, value string, arg func(any) string) string {
+	id, ok := positiveID(value)
+	if !ok {
+		return noneSQL
+	}
+	return column + ` = ` + arg(id)
+}
+
+// positiveID is value as an id, if it is a positive whole number.
+func positiveID(value string) (int64, bool) {
+	id, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+	return id, err == nil && id > 0
 }
 
 // noneSQL is a condition nothing meets.
@@ -226,27 +252,16 @@ func teamSelectionWhere(sel muster.Selection) (string, []any, error) {
 	cond, err := condition(*sel.Where, func(c muster.Condition) (string, error) {
 		switch {
 		case c.Attr == muster.AttrName:
-			key := muster.SearchKey(c.Value)
-			switch c.Op {
-			case muster.CondEqual:
-				return `t.name_key = ` + arg(key), nil
-			case muster.CondPrefix:
-				return between(`t.name_key`, arg(key), arg(key+"\U0010FFFF")), nil
-			case muster.CondContains:
-				return `t.name_key LIKE ` + arg("%"+escapeLike(key)+"%") + ` ESCAPE '\'`, nil
+			if sql, ok := compareKey(`t.name_key`, c.Op, muster.SearchKey(c.Value), arg); ok {
+				return sql, nil
 			}
 		case c.Attr == muster.AttrExternalID && c.Op == muster.CondEqual:
-			// As users': a team without an external ID has none to equal.
-			return `(t.external_id = ` + arg(c.Value) + ` AND t.external_id <> '')`, nil
+			return equalExternalID(`t.external_id`, c.Value, arg), nil
 		case c.Attr == muster.AttrID && c.Op == muster.CondEqual:
-			id, err := strconv.ParseInt(strings.TrimSpace(c.Value), 10, 64)
-			if err != nil || id <= 0 {
-				return noneSQL, nil
-			}
-			return `t.id = ` + arg(id), nil
+			return equalID(`t.id`, c.Value, arg), nil
 		case c.Attr == muster.AttrMember && c.Op == muster.CondEqual:
-			id, err := strconv.ParseInt(strings.TrimSpace(c.Value), 10, 64)
-			if err != nil || id <= 0 {
+			id, ok := positiveID(c.Value)
+			if !ok {
 				return noneSQL, nil
 			}
 			return `t.id IN (SELECT m.team_id FROM memberships m CROSS JOIN users u
