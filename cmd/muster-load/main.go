@@ -5,8 +5,9 @@
 //	go build -o /tmp/muster ./cmd/muster
 //	go run ./cmd/muster-load --db /tmp/load.db --spawn /tmp/muster --users 10000 --clients 8
 //
-// --phases scim-create,scim-filter measures SCIM instead: an identity
-// provider's creations (POST /scim/v2/Users) and lookups by userName.
+// --phases scim-create,scim-filter,scim-groups measures SCIM instead: an
+// identity provider's creations (POST /scim/v2/Users), lookups by userName,
+// and pushes of groups (a lookup by displayName, then POST /scim/v2/Groups).
 // --instances 2 starts two servers on the database, which the requests take
 // in turn. --phases invite-orgs,deep-read,cursor measures invitations into --orgs
 // orgs at once, and reads whose list pages are fetched by their cursors at
@@ -65,12 +66,14 @@ func run() error {
 	flag.IntVar(&cfg.Reads, "reads", 30_000, "requests in the read phase")
 	flag.IntVar(&cfg.DeactivateP, "deactivate-pct", 10, "percent of seeded users to deactivate")
 	flag.IntVar(&cfg.SCIMCreates, "scim-creates", 10_000, "users created through SCIM in the scim-create phase")
+	flag.IntVar(&cfg.SCIMGroups, "scim-groups", 2_000, "groups pushed through SCIM in the scim-groups phase")
 	flag.IntVar(&cfg.Orgs, "orgs", 8, "orgs the invite-orgs phase spreads its invitations over (the seeded one and more)")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server to sample (set by --spawn)")
 	phases := flag.String("phases", strings.Join(loadtest.DefaultPhases, ","),
 		"phases to run, in order, from "+strings.Join(loadtest.PhaseNames, ", ")+
 			" (page, search and get are the read phase's kinds of request alone; scim-create and scim-filter"+
-			" are SCIM's creations and lookups by userName; cursor fetches list pages by their cursors at random"+
+			" are SCIM's creations and lookups by userName, scim-groups its pushes of groups, each looked up by"+
+			" name first; cursor fetches list pages by their cursors at random"+
 			" depths, deep-read mixes them with searches and users by id; invite-orgs invites into --orgs orgs at once)")
 	instances := flag.Int("instances", 1, "with --spawn: servers to start on the database, which the requests take in turn (the peak RSS and CPU columns are the first's)")
 	pprof := flag.Bool("pprof", false, "start the spawned server with its profiles (/debug/pprof/) on a second local address (--debug-addr)")

@@ -33,6 +33,7 @@ type Config struct {
 	Reads       int    // requests in the read phase
 	DeactivateP int    // percent of seeded users deactivated in the last phase
 	SCIMCreates int    // users created in the scim-create phase
+	SCIMGroups  int    // groups pushed in the scim-groups phase
 	// Orgs is how many orgs the invite-orgs phase spreads its Invites over:
 	// the seeded one and Orgs-1 more, each with its own Owner's token.
 	Orgs int
@@ -41,7 +42,9 @@ type Config struct {
 	// kind of the read phase's requests alone (Reads requests each), or
 	// SCIM's: "scim-create" (SCIMCreates POST /scim/v2/Users) and
 	// "scim-filter" (Reads GET /scim/v2/Users?filter=userName eq "…" of
-	// seeded users, in upper case). "cursor" fetches a page of the list by
+	// seeded users, in upper case) and "scim-groups" (SCIMGroups pushes of
+	// a group as Okta pushes one: a lookup by displayName, then
+	// POST /scim/v2/Groups with one member). "cursor" fetches a page of the list by
 	// its cursor at a random depth, and "deep-read" mixes it with searches
 	// and users by id, a third each (an identity provider's or a
 	// dashboard's polling); "poll" fetches such pages with If-None-Match,
@@ -63,6 +66,9 @@ type Seed struct {
 	// emails, which the scim-filter phase looks up.
 	SCIMToken string
 	Emails    []string
+	// Members are seeded Pending users, whom no phase deactivates: the
+	// scim-groups phase's groups' members.
+	Members []int64
 	// Cursors are the cursors of the list's pages of PageSize, in order:
 	// the "cursor" phase fetches them at random depths.
 	Cursors []string
@@ -118,6 +124,8 @@ func NewSeed(ctx context.Context, svc *service.Service, cfg Config) (*Seed, erro
 		seed.Emails = append(seed.Emails, res.User.Email)
 		if i < activate {
 			seed.Active = append(seed.Active, res.User.ID)
+		} else {
+			seed.Members = append(seed.Members, res.User.ID)
 		}
 		return nil
 	})
@@ -221,6 +229,9 @@ func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*See
 			seed.Emails = append(seed.Emails, u.Email)
 			if u.Status == muster.StatusActive && u.Role != muster.RoleOwner && len(seed.Active) < deactivate {
 				seed.Active = append(seed.Active, u.ID)
+			}
+			if u.Status == muster.StatusPending {
+				seed.Members = append(seed.Members, u.ID)
 			}
 		}
 		if page.NextCursor == "" {
@@ -503,7 +514,7 @@ var DefaultPhases = []string{"invite", "read", "deactivate"}
 
 // PhaseNames are the phases Config.Phases may name.
 var PhaseNames = []string{"invite", "invite-orgs", "read", "deep-read", "deactivate", "page", "cursor", "poll", "search",
-	"get", "scim-create", "scim-filter"}
+	"get", "scim-create", "scim-filter", "scim-groups"}
 
 // Run runs cfg.Phases (or DefaultPhases) against the server.
 func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
@@ -574,6 +585,27 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 		}
 		return nil
 	}
+	// A group pushed as Okta's Push Groups pushes it: looked up by name
+	// (none yet), then created with a member. Each push's lookup finds the
+	// groups pushed before it among the org's teams.
+	scimGroup := func(i int) error {
+		name := fmt.Sprintf("Load group %06d", i)
+		var list struct {
+			TotalResults int `json:"totalResults"`
+		}
+		path := "/scim/v2/Groups?excludedAttributes=members&filter=" + url.QueryEscape(`displayName eq "`+name+`"`)
+		if err := sc.call(ctx, "GET", path, nil, http.StatusOK, &list); err != nil {
+			return err
+		}
+		if list.TotalResults != 0 {
+			return fmt.Errorf("GET %s: %d groups; want none before the push", path, list.TotalResults)
+		}
+		return sc.Do(ctx, "POST", "/scim/v2/Groups", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name,
+			"externalId": fmt.Sprintf("load-group-%d", i),
+			"members":    []any{map[string]any{"value": strconv.FormatInt(seed.Members[i%len(seed.Members)], 10)}},
+		}, http.StatusCreated)
+	}
 	phases := map[string]struct {
 		n  int
 		op func(i int) error
@@ -595,6 +627,7 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 		"get":         {cfg.Reads, get},
 		"scim-create": {cfg.SCIMCreates, scimCreate},
 		"scim-filter": {cfg.Reads, scimFilter},
+		"scim-groups": {cfg.SCIMGroups, scimGroup},
 	}
 	names := cfg.Phases
 	if len(names) == 0 {

@@ -44,7 +44,7 @@ func TestRunSmallLoad(t *testing.T) {
 	}
 	srv, other := instance(0), instance(1)
 	cfg := loadtest.Config{URL: srv.URL + "," + other.URL, Users: 140, Clients: 4, Invites: 30, Reads: 60, DeactivateP: 10,
-		SCIMCreates: 20, Orgs: 3, ServerPID: os.Getpid()}
+		SCIMCreates: 20, SCIMGroups: 12, Orgs: 3, ServerPID: os.Getpid()}
 	seed, err := loadtest.NewSeed(context.Background(), svc, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,8 @@ func TestRunSmallLoad(t *testing.T) {
 	}
 
 	// Each kind of read alone, in the order asked, and SCIM's phases.
-	cfg.Phases = []string{"search", "get", "page", "scim-create", "scim-filter", "cursor", "deep-read", "poll", "invite-orgs"}
+	cfg.Phases = []string{"search", "get", "page", "scim-create", "scim-filter", "scim-groups", "cursor", "deep-read",
+		"poll", "invite-orgs"}
 	results = loadtest.Run(context.Background(), cfg, seed)
 	// poll read each of the two deep pages once per client at most; the
 	// rest of its 60 requests were answered 304 (no user changed).
@@ -88,12 +89,34 @@ func TestRunSmallLoad(t *testing.T) {
 		switch r.Phase {
 		case "scim-create":
 			ops = cfg.SCIMCreates
+		case "scim-groups":
+			ops = cfg.SCIMGroups
 		case "invite-orgs":
 			ops = cfg.Invites
 		}
 		if r.Phase != cfg.Phases[i] || r.Errors != 0 || r.Ops != ops {
 			t.Errorf("phase %+v; want %s with %d operations, no errors", r, cfg.Phases[i], ops)
 		}
+	}
+	// scim-groups pushed its 12 groups, each with its member.
+	req, err := http.NewRequest("GET", srv.URL+`/scim/v2/Groups?filter=displayName+sw+%22Load+group%22`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+seed.SCIMToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups struct {
+		TotalResults int
+		Resources    []struct{ Members []json.RawMessage }
+	}
+	err = json.NewDecoder(res.Body).Decode(&groups)
+	res.Body.Close()
+	if err != nil || groups.TotalResults != cfg.SCIMGroups || len(groups.Resources) != cfg.SCIMGroups ||
+		len(groups.Resources[0].Members) != 1 {
+		t.Errorf("the pushed groups: %+v (%v); want %d, each with its member", groups, err, cfg.SCIMGroups)
 	}
 	// invite-orgs spread its 30 invitations evenly: each other org has its
 	// Owner and 10 invitees.
