@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,11 +28,14 @@ import (
 )
 
 // fuzzSCIM is SCIM on a fresh SQLite store: an org, its SCIM token, a
-// Pending user and a team with them as a member.
+// Pending user and a team with them as a member, and teams whose names and
+// external IDs hold what a filter's SQL must take as text (LIKE's
+// wildcards, letters that fold).
 type fuzzSCIM struct {
 	h           http.Handler
 	svc         *service.Service
 	owner       context.Context // an operator of the org
+	scim        context.Context // the org's SCIM token
 	token       string
 	user, group int64
 }
@@ -64,7 +68,13 @@ func newFuzzSCIM(tb testing.TB) *fuzzSCIM {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	z.user, z.group = u.User.ID, t.Team.ID
+	for _, d := range []service.TeamDraft{{Name: "50% Club", ExternalID: "okta_50%"}, {Name: "Straße Ünïcode"},
+		{Name: "sales_emea", ExternalID: "Sales-EMEA"}} {
+		if _, err := z.svc.ProvisionTeam(scim, d); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	z.scim, z.user, z.group = scim, u.User.ID, t.Team.ID
 	return z
 }
 
@@ -117,6 +127,11 @@ var filterSeeds = []string{
 	`userName eq`,
 	`]].[`,
 	`userName eq "\u00e9"`,
+	`displayName co "%"`,
+	`displayName sw "STRASSE"`,
+	`displayName eq "straße ünïcode" or externalId eq "okta_50%"`,
+	`externalId eq "sales-emea"`,
+	`members.value eq " 2"`,
 }
 
 // FuzzFilter: whatever a filter holds, parseFilter never panics; it
@@ -148,8 +163,82 @@ func FuzzFilter(f *testing.F) {
 			if cond != nil {
 				checkCond(t, raw, *cond, res.attrs)
 			}
+			if res.schema == SchemaGroup {
+				z.checkGroupSelection(t, raw, cond)
+			}
 		}
 	})
+}
+
+// checkGroupSelection checks that the groups cond selects through the store
+// are those a reading of every team in Go selects, in the same order.
+func (z *fuzzSCIM) checkGroupSelection(t *testing.T, raw string, cond *muster.Condition) {
+	t.Helper()
+	got, err := z.svc.FindProvisionedTeams(z.scim, service.ProvisionQuery{Where: cond, Limit: 100})
+	if muster.ErrorCode(err) == muster.EINVALID {
+		return // a value the service refuses (a control character): the request's 400
+	} else if err != nil {
+		t.Fatalf("FindProvisionedTeams(%q): %v", raw, err)
+	}
+	teams, err := z.svc.Teams(z.owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A member is a Pending or Active user SCIM shows.
+	teamsOf := func(userID int64) []*muster.Team {
+		p, err := z.svc.FindProvisionedUser(z.scim, userID)
+		if muster.ErrorCode(err) == muster.ENOTFOUND || err == nil && !p.User.Status.HoldsSeat() {
+			return nil
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return p.Teams
+	}
+	var want, names []string
+	for _, team := range teams {
+		if cond == nil || teamMatches(team, *cond, teamsOf) {
+			want = append(want, team.Name)
+		}
+	}
+	for _, p := range got.Teams {
+		names = append(names, p.Team.Name)
+	}
+	if !slices.Equal(names, want) || got.Total != len(want) {
+		t.Fatalf("filter %q selects %q (total %d); a reading in Go selects %q", raw, names, got.Total, want)
+	}
+}
+
+// teamMatches is the model of a group filter's comparisons: whether team
+// meets c, teamsOf giving the teams of which a user is a member.
+func teamMatches(team *muster.Team, c muster.Condition, teamsOf func(userID int64) []*muster.Team) bool {
+	switch c.Op {
+	case muster.CondAnd, muster.CondOr:
+		for _, p := range c.Of {
+			if teamMatches(team, p, teamsOf) == (c.Op == muster.CondOr) {
+				return c.Op == muster.CondOr
+			}
+		}
+		return c.Op == muster.CondAnd
+	}
+	id, err := strconv.ParseInt(strings.TrimSpace(c.Value), 10, 64)
+	switch c.Attr {
+	case muster.AttrID:
+		return err == nil && id == team.ID
+	case muster.AttrExternalID:
+		return team.ExternalID != "" && team.ExternalID == c.Value
+	case muster.AttrMember:
+		return err == nil && id > 0 && slices.ContainsFunc(teamsOf(id), func(t *muster.Team) bool { return t.ID == team.ID })
+	case muster.AttrName:
+		name, v := muster.SearchKey(team.Name), muster.SearchKey(c.Value)
+		switch c.Op {
+		case muster.CondPrefix:
+			return strings.HasPrefix(name, v)
+		case muster.CondContains:
+			return strings.Contains(name, v)
+		}
+		return name == v
+	}
+	return false
 }
 
 func checkCond(t *testing.T, raw string, c muster.Condition, attrs map[string]filterAttr) {
