@@ -46,3 +46,42 @@ func TestReadRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupLookupRoundTrips: on PostgreSQL an identity provider's lookup of
+// a group before it pushes it (by displayName, by externalId, or a member's
+// groups) sends two statements, the token's check and the teams, whatever
+// the org's teams; a page of groups with their members one more, for all
+// of the page's members.
+func TestGroupLookupRoundTrips(t *testing.T) {
+	db := storetest.OpenPostgres(t)
+	o := newOrg(t, db, 10)
+	member := o.idp.do("POST", "/Users", newUser(email("Gil.Groups"), "Gil", "Groups")).want(http.StatusCreated).str("id")
+	for _, name := range []string{"Sales", "Support", "Sourcing"} {
+		o.idp.do("POST", "/Groups", map[string]any{"displayName": name, "externalId": "okta-" + name,
+			"members": []any{map[string]any{"value": member}}}).want(http.StatusCreated)
+	}
+	for _, c := range []struct {
+		filter, query string
+		groups        int
+		trips         int64
+	}{
+		{`displayName eq "SALES"`, "&excludedAttributes=members", 1, 2},
+		{`externalId eq "okta-Support"`, "&excludedAttributes=members", 1, 2},
+		{`members.value eq "` + member + `"`, "&excludedAttributes=members", 4, 2},
+		{`displayName sw "s"`, "", 3, 3},
+	} {
+		before := db.RoundTrips()
+		list := o.idp.get("/Groups"+filterQuery(c.filter)+c.query).want(http.StatusOK).
+			wantEqual("totalResults", c.groups)
+		if n := db.RoundTrips() - before; n != c.trips {
+			t.Errorf("GET /Groups?filter=%s%s sent %d statements; want %d", c.filter, c.query, n, c.trips)
+		}
+		if c.query == "" {
+			for _, g := range list.resources() {
+				if members, _ := g.(map[string]any)["members"].([]any); len(members) != 1 {
+					t.Errorf("%s: %v; want its member", c.filter, g)
+				}
+			}
+		}
+	}
+}
