@@ -209,8 +209,8 @@ func (tx *Tx) SelectTeams(ctx context.Context, sel muster.Selection) ([]*muster.
 		args = append(args, sel.Offset)
 		page += ` OFFSET $` + itoa(len(args))
 	}
-	return tx.queryTeams(ctx, `SELECT `+teamListColumns+` FROM `+teamList(tx.dialect.teamsSelected(sel), "$1")+
-		` WHERE `+where+` ORDER BY `+teamOrder+page, args...)
+	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM `+tx.dialect.teamsSelected(sel)+` WHERE `+where+
+		` ORDER BY `+teamOrder+page, args...)
 }
 
 // CountSelectedTeams implements muster.Tx.

@@ -10,10 +10,12 @@ import (
 )
 
 // A team's counts are its row's and its changes' not yet folded into them
-// (see countMembers). One team's changes are summed by a subquery a count
-// (teamColumns); a list's, by one sum of its org's changes (teamListColumns
-// from teamList): PostgreSQL took four times as long to run two subqueries
-// a team for an org of 2,000 teams (docs/benchmarks.md, round 17).
+// (see countMembers). A few teams' changes are summed by a subquery a team
+// and count (teamColumns); the whole org's, by one sum of its changes
+// (teamListColumns from teamList): PostgreSQL took four times as long to
+// run two subqueries a team for an org of 2,000 teams (docs/benchmarks.md,
+// round 17). The one sum reads every unfolded change of the org, up to a
+// second's writes, so a read of a few teams does not use it.
 const (
 	teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version,
 	t.primary_count + (SELECT coalesce(sum(c.primary_change), 0) FROM team_count_changes c WHERE c.team_id = t.id),
@@ -23,16 +25,14 @@ const (
 	t.primary_count + coalesce(c.primary_change, 0), t.secondary_count + coalesce(c.secondary_change, 0), t.external_id`
 )
 
-// teamList is teams, the teams table as t, joined to the sums of the
-// changes to the counts of the org's teams, the org being the argument org
-// ("$1"). The changes are few (DB.FoldTeamCounts folds them every second),
-// so they are read first, each finding its team by id.
-func teamList(teams, org string) string {
-	return teams + ` LEFT JOIN (SELECT c.team_id, sum(c.primary_change) AS primary_change,
-			sum(c.secondary_change) AS secondary_change
-		FROM team_count_changes c CROSS JOIN teams ct WHERE ct.id = c.team_id AND ct.org_id = ` + org + `
-		GROUP BY c.team_id) c ON c.team_id = t.id`
-}
+// teamList is the teams table, as t, joined to the sums of the changes to
+// the counts of the org's teams, the org being the first argument. The
+// changes are few (DB.FoldTeamCounts folds them every second), so they are
+// read first, each finding its team by id.
+const teamList = `teams t LEFT JOIN (SELECT c.team_id, sum(c.primary_change) AS primary_change,
+		sum(c.secondary_change) AS secondary_change
+	FROM team_count_changes c CROSS JOIN teams ct WHERE ct.id = c.team_id AND ct.org_id = $1
+	GROUP BY c.team_id) c ON c.team_id = t.id`
 
 // teamOrder is the order of team lists: the Default Team, then by name.
 const teamOrder = `t.is_default DESC, t.name_key, t.id`
@@ -127,7 +127,8 @@ func (tx *Tx) findTeam(ctx context.Context, lock, where string, args ...any) (*m
 
 // FindTeams implements muster.Tx.
 func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error) {
-	return tx.findTeams(ctx, `t.org_id = $1`, "$1", orgID)
+	return tx.queryTeams(ctx, `SELECT `+teamListColumns+` FROM `+teamList+` WHERE t.org_id = $1 ORDER BY `+teamOrder,
+		orgID)
 }
 
 // FindTeamsByID implements muster.Tx.
@@ -137,15 +138,8 @@ func (tx *Tx) FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*m
 	}
 	list, args := inList(anySlice(ids))
 	args = append(args, orgID)
-	org := `$` + itoa(len(args))
-	return tx.findTeams(ctx, `t.id IN (`+list+`) AND t.org_id = `+org, org, args...)
-}
-
-// findTeams lists the teams of the org (the argument org) where selects, in
-// FindTeams' order.
-func (tx *Tx) findTeams(ctx context.Context, where, org string, args ...any) ([]*muster.Team, error) {
-	return tx.queryTeams(ctx, `SELECT `+teamListColumns+` FROM `+teamList(`teams t`, org)+` WHERE `+where+
-		` ORDER BY `+teamOrder, args...)
+	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+
+		itoa(len(args))+` ORDER BY `+teamOrder, args...)
 }
 
 // queryTeams returns the teams query, a SELECT of teamColumns or
