@@ -571,34 +571,32 @@ func Run(ctx context.Context, cfg Config, seed *Seed) []Result {
 			"emails": []any{map[string]any{"value": in.Email, "type": "work", "primary": true}},
 		}, http.StatusCreated)
 	}
-	scimFilter := func(i int) error {
-		email := strings.ToUpper(seed.Emails[i%len(seed.Emails)])
+	// wantTotal checks that a SCIM list finds want resources.
+	wantTotal := func(path string, want int) error {
 		var list struct {
 			TotalResults int `json:"totalResults"`
 		}
-		path := "/scim/v2/Users?filter=" + url.QueryEscape(`userName eq "`+email+`"`)
 		if err := sc.call(ctx, "GET", path, nil, http.StatusOK, &list); err != nil {
 			return err
 		}
-		if list.TotalResults != 1 {
-			return fmt.Errorf("GET %s: %d users; want 1", path, list.TotalResults)
+		if list.TotalResults != want {
+			return fmt.Errorf("GET %s: %d resources; want %d", path, list.TotalResults, want)
 		}
 		return nil
+	}
+	scimFilter := func(i int) error {
+		email := strings.ToUpper(seed.Emails[i%len(seed.Emails)])
+		return wantTotal("/scim/v2/Users?filter="+url.QueryEscape(`userName eq "`+email+`"`), 1)
 	}
 	// A group pushed as Okta's Push Groups pushes it: looked up by name
 	// (none yet), then created with a member. Each push's lookup finds the
 	// groups pushed before it among the org's teams.
 	scimGroup := func(i int) error {
 		name := fmt.Sprintf("Load group %06d", i)
-		var list struct {
-			TotalResults int `json:"totalResults"`
-		}
-		path := "/scim/v2/Groups?excludedAttributes=members&filter=" + url.QueryEscape(`displayName eq "`+name+`"`)
-		if err := sc.call(ctx, "GET", path, nil, http.StatusOK, &list); err != nil {
+		err := wantTotal("/scim/v2/Groups?excludedAttributes=members&filter="+
+			url.QueryEscape(`displayName eq "`+name+`"`), 0)
+		if err != nil {
 			return err
-		}
-		if list.TotalResults != 0 {
-			return fmt.Errorf("GET %s: %d groups; want none before the push", path, list.TotalResults)
 		}
 		return sc.Do(ctx, "POST", "/scim/v2/Groups", map[string]any{
 			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name,

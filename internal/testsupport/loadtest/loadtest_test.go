@@ -99,21 +99,11 @@ func TestRunSmallLoad(t *testing.T) {
 		}
 	}
 	// scim-groups pushed its 12 groups, each with its member.
-	req, err := http.NewRequest("GET", srv.URL+`/scim/v2/Groups?filter=displayName+sw+%22Load+group%22`, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+seed.SCIMToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var groups struct {
 		TotalResults int
 		Resources    []struct{ Members []json.RawMessage }
 	}
-	err = json.NewDecoder(res.Body).Decode(&groups)
-	res.Body.Close()
+	err = getJSON(srv.URL+`/scim/v2/Groups?filter=displayName+sw+%22Load+group%22`, seed.SCIMToken, &groups)
 	if err != nil || groups.TotalResults != cfg.SCIMGroups || len(groups.Resources) != cfg.SCIMGroups ||
 		len(groups.Resources[0].Members) != 1 {
 		t.Errorf("the pushed groups: %+v (%v); want %d, each with its member", groups, err, cfg.SCIMGroups)
@@ -121,18 +111,8 @@ func TestRunSmallLoad(t *testing.T) {
 	// invite-orgs spread its 30 invitations evenly: each other org has its
 	// Owner and 10 invitees.
 	for _, org := range seed.Orgs[1:] {
-		req, err := http.NewRequest("GET", srv.URL+"/api/v1/users?limit=50", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+org.Token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var page struct{ Data []json.RawMessage }
-		err = json.NewDecoder(res.Body).Decode(&page)
-		res.Body.Close()
+		err := getJSON(srv.URL+"/api/v1/users?limit=50", org.Token, &page)
 		if err != nil || len(page.Data) != 11 {
 			t.Errorf("another org lists %d users (%v); want its Owner and 10 invitees", len(page.Data), err)
 		}
@@ -191,4 +171,19 @@ func (c notModifiedCounter) WriteHeader(status int) {
 		c.n.Add(1)
 	}
 	c.ResponseWriter.WriteHeader(status)
+}
+
+// getJSON decodes into v what a GET of url with the bearer token answers.
+func getJSON(url, token string, v any) error {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	return json.NewDecoder(res.Body).Decode(v)
 }
