@@ -209,10 +209,13 @@ func findReport(t *testing.T, db *sqlstore.DB, orgID, id int64) *muster.Report {
 }
 
 // waitOutbox waits until done holds for the org's outbox, polling it
-// until a deadline.
+// until a deadline. The deadline is past the mail sender's lease (two
+// minutes): an email that a killed server had claimed, and perhaps sent,
+// but not recorded goes out from another server once the lease ends.
 func waitOutbox(t *testing.T, db *sqlstore.DB, orgID int64, what string, done func([]*muster.OutboxMessage) bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	const wait = 3 * time.Minute
+	deadline := time.Now().Add(wait)
 	for {
 		var msgs []*muster.OutboxMessage
 		err := db.View(context.Background(), func(tx muster.Tx) error {
@@ -231,7 +234,7 @@ func waitOutbox(t *testing.T, db *sqlstore.DB, orgID int64, what string, done fu
 			for _, m := range msgs {
 				state = append(state, fmt.Sprintf("%q: %d attempts, sent %v, error %q", m.Subject, m.Attempts, !m.SentAt.IsZero(), m.LastError))
 			}
-			t.Fatalf("waited a minute for %s; the outbox holds:\n%s", what, strings.Join(state, "\n"))
+			t.Fatalf("waited %v for %s; the outbox holds:\n%s", wait, what, strings.Join(state, "\n"))
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval
 	}
