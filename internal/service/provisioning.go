@@ -470,13 +470,10 @@ func (s *Service) FindProvisionedTeam(ctx context.Context, teamID int64, members
 		if err != nil {
 			return nil, err
 		}
-		p := &ProvisionedTeam{Team: t}
-		if members {
-			var m map[int64][]muster.Member
-			m, err = tx.FindTeamMembers(ctx, a.orgID, t.ID)
-			p.Members = m[t.ID]
+		if !members {
+			return &ProvisionedTeam{Team: t}, nil
 		}
-		return p, err
+		return teamWithMembers(ctx, tx, t)
 	})
 }
 
@@ -536,6 +533,7 @@ func cleanExternalID(id string) (string, error) {
 	return id, v.Err()
 }
 
+// teamWithMembers is t with its members.
 func teamWithMembers(ctx context.Context, tx muster.Tx, t *muster.Team) (*ProvisionedTeam, error) {
 	members, err := tx.FindTeamMembers(ctx, t.OrgID, t.ID)
 	if err != nil {

@@ -76,10 +76,16 @@ func (tx *Tx) ShareTeams(ctx context.Context, orgID int64, ids []int64) ([]int64
 // shareTeamsQuery is the query of ShareTeams and its arguments, the org
 // last (after inList's padded list of ids).
 func (tx *Tx) shareTeamsQuery(orgID int64, ids []int64) (string, []any) {
+	where, args := teamsAmong(orgID, ids)
+	return `SELECT t.id FROM teams t WHERE ` + where + ` ORDER BY t.id` + tx.forShare(), args
+}
+
+// teamsAmong is the condition on teams t that selects the org's teams
+// among ids, and its arguments: inList's padded list of ids, then the org.
+func teamsAmong(orgID int64, ids []int64) (string, []any) {
 	list, args := inList(anySlice(ids))
 	args = append(args, orgID)
-	return `SELECT t.id FROM teams t WHERE t.id IN (` + list + `) AND t.org_id = $` + itoa(len(args)) +
-		` ORDER BY t.id` + tx.forShare(), args
+	return `t.id IN (` + list + `) AND t.org_id = $` + itoa(len(args)), args
 }
 
 // FindTeamByName implements muster.Tx.
@@ -136,10 +142,8 @@ func (tx *Tx) FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*m
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	list, args := inList(anySlice(ids))
-	args = append(args, orgID)
-	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.id IN (`+list+`) AND t.org_id = $`+
-		itoa(len(args))+` ORDER BY `+teamOrder, args...)
+	where, args := teamsAmong(orgID, ids)
+	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+` ORDER BY `+teamOrder, args...)
 }
 
 // queryTeams returns the teams query, a SELECT of teamColumns or
