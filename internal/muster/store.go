@@ -135,6 +135,11 @@ type UserTx interface {
 	// UpdateUser writes every field of user and its teams, and increments
 	// its version.
 	UpdateUser(ctx context.Context, user *User) error
+	// SetUsersTeams writes the teams (PrimaryTeamID, SecondaryTeamIDs) and
+	// UpdatedAt of each of the users, all of one org, and increments their
+	// versions, in a few statements for any number (a group's members
+	// changed); the rest of each row stays as it is.
+	SetUsersTeams(ctx context.Context, users []*User) error
 	// FindUser finds the org's user; in a write transaction it locks the
 	// user's row until the commit, for a transaction that changes the user.
 	FindUser(ctx context.Context, orgID, id int64) (*User, error)
@@ -150,6 +155,10 @@ type UserTx interface {
 	// FindUsersByID finds the org's users with the ids, in id order,
 	// without locks; ids of no user of the org are left out.
 	FindUsersByID(ctx context.Context, orgID int64, ids []int64) ([]*User, error)
+	// LockUsers is FindUsersByID that locks the users' rows, in id order,
+	// in a write transaction (as FindUser does one user's), for a
+	// transaction that changes them.
+	LockUsers(ctx context.Context, orgID int64, ids []int64) ([]*User, error)
 	// FindUserByEmail finds the org's user with email, ignoring case.
 	FindUserByEmail(ctx context.Context, orgID int64, email string) (*User, error)
 	// FindLiveUserByEmail finds the Pending or Active user with email in any

@@ -362,3 +362,67 @@ func BenchmarkProvisionedTeams(b *testing.B) {
 		})
 	}
 }
+
+// bigGroup is how many members BenchmarkBigGroup's groups have.
+const bigGroup = 1000
+
+// BenchmarkBigGroup pushes a group of bigGroup members as an identity
+// provider does when it first pushes a department (SCIM's POST /Groups
+// with its members), then takes every member out of it (a PUT with none).
+func BenchmarkBigGroup(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d, func(b *testing.B) {
+			env := benchOpen(b, d)
+			tok, err := env.svc.CreateSCIMToken(env.owner, "Okta")
+			if err != nil {
+				b.Fatal(err)
+			}
+			idp := muster.NewContext(context.Background(), muster.Principal{OrgID: env.orgID, SCIMTokenID: tok.Token.ID,
+				Origin: muster.SCIMOrigin(tok.Token.ID)})
+			var members []int64
+			q := service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic),
+				Limit: service.MaxPageSize}
+			for len(members) < bigGroup {
+				page, err := env.svc.FindUsers(env.owner, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, u := range page.Users {
+					members = append(members, u.ID)
+				}
+				if page.NextCursor == "" && len(members) < bigGroup {
+					b.Fatalf("%d active users; want %d", len(members), bigGroup)
+				}
+				q.Cursor = page.NextCursor
+			}
+			members = members[:bigGroup]
+			var teams []int64
+			b.Run("create", func(b *testing.B) {
+				for b.Loop() {
+					t, err := env.svc.ProvisionTeam(idp, service.TeamDraft{
+						Name: fmt.Sprintf("Department %04d", len(teams)), Members: members})
+					if err != nil || len(t.Members) != bigGroup {
+						b.Fatalf("ProvisionTeam: %v; want a team of %d members", err, bigGroup)
+					}
+					teams = append(teams, t.Team.ID)
+				}
+			})
+			b.Run("empty", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if i == len(teams) {
+						b.Fatalf("%d groups to empty; run as many as were created (-benchtime Nx)", len(teams))
+					}
+					t, err := env.svc.ChangeProvisionedTeam(idp, teams[i], 0, func(d *service.TeamDraft) error {
+						d.Members = nil
+						return nil
+					})
+					if err != nil || len(t.Members) != 0 {
+						b.Fatalf("ChangeProvisionedTeam: %v; want no members", err)
+					}
+					i++
+				}
+			})
+		})
+	}
+}

@@ -9,7 +9,6 @@ package service
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -621,45 +620,50 @@ func memberIDs(members []muster.Member) []int64 {
 }
 
 // changeMembers makes the team's members, which were old, be new: each
-// user added or removed is edited under the console's rules (editUser),
+// user added or removed is edited under the console's rules (editUsers),
 // after all of them are locked in id order, so that no transaction that
 // also changes one of them (and then the team's counts) waits for this
-// one while it waits for that one.
+// one while it waits for that one. The users are read, checked and written
+// together, in a few statements for a group of any size.
 func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *muster.Team, old, new []int64) error {
-	var added, removed []int64
+	was := make(map[int64]bool, len(old))
+	for _, id := range old {
+		was[id] = true
+	}
+	is := make(map[int64]bool, len(new))
+	var changed []int64
 	for _, id := range new {
-		if !slices.Contains(old, id) && !slices.Contains(added, id) {
-			added = append(added, id)
+		if !was[id] && !is[id] {
+			changed = append(changed, id)
 		}
+		is[id] = true
 	}
 	for _, id := range old {
-		if !slices.Contains(new, id) {
-			removed = append(removed, id)
+		if !is[id] {
+			changed = append(changed, id)
 		}
 	}
-	if len(added)+len(removed) == 0 {
+	if len(changed) == 0 {
 		return nil
 	}
-	users := map[int64]*muster.User{}
-	for _, id := range slices.Sorted(slices.Values(append(slices.Clone(added), removed...))) {
-		u, err := loadProvisioned(ctx, tx, a, id)
-		if err == nil && u.Status == muster.StatusWithdrawn {
-			err = errUserNotFound
-		}
-		if muster.ErrorCode(err) == muster.ENOTFOUND {
-			return muster.Errorf(muster.ENOTFOUND, "The organization has no user with the id %d to make a member of %s.",
-				id, team.Name)
-		} else if err != nil {
-			return err
-		}
-		users[id] = u
+	slices.Sort(changed)
+	users, err := tx.LockUsers(ctx, a.orgID, changed)
+	if err != nil {
+		return err
 	}
 	var def *muster.Team
-	for _, id := range slices.Sorted(maps.Keys(users)) {
-		u := users[id]
+	edits := make([]userEdit, 0, len(users))
+	for i, id := range changed {
+		// users are those of changed that the org has, in the same order.
+		if i >= len(users) || users[i].ID != id || !users[i].SCIMDeletedAt.IsZero() ||
+			users[i].Status == muster.StatusWithdrawn {
+			return muster.Errorf(muster.ENOTFOUND, "The organization has no user with the id %d to make a member of %s.",
+				id, team.Name)
+		}
+		u := users[i]
 		var upd UserUpdate
 		switch {
-		case slices.Contains(added, id):
+		case is[id]:
 			if u.PrimaryTeamID == team.ID || slices.Contains(u.SecondaryTeamIDs, team.ID) {
 				continue
 			}
@@ -671,7 +675,6 @@ func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *mu
 					"and everyone has one. Give them another primary team first.", u.Email)
 			}
 			if def == nil {
-				var err error
 				if def, err = tx.FindDefaultTeam(ctx, a.orgID); err != nil {
 					return err
 				}
@@ -681,11 +684,9 @@ func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *mu
 			secondaries := slices.DeleteFunc(slices.Clone(u.SecondaryTeamIDs), func(t int64) bool { return t == team.ID })
 			upd.SecondaryTeamIDs = &secondaries
 		}
-		if err := s.editUser(ctx, tx, a, u, upd); err != nil {
-			return aboutUser(u, err)
-		}
+		edits = append(edits, userEdit{u, upd})
 	}
-	return nil
+	return s.editUsers(ctx, tx, a, edits, aboutUser)
 }
 
 // aboutUser puts the user's email before a refusal's message, so that an

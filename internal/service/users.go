@@ -414,16 +414,26 @@ func emailTaken(orgID int64, u *muster.User) error {
 // checkTeams checks that the teams belong to the org and returns the
 // secondary teams as checkTeamsExist does.
 func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, secondaries []int64) ([]int64, error) {
-	// One statement for all of them: an invitation's round trips are what
-	// it costs PostgreSQL.
-	found, err := tx.ShareTeams(ctx, orgID, append([]int64{primary}, secondaries...))
+	exists, err := shareTeams(ctx, tx, orgID, append([]int64{primary}, secondaries...))
 	if err != nil {
 		return nil, err
 	}
-	return checkTeamsExist(primary, secondaries, func(id int64) bool {
+	return checkTeamsExist(primary, secondaries, exists)
+}
+
+// shareTeams takes a shared lock on those of the teams that are the org's
+// (ShareTeams), in one statement for all of them (an invitation's round
+// trips are what it costs PostgreSQL), and tells which they are. ids may
+// repeat a team (the teams of many users).
+func shareTeams(ctx context.Context, tx muster.Tx, orgID int64, ids []int64) (exists func(id int64) bool, _ error) {
+	found, err := tx.ShareTeams(ctx, orgID, slices.Compact(slices.Sorted(slices.Values(ids))))
+	if err != nil {
+		return nil, err
+	}
+	return func(id int64) bool {
 		_, ok := slices.BinarySearch(found, id)
 		return ok
-	})
+	}, nil
 }
 
 // checkTeamsExist checks that the teams are among those that exist and
@@ -656,16 +666,94 @@ func (s *Service) editUserBy(ctx context.Context, userID int64, edit func(u *mus
 // may (CheckEditUser, CheckGrantRole), with its audit event; an update that
 // changes nothing writes nothing.
 func (s *Service) editUser(ctx context.Context, tx *txn, a *actor, u *muster.User, upd UserUpdate) error {
+	return s.editUsers(ctx, tx, a, []userEdit{{u, upd}}, func(_ *muster.User, err error) error { return err })
+}
+
+// userEdit is a cleaned update of a user read locked.
+type userEdit struct {
+	user *muster.User
+	upd  UserUpdate
+}
+
+// editUsers makes the edits as editUser makes each, in a few statements
+// for any number: the teams they name are checked in one statement and the
+// users written together (a group's members changed by an identity
+// provider). A refusal of one edit, which about may tell apart, refuses
+// them all.
+func (s *Service) editUsers(ctx context.Context, tx *txn, a *actor, edits []userEdit,
+	about func(u *muster.User, err error) error) error {
+	var named []int64
+	for _, e := range edits {
+		named = append(named, teamsAfter(e.user, e.upd)...)
+	}
+	exists, err := shareTeams(ctx, tx, a.orgID, named)
+	if err != nil {
+		return err
+	}
+	var moved []*muster.User // whose teams alone changed
+	var events []*muster.AuditEvent
+	for _, e := range edits {
+		u := e.user
+		before := userSnapshot(u)
+		emailChange, err := applyEdit(ctx, tx, a, u, e.upd, exists)
+		if err != nil {
+			return about(u, err)
+		}
+		after := userSnapshot(u)
+		if equalSnapshots(before, after) {
+			continue
+		}
+		u.UpdatedAt = tx.now
+		events = append(events, tx.auditEvent(a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, after))
+		if e.upd.teamsOnly() {
+			moved = append(moved, u)
+			continue
+		}
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if emailChange {
+			if err := s.moveAddress(ctx, tx, a, u); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.SetUsersTeams(ctx, moved); err != nil {
+		return err
+	}
+	return tx.auditAll(ctx, events)
+}
+
+// teamsOnly tells whether upd changes nothing but the teams.
+func (upd UserUpdate) teamsOnly() bool {
+	return upd.FirstName == nil && upd.LastName == nil && upd.Role == nil && upd.ExternalID == nil && upd.Email == nil
+}
+
+// teamsAfter are the teams u has after upd: the primary team first.
+func teamsAfter(u *muster.User, upd UserUpdate) []int64 {
+	primary, secondaries := u.PrimaryTeamID, u.SecondaryTeamIDs
+	if upd.PrimaryTeamID != nil {
+		primary = *upd.PrimaryTeamID
+	}
+	if upd.SecondaryTeamIDs != nil {
+		secondaries = *upd.SecondaryTeamIDs
+	}
+	return append([]int64{primary}, secondaries...)
+}
+
+// applyEdit applies upd to u if the actor a may make it (CheckEditUser,
+// CheckGrantRole) and the teams it names exist, and tells whether the
+// email changes; it writes nothing.
+func applyEdit(ctx context.Context, tx *txn, a *actor, u *muster.User, upd UserUpdate, exists func(id int64) bool) (bool, error) {
 	roleChange := upd.Role != nil && *upd.Role != u.Role
 	if err := muster.CheckEditUser(a.role, a.id(), u, roleChange); err != nil {
-		return err
+		return false, err
 	}
 	if roleChange {
 		if err := muster.CheckGrantRole(a.role, *upd.Role); err != nil {
-			return err
+			return false, err
 		}
 	}
-	before := userSnapshot(u)
 	if upd.FirstName != nil {
 		u.FirstName = *upd.FirstName
 	}
@@ -681,38 +769,19 @@ func (s *Service) editUser(ctx context.Context, tx *txn, a *actor, u *muster.Use
 	emailChange := upd.Email != nil && muster.NormalizeEmail(*upd.Email) != muster.NormalizeEmail(u.Email)
 	if emailChange {
 		if err := checkNewEmail(ctx, tx, u, *upd.Email); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if upd.Email != nil {
 		u.Email = *upd.Email
 	}
-	primary, secondaries := u.PrimaryTeamID, u.SecondaryTeamIDs
-	if upd.PrimaryTeamID != nil {
-		primary = *upd.PrimaryTeamID
+	teams := teamsAfter(u, upd)
+	secondaries, err := checkTeamsExist(teams[0], teams[1:], exists)
+	if err != nil {
+		return false, err
 	}
-	if upd.SecondaryTeamIDs != nil {
-		secondaries = *upd.SecondaryTeamIDs
-	}
-	var err error
-	if u.SecondaryTeamIDs, err = checkTeams(ctx, tx, a.orgID, primary, secondaries); err != nil {
-		return err
-	}
-	u.PrimaryTeamID = primary
-	after := userSnapshot(u)
-	if equalSnapshots(before, after) {
-		return nil
-	}
-	u.UpdatedAt = tx.now
-	if err := tx.UpdateUser(ctx, u); err != nil {
-		return err
-	}
-	if emailChange {
-		if err := s.moveAddress(ctx, tx, a, u); err != nil {
-			return err
-		}
-	}
-	return tx.audit(ctx, a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, after)
+	u.PrimaryTeamID, u.SecondaryTeamIDs = teams[0], secondaries
+	return emailChange, nil
 }
 
 // moveAddress ends what was sent to u's old email, which may now be

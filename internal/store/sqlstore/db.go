@@ -773,26 +773,36 @@ func (tx *Tx) insertedIDs(ctx context.Context, query string, args []any) ([]int6
 }
 
 // queryColumn runs a query of one column and returns its values in its
-// order. Its errors name the statement, as tx.query's do, those met
-// reading the rows too (an INSERT … RETURNING's broken constraint).
+// order.
 func queryColumn[T any](ctx context.Context, tx *Tx, query string, args ...any) ([]T, error) {
+	var out []T
+	err := tx.eachRow(ctx, func(rows *sql.Rows) error {
+		var v T
+		err := rows.Scan(&v)
+		out = append(out, v)
+		return err
+	}, query, args...)
+	return out, err
+}
+
+// eachRow runs a query and calls fn for each of its rows. Its errors name
+// the statement, as tx.query's do, those met reading the rows too (an
+// INSERT … RETURNING's broken constraint).
+func (tx *Tx) eachRow(ctx context.Context, fn func(*sql.Rows) error, query string, args ...any) error {
 	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []T
 	for rows.Next() {
-		var v T
-		if err := rows.Scan(&v); err != nil {
-			return nil, failed(query, err)
+		if err := fn(rows); err != nil {
+			return failed(query, err)
 		}
-		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, failed(query, err)
+		return failed(query, err)
 	}
-	return out, nil
+	return nil
 }
 
 // valuesList returns "($1, $2), ($3, $4)" for rows tuples of width
