@@ -138,7 +138,9 @@ type UserTx interface {
 	// SetUsersTeams writes the teams (PrimaryTeamID, SecondaryTeamIDs) and
 	// UpdatedAt of each of the users, all of one org, and increments their
 	// versions, in a few statements for any number (a group's members
-	// changed); the rest of each row stays as it is.
+	// changed); the rest of each row stays as it is. The transaction has
+	// locked the users (LockUsers): on PostgreSQL a user another
+	// transaction changed since is not found (ENOTFOUND).
 	SetUsersTeams(ctx context.Context, users []*User) error
 	// FindUser finds the org's user; in a write transaction it locks the
 	// user's row until the commit, for a transaction that changes the user.

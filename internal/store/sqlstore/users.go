@@ -260,19 +260,17 @@ func (tx *Tx) SetUsersTeams(ctx context.Context, users []*muster.User) error {
 	}
 	orgID := users[0].OrgID
 	byID := make(map[int64]*muster.User, len(users))
-	rows := make([][3]any, len(users))
+	tuples := make([][3]any, len(users))
 	for i, u := range users {
 		if u.OrgID != orgID {
 			return fmt.Errorf("SetUsersTeams: users of orgs %d and %d", orgID, u.OrgID)
 		}
 		byID[u.ID] = u
-		rows[i] = [3]any{u.ID, TeamList(u), u.UpdatedAt.UnixMicro()}
+		tuples[i] = [3]any{u.ID, TeamList(u), u.UpdatedAt.UnixMicro()}
 	}
-	// The users go as one JSON array of [id, teams, updated_at]: one
-	// statement whatever their number, which PostgreSQL plans once (an
-	// array's length, which it reads in a value of its own, made it plan
-	// the statement anew for each).
-	list, err := json.Marshal(rows)
+	// The users go as one JSON array of [id, teams, updated_at]: a
+	// statement whatever their number, whose plan does not depend on it.
+	list, err := json.Marshal(tuples)
 	if err != nil {
 		return err
 	}
@@ -288,7 +286,6 @@ func (tx *Tx) SetUsersTeams(ctx context.Context, users []*muster.User) error {
 		return nil
 	}
 	if tx.dialect.OneStatementWrites {
-		// was is read in the UPDATE's snapshot.
 		err = tx.eachRow(ctx, func(rows *sql.Rows) error {
 			var id, version int64
 			w := &muster.User{}
@@ -296,13 +293,7 @@ func (tx *Tx) SetUsersTeams(ctx context.Context, users []*muster.User) error {
 				return err
 			}
 			return changed(id, version, w)
-		}, `WITH v AS (SELECT (j ->> 0)::bigint AS id, j ->> 1 AS teams, (j ->> 2)::bigint AS updated_at
-					FROM json_array_elements($2::json) j),
-				was AS (SELECT u.id, u.status, u.teams FROM users u JOIN v ON u.id = v.id WHERE u.org_id = $1)
-			UPDATE users u SET teams = v.teams, updated_at = v.updated_at, version = u.version + 1
-			FROM v JOIN was ON was.id = v.id
-			WHERE u.org_id = $1 AND u.id = v.id
-			RETURNING u.id, u.version, was.status, was.teams`, orgID, string(list))
+		}, setUsersTeams, orgID, string(list))
 	} else {
 		err = tx.setUsersTeamsInSteps(ctx, orgID, string(list), changed)
 	}
@@ -330,6 +321,21 @@ func (tx *Tx) SetUsersTeams(ctx context.Context, users []*muster.User) error {
 	}
 	return tx.countMembers(ctx, changes)
 }
+
+// setUsersTeams is SetUsersTeams' statement on PostgreSQL, the org $1 and
+// the JSON list $2: each user is found by id and locked (their row, which
+// the transaction locked before, with the status and teams it had), then
+// updated where that row is. PostgreSQL cannot tell from a parameter how
+// many users the list holds (it guesses 100), so the statement leaves it
+// no other plan than one lookup a user: as a join, it read every user of
+// an org of 10,000 to change one.
+const setUsersTeams = `WITH was AS (SELECT j ->> 1 AS teams, (j ->> 2)::bigint AS updated_at, w.*
+		FROM json_array_elements($2::json) j CROSS JOIN LATERAL
+			(SELECT u.ctid, u.status, u.teams AS old_teams FROM users u
+			WHERE u.org_id = $1 AND u.id = (j ->> 0)::bigint FOR NO KEY UPDATE) w)
+	UPDATE users u SET teams = was.teams, updated_at = was.updated_at, version = u.version + 1
+	FROM was WHERE u.ctid = was.ctid
+	RETURNING u.id, u.version, was.status, was.old_teams`
 
 // setUsersTeamsInSteps is SetUsersTeams' write of the rows on SQLite, whose
 // statements cannot return what a row was: the users as they were, then
