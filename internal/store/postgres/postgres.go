@@ -42,6 +42,7 @@ func Dialect() sqlstore.Dialect {
 		ViewIsolation:      sql.LevelRepeatableRead,
 		OrgInIDOrder:       "u.org_id",
 		InStrings:          inStrings,
+		JSONRows:           jsonRows,
 		AnalyzeStale:       analyzeStale,
 		OneStatementWrites: true,
 		CommitWith:         commitAfter{},
@@ -59,6 +60,20 @@ func Dialect() sqlstore.Dialect {
 // inStrings takes a list as a text[] parameter: = ANY($1).
 func inStrings(param string, list []string) (string, any) {
 	return "= ANY(" + param + ")", list
+}
+
+// jsonRows reads each array's values with ->>, as text, cast to its type.
+func jsonRows(param string, types ...string) string {
+	var b strings.Builder
+	b.WriteString("(SELECT ")
+	for i, typ := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(j ->> %d)::%s AS c%d", i, typ, i)
+	}
+	b.WriteString(" FROM json_array_elements(" + param + "::json) j)")
+	return b.String()
 }
 
 // migrationLock is a session-level advisory lock of the schema, which

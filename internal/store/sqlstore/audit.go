@@ -45,7 +45,7 @@ func (tx *Tx) CreateAuditEvents(ctx context.Context, events []*muster.AuditEvent
 		}
 		events, args = events[1:], args[auditColumns:]
 	}
-	ids, err := tx.insertMany(ctx, insertAuditEvents, auditColumns, args, true)
+	ids, err := tx.insertRows(ctx, insertAuditEvents, auditTypes[:], args, true)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,11 @@ func (tx *Tx) QueueAuditEvents(ctx context.Context, events []*muster.AuditEvent)
 	if err != nil {
 		return err
 	}
-	return tx.writeLater(ctx, tx.insertWrites(insertAuditEvents, auditColumns, args)...)
+	writes, err := tx.rowWrites(insertAuditEvents, auditTypes[:], args)
+	if err != nil {
+		return err
+	}
+	return tx.writeLater(ctx, writes...)
 }
 
 // auditArgs are the values of events' rows, auditColumns each.
@@ -91,13 +95,15 @@ func subscribersColumn(org string) string {
 		WHERE e.org_id = ` + org + ` AND e.enabled AND e.deleted_at IS NULL)`
 }
 
-// insertAuditEvents and auditColumns are the head of an INSERT of audit
-// events and the columns it names.
+// insertAuditEvents is the head of an INSERT of audit events, auditTypes
+// the types of the columns it names, and auditColumns their number.
 const (
 	insertAuditEvents = `INSERT INTO audit_events (org_id, actor_id, actor_label, action, target_type,
 			target_id, target_label, before_json, after_json, origin, created_at)`
-	auditColumns = 11
+	auditColumns = len(auditTypes)
 )
+
+var auditTypes = [...]string{"bigint", "bigint", "text", "text", "text", "bigint", "text", "jsonb", "jsonb", "text", "bigint"}
 
 // parseSubscribers reads the endpoints subscribersColumn aggregates, "id
 // type type…" each, separated by commas (event types are names of

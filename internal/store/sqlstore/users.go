@@ -435,7 +435,7 @@ func (tx *Tx) insertMemberships(ctx context.Context, users []*muster.User) error
 			args = append(args, u.ID, id, "secondary")
 		}
 	}
-	_, err := tx.insertMany(ctx, `INSERT INTO memberships (user_id, team_id, kind)`, 3, args, false)
+	_, err := tx.insertRows(ctx, `INSERT INTO memberships (user_id, team_id, kind)`, []string{"bigint", "bigint", "text"}, args, false)
 	return err
 }
 
