@@ -281,27 +281,8 @@ const pushedGroups, pushedMembers = 2000, 2
 // acts and the users who are members, in the groups' order.
 func pushGroups(b testing.TB, env *benchEnv) (context.Context, []int64) {
 	b.Helper()
-	tok, err := env.svc.CreateSCIMToken(env.owner, "Okta")
-	if err != nil {
-		b.Fatal(err)
-	}
-	idp := muster.NewContext(context.Background(), muster.Principal{OrgID: env.orgID, SCIMTokenID: tok.Token.ID,
-		Origin: muster.SCIMOrigin(tok.Token.ID)})
-	var members []int64
-	q := service.UserQuery{Status: string(muster.StatusActive), Limit: service.MaxPageSize}
-	for len(members) < pushedGroups*pushedMembers {
-		page, err := env.svc.FindUsers(env.owner, q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, u := range page.Users {
-			members = append(members, u.ID)
-		}
-		if page.NextCursor == "" {
-			b.Fatalf("%d active users; want %d", len(members), pushedGroups*pushedMembers)
-		}
-		q.Cursor = page.NextCursor
-	}
+	idp := scimActor(b, env)
+	members := userIDs(b, env, service.UserQuery{Status: string(muster.StatusActive)}, pushedGroups*pushedMembers)
 	for i := range pushedGroups {
 		d := service.TeamDraft{Name: fmt.Sprintf("Pushed group %04d", i), ExternalID: fmt.Sprintf("okta-%04d", i),
 			Members: members[i*pushedMembers : (i+1)*pushedMembers]}
@@ -313,7 +294,39 @@ func pushGroups(b testing.TB, env *benchEnv) (context.Context, []int64) {
 	if _, err := env.db.FoldTeamCounts(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	return idp, members[:pushedGroups*pushedMembers]
+	return idp, members
+}
+
+// scimActor is a context in which a new SCIM token of env's org acts.
+func scimActor(tb testing.TB, env *benchEnv) context.Context {
+	tb.Helper()
+	tok, err := env.svc.CreateSCIMToken(env.owner, "Okta")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return muster.NewContext(context.Background(), muster.Principal{OrgID: env.orgID, SCIMTokenID: tok.Token.ID,
+		Origin: muster.SCIMOrigin(tok.Token.ID)})
+}
+
+// userIDs are the ids of the first n users q finds, in its order.
+func userIDs(tb testing.TB, env *benchEnv, q service.UserQuery, n int) []int64 {
+	tb.Helper()
+	q.Limit = service.MaxPageSize
+	var ids []int64
+	for len(ids) < n {
+		page, err := env.svc.FindUsers(env.owner, q)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, u := range page.Users {
+			ids = append(ids, u.ID)
+		}
+		if page.NextCursor == "" && len(ids) < n {
+			tb.Fatalf("%d users of %+v; want %d", len(ids), q, n)
+		}
+		q.Cursor = page.NextCursor
+	}
+	return ids[:n]
 }
 
 // BenchmarkProvisionedTeams selects teams as identity providers do (SCIM's
@@ -373,29 +386,9 @@ func BenchmarkBigGroup(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(d, func(b *testing.B) {
 			env := benchOpen(b, d)
-			tok, err := env.svc.CreateSCIMToken(env.owner, "Okta")
-			if err != nil {
-				b.Fatal(err)
-			}
-			idp := muster.NewContext(context.Background(), muster.Principal{OrgID: env.orgID, SCIMTokenID: tok.Token.ID,
-				Origin: muster.SCIMOrigin(tok.Token.ID)})
-			var members []int64
-			q := service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic),
-				Limit: service.MaxPageSize}
-			for len(members) < bigGroup {
-				page, err := env.svc.FindUsers(env.owner, q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, u := range page.Users {
-					members = append(members, u.ID)
-				}
-				if page.NextCursor == "" && len(members) < bigGroup {
-					b.Fatalf("%d active users; want %d", len(members), bigGroup)
-				}
-				q.Cursor = page.NextCursor
-			}
-			members = members[:bigGroup]
+			idp := scimActor(b, env)
+			members := userIDs(b, env, service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic)},
+				bigGroup)
 			var teams []int64
 			b.Run("create", func(b *testing.B) {
 				for b.Loop() {
