@@ -419,3 +419,39 @@ func BenchmarkBigGroup(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMoveAndRemoveTeam removes a team that is the primary team of
+// bigGroup users after moving them to the Default Team, in one step
+// (MoveMembersAndRemoveTeam, the Teams page's "move them and remove").
+// Each run's team gets its members through the Users tab's bulk action,
+// outside the timing.
+func BenchmarkMoveAndRemoveTeam(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d, func(b *testing.B) {
+			env := benchOpen(b, d)
+			members := userIDs(b, env, service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic)},
+				bigGroup)
+			runs := 0
+			for b.Loop() {
+				b.StopTimer()
+				team, err := env.svc.CreateTeam(env.owner, fmt.Sprintf("Moving %d", runs))
+				if err != nil {
+					b.Fatal(err)
+				}
+				plan, err := env.svc.ApplyBulk(env.owner, service.BulkInput{Action: service.BulkSetPrimary, TeamID: team.ID,
+					UserIDs: members})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := bulkFailure(plan); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := env.svc.MoveMembersAndRemoveTeam(env.owner, team.ID, env.teams[0].ID); err != nil {
+					b.Fatal(err)
+				}
+				runs++
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package service_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -209,6 +210,23 @@ func TestMoveMembersAndRemoveTeam(t *testing.T) {
 			t.Fatalf("blockers %d %v; want Ann and Ben, not Cy (secondary)", rm.BlockerCount, rm.Blockers)
 		}
 		f.refused(t, muster.EINVALID, func() error { _, err := f.svc.MoveMembersAndRemoveTeam(ctx, sales.ID, sales.ID); return err })
+		// An Admin moves no Admin: the removal of a team that is an
+		// Admin's primary team, by another Admin, names them and changes
+		// nothing.
+		legal, err := f.svc.CreateTeam(ctx, "Legal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.inviteInto(t, "Lex", muster.RoleAdmin, legal.ID)
+		f.inviteInto(t, "Liv", muster.RoleBasic, legal.ID)
+		ada := f.active("Ada", muster.RoleAdmin)
+		err = f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.MoveMembersAndRemoveTeam(f.as(ada), legal.ID, ops.ID)
+			return err
+		})
+		if msg := muster.ErrorMessage(err); !strings.HasPrefix(msg, "Lex Tester can't be moved: ") {
+			t.Errorf("refusal %q; want it to name Lex, whom an Admin can't move", msg)
+		}
 		before := len(auditTrail(t, f, muster.AuditFilter{Action: muster.ActionUserUpdated}))
 		if _, err := f.svc.MoveMembersAndRemoveTeam(ctx, sales.ID, ops.ID); err != nil {
 			t.Fatal(err)

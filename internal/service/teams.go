@@ -297,24 +297,29 @@ func (s *Service) MoveMembersAndRemoveTeam(ctx context.Context, teamID, moveTo i
 			return muster.Errorf(muster.ECONFLICT, "%s is the primary team of more than %d users: move them in steps "+
 				"with the Users tab's bulk Change teams first.", team.Name, MaxBulkUsers)
 		}
-		for _, m := range members {
-			u, err := tx.FindUser(ctx, a.orgID, m.ID)
-			if err != nil {
-				return err
+		ids := make([]int64, len(members))
+		for i, m := range members {
+			ids[i] = m.ID
+		}
+		users, err := tx.LockUsers(ctx, a.orgID, ids)
+		if err != nil {
+			return err
+		}
+		edits := make([]userEdit, 0, len(users))
+		for _, u := range users {
+			// One who has left the team since it was read stays; one who
+			// joined it since makes the removal below refuse.
+			if u.PrimaryTeamID != team.ID {
+				continue
 			}
-			if err := muster.CheckEditUser(a.role, a.id(), u, false); err != nil {
-				return muster.Errorf(muster.EFORBIDDEN, "%s can't be moved: %s", u.Name(), muster.ErrorMessage(err))
-			}
-			before := userSnapshot(u)
-			u.PrimaryTeamID = to.ID
-			u.SecondaryTeamIDs = slices.DeleteFunc(u.SecondaryTeamIDs, func(id int64) bool { return id == to.ID || id == team.ID })
-			u.UpdatedAt = tx.now
-			if err := tx.UpdateUser(ctx, u); err != nil {
-				return err
-			}
-			if err := tx.audit(ctx, a, muster.ActionUserUpdated, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
-				return err
-			}
+			secondaries := slices.DeleteFunc(slices.Clone(u.SecondaryTeamIDs), func(id int64) bool { return id == to.ID || id == team.ID })
+			edits = append(edits, userEdit{u, UserUpdate{PrimaryTeamID: &to.ID, SecondaryTeamIDs: &secondaries}})
+		}
+		err = s.editUsers(ctx, tx, a, edits, func(u *muster.User, err error) error {
+			return muster.Errorf(muster.ErrorCode(err), "%s can't be moved: %s", u.Name(), muster.ErrorMessage(err))
+		})
+		if err != nil {
+			return err
 		}
 		// Read again: the moves changed its counts.
 		if team, err = tx.FindTeam(ctx, a.orgID, team.ID); err != nil {
