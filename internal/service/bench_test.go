@@ -455,3 +455,33 @@ func BenchmarkMoveAndRemoveTeam(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBulkTeamAction adds a new team to bigGroup users at once, as
+// the Users tab's bulk action does.
+func BenchmarkBulkTeamAction(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d, func(b *testing.B) {
+			env := benchOpen(b, d)
+			users := userIDs(b, env, service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic)},
+				bigGroup)
+			runs := 0
+			for b.Loop() {
+				b.StopTimer()
+				team, err := env.svc.CreateTeam(env.owner, fmt.Sprintf("Bulk %d", runs))
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs++
+				b.StartTimer()
+				plan, err := env.svc.ApplyBulk(env.owner, service.BulkInput{Action: service.BulkAddSecondary,
+					TeamID: team.ID, UserIDs: users})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := bulkFailure(plan); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -83,8 +83,10 @@ func (s *Service) PlanBulk(ctx context.Context, in BulkInput) (*BulkPlan, error)
 // through the same service call as one user does (ResendInvite, Withdraw,
 // Deactivate, InviteAgain, or UpdateUser's rules for teams), each in its
 // own transaction with its own audit event, so that one refusal (the last
-// license seat taken, a user changed meanwhile) stops that user only. The
-// plan it returns says what happened to each.
+// license seat taken, a user changed meanwhile) stops that user only. A
+// team action edits its users in batches (applyTeamAction) under the same
+// rules, and stops only the refused user too. The plan it returns says what
+// happened to each.
 func (s *Service) ApplyBulk(ctx context.Context, in BulkInput) (*BulkPlan, error) {
 	plan, err := s.PlanBulk(ctx, in)
 	if err != nil {
@@ -93,6 +95,12 @@ func (s *Service) ApplyBulk(ctx context.Context, in BulkInput) (*BulkPlan, error
 	// Each user's call is a change of its own: an idempotency key of the
 	// request would make every call after the first replay the first.
 	ctx = WithIdempotency(ctx, nil)
+	if plan.Action == BulkAddSecondary || plan.Action == BulkSetPrimary {
+		if err := s.applyTeamAction(ctx, plan); err != nil {
+			return nil, err
+		}
+		return plan, nil
+	}
 	for _, it := range plan.Items {
 		if it.Skip != nil {
 			continue
@@ -117,17 +125,99 @@ func (s *Service) ApplyBulk(ctx context.Context, in BulkInput) (*BulkPlan, error
 			if res, it.Err = s.InviteAgain(ctx, id, UserUpdate{}); it.Err == nil {
 				u = res.User
 			}
-		case BulkAddSecondary, BulkSetPrimary:
-			u, it.Err = s.editUserBy(ctx, id, teamChange(plan.Action, plan.Team))
 		}
-		if muster.ErrorCode(it.Err) == muster.EINTERNAL {
-			return nil, it.Err
-		}
-		if it.Err == nil {
-			it.User, it.Done = u, true
+		if err := it.settle(u); err != nil {
+			return nil, err
 		}
 	}
 	return plan, nil
+}
+
+// settle records the outcome of it's call, which returned u: done, or
+// refused (it.Err). An internal error stops the bulk action.
+func (it *BulkItem) settle(u *muster.User) error {
+	if muster.ErrorCode(it.Err) == muster.EINTERNAL {
+		return it.Err
+	}
+	if it.Err == nil {
+		it.User, it.Done = u, true
+	}
+	return nil
+}
+
+// teamBatch is how many users a team action edits in one transaction.
+const teamBatch = 250
+
+// applyTeamAction makes the plan's team action, teamBatch users a
+// transaction: the batch's users are locked and edited together
+// (editUsers), each under UpdateUser's rules with its own audit event. A
+// batch that a refusal stops (a user changed since the plan) is made
+// again one user at a time, so that the refusal stops that user only.
+func (s *Service) applyTeamAction(ctx context.Context, plan *BulkPlan) error {
+	var todo []*BulkItem
+	for _, it := range plan.Items {
+		if it.Skip == nil {
+			todo = append(todo, it)
+		}
+	}
+	change := teamChange(plan.Action, plan.Team)
+	for batch := range slices.Chunk(todo, teamBatch) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ids := make([]int64, len(batch))
+		for i, it := range batch {
+			ids[i] = it.User.ID
+		}
+		var edited []*muster.User
+		err := s.update(ctx, func(tx *txn) error {
+			a, err := loadAdmin(ctx, tx)
+			if err != nil {
+				return err
+			}
+			users, err := tx.LockUsers(ctx, a.orgID, ids)
+			if err != nil {
+				return err
+			}
+			if len(users) != len(ids) {
+				return errUserNotFound
+			}
+			edits := make([]userEdit, len(users))
+			for i, u := range users {
+				if err := checkNotWithdrawn(u); err != nil {
+					return err
+				}
+				upd, err := change(u)
+				if err != nil {
+					return err
+				}
+				edits[i] = userEdit{u, upd}
+			}
+			edited = users
+			return s.editUsers(ctx, tx, a, edits, func(_ *muster.User, err error) error { return err })
+		})
+		if muster.ErrorCode(err) == muster.EINTERNAL {
+			return err
+		}
+		if err == nil {
+			byID := make(map[int64]*muster.User, len(edited))
+			for _, u := range edited {
+				byID[u.ID] = u
+			}
+			for _, it := range batch {
+				it.User, it.Done = byID[it.User.ID], true
+			}
+			continue
+		}
+		for _, it := range batch {
+			var u *muster.User
+			u, it.Err = s.editUserBy(ctx, it.User.ID, change)
+			if err := it.settle(u); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // teamChange is the edit of a team action: the team added as a secondary
