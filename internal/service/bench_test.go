@@ -376,8 +376,27 @@ func BenchmarkProvisionedTeams(b *testing.B) {
 	}
 }
 
-// bigGroup is how many members BenchmarkBigGroup's groups have.
+// bigGroup is how many users the benchmarks of many users' edits change
+// at once (a group's members, a bulk action's users).
 const bigGroup = 1000
+
+// bigGroupMembers are bigGroup Active Basic Users of env's org.
+func bigGroupMembers(tb testing.TB, env *benchEnv) []int64 {
+	return userIDs(tb, env, service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic)}, bigGroup)
+}
+
+// applyBulk makes the bulk action as the Owner, failing tb unless it is
+// done for every user.
+func applyBulk(tb testing.TB, env *benchEnv, in service.BulkInput) {
+	tb.Helper()
+	plan, err := env.svc.ApplyBulk(env.owner, in)
+	if err == nil {
+		err = bulkFailure(plan)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
 
 // BenchmarkBigGroup pushes a group of bigGroup members as an identity
 // provider does when it first pushes a department (SCIM's POST /Groups
@@ -387,8 +406,7 @@ func BenchmarkBigGroup(b *testing.B) {
 		b.Run(d, func(b *testing.B) {
 			env := benchOpen(b, d)
 			idp := scimActor(b, env)
-			members := userIDs(b, env, service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic)},
-				bigGroup)
+			members := bigGroupMembers(b, env)
 			var teams []int64
 			b.Run("create", func(b *testing.B) {
 				for b.Loop() {
@@ -429,8 +447,7 @@ func BenchmarkMoveAndRemoveTeam(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(d, func(b *testing.B) {
 			env := benchOpen(b, d)
-			members := userIDs(b, env, service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic)},
-				bigGroup)
+			members := bigGroupMembers(b, env)
 			runs := 0
 			for b.Loop() {
 				b.StopTimer()
@@ -438,14 +455,7 @@ func BenchmarkMoveAndRemoveTeam(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				plan, err := env.svc.ApplyBulk(env.owner, service.BulkInput{Action: service.BulkSetPrimary, TeamID: team.ID,
-					UserIDs: members})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := bulkFailure(plan); err != nil {
-					b.Fatal(err)
-				}
+				applyBulk(b, env, service.BulkInput{Action: service.BulkSetPrimary, TeamID: team.ID, UserIDs: members})
 				b.StartTimer()
 				if _, err := env.svc.MoveMembersAndRemoveTeam(env.owner, team.ID, env.teams[0].ID); err != nil {
 					b.Fatal(err)
@@ -462,8 +472,7 @@ func BenchmarkBulkTeamAction(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(d, func(b *testing.B) {
 			env := benchOpen(b, d)
-			users := userIDs(b, env, service.UserQuery{Status: string(muster.StatusActive), Role: string(muster.RoleBasic)},
-				bigGroup)
+			users := bigGroupMembers(b, env)
 			runs := 0
 			for b.Loop() {
 				b.StopTimer()
@@ -473,14 +482,7 @@ func BenchmarkBulkTeamAction(b *testing.B) {
 				}
 				runs++
 				b.StartTimer()
-				plan, err := env.svc.ApplyBulk(env.owner, service.BulkInput{Action: service.BulkAddSecondary,
-					TeamID: team.ID, UserIDs: users})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := bulkFailure(plan); err != nil {
-					b.Fatal(err)
-				}
+				applyBulk(b, env, service.BulkInput{Action: service.BulkAddSecondary, TeamID: team.ID, UserIDs: users})
 			}
 		})
 	}

@@ -39,11 +39,8 @@ func TestGroupPushesRaceTwoInstancesPostgres(t *testing.T) {
 func raceGroupPushes(t *testing.T, db *sqlstore.DB, others ...*sqlstore.DB) {
 	t.Helper()
 	f := setup(t, db, 40)
-	services := []*service.Service{f.svc}
+	services := f.instances(others...)
 	stores := append([]*sqlstore.DB{db}, others...)
-	for _, o := range others {
-		services = append(services, newService(o, f.clock))
-	}
 	var people []int64
 	for i := range 32 {
 		people = append(people, f.active(fmt.Sprint("Member", i), muster.RoleBasic).ID)

@@ -45,6 +45,16 @@ func newService(db *sqlstore.DB, c *clock) *service.Service {
 	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
 }
 
+// instances are f's service and one service on each of others, databases
+// another instance of Muster shares with f's (the two-instance races).
+func (f *fixture) instances(others ...*sqlstore.DB) []*service.Service {
+	services := []*service.Service{f.svc}
+	for _, o := range others {
+		services = append(services, newService(o, f.clock))
+	}
+	return services
+}
+
 // setup creates an org with licenses seats whose Owner has accepted.
 func setup(t *testing.T, db *sqlstore.DB, licenses int) *fixture {
 	t.Helper()

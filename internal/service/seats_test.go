@@ -64,10 +64,7 @@ func raceForLastSeats(t *testing.T, db *sqlstore.DB, others ...*sqlstore.DB) *fi
 	t.Helper()
 	f := setup(t, db, 8)
 	actors := []*muster.User{f.owner, f.active("Ada", muster.RoleAdmin), f.active("Abe", muster.RoleAdmin)}
-	services := []*service.Service{f.svc}
-	for _, o := range others {
-		services = append(services, newService(o, f.clock))
-	}
+	services := f.instances(others...)
 	team := f.defaultTeam().ID
 	ok, codes := race(t, 50, func(i int) error {
 		_, err := services[i%len(services)].Invite(f.as(actors[i%len(actors)]), service.InviteInput{FirstName: "Racer",
@@ -301,11 +298,8 @@ func TestInvitesAndDeactivationsRaceTwoInstancesPostgres(t *testing.T) {
 func raceInvitesAndDeactivations(t *testing.T, db *sqlstore.DB, others ...*sqlstore.DB) {
 	t.Helper()
 	f := setup(t, db, 40)
-	services := []*service.Service{f.svc}
+	services := f.instances(others...)
 	stores := append([]*sqlstore.DB{db}, others...)
-	for _, o := range others {
-		services = append(services, newService(o, f.clock))
-	}
 	main, side := f.defaultTeam(), f.team(t, "Side")
 	var leavers []*muster.User
 	for range 10 {
