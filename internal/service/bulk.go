@@ -133,7 +133,7 @@ func (s *Service) ApplyBulk(ctx context.Context, in BulkInput) (*BulkPlan, error
 	return plan, nil
 }
 
-// settle records the outcome of it's call, which returned u: done, or
+// settle records the outcome of the item's call, which returned u: done, or
 // refused (it.Err). An internal error stops the bulk action.
 func (it *BulkItem) settle(u *muster.User) error {
 	if muster.ErrorCode(it.Err) == muster.EINTERNAL {
