@@ -75,6 +75,11 @@ func TestGroupsAreTeams(t *testing.T) {
 		// Leaving the Default Team when it is one's primary team is refused.
 		idp.do("PATCH", "/Groups/"+defID, patch(op("remove", `members[value eq "`+sam+`"]`, nil))).
 			wantError(http.StatusConflict, "", "Default Team")
+		// A member who is no user of the organization is refused first,
+		// whatever else the change holds.
+		idp.do("PATCH", "/Groups/"+defID, patch(op("remove", `members[value eq "`+sam+`"]`, nil),
+			op("add", "members", []any{map[string]any{"value": "99999999"}}))).
+			wantError(http.StatusNotFound, "", "no user with the id 99999999")
 		// The Owner's teams are not SCIM's to change (OWN-1).
 		idp.do("POST", "/Groups", map[string]any{"displayName": "Leads", "members": []any{
 			map[string]any{"value": id(o.owner.ID)}}}).wantError(http.StatusForbidden, "", o.owner.Email, "Ownership")

@@ -651,16 +651,19 @@ func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *mu
 	if err != nil {
 		return err
 	}
-	var def *muster.Team
-	edits := make([]userEdit, 0, len(users))
+	// users are those of changed that the org has, in the same order. An
+	// id of no user is refused first, whatever else the change holds.
 	for i, id := range changed {
-		// users are those of changed that the org has, in the same order.
 		if i >= len(users) || users[i].ID != id || !users[i].SCIMDeletedAt.IsZero() ||
 			users[i].Status == muster.StatusWithdrawn {
 			return muster.Errorf(muster.ENOTFOUND, "The organization has no user with the id %d to make a member of %s.",
 				id, team.Name)
 		}
-		u := users[i]
+	}
+	var def *muster.Team
+	edits := make([]userEdit, 0, len(users))
+	for _, u := range users {
+		id := u.ID
 		var upd UserUpdate
 		switch {
 		case is[id]:

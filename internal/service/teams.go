@@ -307,9 +307,11 @@ func (s *Service) MoveMembersAndRemoveTeam(ctx context.Context, teamID, moveTo i
 		}
 		edits := make([]userEdit, 0, len(users))
 		for _, u := range users {
-			// One who has left the team since it was read stays; one who
-			// joined it since makes the removal below refuse.
-			if u.PrimaryTeamID != team.ID {
+			// As primaryMembers chose them, now that they are locked: one
+			// who has left the team (or been deactivated) since it was read
+			// is not moved; one who joined it since makes the removal below
+			// refuse.
+			if u.PrimaryTeamID != team.ID || !u.Status.HoldsSeat() {
 				continue
 			}
 			secondaries := slices.DeleteFunc(slices.Clone(u.SecondaryTeamIDs), func(id int64) bool { return id == to.ID || id == team.ID })

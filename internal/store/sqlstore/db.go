@@ -560,7 +560,7 @@ func (tx *Tx) insertRows(ctx context.Context, head string, types []string, args 
 		_, err := tx.exec(ctx, insert.query, insert.args...)
 		return nil, err
 	}
-	ids, err := queryColumn[int64](ctx, tx, insert.query+` RETURNING id`, insert.args...)
+	ids, err := tx.insertedIDs(ctx, insert.query+` RETURNING id`, insert.args)
 	if err == nil && len(ids) != len(args)/len(types) {
 		err = fmt.Errorf("sqlstore: %s: %d ids for %d rows", statement(insert.query), len(ids), len(args)/len(types))
 	}
@@ -832,8 +832,8 @@ const fewInsertRows = 16
 // insertedIDs runs an INSERT … RETURNING id of several rows (or a
 // statement around one that returns its ids) and returns
 // the ids in increasing order, which is the rows' order: each dialect
-// numbers the rows of one VALUES list in order, whereas the order of
-// RETURNING's rows is not promised.
+// numbers the rows of one VALUES list (or of one JSON array, jsonInsert)
+// in order, whereas the order of RETURNING's rows is not promised.
 func (tx *Tx) insertedIDs(ctx context.Context, query string, args []any) ([]int64, error) {
 	ids, err := queryColumn[int64](ctx, tx, query, args...)
 	if err != nil {
