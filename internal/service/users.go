@@ -411,20 +411,10 @@ func emailTaken(orgID int64, u *muster.User) error {
 	return muster.FieldErrorf(muster.ECONFLICT, muster.FieldEmail, "%s", msg)
 }
 
-// checkTeams checks that the teams belong to the org and returns the
-// secondary teams as checkTeamsExist does.
-func checkTeams(ctx context.Context, tx muster.Tx, orgID, primary int64, secondaries []int64) ([]int64, error) {
-	exists, err := shareTeams(ctx, tx, orgID, append([]int64{primary}, secondaries...))
-	if err != nil {
-		return nil, err
-	}
-	return checkTeamsExist(primary, secondaries, exists)
-}
-
 // shareTeams takes a shared lock on those of the teams that are the org's
-// (ShareTeams), in one statement for all of them (an invitation's round
-// trips are what it costs PostgreSQL), and tells which they are. ids may
-// repeat a team (the teams of many users).
+// (ShareTeams), in one statement for all of them (the teams of every user
+// an edit names, editUsers), and tells which they are. ids may repeat a
+// team.
 func shareTeams(ctx context.Context, tx muster.Tx, orgID int64, ids []int64) (exists func(id int64) bool, _ error) {
 	found, err := tx.ShareTeams(ctx, orgID, slices.Compact(slices.Sorted(slices.Values(ids))))
 	if err != nil {

@@ -107,7 +107,7 @@ type Dialect struct {
 	// parameter, named param, a JSON array of arrays: a subquery whose
 	// columns c0, c1, … are each array's values, of the types (PostgreSQL's
 	// names); a JSON string holds a jsonb column's text. Many rows are
-	// inserted so (insertRows, jsonRows), a statement for any number of
+	// inserted so (insertRows, insertsAsJSON), a statement for any number of
 	// them.
 	JSONRows func(param string, types ...string) string
 	// OneStatementWrites sends several writes as one statement
@@ -549,7 +549,7 @@ func (tx *Tx) insertWrites(head string, width int, args []any) []write {
 // rows' order when withIDs is set; but on a dialect that reads rows from
 // JSON (Dialect.JSONRows), more than a few rows go as one statement.
 func (tx *Tx) insertRows(ctx context.Context, head string, types []string, args []any, withIDs bool) ([]int64, error) {
-	if !tx.jsonRows(types, args) {
+	if !tx.insertsAsJSON(types, args) {
 		return tx.insertMany(ctx, head, len(types), args, withIDs)
 	}
 	insert, err := tx.jsonInsert(head, types, args)
@@ -570,19 +570,19 @@ func (tx *Tx) insertRows(ctx context.Context, head string, types []string, args 
 // rowWrites are the writes that insert rows as insertRows does, for
 // writeLater.
 func (tx *Tx) rowWrites(head string, types []string, args []any) ([]write, error) {
-	if !tx.jsonRows(types, args) {
+	if !tx.insertsAsJSON(types, args) {
 		return tx.insertWrites(head, len(types), args), nil
 	}
 	insert, err := tx.jsonInsert(head, types, args)
 	return []write{insert}, err
 }
 
-// jsonRows tells whether insertRows sends args as JSON: more than a few
+// insertsAsJSON tells whether insertRows sends args as JSON: more than a few
 // rows, on a dialect that reads them so. On PostgreSQL a statement of a
 // parameter a value took, for a thousand audit events, 56 ms to plan and a
 // statement every 128 rows; SQLite, which prepares each chunk's statement
 // once, read the JSON more slowly than the parameters.
-func (tx *Tx) jsonRows(types []string, args []any) bool {
+func (tx *Tx) insertsAsJSON(types []string, args []any) bool {
 	return tx.dialect.JSONRows != nil && len(args)/len(types) > fewInsertRows
 }
 
