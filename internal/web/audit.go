@@ -158,7 +158,7 @@ func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 		p.Message, status = "Please correct the problem marked below.", http.StatusBadRequest
 	}
 	for _, a := range auditActions {
-		p.Actions = append(p.Actions, option{a.action, a.label, a.action == aq.Action})
+		p.Actions = append(p.Actions, option{Value: a.action, Label: a.label, Selected: a.action == aq.Action})
 	}
 	// The filters as the service resolved them: people by id.
 	filters := url.Values{}

@@ -9,6 +9,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -25,16 +26,7 @@ import (
 
 func BenchmarkUsersTab(b *testing.B) {
 	benchseed.EachStore(b, func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int) {
-		h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler),
-			BaseURL: "https://muster.example.com"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		in, err := svc.SignIn(context.Background(), benchseed.OwnerEmail, benchseed.OwnerPassword, service.Client{IP: "192.0.2.1", Origin: "web " + "192.0.2.1"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cookie := &http.Cookie{Name: "muster_session", Value: in.Token}
+		console := ownersConsole(b, db, svc)
 		cases := []struct{ name, target, want string }{
 			{"page", "/settings/roles-access", "Actions for "},
 			{"search_3_letters", "/settings/roles-access?q=mar", "Actions for "},
@@ -56,24 +48,84 @@ func BenchmarkUsersTab(b *testing.B) {
 			"/settings/roles-access?q=mar&sort=last_sign_in&dir=desc", "Actions for "},
 			struct{ name, target, want string }{"search_rare_by_email", "/settings/roles-access?q=zim&sort=email", "Actions for "})
 		for _, c := range cases {
-			b.Run(c.name, func(b *testing.B) {
-				render := func() *httptest.ResponseRecorder {
-					req := httptest.NewRequest("GET", c.target, nil)
-					req.AddCookie(cookie)
-					rec := httptest.NewRecorder()
-					h.ServeHTTP(rec, req)
-					return rec
-				}
-				if rec := render(); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), c.want) {
-					b.Fatalf("GET %s: %d, want 200 showing %q:\n%.2000s", c.target, rec.Code, c.want, rec.Body.String())
-				}
-				b.ReportAllocs()
-				for b.Loop() {
-					render()
-				}
-			})
+			b.Run(c.name, func(b *testing.B) { console.bench(b, c.target, c.want) })
 		}
 	})
+}
+
+// BenchmarkTeamSelects renders the pages that list every team of the org
+// in a select (the Users tab, twice; the invite and edit forms, twice)
+// and the Teams page, for the seeded org's teams and again once 2,000 more
+// are there, as an identity provider that pushes its groups leaves them.
+func BenchmarkTeamSelects(b *testing.B) {
+	benchseed.EachStore(b, func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int) {
+		console := ownersConsole(b, db, svc)
+		ctx, owner, err := benchseed.Owner(context.Background(), db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		seeded, err := svc.Teams(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pages := []struct{ name, target, want string }{
+			{"users_tab", "/settings/roles-access", "Actions for "},
+			{"invite_form", "/settings/roles-access/users/invite", "Add a secondary team"},
+			{"edit_form", fmt.Sprintf("/settings/roles-access/users/%d/edit", owner.ID), "Add a secondary team"},
+			{"teams_page", "/settings/roles-access/teams", "Create Team"},
+		}
+		for _, teams := range []int{len(seeded), len(seeded) + 2000} {
+			for i := len(seeded); i < teams; i++ {
+				if _, err := svc.CreateTeam(ctx, fmt.Sprintf("Pushed group %04d", i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, p := range pages {
+				b.Run(fmt.Sprintf("%s/teams=%d", p.name, teams), func(b *testing.B) { console.bench(b, p.target, p.want) })
+			}
+		}
+	})
+}
+
+// console is the console's handler with the seeded Owner's session.
+type console struct {
+	handler http.Handler
+	session *http.Cookie
+}
+
+// ownersConsole signs the seeded org's Owner in to the console.
+func ownersConsole(b *testing.B, db *sqlstore.DB, svc *service.Service) console {
+	h, err := web.New(web.Config{Service: svc, DB: db, Log: slog.New(slog.DiscardHandler),
+		BaseURL: "https://muster.example.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := svc.SignIn(context.Background(), benchseed.OwnerEmail, benchseed.OwnerPassword, service.Client{IP: "192.0.2.1", Origin: "web " + "192.0.2.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return console{handler: h, session: &http.Cookie{Name: "muster_session", Value: in.Token}}
+}
+
+// bench times GET target, after checking that it shows want; it reports the
+// page's size.
+func (c console) bench(b *testing.B, target, want string) {
+	render := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", target, nil)
+		req.AddCookie(c.session)
+		rec := httptest.NewRecorder()
+		c.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := render()
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+		b.Fatalf("GET %s: %d, want 200 showing %q:\n%.2000s", target, rec.Code, want, rec.Body.String())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		render()
+	}
+	b.ReportMetric(float64(rec.Body.Len()), "B/page")
 }
 
 // middlePage is the Users tab's address of the page from the middle of

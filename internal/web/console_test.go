@@ -416,3 +416,48 @@ func TestMailboxModeAndUserPage(t *testing.T) {
 		t.Fatalf("newest event: %s about %d", e.Action, e.TargetID)
 	}
 }
+
+// TestTeamSelects: every select of teams (the Users tab's filter and bulk
+// action, the invite and edit forms' Primary Team and "Add a secondary
+// team") lists each team once with its name escaped, the chosen one
+// selected, and the primary team hidden from the secondaries.
+func TestTeamSelects(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	labs, err := s.svc.CreateTeam(ownerCtx, `R&D "Labs" <east>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := s.defaultTeam(ownerCtx)
+	escaped := `R&amp;D &#34;Labs&#34; &lt;east&gt;`
+	option := func(team *muster.Team, name, attrs string) string {
+		return fmt.Sprintf(`<option value="%d"%s>%s</option>`, team.ID, attrs, name)
+	}
+	count := func(p page, s string) int { return strings.Count(p.body, s) }
+	// A member of the team, for the Users tab filtered by it to list
+	// someone and offer its bulk actions.
+	member := s.invite(ownerCtx, "Max", "Tester", "max@example.com", muster.RoleBasic)
+	primary := labs.ID
+	if _, err := s.svc.UpdateUser(ownerCtx, member.ID, service.UserUpdate{PrimaryTeamID: &primary}); err != nil {
+		t.Fatal(err)
+	}
+
+	p := b.get(fmt.Sprintf("/settings/roles-access?team=%d", labs.ID))
+	want(t, p, 200, option(labs, escaped, " selected"), option(labs, escaped, ""), option(def, "Default Team", ""))
+	if n := count(p, `<option value="`+fmt.Sprint(labs.ID)+`"`); n != 2 {
+		t.Fatalf("the Users tab lists the team %d times, want 2 (the filter's and the bulk action's)", n)
+	}
+	if strings.Contains(p.body, `R&D "Labs"`) {
+		t.Fatal("the team's name is not escaped")
+	}
+
+	p = b.get("/settings/roles-access/users/invite")
+	want(t, p, 200, option(def, "Default Team", " selected"), option(labs, escaped, ""),
+		option(def, "Default Team", " hidden disabled"))
+
+	p = b.get(fmt.Sprintf("/settings/roles-access/users/%d/edit", member.ID))
+	want(t, p, 200, option(labs, escaped, " selected"), option(labs, escaped, " hidden disabled"),
+		option(def, "Default Team", ""))
+}

@@ -62,9 +62,7 @@ func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, teams []*mus
 	} else {
 		p.Role = roleSelect(grantable, e.role)
 	}
-	for _, t := range teams {
-		p.Primary.Options = append(p.Primary.Options, option{strconv.FormatInt(t.ID, 10), t.Name, t.ID == e.primary})
-	}
+	p.Primary.Options = teamOptions(teams, e.primary)
 	p.teamChips = newTeamChips(teams, e.primary, e.secondaries)
 	p.Message = showFieldErrors(err, map[string]*string{muster.FieldFirstName: &p.FirstName.Error,
 		muster.FieldLastName: &p.LastName.Error, muster.FieldRole: &p.Role.Error,

@@ -34,15 +34,8 @@ type inviteForm struct {
 // the form back to its page, which shows the change.
 type teamChips struct {
 	Secondaries    []checkOption // the chosen secondary teams
-	AddOptions     []addOption   // teams that can be added
+	AddOptions     []option      // teams that can be added
 	SecondaryError string
-}
-
-// addOption is a team "Add a secondary team" offers; the primary team is
-// there, hidden, for the script that offers it once another is primary.
-type addOption struct {
-	Value, Label string
-	Hidden       bool
 }
 
 type checkOption struct {
@@ -67,7 +60,7 @@ func newTeamChips(teams []*muster.Team, primary int64, secondaries []int64) team
 	names := teamNames(teams)
 	for _, t := range teams {
 		if !slices.Contains(secondaries, t.ID) || t.ID == primary {
-			c.AddOptions = append(c.AddOptions, addOption{Value: strconv.FormatInt(t.ID, 10), Label: t.Name, Hidden: t.ID == primary})
+			c.AddOptions = append(c.AddOptions, option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name, Hidden: t.ID == primary})
 		}
 	}
 	for _, id := range secondaries {
@@ -110,13 +103,11 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []*
 	}
 	f.Role = roleSelect(muster.GrantableRoles(u.Role), role)
 	primary := in.PrimaryTeamID
-	for _, t := range teams {
-		// The Default Team comes first and is chosen when nothing else is.
-		if primary == 0 && t.IsDefault {
-			primary = t.ID
-		}
-		f.Primary.Options = append(f.Primary.Options, option{strconv.FormatInt(t.ID, 10), t.Name, t.ID == primary})
+	if i := slices.IndexFunc(teams, func(t *muster.Team) bool { return t.IsDefault }); primary == 0 && i >= 0 {
+		// The Default Team is chosen when nothing else is.
+		primary = teams[i].ID
 	}
+	f.Primary.Options = teamOptions(teams, primary)
 	f.teamChips = newTeamChips(teams, primary, in.SecondaryTeamIDs)
 	f.Message = showFieldErrors(err, map[string]*string{muster.FieldFirstName: &f.FirstName.Error,
 		muster.FieldLastName: &f.LastName.Error, muster.FieldEmail: &f.Email.Error, muster.FieldRole: &f.Role.Error,

@@ -170,7 +170,7 @@ func (s *Server) renderTeamRemove(w http.ResponseWriter, r *http.Request, status
 	}
 	p.More = rm.BlockerCount - len(p.Blockers)
 	for _, o := range rm.Others {
-		p.MoveTo.Options = append(p.MoveTo.Options, option{strconv.FormatInt(o.ID, 10), o.Name, o.IsDefault})
+		p.MoveTo.Options = append(p.MoveTo.Options, option{Value: strconv.FormatInt(o.ID, 10), Label: o.Name, Selected: o.IsDefault})
 	}
 	p.Message = showFieldErrors(err, map[string]*string{muster.FieldPrimaryTeamID: &p.MoveTo.Error})
 	s.render(w, r, status, "team_remove", p)

@@ -30,16 +30,18 @@ var pageSizes = []int{25, 50, 100}
 // actions and each row's "…" menu.
 type usersPage struct {
 	Page
-	Search   string
-	Status   string
-	Role     string
-	TeamID   int64
-	TwoStep  string
-	Teams    []*muster.Team
-	Statuses []option
-	Roles    []option
-	TwoSteps []option
-	Sizes    []option
+	Search  string
+	Status  string
+	Role    string
+	TeamID  int64
+	TwoStep string
+	// Teams are the team filter's choices, BulkTeams the bulk actions'.
+	Teams     []option
+	BulkTeams []option
+	Statuses  []option
+	Roles     []option
+	TwoSteps  []option
+	Sizes     []option
 	// Order is the current order, kept by the filter form.
 	Sort, Dir string
 	Columns   map[string]sortColumn
@@ -68,9 +70,25 @@ type sortColumn struct {
 	URL, AriaSort, Arrow string
 }
 
+// option is one choice of a select, rendered by the template function
+// options.
 type option struct {
 	Value, Label string
 	Selected     bool
+	// Hidden keeps a choice in the list but out of sight: "Add a secondary
+	// team" holds the primary team, for the script that offers it once
+	// another team is primary.
+	Hidden bool
+}
+
+// teamOptions are the org's teams as a select's choices, the team selected
+// chosen (none for 0).
+func teamOptions(teams []*muster.Team, selected int64) []option {
+	opts := make([]option, len(teams))
+	for i, t := range teams {
+		opts[i] = option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name, Selected: t.ID == selected}
+	}
+	return opts
 }
 
 // reportLink is a finished user list its requester can download.
@@ -222,26 +240,28 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, r, err) {
 		return
 	}
-	p.Teams, p.Report, p.Total = users.Teams, users.Report, users.Total
+	p.Report, p.Total = users.Report, users.Total
+	p.Teams, p.BulkTeams = teamOptions(users.Teams, p.TeamID), teamOptions(users.Teams, 0)
 	for _, rep := range users.Reports {
 		p.Reports = append(p.Reports, reportLink{URL: reportPath + strconv.FormatInt(rep.ID, 10) + "/download",
 			Label: "User list of " + humanTime(rep.FinishedAt) + " (" + plural(rep.RowsTotal, "user", "users") + ")"})
 	}
 	for _, st := range []muster.Status{muster.StatusPending, muster.StatusActive, muster.StatusDeactivated} {
-		p.Statuses = append(p.Statuses, option{string(st), st.Label(), string(st) == p.Status})
+		p.Statuses = append(p.Statuses, option{Value: string(st), Label: st.Label(), Selected: string(st) == p.Status})
 	}
 	for _, role := range muster.Roles {
-		p.Roles = append(p.Roles, option{string(role), role.Label(), string(role) == p.Role})
+		p.Roles = append(p.Roles, option{Value: string(role), Label: role.Label(), Selected: string(role) == p.Role})
 	}
-	p.TwoSteps = []option{{"on", "On", p.TwoStep == "on"}, {"off", "Off", p.TwoStep == "off"}}
+	p.TwoSteps = []option{{Value: "on", Label: "On", Selected: p.TwoStep == "on"},
+		{Value: "off", Label: "Off", Selected: p.TwoStep == "off"}}
 	for _, n := range pageSizes {
-		p.Sizes = append(p.Sizes, option{strconv.Itoa(n), strconv.Itoa(n), n == uq.Limit})
+		p.Sizes = append(p.Sizes, option{Value: strconv.Itoa(n), Label: strconv.Itoa(n), Selected: n == uq.Limit})
 	}
 	for _, a := range bulkActions {
 		p.BulkActions = append(p.BulkActions, option{Value: string(a.action), Label: a.label})
 	}
 	p.Columns = sortColumns(q)
-	names := teamNames(p.Teams)
+	names := teamNames(users.Teams)
 	now := time.Now()
 	actor, _ := current(r)
 	for _, u := range users.Users {
