@@ -10,11 +10,56 @@ import (
 
 // Teams lists the org's teams, the Default Team first, with the number of
 // Pending and Active users who have each as primary and secondary team: the
-// Teams tab and the team choices of the forms, for Owners and Admins
-// (TEAM-1).
+// team choices of the forms, for Owners and Admins (TEAM-1). The Teams tab
+// reads a page at a time (FindTeamPage).
 func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) ([]*muster.Team, error) {
 		return tx.FindTeams(ctx, a.orgID)
+	})
+}
+
+// TeamsPerPage is how many teams a page of the Teams tab lists.
+const TeamsPerPage = 50
+
+// TeamQuery selects a page of the Teams tab: the teams whose name contains
+// Search (every team for ""), its page Page (from 1).
+type TeamQuery struct {
+	Search string
+	Page   int
+}
+
+// TeamPage is a page of the org's teams in the order of Teams, each with
+// its counts: Offset teams come before it, of Total the search selects.
+type TeamPage struct {
+	Teams         []*muster.Team
+	Offset, Total int
+}
+
+// FindTeamPage returns a page of the org's teams, for Owners and Admins
+// (TEAM-1): an org whose identity provider pushes its groups can have
+// thousands. A page is found by its offset, as SCIM's pages of groups are,
+// through the same statement: an org's teams are few enough for the index
+// walk to the deepest page to cost little (docs/benchmarks.md).
+func (s *Service) FindTeamPage(ctx context.Context, q TeamQuery) (*TeamPage, error) {
+	if err := checkSearch(q.Search); err != nil {
+		return nil, err
+	}
+	// A page past any org's teams selects none; the bound keeps the
+	// offset from overflowing.
+	const lastPage = 1_000_000
+	sel := muster.Selection{Limit: TeamsPerPage, Offset: (min(max(q.Page, 1), lastPage) - 1) * TeamsPerPage}
+	if q.Search != "" {
+		sel.Where = &muster.Condition{Op: muster.CondContains, Attr: muster.AttrName, Value: q.Search}
+	}
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*TeamPage, error) {
+		sel.OrgID = a.orgID
+		page := &TeamPage{Offset: sel.Offset}
+		var err error
+		if page.Teams, err = tx.SelectTeams(ctx, sel); err != nil {
+			return nil, err
+		}
+		page.Total, err = tx.CountSelectedTeams(ctx, sel)
+		return page, err
 	})
 }
 

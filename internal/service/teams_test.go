@@ -4,6 +4,8 @@ package service_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -270,5 +272,99 @@ func TestRemoveTeamRacesInvites(t *testing.T) {
 			}
 			wantSeatsConsistent(t, f)
 		}
+	})
+}
+
+// TEAM-1: the Teams tab lists the org's teams a page at a time, the Default
+// Team first and then by name, each with its counts, and finds them by part
+// of their name (LIKE's wildcards taken as they are); only Owners and Admins
+// see it, and only their own org's teams.
+func TestTeamPages(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		names := []string{"50% off_sale", "Dept 50x offXsale"}
+		for _, i := range rand.Perm(120) {
+			names = append(names, fmt.Sprintf("Group %03d", i))
+		}
+		teams := map[string]*muster.Team{}
+		for _, name := range names {
+			teams[name] = f.team(t, name)
+		}
+		slices.SortFunc(names, func(a, b string) int { return strings.Compare(muster.SearchKey(a), muster.SearchKey(b)) })
+		f.inviteInto(t, "Mia", muster.RoleBasic, teams["Group 007"].ID)
+		other := setup(t, db, 5)
+		other.team(t, "Group 999")
+
+		page := func(q service.TeamQuery) *service.TeamPage {
+			t.Helper()
+			p, err := f.svc.FindTeamPage(owner, q)
+			if err != nil {
+				t.Fatalf("FindTeamPage(%+v): %v", q, err)
+			}
+			return p
+		}
+		var listed []string
+		for n := 1; n <= 3; n++ {
+			p := page(service.TeamQuery{Page: n})
+			if p.Total != len(names)+1 || p.Offset != (n-1)*service.TeamsPerPage {
+				t.Fatalf("page %d: offset %d of %d; want %d of %d", n, p.Offset, p.Total, (n-1)*service.TeamsPerPage, len(names)+1)
+			}
+			for _, team := range p.Teams {
+				listed = append(listed, team.Name)
+				if team.Name == "Group 007" && team.PrimaryCount != 1 {
+					t.Fatalf("Group 007 counts %d primary users; want 1", team.PrimaryCount)
+				}
+			}
+		}
+		if want := append([]string{muster.DefaultTeamName}, names...); !slices.Equal(listed, want) {
+			t.Fatalf("the pages list\n%q\nwant\n%q", listed, want)
+		}
+		for _, n := range []int{0, -5} {
+			if p := page(service.TeamQuery{Page: n}); p.Offset != 0 || len(p.Teams) != service.TeamsPerPage || !p.Teams[0].IsDefault {
+				t.Fatalf("page %d: offset %d, %d teams; want the first page", n, p.Offset, len(p.Teams))
+			}
+		}
+		for _, n := range []int{4, 1 << 40} {
+			if p := page(service.TeamQuery{Page: n}); len(p.Teams) != 0 || p.Total != len(names)+1 {
+				t.Fatalf("page %d: %d teams of %d; want none of %d", n, len(p.Teams), p.Total, len(names)+1)
+			}
+		}
+
+		found := func(search string) []string {
+			t.Helper()
+			p := page(service.TeamQuery{Search: search})
+			var got []string
+			for _, team := range p.Teams {
+				got = append(got, team.Name)
+			}
+			if p.Total != len(got) {
+				t.Fatalf("search %q: total %d, listed %d", search, p.Total, len(got))
+			}
+			return got
+		}
+		for search, want := range map[string][]string{
+			"group 00":  {"Group 000", "Group 001", "Group 002", "Group 003", "Group 004", "Group 005", "Group 006", "Group 007", "Group 008", "Group 009"},
+			"ROUP 11":   {"Group 110", "Group 111", "Group 112", "Group 113", "Group 114", "Group 115", "Group 116", "Group 117", "Group 118", "Group 119"},
+			"50%":       {"50% off_sale"},
+			"f_s":       {"50% off_sale"},
+			"group 999": nil,
+			"default":   {muster.DefaultTeamName},
+		} {
+			if got := found(search); !slices.Equal(got, want) {
+				t.Fatalf("search %q finds %q; want %q", search, got, want)
+			}
+		}
+
+		f.refused(t, muster.EINVALID, func() error {
+			_, err := f.svc.FindTeamPage(owner, service.TeamQuery{Search: "Bell\x07"})
+			return err
+		})
+		manager := f.active("Max", muster.RoleManager)
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.FindTeamPage(f.as(manager), service.TeamQuery{})
+			return err
+		})
 	})
 }

@@ -55,8 +55,9 @@ func BenchmarkUsersTab(b *testing.B) {
 
 // BenchmarkTeamSelects renders the pages that list every team of the org
 // in a select (the Users tab, twice; the invite and edit forms, twice)
-// and the Teams page, for the seeded org's teams and again once 2,000 more
-// are there, as an identity provider that pushes its groups leaves them.
+// and the Teams page (its first and last pages, and a search), for the
+// seeded org's teams and again once 2,000 more are there, as an identity
+// provider that pushes its groups leaves them.
 func BenchmarkTeamSelects(b *testing.B) {
 	benchseed.EachStore(b, func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int) {
 		console := ownersConsole(b, db, svc)
@@ -73,6 +74,7 @@ func BenchmarkTeamSelects(b *testing.B) {
 			{"invite_form", "/settings/roles-access/users/invite", "Add a secondary team"},
 			{"edit_form", fmt.Sprintf("/settings/roles-access/users/%d/edit", owner.ID), "Add a secondary team"},
 			{"teams_page", "/settings/roles-access/teams", "Create Team"},
+			{"teams_search", "/settings/roles-access/teams?q=group+12", "Create Team"},
 		}
 		for _, teams := range []int{len(seeded), len(seeded) + 2000} {
 			for i := len(seeded); i < teams; i++ {
@@ -80,6 +82,9 @@ func BenchmarkTeamSelects(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			last := (teams + service.TeamsPerPage - 1) / service.TeamsPerPage
+			pages := append(pages, struct{ name, target, want string }{"teams_last_page",
+				fmt.Sprintf("/settings/roles-access/teams?page=%d", last), "Create Team"})
 			for _, p := range pages {
 				b.Run(fmt.Sprintf("%s/teams=%d", p.name, teams), func(b *testing.B) { console.bench(b, p.target, p.want) })
 			}

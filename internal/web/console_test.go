@@ -461,3 +461,39 @@ func TestTeamSelects(t *testing.T) {
 	want(t, p, 200, option(labs, escaped, " selected"), option(labs, escaped, " hidden disabled"),
 		option(def, "Default Team", ""))
 }
+
+// TestTeamsTabPages: the Teams tab lists 50 teams a page with Previous and
+// Next, and offers a search by name once the teams fill more than a page.
+func TestTeamsTabPages(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	teams := "/settings/roles-access/teams"
+	p := b.get(teams)
+	want(t, p, 200, "Default Team", "1–1 of 1")
+	if strings.Contains(p.body, "Find a team") || strings.Contains(p.body, `rel="next"`) {
+		t.Fatal("an org of one team is offered a search or pages")
+	}
+	for i := range 60 {
+		if _, err := s.svc.CreateTeam(ownerCtx, fmt.Sprintf("Group %02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = b.get(teams)
+	want(t, p, 200, "1–50 of 61", `<label for="q">Find a team</label>`, `aria-label="Pages of teams"`,
+		`<a href="/settings/roles-access/teams?page=2" rel="next">Next</a>`, ">Group 48</a>")
+	if strings.Contains(p.body, ">Group 49</a>") {
+		t.Fatal("the first page lists more than 50 teams")
+	}
+	p = b.get(teams + "?page=2")
+	want(t, p, 200, "51–61 of 61", `<a href="/settings/roles-access/teams" rel="prev">Previous</a>`, ">Group 49</a>", ">Group 59</a>")
+	p = b.get(teams + "?q=group+5")
+	want(t, p, 200, "1–10 of 10", `value="group 5"`, ">Group 50</a>", ">Group 59</a>", `<a href="/settings/roles-access/teams">Clear</a>`)
+	if strings.Contains(p.body, ">Group 05</a>") || strings.Contains(p.body, ">Default Team</a>") {
+		t.Fatal("the search lists a team whose name does not contain it")
+	}
+	want(t, b.get(teams+"?q=nobody"), 200, "No team's name contains “nobody”.")
+	want(t, b.get(teams+"?page=9"), 200, "No teams on this page.", `<a href="/settings/roles-access/teams?page=2">Go to the last page</a>`)
+	want(t, b.get(teams+"?q=%07"), http.StatusUnprocessableEntity, "The search ")
+}

@@ -77,6 +77,13 @@ func TestBrowserScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	active := people[1]
+	// Groups an identity provider pushed, enough for the Teams tab to
+	// page them and offer its search.
+	for i := range 56 {
+		if _, err := s.svc.CreateTeam(ownerCtx, fmt.Sprintf("Okta group %02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	for _, size := range []struct {
 		name string
@@ -112,6 +119,9 @@ func TestBrowserScreenshots(t *testing.T) {
 			b.Do("open a menu", chromedp.Click(`(//*[starts-with(@aria-label, "Actions for ")])[3]`))
 			b.Screenshot("users open menu, open")
 			look("teams", "/settings/roles-access/teams")
+			b.Click("teams page 2", byButton("Next"))
+			b.Type("find a team", "Find a team", "group 1")
+			b.Click("teams found", byButton("Search"))
 			look("team remove", fmt.Sprintf("/settings/roles-access/teams/%d/remove", teams[1].ID))
 			look("send as", "/settings/roles-access/send-as")
 			look("send as new", "/settings/roles-access/send-as/new")

@@ -2,10 +2,13 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/service"
 )
 
 const teamsPath = usersPath + "/teams"
@@ -15,7 +18,8 @@ func teamPath(id int64, action string) string {
 }
 
 // teamsPage is the Teams tab (TEAM-1): each team with its number of users
-// and a "…" menu with Rename and Remove; Create Team.
+// and a "…" menu with Rename and Remove, a page at a time, with a search by
+// name once there is more than a page; Create Team.
 type teamsPage struct {
 	Page
 	Teams []teamRow
@@ -24,7 +28,18 @@ type teamsPage struct {
 	Empty bool
 	// Message is the refusal of Create.
 	Message string
+	Search  string
+	// Range says which teams the page shows of how many ("1–50 of 2,020").
+	Range      string
+	Prev, Next string
 }
+
+// PagerLabel names the pager's pages.
+func (teamsPage) PagerLabel() string { return "Pages of teams" }
+
+// Searchable says whether to offer the search: when it is in use, or the
+// teams fill more than a page.
+func (p teamsPage) Searchable() bool { return p.Search != "" || p.Prev != "" || p.Next != "" }
 
 type teamRow struct {
 	ID        int64
@@ -37,14 +52,43 @@ type teamRow struct {
 }
 
 func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int, p teamsPage) {
-	teams, err := s.svc.Teams(r.Context())
+	q := r.URL.Query()
+	number, _ := strconv.Atoi(q.Get("page"))
+	p.Search = strings.TrimSpace(q.Get("q"))
+	teams, err := s.svc.FindTeamPage(r.Context(), service.TeamQuery{Search: p.Search, Page: number})
 	if s.refused(w, r, err) {
 		return
 	}
-	for _, t := range teams {
-		p.Empty = len(teams) == 1
+	p.Empty = p.Search == "" && teams.Total == 1
+	for _, t := range teams.Teams {
 		p.Teams = append(p.Teams, teamRow{ID: t.ID, Name: t.Name, Users: t.PrimaryCount + t.SecondaryCount,
 			Primary: t.PrimaryCount, IsDefault: t.IsDefault, RenameURL: teamPath(t.ID, "rename"), RemoveURL: teamPath(t.ID, "remove")})
+	}
+	if len(teams.Teams) > 0 {
+		p.Range = thousands(teams.Offset+1) + "–" + thousands(teams.Offset+len(teams.Teams)) + " of " + thousands(teams.Total)
+	}
+	pageURL := func(n int) string {
+		v := url.Values{}
+		if p.Search != "" {
+			v.Set("q", p.Search)
+		}
+		if n > 1 {
+			v.Set("page", strconv.Itoa(n))
+		}
+		if len(v) == 0 {
+			return teamsPath
+		}
+		return teamsPath + "?" + v.Encode()
+	}
+	// A page past the last (a bookmark from before teams were removed)
+	// leads back to the last.
+	current := teams.Offset/service.TeamsPerPage + 1
+	last := max((teams.Total+service.TeamsPerPage-1)/service.TeamsPerPage, 1)
+	if current > 1 {
+		p.Prev = pageURL(min(current-1, last))
+	}
+	if current < last {
+		p.Next = pageURL(current + 1)
 	}
 	if p.Name.ID == "" {
 		p.Name = Field{ID: "name", Label: "Team name", Type: "text", Max: muster.MaxNameLength}

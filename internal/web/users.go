@@ -64,6 +64,9 @@ type usersPage struct {
 	Back string
 }
 
+// PagerLabel names the pager's pages.
+func (usersPage) PagerLabel() string { return "Pages of users" }
+
 // sortColumn is a column header that sorts the list: its link, and its
 // aria-sort when the list is in its order.
 type sortColumn struct {
