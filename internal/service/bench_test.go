@@ -332,7 +332,7 @@ func userIDs(tb testing.TB, env *benchEnv, q service.UserQuery, n int) []int64 {
 // BenchmarkProvisionedTeams selects teams as identity providers do (SCIM's
 // GET /Groups with a filter) in an org whose identity provider pushes its
 // groups: by name before each push (Okta, Entra ID), by external ID, by
-// member, and a page of 100 with their members.
+// member, a page of 100 with their members, and the last page of them all.
 func BenchmarkProvisionedTeams(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(d, func(b *testing.B) {
@@ -347,15 +347,20 @@ func BenchmarkProvisionedTeams(b *testing.B) {
 				q       service.ProvisionQuery
 				teams   int
 				members int // of each team
+				total   int // the teams the query selects, if more than teams
 			}{
 				{"name_eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
-					Attr: muster.AttrName, Value: "pushed GROUP 1234"}, Limit: 100}, 1, 0},
+					Attr: muster.AttrName, Value: "pushed GROUP 1234"}, Limit: 100}, 1, 0, 0},
 				{"external_id_eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
-					Attr: muster.AttrExternalID, Value: "okta-1234"}, Limit: 100}, 1, 0},
+					Attr: muster.AttrExternalID, Value: "okta-1234"}, Limit: 100}, 1, 0, 0},
 				{"member_eq", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondEqual,
-					Attr: muster.AttrMember, Value: fmt.Sprint(member.User.ID)}, Limit: 100}, len(member.Teams), 0},
+					Attr: muster.AttrMember, Value: fmt.Sprint(member.User.ID)}, Limit: 100}, len(member.Teams), 0, 0},
 				{"page_with_members", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondPrefix,
-					Attr: muster.AttrName, Value: "Pushed group 00"}, Limit: 100, Members: true}, 100, pushedMembers},
+					Attr: muster.AttrName, Value: "Pushed group 00"}, Limit: 100, Members: true}, 100, pushedMembers, 0},
+				// The last page of an identity provider's walk through
+				// every group (startIndex 2,001): the seeded teams are the
+				// 20 left.
+				{"last_page", service.ProvisionQuery{Offset: pushedGroups, Limit: 100}, 20, 0, pushedGroups + 20},
 			}
 			for _, c := range cases {
 				b.Run(c.name, func(b *testing.B) {
@@ -364,9 +369,10 @@ func BenchmarkProvisionedTeams(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						if len(got.Teams) != c.teams || got.Total != c.teams || len(got.Teams[0].Members) != c.members {
-							b.Fatalf("%d of %d teams, the first with %d members; want %d with %d each",
-								len(got.Teams), got.Total, len(got.Teams[0].Members), c.teams, c.members)
+						total := max(c.total, c.teams)
+						if len(got.Teams) != c.teams || got.Total != total || len(got.Teams[0].Members) != c.members {
+							b.Fatalf("%d of %d teams, the first with %d members; want %d of %d with %d each",
+								len(got.Teams), got.Total, len(got.Teams[0].Members), c.teams, total, c.members)
 						}
 					}
 					benchReportRate(b)
