@@ -150,6 +150,15 @@ type Team struct {
 	SecondaryCount int
 }
 
+// TeamName is a team as a choice of a form, or a user's team on a page,
+// names it: without the counts and the rest of a Team, which a list of
+// thousands of teams would read for nothing.
+type TeamName struct {
+	ID        int64
+	Name      string
+	IsDefault bool
+}
+
 // DefaultTeamName is the name of the team every organization starts with.
 const DefaultTeamName = "Default Team"
 

@@ -100,6 +100,9 @@ type TeamTx interface {
 	// FindTeams lists the org's teams, the Default Team first and then by
 	// name, with their member counts.
 	FindTeams(ctx context.Context, orgID int64) ([]*Team, error)
+	// FindTeamNames lists the org's teams in FindTeams' order, their names
+	// alone.
+	FindTeamNames(ctx context.Context, orgID int64) ([]TeamName, error)
 	// FindTeamsByID lists the org's teams among ids (another org's are not
 	// among them) as FindTeams does: what a few users' teams need, read
 	// without reading every team of the org.

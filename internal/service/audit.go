@@ -122,7 +122,7 @@ type AuditLogQuery struct {
 // people, up to auditPickerLimit of them to choose from.
 type AuditLog struct {
 	AuditPage
-	Teams []*muster.Team
+	Teams []muster.TeamName
 	// People are the users the events name, by id: actors, targets and
 	// the users of Send As grants.
 	People        map[int64]*muster.User
@@ -186,7 +186,7 @@ func (s *Service) FindAuditLog(ctx context.Context, q AuditLogQuery) (*AuditLog,
 		if out.People, err = eventPeople(ctx, tx, a.orgID, page.Events); err != nil {
 			return nil, err
 		}
-		out.Teams, err = tx.FindTeams(ctx, a.orgID)
+		out.Teams, err = tx.FindTeamNames(ctx, a.orgID)
 		return out, err
 	})
 }

@@ -102,7 +102,7 @@ type Provisioning struct {
 	Tokens   []*muster.SCIMToken
 	Activity []*muster.AuditEvent
 	// Teams and People name the teams and users of the activity.
-	Teams  []*muster.Team
+	Teams  []muster.TeamName
 	People map[int64]*muster.User
 }
 
@@ -126,7 +126,7 @@ func (s *Service) FindProvisioning(ctx context.Context) (*Provisioning, error) {
 		if p.People, err = eventPeople(ctx, tx, a.orgID, p.Activity); err != nil {
 			return nil, err
 		}
-		p.Teams, err = tx.FindTeams(ctx, a.orgID)
+		p.Teams, err = tx.FindTeamNames(ctx, a.orgID)
 		return &p, err
 	})
 }

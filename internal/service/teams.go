@@ -9,9 +9,9 @@ import (
 )
 
 // Teams lists the org's teams, the Default Team first, with the number of
-// Pending and Active users who have each as primary and secondary team: the
-// team choices of the forms, for Owners and Admins (TEAM-1). The Teams tab
-// reads a page at a time (FindTeamPage).
+// Pending and Active users who have each as primary and secondary team, for
+// Owners and Admins (TEAM-1). The Teams tab reads a page at a time
+// (FindTeamPage), the forms the names alone (TeamNames).
 func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) ([]*muster.Team, error) {
 		return tx.FindTeams(ctx, a.orgID)
@@ -65,6 +65,14 @@ func (s *Service) FindTeamPage(ctx context.Context, q TeamQuery) (*TeamPage, err
 		}
 		page.Total, err = tx.CountSelectedTeams(ctx, sel)
 		return page, err
+	})
+}
+
+// TeamNames lists the names of the org's teams in the order of Teams, for
+// Owners and Admins: the choices of the forms, without the counts.
+func (s *Service) TeamNames(ctx context.Context) ([]muster.TeamName, error) {
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) ([]muster.TeamName, error) {
+		return tx.FindTeamNames(ctx, a.orgID)
 	})
 }
 
@@ -283,7 +291,8 @@ type TeamRemoval struct {
 	// BlockerCount counts them all.
 	Blockers     []*muster.User
 	BlockerCount int
-	Others       []*muster.Team
+	// Others are the org's other teams, where the blockers can move.
+	Others []muster.TeamName
 }
 
 // FindTeamRemoval returns what removing a team involves, for Owners and
@@ -299,11 +308,11 @@ func (s *Service) FindTeamRemoval(ctx context.Context, teamID int64) (*TeamRemov
 			return nil, err
 		}
 		out.BlockerCount = team.PrimaryCount
-		teams, err := tx.FindTeams(ctx, a.orgID)
+		teams, err := tx.FindTeamNames(ctx, a.orgID)
 		if err != nil {
 			return nil, err
 		}
-		out.Others = slices.DeleteFunc(teams, func(t *muster.Team) bool { return t.ID == team.ID })
+		out.Others = slices.DeleteFunc(teams, func(t muster.TeamName) bool { return t.ID == team.ID })
 		return out, nil
 	})
 }

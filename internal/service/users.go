@@ -848,7 +848,7 @@ func deactivate(ctx context.Context, tx *txn, a *actor, u *muster.User) error {
 // a deactivated user again, their previous invitation.
 type InviteForm struct {
 	Draft InviteInput
-	Teams []*muster.Team
+	Teams []muster.TeamName
 }
 
 // FindInviteForm returns the invitation form for Owners and Admins,
@@ -867,7 +867,7 @@ func (s *Service) FindInviteForm(ctx context.Context, againID int64) (*InviteFor
 			}
 			out.Draft = reinvitation(u)
 		}
-		out.Teams, err = tx.FindTeams(ctx, a.orgID)
+		out.Teams, err = tx.FindTeamNames(ctx, a.orgID)
 		return err
 	})
 	return &out, err
@@ -994,7 +994,7 @@ func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error)
 // user-list report in progress, if any.
 type UserDirectory struct {
 	UserPage
-	Teams  []*muster.Team
+	Teams  []muster.TeamName
 	Report *muster.Report
 	// Reports are the user lists the actor asked for that can still be
 	// downloaded, newest first: where an Admin finds theirs when no email
@@ -1020,7 +1020,7 @@ func (s *Service) FindUserDirectory(ctx context.Context, q UserQuery) (*UserDire
 			return err
 		}
 		d.UserPage = *page
-		if d.Teams, err = tx.FindTeams(ctx, a.orgID); err != nil {
+		if d.Teams, err = tx.FindTeamNames(ctx, a.orgID); err != nil {
 			return err
 		}
 		if d.Report, err = findActiveReport(ctx, tx, a.orgID); err != nil || a.user == nil {
@@ -1253,7 +1253,7 @@ func (s *Service) FindUser(ctx context.Context, userID int64) (*muster.User, err
 // user offers.
 type UserAndTeams struct {
 	User  *muster.User
-	Teams []*muster.Team
+	Teams []muster.TeamName
 }
 
 // FindUserAndTeams returns a user of the org and the org's teams, for
@@ -1268,7 +1268,7 @@ func (s *Service) FindUserAndTeams(ctx context.Context, userID int64) (*UserAndT
 		if out.User, err = loadTarget(ctx, tx, a, userID); err != nil {
 			return err
 		}
-		out.Teams, err = tx.FindTeams(ctx, a.orgID)
+		out.Teams, err = tx.FindTeamNames(ctx, a.orgID)
 		return err
 	})
 	return &out, err

@@ -46,7 +46,7 @@ type userEdit struct {
 	secondaries         []int64
 }
 
-func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, teams []*muster.Team, e userEdit, err error) {
+func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, teams []muster.TeamName, e userEdit, err error) {
 	actor, _ := current(r)
 	u := e.user
 	p := editPage{Page: s.page(w, r, "Edit "+u.Name()), UserName: u.Name(), Email: u.Email, DetailURL: userPath(u.ID, ""),

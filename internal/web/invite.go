@@ -55,7 +55,7 @@ func (c teamChips) CanAdd() bool {
 
 // newTeamChips is the control for the org's teams with secondaries chosen
 // besides primary.
-func newTeamChips(teams []*muster.Team, primary int64, secondaries []int64) teamChips {
+func newTeamChips(teams []muster.TeamName, primary int64, secondaries []int64) teamChips {
 	var c teamChips
 	names := teamNames(teams)
 	for _, t := range teams {
@@ -86,7 +86,7 @@ func changeChips(f url.Values, secondaries []int64) ([]int64, bool) {
 	return secondaries, false
 }
 
-func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []*muster.Team, in service.InviteInput,
+func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []muster.TeamName, in service.InviteInput,
 	again int64, err error) inviteForm {
 	u, _ := current(r)
 	f := inviteForm{Page: s.page(w, r, "Invite a User"), Again: again,
@@ -103,7 +103,7 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []*
 	}
 	f.Role = roleSelect(muster.GrantableRoles(u.Role), role)
 	primary := in.PrimaryTeamID
-	if i := slices.IndexFunc(teams, func(t *muster.Team) bool { return t.IsDefault }); primary == 0 && i >= 0 {
+	if i := slices.IndexFunc(teams, func(t muster.TeamName) bool { return t.IsDefault }); primary == 0 && i >= 0 {
 		// The Default Team is chosen when nothing else is.
 		primary = teams[i].ID
 	}
@@ -184,7 +184,7 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The form again, changed or refused, with the teams as they are now.
-	teams, terr := s.svc.Teams(r.Context())
+	teams, terr := s.svc.TeamNames(r.Context())
 	if s.refused(w, r, terr) {
 		return
 	}

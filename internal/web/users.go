@@ -86,7 +86,7 @@ type option struct {
 
 // teamOptions are the org's teams as a select's choices, the team selected
 // chosen (none for 0).
-func teamOptions(teams []*muster.Team, selected int64) []option {
+func teamOptions(teams []muster.TeamName, selected int64) []option {
 	opts := make([]option, len(teams))
 	for i, t := range teams {
 		opts[i] = option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name, Selected: t.ID == selected}
@@ -147,7 +147,7 @@ func shortDate(t, now time.Time) string {
 	return t.UTC().Format("Jan 2, 2006")
 }
 
-func teamNames(teams []*muster.Team) map[int64]string {
+func teamNames(teams []muster.TeamName) map[int64]string {
 	names := make(map[int64]string, len(teams))
 	for _, t := range teams {
 		names[t.ID] = t.Name

@@ -137,6 +137,28 @@ func (tx *Tx) FindTeams(ctx context.Context, orgID int64) ([]*muster.Team, error
 		orgID)
 }
 
+// FindTeamNames implements muster.Tx.
+func (tx *Tx) FindTeamNames(ctx context.Context, orgID int64) ([]muster.TeamName, error) {
+	if err := tx.flushPending(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT t.id, t.name, t.is_default FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder,
+		orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var teams []muster.TeamName
+	for rows.Next() {
+		var t muster.TeamName
+		if err := rows.Scan(&t.ID, &t.Name, &t.IsDefault); err != nil {
+			return nil, err
+		}
+		teams = append(teams, t)
+	}
+	return teams, rows.Err()
+}
+
 // FindTeamsByID implements muster.Tx.
 func (tx *Tx) FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*muster.Team, error) {
 	if len(ids) == 0 {

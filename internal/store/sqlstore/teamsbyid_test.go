@@ -54,3 +54,39 @@ func names(teams []*muster.Team) []string {
 	}
 	return out
 }
+
+// TestFindTeamNames: every team of the org, in FindTeams' order, by id, name
+// and whether it is the Default Team; another org's are not among them, and
+// a team created earlier in the transaction is.
+func TestFindTeamNames(t *testing.T) {
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
+		org, _, _ := orgWithTeams(t, db, "Acme", 10, now, "Zeta", "alpha", "Mid")
+		orgWithTeams(t, db, "Other", 10, now, "Beta")
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.CreateTeam(ctx, &muster.Team{OrgID: org.ID, Name: "Beta", CreatedAt: now}); err != nil {
+				return err
+			}
+			all, err := tx.FindTeams(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			got, err := tx.FindTeamNames(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			var want []muster.TeamName
+			for _, team := range all {
+				want = append(want, muster.TeamName{ID: team.ID, Name: team.Name, IsDefault: team.IsDefault})
+			}
+			if len(want) != 5 || !slices.Equal(got, want) {
+				t.Errorf("FindTeamNames: %v; want %v", got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
