@@ -50,8 +50,9 @@ func (q ProvisionQuery) selection(orgID int64) muster.Selection {
 }
 
 // selectPage returns the page of rows sel selects (none for a limit of 0)
-// and how many it selects in all. A page that starts at the first row and
-// is not full holds them all: the count is known without counting.
+// and how many it selects in all. A page that is not full is the last, so
+// the count is known without counting, unless it is empty past the first
+// row (its offset may be past the end).
 func selectPage[T any](ctx context.Context, sel muster.Selection,
 	find func(context.Context, muster.Selection) ([]T, error),
 	count func(context.Context, muster.Selection) (int, error)) ([]T, int, error) {
@@ -62,8 +63,8 @@ func selectPage[T any](ctx context.Context, sel muster.Selection,
 			return nil, 0, err
 		}
 	}
-	if sel.Offset == 0 && len(page) < sel.Limit {
-		return page, len(page), nil
+	if n := len(page); n < sel.Limit && (n > 0 || sel.Offset == 0) {
+		return page, sel.Offset + n, nil
 	}
 	total, err := count(ctx, sel)
 	return page, total, err

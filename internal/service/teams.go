@@ -55,15 +55,7 @@ func (s *Service) FindTeamPage(ctx context.Context, q TeamQuery) (*TeamPage, err
 		sel.OrgID = a.orgID
 		page := &TeamPage{Offset: sel.Offset}
 		var err error
-		if page.Teams, err = tx.SelectTeams(ctx, sel); err != nil {
-			return nil, err
-		}
-		if n := len(page.Teams); n > 0 && n < sel.Limit || n == 0 && sel.Offset == 0 {
-			// The last page, which most orgs' first is: no need to count.
-			page.Total = sel.Offset + n
-			return page, nil
-		}
-		page.Total, err = tx.CountSelectedTeams(ctx, sel)
+		page.Teams, page.Total, err = selectPage(ctx, sel, tx.SelectTeams, tx.CountSelectedTeams)
 		return page, err
 	})
 }
