@@ -108,6 +108,7 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 			Attr: muster.AttrMember, Value: strconv.FormatInt(members[0], 10)}, Limit: 100}},
 		{"displayName sw, a page with members", service.ProvisionQuery{Where: &muster.Condition{Op: muster.CondPrefix,
 			Attr: muster.AttrName, Value: "Pushed group 00"}, Limit: 100, Members: true}},
+		{"the last page (startIndex 2001)", service.ProvisionQuery{Offset: pushedGroups, Limit: 100}},
 	} {
 		cases = append(cases, planCase{"FindProvisionedTeams " + c.name, func() error {
 			_, err := svc.FindProvisionedTeams(idp, c.q)
@@ -115,6 +116,21 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 		}, []string{"SELECT count(*) FROM teams t", "ORDER BY t.is_default DESC, t.name_key, t.id LIMIT",
 			"SELECT m.team_id, u.id"}})
 	}
+	// The console's reads of those teams: the forms' choices, and the
+	// Teams tab's last page and a search.
+	teamPage := func(q service.TeamQuery) func() error {
+		return func() error { _, err := svc.FindTeamPage(env.owner, q); return err }
+	}
+	teamPageSQL := []string{"SELECT count(*) FROM teams t", "ORDER BY t.is_default DESC, t.name_key, t.id LIMIT"}
+	cases = append(cases,
+		planCase{"FindTeamNames (the forms' team choices)", func() error {
+			_, err := svc.TeamNames(env.owner)
+			return err
+		}, []string{"SELECT t.id, t.name, t.is_default FROM teams t"}},
+		planCase{"FindTeamPage, the Teams tab's last page", teamPage(service.TeamQuery{
+			Page: (pushedGroups + service.TeamsPerPage) / service.TeamsPerPage}), teamPageSQL},
+		planCase{"FindTeamPage, a search", teamPage(service.TeamQuery{Search: "group 12"}), teamPageSQL},
+	)
 	for _, c := range cases {
 		benchTrace.start()
 		err := c.run()
