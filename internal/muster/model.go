@@ -150,9 +150,10 @@ type Team struct {
 	SecondaryCount int
 }
 
-// TeamName is a team as a choice of a form, or a user's team on a page,
-// names it: without the counts and the rest of a Team, which a list of
-// thousands of teams would read for nothing.
+// TeamName is a team's name with its id and whether it is the Default
+// Team: what a form's choices and a page's names of teams need, without the
+// counts and the rest of a Team, which a list of thousands of teams would
+// read for nothing.
 type TeamName struct {
 	ID        int64
 	Name      string

@@ -46,8 +46,8 @@ func (s *Service) FindTeamPage(ctx context.Context, q TeamQuery) (*TeamPage, err
 	}
 	// A page past any org's teams selects none; the bound keeps the
 	// offset from overflowing.
-	const lastPage = 1_000_000
-	sel := muster.Selection{Limit: TeamsPerPage, Offset: (min(max(q.Page, 1), lastPage) - 1) * TeamsPerPage}
+	const maxPage = 1_000_000
+	sel := muster.Selection{Limit: TeamsPerPage, Offset: (min(max(q.Page, 1), maxPage) - 1) * TeamsPerPage}
 	if q.Search != "" {
 		sel.Where = &muster.Condition{Op: muster.CondContains, Attr: muster.AttrName, Value: q.Search}
 	}

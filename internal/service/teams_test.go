@@ -278,7 +278,8 @@ func TestRemoveTeamRacesInvites(t *testing.T) {
 // TEAM-1: the Teams tab lists the org's teams a page at a time, the Default
 // Team first and then by name, each with its counts, and finds them by part
 // of their name (LIKE's wildcards taken as they are); only Owners and Admins
-// see it, and only their own org's teams.
+// see it, or the forms' list of the teams' names, and only their own org's
+// teams.
 func TestTeamPages(t *testing.T) {
 	t.Parallel()
 	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
@@ -361,10 +362,16 @@ func TestTeamPages(t *testing.T) {
 			_, err := f.svc.FindTeamPage(owner, service.TeamQuery{Search: "Bell\x07"})
 			return err
 		})
-		manager := f.active("Max", muster.RoleManager)
-		f.refused(t, muster.EFORBIDDEN, func() error {
-			_, err := f.svc.FindTeamPage(f.as(manager), service.TeamQuery{})
-			return err
-		})
+		for _, role := range []muster.Role{muster.RoleManager, muster.RoleBasic} {
+			who := f.as(f.active("Max", role))
+			f.refused(t, muster.EFORBIDDEN, func() error {
+				_, err := f.svc.FindTeamPage(who, service.TeamQuery{})
+				return err
+			})
+			f.refused(t, muster.EFORBIDDEN, func() error {
+				_, err := f.svc.TeamNames(who)
+				return err
+			})
+		}
 	})
 }

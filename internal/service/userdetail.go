@@ -9,7 +9,7 @@ import (
 )
 
 // UserDetail is everything about one person that the user page shows:
-// the user, the names of their teams, who invited them, their
+// the user, the org's teams (which name theirs and those of their history), who invited them, their
 // live sessions, the Send As addresses granted to them, the API tokens they
 // created and the recent audit events about them or by them.
 type UserDetail struct {
@@ -50,12 +50,8 @@ func (s *Service) FindUserDetail(ctx context.Context, userID int64) (*UserDetail
 		if d.Org, err = tx.FindOrg(ctx, a.orgID); err != nil {
 			return nil, err
 		}
-		teams, err := tx.FindTeamsByID(ctx, a.orgID, append([]int64{u.PrimaryTeamID}, u.SecondaryTeamIDs...))
-		if err != nil {
+		if d.Teams, err = tx.FindTeamNames(ctx, a.orgID); err != nil {
 			return nil, err
-		}
-		for _, t := range teams {
-			d.Teams = append(d.Teams, muster.TeamName{ID: t.ID, Name: t.Name, IsDefault: t.IsDefault})
 		}
 		if u.InvitedByID != 0 {
 			if d.InvitedBy, err = tx.PeekUser(ctx, a.orgID, u.InvitedByID); err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {

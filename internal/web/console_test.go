@@ -494,6 +494,39 @@ func TestTeamsTabPages(t *testing.T) {
 		t.Fatal("the search lists a team whose name does not contain it")
 	}
 	want(t, b.get(teams+"?q=nobody"), 200, "No team's name contains “nobody”.")
+	want(t, b.get(teams+"?q=nobody&page=3"), 200, "No team's name contains “nobody”.")
+	// A search of more than a page keeps itself in the pages' links.
+	p = b.get(teams + "?q=group")
+	want(t, p, 200, "1–50 of 60", `<a href="/settings/roles-access/teams?page=2&amp;q=group" rel="next">Next</a>`)
+	p = b.get(teams + "?q=group&page=2")
+	want(t, p, 200, "51–60 of 60", `<a href="/settings/roles-access/teams?q=group" rel="prev">Previous</a>`, ">Group 59</a>")
+	if strings.Contains(p.body, `rel="next"`) {
+		t.Fatal("the search's last page links to a next page")
+	}
 	want(t, b.get(teams+"?page=9"), 200, "No teams on this page.", `<a href="/settings/roles-access/teams?page=2">Go to the last page</a>`)
 	want(t, b.get(teams+"?q=%07"), http.StatusUnprocessableEntity, "The search ")
+}
+
+// TestUserPageNamesFormerTeams: the user page names the teams its history
+// mentions, those the user has left included.
+func TestUserPageNamesFormerTeams(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	squad, err := s.svc.CreateTeam(ownerCtx, "Sales Squad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := s.invite(ownerCtx, "Max", "Tester", "max@example.com", muster.RoleBasic)
+	for _, primary := range []int64{squad.ID, s.defaultTeam(ownerCtx).ID} {
+		if _, err := s.svc.UpdateUser(ownerCtx, member.ID, service.UserUpdate{PrimaryTeamID: &primary}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := b.get(fmt.Sprintf("/settings/roles-access/users/%d", member.ID))
+	want(t, p, 200, "Sales Squad")
+	if strings.Contains(p.body, "a removed team") {
+		t.Fatal("the user page calls a team the user left a removed team")
+	}
 }

@@ -53,9 +53,9 @@ type teamRow struct {
 
 func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int, p teamsPage) {
 	q := r.URL.Query()
-	number, _ := strconv.Atoi(q.Get("page"))
+	pageNum, _ := strconv.Atoi(q.Get("page"))
 	p.Search = strings.TrimSpace(q.Get("q"))
-	teams, err := s.svc.FindTeamPage(r.Context(), service.TeamQuery{Search: p.Search, Page: number})
+	teams, err := s.svc.FindTeamPage(r.Context(), service.TeamQuery{Search: p.Search, Page: pageNum})
 	if s.refused(w, r, err) {
 		return
 	}
@@ -81,10 +81,10 @@ func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int,
 		return teamsPath + "?" + v.Encode()
 	}
 	// A page past the last (a bookmark from before teams were removed)
-	// leads back to the last.
+	// leads back to the last, if the search finds any.
 	current := teams.Offset/service.TeamsPerPage + 1
 	last := max((teams.Total+service.TeamsPerPage-1)/service.TeamsPerPage, 1)
-	if current > 1 {
+	if current > 1 && teams.Total > 0 {
 		p.Prev = pageURL(min(current-1, last))
 	}
 	if current < last {

@@ -197,10 +197,11 @@ func positiveID(value string) (int64, bool) {
 // noneSQL is a condition nothing meets.
 const noneSQL = `1 = 0`
 
-// SelectTeams implements muster.Tx. The page's teams are found first and
-// their counts summed after: PostgreSQL computes every column of the rows
-// an OFFSET skips, so counting in the same SELECT summed the changes of
-// every team before the page (16.7 ms for the last page of 2,020 teams).
+// SelectTeams implements muster.Tx. A page after the first finds its
+// teams before their counts are summed: PostgreSQL computes every column of
+// the rows an OFFSET skips, so counting in the same SELECT summed the
+// changes of every team before the page (16.7 ms for the last page of
+// 2,020 teams).
 func (tx *Tx) SelectTeams(ctx context.Context, sel muster.Selection) ([]*muster.Team, error) {
 	where, args, err := teamSelectionWhere(sel)
 	if err != nil {
@@ -208,11 +209,13 @@ func (tx *Tx) SelectTeams(ctx context.Context, sel muster.Selection) ([]*muster.
 	}
 	args = append(args, sel.Limit)
 	page := ` LIMIT $` + itoa(len(args))
-	if sel.Offset > 0 {
-		args = append(args, sel.Offset)
-		page += ` OFFSET $` + itoa(len(args))
+	if sel.Offset == 0 {
+		return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM `+tx.dialect.teamsSelected(sel)+` WHERE `+where+
+			` ORDER BY `+teamOrder+page, args...)
 	}
-	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.id IN (SELECT t.id FROM `+
+	args = append(args, sel.Offset)
+	page += ` OFFSET $` + itoa(len(args))
+	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.org_id = $1 AND t.id IN (SELECT t.id FROM `+
 		tx.dialect.teamsSelected(sel)+` WHERE `+where+` ORDER BY `+teamOrder+page+`) ORDER BY `+teamOrder, args...)
 }
 
