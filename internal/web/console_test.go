@@ -504,6 +504,19 @@ func TestTeamsTabPages(t *testing.T) {
 		t.Fatal("the search's last page links to a next page")
 	}
 	want(t, b.get(teams+"?page=9"), 200, "No teams on this page.", `<a href="/settings/roles-access/teams?page=2">Go to the last page</a>`)
+
+	// Rename and Remove return to the page and search they were started
+	// from, never to another site.
+	group50 := findTeam(t, s, ownerCtx, "Group 50")
+	rename := fmt.Sprintf("/settings/roles-access/teams/%d/rename", group50.ID)
+	remove := fmt.Sprintf("/settings/roles-access/teams/%d/remove", group50.ID)
+	from := teams + "?page=2&q=group"
+	want(t, b.get(from), 200, fmt.Sprintf(`href="%s?back=%s"`, rename, strings.ReplaceAll(url.QueryEscape(from), "&", "&amp;")))
+	want(t, b.get(rename+"?back="+url.QueryEscape(from)), 200, `<input type="hidden" name="back" value="/settings/roles-access/teams?page=2&amp;q=group">`)
+	wantRedirect(t, b.post(rename, url.Values{"name": {"Group 50 renamed"}, "back": {from}}), from)
+	wantRedirect(t, b.post(rename, url.Values{"name": {"Group 50 again"}, "back": {"https://evil.example/teams"}}), teams)
+	want(t, b.get(remove+"?back="+url.QueryEscape(from)), 200, `<a href="/settings/roles-access/teams?page=2&amp;q=group">Cancel</a>`)
+	wantRedirect(t, b.post(remove, url.Values{"back": {from}}), from)
 	want(t, b.get(teams+"?q=%07"), http.StatusUnprocessableEntity, "The search ")
 }
 

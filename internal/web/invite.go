@@ -193,11 +193,15 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 
 // back is where an action on a user returns: the page it was started from
 // (the user page sends its own address), else the Users tab.
-func back(r *http.Request) string {
+func back(r *http.Request) string { return backOr(r, usersPath) }
+
+// backOr is the form's (or the address's) back, if it is a path of this
+// site, else fallback.
+func backOr(r *http.Request, fallback string) string {
 	if b := r.FormValue("back"); localPath(b) {
 		return b
 	}
-	return usersPath
+	return fallback
 }
 
 func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {

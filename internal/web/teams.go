@@ -60,9 +60,15 @@ func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	p.Empty = p.Search == "" && teams.Total == 1
+	// Rename and Remove return to this page of the tab, its search kept.
+	backHere := ""
+	if here := r.URL.RequestURI(); r.Method == http.MethodGet && here != teamsPath {
+		backHere = "?" + url.Values{"back": {here}}.Encode()
+	}
 	for _, t := range teams.Teams {
 		p.Teams = append(p.Teams, teamRow{ID: t.ID, Name: t.Name, Users: t.PrimaryCount + t.SecondaryCount,
-			Primary: t.PrimaryCount, IsDefault: t.IsDefault, RenameURL: teamPath(t.ID, "rename"), RemoveURL: teamPath(t.ID, "remove")})
+			Primary: t.PrimaryCount, IsDefault: t.IsDefault, RenameURL: teamPath(t.ID, "rename") + backHere,
+			RemoveURL: teamPath(t.ID, "remove") + backHere})
 	}
 	if len(teams.Teams) > 0 {
 		p.Range = thousands(teams.Offset+1) + "–" + thousands(teams.Offset+len(teams.Teams)) + " of " + thousands(teams.Total)
@@ -133,11 +139,14 @@ type renamePage struct {
 	TeamName string
 	Name     Field
 	Action   string
+	// Back is the page of the Teams tab the rename returns to.
+	Back string
 }
 
 func (s *Server) renderRename(w http.ResponseWriter, r *http.Request, status int, t *muster.Team, value string, err error) {
 	p := renamePage{Page: s.page(w, r, "Rename "+t.Name), TeamName: t.Name, Action: teamPath(t.ID, "rename"),
-		Name: Field{ID: "name", Label: "New name", Type: "text", Value: value, Max: muster.MaxNameLength}}
+		Name: Field{ID: "name", Label: "New name", Type: "text", Value: value, Max: muster.MaxNameLength},
+		Back: backOr(r, teamsPath)}
 	p.Section = "teams"
 	if msg := showFieldErrors(err, map[string]*string{muster.FieldName: &p.Name.Error}); p.Name.Error == "" {
 		p.Name.Error = msg
@@ -164,7 +173,7 @@ func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) {
 	renamed, err := s.svc.RenameTeam(r.Context(), id, name, 0)
 	switch muster.ErrorCode(err) {
 	case "":
-		s.redirectWith(w, r, teamsPath, "The team is now called "+renamed.Name+".")
+		s.redirectWith(w, r, backOr(r, teamsPath), "The team is now called "+renamed.Name+".")
 	case muster.EINVALID, muster.ECONFLICT:
 		// The form again, under the team's name as it is.
 		if t, ok := pathTarget(s, w, r, s.svc.Team); ok {
@@ -190,6 +199,8 @@ type teamRemovePage struct {
 	MoveTo       selectField
 	UsersURL     string
 	Message      string
+	// Back is the page of the Teams tab the removal returns to.
+	Back string
 }
 
 // maxListedBlockers is how many of the users who block a removal the page
@@ -204,7 +215,7 @@ func (s *Server) renderTeamRemove(w http.ResponseWriter, r *http.Request, status
 	t := rm.Team
 	p := teamRemovePage{Page: s.page(w, r, "Remove "+t.Name), Name: t.Name, Action: teamPath(t.ID, "remove"),
 		BlockerCount: rm.BlockerCount, UsersURL: usersPath + "?team=" + strconv.FormatInt(t.ID, 10),
-		MoveTo: selectField{ID: "move_to", Label: "Move them to"}}
+		MoveTo: selectField{ID: "move_to", Label: "Move them to"}, Back: backOr(r, teamsPath)}
 	p.Section = "teams"
 	for i, u := range rm.Blockers {
 		if i == maxListedBlockers {
@@ -250,7 +261,7 @@ func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	switch muster.ErrorCode(err) {
 	case "":
-		s.redirectWith(w, r, teamsPath, "Removed the team "+t.Name+"."+moved)
+		s.redirectWith(w, r, backOr(r, teamsPath), "Removed the team "+t.Name+"."+moved)
 	case muster.EINVALID, muster.ECONFLICT:
 		// The confirmation again, with who blocks it now.
 		s.renderTeamRemove(w, r, httperr.Status(err), err)
