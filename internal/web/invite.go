@@ -103,9 +103,9 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []m
 	}
 	f.Role = roleSelect(muster.GrantableRoles(u.Role), role)
 	primary := in.PrimaryTeamID
-	if i := slices.IndexFunc(teams, func(t muster.TeamName) bool { return t.IsDefault }); primary == 0 && i >= 0 {
+	if primary == 0 {
 		// The Default Team is chosen when nothing else is.
-		primary = teams[i].ID
+		primary = defaultTeamID(teams)
 	}
 	f.Primary.Options = teamOptions(teams, primary)
 	f.teamChips = newTeamChips(teams, primary, in.SecondaryTeamIDs)

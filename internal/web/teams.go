@@ -71,7 +71,7 @@ func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int,
 			RemoveURL: teamPath(t.ID, "remove") + backHere})
 	}
 	if len(teams.Teams) > 0 {
-		p.Range = thousands(teams.Offset+1) + "–" + thousands(teams.Offset+len(teams.Teams)) + " of " + thousands(teams.Total)
+		p.Range = pageRange(teams.Offset, len(teams.Teams), thousands(teams.Total))
 	}
 	pageURL := func(n int) string {
 		v := url.Values{}
@@ -224,9 +224,7 @@ func (s *Server) renderTeamRemove(w http.ResponseWriter, r *http.Request, status
 		p.Blockers = append(p.Blockers, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
 	}
 	p.More = rm.BlockerCount - len(p.Blockers)
-	for _, o := range rm.Others {
-		p.MoveTo.Options = append(p.MoveTo.Options, option{Value: strconv.FormatInt(o.ID, 10), Label: o.Name, Selected: o.IsDefault})
-	}
+	p.MoveTo.Options = teamOptions(rm.Others, defaultTeamID(rm.Others))
 	p.Message = showFieldErrors(err, map[string]*string{muster.FieldPrimaryTeamID: &p.MoveTo.Error})
 	s.render(w, r, status, "team_remove", p)
 }

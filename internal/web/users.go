@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,15 @@ type option struct {
 	// team" holds the primary team, for the script that offers it once
 	// another team is primary.
 	Hidden bool
+}
+
+// defaultTeamID is the id of the Default Team among teams, 0 if it is not
+// among them.
+func defaultTeamID(teams []muster.TeamName) int64 {
+	if i := slices.IndexFunc(teams, func(t muster.TeamName) bool { return t.IsDefault }); i >= 0 {
+		return teams[i].ID
+	}
+	return 0
 }
 
 // teamOptions are the org's teams as a select's choices, the team selected
@@ -226,7 +236,13 @@ func userRange(page *service.UserPage) string {
 	if page.Total >= service.MaxUserCount {
 		total = "more than " + total
 	}
-	return thousands(page.Offset+1) + "–" + thousands(page.Offset+len(page.Users)) + " of " + total
+	return pageRange(page.Offset, len(page.Users), total)
+}
+
+// pageRange says which rows a page of n shows after offset others, of total:
+// "51–100 of 308".
+func pageRange(offset, n int, total string) string {
+	return thousands(offset+1) + "–" + thousands(offset+n) + " of " + total
 }
 
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {

@@ -142,21 +142,14 @@ func (tx *Tx) FindTeamNames(ctx context.Context, orgID int64) ([]muster.TeamName
 	if err := tx.flushPending(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, `SELECT t.id, t.name, t.is_default FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder,
-		orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var teams []muster.TeamName
-	for rows.Next() {
+	err := tx.eachRow(ctx, func(rows *sql.Rows) error {
 		var t muster.TeamName
-		if err := rows.Scan(&t.ID, &t.Name, &t.IsDefault); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&t.ID, &t.Name, &t.IsDefault)
 		teams = append(teams, t)
-	}
-	return teams, rows.Err()
+		return err
+	}, `SELECT t.id, t.name, t.is_default FROM teams t WHERE t.org_id = $1 ORDER BY `+teamOrder, orgID)
+	return teams, err
 }
 
 // FindTeamsByID implements muster.Tx.
