@@ -419,8 +419,9 @@ func TestMailboxModeAndUserPage(t *testing.T) {
 
 // TestTeamSelects: every select of teams (the Users tab's filter and bulk
 // action, the invite and edit forms' Primary Team and "Add a secondary
-// team") lists each team once with its name escaped, the chosen one
-// selected, and the primary team hidden from the secondaries.
+// team", a removal's "Move them to") lists each team once with its name
+// escaped, the chosen one selected, and the primary team hidden from the
+// secondaries.
 func TestTeamSelects(t *testing.T) {
 	s := newSite(t)
 	owner, ownerCtx := s.org()
@@ -460,6 +461,14 @@ func TestTeamSelects(t *testing.T) {
 	p = b.get(fmt.Sprintf("/settings/roles-access/users/%d/edit", member.ID))
 	want(t, p, 200, option(labs, escaped, " selected"), option(labs, escaped, " hidden disabled"),
 		option(def, "Default Team", ""))
+
+	// Removing the team, whose member blocks it, offers to move them to
+	// the Default Team first.
+	p = b.get(fmt.Sprintf("/settings/roles-access/teams/%d/remove", labs.ID))
+	want(t, p, 200, option(def, "Default Team", " selected"))
+	if n := count(p, `<option value="`+fmt.Sprint(labs.ID)+`"`); n != 0 {
+		t.Fatal("the team being removed is offered as where to move its members")
+	}
 }
 
 // TestTeamsTabPages: the Teams tab lists 50 teams a page with Previous and
