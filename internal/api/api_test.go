@@ -97,10 +97,11 @@ func (e *env) newOrg() org {
 	as := func(u *muster.User) context.Context {
 		return muster.NewContext(context.Background(), muster.Principal{UserID: u.ID, OrgID: u.OrgID, Origin: "test"})
 	}
-	teams, err := e.svc.Teams(as(o.owner))
+	listed, err := e.svc.Teams(as(o.owner), service.TeamListQuery{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	teams := listed.Teams
 	o.defaultTeam = teams[0].ID
 	invite := func(first string, role muster.Role) *muster.User {
 		res, err := e.svc.Invite(as(o.owner), service.InviteInput{FirstName: first, LastName: "Test", Email: email(first),

@@ -131,9 +131,15 @@ func (f *fixtures) operations() map[string]func() operation {
 		"POST /api/v1/users/{id}/deactivate":   func() operation { return operation{path: id(f.active("Dee").ID)} },
 		"GET /api/v1/users/{id}/invite-again":  func() operation { return operation{path: id(f.deactivated().ID)} },
 		"POST /api/v1/users/{id}/invite-again": func() operation { return f.patch(f.deactivated().ID) },
-		"GET /api/v1/teams":                    func() operation { return operation{} },
-		"POST /api/v1/teams":                   func() operation { return operation{body: map[string]any{"name": f.unique("Team ")}} },
-		"GET /api/v1/teams/{id}":               func() operation { return operation{path: id(o.defaultTeam)} },
+		"GET /api/v1/teams": func() operation {
+			page, err := f.e.svc.Teams(f.ctx, service.TeamListQuery{Limit: 1})
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			return operation{query: url.Values{"q": {"e"}, "cursor": {page.NextCursor}, "limit": {"10"}}}
+		},
+		"POST /api/v1/teams":     func() operation { return operation{body: map[string]any{"name": f.unique("Team ")}} },
+		"GET /api/v1/teams/{id}": func() operation { return operation{path: id(o.defaultTeam)} },
 		"PATCH /api/v1/teams/{id}": func() operation {
 			return operation{path: id(f.team()), body: map[string]any{"name": f.unique("Team ")}}
 		},
@@ -414,9 +420,10 @@ func TestBadBytesOnEveryEndpoint(t *testing.T) {
 				t.Errorf("GET %s: %d %s; want 400", target, res.status, res.body)
 			}
 		}
-		for _, cursor := range []string{"MToA_w", "MTr_"} {
-			if res := e.do("GET", "/api/v1/users?cursor="+cursor, o.ownerToken, nil); res.status != http.StatusUnprocessableEntity {
-				t.Errorf("GET /api/v1/users?cursor=%s: %d %s; want 422", cursor, res.status, res.body)
+		for _, target := range []string{"/api/v1/users?cursor=MToA_w", "/api/v1/users?cursor=MTr_",
+			"/api/v1/teams?cursor=eyJrIjoiYVx1MDAwMGIifQ"} { // {"k":"a\u0000b"}
+			if res := e.do("GET", target, o.ownerToken, nil); res.status != http.StatusUnprocessableEntity {
+				t.Errorf("GET %s: %d %s; want 422", target, res.status, res.body)
 			}
 		}
 	})

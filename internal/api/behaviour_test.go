@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -269,6 +271,51 @@ func TestBadQueryParameters(t *testing.T) {
 			if res.status != http.StatusBadRequest || !strings.HasPrefix(p.Detail, c.want) {
 				t.Errorf("%s %s: %d %s; want 400 saying %q", c.method, c.path, res.status, res.body, c.want)
 			}
+		}
+	})
+}
+
+// TestTeamListPages: GET /api/v1/teams comes in pages by next_cursor
+// (API-3), the Default Team first and then by name, with q finding part of
+// a name; a cursor Muster did not make is a 422 problem.
+func TestTeamListPages(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		for _, name := range []string{"Support", "billing", "Sales Ops"} {
+			e.do("POST", "/api/v1/teams", e.org.ownerToken, map[string]any{"name": name}).want(t, 201)
+		}
+		var listed []string
+		var pages []int
+		for target := "/api/v1/teams?limit=2"; target != "" && len(pages) < 5; {
+			var page struct {
+				Data []struct {
+					Name string
+				}
+				NextCursor *string `json:"next_cursor"`
+			}
+			e.do("GET", target, e.org.ownerToken, nil).want(t, 200).decode(t, &page)
+			pages = append(pages, len(page.Data))
+			for _, team := range page.Data {
+				listed = append(listed, team.Name)
+			}
+			target = ""
+			if page.NextCursor != nil {
+				target = "/api/v1/teams?limit=2&cursor=" + url.QueryEscape(*page.NextCursor)
+			}
+		}
+		if want := []string{"Default Team", "billing", "Sales Ops", "Support"}; !slices.Equal(listed, want) ||
+			!slices.Equal(pages, []int{2, 2}) {
+			t.Fatalf("pages of 2 list %q in pages of %v; want %q in two pages", listed, pages, want)
+		}
+		var found struct{ Data []struct{ Name string } }
+		e.do("GET", "/api/v1/teams?q=S+O", e.org.ownerToken, nil).want(t, 200).decode(t, &found)
+		if len(found.Data) != 1 || found.Data[0].Name != "Sales Ops" {
+			t.Fatalf("q=S O finds %+v; want Sales Ops alone", found.Data)
+		}
+		res := e.do("GET", "/api/v1/teams?cursor=bm90IGEgY3Vyc29y", e.org.ownerToken, nil).want(t, 422)
+		var p struct{ Code, Detail string }
+		res.decode(t, &p)
+		if p.Code != "invalid" || !strings.Contains(p.Detail, "cursor") {
+			t.Fatalf("a cursor Muster did not make: %s; want an invalid problem about the cursor", res.body)
 		}
 	})
 }

@@ -64,10 +64,11 @@ func newFuzzAPI(tb testing.TB) *fuzzAPI {
 		tb.Fatal(err)
 	}
 	a.token = tok.Secret
-	teams, err := a.svc.Teams(a.owner)
+	listed, err := a.svc.Teams(a.owner, service.TeamListQuery{})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	teams := listed.Teams
 	a.team = teams[0].ID
 	res, err := a.svc.Invite(a.owner, service.InviteInput{FirstName: "Tess", LastName: "Target", Email: "tess@example.com",
 		Role: muster.RoleBasic, PrimaryTeamID: a.team})
@@ -268,6 +269,20 @@ func FuzzUserListQuery(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, query string) {
 		a.send(t, "GET", "/api/v1/users?"+query, nil)
+	})
+}
+
+// FuzzTeamListQuery sends the fuzzer's query string to the team list:
+// every parameter it reads (q, cursor, limit) is checked before the
+// service sees it.
+func FuzzTeamListQuery(f *testing.F) {
+	a := newFuzzAPI(f)
+	for _, q := range []string{"", "q=eng", "q=%00", "q=%ff", "cursor=e30", "cursor=eyJkIjp0cnVlfQ", "cursor=eyJrIjoiYSJ9&limit=1",
+		"cursor=!!!", "limit=-1", "limit=x", "limit=99999999999999999999", "q=%E2%80%AE", "q=a&q=%00", "%zz"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		a.send(t, "GET", "/api/v1/teams?"+query, nil)
 	})
 }
 

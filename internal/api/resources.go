@@ -23,7 +23,8 @@ func writeTeam(w http.ResponseWriter, status int, t *muster.Team) error {
 }
 
 type teamList struct {
-	Data []teamJSON `json:"data"`
+	Data       []teamJSON `json:"data"`
+	NextCursor *string    `json:"next_cursor"`
 }
 
 type teamBody struct {
@@ -31,13 +32,30 @@ type teamBody struct {
 }
 
 func (s *Server) handleTeamList(w http.ResponseWriter, r *http.Request) error {
-	teams, err := s.svc.Teams(r.Context())
+	var q service.TeamListQuery
+	params := paramsOf(r)
+	var err error
+	if q.Search, err = params.text("q"); err != nil {
+		return err
+	}
+	if q.Cursor, err = params.text("cursor"); err != nil {
+		return err
+	}
+	limit, err := params.int("limit")
 	if err != nil {
 		return err
 	}
-	out := teamList{Data: make([]teamJSON, len(teams))}
-	for i, t := range teams {
+	q.Limit = int(limit)
+	page, err := s.svc.Teams(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	out := teamList{Data: make([]teamJSON, len(page.Teams))}
+	for i, t := range page.Teams {
 		out.Data[i] = toTeamJSON(t)
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
 	}
 	return writeJSON(w, http.StatusOK, out, "")
 }

@@ -139,10 +139,11 @@ func org(t *testing.T, db *sqlstore.DB, svc *service.Service) (context.Context, 
 	}
 	accept(t, svc, res.SetupURL)
 	ctx := muster.NewContext(context.Background(), muster.Principal{UserID: res.Owner.ID, OrgID: res.Org.ID, Origin: "test"})
-	teams, err := svc.Teams(ctx)
+	listed, err := svc.Teams(ctx, service.TeamListQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	teams := listed.Teams
 	return ctx, teams[0]
 }
 

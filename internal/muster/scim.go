@@ -72,16 +72,28 @@ const (
 )
 
 // Selection selects a page of an org's users or teams by a condition, for
-// an identity provider. Users are selected in id order, and users deleted
-// through SCIM never are; every other status is, withdrawn invitations
-// included (they are the IdP's inactive users). Teams are selected in the
-// order of the team list.
+// an identity provider and the teams' lists. Users are selected in id
+// order, and users deleted through SCIM never are; every other status is,
+// withdrawn invitations included (they are the IdP's inactive users).
+// Teams are selected in the order of the team list.
 type Selection struct {
 	OrgID int64
 	// Where is the condition; nil selects every user.
-	Where  *Condition
-	Offset int
-	Limit  int
+	Where *Condition
+	// AfterTeam, for teams only, starts the page after that team instead
+	// of at Offset: a page by its cursor, which stays in place when teams
+	// are added or removed before it.
+	AfterTeam *TeamCursor
+	Offset    int
+	Limit     int
+}
+
+// TeamCursor is a team's place in the order of team lists: the Default
+// Team first, then the others by NameKey (SearchKey of the name, unique in
+// an org).
+type TeamCursor struct {
+	Default bool
+	NameKey string
 }
 
 // Member is a Pending or Active user who has a team as primary or

@@ -180,10 +180,11 @@ func (z *fuzzSCIM) checkGroupSelection(t *testing.T, raw string, cond *muster.Co
 	} else if err != nil {
 		t.Fatalf("FindProvisionedTeams(%q): %v", raw, err)
 	}
-	teams, err := z.svc.Teams(z.owner)
+	listed, err := z.svc.Teams(z.owner, service.TeamListQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	teams := listed.Teams
 	// A member is a Pending or Active user SCIM shows.
 	teamsOf := func(userID int64) []*muster.Team {
 		p, err := z.svc.FindProvisionedUser(z.scim, userID)

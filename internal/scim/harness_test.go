@@ -119,10 +119,11 @@ func (o *org) create(licenses int) {
 // defaultTeam is the org's Default Team.
 func (o *org) defaultTeam() *muster.Team {
 	o.t.Helper()
-	teams, err := o.svc.Teams(o.ownerCtx)
+	listed, err := o.svc.Teams(o.ownerCtx, service.TeamListQuery{})
 	if err != nil {
 		o.t.Fatal(err)
 	}
+	teams := listed.Teams
 	return teams[0]
 }
 

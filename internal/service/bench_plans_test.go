@@ -89,8 +89,8 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 		}, []string{findUsersCount, findUsersMain}})
 	}
 	cases = append(cases,
-		planCase{"FindTeams (team counts)", func() error {
-			_, err := svc.Teams(env.owner)
+		planCase{"Teams (the API's first page of teams, with their counts)", func() error {
+			_, err := svc.Teams(env.owner, service.TeamListQuery{})
 			return err
 		}, []string{"FROM teams t"}},
 	)
@@ -131,6 +131,12 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 			Page: (pushedGroups + service.TeamsPerPage) / service.TeamsPerPage}), teamPageSQL},
 		planCase{"FindTeamPage, a search", teamPage(service.TeamQuery{Search: "group 12"}), teamPageSQL},
 	)
+	// The API's page of 50 teams by its cursor, after 1,950 of them.
+	_, cursors := allTeams(t, env, 50)
+	cases = append(cases, planCase{"Teams, the API's page by cursor after 1,950 teams", func() error {
+		_, err := svc.Teams(env.owner, service.TeamListQuery{Cursor: cursors[len(cursors)-2], Limit: 50})
+		return err
+	}, []string{"ORDER BY t.name_key LIMIT"}})
 	for _, c := range cases {
 		benchTrace.start()
 		err := c.run()

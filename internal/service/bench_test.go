@@ -56,9 +56,11 @@ func benchOpen(tb testing.TB, dialect string) *benchEnv {
 		tb.Fatal(err)
 	}
 	env.owner, env.orgID = owner, u.OrgID
-	if env.teams, err = env.svc.Teams(env.owner); err != nil {
+	listed, err := env.svc.Teams(env.owner, service.TeamListQuery{})
+	if err != nil {
 		tb.Fatal(err)
 	}
+	env.teams = listed.Teams
 	return env
 }
 
@@ -200,20 +202,23 @@ func BenchmarkFindUsers(b *testing.B) {
 	}
 }
 
-// BenchmarkTeams lists the teams with their member counts (list), asks to
-// remove a team that users still have as primary team, which counts them
-// and refuses (remove_refused), and lists the teams again once an identity
-// provider has pushed its groups (list_pushed: pushGroups).
+// BenchmarkTeams lists the teams with their member counts (list: the
+// API's first page, every team of the seeded org), asks to remove a team
+// that users still have as primary team, which counts them and refuses
+// (remove_refused), and, once an identity provider has pushed its groups
+// (pushGroups), reads every page of them all by its cursor (list_pushed,
+// 200 a page) and one page of 50 deep in the list (page_by_cursor_pushed).
 func BenchmarkTeams(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(d, func(b *testing.B) {
 			env := benchOpen(b, d)
 			b.Run("list", func(b *testing.B) {
 				for b.Loop() {
-					teams, err := env.svc.Teams(env.owner)
+					listed, err := env.svc.Teams(env.owner, service.TeamListQuery{})
 					if err != nil {
 						b.Fatal(err)
 					}
+					teams := listed.Teams
 					if len(teams) != len(benchseed.TeamNames)+1 || teams[1].PrimaryCount == 0 {
 						b.Fatalf("got %d teams, the second with %d primaries", len(teams), teams[1].PrimaryCount)
 					}
@@ -230,21 +235,51 @@ func BenchmarkTeams(b *testing.B) {
 				benchReportRate(b)
 			})
 			pushGroups(b, env)
+			wantTeams := len(benchseed.TeamNames) + 1 + pushedGroups
 			b.Run("list_pushed", func(b *testing.B) {
 				for b.Loop() {
-					teams, err := env.svc.Teams(env.owner)
+					teams, _ := allTeams(b, env, service.MaxPageSize)
+					i := slices.IndexFunc(teams, func(t *muster.Team) bool { return t.Name == "Pushed group 1999" })
+					if len(teams) != wantTeams || i < 0 || teams[i].SecondaryCount != pushedMembers {
+						b.Fatalf("got %d teams; want %d, the last pushed with %d secondary members",
+							len(teams), wantTeams, pushedMembers)
+					}
+				}
+				benchReportRate(b)
+			})
+			_, cursors := allTeams(b, env, 50)
+			deep := cursors[len(cursors)-2] // opens the page after 1,950 teams
+			b.Run("page_by_cursor_pushed", func(b *testing.B) {
+				for b.Loop() {
+					listed, err := env.svc.Teams(env.owner, service.TeamListQuery{Cursor: deep, Limit: 50})
 					if err != nil {
 						b.Fatal(err)
 					}
-					i := slices.IndexFunc(teams, func(t *muster.Team) bool { return t.Name == "Pushed group 1999" })
-					if len(teams) != len(benchseed.TeamNames)+1+pushedGroups || i < 0 || teams[i].SecondaryCount != pushedMembers {
-						b.Fatalf("got %d teams; want %d, the last pushed with %d secondary members",
-							len(teams), len(benchseed.TeamNames)+1+pushedGroups, pushedMembers)
+					if len(listed.Teams) != 50 || listed.NextCursor == "" {
+						b.Fatalf("got %d teams, next cursor %q; want 50 and a next page", len(listed.Teams), listed.NextCursor)
 					}
 				}
 				benchReportRate(b)
 			})
 		})
+	}
+}
+
+// allTeams reads every team of env's org a page of limit at a time, as an
+// API client does, and the cursors that opened the pages after the first.
+func allTeams(tb testing.TB, env *benchEnv, limit int) (teams []*muster.Team, cursors []string) {
+	tb.Helper()
+	for q := (service.TeamListQuery{Limit: limit}); ; {
+		listed, err := env.svc.Teams(env.owner, q)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		teams = append(teams, listed.Teams...)
+		if listed.NextCursor == "" {
+			return teams, cursors
+		}
+		q.Cursor = listed.NextCursor
+		cursors = append(cursors, q.Cursor)
 	}
 }
 

@@ -66,10 +66,11 @@ func (f *fixture) state(t *testing.T) orgState {
 	}
 	s.LicenseTotal, s.SeatsUsed, s.EmailAtScale = org.LicenseTotal, org.SeatsUsed, org.EmailAtScale
 
-	teams, err := f.svc.Teams(ctx)
+	listed, err := f.svc.Teams(ctx, service.TeamListQuery{})
 	if err != nil {
 		t.Fatalf("state: Teams: %v", err)
 	}
+	teams := listed.Teams
 	for _, team := range teams {
 		s.Teams = append(s.Teams, fmt.Sprintf("#%d %q default=%v primary=%d secondary=%d",
 			team.ID, team.Name, team.IsDefault, team.PrimaryCount, team.SecondaryCount))

@@ -75,3 +75,50 @@ func FuzzUserCursor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTeamCursor fuzzes the team list's cursor codec likewise: a cursor made
+// after a team reads back as made; any other string is refused or read as
+// the Default Team's place or a valid name key, which reads the same once
+// made again.
+func FuzzTeamCursor(f *testing.F) {
+	for _, key := range []string{"engineering", "zoë ångström", "", "\x00", "\xff", "a\u202eb"} {
+		f.Add(key, "")
+	}
+	for _, s := range []string{"", "e30", "eyJkIjp0cnVlfQ", "eyJrIjoiYSJ9", "!!!", "====", "eyJkIjp0cnVlLCJrIjoiYSJ9",
+		base64.RawURLEncoding.EncodeToString([]byte(`{"k":"a\u0000b"}`)),
+		base64.RawURLEncoding.EncodeToString([]byte(`{"k":"\ud800"}`)), base64.RawURLEncoding.EncodeToString([]byte(`[1]`))} {
+		f.Add("", s)
+	}
+	f.Fuzz(func(t *testing.T, key, s string) {
+		for _, made := range []muster.TeamCursor{{Default: true}, {NameKey: key}} {
+			c, err := decodeTeamCursor(encodeTeamCursor(made))
+			switch {
+			case made.Default || (key != "" && muster.TextProblem(key) == ""):
+				if err != nil || c == nil || *c != made {
+					t.Fatalf("cursor of %+v read back as %+v, %v", made, c, err)
+				}
+			case err == nil && (c.Default || c.NameKey == "" || muster.TextProblem(c.NameKey) != ""):
+				t.Fatalf("cursor of %+v taken as %+v", made, c)
+			}
+		}
+		c, err := decodeTeamCursor(s)
+		if err != nil {
+			if muster.ErrorCode(err) != muster.EINVALID {
+				t.Fatalf("decodeTeamCursor(%q): %v; want EINVALID", s, err)
+			}
+			return
+		}
+		if (s == "") != (c == nil) {
+			t.Fatalf("decodeTeamCursor(%q) = %+v", s, c)
+		}
+		if c == nil {
+			return
+		}
+		if c.Default == (c.NameKey != "") || muster.TextProblem(c.NameKey) != "" {
+			t.Fatalf("decodeTeamCursor(%q) took %+v", s, c)
+		}
+		if again, err := decodeTeamCursor(encodeTeamCursor(*c)); err != nil || *again != *c {
+			t.Fatalf("decodeTeamCursor(%q) = %+v, made again %+v (%v)", s, c, again, err)
+		}
+	})
+}

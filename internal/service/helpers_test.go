@@ -82,10 +82,11 @@ func (f *fixture) as(u *muster.User) context.Context {
 
 func (f *fixture) defaultTeam() *muster.Team {
 	f.t.Helper()
-	teams, err := f.svc.Teams(f.as(f.owner))
+	listed, err := f.svc.Teams(f.as(f.owner), service.TeamListQuery{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	teams := listed.Teams
 	return teams[0]
 }
 

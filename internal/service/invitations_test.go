@@ -242,10 +242,11 @@ func TestExpiredOwnerSetupLinkCanBeResent(t *testing.T) {
 		g, setupURL := pendingOwnerOrg(t, f)
 		op := operator(g.org.ID)
 		// The operator invites an Admin while the Owner is away.
-		teams, err := g.svc.Teams(op)
+		listed, err := g.svc.Teams(op, service.TeamListQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		teams := listed.Teams
 		inv, err := g.svc.Invite(op, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: uniqueEmail("ada"),
 			Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID})
 		if err != nil {

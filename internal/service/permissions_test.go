@@ -535,9 +535,9 @@ func TestPermissionsSettings(t *testing.T) {
 			}
 			return err
 		})},
-		{"lists every team with counts (Teams tab)", adminRoles, readOnly, read(func(f *fixture, ctx context.Context, a *muster.User) error {
-			teams, err := f.svc.Teams(ctx)
-			if err == nil && len(teams) == 0 {
+		{"lists the teams with counts", adminRoles, readOnly, read(func(f *fixture, ctx context.Context, a *muster.User) error {
+			listed, err := f.svc.Teams(ctx, service.TeamListQuery{})
+			if err == nil && len(listed.Teams) == 0 {
 				f.t.Error("no teams listed")
 			}
 			return err
@@ -617,7 +617,7 @@ func TestRoleChangeAppliesToNextCall(t *testing.T) {
 		ctx := f.as(admin)
 		calls := map[string]func() error{
 			"Me":    func() error { _, err := f.svc.Me(ctx); return err },
-			"Teams": func() error { _, err := f.svc.Teams(ctx); return err },
+			"Teams": func() error { _, err := f.svc.Teams(ctx, service.TeamListQuery{}); return err },
 			"FindUsers": func() error {
 				_, err := f.svc.FindUsers(ctx, service.UserQuery{})
 				return err
@@ -642,10 +642,11 @@ func TestRoleChangeAppliesToNextCall(t *testing.T) {
 
 func findTeam(t *testing.T, f *fixture, id int64) *muster.Team {
 	t.Helper()
-	teams, err := f.svc.Teams(operator(f.org.ID))
+	listed, err := f.svc.Teams(operator(f.org.ID), service.TeamListQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	teams := listed.Teams
 	for _, team := range teams {
 		if team.ID == id {
 			return team

@@ -35,10 +35,11 @@ func FuzzFindUsers(f *testing.F) {
 		f.Fatal(err)
 	}
 	owner := muster.NewContext(context.Background(), muster.Principal{UserID: setup.Owner.ID, OrgID: setup.Org.ID, Origin: "test"})
-	teams, err := svc.Teams(owner)
+	listed, err := svc.Teams(owner, service.TeamListQuery{})
 	if err != nil {
 		f.Fatal(err)
 	}
+	teams := listed.Teams
 	seq := 0
 	invite := func(first, last, email string) (*muster.User, error) {
 		res, err := svc.Invite(owner, service.InviteInput{FirstName: first, LastName: last, Email: email,

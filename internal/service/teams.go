@@ -2,20 +2,104 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/muster-app/muster/internal/muster"
 )
 
-// Teams lists the org's teams, the Default Team first, with the number of
-// Pending and Active users who have each as primary and secondary team, for
-// Owners and Admins (TEAM-1). The Teams tab reads a page at a time
-// (FindTeamPage), the forms the names alone (TeamNames).
-func (s *Service) Teams(ctx context.Context) ([]*muster.Team, error) {
-	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) ([]*muster.Team, error) {
-		return tx.FindTeams(ctx, a.orgID)
+// TeamListQuery selects a page of the org's teams for the API: those
+// whose name contains Search (every team for ""), after Cursor (a page's
+// NextCursor; empty for the first page), Limit of them (DefaultPageSize
+// for 0, at most MaxPageSize).
+type TeamListQuery struct {
+	Search string
+	Cursor string
+	Limit  int
+}
+
+// TeamList is a page of the org's teams in the order of team lists, the
+// Default Team first, each with its counts. NextCursor opens the page after
+// it; empty on the last.
+type TeamList struct {
+	Teams      []*muster.Team
+	NextCursor string
+}
+
+// Teams returns a page of the org's teams with the number of Pending and
+// Active users who have each as primary and secondary team, for Owners and
+// Admins (TEAM-1). Its cursor is a team's place in the order, so a page
+// read after teams were added or removed before it neither repeats nor
+// skips a team, however deep (an identity provider can push thousands).
+// The Teams tab reads pages by number (FindTeamPage), the forms the names
+// alone (TeamNames).
+func (s *Service) Teams(ctx context.Context, q TeamListQuery) (*TeamList, error) {
+	if err := checkSearch(q.Search); err != nil {
+		return nil, err
+	}
+	after, err := decodeTeamCursor(q.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	limit := pageLimit(q.Limit)
+	sel := muster.Selection{Where: nameContains(q.Search), AfterTeam: after, Limit: limit + 1}
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*TeamList, error) {
+		sel.OrgID = a.orgID
+		teams, err := tx.SelectTeams(ctx, sel)
+		if err != nil || len(teams) <= limit {
+			return &TeamList{Teams: teams}, err
+		}
+		return &TeamList{Teams: teams[:limit], NextCursor: encodeTeamCursor(teamCursorOf(teams[limit-1]))}, nil
 	})
+}
+
+// teamCursorOf is the place of t in the order of team lists.
+func teamCursorOf(t *muster.Team) muster.TeamCursor {
+	if t.IsDefault {
+		return muster.TeamCursor{Default: true}
+	}
+	return muster.TeamCursor{NameKey: muster.SearchKey(t.Name)}
+}
+
+// nameContains is the condition of a search of teams by part of a name;
+// nil, every team, for "".
+func nameContains(search string) *muster.Condition {
+	if search == "" {
+		return nil
+	}
+	return &muster.Condition{Op: muster.CondContains, Attr: muster.AttrName, Value: search}
+}
+
+// teamCursorJSON is how a team cursor is encoded, in short names.
+type teamCursorJSON struct {
+	Default bool   `json:"d,omitempty"`
+	NameKey string `json:"k,omitempty"`
+}
+
+func encodeTeamCursor(c muster.TeamCursor) string {
+	b, _ := json.Marshal(teamCursorJSON{Default: c.Default, NameKey: c.NameKey})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeTeamCursor reads a cursor of encodeTeamCursor; nil for "".
+func decodeTeamCursor(s string) (*muster.TeamCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var c teamCursorJSON
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	// The key goes to the store as text: a cursor made up to hold NUL or
+	// invalid UTF-8 is refused here, not by PostgreSQL. A team's key is
+	// never empty, and the Default Team's cursor needs none.
+	if err != nil || c.Default == (c.NameKey != "") || muster.TextProblem(c.NameKey) != "" {
+		return nil, muster.Errorf(muster.EINVALID, "The page cursor is not valid. Start again from the first page.")
+	}
+	return &muster.TeamCursor{Default: c.Default, NameKey: c.NameKey}, nil
 }
 
 // TeamsPerPage is how many teams a page of the Teams tab lists.
@@ -47,10 +131,8 @@ func (s *Service) FindTeamPage(ctx context.Context, q TeamQuery) (*TeamPage, err
 	// A page past any org's teams selects none; the bound keeps the
 	// offset from overflowing.
 	const maxPage = 1_000_000
-	sel := muster.Selection{Limit: TeamsPerPage, Offset: (min(max(q.Page, 1), maxPage) - 1) * TeamsPerPage}
-	if q.Search != "" {
-		sel.Where = &muster.Condition{Op: muster.CondContains, Attr: muster.AttrName, Value: q.Search}
-	}
+	sel := muster.Selection{Where: nameContains(q.Search), Limit: TeamsPerPage,
+		Offset: (min(max(q.Page, 1), maxPage) - 1) * TeamsPerPage}
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*TeamPage, error) {
 		sel.OrgID = a.orgID
 		page := &TeamPage{Offset: sel.Offset}

@@ -4,6 +4,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -176,10 +177,11 @@ func TestDefaultTeam(t *testing.T) {
 	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
 		f := setup(t, db, 5)
 		f.team(t, "Aardvarks")
-		teams, err := f.svc.Teams(f.as(f.owner))
+		listed, err := f.svc.Teams(f.as(f.owner), service.TeamListQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		teams := listed.Teams
 		def := teams[0]
 		if !def.IsDefault || def.Name != muster.DefaultTeamName || def.PrimaryCount != 1 {
 			t.Fatalf("first team = %+v; want the Default Team, holding the Owner", def)
@@ -272,6 +274,111 @@ func TestRemoveTeamRacesInvites(t *testing.T) {
 			}
 			wantSeatsConsistent(t, f)
 		}
+	})
+}
+
+// The API's list of teams (TEAM-1, API-3): pages by cursor in the order of
+// the Teams tab, which neither repeat nor skip a team when teams are added
+// or removed before the page, with searches, the org's teams alone and
+// cursors from outside refused unless the service made them.
+func TestTeamListByCursor(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		owner := f.as(f.owner)
+		var names []string
+		for _, i := range rand.Perm(12) {
+			names = append(names, fmt.Sprintf("Team %02d", i))
+		}
+		names = append(names, "alpha", "Beta")
+		teams := map[string]*muster.Team{}
+		for _, name := range names {
+			teams[name] = f.team(t, name)
+		}
+		slices.SortFunc(names, func(a, b string) int { return strings.Compare(muster.SearchKey(a), muster.SearchKey(b)) })
+		f.inviteInto(t, "Mia", muster.RoleBasic, teams["Team 07"].ID, teams["alpha"].ID)
+		setup(t, db, 5).team(t, "Team 99")
+
+		list := func(q service.TeamListQuery) *service.TeamList {
+			t.Helper()
+			l, err := f.svc.Teams(owner, q)
+			if err != nil {
+				t.Fatalf("Teams(%+v): %v", q, err)
+			}
+			return l
+		}
+		// walk reads every page from q on, returning the names and the
+		// size of each page.
+		walk := func(q service.TeamListQuery) (listed []string, sizes []int) {
+			t.Helper()
+			for {
+				l := list(q)
+				sizes = append(sizes, len(l.Teams))
+				for _, team := range l.Teams {
+					listed = append(listed, team.Name)
+					if want := map[string]int{muster.DefaultTeamName: 1, "Team 07": 1}[team.Name]; team.PrimaryCount != want {
+						t.Fatalf("%s counts %d primary users; want %d", team.Name, team.PrimaryCount, want)
+					}
+					if want := map[string]int{"alpha": 1}[team.Name]; team.SecondaryCount != want {
+						t.Fatalf("%s counts %d secondary users; want %d", team.Name, team.SecondaryCount, want)
+					}
+				}
+				if l.NextCursor == "" {
+					return listed, sizes
+				}
+				if len(sizes) > 20 {
+					t.Fatalf("pages of %d from %+v: more than 20", q.Limit, q)
+				}
+				q.Cursor = l.NextCursor
+			}
+		}
+		all := append([]string{muster.DefaultTeamName}, names...)
+		for _, c := range []struct {
+			limit int
+			sizes []int
+		}{{5, []int{5, 5, 5}}, {1, slices.Repeat([]int{1}, 15)}, {15, []int{15}}, {14, []int{14, 1}}, {0, []int{15}}} {
+			listed, sizes := walk(service.TeamListQuery{Limit: c.limit})
+			if !slices.Equal(listed, all) || !slices.Equal(sizes, c.sizes) {
+				t.Fatalf("pages of %d list\n%q in pages of %v\nwant\n%q in pages of %v", c.limit, listed, sizes, all, c.sizes)
+			}
+		}
+		if listed, _ := walk(service.TeamListQuery{Search: "EAM 0", Limit: 4}); !slices.Equal(listed, names[2:12]) {
+			t.Fatalf("search \"EAM 0\" lists %q; want %q", listed, names[2:12])
+		}
+		if listed, _ := walk(service.TeamListQuery{Search: "team 9"}); len(listed) != 0 {
+			t.Fatalf("search \"team 9\" lists %q; want no team (Team 99 is another org's)", listed)
+		}
+
+		// A team added before the next page and one removed from it: the
+		// next page starts where the first ended, without the removed one.
+		first := list(service.TeamListQuery{Limit: 5}) // Default Team, alpha, Beta, Team 00, Team 01
+		f.team(t, "Aardvarks")
+		if _, err := f.svc.RemoveTeam(owner, teams["Team 03"].ID); err != nil {
+			t.Fatal(err)
+		}
+		next := list(service.TeamListQuery{Limit: 3, Cursor: first.NextCursor})
+		var got []string
+		for _, team := range next.Teams {
+			got = append(got, team.Name)
+		}
+		if want := []string{"Team 02", "Team 04", "Team 05"}; !slices.Equal(got, want) {
+			t.Fatalf("the page after %q lists %q; want %q", first.Teams[4].Name, got, want)
+		}
+
+		for _, cursor := range []string{"!!!", "e30", // {}
+			base64.RawURLEncoding.EncodeToString([]byte(`{"d":true,"k":"team 01"}`)),
+			base64.RawURLEncoding.EncodeToString([]byte(`{"k":"team\u0000"}`)),
+			base64.RawURLEncoding.EncodeToString([]byte(`["team 01"]`)),
+		} {
+			f.refused(t, muster.EINVALID, func() error {
+				_, err := f.svc.Teams(owner, service.TeamListQuery{Cursor: cursor})
+				return err
+			})
+		}
+		f.refused(t, muster.EINVALID, func() error {
+			_, err := f.svc.Teams(owner, service.TeamListQuery{Search: "Bell\x07"})
+			return err
+		})
 	})
 }
 

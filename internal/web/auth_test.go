@@ -391,10 +391,11 @@ func TestMailboxModeHidesResetLinks(t *testing.T) {
 	}
 	owner := accept(res.SetupURL)
 	ownerCtx := muster.NewContext(ctx, muster.Principal{UserID: owner.ID, OrgID: owner.OrgID, Origin: "test"})
-	teams, err := svc.Teams(ownerCtx)
+	listed, err := svc.Teams(ownerCtx, service.TeamListQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	teams := listed.Teams
 	invited, err := svc.Invite(ownerCtx, service.InviteInput{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com",
 		Role: muster.RoleAdmin, PrimaryTeamID: teams[0].ID})
 	if err != nil {

@@ -65,10 +65,11 @@ func BenchmarkTeamSelects(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		seeded, err := svc.Teams(ctx)
+		listed, err := svc.Teams(ctx, service.TeamListQuery{})
 		if err != nil {
 			b.Fatal(err)
 		}
+		seeded := listed.Teams
 		pages := []struct{ name, target, want string }{
 			{"users_tab", "/settings/roles-access", "Actions for "},
 			{"invite_form", "/settings/roles-access/users/invite", "Add a secondary team"},

@@ -135,10 +135,11 @@ func findUser(t *testing.T, s *site, ctx context.Context, email string) *muster.
 // findTeam returns the team of ctx's org named name, or nil.
 func findTeam(t *testing.T, s *site, ctx context.Context, name string) *muster.Team {
 	t.Helper()
-	teams, err := s.svc.Teams(ctx)
+	listed, err := s.svc.Teams(ctx, service.TeamListQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	teams := listed.Teams
 	for _, tm := range teams {
 		if tm.Name == name {
 			return tm

@@ -63,10 +63,11 @@ func newFuzzConsole(tb testing.TB, withOrg bool) *fuzzConsole {
 	if _, err := c.svc.SetEmailAtScale(c.owner, true); err != nil {
 		tb.Fatal(err)
 	}
-	teams, err := c.svc.Teams(c.owner)
+	listed, err := c.svc.Teams(c.owner, service.TeamListQuery{})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	teams := listed.Teams
 	c.team = teams[0].ID
 	rec := c.post("/signin", url.Values{"email": {"owner@example.com"}, "password": {ownerPassword}}.Encode())
 	if rec.Code != http.StatusSeeOther {

@@ -218,10 +218,11 @@ func (s *site) createOrg(name, first, last, email, password string) (*muster.Use
 // defaultTeam returns the Default Team of the org ctx acts in.
 func (s *site) defaultTeam(ctx context.Context) *muster.Team {
 	s.t.Helper()
-	teams, err := s.svc.Teams(ctx)
+	listed, err := s.svc.Teams(ctx, service.TeamListQuery{})
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	teams := listed.Teams
 	return teams[0]
 }
 

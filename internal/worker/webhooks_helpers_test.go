@@ -71,10 +71,11 @@ func newHookEnv(t *testing.T, db *sqlstore.DB, edit ...func(*service.Config)) *h
 		t.Fatal(err)
 	}
 	h.owner = h.accept(setup.SetupURL)
-	teams, err := h.svc.Teams(h.as(h.owner))
+	listed, err := h.svc.Teams(h.as(h.owner), service.TeamListQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	teams := listed.Teams
 	h.team = teams[0]
 	return h
 }

@@ -214,7 +214,7 @@ func Seed(ctx context.Context, db *sqlstore.DB, n int, sink Sink) error {
 			return fmt.Errorf("CreateTeam: %w", err)
 		}
 	}
-	teams, err := svc.Teams(owner)
+	teams, err := svc.TeamNames(owner)
 	if err != nil {
 		return err
 	}

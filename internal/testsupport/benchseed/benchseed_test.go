@@ -96,10 +96,11 @@ func TestSeed(t *testing.T) {
 			if org.SeatsUsed != seats {
 				t.Errorf("seats_used = %d; want %d (every user but the Deactivated)", org.SeatsUsed, seats)
 			}
-			teams, err := svc.Teams(owner)
+			listed, err := svc.Teams(owner, service.TeamListQuery{})
 			if err != nil {
 				t.Fatal(err)
 			}
+			teams := listed.Teams
 			for _, team := range teams {
 				if team.PrimaryCount != primary[team.Name] || team.SecondaryCount != secondary[team.Name] {
 					t.Errorf("team %s counts %d primary and %d secondary members; the export lists %d and %d",

@@ -211,7 +211,7 @@ func SeedExisting(owner context.Context, svc *service.Service, cfg Config) (*See
 	if err != nil {
 		return nil, err
 	}
-	teams, err := svc.Teams(owner)
+	teams, err := svc.TeamNames(owner)
 	if err != nil {
 		return nil, err
 	}
