@@ -135,12 +135,11 @@ func findUser(t *testing.T, s *site, ctx context.Context, email string) *muster.
 // findTeam returns the team of ctx's org named name, or nil.
 func findTeam(t *testing.T, s *site, ctx context.Context, name string) *muster.Team {
 	t.Helper()
-	listed, err := s.svc.Teams(ctx, service.TeamListQuery{})
+	listed, err := s.svc.Teams(ctx, service.TeamListQuery{Search: name, Limit: service.MaxPageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
-	teams := listed.Teams
-	for _, tm := range teams {
+	for _, tm := range listed.Teams {
 		if tm.Name == name {
 			return tm
 		}
