@@ -287,9 +287,9 @@ type PasswordResetTx interface {
 type SendAsTx interface {
 	// CreateSendAs inserts the permission and its grants.
 	CreateSendAs(ctx context.Context, p *SendAsPermission) error
-	// UpdateSendAs writes the permission's fields, replaces its grants and
-	// increments its version.
-	UpdateSendAs(ctx context.Context, p *SendAsPermission) error
+	// UpdateSendAs writes the permission's fields, grants it to the users
+	// added, takes it from the users removed and increments its version.
+	UpdateSendAs(ctx context.Context, p *SendAsPermission, added, removed []int64) error
 	DeleteSendAs(ctx context.Context, orgID, id int64) error
 	// FindSendAs finds the org's permission; in a write transaction it
 	// locks it until the commit.

@@ -528,3 +528,90 @@ func BenchmarkBulkTeamAction(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSendAs grants a sender address to every Active user (Select
+// All: 70% of the org) and then, as the console and the API do, lists the
+// permissions (list), renames it keeping its users, whose ids the edit
+// sends back (rename_keeping_users), saves it with Select All again
+// (select_all_again), takes one user off and back on in turn
+// (one_user_off_and_on), and creates a second such permission and deletes
+// it (create_and_delete).
+func BenchmarkSendAs(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d, func(b *testing.B) {
+			env := benchOpen(b, d)
+			if _, err := env.svc.SetEmailAtScale(env.owner, true); err != nil {
+				b.Fatal(err)
+			}
+			all := service.SendAsInput{FromName: "News", FromEmail: "news@example.com", SelectAll: true}
+			p, err := env.svc.CreateSendAs(env.owner, all)
+			if err != nil {
+				b.Fatal(err)
+			}
+			users := p.UserIDs
+			if len(users) < env.n/2 {
+				b.Fatalf("Select All granted %d users of %d", len(users), env.n)
+			}
+			update := func(b *testing.B, in service.SendAsInput, want int) {
+				got, err := env.svc.UpdateSendAs(env.owner, p.ID, in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got.UserIDs) != want {
+					b.Fatalf("the permission has %d users; want %d", len(got.UserIDs), want)
+				}
+			}
+			b.Run("list", func(b *testing.B) {
+				for b.Loop() {
+					perms, err := env.svc.SendAsPermissions(env.owner)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(perms) != 1 || len(perms[0].UserIDs) != len(users) {
+						b.Fatalf("%d permissions; want 1 of %d users", len(perms), len(users))
+					}
+				}
+				benchReportRate(b)
+			})
+			b.Run("rename_keeping_users", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					i++
+					update(b, service.SendAsInput{FromName: fmt.Sprintf("News %d", i), FromEmail: all.FromEmail, UserIDs: users}, len(users))
+				}
+				benchReportRate(b)
+			})
+			b.Run("select_all_again", func(b *testing.B) {
+				for b.Loop() {
+					update(b, all, len(users))
+				}
+				benchReportRate(b)
+			})
+			b.Run("one_user_off_and_on", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					i++
+					in, want := service.SendAsInput{FromName: all.FromName, FromEmail: all.FromEmail, UserIDs: users[1:]}, len(users)-1
+					if i%2 == 0 {
+						in.UserIDs, want = users, len(users)
+					}
+					update(b, in, want)
+				}
+				benchReportRate(b)
+			})
+			b.Run("create_and_delete", func(b *testing.B) {
+				for b.Loop() {
+					q, err := env.svc.CreateSendAs(env.owner, service.SendAsInput{FromName: "Billing", FromEmail: "billing@example.com",
+						SelectAll: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := env.svc.DeleteSendAs(env.owner, q.ID); err != nil {
+						b.Fatal(err)
+					}
+				}
+				benchReportRate(b)
+			})
+		})
+	}
+}

@@ -85,22 +85,28 @@ func (in *SendAsInput) validate() error {
 	return v.Err()
 }
 
-// grantees resolves the users a permission is granted to: all Active users
-// now, or the listed ones, each of whom must be Active in the org.
-func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput) ([]int64, error) {
+// grantees resolves the users a permission is granted to, in id order: all
+// Active users now, or the listed ones, each of whom must be Active in the
+// org. Those among held, the users who hold it now (in id order), are not
+// read again: a deactivation takes a user's grants away, so they are
+// Active; an edit of a permission of thousands of users reads the few it
+// adds.
+func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput, held []int64) ([]int64, error) {
 	if in.SelectAll {
 		return tx.FindActiveUserIDs(ctx, orgID)
 	}
 	ids := slices.Clone(in.UserIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	for _, id := range ids {
-		u, err := tx.FindUser(ctx, orgID, id)
-		if muster.ErrorCode(err) == muster.ENOTFOUND {
-			return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldUserIDs, "A chosen user does not exist in this organization.")
-		} else if err != nil {
-			return nil, err
-		}
+	added, _ := diffIDs(held, ids)
+	users, err := tx.FindUsersByID(ctx, orgID, added)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) < len(added) {
+		return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldUserIDs, "A chosen user does not exist in this organization.")
+	}
+	for _, u := range users {
 		if u.Status != muster.StatusActive {
 			return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldUserIDs,
 				"Only active users can be granted Send As; %s is %s.", u.Name(), strings.ToLower(u.Status.Label()))
@@ -143,7 +149,7 @@ func (s *Service) CreateSendAs(ctx context.Context, in SendAsInput) (*muster.Sen
 		if err := checkFromEmailFree(ctx, tx, a.orgID, 0, in.FromEmail); err != nil {
 			return err
 		}
-		ids, err := grantees(ctx, tx, a.orgID, in)
+		ids, err := grantees(ctx, tx, a.orgID, in, nil)
 		if err != nil {
 			return err
 		}
@@ -157,15 +163,14 @@ func (s *Service) CreateSendAs(ctx context.Context, in SendAsInput) (*muster.Sen
 			sendAsSnapshot(p)); err != nil {
 			return err
 		}
-		return auditGrants(ctx, tx, a, p, nil, ids)
+		return auditGrants(ctx, tx, a, p, ids, nil)
 	})
 	return p, err
 }
 
 // auditGrants writes one event for the users added and one for those
 // removed.
-func auditGrants(ctx context.Context, tx *txn, a *actor, p *muster.SendAsPermission, before, after []int64) error {
-	added, removed := diffIDs(before, after), diffIDs(after, before)
+func auditGrants(ctx context.Context, tx *txn, a *actor, p *muster.SendAsPermission, added, removed []int64) error {
 	if len(added) > 0 {
 		if err := tx.audit(ctx, a, muster.ActionSendAsAssigned, muster.TargetSendAs, p.ID, p.FromEmail, nil,
 			map[string]any{"user_ids": added}); err != nil {
@@ -179,15 +184,21 @@ func auditGrants(ctx context.Context, tx *txn, a *actor, p *muster.SendAsPermiss
 	return nil
 }
 
-// diffIDs returns the IDs in b that are not in a.
-func diffIDs(a, b []int64) []int64 {
-	var out []int64
-	for _, id := range b {
-		if !slices.Contains(a, id) {
-			out = append(out, id)
+// diffIDs returns the ids of after that are not in before (added) and those
+// of before not in after (removed), in one walk of the two lists, each in
+// ascending order (as grantees and the store give them).
+func diffIDs(before, after []int64) (added, removed []int64) {
+	for len(before) > 0 && len(after) > 0 {
+		switch b, a := before[0], after[0]; {
+		case b == a:
+			before, after = before[1:], after[1:]
+		case b < a:
+			removed, before = append(removed, b), before[1:]
+		default:
+			added, after = append(added, a), after[1:]
 		}
 	}
-	return out
+	return append(added, after...), append(removed, before...)
 }
 
 // UpdateSendAs changes a permission's details and users.
@@ -210,15 +221,15 @@ func (s *Service) UpdateSendAs(ctx context.Context, id int64, in SendAsInput) (*
 		if err := checkFromEmailFree(ctx, tx, a.orgID, p.ID, in.FromEmail); err != nil {
 			return err
 		}
-		ids, err := grantees(ctx, tx, a.orgID, in)
+		ids, err := grantees(ctx, tx, a.orgID, in, p.UserIDs)
 		if err != nil {
 			return err
 		}
-		before, beforeIDs := sendAsSnapshot(p), p.UserIDs
-		now := tx.now
+		before := sendAsSnapshot(p)
+		added, removed := diffIDs(p.UserIDs, ids)
 		p.FromName, p.FromEmail, p.ReplyToName, p.ReplyToEmail = in.FromName, in.FromEmail, in.ReplyToName, in.ReplyToEmail
-		p.UpdatedAt, p.UserIDs = now, ids
-		if err := tx.UpdateSendAs(ctx, p); err != nil {
+		p.UpdatedAt, p.UserIDs = tx.now, ids
+		if err := tx.UpdateSendAs(ctx, p, added, removed); err != nil {
 			return err
 		}
 		if after := sendAsSnapshot(p); !equalSnapshots(before, after) {
@@ -226,7 +237,7 @@ func (s *Service) UpdateSendAs(ctx context.Context, id int64, in SendAsInput) (*
 				return err
 			}
 		}
-		return auditGrants(ctx, tx, a, p, beforeIDs, ids)
+		return auditGrants(ctx, tx, a, p, added, removed)
 	})
 	return p, err
 }

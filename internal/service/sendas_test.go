@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -155,4 +156,96 @@ func countAuditEvents(t *testing.T, f *fixture) int {
 		t.Fatal(err)
 	}
 	return len(page.Events)
+}
+
+// Editing a permission's users writes the difference: one event for the
+// users added and one for those taken off, none for a rename; users it adds
+// must be Active users of the org, and a refusal changes nothing.
+func TestSendAsEdits(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 50)
+		owner := f.as(f.owner)
+		if _, err := f.svc.SetEmailAtScale(owner, true); err != nil {
+			t.Fatal(err)
+		}
+		ann, bob, cy := f.active("Ann", muster.RoleBasic), f.active("Bob", muster.RoleBasic), f.active("Cy", muster.RoleBasic)
+		in := service.SendAsInput{FromName: "Acme News", FromEmail: "news@acme.example", UserIDs: []int64{bob.ID, ann.ID}}
+		p, err := f.svc.CreateSendAs(owner, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := func(action string) [][]any {
+			t.Helper()
+			page, err := f.svc.FindAuditEvents(owner, service.AuditQuery{Action: action})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids [][]any
+			for _, e := range page.Events {
+				m := e.After
+				if m == nil {
+					m = e.Before
+				}
+				ids = append(ids, m["user_ids"].([]any))
+			}
+			return ids
+		}
+		// Newest first; JSON numbers.
+		asJSON := func(ids ...int64) []any {
+			out := make([]any, len(ids))
+			for i, id := range ids {
+				out[i] = float64(id)
+			}
+			return out
+		}
+
+		in.UserIDs = []int64{cy.ID, bob.ID, cy.ID}
+		if p, err = f.svc.UpdateSendAs(owner, p.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(p.UserIDs, []int64{bob.ID, cy.ID}) {
+			t.Fatalf("the edit's users = %v; want Bob and Cy (%d, %d)", p.UserIDs, bob.ID, cy.ID)
+		}
+		if got := events(muster.ActionSendAsAssigned); len(got) != 2 || fmt.Sprint(got[0]) != fmt.Sprint(asJSON(cy.ID)) {
+			t.Fatalf("assigned events %v; want the creation's and then Cy (%d) alone", got, cy.ID)
+		}
+		if got := events(muster.ActionSendAsUnassigned); len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(asJSON(ann.ID)) {
+			t.Fatalf("unassigned events %v; want Ann (%d) alone", got, ann.ID)
+		}
+		for _, u := range []*muster.User{ann, bob, cy} {
+			mine, err := f.svc.MySenderAddresses(f.as(u))
+			if err != nil || (len(mine) == 1) != (u != ann) {
+				t.Fatalf("%s's sender addresses: %v, %v", u.FirstName, mine, err)
+			}
+		}
+
+		in.FromName = "Acme Newsletter"
+		if p, err = f.svc.UpdateSendAs(owner, p.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		if len(events(muster.ActionSendAsAssigned)) != 2 || len(events(muster.ActionSendAsUnassigned)) != 1 ||
+			!slices.Equal(p.UserIDs, []int64{bob.ID, cy.ID}) {
+			t.Fatalf("a rename changed the users (%v) or wrote a grant's event", p.UserIDs)
+		}
+
+		pending, _ := f.invite("Pat", muster.RoleBasic)
+		stranger := setup(t, db, 5).active("Sid", muster.RoleBasic)
+		for name, ids := range map[string][]int64{
+			"pending":     {bob.ID, pending.ID},
+			"other org":   {stranger.ID, cy.ID},
+			"nobody":      {bob.ID, 1 << 50},
+			"deactivated": {bob.ID, cy.ID, f.deactivated(t, "Dee", muster.RoleBasic).ID},
+		} {
+			t.Run(name, func(t *testing.T) {
+				f.refused(t, muster.EINVALID, func() error {
+					_, err := f.svc.UpdateSendAs(owner, p.ID, service.SendAsInput{FromName: "Changed", FromEmail: in.FromEmail,
+						UserIDs: ids})
+					return err
+				})
+			})
+		}
+		if got, err := f.svc.SendAs(owner, p.ID); err != nil || got.Version != p.Version || !slices.Equal(got.UserIDs, p.UserIDs) {
+			t.Fatalf("after the refusals: %+v, %v; want version %d with %v", got, err, p.Version, p.UserIDs)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -32,11 +33,12 @@ func (tx *Tx) CreateSendAs(ctx context.Context, p *muster.SendAsPermission) erro
 		return err
 	}
 	p.ID, p.Version = id, 1
-	return tx.insertGrants(ctx, p)
+	return tx.insertGrants(ctx, p.ID, p.UpdatedAt, p.UserIDs)
 }
 
-// UpdateSendAs implements muster.Tx.
-func (tx *Tx) UpdateSendAs(ctx context.Context, p *muster.SendAsPermission) error {
+// UpdateSendAs implements muster.Tx. The grants kept are not written:
+// renaming a permission of every Active user writes one row.
+func (tx *Tx) UpdateSendAs(ctx context.Context, p *muster.SendAsPermission, added, removed []int64) error {
 	err := tx.queryRow(ctx, `UPDATE send_as_permissions SET from_name = $3, from_email = $4, from_email_key = $5,
 			reply_to_name = $6, reply_to_email = $7, updated_at = $8, version = version + 1
 		WHERE org_id = $1 AND id = $2 RETURNING version`, p.OrgID, p.ID, p.FromName, p.FromEmail,
@@ -44,19 +46,25 @@ func (tx *Tx) UpdateSendAs(ctx context.Context, p *muster.SendAsPermission) erro
 	if err != nil {
 		return notFound(err, "Send As permission")
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE permission_id = $1`, p.ID); err != nil {
-		return err
+	for chunk := range slices.Chunk(removed, grantsChunk) {
+		list, args := inList(anySlice(chunk))
+		args = append(args, p.ID)
+		if _, err := tx.exec(ctx, `DELETE FROM send_as_grants WHERE permission_id = $`+itoa(len(args))+
+			` AND user_id IN (`+list+`)`, args...); err != nil {
+			return err
+		}
 	}
-	return tx.insertGrants(ctx, p)
+	return tx.insertGrants(ctx, p.ID, p.UpdatedAt, added)
 }
 
-// insertGrants inserts p's grants in chunks that stay under every
+// grantsChunk is how many grants one statement writes: under every
 // dialect's limit on bound parameters.
-func (tx *Tx) insertGrants(ctx context.Context, p *muster.SendAsPermission) error {
-	const chunk = 500
-	for start := 0; start < len(p.UserIDs); start += chunk {
-		ids := p.UserIDs[start:min(start+chunk, len(p.UserIDs))]
-		args := []any{p.ID, micros(p.UpdatedAt)}
+const grantsChunk = 500
+
+// insertGrants grants the permission to the users at a time.
+func (tx *Tx) insertGrants(ctx context.Context, permissionID int64, at time.Time, userIDs []int64) error {
+	for ids := range slices.Chunk(userIDs, grantsChunk) {
+		args := []any{permissionID, micros(at)}
 		values := make([]string, len(ids))
 		for i, id := range ids {
 			args = append(args, id)
