@@ -453,6 +453,10 @@ type UserFilter struct {
 	// TwoStep selects the users with ("on") or without ("off") a second
 	// factor on; empty selects both (AUTH-7).
 	TwoStep string
+	// SendAsID, when not zero, selects the users who hold that Send As
+	// permission (SendAsHeld) or those who do not.
+	SendAsID   int64
+	SendAsHeld bool
 	// Sort is the order; empty means by name. Desc reverses it.
 	Sort UserSort
 	Desc bool

@@ -116,7 +116,7 @@ func TestBadSearchesAndCursorsRefusedByService(t *testing.T) {
 			wantCode(t, err, muster.EINVALID)
 			_, err = f.svc.FindUserDirectory(owner, service.UserQuery{Search: q})
 			wantCode(t, err, muster.EINVALID)
-			_, err = f.svc.FindSendAsAssignees(owner, q, nil, 10)
+			_, err = f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{Search: q, Limit: 10})
 			wantCode(t, err, muster.EINVALID)
 			_, err = f.svc.FindAuditEvents(owner, service.AuditQuery{Action: q})
 			wantCode(t, err, muster.EINVALID)

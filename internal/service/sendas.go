@@ -60,6 +60,11 @@ type SendAsInput struct {
 	ReplyToName      string
 	ReplyToEmail     string
 	UserIDs          []int64
+	// KeepUsers keeps the users who hold the permission an update changes,
+	// beside UserIDs, but for RemoveUserIDs: how the console sends back an
+	// edit of a permission of thousands of users, without their ids.
+	KeepUsers     bool
+	RemoveUserIDs []int64
 	// SelectAll grants every user who is Active when the permission is
 	// saved, and nobody who becomes Active later (SEND-2).
 	SelectAll bool
@@ -86,18 +91,24 @@ func (in *SendAsInput) validate() error {
 }
 
 // grantees resolves the users a permission is granted to, in id order: all
-// Active users now, or the listed ones, each of whom must be Active in the
-// org. Those among held, the users who hold it now (in id order), are not
-// read again: a deactivation takes a user's grants away, so they are
-// Active; an edit of a permission of thousands of users reads the few it
-// adds.
+// Active users now, or the listed ones (with those who hold it now, held,
+// in id order, for in.KeepUsers; without in.RemoveUserIDs), each of whom
+// must be Active in the org. Those among held are not read again: a
+// deactivation takes a user's grants away, so they are Active; an edit of
+// a permission of thousands of users reads the few it adds.
 func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput, held []int64) ([]int64, error) {
 	if in.SelectAll {
 		return tx.FindActiveUserIDs(ctx, orgID)
 	}
 	ids := slices.Clone(in.UserIDs)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	if in.KeepUsers {
+		ids = append(ids, held...)
+	}
+	ids = sortedIDs(ids)
+	if len(in.RemoveUserIDs) > 0 {
+		// What is left of ids is what diffIDs finds added to the removed.
+		ids, _ = diffIDs(sortedIDs(slices.Clone(in.RemoveUserIDs)), ids)
+	}
 	added, _ := diffIDs(held, ids)
 	users, err := tx.FindUsersByID(ctx, orgID, added)
 	if err != nil {
@@ -182,6 +193,12 @@ func auditGrants(ctx context.Context, tx *txn, a *actor, p *muster.SendAsPermiss
 			map[string]any{"user_ids": removed}, nil)
 	}
 	return nil
+}
+
+// sortedIDs sorts ids in place and drops the repeated ones.
+func sortedIDs(ids []int64) []int64 {
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // diffIDs returns the ids of after that are not in before (added) and those
@@ -333,41 +350,87 @@ func (s *Service) SendAsAccess(ctx context.Context) error {
 	})
 }
 
-// SendAsAssignees is what Assign Users shows: the users chosen so far and
-// the Active users the search finds among the others.
+// AssigneeQuery is the state of Assign Users (SEND-1): the users chosen
+// so far for the permission PermissionID (0 for a new one) as the form
+// sends them back (SendAsInput's UserIDs, KeepUsers and RemoveUserIDs), a
+// search, and how many users to show of each list.
+type AssigneeQuery struct {
+	PermissionID int64
+	Chosen       SendAsInput
+	Search       string
+	Limit        int
+}
+
+// SendAsAssignees is what Assign Users shows.
 type SendAsAssignees struct {
-	Chosen     []*muster.User
+	// Chosen are the users chosen (UserIDs) and, of the permission's users
+	// kept, up to Limit that match the search, by name.
+	Chosen []*muster.User
+	// ChosenTotal counts the users chosen, those kept among them.
+	ChosenTotal int
+	// Removed are the permission's users taken off (RemoveUserIDs).
+	Removed []*muster.User
+	// Candidates are up to Limit Active users not chosen that match the
+	// search, by name.
 	Candidates []*muster.User
 }
 
-// FindSendAsAssignees returns the chosen users (those of the org among
-// chosenIDs) and up to limit other Active users that match search, for the
-// Assign Users step (SEND-1).
-func (s *Service) FindSendAsAssignees(ctx context.Context, search string, chosenIDs []int64, limit int) (*SendAsAssignees, error) {
+// FindSendAsAssignees returns what Assign Users shows for q. A permission
+// of thousands of users is read a page at a time: the users it keeps that
+// match the search, and the Active users who do not hold it.
+func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*SendAsAssignees, error) {
 	var out SendAsAssignees
 	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if err := checkSearch(search); err != nil {
+		if err := checkSearch(q.Search); err != nil {
 			return err
 		}
-		if out.Chosen, err = tx.FindUsersByID(ctx, a.orgID, chosenIDs); err != nil {
+		added := sortedIDs(slices.Clone(q.Chosen.UserIDs))
+		if out.Chosen, err = tx.FindUsersByID(ctx, a.orgID, added); err != nil {
 			return err
 		}
-		// Enough to fill the page after leaving out the chosen ones.
-		found, err := tx.FindUsers(ctx, muster.UserFilter{OrgID: a.orgID, Query: search,
-			Status: muster.StatusActive, Limit: limit + len(out.Chosen)})
-		if err != nil {
-			return err
-		}
-		for _, u := range found {
-			if !slices.Contains(chosenIDs, u.ID) && len(out.Candidates) < limit {
-				out.Candidates = append(out.Candidates, u)
+		out.ChosenTotal = len(out.Chosen)
+		active := muster.UserFilter{OrgID: a.orgID, Query: q.Search, Status: muster.StatusActive}
+		if q.Chosen.KeepUsers && q.PermissionID != 0 {
+			removed := sortedIDs(slices.Clone(q.Chosen.RemoveUserIDs))
+			if out.Removed, err = tx.FindUsersByID(ctx, a.orgID, removed); err != nil {
+				return err
 			}
+			held := active
+			held.SendAsID, held.SendAsHeld = q.PermissionID, true
+			kept, err := findUsersExcept(ctx, tx, held, removed, q.Limit)
+			if err != nil {
+				return err
+			}
+			out.Chosen = append(out.Chosen, kept...)
+			held.Query = ""
+			n, err := tx.CountUsers(ctx, held, MaxUserCount)
+			if err != nil {
+				return err
+			}
+			out.ChosenTotal += n - len(out.Removed)
+			active.SendAsID = q.PermissionID
 		}
-		return nil
+		out.Candidates, err = findUsersExcept(ctx, tx, active, added, q.Limit)
+		return err
 	})
 	return &out, err
+}
+
+// findUsersExcept returns up to limit of the users f finds that are not
+// among except (in id order): f's page made longer by as many.
+func findUsersExcept(ctx context.Context, tx muster.Tx, f muster.UserFilter, except []int64, limit int) ([]*muster.User, error) {
+	f.Limit = limit + len(except)
+	found, err := tx.FindUsers(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	found = slices.DeleteFunc(found, func(u *muster.User) bool {
+		_, ok := slices.BinarySearch(except, u.ID)
+		return ok
+	})
+	return found[:min(len(found), limit)], nil
 }

@@ -249,3 +249,86 @@ func TestSendAsEdits(t *testing.T) {
 		}
 	})
 }
+
+// Assign Users of an edit (SEND-1): the users added, then a page of the
+// users the permission keeps (those the search matches), how many are
+// chosen in all, the users taken off, and the Active users who do not hold
+// it; the edit saved from that state grants exactly those chosen.
+func TestSendAsAssignees(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 50)
+		owner := f.as(f.owner)
+		if _, err := f.svc.SetEmailAtScale(owner, true); err != nil {
+			t.Fatal(err)
+		}
+		ann, bob, cy, dee := f.active("Ann", muster.RoleBasic), f.active("Bob", muster.RoleBasic),
+			f.active("Cy", muster.RoleBasic), f.active("Dee", muster.RoleBasic)
+		f.invite("Pat", muster.RoleBasic) // Pending: never offered
+		p, err := f.svc.CreateSendAs(owner, service.SendAsInput{FromName: "News", FromEmail: "news@acme.example",
+			UserIDs: []int64{ann.ID, bob.ID, cy.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := func(users []*muster.User) []int64 {
+			out := make([]int64, len(users))
+			for i, u := range users {
+				out[i] = u.ID
+			}
+			return out
+		}
+		edit := service.SendAsInput{FromName: "News", FromEmail: "news@acme.example", KeepUsers: true,
+			UserIDs: []int64{dee.ID}, RemoveUserIDs: []int64{bob.ID}}
+		for _, c := range []struct {
+			search                      string
+			limit                       int
+			chosen, removed, candidates []int64
+			total                       int
+		}{
+			{"", 10, []int64{dee.ID, ann.ID, cy.ID}, []int64{bob.ID}, []int64{f.owner.ID}, 3},
+			{"", 1, []int64{dee.ID, ann.ID}, []int64{bob.ID}, []int64{f.owner.ID}, 3},
+			{"cy", 10, []int64{dee.ID, cy.ID}, []int64{bob.ID}, nil, 3},
+			{"bob", 10, []int64{dee.ID}, []int64{bob.ID}, nil, 3},
+		} {
+			got, err := f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{PermissionID: p.ID, Chosen: edit,
+				Search: c.search, Limit: c.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids(got.Chosen), c.chosen) || !slices.Equal(ids(got.Removed), c.removed) ||
+				!slices.Equal(ids(got.Candidates), c.candidates) || got.ChosenTotal != c.total {
+				t.Errorf("search %q, %d a list: chosen %v of %d, removed %v, candidates %v; want %v of %d, %v, %v",
+					c.search, c.limit, ids(got.Chosen), got.ChosenTotal, ids(got.Removed), ids(got.Candidates),
+					c.chosen, c.total, c.removed, c.candidates)
+			}
+		}
+		// A new permission: the chosen are the listed users, the others
+		// offered.
+		got, err := f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{Chosen: service.SendAsInput{
+			UserIDs: []int64{bob.ID}}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int64{ann.ID, cy.ID, dee.ID, f.owner.ID}; !slices.Equal(ids(got.Chosen), []int64{bob.ID}) ||
+			got.ChosenTotal != 1 || len(got.Removed) != 0 || !sameIDs(ids(got.Candidates), want) {
+			t.Fatalf("a new permission's assignees: chosen %v of %d, candidates %v; want Bob alone, candidates %v",
+				ids(got.Chosen), got.ChosenTotal, ids(got.Candidates), want)
+		}
+
+		saved, err := f.svc.UpdateSendAs(owner, p.ID, edit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := sortedCopy(ann.ID, cy.ID, dee.ID); !slices.Equal(saved.UserIDs, want) {
+			t.Fatalf("saved with Dee added and Bob taken off: %v; want %v", saved.UserIDs, want)
+		}
+	})
+}
+
+// sameIDs reports whether a and b hold the same ids, in any order.
+func sameIDs(a, b []int64) bool {
+	return slices.Equal(sortedCopy(a...), sortedCopy(b...))
+}
+
+func sortedCopy(ids ...int64) []int64 {
+	return slices.Sorted(slices.Values(ids))
+}

@@ -69,8 +69,9 @@ func TestBrowserScreenshots(t *testing.T) {
 		PrimaryTeamID: &teams[2].ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "Acme News", FromEmail: "news@acme.example",
-		UserIDs: []int64{people[1].ID, people[7].ID}}); err != nil {
+	news, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "Acme News", FromEmail: "news@acme.example",
+		UserIDs: []int64{people[1].ID, people[7].ID}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.svc.CreateAPIToken(ownerCtx, "HR sync", s.now0().AddDate(0, 3, 0)); err != nil {
@@ -125,6 +126,9 @@ func TestBrowserScreenshots(t *testing.T) {
 			look("team remove", fmt.Sprintf("/settings/roles-access/teams/%d/remove", teams[1].ID))
 			look("send as", "/settings/roles-access/send-as")
 			look("send as new", "/settings/roles-access/send-as/new")
+			look("send as edit", fmt.Sprintf("/settings/roles-access/send-as/%d/edit", news.ID))
+			b.Click("send as assign", byButton("Next: Assign Users"))
+			b.Load("send as assign, one taken off", chromedp.Click(`(//*[starts-with(@aria-label, "Remove ")])[1]`))
 			look("organization", "/settings/organization")
 			look("audit log", "/settings/audit-log")
 			look("audit log picker", "/settings/audit-log?actor_q=ada")

@@ -46,7 +46,9 @@ func (s *Server) handleSendAsList(w http.ResponseWriter, r *http.Request) {
 
 // sendAsFormPage is both steps of New Permission (and of Edit): the
 // details, then Assign Users. The details travel as hidden fields in the
-// second step, so every step works without JavaScript.
+// second step, and the users chosen in both, so every step works without
+// JavaScript. An edit sends back the users it adds and those it takes off,
+// not the thousands a permission can have (Keep).
 type sendAsFormPage struct {
 	Page
 	Action       string
@@ -60,8 +62,16 @@ type sendAsFormPage struct {
 	Search       string
 	Candidates   []userChoice
 	Chosen       []userChoice
-	ChosenIDs    []int64 // the chosen users, which the details step passes on
-	SelectAll    bool
+	// MoreChosen counts the users chosen beyond those shown: "7,038 more
+	// users are"; empty for none.
+	MoreChosen string
+	Removed    []userChoice
+	// The users chosen as the form sends them back: those added (all of
+	// them for a new permission) and, for an edit that keeps the
+	// permission's users (Keep), those taken off.
+	AddedIDs, RemovedIDs []int64
+	Keep                 bool
+	SelectAll            bool
 }
 
 type userChoice struct {
@@ -79,16 +89,35 @@ func readSendAsForm(r *http.Request) sendAsState {
 	f := r.PostForm
 	st := sendAsState{step: f.Get("step"), in: service.SendAsInput{FromName: f.Get("from_name"), FromEmail: f.Get("from_email"),
 		DifferentReplyTo: f.Get("different_reply_to") != "", ReplyToName: f.Get("reply_to_name"),
-		ReplyToEmail: f.Get("reply_to_email"), UserIDs: formIDs(f["user_ids"]), SelectAll: f.Get("select_all") != ""}}
-	if add, err := strconv.ParseInt(f.Get("add"), 10, 64); err == nil && !slices.Contains(st.in.UserIDs, add) {
-		st.in.UserIDs = append(st.in.UserIDs, add)
+		ReplyToEmail: f.Get("reply_to_email"), UserIDs: formIDs(f["user_ids"]), SelectAll: f.Get("select_all") != "",
+		KeepUsers: f.Get("keep") != "", RemoveUserIDs: formIDs(f["removed_ids"])}}
+	in := &st.in
+	if !in.KeepUsers {
+		in.RemoveUserIDs = nil
+	}
+	is := func(id int64) func(int64) bool { return func(x int64) bool { return x == id } }
+	// + puts a user taken off back, or adds one; × takes an added user
+	// off the list, or one the permission keeps.
+	if add, err := strconv.ParseInt(f.Get("add"), 10, 64); err == nil {
+		if slices.Contains(in.RemoveUserIDs, add) {
+			in.RemoveUserIDs = slices.DeleteFunc(in.RemoveUserIDs, is(add))
+		} else if !slices.Contains(in.UserIDs, add) {
+			in.UserIDs = append(in.UserIDs, add)
+		}
 	}
 	if remove, err := strconv.ParseInt(f.Get("remove"), 10, 64); err == nil {
-		st.in.UserIDs = slices.DeleteFunc(st.in.UserIDs, func(id int64) bool { return id == remove })
-		st.in.SelectAll = false
+		if slices.Contains(in.UserIDs, remove) {
+			in.UserIDs = slices.DeleteFunc(in.UserIDs, is(remove))
+		} else if in.KeepUsers && !slices.Contains(in.RemoveUserIDs, remove) {
+			in.RemoveUserIDs = append(in.RemoveUserIDs, remove)
+		}
+		in.SelectAll = false
 	}
-	if f.Get("remove") == "all" {
-		st.in.SelectAll = false
+	switch f.Get("remove") {
+	case "all":
+		in.SelectAll = false
+	case "kept":
+		in.KeepUsers, in.RemoveUserIDs = false, nil
 	}
 	if f.Has("choose_all") {
 		st.in.SelectAll = true
@@ -96,7 +125,10 @@ func readSendAsForm(r *http.Request) sendAsState {
 	return st
 }
 
-func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action string, st sendAsState, assign bool, err error) {
+// renderSendAsForm shows either step of the form of the permission
+// permissionID (0 for a new one).
+func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action string, permissionID int64, st sendAsState,
+	assign bool, err error) {
 	in := st.in
 	p := sendAsFormPage{Page: s.page(w, r, "Send As Permission"), Action: action, Assign: assign, DifferentTo: in.DifferentReplyTo,
 		FromName:  Field{ID: "from_name", Label: "From Name", Type: "text", Value: in.FromName, Max: muster.MaxNameLength},
@@ -105,7 +137,8 @@ func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action
 			Max: muster.MaxNameLength, Optional: true},
 		ReplyToEmail: Field{ID: "reply_to_email", Label: "Reply-To Email", Type: "email", Value: in.ReplyToEmail,
 			Max: muster.MaxEmailLength, Optional: true},
-		Search: r.PostForm.Get("q"), SelectAll: in.SelectAll}
+		Search: r.PostForm.Get("q"), SelectAll: in.SelectAll, Keep: in.KeepUsers, AddedIDs: in.UserIDs,
+		RemovedIDs: in.RemoveUserIDs}
 	p.Section = "send-as"
 	p.Message = showFieldErrors(err, map[string]*string{muster.FieldFromName: &p.FromName.Error,
 		muster.FieldFromEmail: &p.FromEmail.Error, muster.FieldReplyToName: &p.ReplyToName.Error,
@@ -114,44 +147,51 @@ func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action
 		// A problem with the details sends the admin back to them.
 		p.Assign = false
 	}
-	// The details step carries the chosen users on, unseen, to the next.
-	p.ChosenIDs = in.UserIDs
 	if p.Assign {
-		found, ferr := s.svc.FindSendAsAssignees(r.Context(), p.Search, in.UserIDs, sendAsCandidates)
+		found, ferr := s.svc.FindSendAsAssignees(r.Context(), service.AssigneeQuery{PermissionID: permissionID, Chosen: in,
+			Search: p.Search, Limit: sendAsCandidates})
 		if s.refused(w, r, ferr) {
 			return
 		}
-		for _, u := range found.Candidates {
-			p.Candidates = append(p.Candidates, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
-		}
-		for _, u := range found.Chosen {
-			p.Chosen = append(p.Chosen, userChoice{ID: u.ID, Name: u.Name(), Email: u.Email})
+		p.Candidates, p.Chosen, p.Removed = userChoices(found.Candidates), userChoices(found.Chosen), userChoices(found.Removed)
+		if more := found.ChosenTotal - len(found.Chosen); more > 0 {
+			p.MoreChosen = plural(more, "more user is", "more users are")
 		}
 	}
 	s.render(w, r, httperr.Status(err), "sendas_form", p)
 }
 
-// sendAsCandidates is how many Active users Assign Users offers at once;
-// the search finds the others.
+// userChoices are the users as Assign Users lists them.
+func userChoices(users []*muster.User) []userChoice {
+	out := make([]userChoice, len(users))
+	for i, u := range users {
+		out[i] = userChoice{ID: u.ID, Name: u.Name(), Email: u.Email}
+	}
+	return out
+}
+
+// sendAsCandidates is how many Active users Assign Users offers at once,
+// and how many of a permission's users it shows; the search finds the
+// others.
 const sendAsCandidates = 50
 
 func (s *Server) handleSendAsNew(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, r, s.svc.SendAsAccess(r.Context())) {
 		return
 	}
-	s.renderSendAsForm(w, r, sendAsPath+"/new", sendAsState{}, false, nil)
+	s.renderSendAsForm(w, r, sendAsPath+"/new", 0, sendAsState{}, false, nil)
 }
 
 // sendAsStep handles a post of either step: moving between steps, "+",
 // "×" and Select All re-render; Save Permission calls save.
-func (s *Server) sendAsStep(w http.ResponseWriter, r *http.Request, action string,
+func (s *Server) sendAsStep(w http.ResponseWriter, r *http.Request, action string, permissionID int64,
 	save func(service.SendAsInput) (*muster.SendAsPermission, error)) {
 	if !s.parseForm(w, r) {
 		return
 	}
 	st := readSendAsForm(r)
 	if st.step != "save" {
-		s.renderSendAsForm(w, r, action, st, st.step != "details", nil)
+		s.renderSendAsForm(w, r, action, permissionID, st, st.step != "details", nil)
 		return
 	}
 	p, err := save(st.in)
@@ -160,7 +200,7 @@ func (s *Server) sendAsStep(w http.ResponseWriter, r *http.Request, action strin
 			s.refused(w, r, err)
 			return
 		}
-		s.renderSendAsForm(w, r, action, st, true, err)
+		s.renderSendAsForm(w, r, action, permissionID, st, true, err)
 		return
 	}
 	// SEND-3: the grant alone does not make a mail client send as the address.
@@ -169,7 +209,7 @@ func (s *Server) sendAsStep(w http.ResponseWriter, r *http.Request, action strin
 }
 
 func (s *Server) handleSendAsCreate(w http.ResponseWriter, r *http.Request) {
-	s.sendAsStep(w, r, sendAsPath+"/new", func(in service.SendAsInput) (*muster.SendAsPermission, error) {
+	s.sendAsStep(w, r, sendAsPath+"/new", 0, func(in service.SendAsInput) (*muster.SendAsPermission, error) {
 		return s.svc.CreateSendAs(r.Context(), in)
 	})
 }
@@ -187,8 +227,8 @@ func (s *Server) handleSendAsEditForm(w http.ResponseWriter, r *http.Request) {
 	}
 	id := perm.ID
 	st := sendAsState{in: service.SendAsInput{FromName: perm.FromName, FromEmail: perm.FromEmail,
-		DifferentReplyTo: perm.HasReplyTo(), ReplyToName: perm.ReplyToName, ReplyToEmail: perm.ReplyToEmail, UserIDs: perm.UserIDs}}
-	s.renderSendAsForm(w, r, sendAsPath+"/"+strconv.FormatInt(id, 10)+"/edit", st, false, nil)
+		DifferentReplyTo: perm.HasReplyTo(), ReplyToName: perm.ReplyToName, ReplyToEmail: perm.ReplyToEmail, KeepUsers: true}}
+	s.renderSendAsForm(w, r, sendAsPath+"/"+strconv.FormatInt(id, 10)+"/edit", id, st, false, nil)
 }
 
 func (s *Server) handleSendAsEdit(w http.ResponseWriter, r *http.Request) {
@@ -197,7 +237,7 @@ func (s *Server) handleSendAsEdit(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	s.sendAsStep(w, r, sendAsPath+"/"+strconv.FormatInt(id, 10)+"/edit", func(in service.SendAsInput) (*muster.SendAsPermission, error) {
+	s.sendAsStep(w, r, sendAsPath+"/"+strconv.FormatInt(id, 10)+"/edit", id, func(in service.SendAsInput) (*muster.SendAsPermission, error) {
 		return s.svc.UpdateSendAs(r.Context(), id, in)
 	})
 }

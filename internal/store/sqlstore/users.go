@@ -715,6 +715,14 @@ func (c *userConds) base(f muster.UserFilter) {
 	case "off":
 		c.where = append(c.where, `NOT u.two_step`)
 	}
+	if f.SendAsID != 0 {
+		held := `EXISTS (SELECT 1 FROM send_as_grants g WHERE g.permission_id = ` + c.arg(f.SendAsID) +
+			` AND g.user_id = u.id)`
+		if !f.SendAsHeld {
+			held = `NOT ` + held
+		}
+		c.where = append(c.where, held)
+	}
 }
 
 // search is how a listing matches f.Query: the conditions of its three
