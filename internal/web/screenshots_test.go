@@ -95,12 +95,16 @@ func TestBrowserScreenshots(t *testing.T) {
 			b.Viewport(size.w, size.h, size.w < 500)
 			b.Open("sign-in", s.srv.URL+"/signin")
 			b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
+			fits := func(name string) {
+				t.Helper()
+				if w := browsertest.Eval[int](b, `document.documentElement.scrollWidth`) - int(size.w); w > 0 {
+					t.Errorf("%s scrolls sideways by %d px", name, w)
+				}
+			}
 			look := func(name, path string) {
 				t.Helper()
 				b.Open(name, s.srv.URL+path)
-				if w := browsertest.Eval[int](b, `document.documentElement.scrollWidth`) - int(size.w); w > 0 {
-					t.Errorf("%s scrolls sideways by %d px", path, w)
-				}
+				fits(path)
 			}
 			look("profile", "/")
 			look("sessions", "/account/sessions")
@@ -129,6 +133,7 @@ func TestBrowserScreenshots(t *testing.T) {
 			look("send as edit", fmt.Sprintf("/settings/roles-access/send-as/%d/edit", news.ID))
 			b.Click("send as assign", byButton("Next: Assign Users"))
 			b.Load("send as assign, one taken off", chromedp.Click(`(//*[starts-with(@aria-label, "Remove ")])[1]`))
+			fits("Assign Users")
 			look("organization", "/settings/organization")
 			look("audit log", "/settings/audit-log")
 			look("audit log picker", "/settings/audit-log?actor_q=ada")
