@@ -131,6 +131,25 @@ func benchPlans(t *testing.T, dialect string, doc *strings.Builder) {
 			Page: (pushedGroups + service.TeamsPerPage) / service.TeamsPerPage}), teamPageSQL},
 		planCase{"FindTeamPage, a search", teamPage(service.TeamQuery{Search: "group 12"}), teamPageSQL},
 	)
+	// Assign Users of an edit of a permission granted with Select All: how
+	// many it keeps, a page of them, and the Active users it does not
+	// have (none), without and with a search.
+	if _, err := env.svc.SetEmailAtScale(env.owner, true); err != nil {
+		t.Fatal(err)
+	}
+	perm, err := env.svc.CreateSendAs(env.owner, service.SendAsInput{FromName: "News", FromEmail: "news@example.com",
+		SelectAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, search := range []string{"", "mar"} {
+		cases = append(cases, planCase{fmt.Sprintf("FindSendAsAssignees, Select All kept, search %q", search), func() error {
+			_, err := svc.FindSendAsAssignees(env.owner, service.AssigneeQuery{PermissionID: perm.ID,
+				Chosen: service.SendAsInput{KeepUsers: true}, Search: search, Limit: 50})
+			return err
+		}, []string{"SELECT count(*) FROM send_as_grants", "AND EXISTS (SELECT 1 FROM send_as_grants",
+			"NOT EXISTS (SELECT 1 FROM send_as_grants"}})
+	}
 	// The API's page of 50 teams by its cursor, after 1,950 of them.
 	_, cursors := allTeams(t, env, 50)
 	cases = append(cases, planCase{"Teams, the API's page by cursor after 1,950 teams", func() error {

@@ -399,6 +399,13 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*Se
 			if out.Removed, err = tx.FindUsersByID(ctx, a.orgID, removed); err != nil {
 				return err
 			}
+			// Those who hold it are Active (a deactivation takes grants
+			// away): the grants are counted alone.
+			n, err := tx.CountSendAsGrants(ctx, a.orgID, q.PermissionID)
+			if err != nil {
+				return err
+			}
+			out.ChosenTotal += n - len(out.Removed)
 			held := active
 			held.SendAsID, held.SendAsHeld = q.PermissionID, true
 			kept, err := findUsersExcept(ctx, tx, held, removed, q.Limit)
@@ -406,12 +413,6 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*Se
 				return err
 			}
 			out.Chosen = append(out.Chosen, kept...)
-			held.Query = ""
-			n, err := tx.CountUsers(ctx, held, MaxUserCount)
-			if err != nil {
-				return err
-			}
-			out.ChosenTotal += n - len(out.Removed)
 			active.SendAsID = q.PermissionID
 		}
 		out.Candidates, err = findUsersExcept(ctx, tx, active, added, q.Limit)

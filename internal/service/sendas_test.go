@@ -314,6 +314,19 @@ func TestSendAsAssignees(t *testing.T) {
 				ids(got.Chosen), got.ChosenTotal, ids(got.Candidates), want)
 		}
 
+		// Another org's admin learns nothing of the permission: neither its
+		// users nor how many.
+		other := setup(t, db, 5)
+		if _, err := other.svc.SetEmailAtScale(other.as(other.owner), true); err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := other.svc.FindSendAsAssignees(other.as(other.owner), service.AssigneeQuery{PermissionID: p.ID,
+			Chosen: service.SendAsInput{KeepUsers: true}, Limit: 10})
+		if err != nil || theirs.ChosenTotal != 0 || len(theirs.Chosen) != 0 || !slices.Equal(ids(theirs.Candidates),
+			[]int64{other.owner.ID}) {
+			t.Fatalf("another org's view of the permission: %+v, %v; want nobody chosen, their Owner offered", theirs, err)
+		}
+
 		saved, err := f.svc.UpdateSendAs(owner, p.ID, edit)
 		if err != nil {
 			t.Fatal(err)

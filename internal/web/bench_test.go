@@ -116,8 +116,25 @@ func ownersConsole(b *testing.B, db *sqlstore.DB, svc *service.Service) console 
 // bench times GET target, after checking that it shows want; it reports the
 // page's size.
 func (c console) bench(b *testing.B, target, want string) {
+	c.benchRequest(b, func() *http.Request { return httptest.NewRequest("GET", target, nil) }, want)
+}
+
+// benchPost times a POST of form to target, as bench does a GET.
+func (c console) benchPost(b *testing.B, target string, form url.Values, want string) {
+	body := form.Encode()
+	c.benchRequest(b, func() *http.Request {
+		req := httptest.NewRequest("POST", target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}, want)
+}
+
+// benchRequest times the requests newRequest makes, signed in, after
+// checking that the first is answered 200 showing want; it reports the
+// page's size.
+func (c console) benchRequest(b *testing.B, newRequest func() *http.Request, want string) {
 	render := func() *httptest.ResponseRecorder {
-		req := httptest.NewRequest("GET", target, nil)
+		req := newRequest()
 		req.AddCookie(c.session)
 		rec := httptest.NewRecorder()
 		c.handler.ServeHTTP(rec, req)
@@ -125,13 +142,46 @@ func (c console) bench(b *testing.B, target, want string) {
 	}
 	rec := render()
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
-		b.Fatalf("GET %s: %d, want 200 showing %q:\n%.2000s", target, rec.Code, want, rec.Body.String())
+		req := newRequest()
+		b.Fatalf("%s %s: %d, want 200 showing %q:\n%.2000s", req.Method, req.URL, rec.Code, want, rec.Body.String())
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		render()
 	}
 	b.ReportMetric(float64(rec.Body.Len()), "B/page")
+}
+
+// BenchmarkSendAsPages renders the Send As pages of a permission granted
+// with Select All (70% of the org): the tab, the edit form, Assign Users
+// (with a search too) and the delete confirmation.
+func BenchmarkSendAsPages(b *testing.B) {
+	benchseed.EachStore(b, func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int) {
+		console := ownersConsole(b, db, svc)
+		ctx, _, err := benchseed.Owner(context.Background(), db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.SetEmailAtScale(ctx, true); err != nil {
+			b.Fatal(err)
+		}
+		perm, err := svc.CreateSendAs(ctx, service.SendAsInput{FromName: "Acme News", FromEmail: "news@acme.example",
+			SelectAll: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		path := fmt.Sprintf("/settings/roles-access/send-as/%d", perm.ID)
+		b.Run("tab", func(b *testing.B) { console.bench(b, "/settings/roles-access/send-as", "Acme News") })
+		b.Run("edit_form", func(b *testing.B) { console.bench(b, path+"/edit", "Next: Assign Users") })
+		assign := url.Values{"keep": {"1"}, "from_name": {"Acme News"}, "from_email": {"news@acme.example"}, "step": {"assign"}}
+		b.Run("assign", func(b *testing.B) { console.benchPost(b, path+"/edit", assign, "more users are assigned") })
+		search := url.Values{"q": {"mar"}}
+		for k, v := range assign {
+			search[k] = v
+		}
+		b.Run("assign_search", func(b *testing.B) { console.benchPost(b, path+"/edit", search, "more users are assigned") })
+		b.Run("delete_confirm", func(b *testing.B) { console.bench(b, path+"/delete", "will no longer be allowed") })
+	})
 }
 
 // middlePage is the Users tab's address of the page from the middle of
