@@ -191,8 +191,14 @@ func (s *Service) FindAuditLog(ctx context.Context, q AuditLogQuery) (*AuditLog,
 	})
 }
 
+// NamedGrantees is how many of the users an audit event of Send As grants
+// names, the first of its list: a grant to every Active user (Select All)
+// records thousands, which the audit log counts rather than names.
+const NamedGrantees = 10
+
 // eventPeople reads the users that events name, by id: their actors, the
-// users they are about and the users of the Send As grants they record.
+// users they are about and the first NamedGrantees users of the Send As
+// grants they record.
 func eventPeople(ctx context.Context, tx muster.Tx, orgID int64, events []*muster.AuditEvent) (map[int64]*muster.User, error) {
 	var ids []int64
 	for _, e := range events {
@@ -204,7 +210,7 @@ func eventPeople(ctx context.Context, tx muster.Tx, orgID int64, events []*muste
 		}
 		for _, m := range []map[string]any{e.Before, e.After} {
 			if list, ok := m["user_ids"].([]any); ok {
-				for _, v := range list {
+				for _, v := range list[:min(len(list), NamedGrantees)] {
 					if f, ok := v.(float64); ok {
 						ids = append(ids, int64(f))
 					}

@@ -276,10 +276,13 @@ func (w eventWords) value(field string, v any) string {
 	case "user_ids":
 		list, _ := v.([]any)
 		var names []string
-		for _, id := range list {
+		for _, id := range list[:min(len(list), service.NamedGrantees)] {
 			if n, ok := number(id); ok {
 				names = append(names, w.person(n, "a removed user"))
 			}
+		}
+		if others := len(list) - service.NamedGrantees; others > 0 {
+			return strings.Join(names, ", ") + " and " + plural(others, "other", "others")
 		}
 		return strings.Join(names, ", ")
 	}

@@ -54,8 +54,15 @@ func TestSendAsEditOfThousands(t *testing.T) {
 	b := s.browser()
 	wantRedirect(t, b.signIn(benchseed.OwnerEmail, benchseed.OwnerPassword), "/")
 
+	// The audit log names the first ten and counts the others.
+	p := b.get("/settings/audit-log?action=send_as.assigned")
+	want(t, p, 200, fmt.Sprintf(" and %s others send as news@acme.example", thousands(users-10)))
+	if len(p.body) > 64<<10 {
+		t.Fatalf("the audit log of one grant to %d users is %d bytes; want it under 64 KB", users, len(p.body))
+	}
+
 	edit := fmt.Sprintf("/settings/roles-access/send-as/%d/edit", perm.ID)
-	p := b.get(edit)
+	p = b.get(edit)
 	want(t, p, 200, `<input type="hidden" name="keep" value="1">`)
 	form := hiddenFields(p.body)
 	if form.Has("user_ids") {
