@@ -18,6 +18,9 @@ type SendAsPermission struct {
 	Version int64
 	// UserIDs are the users granted the identity, in ID order.
 	UserIDs []int64
+	// UserCount is how many users are granted it: len(UserIDs), or, for
+	// a summary (the console's pages), read without the ids.
+	UserCount int
 }
 
 // HasReplyTo reports whether replies go to a different address.

@@ -297,6 +297,11 @@ type SendAsTx interface {
 	FindSendAsByEmail(ctx context.Context, orgID int64, email string) (*SendAsPermission, error)
 	// FindSendAsPermissions lists the org's permissions by From Email.
 	FindSendAsPermissions(ctx context.Context, orgID int64) ([]*SendAsPermission, error)
+	// FindSendAsSummaries lists the org's permissions by From Email, and
+	// FindSendAsSummary finds one, with their UserCount but not their
+	// UserIDs.
+	FindSendAsSummaries(ctx context.Context, orgID int64) ([]*SendAsPermission, error)
+	FindSendAsSummary(ctx context.Context, orgID, id int64) (*SendAsPermission, error)
 	// CountSendAsGrants counts the users who hold the org's permission.
 	CountSendAsGrants(ctx context.Context, orgID, id int64) (int, error)
 	// FindUserSendAs lists the permissions granted to the user.

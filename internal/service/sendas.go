@@ -287,6 +287,23 @@ func (s *Service) SendAsPermissions(ctx context.Context) ([]*muster.SendAsPermis
 	})
 }
 
+// SendAsSummaries lists the org's permissions with how many users hold
+// each, without their ids: the Send As tab, which a permission granted to
+// thousands of users would otherwise read them all for.
+func (s *Service) SendAsSummaries(ctx context.Context) ([]*muster.SendAsPermission, error) {
+	return readAs(ctx, s, loadSendAsAdmin, func(tx *txn, a *actor) ([]*muster.SendAsPermission, error) {
+		return tx.FindSendAsSummaries(ctx, a.orgID)
+	})
+}
+
+// SendAsSummary returns one permission of the org as SendAsSummaries
+// lists it: for its edit form and its deletion's confirmation.
+func (s *Service) SendAsSummary(ctx context.Context, id int64) (*muster.SendAsPermission, error) {
+	return readAs(ctx, s, loadSendAsAdmin, func(tx *txn, a *actor) (*muster.SendAsPermission, error) {
+		return tx.FindSendAsSummary(ctx, a.orgID, id)
+	})
+}
+
 // SendAs returns one permission of the org.
 func (s *Service) SendAs(ctx context.Context, id int64) (*muster.SendAsPermission, error) {
 	return readAs(ctx, s, loadSendAsAdmin, func(tx *txn, a *actor) (*muster.SendAsPermission, error) {

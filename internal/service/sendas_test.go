@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -334,6 +335,20 @@ func TestSendAsAssignees(t *testing.T) {
 		if want := sortedCopy(ann.ID, cy.ID, dee.ID); !slices.Equal(saved.UserIDs, want) {
 			t.Fatalf("saved with Dee added and Bob taken off: %v; want %v", saved.UserIDs, want)
 		}
+		// The console's pages count the users without reading them; the
+		// other org finds no such permission.
+		sum, err := f.svc.SendAsSummary(owner, p.ID)
+		if err != nil || sum.UserCount != 3 || sum.UserIDs != nil || sum.FromEmail != p.FromEmail || sum.Version != saved.Version {
+			t.Fatalf("SendAsSummary = %+v, %v; want the permission at version %d with a count of 3 and no ids", sum, err, saved.Version)
+		}
+		sums, err := f.svc.SendAsSummaries(owner)
+		if err != nil || len(sums) != 1 || !reflect.DeepEqual(sums[0], sum) {
+			t.Fatalf("SendAsSummaries = %v, %v; want the one summary", sums, err)
+		}
+		other.refused(t, muster.ENOTFOUND, func() error {
+			_, err := other.svc.SendAsSummary(other.as(other.owner), p.ID)
+			return err
+		})
 	})
 }
 

@@ -20,20 +20,20 @@ type sendAsListPage struct {
 
 type sendAsRow struct {
 	From, ReplyTo string
-	Users         int
+	Users         string // how many, "7,039"
 	EditURL       string
 	DeleteURL     string
 }
 
 func (s *Server) handleSendAsList(w http.ResponseWriter, r *http.Request) {
-	perms, err := s.svc.SendAsPermissions(r.Context())
+	perms, err := s.svc.SendAsSummaries(r.Context())
 	if s.refused(w, r, err) {
 		return
 	}
 	p := sendAsListPage{Page: s.page(w, r, "Send As Permissions")}
 	p.Section = "send-as"
 	for _, perm := range perms {
-		row := sendAsRow{From: perm.FromName + " <" + perm.FromEmail + ">", Users: len(perm.UserIDs),
+		row := sendAsRow{From: perm.FromName + " <" + perm.FromEmail + ">", Users: thousands(perm.UserCount),
 			EditURL:   sendAsPath + "/" + strconv.FormatInt(perm.ID, 10) + "/edit",
 			DeleteURL: sendAsPath + "/" + strconv.FormatInt(perm.ID, 10) + "/delete"}
 		if perm.HasReplyTo() {
@@ -217,7 +217,7 @@ func (s *Server) handleSendAsCreate(w http.ResponseWriter, r *http.Request) {
 // targetSendAs returns the permission the path's {id} names, of the
 // actor's org, and answers a refusal itself.
 func (s *Server) targetSendAs(w http.ResponseWriter, r *http.Request) (*muster.SendAsPermission, bool) {
-	return pathTarget(s, w, r, s.svc.SendAs)
+	return pathTarget(s, w, r, s.svc.SendAsSummary)
 }
 
 func (s *Server) handleSendAsEditForm(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +249,7 @@ func (s *Server) handleSendAsDeleteConfirm(w http.ResponseWriter, r *http.Reques
 	}
 	s.renderConfirm(w, r, "Delete "+perm.FromEmail+"?", "send-as", confirmPage{
 		Heading: "Delete the permission for " + perm.FromEmail + "?",
-		Lines:   []string{strconv.Itoa(len(perm.UserIDs)) + " users will no longer be allowed to send as " + perm.FromEmail + "."},
+		Lines:   []string{plural(perm.UserCount, "user", "users") + " will no longer be allowed to send as " + perm.FromEmail + "."},
 		Action:  sendAsPath + "/" + strconv.FormatInt(perm.ID, 10) + "/delete", Button: "Delete", Cancel: sendAsPath})
 }
 

@@ -54,6 +54,10 @@ func TestSendAsEditOfThousands(t *testing.T) {
 	b := s.browser()
 	wantRedirect(t, b.signIn(benchseed.OwnerEmail, benchseed.OwnerPassword), "/")
 
+	// The tab and the deletion's confirmation count the users.
+	want(t, b.get("/settings/roles-access/send-as"), 200, fmt.Sprintf(`<td data-label="Users">%s</td>`, thousands(users)))
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/send-as/%d/delete", perm.ID)), 200,
+		fmt.Sprintf("%s users will no longer be allowed to send as news@acme.example.", thousands(users)))
 	// The audit log names the first ten and counts the others.
 	p := b.get("/settings/audit-log?action=send_as.assigned")
 	want(t, p, 200, fmt.Sprintf(" and %s others send as news@acme.example", thousands(users-10)))

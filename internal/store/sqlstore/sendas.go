@@ -19,8 +19,13 @@ const sendAsColumns = `p.id, p.org_id, p.from_name, p.from_email, p.reply_to_nam
 var sendAsReturning = strings.ReplaceAll(sendAsColumns, "p.", "")
 
 func scanSendAs(row interface{ Scan(...any) error }, p *muster.SendAsPermission) error {
-	return row.Scan(&p.ID, &p.OrgID, &p.FromName, &p.FromEmail, &p.ReplyToName, &p.ReplyToEmail,
-		nullTime{&p.CreatedAt}, nullTime{&p.UpdatedAt}, &p.Version)
+	return row.Scan(sendAsFields(p)...)
+}
+
+// sendAsFields are where sendAsColumns are scanned to.
+func sendAsFields(p *muster.SendAsPermission) []any {
+	return []any{&p.ID, &p.OrgID, &p.FromName, &p.FromEmail, &p.ReplyToName, &p.ReplyToEmail,
+		nullTime{&p.CreatedAt}, nullTime{&p.UpdatedAt}, &p.Version}
 }
 
 // CreateSendAs implements muster.Tx.
@@ -116,6 +121,36 @@ func (tx *Tx) FindSendAsPermissions(ctx context.Context, orgID int64) ([]*muster
 		ORDER BY p.from_email_key, p.id`, orgID)
 }
 
+// sendAsSummary selects sendAsColumns and the number of grants of the
+// permissions p.
+const sendAsSummary = `SELECT ` + sendAsColumns + `,
+	(SELECT count(*) FROM send_as_grants g WHERE g.permission_id = p.id) FROM send_as_permissions p WHERE `
+
+// FindSendAsSummaries implements muster.Tx.
+func (tx *Tx) FindSendAsSummaries(ctx context.Context, orgID int64) ([]*muster.SendAsPermission, error) {
+	var perms []*muster.SendAsPermission
+	err := tx.eachRow(ctx, func(rows *sql.Rows) error {
+		var p muster.SendAsPermission
+		perms = append(perms, &p)
+		return scanSendAsSummary(rows, &p)
+	}, sendAsSummary+`p.org_id = $1 ORDER BY p.from_email_key, p.id`, orgID)
+	return perms, err
+}
+
+// FindSendAsSummary implements muster.Tx.
+func (tx *Tx) FindSendAsSummary(ctx context.Context, orgID, id int64) (*muster.SendAsPermission, error) {
+	var p muster.SendAsPermission
+	err := scanSendAsSummary(tx.queryRow(ctx, sendAsSummary+`p.org_id = $1 AND p.id = $2`, orgID, id), &p)
+	if err != nil {
+		return nil, notFound(err, "Send As permission")
+	}
+	return &p, nil
+}
+
+func scanSendAsSummary(row interface{ Scan(...any) error }, p *muster.SendAsPermission) error {
+	return row.Scan(append(sendAsFields(p), &p.UserCount)...)
+}
+
 // CountSendAsGrants implements muster.Tx.
 func (tx *Tx) CountSendAsGrants(ctx context.Context, orgID, id int64) (int, error) {
 	var n int
@@ -170,6 +205,7 @@ func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*mus
 			return nil, err
 		}
 		byID[pid].UserIDs = append(byID[pid].UserIDs, uid)
+		byID[pid].UserCount++
 	}
 	return perms, grants.Err()
 }
