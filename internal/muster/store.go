@@ -461,9 +461,13 @@ type UserFilter struct {
 	// factor on; empty selects both (AUTH-7).
 	TwoStep string
 	// SendAsID, when not zero, selects the users who hold that Send As
-	// permission (SendAsHeld) or those who do not.
+	// permission (SendAsHeld) or those who do not. SendAsMany says that
+	// many of the users walked hold it (a tenth or more): the walk then
+	// looks up each user's grant, which soon fills a page, rather than
+	// sorting every holder.
 	SendAsID   int64
 	SendAsHeld bool
+	SendAsMany bool
 	// Sort is the order; empty means by name. Desc reverses it.
 	Sort UserSort
 	Desc bool

@@ -423,19 +423,39 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*Se
 				return err
 			}
 			out.ChosenTotal += n - len(out.Removed)
+			activeUsers, err := countActive(ctx, tx, a.orgID)
+			if err != nil {
+				return err
+			}
 			held := active
-			held.SendAsID, held.SendAsHeld = q.PermissionID, true
+			held.SendAsID, held.SendAsHeld, held.SendAsMany = q.PermissionID, true, n*10 >= activeUsers
 			kept, err := findUsersExcept(ctx, tx, held, removed, q.Limit)
 			if err != nil {
 				return err
 			}
 			out.Chosen = append(out.Chosen, kept...)
+			if n >= activeUsers {
+				// Every Active user holds it (Select All): none to offer,
+				// found without walking them all.
+				return nil
+			}
 			active.SendAsID = q.PermissionID
 		}
 		out.Candidates, err = findUsersExcept(ctx, tx, active, added, q.Limit)
 		return err
 	})
 	return &out, err
+}
+
+// countActive counts the org's Active users: its seats in use less its
+// Pending users, who are few beside them.
+func countActive(ctx context.Context, tx muster.Tx, orgID int64) (int, error) {
+	org, err := tx.FindOrg(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	pending, err := tx.CountUsers(ctx, muster.UserFilter{OrgID: orgID, Status: muster.StatusPending}, MaxUserCount)
+	return org.SeatsUsed - pending, err
 }
 
 // findUsersExcept returns up to limit of the users f finds that are not

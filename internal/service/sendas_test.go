@@ -302,6 +302,30 @@ func TestSendAsAssignees(t *testing.T) {
 					c.chosen, c.total, c.removed, c.candidates)
 			}
 		}
+		// A permission nobody holds offers every Active user; one that
+		// every Active user holds (Select All) offers none.
+		actives := []int64{ann.ID, bob.ID, cy.ID, dee.ID, f.owner.ID}
+		for _, c := range []struct {
+			in                 service.SendAsInput
+			chosen, candidates []int64
+		}{
+			{service.SendAsInput{FromName: "Nobody", FromEmail: "nobody@acme.example"}, nil, actives},
+			{service.SendAsInput{FromName: "All", FromEmail: "all@acme.example", SelectAll: true}, actives, nil},
+		} {
+			q, err := f.svc.CreateSendAs(owner, c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{PermissionID: q.ID,
+				Chosen: service.SendAsInput{KeepUsers: true}, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameIDs(ids(got.Chosen), c.chosen) || got.ChosenTotal != len(c.chosen) || !sameIDs(ids(got.Candidates), c.candidates) {
+				t.Errorf("%s: chosen %v of %d, candidates %v; want %v, %v", q.FromEmail, ids(got.Chosen), got.ChosenTotal,
+					ids(got.Candidates), c.chosen, c.candidates)
+			}
+		}
 		// A new permission: the chosen are the listed users, the others
 		// offered.
 		got, err := f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{Chosen: service.SendAsInput{
@@ -342,8 +366,9 @@ func TestSendAsAssignees(t *testing.T) {
 			t.Fatalf("SendAsSummary = %+v, %v; want the permission at version %d with a count of 3 and no ids", sum, err, saved.Version)
 		}
 		sums, err := f.svc.SendAsSummaries(owner)
-		if err != nil || len(sums) != 1 || !reflect.DeepEqual(sums[0], sum) {
-			t.Fatalf("SendAsSummaries = %v, %v; want the one summary", sums, err)
+		// By From Email: all@, news@, nobody@.
+		if err != nil || len(sums) != 3 || sums[0].UserCount != 5 || !reflect.DeepEqual(sums[1], sum) || sums[2].UserCount != 0 {
+			t.Fatalf("SendAsSummaries = %v, %v; want all@ of 5 users, news@'s summary, nobody@ of none", sums, err)
 		}
 		other.refused(t, muster.ENOTFOUND, func() error {
 			_, err := other.svc.SendAsSummary(other.as(other.owner), p.ID)

@@ -717,15 +717,19 @@ func (c *userConds) base(f muster.UserFilter) {
 	}
 	if f.SendAsID != 0 {
 		grant := `SELECT 1 FROM send_as_grants g WHERE g.permission_id = ` + c.arg(f.SendAsID) + ` AND g.user_id = u.id`
-		if f.SendAsHeld {
+		// A probe of the grant's key for each user walked, never a join:
+		// PostgreSQL keeps a subquery with an OFFSET as it is, where
+		// without statistics of a permission's new grants it joined each
+		// user to all of them (85 ms for a search of 339 users and 7,039
+		// grants) or sorted every holder for a page of 50.
+		probe := grant + ` LIMIT 1 OFFSET 0`
+		switch {
+		case !f.SendAsHeld:
+			c.where = append(c.where, `NOT EXISTS (`+probe+`)`)
+		case f.SendAsMany:
+			c.where = append(c.where, `EXISTS (`+probe+`)`)
+		default:
 			c.where = append(c.where, `EXISTS (`+grant+`)`)
-		} else {
-			// A probe of the grant's key for each user walked, never an
-			// anti-join: PostgreSQL keeps a subquery with an OFFSET as it
-			// is, where without statistics of a permission's new grants
-			// it joined each user to all of them (85 ms for a search of
-			// 339 users and 7,039 grants).
-			c.where = append(c.where, `NOT EXISTS (`+grant+` LIMIT 1 OFFSET 0)`)
 		}
 	}
 }
