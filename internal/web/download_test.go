@@ -8,13 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
 	"github.com/muster-app/muster/internal/web"
 )
@@ -45,15 +43,7 @@ func (w slowLink) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // write deadline.
 func TestDownloadOutlastsWriteTimeout(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "muster.db")
-	if err := benchseed.SQLite(ctx, path, 5000); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := seededSQLite(t, 5000)
 	svc := service.New(db, service.Config{BaseURL: baseURL, Links: web.NewLinks(baseURL)})
 	ownerCtx, _, err := benchseed.Owner(ctx, db)
 	if err != nil {

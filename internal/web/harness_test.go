@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,8 +26,10 @@ import (
 	"github.com/muster-app/muster/internal/secret"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/sso"
+	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport"
+	"github.com/muster-app/muster/internal/testsupport/benchseed"
 	"github.com/muster-app/muster/internal/testsupport/dnstest"
 	"github.com/muster-app/muster/internal/testsupport/mailtest"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
@@ -360,4 +363,21 @@ func wantRedirect(t *testing.T, p page, to string) {
 	if p.location != to {
 		t.Fatalf("%s %s: Location %q; want %q", p.Request.Method, p.Request.URL.Path, p.location, to)
 	}
+}
+
+// seededSQLite opens a copy of benchseed's SQLite file of an org of n users
+// (its Owner benchseed.OwnerEmail), closed when t ends.
+func seededSQLite(t *testing.T, n int) *sqlstore.DB {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "muster.db")
+	if err := benchseed.SQLite(ctx, path, n); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

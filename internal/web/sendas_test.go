@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/muster-app/muster/internal/service"
-	"github.com/muster-app/muster/internal/store/sqlite"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
 )
 
@@ -25,15 +23,7 @@ import (
 // permission keeps every user but the one taken off (SEND-1).
 func TestSendAsEditOfThousands(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "muster.db")
-	if err := benchseed.SQLite(ctx, path, 8000); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := seededSQLite(t, 8000)
 	s := newSiteOn(t, db)
 	ownerCtx, _, err := benchseed.Owner(ctx, db)
 	if err != nil {
