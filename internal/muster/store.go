@@ -304,7 +304,9 @@ type SendAsTx interface {
 	FindSendAsSummary(ctx context.Context, orgID, id int64) (*SendAsPermission, error)
 	// CountSendAsGrants counts the users who hold the org's permission.
 	CountSendAsGrants(ctx context.Context, orgID, id int64) (int, error)
-	// FindUserSendAs lists the permissions granted to the user.
+	// FindUserSendAs lists the permissions granted to the user, without
+	// their users (other people's grants are not the user's business, and
+	// one granted with Select All has thousands).
 	FindUserSendAs(ctx context.Context, userID int64) ([]*SendAsPermission, error)
 	// FindActiveUserIDs lists the org's Active users' IDs.
 	FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error)

@@ -336,11 +336,7 @@ func senderAddresses(ctx context.Context, tx muster.Tx, org *muster.Org, u *must
 	if !org.EmailAtScale {
 		return nil, nil
 	}
-	perms, err := tx.FindUserSendAs(ctx, u.ID)
-	for _, p := range perms {
-		p.UserIDs = nil // other people's grants are not the user's business
-	}
-	return perms, err
+	return tx.FindUserSendAs(ctx, u.ID)
 }
 
 // auditSendAsRevoked writes the one audit event that names the permissions

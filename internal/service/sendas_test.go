@@ -39,8 +39,8 @@ func TestSendAs(t *testing.T) {
 			t.Fatalf("permission = %+v; want reply-to and two users", p)
 		}
 		mine, err := f.svc.MySenderAddresses(f.as(ann))
-		if err != nil || len(mine) != 1 || mine[0].FromEmail != "news@acme.example" {
-			t.Fatalf("Ann's sender addresses = %v, %v; want news@acme.example", mine, err)
+		if err != nil || len(mine) != 1 || mine[0].FromEmail != "news@acme.example" || mine[0].UserIDs != nil {
+			t.Fatalf("Ann's sender addresses = %v, %v; want news@acme.example, without who else holds it", mine, err)
 		}
 		if mine, err := f.svc.MySenderAddresses(f.as(admin)); err != nil || len(mine) != 0 {
 			t.Fatalf("Ada, not granted: sender addresses %v, %v; want none", mine, err)

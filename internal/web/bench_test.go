@@ -154,7 +154,8 @@ func (c console) benchRequest(b *testing.B, newRequest func() *http.Request, wan
 
 // BenchmarkSendAsPages renders the Send As pages of a permission granted
 // with Select All (70% of the org): the tab, the edit form, Assign Users
-// (with a search too) and the delete confirmation.
+// (with a search too), the delete confirmation, and the profile of a user
+// granted it, which lists their sender addresses (SEND-4).
 func BenchmarkSendAsPages(b *testing.B) {
 	benchseed.EachStore(b, func(b *testing.B, db *sqlstore.DB, svc *service.Service, n int) {
 		console := ownersConsole(b, db, svc)
@@ -181,6 +182,7 @@ func BenchmarkSendAsPages(b *testing.B) {
 		}
 		b.Run("assign_search", func(b *testing.B) { console.benchPost(b, path+"/edit", search, "more users are assigned") })
 		b.Run("delete_confirm", func(b *testing.B) { console.bench(b, path+"/delete", "will no longer be allowed") })
+		b.Run("profile", func(b *testing.B) { console.bench(b, "/", "news@acme.example") })
 	})
 }
 

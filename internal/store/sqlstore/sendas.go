@@ -162,9 +162,15 @@ func (tx *Tx) CountSendAsGrants(ctx context.Context, orgID, id int64) (int, erro
 
 // FindUserSendAs implements muster.Tx.
 func (tx *Tx) FindUserSendAs(ctx context.Context, userID int64) ([]*muster.SendAsPermission, error) {
-	return tx.findSendAs(ctx, `SELECT `+sendAsColumns+` FROM send_as_permissions p
+	var perms []*muster.SendAsPermission
+	err := tx.eachRow(ctx, func(rows *sql.Rows) error {
+		var p muster.SendAsPermission
+		perms = append(perms, &p)
+		return scanSendAs(rows, &p)
+	}, `SELECT `+sendAsColumns+` FROM send_as_permissions p
 		JOIN send_as_grants g ON g.permission_id = p.id WHERE g.user_id = $1
 		ORDER BY p.from_email_key, p.id`, userID)
+	return perms, err
 }
 
 // findSendAs runs a query for permissions and fills their grants with one
