@@ -302,8 +302,6 @@ type SendAsTx interface {
 	// UserIDs.
 	FindSendAsSummaries(ctx context.Context, orgID int64) ([]*SendAsPermission, error)
 	FindSendAsSummary(ctx context.Context, orgID, id int64) (*SendAsPermission, error)
-	// CountSendAsGrants counts the users who hold the org's permission.
-	CountSendAsGrants(ctx context.Context, orgID, id int64) (int, error)
 	// FindUserSendAs lists the permissions granted to the user, without
 	// their users (other people's grants are not the user's business, and
 	// one granted with Select All has thousands).

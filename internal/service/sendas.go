@@ -95,7 +95,8 @@ func (in *SendAsInput) validate() error {
 // in id order, for in.KeepUsers; without in.RemoveUserIDs), each of whom
 // must be Active in the org. Those among held are not read again: a
 // deactivation takes a user's grants away, so they are Active; an edit of
-// a permission of thousands of users reads the few it adds.
+// a permission of thousands of users reads the few it adds, and locks
+// them, so that none is deactivated before the grant is written.
 func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput, held []int64) ([]int64, error) {
 	if in.SelectAll {
 		return tx.FindActiveUserIDs(ctx, orgID)
@@ -104,13 +105,9 @@ func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput, he
 	if in.KeepUsers {
 		ids = append(ids, held...)
 	}
-	ids = sortedIDs(ids)
-	if len(in.RemoveUserIDs) > 0 {
-		// What is left of ids is what diffIDs finds added to the removed.
-		ids, _ = diffIDs(sortedIDs(slices.Clone(in.RemoveUserIDs)), ids)
-	}
+	ids = withoutIDs(sortedIDs(ids), sortedIDs(slices.Clone(in.RemoveUserIDs)))
 	added, _ := diffIDs(held, ids)
-	users, err := tx.FindUsersByID(ctx, orgID, added)
+	users, err := tx.LockUsers(ctx, orgID, added)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +196,12 @@ func auditGrants(ctx context.Context, tx *txn, a *actor, p *muster.SendAsPermiss
 func sortedIDs(ids []int64) []int64 {
 	slices.Sort(ids)
 	return slices.Compact(ids)
+}
+
+// withoutIDs returns the ids not among remove, both in ascending order.
+func withoutIDs(ids, remove []int64) []int64 {
+	kept, _ := diffIDs(remove, ids)
+	return kept
 }
 
 // diffIDs returns the ids of after that are not in before (added) and those
@@ -401,6 +404,7 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*Se
 		if err := checkSearch(q.Search); err != nil {
 			return err
 		}
+		limit := pageLimit(q.Limit)
 		added := sortedIDs(slices.Clone(q.Chosen.UserIDs))
 		if out.Chosen, err = tx.FindUsersByID(ctx, a.orgID, added); err != nil {
 			return err
@@ -408,16 +412,20 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*Se
 		out.ChosenTotal = len(out.Chosen)
 		active := muster.UserFilter{OrgID: a.orgID, Query: q.Search, Status: muster.StatusActive}
 		if q.Chosen.KeepUsers && q.PermissionID != 0 {
-			removed := sortedIDs(slices.Clone(q.Chosen.RemoveUserIDs))
-			if out.Removed, err = tx.FindUsersByID(ctx, a.orgID, removed); err != nil {
-				return err
-			}
 			// Those who hold it are Active (a deactivation takes grants
 			// away): the grants are counted alone.
-			n, err := tx.CountSendAsGrants(ctx, a.orgID, q.PermissionID)
+			perm, err := tx.FindSendAsSummary(ctx, a.orgID, q.PermissionID)
 			if err != nil {
 				return err
 			}
+			n := perm.UserCount
+			removed := sortedIDs(slices.Clone(q.Chosen.RemoveUserIDs))
+			taken, err := tx.FindUsersByID(ctx, a.orgID, removed)
+			if err != nil {
+				return err
+			}
+			// A user deactivated since holds it no longer.
+			out.Removed = slices.DeleteFunc(taken, func(u *muster.User) bool { return u.Status != muster.StatusActive })
 			out.ChosenTotal += n - len(out.Removed)
 			activeUsers, err := countActive(ctx, tx, a.orgID)
 			if err != nil {
@@ -425,7 +433,7 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*Se
 			}
 			held := active
 			held.SendAsID, held.SendAsHeld, held.SendAsMany = q.PermissionID, true, n*10 >= activeUsers
-			kept, err := findUsersExcept(ctx, tx, held, removed, q.Limit)
+			kept, err := findUsersExcept(ctx, tx, held, removed, limit)
 			if err != nil {
 				return err
 			}
@@ -437,14 +445,17 @@ func (s *Service) FindSendAsAssignees(ctx context.Context, q AssigneeQuery) (*Se
 			}
 			active.SendAsID = q.PermissionID
 		}
-		out.Candidates, err = findUsersExcept(ctx, tx, active, added, q.Limit)
+		out.Candidates, err = findUsersExcept(ctx, tx, active, added, limit)
 		return err
 	})
 	return &out, err
 }
 
 // countActive counts the org's Active users: its seats in use less its
-// Pending users, who are few beside them.
+// Pending users, who are few beside them. The seats in use are never
+// fewer than those (LIC-1); were they more (seats an import holds), the
+// count is too high, which costs Assign Users a walk, never a user left
+// out.
 func countActive(ctx context.Context, tx muster.Tx, orgID int64) (int, error) {
 	org, err := tx.FindOrg(ctx, orgID)
 	if err != nil {

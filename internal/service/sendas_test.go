@@ -303,21 +303,27 @@ func TestSendAsAssignees(t *testing.T) {
 			}
 		}
 		// A permission nobody holds offers every Active user; one that
-		// every Active user holds (Select All) offers none.
+		// every Active user holds (Select All) offers none; one that fewer
+		// than a tenth hold finds them from its grants.
 		actives := []int64{ann.ID, bob.ID, cy.ID, dee.ID, f.owner.ID}
+		for _, name := range []string{"Eve", "Fay", "Gil", "Hal", "Ida", "Jo"} {
+			actives = append(actives, f.active(name, muster.RoleBasic).ID)
+		}
 		for _, c := range []struct {
 			in                 service.SendAsInput
 			chosen, candidates []int64
 		}{
 			{service.SendAsInput{FromName: "Nobody", FromEmail: "nobody@acme.example"}, nil, actives},
 			{service.SendAsInput{FromName: "All", FromEmail: "all@acme.example", SelectAll: true}, actives, nil},
+			{service.SendAsInput{FromName: "One", FromEmail: "one@acme.example", UserIDs: []int64{dee.ID}}, []int64{dee.ID},
+				slices.DeleteFunc(slices.Clone(actives), func(id int64) bool { return id == dee.ID })},
 		} {
 			q, err := f.svc.CreateSendAs(owner, c.in)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, err := f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{PermissionID: q.ID,
-				Chosen: service.SendAsInput{KeepUsers: true}, Limit: 10})
+				Chosen: service.SendAsInput{KeepUsers: true}, Limit: 20})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -326,31 +332,54 @@ func TestSendAsAssignees(t *testing.T) {
 					ids(got.Candidates), c.chosen, c.candidates)
 			}
 		}
-		// A new permission: the chosen are the listed users, the others
-		// offered.
-		got, err := f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{Chosen: service.SendAsInput{
-			UserIDs: []int64{bob.ID}}, Limit: 10})
+		// A user taken off and deactivated since holds it no longer: not
+		// listed as taken off, not subtracted twice.
+		gone := f.active("Gus", muster.RoleBasic)
+		withGus, err := f.svc.UpdateSendAs(owner, p.ID, service.SendAsInput{FromName: "News", FromEmail: "news@acme.example",
+			KeepUsers: true, UserIDs: []int64{gone.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []int64{ann.ID, cy.ID, dee.ID, f.owner.ID}; !slices.Equal(ids(got.Chosen), []int64{bob.ID}) ||
+		if _, err := f.svc.Deactivate(owner, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{PermissionID: p.ID, Chosen: service.SendAsInput{
+			KeepUsers: true, RemoveUserIDs: []int64{gone.ID, bob.ID}}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := len(withGus.UserIDs) - 2; got.ChosenTotal != want || !slices.Equal(ids(got.Removed), []int64{bob.ID}) {
+			t.Fatalf("Bob and the deactivated Gus taken off: %d chosen, removed %v; want %d, Bob alone", got.ChosenTotal,
+				ids(got.Removed), want)
+		}
+		if _, err := f.svc.UpdateSendAs(owner, p.ID, service.SendAsInput{FromName: "News", FromEmail: "news@acme.example",
+			UserIDs: []int64{ann.ID, bob.ID, cy.ID}}); err != nil {
+			t.Fatal(err)
+		}
+
+		// A new permission: the chosen are the listed users, the others
+		// offered.
+		got, err = f.svc.FindSendAsAssignees(owner, service.AssigneeQuery{Chosen: service.SendAsInput{
+			UserIDs: []int64{bob.ID}}, Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := slices.DeleteFunc(slices.Clone(actives), func(id int64) bool { return id == bob.ID }); !slices.Equal(ids(got.Chosen), []int64{bob.ID}) ||
 			got.ChosenTotal != 1 || len(got.Removed) != 0 || !sameIDs(ids(got.Candidates), want) {
 			t.Fatalf("a new permission's assignees: chosen %v of %d, candidates %v; want Bob alone, candidates %v",
 				ids(got.Chosen), got.ChosenTotal, ids(got.Candidates), want)
 		}
 
-		// Another org's admin learns nothing of the permission: neither its
-		// users nor how many.
+		// Another org's admin finds no such permission.
 		other := setup(t, db, 5)
 		if _, err := other.svc.SetEmailAtScale(other.as(other.owner), true); err != nil {
 			t.Fatal(err)
 		}
-		theirs, err := other.svc.FindSendAsAssignees(other.as(other.owner), service.AssigneeQuery{PermissionID: p.ID,
-			Chosen: service.SendAsInput{KeepUsers: true}, Limit: 10})
-		if err != nil || theirs.ChosenTotal != 0 || len(theirs.Chosen) != 0 || !slices.Equal(ids(theirs.Candidates),
-			[]int64{other.owner.ID}) {
-			t.Fatalf("another org's view of the permission: %+v, %v; want nobody chosen, their Owner offered", theirs, err)
-		}
+		other.refused(t, muster.ENOTFOUND, func() error {
+			_, err := other.svc.FindSendAsAssignees(other.as(other.owner), service.AssigneeQuery{PermissionID: p.ID,
+				Chosen: service.SendAsInput{KeepUsers: true}, Limit: 10})
+			return err
+		})
 
 		saved, err := f.svc.UpdateSendAs(owner, p.ID, edit)
 		if err != nil {
@@ -366,9 +395,11 @@ func TestSendAsAssignees(t *testing.T) {
 			t.Fatalf("SendAsSummary = %+v, %v; want the permission at version %d with a count of 3 and no ids", sum, err, saved.Version)
 		}
 		sums, err := f.svc.SendAsSummaries(owner)
-		// By From Email: all@, news@, nobody@.
-		if err != nil || len(sums) != 3 || sums[0].UserCount != 5 || !reflect.DeepEqual(sums[1], sum) || sums[2].UserCount != 0 {
-			t.Fatalf("SendAsSummaries = %v, %v; want all@ of 5 users, news@'s summary, nobody@ of none", sums, err)
+		// By From Email: all@, news@, nobody@, one@.
+		if err != nil || len(sums) != 4 || sums[0].UserCount != len(actives) || !reflect.DeepEqual(sums[1], sum) ||
+			sums[2].UserCount != 0 || sums[3].UserCount != 1 {
+			t.Fatalf("SendAsSummaries = %v, %v; want all@ of %d users, news@'s summary, nobody@ of none, one@ of 1",
+				sums, err, len(actives))
 		}
 		other.refused(t, muster.ENOTFOUND, func() error {
 			_, err := other.svc.SendAsSummary(other.as(other.owner), p.ID)

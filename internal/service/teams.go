@@ -48,8 +48,11 @@ func (s *Service) Teams(ctx context.Context, q TeamListQuery) (*TeamList, error)
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*TeamList, error) {
 		sel.OrgID = a.orgID
 		teams, err := tx.SelectTeams(ctx, sel)
-		if err != nil || len(teams) <= limit {
-			return &TeamList{Teams: teams}, err
+		if err != nil {
+			return nil, err
+		}
+		if len(teams) <= limit {
+			return &TeamList{Teams: teams}, nil
 		}
 		return &TeamList{Teams: teams[:limit], NextCursor: encodeTeamCursor(teamCursorOf(teams[limit-1]))}, nil
 	})

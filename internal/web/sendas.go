@@ -117,10 +117,11 @@ func readSendAsForm(r *http.Request) sendAsState {
 	case "all":
 		in.SelectAll = false
 	case "kept":
-		in.KeepUsers, in.RemoveUserIDs = false, nil
+		in.KeepUsers, in.RemoveUserIDs, in.SelectAll = false, nil, false
 	}
 	if f.Has("choose_all") {
-		st.in.SelectAll = true
+		// Every Active user when saved: none taken off.
+		in.SelectAll, in.RemoveUserIDs = true, nil
 	}
 	return st
 }

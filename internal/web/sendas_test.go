@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/testsupport/benchseed"
 )
@@ -136,4 +137,59 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// TestSendAsEditChoices: in an edit, Select All after a user was taken off
+// is every Active user, and says so (the page no longer lists them as
+// taken off); "Remove everyone assigned before" leaves the permission with
+// nobody once saved, and is not offered while Select All is on.
+func TestSendAsEditChoices(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.sendAsOrg()
+	ann := s.invite(ownerCtx, "Ann", "Able", "ann@example.com", muster.RoleBasic)
+	s.join(ann.Email, "Ann's long password")
+	perm, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "News", FromEmail: "news@acme.example",
+		SelectAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	wantRedirect(t, b.signIn(s.ownerEmail, ownerPassword), "/")
+	edit := fmt.Sprintf("/settings/roles-access/send-as/%d/edit", perm.ID)
+	step := func(p page, field, value string) page {
+		t.Helper()
+		form := hiddenFields(p.body)
+		form.Set("from_name", "News")
+		form.Set("from_email", perm.FromEmail)
+		form.Set("step", "assign")
+		if field != "" {
+			form.Set(field, value)
+		}
+		return b.post(edit, form)
+	}
+	assign := step(b.get(edit), "", "")
+	takenOff := step(assign, "remove", strconv.FormatInt(ann.ID, 10))
+	want(t, takenOff, 200, "Taken off", "Remove everyone assigned before")
+	all := step(takenOff, "choose_all", "1")
+	want(t, all, 200, "Every active user when you save")
+	if strings.Contains(all.body, "Taken off") || strings.Contains(all.body, `name="removed_ids"`) ||
+		strings.Contains(all.body, "Remove everyone assigned before") {
+		t.Fatal("Select All still lists Ann as taken off, or offers to remove everyone assigned before")
+	}
+	form := hiddenFields(all.body)
+	form.Set("step", "save")
+	wantRedirect(t, b.post(edit, form), "/settings/roles-access/send-as")
+	saved, err := s.svc.SendAs(ownerCtx, perm.ID)
+	if err != nil || !slices.Equal(saved.UserIDs, []int64{owner.ID, ann.ID}) {
+		t.Fatalf("saved with Select All: %v, %v; want the Owner and Ann", saved.UserIDs, err)
+	}
+
+	none := step(step(b.get(edit), "", ""), "remove", "kept")
+	want(t, none, 200, "Nobody yet.")
+	form = hiddenFields(none.body)
+	form.Set("step", "save")
+	wantRedirect(t, b.post(edit, form), "/settings/roles-access/send-as")
+	if saved, err := s.svc.SendAs(ownerCtx, perm.ID); err != nil || len(saved.UserIDs) != 0 {
+		t.Fatalf("saved after removing everyone: %v, %v; want nobody", saved.UserIDs, err)
+	}
 }

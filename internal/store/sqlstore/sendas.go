@@ -151,15 +151,6 @@ func scanSendAsSummary(row interface{ Scan(...any) error }, p *muster.SendAsPerm
 	return row.Scan(append(sendAsFields(p), &p.UserCount)...)
 }
 
-// CountSendAsGrants implements muster.Tx.
-func (tx *Tx) CountSendAsGrants(ctx context.Context, orgID, id int64) (int, error) {
-	var n int
-	err := tx.queryRow(ctx, `SELECT count(*) FROM send_as_grants g
-		WHERE g.permission_id = (SELECT p.id FROM send_as_permissions p WHERE p.org_id = $1 AND p.id = $2)`,
-		orgID, id).Scan(&n)
-	return n, err
-}
-
 // FindUserSendAs implements muster.Tx.
 func (tx *Tx) FindUserSendAs(ctx context.Context, userID int64) ([]*muster.SendAsPermission, error) {
 	var perms []*muster.SendAsPermission
