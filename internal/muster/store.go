@@ -306,8 +306,11 @@ type SendAsTx interface {
 	// their users (other people's grants are not the user's business, and
 	// one granted with Select All has thousands).
 	FindUserSendAs(ctx context.Context, userID int64) ([]*SendAsPermission, error)
-	// FindActiveUserIDs lists the org's Active users' IDs.
-	FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error)
+	// LockActiveUserIDs lists the IDs of the org's Active users who do not
+	// hold the Send As permission without (0 for none), in ID order, and
+	// locks their rows: a deactivation, which takes away a user's grants,
+	// waits until the grants the transaction writes are there to take.
+	LockActiveUserIDs(ctx context.Context, orgID, without int64) ([]int64, error)
 }
 
 // ReportTx reads and writes user-list reports and their chunks (AUD-1).

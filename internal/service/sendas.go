@@ -91,15 +91,23 @@ func (in *SendAsInput) validate() error {
 }
 
 // grantees resolves the users a permission is granted to, in id order: all
-// Active users now, or the listed ones (with those who hold it now, held,
-// in id order, for in.KeepUsers; without in.RemoveUserIDs), each of whom
-// must be Active in the org. Those among held are not read again: a
-// deactivation takes a user's grants away, so they are Active; an edit of
-// a permission of thousands of users reads the few it adds, and locks
-// them, so that none is deactivated before the grant is written.
-func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput, held []int64) ([]int64, error) {
+// Active users now, or the listed ones (with those who hold it now, for
+// in.KeepUsers; without in.RemoveUserIDs), each of whom must be Active in
+// the org. p is the permission updated (nil for a new one). Those who hold
+// it are not read again: a deactivation takes a user's grants away, so
+// they are Active; an edit of a permission of thousands of users reads the
+// few it adds. The users it adds are locked, so that none is deactivated
+// before the grant is written (a deactivation that waited finds the grant
+// to take away).
+func grantees(ctx context.Context, tx muster.Tx, orgID int64, in SendAsInput, p *muster.SendAsPermission) ([]int64, error) {
+	var held []int64
+	var id int64
+	if p != nil {
+		held, id = p.UserIDs, p.ID
+	}
 	if in.SelectAll {
-		return tx.FindActiveUserIDs(ctx, orgID)
+		added, err := tx.LockActiveUserIDs(ctx, orgID, id)
+		return sortedIDs(append(slices.Clone(held), added...)), err
 	}
 	ids := slices.Clone(in.UserIDs)
 	if in.KeepUsers {
@@ -241,7 +249,7 @@ func (s *Service) UpdateSendAs(ctx context.Context, id int64, in SendAsInput) (*
 		if err := checkFromEmailFree(ctx, tx, a.orgID, p.ID, in.FromEmail); err != nil {
 			return err
 		}
-		ids, err := grantees(ctx, tx, a.orgID, in, p.UserIDs)
+		ids, err := grantees(ctx, tx, a.orgID, in, p)
 		if err != nil {
 			return err
 		}

@@ -416,3 +416,52 @@ func sameIDs(a, b []int64) bool {
 func sortedCopy(ids ...int64) []int64 {
 	return slices.Sorted(slices.Values(ids))
 }
+
+// Select All racing deactivations (SEND-2): whichever commits first, no
+// deactivated user holds the grant afterwards (the grant locks the users it
+// adds; a deactivation that waited takes it away).
+func TestSendAsSelectAllRacesDeactivations(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 100)
+		owner := f.as(f.owner)
+		if _, err := f.svc.SetEmailAtScale(owner, true); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 5 {
+			var leaving []*muster.User
+			for i := range 4 {
+				leaving = append(leaving, f.active(fmt.Sprintf("Lee%d", round*4+i), muster.RoleBasic))
+			}
+			var wg sync.WaitGroup
+			var perm *muster.SendAsPermission
+			wg.Go(func() {
+				var err error
+				perm, err = f.svc.CreateSendAs(owner, service.SendAsInput{FromName: "All", FromEmail: fmt.Sprintf("all%d@acme.example", round),
+					SelectAll: true})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+			for _, u := range leaving {
+				wg.Go(func() {
+					if _, err := f.svc.Deactivate(owner, u.ID); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+			saved, err := f.svc.SendAs(owner, perm.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range leaving {
+				if slices.Contains(saved.UserIDs, u.ID) {
+					t.Fatalf("round %d: %s, deactivated, holds the grant Select All made beside it", round, u.FirstName)
+				}
+			}
+		}
+	})
+}

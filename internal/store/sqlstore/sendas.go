@@ -207,9 +207,19 @@ func (tx *Tx) findSendAs(ctx context.Context, query string, args ...any) ([]*mus
 	return perms, grants.Err()
 }
 
-// FindActiveUserIDs implements muster.Tx.
-func (tx *Tx) FindActiveUserIDs(ctx context.Context, orgID int64) ([]int64, error) {
-	return queryColumn[int64](ctx, tx, `SELECT id FROM users WHERE org_id = $1 AND status = 'active' ORDER BY id`, orgID)
+// LockActiveUserIDs implements muster.Tx. PostgreSQL checks a user's
+// status again once the lock is theirs: one deactivated meanwhile is left
+// out.
+func (tx *Tx) LockActiveUserIDs(ctx context.Context, orgID, without int64) ([]int64, error) {
+	if without == 0 {
+		return queryColumn[int64](ctx, tx, `SELECT u.id FROM users u WHERE u.org_id = $1 AND u.status = 'active'
+			ORDER BY u.id`+tx.forNoKeyUpdate(), orgID)
+	}
+	// A probe of each user's grant, as FindUsers makes it (see
+	// userConds.base): never a join whose plan depends on statistics.
+	return queryColumn[int64](ctx, tx, `SELECT u.id FROM users u WHERE u.org_id = $1 AND u.status = 'active'
+		AND NOT EXISTS (SELECT 1 FROM send_as_grants g WHERE g.permission_id = $2 AND g.user_id = u.id LIMIT 1 OFFSET 0)
+		ORDER BY u.id`+tx.forNoKeyUpdate(), orgID, without)
 }
 
 // deleteUserSendAsGrants removes every grant of the user, increments the
