@@ -128,12 +128,19 @@ const sendAsSummary = `SELECT ` + sendAsColumns + `,
 
 // FindSendAsSummaries implements muster.Tx.
 func (tx *Tx) FindSendAsSummaries(ctx context.Context, orgID int64) ([]*muster.SendAsPermission, error) {
+	return tx.querySendAs(ctx, scanSendAsSummary, sendAsSummary+`p.org_id = $1 ORDER BY p.from_email_key, p.id`, orgID)
+}
+
+// querySendAs reads the permissions query selects, each row read by scan,
+// without their grants.
+func (tx *Tx) querySendAs(ctx context.Context, scan func(row interface{ Scan(...any) error }, p *muster.SendAsPermission) error,
+	query string, args ...any) ([]*muster.SendAsPermission, error) {
 	var perms []*muster.SendAsPermission
 	err := tx.eachRow(ctx, func(rows *sql.Rows) error {
 		var p muster.SendAsPermission
 		perms = append(perms, &p)
-		return scanSendAsSummary(rows, &p)
-	}, sendAsSummary+`p.org_id = $1 ORDER BY p.from_email_key, p.id`, orgID)
+		return scan(rows, &p)
+	}, query, args...)
 	return perms, err
 }
 
@@ -153,15 +160,9 @@ func scanSendAsSummary(row interface{ Scan(...any) error }, p *muster.SendAsPerm
 
 // FindUserSendAs implements muster.Tx.
 func (tx *Tx) FindUserSendAs(ctx context.Context, userID int64) ([]*muster.SendAsPermission, error) {
-	var perms []*muster.SendAsPermission
-	err := tx.eachRow(ctx, func(rows *sql.Rows) error {
-		var p muster.SendAsPermission
-		perms = append(perms, &p)
-		return scanSendAs(rows, &p)
-	}, `SELECT `+sendAsColumns+` FROM send_as_permissions p
+	return tx.querySendAs(ctx, scanSendAs, `SELECT `+sendAsColumns+` FROM send_as_permissions p
 		JOIN send_as_grants g ON g.permission_id = p.id WHERE g.user_id = $1
 		ORDER BY p.from_email_key, p.id`, userID)
-	return perms, err
 }
 
 // findSendAs runs a query for permissions and fills their grants with one
