@@ -65,6 +65,12 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// BadCursor is the refusal of a page cursor that no page of the list
+// handed out, or that names no place in it.
+func BadCursor() *Error {
+	return Errorf(EINVALID, "The page cursor is not valid. Start again from the first page.")
+}
+
 // ErrorCode returns the code of err, EINTERNAL for errors that are not *Error,
 // and "" for nil.
 func ErrorCode(err error) string {

@@ -100,7 +100,7 @@ func decodeTeamCursor(s string) (*muster.TeamCursor, error) {
 	// invalid UTF-8 is refused here, not by PostgreSQL. A team's key is
 	// never empty, and the Default Team's cursor needs none.
 	if err != nil || c.Default == (c.NameKey != "") || muster.TextProblem(c.NameKey) != "" {
-		return nil, muster.Errorf(muster.EINVALID, "The page cursor is not valid. Start again from the first page.")
+		return nil, muster.BadCursor()
 	}
 	return &muster.TeamCursor{Default: c.Default, NameKey: c.NameKey}, nil
 }

@@ -1188,7 +1188,7 @@ func decodeUserCursor(s string) (*userCursor, error) {
 	if s == "" {
 		return nil, nil
 	}
-	bad := muster.Errorf(muster.EINVALID, "The page cursor is not valid. Start again from the first page.")
+	bad := muster.BadCursor()
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, bad

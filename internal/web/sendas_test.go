@@ -110,7 +110,10 @@ func TestSendAsEditOfThousands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	removed, _ := strconv.ParseInt(id, 10, 64)
+	removed, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if saved.FromName != "Acme Weekly" || len(saved.UserIDs) != users-1 || slices.Contains(saved.UserIDs, removed) {
 		t.Fatalf("saved %q with %d users; want Acme Weekly with the %d but %s", saved.FromName, len(saved.UserIDs),
 			users, name)

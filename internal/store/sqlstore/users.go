@@ -664,7 +664,7 @@ func cursorValues(o muster.UserSort, c *muster.UserCursor) ([]any, error) {
 	case muster.SortInvited, muster.SortLastSignIn:
 		t, err := strconv.ParseInt(c.Key, 10, 64)
 		if err != nil {
-			return nil, muster.Errorf(muster.EINVALID, "The page cursor is not valid. Start again from the first page.")
+			return nil, muster.BadCursor()
 		}
 		return []any{t, c.ID}, nil
 	}
