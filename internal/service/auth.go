@@ -214,14 +214,9 @@ func (s *Service) useRecoveryCode(ctx context.Context, tx *txn, u *muster.User, 
 	return s.mailRecoveryCodeUsed(ctx, tx, u, left, c)
 }
 
-// startSession starts a password session of u for the client c, whose
-// address becomes known for u (see knownAddressFor).
-func startSession(ctx context.Context, tx muster.Tx, u *muster.User, c Client, now time.Time) (*SignedIn, error) {
-	return startSessionAs(ctx, tx, u, c, now, muster.SessionPassword, "")
-}
-
-// startSessionAs starts a session begun by method; sid is the identity
-// provider's session of an SSO session.
+// startSessionAs starts a session of u begun by method for the client c,
+// whose address becomes known for u (see knownAddressFor); sid is the
+// identity provider's session of an SSO session.
 func startSessionAs(ctx context.Context, tx muster.Tx, u *muster.User, c Client, now time.Time, method, sid string) (*SignedIn, error) {
 	if err := rememberAddress(ctx, tx, u.Email, c.IP, now); err != nil {
 		return nil, err

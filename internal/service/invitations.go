@@ -215,7 +215,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 			return &muster.Error{Code: muster.EGONE, Reason: muster.LinkUsed, Message: goneMessage(muster.LinkUsed)}
 		}
 		before := userSnapshot(u)
-		u.Status, u.PasswordHash, u.ActivatedAt, u.LastSignInAt, u.UpdatedAt = muster.StatusActive, hash, now, now, now
+		u.Status, u.PasswordHash, u.ActivatedAt, u.UpdatedAt = muster.StatusActive, hash, now, now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -223,7 +223,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 		if err := tx.audit(ctx, a, muster.ActionUserActivated, muster.TargetUser, u.ID, u.Email, before, userSnapshot(u)); err != nil {
 			return err
 		}
-		out, err = startSession(ctx, tx, u, c, now)
+		// The link proves the email, as a reset link does, not a factor:
+		// a user invited again keeps theirs, and the Owner's policy may
+		// require one (AUTH-7).
+		out, err = s.passwordSignedIn(ctx, tx, u, c, muster.SessionPassword)
 		return err
 	})
 	return out, err

@@ -402,6 +402,13 @@ func (s *Service) auditRefusal(ctx context.Context, tx *txn, l *muster.SSOLogin,
 	return tx.audit(ctx, a, action, muster.TargetSSOConnection, l.OrgID, "single sign-on", nil, after)
 }
 
+// invitationEnded is the refusal of an SSO sign-in begun from an
+// invitation link of u's that no longer works.
+func invitationEnded(u *muster.User) *ssoRefusal {
+	return &ssoRefusal{code: muster.EGONE, reason: muster.LinkInactive, user: u,
+		message: "This invitation no longer works. Sign in from the sign-in page, or ask your administrator."}
+}
+
 // ssoPlan is who a verified sign-in is and what signing them in changes.
 type ssoPlan struct {
 	user      *muster.User // the user, or the withdrawn record provisioning revives; nil to create one
@@ -485,11 +492,18 @@ func planSSO(ctx context.Context, tx *txn, org *muster.Org, conn *muster.SSOConn
 			return nil, nil, err
 		}
 		if u.Status != muster.StatusPending {
-			return nil, &ssoRefusal{code: muster.EGONE, reason: muster.LinkInactive, user: u,
-				message: "This invitation no longer works. Sign in from the sign-in page, or ask your administrator."}, nil
+			return nil, invitationEnded(u), nil
 		}
 		if r, err := linkedElsewhere(ctx, tx, conn, u); err != nil || r != nil {
 			return nil, r, err
+		}
+		// The link must still work as the sign-in ends: one resent or
+		// withdrawn while the person was at the provider is dead (INV-4),
+		// as it would be for a password.
+		if ok, err := tx.UseInvitation(ctx, l.InvitationID, tx.now); err != nil {
+			return nil, nil, err
+		} else if !ok {
+			return nil, invitationEnded(u), nil
 		}
 		return &ssoPlan{user: u, link: true, activate: true}, nil, nil
 	}

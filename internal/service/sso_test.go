@@ -416,6 +416,53 @@ func TestSSOWhoSignsIn(t *testing.T) {
 	})
 }
 
+// TestSSOInvitationLink: an invitation accepted through single sign-on
+// uses up its link; a link resent while its holder was at the provider no
+// longer works when they come back (INV-4), as it would not for a
+// password, and nothing is linked or activated.
+func TestSSOInvitationLink(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupSSO(t, db, 5)
+		f.connect()
+		f.passTest()
+
+		bella, oldLink := f.invite("Bella", muster.RoleBasic)
+		start, err := f.svc.StartSSOInvitation(context.Background(), tokenOf(oldLink), ssoBrowser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newLink := f.resend(t, bella)
+		linked := f.identities()
+		f.idp.SignInAs(idptest.User{Subject: "sub-mallory", Email: "mallory@elsewhere.example", EmailVerified: true})
+		out, err := f.finish(start)
+		if out != nil {
+			t.Fatalf("the resent link's sign-in signed in: %+v", out)
+		}
+		wantCode(t, err, muster.EGONE)
+		if u := f.user(t, bella.ID); u.Status != muster.StatusPending {
+			t.Fatalf("Bella is %s after the refused sign-in; want Pending", u.Status)
+		}
+		if n := f.identities(); n != linked {
+			t.Fatalf("%d identities after the refusal; want %d", n, linked)
+		}
+
+		// The newest link works, through the provider, once.
+		start, err = f.svc.StartSSOInvitation(context.Background(), tokenOf(newLink), ssoBrowser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.idp.SignInAs(idptest.User{Subject: "sub-bella", Email: bella.Email, EmailVerified: true})
+		if out, err = f.finish(start); err != nil || out.SignedIn == nil || out.SignedIn.User.ID != bella.ID {
+			t.Fatalf("the newest link's sign-in = %+v, %v; want Bella signed in", out, err)
+		}
+		if u := f.user(t, bella.ID); u.Status != muster.StatusActive {
+			t.Fatalf("Bella is %s; want Active", u.Status)
+		}
+		_, err = f.acceptLink(newLink)
+		wantGone(t, err, muster.LinkUsed)
+	})
+}
+
 // TestSSOTestSignIn: an admin's test sign-in reports the claims and whom
 // they match without signing anyone in or linking; it counts for Require
 // SSO only when it was the admin's own, with the settings as they are.

@@ -346,6 +346,56 @@ func TestPasswordResetAsksForSecondStep(t *testing.T) {
 	})
 }
 
+// TestInvitationAsksForSecondStep: an invitation link proves the email, as
+// a reset link does, not a factor. A user invited again keeps their
+// authenticator app, and accepting asks for it; under the Owner's policy
+// with no grace left, a newcomer's acceptance leads only to enrolment.
+func TestInvitationAsksForSecondStep(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Tia", muster.RoleManager)
+		appSecret, _ := f.enrolTOTP(t, u)
+		if _, err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, err := f.svc.Invite(f.as(f.owner), service.InviteInput{FirstName: "Tia", LastName: "Tester",
+			Email: u.Email, Role: muster.RoleManager, PrimaryTeamID: f.defaultTeam().ID})
+		if err != nil || !again.Again {
+			t.Fatalf("Invite again = %+v, %v", again, err)
+		}
+		in, err := f.acceptLink(again.Link)
+		if err != nil || in.Session != nil || in.Token != "" || in.Pending == nil {
+			t.Fatalf("accepting with a factor kept = %+v, %v; want the second step before a session", in, err)
+		}
+		if n := f.sessionCount(t, u); n != 0 {
+			t.Fatalf("%d sessions before the second step; want none", n)
+		}
+		f.clock.Advance(30 * time.Second)
+		done, err := f.svc.VerifySecondStep(context.Background(), in.Pending.Token, codeAt(t, appSecret, f.clock.Now()), false, browser)
+		if err != nil || done.Session == nil {
+			t.Fatalf("VerifySecondStep = %+v, %v; want a session", done, err)
+		}
+		if got := f.user(t, u.ID); got.Status != muster.StatusActive || got.LastSignInAt.IsZero() {
+			t.Fatalf("after the second step the user is %s, last signed in %v", got.Status, got.LastSignInAt)
+		}
+
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepEveryone, GraceDays: 0}); err != nil {
+			t.Fatal(err)
+		}
+		_, link := f.invite("Nell", muster.RoleAdmin)
+		in, err = f.acceptLink(link)
+		if err != nil || in.Session != nil || in.Pending == nil {
+			t.Fatalf("accepting under the policy = %+v, %v; want enrolment before a session", in, err)
+		}
+		step, err := f.svc.FindSecondStep(context.Background(), in.Pending.Token)
+		if err != nil || !step.Enrol || step.CanSkip {
+			t.Fatalf("FindSecondStep = %+v, %v; want enrolment only", step, err)
+		}
+		_, err = f.svc.SkipEnrolment(context.Background(), in.Pending.Token, browser)
+		wantCode(t, err, muster.EFORBIDDEN)
+	})
+}
+
 func TestResetTwoStepRules(t *testing.T) {
 	runStores(t, func(t *testing.T, db *sqlstore.DB) {
 		f := twoStepFixture(t, db)
