@@ -37,6 +37,26 @@ func (f *fixture) scim(t *testing.T) (context.Context, *muster.SCIMToken) {
 // Admins and manages teams, as an identity provider needs, but every path
 // the Owner alone (or an operator, or a user) takes refuses it, changing
 // nothing.
+// TestSCIMTokensAreTheOwners: a SCIM token invites and manages Admins,
+// which only the Owner does (SPEC §2), so an Admin may not create one; an
+// Admin still sees and revokes them.
+func TestSCIMTokensAreTheOwners(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 10)
+		ada := f.active("Ada", muster.RoleAdmin)
+		f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.CreateSCIMToken(f.as(ada), "mine"); return err })
+		tok, err := f.svc.CreateSCIMToken(f.as(f.owner), "Okta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		prov, err := f.svc.FindProvisioning(f.as(ada))
+		if err != nil || len(prov.Tokens) != 1 || prov.Tokens[0].ID != tok.Token.ID {
+			t.Fatalf("FindProvisioning as an Admin = %+v, %v; want the Owner's token", prov, err)
+		}
+		f.changed(t, func() error { return f.svc.RevokeSCIMToken(f.as(ada), tok.Token.ID) })
+	})
+}
+
 func TestSCIMTokenHasNoOwnerPowers(t *testing.T) {
 	t.Parallel()
 	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {

@@ -30,13 +30,15 @@ type NewSCIMToken struct {
 }
 
 // CreateSCIMToken creates a SCIM token for the org's identity provider, for
-// Owners, Admins and operators (SCIM-1). It acts as
-// muster.RoleProvisioner until it is revoked, whoever created it.
+// the Owner and operators (SCIM-1). It acts as muster.RoleProvisioner until
+// it is revoked, whoever created it: it invites and manages Admins, which
+// only the Owner does (SPEC §2), so an Admin may not make one. Owners and
+// Admins revoke them.
 func (s *Service) CreateSCIMToken(ctx context.Context, name string) (*NewSCIMToken, error) {
 	name = muster.CleanName(name)
 	var out NewSCIMToken
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadTokenAdmin(ctx, tx)
+		a, err := loadOwner(ctx, tx, "create SCIM tokens: a SCIM token can invite and manage Admins")
 		if err != nil {
 			return err
 		}
@@ -99,7 +101,9 @@ func (s *Service) RevokeSCIMToken(ctx context.Context, id int64) error {
 // Provisioning is what Settings → Provisioning (SCIM) shows: the org's
 // live SCIM tokens and the most recent changes made through SCIM.
 type Provisioning struct {
-	Tokens   []*muster.SCIMToken
+	Tokens []*muster.SCIMToken
+	// CanCreate says that the actor may create SCIM tokens (the Owner).
+	CanCreate bool
 	Activity []*muster.AuditEvent
 	// Teams and People name the teams and users of the activity.
 	Teams  []muster.TeamName
@@ -113,7 +117,7 @@ const ProvisioningActivity = 50
 // FindProvisioning returns the Provisioning page, for Owners and Admins.
 func (s *Service) FindProvisioning(ctx context.Context) (*Provisioning, error) {
 	return readAs(ctx, s, loadTokenAdmin, func(tx *txn, a *actor) (*Provisioning, error) {
-		var p Provisioning
+		p := Provisioning{CanCreate: a.role == muster.RoleOwner}
 		var err error
 		if p.Tokens, err = tx.FindSCIMTokens(ctx, a.orgID); err != nil {
 			return nil, err

@@ -112,7 +112,9 @@ var errSSORequiredChange = muster.Errorf(muster.ECONFLICT, "Single sign-on is re
 
 var errNoConnection = muster.Errorf(muster.ECONFLICT, "Save the identity provider's settings first.")
 
-// SaveSSOConnection saves the organization's connection (Owner or Admin).
+// SaveSSOConnection saves the organization's connection (Owner only: who
+// controls the identity provider can sign in as anyone of the verified
+// domains, the Owner included).
 // A changed issuer, client, secret or scopes makes a new version of the
 // settings, which needs its own test sign-in before SSO can be required.
 func (s *Service) SaveSSOConnection(ctx context.Context, in SSOConnectionInput) (*muster.SSOConnection, error) {
@@ -127,7 +129,7 @@ func (s *Service) SaveSSOConnection(ctx context.Context, in SSOConnectionInput) 
 	scopes := muster.ParseScopes(&v, in.Scopes)
 	var out *muster.SSOConnection
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadAdmin(ctx, tx)
+		a, err := loadOwner(ctx, tx, "change the identity provider's settings")
 		if err != nil {
 			return err
 		}
@@ -233,13 +235,13 @@ func ownerTo(what string) func(context.Context, muster.Tx) (*actor, error) {
 	return func(ctx context.Context, tx muster.Tx) (*actor, error) { return loadOwner(ctx, tx, what) }
 }
 
-// SetSSOEnabled turns SSO sign-in on or off (Owner or Admin): on, people
+// SetSSOEnabled turns SSO sign-in on or off (Owner only): on, people
 // of the verified domains go to the identity provider when they sign in.
 // Turning it on needs the actor's successful test sign-in with the current
 // settings; off, while SSO is required, is refused.
 func (s *Service) SetSSOEnabled(ctx context.Context, on bool) error {
 	return s.update(ctx, func(tx *txn) error {
-		a, c, err := loadConnection(ctx, tx, loadAdmin)
+		a, c, err := loadConnection(ctx, tx, ownerTo("turn single sign-on on or off"))
 		if err != nil || c.Enabled == on {
 			return err
 		}
@@ -262,10 +264,10 @@ func (s *Service) SetSSOEnabled(ctx context.Context, on bool) error {
 	})
 }
 
-// SetSSOJIT turns just-in-time provisioning on or off (Owner or Admin).
+// SetSSOJIT turns just-in-time provisioning on or off (Owner only).
 func (s *Service) SetSSOJIT(ctx context.Context, on bool) error {
 	return s.update(ctx, func(tx *txn) error {
-		a, c, err := loadConnection(ctx, tx, loadAdmin)
+		a, c, err := loadConnection(ctx, tx, ownerTo("change just-in-time provisioning"))
 		if err != nil || c.JIT == on {
 			return err
 		}

@@ -463,6 +463,46 @@ func TestSSOInvitationLink(t *testing.T) {
 	})
 }
 
+// TestSSOSettingsAreTheOwners: whoever controls the identity provider can
+// sign in as anyone of the verified domains, the Owner included, so only
+// the Owner changes the connection, turns SSO sign-in on or off and sets
+// just-in-time provisioning. An Admin who pointed the connection at a
+// provider of their own would otherwise sign in as the Owner.
+func TestSSOSettingsAreTheOwners(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupSSO(t, db, 10)
+		f.connect()
+		ada := f.active("Ada", muster.RoleAdmin)
+		evil := idptest.Start(t, idptest.User{Subject: "ada-at-evil", Email: ada.Email, EmailVerified: true})
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.SaveSSOConnection(f.as(ada), service.SSOConnectionInput{Issuer: evil.URL,
+				ClientID: evil.ClientID, ClientSecret: evil.ClientSecret})
+			return err
+		})
+		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.SetSSOEnabled(f.as(ada), true) })
+		f.refused(t, muster.EFORBIDDEN, func() error { return f.svc.SetSSOJIT(f.as(ada), true) })
+		// An Admin still reads the settings and runs a test sign-in.
+		st, err := f.svc.SSOSettings(f.as(ada))
+		if err != nil || st.Owner || st.Connection == nil || st.Connection.Issuer != f.idp.URL {
+			t.Fatalf("SSOSettings as an Admin = %+v, %v", st, err)
+		}
+		f.idp.SignInAs(idptest.User{Subject: "sub-ada", Email: ada.Email, EmailVerified: true})
+		start, err := f.svc.StartSSOTest(f.as(ada))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := f.finish(start); err != nil || out.Test == nil || !out.Test.Succeeded {
+			t.Fatalf("the Admin's test sign-in = %+v, %v", out, err)
+		}
+		// The Owner changes them.
+		f.idp.SignInAs(idptest.User{Subject: "sub-owner", Email: f.owner.Email, EmailVerified: true})
+		f.passTest()
+		if err := f.svc.SetSSOJIT(f.as(f.owner), true); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestSSOTestSignIn: an admin's test sign-in reports the claims and whom
 // they match without signing anyone in or linking; it counts for Require
 // SSO only when it was the admin's own, with the settings as they are.
@@ -596,10 +636,10 @@ func TestSSORequired(t *testing.T) {
 			t.Fatal("a reset email was queued while SSO is required")
 		}
 		// The connection cannot change.
-		_, err = f.svc.SaveSSOConnection(f.as(admin), service.SSOConnectionInput{Issuer: f.idp.URL, ClientID: "other",
+		_, err = f.svc.SaveSSOConnection(f.as(f.owner), service.SSOConnectionInput{Issuer: f.idp.URL, ClientID: "other",
 			ClientSecret: "x"})
 		wantCode(t, err, muster.ECONFLICT)
-		err = f.svc.SetSSOEnabled(f.as(admin), false)
+		err = f.svc.SetSSOEnabled(f.as(f.owner), false)
 		wantCode(t, err, muster.ECONFLICT)
 
 		// A recovery code: the Owner's password and a code, once.

@@ -16,8 +16,10 @@ type provisioningPage struct {
 	// Message is the refusal of Create.
 	Message string
 	// Secret is a token just created, shown this once.
-	Secret   string
-	Tokens   []tokenRow
+	Secret string
+	Tokens []tokenRow
+	// CanCreate shows the Create form (the Owner).
+	CanCreate bool
 	Name     Field
 	Activity []auditRow
 }
@@ -50,7 +52,7 @@ func (s *Server) renderProvisioning(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	p.Page, p.BaseURL = s.page(w, r, "Provisioning (SCIM)"), s.scimBaseURL(r)
-	p.Section = "provisioning"
+	p.Section, p.CanCreate = "provisioning", prov.CanCreate
 	if p.Name.ID == "" {
 		p.Name = scimTokenNameField("")
 	}

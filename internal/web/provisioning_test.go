@@ -12,21 +12,32 @@ import (
 	"github.com/muster-app/muster/internal/service"
 )
 
-// TestProvisioningPage: an Admin opens Settings → Provisioning (SCIM) from
-// the sidebar, sees the SCIM base URL, creates a SCIM token that is shown
-// once and names its creator, sees what the token changed, and revokes it.
+// TestProvisioningPage: the Owner opens Settings → Provisioning (SCIM)
+// from the sidebar, sees the SCIM base URL and creates a SCIM token that
+// is shown once and names its creator; an Admin sees the page without the
+// form (a token can make Admins), is refused a token, sees what the
+// token changed and revokes it.
 func TestProvisioningPage(t *testing.T) {
 	s := newSite(t)
 	_, ownerCtx := s.org()
 	s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
 	b := s.join("ada@example.com", "ada's long password")
+	owner := s.browser()
+	owner.signIn(s.ownerEmail, ownerPassword)
 
-	want(t, b.get("/settings/organization"), 200, `<a href="/settings/provisioning">Provisioning (SCIM)</a>`)
-	want(t, b.get("/settings/provisioning"), 200, "Provisioning (SCIM)", s.srv.URL+"/scim/v2", "No SCIM tokens yet",
+	want(t, owner.get("/settings/organization"), 200, `<a href="/settings/provisioning">Provisioning (SCIM)</a>`)
+	want(t, owner.get("/settings/provisioning"), 200, "Provisioning (SCIM)", s.srv.URL+"/scim/v2", "No SCIM tokens yet",
 		"No changes through SCIM yet", `<label for="name">Token name</label>`)
-	want(t, b.post("/settings/provisioning/tokens", url.Values{"name": {" "}}), 422, "Token name is required.")
-	p := b.post("/settings/provisioning/tokens", url.Values{"name": {"Okta"}})
-	want(t, p, 200, "Copy your new SCIM token now", "Okta", "Ada Admin &lt;ada@example.com&gt;", "Never")
+	want(t, owner.post("/settings/provisioning/tokens", url.Values{"name": {" "}}), 422, "Token name is required.")
+	adminPage := b.get("/settings/provisioning")
+	want(t, adminPage, 200, "Only the Owner creates SCIM tokens")
+	if strings.Contains(adminPage.body, `action="/settings/provisioning/tokens"`) {
+		t.Fatal("an Admin is offered the Create form")
+	}
+	want(t, b.post("/settings/provisioning/tokens", url.Values{"name": {"Mine"}}), http.StatusForbidden,
+		"Only the Owner can create SCIM tokens")
+	p := owner.post("/settings/provisioning/tokens", url.Values{"name": {"Okta"}})
+	want(t, p, 200, "Copy your new SCIM token now", "Okta", "Olive Owner &lt;"+s.ownerEmail+"&gt;", "Never")
 	secret := p.body[strings.Index(p.body, `value="mscim_`)+7:]
 	secret = secret[:strings.Index(secret, `"`)]
 	tok, err := s.svc.AuthenticateSCIMToken(context.Background(), secret)

@@ -338,6 +338,20 @@ func TestSSOSettingsPages(t *testing.T) {
 		wantRedirect(t, b.post("/settings/sso/enabled", url.Values{"on": {"on"}}), "/settings/sso")
 		wantRedirect(t, b.post("/settings/sso/jit", url.Values{"jit": {"on"}}), "/settings/sso")
 
+		// An Admin sees the settings and changes none of them: whoever
+		// controls the provider can sign in as the Owner.
+		s.invite(s.ownerCtx, "Ada", "Admin", "ada@acme.test", muster.RoleAdmin)
+		ada := s.join("ada@acme.test", "ada's long password")
+		p = ada.get("/settings/sso")
+		want(t, p, http.StatusOK, "Only the Owner changes these settings", idp.URL, idp.ClientID, "On: people of your verified domains",
+			"On: a person of a verified domain")
+		for _, form := range []string{`action="/settings/sso"`, `action="/settings/sso/enabled"`, `action="/settings/sso/jit"`} {
+			if strings.Contains(p.body, form) {
+				t.Fatalf("an Admin is offered %s", form)
+			}
+		}
+		want(t, ada.post("/settings/sso/jit", url.Values{}), http.StatusForbidden, "Only the Owner can change just-in-time provisioning")
+
 		// Require SSO: the codes, once; the Owner's own password session ends.
 		p = b.post("/settings/sso/require", url.Values{"on": {"on"}})
 		codes := regexp.MustCompile(`<code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>`).FindAllStringSubmatch(p.body, -1)
