@@ -104,7 +104,7 @@ type Provisioning struct {
 	Tokens []*muster.SCIMToken
 	// CanCreate says that the actor may create SCIM tokens (the Owner).
 	CanCreate bool
-	Activity []*muster.AuditEvent
+	Activity  []*muster.AuditEvent
 	// Teams and People name the teams and users of the activity.
 	Teams  []muster.TeamName
 	People map[int64]*muster.User

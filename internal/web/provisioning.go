@@ -20,8 +20,8 @@ type provisioningPage struct {
 	Tokens []tokenRow
 	// CanCreate shows the Create form (the Owner).
 	CanCreate bool
-	Name     Field
-	Activity []auditRow
+	Name      Field
+	Activity  []auditRow
 }
 
 // scimPath is where SCIM is served below the base URL.
