@@ -346,7 +346,9 @@ func (s *Service) ChangePassword(ctx context.Context, current, password string, 
 		return err
 	}
 	var v muster.Validation
-	if ok, _ := secret.CheckPassword(me.PasswordHash, current); !ok {
+	if ok, err := s.checkOwnPassword(ctx, me, current); err != nil {
+		return err
+	} else if !ok {
 		v.Add(muster.FieldCurrentPassword, "That is not your current password.")
 	}
 	muster.CheckPassword(&v, muster.FieldPassword, password, me.Email)

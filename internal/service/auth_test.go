@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,46 @@ func TestSessionsListRevokeAndPasswordChange(t *testing.T) {
 		wantCode(t, err, muster.EUNAUTHORIZED)
 		if _, err := f.svc.SignIn(ctx, f.owner.Email, "another long secret", browser); err != nil {
 			t.Fatalf("SignIn with the new password: %v", err)
+		}
+	})
+}
+
+// TestOwnPasswordGuessesLimited: where Muster asks a signed-in person for
+// their password again (changing it, transferring ownership), wrong ones
+// count: a session in other hands cannot guess it without end. The right
+// one is not counted, and the limit is the person's, whatever the session.
+func TestOwnPasswordGuessesLimited(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 5)
+		u := f.active("Gus", muster.RoleBasic)
+		admin := f.active("Ada", muster.RoleAdmin)
+		if err := f.svc.ChangePassword(f.as(u), password, "a brand new secret 1", 0); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			err := f.svc.ChangePassword(f.as(u), fmt.Sprint("wrong guess ", i), "a brand new secret 2", 0)
+			wantCode(t, err, muster.EINVALID)
+		}
+		err := f.svc.ChangePassword(f.as(u), "a brand new secret 1", "a brand new secret 2", 0)
+		wantCode(t, err, muster.ETOOMANY)
+		if !strings.Contains(muster.ErrorMessage(err), "Too many wrong passwords") {
+			t.Fatalf("message %q", muster.ErrorMessage(err))
+		}
+		// The window passes.
+		f.clock.Advance(16 * time.Minute)
+		if err := f.svc.ChangePassword(f.as(u), "a brand new secret 1", "a brand new secret 2", 0); err != nil {
+			t.Fatalf("after the window: %v", err)
+		}
+
+		// Transferring ownership counts the Owner's wrong passwords too.
+		for range 10 {
+			_, err := f.svc.TransferOwnership(f.as(f.owner), admin.ID, "not the password")
+			wantCode(t, err, muster.EFORBIDDEN)
+		}
+		_, err = f.svc.TransferOwnership(f.as(f.owner), admin.ID, password)
+		wantCode(t, err, muster.ETOOMANY)
+		if got := f.user(t, admin.ID); got.Role != muster.RoleAdmin {
+			t.Fatalf("Ada is %s after the refused transfer", got.Role)
 		}
 	})
 }

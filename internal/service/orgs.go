@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
-	"github.com/muster-app/muster/internal/secret"
 )
 
 // NewOrg is what creating an organization asks for.
@@ -250,7 +249,9 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		if err != nil {
 			return nil, err
 		}
-		if ok, err := secret.CheckPassword(me.PasswordHash, password); err != nil || !ok {
+		if ok, err := s.checkOwnPassword(ctx, me, password); err != nil {
+			return nil, err
+		} else if !ok {
 			return nil, muster.FieldErrorf(muster.EFORBIDDEN, muster.FieldPassword, "That password is not right.")
 		}
 		checkedHash = me.PasswordHash

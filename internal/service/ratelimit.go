@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
 )
 
 // Sign-in limits (AUTH-1). They slow a password guesser down without
@@ -39,6 +40,11 @@ var (
 	knownAddressFor = 30 * 24 * time.Hour
 	// resetRequests limits the password reset emails per account.
 	resetRequests = windowLimit{kind: "reset", max: 3, window: time.Hour}
+	// ownPasswordChecks limits the wrong passwords a signed-in person
+	// gives where Muster asks again for theirs (changing it, transferring
+	// ownership), so that a session in other hands cannot guess it
+	// without end.
+	ownPasswordChecks = windowLimit{kind: "own-password", max: 10, window: 15 * time.Minute}
 )
 
 // sweepBatch is how many expired limiter rows each sign-in deletes: more
@@ -200,6 +206,32 @@ func (a *signInAttempt) giveBack(ctx context.Context, tx *txn, forget bool) erro
 		return err
 	}
 	return tx.ReturnRateLimit(ctx, a.account)
+}
+
+// checkOwnPassword checks password against the signed-in user u's, counted
+// against ownPasswordChecks before the hash is checked; the right one is
+// given back.
+func (s *Service) checkOwnPassword(ctx context.Context, u *muster.User, password string) (bool, error) {
+	key := limitKey(ownPasswordChecks.kind, strconv.FormatInt(u.ID, 10))
+	err := s.update(ctx, func(tx *txn) error {
+		wait, err := ownPasswordChecks.take(ctx, tx, key, tx.now)
+		if err != nil || wait == 0 {
+			return err
+		}
+		return &muster.Error{Code: muster.ETOOMANY, RetryAfter: wait,
+			Message: "Too many wrong passwords. Try again in " + waitText(wait) + "."}
+	})
+	if err != nil {
+		return false, err
+	}
+	ok, _ := secret.CheckPassword(u.PasswordHash, password)
+	if ok {
+		// Even for a client that has gone; a failure leaves the check
+		// counted, which errs on the safe side.
+		ctx = context.WithoutCancel(ctx)
+		_ = s.update(ctx, func(tx *txn) error { return tx.ReturnRateLimit(ctx, key) })
+	}
+	return ok, nil
 }
 
 // rememberAddress notes in tx that the client at ip signed in as email at
