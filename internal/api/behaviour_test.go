@@ -239,6 +239,22 @@ func TestBadBodies(t *testing.T) {
 		if res.status != 422 || p.Code != "invalid" || len(p.Errors) != 2 {
 			t.Fatalf("invalid invite: %d %s; want 422 with errors for first_name and email", res.status, res.body)
 		}
+		// More teams than a statement names: refused beside the field, on
+		// an invitation and on an edit, not a 500.
+		many := make([]int64, 16385)
+		for i := range many {
+			many[i] = int64(1<<40 + i)
+		}
+		for _, res := range []*response{
+			e.do("POST", "/api/v1/users", o.ownerToken, map[string]any{"first_name": "Mo", "last_name": "Teams",
+				"email": email("many"), "role": "basic", "primary_team_id": o.defaultTeam, "secondary_team_ids": many}),
+			e.do("PATCH", fmt.Sprint("/api/v1/users/", o.manager.ID), o.ownerToken, map[string]any{"secondary_team_ids": many}),
+		} {
+			res.decode(t, &p)
+			if res.status != 422 || len(p.Errors) != 1 || p.Errors[0].Field != "secondary_team_ids" {
+				t.Fatalf("%d secondary teams of no team: %d %s; want 422 naming secondary_team_ids", len(many), res.status, res.body)
+			}
+		}
 		// Not in the document, so not through e.do, which checks against it.
 		unknown, err := http.Get(e.srv.URL + "/api/v1/nothing")
 		if err != nil {

@@ -430,13 +430,9 @@ func shareTeams(ctx context.Context, tx muster.Tx, orgID int64, ids []int64) (ex
 // returns the secondary teams sorted, without duplicates or the primary
 // team, which a user never holds as both kinds.
 func checkTeamsExist(primary int64, secondaries []int64, exists func(id int64) bool) ([]int64, error) {
-	out := make([]int64, 0, len(secondaries))
-	for _, id := range secondaries {
-		if id != primary && !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
+	out := append([]int64{}, secondaries...)
 	slices.Sort(out)
+	out = slices.DeleteFunc(slices.Compact(out), func(id int64) bool { return id == primary })
 	if !exists(primary) {
 		return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldPrimaryTeamID,
 			"The chosen primary team does not exist. It may have been removed.")

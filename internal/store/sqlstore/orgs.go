@@ -49,6 +49,15 @@ func (tx *Tx) FindOrg(ctx context.Context, id int64) (*muster.Org, error) {
 // clause joined to the org's row, which comes once for each team (once
 // with none), with the org's webhook subscribers in a column.
 func (tx *Tx) FindOrgSharingTeams(ctx context.Context, id int64, teamIDs []int64) (*muster.Org, []int64, []*muster.WebhookSubscriber, error) {
+	if len(teamIDs) > teamIDChunk {
+		o, _, subs, err := tx.FindOrgSharingTeams(ctx, id, nil)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		found, err := tx.ShareTeams(ctx, id, teamIDs)
+		slices.Sort(found)
+		return o, found, subs, err
+	}
 	with, org, team, join, args := ``, `$1`, `NULL`, ``, []any{id}
 	if len(teamIDs) > 0 {
 		var shared string

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -64,14 +66,25 @@ func (tx *Tx) FindTeamShared(ctx context.Context, orgID, id int64) (*muster.Team
 	return tx.findTeam(ctx, tx.forShare(), `t.org_id = $1 AND t.id = $2`, orgID, id)
 }
 
-// ShareTeams implements muster.Tx.
+// ShareTeams implements muster.Tx, teamIDChunk ids a statement.
 func (tx *Tx) ShareTeams(ctx context.Context, orgID int64, ids []int64) ([]int64, error) {
-	if len(ids) == 0 {
-		return nil, nil
+	var found []int64
+	for chunk := range slices.Chunk(ids, teamIDChunk) {
+		query, args := tx.shareTeamsQuery(orgID, chunk)
+		ids, err := queryColumn[int64](ctx, tx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, ids...)
 	}
-	query, args := tx.shareTeamsQuery(orgID, ids)
-	return queryColumn[int64](ctx, tx, query, args...)
+	return found, nil
 }
+
+// teamIDChunk bounds the team ids one statement names: a list of them is
+// a parameter each (padded to a power of two), and both databases bound
+// the parameters of a statement (SQLite at 32,766, PostgreSQL at 65,535),
+// while a request may name any number.
+const teamIDChunk = 1000
 
 // shareTeamsQuery is the query of ShareTeams and its arguments, the org
 // last (after inList's padded list of ids).
@@ -152,13 +165,30 @@ func (tx *Tx) FindTeamNames(ctx context.Context, orgID int64) ([]muster.TeamName
 	return teams, err
 }
 
-// FindTeamsByID implements muster.Tx.
+// FindTeamsByID implements muster.Tx, teamIDChunk ids a statement.
 func (tx *Tx) FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*muster.Team, error) {
-	if len(ids) == 0 {
-		return nil, nil
+	var teams []*muster.Team
+	for chunk := range slices.Chunk(ids, teamIDChunk) {
+		where, args := teamsAmong(orgID, chunk)
+		found, err := tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+` ORDER BY `+teamOrder, args...)
+		if err != nil {
+			return nil, err
+		}
+		teams = append(teams, found...)
 	}
-	where, args := teamsAmong(orgID, ids)
-	return tx.queryTeams(ctx, `SELECT `+teamColumns+` FROM teams t WHERE `+where+` ORDER BY `+teamOrder, args...)
+	if len(ids) > teamIDChunk {
+		// In teamOrder across the chunks.
+		slices.SortFunc(teams, func(a, b *muster.Team) int {
+			if a.IsDefault != b.IsDefault {
+				if a.IsDefault {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(strings.Compare(muster.SearchKey(a.Name), muster.SearchKey(b.Name)), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	return teams, nil
 }
 
 // queryTeams returns the teams query, a SELECT of teamColumns or
