@@ -155,6 +155,8 @@ func TestPatchIsAtomic(t *testing.T) {
 				400, scim.TypeInvalidSyntax, "UTF-8"},
 			{"NUL in a name", patch(op("replace", "name.givenName", "A\x00da")), 400, scim.TypeInvalidValue, "control characters"},
 			{"NUL in externalId", patch(op("replace", "externalId", "e\x00")), 400, scim.TypeInvalidValue, "externalId"},
+			{"NUL in primaryTeam", patch(op("replace", scim.SchemaMuster+":primaryTeam", "Eng\x00")), 400,
+				scim.TypeInvalidValue, "primary team"},
 			{"taken email", patch(op("replace", "userName", o.owner.Email)), 409, scim.TypeUniqueness, "another user of this organization"},
 			{"malformed email", patch(op("replace", "userName", "not an email")), 400, scim.TypeInvalidValue, "name@example.com"},
 		}
@@ -165,6 +167,10 @@ func TestPatchIsAtomic(t *testing.T) {
 					wantEqual("userName", userName).wantEqual("meta.version", created.str("meta.version"))
 			})
 		}
+		// Nor is a new user created with bad text in a team's name.
+		bad := newUser(email("nul"), "Nu", "L")
+		bad[scim.SchemaMuster] = map[string]any{"primaryTeam": "Eng\x00"}
+		o.idp.do("POST", "/Users", bad).wantError(http.StatusBadRequest, scim.TypeInvalidValue, "primary team")
 		// A stale If-Match is refused with 412; the current one is honoured.
 		o.idp.do("PATCH", path, patch(op("replace", "name.givenName", "Changed")), "If-Match", `W/"999"`).
 			wantError(http.StatusPreconditionFailed, "")

@@ -156,6 +156,18 @@ func TestEntraFixedShapes(t *testing.T) {
 			"groups":      []any{},
 		}))).want(http.StatusOK).wantEqual("name.givenName", "Faye").wantEqual("externalId", "ext-faye").
 			wantEqual("displayName", "Faye Fixed").wantEqual("roles.0.value", "Admin").wantEqual("id", id)
+		// A remove of roles she does not hold leaves hers; of hers, makes
+		// her a Basic User.
+		idp.do("PATCH", "/Users/"+id+q, patch(op("remove", "roles", []any{map[string]any{"value": "Manager"}}))).
+			want(http.StatusOK).wantEqual("roles.0.value", "Admin")
+		idp.do("PATCH", "/Users/"+id+q, patch(op("remove", `roles[value eq "Manager"]`, nil))).
+			want(http.StatusOK).wantEqual("roles.0.value", "Admin")
+		idp.do("PATCH", "/Users/"+id+q, patch(op("remove", "roles", []any{map[string]any{"value": "Manager"},
+			map[string]any{"value": "Admin"}}))).want(http.StatusOK).wantEqual("roles.0.value", "Basic User")
+		idp.do("PATCH", "/Users/"+id+q, patch(op("add", "roles", []any{map[string]any{"value": "Admin"}}))).
+			want(http.StatusOK).wantEqual("roles.0.value", "Admin")
+		idp.do("PATCH", "/Users/"+id+q, patch(op("remove", "roles", nil))).
+			want(http.StatusOK).wantEqual("roles.0.value", "Basic User")
 
 		idp.do("PATCH", "/Groups/"+teamID+q, patch(op("remove", `members[value eq "`+id+`"]`, nil))).
 			want(http.StatusNoContent)

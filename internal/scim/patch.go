@@ -304,7 +304,8 @@ func optionalString(op operation, attr string, v any) (string, error) {
 
 // applyRoles applies an operation on roles: a user has one role, which an
 // add or replace sets (a list's primary value, else its first) and a remove
-// takes back to Basic User.
+// takes back to Basic User: a remove that names roles, by a filter or by a
+// list of values (as Entra ID sends), only when the user's is among them.
 func applyRoles(d *service.UserDraft, op operation, t target, v any) error {
 	if t.sub != "" && t.sub != "value" {
 		return nil // display, primary, type: not kept
@@ -324,6 +325,11 @@ func applyRoles(d *service.UserDraft, op operation, t target, v any) error {
 			if role, err := parseRole(name); err != nil || role != d.Role {
 				return nil
 			}
+		}
+	} else if v != nil {
+		named, err := roleValues(v)
+		if err != nil || !slices.Contains(named, d.Role) {
+			return err
 		}
 	}
 	d.Role = muster.RoleBasic

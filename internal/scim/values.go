@@ -89,6 +89,23 @@ func parseRole(name string) (muster.Role, error) {
 	return "", badRequest(TypeInvalidValue, "The roles are Admin, Manager and Basic User; %q is none of them.", name)
 }
 
+// roleValues are the roles a remove's value names: one, or a list.
+func roleValues(v any) ([]muster.Role, error) {
+	items, ok := v.([]any)
+	if !ok {
+		items = []any{v}
+	}
+	roles := make([]muster.Role, 0, len(items))
+	for _, item := range items {
+		role, err := roleValue(item)
+		if err != nil {
+			return nil, err
+		}
+		roles = append(roles, role)
+	}
+	return roles, nil
+}
+
 // roleValue reads the role out of a roles value as the providers send it:
 // a list of {"value": …, "primary": …} (the primary one, else the first;
 // an empty list is Basic User), one such object, or the role's name.

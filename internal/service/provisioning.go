@@ -240,6 +240,9 @@ func findTeamRef(ctx context.Context, tx muster.Tx, orgID int64, ref string) (*m
 	if ref == "" {
 		return tx.FindDefaultTeam(ctx, orgID)
 	}
+	if problem := muster.TextProblem(ref); problem != "" {
+		return nil, muster.FieldErrorf(muster.EINVALID, muster.FieldPrimaryTeamID, "The primary team %s.", problem)
+	}
 	var (
 		t   *muster.Team
 		err error
