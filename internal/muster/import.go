@@ -24,7 +24,9 @@ const (
 type Import struct {
 	ID          int64
 	OrgID       int64
-	RequestedBy int64 // 0 for an operator
+	// RequestedBy is who made the dry run and, once it is committed, who
+	// committed it, as whom the job acts; 0 for an operator.
+	RequestedBy int64
 	Status      ImportStatus
 	FileName    string
 	CreateTeams bool
@@ -85,10 +87,11 @@ type ImportTx interface {
 	FindImportPlanPart(ctx context.Context, id int64, part int) ([]byte, error)
 	// FindImports lists the org's newest limit imports, newest first.
 	FindImports(ctx context.Context, orgID int64, limit int) ([]*Import, error)
-	// QueueImport turns a planned import into a queued one holding seats
-	// reserved seats with its result so far, and reports whether it did (false: it was not
-	// planned any more).
-	QueueImport(ctx context.Context, id int64, seats int, result string, now time.Time) (bool, error)
+	// QueueImport turns a planned import into a queued one, committed by
+	// the user committedBy (0 for an operator), holding seats reserved
+	// seats with its result so far, and reports whether it did (false: it
+	// was not planned any more).
+	QueueImport(ctx context.Context, id, committedBy int64, seats int, result string, now time.Time) (bool, error)
 	// LeaseImport claims the oldest queued import, or a running one whose
 	// runner's lease has ended, and marks it running until until.
 	LeaseImport(ctx context.Context, now, until time.Time) (*Import, error)

@@ -1036,11 +1036,13 @@ func queuePlan(ctx context.Context, tx *txn, a *actor, p *ImportPlan, plan planR
 	if p.Import.Result, err = encodeJSON(p.Result); err != nil {
 		return err
 	}
-	if ok, err := tx.QueueImport(ctx, p.ID, sum.SeatsNeeded, p.Import.Result, tx.now); err != nil || !ok {
+	// The job acts as whoever committed it, with their powers at each
+	// batch, not as the dry run's author.
+	if ok, err := tx.QueueImport(ctx, p.ID, a.id(), sum.SeatsNeeded, p.Import.Result, tx.now); err != nil || !ok {
 		return err
 	}
 	tx.queued |= QueueImports
-	p.Status, p.SeatsReserved, p.CommittedAt = muster.ImportQueued, sum.SeatsNeeded, tx.now
+	p.Status, p.SeatsReserved, p.CommittedAt, p.RequestedBy = muster.ImportQueued, sum.SeatsNeeded, tx.now, a.id()
 	return nil
 }
 

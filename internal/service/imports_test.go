@@ -521,6 +521,35 @@ func TestImportRowRefusedAtCommit(t *testing.T) {
 	})
 }
 
+// TestImportActsAsItsCommitter: the job acts as, and the audit log names,
+// whoever committed the dry run, not its author: here an Admin commits the
+// Owner's, and the author is deactivated before the job runs.
+func TestImportActsAsItsCommitter(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupImport(t, db, 20)
+		ada := f.active("Ada", muster.RoleAdmin)
+		abe := f.active("Abe", muster.RoleAdmin)
+		p := f.plan(t, f.as(ada), "Email,First Name,Last Name\nimported@example.com,Im,Ported\n", false)
+		if _, err := f.svc.Deactivate(f.as(f.owner), ada.ID); err != nil {
+			t.Fatal(err)
+		}
+		committed, err := f.svc.CommitImport(f.as(abe), p.ID)
+		if err != nil || committed.RequestedBy != abe.ID {
+			t.Fatalf("CommitImport = %+v, %v; want it Abe's", committed, err)
+		}
+		runImports(t, f.svc)
+		done, err := f.svc.FindImport(f.as(abe), p.ID, false)
+		if err != nil || done.Status != muster.ImportDone || done.Result != (service.ImportResult{Invited: 1}) {
+			t.Fatalf("the import: %v %s %+v; want done, 1 invited", err, done.Status, done.Result)
+		}
+		invited := auditTrail(t, f.fixture, muster.AuditFilter{Action: muster.ActionUserInvited})
+		if len(invited) == 0 || invited[0].TargetLabel != "imported@example.com" || invited[0].ActorID != abe.ID {
+			t.Fatalf("the invitation's audit event: %+v; want it by Abe", invited)
+		}
+	})
+}
+
 // TestImportBatchWriteRefused: a row whose writes fail, though the rules
 // passed it on what the batch read first (here the same person twice in
 // one batch, which the database's unique emails catch), sends the batch

@@ -91,9 +91,10 @@ func (tx *Tx) FindImports(ctx context.Context, orgID int64, limit int) ([]*muste
 }
 
 // QueueImport implements muster.Tx.
-func (tx *Tx) QueueImport(ctx context.Context, id int64, seats int, result string, now time.Time) (bool, error) {
-	return tx.affected(ctx, `UPDATE imports SET status = 'queued', seats_reserved = $2, result = $3, committed_at = $4
-		WHERE id = $1 AND status = 'planned'`, id, seats, result, micros(now))
+func (tx *Tx) QueueImport(ctx context.Context, id, committedBy int64, seats int, result string, now time.Time) (bool, error) {
+	return tx.affected(ctx, `UPDATE imports SET status = 'queued', seats_reserved = $2, result = $3, committed_at = $4,
+			requested_by = $5
+		WHERE id = $1 AND status = 'planned'`, id, seats, result, micros(now), nullID(committedBy))
 }
 
 // LeaseImport implements muster.Tx.
