@@ -22,8 +22,8 @@ const (
 // service's own encodings; Plan is written by CreateImport and read
 // back a part at a time by FindImportPlanPart.
 type Import struct {
-	ID          int64
-	OrgID       int64
+	ID    int64
+	OrgID int64
 	// RequestedBy is who made the dry run and, once it is committed, who
 	// committed it, as whom the job acts; 0 for an operator.
 	RequestedBy int64
