@@ -80,6 +80,13 @@ func TestGroupsAreTeams(t *testing.T) {
 		idp.do("PATCH", "/Groups/"+defID, patch(op("remove", `members[value eq "`+sam+`"]`, nil),
 			op("add", "members", []any{map[string]any{"value": "99999999"}}))).
 			wantError(http.StatusNotFound, "", "no user with the id 99999999")
+		// A withdrawn user is there (SCIM shows them inactive) but in no
+		// team: a conflict, not a user not found.
+		wes := idp.do("POST", "/Users", newUser(email("Wes.Withdrawn"), "Wes", "Withdrawn")).want(http.StatusCreated).str("id")
+		idp.do("PATCH", "/Users/"+wes, patch(op("replace", "active", false))).want(http.StatusOK)
+		idp.get("/Users/"+wes).want(http.StatusOK).wantEqual("active", false)
+		idp.do("PATCH", "/Groups/"+defID, patch(op("add", "members", []any{map[string]any{"value": wes}}))).
+			wantError(http.StatusConflict, "", "withdrawn")
 		// The Owner's teams are not SCIM's to change (OWN-1).
 		idp.do("POST", "/Groups", map[string]any{"displayName": "Leads", "members": []any{
 			map[string]any{"value": id(o.owner.ID)}}}).wantError(http.StatusForbidden, "", o.owner.Email, "Ownership")

@@ -658,10 +658,16 @@ func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *mu
 	// users are those of changed that the org has, in the same order. An
 	// id of no user is refused first, whatever else the change holds.
 	for i, id := range changed {
-		if i >= len(users) || users[i].ID != id || !users[i].SCIMDeletedAt.IsZero() ||
-			users[i].Status == muster.StatusWithdrawn {
+		if i >= len(users) || users[i].ID != id || !users[i].SCIMDeletedAt.IsZero() {
 			return muster.Errorf(muster.ENOTFOUND, "The organization has no user with the id %d to make a member of %s.",
 				id, team.Name)
+		}
+		// SCIM shows a withdrawn user (active false), so the user is
+		// there: the change conflicts with their state, as a deactivated
+		// user's does.
+		if users[i].Status == muster.StatusWithdrawn {
+			return muster.Errorf(muster.ECONFLICT, "The user with the id %d was withdrawn and is in no team: "+
+				"set active to true to invite them again first.", id)
 		}
 	}
 	var def *muster.Team
