@@ -222,6 +222,9 @@ func TestFilters(t *testing.T) {
 			`emails[type eq "home"].value eq "` + a + `"`:                                    {},
 			`userName co "ha.filt"`:                                                          {idA},
 			`userName sw "beta."`:                                                            {idB},
+			// JSON's escapes, hex digits in either case.
+			`userName eq "` + strings.Replace(a, ".", `\u002e`, 1) + `"`: {idA},
+			`userName eq "` + strings.Replace(a, ".", `\u002E`, 1) + `"`: {idA},
 		} {
 			res := o.idp.get("/Users" + filterQuery(f)).want(http.StatusOK)
 			var got []string

@@ -63,7 +63,7 @@ func parseFilter(raw, schema string, attrs map[string]filterAttr) (cond *muster.
 			cond, err = nil, badRequest(TypeInvalidFilter, "The filter %q could not be read.", raw)
 		}
 	}()
-	expr, perr := filter.ParseFilter([]byte(valuePathsInside(raw)))
+	expr, perr := filter.ParseFilter([]byte(valuePathsInside(upperHexEscapes(raw))))
 	if perr != nil {
 		return nil, badRequest(TypeInvalidFilter, "The filter %q could not be read: write it like "+
 			`userName eq "ada@example.com" (RFC 7644 §3.4.2.2).`, raw)
@@ -229,6 +229,29 @@ func unsupportedFilter(attrs map[string]filterAttr, why string) *Error {
 	}
 	return badRequest(TypeInvalidFilter, "The filter can't be used: %s. Muster filters on %s, joined with and, or "+
 		"and parentheses.", why, what)
+}
+
+// upperHexEscapes writes the hex digits of each \u escape of a filter in
+// upper case: the parser's grammar takes only those, where JSON's strings,
+// which RFC 7644 §3.4.2.2 follows, take either. An escaped backslash is
+// passed over, so that "\\u00e9" stays a backslash and "u00e9".
+func upperHexEscapes(raw string) string {
+	if !strings.Contains(raw, `\u`) {
+		return raw
+	}
+	b := []byte(raw)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		for j := i + 2; b[i+1] == 'u' && j < min(i+6, len(b)); j++ {
+			if 'a' <= b[j] && b[j] <= 'f' {
+				b[j] -= 'a' - 'A'
+			}
+		}
+		i++ // the escaped character
+	}
+	return string(b)
 }
 
 // valuePathsInside rewrites each attr[filter].sub op value of a filter as
