@@ -246,6 +246,20 @@ func TestFilters(t *testing.T) {
 		if without.get("groups") != nil || without.get("emails") != nil || without.str("userName") != a {
 			t.Fatalf("excludedAttributes=groups,emails: %s", without.raw)
 		}
+		without = o.idp.get("/Users/" + idA + "?excludedAttributes=name.givenName").want(http.StatusOK)
+		if without.get("name.givenName") != nil || without.str("name.familyName") != "Filter" {
+			t.Fatalf("excludedAttributes=name.givenName: %s", without.raw)
+		}
+		// Fully qualified names, of the core schema and of an extension.
+		team := o.idp.get("/Users/" + idA + "?attributes=" + scim.SchemaUser + ":userName," + scim.SchemaMuster +
+			":primaryTeam").want(http.StatusOK)
+		if team.str("userName") != a || team.get(scim.SchemaMuster+".primaryTeam") == nil || team.get("name") != nil {
+			t.Fatalf("attributes=…:userName,…:primaryTeam: %s", team.raw)
+		}
+		without = o.idp.get("/Users/" + idA + "?excludedAttributes=" + scim.SchemaMuster + ":primaryTeam").want(http.StatusOK)
+		if without.get(scim.SchemaMuster+".primaryTeam") != nil || without.str("userName") != a {
+			t.Fatalf("excludedAttributes=…:primaryTeam: %s", without.raw)
+		}
 	})
 }
 

@@ -184,10 +184,16 @@ func queryValue(q url.Values, name string) string {
 
 // projection is what attributes= and excludedAttributes= ask of a
 // resource (RFC 7644 §3.4.2.5): names in lower case, of top-level
-// attributes or of sub-attributes ("name.givenname").
+// attributes or of sub-attributes ("name.givenname"); an extension's
+// attribute is its schema's key and the attribute
+// ("urn:…:muster:2.0:user.primaryteam").
 type projection struct {
 	attributes, excluded []string
 }
+
+// extensionSchemas are the extensions whose attributes a projection may
+// name by their fully qualified names.
+var extensionSchemas = []string{SchemaMuster, SchemaEnterprise}
 
 func readProjection(q url.Values, schema string) projection {
 	split := func(v string) []string {
@@ -196,6 +202,11 @@ func readProjection(q url.Values, schema string) projection {
 			a = strings.ToLower(strings.TrimSpace(a))
 			if rest, ok := strings.CutPrefix(a, strings.ToLower(schema)+":"); ok {
 				a = rest
+			}
+			for _, ext := range extensionSchemas {
+				if rest, ok := strings.CutPrefix(a, strings.ToLower(ext)+":"); ok {
+					a = strings.ToLower(ext) + "." + rest
+				}
 			}
 			if a != "" {
 				out = append(out, a)
@@ -251,10 +262,23 @@ func (p projection) apply(v any) (any, error) {
 			delete(m, k)
 			continue
 		}
+		sub, ok := val.(map[string]any)
+		if !ok {
+			continue
+		}
+		// Sub-attributes excluded one by one go.
+		for _, a := range p.excluded {
+			if s, ok := strings.CutPrefix(a, lk+"."); ok {
+				for sk := range sub {
+					if strings.EqualFold(s, sk) {
+						delete(sub, sk)
+					}
+				}
+			}
+		}
 		// Sub-attributes asked for one by one (name.givenName) keep only
 		// those.
-		sub, ok := val.(map[string]any)
-		if !ok || len(p.attributes) == 0 {
+		if len(p.attributes) == 0 {
 			continue
 		}
 		var subs []string
