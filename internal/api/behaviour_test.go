@@ -205,6 +205,36 @@ func TestIfMatch(t *testing.T) {
 				}
 			})
 		}
+
+		// A DELETE with an ETag read before a change deletes nothing;
+		// with the current one, it deletes.
+		var hook struct{ ID int64 }
+		e.do("POST", "/api/v1/webhooks", o.ownerToken, map[string]any{"url": "https://hooks.example.com/muster"}).
+			want(t, 201).decode(t, &hook)
+		for _, c := range []struct {
+			name, path string
+			change     any
+		}{
+			{"team", fmt.Sprintf("/api/v1/teams/%d", team.ID), map[string]any{"name": "Support Again"}},
+			{"send as", fmt.Sprintf("/api/v1/send-as/%d", perm.ID), sendAs("Acme Again")},
+			{"webhook", fmt.Sprintf("/api/v1/webhooks/%d", hook.ID), map[string]any{"description": "Changed"}},
+		} {
+			t.Run("delete "+c.name, func(t *testing.T) {
+				read := e.do("GET", c.path, o.ownerToken, nil).want(t, 200).header.Get("ETag")
+				method := "PATCH"
+				if c.name == "send as" {
+					method = "PUT"
+				}
+				e.do(method, c.path, o.ownerToken, c.change).want(t, 200)
+				res := e.do("DELETE", c.path, o.ownerToken, nil, "If-Match", read).want(t, 412)
+				if code := res.problemCode(t); code != muster.ESTALE {
+					t.Fatalf("DELETE with a stale ETag: problem code %q; want %q", code, muster.ESTALE)
+				}
+				current := e.do("GET", c.path, o.ownerToken, nil).want(t, 200).header.Get("ETag")
+				e.do("DELETE", c.path, o.ownerToken, nil, "If-Match", current).want(t, 204)
+				e.do("GET", c.path, o.ownerToken, nil).want(t, 404)
+			})
+		}
 	})
 }
 

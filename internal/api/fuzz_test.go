@@ -225,7 +225,7 @@ func FuzzTeamJSON(f *testing.F) {
 			return
 		}
 		team := saved(t, res, "name")
-		if _, err := a.svc.RemoveTeam(a.owner, int64(team["id"].(float64))); err != nil {
+		if _, err := a.svc.RemoveTeam(a.owner, int64(team["id"].(float64)), 0); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -252,7 +252,7 @@ func FuzzSendAsJSON(f *testing.F) {
 			return
 		}
 		p := saved(t, res, "from_name", "from_email", "reply_to_name", "reply_to_email")
-		if _, err := a.svc.DeleteSendAs(a.owner, int64(p["id"].(float64))); err != nil {
+		if _, err := a.svc.DeleteSendAs(a.owner, int64(p["id"].(float64)), 0); err != nil {
 			t.Fatal(err)
 		}
 	})

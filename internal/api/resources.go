@@ -106,7 +106,7 @@ func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.RemoveTeam(r.Context(), id); err != nil {
+	if _, err := s.svc.RemoveTeam(r.Context(), id, ifMatchVersion(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -317,7 +317,7 @@ func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.DeleteSendAs(r.Context(), id); err != nil {
+	if _, err := s.svc.DeleteSendAs(r.Context(), id, ifMatchVersion(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -159,7 +159,7 @@ func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.DeleteWebhook(r.Context(), id); err != nil {
+	if _, err := s.svc.DeleteWebhook(r.Context(), id, ifMatchVersion(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -129,7 +129,7 @@ func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.RemoveTeam(r.Context(), teamID); err != nil {
+	if _, err := s.svc.RemoveTeam(r.Context(), teamID, ifMatch(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -227,7 +227,7 @@ func BenchmarkTeams(b *testing.B) {
 			})
 			b.Run("remove_refused", func(b *testing.B) {
 				for b.Loop() {
-					_, err := env.svc.RemoveTeam(env.owner, env.teams[5].ID)
+					_, err := env.svc.RemoveTeam(env.owner, env.teams[5].ID, 0)
 					if muster.ErrorCode(err) != muster.ECONFLICT {
 						b.Fatalf("RemoveTeam = %v; want a refusal", err)
 					}
@@ -606,7 +606,7 @@ func BenchmarkSendAs(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := env.svc.DeleteSendAs(env.owner, q.ID); err != nil {
+					if _, err := env.svc.DeleteSendAs(env.owner, q.ID, 0); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -82,7 +82,7 @@ func TestUserListVersion(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if _, err := f.svc.RemoveTeam(ctx, team.ID); err != nil {
+				if _, err := f.svc.RemoveTeam(ctx, team.ID, 0); err != nil {
 					return err
 				}
 				after, err := f.svc.FindUser(ctx, member.ID)

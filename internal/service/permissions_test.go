@@ -409,7 +409,7 @@ func TestPermissionsTeams(t *testing.T) {
 			permCase{name: actor.Label() + " removes a team", actor: actor, want: want,
 				prepare: func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
 					team := f.team(t, "Doomed "+uniqueEmail("t"))
-					return func() error { _, err := f.svc.RemoveTeam(f.as(a), team.ID); return err },
+					return func() error { _, err := f.svc.RemoveTeam(f.as(a), team.ID, 0); return err },
 						func(t *testing.T, e *muster.AuditEvent) {
 							wantEvent(t, e, muster.ActionTeamRemoved, a, "team", team.ID)
 							wantChange(t, e, "name", team.Name, nil)
@@ -425,7 +425,7 @@ func TestPermissionsTeams(t *testing.T) {
 				}},
 			permCase{name: actor.Label() + " removes the Default Team", actor: actor, want: muster.EFORBIDDEN,
 				prepare: func(t *testing.T, f *fixture, o *permOrg, a *muster.User) (func() error, func(*testing.T, *muster.AuditEvent)) {
-					return func() error { _, err := f.svc.RemoveTeam(f.as(a), f.defaultTeam().ID); return err }, nil
+					return func() error { _, err := f.svc.RemoveTeam(f.as(a), f.defaultTeam().ID, 0); return err }, nil
 				}},
 		)
 	}

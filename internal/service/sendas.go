@@ -270,8 +270,9 @@ func (s *Service) UpdateSendAs(ctx context.Context, id int64, in SendAsInput) (*
 	return p, err
 }
 
-// DeleteSendAs deletes a permission and its grants.
-func (s *Service) DeleteSendAs(ctx context.Context, id int64) (*muster.SendAsPermission, error) {
+// DeleteSendAs deletes a permission and its grants. A non-zero ifVersion
+// refuses it with ESTALE unless the permission is still at that version.
+func (s *Service) DeleteSendAs(ctx context.Context, id, ifVersion int64) (*muster.SendAsPermission, error) {
 	var p *muster.SendAsPermission
 	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadSendAsAdmin(ctx, tx)
@@ -279,6 +280,9 @@ func (s *Service) DeleteSendAs(ctx context.Context, id int64) (*muster.SendAsPer
 			return err
 		}
 		if p, err = tx.FindSendAs(ctx, a.orgID, id); err != nil {
+			return err
+		}
+		if err := checkVersion("permission", ifVersion, p.Version); err != nil {
 			return err
 		}
 		if err := tx.DeleteSendAs(ctx, a.orgID, id); err != nil {

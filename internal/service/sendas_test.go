@@ -126,7 +126,7 @@ func TestSendAs(t *testing.T) {
 		}
 
 		// Delete, confirmed in the UI, removes grants too.
-		if _, err := f.svc.DeleteSendAs(owner, all.ID); err != nil {
+		if _, err := f.svc.DeleteSendAs(owner, all.ID, 0); err != nil {
 			t.Fatal(err)
 		}
 		if mine, err := f.svc.MySenderAddresses(f.as(admin)); err != nil || len(mine) != 0 {

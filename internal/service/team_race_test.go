@@ -30,7 +30,7 @@ func TestRemoveTeamRacingAMove(t *testing.T) {
 			}()
 			go func() {
 				defer wg.Done()
-				_, removeErr = f.svc.RemoveTeam(f.as(f.owner), team.ID)
+				_, removeErr = f.svc.RemoveTeam(f.as(f.owner), team.ID, 0)
 			}()
 			wg.Wait()
 			for _, err := range []error{moveErr, removeErr} {

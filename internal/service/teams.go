@@ -317,8 +317,9 @@ func checkVersion(what string, ifVersion, current int64) error {
 // RemoveTeam removes a team other than the Default Team. It is refused while
 // any Pending or Active user has it as primary team; secondary memberships
 // are dropped and deactivated users whose primary it was move to the Default
-// Team (TEAM-3).
-func (s *Service) RemoveTeam(ctx context.Context, teamID int64) (*muster.Team, error) {
+// Team (TEAM-3). A non-zero ifVersion refuses it with ESTALE unless the
+// team is still at that version.
+func (s *Service) RemoveTeam(ctx context.Context, teamID, ifVersion int64) (*muster.Team, error) {
 	var team *muster.Team
 	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
@@ -328,6 +329,9 @@ func (s *Service) RemoveTeam(ctx context.Context, teamID int64) (*muster.Team, e
 		// Locked, the team's counts include every membership committed
 		// before, and none can be added until the removal commits.
 		if team, err = loadEditableTeam(ctx, tx, a, teamID, "removed"); err != nil {
+			return err
+		}
+		if err := checkVersion("team", ifVersion, team.Version); err != nil {
 			return err
 		}
 		return s.removeTeam(ctx, tx, a, team)

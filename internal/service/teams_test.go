@@ -112,7 +112,7 @@ func TestRemoveTeam(t *testing.T) {
 			t.Fatalf("Doomed counts %d primary, %d secondary; want 2 and 1 (Pending and Active only)", team.PrimaryCount, team.SecondaryCount)
 		}
 
-		remove := func() error { _, err := f.svc.RemoveTeam(f.as(f.owner), doomed.ID); return err }
+		remove := func() error { _, err := f.svc.RemoveTeam(f.as(f.owner), doomed.ID, 0); return err }
 		err := f.refused(t, muster.ECONFLICT, remove)
 		if msg := muster.ErrorMessage(err); !strings.Contains(msg, "2 users") || !strings.Contains(msg, "Doomed") {
 			t.Fatalf("refusal %q does not say that 2 users have Doomed as primary team", msg)
@@ -191,7 +191,7 @@ func TestDefaultTeam(t *testing.T) {
 			if !strings.Contains(muster.ErrorMessage(err), "Default Team") {
 				t.Fatalf("message %q does not name the Default Team", muster.ErrorMessage(err))
 			}
-			f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.RemoveTeam(c, def.ID); return err })
+			f.refused(t, muster.EFORBIDDEN, func() error { _, err := f.svc.RemoveTeam(c, def.ID, 0); return err })
 		}
 	})
 }
@@ -243,7 +243,7 @@ func TestRemoveTeamRacesInvites(t *testing.T) {
 			var removeErr error
 			wg.Go(func() {
 				<-start
-				_, removeErr = f.svc.RemoveTeam(f.as(f.owner), doomed.ID)
+				_, removeErr = f.svc.RemoveTeam(f.as(f.owner), doomed.ID, 0)
 			})
 			// A fold of the teams' count changes locks the teams too.
 			wg.Go(func() {
@@ -353,7 +353,7 @@ func TestTeamListByCursor(t *testing.T) {
 		// next page starts where the first ended, without the removed one.
 		first := list(service.TeamListQuery{Limit: 5}) // Default Team, alpha, Beta, Team 00, Team 01
 		f.team(t, "Aardvarks")
-		if _, err := f.svc.RemoveTeam(owner, teams["Team 03"].ID); err != nil {
+		if _, err := f.svc.RemoveTeam(owner, teams["Team 03"].ID, 0); err != nil {
 			t.Fatal(err)
 		}
 		next := list(service.TeamListQuery{Limit: 3, Cursor: first.NextCursor})

@@ -199,9 +199,9 @@ func TestOtherOrgIDs(t *testing.T) {
 				return err
 			},
 			"rename team":    func(ctx context.Context) error { _, err := f.svc.RenameTeam(ctx, theirTeam.ID, "Ours", 0); return err },
-			"remove team":    func(ctx context.Context) error { _, err := f.svc.RemoveTeam(ctx, theirTeam.ID); return err },
+			"remove team":    func(ctx context.Context) error { _, err := f.svc.RemoveTeam(ctx, theirTeam.ID, 0); return err },
 			"open send as":   func(ctx context.Context) error { _, err := f.svc.SendAs(ctx, theirPerm.ID); return err },
-			"delete send as": func(ctx context.Context) error { _, err := f.svc.DeleteSendAs(ctx, theirPerm.ID); return err },
+			"delete send as": func(ctx context.Context) error { _, err := f.svc.DeleteSendAs(ctx, theirPerm.ID, 0); return err },
 			"edit send as": func(ctx context.Context) error {
 				_, err := f.svc.UpdateSendAs(ctx, theirPerm.ID, service.SendAsInput{FromName: "Ours", FromEmail: uniqueEmail("ours")})
 				return err
@@ -254,7 +254,7 @@ func TestOtherBadInput(t *testing.T) {
 		for _, id := range []int64{0, -1, 987_654} {
 			f.refused(t, muster.ENOTFOUND, func() error { _, err := f.svc.Deactivate(f.as(f.owner), id); return err })
 			f.refused(t, muster.ENOTFOUND, func() error { _, err := f.svc.Withdraw(f.as(f.owner), id); return err })
-			f.refused(t, muster.ENOTFOUND, func() error { _, err := f.svc.RemoveTeam(f.as(f.owner), id); return err })
+			f.refused(t, muster.ENOTFOUND, func() error { _, err := f.svc.RemoveTeam(f.as(f.owner), id, 0); return err })
 		}
 
 		// Creating an organization checks its fields too.

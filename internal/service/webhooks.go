@@ -324,8 +324,10 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, id int64, overlap tim
 	return &out, nil
 }
 
-// DeleteWebhook deletes an endpoint; its pending deliveries stop.
-func (s *Service) DeleteWebhook(ctx context.Context, id int64) (*muster.WebhookEndpoint, error) {
+// DeleteWebhook deletes an endpoint; its pending deliveries stop. A
+// non-zero ifVersion refuses it with ESTALE unless the endpoint is still at
+// that version.
+func (s *Service) DeleteWebhook(ctx context.Context, id, ifVersion int64) (*muster.WebhookEndpoint, error) {
 	var e *muster.WebhookEndpoint
 	err := s.update(ctx, func(tx *txn) error {
 		a, found, err := loadWebhook(ctx, tx, id)
@@ -333,6 +335,9 @@ func (s *Service) DeleteWebhook(ctx context.Context, id int64) (*muster.WebhookE
 			return err
 		}
 		e = found
+		if err := checkVersion("webhook endpoint", ifVersion, e.Version); err != nil {
+			return err
+		}
 		if err := tx.DeleteWebhookEndpoint(ctx, a.orgID, e.ID, tx.now); err != nil {
 			return err
 		}

@@ -218,7 +218,7 @@ func FuzzSendAsForm(f *testing.F) {
 			t.Fatal(err)
 		}
 		wantValidName(t, "the permission", p.FromName, p.FromEmail, p.ReplyToName, p.ReplyToEmail)
-		if _, err := c.svc.DeleteSendAs(c.owner, p.ID); err != nil {
+		if _, err := c.svc.DeleteSendAs(c.owner, p.ID, 0); err != nil {
 			t.Fatal(err)
 		}
 	})

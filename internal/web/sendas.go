@@ -260,7 +260,7 @@ func (s *Server) handleSendAsDelete(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	perm, err := s.svc.DeleteSendAs(r.Context(), id)
+	perm, err := s.svc.DeleteSendAs(r.Context(), id, 0)
 	if s.refused(w, r, err) {
 		return
 	}

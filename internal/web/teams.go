@@ -255,7 +255,7 @@ func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) {
 		t, err = s.svc.MoveMembersAndRemoveTeam(r.Context(), id, to)
 		moved = " Its users moved to their new primary team."
 	} else {
-		t, err = s.svc.RemoveTeam(r.Context(), id)
+		t, err = s.svc.RemoveTeam(r.Context(), id, 0)
 	}
 	switch muster.ErrorCode(err) {
 	case "":

@@ -435,7 +435,7 @@ func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	e, err := s.svc.DeleteWebhook(r.Context(), id)
+	e, err := s.svc.DeleteWebhook(r.Context(), id, 0)
 	if s.refused(w, r, err) {
 		return
 	}

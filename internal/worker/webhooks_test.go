@@ -64,7 +64,7 @@ func TestWebhooksVerifiedByStandardLibrary(t *testing.T) {
 		if _, err := h.svc.Withdraw(ctx, ann.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.svc.RemoveTeam(ctx, team.ID); err != nil {
+		if _, err := h.svc.RemoveTeam(ctx, team.ID, 0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := h.svc.SetLicenseTotal(ctx, 2, 0); err != nil { // the Owner and Ada: none left
