@@ -765,12 +765,23 @@ func planInMemory(rows []byte) planRows {
 // the plan does not change once its dry run has stored it, and a read that
 // lasted as long as an import's job would hold SQLite's WAL back.
 func (s *Service) storedPlan(ctx context.Context, id int64) planRows {
-	return func() io.Reader { return &planPartsReader{ctx: ctx, store: s.store, id: id} }
+	view := func(fn func(muster.Tx) error) error { return s.store.ViewBulk(ctx, fn) }
+	return func() io.Reader { return &planPartsReader{ctx: ctx, view: view, id: id} }
+}
+
+// storedPlanIn is the stored plan of import id read in tx, a part at a
+// time: a commit's, whose transaction holds a connection already. A read
+// of its own would need a second one from the pool, and as many commits
+// at once as the pool has connections would each wait for another's for
+// good.
+func storedPlanIn(ctx context.Context, tx muster.Tx, id int64) planRows {
+	view := func(fn func(muster.Tx) error) error { return fn(tx) }
+	return func() io.Reader { return &planPartsReader{ctx: ctx, view: view, id: id} }
 }
 
 type planPartsReader struct {
 	ctx   context.Context
-	store muster.Store
+	view  func(fn func(muster.Tx) error) error // runs fn's reads
 	id    int64
 	next  int    // the part to read next
 	part  []byte // what is left of the part read last
@@ -782,7 +793,7 @@ func (r *planPartsReader) Read(p []byte) (int, error) {
 		if r.ended {
 			return 0, io.EOF
 		}
-		err := r.store.ViewBulk(r.ctx, func(tx muster.Tx) error {
+		err := r.view(func(tx muster.Tx) error {
 			var err error
 			r.part, err = tx.FindImportPlanPart(r.ctx, r.id, r.next)
 			return err
@@ -994,7 +1005,7 @@ func (s *Service) CommitImport(ctx context.Context, id int64) (*ImportPlan, erro
 		if why := p.Committable(); why != "" {
 			return muster.Errorf(muster.EINVALID, "%s", why)
 		}
-		return queuePlan(ctx, tx, a, p, s.storedPlan(ctx, imp.ID))
+		return queuePlan(ctx, tx, a, p, storedPlanIn(ctx, tx, imp.ID))
 	})
 	return p, err
 }

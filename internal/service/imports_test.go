@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -419,6 +421,41 @@ func TestImportSeatsRace(t *testing.T) {
 		}
 		if org.SeatsUsed != org.LicenseTotal {
 			t.Fatalf("seats used %d of %d", org.SeatsUsed, org.LicenseTotal)
+		}
+	})
+}
+
+// TestImportCommitsAtOnce: as many commits at once as PostgreSQL's pool
+// has connections (postgres.Open: max(8, 4 × GOMAXPROCS)) all go through.
+// A commit read its stored plan through a connection of its own while its
+// transaction held one, so that such a crowd waited for one another for
+// good. The deadline only ends such a wait.
+func TestImportCommitsAtOnce(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		n := max(8, 4*runtime.GOMAXPROCS(0))
+		f := setupImport(t, db, n+10)
+		owner := f.as(f.owner)
+		plans := make([]*service.ImportPlan, n)
+		for i := range n {
+			plans[i] = f.plan(t, owner, fmt.Sprintf("Email,First Name,Last Name\ncrowd%d@example.com,C,%d\n", i, i), false)
+		}
+		ctx, cancel := context.WithTimeout(owner, time.Minute)
+		defer cancel()
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i, p := range plans {
+			wg.Go(func() { _, errs[i] = f.svc.CommitImport(ctx, p.ID) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("%d commits at once: %v", n, err)
+		}
+		runImports(t, f.svc)
+		for i := range n {
+			if _, err := f.svc.FindUserByEmail(owner, fmt.Sprintf("crowd%d@example.com", i)); err != nil {
+				t.Fatalf("crowd%d after the imports: %v", i, err)
+			}
 		}
 	})
 }
