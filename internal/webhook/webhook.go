@@ -190,10 +190,38 @@ var blockedRanges = []struct {
 	{netip.MustParsePrefix("fd00:ec2::254/128"), "a cloud metadata address"},
 }
 
+// Prefixes of IPv6 addresses that carry an IPv4 address, which a NAT64
+// gateway (RFC 6052's well-known prefix, its last 32 bits) or a 6to4 relay
+// (RFC 3056, bits 16 to 48) forwards to.
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour   = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedIPv4 is the IPv4 address that addr carries, if it is of one of
+// those prefixes.
+func embeddedIPv4(addr netip.Addr) (netip.Addr, bool) {
+	b := addr.As16()
+	switch {
+	case !addr.Is6():
+		return netip.Addr{}, false
+	case nat64Prefix.Contains(addr):
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToFour.Contains(addr):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
+}
+
 // Blocked says why webhook requests may not go to addr ("a loopback
 // address"…), or "" when they may.
 func Blocked(addr netip.Addr) string {
 	addr = addr.Unmap()
+	if v4, ok := embeddedIPv4(addr); ok {
+		if reason := Blocked(v4); reason != "" {
+			return reason + " (inside an IPv6 address that reaches it)"
+		}
+	}
 	switch {
 	case !addr.IsValid():
 		return "an invalid address"

@@ -63,6 +63,10 @@ func TestBlocked(t *testing.T) {
 		"0.0.0.0": true, "::": true, "100.100.100.200": true, "224.0.0.1": true, "255.255.255.255": true,
 		"::ffff:127.0.0.1": true, "::ffff:10.0.0.1": true, "198.18.0.1": true,
 		"93.184.215.14": false, "2606:4700:4700::1111": false, "8.8.8.8": false,
+		// IPv4 inside IPv6, through NAT64 (RFC 6052) and 6to4 (RFC 3056):
+		// what it reaches decides.
+		"64:ff9b::a00:1": true, "64:ff9b::7f00:1": true, "64:ff9b::a9fe:a9fe": true, "64:ff9b::c0a8:1": true,
+		"2002:a00:1::1": true, "2002:7f00:1::": true, "64:ff9b::808:808": false, "2002:808:808::1": false,
 	} {
 		if got := webhook.Blocked(netip.MustParseAddr(addr)) != ""; got != blocked {
 			t.Errorf("Blocked(%s) = %v; want %v", addr, got, blocked)
