@@ -32,8 +32,16 @@ func TestSignInSecurityForm(t *testing.T) {
 		"grace_days": {"3"}, "remember_browser": {"on"}})), 200,
 		"Two-step verification is required of Owners and Admins for password sign-in.", `value="admins" checked`, `value="3"`, `name="remember_browser" checked`)
 
+	// A new Admin, under the policy, is led from the invitation to
+	// setting up two-step verification, which the grace period lets them
+	// put off.
 	s.invite(ownerCtx, "Adam", "Admin", "adam@example.com", muster.RoleAdmin)
-	admin := s.join("adam@example.com", "adam's long password")
+	admin := s.browser()
+	link := s.deliver("adam@example.com").Link("/invitations/")
+	accepted := admin.post(link, url.Values{"password": {"adam's long password"}})
+	wantRedirect(t, accepted, "/signin/two-step?next=%2Fwelcome")
+	want(t, admin.follow(accepted), 200, "Not now")
+	wantRedirect(t, admin.post("/signin/two-step/skip", url.Values{"next": {"/welcome"}}), "/welcome")
 	want(t, admin.get("/settings/organization"), 200, "Required for Owners and Admins")
 	p := admin.post("/settings/organization/sign-in-security", url.Values{"two_step": {"off"}, "grace_days": {"3"}})
 	if p.StatusCode != http.StatusForbidden {
