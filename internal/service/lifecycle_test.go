@@ -419,6 +419,20 @@ func TestInviteAgainWithChanges(t *testing.T) {
 			_, err := f.svc.InviteAgain(f.as(admin), u.ID, service.UserUpdate{Role: &admins})
 			return err
 		})
+		// An Admin brings a former Admin back as nothing: not as an
+		// Admin, and not as a Manager either (a demotion, SPEC §2).
+		formerAdmin := f.active("Abe", muster.RoleAdmin)
+		if _, err := f.svc.Deactivate(f.as(f.owner), formerAdmin.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.InviteAgain(f.as(admin), formerAdmin.ID, service.UserUpdate{Role: &manager})
+			return err
+		})
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.FindInviteForm(f.as(admin), formerAdmin.ID)
+			return err
+		})
 		if _, err := f.svc.SetLicenseTotal(f.as(f.owner), 3, 0); err != nil {
 			t.Fatal(err)
 		}

@@ -96,11 +96,10 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 func (s *Service) InviteAgain(ctx context.Context, userID int64, changes UserUpdate) (*Invited, error) {
 	var out *Invited
 	err := change(ctx, s, &out, func(tx *txn) error {
-		a, u, err := loadAdminAndTarget(ctx, tx, userID)
+		// Only who may manage the user's role invites them again: an
+		// Admin does not bring a former Admin back as anything (SPEC §2).
+		a, u, err := loadActionTarget(ctx, tx, userID, muster.ActionUserReinvited)
 		if err != nil {
-			return err
-		}
-		if err := muster.CheckTransition(muster.ActionUserReinvited, u.Status); err != nil {
 			return err
 		}
 		if err := checkVersion("user", changes.IfVersion, u.Version); err != nil {
@@ -114,13 +113,14 @@ func (s *Service) InviteAgain(ctx context.Context, userID int64, changes UserUpd
 	return out, err
 }
 
-// loadDeactivated finds a user of the actor's org who may be invited again.
+// loadDeactivated finds a user of the actor's org whom the actor may
+// invite again.
 func loadDeactivated(ctx context.Context, tx muster.Tx, a *actor, userID int64) (*muster.User, error) {
 	u, err := loadTarget(ctx, tx, a, userID)
 	if err != nil {
 		return nil, err
 	}
-	return u, muster.CheckTransition(muster.ActionUserReinvited, u.Status)
+	return u, muster.CheckUserAction(muster.ActionUserReinvited, a.role, a.id(), u)
 }
 
 // reinvitation is the invitation of a deactivated user as it was.
@@ -1243,6 +1243,20 @@ func (s *Service) FindUser(ctx context.Context, userID int64) (*muster.User, err
 		return err
 	})
 	return u, err
+}
+
+// FindManagedUser returns a user of the actor's org whom the actor, an
+// Owner or Admin, may manage (SPEC §2): the subject of a confirmation page,
+// which those who may not take its action do not see. The action checks
+// again, with its own rules.
+func (s *Service) FindManagedUser(ctx context.Context, userID int64) (*muster.User, error) {
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.User, error) {
+		u, err := loadTarget(ctx, tx, a, userID)
+		if err != nil {
+			return nil, err
+		}
+		return u, muster.CheckManageUser(a.role, u.Role)
+	})
 }
 
 // UserAndTeams is a user with the org's teams, which a form that edits the

@@ -35,7 +35,11 @@ func TestInvitationEmailToSignedIn(t *testing.T) {
 	link := msg.Link("/invitations/")
 	p := b.get(link)
 	want(t, p, 200, "Join Acme", email, muster.PasswordRules)
-	want(t, b.post(link, url.Values{"password": {"short"}}), 422, "Use at least 10 characters.", email)
+	refused := b.post(link, url.Values{"password": {"short"}})
+	want(t, refused, 422, "Use at least 10 characters.", email)
+	if got := refused.Header.Get("Cache-Control"); got != "no-store" {
+		t.Fatalf("the refused form, which holds the link, is cached: Cache-Control %q", got)
+	}
 	want(t, b.post(link, url.Values{"password": {email}}), 422, "can&#39;t be your email")
 	b.acceptInvitation(link, "bella's long password")
 	want(t, b.get("/"), 200, "Bella Basic", "Basic User", "Default Team", "My sender addresses")

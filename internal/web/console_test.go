@@ -103,7 +103,7 @@ func TestConsoleWalkthrough(t *testing.T) {
 
 	// Invite again: pre-filled with the previous role and teams.
 	p = b.get(fmt.Sprintf("/settings/roles-access/users/invite?again=%d", max.ID))
-	want(t, p, 200, "Invite again", `value="max@example.com"`, `<option value="basic" selected>`,
+	want(t, p, 200, "Invite again", `value="max@example.com" required class="w-l" autocomplete="off" maxlength="254" readonly`, `<option value="basic" selected>`,
 		fmt.Sprintf(`<option value="%d" selected>Marketing</option>`, marketing.ID),
 		fmt.Sprintf(`<input type="hidden" name="secondary_teams" value="%s">Default Team`, def))
 
@@ -193,7 +193,7 @@ func TestSettingsRefuseManagersAndBasicUsers(t *testing.T) {
 	}
 	for _, role := range []muster.Role{muster.RoleManager, muster.RoleBasic} {
 		email := string(role) + "@example.com"
-		s.invite(ownerCtx, "Some", role.Label(), email, role)
+		me := s.invite(ownerCtx, "Some", role.Label(), email, role)
 		b := s.join(email, "a long enough secret")
 		home := b.get("/")
 		want(t, home, 200, "Some "+role.Label())
@@ -222,6 +222,11 @@ func TestSettingsRefuseManagersAndBasicUsers(t *testing.T) {
 			{"GET", "/settings/provisioning"}, {"POST", "/settings/provisioning/tokens"},
 			{"POST", "/settings/provisioning/tokens/1/revoke"},
 			{"GET", "/settings/mailbox"},
+			// The confirmation pages, even of oneself.
+			{"GET", fmt.Sprintf("/settings/roles-access/users/%d/deactivate", me.ID)},
+			{"GET", fmt.Sprintf("/settings/roles-access/users/%d/withdraw", me.ID)},
+			{"GET", fmt.Sprintf("/settings/roles-access/users/%d/two-step-reset", me.ID)},
+			{"GET", fmt.Sprintf("/settings/organization/transfer?to=%d", me.ID)},
 		} {
 			var p page
 			if c.method == "GET" {

@@ -97,6 +97,10 @@ func (s *Server) newInviteForm(w http.ResponseWriter, r *http.Request, teams []m
 		Primary: selectField{ID: "primary_team", Label: "Primary Team"},
 	}
 	f.Section = "users"
+	if again > 0 {
+		// The same record comes back: its email, their username, stays.
+		f.Email.ReadOnly, f.Email.Hint = true, "Their username: they are invited again with the same email."
+	}
 	role := in.Role
 	if role == "" {
 		role = muster.RoleBasic
@@ -280,7 +284,7 @@ var userActions = map[string]userAction{
 func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, ok := formTarget(s, w, r, s.svc.FindUser)
+		u, ok := formTarget(s, w, r, s.svc.FindManagedUser)
 		if !ok {
 			return
 		}

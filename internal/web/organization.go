@@ -171,7 +171,7 @@ func (s *Server) transferHeir(w http.ResponseWriter, r *http.Request) (*muster.U
 		s.notFound(w, r)
 		return nil, false
 	}
-	u, err := s.svc.FindUser(r.Context(), id)
+	u, err := s.svc.FindManagedUser(r.Context(), id)
 	if s.refused(w, r, err) {
 		return nil, false
 	}

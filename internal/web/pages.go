@@ -193,6 +193,8 @@ type Field struct {
 	Optional bool
 	// ZeroOK lets a number field take 0; numbers start at 1 otherwise.
 	ZeroOK bool
+	// ReadOnly fields show a value the form does not change.
+	ReadOnly bool
 }
 
 // Width is how wide the input is drawn, by what it holds: "s" for a

@@ -55,6 +55,9 @@ func newPasswordField(err error) Field {
 func (s *Server) setPasswordByLink(w http.ResponseWriter, r *http.Request,
 	set func(ctx context.Context, token, password string, c service.Client) (*service.SignedIn, error),
 	retry func(token string, err error), land func(in *service.SignedIn) string) {
+	// Whatever it answers, the page holds the link's token: the form
+	// again, refused, posts back to it.
+	w.Header().Set("Cache-Control", "no-store")
 	if !s.parseForm(w, r) {
 		return
 	}

@@ -104,7 +104,7 @@ func resetTwoStepPage(u *muster.User) confirmPage {
 }
 
 func (s *Server) handleResetTwoStepConfirm(w http.ResponseWriter, r *http.Request) {
-	if u, ok := pathTarget(s, w, r, s.svc.FindUser); ok {
+	if u, ok := pathTarget(s, w, r, s.svc.FindManagedUser); ok {
 		s.renderConfirm(w, r, "Reset two-step verification", "users", resetTwoStepPage(u))
 	}
 }
