@@ -131,6 +131,14 @@ func (s *Service) LookupInvitation(ctx context.Context, token string) (*Invitati
 	return &info, nil
 }
 
+// liveInvitation finds the invitation of token and its user, refused with
+// the reason when the link no longer works (linkState).
+//
+// The invitation is read without a lock and its user locked after it: a
+// withdrawal, a resend or an invitation again locks the user before it ends
+// the user's links, and an acceptance that locked the link first waited for
+// it while it waited for the link (a deadlock on PostgreSQL). The user's
+// status, read locked, and UseInvitation's conditional write decide.
 func (s *Service) liveInvitation(ctx context.Context, tx muster.Tx, token string) (*muster.Invitation, *muster.User, error) {
 	inv, err := tx.FindInvitationByTokenHash(ctx, secret.HashToken(token))
 	if muster.ErrorCode(err) == muster.ENOTFOUND {

@@ -606,6 +606,9 @@ func (s *Service) applySSO(ctx context.Context, tx *txn, org *muster.Org, p *sso
 		u.Role, u.Status, u.PasswordHash = muster.RoleBasic, muster.StatusActive, ""
 		u.InvitedAt, u.InvitedByID, u.ActivatedAt, u.DeactivatedAt, u.UpdatedAt = now, 0, now, time.Time{}, now
 		u.PrimaryTeamID, u.SecondaryTeamIDs = team.ID, nil
+		// A record deleted through SCIM that comes back, through any
+		// interface, is SCIM's to see again (as writeInvitations has it).
+		u.SCIMDeletedAt = time.Time{}
 		if before == nil {
 			if err := tx.CreateUser(ctx, u); err != nil {
 				return nil, err

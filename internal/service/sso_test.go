@@ -463,6 +463,47 @@ func TestSSOInvitationLink(t *testing.T) {
 	})
 }
 
+// TestSSOJustInTimeBringsBackASCIMDeletedUser: just-in-time provisioning
+// of a person whom the identity provider deleted through SCIM brings the
+// same record back, and SCIM sees them again, as after any other
+// invitation: found by their email, read by their id, in their team.
+func TestSSOJustInTimeBringsBackASCIMDeletedUser(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupSSO(t, db, 5)
+		f.connect()
+		f.passTest()
+		if err := f.svc.SetSSOJIT(f.as(f.owner), true); err != nil {
+			t.Fatal(err)
+		}
+		scim, _ := f.scim(t)
+		email := "dee@example.com"
+		p, err := f.svc.ProvisionUser(scim, service.UserDraft{Email: email, FirstName: "Dee", LastName: "Doe", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.DeleteProvisionedUser(scim, p.User.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		f.idp.SignInAs(idptest.User{Subject: "sub-dee", Email: email, EmailVerified: true, GivenName: "Dee", FamilyName: "Doe"})
+		out, err := f.signIn(email)
+		if err != nil || out.SignedIn == nil || out.SignedIn.User.ID != p.User.ID {
+			t.Fatalf("the sign-in = %+v, %v; want Dee's record back", out, err)
+		}
+		found, err := f.svc.FindProvisionedUsers(scim, service.ProvisionQuery{Limit: 10,
+			Where: &muster.Condition{Op: muster.CondEqual, Attr: muster.AttrEmail, Value: email}})
+		if err != nil || found.Total != 1 {
+			t.Fatalf("SCIM's filter on %s finds %+v, %v; want Dee", email, found, err)
+		}
+		if _, err := f.svc.FindProvisionedUser(scim, p.User.ID); err != nil {
+			t.Fatalf("SCIM's read of Dee: %v", err)
+		}
+		team, err := f.svc.FindProvisionedTeam(scim, f.defaultTeam().ID, true)
+		if err != nil || len(team.Members) != f.defaultTeam().PrimaryCount {
+			t.Fatalf("the Default Team's SCIM members %d (%v); want its count, %d", len(team.Members), err, f.defaultTeam().PrimaryCount)
+		}
+	})
+}
+
 // TestSSOSettingsAreTheOwners: whoever controls the identity provider can
 // sign in as anyone of the verified domains, the Owner included, so only
 // the Owner changes the connection, turns SSO sign-in on or off and sets

@@ -56,3 +56,81 @@ func TestRemoveTeamRacingAMove(t *testing.T) {
 		}
 	})
 }
+
+// TestRemoveTeamRacingItsMembers removes a team while a former member is
+// invited again into another team, and while a member is deactivated,
+// many times over: neither is ever an internal error (on PostgreSQL, a
+// deadlock: the removal locked the team and then its members, the others
+// a member and then the team's count), and the member's teams column
+// agrees with their memberships and the teams' counts (the removal
+// rewrote it from memberships read before the invitation committed).
+func TestRemoveTeamRacingItsMembers(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 1000)
+		def := f.defaultTeam().ID
+		for range 30 {
+			leaving, staying := f.team(t, "Leaving "+uniqueEmail("t")), f.team(t, "Staying "+uniqueEmail("t"))
+			wes, _ := f.inviteInto(t, "Wes", muster.RoleBasic, def, leaving.ID)
+			if _, err := f.svc.Withdraw(f.as(f.owner), wes.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, link := f.inviteInto(t, "Dan", muster.RoleBasic, def, leaving.ID)
+			dan := f.accept(link)
+			var inviteErr, deactivateErr, removeErr error
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				_, inviteErr = f.svc.Invite(f.as(f.owner), service.InviteInput{FirstName: "Wes", LastName: "Tester",
+					Email: wes.Email, Role: muster.RoleBasic, PrimaryTeamID: staying.ID})
+			})
+			wg.Go(func() { _, deactivateErr = f.svc.Deactivate(f.as(f.owner), dan.ID) })
+			wg.Go(func() { _, removeErr = f.svc.RemoveTeam(f.as(f.owner), leaving.ID, 0) })
+			wg.Wait()
+			for _, err := range []error{inviteErr, deactivateErr, removeErr} {
+				if err != nil {
+					t.Fatalf("invite again: %v; deactivate: %v; remove the team: %v; want all three done", inviteErr, deactivateErr, removeErr)
+				}
+			}
+			if got := f.user(t, wes.ID); got.PrimaryTeamID != staying.ID || len(got.SecondaryTeamIDs) != 0 {
+				t.Fatalf("Wes, invited into %d, is in %d and %v", staying.ID, got.PrimaryTeamID, got.SecondaryTeamIDs)
+			}
+			// The counts agree: with Wes withdrawn again, his team is empty
+			// and goes.
+			if _, err := f.svc.Withdraw(f.as(f.owner), wes.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.RemoveTeam(f.as(f.owner), staying.ID, 0); err != nil {
+				t.Fatalf("removing Wes's emptied team: %v", err)
+			}
+		}
+	})
+}
+
+// TestAcceptRacingWithdraw accepts an invitation while it is withdrawn,
+// many times over: exactly one of the two is done, the other refused with
+// a reason, never an internal error (on PostgreSQL, a deadlock: the
+// acceptance locked the link and then the user, the withdrawal the user
+// and then the link).
+func TestAcceptRacingWithdraw(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 1000)
+		for range 30 {
+			u, link := f.invite("Ann", muster.RoleBasic)
+			var acceptErr, withdrawErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { _, acceptErr = f.acceptLink(link) })
+			wg.Go(func() { _, withdrawErr = f.svc.Withdraw(f.as(f.owner), u.ID) })
+			wg.Wait()
+			for _, err := range []error{acceptErr, withdrawErr} {
+				if muster.ErrorCode(err) == muster.EINTERNAL {
+					t.Fatalf("accept: %v; withdraw: %v; want a refusal, not an internal error", acceptErr, withdrawErr)
+				}
+			}
+			if (acceptErr == nil) == (withdrawErr == nil) {
+				t.Fatalf("accept: %v; withdraw: %v; want exactly one done", acceptErr, withdrawErr)
+			}
+			if got := f.user(t, u.ID); (acceptErr == nil) != (got.Status == muster.StatusActive) {
+				t.Fatalf("accept: %v, and Ann is %s", acceptErr, got.Status)
+			}
+		}
+	})
+}

@@ -110,7 +110,7 @@ func (tx *Tx) FindInvitationByTokenHash(ctx context.Context, hash []byte) (*must
 	var inv muster.Invitation
 	err := tx.queryRow(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at,
 			revoked_at, revoked_reason
-		FROM invitations WHERE token_hash = $1`+tx.forUpdate(), hash).
+		FROM invitations WHERE token_hash = $1`, hash).
 		Scan(&inv.ID, &inv.OrgID, &inv.UserID, &inv.TokenHash, nullTime{&inv.CreatedAt}, nullTime{&inv.ExpiresAt},
 			nullTime{&inv.UsedAt}, nullTime{&inv.RevokedAt}, &inv.RevokedReason)
 	if err != nil {

@@ -394,6 +394,20 @@ func addMemberships(changes map[int64]memberCounts, u *muster.User, sign int) {
 	}
 }
 
+// LockTeamMembers implements muster.Tx. DeleteTeam rewrites the members'
+// teams columns from their memberships: read in a statement that waited
+// for one of them, held by a transaction that rewrote their teams, they
+// were the ones before it committed (on PostgreSQL a statement reads
+// what was committed when it began), and the user's teams column then
+// disagreed with their memberships and the teams' counts. Locked here
+// first, the members are read again after.
+func (tx *Tx) LockTeamMembers(ctx context.Context, orgID, teamID int64) error {
+	_, err := queryColumn[int64](ctx, tx, `SELECT u.id FROM users u
+		WHERE u.org_id = $1 AND u.id IN (SELECT m.user_id FROM memberships m WHERE m.team_id = $2)
+		ORDER BY u.id`+tx.forNoKeyUpdate(), orgID, teamID)
+	return err
+}
+
 // DeleteTeam implements muster.Tx.
 func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 	// A user whose primary team is moveTo and who also had it as secondary
