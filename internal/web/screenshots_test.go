@@ -58,12 +58,18 @@ func TestBrowserScreenshots(t *testing.T) {
 			s.advance(37 * 60e9)
 		}
 	}
+	var gone *muster.User
 	for _, u := range people[:6] {
 		if u.ID%2 == 0 {
 			if _, err := s.svc.Deactivate(ownerCtx, u.ID); err != nil && muster.ErrorCode(err) != muster.ECONFLICT {
 				t.Fatal(err)
+			} else if err == nil {
+				gone = u
 			}
 		}
+	}
+	if gone == nil {
+		t.Fatal("nobody was deactivated")
 	}
 	if _, err := s.svc.UpdateUser(ownerCtx, people[3].ID, service.UserUpdate{Role: ptr(muster.RoleManager),
 		PrimaryTeamID: &teams[2].ID}); err != nil {
@@ -116,6 +122,7 @@ func TestBrowserScreenshots(t *testing.T) {
 			look("invite", "/settings/roles-access/users/invite")
 			b.Type("fill the form", "First Name", "Cyrus", "Last Name", "Again", "Email", people[2].Email)
 			b.Click("invite refused", byButton("Invite"))
+			look("invite again", fmt.Sprintf("/settings/roles-access/users/invite?again=%d", gone.ID))
 			look("users pending", "/settings/roles-access?status=pending")
 			b.Do("select all matching", chromedp.Click(browsertest.ByCheckbox("Select all 20 matching users")))
 			b.Choose("With the selected users", "Resend invite")
@@ -142,6 +149,7 @@ func TestBrowserScreenshots(t *testing.T) {
 			b.Click("api token created", byButton("Create token"))
 			b.Click("api token revoke", browsertest.ByButton("Revoke HR sync"))
 			look("provisioning", "/settings/provisioning")
+			look("single sign-on", "/settings/sso")
 			look("mailbox", "/settings/mailbox")
 			b.Click("mail", chromedp.Search(`(//td/a)[1]`))
 			look("welcome", "/welcome")
