@@ -137,10 +137,13 @@ func (s *Service) LookupInvitation(ctx context.Context, token string) (*Invitati
 // The invitation is read without a lock and its user locked after it: a
 // withdrawal, a resend or an invitation again locks the user before it ends
 // the user's links, and an acceptance that locked the link first waited for
-// it while it waited for the link (a deadlock on PostgreSQL). The user's
-// status, read locked, and UseInvitation's conditional write decide.
+// it while it waited for the link (a deadlock on PostgreSQL). The link is
+// read again once the user is locked, so that what another acceptance, a
+// withdrawal or a resend did meanwhile says why it no longer works;
+// UseInvitation's conditional write decides.
 func (s *Service) liveInvitation(ctx context.Context, tx muster.Tx, token string) (*muster.Invitation, *muster.User, error) {
-	inv, err := tx.FindInvitationByTokenHash(ctx, secret.HashToken(token))
+	hash := secret.HashToken(token)
+	inv, err := tx.FindInvitationByTokenHash(ctx, hash)
 	if muster.ErrorCode(err) == muster.ENOTFOUND {
 		return nil, nil, &muster.Error{Code: muster.ENOTFOUND, Message: "This link is not valid. Check that you copied all of it, or ask an administrator to send a new invitation."}
 	} else if err != nil {
@@ -148,6 +151,9 @@ func (s *Service) liveInvitation(ctx context.Context, tx muster.Tx, token string
 	}
 	u, err := tx.FindUser(ctx, inv.OrgID, inv.UserID)
 	if err != nil {
+		return nil, nil, err
+	}
+	if inv, err = tx.FindInvitationByTokenHash(ctx, hash); err != nil {
 		return nil, nil, err
 	}
 	if reason := linkState(inv, u, s.now()); reason != "" {

@@ -128,6 +128,10 @@ func TestAcceptRacingWithdraw(t *testing.T) {
 			if (acceptErr == nil) == (withdrawErr == nil) {
 				t.Fatalf("accept: %v; withdraw: %v; want exactly one done", acceptErr, withdrawErr)
 			}
+			if acceptErr != nil {
+				// The person is told why: the invitation was withdrawn.
+				wantGone(t, acceptErr, muster.LinkWithdrawn)
+			}
 			if got := f.user(t, u.ID); (acceptErr == nil) != (got.Status == muster.StatusActive) {
 				t.Fatalf("accept: %v, and Ann is %s", acceptErr, got.Status)
 			}
