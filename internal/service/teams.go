@@ -161,6 +161,14 @@ func (s *Service) Team(ctx context.Context, id int64) (*muster.Team, error) {
 	})
 }
 
+// FindRenamableTeam returns a team of the actor's org that may be renamed:
+// the subject of the rename form, which the Default Team has not (TEAM-4).
+func (s *Service) FindRenamableTeam(ctx context.Context, id int64) (*muster.Team, error) {
+	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*muster.Team, error) {
+		return loadEditableTeam(ctx, tx, a, id, "renamed")
+	})
+}
+
 // MyTeams returns the signed-in user's primary team and then their
 // secondary teams: what everyone sees of teams on their own profile.
 func (s *Service) MyTeams(ctx context.Context) (primary *muster.Team, secondaries []*muster.Team, err error) {

@@ -1266,8 +1266,8 @@ type UserAndTeams struct {
 	Teams []muster.TeamName
 }
 
-// FindUserAndTeams returns a user of the org and the org's teams, for
-// Owners and Admins.
+// FindUserAndTeams returns a user of the org whom the actor, an Owner or
+// Admin, may edit, and the org's teams: the edit form's.
 func (s *Service) FindUserAndTeams(ctx context.Context, userID int64) (*UserAndTeams, error) {
 	var out UserAndTeams
 	err := s.read(ctx, func(tx *txn) error {
@@ -1276,6 +1276,11 @@ func (s *Service) FindUserAndTeams(ctx context.Context, userID int64) (*UserAndT
 			return err
 		}
 		if out.User, err = loadTarget(ctx, tx, a, userID); err != nil {
+			return err
+		}
+		// The form shows to whom its save would: not an Admin's of the
+		// Owner or of another Admin.
+		if err := muster.CheckEditUser(a.role, a.id(), out.User, false); err != nil {
 			return err
 		}
 		out.Teams, err = tx.FindTeamNames(ctx, a.orgID)

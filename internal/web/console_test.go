@@ -557,3 +557,23 @@ func TestUserPageNamesFormerTeams(t *testing.T) {
 		t.Fatal("the user page calls a team the user left a removed team")
 	}
 }
+
+// TestAdminFormsOfWhatTheyMayNotChange: an Admin is not shown a form whose
+// save would be refused: the edit form of the Owner or of another Admin,
+// the rename form of the Default Team (TEAM-4); their own edit form and a
+// Manager's show.
+func TestAdminFormsOfWhatTheyMayNotChange(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	ada := s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
+	abe := s.invite(ownerCtx, "Abe", "Admin", "abe@example.com", muster.RoleAdmin)
+	max := s.invite(ownerCtx, "Max", "Manager", "max@example.com", muster.RoleManager)
+	b := s.join(ada.Email, "ada's long password")
+	for _, id := range []int64{owner.ID, abe.ID} {
+		want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/edit", id)), http.StatusForbidden)
+	}
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/teams/%d/rename", s.defaultTeam(ownerCtx).ID)), http.StatusForbidden,
+		"The Default Team can&#39;t be renamed.")
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/edit", ada.ID)), http.StatusOK, "Ada Admin")
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/edit", max.ID)), http.StatusOK, "Max Manager")
+}

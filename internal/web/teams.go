@@ -155,7 +155,7 @@ func (s *Server) renderRename(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Server) handleTeamRenameForm(w http.ResponseWriter, r *http.Request) {
-	if t, ok := pathTarget(s, w, r, s.svc.Team); ok {
+	if t, ok := pathTarget(s, w, r, s.svc.FindRenamableTeam); ok {
 		s.renderRename(w, r, http.StatusOK, t, t.Name, nil)
 	}
 }
