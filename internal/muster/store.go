@@ -109,11 +109,6 @@ type TeamTx interface {
 	FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*Team, error)
 	// RenameTeam renames the team and increments its version.
 	RenameTeam(ctx context.Context, team *Team, name string) error
-	// LockTeamMembers locks the rows of the team's members, whatever their
-	// status, in id order, for a change that rewrites their teams: taken
-	// before the team's own lock, in the order a change of one user's
-	// teams takes them (the user, then the team's count).
-	LockTeamMembers(ctx context.Context, orgID, teamID int64) error
 	// DeleteTeam removes the team and its secondary memberships, after moving
 	// the primary memberships that remain (of deactivated and withdrawn
 	// users) to moveTo.

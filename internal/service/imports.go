@@ -629,7 +629,9 @@ func (p *planner) plan(r *ImportRow, key string) {
 		r.Action = ImportUnchanged // the file agrees that they left
 	case u.Status == muster.StatusDeactivated:
 		r.Action = ImportReinvite
-		if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
+		if err := muster.CheckManageUser(p.a.role, u.Role); err != nil {
+			rowError(err)
+		} else if err := muster.CheckGrantRole(p.a.role, r.Role); err != nil {
 			roleError(err)
 		}
 		r.Changes = p.share([]string{fmt.Sprintf("Invite again as %s in %s", r.Role.Label(), teamsText(r.PrimaryTeam, r.SecondaryTeams))})

@@ -528,6 +528,27 @@ func TestImportLeavesWhatItsCellsDoNotSet(t *testing.T) {
 	})
 }
 
+// TestImportFormerAdminByAnAdmin: an Admin's file does not bring back a
+// deactivated Admin (as anything: SPEC §2): the dry run says so on the row,
+// and nothing is committed for it.
+func TestImportFormerAdminByAnAdmin(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupImport(t, db, 20)
+		abe := f.active("Abe", muster.RoleAdmin)
+		if _, err := f.svc.Deactivate(f.as(f.owner), abe.ID); err != nil {
+			t.Fatal(err)
+		}
+		p := f.plan(t, f.as(f.admin), "Email,First Name,Last Name,Role\n"+abe.Email+",Abe,Tester,Basic User\n", false)
+		if p.Summary.Counts.Error != 1 || !strings.Contains(renderPlan(p, f.owner.Email), "Only the Owner can change a user with the Admin role") {
+			t.Fatalf("plan: %s", renderPlan(p, f.owner.Email))
+		}
+		if got := f.user(t, abe.ID); got.Status != muster.StatusDeactivated || got.Role != muster.RoleAdmin {
+			t.Fatalf("Abe after the dry run: %s %s", got.Status, got.Role)
+		}
+	})
+}
+
 // TestImportRoundTrip: the user list exported, edited (one role changed)
 // and imported back plans one update and leaves everyone else unchanged.
 func TestImportRoundTrip(t *testing.T) {

@@ -433,6 +433,12 @@ func TestInviteAgainWithChanges(t *testing.T) {
 			_, err := f.svc.FindInviteForm(f.as(admin), formerAdmin.ID)
 			return err
 		})
+		// Nor by inviting their email, which brings the same record back.
+		f.refused(t, muster.EFORBIDDEN, func() error {
+			_, err := f.svc.Invite(f.as(admin), service.InviteInput{FirstName: "Abe", LastName: "Tester",
+				Email: formerAdmin.Email, Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID})
+			return err
+		})
 		if _, err := f.svc.SetLicenseTotal(f.as(f.owner), 3, 0); err != nil {
 			t.Fatal(err)
 		}

@@ -334,9 +334,6 @@ func (s *Service) RemoveTeam(ctx context.Context, teamID, ifVersion int64) (*mus
 		if err != nil {
 			return err
 		}
-		if err := tx.LockTeamMembers(ctx, a.orgID, teamID); err != nil {
-			return err
-		}
 		// Locked, the team's counts include every membership committed
 		// before, and none can be added until the removal commits.
 		if team, err = loadEditableTeam(ctx, tx, a, teamID, "removed"); err != nil {
@@ -426,9 +423,6 @@ func (s *Service) MoveMembersAndRemoveTeam(ctx context.Context, teamID, moveTo i
 	err := s.update(ctx, func(tx *txn) error {
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
-			return err
-		}
-		if err := tx.LockTeamMembers(ctx, a.orgID, teamID); err != nil {
 			return err
 		}
 		if team, err = loadEditableTeam(ctx, tx, a, teamID, "removed"); err != nil {

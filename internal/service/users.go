@@ -270,6 +270,13 @@ func (f *inviteFacts) check(a *actor, in InviteInput) (*invitation, error) {
 	if live != nil {
 		return nil, emailTaken(a.orgID, live)
 	}
+	// A deactivated user comes back as the same record: only who may
+	// manage their role brings them back, as anything (SPEC §2).
+	if prev != nil && prev.Status == muster.StatusDeactivated {
+		if err := muster.CheckManageUser(a.role, prev.Role); err != nil {
+			return nil, err
+		}
+	}
 	return &invitation{in: in, prev: prev, secondaries: secondaries}, nil
 }
 

@@ -103,9 +103,10 @@ func linkExpiries(links string) string {
 	WHERE u.id = l.user_id AND (u.invitation_expires_at IS NULL OR u.invitation_expires_at <> l.expires_at)`
 }
 
-// FindInvitationByTokenHash implements muster.Tx. In a write transaction it
-// locks the link, so that of two accepts of one link the second waits and
-// then sees it used.
+// FindInvitationByTokenHash implements muster.Tx. It takes no lock: an
+// acceptance locks the link's user, as every change of the user's links
+// does, and UseInvitation's conditional write lets one acceptance of a link
+// through.
 func (tx *Tx) FindInvitationByTokenHash(ctx context.Context, hash []byte) (*muster.Invitation, error) {
 	var inv muster.Invitation
 	err := tx.queryRow(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at,

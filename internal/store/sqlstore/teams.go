@@ -394,20 +394,6 @@ func addMemberships(changes map[int64]memberCounts, u *muster.User, sign int) {
 	}
 }
 
-// LockTeamMembers implements muster.Tx. DeleteTeam rewrites the members'
-// teams columns from their memberships: read in a statement that waited
-// for one of them, held by a transaction that rewrote their teams, they
-// were the ones before it committed (on PostgreSQL a statement reads
-// what was committed when it began), and the user's teams column then
-// disagreed with their memberships and the teams' counts. Locked here
-// first, the members are read again after.
-func (tx *Tx) LockTeamMembers(ctx context.Context, orgID, teamID int64) error {
-	_, err := queryColumn[int64](ctx, tx, `SELECT u.id FROM users u
-		WHERE u.org_id = $1 AND u.id IN (SELECT m.user_id FROM memberships m WHERE m.team_id = $2)
-		ORDER BY u.id`+tx.forNoKeyUpdate(), orgID, teamID)
-	return err
-}
-
 // DeleteTeam implements muster.Tx.
 func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 	// A user whose primary team is moveTo and who also had it as secondary
@@ -432,6 +418,18 @@ func (tx *Tx) DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error {
 			AND user_id IN (SELECT user_id FROM memberships WHERE team_id = $1 AND kind = 'primary')`, []any{id, moveTo}},
 		{`UPDATE memberships SET team_id = $2 WHERE team_id = $1 AND kind = 'primary'`, []any{id, moveTo}},
 		{`DELETE FROM teams WHERE org_id = $1 AND id = $2`, []any{orgID, id}},
+	}
+	// The members are locked first, in a statement of their own: the
+	// first step rewrites their teams columns from their memberships, and
+	// read in a statement that waited for one of them (held by a
+	// transaction that rewrote their teams, an invitation again), they
+	// were the ones before it committed (a PostgreSQL statement reads what
+	// was committed when it began): the teams column then disagreed with
+	// the memberships and the teams' counts. Locked, they are read again.
+	if _, err := queryColumn[int64](ctx, tx, `SELECT u.id FROM users u
+		WHERE u.org_id = $1 AND u.id IN (SELECT m.user_id FROM memberships m WHERE m.team_id = $2)
+		ORDER BY u.id`+tx.forNoKeyUpdate(), orgID, id); err != nil {
+		return err
 	}
 	for _, s := range steps {
 		if _, err := tx.exec(ctx, s.query, s.args...); err != nil {
