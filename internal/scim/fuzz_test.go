@@ -354,3 +354,50 @@ func wantRefusal(t *testing.T, body []byte, err error) {
 		t.Fatalf("%s: %v answers %d %q; want a 4xx with a detail", body, err, e.Status, e.Detail)
 	}
 }
+
+// FuzzProjection: whatever attributes= and excludedAttributes= hold, a
+// resource shaped by them keeps schemas and id, and holds nothing the
+// resource did not: no attribute or sub-attribute is made up, and one
+// excluded by its name (or its qualified name) is gone.
+func FuzzProjection(f *testing.F) {
+	for _, s := range [][2]string{{"userName,name.givenName", ""}, {"", "groups,emails"},
+		{"", "name.givenName"}, {SchemaUser + ":userName," + SchemaMuster + ":primaryTeam", ""},
+		{"", SchemaMuster + ":primaryTeam"}, {"NAME.familyname, ,", "id,schemas"}, {"urn:x:y", "name."}} {
+		f.Add(s[0], s[1])
+	}
+	resource := map[string]any{"schemas": []any{SchemaUser}, "id": "7", "userName": "ada@example.com",
+		"name": map[string]any{"givenName": "Ada", "familyName": "Lovelace"}, "emails": []any{map[string]any{"value": "ada@example.com"}},
+		SchemaMuster: map[string]any{"primaryTeam": "Engineering"}}
+	f.Fuzz(func(t *testing.T, attributes, excluded string) {
+		p := readProjection(url.Values{"attributes": {attributes}, "excludedAttributes": {excluded}}, SchemaUser)
+		shaped, err := p.apply(resource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := shaped.(map[string]any)
+		if !ok {
+			t.Fatalf("apply gave %T", shaped)
+		}
+		if m["id"] != "7" || m["schemas"] == nil {
+			t.Fatalf("attributes=%q excludedAttributes=%q dropped id or schemas: %v", attributes, excluded, m)
+		}
+		for k, v := range m {
+			orig, ok := resource[k]
+			if !ok {
+				t.Fatalf("attribute %q made up: %v", k, m)
+			}
+			if sub, ok := v.(map[string]any); ok {
+				for sk := range sub {
+					if _, ok := orig.(map[string]any)[sk]; !ok {
+						t.Fatalf("sub-attribute %s.%s made up: %v", k, sk, m)
+					}
+				}
+			}
+		}
+		for _, name := range p.excluded {
+			if _, ok := m[name]; ok && name != "id" && name != "schemas" {
+				t.Fatalf("excludedAttributes=%q kept %q", excluded, name)
+			}
+		}
+	})
+}

@@ -224,6 +224,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u *muster.User, password
 	if err != nil {
 		return false, err
 	}
+	// A hash that cannot be read matches no password.
 	ok, _ := secret.CheckPassword(u.PasswordHash, password)
 	if ok {
 		// Even for a client that has gone; a failure leaves the check
