@@ -11,7 +11,11 @@ import (
 // belong to the service layer.
 type Store interface {
 	// Update runs fn in a read-write transaction, committed when fn returns
-	// nil and rolled back otherwise.
+	// nil and rolled back otherwise. When the database ends the transaction
+	// for a reason that is nobody's fault (a deadlock, PostgreSQL's
+	// serialization failure), Update runs fn again in a new one, a few
+	// times at most: fn must be safe to run more than once, keeping nothing
+	// from an earlier run but what it overwrites.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error

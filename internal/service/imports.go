@@ -303,7 +303,9 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		if err != nil {
 			return err
 		}
+		// A run again (Store.Update) starts from the dry run's plan.
 		plan.Status, plan.Result, plan.NotCommitted = muster.ImportPlanned, ImportResult{}, nil
+		plan.SeatsReserved, plan.CommittedAt, plan.RequestedBy, plan.Import.Result = 0, time.Time{}, a.id(), ""
 		plan.CreatedAt = tx.now
 		if err := tx.CreateImport(ctx, plan.Import); err != nil || !in.Commit {
 			return err

@@ -295,6 +295,7 @@ type RecoveryCodes struct {
 func (s *Service) RequireSSO(ctx context.Context, on bool) (*RecoveryCodes, error) {
 	var out *RecoveryCodes
 	err := s.update(ctx, func(tx *txn) error {
+		out = nil // codes of a run that rolled back do not exist
 		a, c, err := loadConnection(ctx, tx, ownerTo("require single sign-on"))
 		if err != nil || c.Required == on {
 			return err

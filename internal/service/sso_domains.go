@@ -67,6 +67,7 @@ func (s *Service) VerifySSODomain(ctx context.Context, id int64) (*muster.SSODom
 	cancel()
 	var refusal error
 	err = s.update(ctx, func(tx *txn) error {
+		refusal = nil
 		a, err := loadAdmin(ctx, tx)
 		if err != nil {
 			return err
@@ -177,7 +178,9 @@ func (s *Service) RecheckSSODomains(ctx context.Context) (DomainChecks, error) {
 		case found:
 			continue
 		}
+		unverified := false
 		err = s.update(ctx, func(tx *txn) error {
+			unverified = false
 			cur, err := tx.FindSSODomain(ctx, d.OrgID, d.ID)
 			if muster.ErrorCode(err) == muster.ENOTFOUND || (err == nil && !cur.Verified()) {
 				return nil
@@ -188,13 +191,16 @@ func (s *Service) RecheckSSODomains(ctx context.Context) (DomainChecks, error) {
 			if err := tx.UpdateSSODomain(ctx, cur); err != nil {
 				return err
 			}
-			out.Unverified++
+			unverified = true
 			a := &actor{orgID: cur.OrgID, system: "Domain check", origin: "muster"}
 			return tx.audit(ctx, a, muster.ActionSSODomainUnverified, muster.TargetSSODomain, cur.ID, cur.Domain, nil,
 				map[string]any{"reason": "record_missing"})
 		})
 		if err != nil {
 			return out, err
+		}
+		if unverified {
+			out.Unverified++
 		}
 	}
 	return out, nil

@@ -266,6 +266,7 @@ func (s *Service) FinishSSO(ctx context.Context, query url.Values, browserSecret
 		refusal *ssoRefusal
 	)
 	err := s.update(ctx, func(tx *txn) error {
+		login, refusal = nil, nil
 		var err error
 		login, err = tx.FindSSOLogin(ctx, sso.Hash(cb.State))
 		if muster.ErrorCode(err) == muster.ENOTFOUND {
@@ -772,6 +773,7 @@ func (s *Service) BackChannelLogout(ctx context.Context, raw string, c Client) (
 func (s *Service) endSSOSessions(ctx context.Context, conn *muster.SSOConnection, lt *sso.Logout, c Client) (int, error) {
 	n := 0
 	err := s.update(ctx, func(tx *txn) error {
+		n = 0
 		var u *muster.User
 		if lt.Subject != "" {
 			ident, err := tx.FindSSOIdentity(ctx, conn.OrgID, conn.Issuer, lt.Subject)

@@ -131,3 +131,33 @@ func TestAcceptRacingWithdraw(t *testing.T) {
 		}
 	})
 }
+
+// TestRemoveTeamRacingADeactivation removes a team while one of its members
+// is deactivated, many times over: both are done, never an internal error
+// (on PostgreSQL the removal locks the team and then its members, the
+// deactivation the member and then their teams' counts: a deadlock that
+// one of them must survive by being run again). Few rounds: nearly every
+// one deadlocks, and PostgreSQL finds a deadlock after deadlock_timeout (1
+// s).
+func TestRemoveTeamRacingADeactivation(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 1000)
+		def := f.defaultTeam().ID
+		for range 6 {
+			leaving := f.team(t, "Leaving "+uniqueEmail("t"))
+			_, link := f.inviteInto(t, "Dee", muster.RoleBasic, def, leaving.ID)
+			dee := f.accept(link)
+			var deactivateErr, removeErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { _, deactivateErr = f.svc.Deactivate(f.as(f.owner), dee.ID) })
+			wg.Go(func() { _, removeErr = f.svc.RemoveTeam(f.as(f.owner), leaving.ID, 0) })
+			wg.Wait()
+			if deactivateErr != nil || removeErr != nil {
+				t.Fatalf("deactivate: %v; remove the team: %v; want both done", deactivateErr, removeErr)
+			}
+			if got := f.user(t, dee.ID); got.Status != muster.StatusDeactivated || len(got.SecondaryTeamIDs) != 0 {
+				t.Fatalf("Dee is %s in %v; want deactivated and out of the removed team", got.Status, got.SecondaryTeamIDs)
+			}
+		}
+	})
+}

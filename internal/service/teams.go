@@ -244,10 +244,11 @@ func (s *Service) CreateTeam(ctx context.Context, name string) (*muster.Team, er
 		if err != nil {
 			return err
 		}
-		if name, err = checkTeamName(ctx, tx, a.orgID, 0, name); err != nil {
+		cleaned, err := checkTeamName(ctx, tx, a.orgID, 0, name)
+		if err != nil {
 			return err
 		}
-		team = &muster.Team{OrgID: a.orgID, Name: name, CreatedAt: tx.now}
+		team = &muster.Team{OrgID: a.orgID, Name: cleaned, CreatedAt: tx.now}
 		if err := tx.CreateTeam(ctx, team); err != nil {
 			return err
 		}

@@ -368,6 +368,7 @@ func (s *Service) VerifySecondStep(ctx context.Context, token, code string, reme
 	var left int
 	done, err := s.completeSecondStep(ctx, token, remember, c, func(tx *txn, ch *muster.SignInChallenge, u *muster.User,
 		factors []*muster.Factor) (*muster.Factor, error) {
+		usedRecovery, left = false, 0
 		if _, isTOTP := muster.TOTPCode(code); isTOTP {
 			for _, f := range factors {
 				if ok, err := s.checkTOTP(ctx, tx, f, code); err != nil || ok {
@@ -392,7 +393,11 @@ func (s *Service) VerifySecondStep(ctx context.Context, token, code string, reme
 			map[string]any{"codes_left": left}); err != nil {
 			return nil, err
 		}
-		return nil, s.mailTwoStep(ctx, tx, u, "A recovery code was used to sign in to "+orgNameOf(ctx, tx, u),
+		org, err := tx.FindOrg(ctx, u.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.mailTwoStep(ctx, tx, u, "A recovery code was used to sign in to "+org.Name,
 			"You signed in with one of your recovery codes", strconv.Itoa(left)+" of your recovery codes are left. "+
 				"Each works once; make new ones on your Security page when they run low.", c.IP)
 	})
@@ -400,16 +405,6 @@ func (s *Service) VerifySecondStep(ctx context.Context, token, code string, reme
 		done.RecoveryCodeUsed, done.RecoveryCodesLeft = usedRecovery, left
 	}
 	return done, err
-}
-
-// orgNameOf is u's organization's name, for an email's subject; empty when
-// it cannot be read (the email's body names it anyway).
-func orgNameOf(ctx context.Context, tx *txn, u *muster.User) string {
-	org, err := tx.FindOrg(ctx, u.OrgID)
-	if err != nil {
-		return "Muster"
-	}
-	return org.Name
 }
 
 func firstErr(errs ...error) error {

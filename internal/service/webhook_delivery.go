@@ -78,6 +78,7 @@ type WebhookOutcome struct {
 func (s *Service) LeaseWebhooks(ctx context.Context, free func(endpointID int64) int) ([]*WebhookDispatch, error) {
 	var leased []*muster.WebhookDelivery
 	err := s.update(ctx, func(tx *txn) error {
+		leased = nil // a transaction run again leases afresh
 		ids, err := tx.FindDueWebhookEndpoints(ctx, tx.now)
 		if err != nil {
 			return err

@@ -185,6 +185,7 @@ var blockedRanges = []struct {
 	{netip.MustParsePrefix("192.0.0.0/24"), "a protocol assignment address"},
 	{netip.MustParsePrefix("198.18.0.0/15"), "a benchmarking address"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved address"},
+	{netip.MustParsePrefix("::/96"), "an IPv4-compatible address (deprecated, and some systems reach the IPv4 address)"},
 	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use translation address"},
 	{netip.MustParsePrefix("2001:db8::/32"), "a documentation address"},
 	{netip.MustParsePrefix("fd00:ec2::254/128"), "a cloud metadata address"},

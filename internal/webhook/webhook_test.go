@@ -67,6 +67,9 @@ func TestBlocked(t *testing.T) {
 		// what it reaches decides.
 		"64:ff9b::a00:1": true, "64:ff9b::7f00:1": true, "64:ff9b::a9fe:a9fe": true, "64:ff9b::c0a8:1": true,
 		"2002:a00:1::1": true, "2002:7f00:1::": true, "64:ff9b::808:808": false, "2002:808:808::1": false,
+		// IPv4-compatible addresses (RFC 4291 deprecated them), which some
+		// stacks still route to the IPv4 address.
+		"::127.0.0.1": true, "::10.0.0.1": true, "::8.8.8.8": true,
 	} {
 		if got := webhook.Blocked(netip.MustParseAddr(addr)) != ""; got != blocked {
 			t.Errorf("Blocked(%s) = %v; want %v", addr, got, blocked)

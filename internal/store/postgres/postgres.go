@@ -35,6 +35,7 @@ func Dialect() sqlstore.Dialect {
 		Migrations:         sub,
 		MigrationLock:      migrationLock{},
 		IsUniqueViolation:  isUniqueViolation,
+		IsTransient:        isTransient,
 		LockRow:            " FOR UPDATE",
 		LockRowNoKey:       " FOR NO KEY UPDATE",
 		ShareRow:           " FOR KEY SHARE",
@@ -97,6 +98,14 @@ func (migrationLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
 func isUniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// isTransient reports whether err is a deadlock (40P01) or a serialization
+// failure (40001): PostgreSQL ended one transaction so that another could
+// go on, and the same transaction run again would succeed.
+func isTransient(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001")
 }
 
 // Open connects a pgx pool to the database at url (a postgres:// URL; its

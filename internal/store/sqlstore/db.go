@@ -37,6 +37,11 @@ type Dialect struct {
 	MigrationLock lock.SessionLocker
 	// IsUniqueViolation reports whether err is a broken unique constraint.
 	IsUniqueViolation func(err error) bool
+	// IsTransient, if not nil, reports whether err ended a transaction for
+	// a reason that running it again need not meet: a deadlock between
+	// transactions that lock the same rows in different orders, which no
+	// single order can avoid for every path (see Update).
+	IsTransient func(err error) bool
 	// LockRow is appended to a SELECT that reads a row the transaction will
 	// update (" FOR UPDATE" on PostgreSQL; SQLite writers are serialized).
 	LockRow string
@@ -237,13 +242,25 @@ func (db *DB) Version(ctx context.Context) (int64, error) {
 	return provider.GetDBVersion(ctx)
 }
 
+// updateAttempts is how many times Update runs a transaction that ends in
+// a transient error. A deadlock's victim runs again at once: the other
+// transaction holds its locks until it commits, so the second run waits
+// for it rather than meeting it again.
+const updateAttempts = 4
+
 // Update implements muster.Store.
 func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
 	fn = flushingPending(ctx, fn)
 	if db.group != nil {
 		return db.group.update(ctx, fn)
 	}
-	return db.run(ctx, db.write, db.writeStmts, nil, fn)
+	for attempt := 1; ; attempt++ {
+		err := db.run(ctx, db.write, db.writeStmts, nil, fn)
+		if err == nil || attempt == updateAttempts || db.dialect.IsTransient == nil || !db.dialect.IsTransient(err) ||
+			ctx.Err() != nil {
+			return err
+		}
+	}
 }
 
 // flushingPending is fn followed by the writes it left pending (see
