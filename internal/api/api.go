@@ -17,6 +17,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,15 +116,9 @@ func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.R
 		if !jsonBody(w, r) {
 			return
 		}
-		// The headers the API reads are text like any other input (the
-		// key is stored; the ETags are compared).
-		for _, header := range []string{"Idempotency-Key", "If-Match", "If-None-Match"} {
-			for _, v := range r.Header.Values(header) {
-				if problem := muster.TextProblem(v); problem != "" {
-					s.writeError(w, r, badRequest("The "+header+" header "+problem+"."))
-					return
-				}
-			}
+		if err := checkHeaders(r); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
 			s.idempotent(w, r, fn)
@@ -133,6 +128,19 @@ func (s *Server) handle(pattern string, fn func(w http.ResponseWriter, r *http.R
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// checkHeaders refuses a request whose headers that the API reads are not
+// text like any other input (the key is stored; the ETags are compared).
+func checkHeaders(r *http.Request) error {
+	for _, header := range []string{"Idempotency-Key", "If-Match", "If-None-Match"} {
+		for _, v := range r.Header.Values(header) {
+			if problem := muster.TextProblem(v); problem != "" {
+				return badRequest("The " + header + " header " + problem + ".")
+			}
+		}
+	}
+	return nil
 }
 
 // jsonBody refuses, with 415, a write (POST, PUT, PATCH) whose body is not
@@ -339,20 +347,47 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("The body must hold one JSON object and nothing after it.")
 	}
-	return checkJSONText(body)
+	return checkJSONText(body, jsonNames(v))
+}
+
+// jsonNames are the property names of v, a pointer to the struct a body
+// is decoded into, as its json tags spell them.
+func jsonNames(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	names := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // checkJSONText refuses the first string value of body, a JSON document
 // already decoded without error, that is not valid text, naming its property
 // (and the properties around it, "a.b", for a nested one). Invalid UTF-8 is
 // looked for in the string as it was sent, since the decoder replaces it.
-func checkJSONText(body []byte) error {
+// It also refuses, with a 400, what encoding/json takes but the OpenAPI
+// document's schemas do not: a null (no property of a request body is
+// nullable, and a PATCH would take one for an absent property, keeping the
+// value the client meant to clear), and a top-level property that is not
+// one of names as spelled (the decoder matches names in any case) or that
+// is given twice (the decoder keeps the last).
+func checkJSONText(body []byte, names map[string]bool) error {
 	type level struct {
 		object bool   // an object, else an array
 		key    string // the object's current property
 		value  bool   // the object's next token is the property's value
 	}
 	var stack []level
+	seen := map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	for {
 		start := dec.InputOffset()
@@ -362,8 +397,29 @@ func checkJSONText(body []byte) error {
 		}
 		top := len(stack) - 1
 		if s, ok := tok.(string); ok && top >= 0 && stack[top].object && !stack[top].value {
+			if top == 0 && names != nil {
+				switch {
+				case !names[s]:
+					return badRequest(fmt.Sprintf("Unknown field %q.", s))
+				case seen[s]:
+					return badRequest(fmt.Sprintf("The field %q is given twice.", s))
+				}
+				seen[s] = true
+			}
 			stack[top].key, stack[top].value = s, true
 			continue
+		}
+		if tok == nil {
+			var path []string
+			for _, l := range stack {
+				if l.object {
+					path = append(path, l.key)
+				}
+			}
+			if len(path) == 0 {
+				return badRequest("The body must be a JSON object, not null.")
+			}
+			return badRequest(fmt.Sprintf("The field %q must not be null.", strings.Join(path, ".")))
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +28,11 @@ func (s *Server) importRoutes() {
 	s.handle("GET /api/v1/imports/template.csv", s.handleImportTemplate)
 }
 
-// handleUpload registers an authenticated route whose body is a file.
+// handleUpload registers an authenticated route whose body is a file. Its
+// Idempotency-Key identifies the route and its parameters here; the
+// service adds the file itself (its body as sent is a multipart envelope
+// whose boundary a client draws anew at each try), and reads the file
+// once more to do so.
 func (s *Server) handleUpload(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) {
 	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +41,16 @@ func (s *Server) handleUpload(pattern string, fn func(w http.ResponseWriter, r *
 			w.Header().Set("WWW-Authenticate", `Bearer realm="muster"`)
 			s.writeError(w, r, err)
 			return
+		}
+		if err := checkHeaders(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if key := r.Header.Get("Idempotency-Key"); key != "" {
+			sum := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "?" + r.URL.Query().Encode()))
+			idem := &service.Idempotency{Key: key, RequestHash: sum[:]}
+			ctx = service.WithIdempotency(ctx, idem)
+			w = &replayMarker{ResponseWriter: w, idem: idem}
 		}
 		if err := fn(w, r.WithContext(ctx)); err != nil {
 			s.writeError(w, r, err)

@@ -17,8 +17,10 @@ import (
 )
 
 // upload posts a file to /api/v1/imports as contentType ("multipart" for a
-// form) and checks the answer against the OpenAPI document.
-func (e *env) upload(query, token, contentType string, file []byte) *response {
+// form, in a new envelope each time: multipart.Writer draws a new boundary,
+// as curl does at each try), with header's names and values, and checks
+// the answer against the OpenAPI document.
+func (e *env) upload(query, token, contentType string, file []byte, header ...string) *response {
 	e.t.Helper()
 	body := bytes.NewReader(file)
 	if contentType == "multipart" {
@@ -38,6 +40,9 @@ func (e *env) upload(query, token, contentType string, file []byte) *response {
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

@@ -181,7 +181,7 @@ func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) err
 	}
 	overlap := service.DefaultSecretOverlap
 	if body.OverlapHours != nil {
-		overlap = time.Duration(*body.OverlapHours) * time.Hour
+		overlap = service.SecretOverlapHours(*body.OverlapHours)
 	}
 	out, err := s.svc.RotateWebhookSecret(r.Context(), id, overlap)
 	if err != nil {

@@ -2,8 +2,11 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +34,41 @@ type Idempotency struct {
 
 type idempotencyKey struct{}
 
+// idempotencyOf is the idempotency key ctx's change is made under, or nil.
+func idempotencyOf(ctx context.Context) *Idempotency {
+	idem, _ := ctx.Value(idempotencyKey{}).(*Idempotency)
+	return idem
+}
+
+// addUpload adds an import's upload, read from file at start and left
+// there, to the request the key identifies: the API hashed the route, and
+// not the body, which for a file is a multipart envelope whose boundary a
+// client draws anew at each try.
+func (idem *Idempotency) addUpload(in ImportInput, file io.ReadSeeker, start int64) error {
+	h := sha256.New()
+	h.Write(idem.RequestHash)
+	fmt.Fprintf(h, "\n%q create_teams=%t commit=%t\n", in.FileName, in.CreateTeams, in.Commit)
+	if _, err := io.Copy(h, file); err != nil {
+		return err
+	}
+	if _, err := file.Seek(start, io.SeekStart); err != nil {
+		return err
+	}
+	idem.RequestHash = h.Sum(nil)
+	return nil
+}
+
+// replayed reports whether ctx's idempotency key has an outcome already,
+// decoded into out: for a change that does much work before it claims the
+// key (an upload's dry run), so that a repeat skips it.
+func (s *Service) replayed(ctx context.Context, out any) (bool, error) {
+	rec, err := idempotencyRecord(ctx, idempotencyOf(ctx))
+	if err != nil {
+		return false, err
+	}
+	return s.replay(ctx, idempotencyOf(ctx), rec, out)
+}
+
 // WithIdempotency returns a context whose change is made under idem.
 func WithIdempotency(ctx context.Context, idem *Idempotency) context.Context {
 	return context.WithValue(ctx, idempotencyKey{}, idem)
@@ -48,7 +86,7 @@ var errKeyClaimed = errors.New("service: idempotency key claimed by another requ
 // outcome back in *out instead. The service methods of the API's POST
 // routes make their changes through change.
 func change[T any](ctx context.Context, s *Service, out *T, fn func(*txn) error) error {
-	idem, _ := ctx.Value(idempotencyKey{}).(*Idempotency)
+	idem := idempotencyOf(ctx)
 	if idem == nil {
 		return s.update(ctx, fn)
 	}

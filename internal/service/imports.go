@@ -245,6 +245,16 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 	if err != nil {
 		return nil, err
 	}
+	var outcome importOutcome
+	if idem := idempotencyOf(ctx); idem != nil {
+		if err := idem.addUpload(in, file, start); err != nil {
+			return nil, err
+		}
+		// A repeat is answered before its file is planned again.
+		if replayed, err := s.replayed(ctx, &outcome); replayed || err != nil {
+			return s.replayedImport(ctx, outcome, err)
+		}
+	}
 	emails := newFileEmails()
 	head, err := importcsv.Emails(file, emails.add)
 	if err != nil {
@@ -298,7 +308,7 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 	if plan.Import.Summary, err = encodeJSON(plan.Summary); err != nil {
 		return nil, err
 	}
-	err = s.update(ctx, func(tx *txn) error {
+	err = change(ctx, s, &outcome, func(tx *txn) error {
 		a, err := loadImporter(ctx, tx)
 		if err != nil {
 			return err
@@ -307,21 +317,61 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		plan.Status, plan.Result, plan.NotCommitted = muster.ImportPlanned, ImportResult{}, nil
 		plan.SeatsReserved, plan.CommittedAt, plan.RequestedBy, plan.Import.Result = 0, time.Time{}, a.id(), ""
 		plan.CreatedAt = tx.now
-		if err := tx.CreateImport(ctx, plan.Import); err != nil || !in.Commit {
+		if err := tx.CreateImport(ctx, plan.Import); err != nil {
 			return err
 		}
-		if why := plan.Committable(); why != "" {
-			plan.NotCommitted = muster.Errorf(muster.EINVALID, "%s", why)
-			return nil
+		if in.Commit {
+			if why := plan.Committable(); why != "" {
+				plan.NotCommitted = muster.Errorf(muster.EINVALID, "%s", why)
+			} else if err := queuePlan(ctx, tx, a, plan, plan.rows); err != nil {
+				code := muster.ErrorCode(err)
+				if code != muster.ECONFLICT && code != muster.ESEATS {
+					return err
+				}
+				plan.NotCommitted = err // nothing was written: the plan stays, a dry run
+			}
 		}
-		err = queuePlan(ctx, tx, a, plan, plan.rows)
-		if code := muster.ErrorCode(err); code == muster.ECONFLICT || code == muster.ESEATS {
-			plan.NotCommitted, err = err, nil // nothing was written: the plan stays, a dry run
-		}
-		return err
+		outcome = newImportOutcome(plan)
+		return nil
 	})
+	if idem := idempotencyOf(ctx); err == nil && idem != nil && idem.Replayed {
+		return s.replayedImport(ctx, outcome, nil)
+	}
 	plan.Import.Plan = nil // stored; the rows are read from plan.rows
 	return plan, err
+}
+
+// importOutcome is what an upload under an idempotency key stores for its
+// repeats: the import it made, and why it was not committed.
+type importOutcome struct {
+	ID           int64
+	NotCommitted *muster.Error `json:",omitempty"`
+}
+
+func newImportOutcome(p *ImportPlan) importOutcome {
+	out := importOutcome{ID: p.ID}
+	var refusal *muster.Error
+	if errors.As(p.NotCommitted, &refusal) {
+		out.NotCommitted = &muster.Error{Code: refusal.Code, Message: refusal.Message, Fields: refusal.Fields,
+			Reason: refusal.Reason}
+	}
+	return out
+}
+
+// replayedImport answers a repeated upload with the import the first one
+// made, as it is now (its job may have run since), with its rows.
+func (s *Service) replayedImport(ctx context.Context, outcome importOutcome, err error) (*ImportPlan, error) {
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.FindImport(ctx, outcome.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	if outcome.NotCommitted != nil {
+		p.NotCommitted = outcome.NotCommitted
+	}
+	return p, nil
 }
 
 // rereadable returns the upload as a file the dry run can read twice: r

@@ -287,6 +287,17 @@ func (s *Service) UpdateWebhook(ctx context.Context, id int64, upd WebhookUpdate
 	return e, err
 }
 
+// SecretOverlapHours is an overlap of hours for RotateWebhookSecret: one it
+// refuses when hours is out of its range, rather than what time.Duration's
+// multiplication would wrap a large number round to (5124096 hours is 25
+// minutes).
+func SecretOverlapHours(hours int) time.Duration {
+	if hours < 0 || hours > int(MaxSecretOverlap/time.Hour) {
+		return -1
+	}
+	return time.Duration(hours) * time.Hour
+}
+
 // RotateWebhookSecret gives an endpoint a new signing secret, shown this
 // once. For overlap after the rotation the old secret signs too (the
 // webhook-signature header carries both), so that receivers can switch

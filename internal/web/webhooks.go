@@ -379,7 +379,7 @@ func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		hours = int(service.DefaultSecretOverlap.Hours())
 	}
-	out, err := s.svc.RotateWebhookSecret(r.Context(), id, time.Duration(hours)*time.Hour)
+	out, err := s.svc.RotateWebhookSecret(r.Context(), id, service.SecretOverlapHours(hours))
 	if s.refused(w, r, err) {
 		return
 	}
