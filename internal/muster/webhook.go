@@ -221,6 +221,10 @@ type WebhookTx interface {
 	// RetryWebhookDelivery schedules a delivery's next attempt if its claim
 	// is still leaseSeq, and reports whether it did.
 	RetryWebhookDelivery(ctx context.Context, id, leaseSeq int64, next time.Time, a *WebhookAttempt) (bool, error)
+	// ReleaseWebhookDelivery gives back a claim whose attempt was never
+	// made, if it is still leaseSeq: the delivery is due again at once and
+	// the attempt its claim counted is not counted.
+	ReleaseWebhookDelivery(ctx context.Context, id, leaseSeq int64) (bool, error)
 	// FailWebhookDeliveries ends the endpoint's pending deliveries as
 	// failed, with reason as their last error.
 	FailWebhookDeliveries(ctx context.Context, endpointID int64, now time.Time, reason string) error

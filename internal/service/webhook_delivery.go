@@ -201,6 +201,33 @@ func (s *Service) AttemptWebhook(ctx context.Context, d *WebhookDispatch) *Webho
 	return out
 }
 
+// WebhookClaimed says whether d is still pending under its claim: not
+// ended meanwhile with its endpoint, disabled or deleted.
+func (s *Service) WebhookClaimed(ctx context.Context, d *WebhookDispatch) (bool, error) {
+	var ok bool
+	err := s.view(ctx, func(tx *txn) error {
+		cur, err := tx.FindWebhookDelivery(ctx, d.Delivery.OrgID, d.Delivery.ID)
+		if muster.ErrorCode(err) == muster.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		ok = cur.State == muster.DeliveryPending && cur.LeaseSeq == d.Delivery.LeaseSeq
+		return nil
+	})
+	return ok, err
+}
+
+// ReleaseWebhook gives back the claim of a dispatch that was never sent
+// (its sender is stopping): no attempt is counted, and any sender may
+// claim it at once rather than once its claim runs out.
+func (s *Service) ReleaseWebhook(ctx context.Context, d *WebhookDispatch) error {
+	return s.update(ctx, func(tx *txn) error {
+		_, err := tx.ReleaseWebhookDelivery(ctx, d.Delivery.ID, d.Delivery.LeaseSeq)
+		return err
+	})
+}
+
 // RecordWebhookOutcomes writes the attempts' outcomes, in one transaction:
 // each goes to the delivery log; a success ends its delivery and the
 // endpoint's failures; a failure schedules the next attempt (after

@@ -123,10 +123,26 @@ func (s *WebhookSender) dispatch(ctx context.Context) (int, error) {
 		s.mu.Unlock()
 		claimed := time.Now()
 		s.work.Go(func() {
+			waited := false
 			select {
 			case slot <- struct{}{}:
-			case <-ctx.Done():
-				s.release(endpoint) // its claim runs out, and it is sent then
+			default:
+				waited = true
+			}
+			if waited {
+				select {
+				case slot <- struct{}{}:
+				case <-ctx.Done():
+					s.giveBack(ctx, d) // never sent: no attempt is counted
+					s.release(endpoint)
+					return
+				}
+			}
+			// While it waited for its turn, the endpoint may have been
+			// disabled or deleted, which failed its pending deliveries.
+			if waited && !s.stillClaimed(ctx, d) {
+				<-slot
+				s.release(endpoint)
 				return
 			}
 			var out *service.WebhookOutcome
@@ -134,10 +150,14 @@ func (s *WebhookSender) dispatch(ctx context.Context) (int, error) {
 			// to run out is left to whoever claims it next: sent now, it
 			// could be sent twice at once.
 			if time.Since(claimed) < service.WebhookLease-webhook.Timeout-10*time.Second {
-				out = s.Service.AttemptWebhook(ctx, d)
+				// An attempt under way is finished (within webhook.Timeout)
+				// even if ctx ends: cut off, the shutdown would be recorded
+				// as the endpoint's failure.
+				out = s.Service.AttemptWebhook(context.WithoutCancel(ctx), d)
 			}
 			<-slot
 			if out == nil {
+				s.giveBack(ctx, d)
 				s.release(endpoint)
 				return
 			}
@@ -145,6 +165,25 @@ func (s *WebhookSender) dispatch(ctx context.Context) (int, error) {
 		})
 	}
 	return len(ds), err
+}
+
+// stillClaimed says whether d is still pending under the sender's claim;
+// if that cannot be read, it is sent.
+func (s *WebhookSender) stillClaimed(ctx context.Context, d *service.WebhookDispatch) bool {
+	ok, err := s.Service.WebhookClaimed(context.WithoutCancel(ctx), d)
+	return ok || err != nil
+}
+
+// giveBack gives back the claim of a delivery the sender did not send, so
+// that it is due again at once (a server started again sends it, rather
+// than two minutes later) with no attempt counted.
+func (s *WebhookSender) giveBack(ctx context.Context, d *service.WebhookDispatch) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.Service.ReleaseWebhook(ctx, d); err != nil {
+		s.Log.Warn("webhooks: giving back an unsent delivery failed; its claim runs out and it is sent then",
+			"delivery_id", d.Delivery.ID, "err", err)
+	}
 }
 
 // release forgets a delivery the sender no longer holds, and looks for

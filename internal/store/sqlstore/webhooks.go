@@ -254,6 +254,13 @@ func (tx *Tx) RetryWebhookDelivery(ctx context.Context, id, leaseSeq int64, next
 		id, leaseSeq, micros(next), micros(a.AttemptedAt), a.StatusCode, a.Error)
 }
 
+// ReleaseWebhookDelivery implements muster.Tx.
+func (tx *Tx) ReleaseWebhookDelivery(ctx context.Context, id, leaseSeq int64) (bool, error) {
+	return tx.affected(ctx, `UPDATE webhook_deliveries SET lease_until = NULL, attempts = attempts - 1
+		WHERE id = $1 AND lease_seq = $2 AND state = 'pending' AND lease_until IS NOT NULL AND attempts > 0`,
+		id, leaseSeq)
+}
+
 // FailWebhookDeliveries implements muster.Tx.
 func (tx *Tx) FailWebhookDeliveries(ctx context.Context, endpointID int64, now time.Time, reason string) error {
 	_, err := tx.exec(ctx, `UPDATE webhook_deliveries SET state = 'failed', lease_until = NULL, finished_at = $2,
