@@ -93,9 +93,33 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/reports/{id}/download", s.handleReportDownload)
 	s.webhookRoutes()
 	s.importRoutes()
-	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc(noRoute, func(w http.ResponseWriter, r *http.Request) {
+		if allow := s.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
+				"This route takes "+strings.Join(allow, ", ")+", not "+r.Method+".", nil)
+			return
+		}
 		writeProblem(w, http.StatusNotFound, "not_found", "Not Found", "There is no such API route.", nil)
 	})
+}
+
+// noRoute is the pattern that answers every request no route takes: the
+// API's own 404, not the mux's text one.
+const noRoute = "/api/v1/"
+
+// allowed are the methods the routes of r's path take, when r's is not one
+// of them (the mux's own 405 never comes, since noRoute takes every
+// method).
+func (s *Server) allowed(r *http.Request) []string {
+	var allow []string
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: method, URL: r.URL, Host: r.Host}
+		if _, pattern := s.mux.Handler(probe); pattern != noRoute && pattern != "" {
+			allow = append(allow, method)
+		}
+	}
+	return allow
 }
 
 // ServeHTTP implements http.Handler.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
+	"github.com/muster-app/muster/internal/testsupport"
 )
 
 type userBody struct {
@@ -293,6 +294,20 @@ func TestBadBodies(t *testing.T) {
 		unknown.Body.Close()
 		if unknown.StatusCode != http.StatusNotFound || unknown.Header.Get("Content-Type") != "application/problem+json" {
 			t.Fatalf("unknown route: %d %s; want a 404 problem", unknown.StatusCode, unknown.Header.Get("Content-Type"))
+		}
+		// A route's path with a method it does not take: 405, with the
+		// methods it takes.
+		for _, c := range []struct{ method, path, allow string }{
+			{"DELETE", "/api/v1/users", "GET, POST"},
+			{"PUT", fmt.Sprint("/api/v1/users/", o.manager.ID), "GET, PATCH"},
+		} {
+			res, b := testsupport.Do(t, c.method, e.srv.URL+c.path, "", "Authorization", "Bearer "+o.ownerToken)
+			wrong := &response{status: res.StatusCode, header: res.Header, body: b}
+			if wrong.status != http.StatusMethodNotAllowed || wrong.header.Get("Allow") != c.allow ||
+				wrong.problemCode(t) != "method_not_allowed" {
+				t.Fatalf("%s %s: %d Allow %q %s; want 405, Allow: %s", c.method, c.path, wrong.status,
+					wrong.header.Get("Allow"), wrong.body, c.allow)
+			}
 		}
 	})
 }
