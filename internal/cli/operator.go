@@ -246,27 +246,37 @@ func runOrgUpdate(ctx context.Context, e *env, args []string) error {
 	if *eas == "" && *licenses == "" {
 		return usagef("say what to change: --email-at-scale or --licenses")
 	}
+	// Both values are read before anything changes, and the license total,
+	// which the service may refuse, is set first: a refused command changes
+	// nothing.
+	var (
+		on  bool
+		err error
+	)
+	if *eas != "" {
+		if on, err = strconv.ParseBool(*eas); err != nil {
+			return usagef("--email-at-scale: want true or false, not %q", *eas)
+		}
+	}
+	var total int
+	if *licenses != "" {
+		if total, err = strconv.Atoi(strings.TrimSpace(*licenses)); err != nil {
+			return usagef("--licenses: %q is not a whole number", *licenses)
+		}
+	}
 	svc, opCtx, done, err := fs.operator(ctx, e, *org)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if *eas != "" {
-		on, err := strconv.ParseBool(*eas)
-		if err != nil {
-			return usagef("--email-at-scale: want true or false, not %q", *eas)
-		}
-		if _, err := svc.SetEmailAtScale(opCtx, on); err != nil {
-			return refusal("Email at Scale was not changed", err, nil)
-		}
-	}
 	if *licenses != "" {
-		total, err := strconv.Atoi(strings.TrimSpace(*licenses))
-		if err != nil {
-			return usagef("--licenses: %q is not a whole number", *licenses)
-		}
 		if _, err := svc.SetLicenseTotal(opCtx, total, 0); err != nil {
 			return refusal("the license total was not changed", err, map[string]string{muster.FieldLicenseTotal: "--licenses"})
+		}
+	}
+	if *eas != "" {
+		if _, err := svc.SetEmailAtScale(opCtx, on); err != nil {
+			return refusal("Email at Scale was not changed", err, nil)
 		}
 	}
 	o, err := svc.Org(opCtx)

@@ -77,3 +77,24 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("unknown action: %d %q", r.code, r.stderr)
 	}
 }
+
+// TestOrgUpdateRefusedChangesNothing: org update that exits 1 because one of
+// its values is refused leaves the other setting as it was too.
+func TestOrgUpdateRefusedChangesNothing(t *testing.T) {
+	clearEnv(t)
+	dbURL := filepath.Join(t.TempDir(), "muster.db")
+	if r := run(t, initArgs(dbURL, "olive@example.com")...); r.code != 0 {
+		t.Fatalf("init: %d %s", r.code, r.stderr)
+	}
+	for _, licenses := range []string{"abc", "0"} {
+		r := run(t, "org", "update", "--db", dbURL, "--org", "Acme Corp", "--email-at-scale", "true", "--licenses", licenses)
+		if r.code != 1 {
+			t.Fatalf("org update --licenses %s: %d %q %q; want it refused", licenses, r.code, r.stdout, r.stderr)
+		}
+		r = run(t, "org", "update", "--db", dbURL, "--org", "Acme Corp", "--licenses", "50")
+		if r.code != 0 || !strings.Contains(r.stdout, "Email at Scale off") {
+			t.Fatalf("after a refused org update --email-at-scale true --licenses %s: %q %q; want Email at Scale still off",
+				licenses, r.stdout, r.stderr)
+		}
+	}
+}

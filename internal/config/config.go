@@ -340,6 +340,8 @@ func parse(raw map[string]string) (*Config, error) {
 		switch {
 		case err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "":
 			bad(FlagSMTP, "must look like smtp://user:password@host:587 or smtps://user:password@host:465")
+		case misreadUserInfo(c.SMTPURL):
+			bad(FlagSMTP, "has an @ after its host: percent-encode a /, ?, # or @ in the user name or password (%%2F, %%3F, %%23, %%40)")
 		case u.Port() != "":
 			if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
 				bad(FlagSMTP, "has no valid port number")
@@ -508,6 +510,9 @@ func checkDatabaseURL(v string) error {
 		if err != nil {
 			return errors.New("is not a valid URL, like postgres://user:password@host:5432/muster")
 		}
+		if misreadUserInfo(v) {
+			return errors.New("has an @ after its host: percent-encode a /, ?, # or @ in the user name or password (%2F, %3F, %23, %40)")
+		}
 		if u.Host == "" && u.Query().Get("host") == "" {
 			return fmt.Errorf("%s names no host, like postgres://user:password@host:5432/muster", RedactURL(v))
 		}
@@ -520,6 +525,20 @@ func checkDatabaseURL(v string) error {
 	return nil
 }
 
+// misreadUserInfo reports whether a URL has an @ after its host: a password
+// with an unescaped /, ? or # ends the host early, so the rest of the user
+// info is read as the path, query or fragment, which u.Redacted() shows.
+func misreadUserInfo(raw string) bool {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return false
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		return strings.Contains(rest[i:], "@")
+	}
+	return false
+}
+
 func checkHTTPURL(v string) (*url.URL, error) {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -527,6 +546,16 @@ func checkHTTPURL(v string) (*url.URL, error) {
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("%q must not contain a user name or password", u.Redacted())
+	}
+	// Links are made by appending paths to the URL as given: a bare ? or #
+	// would put them in the query or fragment.
+	if strings.ContainsAny(v, "?# \t") {
+		return nil, fmt.Errorf("%q must not have a query, a fragment or a space", v)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q has no valid port number (1 to 65535)", v)
+		}
 	}
 	return u, nil
 }

@@ -320,3 +320,43 @@ func TestDatabaseURLFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestPasswordWithSlashNeverShown: a password with an unescaped / (or ? or
+// #) ends the URL's host early, so url.Parse reads part of the password as
+// the path, which u.Redacted() does not hide. Such a URL is refused, in
+// words that do not quote the password; it never reaches a log line.
+func TestPasswordWithSlashNeverShown(t *testing.T) {
+	for name, args := range map[string][]string{
+		"db":       {"--db", "postgres://muster:12/34s3cret@db.example.com:5432/muster"},
+		"dbQuery":  {"--db", "postgres://muster:12?34s3cret@db.example.com/muster"},
+		"smtp":     {"--smtp", "smtp://apikey:12/34s3cret@smtp.example.com:587", "--mail-from", "a@example.com"},
+		"smtpHash": {"--smtp", "smtps://apikey:465#s3cret@smtp.example.com:465", "--mail-from", "a@example.com"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := load(t, nil, args...)
+			if err == nil {
+				if got := c.RedactedDatabaseURL() + " " + c.RedactedSMTPURL(); strings.Contains(got, "s3cret") {
+					t.Fatalf("accepted, and logged as %q", got)
+				}
+				return
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("refused in words that show the password: %v", err)
+			}
+		})
+	}
+}
+
+// TestBaseURLMakesLinks: a base URL that would make broken links (a bare ?
+// or #, which put every link's path in the query or fragment, a port no
+// server can listen on, a space) is refused rather than printed in set-up
+// links.
+func TestBaseURLMakesLinks(t *testing.T) {
+	for _, v := range []string{"https://muster.example.com?", "https://muster.example.com/#", "https://muster.example.com:99999",
+		"https://muster.example.com/a path"} {
+		c, err := load(t, nil, "--base-url", v)
+		if err == nil {
+			t.Errorf("--base-url %q accepted as %q; links would be %q", v, c.BaseURL, c.BaseURL+"/invitations/…")
+		}
+	}
+}

@@ -218,6 +218,15 @@ func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
 		if ok, err := tx.FinishReport(ctx, r, r.Attempts); err != nil || !ok {
 			return err // !ok: a later run took over and will send the email
 		}
+		// The requester as they are now: one who has left, or is no longer
+		// an Owner or Admin, is not told about the user list.
+		current, err := tx.FindUser(ctx, org.ID, requester.ID)
+		if err != nil {
+			return err
+		}
+		if current.Status != muster.StatusActive || !current.Role.AtLeast(muster.RoleAdmin) {
+			return nil
+		}
 		msg, err := mail.ComposeReportReady(mail.ReportReady{OrgName: org.Name, FirstName: requester.FirstName,
 			Rows: r.RowsWritten, Link: s.cfg.Links.ReportDownload(r.ID), ExpiresAt: r.ExpiresAt})
 		if err != nil {

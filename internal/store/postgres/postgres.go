@@ -40,6 +40,7 @@ func Dialect() sqlstore.Dialect {
 		LockRowNoKey:       " FOR NO KEY UPDATE",
 		ShareRow:           " FOR KEY SHARE",
 		SkipLocked:         " FOR UPDATE SKIP LOCKED",
+		LockOrgs:           "LOCK TABLE orgs IN SHARE ROW EXCLUSIVE MODE", // a first run waits for another's commit
 		ViewIsolation:      sql.LevelRepeatableRead,
 		OrgInIDOrder:       "u.org_id",
 		InStrings:          inStrings,

@@ -57,6 +57,11 @@ type Dialect struct {
 	// but neither other ShareRows nor updates of its other columns (a
 	// team's member counts, which the same transactions change).
 	ShareRow string
+	// LockOrgs, if not empty, is the statement that a read-write
+	// transaction which counts the organizations runs first, so that two
+	// first runs cannot both count none ("LOCK TABLE orgs …" on
+	// PostgreSQL; SQLite writers are serialized).
+	LockOrgs string
 	// ViewIsolation is the isolation of read-only transactions: one
 	// snapshot for the whole transaction (REPEATABLE READ on PostgreSQL;
 	// a SQLite read transaction is one snapshot already).

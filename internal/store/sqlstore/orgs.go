@@ -13,6 +13,11 @@ import (
 
 // CountOrgs implements muster.Tx.
 func (tx *Tx) CountOrgs(ctx context.Context) (int, error) {
+	if tx.writes && tx.dialect.LockOrgs != "" {
+		if _, err := tx.exec(ctx, tx.dialect.LockOrgs); err != nil {
+			return 0, err
+		}
+	}
 	var n int
 	err := tx.queryRow(ctx, `SELECT count(*) FROM orgs`).Scan(&n)
 	return n, err
