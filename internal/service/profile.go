@@ -17,10 +17,12 @@ type Profile struct {
 }
 
 // FindProfile returns the signed-in user's profile, read in one
-// transaction.
+// transaction: the user (read again, not as the authentication read them)
+// with the teams they have at that moment, so that a primary team removed
+// meanwhile is never looked for.
 func (s *Service) FindProfile(ctx context.Context) (*Profile, error) {
 	var p Profile
-	err := s.read(ctx, func(tx *txn) error {
+	err := s.view(ctx, func(tx *txn) error {
 		a, err := loadUser(ctx, tx)
 		if err != nil {
 			return err

@@ -292,6 +292,12 @@ func lockedChallenge(ctx context.Context, tx *txn, token string) (*muster.SignIn
 	if u, err = tx.FindUser(ctx, u.OrgID, u.ID); err != nil {
 		return nil, nil, err
 	}
+	// Checked again now that the lock is ours: a deactivation that
+	// committed since liveChallenge's read has ended the user's access,
+	// and a session started now would outlive it.
+	if u.Status != muster.StatusActive {
+		return nil, nil, errChallengeEnded
+	}
 	return ch, u, nil
 }
 
@@ -682,6 +688,11 @@ func lockFactors(ctx context.Context, tx *txn, a *actor) ([]*muster.Factor, erro
 	u, err := tx.FindUser(ctx, a.orgID, a.user.ID)
 	if err != nil {
 		return nil, err
+	}
+	// As lockedChallenge: deactivated since they were read, they change
+	// nothing and finish no sign-in.
+	if u.Status != muster.StatusActive {
+		return nil, errSessionEnded
 	}
 	a.user = u
 	return tx.FindUserFactors(ctx, u.ID)

@@ -39,7 +39,8 @@ var statusActions = []string{muster.ActionUserInvited, muster.ActionUserReinvite
 	muster.ActionInviteWithdrawn, muster.ActionUserDeactivated}
 
 // FindUserDetail returns the user page of a user of the org, for Owners and
-// Admins, read in one transaction.
+// Admins. Its statements need no one moment (Store.Read): every part stands
+// on its own, and a change made as the page is read shows at its next load.
 func (s *Service) FindUserDetail(ctx context.Context, userID int64) (*UserDetail, error) {
 	return readAs(ctx, s, loadAdmin, func(tx *txn, a *actor) (*UserDetail, error) {
 		u, err := loadTarget(ctx, tx, a, userID)
