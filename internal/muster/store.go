@@ -91,6 +91,14 @@ type TeamTx interface {
 	// FindTeam finds the org's team; in a write transaction it locks the
 	// team's row until the commit, for a transaction that changes the team.
 	FindTeam(ctx context.Context, orgID, id int64) (*Team, error)
+	// FindTeamToEdit is FindTeam for a transaction that changes the team's
+	// members and perhaps its name (an identity provider's group change):
+	// other such transactions wait for it, those that only refer to the
+	// team (FindTeamShared) do not, and its rename takes the row's
+	// strongest lock from there without waiting on another edit that
+	// holds a share of it, as two share-locked edits would, each for the
+	// other.
+	FindTeamToEdit(ctx context.Context, orgID, id int64) (*Team, error)
 	// FindTeamShared is FindTeam for a transaction that only refers to the
 	// team (a membership): the team cannot be removed until the commit, but
 	// other such transactions need not wait for it.

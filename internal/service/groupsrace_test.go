@@ -139,3 +139,49 @@ func bulkFailure(plan *service.BulkPlan) error {
 	}
 	return nil
 }
+
+// TestGroupRenamesAtOnce: an identity provider's changes of one group,
+// each renaming it and adding a member, sent at once: one after another,
+// every rename and member kept, and none run again after a deadlock (each
+// read the team share-locked and then renamed it, which needs the row's
+// strongest lock: two such changes waited for each other until PostgreSQL
+// ended one a second later).
+func TestGroupRenamesAtOnce(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 40)
+		idp, _ := f.scim(t)
+		group, err := f.svc.ProvisionTeam(idp, service.TeamDraft{Name: "Group"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var people []int64
+		for i := range 8 {
+			people = append(people, f.active(fmt.Sprint("Renamer", i), muster.RoleBasic).ID)
+		}
+		before := db.Reruns()
+		for round := range 5 {
+			ok, _ := race(t, 4, func(i int) error {
+				_, err := f.svc.ChangeProvisionedTeam(idp, group.Team.ID, 0, func(d *service.TeamDraft) error {
+					d.Name = fmt.Sprintf("Group %d.%d", round, i)
+					d.Members = append(d.Members, people[(round*4+i)%len(people)])
+					return nil
+				})
+				return err
+			})
+			if ok != 4 {
+				t.Fatalf("round %d: %d of 4 changes done", round, ok)
+			}
+		}
+		got, err := f.svc.FindProvisionedTeam(idp, group.Team.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Members) != len(people) || got.Team.Version != group.Team.Version+20 {
+			t.Errorf("the group has %d members at version %d; want all %d, at version %d", len(got.Members),
+				got.Team.Version, len(people), group.Team.Version+20)
+		}
+		if n := db.Reruns() - before; n != 0 {
+			t.Errorf("%d of the changes deadlocked and were run again", n)
+		}
+	})
+}

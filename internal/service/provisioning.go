@@ -562,10 +562,12 @@ func (s *Service) ChangeProvisionedTeam(ctx context.Context, teamID, ifVersion i
 		if err != nil {
 			return err
 		}
-		// Shared, not locked: the members' edits count them on the team's
-		// row, as a deactivation does after locking its user; a lock here
-		// would make the two wait for each other. The rename below locks.
-		team, err := tx.FindTeamShared(ctx, a.orgID, teamID)
+		// Locked against other edits of the group, which would each hold a
+		// share of the row and then both wait to rename it; not against the
+		// members' edits, which refer to the team (their count changes) as
+		// a deactivation does after locking its user, so that the two never
+		// wait for each other.
+		team, err := tx.FindTeamToEdit(ctx, a.orgID, teamID)
 		if err != nil {
 			return err
 		}

@@ -52,6 +52,12 @@ func newMetrics(db Pinger) *metrics {
 			Help: "Network round trips to the database server that ran statements, COMMIT included (a transaction's BEGIN goes with its first statement; PostgreSQL; 0 on SQLite).",
 		}, func() float64 { return float64(db.RoundTrips()) }))
 	}
+	if db, ok := db.(interface{ Reruns() int64 }); ok {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "muster_store_transaction_reruns_total",
+			Help: "Write transactions run again because PostgreSQL ended them in a deadlock or a serialization failure (each waited deadlock_timeout first).",
+		}, func() float64 { return float64(db.Reruns()) }))
+	}
 	if db, ok := db.(commitStatser); ok {
 		m.registry.MustRegister(
 			prometheus.NewCounterFunc(prometheus.CounterOpts{

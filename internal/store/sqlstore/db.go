@@ -157,7 +157,16 @@ type DB struct {
 	dialect    Dialect
 	closers    []func()
 	roundTrips *atomic.Int64
+	// reruns counts the write transactions run again after a transient
+	// error (Update).
+	reruns atomic.Int64
 }
+
+// Reruns returns how many write transactions the store has run again
+// because the database ended them in a deadlock or a serialization
+// failure: each cost its request about a second (PostgreSQL's
+// deadlock_timeout).
+func (db *DB) Reruns() int64 { return db.reruns.Load() }
 
 // RoundTrips returns how many round trips to its database server the
 // store has made to run statements (on PostgreSQL a transaction's BEGIN
@@ -265,6 +274,7 @@ func (db *DB) Update(ctx context.Context, fn func(muster.Tx) error) error {
 			ctx.Err() != nil {
 			return err
 		}
+		db.reruns.Add(1)
 	}
 }
 

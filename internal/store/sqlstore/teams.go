@@ -55,7 +55,12 @@ func (tx *Tx) CreateTeam(ctx context.Context, team *muster.Team) error {
 
 // FindTeam implements muster.Tx.
 func (tx *Tx) FindTeam(ctx context.Context, orgID, id int64) (*muster.Team, error) {
-	return tx.findLockedTeam(ctx, `t.org_id = $1 AND t.id = $2`, orgID, id)
+	return tx.findLockedTeam(ctx, tx.forUpdate(), `t.org_id = $1 AND t.id = $2`, orgID, id)
+}
+
+// FindTeamToEdit implements muster.Tx.
+func (tx *Tx) FindTeamToEdit(ctx context.Context, orgID, id int64) (*muster.Team, error) {
+	return tx.findLockedTeam(ctx, tx.forNoKeyUpdate(), `t.org_id = $1 AND t.id = $2`, orgID, id)
 }
 
 // FindTeamShared implements muster.Tx. The share lock keeps a team chosen
@@ -103,7 +108,7 @@ func teamsAmong(orgID int64, ids []int64) (string, []any) {
 
 // FindTeamByName implements muster.Tx.
 func (tx *Tx) FindTeamByName(ctx context.Context, orgID int64, name string) (*muster.Team, error) {
-	return tx.findLockedTeam(ctx, `t.org_id = $1 AND t.name_key = $2`, orgID, muster.SearchKey(name))
+	return tx.findLockedTeam(ctx, tx.forUpdate(), `t.org_id = $1 AND t.name_key = $2`, orgID, muster.SearchKey(name))
 }
 
 // FindDefaultTeam implements muster.Tx. It takes no lock: the Default Team
@@ -114,14 +119,14 @@ func (tx *Tx) FindDefaultTeam(ctx context.Context, orgID int64) (*muster.Team, e
 	return tx.findTeam(ctx, "", `t.org_id = $1 AND t.is_default`, orgID)
 }
 
-// findLockedTeam reads one team, locked for update in a read-write
-// transaction. It is read in a statement after the one that locks it: the
+// findLockedTeam reads one team, locked as lock says (in a read-write
+// transaction). It is read in a statement after the one that locks it: the
 // lock may wait for transactions that add members to the team, and a
 // PostgreSQL statement sees what was committed when it began, so counts
 // read with the lock would miss the changes those wrote (rows of their own,
 // which do not make PostgreSQL read the locked row again).
-func (tx *Tx) findLockedTeam(ctx context.Context, where string, args ...any) (*muster.Team, error) {
-	if lock := tx.forUpdate(); lock != "" {
+func (tx *Tx) findLockedTeam(ctx context.Context, lock, where string, args ...any) (*muster.Team, error) {
+	if lock != "" {
 		var id int64
 		if err := tx.queryRow(ctx, `SELECT t.id FROM teams t WHERE `+where+lock, args...).Scan(&id); err != nil {
 			return nil, notFound(err, "Team")
