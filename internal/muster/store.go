@@ -421,6 +421,8 @@ type SSOTx interface {
 	FindSSOIdentity(ctx context.Context, orgID int64, issuer, subject string) (*SSOIdentity, error)
 	// FindUserSSOIdentity finds the user's identity at issuer.
 	FindUserSSOIdentity(ctx context.Context, userID int64, issuer string) (*SSOIdentity, error)
+	// DeleteSSOIdentity unlinks an identity of the org.
+	DeleteSSOIdentity(ctx context.Context, orgID, id int64) error
 
 	CreateSSOLogin(ctx context.Context, l *SSOLogin) error
 	FindSSOLogin(ctx context.Context, stateHash []byte) (*SSOLogin, error)

@@ -139,6 +139,12 @@ func (s *Service) SaveSSOConnection(ctx context.Context, in SSOConnectionInput) 
 		}
 		if c == nil && in.ClientSecret == "" {
 			muster.CheckClientSecret(&v, "")
+		} else if c != nil && in.ClientSecret == "" && c.Issuer != in.Issuer && in.Issuer != "" {
+			// The saved secret is the old provider's: kept, it would be sent
+			// to the new issuer's token endpoint, and so shown to whoever
+			// runs it.
+			v.Add(muster.FieldClientSecret, "Enter the client secret again: the issuer changed, and the saved "+
+				"secret is only ever sent to the issuer it was entered for.")
 		}
 		if err := v.Err(); err != nil {
 			return err

@@ -412,27 +412,37 @@ func invitationEnded(u *muster.User) *ssoRefusal {
 
 // ssoPlan is who a verified sign-in is and what signing them in changes.
 type ssoPlan struct {
-	user      *muster.User // the user, or the withdrawn record provisioning revives; nil to create one
-	link      bool         // link (issuer, subject) to the user
-	activate  bool         // a Pending user becomes Active
-	provision bool         // just-in-time provisioning makes an Active Basic User
+	user      *muster.User        // the user, or the withdrawn record provisioning revives; nil to create one
+	link      bool                // link (issuer, subject) to the user
+	activate  bool                // a Pending user becomes Active
+	provision bool                // just-in-time provisioning makes an Active Basic User
+	replace   *muster.SSOIdentity // the user's identity at the issuer that the new link replaces
 }
 
 // decideSSO decides who the verified claims are and, for a sign-in, signs
 // them in; for a test it records the result. conn is the connection as the
-// callback read it; a test, which records its result on it, reads it again,
-// locked.
+// callback read it, before the code exchange; it is read again, locked, in
+// this transaction, so that SSO sign-in or just-in-time provisioning turned
+// off, or the connection changed, while the provider answered, holds.
 func (s *Service) decideSSO(ctx context.Context, tx *txn, l *muster.SSOLogin, conn *muster.SSOConnection, cl *sso.Claims,
 	c Client) (*SSOOutcome, *ssoRefusal, error) {
 	org, err := tx.FindOrg(ctx, l.OrgID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if l.Purpose == muster.SSOTest {
-		if conn, err = tx.LockSSOConnection(ctx, l.OrgID); err != nil {
-			return nil, nil, err
-		}
+	cur, err := lockConnection(ctx, tx, l.OrgID)
+	if err != nil {
+		return nil, nil, err
 	}
+	if l.Purpose == muster.SSOTest {
+		if cur == nil {
+			return nil, nil, errNoConnection
+		}
+	} else if cur == nil || !cur.Enabled || cur.Version != conn.Version {
+		return nil, &ssoRefusal{code: muster.ECONFLICT, reason: reasonSSOOff,
+			message: "Single sign-on was turned off or changed for your organization while you were signing in."}, nil
+	}
+	conn = cur
 	plan, refusal, err := planSSO(ctx, tx, org, conn, l, cl)
 	if err != nil || refusal != nil {
 		return nil, refusal, err
@@ -495,8 +505,13 @@ func planSSO(ctx context.Context, tx *txn, org *muster.Org, conn *muster.SSOConn
 		if u.Status != muster.StatusPending {
 			return nil, invitationEnded(u), nil
 		}
-		if r, err := linkedElsewhere(ctx, tx, conn, u); err != nil || r != nil {
-			return nil, r, err
+		// A user invited again may have been linked before to an account
+		// at the provider that is gone (a recreated account has a new
+		// subject): the new link proves who they are, so the identity it
+		// brings replaces the old one, which no longer signs in.
+		old, err := tx.FindUserSSOIdentity(ctx, u.ID, conn.Issuer)
+		if err != nil && muster.ErrorCode(err) != muster.ENOTFOUND {
+			return nil, nil, err
 		}
 		// The link must still work as the sign-in ends: one resent or
 		// withdrawn while the person was at the provider is dead (INV-4),
@@ -506,7 +521,7 @@ func planSSO(ctx context.Context, tx *txn, org *muster.Org, conn *muster.SSOConn
 		} else if !ok {
 			return nil, invitationEnded(u), nil
 		}
-		return &ssoPlan{user: u, link: true, activate: true}, nil, nil
+		return &ssoPlan{user: u, link: true, activate: true, replace: old}, nil, nil
 	}
 
 	email := muster.NormalizeEmail(cl.Email)
@@ -622,14 +637,23 @@ func (s *Service) applySSO(ctx context.Context, tx *txn, org *muster.Org, p *sso
 			return nil, err
 		}
 	}
+	if p.link && p.replace != nil {
+		if err := tx.DeleteSSOIdentity(ctx, org.ID, p.replace.ID); err != nil {
+			return nil, err
+		}
+	}
 	if p.link {
 		id := &muster.SSOIdentity{OrgID: org.ID, UserID: u.ID, Issuer: cl.Issuer, Subject: cl.Subject,
 			Email: muster.TruncateText(cl.Email, muster.MaxEmailLength), CreatedAt: now}
 		if err := tx.CreateSSOIdentity(ctx, id); err != nil {
 			return nil, err
 		}
+		var before map[string]any
+		if p.replace != nil {
+			before = map[string]any{"issuer": p.replace.Issuer, "subject": p.replace.Subject, "email": p.replace.Email}
+		}
 		if err := tx.audit(ctx, ssoActor(org.ID, u, c), muster.ActionSSOIdentityLinked, muster.TargetUser, u.ID, u.Email,
-			nil, map[string]any{"issuer": cl.Issuer, "subject": cl.Subject, "email": id.Email}); err != nil {
+			before, map[string]any{"issuer": cl.Issuer, "subject": cl.Subject, "email": id.Email}); err != nil {
 			return nil, err
 		}
 	}

@@ -98,6 +98,25 @@ type Client struct {
 
 	mu        sync.Mutex
 	providers map[string]*cachedProvider
+
+	// logoutKeys are the keys that verify logout tokens, per JWKS URL:
+	// those tokens come from anyone, so they fetch keys at most once per
+	// logoutKeysRefresh (see logoutKeySet).
+	logoutMu   sync.Mutex
+	logoutKeys map[string]*logoutKeys
+}
+
+// logoutKeysRefresh is how often at most a logout token makes Muster read
+// a provider's keys again.
+const logoutKeysRefresh = 30 * time.Second
+
+// logoutKeys are one provider's keys as last read for logout tokens; mu
+// makes the tokens that arrive while they are read wait for them, and not
+// those of other providers.
+type logoutKeys struct {
+	mu  sync.Mutex
+	set *jose.JSONWebKeySet
+	at  time.Time
 }
 
 // discoveryTTL is how long a provider's discovery document is used before
@@ -135,9 +154,10 @@ func NewClient(o Options) *Client {
 		o.Now = time.Now
 	}
 	return &Client{
-		http:      &http.Client{Transport: limitedTransport{t}, Timeout: requestTimeout},
-		now:       o.Now,
-		providers: map[string]*cachedProvider{},
+		http:       &http.Client{Transport: limitedTransport{t}, Timeout: requestTimeout},
+		now:        o.Now,
+		providers:  map[string]*cachedProvider{},
+		logoutKeys: map[string]*logoutKeys{},
 	}
 }
 
@@ -450,10 +470,81 @@ func (c *Client) VerifyLogout(ctx context.Context, conn Connection, raw string) 
 	if err != nil {
 		return nil, err
 	}
-	v := cp.p.Verifier(&oidc.Config{ClientID: conn.ClientID, Now: c.now})
+	// Not the provider's remote key set, which reads the keys again for
+	// every token whose key it does not know: anyone may post a logout
+	// token, so each would cost the provider requests.
+	keys, signed, err := c.logoutKeySet(ctx, cp.jwksURL, raw)
+	if err != nil {
+		return nil, fail(ReasonProvider, "the provider's keys could not be read", err)
+	}
+	v := oidc.NewVerifier(conn.Issuer, keys, &oidc.Config{ClientID: conn.ClientID, Now: c.now,
+		SupportedSigningAlgs: signingAlgorithms})
 	lt, err := v.VerifyLogout(ctx, raw)
 	if err != nil {
-		return nil, c.explain(ctx, cp, conn, raw, err)
+		var expired *oidc.TokenExpiredError
+		switch {
+		case errors.As(err, &expired):
+			return nil, fail(ReasonExpired, "the token expired at "+expired.Expiry.UTC().Format(time.RFC3339), err)
+		case !signed:
+			return nil, fail(ReasonSignature, "the token's signature does not verify with the provider's keys", err)
+		}
+		return nil, fail(ReasonMalformed, "the logout token was refused", err)
 	}
 	return &Logout{Subject: lt.Subject, SID: lt.SessionID, TokenID: lt.TokenID}, nil
+}
+
+// signingAlgorithms are allAlgorithms as go-oidc names them.
+var signingAlgorithms = func() []string {
+	var algs []string
+	for _, a := range allAlgorithms {
+		algs = append(algs, string(a))
+	}
+	return algs
+}()
+
+// logoutKeySet returns the provider's signing keys for a logout token, and
+// whether one of them verifies its signature: the keys read last, read
+// again only when none verifies it and they were read over
+// logoutKeysRefresh ago (a provider that rotated its keys).
+func (c *Client) logoutKeySet(ctx context.Context, jwksURL, raw string) (*oidc.StaticKeySet, bool, error) {
+	c.logoutMu.Lock()
+	lk := c.logoutKeys[jwksURL]
+	if lk == nil {
+		lk = &logoutKeys{}
+		c.logoutKeys[jwksURL] = lk
+	}
+	c.logoutMu.Unlock()
+
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	signed := lk.set != nil && verifiesWith(lk.set, raw)
+	if lk.set == nil || (!signed && c.now().Sub(lk.at) >= logoutKeysRefresh) {
+		set, err := c.keys(ctx, jwksURL)
+		if err != nil {
+			return nil, false, err
+		}
+		lk.set, lk.at = set, c.now()
+		signed = verifiesWith(set, raw)
+	}
+	out := &oidc.StaticKeySet{}
+	for _, k := range lk.set.Keys {
+		if k.Use == "" || k.Use == "sig" {
+			out.PublicKeys = append(out.PublicKeys, k.Key)
+		}
+	}
+	return out, signed, nil
+}
+
+// verifiesWith reports whether one of set's keys verifies the signed token.
+func verifiesWith(set *jose.JSONWebKeySet, raw string) bool {
+	jws, err := jose.ParseSigned(raw, allAlgorithms)
+	if err != nil {
+		return false
+	}
+	for _, k := range set.Keys {
+		if _, err := jws.Verify(k.Key); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -198,6 +198,12 @@ func (tx *Tx) FindUserSSOIdentity(ctx context.Context, userID int64, issuer stri
 	return &i, nil
 }
 
+// DeleteSSOIdentity implements muster.Tx.
+func (tx *Tx) DeleteSSOIdentity(ctx context.Context, orgID, id int64) error {
+	_, err := tx.exec(ctx, `DELETE FROM sso_identities WHERE org_id = $1 AND id = $2`, orgID, id)
+	return err
+}
+
 const ssoLoginColumns = `id, org_id, state_hash, browser_hash, nonce, purpose, user_id, invitation_id, version, next,
 	created_at, expires_at, used_at`
 
