@@ -205,7 +205,7 @@ func (s *Service) AttemptWebhook(ctx context.Context, d *WebhookDispatch) *Webho
 // ended meanwhile with its endpoint, disabled or deleted.
 func (s *Service) WebhookClaimed(ctx context.Context, d *WebhookDispatch) (bool, error) {
 	var ok bool
-	err := s.view(ctx, func(tx *txn) error {
+	err := s.read(ctx, func(tx *txn) error {
 		cur, err := tx.FindWebhookDelivery(ctx, d.Delivery.OrgID, d.Delivery.ID)
 		if muster.ErrorCode(err) == muster.ENOTFOUND {
 			return nil

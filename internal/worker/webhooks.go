@@ -34,6 +34,10 @@ type WebhookSender struct {
 	mu    sync.Mutex
 	held  map[int64]int           // claimed and not yet recorded, per endpoint
 	slots map[int64]chan struct{} // the requests in flight, per endpoint
+	// live is when a delivery of each endpoint was last found still
+	// claimed after waiting its turn: the endpoint was neither deleted nor
+	// disabled then, which fails all its pending deliveries.
+	live map[int64]time.Time
 	// batch holds outcomes waiting to be recorded by flushing's goroutine.
 	batch    []*service.WebhookOutcome
 	flushing bool
@@ -65,6 +69,7 @@ func (s *WebhookSender) init() {
 		}
 		s.held = map[int64]int{}
 		s.slots = map[int64]chan struct{}{}
+		s.live = map[int64]time.Time{}
 		s.full = make(chan struct{}, 1)
 	})
 }
@@ -168,11 +173,29 @@ func (s *WebhookSender) dispatch(ctx context.Context) (int, error) {
 }
 
 // stillClaimed says whether d is still pending under the sender's claim;
-// if that cannot be read, it is sent.
+// if that cannot be read, it is sent. A delivery of an endpoint found live
+// less than liveFor ago is taken to be: the deliveries of a busy endpoint,
+// which all wait their turn, cost a read a second, not one each.
 func (s *WebhookSender) stillClaimed(ctx context.Context, d *service.WebhookDispatch) bool {
+	endpoint := d.Delivery.EndpointID
+	s.mu.Lock()
+	recent := time.Since(s.live[endpoint]) < liveFor
+	s.mu.Unlock()
+	if recent {
+		return true
+	}
 	ok, err := s.Service.WebhookClaimed(context.WithoutCancel(ctx), d)
+	if ok {
+		s.mu.Lock()
+		s.live[endpoint] = time.Now()
+		s.mu.Unlock()
+	}
 	return ok || err != nil
 }
+
+// liveFor is how long an endpoint found live is taken to be: an endpoint
+// deleted or disabled gets nothing its sender held once this has passed.
+const liveFor = time.Second
 
 // giveBack gives back the claim of a delivery the sender did not send, so
 // that it is due again at once (a server started again sends it, rather
