@@ -533,8 +533,21 @@ func misreadUserInfo(raw string) bool {
 	if !ok {
 		return false
 	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		return strings.Contains(rest[i:], "@")
+	i := strings.IndexAny(rest, "/?#")
+	if i < 0 {
+		return false
+	}
+	// An @ in a query parameter's value is a setting's (user=app@corp,
+	// application_name=…), not the user info read as the query.
+	rest, fragment, _ := strings.Cut(rest[i:], "#")
+	path, query, _ := strings.Cut(rest, "?")
+	if strings.Contains(path, "@") || strings.Contains(fragment, "@") {
+		return true
+	}
+	for _, param := range strings.Split(query, "&") {
+		if key, _, _ := strings.Cut(param, "="); strings.Contains(key, "@") {
+			return true
+		}
 	}
 	return false
 }

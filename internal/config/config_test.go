@@ -360,3 +360,20 @@ func TestBaseURLMakesLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestLegitimateDatabaseURLs: URLs whose @ is in a query parameter
+// (libpq/pgx take user, application_name, … there) are well-formed: the
+// host is not ended early, and nothing in them is misread as a path.
+func TestLegitimateDatabaseURLs(t *testing.T) {
+	for _, v := range []string{
+		"postgres://db.example.com:5432/muster?user=muster@corp-db",
+		"postgres:///muster?host=/var/run/postgresql&user=app@example.com",
+		"postgres://muster:s3cret@db.example.com/muster?application_name=muster@eu-1",
+		"postgres://muster:s3cret@[2001:db8::1]:5432/muster",
+		"postgres:///muster?host=/var/run/postgresql",
+	} {
+		if _, err := load(t, nil, "--db", v); err != nil {
+			t.Errorf("--db %s refused: %v", v, err)
+		}
+	}
+}

@@ -224,3 +224,31 @@ func TestSSORequiredOwnershipTransfer(t *testing.T) {
 		}
 	})
 }
+
+// TestSSOSettingsChangedWhileAtProvider: a sign-in under way at the
+// provider when the Owner changes the settings is refused as it comes back
+// (the settings it began under are no longer the organization's).
+func TestSSOSettingsChangedWhileAtProvider(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupSSO(t, db, 10)
+		f.connect()
+		f.passTest()
+		bella := f.active("Bella", muster.RoleBasic)
+		f.idp.SignInAs(idptest.User{Subject: "sub-bella", Email: bella.Email, EmailVerified: true})
+		start, err := f.svc.SignInRoute(context.Background(), bella.Email, "/", ssoBrowser)
+		if err != nil || start == nil {
+			t.Fatal(start, err)
+		}
+		// The Owner changes the settings while Bella is at the provider.
+		if _, err := f.svc.SaveSSOConnection(f.as(f.owner), service.SSOConnectionInput{Issuer: f.idp.URL,
+			ClientID: f.idp.ClientID, Scopes: "groups"}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := f.finish(start)
+		if out != nil && out.SignedIn != nil {
+			t.Fatalf("a sign-in started under settings version 1 and finished after they changed signed %s in",
+				out.SignedIn.User.Email)
+		}
+		wantReason(t, err, "sso_off")
+	})
+}

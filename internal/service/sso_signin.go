@@ -423,7 +423,7 @@ type ssoPlan struct {
 // them in; for a test it records the result. conn is the connection as the
 // callback read it, before the code exchange; it is read again, locked, in
 // this transaction, so that SSO sign-in or just-in-time provisioning turned
-// off, or the connection changed, while the provider answered, holds.
+// off, or the connection changed since the sign-in began (l.Version), holds.
 func (s *Service) decideSSO(ctx context.Context, tx *txn, l *muster.SSOLogin, conn *muster.SSOConnection, cl *sso.Claims,
 	c Client) (*SSOOutcome, *ssoRefusal, error) {
 	org, err := tx.FindOrg(ctx, l.OrgID)
@@ -438,7 +438,7 @@ func (s *Service) decideSSO(ctx context.Context, tx *txn, l *muster.SSOLogin, co
 		if cur == nil {
 			return nil, nil, errNoConnection
 		}
-	} else if cur == nil || !cur.Enabled || cur.Version != conn.Version {
+	} else if cur == nil || !cur.Enabled || cur.Version != l.Version {
 		return nil, &ssoRefusal{code: muster.ECONFLICT, reason: reasonSSOOff,
 			message: "Single sign-on was turned off or changed for your organization while you were signing in."}, nil
 	}
