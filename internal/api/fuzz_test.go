@@ -183,7 +183,8 @@ func bodySeeds(f *testing.F, valid map[string]any) {
 			f.Add(bytes.Replace(j, []byte("\u2603"), []byte(bad), 1))
 		}
 	}
-	for _, s := range []string{"", "{}", "null", "[]", `{"x":1}`, "{\"first_name\":\"a\"} {}", `{"first_name":1}`} {
+	for _, s := range []string{"", "{}", "null", "[]", `{"x":1}`, "{\"first_name\":\"a\"} {}", `{"first_name":1}`,
+		`{"first_name":null}`, `{"FIRST_NAME":"a"}`, `{"first_name":"a","first_name":"b"}`, `{"a":{"b":null}}`} {
 		f.Add([]byte(s))
 	}
 }

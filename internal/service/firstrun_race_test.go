@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -17,9 +16,7 @@ import (
 // people send it at once; the others are told Muster is already set up.
 func TestFirstRunOnce(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		c := &clock{}
-		c.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
-		svc := newService(db, c)
+		svc := newService(db, newClock())
 		const n = 8
 		start := make(chan struct{})
 		errs := make([]error, n)

@@ -58,11 +58,24 @@ func (f *fixture) instances(others ...*sqlstore.DB) []*service.Service {
 // setup creates an org with licenses seats whose Owner has accepted.
 func setup(t *testing.T, db *sqlstore.DB, licenses int) *fixture {
 	t.Helper()
+	c := newClock()
+	return setupWith(t, db, newService(db, c), c, licenses, uniqueEmail("owner"))
+}
+
+// newClock is a clock at the fixtures' start.
+func newClock() *clock {
 	c := &clock{}
 	c.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
-	f := &fixture{t: t, db: db, svc: newService(db, c), clock: c}
+	return c
+}
+
+// setupWith is setup through svc, a service on db that reads the time
+// from c, with the Owner's email ownerEmail.
+func setupWith(t *testing.T, db *sqlstore.DB, svc *service.Service, c *clock, licenses int, ownerEmail string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, db: db, svc: svc, clock: c}
 	res, err := f.svc.CreateOrg(operator(0), service.NewOrg{Name: "Acme", LicenseTotal: licenses,
-		OwnerEmail: uniqueEmail("owner"), OwnerFirstName: "Olive", OwnerLastName: "Owner"})
+		OwnerEmail: ownerEmail, OwnerFirstName: "Olive", OwnerLastName: "Owner"})
 	if err != nil {
 		t.Fatalf("CreateOrg: %v", err)
 	}

@@ -40,14 +40,14 @@ func idempotencyOf(ctx context.Context) *Idempotency {
 	return idem
 }
 
-// addUpload adds an import's upload, read from file at start and left
-// there, to the request the key identifies: the API hashed the route, and
-// not the body, which for a file is a multipart envelope whose boundary a
-// client draws anew at each try.
-func (idem *Idempotency) addUpload(in ImportInput, file io.ReadSeeker, start int64) error {
+// addUpload adds an upload to the request the key identifies: its
+// parameters as the service reads them, and the file, read from start and
+// left there. The API hashed the route, not the body, which for a file is a
+// multipart envelope whose boundary a client draws anew at each try.
+func (idem *Idempotency) addUpload(params string, file io.ReadSeeker, start int64) error {
 	h := sha256.New()
 	h.Write(idem.RequestHash)
-	fmt.Fprintf(h, "\n%q create_teams=%t commit=%t\n", in.FileName, in.CreateTeams, in.Commit)
+	fmt.Fprintf(h, "\n%s\n", params)
 	if _, err := io.Copy(h, file); err != nil {
 		return err
 	}
@@ -62,11 +62,12 @@ func (idem *Idempotency) addUpload(in ImportInput, file io.ReadSeeker, start int
 // decoded into out: for a change that does much work before it claims the
 // key (an upload's dry run), so that a repeat skips it.
 func (s *Service) replayed(ctx context.Context, out any) (bool, error) {
-	rec, err := idempotencyRecord(ctx, idempotencyOf(ctx))
+	idem := idempotencyOf(ctx)
+	rec, err := idempotencyRecord(ctx, idem)
 	if err != nil {
 		return false, err
 	}
-	return s.replay(ctx, idempotencyOf(ctx), rec, out)
+	return s.replay(ctx, idem, rec, out)
 }
 
 // WithIdempotency returns a context whose change is made under idem.

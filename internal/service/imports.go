@@ -247,12 +247,15 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 	}
 	var outcome importOutcome
 	if idem := idempotencyOf(ctx); idem != nil {
-		if err := idem.addUpload(in, file, start); err != nil {
+		params := fmt.Sprintf("%q create_teams=%t commit=%t", in.FileName, in.CreateTeams, in.Commit)
+		if err := idem.addUpload(params, file, start); err != nil {
 			return nil, err
 		}
 		// A repeat is answered before its file is planned again.
-		if replayed, err := s.replayed(ctx, &outcome); replayed || err != nil {
-			return s.replayedImport(ctx, outcome, err)
+		if replayed, err := s.replayed(ctx, &outcome); err != nil {
+			return nil, err
+		} else if replayed {
+			return s.replayedImport(ctx, outcome)
 		}
 	}
 	emails := newFileEmails()
@@ -335,7 +338,7 @@ func (s *Service) PlanImport(ctx context.Context, in ImportInput) (*ImportPlan, 
 		return nil
 	})
 	if idem := idempotencyOf(ctx); err == nil && idem != nil && idem.Replayed {
-		return s.replayedImport(ctx, outcome, nil)
+		return s.replayedImport(ctx, outcome)
 	}
 	plan.Import.Plan = nil // stored; the rows are read from plan.rows
 	return plan, err
@@ -360,10 +363,7 @@ func newImportOutcome(p *ImportPlan) importOutcome {
 
 // replayedImport answers a repeated upload with the import the first one
 // made, as it is now (its job may have run since), with its rows.
-func (s *Service) replayedImport(ctx context.Context, outcome importOutcome, err error) (*ImportPlan, error) {
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) replayedImport(ctx context.Context, outcome importOutcome) (*ImportPlan, error) {
 	p, err := s.FindImport(ctx, outcome.ID, true)
 	if err != nil {
 		return nil, err

@@ -72,19 +72,12 @@ func changeEverything(t *testing.T, db *sqlstore.DB, rerun bool) (orgState, []st
 	if rerun {
 		store = rs
 	}
-	c := &clock{}
-	c.now.Store(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC).UnixMicro())
+	c := newClock()
 	svc := service.New(store, service.Config{BaseURL: "https://muster.example.com",
 		Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams,
 		SecretBox: testsupport.SecretBox(t), WebhooksAllowPrivate: true})
-	f := &fixture{t: t, db: db, svc: svc, clock: c}
-	res, err := svc.CreateOrg(operator(0), service.NewOrg{Name: "Acme", LicenseTotal: 20,
-		OwnerEmail: "olive@example.com", OwnerFirstName: "Olive", OwnerLastName: "Owner"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.org = res.Org
-	f.owner = f.accept(res.SetupURL)
+	// One Owner email in both runs: their states are compared.
+	f := setupWith(t, db, svc, c, 20, "olive@example.com")
 	owner := f.as(f.owner)
 
 	var transcript []string

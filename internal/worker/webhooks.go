@@ -133,8 +133,6 @@ func (s *WebhookSender) dispatch(ctx context.Context) (int, error) {
 			case slot <- struct{}{}:
 			default:
 				waited = true
-			}
-			if waited {
 				select {
 				case slot <- struct{}{}:
 				case <-ctx.Done():
