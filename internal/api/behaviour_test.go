@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -545,6 +546,45 @@ func TestAdminRowsThroughTheAPI(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// TestSendAsListCounts: the list of Send As permissions says how many users
+// hold each, not who, so that a permission granted to every Active user
+// does not put their ids in the list once per permission; the permission
+// itself still names them.
+func TestSendAsListCounts(t *testing.T) {
+	runStores(t, func(t *testing.T, e *env) {
+		o := e.org
+		ownerCtx := muster.NewContext(context.Background(), muster.Principal{UserID: o.owner.ID, OrgID: o.owner.OrgID, Origin: "test"})
+		if _, err := e.svc.SetEmailAtScale(ownerCtx, true); err != nil {
+			t.Fatal(err)
+		}
+		holders := []int64{o.admin.ID, o.manager.ID}
+		var perm struct{ ID int64 }
+		e.do("POST", "/api/v1/send-as", o.ownerToken, map[string]any{"from_name": "News", "from_email": "news@acme.example",
+			"user_ids": holders}).want(t, 201).decode(t, &perm)
+		e.do("POST", "/api/v1/send-as", o.ownerToken, map[string]any{"from_name": "Nobody", "from_email": "nobody@acme.example"}).want(t, 201)
+
+		var list struct{ Data []map[string]any }
+		e.do("GET", "/api/v1/send-as", o.ownerToken, nil).want(t, 200).decode(t, &list)
+		counts := map[string]any{}
+		for _, p := range list.Data {
+			if ids, ok := p["user_ids"]; ok {
+				t.Errorf("%v in the list carries user_ids %v", p["from_email"], ids)
+			}
+			counts[fmt.Sprint(p["from_email"])] = p["user_count"]
+		}
+		if want := map[string]any{"news@acme.example": float64(2), "nobody@acme.example": float64(0)}; !reflect.DeepEqual(counts, want) {
+			t.Errorf("user_count by permission = %v; want %v", counts, want)
+		}
+		var one struct {
+			UserIDs []int64 `json:"user_ids"`
+		}
+		e.do("GET", fmt.Sprintf("/api/v1/send-as/%d", perm.ID), o.ownerToken, nil).want(t, 200).decode(t, &one)
+		if !reflect.DeepEqual(one.UserIDs, holders) {
+			t.Errorf("the permission's user_ids = %v; want %v", one.UserIDs, holders)
 		}
 	})
 }

@@ -256,15 +256,15 @@ func (b sendAsBody) input() service.SendAsInput {
 }
 
 func (s *Server) handleSendAsList(w http.ResponseWriter, r *http.Request) error {
-	perms, err := s.svc.SendAsPermissions(r.Context())
+	perms, err := s.svc.SendAsSummaries(r.Context())
 	if err != nil {
 		return err
 	}
 	out := struct {
-		Data []sendAsJSON `json:"data"`
-	}{Data: make([]sendAsJSON, len(perms))}
+		Data []resource.SendAsSummary `json:"data"`
+	}{Data: make([]resource.SendAsSummary, len(perms))}
 	for i, p := range perms {
-		out.Data[i] = toSendAsJSON(p)
+		out.Data[i] = resource.FromSendAsSummary(p)
 	}
 	return writeJSON(w, http.StatusOK, out, "")
 }

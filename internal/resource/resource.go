@@ -143,3 +143,23 @@ func FromSendAs(p *muster.SendAsPermission) SendAs {
 	}
 	return j
 }
+
+// SendAsSummary is a permission as the API lists it: how many users hold
+// it rather than who, so that the list stays small when a permission is
+// granted to everyone (GET /api/v1/send-as/{id} names them).
+type SendAsSummary struct {
+	ID           int64   `json:"id"`
+	FromName     string  `json:"from_name"`
+	FromEmail    string  `json:"from_email"`
+	ReplyToName  *string `json:"reply_to_name"`
+	ReplyToEmail *string `json:"reply_to_email"`
+	UserCount    int     `json:"user_count"`
+}
+
+// FromSendAsSummary is a summary of p (muster.Tx.FindSendAsSummaries) as
+// the API lists it.
+func FromSendAsSummary(p *muster.SendAsPermission) SendAsSummary {
+	j := FromSendAs(p)
+	return SendAsSummary{ID: j.ID, FromName: j.FromName, FromEmail: j.FromEmail, ReplyToName: j.ReplyToName,
+		ReplyToEmail: j.ReplyToEmail, UserCount: p.UserCount}
+}
