@@ -110,10 +110,11 @@ const noRoute = "/api/v1/"
 
 // allowed are the methods the routes of r's path take, when r's is not one
 // of them (the mux's own 405 never comes, since noRoute takes every
-// method).
+// method). HEAD is one wherever GET is: the mux answers it with the GET
+// route.
 func (s *Server) allowed(r *http.Request) []string {
 	var allow []string
-	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := &http.Request{Method: method, URL: r.URL, Host: r.Host}
 		if _, pattern := s.mux.Handler(probe); pattern != noRoute && pattern != "" {
 			allow = append(allow, method)
