@@ -260,6 +260,9 @@ type OutboxTx interface {
 	MarkOutboxSent(ctx context.Context, ids []int64, via string, now time.Time) error
 	MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastError string) error
 	MarkOutboxFailed(ctx context.Context, id int64, now time.Time, lastError string) error
+	// DeleteFinishedOutboxMessages deletes the messages sent, or failed
+	// for good, before before; mail still waiting stays, however old.
+	DeleteFinishedOutboxMessages(ctx context.Context, before time.Time) (int, error)
 	FindOutboxMessages(ctx context.Context, filter OutboxFilter) ([]*OutboxMessage, error)
 	FindOutboxMessage(ctx context.Context, orgID, id int64) (*OutboxMessage, error)
 }

@@ -3,9 +3,21 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 )
+
+// OutboxRetention is how long an email stays in the outbox, and so in the
+// Owner's mailbox, once it was sent or failed for good, unless invitation
+// links live longer (MailKeptFor).
+const OutboxRetention = 30 * 24 * time.Hour
+
+// MailKeptFor is how long an email stays in the outbox once it was sent or
+// failed for good: OutboxRetention, or an invitation link's life
+// (--invitation-ttl) where that is longer, so that the mailbox loses no
+// link still of use.
+func (s *Service) MailKeptFor() time.Duration { return max(OutboxRetention, s.cfg.InvitationTTL) }
 
 // MailboxPage is one page of the org's outgoing email, newest first.
 type MailboxPage struct {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
+	"github.com/muster-app/muster/internal/secret"
+	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 func TestMailboxIsTheOwnersOnly(t *testing.T) {
@@ -89,6 +93,55 @@ func TestResetLinksNeverInTheMailbox(t *testing.T) {
 			if m.ID == reset.ID && !strings.Contains(m.Text, token) {
 				t.Fatal("the email the sender reads has lost its link")
 			}
+		}
+	})
+}
+
+// TestFinishedMailDeletedAfterRetention: an email sent, or failed for good,
+// leaves the outbox, and so the Owner's mailbox, MailKeptFor after it
+// finished; mail still waiting to be sent stays however old. Where
+// invitation links live longer than OutboxRetention (--invitation-ttl), their
+// email stays as long.
+func TestFinishedMailDeletedAfterRetention(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 10)
+		sent, _ := f.invite("Sent", muster.RoleBasic)
+		failed, _ := f.invite("Failed", muster.RoleBasic)
+		waiting, _ := f.invite("Waiting", muster.RoleBasic)
+		ids := map[string]int64{}
+		for _, m := range storetest.Outbox(t, db, f.org.ID) {
+			ids[m.To] = m.ID
+		}
+		ctx := context.Background()
+		err := db.Update(ctx, func(tx muster.Tx) error {
+			if err := tx.MarkOutboxSent(ctx, []int64{ids[sent.Email], ids[f.owner.Email]}, muster.DeliveredBySMTP, f.clock.Now()); err != nil {
+				return err
+			}
+			return tx.MarkOutboxFailed(ctx, ids[failed.Email], f.clock.Now(), "550 no such user")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		f.clock.Advance(service.OutboxRetention - time.Minute)
+		if n, err := f.svc.DeleteExpired(ctx); err != nil || n.OutboxMessages != 0 {
+			t.Fatalf("DeleteExpired a minute before the retention ends = %+v, %v; want no email deleted", n, err)
+		}
+		f.clock.Advance(2 * time.Minute)
+		longLinks := service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"),
+			Now: f.clock.Now, PasswordParams: secret.TestParams, InvitationTTL: 60 * 24 * time.Hour})
+		if n, err := longLinks.DeleteExpired(ctx); err != nil || n.OutboxMessages != 0 {
+			t.Fatalf("DeleteExpired with 60-day invitation links = %+v, %v; want no email deleted", n, err)
+		}
+		if n, err := f.svc.DeleteExpired(ctx); err != nil || n.OutboxMessages != 3 {
+			t.Fatalf("DeleteExpired a minute after = %+v, %v; want the 3 emails sent or failed deleted", n, err)
+		}
+		page, err := f.svc.Mailbox(f.as(f.owner), 0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Messages) != 1 || page.Messages[0].To != waiting.Email {
+			t.Fatalf("the mailbox after the retention holds %+v; want only the email still waiting to %s", page.Messages, waiting.Email)
 		}
 	})
 }

@@ -284,13 +284,16 @@ type Expired struct {
 	Imports            int
 	// PasskeyCeremonies are begun passkey prompts past their expiry.
 	PasskeyCeremonies int
+	// OutboxMessages are emails sent, or failed for good, more than
+	// MailKeptFor ago.
+	OutboxMessages int
 }
 
 // DeleteExpired deletes what has outlived its use: reports past their expiry,
 // the outcomes of idempotency keys older than IdempotencyTTL, webhook
 // deliveries finished more than WebhookRetention ago, imports older than
-// ImportTTL and passkey ceremonies past their expiry. The server runs it
-// now and then.
+// ImportTTL, passkey ceremonies past their expiry and email finished more
+// than MailKeptFor ago. The server runs it now and then.
 func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 	var n Expired
 	err := s.update(ctx, func(tx *txn) error {
@@ -307,7 +310,10 @@ func (s *Service) DeleteExpired(ctx context.Context) (Expired, error) {
 		if n.Imports, err = tx.DeleteExpiredImports(ctx, tx.now.Add(-ImportTTL)); err != nil {
 			return err
 		}
-		n.PasskeyCeremonies, err = tx.DeleteExpiredPasskeyCeremonies(ctx, tx.now)
+		if n.PasskeyCeremonies, err = tx.DeleteExpiredPasskeyCeremonies(ctx, tx.now); err != nil {
+			return err
+		}
+		n.OutboxMessages, err = tx.DeleteFinishedOutboxMessages(ctx, tx.now.Add(-s.MailKeptFor()))
 		return err
 	})
 	return n, err

@@ -15,6 +15,9 @@ type mailboxPage struct {
 	Mailbox  bool
 	Messages []mailRow
 	Next     string
+	// KeptDays is how long a message stays once sent
+	// (service.MailKeptFor).
+	KeptDays int
 }
 
 type mailRow struct {
@@ -50,7 +53,7 @@ func (s *Server) handleMailbox(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, r, err) {
 		return
 	}
-	p := mailboxPage{Page: s.page(w, r, "Mailbox"), Mailbox: s.mailbox}
+	p := mailboxPage{Page: s.page(w, r, "Mailbox"), Mailbox: s.mailbox, KeptDays: int(s.svc.MailKeptFor().Hours() / 24)}
 	p.Section = "mailbox"
 	for _, m := range page.Messages {
 		p.Messages = append(p.Messages, mailRow{URL: "/settings/mailbox/" + strconv.FormatInt(m.ID, 10), To: m.To,

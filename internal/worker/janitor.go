@@ -9,8 +9,8 @@ import (
 )
 
 // Janitor deletes, every Every, what has outlived its use: expired reports,
-// the outcomes of old idempotency keys and old webhook deliveries
-// (service.DeleteExpired).
+// the outcomes of old idempotency keys, old webhook deliveries and imports,
+// and email sent long ago (service.DeleteExpired).
 type Janitor struct {
 	Service *service.Service
 	Log     *slog.Logger
@@ -26,7 +26,8 @@ func (j *Janitor) Run(ctx context.Context) {
 			j.Log.Error("janitor: deleting expired data failed", "err", err)
 		case n != (service.Expired{}):
 			j.Log.Info("janitor: deleted expired data", "reports", n.Reports, "idempotency_records", n.IdempotencyRecords,
-				"webhook_deliveries", n.WebhookDeliveries, "passkey_ceremonies", n.PasskeyCeremonies)
+				"webhook_deliveries", n.WebhookDeliveries, "imports", n.Imports, "passkey_ceremonies", n.PasskeyCeremonies,
+				"outbox_messages", n.OutboxMessages)
 		}
 	})
 }

@@ -150,6 +150,18 @@ func (tx *Tx) MarkOutboxFailed(ctx context.Context, id int64, now time.Time, las
 	return err
 }
 
+// DeleteFinishedOutboxMessages implements muster.Tx, through the index
+// outbox_finished, whose expression and condition it repeats.
+func (tx *Tx) DeleteFinishedOutboxMessages(ctx context.Context, before time.Time) (int, error) {
+	res, err := tx.exec(ctx, `DELETE FROM outbox WHERE (sent_at IS NOT NULL OR failed_at IS NOT NULL)
+		AND COALESCE(sent_at, failed_at) < $1`, micros(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // FindOutboxMessages implements muster.Tx.
 func (tx *Tx) FindOutboxMessages(ctx context.Context, f muster.OutboxFilter) ([]*muster.OutboxMessage, error) {
 	where, args := []string{`org_id = $1`}, []any{f.OrgID, f.Limit}
