@@ -246,42 +246,29 @@ func runOrgUpdate(ctx context.Context, e *env, args []string) error {
 	if *eas == "" && *licenses == "" {
 		return usagef("say what to change: --email-at-scale or --licenses")
 	}
-	// Both values are read before anything changes, and the license total,
-	// which the service may refuse, is set first: a refused command changes
-	// nothing.
-	var (
-		on  bool
-		err error
-	)
+	var change service.OrgChange
 	if *eas != "" {
-		if on, err = strconv.ParseBool(*eas); err != nil {
+		on, err := strconv.ParseBool(*eas)
+		if err != nil {
 			return usagef("--email-at-scale: want true or false, not %q", *eas)
 		}
+		change.EmailAtScale = &on
 	}
-	var total int
 	if *licenses != "" {
-		if total, err = strconv.Atoi(strings.TrimSpace(*licenses)); err != nil {
+		total, err := strconv.Atoi(strings.TrimSpace(*licenses))
+		if err != nil {
 			return usagef("--licenses: %q is not a whole number", *licenses)
 		}
+		change.LicenseTotal = &total
 	}
 	svc, opCtx, done, err := fs.operator(ctx, e, *org)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if *licenses != "" {
-		if _, err := svc.SetLicenseTotal(opCtx, total, 0); err != nil {
-			return refusal("the license total was not changed", err, map[string]string{muster.FieldLicenseTotal: "--licenses"})
-		}
-	}
-	if *eas != "" {
-		if _, err := svc.SetEmailAtScale(opCtx, on); err != nil {
-			return refusal("Email at Scale was not changed", err, nil)
-		}
-	}
-	o, err := svc.Org(opCtx)
+	o, err := svc.UpdateOrg(opCtx, change)
 	if err != nil {
-		return err
+		return refusal("nothing was changed", err, map[string]string{muster.FieldLicenseTotal: "--licenses"})
 	}
 	fmt.Fprintf(e.stdout, "%s (id %d): %d of %d licenses in use; Email at Scale %s.\n", o.Name, o.ID, o.SeatsUsed,
 		o.LicenseTotal, map[bool]string{true: "on", false: "off"}[o.EmailAtScale])

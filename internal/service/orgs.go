@@ -159,38 +159,74 @@ func (s *Service) LicenseUsage(ctx context.Context) (*muster.Org, error) {
 // ifVersion refuses the change with ESTALE unless the org's settings are
 // still at that version (the API's If-Match).
 func (s *Service) SetLicenseTotal(ctx context.Context, total int, ifVersion int64) (*muster.Org, error) {
+	return s.UpdateOrg(ctx, OrgChange{LicenseTotal: &total, IfVersion: ifVersion})
+}
+
+// OrgChange is a change of the organization's settings: each field that is
+// set.
+type OrgChange struct {
+	LicenseTotal *int
+	EmailAtScale *bool
+	// IfVersion, when not zero, refuses the change with ESTALE unless the
+	// org's settings are still at that version (the API's If-Match).
+	IfVersion int64
+}
+
+// UpdateOrg makes the changes of c in one transaction, the Owner's alone:
+// all of them, or, when one is refused, none (`muster org update`).
+func (s *Service) UpdateOrg(ctx context.Context, c OrgChange) (*muster.Org, error) {
 	var v muster.Validation
-	checkLicenseTotal(&v, total)
+	if c.LicenseTotal != nil {
+		checkLicenseTotal(&v, *c.LicenseTotal)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var org *muster.Org
 	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadOwner(ctx, tx, "change the license total")
+		what := "change the license total"
+		if c.LicenseTotal == nil {
+			what = "turn Email at Scale on or off"
+		}
+		a, err := loadOwner(ctx, tx, what)
 		if err != nil {
 			return err
-		}
-		before, err := tx.FindOrg(ctx, a.orgID)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion("license total", ifVersion, before.Version); err != nil {
-			return err
-		}
-		if ok, err := tx.SetLicenseTotal(ctx, a.orgID, total); err != nil {
-			return err
-		} else if !ok {
-			return &muster.Error{Code: muster.ECONFLICT, Message: "The license total can't be lower than the " +
-				strconv.Itoa(before.SeatsUsed) + " licenses in use. Withdraw pending invitations or deactivate users first.",
-				Fields: []muster.FieldError{{Field: muster.FieldLicenseTotal, Message: strconv.Itoa(before.SeatsUsed) + " licenses are in use."}}}
 		}
 		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
 			return err
 		}
-		return tx.audit(ctx, a, muster.ActionLicenseTotalChanged, muster.TargetOrg, org.ID, org.Name,
-			map[string]any{"license_total": before.LicenseTotal}, map[string]any{"license_total": org.LicenseTotal})
+		if err := checkVersion("license total", c.IfVersion, org.Version); err != nil {
+			return err
+		}
+		if c.LicenseTotal != nil {
+			if org, err = tx.setLicenseTotal(ctx, a, org, *c.LicenseTotal); err != nil {
+				return err
+			}
+		}
+		if c.EmailAtScale != nil {
+			org, err = tx.setEmailAtScale(ctx, a, org, *c.EmailAtScale)
+		}
+		return err
 	})
 	return org, err
+}
+
+// setLicenseTotal sets the total of before, the org as the transaction
+// read it, and returns the org after.
+func (tx *txn) setLicenseTotal(ctx context.Context, a *actor, before *muster.Org, total int) (*muster.Org, error) {
+	if ok, err := tx.SetLicenseTotal(ctx, a.orgID, total); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, &muster.Error{Code: muster.ECONFLICT, Message: "The license total can't be lower than the " +
+			strconv.Itoa(before.SeatsUsed) + " licenses in use. Withdraw pending invitations or deactivate users first.",
+			Fields: []muster.FieldError{{Field: muster.FieldLicenseTotal, Message: strconv.Itoa(before.SeatsUsed) + " licenses are in use."}}}
+	}
+	org, err := tx.FindOrg(ctx, a.orgID)
+	if err != nil {
+		return nil, err
+	}
+	return org, tx.audit(ctx, a, muster.ActionLicenseTotalChanged, muster.TargetOrg, org.ID, org.Name,
+		map[string]any{"license_total": before.LicenseTotal}, map[string]any{"license_total": org.LicenseTotal})
 }
 
 // OrgSettings is what Settings → Organization shows: the organization and,

@@ -176,6 +176,16 @@ func TestLicenseTotal(t *testing.T) {
 		for _, bad := range []int{0, -1, service.MaxLicenseTotal + 1} {
 			f.refused(t, muster.EINVALID, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), bad, 0); return err })
 		}
+		// Both settings at once (muster org update): a refused total turns
+		// Email at Scale on neither.
+		low, on := 2, true
+		f.refused(t, muster.ECONFLICT, func() error {
+			_, err := f.svc.UpdateOrg(f.as(f.owner), service.OrgChange{LicenseTotal: &low, EmailAtScale: &on})
+			return err
+		})
+		if org, err := f.svc.Org(f.as(f.owner)); err != nil || org.EmailAtScale {
+			t.Fatalf("after a refused change of both settings: %+v, %v; want Email at Scale still off", org, err)
+		}
 		e := f.changed(t, func() error { _, err := f.svc.SetLicenseTotal(f.as(f.owner), 3, 0); return err })
 		wantEvent(t, e, muster.ActionLicenseTotalChanged, f.owner, "org", f.org.ID)
 		wantChange(t, e, "license_total", 10, 3)

@@ -11,28 +11,24 @@ import (
 // SetEmailAtScale turns the Email at Scale feature on or off; only the
 // Owner may. Turning it off hides Send As Permissions and keeps their data.
 func (s *Service) SetEmailAtScale(ctx context.Context, on bool) (*muster.Org, error) {
-	var org *muster.Org
-	err := s.update(ctx, func(tx *txn) error {
-		a, err := loadOwner(ctx, tx, "turn Email at Scale on or off")
-		if err != nil {
-			return err
-		}
-		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
-			return err
-		}
-		if org.EmailAtScale == on {
-			return nil
-		}
-		if err := tx.SetEmailAtScale(ctx, a.orgID, on); err != nil {
-			return err
-		}
-		if org, err = tx.FindOrg(ctx, a.orgID); err != nil {
-			return err
-		}
-		return tx.audit(ctx, a, muster.ActionEmailAtScaleChanged, muster.TargetOrg, org.ID, org.Name,
-			map[string]any{"email_at_scale": !on}, map[string]any{"email_at_scale": on})
-	})
-	return org, err
+	return s.UpdateOrg(ctx, OrgChange{EmailAtScale: &on})
+}
+
+// setEmailAtScale turns Email at Scale of before, the org as the
+// transaction read it, on or off, and returns the org after.
+func (tx *txn) setEmailAtScale(ctx context.Context, a *actor, before *muster.Org, on bool) (*muster.Org, error) {
+	if before.EmailAtScale == on {
+		return before, nil
+	}
+	if err := tx.SetEmailAtScale(ctx, a.orgID, on); err != nil {
+		return nil, err
+	}
+	org, err := tx.FindOrg(ctx, a.orgID)
+	if err != nil {
+		return nil, err
+	}
+	return org, tx.audit(ctx, a, muster.ActionEmailAtScaleChanged, muster.TargetOrg, org.ID, org.Name,
+		map[string]any{"email_at_scale": !on}, map[string]any{"email_at_scale": on})
 }
 
 // loadSendAsAdmin resolves an Owner or Admin of an org with Email at Scale.
