@@ -124,42 +124,47 @@ func FromAuditEvent(e *muster.AuditEvent) AuditEvent {
 
 // SendAs is a Send As permission with the users granted it.
 type SendAs struct {
-	ID           int64   `json:"id"`
-	FromName     string  `json:"from_name"`
-	FromEmail    string  `json:"from_email"`
-	ReplyToName  *string `json:"reply_to_name"`
-	ReplyToEmail *string `json:"reply_to_email"`
-	UserIDs      []int64 `json:"user_ids"`
-}
-
-// FromSendAs is p as the API shows it.
-func FromSendAs(p *muster.SendAsPermission) SendAs {
-	j := SendAs{ID: p.ID, FromName: p.FromName, FromEmail: p.FromEmail, UserIDs: p.UserIDs}
-	if p.HasReplyTo() {
-		j.ReplyToName, j.ReplyToEmail = &p.ReplyToName, &p.ReplyToEmail
-	}
-	if j.UserIDs == nil {
-		j.UserIDs = []int64{}
-	}
-	return j
+	sendAsAddress
+	UserIDs []int64 `json:"user_ids"`
 }
 
 // SendAsSummary is a permission as the API lists it: how many users hold
 // it rather than who, so that the list stays small when a permission is
 // granted to everyone (GET /api/v1/send-as/{id} names them).
 type SendAsSummary struct {
+	sendAsAddress
+	UserCount int `json:"user_count"`
+}
+
+// sendAsAddress is a permission's sender address, the part of it that
+// SendAs and SendAsSummary share.
+type sendAsAddress struct {
 	ID           int64   `json:"id"`
 	FromName     string  `json:"from_name"`
 	FromEmail    string  `json:"from_email"`
 	ReplyToName  *string `json:"reply_to_name"`
 	ReplyToEmail *string `json:"reply_to_email"`
-	UserCount    int     `json:"user_count"`
+}
+
+func fromSendAsAddress(p *muster.SendAsPermission) sendAsAddress {
+	a := sendAsAddress{ID: p.ID, FromName: p.FromName, FromEmail: p.FromEmail}
+	if p.HasReplyTo() {
+		a.ReplyToName, a.ReplyToEmail = &p.ReplyToName, &p.ReplyToEmail
+	}
+	return a
+}
+
+// FromSendAs is p as the API shows it.
+func FromSendAs(p *muster.SendAsPermission) SendAs {
+	j := SendAs{sendAsAddress: fromSendAsAddress(p), UserIDs: p.UserIDs}
+	if j.UserIDs == nil {
+		j.UserIDs = []int64{}
+	}
+	return j
 }
 
 // FromSendAsSummary is a summary of p (muster.Tx.FindSendAsSummaries) as
 // the API lists it.
 func FromSendAsSummary(p *muster.SendAsPermission) SendAsSummary {
-	j := FromSendAs(p)
-	return SendAsSummary{ID: j.ID, FromName: j.FromName, FromEmail: j.FromEmail, ReplyToName: j.ReplyToName,
-		ReplyToEmail: j.ReplyToEmail, UserCount: p.UserCount}
+	return SendAsSummary{sendAsAddress: fromSendAsAddress(p), UserCount: p.UserCount}
 }
