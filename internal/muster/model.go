@@ -137,7 +137,11 @@ type Team struct {
 	IsDefault bool
 	CreatedAt time.Time
 	// Version increases when the team is renamed or its external ID
-	// changes, not when its members change; it backs the API's If-Match.
+	// changes, and when an edit of the team (a SCIM group's PUT or PATCH)
+	// changes its members; not when people join or leave it through their
+	// own edits, invitations and deactivations, which do not write the
+	// team's row (docs/benchmarks.md, round 9). It backs the API's and
+	// SCIM's If-Match.
 	Version int64
 	// ExternalID is the identity provider's own id of the team (a SCIM
 	// group's externalId); empty when none was given.

@@ -128,6 +128,11 @@ type TeamTx interface {
 	// SetTeamExternalID sets the team's external ID and increments its
 	// version.
 	SetTeamExternalID(ctx context.Context, team *Team, externalID string) error
+	// MarkTeamMembersChanged increments the team's version after its members
+	// changed through an edit of the team, which holds it (FindTeamToEdit),
+	// so that the version an identity provider read before no longer
+	// matches: a SCIM group's members are part of the group.
+	MarkTeamMembersChanged(ctx context.Context, team *Team) error
 	// FindTeamMembers lists, by team, the Pending and Active users, not
 	// deleted through SCIM, who have one of the org's teams among teamIDs
 	// as primary or secondary team, in id order: a page of teams' members

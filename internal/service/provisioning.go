@@ -519,7 +519,7 @@ func (s *Service) ProvisionTeam(ctx context.Context, d TeamDraft) (*ProvisionedT
 		if err := tx.audit(ctx, a, muster.ActionTeamCreated, muster.TargetTeam, team.ID, team.Name, nil, after); err != nil {
 			return err
 		}
-		if err := s.changeMembers(ctx, tx, a, team, nil, d.Members); err != nil {
+		if _, err := s.changeMembers(ctx, tx, a, team, nil, d.Members); err != nil {
 			return err
 		}
 		out, err = teamWithMembers(ctx, tx, team)
@@ -584,8 +584,16 @@ func (s *Service) ChangeProvisionedTeam(ctx context.Context, teamID, ifVersion i
 		if err := edit(&d); err != nil {
 			return err
 		}
-		if err := s.changeMembers(ctx, tx, a, team, cur.Members, d.Members); err != nil {
+		changed, err := s.changeMembers(ctx, tx, a, team, cur.Members, d.Members)
+		if err != nil {
 			return err
+		}
+		if changed {
+			// The members are part of the group: a provider's If-Match
+			// read before this change must no longer match.
+			if err := tx.MarkTeamMembersChanged(ctx, team); err != nil {
+				return err
+			}
 		}
 		if muster.CleanName(d.Name) != team.Name {
 			if team.IsDefault {
@@ -625,13 +633,14 @@ func memberIDs(members []muster.Member) []int64 {
 	return ids
 }
 
-// changeMembers makes the team's members, which were old, be new: each
+// changeMembers makes the team's members, which were old, be new, and
+// reports whether any user's teams changed: each
 // user added or removed is edited under the console's rules (editUsers),
 // after all of them are locked in id order, so that no transaction that
 // also changes one of them (and then the team's counts) waits for this
 // one while it waits for that one. The users are read, checked and written
 // together, in a few statements for a group of any size.
-func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *muster.Team, old, new []int64) error {
+func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *muster.Team, old, new []int64) (bool, error) {
 	was := make(map[int64]bool, len(old))
 	for _, id := range old {
 		was[id] = true
@@ -650,25 +659,25 @@ func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *mu
 		}
 	}
 	if len(changed) == 0 {
-		return nil
+		return false, nil
 	}
 	slices.Sort(changed)
 	users, err := tx.LockUsers(ctx, a.orgID, changed)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// users are those of changed that the org has, in the same order. An
 	// id of no user is refused first, whatever else the change holds.
 	for i, id := range changed {
 		if i >= len(users) || users[i].ID != id || !users[i].SCIMDeletedAt.IsZero() {
-			return muster.Errorf(muster.ENOTFOUND, "The organization has no user with the id %d to make a member of %s.",
+			return false, muster.Errorf(muster.ENOTFOUND, "The organization has no user with the id %d to make a member of %s.",
 				id, team.Name)
 		}
 		// SCIM shows a withdrawn user (active false), so the user is
 		// there: the change conflicts with their state, as a deactivated
 		// user's does.
 		if users[i].Status == muster.StatusWithdrawn {
-			return muster.Errorf(muster.ECONFLICT, "The user with the id %d was withdrawn and is in no team: "+
+			return false, muster.Errorf(muster.ECONFLICT, "The user with the id %d was withdrawn and is in no team: "+
 				"set active to true to invite them again first.", id)
 		}
 	}
@@ -686,12 +695,12 @@ func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *mu
 			upd.SecondaryTeamIDs = &secondaries
 		case u.PrimaryTeamID == team.ID:
 			if team.IsDefault {
-				return muster.Errorf(muster.ECONFLICT, "%s can't leave the Default Team: it is their primary team, "+
+				return false, muster.Errorf(muster.ECONFLICT, "%s can't leave the Default Team: it is their primary team, "+
 					"and everyone has one. Give them another primary team first.", u.Email)
 			}
 			if def == nil {
 				if def, err = tx.FindDefaultTeam(ctx, a.orgID); err != nil {
-					return err
+					return false, err
 				}
 			}
 			upd.PrimaryTeamID = &def.ID
@@ -701,7 +710,7 @@ func (s *Service) changeMembers(ctx context.Context, tx *txn, a *actor, team *mu
 		}
 		edits = append(edits, userEdit{u, upd})
 	}
-	return s.editUsers(ctx, tx, a, edits, aboutUser)
+	return len(edits) > 0, s.editUsers(ctx, tx, a, edits, aboutUser)
 }
 
 // aboutUser puts the user's email before a refusal's message, so that an

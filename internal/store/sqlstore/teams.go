@@ -241,6 +241,15 @@ func (tx *Tx) SetTeamExternalID(ctx context.Context, team *muster.Team, external
 	return nil
 }
 
+// MarkTeamMembersChanged implements muster.Tx. The caller holds the team's
+// row for an edit already, so the update takes no lock that invitations
+// and deactivations into the team wait for.
+func (tx *Tx) MarkTeamMembersChanged(ctx context.Context, team *muster.Team) error {
+	err := tx.queryRow(ctx, `UPDATE teams SET version = version + 1
+		WHERE org_id = $1 AND id = $2 RETURNING version`, team.OrgID, team.ID).Scan(&team.Version)
+	return notFound(tx.mapError(err), "Team")
+}
+
 // FindTeamMembers implements muster.Tx. It reads the teams' memberships
 // from memberships_team.
 func (tx *Tx) FindTeamMembers(ctx context.Context, orgID int64, teamIDs ...int64) (map[int64][]muster.Member, error) {
