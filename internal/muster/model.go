@@ -143,6 +143,8 @@ type Team struct {
 	// team's row (docs/benchmarks.md, round 9). It backs the API's and
 	// SCIM's If-Match.
 	Version int64
+	// UpdatedAt is when Version last increased (CreatedAt until then).
+	UpdatedAt time.Time
 	// ExternalID is the identity provider's own id of the team (a SCIM
 	// group's externalId); empty when none was given.
 	ExternalID string

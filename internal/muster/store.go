@@ -119,16 +119,18 @@ type TeamTx interface {
 	// among them) as FindTeams does: what a few users' teams need, read
 	// without reading every team of the org.
 	FindTeamsByID(ctx context.Context, orgID int64, ids []int64) ([]*Team, error)
-	// RenameTeam renames the team and increments its version.
+	// RenameTeam renames the team, increments its version and sets its
+	// updated_at to team.UpdatedAt.
 	RenameTeam(ctx context.Context, team *Team, name string) error
 	// DeleteTeam removes the team and its secondary memberships, after moving
 	// the primary memberships that remain (of deactivated and withdrawn
 	// users) to moveTo.
 	DeleteTeam(ctx context.Context, orgID, id, moveTo int64) error
-	// SetTeamExternalID sets the team's external ID and increments its
-	// version.
+	// SetTeamExternalID sets the team's external ID, increments its
+	// version and sets its updated_at to team.UpdatedAt.
 	SetTeamExternalID(ctx context.Context, team *Team, externalID string) error
-	// MarkTeamMembersChanged increments the team's version after its members
+	// MarkTeamMembersChanged increments the team's version, and sets its
+	// updated_at to team.UpdatedAt, after its members
 	// changed through an edit of the team, which holds it (FindTeamToEdit),
 	// so that the version an identity provider read before no longer
 	// matches: a SCIM group's members are part of the group.

@@ -2,10 +2,16 @@ package scim_test
 
 import (
 	"net/http"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/muster-app/muster/internal/secret"
+	"github.com/muster-app/muster/internal/service"
 	"github.com/muster-app/muster/internal/store/sqlstore"
+	"github.com/muster-app/muster/internal/testsupport"
 	"github.com/muster-app/muster/internal/testsupport/storetest"
+	"github.com/muster-app/muster/internal/web"
 )
 
 // TestGroupVersionFollowsMembers: a group's members are part of it, so a
@@ -58,5 +64,44 @@ func TestGroupVersionFollowsMembers(t *testing.T) {
 			t.Fatalf("a PATCH that changed nothing moved the ETag from %q to %q", removed.header.Get("ETag"),
 				unchanged.header.Get("ETag"))
 		}
+	})
+}
+
+// TestGroupLastModified: a group's meta.lastModified is when it last
+// changed (its name, its external ID, its members through the group), not
+// when it was created; meta.created stays.
+func TestGroupLastModified(t *testing.T) {
+	t.Parallel()
+	storetest.RunParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		var clock atomic.Int64 // seconds since the epoch
+		clock.Store(time.Now().Unix())
+		svc := service.New(db, service.Config{BaseURL: "https://muster.example.com",
+			Links: web.NewLinks("https://muster.example.com"), PasswordParams: secret.TestParams,
+			Now: func() time.Time { return time.Unix(clock.Load(), 0) }})
+		o := &org{t: t, db: db, svc: svc, log: &testsupport.Buffer{}}
+		o.srv = serve(t, svc, db, o.log)
+		o.create(20)
+		idp := o.idp
+		created := time.Unix(clock.Load(), 0).UTC().Format(time.RFC3339)
+		path := "/Groups/" + idp.do("POST", "/Groups", map[string]any{"displayName": "Field"}).
+			want(http.StatusCreated).wantEqual("meta.lastModified", created).str("id")
+		ann := idp.do("POST", "/Users", newUser(email("Ann.Field"), "Ann", "Field")).want(http.StatusCreated).str("id")
+
+		for _, change := range []map[string]any{
+			op("add", "members", []any{map[string]any{"value": ann}}),
+			op("replace", "displayName", "Field Sales"),
+			op("replace", "externalId", "okta-field"),
+			op("remove", "members", nil),
+		} {
+			clock.Add(3600)
+			idp.do("PATCH", path, patch(change)).want(http.StatusNoContent)
+			idp.get(path).want(http.StatusOK).wantEqual("meta.created", created).
+				wantEqual("meta.lastModified", time.Unix(clock.Load(), 0).UTC().Format(time.RFC3339))
+		}
+		// A PATCH that changes nothing leaves it.
+		was := time.Unix(clock.Load(), 0).UTC().Format(time.RFC3339)
+		clock.Add(3600)
+		idp.do("PATCH", path, patch(op("replace", "displayName", "Field Sales"))).want(http.StatusNoContent)
+		idp.get(path).want(http.StatusOK).wantEqual("meta.lastModified", was)
 	})
 }

@@ -120,7 +120,7 @@ type memberRef struct {
 func (s *Server) groupJSON(r *http.Request, p *service.ProvisionedTeam) groupResource {
 	t, base := p.Team, s.base(r)
 	res := groupResource{Schemas: []string{SchemaGroup}, ID: id(t.ID), ExternalID: t.ExternalID, DisplayName: t.Name,
-		Meta: meta{ResourceType: "Group", Created: timestamp(t.CreatedAt), LastModified: timestamp(t.CreatedAt),
+		Meta: meta{ResourceType: "Group", Created: timestamp(t.CreatedAt), LastModified: timestamp(t.UpdatedAt),
 			Location: base + "/Groups/" + id(t.ID), Version: etag(t.Version)}}
 	if p.Members != nil {
 		res.Members = make([]memberRef, len(p.Members))

@@ -591,6 +591,7 @@ func (s *Service) ChangeProvisionedTeam(ctx context.Context, teamID, ifVersion i
 		if changed {
 			// The members are part of the group: a provider's If-Match
 			// read before this change must no longer match.
+			team.UpdatedAt = tx.now
 			if err := tx.MarkTeamMembersChanged(ctx, team); err != nil {
 				return err
 			}
@@ -610,6 +611,7 @@ func (s *Service) ChangeProvisionedTeam(ctx context.Context, teamID, ifVersion i
 			}
 			if externalID != team.ExternalID {
 				before := team.ExternalID
+				team.UpdatedAt = tx.now
 				if err := tx.SetTeamExternalID(ctx, team, externalID); err != nil {
 					return err
 				}

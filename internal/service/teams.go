@@ -307,6 +307,7 @@ func renameTeam(ctx context.Context, tx *txn, a *actor, team *muster.Team, name 
 		return err
 	}
 	before := team.Name
+	team.UpdatedAt = tx.now
 	if err := tx.RenameTeam(ctx, team, name); err != nil {
 		return err
 	}

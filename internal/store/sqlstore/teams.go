@@ -19,11 +19,11 @@ import (
 // round 17). The one sum reads every unfolded change of the org, up to a
 // second's writes, so a read of a few teams does not use it.
 const (
-	teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version,
+	teamColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.updated_at, t.version,
 	t.primary_count + (SELECT coalesce(sum(c.primary_change), 0) FROM team_count_changes c WHERE c.team_id = t.id),
 	t.secondary_count + (SELECT coalesce(sum(c.secondary_change), 0) FROM team_count_changes c WHERE c.team_id = t.id),
 	t.external_id`
-	teamListColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.version,
+	teamListColumns = `t.id, t.org_id, t.name, t.is_default, t.created_at, t.updated_at, t.version,
 	t.primary_count + coalesce(c.primary_change, 0), t.secondary_count + coalesce(c.secondary_change, 0), t.external_id`
 )
 
@@ -40,16 +40,16 @@ const teamList = `teams t LEFT JOIN (SELECT c.team_id, sum(c.primary_change) AS 
 const teamOrder = `t.is_default DESC, t.name_key, t.id`
 
 func scanTeam(row interface{ Scan(...any) error }, t *muster.Team) error {
-	return row.Scan(&t.ID, &t.OrgID, &t.Name, &t.IsDefault, nullTime{&t.CreatedAt}, &t.Version, &t.PrimaryCount,
+	return row.Scan(&t.ID, &t.OrgID, &t.Name, &t.IsDefault, nullTime{&t.CreatedAt}, nullTime{&t.UpdatedAt}, &t.Version, &t.PrimaryCount,
 		&t.SecondaryCount, &t.ExternalID)
 }
 
 // CreateTeam implements muster.Tx.
 func (tx *Tx) CreateTeam(ctx context.Context, team *muster.Team) error {
-	id, err := tx.insert(ctx, `INSERT INTO teams (org_id, name, name_key, is_default, created_at, external_id)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
+	id, err := tx.insert(ctx, `INSERT INTO teams (org_id, name, name_key, is_default, created_at, updated_at, external_id)
+		VALUES ($1, $2, $3, $4, $5, $5, $6)`,
 		team.OrgID, team.Name, muster.SearchKey(team.Name), team.IsDefault, micros(team.CreatedAt), team.ExternalID)
-	team.ID, team.Version = id, 1
+	team.ID, team.Version, team.UpdatedAt = id, 1, team.CreatedAt
 	return err
 }
 
@@ -220,9 +220,9 @@ func (tx *Tx) queryTeams(ctx context.Context, query string, args ...any) ([]*mus
 
 // RenameTeam implements muster.Tx.
 func (tx *Tx) RenameTeam(ctx context.Context, team *muster.Team, name string) error {
-	err := tx.queryRow(ctx, `UPDATE teams SET name = $3, name_key = $4, version = version + 1
+	err := tx.queryRow(ctx, `UPDATE teams SET name = $3, name_key = $4, version = version + 1, updated_at = $5
 		WHERE org_id = $1 AND id = $2 RETURNING version`,
-		team.OrgID, team.ID, name, muster.SearchKey(name)).Scan(&team.Version)
+		team.OrgID, team.ID, name, muster.SearchKey(name), micros(team.UpdatedAt)).Scan(&team.Version)
 	if err != nil {
 		return notFound(tx.mapError(err), "Team")
 	}
@@ -232,8 +232,8 @@ func (tx *Tx) RenameTeam(ctx context.Context, team *muster.Team, name string) er
 
 // SetTeamExternalID implements muster.Tx.
 func (tx *Tx) SetTeamExternalID(ctx context.Context, team *muster.Team, externalID string) error {
-	err := tx.queryRow(ctx, `UPDATE teams SET external_id = $3, version = version + 1
-		WHERE org_id = $1 AND id = $2 RETURNING version`, team.OrgID, team.ID, externalID).Scan(&team.Version)
+	err := tx.queryRow(ctx, `UPDATE teams SET external_id = $3, version = version + 1, updated_at = $4
+		WHERE org_id = $1 AND id = $2 RETURNING version`, team.OrgID, team.ID, externalID, micros(team.UpdatedAt)).Scan(&team.Version)
 	if err != nil {
 		return notFound(tx.mapError(err), "Team")
 	}
@@ -245,8 +245,8 @@ func (tx *Tx) SetTeamExternalID(ctx context.Context, team *muster.Team, external
 // row for an edit already, so the update takes no lock that invitations
 // and deactivations into the team wait for.
 func (tx *Tx) MarkTeamMembersChanged(ctx context.Context, team *muster.Team) error {
-	err := tx.queryRow(ctx, `UPDATE teams SET version = version + 1
-		WHERE org_id = $1 AND id = $2 RETURNING version`, team.OrgID, team.ID).Scan(&team.Version)
+	err := tx.queryRow(ctx, `UPDATE teams SET version = version + 1, updated_at = $3
+		WHERE org_id = $1 AND id = $2 RETURNING version`, team.OrgID, team.ID, micros(team.UpdatedAt)).Scan(&team.Version)
 	return notFound(tx.mapError(err), "Team")
 }
 
