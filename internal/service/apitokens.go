@@ -28,7 +28,17 @@ func (s *Service) CreateAPIToken(ctx context.Context, name string, expiresAt tim
 		if a.user == nil {
 			return nil, muster.Errorf(muster.EFORBIDDEN, "API tokens belong to a user; an operator can't create one.")
 		}
-		return a.user, nil
+		// Read again, locked: loadAdmin reads the creator without a lock,
+		// and a deactivation that committed since, before the token is
+		// written, would not have found the token to revoke (DEA-1).
+		u, err := tx.FindUser(ctx, a.orgID, a.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		if u.Status != muster.StatusActive {
+			return nil, errSessionEnded
+		}
+		return u, muster.CheckAdminister(u.Role)
 	})
 }
 

@@ -41,8 +41,11 @@ func uniqueEmail(name string) string {
 	return fmt.Sprintf("%s.%d@example.com", strings.ToLower(name), emailSeq.Add(1))
 }
 
-func newService(db *sqlstore.DB, c *clock) *service.Service {
-	return service.New(db, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
+func newService(db *sqlstore.DB, c *clock) *service.Service { return newServiceOn(db, c) }
+
+// newServiceOn is newService over any store: one that wraps a database's.
+func newServiceOn(store muster.Store, c *clock) *service.Service {
+	return service.New(store, service.Config{BaseURL: "https://muster.example.com", Links: web.NewLinks("https://muster.example.com"), Now: c.Now, PasswordParams: secret.TestParams})
 }
 
 // instances are f's service and one service on each of others, databases
