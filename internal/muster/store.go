@@ -286,7 +286,8 @@ type SessionTx interface {
 	DeleteUserSessions(ctx context.Context, userID, keepID int64) error
 	// EndUserAccess ends at once whatever lets the user in or acts in
 	// their name: their live invitations (revoked for reason), password
-	// reset links, sessions and API tokens (DEA-1), and their Send As
+	// reset links, sessions, browsers remembered to skip their second step
+	// (AUTH-7) and API tokens (DEA-1), and their Send As
 	// grants (SEND-2; the versions of the permissions concerned
 	// incremented). It returns those permissions, without their UserIDs, by
 	// From Email.

@@ -671,3 +671,48 @@ func TestSSOSignInSkipsSecondStep(t *testing.T) {
 		f.passwordStep(t, f.owner)
 	})
 }
+
+// TestDeactivationForgetsRememberedBrowsers: a deactivation ends whatever
+// lets the person in (DEA-1), the browsers remembered to skip their second
+// step too: invited back, they are asked for it again, on the accept page
+// and at sign-in, from a browser remembered in their earlier life.
+func TestDeactivationForgetsRememberedBrowsers(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := twoStepFixture(t, db)
+		u := f.active("Rhea", muster.RoleManager)
+		key, _ := f.enrolTOTP(t, u)
+		if _, err := f.svc.SetTwoStepPolicy(f.as(f.owner), service.TwoStepPolicyInput{Scope: muster.TwoStepOff,
+			GraceDays: 7, RememberBrowser: true}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(30 * time.Second)
+		done, err := f.svc.VerifySecondStep(context.Background(), f.passwordStep(t, u), codeAt(t, key, f.clock.Now()), true, browser)
+		if err != nil || done.RememberToken == "" {
+			t.Fatalf("VerifySecondStep = %+v, %v; want a remembered browser", done, err)
+		}
+		remembered := browser
+		remembered.RememberedBrowser = done.RememberToken
+
+		if _, err := f.svc.Deactivate(f.as(f.owner), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, err := f.svc.InviteAgain(f.as(f.owner), u.ID, service.UserUpdate{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := f.svc.AcceptInvitation(context.Background(), tokenOf(again.Link), twoStepPassword, remembered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Session != nil || in.Pending == nil {
+			t.Fatal("a browser remembered before the deactivation skipped the second step of the invitation again")
+		}
+		in, err = f.svc.SignIn(context.Background(), u.Email, twoStepPassword, remembered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Session != nil || in.Pending == nil {
+			t.Fatal("a browser remembered before the deactivation skipped the second step of a sign-in")
+		}
+	})
+}

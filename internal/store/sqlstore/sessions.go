@@ -81,7 +81,7 @@ func deleteUserSessions(userID, keepID int64) write {
 // EndUserAccess implements muster.Tx: one round trip on PostgreSQL.
 func (tx *Tx) EndUserAccess(ctx context.Context, userID int64, reason string, now time.Time) ([]*muster.SendAsPermission, error) {
 	return tx.deleteUserSendAsGrants(ctx, userID, revokeInvitations(userID, reason, now), endPasswordResets(userID, now),
-		deleteUserSessions(userID, 0), revokeUserAPITokens(userID, now))
+		deleteUserSessions(userID, 0), forgetBrowsers(userID), revokeUserAPITokens(userID, now))
 }
 
 // CreatePasswordReset implements muster.Tx.

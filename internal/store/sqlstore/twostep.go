@@ -228,6 +228,9 @@ func (tx *Tx) BrowserRemembered(ctx context.Context, userID int64, tokenHash []b
 
 // ForgetBrowsers implements muster.Tx.
 func (tx *Tx) ForgetBrowsers(ctx context.Context, userID int64) error {
-	_, err := tx.exec(ctx, `DELETE FROM remembered_browsers WHERE user_id = $1`, userID)
-	return err
+	return tx.execAll(ctx, forgetBrowsers(userID))
+}
+
+func forgetBrowsers(userID int64) write {
+	return write{query: `DELETE FROM remembered_browsers WHERE user_id = $1`, args: []any{userID}}
 }
