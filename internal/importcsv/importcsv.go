@@ -48,6 +48,11 @@ const (
 	ColSecondaryTeams = "Secondary Teams"
 )
 
+// ColError is the last column of a dry run's error file, which says what
+// is wrong with each row: an import ignores it, so that the file can be
+// uploaded again once its rows are fixed.
+const ColError = "error"
+
 // colStatus is the export's Status column, which an import reads only to
 // leave deactivated users as they are (Row.Status).
 const colStatus = "Status"
@@ -356,7 +361,7 @@ func (f *File) readHeader(header []string) (columns, error) {
 		if strings.EqualFold(h, colStatus) {
 			cols[colStatus] = i
 		}
-		if key == "error" {
+		if key == ColError {
 			continue // the error CSV's own column, uploaded back
 		}
 		for _, c := range Imported {

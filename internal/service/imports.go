@@ -990,27 +990,36 @@ func (s *Service) FindImportFailures(ctx context.Context, id int64) ([]*muster.I
 // with its original cells, and a last column, error, that says what is
 // wrong with each row that has an error: the admin fixes the rows in a
 // spreadsheet and uploads the file again (the error column is ignored).
-// Cells are neutralized against formulas as the export's are.
+// A file that is such an error file already has its error column replaced,
+// not kept beside the new one: the dry run's errors are the ones that
+// count, and a header with the column twice would be refused. Cells are
+// neutralized against formulas as the export's are.
 func WriteImportErrors(w io.Writer, p *ImportPlan) error {
 	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
 		return err
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
+	// kept are the file's columns the error file gives back.
+	kept := make([]int, 0, len(p.Summary.Header))
 	header := make([]string, 0, len(p.Summary.Header)+1)
-	for _, name := range p.Summary.Header {
+	for i, name := range p.Summary.Header {
+		if strings.EqualFold(name, importcsv.ColError) {
+			continue
+		}
+		kept = append(kept, i)
 		header = append(header, report.Neutralize(importcsv.Unneutralize(name)))
 	}
-	header = append(header, "error")
+	header = append(header, importcsv.ColError)
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	rec := make([]string, len(header))
 	err := p.EachRow(func(r *ImportRow) error {
 		clear(rec)
-		for i, c := range r.Cells {
-			if i < len(rec)-1 {
-				rec[i] = report.Neutralize(importcsv.Unneutralize(c))
+		for j, i := range kept {
+			if i < len(r.Cells) {
+				rec[j] = report.Neutralize(importcsv.Unneutralize(r.Cells[i]))
 			}
 		}
 		rec[len(rec)-1] = report.Neutralize(r.ErrorText())

@@ -228,6 +228,44 @@ func TestImportErrorsNeutralized(t *testing.T) {
 	})
 }
 
+// TestImportErrorFileUploadedAgain: the error file, uploaded again as it
+// is, plans as the file it came from did, and so does the error file of
+// that upload: each keeps one error column, the latest dry run's, however
+// often the admin goes round fixing rows.
+func TestImportErrorFileUploadedAgain(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupImport(t, db, 20)
+		admin := f.as(f.admin)
+		text := "Email,First Name,Last Name\n" +
+			"ok@example.com,Ok,Person\n" +
+			"not-an-email,Bad,Email\n"
+		for round := 1; round <= 3; round++ {
+			p := f.plan(t, admin, text, false)
+			if want := (service.ImportCounts{Invite: 1, Error: 1}); p.Summary.Counts != want {
+				t.Fatalf("round %d: %+v, want %+v\n%s", round, p.Summary.Counts, want, renderPlan(p, f.owner.Email))
+			}
+			var out bytes.Buffer
+			if err := service.WriteImportErrors(&out, p); err != nil {
+				t.Fatal(err)
+			}
+			records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out.String(), "\uFEFF"))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := [][]string{
+				{"Email", "First Name", "Last Name", "error"},
+				{"ok@example.com", "Ok", "Person", ""},
+				{"not-an-email", "Bad", "Email", "Email: Enter an email address like name@example.com."},
+			}
+			if fmt.Sprint(records) != fmt.Sprint(want) {
+				t.Fatalf("round %d: error file %q, want %q", round, records, want)
+			}
+			text = out.String()
+		}
+	})
+}
+
 // TestImportCommit: a clean file is committed by the Owner and applied by
 // the job: every row once, with audit events of origin "import N", its
 // invitations in the outbox's bulk lane and the missing teams created;
