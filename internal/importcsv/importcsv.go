@@ -82,8 +82,12 @@ type Row struct {
 	LastName  string
 	// Role is the Role cell as written ("Basic User", "admin"…); empty
 	// when the cell or the column is.
-	Role           string
-	PrimaryTeam    string
+	Role        string
+	PrimaryTeam string
+	// SecondaryTeams are the Secondary Teams cell's names, split at each
+	// semicolon, in the file's order, repeats kept: a team whose own name
+	// holds a semicolon is in parts here, which only the organization's
+	// teams can tell apart (the service joins them back).
 	SecondaryTeams []string
 	// HasSecondary reports that the file has a Secondary Teams column, so
 	// that an empty cell means "no secondary team" rather than "as is".
@@ -459,20 +463,21 @@ func (f *File) readRow(line int, rec []string, cols columns) Row {
 	if row.PrimaryTeam != "" {
 		muster.CheckName(&v, ColPrimaryTeam, "The primary team's name", row.PrimaryTeam)
 	}
-	var seenBuf [8]string // a row names few teams: no map per row
-	seen := seenBuf[:0]
+	var badBuf [8]string // a row names few teams: no map per row
+	bad := badBuf[:0]    // the names refused, each said once
 	for name := range strings.SplitSeq(cell(ColSecondaryTeams), ";") {
 		name = muster.CleanName(name)
-		key := strings.ToLower(name)
-		if name == "" || slices.Contains(seen, key) {
+		if name == "" {
 			continue
 		}
-		seen = append(seen, key)
 		var tv muster.Validation
 		muster.CheckName(&tv, ColSecondaryTeams, "A secondary team's name", name)
 		if tv.Has(ColSecondaryTeams) {
-			for _, fe := range muster.ErrorFields(tv.Err()) {
-				v.Add(fe.Field, fe.Message)
+			if key := strings.ToLower(name); !slices.Contains(bad, key) {
+				bad = append(bad, key)
+				for _, fe := range muster.ErrorFields(tv.Err()) {
+					v.Add(fe.Field, fe.Message)
+				}
 			}
 			continue
 		}

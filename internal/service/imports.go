@@ -482,6 +482,7 @@ func newPlanner(ctx context.Context, tx muster.Tx, a *actor, emails *fileEmails,
 	p := &planner{a: a, org: org, teams: teamIndex(teamList), createTeams: createTeams, missing: map[string]string{},
 		mine: map[string]*muster.User{}, elsewhere: map[string]bool{}, firstLine: emails.firstLine,
 		shared: map[string][]string{}}
+	p.indexSemicolonTeams(teamList)
 	err = eachUserByEmail(ctx, tx, a.orgID, emails.unique, func(u *muster.User) {
 		key := muster.NormalizeEmail(u.Email)
 		if u.OrgID == a.orgID {
@@ -562,6 +563,67 @@ type planner struct {
 	// teams) that rows have alike: a file's 100,000 invitations say the
 	// same few things, each kept once.
 	shared map[string][]string
+	// semicolonTeams are the teams whose names hold a semicolon, by
+	// semicolonKey of their names' parts; semicolonParts is the most parts
+	// one has.
+	semicolonTeams map[string]string
+	semicolonParts int
+}
+
+// indexSemicolonTeams notes the teams whose names hold a semicolon, the
+// separator of a Secondary Teams cell, which the parser splits them at.
+func (p *planner) indexSemicolonTeams(teams []*muster.Team) {
+	for _, t := range teams {
+		if !strings.Contains(t.Name, ";") {
+			continue
+		}
+		var parts []string
+		for part := range strings.SplitSeq(t.Name, ";") {
+			if part = muster.CleanName(part); part != "" {
+				parts = append(parts, part)
+			}
+		}
+		if len(parts) < 2 {
+			continue // "R&D;": the parser reads it whole
+		}
+		if p.semicolonTeams == nil {
+			p.semicolonTeams = map[string]string{}
+		}
+		p.semicolonTeams[semicolonKey(parts)] = t.Name
+		p.semicolonParts = max(p.semicolonParts, len(parts))
+	}
+}
+
+func semicolonKey(parts []string) string {
+	return strings.ToLower(strings.Join(parts, ";"))
+}
+
+// secondaryNames are the names of a Secondary Teams cell, as the parser
+// split it at each semicolon, with the parts that name one of the org's
+// teams whose name holds a semicolon joined back into that team's name,
+// and each name once: the export joins a user's secondary teams with "; "
+// (AUD-3) and writes each name as it is, so "R&D; Europe; Sales" is the
+// team "R&D; Europe" and Sales when the org has such a team, the longest
+// name first.
+func (p *planner) secondaryNames(parts []string) []string {
+	if len(parts) < 2 {
+		return parts
+	}
+	out := make([]string, 0, len(parts))
+	for i := 0; i < len(parts); {
+		name, next := parts[i], i+1
+		for j := min(len(parts), i+p.semicolonParts); j > i+1; j-- {
+			if team, ok := p.semicolonTeams[semicolonKey(parts[i:j])]; ok {
+				name, next = team, j
+				break
+			}
+		}
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, name) }) {
+			out = append(out, name)
+		}
+		i = next
+	}
+	return out
 }
 
 // share returns the planner's copy of list, which rows share: they never
@@ -654,7 +716,7 @@ func (p *planner) plan(r *ImportRow, key string) {
 	}
 	var secondaries []string
 	if r.HasSecondary || u == nil {
-		for _, name := range r.SecondaryCells {
+		for _, name := range p.secondaryNames(r.SecondaryCells) {
 			secondaries = append(secondaries, p.resolveTeam(r, importcsv.ColSecondaryTeams, name))
 		}
 	} else {

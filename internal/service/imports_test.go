@@ -621,6 +621,59 @@ func TestImportRoundTrip(t *testing.T) {
 	})
 }
 
+// TestImportRoundTripTeamWithSemicolon: a team whose name holds a
+// semicolon, the export's separator of secondary teams (AUD-3), is read
+// back from the export as that team, not as two teams that do not exist,
+// and an invitation naming it in a Secondary Teams cell gets it.
+func TestImportRoundTripTeamWithSemicolon(t *testing.T) {
+	t.Parallel()
+	runStoresParallel(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setupImport(t, db, 20)
+		owner := f.as(f.owner)
+		rnd, err := f.svc.CreateTeam(owner, "R&D; Europe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.CreateTeam(owner, "R&D;Asia"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "Zoe", LastName: "Semi", Email: "zoe@example.com",
+			Role: muster.RoleBasic, PrimaryTeamID: rnd.ID, SecondaryTeamIDs: []int64{f.sales.ID, f.defaultTeam().ID}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Invite(owner, service.InviteInput{FirstName: "Yan", LastName: "Semi", Email: "yan@example.com",
+			Role: muster.RoleBasic, PrimaryTeamID: f.defaultTeam().ID, SecondaryTeamIDs: []int64{rnd.ID, f.sales.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		var export bytes.Buffer
+		if err := f.svc.ExportUsers(owner, &export, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range []string{export.String(), toSemicolons(t, export.String())} {
+			p := f.plan(t, owner, text, true)
+			if want := (service.ImportCounts{Unchanged: 7}); p.Summary.Counts != want || len(p.Summary.MissingTeams) > 0 {
+				t.Fatalf("the export read back: %+v, want %+v\n%s", p.Summary.Counts, want, renderPlan(p, f.owner.Email))
+			}
+		}
+		p := f.plan(t, owner, "Email,First Name,Last Name,Secondary Teams\n"+
+			"new@example.com,New,Person,\"sales;r&d;  europe; R&D;ASIA\"\n", false)
+		if p.Committable() != "" {
+			t.Fatalf("%s", renderPlan(p, f.owner.Email))
+		}
+		if _, err := f.svc.CommitImport(owner, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		runImports(t, f.svc)
+		u, err := f.svc.FindUserByEmail(owner, "new@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(u.SecondaryTeamIDs) != 3 || !slices.Contains(u.SecondaryTeamIDs, rnd.ID) {
+			t.Errorf("secondary teams %v, want Sales, R&D; Europe and R&D;Asia", u.SecondaryTeamIDs)
+		}
+	})
+}
+
 // toSemicolons rewrites a CSV file with semicolons between cells, as
 // spreadsheets in many locales save it.
 func toSemicolons(t *testing.T, text string) string {
