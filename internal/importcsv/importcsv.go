@@ -1,9 +1,9 @@
 // Package importcsv reads the CSV file of a bulk import (BULK-1): the columns
 // of the user-list export (report.Header, AUD-3), in UTF-8 with or without a
 // byte-order mark, cells separated by commas or semicolons (whichever the
-// header uses), records ended by CRLF or LF. Columns Muster does not import
-// (Status, the dates) are ignored with a note, and so are columns it does
-// not know. Each row's cells are cleaned and checked by the same validation
+// header uses), records ended by CRLF, LF or CR. Columns Muster does not
+// import (Status, the dates) are ignored with a note, and so are columns it
+// does not know. Each row's cells are cleaned and checked by the same validation
 // as every other interface (muster.CheckName, muster.CheckEmail); what a row
 // means for the organization (invite, update…) is the service's to say.
 //
@@ -185,7 +185,7 @@ func scan(r io.Reader, reuse bool, each func(f *File, line int, rec []string, co
 		return nil, err
 	}
 	f.Delimiter = detectDelimiter(bytes.TrimLeft(head, " \t\r\n"))
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(&lineEnds{br: br})
 	cr.Comma = f.Delimiter
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = reuse // otherwise each row keeps its record as its Cells
@@ -263,6 +263,30 @@ func (l *sizeLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// lineEnds reads br with each carriage return that no line feed follows
+// read as a line feed: a spreadsheet on a Mac (Excel's "CSV (Macintosh)")
+// ends records with a lone CR, which encoding/csv reads as part of a cell,
+// so that such a file was one header row of control characters. A CR
+// before an LF is left for encoding/csv, which reads CRLF as LF.
+type lineEnds struct{ br *bufio.Reader }
+
+func (l *lineEnds) Read(p []byte) (int, error) {
+	n, err := l.br.Read(p)
+	for i := range n {
+		if p[i] != '\r' {
+			continue
+		}
+		if i+1 < n {
+			if p[i+1] != '\n' {
+				p[i] = '\n'
+			}
+		} else if next, perr := l.br.Peek(1); perr != nil || next[0] != '\n' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
+}
+
 // firstInvalid is the offset of s's first byte that is not UTF-8.
 func firstInvalid(s string) int {
 	for i := 0; i < len(s); {
@@ -284,7 +308,7 @@ func detectDelimiter(data []byte) rune {
 		case b == '"':
 			quoted = !quoted
 		case quoted:
-		case b == '\n':
+		case b == '\n' || b == '\r':
 			if semis > commas {
 				return ';'
 			}

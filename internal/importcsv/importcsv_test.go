@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/muster-app/muster/internal/importcsv"
 	"github.com/muster-app/muster/internal/muster"
@@ -65,12 +66,15 @@ func TestParseVariants(t *testing.T) {
 	variants := map[string]string{
 		"BOM":                "\uFEFF" + plain,
 		"CRLF":               strings.ReplaceAll(plain, "\n", "\r\n"),
+		"CR (Excel for Mac)": strings.ReplaceAll(plain, "\n", "\r"),
+		"semicolon+CR":       strings.ReplaceAll(semi, "\n", "\r"),
 		"semicolon":          semi,
 		"BOM+semicolon+CRLF": "\uFEFF" + strings.ReplaceAll(semi, "\n", "\r\n"),
 	}
 	for name, text := range variants {
 		t.Run(name, func(t *testing.T) {
-			f, err := importcsv.ParseBytes([]byte(text))
+			// A byte at a time: a CR and the LF after it come apart.
+			f, err := importcsv.Parse(iotest.OneByteReader(strings.NewReader(text)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,6 +152,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(plain))
 	f.Add(importcsv.Template())
 	f.Add([]byte("Email;First Name;Last Name\r\n\"a;b@example.com\";\"x\"\"y\";z\r\n"))
+	f.Add([]byte("Email,First Name,Last Name\ra@example.com,\"A\r\rB\",C\r\r\nb@example.com,D,E\r"))
 	f.Add([]byte("\uFEFFEmail,First Name,Last Name,Secondary Teams\n=1+1@example.com,'=A,\u202eB,\"a;;b; a\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := importcsv.ParseBytes(data)
