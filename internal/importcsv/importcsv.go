@@ -1,7 +1,7 @@
 // Package importcsv reads the CSV file of a bulk import (BULK-1): the columns
 // of the user-list export (report.Header, AUD-3), in UTF-8 with or without a
-// byte-order mark, cells separated by commas or semicolons (whichever the
-// header uses), records ended by CRLF, LF or CR. Columns Muster does not
+// byte-order mark, cells separated by commas, semicolons or tabs (whichever
+// the header uses), records ended by CRLF, LF or CR. Columns Muster does not
 // import (Status, the dates) are ignored with a note, and so are columns it
 // does not know. Each row's cells are cleaned and checked by the same validation
 // as every other interface (muster.CheckName, muster.CheckEmail); what a row
@@ -102,7 +102,7 @@ type Row struct {
 // File is a parsed import file.
 type File struct {
 	Header []string
-	// Delimiter is ',' or ';'.
+	// Delimiter is ',', ';' or '\t'.
 	Delimiter rune
 	// BOM reports that the file began with a UTF-8 byte-order mark.
 	BOM bool
@@ -299,30 +299,37 @@ func firstInvalid(s string) int {
 	return len(s)
 }
 
-// detectDelimiter picks ',' or ';', whichever the first line (the header)
-// has more of outside quotes; ',' when tied.
+// detectDelimiter picks ',', ';' or a tab, whichever the first line (the
+// header) has most of outside quotes: ',' when tied, then ';'. A tab is a
+// spreadsheet's "Text (Tab delimited)", which reads as CSV otherwise but
+// for its delimiter.
 func detectDelimiter(data []byte) rune {
-	commas, semis, quoted := 0, 0, false
+	commas, semis, tabs, quoted := 0, 0, 0, false
+	pick := func() rune {
+		switch {
+		case tabs > commas && tabs > semis:
+			return '\t'
+		case semis > commas:
+			return ';'
+		}
+		return ','
+	}
 	for _, b := range data {
 		switch {
 		case b == '"':
 			quoted = !quoted
 		case quoted:
 		case b == '\n' || b == '\r':
-			if semis > commas {
-				return ';'
-			}
-			return ','
+			return pick()
 		case b == ',':
 			commas++
 		case b == ';':
 			semis++
+		case b == '\t':
+			tabs++
 		}
 	}
-	if semis > commas {
-		return ';'
-	}
-	return ','
+	return pick()
 }
 
 // csvError is a CSV syntax error in words; other errors (EOF, reading the

@@ -68,6 +68,7 @@ func TestParseVariants(t *testing.T) {
 		"CRLF":               strings.ReplaceAll(plain, "\n", "\r\n"),
 		"CR (Excel for Mac)": strings.ReplaceAll(plain, "\n", "\r"),
 		"semicolon+CR":       strings.ReplaceAll(semi, "\n", "\r"),
+		"tab":                strings.ReplaceAll(plain, ",", "\t"),
 		"semicolon":          semi,
 		"BOM+semicolon+CRLF": "\uFEFF" + strings.ReplaceAll(semi, "\n", "\r\n"),
 	}
