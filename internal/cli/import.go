@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/muster-app/muster/internal/api"
 	"github.com/muster-app/muster/internal/config"
@@ -180,10 +181,16 @@ func printPlan(e *env, p *service.ImportPlan) error {
 	return nil
 }
 
-// oneLine keeps a cell that holds a line break or tab from breaking the
-// table.
+// oneLine keeps a cell from breaking the table or the terminal: line
+// breaks, tabs and every other control character (an escape sequence would
+// recolour or rewrite the operator's screen) become spaces.
 func oneLine(s string) string {
-	return strings.NewReplacer("\n", " ", "\r", " ", "\t", " ").Replace(s)
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func filepathBase(p string) string {

@@ -47,6 +47,12 @@ func TestUsersImport(t *testing.T) {
 		!strings.Contains(r.stderr, "nothing was imported: 1 row has errors") {
 		t.Fatalf("import with errors: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// A cell's escape sequence is not played on the operator's terminal.
+	write("Email;First Name;Last Name\nbad\x1b[2Jx\a;Bo;B\n")
+	r = run(t, "users", "import", "--db", dbURL, "--org", org, "--file", file, "--dry-run")
+	if r.code != 1 || strings.ContainsAny(r.stdout, "\x1b\a") || !strings.Contains(r.stdout, "error   bad [2Jx ") {
+		t.Fatalf("dry run of an email holding escape sequences: %d\n%q\n%s", r.code, r.stdout, r.stderr)
+	}
 	write("Email;First Name;Last Name;Primary Team\nana@example.com;Ana;A;Research\nbo@example.com;Bo;B;\n")
 	r = run(t, "users", "import", "--db", dbURL, "--org", org, "--file", file, "--dry-run", "--create-teams")
 	if r.code != 0 || !strings.Contains(r.stdout, "2    invite  ana@example.com  Invite as Basic User in Research") {
