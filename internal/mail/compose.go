@@ -100,6 +100,18 @@ func ComposeReportReady(r ReportReady) (*Message, error) {
 	return compose("report_ready", "Your user list of "+r.OrgName+" is ready", r)
 }
 
+// ReportFailed is what the email about a user list that could not be made
+// says: its requester was told it would come by email.
+type ReportFailed struct {
+	OrgName   string
+	FirstName string
+}
+
+// ComposeReportFailed renders the email that says a user list failed.
+func ComposeReportFailed(r ReportFailed) (*Message, error) {
+	return compose("report_failed", "Your user list of "+r.OrgName+" could not be prepared", r)
+}
+
 // RecoveryCodeUsed is what the email to the Owner and the Admins says when
 // the Owner signed in with a recovery code while single sign-on is
 // required (AUTH-6).

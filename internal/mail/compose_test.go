@@ -70,6 +70,13 @@ func TestPasswordResetAndReportGolden(t *testing.T) {
 	}
 	golden(t, "report_ready.txt", msg.Text)
 	golden(t, "report_ready.html", msg.HTML)
+	msg, err = ComposeReportFailed(ReportFailed{OrgName: "Acme", FirstName: "Olive"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report_failed.subject", msg.Subject)
+	golden(t, "report_failed.txt", msg.Text)
+	golden(t, "report_failed.html", msg.HTML)
 	msg, err = ComposeRecoveryCodeUsed(RecoveryCodeUsed{OrgName: "Acme", FirstName: "Adam", OwnerName: "Olive Owner",
 		At: expires, IP: "192.0.2.7", Left: 9})
 	if err != nil {

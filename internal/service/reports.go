@@ -90,6 +90,8 @@ func (s *Service) OpenReport(ctx context.Context, id int64) (*muster.Report, io.
 	case r.Status == muster.ReportDone && !s.now().Before(r.ExpiresAt):
 		return nil, nil, &muster.Error{Code: muster.EGONE, Reason: muster.LinkExpired,
 			Message: "This user list has expired. Download a new one from the Users tab."}
+	case r.Status == muster.ReportFailed:
+		return nil, nil, muster.Errorf(muster.EGONE, "This user list could not be prepared. Ask for a new one from the Users tab.")
 	case r.Status != muster.ReportDone:
 		return nil, nil, muster.Errorf(muster.ECONFLICT, "This user list is not ready yet.")
 	}
@@ -159,7 +161,13 @@ func (s *Service) RunNextReport(ctx context.Context) (bool, error) {
 			return true, fmt.Errorf("report %d, attempt %d: %w", r.ID, r.Attempts, err)
 		}
 		failErr := s.update(ctx, func(tx *txn) error {
-			return tx.FailReport(ctx, r.ID, tx.now, tx.now.Add(ReportTTL), err.Error())
+			if err := tx.FailReport(ctx, r.ID, tx.now, tx.now.Add(ReportTTL), err.Error()); err != nil {
+				return err
+			}
+			// The requester was told the list would come by email.
+			return s.tellRequester(ctx, tx, r, func(org *muster.Org, u *muster.User) (*mail.Message, error) {
+				return mail.ComposeReportFailed(mail.ReportFailed{OrgName: org.Name, FirstName: u.FirstName})
+			})
 		})
 		return true, fmt.Errorf("report %d failed for good: %w (recording: %v)", r.ID, err, failErr)
 	}
@@ -177,16 +185,7 @@ func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
 	if err != nil {
 		return err
 	}
-	var requester *muster.User
-	var org *muster.Org
 	err = s.store.ViewBulk(ctx, func(tx muster.Tx) error {
-		var err error
-		if org, err = tx.FindOrg(ctx, r.OrgID); err != nil {
-			return err
-		}
-		if requester, err = tx.FindUser(ctx, r.OrgID, r.RequestedBy); err != nil {
-			return err
-		}
 		var saved time.Time
 		return exportUsers(ctx, tx, r.OrgID, zw, func(rows int) {
 			r.RowsWritten = rows
@@ -218,23 +217,35 @@ func (s *Service) runReport(ctx context.Context, r *muster.Report) error {
 		if ok, err := tx.FinishReport(ctx, r, r.Attempts); err != nil || !ok {
 			return err // !ok: a later run took over and will send the email
 		}
-		// The requester as they are now: one who has left, or is no longer
-		// an Owner or Admin, is not told about the user list.
-		current, err := tx.FindUser(ctx, org.ID, requester.ID)
-		if err != nil {
-			return err
-		}
-		if current.Status != muster.StatusActive || !current.Role.AtLeast(muster.RoleAdmin) {
-			return nil
-		}
-		msg, err := mail.ComposeReportReady(mail.ReportReady{OrgName: org.Name, FirstName: requester.FirstName,
-			Rows: r.RowsWritten, Link: s.cfg.Links.ReportDownload(r.ID), ExpiresAt: r.ExpiresAt})
-		if err != nil {
-			return err
-		}
-		return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
-			To: requester.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now})
+		return s.tellRequester(ctx, tx, r, func(org *muster.Org, u *muster.User) (*mail.Message, error) {
+			return mail.ComposeReportReady(mail.ReportReady{OrgName: org.Name, FirstName: u.FirstName,
+				Rows: r.RowsWritten, Link: s.cfg.Links.ReportDownload(r.ID), ExpiresAt: r.ExpiresAt})
+		})
 	})
+}
+
+// tellRequester queues the email that compose writes to r's requester, as
+// they are now: one who has left, or is no longer an Owner or Admin, is
+// not told about the user list.
+func (s *Service) tellRequester(ctx context.Context, tx *txn, r *muster.Report,
+	compose func(*muster.Org, *muster.User) (*mail.Message, error)) error {
+	requester, err := tx.FindUser(ctx, r.OrgID, r.RequestedBy)
+	if err != nil {
+		return err
+	}
+	if requester.Status != muster.StatusActive || !requester.Role.AtLeast(muster.RoleAdmin) {
+		return nil
+	}
+	org, err := tx.FindOrg(ctx, r.OrgID)
+	if err != nil {
+		return err
+	}
+	msg, err := compose(org, requester)
+	if err != nil {
+		return err
+	}
+	return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
+		To: requester.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: tx.now})
 }
 
 // chunkWriter stores what is written in chunks of reportChunkSize, each in

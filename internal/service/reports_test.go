@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -122,4 +123,58 @@ func TestInterruptedReportRunsAgainAndEmailsOnce(t *testing.T) {
 			t.Fatalf("CSV after restart: %v\n%s", err, got)
 		}
 	})
+}
+
+// TestFailedReportTellsTheRequester: a user list that fails at every try
+// (here its store refuses every chunk, a full disk) is marked failed after
+// the last, and its requester, who was told it would come by email, gets
+// one that says it could not be prepared; its download says so too, rather
+// than "not ready yet" for ever.
+func TestFailedReportTellsTheRequester(t *testing.T) {
+	runStores(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db, 10)
+		admin := f.active("Ada", muster.RoleAdmin)
+		r, err := f.svc.RequestUserList(f.as(admin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		failing := newServiceOn(chunklessStore{db}, f.clock)
+		ctx := context.Background()
+		before := outboxCount(t, db, f.org.ID)
+		for try := 1; try <= 3; try++ {
+			if ran, err := failing.RunNextReport(ctx); !ran || err == nil {
+				t.Fatalf("try %d: RunNextReport = %v, %v; want a run that fails", try, ran, err)
+			}
+			if n := outboxCount(t, db, f.org.ID) - before; (try < 3 && n != 0) || (try == 3 && n != 1) {
+				t.Fatalf("after try %d: %d emails; want one only after the last", try, n)
+			}
+			f.clock.Advance(3 * time.Minute) // past the run's lease
+		}
+		got, err := f.svc.Report(f.as(admin), r.ID)
+		if err != nil || got.Status != muster.ReportFailed {
+			t.Fatalf("the report after 3 failed tries: %+v, %v; want failed", got, err)
+		}
+		msg := storetest.Outbox(t, db, f.org.ID)[0]
+		if msg.To != admin.Email || !strings.Contains(msg.Subject, "could not be prepared") {
+			t.Fatalf("newest email: to %s, %q; want the requester told the list could not be prepared", msg.To, msg.Subject)
+		}
+		_, _, err = f.svc.OpenReport(f.as(admin), r.ID)
+		if wantCode(t, err, muster.EGONE); !strings.Contains(muster.ErrorMessage(err), "could not be prepared") {
+			t.Fatalf("opening the failed report: %v; want words that say it could not be prepared", err)
+		}
+	})
+}
+
+// chunklessStore is a store whose transactions refuse to store a report's
+// chunk, as a full disk would.
+type chunklessStore struct{ *sqlstore.DB }
+
+func (s chunklessStore) Update(ctx context.Context, fn func(muster.Tx) error) error {
+	return s.DB.Update(ctx, func(tx muster.Tx) error { return fn(chunklessTx{tx}) })
+}
+
+type chunklessTx struct{ muster.Tx }
+
+func (chunklessTx) AppendReportChunk(context.Context, int64, int, []byte) error {
+	return errors.New("no space left on device")
 }
