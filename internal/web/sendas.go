@@ -51,7 +51,10 @@ func (s *Server) handleSendAsList(w http.ResponseWriter, r *http.Request) {
 // not the thousands a permission can have (Keep).
 type sendAsFormPage struct {
 	Page
-	Action       string
+	Action string
+	// Editing is set for the form of an existing permission, which its
+	// details step calls Edit Permission rather than New Permission.
+	Editing      bool
 	Assign       bool // the second step
 	Message      string
 	FromName     Field
@@ -131,9 +134,14 @@ func readSendAsForm(r *http.Request) sendAsState {
 func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action string, permissionID int64, st sendAsState,
 	assign bool, err error) {
 	in := st.in
-	p := sendAsFormPage{Page: s.page(w, r, "Send As Permission"), Action: action, Assign: assign, DifferentTo: in.DifferentReplyTo,
-		FromName:  Field{ID: "from_name", Label: "From Name", Type: "text", Value: in.FromName, Max: muster.MaxNameLength},
-		FromEmail: Field{ID: "from_email", Label: "From Email", Type: "email", Value: in.FromEmail, Max: muster.MaxEmailLength},
+	title := "New Permission"
+	if permissionID != 0 {
+		title = "Edit Permission"
+	}
+	p := sendAsFormPage{Page: s.page(w, r, title), Action: action, Editing: permissionID != 0, Assign: assign,
+		DifferentTo: in.DifferentReplyTo,
+		FromName:    Field{ID: "from_name", Label: "From Name", Type: "text", Value: in.FromName, Max: muster.MaxNameLength},
+		FromEmail:   Field{ID: "from_email", Label: "From Email", Type: "email", Value: in.FromEmail, Max: muster.MaxEmailLength},
 		ReplyToName: Field{ID: "reply_to_name", Label: "Reply-To Name", Type: "text", Value: in.ReplyToName,
 			Max: muster.MaxNameLength, Optional: true},
 		ReplyToEmail: Field{ID: "reply_to_email", Label: "Reply-To Email", Type: "email", Value: in.ReplyToEmail,

@@ -196,3 +196,31 @@ func TestSendAsEditChoices(t *testing.T) {
 		t.Fatalf("saved after removing everyone: %v, %v; want nobody", saved.UserIDs, err)
 	}
 }
+
+// TestSendAsEditIsNotNew: the form of an existing permission is headed and
+// titled Edit Permission, not New Permission, which only the form of a new
+// one says (SEND-1: New Permission, then Edit and delete).
+func TestSendAsEditIsNotNew(t *testing.T) {
+	s := newSite(t)
+	_, ownerCtx := s.sendAsOrg()
+	perm, err := s.svc.CreateSendAs(ownerCtx, service.SendAsInput{FromName: "News", FromEmail: "news@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	wantRedirect(t, b.signIn(s.ownerEmail, ownerPassword), "/")
+	want(t, b.get("/settings/roles-access/send-as/new"), 200, "<title>New Permission · Muster</title>",
+		"<h1>New Permission</h1>")
+	edit := fmt.Sprintf("/settings/roles-access/send-as/%d/edit", perm.ID)
+	p := b.get(edit)
+	want(t, p, 200, "<title>Edit Permission · Muster</title>", "<h1>Edit Permission</h1>", `value="news@acme.example"`)
+	if strings.Contains(p.body, "<h1>New Permission</h1>") {
+		t.Fatal("the form of the existing permission news@acme.example is headed New Permission")
+	}
+	// Back from Assign Users to the details: still the edit.
+	form := hiddenFields(p.body)
+	form.Set("from_name", "News")
+	form.Set("from_email", perm.FromEmail)
+	form.Set("step", "details")
+	want(t, b.post(edit, form), 200, "<h1>Edit Permission</h1>")
+}
