@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -576,4 +577,62 @@ func TestAdminFormsOfWhatTheyMayNotChange(t *testing.T) {
 		"The Default Team can&#39;t be renamed.")
 	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/edit", ada.ID)), http.StatusOK, "Ada Admin")
 	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/edit", max.ID)), http.StatusOK, "Max Manager")
+}
+
+// TestUserRowActionsKeepTheSearch follows the help pages: search the Users
+// tab for a user, open their "…" menu and pick an action. Resend invite,
+// Withdraw, Edit and Deactivate, and their Cancel, return to the search as
+// it was (its filters and order kept), not to the whole unfiltered list.
+func TestUserRowActionsKeepTheSearch(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	bella := s.invite(ownerCtx, "Bella", "Pending", "bella@example.com", muster.RoleBasic)
+	max := s.invite(ownerCtx, "Max", "Active", "max@example.com", muster.RoleBasic)
+	s.join(max.Email, "max's long password")
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	rowForm := regexp.MustCompile(`(?s)<form method="post" id="row-action"[^>]*>.*?</form>`)
+	menuLink := func(p page, item string) string {
+		t.Helper()
+		m := regexp.MustCompile(`<a href="([^"]+)">` + item + `</a>`).FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("%s: no %s in the row's menu:\n%s", p.Request.URL, item, p.body)
+		}
+		return html.UnescapeString(m[1])
+	}
+	formAction := regexp.MustCompile(`<form method="post" action="(/settings/roles-access/users/[^"]+)">`)
+
+	// Resend invite, from the search for a Pending user.
+	pending := "/settings/roles-access?q=bella&status=pending&sort=email"
+	p := b.get(pending)
+	want(t, p, 200, `aria-label="Actions for Bella Pending"`)
+	resend := regexp.MustCompile(`formaction="([^"]+)">Resend invite`).FindStringSubmatch(p.body)
+	if resend == nil {
+		t.Fatal("no Resend invite in Bella's menu")
+	}
+	wantRedirect(t, b.post(resend[1], hiddenFields(rowForm.FindString(p.body))), pending)
+
+	// Withdraw: its confirmation's Cancel and its outcome.
+	confirm := b.get(menuLink(p, "Withdraw"))
+	want(t, confirm, 200, "Withdraw the invitation of Bella Pending?", `<a href="`+html.EscapeString(pending)+`">Cancel</a>`)
+	wantRedirect(t, b.post(html.UnescapeString(formAction.FindStringSubmatch(confirm.body)[1]), hiddenFields(confirm.body)), pending)
+	if u, err := s.svc.FindManagedUser(ownerCtx, bella.ID); err == nil && u.Status == muster.StatusPending {
+		t.Fatal("Bella's invitation was not withdrawn")
+	}
+
+	// Edit and Deactivate, from the search for an Active user.
+	active := "/settings/roles-access?q=max&status=active"
+	p = b.get(active)
+	edit := b.get(menuLink(p, "Edit"))
+	want(t, edit, 200, "Edit Max Active", `<a href="`+html.EscapeString(active)+`">Cancel</a>`)
+	form := hiddenFields(edit.body)
+	form.Set("first_name", "Maxine")
+	form.Set("last_name", "Active")
+	form.Set("role", "manager")
+	form.Set("primary_team", fmt.Sprint(s.defaultTeam(ownerCtx).ID))
+	form.Set("save", "1")
+	wantRedirect(t, b.post(fmt.Sprintf("/settings/roles-access/users/%d/edit", max.ID), form), active)
+	confirm = b.get(menuLink(b.get(active), "Deactivate"))
+	want(t, confirm, 200, "Deactivate Maxine Active?")
+	wantRedirect(t, b.post(html.UnescapeString(formAction.FindStringSubmatch(confirm.body)[1]), hiddenFields(confirm.body)), active)
 }

@@ -283,9 +283,20 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	names := teamNames(users.Teams)
 	now := time.Now()
 	actor, _ := current(r)
+	// The rows' actions return to this page of the tab, its search,
+	// filters and order kept, as the bulk actions do.
+	backHere := ""
+	if p.Back != usersPath {
+		backHere = "?" + url.Values{"back": {p.Back}}.Encode()
+	}
 	for _, u := range users.Users {
 		row := newUserRow(actor, u, names, now)
 		row.TwoStep = u.TwoStep
+		for _, link := range []*string{&row.WithdrawURL, &row.EditURL, &row.DeactivateURL} {
+			if *link != "" {
+				*link += backHere
+			}
+		}
 		p.Rows = append(p.Rows, row)
 	}
 	p.Range = userRange(&users.UserPage)
