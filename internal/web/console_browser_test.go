@@ -262,3 +262,24 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	audit("invite, refused")
 }
+
+// TestBrowserPhoneLongEmail: at a 375 px phone, the pages about one person
+// whose email is long and has no place to break (dots and an @, no spaces
+// or hyphens) do not scroll sideways: the email wraps.
+func TestBrowserPhoneLongEmail(t *testing.T) {
+	b := browsertest.Chromium(t)
+	b.Viewport(375, 812, true)
+	s := newSite(t)
+	_, ownerCtx := s.org()
+	u := s.invite(ownerCtx, "Alexandra", "Featherstonehaugh", "alexandra.featherstonehaugh.wolfeschlegel@subsidiary.company.example",
+		muster.RoleBasic)
+	b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
+	for _, path := range []string{fmt.Sprintf("/settings/roles-access/users/%d", u.ID),
+		fmt.Sprintf("/settings/roles-access/users/%d/edit", u.ID), fmt.Sprintf("/settings/roles-access/users/%d/withdraw", u.ID),
+		"/settings/roles-access"} {
+		b.Open(path, s.srv.URL+path)
+		if w := browsertest.Eval[int](b, `document.documentElement.scrollWidth - 375`); w > 0 {
+			t.Errorf("%s scrolls sideways by %d px at 375 px", path, w)
+		}
+	}
+}
