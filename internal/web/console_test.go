@@ -636,3 +636,32 @@ func TestUserRowActionsKeepTheSearch(t *testing.T) {
 	want(t, confirm, 200, "Deactivate Maxine Active?")
 	wantRedirect(t, b.post(html.UnescapeString(formAction.FindStringSubmatch(confirm.body)[1]), hiddenFields(confirm.body)), active)
 }
+
+// TestSecondaryTeamErrorTiedToItsField: a secondary team removed while the
+// invite form was open is refused, and the words that say so are tied to
+// the Secondary Teams control (aria-describedby, aria-invalid), so that a
+// screen reader reading the group or the select hears them.
+func TestSecondaryTeamErrorTiedToItsField(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	gone, err := s.svc.CreateTeam(ownerCtx, "Gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.CreateTeam(ownerCtx, "Staying"); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	want(t, b.get("/settings/roles-access/users/invite"), 200, ">Gone</option>")
+	if _, err := s.svc.RemoveTeam(ownerCtx, gone.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	p := b.post("/settings/roles-access/users/invite", url.Values{"first_name": {"Sam"}, "last_name": {"Second"},
+		"email": {"sam@example.com"}, "role": {"basic"}, "primary_team": {fmt.Sprint(s.defaultTeam(ownerCtx).ID)},
+		"secondary_teams": {fmt.Sprint(gone.ID)}})
+	want(t, p, http.StatusUnprocessableEntity, `<p class="field-error" id="add_secondary-error">A chosen secondary team does not exist.`,
+		`<fieldset class="secondaries has-error" aria-describedby="add_secondary-error">`,
+		`<select id="add_secondary" name="add_secondary" aria-invalid="true" aria-describedby="add_secondary-error">`,
+		`value="sam@example.com"`)
+}
