@@ -267,6 +267,35 @@ func (s *Service) FindOrgSettings(ctx context.Context) (*OrgSettings, error) {
 	return &out, err
 }
 
+// FindHeir returns the user the Owner would transfer ownership to, for the
+// confirmation that asks for their password: refused, as TransferOwnership
+// would refuse it, unless the actor is the Owner and the user an Active
+// Admin of the org (OWN-1).
+func (s *Service) FindHeir(ctx context.Context, toUserID int64) (*muster.User, error) {
+	load := func(ctx context.Context, tx muster.Tx) (*actor, error) {
+		return loadOwner(ctx, tx, "transfer ownership")
+	}
+	return readAs(ctx, s, load, func(tx *txn, a *actor) (*muster.User, error) {
+		to, err := loadTarget(ctx, tx, a, toUserID)
+		if err != nil {
+			return nil, err
+		}
+		return to, checkHeir(to)
+	})
+}
+
+// checkHeir refuses to make to the Owner unless they are an Active Admin.
+func checkHeir(to *muster.User) error {
+	switch {
+	case to.Role == muster.RoleOwner:
+		return muster.Errorf(muster.ECONFLICT, "%s is the Owner already.", to.Email)
+	case to.Role != muster.RoleAdmin || to.Status != muster.StatusActive:
+		return muster.Errorf(muster.ECONFLICT, "Ownership can only go to an Active Admin; %s is %s and %s.",
+			to.Email, article(to.Role.Label()), to.Status.Label())
+	}
+	return nil
+}
+
 // OwnershipTransfer is a transfer of ownership that took place (OWN-1).
 type OwnershipTransfer struct {
 	Org *muster.Org
@@ -302,12 +331,8 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		if err != nil {
 			return err
 		}
-		switch {
-		case to.Role == muster.RoleOwner:
-			return muster.Errorf(muster.ECONFLICT, "%s is the Owner already.", to.Email)
-		case to.Role != muster.RoleAdmin || to.Status != muster.StatusActive:
-			return muster.Errorf(muster.ECONFLICT, "Ownership can only go to an Active Admin; %s is %s and %s.",
-				to.Email, article(to.Role.Label()), to.Status.Label())
+		if err := checkHeir(to); err != nil {
+			return err
 		}
 		owner := a.user
 		if owner == nil {

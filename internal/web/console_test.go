@@ -665,3 +665,47 @@ func TestSecondaryTeamErrorTiedToItsField(t *testing.T) {
 		`<select id="add_secondary" name="add_secondary" aria-invalid="true" aria-describedby="add_secondary-error">`,
 		`value="sam@example.com"`)
 }
+
+// TestTransferConfirmationOnlyForTheOwner: the page that asks for a
+// password to confirm a transfer of ownership is shown only to the Owner,
+// and only for an Active Admin (OWN-1). An Admin, or the Owner naming a
+// Manager, is refused at once, in words, rather than asked for a password
+// that cannot help; a refused transfer is not asked for again.
+func TestTransferConfirmationOnlyForTheOwner(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	ada := s.invite(ownerCtx, "Ada", "Admin", "ada@example.com", muster.RoleAdmin)
+	abe := s.invite(ownerCtx, "Abe", "Admin", "abe@example.com", muster.RoleAdmin)
+	max := s.invite(ownerCtx, "Max", "Manager", "max@example.com", muster.RoleManager)
+	s.join(max.Email, "max's long password")
+	s.join(abe.Email, "abe's long password")
+	adaBrowser := s.join(ada.Email, "ada's long password")
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	transfer := "/settings/organization/transfer"
+
+	// The Admin: refused, and not asked for a password.
+	for _, to := range []int64{abe.ID, max.ID} {
+		p := adaBrowser.get(fmt.Sprintf("%s?to=%d", transfer, to))
+		want(t, p, http.StatusForbidden, "Only the Owner can transfer ownership.")
+		if strings.Contains(p.body, "Your password") {
+			t.Fatalf("an Admin is asked for their password to make user %d the Owner", to)
+		}
+		p = adaBrowser.post(transfer, url.Values{"to": {fmt.Sprint(to)}, "password": {"ada's long password"}})
+		want(t, p, http.StatusForbidden, "Only the Owner can transfer ownership.")
+		if strings.Contains(p.body, "Your password") {
+			t.Fatal("an Admin's refused transfer asks for their password again")
+		}
+	}
+	// The Owner, naming a Manager: refused with why.
+	p := b.get(fmt.Sprintf("%s?to=%d", transfer, max.ID))
+	want(t, p, http.StatusConflict, "Ownership can only go to an Active Admin; max@example.com is a Manager and Active.")
+	if strings.Contains(p.body, "Your password") {
+		t.Fatal("the Owner is asked for their password to make a Manager the Owner")
+	}
+	// The Owner, naming an Active Admin: asked.
+	want(t, b.get(fmt.Sprintf("%s?to=%d", transfer, abe.ID)), 200, "Make Abe Admin the Owner?", "Your password")
+	if got := findUser(t, s, ownerCtx, owner.Email); got.Role != muster.RoleOwner {
+		t.Fatalf("after the refusals, %s is %s; want the Owner", got.Email, got.Role)
+	}
+}

@@ -164,14 +164,16 @@ func transferPage(heir *muster.User, err error) confirmPage {
 	return p
 }
 
-// transferHeir is the Admin the request's "to" names.
+// transferHeir is the Active Admin the request's "to" names, refused
+// unless the actor is the Owner: nobody is asked for their password to
+// confirm a transfer that would be refused.
 func (s *Server) transferHeir(w http.ResponseWriter, r *http.Request) (*muster.User, bool) {
 	id, err := strconv.ParseInt(r.FormValue("to"), 10, 64)
 	if err != nil || id <= 0 {
 		s.notFound(w, r)
 		return nil, false
 	}
-	u, err := s.svc.FindManagedUser(r.Context(), id)
+	u, err := s.svc.FindHeir(r.Context(), id)
 	if s.refused(w, r, err) {
 		return nil, false
 	}
