@@ -514,6 +514,20 @@ func loadActionTarget(ctx context.Context, tx muster.Tx, userID int64, action st
 	return a, u, nil
 }
 
+// FindUserForAction returns a user of the org on whom the actor may take
+// action (muster.ActionInviteWithdrawn, muster.ActionUserDeactivated…),
+// refused as the action itself would be: for the confirmation that asks
+// before it (CON-5).
+func (s *Service) FindUserForAction(ctx context.Context, userID int64, action string) (*muster.User, error) {
+	var out *muster.User
+	err := s.read(ctx, func(tx *txn) error {
+		_, u, err := loadActionTarget(ctx, tx, userID, action)
+		out = u
+		return err
+	})
+	return out, err
+}
+
 // ResendInvite sends a Pending user a new link; every older link stops
 // working.
 func (s *Service) ResendInvite(ctx context.Context, userID int64) (*Invited, error) {

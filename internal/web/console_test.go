@@ -709,3 +709,35 @@ func TestTransferConfirmationOnlyForTheOwner(t *testing.T) {
 		t.Fatalf("after the refusals, %s is %s; want the Owner", got.Email, got.Role)
 	}
 }
+
+// TestStaleRowActionRefusedBeforeConfirming: a row's Withdraw or
+// Deactivate, clicked on a list that was out of date (the invitation
+// accepted, the user deactivated meanwhile), says at once that it can't be
+// done and why, instead of asking to confirm what the service will refuse
+// (CON-5: every action shows its outcome or its error).
+func TestStaleRowActionRefusedBeforeConfirming(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	bella := s.invite(ownerCtx, "Bella", "Joined", "bella@example.com", muster.RoleBasic)
+	pat := s.invite(ownerCtx, "Pat", "Pending", "pat@example.com", muster.RoleBasic)
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	withdraw := fmt.Sprintf("/settings/roles-access/users/%d/withdraw", bella.ID)
+	deactivate := fmt.Sprintf("/settings/roles-access/users/%d/deactivate", pat.ID)
+	want(t, b.get("/settings/roles-access"), 200, `href="`+withdraw+`"`)
+
+	s.join(bella.Email, "bella's long password") // the list is now out of date
+	p := b.get(withdraw)
+	want(t, p, http.StatusConflict, "Only pending invitations can be withdrawn; this user is active.")
+	if strings.Contains(p.body, "Withdraw the invitation of Bella Joined?") {
+		t.Fatal("the confirmation asks to withdraw the invitation Bella accepted")
+	}
+	p = b.get(deactivate)
+	want(t, p, http.StatusConflict, "this user is pending")
+	if strings.Contains(p.body, "Deactivate Pat Pending?") {
+		t.Fatal("the confirmation asks to deactivate Pat, who is Pending")
+	}
+	// Those the actions are for are still asked.
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/withdraw", pat.ID)), 200, "Withdraw the invitation of Pat Pending?")
+	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/deactivate", bella.ID)), 200, "Deactivate Bella Joined?")
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -247,6 +248,9 @@ type userAction struct {
 	button  string
 	done    func(u *muster.User) string
 	run     func(s *Server, r *http.Request, id int64) (*muster.User, error)
+	// audited is the action's name (muster.Action…), which the
+	// confirmation checks before it asks.
+	audited string
 }
 
 var userActions = map[string]userAction{
@@ -257,7 +261,8 @@ var userActions = map[string]userAction{
 				"The license seat is freed and " + u.FirstName + " leaves the user list.",
 				"You can invite them again later."}
 		},
-		button: "Withdraw",
+		button:  "Withdraw",
+		audited: muster.ActionInviteWithdrawn,
 		done: func(u *muster.User) string {
 			return "The invitation of " + u.Name() + " was withdrawn. A license seat is free."
 		},
@@ -273,8 +278,9 @@ var userActions = map[string]userAction{
 				"Everything " + u.FirstName + " owns stays with their teams.",
 				"You can reactivate them later by inviting the same email again."}
 		},
-		button: "Deactivate",
-		done:   func(u *muster.User) string { return u.Name() + " was deactivated. A license seat is free." },
+		button:  "Deactivate",
+		audited: muster.ActionUserDeactivated,
+		done:    func(u *muster.User) string { return u.Name() + " was deactivated. A license seat is free." },
 		run: func(s *Server, r *http.Request, id int64) (*muster.User, error) {
 			return s.svc.Deactivate(r.Context(), id)
 		},
@@ -284,7 +290,11 @@ var userActions = map[string]userAction{
 func (s *Server) handleUserConfirm(action string) http.HandlerFunc {
 	a := userActions[action]
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, ok := formTarget(s, w, r, s.svc.FindManagedUser)
+		// Nobody is asked to confirm what would be refused (a stale row:
+		// the invitation accepted, the user deactivated meanwhile).
+		u, ok := formTarget(s, w, r, func(ctx context.Context, id int64) (*muster.User, error) {
+			return s.svc.FindUserForAction(ctx, id, a.audited)
+		})
 		if !ok {
 			return
 		}
