@@ -283,3 +283,41 @@ func TestBrowserPhoneLongEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserRowMenuButtonsInSight: on a 1366 px desktop the Users tab's
+// table is wider than its card and scrolls sideways in its box, whose
+// scroll bar is below the last row; each row's "…" (CON-3, "click the
+// ellipses next to their name") stays in sight at the box's right edge
+// rather than past it.
+func TestBrowserRowMenuButtonsInSight(t *testing.T) {
+	b := browsertest.Chromium(t)
+	b.Viewport(1366, 900, false)
+	s := newSite(t)
+	_, ownerCtx := s.org()
+	sales, err := s.svc.CreateTeam(ownerCtx, "Customer Success")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Marguerite", LastName: "Featherstonehaugh",
+		Email: "marguerite.featherstonehaugh42@example.com", Role: muster.RoleManager, PrimaryTeamID: sales.ID,
+		SecondaryTeamIDs: []int64{s.defaultTeam(ownerCtx).ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
+	b.Open("users", s.srv.URL+"/settings/roles-access")
+	if !browsertest.Eval[bool](b, `(function () { var box = document.querySelector(".table-box"); return box.scrollWidth > box.clientWidth })()`) {
+		t.Skip("the table fits its box at 1366 px: nothing to scroll")
+	}
+	name := res.User.Name()
+	out := browsertest.Eval[float64](b, fmt.Sprintf(`(function () {
+		var box = document.querySelector(".table-box").getBoundingClientRect();
+		var btn = document.querySelector('[aria-label="Actions for %s"]').getBoundingClientRect();
+		return btn.right - box.right })()`, name))
+	if out > 0 {
+		t.Fatalf("%s's \"…\" ends %.0f px past the right edge of the table's box: out of sight until it is scrolled", name, out)
+	}
+	b.Do("open the menu", chromedp.Click(byButton("Actions for "+name)))
+	b.Click("edit", browsertest.InRow(res.User.Email, "Edit"))
+	b.Sees("edit form", "Edit "+name)
+}
