@@ -26,6 +26,9 @@ type bulkWording struct {
 	verb, past func(count, team string) string
 	// row is a changed user's outcome.
 	row func(team string) string
+	// ends says the action ends people's access or invitations: its
+	// button is the red of the single-user confirmations.
+	ends bool
 }
 
 var bulkActions = []bulkWording{
@@ -38,12 +41,12 @@ var bulkActions = []bulkWording{
 		reason: "only Pending users have an invitation to withdraw", one: "invitation", many: "invitations",
 		verb: func(n, _ string) string { return "Withdraw " + n },
 		past: func(n, _ string) string { return "Withdrew " + n },
-		row:  func(string) string { return "Withdrawn" }},
+		row:  func(string) string { return "Withdrawn" }, ends: true},
 	{action: service.BulkDeactivate, label: "Deactivate", eligible: []muster.Status{muster.StatusActive},
 		reason: "only Active users can be deactivated", one: "user", many: "users",
 		verb: func(n, _ string) string { return "Deactivate " + n },
 		past: func(n, _ string) string { return "Deactivated " + n },
-		row:  func(string) string { return "Deactivated" }},
+		row:  func(string) string { return "Deactivated" }, ends: true},
 	{action: service.BulkInviteAgain, label: "Invite again", eligible: []muster.Status{muster.StatusDeactivated},
 		reason: "only Deactivated users can be invited again", one: "user", many: "users",
 		verb: func(n, _ string) string { return "Invite " + n + " again" },
@@ -82,7 +85,9 @@ type bulkPage struct {
 	TeamID  int64
 	UserIDs []int64
 	Button  string
-	Back    string
+	// Danger marks a Button that ends access or invitations.
+	Danger bool
+	Back   string
 	// Results: one row per user.
 	Results []bulkRow
 }
@@ -143,7 +148,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 	if !confirmed {
 		p.Confirm = true
 		p.Heading = wording.verb(plural(todo, wording.one, wording.many), team) + "?"
-		p.Button = wording.verb(plural(todo, wording.one, wording.many), team)
+		p.Button, p.Danger = wording.verb(plural(todo, wording.one, wording.many), team), wording.ends
 		p.Lines = append(whoLine(plan), skippedLines(plan, wording)...)
 		if plan.Action == service.BulkInviteAgain && plan.Org.SeatsFree() < todo {
 			p.Lines = append(p.Lines, "Only "+plural(plan.Org.SeatsFree(), "license seat is", "license seats are")+

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -740,4 +741,30 @@ func TestStaleRowActionRefusedBeforeConfirming(t *testing.T) {
 	// Those the actions are for are still asked.
 	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/withdraw", pat.ID)), 200, "Withdraw the invitation of Pat Pending?")
 	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/deactivate", bella.ID)), 200, "Deactivate Bella Joined?")
+}
+
+// TestBulkEndingsConfirmInRed: the bulk Withdraw and Deactivate
+// confirmations' buttons are the red of the single-user confirmations,
+// since they end invitations and access as those do; Resend invite's
+// stays the plain one.
+func TestBulkEndingsConfirmInRed(t *testing.T) {
+	s := newSite(t)
+	owner, ownerCtx := s.org()
+	bella := s.invite(ownerCtx, "Bella", "Pending", "bella@example.com", muster.RoleBasic)
+	max := s.invite(ownerCtx, "Max", "Active", "max@example.com", muster.RoleBasic)
+	s.join(max.Email, "max's long password")
+	b := s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	for _, c := range []struct {
+		action string
+		user   *muster.User
+		button string
+	}{
+		{"withdraw", bella, `<button type="submit" class="danger">Withdraw 1 invitation</button>`},
+		{"deactivate", max, `<button type="submit" class="danger">Deactivate 1 user</button>`},
+		{"resend", bella, `<button type="submit" class="primary">Resend 1 invitation</button>`},
+	} {
+		p := b.post("/settings/roles-access/users/bulk", url.Values{"action": {c.action}, "user_ids": {strconv.FormatInt(c.user.ID, 10)}})
+		want(t, p, http.StatusOK, c.button)
+	}
 }
