@@ -738,6 +738,9 @@ func TestStaleRowActionRefusedBeforeConfirming(t *testing.T) {
 	if strings.Contains(p.body, "Deactivate Pat Pending?") {
 		t.Fatal("the confirmation asks to deactivate Pat, who is Pending")
 	}
+	// The refusal's Back returns to the page the action was started from.
+	want(t, b.get(withdraw+"?back="+url.QueryEscape("/settings/roles-access?q=bella")), http.StatusConflict,
+		`<a href="/settings/roles-access?q=bella">Back</a>`)
 	// Those the actions are for are still asked.
 	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/withdraw", pat.ID)), 200, "Withdraw the invitation of Pat Pending?")
 	want(t, b.get(fmt.Sprintf("/settings/roles-access/users/%d/deactivate", bella.ID)), 200, "Deactivate Bella Joined?")

@@ -100,7 +100,7 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error) bool
 	default:
 		httperr.SetRetryAfter(w.Header(), err)
 		s.message(w, r, httperr.Status(err), messagePage{Page: Page{Title: "Not done", User: u},
-			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: "/", LinkText: "Back"})
+			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: backOr(r, "/"), LinkText: "Back"})
 	}
 	return true
 }
