@@ -389,7 +389,10 @@ func (f *File) readHeader(header []string) (columns, error) {
 			return nil, muster.Errorf(muster.EINVALID, "The header's column %d %s.", i+1, problem)
 		}
 		if key != "" && seen[key] {
-			return nil, muster.Errorf(muster.EINVALID, "The header has the column %q twice: keep one.", h)
+			if readsColumn(h) {
+				return nil, muster.Errorf(muster.EINVALID, "The header has the column %q twice: keep one.", h)
+			}
+			continue // a column Muster ignores, ignored once
 		}
 		seen[key] = true
 		found := false
@@ -435,6 +438,12 @@ func (f *File) readHeader(header []string) (columns, error) {
 			plural(len(unknown)), quoteAll(unknown)))
 	}
 	return cols, nil
+}
+
+// readsColumn reports whether an import reads the column named h: one it
+// could not tell which of two to take from.
+func readsColumn(h string) bool {
+	return strings.EqualFold(h, colStatus) || slices.ContainsFunc(Imported, func(c string) bool { return strings.EqualFold(c, h) })
 }
 
 func plural(n int) string {

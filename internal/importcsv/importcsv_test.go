@@ -118,8 +118,13 @@ func TestParseRefusals(t *testing.T) {
 			}
 		})
 	}
+	// A column Muster ignores may be there twice: it is ignored, once.
+	f, err := importcsv.ParseBytes([]byte("Notes,Email,First Name,Last Name,notes\nx,a@example.com,A,B,y\n"))
+	if err != nil || len(f.Rows) != 1 || len(f.Notes) != 1 || strings.Count(f.Notes[0], "Notes") != 1 {
+		t.Fatalf("a header naming an ignored column twice: %+v, %v; want its row and one note of the column", f, err)
+	}
 	// Exactly at the row limit is fine.
-	f, err := importcsv.ParseBytes([]byte(header + strings.Repeat("a@example.com,A,B\n", importcsv.MaxRows)))
+	f, err = importcsv.ParseBytes([]byte(header + strings.Repeat("a@example.com,A,B\n", importcsv.MaxRows)))
 	if err != nil || len(f.Rows) != importcsv.MaxRows {
 		t.Fatalf("%v", err)
 	}
