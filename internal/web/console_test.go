@@ -120,9 +120,13 @@ func TestConsoleWalkthrough(t *testing.T) {
 	want(t, b.get("/settings/roles-access/users/invite"), 200, `class="licenses full"`, "No licenses left",
 		"this invitation will be refused until one is free")
 
-	// Download user list: queued, and the page says it will be emailed.
-	p = b.follow(b.post("/settings/roles-access/users/download", nil))
-	want(t, p, 200, "will be emailed to "+owner.Email)
+	// Download user list: queued, and the page it was asked from, its
+	// search kept, says it will be emailed.
+	filtered := "/settings/roles-access?q=fay&status=pending"
+	want(t, b.get(filtered), 200, `<input type="hidden" name="back" value="`+html.EscapeString(filtered)+`">`)
+	res := b.post("/settings/roles-access/users/download", url.Values{"back": {filtered}})
+	wantRedirect(t, res, filtered)
+	want(t, b.follow(res), 200, "will be emailed to "+owner.Email)
 }
 
 func findUser(t *testing.T, s *site, ctx context.Context, email string) *muster.User {

@@ -363,6 +363,9 @@ func sortColumns(q url.Values) map[string]sortColumn {
 }
 
 func (s *Server) handleDownloadUsers(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	rep, err := s.svc.RequestUserList(r.Context())
 	if s.refused(w, r, err) {
 		return
@@ -376,5 +379,6 @@ func (s *Server) handleDownloadUsers(w http.ResponseWriter, r *http.Request) {
 	if rep.Status == muster.ReportRunning || rep.RequestedBy != u.ID {
 		msg = "A user list is already being prepared; it will be sent to whoever asked for it."
 	}
-	s.redirectWith(w, r, usersPath, msg)
+	// Back to the page it was asked from, its search and filters kept.
+	s.redirectWith(w, r, back(r), msg)
 }
