@@ -98,9 +98,15 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error) bool
 	case muster.EINTERNAL:
 		s.serverError(w, r, err)
 	default:
+		// Back to the form's back where the handler read its form
+		// (parseForm); a body no handler read stays unread.
+		link := "/"
+		if r.Form != nil {
+			link = backOr(r, link)
+		}
 		httperr.SetRetryAfter(w.Header(), err)
 		s.message(w, r, httperr.Status(err), messagePage{Page: Page{Title: "Not done", User: u},
-			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: backOr(r, "/"), LinkText: "Back"})
+			Heading: "That could not be done", Message: muster.ErrorMessage(err), Link: link, LinkText: "Back"})
 	}
 	return true
 }
