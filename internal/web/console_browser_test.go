@@ -265,7 +265,8 @@ func TestBrowserAccessibility(t *testing.T) {
 
 // TestBrowserPhoneLongEmail: at a 375 px phone, the pages about one person
 // whose email is long and has no place to break (dots and an @, no spaces
-// or hyphens) do not scroll sideways: the email wraps.
+// or hyphens) do not scroll sideways: the email wraps; so does a button
+// naming a team whose name has no space.
 func TestBrowserPhoneLongEmail(t *testing.T) {
 	b := browsertest.Chromium(t)
 	b.Viewport(375, 812, true)
@@ -273,10 +274,20 @@ func TestBrowserPhoneLongEmail(t *testing.T) {
 	_, ownerCtx := s.org()
 	u := s.invite(ownerCtx, "Alexandra", "Featherstonehaugh", "alexandra.featherstonehaugh.wolfeschlegel@subsidiary.company.example",
 		muster.RoleBasic)
+	// A team whose name has no space, someone's primary team: its removal
+	// names it on the button that moves them.
+	team, err := s.svc.CreateTeam(ownerCtx, "InternationalCustomerSuccessAndPartnerEnablement")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.Invite(ownerCtx, service.InviteInput{FirstName: "Bo", LastName: "Member", Email: "bo@example.com",
+		Role: muster.RoleBasic, PrimaryTeamID: team.ID}); err != nil {
+		t.Fatal(err)
+	}
 	b.SignIn(s.srv.URL, s.ownerEmail, ownerPassword)
 	for _, path := range []string{fmt.Sprintf("/settings/roles-access/users/%d", u.ID),
 		fmt.Sprintf("/settings/roles-access/users/%d/edit", u.ID), fmt.Sprintf("/settings/roles-access/users/%d/withdraw", u.ID),
-		"/settings/roles-access"} {
+		"/settings/roles-access", fmt.Sprintf("/settings/roles-access/teams/%d/remove", team.ID)} {
 		b.Open(path, s.srv.URL+path)
 		if w := browsertest.Eval[int](b, `document.documentElement.scrollWidth - 375`); w > 0 {
 			t.Errorf("%s scrolls sideways by %d px at 375 px", path, w)
