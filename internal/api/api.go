@@ -94,7 +94,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 	s.importRoutes()
 	s.mux.HandleFunc(noRoute, func(w http.ResponseWriter, r *http.Request) {
-		if allow := s.allowed(r); len(allow) > 0 {
+		if allow := httperr.AllowedMethods(s.mux, r, noRoute); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
 				"This route takes "+strings.Join(allow, ", ")+", not "+r.Method+".", nil)
@@ -107,21 +107,6 @@ func (s *Server) routes() {
 // noRoute is the pattern that answers every request no route takes: the
 // API's own 404, not the mux's text one.
 const noRoute = "/api/v1/"
-
-// allowed are the methods the routes of r's path take, when r's is not one
-// of them (the mux's own 405 never comes, since noRoute takes every
-// method). HEAD is one wherever GET is: the mux answers it with the GET
-// route.
-func (s *Server) allowed(r *http.Request) []string {
-	var allow []string
-	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		probe := &http.Request{Method: method, URL: r.URL, Host: r.Host}
-		if _, pattern := s.mux.Handler(probe); pattern != noRoute && pattern != "" {
-			allow = append(allow, method)
-		}
-	}
-	return allow
-}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

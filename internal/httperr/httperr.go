@@ -44,3 +44,19 @@ func SetRetryAfter(h http.Header, err error) {
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 	}
 }
+
+// AllowedMethods are the methods the routes of mux take at r's path, when
+// r's method is not one of them: the Allow of a 405. catchAll is the
+// pattern that answers every request no route takes (so the mux's own 405
+// never comes), which is no route of the path. HEAD is one wherever GET is:
+// the mux answers it with the GET route.
+func AllowedMethods(mux *http.ServeMux, r *http.Request, catchAll string) []string {
+	var allow []string
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: method, URL: r.URL, Host: r.Host}
+		if _, pattern := mux.Handler(probe); pattern != catchAll && pattern != "" {
+			allow = append(allow, method)
+		}
+	}
+	return allow
+}

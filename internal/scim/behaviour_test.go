@@ -294,6 +294,18 @@ func TestDiscovery(t *testing.T) {
 	}
 	o.idp.get("/Schemas/"+scim.SchemaEnterprise).wantError(http.StatusNotFound, "")
 	o.idp.get("/Bulk").wantError(http.StatusNotFound, "")
+	// A known endpoint with a method it does not take: 405, naming those
+	// it takes.
+	for _, c := range []struct{ method, path, allow string }{
+		{"POST", "/Users/1", "GET, HEAD, PUT, PATCH, DELETE"},
+		{"DELETE", "/Groups", "GET, HEAD, POST"},
+		{"PUT", "/Schemas", "GET, HEAD"},
+	} {
+		res := o.idp.do(c.method, c.path, nil).wantError(http.StatusMethodNotAllowed, "")
+		if got := res.header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q; want %q", c.method, c.path, got, c.allow)
+		}
+	}
 }
 
 // TestTokensAreNotInterchangeable: a SCIM token does not work on the API,

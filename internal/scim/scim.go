@@ -102,11 +102,19 @@ func (s *Server) routes() {
 	s.handle("GET /ResourceTypes/{name}", s.handleResourceType)
 	s.handle("GET /Schemas", s.handleSchemas)
 	s.handle("GET /Schemas/{id}", s.handleSchema)
-	s.handle(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle(noRoute, func(w http.ResponseWriter, r *http.Request) error {
+		if allow := httperr.AllowedMethods(s.mux, r, noRoute); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &Error{Status: http.StatusMethodNotAllowed, Detail: "This endpoint takes " + strings.Join(allow, ", ") +
+				", not " + r.Method + "."}
+		}
 		return &Error{Status: http.StatusNotFound, Detail: "There is no such SCIM endpoint. Muster serves /Users, /Groups, " +
 			"/ServiceProviderConfig, /ResourceTypes and /Schemas."}
 	})
 }
+
+// noRoute is the pattern that answers every request no endpoint takes.
+const noRoute = Prefix + "/"
 
 // endpoints are the endpoints' names, by their lower case: SCIM's names
 // are case-insensitive (RFC 7643 §2.1), the mux's patterns are not.
