@@ -296,6 +296,8 @@ func checkHeir(to *muster.User) error {
 	return nil
 }
 
+var errOnlyOwnerTransfers = muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
+
 // OwnershipTransfer is a transfer of ownership that took place (OWN-1).
 type OwnershipTransfer struct {
 	Org *muster.Org
@@ -314,6 +316,11 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		if err != nil {
 			return nil, err
 		}
+		// Refused before the password is weighed: an Admin's right or
+		// wrong password changes nothing.
+		if me.Role != muster.RoleOwner {
+			return nil, errOnlyOwnerTransfers
+		}
 		if ok, err := s.checkOwnPassword(ctx, me, password); err != nil {
 			return nil, err
 		} else if !ok {
@@ -327,7 +334,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		if err != nil {
 			return err
 		}
-		to, err := tx.FindUser(ctx, a.orgID, toUserID)
+		to, err := loadTarget(ctx, tx, a, toUserID)
 		if err != nil {
 			return err
 		}
@@ -349,7 +356,7 @@ func (s *Service) TransferOwnership(ctx context.Context, toUserID int64, passwor
 		switch {
 		case owner.Role == muster.RoleOwner && (a.operator() || owner.PasswordHash == checkedHash):
 		case a.user != nil:
-			return muster.Errorf(muster.EFORBIDDEN, "Only the Owner can transfer ownership.")
+			return errOnlyOwnerTransfers
 		default:
 			return muster.Errorf(muster.ECONFLICT, "Ownership changed a moment ago. Please try again.")
 		}

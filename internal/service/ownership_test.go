@@ -5,6 +5,7 @@ package service_test
 // every moment.
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/muster-app/muster/internal/muster"
@@ -87,7 +88,7 @@ func TestTransferOwnershipRefused(t *testing.T) {
 			{"to a Basic User", f.owner, basic.ID, password, muster.ECONFLICT},
 			{"to a Pending Admin", f.owner, pendingAdmin.ID, password, muster.ECONFLICT},
 			{"to a Deactivated Admin", f.owner, goneAdmin.ID, password, muster.ECONFLICT},
-			{"to a withdrawn Admin", f.owner, withdrawnAdmin.ID, password, muster.ECONFLICT},
+			{"to a withdrawn Admin", f.owner, withdrawnAdmin.ID, password, muster.ENOTFOUND}, // left the list, as everywhere
 			{"to themself", f.owner, f.owner.ID, password, muster.ECONFLICT},
 			{"to another org's Admin", f.owner, theirAdmin.ID, password, muster.ENOTFOUND},
 			{"to nobody", f.owner, 987_654, password, muster.ENOTFOUND},
@@ -103,6 +104,12 @@ func TestTransferOwnershipRefused(t *testing.T) {
 				wantOwner(t, f, f.owner.ID)
 				wantOwner(t, g, g.owner.ID)
 			})
+		}
+		// An Admin is told they are not the Owner, whatever password they
+		// type: not whether it is theirs.
+		_, err := f.svc.TransferOwnership(f.as(admin), admin.ID, "not the password")
+		if msg := muster.ErrorMessage(err); muster.ErrorCode(err) != muster.EFORBIDDEN || !strings.Contains(msg, "Only the Owner") {
+			t.Fatalf("an Admin's transfer with a wrong password: %v; want refused as not the Owner", err)
 		}
 	})
 }
