@@ -253,6 +253,9 @@ const (
 	// ActionSessionsEnded: every session of the user was ended ("Sign out
 	// everywhere").
 	ActionSessionsEnded = "user.signed_out_everywhere"
+	// ActionSessionRevoked: a user ended one of their own sessions (a
+	// browser they no longer use, or do not know) from their Sessions page.
+	ActionSessionRevoked = "user.session_revoked"
 	// ActionInviteLinkCopied: an Owner or Admin took a Pending user's
 	// invitation link to pass it on themself; older links stopped working.
 	ActionInviteLinkCopied = "user.invite_link_copied"

@@ -321,7 +321,8 @@ func (s *Service) RevokeSession(ctx context.Context, sessionID int64) error {
 		} else if !ok {
 			return muster.Errorf(muster.ENOTFOUND, "Session not found.")
 		}
-		return nil
+		return tx.audit(ctx, a, muster.ActionSessionRevoked, muster.TargetUser, a.user.ID, a.user.Email,
+			map[string]any{"session_id": sessionID}, nil)
 	})
 }
 

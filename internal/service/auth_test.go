@@ -118,15 +118,14 @@ func TestSessionsListRevokeAndPasswordChange(t *testing.T) {
 		if err != nil || len(sessions) != 4 {
 			t.Fatalf("Sessions = %d, %v; want 4", len(sessions), err)
 		}
-		if err := f.svc.RevokeSession(f.as(f.owner), b.Session.ID); err != nil {
-			t.Fatal(err)
-		}
+		e := f.changed(t, func() error { return f.svc.RevokeSession(f.as(f.owner), b.Session.ID) })
+		wantEvent(t, e, muster.ActionSessionRevoked, f.owner, "user", f.owner.ID) // LOG-1
 		_, _, err = f.svc.Authenticate(ctx, b.Token)
 		wantCode(t, err, muster.EUNAUTHORIZED)
 
 		// Another user can't revoke the Owner's session.
 		other := f.active("Ann", muster.RoleAdmin)
-		wantCode(t, f.svc.RevokeSession(f.as(other), a.Session.ID), muster.ENOTFOUND)
+		f.refused(t, muster.ENOTFOUND, func() error { return f.svc.RevokeSession(f.as(other), a.Session.ID) })
 
 		err = f.svc.ChangePassword(f.as(f.owner), "not my password", "another long secret", a.Session.ID)
 		wantCode(t, err, muster.EINVALID)

@@ -62,6 +62,7 @@ var auditActions = []struct{ action, label string }{
 	{muster.ActionUserUpdated, "User edited"},
 	{muster.ActionUserDeactivated, "User deactivated"},
 	{muster.ActionSessionsEnded, "Signed out everywhere"},
+	{muster.ActionSessionRevoked, "Session signed out"},
 	{muster.ActionPasswordChanged, "Password changed"},
 	{muster.ActionPasswordReset, "Password reset"},
 	{muster.ActionTeamCreated, "Team created"},
@@ -445,6 +446,8 @@ func describeEvent(e *muster.AuditEvent, teams map[int64]string, people map[int6
 		if self {
 			s = actor + " signed out everywhere"
 		}
+	case muster.ActionSessionRevoked:
+		s, changes = actor+" signed out one of their sessions", nil
 	case muster.ActionPasswordChanged:
 		s = actor + " changed their password"
 	case muster.ActionPasswordReset:
