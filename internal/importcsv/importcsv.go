@@ -184,12 +184,24 @@ func scan(r io.Reader, reuse bool, each func(f *File, line int, rec []string, co
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
 	}
-	f.Delimiter = detectDelimiter(bytes.TrimLeft(head, " \t\r\n"))
+	if bytes.HasPrefix(head, utf16LE) || bytes.HasPrefix(head, utf16BE) {
+		return nil, muster.Errorf(muster.EINVALID, "The file is UTF-16 text (a spreadsheet's \"Unicode Text\"), not UTF-8: "+
+			"save it from the spreadsheet as \"CSV UTF-8\".")
+	}
+	sep, hinted := delimiterHint(head)
+	if hinted {
+		f.Delimiter = sep
+	} else {
+		f.Delimiter = detectDelimiter(bytes.TrimLeft(head, " \t\r\n"))
+	}
 	cr := csv.NewReader(&lineEnds{br: br})
 	cr.Comma = f.Delimiter
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = reuse // otherwise each row keeps its record as its Cells
 	header, err := readRecord(cr)
+	if hinted && err == nil {
+		header, err = readRecord(cr) // past the hint's own line, whose number the rows' keep counting
+	}
 	for err == nil && blank(header) {
 		header, err = readRecord(cr) // a file of blank lines is empty
 	}
@@ -227,6 +239,26 @@ func scan(r io.Reader, reuse bool, each func(f *File, line int, rec []string, co
 }
 
 const utf8BOM = "\uFEFF"
+
+// The byte-order marks of UTF-16 text, little- and big-endian.
+var utf16LE, utf16BE = []byte{0xFF, 0xFE}, []byte{0xFE, 0xFF}
+
+// delimiterHint reads the line "sep=;" that Excel writes before the
+// header, and reads, to name the file's delimiter.
+func delimiterHint(head []byte) (rune, bool) {
+	line := head
+	if end := bytes.IndexAny(head, "\r\n"); end >= 0 {
+		line = head[:end]
+	}
+	if len(line) != 5 || !bytes.EqualFold(line[:4], []byte("sep=")) {
+		return 0, false
+	}
+	switch d := rune(line[4]); d {
+	case ',', ';', '\t', '|':
+		return d, true
+	}
+	return 0, false
+}
 
 // readRecord reads the next record, refusing, in words, one that is not
 // CSV or not UTF-8 text.

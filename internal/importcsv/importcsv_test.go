@@ -96,6 +96,38 @@ func TestParseVariants(t *testing.T) {
 	}
 }
 
+// TestParseExcelDelimiterHint: the line "sep=;" that Excel writes before
+// the header names the delimiter and is not the header; the rows' lines
+// still count it, as a spreadsheet numbers them.
+func TestParseExcelDelimiterHint(t *testing.T) {
+	base, err := importcsv.ParseBytes([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	semi := strings.ReplaceAll(plain, ",", ";")
+	for name, text := range map[string]string{
+		"LF":     "sep=;\n" + semi,
+		"CRLF":   "sep=;\r\n" + strings.ReplaceAll(semi, "\n", "\r\n"),
+		"CR":     "sep=;\r" + strings.ReplaceAll(semi, "\n", "\r"),
+		"commas": "SEP=,\n" + plain,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, err := importcsv.Parse(iotest.OneByteReader(strings.NewReader(text)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Rows) != len(base.Rows) || fmt.Sprint(f.Header) != fmt.Sprint(base.Header) {
+				t.Fatalf("%d rows under the header %q; want %d under %q", len(f.Rows), f.Header, len(base.Rows), base.Header)
+			}
+			for i, r := range f.Rows {
+				if b := base.Rows[i]; r.Email != b.Email || r.Line != b.Line+1 || fmt.Sprint(r.SecondaryTeams) != fmt.Sprint(b.SecondaryTeams) {
+					t.Errorf("row %d: %+v\nwant %+v a line lower", i, r, b)
+				}
+			}
+		})
+	}
+}
+
 func TestParseRefusals(t *testing.T) {
 	header := "Email,First Name,Last Name\n"
 	many := header + strings.Repeat("a@example.com,A,B\n", importcsv.MaxRows+1)
@@ -107,6 +139,7 @@ func TestParseRefusals(t *testing.T) {
 		"not UTF-8":   {header + "a@example.com,A,B\nb@example.com,\xff,B\n", "line 3 is not"},
 		"bare quote":  {header + "a@example.com,A\"x,B\n", `line 2 has a quote (")`},
 		"twice":       {"Email,email,First Name,Last Name\n", `the column "email" twice`},
+		"UTF-16":      {"\xff\xfeE\x00m\x00", "UTF-16 text"},
 		"too many":    {many, "more than 100,000 rows"},
 		"too large":   {big, "larger than 20 MB"},
 	}
