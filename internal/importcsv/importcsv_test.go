@@ -193,6 +193,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("Email;First Name;Last Name\r\n\"a;b@example.com\";\"x\"\"y\";z\r\n"))
 	f.Add([]byte("Email,First Name,Last Name\ra@example.com,\"A\r\rB\",C\r\r\nb@example.com,D,E\r"))
 	f.Add([]byte("\uFEFFEmail,First Name,Last Name,Secondary Teams\n=1+1@example.com,'=A,\u202eB,\"a;;b; a\"\n"))
+	f.Add([]byte("sep=|\r\nEmail|First Name|Last Name\r\na@example.com|A|B\r\n"))
+	f.Add([]byte("sep=;"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := importcsv.ParseBytes(data)
 		if err != nil {
