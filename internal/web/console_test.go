@@ -589,13 +589,7 @@ func TestAdminFormsOfWhatTheyMayNotChange(t *testing.T) {
 // Withdraw, Edit and Deactivate, and their Cancel, return to the search as
 // it was (its filters and order kept), not to the whole unfiltered list.
 func TestUserRowActionsKeepTheSearch(t *testing.T) {
-	s := newSite(t)
-	owner, ownerCtx := s.org()
-	bella := s.invite(ownerCtx, "Bella", "Pending", "bella@example.com", muster.RoleBasic)
-	max := s.invite(ownerCtx, "Max", "Active", "max@example.com", muster.RoleBasic)
-	s.join(max.Email, "max's long password")
-	b := s.browser()
-	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	s, b, ownerCtx, bella, max := pendingAndActive(t)
 	rowForm := regexp.MustCompile(`(?s)<form method="post" id="row-action"[^>]*>.*?</form>`)
 	menuLink := func(p page, item string) string {
 		t.Helper()
@@ -755,13 +749,7 @@ func TestStaleRowActionRefusedBeforeConfirming(t *testing.T) {
 // since they end invitations and access as those do; Resend invite's
 // stays the plain one.
 func TestBulkEndingsConfirmInRed(t *testing.T) {
-	s := newSite(t)
-	owner, ownerCtx := s.org()
-	bella := s.invite(ownerCtx, "Bella", "Pending", "bella@example.com", muster.RoleBasic)
-	max := s.invite(ownerCtx, "Max", "Active", "max@example.com", muster.RoleBasic)
-	s.join(max.Email, "max's long password")
-	b := s.browser()
-	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	_, b, _, bella, max := pendingAndActive(t)
 	for _, c := range []struct {
 		action string
 		user   *muster.User
@@ -774,4 +762,19 @@ func TestBulkEndingsConfirmInRed(t *testing.T) {
 		p := b.post("/settings/roles-access/users/bulk", url.Values{"action": {c.action}, "user_ids": {strconv.FormatInt(c.user.ID, 10)}})
 		want(t, p, http.StatusOK, c.button)
 	}
+}
+
+// pendingAndActive is a site whose org has Bella, Pending, and Max, Active,
+// both Basic Users, with its Owner signed in on b and acting in ownerCtx.
+func pendingAndActive(t *testing.T) (s *site, b *client, ownerCtx context.Context, bella, max *muster.User) {
+	t.Helper()
+	s = newSite(t)
+	var owner *muster.User
+	owner, ownerCtx = s.org()
+	bella = s.invite(ownerCtx, "Bella", "Pending", "bella@example.com", muster.RoleBasic)
+	max = s.invite(ownerCtx, "Max", "Active", "max@example.com", muster.RoleBasic)
+	s.join(max.Email, "max's long password")
+	b = s.browser()
+	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
+	return s, b, ownerCtx, bella, max
 }
