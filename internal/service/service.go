@@ -141,6 +141,11 @@ func New(store muster.Store, cfg Config) *Service {
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
 
+// Now is the service's time (Config.Now), which the interfaces compare
+// expiries with when they show them, so that a page says what the
+// service would do.
+func (s *Service) Now() time.Time { return s.now() }
+
 // actor is the principal as the database knows it at this moment.
 type actor struct {
 	user *muster.User // nil for an operator and a SCIM token

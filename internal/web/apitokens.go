@@ -90,7 +90,7 @@ func (s *Server) handleAPITokenCreate(w http.ResponseWriter, r *http.Request) {
 	expires := r.PostForm.Get("expires")
 	for _, l := range tokenLifetimes {
 		if l.Value == expires && l.Days > 0 {
-			expiresAt = time.Now().AddDate(0, 0, l.Days)
+			expiresAt = s.svc.Now().AddDate(0, 0, l.Days)
 		}
 	}
 	tok, err := s.svc.CreateAPIToken(r.Context(), r.PostForm.Get("name"), expiresAt)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 	"github.com/muster-app/muster/internal/service"
@@ -777,4 +778,23 @@ func pendingAndActive(t *testing.T) (s *site, b *client, ownerCtx context.Contex
 	b = s.browser()
 	want(t, b.signIn(owner.Email, ownerPassword), http.StatusSeeOther)
 	return s, b, ownerCtx, bella, max
+}
+
+// TestInvitationExpiryByTheServiceClock: the Users tab and a user's page say
+// an invitation expired when the service would refuse its link, by the
+// service's clock (here the site's settable one), not the machine's.
+func TestInvitationExpiryByTheServiceClock(t *testing.T) {
+	s, b, _, bella, _ := pendingAndActive(t)
+	paths := []string{"/settings/roles-access", fmt.Sprintf("/settings/roles-access/users/%d", bella.ID)}
+	for _, path := range paths {
+		p := b.get(path)
+		if want(t, p, http.StatusOK, "Bella Pending"); strings.Contains(p.body, "Invitation expired") {
+			t.Fatalf("%s: a fresh invitation is shown expired", path)
+		}
+	}
+	s.now.Add((8 * 24 * time.Hour).Microseconds()) // past the invitation's 7 days
+	want(t, b.signIn(s.ownerEmail, ownerPassword), http.StatusSeeOther)
+	for _, path := range paths {
+		want(t, b.get(path), http.StatusOK, "Invitation expired")
+	}
 }

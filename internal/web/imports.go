@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/muster-app/muster/internal/httperr"
 	"github.com/muster-app/muster/internal/importcsv"
@@ -36,6 +37,9 @@ type importForm struct {
 	Page
 	Message string
 	Recent  []*service.ImportPlan
+	// Now is the service's time, which the uploads' dates are shown
+	// against.
+	Now time.Time
 }
 
 // Errors is the form's error summary.
@@ -50,7 +54,7 @@ func (s *Server) renderImportForm(w http.ResponseWriter, r *http.Request, status
 	if s.refused(w, r, err) {
 		return
 	}
-	f := importForm{Page: s.page(w, r, "Import users"), Message: message, Recent: recent}
+	f := importForm{Page: s.page(w, r, "Import users"), Message: message, Recent: recent, Now: s.svc.Now()}
 	f.Section = "users"
 	s.render(w, r, status, "imports", f)
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/muster-app/muster/internal/muster"
 )
@@ -42,8 +41,9 @@ func (s *Server) handleUserPage(w http.ResponseWriter, r *http.Request) {
 	actor, _ := current(r)
 	u := d.User
 	names := teamNames(d.Teams)
-	p := userPage{Page: s.page(w, r, u.Name()), userRow: newUserRow(actor, u, names, time.Now()),
-		Activated: newTimeLabel(u.ActivatedAt), Deactivated: newTimeLabel(u.DeactivatedAt),
+	now := s.svc.Now()
+	p := userPage{Page: s.page(w, r, u.Name()), userRow: newUserRow(actor, u, names, now),
+		Activated: newTimeLabel(u.ActivatedAt, now), Deactivated: newTimeLabel(u.DeactivatedAt, now),
 		EmailAtScale: d.Org.EmailAtScale, Back: userPath(u.ID, "")}
 	p.Section = "users"
 	if d.InvitedBy != nil {

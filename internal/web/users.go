@@ -142,11 +142,11 @@ type timeLabel struct {
 	Short, Full, Machine string
 }
 
-func newTimeLabel(t time.Time) timeLabel {
+func newTimeLabel(t, now time.Time) timeLabel {
 	if t.IsZero() {
 		return timeLabel{Short: "Never"}
 	}
-	return timeLabel{Short: shortDate(t, time.Now()), Full: humanTime(t), Machine: t.UTC().Format(time.RFC3339)}
+	return timeLabel{Short: shortDate(t, now), Full: humanTime(t), Machine: t.UTC().Format(time.RFC3339)}
 }
 
 // shortDate is t's day, its year left out when it is now's.
@@ -170,8 +170,8 @@ func teamNames(teams []muster.TeamName) map[int64]string {
 // as deactivating themselves or the Owner.
 func newUserRow(actor, u *muster.User, names map[int64]string, now time.Time) userRow {
 	row := userRow{ID: u.ID, Name: u.Name(), Email: u.Email, Role: u.Role.Label(), Status: u.Status,
-		Expired: u.InvitationExpired(now), PrimaryTeam: names[u.PrimaryTeamID], Invited: newTimeLabel(u.InvitedAt),
-		LastSignIn: newTimeLabel(u.LastSignInAt), DetailURL: userPath(u.ID, "")}
+		Expired: u.InvitationExpired(now), PrimaryTeam: names[u.PrimaryTeamID], Invited: newTimeLabel(u.InvitedAt, now),
+		LastSignIn: newTimeLabel(u.LastSignInAt, now), DetailURL: userPath(u.ID, "")}
 	for _, id := range u.SecondaryTeamIDs {
 		row.SecondaryTeams = append(row.SecondaryTeams, names[id])
 	}
@@ -281,7 +281,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Columns = sortColumns(q)
 	names := teamNames(users.Teams)
-	now := time.Now()
+	now := s.svc.Now()
 	actor, _ := current(r)
 	// The rows' actions return to this page of the tab, its search,
 	// filters and order kept, as the bulk actions do.

@@ -243,12 +243,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		Link: webhookPath(e.ID), EditLink: webhookPath(e.ID, "/edit"), DeleteLink: webhookPath(e.ID, "/delete"),
 		RotateAction: webhookPath(e.ID, "/rotate"), TestAction: webhookPath(e.ID, "/test"),
 		SinceForm: webhookPath(e.ID, "/redeliver-failed"), EnabledAction: webhookPath(e.ID, "/enabled"),
-		SinceDefault: time.Now().UTC().Add(-24 * time.Hour).Format(sinceLayout)}
+		SinceDefault: s.svc.Now().Add(-24 * time.Hour).Format(sinceLayout)}
 	p.Section = "webhooks"
 	if !e.Enabled {
 		p.DisabledBecause = service.DisabledReasonText(e)
 	}
-	if len(e.PreviousSecret) > 0 && time.Now().Before(e.PreviousSecretUntil) {
+	if len(e.PreviousSecret) > 0 && s.svc.Now().Before(e.PreviousSecretUntil) {
 		p.PreviousUntil = humanTime(e.PreviousSecretUntil)
 	}
 	for _, st := range []struct{ value, label string }{{"", "All"}, {muster.DeliveryFailed, "Failed"},
