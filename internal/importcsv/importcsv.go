@@ -243,8 +243,8 @@ const utf8BOM = "\uFEFF"
 // The byte-order marks of UTF-16 text, little- and big-endian.
 var utf16LE, utf16BE = []byte{0xFF, 0xFE}, []byte{0xFE, 0xFF}
 
-// delimiterHint reads the line "sep=;" that Excel writes before the
-// header, and reads, to name the file's delimiter.
+// delimiterHint reads the delimiter that the line "sep=;", which Excel
+// writes before the header, names.
 func delimiterHint(head []byte) (rune, bool) {
 	line := head
 	if end := bytes.IndexAny(head, "\r\n"); end >= 0 {

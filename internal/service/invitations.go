@@ -84,6 +84,13 @@ func (s *Service) createLinks(ctx context.Context, tx *txn, org *muster.Org, use
 // linkExpiry is when an invitation link made at now expires.
 func (s *Service) linkExpiry(now time.Time) time.Time { return now.Add(s.cfg.InvitationTTL) }
 
+// queueMail queues msg to the address to, of the org, in tx: it is sent
+// once tx commits.
+func (s *Service) queueMail(ctx context.Context, tx *txn, orgID int64, to string, msg *mail.Message) error {
+	return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: orgID, MessageID: newMessageID(s.cfg.BaseURL),
+		To: to, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: tx.now})
+}
+
 // newMessageID returns a unique RFC 5322 Message-ID, fixed when the email is
 // queued so that every delivery attempt carries the same one.
 func newMessageID(baseURL string) string {

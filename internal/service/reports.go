@@ -244,8 +244,7 @@ func (s *Service) tellRequester(ctx context.Context, tx *txn, r *muster.Report,
 	if err != nil {
 		return err
 	}
-	return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
-		To: requester.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: tx.now})
+	return s.queueMail(ctx, tx, org.ID, requester.Email, msg)
 }
 
 // chunkWriter stores what is written in chunks of reportChunkSize, each in

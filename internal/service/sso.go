@@ -439,8 +439,7 @@ func (s *Service) mailRecoveryCodeUsed(ctx context.Context, tx *txn, u *muster.U
 		if err != nil {
 			return err
 		}
-		if err := tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
-			To: rcpt.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: tx.now}); err != nil {
+		if err := s.queueMail(ctx, tx, org.ID, rcpt.Email, msg); err != nil {
 			return err
 		}
 	}

@@ -182,8 +182,7 @@ func (s *Service) mailTwoStep(ctx context.Context, tx *txn, u *muster.User, subj
 	if err != nil {
 		return err
 	}
-	return tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
-		To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: tx.now})
+	return s.queueMail(ctx, tx, org.ID, u.Email, msg)
 }
 
 // ----- Sign-in -----

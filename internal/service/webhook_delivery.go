@@ -358,8 +358,7 @@ func (s *Service) disableWebhook(ctx context.Context, tx *txn, e *muster.Webhook
 			if err != nil {
 				return err
 			}
-			if err := tx.CreateOutboxMessage(ctx, &muster.OutboxMessage{OrgID: org.ID, MessageID: newMessageID(s.cfg.BaseURL),
-				To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: tx.now}); err != nil {
+			if err := s.queueMail(ctx, tx, org.ID, u.Email, msg); err != nil {
 				return err
 			}
 		}

@@ -134,11 +134,11 @@ func readSendAsForm(r *http.Request) sendAsState {
 func (s *Server) renderSendAsForm(w http.ResponseWriter, r *http.Request, action string, permissionID int64, st sendAsState,
 	assign bool, err error) {
 	in := st.in
-	title := "New Permission"
-	if permissionID != 0 {
+	editing, title := permissionID != 0, "New Permission"
+	if editing {
 		title = "Edit Permission"
 	}
-	p := sendAsFormPage{Page: s.page(w, r, title), Action: action, Editing: permissionID != 0, Assign: assign,
+	p := sendAsFormPage{Page: s.page(w, r, title), Action: action, Editing: editing, Assign: assign,
 		DifferentTo: in.DifferentReplyTo,
 		FromName:    Field{ID: "from_name", Label: "From Name", Type: "text", Value: in.FromName, Max: muster.MaxNameLength},
 		FromEmail:   Field{ID: "from_email", Label: "From Email", Type: "email", Value: in.FromEmail, Max: muster.MaxEmailLength},
